@@ -1,0 +1,284 @@
+"""Checks of a resolved journey and its graph: sums, reachability, loops.
+
+Each check is a pure function (Context) -> Iterable[Diagnostic]; `CHECKS`
+lists them in the order their findings are most useful to read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import networkx as nx
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Label, Severity
+from .graph import persona_shares
+from .model import Journey
+from .resolve import Index
+from .source import SourceFile, Span
+
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Context:
+    journey: Journey
+    index: Index
+    graph: nx.DiGraph
+    source: SourceFile
+
+    def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
+        return diag.make(code, message, self.source, span, **kw)
+
+    @property
+    def keyword_span(self) -> Span:
+        start = self.journey.span.start
+        return Span(start, start + len("journey"))
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.4g}%"
+
+
+def _for(persona: str, personas: list[str], all_alike: bool) -> str:
+    return "" if all_alike or len(personas) == 1 else f" for persona `{persona}`"
+
+
+# ---------------------------------------------------------------- personas
+
+def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
+    personas = ctx.journey.personas
+    if len(personas) < 2:
+        return
+    missing = [p for p in personas if p.share is None]
+    for persona in missing:
+        yield ctx.make("JD305", f"persona `{persona.id}` has no share", persona.id_span,
+                       help=f"add `{{ share 50% }}`: shares of all personas sum to 100%")
+    if missing:
+        return
+    total = sum(persona_shares(ctx.journey).values())
+    if abs(total - 1) > EPS:
+        yield ctx.make("JD305", f"persona shares sum to {_pct(total)}, not 100%",
+                       personas[0].share.span,
+                       labels=[Label(p.share.span, f"`{p.id}`") for p in personas[1:6]],
+                       help="each share is the part of new prospects with that persona")
+
+
+# ---------------------------------------------------------------- entry
+
+def entry_sums(ctx: Context) -> Iterable[Diagnostic]:
+    entries = [e for e in ctx.journey.entries if e.target.step]
+    if not ctx.journey.entries:
+        yield ctx.make("JD401", "the journey has no `entry`: no prospect ever arrives",
+                       ctx.keyword_span, help="add `entry STEP` (or `entry a 60%, b 40%`)")
+        return
+    if not entries:
+        return
+    personas = ctx.index.personas
+    totals = {p: sum(e.rate.mean_for(p) for e in entries) for p in personas}
+    wrong = {p: t for p, t in totals.items() if abs(t - 1) > EPS}
+    alike = len(set(round(t, 12) for t in wrong.values())) == 1 and len(wrong) == len(personas)
+    for persona, total in wrong.items():
+        yield ctx.make("JD304", f"entry rates sum to {_pct(total)}"
+                       f"{_for(persona, personas, alike)}, not 100%", entries[0].span | entries[-1].span,
+                       help="every new prospect arrives somewhere: make the entry rates sum to 100%")
+        if alike:
+            break
+
+
+# ---------------------------------------------------------------- rates
+
+def outgoing_rates(ctx: Context) -> Iterable[Diagnostic]:
+    graph, personas = ctx.graph, ctx.index.personas
+    for node in graph.nodes:
+        edges = [(v, d) for _, v, d in graph.out_edges(node, data=True) if d["rate"] is not None]
+        if not edges:
+            continue
+        totals = {p: sum(d["rate"][p] for _, d in edges) for p in personas}
+        over = {p: t for p, t in totals.items() if t > 1 + EPS}
+        if not over:
+            continue
+        alike = len(over) == len(personas) and len({round(t, 12) for t in over.values()}) == 1
+        spans = [d["span"] for _, d in edges]
+        for persona, total in over.items():
+            yield ctx.make(
+                "JD303", f"rates out of `{node}` sum to {_pct(total)}"
+                f"{_for(persona, personas, alike)}, more than 100%", spans[-1],
+                labels=[Label(s, "") for s in spans[:-1][:5]],
+                help="the part below 100% is the drop-off at this step; lower a rate")
+            if alike:
+                break
+
+
+def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
+    graph, personas = ctx.graph, ctx.index.personas
+    for node in graph.nodes:
+        edges = [d for _, _, d in graph.out_edges(node, data=True) if d["rate"] is not None]
+        if not any(d["uncertain"] for d in edges):
+            continue
+        for persona in personas:
+            top = 0.0
+            for d in edges:
+                amount = d["uncertain"].get(persona)
+                top += (1.0 if amount.kind == "beta" else amount.high) if amount else d["rate"][persona]
+            if top > 1 + EPS and sum(d["rate"][persona] for d in edges) <= 1 + EPS:
+                yield ctx.make(
+                    "JD407", f"uncertain rates out of `{node}` can sum to {_pct(top)}",
+                    edges[-1]["span"],
+                    help="Monte Carlo scales a draw that sums to more than 100% down to 100%; "
+                         "narrow the ranges to avoid it")
+                break
+
+
+def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:
+    for kind, items in (("transition", ctx.journey.transitions),
+                        ("referral", ctx.journey.referrals)):
+        first: dict[tuple, Span] = {}
+        for item in items:
+            key = (item.source.step, item.target.step)
+            if None in key:
+                continue
+            if key in first:
+                arrow = "->" if kind == "transition" else "=>"
+                yield ctx.make("JD311", f"{kind} `{key[0]} {arrow} {key[1]}` is given twice",
+                               item.span, labels=[Label(first[key], "first given here")],
+                               help="keep one line per pair of steps")
+            else:
+                first[key] = item.span
+
+
+# ---------------------------------------------------------------- shape
+
+def goals_present(ctx: Context) -> Iterable[Diagnostic]:
+    if not ctx.journey.goals:
+        yield ctx.make("JD402", "the journey has no `goal`: conversion is always 0",
+                       ctx.keyword_span, help="add `goal STEP` for the step that counts as converted")
+
+
+def _moves(graph: nx.DiGraph) -> nx.DiGraph:
+    """Edges a prospect (or a referral) can actually take: some rate > 0."""
+    view = nx.DiGraph()
+    view.add_nodes_from(graph.nodes)
+    view.add_edges_from(
+        (u, v) for u, v, d in graph.edges(data=True)
+        if any(d["rate"].values() if d["rate"] else ()) or
+        any(d["referral"].values() if d["referral"] else ()))
+    return view
+
+
+def reachability(ctx: Context) -> Iterable[Diagnostic]:
+    graph = ctx.graph
+    starts = [n for n, d in graph.nodes(data=True) if any(d["entry"].values())]
+    if not starts:
+        return
+    moves = _moves(graph)
+    reached = set(starts)
+    for start in starts:
+        reached |= nx.descendants(moves, start)
+    for node, data in graph.nodes(data=True):
+        if node not in reached:
+            yield ctx.make("JD403", f"step `{node}` can never be reached", data["span"],
+                           help="add a transition or referral into it, or an `entry`")
+    goals = [n for n, d in graph.nodes(data=True) if d["goal"]]
+    if not goals:
+        return
+    leads_to_goal = set(goals)
+    after_goal = set()
+    for goal in goals:
+        leads_to_goal |= nx.ancestors(moves, goal)
+        after_goal |= nx.descendants(moves, goal)
+    for node, data in graph.nodes(data=True):
+        if node in reached and node not in leads_to_goal and node not in after_goal:
+            yield ctx.make("JD404", f"no walk from `{node}` ever reaches a goal", data["span"],
+                           help="every prospect here drops off; add a transition toward a goal")
+
+
+def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
+    if ctx.journey.horizon_days is not None:
+        return  # the horizon ends every walk
+    graph, personas = ctx.graph, ctx.index.personas
+    reported: set[frozenset] = set()
+    for persona in personas:
+        for loop in closed_classes(graph, persona):
+            key = frozenset(loop)
+            if key in reported:
+                continue
+            reported.add(key)
+            cycle = _cycle_text(graph, loop, persona)
+            first = graph.edges[cycle[0], cycle[1]]["span"] if len(cycle) > 1 else \
+                graph.edges[loop[0], loop[0]]["span"]
+            yield ctx.make(
+                "JD405", f"closed loop {_loop_text(cycle)}: a walk that enters it never ends",
+                first, help="lower a rate in the loop below 100% so walks can end there, "
+                            "or set a `horizon`")
+
+
+def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:
+    """Sets of steps that a walk of this persona can enter and never leave."""
+    moves = nx.DiGraph()
+    moves.add_nodes_from(graph.nodes)
+    moves.add_edges_from((u, v) for u, v, d in graph.edges(data=True)
+                         if d["rate"] is not None and d["rate"][persona] > 0)
+    out = []
+    for component in nx.strongly_connected_components(moves):
+        nodes = sorted(component, key=list(graph.nodes).index)
+        if len(nodes) == 1 and not moves.has_edge(nodes[0], nodes[0]):
+            continue
+        inside = set(nodes)
+        closed = all(
+            abs(sum(d["rate"][persona] for _, _, d in graph.out_edges(n, data=True)
+                    if d["rate"] is not None) - 1) <= EPS
+            and all(v in inside for v in moves.successors(n))
+            for n in nodes)
+        if closed:
+            out.append(nodes)
+    return out
+
+
+def _cycle_text(graph: nx.DiGraph, loop: list[str], persona: str) -> list[str]:
+    sub = graph.subgraph(loop)
+    try:
+        edges = nx.find_cycle(sub, source=loop[0])
+    except nx.NetworkXNoCycle:  # pragma: no cover - a closed class has a cycle
+        return loop
+    return [u for u, _ in edges] + [edges[0][0]]
+
+
+def _loop_text(cycle: list[str]) -> str:
+    shown = cycle if len(cycle) <= 8 else cycle[:7] + ["...", cycle[-1]]
+    return "`" + " -> ".join(shown) + "`"
+
+
+def referral_cascades(ctx: Context) -> Iterable[Diagnostic]:
+    from .cascade import supercritical_loops  # numpy only when referrals loop back
+
+    yield from supercritical_loops(ctx)
+
+
+CHECKS: tuple[Callable[[Context], Iterable[Diagnostic]], ...] = (
+    persona_shares_sum,
+    entry_sums,
+    outgoing_rates,
+    uncertain_upper_bounds,
+    duplicate_edges,
+    goals_present,
+    reachability,
+    closed_loops,
+    referral_cascades,
+)
+
+
+def run_checks(ctx: Context) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for check in CHECKS:
+        out.extend(check(ctx))
+    return out
+
+
+def severity_counts(diagnostics: Iterable[Diagnostic]) -> Counter:
+    return Counter(d.severity for d in diagnostics)
+
+
+__all__ = ["CHECKS", "Context", "Severity", "closed_classes", "run_checks"]

@@ -1,0 +1,151 @@
+"""The pipeline: SourceFile -> Tree -> Journey -> resolved -> checked -> graph.
+
+`compile_source` never raises for a user's mistake: everything wrong comes
+back as diagnostics in the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import diagnostics as diag
+from .checks import Context, run_checks
+from .diagnostics import Diagnostic, Severity, sorted_diagnostics
+from .graph import build_graph
+from .model import Journey
+from .resolve import Index, resolve
+from .scenarios import apply_scenario
+from .source import SourceFile, Span, decode
+from .syntax import parse
+from .transform import to_journey
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class JourneyError(Exception):
+    """Raised by `Compiled.raise_for_errors()`; its text is the rendered errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n\n".join(diag.render_text(d) for d in diagnostics))
+
+
+@dataclass
+class Compiled:
+    """A compiled journey file: the model, its diagnostics and its graph.
+
+    `journey` is None only when the file could not be parsed at all.
+    """
+
+    source: SourceFile | None
+    journey: Journey | None
+    index: Index | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _graphs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not diag.has_errors(self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    def raise_for_errors(self) -> "Compiled":
+        if not self.ok:
+            raise JourneyError(self.errors)
+        return self
+
+    def variant(self, scenario: str | None = None) -> Journey:
+        """The journey, or the journey as scenario `scenario` changes it."""
+        if self.journey is None:
+            raise JourneyError(self.errors)
+        if scenario is None:
+            return self.journey
+        found = self.journey.scenario(scenario)
+        if found is None:
+            known = ", ".join(s.id for s in self.journey.scenarios) or "none"
+            raise KeyError(f"no scenario `{scenario}` (scenarios: {known})")
+        return apply_scenario(self.journey, found)
+
+    def graph(self, scenario: str | None = None) -> "nx.DiGraph":
+        """The networkx graph of the journey (or of one scenario)."""
+        if scenario not in self._graphs:
+            self._graphs[scenario] = build_graph(self.variant(scenario), self.index)
+        return self._graphs[scenario]
+
+
+def compile_source(source: SourceFile) -> Compiled:
+    tree, problems = parse(source)
+    if tree is None or problems:
+        # Later stages would only report the fallout of the syntax errors.
+        return Compiled(source, None, None, sorted_diagnostics(problems))
+    journey, problems = to_journey(tree, source)
+    index, resolve_problems = resolve(journey, source)
+    problems += resolve_problems
+    result = Compiled(source, journey, index)
+    seen = {_key(d) for d in problems}
+    baseline = run_checks(Context(journey, index, result.graph(), source))
+    problems += [d for d in baseline if _key(d) not in seen]
+    seen |= {_key(d) for d in baseline}
+    for scenario in journey.scenarios:
+        checks = run_checks(Context(result.variant(scenario.id), index,
+                                    result.graph(scenario.id), source))
+        for found in checks:
+            if _key(found) not in seen:
+                seen.add(_key(found))
+                problems.append(_in_scenario(found, scenario.id))
+    result.diagnostics = sorted_diagnostics(problems)
+    return result
+
+
+def _key(d: Diagnostic) -> tuple:
+    return (d.code, d.span, d.message)
+
+
+def _in_scenario(d: Diagnostic, scenario: str) -> Diagnostic:
+    from dataclasses import replace
+
+    return replace(d, message=f"{d.message} (in scenario `{scenario}`)")
+
+
+def compile_text(text: str, path: str = "<string>") -> Compiled:
+    return compile_source(SourceFile(path, text))
+
+
+def compile_path(path: str | Path) -> Compiled:
+    """Read and compile a file; unreadable or undecodable files give JD00x."""
+    shown = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        return Compiled(None, None, None, [diag.make(
+            "JD001", f"cannot read `{shown}`: {reason.lower()}", SourceFile(shown, ""),
+            None)])
+    decoded = decode(shown, data)
+    if isinstance(decoded, SourceFile):
+        return compile_source(decoded)
+    # Show the problem against a lossy decoding of the file, so the caret works.
+    lossy = SourceFile(shown, data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+                       if len(data) < 1_000_000 else "")
+    offset = _offset(lossy, decoded.line, decoded.column)
+    return Compiled(lossy, None, None, [diag.make(
+        decoded.code, decoded.message, lossy, Span(offset, offset + (1 if lossy.text else 0)),
+        help=decoded.help)])
+
+
+def _offset(source: SourceFile, line: int, column: int) -> int:
+    if not source.text:
+        return 0
+    starts = source.line_starts
+    return min(starts[min(line, len(starts)) - 1] + column - 1, len(source.text))

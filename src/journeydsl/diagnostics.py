@@ -1,0 +1,262 @@
+"""Diagnostics as data, the code registry, and their text/JSON renderings.
+
+A Diagnostic never raises and never prints itself: stages collect them and
+the CLI (or the API caller) decides how to show them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterable
+
+from .source import SourceFile, Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A secondary location, such as "first defined here"."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    source: SourceFile | None
+    span: Span | None
+    help: str | None = None
+    labels: tuple[Label, ...] = field(default=())
+
+    @property
+    def path(self) -> str:
+        return self.source.path if self.source else "<input>"
+
+    @property
+    def location(self) -> tuple[int, int]:
+        """1-based (line, column) of the primary span."""
+        if self.source is None or self.span is None:
+            return (1, 1)
+        return self.source.line_col(self.span.start)
+
+    def sort_key(self) -> tuple:
+        start = self.span.start if self.span else 0
+        return (self.path, start, self.code, self.message)
+
+
+# code -> (severity, one-line title). The long explanation of each code lives
+# in docs/diagnostics.md; tests/test_diagnostic_codes.py keeps both in step.
+REGISTRY: dict[str, tuple[Severity, str]] = {
+    "JD001": (Severity.ERROR, "file cannot be read"),
+    "JD002": (Severity.ERROR, "file is not valid UTF-8"),
+    "JD003": (Severity.ERROR, "file looks binary"),
+    "JD004": (Severity.ERROR, "file is too large"),
+    "JD005": (Severity.ERROR, "file has no journey"),
+    "JD101": (Severity.ERROR, "syntax error"),
+    "JD102": (Severity.ERROR, "unexpected character"),
+    "JD103": (Severity.ERROR, "unterminated string"),
+    "JD104": (Severity.ERROR, "unclosed `{`"),
+    "JD105": (Severity.ERROR, "missing arrow between steps"),
+    "JD106": (Severity.ERROR, "more than one journey in a file"),
+    "JD107": (Severity.ERROR, "unknown statement"),
+    "JD201": (Severity.ERROR, "unknown step or stage"),
+    "JD202": (Severity.ERROR, "duplicate id"),
+    "JD203": (Severity.ERROR, "unknown persona"),
+    "JD204": (Severity.ERROR, "stage with touchpoints used as a source"),
+    "JD205": (Severity.ERROR, "qualified name does not resolve"),
+    "JD206": (Severity.ERROR, "unknown attribute or setting"),
+    "JD207": (Severity.ERROR, "unknown metric"),
+    "JD208": (Severity.ERROR, "invalid setting value"),
+    "JD209": (Severity.ERROR, "unknown scenario target"),
+    "JD301": (Severity.ERROR, "rate outside [0, 100%]"),
+    "JD302": (Severity.ERROR, "bare number where a rate is expected"),
+    "JD303": (Severity.ERROR, "outgoing rates exceed 100%"),
+    "JD304": (Severity.ERROR, "entry rates do not sum to 100%"),
+    "JD305": (Severity.ERROR, "persona shares do not sum to 100%"),
+    "JD306": (Severity.ERROR, "emotion outside 1..5"),
+    "JD307": (Severity.ERROR, "wrong kind of value"),
+    "JD308": (Severity.ERROR, "missing rate"),
+    "JD309": (Severity.ERROR, "unit mismatch in expect"),
+    "JD310": (Severity.ERROR, "invalid uncertain rate"),
+    "JD311": (Severity.ERROR, "duplicate transition"),
+    "JD312": (Severity.ERROR, "chain continues from several targets"),
+    "JD401": (Severity.ERROR, "no entry"),
+    "JD402": (Severity.WARNING, "no goal"),
+    "JD403": (Severity.WARNING, "unreachable step"),
+    "JD404": (Severity.WARNING, "step can never reach a goal"),
+    "JD405": (Severity.ERROR, "closed loop a walk can never leave"),
+    "JD406": (Severity.ERROR, "referral cascade never dies out"),
+    "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
+}
+
+
+def make(
+    code: str,
+    message: str,
+    source: SourceFile | None,
+    span: Span | None,
+    *,
+    help: str | None = None,
+    labels: Iterable[Label] = (),
+    severity: Severity | None = None,
+) -> Diagnostic:
+    """Build a diagnostic with the registry's severity unless overridden."""
+    return Diagnostic(
+        code=code,
+        severity=severity or REGISTRY[code][0],
+        message=message,
+        source=source,
+        span=span,
+        help=help,
+        labels=tuple(labels),
+    )
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+# --------------------------------------------------------------------- text
+
+_STYLE = {
+    Severity.ERROR: "\x1b[1;31m",
+    Severity.WARNING: "\x1b[1;33m",
+    Severity.INFO: "\x1b[1;36m",
+}
+_BOLD, _BLUE, _RESET = "\x1b[1m", "\x1b[1;34m", "\x1b[0m"
+_TAB = "    "
+
+
+def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
+    """rustc-style rendering with the source line and a caret underline.
+
+    >>> from journeydsl.source import SourceFile, Span
+    >>> src = SourceFile("f.journey", "a -> pricng 5%\\n")
+    >>> d = make("JD201", "unknown step `pricng`", src, Span(5, 11),
+    ...          help="did you mean `pricing`?")
+    >>> print(render_text(d))
+    error[JD201]: unknown step `pricng`
+     --> f.journey:1:6
+      |
+    1 | a -> pricng 5%
+      |      ^^^^^^
+      |
+      = help: did you mean `pricing`?
+    """
+    if color:
+        sev, bold, blue, reset = _STYLE[diagnostic.severity], _BOLD, _BLUE, _RESET
+    else:
+        sev = bold = blue = reset = ""
+    out = [f"{sev}{diagnostic.severity.value}[{diagnostic.code}]{reset}{bold}: "
+           f"{diagnostic.message}{reset}"]
+    src, span = diagnostic.source, diagnostic.span
+    if src is None or span is None:
+        out.append(f" {blue}-->{reset} {diagnostic.path}")
+        pad = ""
+    else:
+        marks = [(span, "", sev)] + [(lab.span, lab.message, blue) for lab in diagnostic.labels]
+        numbers = sorted({src.line_col(s.start)[0] for s, _, _ in marks})
+        gutter = len(str(numbers[-1]))
+        pad = " " * gutter
+        line, col = src.line_col(span.start)
+        out.append(f"{pad}{blue}-->{reset} {src.path}:{line}:{col}")
+        out.append(f"{pad} {blue}|{reset}")
+        previous = None
+        for number in numbers:
+            if previous is not None and number > previous + 1:
+                out.append(f"{blue}{'...':<{gutter}}{reset}")
+            previous = number
+            line_marks = [m for m in marks if src.line_col(m[0].start)[0] == number]
+            text, shift = _window(src.line_text(number), line_marks[0][0].start
+                                  - src.line_starts[number - 1])
+            out.append(f"{blue}{number:>{gutter}} |{reset} {text.replace(chr(9), _TAB)}".rstrip())
+            for mark_span, message, style in line_marks:
+                carets = _underline(src, mark_span, text, number, shift)
+                tail = f" {message}" if message else ""
+                out.append(f"{pad} {blue}|{reset} {style}{carets}{tail}{reset}")
+    if diagnostic.help:
+        if src is not None and span is not None:
+            out.append(f"{pad} {blue}|{reset}")
+        out.append(f"{pad} {blue}={reset} {bold}help{reset}: {diagnostic.help}")
+    return "\n".join(out)
+
+
+_MAX_SHOWN = 120
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """Cut a long source line to about _MAX_SHOWN characters around `column`.
+
+    Returns the text to show and how many characters were cut on the left
+    (minus the one `…` put in their place)."""
+    if len(text) <= _MAX_SHOWN:
+        return text, 0
+    start = max(0, min(column - 40, len(text) - _MAX_SHOWN))
+    shown = text[start:start + _MAX_SHOWN]
+    if start + _MAX_SHOWN < len(text):
+        shown += "…"
+    if start > 0:
+        return "…" + shown, start - 1
+    return shown, 0
+
+
+def _underline(src: SourceFile, span: Span, text: str, line: int, shift: int = 0) -> str:
+    line_start = src.line_starts[line - 1] + shift
+    start = max(0, span.start - line_start)
+    end = min(span.end - line_start, len(text))
+    prefix = text[:start].replace("\t", _TAB)
+    width = max(1, len(text[start:end].replace("\t", _TAB)))
+    return " " * len(prefix) + "^" * width
+
+
+def render_concise(diagnostic: Diagnostic) -> str:
+    """One line: ``path:line:col: severity[CODE] message``."""
+    line, col = diagnostic.location
+    return (f"{diagnostic.path}:{line}:{col}: {diagnostic.severity.value}"
+            f"[{diagnostic.code}] {diagnostic.message}")
+
+
+def to_dict(diagnostic: Diagnostic) -> dict:
+    line, col = diagnostic.location
+    end_line, end_col = (
+        diagnostic.source.line_col(diagnostic.span.end)
+        if diagnostic.source and diagnostic.span
+        else (line, col)
+    )
+    return {
+        "code": diagnostic.code,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+        "path": diagnostic.path,
+        "line": line,
+        "column": col,
+        "end_line": end_line,
+        "end_column": end_col,
+        "help": diagnostic.help,
+        "labels": [
+            {
+                "message": label.message,
+                "line": diagnostic.source.line_col(label.span.start)[0] if diagnostic.source else 1,
+                "column": diagnostic.source.line_col(label.span.start)[1] if diagnostic.source else 1,
+            }
+            for label in diagnostic.labels
+        ],
+    }
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    return json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)

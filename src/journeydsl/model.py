@@ -1,0 +1,234 @@
+"""The compiled journey as pydantic models.
+
+Every node keeps the Span of the source it came from, so any later stage can
+point back at the text. References to steps (`StepRef`) are stored as
+written; `resolve.py` fills in `StepRef.step` with the id of the step meant.
+Rates are fractions in [0, 1]; durations are days; money is in the
+journey's currency.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .source import Span
+
+#: Name of the one implicit persona of a journey that declares none.
+DEFAULT_PERSONA = "default"
+
+DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0, "mo": 30.0, "y": 365.0}
+PERIOD_DAYS = {"year": 365.0, "month": 30.0, "week": 7.0, "day": 1.0}
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    span: Span
+
+
+class Amount(Node):
+    """A number that may be uncertain: fixed, uniform(low, high) or beta(a, b).
+
+    `mean` is what the exact engine uses; the Monte Carlo engine samples.
+    """
+
+    kind: Literal["fixed", "uniform", "beta"] = "fixed"
+    mean: float
+    low: float | None = None
+    high: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+
+
+class Override(Node):
+    persona: str
+    persona_span: Span
+    amount: Amount
+
+
+class PerPersona(Node):
+    """A base amount with `[persona: amount, ...]` overrides."""
+
+    base: Amount
+    overrides: list[Override] = Field(default_factory=list)
+
+    def for_persona(self, persona: str) -> Amount:
+        for override in self.overrides:
+            if override.persona == persona:
+                return override.amount
+        return self.base
+
+    def mean_for(self, persona: str) -> float:
+        return self.for_persona(persona).mean
+
+
+class Attributes(BaseModel):
+    """What a team writes about a stage or touchpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: str | None = None
+    owner: str | None = None
+    emotion: PerPersona | None = None
+    value: PerPersona | None = None
+    cost: PerPersona | None = None
+    pains: list[str] = Field(default_factory=list)
+    opportunities: list[str] = Field(default_factory=list)
+    objective: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Persona(Node):
+    id: str
+    id_span: Span
+    label: str
+    share: Amount | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Touchpoint(Node):
+    id: str
+    id_span: Span
+    label: str
+    stage: str
+    attributes: Attributes = Field(default_factory=Attributes)
+
+
+class Stage(Node):
+    id: str
+    id_span: Span
+    label: str
+    attributes: Attributes = Field(default_factory=Attributes)
+    touchpoints: list[Touchpoint] = Field(default_factory=list)
+
+    @property
+    def is_step(self) -> bool:
+        """A stage without touchpoints is itself a step of the journey."""
+        return not self.touchpoints
+
+
+class StepRef(Node):
+    """A step named in the text: `id` or `stage.touchpoint`."""
+
+    name: str
+    qualifier: str | None = None
+    step: str | None = None  # filled by resolve.py
+
+    @property
+    def text(self) -> str:
+        return f"{self.qualifier}.{self.name}" if self.qualifier else self.name
+
+
+class Transition(Node):
+    source: StepRef
+    target: StepRef
+    rate: PerPersona
+    delay_days: float = 0.0
+
+
+class Referral(Node):
+    """`A => B k`: each visit to A sends k new prospects into B."""
+
+    source: StepRef
+    target: StepRef
+    amount: PerPersona
+    delay_days: float = 0.0
+
+
+class EntryPoint(Node):
+    target: StepRef
+    rate: PerPersona
+
+
+class Expect(Node):
+    """`expect metric(arg) OP value`; arg is a persona or a step/stage."""
+
+    metric: str
+    metric_span: Span
+    argument: StepRef | None = None  # reach/visits/dropoff/churn: a step or stage
+    persona: str | None = None  # the other metrics: an optional persona
+    op: Literal[">=", ">", "<=", "<", "=="]
+    value: float
+    unit: Literal["rate", "number", "days"]
+
+
+class AttributeOverride(Node):
+    """`step { attr ... }` inside a scenario."""
+
+    target: StepRef
+    attributes: Attributes
+    given: list[str] = Field(default_factory=list)  # attribute names written
+
+
+class Scenario(Node):
+    id: str
+    id_span: Span
+    label: str
+    transitions: list[Transition] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)
+    entries: list[EntryPoint] = Field(default_factory=list)
+    attribute_overrides: list[AttributeOverride] = Field(default_factory=list)
+    expects: list[Expect] = Field(default_factory=list)
+
+
+class Discount(Node):
+    rate: float
+    period: Literal["year", "month", "week", "day"]
+
+    @property
+    def per_day(self) -> float:
+        """Continuous-compounding-free daily factor base: (1 + rate) ** (1 / days)."""
+        return (1.0 + self.rate) ** (1.0 / PERIOD_DAYS[self.period])
+
+
+class Journey(Node):
+    title: str
+    path: str = "<input>"
+    currency: str | None = None
+    discount: Discount | None = None
+    horizon_days: float | None = None
+    personas: list[Persona] = Field(default_factory=list)
+    stages: list[Stage] = Field(default_factory=list)
+    entries: list[EntryPoint] = Field(default_factory=list)
+    transitions: list[Transition] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)
+    goals: list[StepRef] = Field(default_factory=list)
+    expects: list[Expect] = Field(default_factory=list)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    # ---------------------------------------------------------------- views
+    @property
+    def persona_ids(self) -> list[str]:
+        """Declared personas, or the one implicit persona."""
+        return [p.id for p in self.personas] or [DEFAULT_PERSONA]
+
+    def steps(self) -> list[Touchpoint | Stage]:
+        """Steps in declaration order: touchpoints, and stages without any."""
+        out: list[Touchpoint | Stage] = []
+        for stage in self.stages:
+            out.extend(stage.touchpoints or [stage])
+        return out
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def scenario(self, scenario_id: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.id == scenario_id), None)
+
+
+#: expect metrics: name -> (unit of the value, what the argument names).
+#: "rate" compares as a fraction, "days" as a duration; the argument is
+#: "persona" (optional), "step" (a step) or "place" (a step or a stage).
+METRICS: dict[str, tuple[Literal["rate", "number", "days"], str]] = {
+    "conversion": ("rate", "persona"),
+    "revenue": ("number", "persona"),
+    "clv": ("number", "persona"),
+    "cac": ("number", "persona"),
+    "ltv_cac": ("number", "persona"),
+    "time_to_convert": ("days", "persona"),
+    "viral_coefficient": ("number", "persona"),
+    "reach": ("rate", "place"),
+    "visits": ("number", "step"),
+    "dropoff": ("rate", "place"),
+    "churn": ("rate", "place"),
+}

@@ -1,0 +1,215 @@
+"""Name resolution: which step, stage or persona each reference means.
+
+Fills `StepRef.step` in place and returns an `Index` of the journey's steps,
+with JD2xx diagnostics for names that don't resolve (with "did you mean").
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Label
+from .model import DEFAULT_PERSONA, Journey, PerPersona, Stage, StepRef, Touchpoint
+from .source import SourceFile
+
+Role = Literal["source", "target", "goal", "place", "step"]
+
+
+@dataclass
+class Index:
+    """The journey's steps in declaration order, and where each belongs."""
+
+    steps: dict[str, Touchpoint | Stage] = field(default_factory=dict)
+    stage_of: dict[str, str] = field(default_factory=dict)  # step id -> stage id
+    stage_steps: dict[str, list[str]] = field(default_factory=dict)  # stage id -> step ids
+    goal_steps: list[str] = field(default_factory=list)
+    personas: list[str] = field(default_factory=list)
+
+    def place_steps(self, place: str) -> list[str]:
+        """The steps of a step or stage id (a stage means all its steps)."""
+        if place in self.stage_steps:
+            return self.stage_steps[place]
+        return [place]
+
+
+def resolve(journey: Journey, source: SourceFile) -> tuple[Index, list[Diagnostic]]:
+    resolver = _Resolver(journey, source)
+    resolver.run()
+    return resolver.index, resolver.problems
+
+
+class _Resolver:
+    def __init__(self, journey: Journey, source: SourceFile) -> None:
+        self.journey = journey
+        self.source = source
+        self.problems: list[Diagnostic] = []
+        self.index = Index(personas=journey.persona_ids)
+        self.stages: dict[str, Stage] = {}
+        self.defined: dict[str, object] = {}  # step/stage/touchpoint id -> its node
+
+    def error(self, code: str, message: str, span, **kw) -> None:
+        self.problems.append(diag.make(code, message, self.source, span, **kw))
+
+    def run(self) -> None:
+        self.declare()
+        j = self.journey
+        for transition in j.transitions:
+            self.ref(transition.source, "source")
+            self.ref(transition.target, "target")
+            self.personas_of(transition.rate)
+        for referral in j.referrals:
+            self.ref(referral.source, "source")
+            self.ref(referral.target, "target")
+            self.personas_of(referral.amount)
+        for entry in j.entries:
+            self.ref(entry.target, "target")
+            self.personas_of(entry.rate)
+        goals: list[str] = []
+        for goal in j.goals:
+            goals.extend(self.ref(goal, "goal"))
+        self.index.goal_steps = list(dict.fromkeys(goals))
+        for step in self.index.steps.values():
+            for value in (step.attributes.emotion, step.attributes.value, step.attributes.cost):
+                if value is not None:
+                    self.personas_of(value)
+        self.expects(j.expects)
+        seen: dict[str, object] = {}
+        for scenario in j.scenarios:
+            if scenario.id in seen:
+                self.duplicate("scenario", scenario.id, scenario.id_span, seen[scenario.id])
+            seen[scenario.id] = scenario.id_span
+            for transition in scenario.transitions:
+                self.ref(transition.source, "source")
+                self.ref(transition.target, "target")
+                self.personas_of(transition.rate)
+            for referral in scenario.referrals:
+                self.ref(referral.source, "source")
+                self.ref(referral.target, "target")
+                self.personas_of(referral.amount)
+            for entry in scenario.entries:
+                self.ref(entry.target, "target")
+                self.personas_of(entry.rate)
+            for override in scenario.attribute_overrides:
+                self.ref(override.target, "step")
+                for value in (override.attributes.emotion, override.attributes.value,
+                              override.attributes.cost):
+                    if value is not None:
+                        self.personas_of(value)
+            self.expects(scenario.expects)
+
+    # ------------------------------------------------------------ definitions
+    def declare(self) -> None:
+        personas: dict[str, object] = {}
+        for persona in self.journey.personas:
+            if persona.id in personas:
+                self.duplicate("persona", persona.id, persona.id_span, personas[persona.id])
+            personas[persona.id] = persona.id_span
+        for stage in self.journey.stages:
+            if self.define(stage.id, stage):
+                self.stages[stage.id] = stage
+            steps = []
+            for touchpoint in stage.touchpoints:
+                if self.define(touchpoint.id, touchpoint):
+                    steps.append(touchpoint.id)
+            if stage.is_step and stage.id in self.stages:
+                steps = [stage.id]
+            for step_id in steps:
+                self.index.steps[step_id] = self.defined[step_id]
+                self.index.stage_of[step_id] = stage.id
+            if stage.id in self.stages:
+                self.index.stage_steps[stage.id] = steps
+
+    def define(self, ident: str, node) -> bool:
+        if ident in self.defined:
+            first = self.defined[ident]
+            kind = "stage" if isinstance(node, Stage) else "touchpoint"
+            self.duplicate(kind, ident, node.id_span, first.id_span)
+            return False
+        self.defined[ident] = node
+        return True
+
+    def duplicate(self, kind: str, ident: str, span, first_span) -> None:
+        self.error("JD202", f"{kind} `{ident}` is defined twice", span,
+                   labels=[Label(first_span, "first defined here")],
+                   help="ids are unique in a file: rename one of them")
+
+    # ------------------------------------------------------------ references
+    def ref(self, ref: StepRef, role: Role) -> list[str]:
+        """Resolve a reference; returns the steps it means (several for a goal stage)."""
+        if ref.qualifier is not None:
+            return self.qualified(ref)
+        node = self.defined.get(ref.name)
+        if node is None:
+            self.unknown(ref)
+            return []
+        if isinstance(node, Touchpoint):
+            ref.step = node.id
+            return [node.id]
+        stage: Stage = node
+        if stage.is_step or role == "place":
+            ref.step = stage.id
+            return self.index.stage_steps.get(stage.id, [stage.id])
+        touchpoints = self.index.stage_steps.get(stage.id, [])
+        if role in ("source", "step") and touchpoints:
+            choices = ", ".join(f"`{stage.id}.{t}`" for t in touchpoints[:4])
+            what = "the source of a transition" if role == "source" else "a single step"
+            self.error("JD204", f"stage `{stage.id}` has touchpoints and cannot be {what}",
+                       ref.span, help=f"name one of its touchpoints: {choices}")
+            return []
+        if role == "goal":
+            ref.step = stage.id
+            return list(touchpoints)
+        ref.step = touchpoints[0] if touchpoints else None  # a target: its first touchpoint
+        return [ref.step] if ref.step else []
+
+    def qualified(self, ref: StepRef) -> list[str]:
+        stage = self.stages.get(ref.qualifier)
+        if stage is None:
+            guess = difflib.get_close_matches(ref.qualifier, self.stages, n=1)
+            self.error("JD205", f"`{ref.text}`: there is no stage `{ref.qualifier}`", ref.span,
+                       help=f"did you mean `{guess[0]}.{ref.name}`?" if guess else None)
+            return []
+        names = [t.id for t in stage.touchpoints]
+        if ref.name not in names:
+            guess = difflib.get_close_matches(ref.name, names, n=1)
+            self.error("JD205", f"stage `{stage.id}` has no touchpoint `{ref.name}`", ref.span,
+                       help=f"did you mean `{stage.id}.{guess[0]}`?" if guess else
+                       ("its touchpoints: " + ", ".join(f"`{n}`" for n in names) if names
+                        else f"stage `{stage.id}` has no touchpoints; write `{stage.id}`"))
+            return []
+        ref.step = ref.name
+        return [ref.name]
+
+    def unknown(self, ref: StepRef) -> None:
+        guess = difflib.get_close_matches(ref.name, list(self.defined), n=1, cutoff=0.6)
+        self.error("JD201", f"unknown step `{ref.name}`", ref.span,
+                   help=f"did you mean `{guess[0]}`?" if guess
+                   else "declare it as a touchpoint inside a stage, or as a stage")
+
+    def personas_of(self, value: PerPersona) -> None:
+        for override in value.overrides:
+            self.persona(override.persona, override.persona_span)
+
+    def persona(self, persona: str, span) -> None:
+        declared = [p.id for p in self.journey.personas]
+        if persona in declared:
+            return
+        if not declared:
+            self.error("JD203", f"unknown persona `{persona}`: this journey declares none",
+                       span, help=f'declare it: `persona {persona} "..." {{ share 50% }}`')
+            return
+        guess = difflib.get_close_matches(persona, declared, n=1)
+        self.error("JD203", f"unknown persona `{persona}`", span,
+                   help=f"did you mean `{guess[0]}`?" if guess
+                   else "declared personas: " + ", ".join(f"`{p}`" for p in declared))
+
+    def expects(self, expects: Iterable) -> None:
+        for expect in expects:
+            if expect.persona is not None and expect.persona != DEFAULT_PERSONA:
+                self.persona(expect.persona, expect.metric_span)
+            if expect.argument is not None:
+                role = "step" if expect.metric == "visits" else "place"
+                self.ref(expect.argument, role)

@@ -1,0 +1,141 @@
+"""Source text, spans and offset -> line:col mapping.
+
+Spans are 0-based character offsets into the *normalized* text: a UTF-8 BOM
+is dropped and CRLF / lone CR become LF, so offsets, lines and columns agree
+with what an editor shows. Lines and columns are 1-based only when printed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import NamedTuple
+
+#: Files above this size get a diagnostic instead of a parse: the parser
+#: handles ~10k lines per second, so this bounds `check` to a few seconds.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+class Span(NamedTuple):
+    """Half-open range ``[start, end)`` of character offsets."""
+
+    start: int
+    end: int
+
+    def __or__(self, other: Span) -> Span:
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
+
+class SourceFile:
+    """A file's normalized text and its line table.
+
+    >>> src = SourceFile("a.journey", "journey \\"x\\" {\\r\\n}\\r\\n")
+    >>> src.text
+    'journey "x" {\\n}\\n'
+    >>> src.line_col(14)
+    (2, 1)
+    """
+
+    __slots__ = ("path", "text", "_line_starts")
+
+    def __init__(self, path: str, text: str) -> None:
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.path = path
+        self.text = text
+        self._line_starts: list[int] | None = None
+
+    @property
+    def line_starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            find = self.text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset; columns count characters."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect_right(self.line_starts, offset) - 1
+        return line + 1, offset - self.line_starts[line] + 1
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its newline."""
+        starts = self.line_starts
+        start = starts[line - 1]
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
+        return self.text[start:end]
+
+    def snippet(self, span: Span) -> str:
+        return self.text[span.start : span.end]
+
+    @property
+    def end_span(self) -> Span:
+        """An empty span at the end of the text (where `$END` is reported)."""
+        end = len(self.text.rstrip())
+        return Span(end, end)
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r}, {len(self.text)} chars)"
+
+
+class DecodeProblem(NamedTuple):
+    """Why bytes could not become a SourceFile, and where (1-based)."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+    help: str | None
+
+
+def decode(path: str, data: bytes) -> SourceFile | DecodeProblem:
+    """Turn raw bytes into a SourceFile, or say precisely why not.
+
+    >>> decode("x.journey", b"ab\\xffc").message
+    'file is not valid UTF-8: byte 0xff at line 1, column 3'
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return DecodeProblem(
+            "JD004",
+            f"file is too large ({len(data) / 1_048_576:.1f} MiB; the limit is "
+            f"{MAX_FILE_BYTES // 1_048_576} MiB)",
+            1,
+            1,
+            "split the journey into smaller files",
+        )
+    nul = data.find(b"\x00")
+    if nul != -1:
+        line, col = _line_col_of_byte(data, nul)
+        return DecodeProblem(
+            "JD003",
+            f"file looks binary: NUL byte at line {line}, column {col}",
+            line,
+            col,
+            "journey files are UTF-8 text",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line, col = _line_col_of_byte(data, err.start)
+        return DecodeProblem(
+            "JD002",
+            f"file is not valid UTF-8: byte 0x{data[err.start]:02x} at line {line}, column {col}",
+            line,
+            col,
+            "save the file as UTF-8",
+        )
+    return SourceFile(path, text)
+
+
+def _line_col_of_byte(data: bytes, index: int) -> tuple[int, int]:
+    head = data[:index]
+    line = head.count(b"\n") + 1
+    line_start = head.rfind(b"\n") + 1
+    column = len(head[line_start:].decode("utf-8", errors="replace")) + 1
+    return line, column
