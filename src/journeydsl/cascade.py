@@ -6,8 +6,10 @@ prospects by the step they enter at, the next-generation matrix K[j, k] is
 the expected number of prospects entering at k sent by one prospect entering
 at j; the cascade is finite iff K's spectral radius is below 1.
 
-numpy (and scipy for large journeys) is imported only when some referral
-lies on a cycle: without one the cascade has bounded depth and is finite.
+Only when some referral lies on a cycle is there anything to compute
+(without one the cascade has bounded depth). Small journeys are solved in
+plain Python so that `journey check` does not pay for importing numpy;
+large ones with scipy's sparse LU.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ import networkx as nx
 
 from .checks import Context, closed_classes
 from .diagnostics import Diagnostic, Severity
-
-_DENSE_LIMIT = 400
-
 
 def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
     """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one."""
@@ -40,43 +39,112 @@ def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
 
 def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
-    import numpy as np
-
-    nodes = list(graph.nodes)
-    where = {n: i for i, n in enumerate(nodes)}
+    where = {n: i for i, n in enumerate(graph.nodes)}
     targets = sorted({v for _, v, d in graph.edges(data=True)
                       if d["referral"] and d["referral"][persona] > 0}, key=where.get)
     if not targets:
         return 0.0
-    rows, cols, vals = [], [], []
-    for u, v, d in graph.edges(data=True):
-        if d["rate"] is not None and d["rate"][persona] > 0:
-            rows.append(where[u])
-            cols.append(where[v])
-            vals.append(d["rate"][persona])
-    n = len(nodes)
-    rhs = np.zeros((n, len(targets)))
-    for column, target in enumerate(targets):
-        rhs[where[target], column] = 1.0
-    # visits[a, j]: expected visits to a by a prospect entering at targets[j]
-    # solves (I - Q)^T visits = E.
-    if n <= _DENSE_LIMIT:
-        q = np.zeros((n, n))
-        np.add.at(q, (rows, cols), vals)
-        visits = np.linalg.solve(np.eye(n) - q.T, rhs)
-    else:
-        from scipy.sparse import coo_matrix, identity
-        from scipy.sparse.linalg import splu
+    # Only steps a referred prospect can visit matter.
+    moves = nx.DiGraph((u, v) for u, v, d in graph.edges(data=True)
+                       if d["rate"] is not None and d["rate"][persona] > 0)
+    region: set[str] = set(targets)
+    for target in targets:
+        if target in moves:
+            region |= nx.descendants(moves, target)
+    nodes = sorted(region, key=where.get)
+    local = {n: i for i, n in enumerate(nodes)}
+    rates = [(local[u], local[v], d["rate"][persona]) for u, v, d in graph.edges(data=True)
+             if u in local and v in local and d["rate"] is not None and d["rate"][persona] > 0]
+    sends = [(local[u], targets.index(v), d["referral"][persona])
+             for u, v, d in graph.edges(data=True)
+             if u in local and d["referral"] and d["referral"][persona] > 0]
+    sources = [local[t] for t in targets]
+    if len(nodes) <= _PURE_PYTHON_LIMIT:
+        visits = _visits_pure(len(nodes), rates, sources)
+        next_generation = [[sum(visits[j][a] * k for a, col, k in sends if col == c)
+                            for c in range(len(targets))] for j in range(len(targets))]
+        return _perron_root(next_generation)
+    return _radius_numpy(len(nodes), rates, sends, sources, len(targets))
 
-        q = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
-        visits = splu((identity(n, format="csc") - q.T).tocsc()).solve(rhs)
-    sends = np.zeros((n, len(targets)))  # sends[a, k]: prospects into targets[k] per visit to a
-    position = {t: k for k, t in enumerate(targets)}
-    for u, v, d in graph.edges(data=True):
-        if d["referral"] and d["referral"][persona] > 0:
-            sends[where[u], position[v]] += d["referral"][persona]
-    next_generation = visits.T @ sends
-    return float(max(abs(np.linalg.eigvals(next_generation))))
+
+_PURE_PYTHON_LIMIT = 60
+
+
+def _visits_pure(n: int, rates, sources: list[int]) -> list[list[float]]:
+    """visits[j][a]: expected visits to a from an entry at sources[j].
+
+    Row j solves x (I - Q) = e_j, i.e. (I - Q)^T x = e_j, by Gauss-Jordan
+    elimination with partial pivoting on the small dense system."""
+    a = [[0.0] * n for _ in range(n)]  # a = (I - Q)^T
+    for i in range(n):
+        a[i][i] = 1.0
+    for u, v, rate in rates:
+        a[v][u] -= rate
+    rhs = [[1.0 if i == s else 0.0 for s in sources] for i in range(n)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        rhs[col], rhs[pivot] = rhs[pivot], rhs[col]
+        p = a[col][col]
+        for r in range(n):
+            if r != col and a[r][col] != 0.0:
+                f = a[r][col] / p
+                row, prow = a[r], a[col]
+                for c in range(col, n):
+                    row[c] -= f * prow[c]
+                rr, pr = rhs[r], rhs[col]
+                for c in range(len(sources)):
+                    rr[c] -= f * pr[c]
+    return [[rhs[i][j] / a[i][i] for i in range(n)] for j in range(len(sources))]
+
+
+def _perron_root(matrix: list[list[float]]) -> float:
+    """Spectral radius of a small non-negative matrix, by bisection.
+
+    For K >= 0, rho(K) < s exactly when sI - K is a non-singular M-matrix,
+    i.e. when elimination without pivoting meets only positive pivots."""
+    k = len(matrix)
+    high = max(sum(row) for row in matrix)
+    if high <= 0:
+        return 0.0
+
+    def below(s: float) -> bool:
+        m = [[(s if i == j else 0.0) - matrix[i][j] for j in range(k)] for i in range(k)]
+        for col in range(k):
+            if m[col][col] <= 0:
+                return False
+            for r in range(col + 1, k):
+                f = m[r][col] / m[col][col]
+                for c in range(col, k):
+                    m[r][c] -= f * m[col][c]
+        return True
+
+    low = 0.0
+    high *= 1.0 + 1e-12
+    for _ in range(64):
+        mid = (low + high) / 2
+        if below(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
+    import numpy as np
+    from scipy.sparse import coo_matrix, identity
+    from scipy.sparse.linalg import splu
+
+    rows, cols, vals = zip(*rates) if rates else ((), (), ())
+    q = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
+    rhs = np.zeros((n, k))
+    for column, source in enumerate(sources):
+        rhs[source, column] = 1.0
+    visits = splu((identity(n, format="csc") - q.T).tocsc()).solve(rhs)
+    send = np.zeros((n, k))
+    for a, column, amount in sends:
+        send[a, column] += amount
+    return float(max(abs(np.linalg.eigvals(visits.T @ send))))
 
 
 def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:

@@ -222,10 +222,15 @@ def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:
     moves.add_edges_from((u, v) for u, v, d in graph.edges(data=True)
                          if d["rate"] is not None and d["rate"][persona] > 0)
     out = []
+    order = None
     for component in nx.strongly_connected_components(moves):
-        nodes = sorted(component, key=list(graph.nodes).index)
-        if len(nodes) == 1 and not moves.has_edge(nodes[0], nodes[0]):
-            continue
+        if len(component) == 1:
+            (node,) = component
+            if not moves.has_edge(node, node):
+                continue
+        if order is None:
+            order = {n: i for i, n in enumerate(graph.nodes)}
+        nodes = sorted(component, key=order.__getitem__)
         inside = set(nodes)
         closed = all(
             abs(sum(d["rate"][persona] for _, _, d in graph.out_edges(n, data=True)

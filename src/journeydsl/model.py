@@ -22,8 +22,14 @@ DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0, "mo": 30.0, "y": 365.0}
 PERIOD_DAYS = {"year": 365.0, "month": 30.0, "week": 7.0, "day": 1.0}
 
 
+# The transformer builds models with `model_construct` (no validation: the
+# grammar already fixed every type) and schemas are built on first use, which
+# keeps `journey check` fast; tests validate every example's dump round-trip.
+_CONFIG = ConfigDict(extra="forbid", defer_build=True)
+
+
 class Node(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = _CONFIG
     span: Span
 
 
@@ -66,7 +72,7 @@ class PerPersona(Node):
 class Attributes(BaseModel):
     """What a team writes about a stage or touchpoint."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _CONFIG
     channel: str | None = None
     owner: str | None = None
     emotion: PerPersona | None = None
@@ -232,3 +238,35 @@ METRICS: dict[str, tuple[Literal["rate", "number", "days"], str]] = {
     "dropoff": ("rate", "place"),
     "churn": ("rate", "place"),
 }
+
+
+_FIELD_DEFAULTS: dict[type, list[tuple[str, object, bool]]] = {}
+_set = object.__setattr__
+
+
+def build(cls: type[BaseModel], **data):
+    """Construct a model instance without validation, fast.
+
+    The transformer calls this tens of thousands of times on large files;
+    pydantic's `model_construct` inspects each default factory's signature
+    on every call, which cost seconds there. Types are guaranteed by the
+    grammar, and tests validate a dump of every example against the schema.
+    """
+    defaults = _FIELD_DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = [
+            (name, field.default_factory, True) if field.default_factory is not None
+            else (name, field.default, False)
+            for name, field in cls.model_fields.items() if not field.is_required()
+        ]
+        _FIELD_DEFAULTS[cls] = defaults
+    fields_set = set(data)
+    for name, default, is_factory in defaults:
+        if name not in data:
+            data[name] = default() if is_factory else default
+    instance = cls.__new__(cls)
+    _set(instance, "__dict__", data)
+    _set(instance, "__pydantic_fields_set__", fields_set)
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance

@@ -13,11 +13,12 @@ import difflib
 import re
 import unicodedata
 
-from lark import Token, Tree
+from lark import Token
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Label
 from .model import (
+    build,
     DAYS,
     METRICS,
     PERIOD_DAYS,
@@ -39,6 +40,7 @@ from .model import (
     Transition,
 )
 from .source import SourceFile, Span
+from .syntax import SyntaxNode as Tree
 
 _ESCAPE = re.compile(r'\\(["\\])')
 _STEP_ATTRIBUTES = ("channel", "owner", "emotion", "value", "cost", "pain", "opportunity",
@@ -61,7 +63,7 @@ def name(token: Token) -> str:
 def span_of(item: Token | Tree) -> Span:
     if isinstance(item, Token):
         return Span(item.start_pos, item.end_pos)
-    return Span(item.meta.start_pos, item.meta.end_pos)
+    return Span(item.start, item.end)
 
 
 def label(token: Token) -> str:
@@ -108,7 +110,10 @@ class _Builder:
                     fields["expects"].append(expect)
             elif kind == "scenario":
                 fields["scenarios"].append(self.scenario(item))
-        return Journey(title=title, path=self.source.path, span=span_of(tree), **fields)
+        # The `journey` keyword is not kept in the tree: find it before the title.
+        keyword = self.source.text.rfind("journey", 0, tree.children[0].start_pos)
+        span = Span(keyword if keyword >= 0 else tree.start, tree.end)
+        return build(Journey, title=title, path=self.source.path, span=span, **fields)
 
     def setting(self, tree: Tree, fields: dict, seen: dict[str, Span]) -> None:
         key, *values = tree.children
@@ -155,7 +160,7 @@ class _Builder:
                     self.error("JD307", "the discount rate must be a single number",
                                span_of(values[0]))
                     return
-                fields["discount"] = Discount(rate=rate.mean, period=period, span=whole)
+                fields["discount"] = build(Discount, rate=rate.mean, period=period, span=whole)
 
     # ------------------------------------------------------------ declarations
     def persona(self, tree: Tree) -> Persona:
@@ -173,7 +178,7 @@ class _Builder:
                     notes.append(note)
             else:
                 self._unknown_attribute(attr, _PERSONA_ATTRIBUTES, "persona")
-        return Persona(id=name(ident), id_span=span_of(ident), label=text or name(ident),
+        return build(Persona, id=name(ident), id_span=span_of(ident), label=text or name(ident),
                        share=share, notes=notes, span=span_of(tree))
 
     def stage(self, tree: Tree) -> Stage:
@@ -190,7 +195,7 @@ class _Builder:
                 if key in ("emotion", "value", "cost"):
                     self.error("JD307", f"`{key}` on a stage with touchpoints applies to no step",
                                span_of(attr), help="put it on the touchpoint it belongs to")
-        return Stage(id=stage_id, id_span=span_of(ident), label=text or stage_id,
+        return build(Stage, id=stage_id, id_span=span_of(ident), label=text or stage_id,
                      attributes=stage_attrs, touchpoints=built, span=span_of(tree))
 
     def touchpoint(self, tree: Tree, stage_id: str, stage_attrs: Attributes) -> Touchpoint:
@@ -201,7 +206,7 @@ class _Builder:
             attributes.channel = stage_attrs.channel
         if attributes.owner is None:
             attributes.owner = stage_attrs.owner
-        return Touchpoint(id=name(ident), id_span=span_of(ident), label=text or name(ident),
+        return build(Touchpoint, id=name(ident), id_span=span_of(ident), label=text or name(ident),
                           stage=stage_id, attributes=attributes, span=span_of(tree))
 
     def _declaration(self, tree: Tree) -> tuple[Token, str | None, list[Tree]]:
@@ -215,7 +220,7 @@ class _Builder:
         return ident, text, [c for c in rest if isinstance(c, Tree)]
 
     def attributes(self, attrs: list[Tree]) -> Attributes:
-        out = Attributes()
+        out = build(Attributes)
         for attr in attrs:
             key = str(attr.children[0])
             value = attr.children[1] if len(attr.children) > 1 else None
@@ -281,7 +286,7 @@ class _Builder:
             if len(attr.children) > 2 else []
         if base is None:
             return None
-        return PerPersona(base=base, overrides=overrides, span=span_of(attr))
+        return build(PerPersona, base=base, overrides=overrides, span=span_of(attr))
 
     def plain_number(self, value, key: str) -> Amount | None:
         if isinstance(value, Token) and value.type == "NUMBER":
@@ -290,7 +295,7 @@ class _Builder:
                 self.error("JD306", f"emotion `{value}` is outside 1..5", span_of(value),
                            help="1 is very unhappy, 3 neutral, 5 delighted")
                 return None
-            return Amount(mean=number, span=span_of(value))
+            return build(Amount, mean=number, span=span_of(value))
         hint = ("1 is very unhappy, 3 neutral, 5 delighted" if key == "emotion"
                 else "money is a plain number in the journey's currency, e.g. `49` or `1_250_000`")
         self.error("JD307", f"`{key}` takes a plain number", span_of(value), help=hint)
@@ -307,7 +312,7 @@ class _Builder:
                 self.error("JD310", "the range is reversed: its low end is above its high end",
                            span_of(value), help="write the lower rate first")
                 return None
-            return Amount(kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
+            return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
                           high=high.mean, span=span_of(value))
         if isinstance(value, Tree) and value.data == "beta":
             a, b = (_number(v) for v in value.children)
@@ -315,7 +320,7 @@ class _Builder:
                 self.error("JD310", "beta(a, b) needs a > 0 and b > 0", span_of(value),
                            help="beta(25, 75) means about 25 successes in 100 tries")
                 return None
-            return Amount(kind="beta", mean=a / (a + b), alpha=a, beta=b, span=span_of(value))
+            return build(Amount, kind="beta", mean=a / (a + b), alpha=a, beta=b, span=span_of(value))
         if not isinstance(value, Token):
             return None
         if value.type == "PERCENT":
@@ -337,7 +342,7 @@ class _Builder:
         if not 0 <= rate <= 1:
             self.error("JD301", f"rate `{value}` is outside [0, 100%]", span_of(value))
             return None
-        return Amount(mean=rate, span=span_of(value))
+        return build(Amount, mean=rate, span=span_of(value))
 
     def count(self, value) -> Amount | None:
         """A referral count: a non-negative number, a range or beta."""
@@ -350,13 +355,13 @@ class _Builder:
                 self.error("JD310", "the range is reversed: its low end is above its high end",
                            span_of(value), help="write the lower number first")
                 return None
-            return Amount(kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
+            return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
                           high=high.mean, span=span_of(value))
         if isinstance(value, Tree) and value.data == "beta":
             return self.rate(value)
         if isinstance(value, Token) and value.type in ("NUMBER", "PERCENT"):
             number = _number(value) / (100 if value.type == "PERCENT" else 1)
-            return Amount(mean=number, span=span_of(value))
+            return build(Amount, mean=number, span=span_of(value))
         self.error("JD307", f"expected the number of prospects referred, found `{value}`",
                    span_of(value), help="for example `paying => invite 0.05`")
         return None
@@ -379,7 +384,7 @@ class _Builder:
             persona, value = item.children
             amount = convert(value)
             if amount is not None:
-                out.append(Override(persona=name(persona), persona_span=span_of(persona),
+                out.append(build(Override, persona=name(persona), persona_span=span_of(persona),
                                     amount=amount, span=span_of(item)))
         return out
 
@@ -387,8 +392,8 @@ class _Builder:
     def ref(self, tree: Tree) -> StepRef:
         parts = tree.children
         if len(parts) == 2:
-            return StepRef(name=name(parts[1]), qualifier=name(parts[0]), span=span_of(tree))
-        return StepRef(name=name(parts[0]), span=span_of(tree))
+            return build(StepRef, name=name(parts[1]), qualifier=name(parts[0]), span=span_of(tree))
+        return build(StepRef, name=name(parts[0]), span=span_of(tree))
 
     def _target_parts(self, tree: Tree):
         ref = self.ref(tree.children[0])
@@ -407,7 +412,7 @@ class _Builder:
         extra = self.overrides(overrides, convert) if overrides is not None else []
         if base is None:
             return None
-        return PerPersona(base=base, overrides=extra, span=span_of(tree))
+        return build(PerPersona, base=base, overrides=extra, span=span_of(tree))
 
     def entry(self, tree: Tree) -> list[EntryPoint]:
         targets = [t for t in tree.children if isinstance(t, Tree)]
@@ -422,13 +427,13 @@ class _Builder:
                     self.error("JD308", f"entry `{ref.text}` has no rate", span_of(target),
                                help=f"write `{ref.text} 50%`; the entry rates sum to 100%")
                     continue
-                rate = PerPersona(base=Amount(mean=1.0, span=span_of(target)),
+                rate = build(PerPersona, base=build(Amount, mean=1.0, span=span_of(target)),
                                   span=span_of(target))
             else:
                 rate = self._per_persona(target, quantity, overrides, self.rate)
                 if rate is None:
                     continue
-            out.append(EntryPoint(target=ref, rate=rate, span=span_of(target)))
+            out.append(build(EntryPoint, target=ref, rate=rate, span=span_of(target)))
         return out
 
     def flow(self, tree: Tree, transitions: list, referrals: list) -> None:
@@ -442,26 +447,28 @@ class _Builder:
                 last = ref
                 days = 0.0
                 if delay is not None:
-                    days = self.duration(delay.children[0])
-                    if days is None:
-                        continue
+                    days = self.duration(delay.children[0]) or 0.0
                 referral = arrow == "=>"
+                convert = self.count if referral else self.rate
+                amount = None
                 if quantity is None:
                     what = "number of prospects referred" if referral else "rate"
                     example = f"{source.text} => {ref.text} 0.05" if referral \
                         else f"{source.text} -> {ref.text} 30%"
                     self.error("JD308", f"`{source.text} {arrow} {ref.text}` has no {what}",
                                span_of(target), help=f"for example `{example}`")
-                    continue
-                convert = self.count if referral else self.rate
-                amount = self._per_persona(target, quantity, overrides, convert)
+                else:
+                    amount = self._per_persona(target, quantity, overrides, convert)
                 if amount is None:
-                    continue
+                    # Keep the edge (at 0, the file has an error anyway) so that
+                    # its step names are still checked.
+                    amount = build(PerPersona, base=build(Amount, mean=0.0, span=span_of(target)),
+                                        span=span_of(target))
                 if referral:
-                    referrals.append(Referral(source=source, target=ref, amount=amount,
+                    referrals.append(build(Referral, source=source, target=ref, amount=amount,
                                               delay_days=days, span=span_of(target)))
                 else:
-                    transitions.append(Transition(source=source, target=ref, rate=amount,
+                    transitions.append(build(Transition, source=source, target=ref, rate=amount,
                                                   delay_days=days, span=span_of(target)))
             if len(targets) > 1 and leg is not tree.children[-1]:
                 self.error("JD312", "a chain can only go on from a single target",
@@ -496,7 +503,7 @@ class _Builder:
         value = self.expect_value(quantity, unit, metric)
         if value is None:
             return None
-        return Expect(metric=metric, metric_span=span_of(metric_tree), argument=argument,
+        return build(Expect, metric=metric, metric_span=span_of(metric_tree), argument=argument,
                       persona=persona, op=str(op), value=value, unit=unit, span=span_of(tree))
 
     def expect_value(self, quantity, unit: str, metric: str) -> float | None:
@@ -540,9 +547,9 @@ class _Builder:
             elif item.data == "override_block":
                 target, *attrs = item.children
                 attrs = [a for a in attrs if isinstance(a, Tree)]
-                overrides.append(AttributeOverride(
+                overrides.append(build(AttributeOverride, 
                     target=self.ref(target), attributes=self.attributes(attrs),
                     given=[str(a.children[0]) for a in attrs], span=span_of(item)))
-        return Scenario(id=name(ident), id_span=span_of(ident), label=text or name(ident),
+        return build(Scenario, id=name(ident), id_span=span_of(ident), label=text or name(ident),
                         transitions=transitions, referrals=referrals, entries=entries,
                         attribute_overrides=overrides, expects=expects, span=span_of(tree))
