@@ -37,6 +37,25 @@ def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
     return None
 
 
+def surely_dies_out(graph: nx.DiGraph, persona: str) -> bool:
+    """A cheap sufficient test that needs no linear algebra.
+
+    A walk survives t moves with probability at most q^t, q being the
+    largest total outgoing rate of any step, so it makes at most 1 / (1 - q)
+    visits and sends at most S / (1 - q) prospects, S being the most any one
+    visit sends. Every row sum of the next-generation matrix is below that
+    bound, and so is its spectral radius."""
+    out_rate: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    for u, _, d in graph.edges(data=True):
+        if d["rate"] is not None:
+            out_rate[u] = out_rate.get(u, 0.0) + d["rate"][persona]
+        if d["referral"] is not None:
+            sent[u] = sent.get(u, 0.0) + d["referral"][persona]
+    q = max(out_rate.values(), default=0.0)
+    return q < 1 and max(sent.values(), default=0.0) / (1 - q) < 1
+
+
 def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
     where = {n: i for i, n in enumerate(graph.nodes)}
@@ -154,6 +173,8 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
         return
     worst: tuple[float, str] | None = None
     for persona in ctx.index.personas:
+        if surely_dies_out(graph, persona):
+            continue
         if closed_classes(graph, persona):
             continue  # infinite visits: JD405 says so already (or the horizon cuts them)
         radius = spectral_radius(graph, persona)

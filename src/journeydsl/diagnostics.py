@@ -6,7 +6,6 @@ the CLI (or the API caller) decides how to show them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
@@ -120,6 +119,13 @@ def make(
         help=help,
         labels=tuple(labels),
     )
+
+
+def close_matches(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """"Did you mean" candidates (difflib is imported only when a name is wrong)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=cutoff)
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
@@ -259,4 +265,6 @@ def to_dict(diagnostic: Diagnostic) -> dict:
 
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    import json
+
     return json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)

@@ -6,12 +6,11 @@ with JD2xx diagnostics for names that don't resolve (with "did you mean").
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label
+from .diagnostics import Diagnostic, Label, close_matches
 from .model import DEFAULT_PERSONA, Journey, PerPersona, Stage, StepRef, Touchpoint
 from .source import SourceFile
 
@@ -168,13 +167,13 @@ class _Resolver:
     def qualified(self, ref: StepRef) -> list[str]:
         stage = self.stages.get(ref.qualifier)
         if stage is None:
-            guess = difflib.get_close_matches(ref.qualifier, self.stages, n=1)
+            guess = close_matches(ref.qualifier, self.stages, n=1)
             self.error("JD205", f"`{ref.text}`: there is no stage `{ref.qualifier}`", ref.span,
                        help=f"did you mean `{guess[0]}.{ref.name}`?" if guess else None)
             return []
         names = [t.id for t in stage.touchpoints]
         if ref.name not in names:
-            guess = difflib.get_close_matches(ref.name, names, n=1)
+            guess = close_matches(ref.name, names, n=1)
             self.error("JD205", f"stage `{stage.id}` has no touchpoint `{ref.name}`", ref.span,
                        help=f"did you mean `{stage.id}.{guess[0]}`?" if guess else
                        ("its touchpoints: " + ", ".join(f"`{n}`" for n in names) if names
@@ -184,7 +183,7 @@ class _Resolver:
         return [ref.name]
 
     def unknown(self, ref: StepRef) -> None:
-        guess = difflib.get_close_matches(ref.name, list(self.defined), n=1, cutoff=0.6)
+        guess = close_matches(ref.name, list(self.defined), n=1, cutoff=0.6)
         self.error("JD201", f"unknown step `{ref.name}`", ref.span,
                    help=f"did you mean `{guess[0]}`?" if guess
                    else "declare it as a touchpoint inside a stage, or as a stage")
@@ -201,7 +200,7 @@ class _Resolver:
             self.error("JD203", f"unknown persona `{persona}`: this journey declares none",
                        span, help=f'declare it: `persona {persona} "..." {{ share 50% }}`')
             return
-        guess = difflib.get_close_matches(persona, declared, n=1)
+        guess = close_matches(persona, declared, n=1)
         self.error("JD203", f"unknown persona `{persona}`", span,
                    help=f"did you mean `{guess[0]}`?" if guess
                    else "declared personas: " + ", ".join(f"`{p}`" for p in declared))

@@ -8,9 +8,7 @@ every broken statement of a file, not only the first.
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from typing import NamedTuple
@@ -19,7 +17,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label
+from .diagnostics import Diagnostic, Label, close_matches
 from .source import SourceFile, Span
 
 #: Nonterminals that make up the items of a `{ ... }` block: a parser state
@@ -48,11 +46,11 @@ _MAX_ERRORS = 50
 
 def grammar_text() -> str:
     """The grammar shipped in the wheel, or the repo's copy in a source tree."""
-    packaged = resources.files("journeydsl").joinpath("grammars/journey.lark")
+    here = Path(__file__).resolve().parent
+    packaged = here / "grammars" / "journey.lark"  # inside an installed wheel
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    repo_copy = Path(__file__).resolve().parents[2] / "grammars" / "journey.lark"
-    return repo_copy.read_text(encoding="utf-8")
+    return (here.parents[1] / "grammars" / "journey.lark").read_text(encoding="utf-8")
 
 
 class SyntaxNode(NamedTuple):
@@ -211,7 +209,7 @@ class _Recovery:
                              help="put each journey in its own file")
         if previous is not None and previous.type == "NAME" and "ARROW" in err.expected and \
                 self._starts_statement(previous):
-            guess = difflib.get_close_matches(str(previous), _KEYWORDS, n=1, cutoff=0.75)
+            guess = close_matches(str(previous), _KEYWORDS, n=1, cutoff=0.75)
             prev_span = Span(previous.start_pos, previous.end_pos)
             if guess:
                 return diag.make("JD107", f"unknown statement `{previous}`", src, prev_span,

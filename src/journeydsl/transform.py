@@ -9,14 +9,13 @@ resolve.py and checks.py.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 
 from lark import Token
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label
+from .diagnostics import Diagnostic, Label, close_matches
 from .model import (
     build,
     DAYS,
@@ -150,7 +149,7 @@ class _Builder:
             rate = self.rate(values[0])
             period = str(values[2])
             if period not in PERIOD_DAYS:
-                guess = difflib.get_close_matches(period, PERIOD_DAYS, n=1)
+                guess = close_matches(period, PERIOD_DAYS, n=1)
                 self.error("JD208", f"unknown discount period `{period}`", span_of(values[2]),
                            help=f"did you mean `{guess[0]}`?" if guess
                            else "use year, month, week or day")
@@ -264,7 +263,7 @@ class _Builder:
 
     def _unknown_attribute(self, attr: Tree, known: tuple[str, ...], where: str) -> None:
         key = str(attr.children[0])
-        guess = difflib.get_close_matches(key, known, n=1)
+        guess = close_matches(key, known, n=1)
         self.error("JD206", f"unknown {where} attribute `{key}`", span_of(attr.children[0]),
                    help=f"did you mean `{guess[0]}`?" if guess
                    else "known attributes: " + ", ".join(f"`{k}`" for k in known))
@@ -483,7 +482,7 @@ class _Builder:
         metric_token = metric_tree.children[0]
         metric = str(metric_token)
         if metric not in METRICS:
-            guess = difflib.get_close_matches(metric, METRICS, n=1)
+            guess = close_matches(metric, METRICS, n=1)
             self.error("JD207", f"unknown metric `{metric}`", span_of(metric_token),
                        help=f"did you mean `{guess[0]}`?" if guess
                        else "metrics: " + ", ".join(METRICS))
