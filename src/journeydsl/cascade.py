@@ -56,6 +56,14 @@ def surely_dies_out(graph: nx.DiGraph, persona: str) -> bool:
     return q < 1 and max(sent.values(), default=0.0) / (1 - q) < 1
 
 
+def _over_full(graph: nx.DiGraph, persona: str) -> bool:
+    totals: dict[str, float] = {}
+    for u, _, d in graph.edges(data=True):
+        if d["rate"] is not None:
+            totals[u] = totals.get(u, 0.0) + d["rate"][persona]
+    return any(t > 1 + 1e-9 for t in totals.values())
+
+
 def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
     where = {n: i for i, n in enumerate(graph.nodes)}
@@ -105,6 +113,8 @@ def _visits_pure(n: int, rates, sources: list[int]) -> list[list[float]]:
         a[col], a[pivot] = a[pivot], a[col]
         rhs[col], rhs[pivot] = rhs[pivot], rhs[col]
         p = a[col][col]
+        if abs(p) < 1e-12:  # only when walks never end: JD405 reports that
+            return [[float("inf")] * n for _ in sources]
         for r in range(n):
             if r != col and a[r][col] != 0.0:
                 f = a[r][col] / p
@@ -173,8 +183,8 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
         return
     worst: tuple[float, str] | None = None
     for persona in ctx.index.personas:
-        if surely_dies_out(graph, persona):
-            continue
+        if surely_dies_out(graph, persona) or _over_full(graph, persona):
+            continue  # (rates over 100% are JD303 already: no walk model to solve)
         if closed_classes(graph, persona):
             continue  # infinite visits: JD405 says so already (or the horizon cuts them)
         radius = spectral_radius(graph, persona)

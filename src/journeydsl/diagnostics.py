@@ -190,10 +190,21 @@ def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
             text, shift = _window(src.line_text(number), line_marks[0][0].start
                                   - src.line_starts[number - 1])
             out.append(f"{blue}{number:>{gutter}} |{reset} {text.replace(chr(9), _TAB)}".rstrip())
+            silent = [m for m in line_marks if not m[1]]
+            if silent:  # unlabelled spans on one line share one caret line
+                merged: list[str] = []
+                for mark_span, _, _ in silent:
+                    carets = _underline(src, mark_span, text, number, shift)
+                    merged.extend(" " * (len(carets) - len(merged)))
+                    for i, char in enumerate(carets):
+                        if char == "^":
+                            merged[i] = "^"
+                style = silent[0][2]
+                out.append(f"{pad} {blue}|{reset} {style}{''.join(merged).rstrip()}{reset}")
             for mark_span, message, style in line_marks:
-                carets = _underline(src, mark_span, text, number, shift)
-                tail = f" {message}" if message else ""
-                out.append(f"{pad} {blue}|{reset} {style}{carets}{tail}{reset}")
+                if message:
+                    carets = _underline(src, mark_span, text, number, shift)
+                    out.append(f"{pad} {blue}|{reset} {style}{carets} {message}{reset}")
     if diagnostic.help:
         if src is not None and span is not None:
             out.append(f"{pad} {blue}|{reset}")
