@@ -22,21 +22,40 @@ errors into a `JourneyError` for scripts that prefer exceptions.
 from __future__ import annotations
 
 from pathlib import Path
-
-from .compiler import Compiled, JourneyError, compile_path, compile_text
-from .diagnostics import Diagnostic, Severity
-from .model import Journey
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 __all__ = ["Compiled", "Diagnostic", "Journey", "JourneyError", "Severity", "load", "loads",
            "__version__"]
 
+if TYPE_CHECKING:
+    from .compiler import Compiled, JourneyError
+    from .diagnostics import Diagnostic, Severity
+    from .model import Journey
+
+# The public names are imported on first use, so that `journey --version` or
+# `journey check --help` do not pay for pydantic and networkx.
+_LAZY = {"Compiled": "compiler", "JourneyError": "compiler", "Diagnostic": "diagnostics",
+         "Severity": "diagnostics", "Journey": "model"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'journeydsl' has no attribute {name!r}")
+
 
 def load(path: str | Path) -> Compiled:
     """Compile a `.journey` file. Never raises for problems in the file."""
+    from .compiler import compile_path
+
     return compile_path(path)
 
 
 def loads(text: str, path: str = "<string>") -> Compiled:
     """Compile journey source text. Never raises for problems in the text."""
+    from .compiler import compile_text
+
     return compile_text(text, path)

@@ -13,7 +13,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
+from ._gc import paused_gc
+
+with paused_gc():
+    import typer
 
 from . import __version__
 
@@ -87,8 +90,9 @@ def check(
     color: Annotated[Color, typer.Option(help="Color the text output.")] = Color.auto,
 ) -> None:
     """Compile journey files and report every problem found."""
-    from .compiler import compile_path
-    from .diagnostics import Severity, render_concise, render_json, render_text
+    with paused_gc():
+        from .compiler import compile_path
+        from .diagnostics import Severity, render_concise, render_json, render_text
 
     files, missing = find_journey_files(paths)
     if missing:
