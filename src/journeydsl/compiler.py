@@ -99,15 +99,19 @@ def _compile(source: SourceFile) -> Compiled:
     index, resolve_problems = resolve(journey, source)
     problems += resolve_problems
     result = Compiled(source, journey, index)
+    # With names unresolved, the graph misses those edges: "unreachable" and
+    # "never reaches a goal" would mostly be fallout of the unknown names.
+    fallout = {"JD403", "JD404"} if diag.has_errors(resolve_problems) else set()
     seen = {_key(d) for d in problems}
-    baseline = run_checks(Context(journey, index, result.graph(), source))
+    baseline = [d for d in run_checks(Context(journey, index, result.graph(), source))
+                if d.code not in fallout]
     problems += [d for d in baseline if _key(d) not in seen]
     seen |= {_key(d) for d in baseline}
     for scenario in journey.scenarios:
         checks = run_checks(Context(result.variant(scenario.id), index,
                                     result.graph(scenario.id), source))
         for found in checks:
-            if _key(found) not in seen:
+            if _key(found) not in seen and found.code not in fallout:
                 seen.add(_key(found))
                 problems.append(_in_scenario(found, scenario.id))
     result.diagnostics = sorted_diagnostics(problems)
