@@ -114,8 +114,17 @@ def _compile(source: SourceFile) -> Compiled:
             if _key(found) not in seen and found.code not in fallout:
                 seen.add(_key(found))
                 problems.append(_in_scenario(found, scenario.id))
+    if not diag.has_errors(problems) and _has_expects(journey):
+        from .expectations import evaluate  # numpy and scipy: only when needed
+
+        result.diagnostics = problems
+        problems += evaluate(result)
     result.diagnostics = sorted_diagnostics(problems)
     return result
+
+
+def _has_expects(journey: Journey) -> bool:
+    return bool(journey.expects) or any(s.expects for s in journey.scenarios)
 
 
 def _key(d: Diagnostic) -> tuple:
