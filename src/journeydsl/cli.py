@@ -124,6 +124,89 @@ def check(
     raise typer.Exit(1 if failed else 0)
 
 
+class SimFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Method(str, Enum):
+    exact = "exact"
+    monte_carlo = "monte-carlo"
+
+
+def _compile_or_exit(path: Path):
+    """Compile one file; print its diagnostics and exit 1 if it has errors."""
+    from .compiler import compile_path
+    from .diagnostics import render_text
+
+    with paused_gc():
+        result = compile_path(path)
+    colored = _use_color(Color.auto, sys.stderr)
+    if not result.ok:
+        for d in result.diagnostics:
+            typer.echo(render_text(d, color=colored) + "\n", err=True)
+        raise typer.Exit(1)
+    return result
+
+
+def _usage(message: str) -> None:
+    typer.echo(f"journey: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def simulate(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    persona: Annotated[Optional[str], typer.Option(help="Show one persona's numbers.")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="Run one scenario.")] = None,
+    compare: Annotated[bool, typer.Option(
+        "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
+    method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
+    output_format: Annotated[SimFormat, typer.Option(
+        "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
+) -> None:
+    """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
+    import json
+
+    if not path.is_file():
+        _usage(f"no such file: {path}")
+    result = _compile_or_exit(path)
+    journey = result.journey
+    scenarios = [s.id for s in journey.scenarios]
+    if scenario is not None and scenario not in scenarios:
+        _usage(f"no scenario `{scenario}` in {path} (scenarios: {', '.join(scenarios) or 'none'})")
+    if persona is not None and persona not in result.index.personas:
+        _usage(f"no persona `{persona}` in {path} (personas: {', '.join(result.index.personas)})")
+    if method is Method.monte_carlo:
+        _usage("--method monte-carlo is not available yet")
+    with paused_gc():
+        from .simulate import simulate as run
+
+        if compare:
+            reports = {"baseline": run(result)}
+            reports.update({s: run(result, s) for s in scenarios})
+        else:
+            report = run(result, scenario)
+    if output_format is SimFormat.json:
+        if compare:
+            payload = {name: r.as_dict() for name, r in reports.items()}
+        else:
+            payload = report.as_dict()
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    from rich.console import Console
+
+    from .simulate.tables import compare_view, report_view
+
+    console = Console(highlight=False)
+    labels = {s.id: s.label for s in journey.stages}
+    if compare:
+        console.print(compare_view(reports, journey.currency, persona))
+    else:
+        console.print(report_view(report, labels, persona))
+
+
 def main() -> None:
     """Console entry point: no Python traceback ever reaches the user."""
     try:

@@ -1,0 +1,123 @@
+"""Rich tables for `journey simulate`: funnel, metrics per persona, cohort."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .results import Metrics
+
+# currencies printed without decimals
+_WHOLE_CURRENCIES = {"VND", "JPY", "KRW", "IDR", "CLP", "ISK", "HUF"}
+
+HEADLINE = (
+    ("conversion", "Conversion", "rate"),
+    ("revenue", "Revenue / prospect", "money"),
+    ("cost", "Cost / prospect", "money"),
+    ("clv", "CLV (per customer)", "money"),
+    ("cac", "CAC", "money"),
+    ("ltv_cac", "LTV:CAC", "ratio"),
+    ("time_to_convert_days", "Time to convert", "days"),
+    ("viral_coefficient", "Viral coefficient", "ratio"),
+    ("active_at_horizon", "Active at horizon", "rate"),
+)
+
+
+def fmt(value: float | None, kind: str, currency: str | None) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value * 100:.2f}%" if abs(value) >= 1e-4 or value == 0 else f"{value * 100:.2g}%"
+    if kind == "days":
+        return f"{value:,.1f} d"
+    if kind == "money":
+        if currency in _WHOLE_CURRENCIES:
+            return f"{value:,.0f} {currency}"
+        return f"{value:,.2f}" + (f" {currency}" if currency else "")
+    return f"{value:,.3f}"
+
+
+def delta(new: float | None, old: float | None, kind: str, currency: str | None) -> str:
+    if new is None or old is None:
+        return "—"
+    change = new - old
+    if kind == "rate":
+        text = f"{change * 100:+.2f} pp"
+    else:
+        text = fmt(abs(change), kind, currency)
+        text = ("+" if change >= 0 else "−") + text
+    return text
+
+
+def funnel_table(metrics: Metrics, stage_labels: dict[str, str], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("Stage")
+    table.add_column("Reach", justify="right")
+    table.add_column("Drop-off", justify="right")
+    table.add_column("Churn", justify="right")
+    for stage, row in metrics.stages.items():
+        table.add_row(stage_labels.get(stage, stage), fmt(row["reach"], "rate", None),
+                      fmt(row["dropoff"], "rate", None), fmt(row["churn"], "rate", None))
+    return table
+
+
+def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
+                  deltas_from: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("Metric")
+    names = list(columns)
+    for name in names:
+        table.add_column(name, justify="right")
+        if deltas_from is not None and name != deltas_from:
+            table.add_column("Δ", justify="right", style="dim")
+    for key, label, kind in HEADLINE:
+        cells = []
+        for name in names:
+            value = columns[name].as_dict()[key]
+            cells.append(fmt(value, kind, currency))
+            if deltas_from is not None and name != deltas_from:
+                cells.append(delta(value, columns[deltas_from].as_dict()[key], kind, currency))
+        table.add_row(label, *cells)
+    return table
+
+
+def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
+    return Text(
+        "Cohort per entering prospect, whole referral cascade included: "
+        f"{cohort['prospects']:,.3f} prospects, {cohort['customers']:,.4f} customers, "
+        f"revenue {fmt(cohort['revenue'], 'money', currency)}, "
+        f"cost {fmt(cohort['cost'], 'money', currency)}")
+
+
+def report_view(report, stage_labels: dict[str, str], persona: str | None) -> Group:
+    currency = report.currency
+    focus = report.personas[persona] if persona else report.blended
+    who = f"persona {persona}" if persona else "all personas"
+    scenario = f" — scenario {report.scenario}" if report.scenario else ""
+    header = Text(f"{report.journey}{scenario} ({report.method.replace('_', ' ')})",
+                  style="bold")
+    columns = {}
+    if persona:
+        columns[persona] = focus
+    else:
+        if len(report.personas) > 1:
+            for p, m in report.personas.items():
+                columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
+        columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
+    return Group(
+        header,
+        funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
+        metrics_table(columns, currency, "Metrics"),
+        cohort_text(focus.cohort, currency),
+    )
+
+
+def compare_view(reports: dict[str, object], currency: str | None, persona: str | None) -> Group:
+    columns = {name: (r.personas[persona] if persona else r.blended) for name, r in reports.items()}
+    first = next(iter(columns))
+    return Group(
+        Text(f"{next(iter(reports.values())).journey}: baseline and scenarios", style="bold"),
+        metrics_table(columns, currency, "Metrics" + (f" (persona {persona})" if persona else ""),
+                      deltas_from=first),
+    )
