@@ -1,0 +1,254 @@
+"""The exact engine against closed forms and an independent computation.
+
+Two independent methods must agree: the absorbing-chain algebra (no
+horizon) and the time-grid recursion (with a horizon long enough that
+nothing is left). Closed forms pin both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import journeydsl
+from journeydsl.simulate import simulate
+from journeydsl.simulate.chain import build_chain
+from journeydsl.simulate.exact import solve
+
+
+def compile_ok(text: str):
+    result = journeydsl.loads(text)
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
+    return result
+
+
+def metrics(text: str, persona: str | None = None):
+    result = compile_ok(text)
+    report = simulate(result)
+    return report.personas[persona] if persona else report.blended
+
+
+FUNNEL = """journey "funnel" {
+  stage a { touchpoint x { cost 2 } }
+  stage b { touchpoint y { value 10 } }
+  stage c { touchpoint z { value 100 } }
+  entry x
+  x -> y 40% after 2d
+  y -> z 25% after 3d
+  goal z
+}"""
+
+
+def test_linear_funnel_is_the_product_of_rates_and_time_the_sum_of_delays():
+    m = metrics(FUNNEL)
+    assert m.conversion == pytest.approx(0.4 * 0.25)
+    assert m.time_to_convert_days == pytest.approx(5.0)
+    assert m.revenue == pytest.approx(0.4 * 10 + 0.1 * 100)
+    assert m.cost == pytest.approx(2.0)
+    assert m.cac == pytest.approx(2.0 / 0.1)
+    # E[V | converted]: a converter earns 10 at y and 100 at z
+    assert m.clv == pytest.approx(110.0)
+    assert m.ltv_cac == pytest.approx(110.0 / 20.0)
+
+
+def test_implicit_dropoff_is_the_remainder_of_outgoing_rates():
+    m = metrics(FUNNEL)
+    assert m.steps["x"]["dropoff"] == pytest.approx(0.6)
+    assert m.steps["y"]["dropoff"] == pytest.approx(0.4 * 0.75)
+    assert m.steps["z"]["churn"] == pytest.approx(0.1)  # ends at the goal it reached
+    assert m.steps["z"]["dropoff"] == 0.0
+    assert m.stages["b"] == pytest.approx({"reach": 0.4, "dropoff": 0.3, "churn": 0.0})
+    total_end = sum(s["dropoff"] + s["churn"] for s in m.steps.values())
+    assert total_end == pytest.approx(1.0)
+
+
+GUPTA_LEHMANN = """journey "gl" {
+  discount 10% per year
+  stage s { touchpoint buy { value 100 } }
+  entry buy
+  buy -> buy 80% after 1y
+  goal buy
+}"""
+
+GUPTA_LEHMANN_RENEWALS = """journey "gl2" {
+  discount 10% per year
+  stage s { touchpoint signup; touchpoint renew { value 100 } }
+  entry signup
+  signup -> renew 80% after 1y
+  renew -> renew 80% after 1y
+  goal signup
+}"""
+
+
+def test_gupta_lehmann_clv_with_margin_on_arrival():
+    # m (1 + d) / (1 + d - r) = 100 * 1.1 / 0.3
+    assert metrics(GUPTA_LEHMANN).clv == pytest.approx(366.6667, abs=1e-3)
+
+
+def test_gupta_lehmann_clv_with_margin_only_on_renewals():
+    # m r / (1 + d - r) = 100 * 0.8 / 0.3
+    assert metrics(GUPTA_LEHMANN_RENEWALS).clv == pytest.approx(266.6667, abs=1e-3)
+
+
+def test_kemeny_snell_expected_visits():
+    # A 3-state transient chain; N = (I - Q)^-1 computed independently.
+    text = """journey "ks" {
+      stage s { touchpoint a; touchpoint b; touchpoint c }
+      entry a
+      a -> b 50%, c 20%
+      b -> a 30%, c 40%
+      c -> a 10%, b 10%
+      goal c
+    }"""
+    q = np.array([[0, 0.5, 0.2], [0.3, 0, 0.4], [0.1, 0.1, 0]])
+    n = np.linalg.inv(np.eye(3) - q)
+    m = metrics(text)
+    for i, step in enumerate("abc"):
+        assert m.steps[step]["visits"] == pytest.approx(n[0, i])
+        # reach = visits / expected visits from the step itself
+        assert m.steps[step]["reach"] == pytest.approx(n[0, i] / n[i, i])
+
+
+def test_referral_loop_gives_one_over_one_minus_k_customers_per_seed():
+    k_rate, conv = 0.6, 0.5  # each customer refers 0.6; half of referred convert
+    text = f"""journey "viral" {{
+      stage s {{ touchpoint lead; touchpoint customer }}
+      entry lead
+      lead -> customer {conv * 100:g}%
+      customer => lead {k_rate}
+      goal customer
+    }}"""
+    m = metrics(text)
+    k = conv * k_rate
+    assert m.viral_coefficient == pytest.approx(k)
+    assert m.cohort["customers"] == pytest.approx(conv / (1 - k))
+    assert m.cohort["prospects"] == pytest.approx(1 / (1 - k))
+
+
+def test_twelve_month_horizon_counts_twelve_monthly_payments():
+    text = """journey "h" {
+      horizon 12mo
+      stage s { touchpoint pay { value 10 } }
+      entry pay
+      pay -> pay 90% after 1mo
+      goal pay
+    }"""
+    m = metrics(text)
+    assert m.revenue == pytest.approx(sum(10 * 0.9 ** k for k in range(12)))
+    assert m.active_at_horizon == pytest.approx(0.9 ** 12)
+    assert m.steps["pay"]["churn"] == pytest.approx(1 - 0.9 ** 12)
+    assert m.steps["pay"]["visits"] == pytest.approx(sum(0.9 ** k for k in range(12)))
+
+
+def test_a_referral_arriving_at_the_horizon_does_not_count():
+    text = """journey "cut" {
+      horizon 10d
+      stage s { touchpoint a; touchpoint b }
+      entry a
+      a -> b 100% after 5d
+      b => a 1 after 5d
+      goal b
+    }"""
+    m = metrics(text)
+    assert m.viral_coefficient == 0.0  # b at day 5 refers at day 10 = H
+    assert m.cohort["prospects"] == 1.0
+
+
+def test_blended_clv_is_not_the_average_of_the_personas_clv():
+    text = """journey "mix" {
+      persona small { share 50% }
+      persona big { share 50% }
+      stage s { touchpoint visit; touchpoint buy { value 10 [big: 1000] } }
+      entry visit
+      visit -> buy 50% [big: 1%]
+      goal buy
+    }"""
+    report = simulate(compile_ok(text))
+    small, big, blended = report.personas["small"], report.personas["big"], report.blended
+    assert small.clv == pytest.approx(10) and big.clv == pytest.approx(1000)
+    expected = (0.5 * 0.5 * 10 + 0.5 * 0.01 * 1000) / (0.5 * 0.5 + 0.5 * 0.01)
+    assert blended.clv == pytest.approx(expected)
+    assert blended.clv != pytest.approx((small.clv + big.clv) / 2)
+    assert blended.conversion == pytest.approx(0.5 * 0.5 + 0.5 * 0.01)
+
+
+def test_entering_at_a_goal_converts_at_time_zero():
+    text = """journey "direct" {
+      stage s { touchpoint web; touchpoint store { value 5 } }
+      entry web 70%, store 30%
+      web -> store 10% after 4d
+      goal store
+    }"""
+    m = metrics(text)
+    assert m.conversion == pytest.approx(0.3 + 0.07)
+    assert m.time_to_convert_days == pytest.approx(0.07 * 4 / 0.37)
+
+
+LOOPY = """journey "loopy" {
+  %s
+  discount 12%% per year
+  stage a { touchpoint x { cost 1; value 2 }; touchpoint q { value 1 } }
+  stage b { touchpoint y { value 5 } }
+  stage c { touchpoint z { value 50 } }
+  entry x 90%%, q 10%%
+  x -> y 40%% after 2d, q 10%%
+  y -> z 25%% after 3d, x 10%% after 1d
+  z -> z 80%% after 30d
+  q -> q 20%%
+  q -> x 5%%
+  z => x 0.3 after 5d
+  y => z 0.05
+  goal z
+}"""
+
+
+def test_time_grid_recursion_agrees_with_the_algebra_on_a_long_horizon():
+    algebra = metrics(LOOPY % "")
+    grid = metrics(LOOPY % "horizon 80y")
+    for key in ("conversion", "revenue", "cost", "value_converted", "time_converted",
+                "viral_coefficient"):
+        assert getattr(grid, key) == pytest.approx(getattr(algebra, key), rel=1e-9, abs=1e-12)
+    for step in algebra.steps:
+        assert grid.steps[step] == pytest.approx(algebra.steps[step], rel=1e-9, abs=1e-12)
+    for stage in algebra.stages:
+        assert grid.stages[stage] == pytest.approx(algebra.stages[stage], rel=1e-9, abs=1e-12)
+    assert grid.cohort == pytest.approx(algebra.cohort, rel=1e-9)
+    assert grid.active_at_horizon == pytest.approx(0.0, abs=1e-9)
+
+
+def test_discounting_per_month_and_per_year_are_the_same_rule():
+    monthly = metrics(GUPTA_LEHMANN.replace("10% per year", "1% per month"))
+    per_day = (1.01) ** (-1 / 30)
+    r, m = 0.8, 100
+    expected = m / (1 - r * per_day ** 365)
+    assert monthly.clv == pytest.approx(expected)
+
+
+def test_every_example_has_consistent_probabilities():
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parents[1].glob("examples/*.journey")):
+        result = journeydsl.load(path)
+        report = simulate(result)
+        for m in list(report.personas.values()) + [report.blended]:
+            ended = sum(s["dropoff"] + s["churn"] for s in m.steps.values())
+            assert ended + m.active_at_horizon == pytest.approx(1.0), path
+            assert 0 <= m.conversion <= 1
+            for row in m.steps.values():
+                assert -1e-12 <= row["reach"] <= 1 + 1e-12
+                assert row["reach"] <= row["visits"] + 1e-9
+            if m.conversion > 0:
+                assert m.clv is not None and not math.isnan(m.clv)
+
+
+def test_chain_of_the_saas_example_has_rows_summing_to_at_most_one():
+    result = journeydsl.load(__import__("pathlib").Path(__file__).parents[1]
+                             / "examples" / "saas_trial.journey")
+    for persona in result.index.personas:
+        chain = build_chain(result.graph(), persona)
+        rows = np.asarray(chain.rates.sum(axis=1)).ravel()
+        assert (rows <= 1 + 1e-12).all()
+        assert chain.entry.sum() == pytest.approx(1.0)
+        assert solve(chain).conversion > 0
