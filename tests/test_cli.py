@@ -227,14 +227,23 @@ def test_binary_file_reports_jd003(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_color_option(runner, tmp_path):
+def test_color_never(runner, tmp_path):
     bad = _write(tmp_path, "bad.journey", BAD)
     plain = _invoke(runner, "check", "--color", "never", str(bad))
+    assert plain.exit_code == 1
     assert "\x1b[" not in plain.stderr
-    colored = _invoke(runner, "check", "--color", "always", str(bad))
-    assert colored.exit_code == 1
-    assert "\x1b[" in colored.stderr
-    assert "JD201" in colored.stderr
+    assert "error[JD201]" in plain.stderr
+
+
+def test_color_always_even_when_piped(tmp_path):
+    """`--color always` is for pipes (CI logs, `less -R`): the escapes must survive."""
+    _write(tmp_path, "bad.journey", BAD)
+    done = _run("check", "--color", "always", "bad.journey", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "JD201" in done.stderr
+    assert "\x1b[" in done.stderr
+    auto = _run("check", "bad.journey", cwd=tmp_path)  # piped: auto means no color
+    assert "\x1b[" not in auto.stderr
 
 
 def test_version(runner):
@@ -308,4 +317,3 @@ def test_subprocess_json_and_exit_codes(tmp_path):
     missing = _run("check", str(tmp_path / "missing.journey"))
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
-    assert bad.exists()

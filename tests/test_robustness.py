@@ -133,11 +133,27 @@ def test_random_binary_junk_with_late_nul(tmp_path):
     junk = bytes(rng.randrange(1, 256) for _ in range(50_000)) + b"\x00" + b"tail"
     result = _compile_bytes(tmp_path, junk)
     _assert_well_formed(result)
-    assert len(result.diagnostics) == 1
     # Invalid UTF-8 comes first in the file, but a NUL anywhere means binary.
-    assert _codes(result) in (["JD003"], ["JD002"])
-    assert "line" in result.diagnostics[0].message
-    assert "column" in result.diagnostics[0].message
+    assert _codes(result) == ["JD003"]
+    d = result.diagnostics[0]
+    # the message and the ` --> ` location name the same place
+    line, col = d.location
+    assert f"line {line}, column {col}" in d.message, (d.location, d.message)
+    assert d.source.text[d.span.start] == "\ufffd"  # the NUL, shown as a replacement
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("bad, code", [(b"\x00", "JD003"), (b"\xff", "JD002")],
+                         ids=["nul", "invalid-utf8"])
+def test_undecodable_byte_location_with_any_line_ending(tmp_path, newline, bad, code):
+    lines = ['journey "x" {', "  stage a", "  @@", "}", ""]
+    data = newline.join(lines).encode().replace(b"@@", bad)
+    result = _compile_bytes(tmp_path, data)
+    _assert_well_formed(result)
+    assert _codes(result) == [code]
+    d = result.diagnostics[0]
+    assert d.location == (3, 3)
+    assert "line 3, column 3" in d.message, d.message
 
 
 def test_random_binary_junk_without_nul(tmp_path):

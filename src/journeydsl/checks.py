@@ -50,7 +50,12 @@ def _for(persona: str, personas: list[str], all_alike: bool) -> str:
 
 def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
     personas = ctx.journey.personas
-    if len(personas) < 2:
+    if len(personas) == 1:
+        share = personas[0].share
+        if share is not None and abs(share.mean - 1) > EPS:
+            yield ctx.make("JD305", f"the only persona has a share of {_pct(share.mean)}, not 100%",
+                           share.span, help="one persona is all new prospects: write `share 100%` "
+                                            "or leave the share out")
         return
     missing = [p for p in personas if p.share is None]
     for persona in missing:
@@ -122,14 +127,26 @@ def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
             top = 0.0
             for d in edges:
                 amount = d["uncertain"].get(persona)
-                top += (1.0 if amount.kind == "beta" else amount.high) if amount else d["rate"][persona]
+                top += _upper(amount) if amount else d["rate"][persona]
             if top > 1 + EPS and sum(d["rate"][persona] for d in edges) <= 1 + EPS:
+                uncertain = [d for d in edges if persona in d["uncertain"]]
+                has_beta = any(d["uncertain"][persona].kind == "beta" for d in uncertain)
                 yield ctx.make(
                     "JD407", f"uncertain rates out of `{node}` can sum to {_pct(top)}",
-                    edges[-1]["span"],
+                    uncertain[0]["span"],
                     help="Monte Carlo scales a draw that sums to more than 100% down to 100%; "
-                         "narrow the ranges to avoid it")
+                         "narrow the ranges to avoid it"
+                         + (" (a beta rate counts at its 99.9th percentile)" if has_beta else ""))
                 break
+
+
+def _upper(amount) -> float:
+    """The high end of an uncertain rate: a range's bound, beta's 99.9th percentile."""
+    if amount.kind == "uniform":
+        return amount.high
+    from scipy.stats import beta  # only for files with beta() rates
+
+    return float(beta.ppf(0.999, amount.alpha, amount.beta))
 
 
 def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:

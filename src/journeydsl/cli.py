@@ -115,7 +115,8 @@ def check(
     else:
         colored = _use_color(color, sys.stderr)
         for d in diagnostics:
-            typer.echo(render_text(d, color=colored) + "\n", err=True)
+            # color=: click strips escapes from non-terminals unless told otherwise
+            typer.echo(render_text(d, color=colored) + "\n", err=True, color=colored)
     if output_format is not CheckFormat.json:
         noun = "file" if len(files) == 1 else "files"
         typer.echo(f"checked {len(files)} {noun}: {errors} error{'s' * (errors != 1)}, "

@@ -101,7 +101,9 @@ def _compile(source: SourceFile) -> Compiled:
     result = Compiled(source, journey, index)
     # With names unresolved, the graph misses those edges: "unreachable" and
     # "never reaches a goal" would mostly be fallout of the unknown names.
-    fallout = {"JD403", "JD404"} if diag.has_errors(resolve_problems) else set()
+    # Likewise after a value was rejected (its edge or entry was dropped):
+    # sums and shape checks would report the hole the rejected value left.
+    fallout = (_FALLOUT if diag.has_errors(problems) else set())
     seen = {_key(d) for d in problems}
     baseline = [d for d in run_checks(Context(journey, index, result.graph(), source))
                 if d.code not in fallout]
@@ -125,6 +127,9 @@ def _compile(source: SourceFile) -> Compiled:
 
 def _has_expects(journey: Journey) -> bool:
     return bool(journey.expects) or any(s.expects for s in journey.scenarios)
+
+
+_FALLOUT = {"JD304", "JD305", "JD401", "JD403", "JD404"}
 
 
 def _key(d: Diagnostic) -> tuple:
@@ -158,9 +163,9 @@ def compile_path(path: str | Path) -> Compiled:
     lossy = SourceFile(shown, data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
                        if len(data) < 1_000_000 else "")
     offset = _offset(lossy, decoded.line, decoded.column)
+    span = Span(offset, offset + 1) if lossy.text else None  # too large: no line to show
     return Compiled(lossy, None, None, [diag.make(
-        decoded.code, decoded.message, lossy, Span(offset, offset + (1 if lossy.text else 0)),
-        help=decoded.help)])
+        decoded.code, decoded.message, lossy, span, help=decoded.help)])
 
 
 def _offset(source: SourceFile, line: int, column: int) -> int:

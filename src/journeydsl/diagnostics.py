@@ -76,7 +76,6 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD206": (Severity.ERROR, "unknown attribute or setting"),
     "JD207": (Severity.ERROR, "unknown metric"),
     "JD208": (Severity.ERROR, "invalid setting value"),
-    "JD209": (Severity.ERROR, "unknown scenario target"),
     "JD301": (Severity.ERROR, "rate outside [0, 100%]"),
     "JD302": (Severity.ERROR, "bare number where a rate is expected"),
     "JD303": (Severity.ERROR, "outgoing rates exceed 100%"),
@@ -236,9 +235,26 @@ def _underline(src: SourceFile, span: Span, text: str, line: int, shift: int = 0
     line_start = src.line_starts[line - 1] + shift
     start = max(0, span.start - line_start)
     end = min(span.end - line_start, len(text))
-    prefix = text[:start].replace("\t", _TAB)
-    width = max(1, len(text[start:end].replace("\t", _TAB)))
-    return " " * len(prefix) + "^" * width
+    return " " * _width(text[:start]) + "^" * max(1, _width(text[start:end]))
+
+
+def _width(text: str) -> int:
+    """Columns a terminal uses: combining marks take none, wide characters two."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text.replace("\t", _TAB))
+    columns = 0
+    for char in text:
+        if char == "\t":
+            columns += len(_TAB)
+        elif unicodedata.combining(char):
+            continue
+        elif unicodedata.east_asian_width(char) in ("W", "F"):
+            columns += 2
+        else:
+            columns += 1
+    return columns
 
 
 def render_concise(diagnostic: Diagnostic) -> str:

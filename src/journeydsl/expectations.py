@@ -39,7 +39,9 @@ def evaluate(compiled) -> list[Diagnostic]:
             where = f" in scenario `{scenario}`" if scenario else ""
             name = _metric_text(expect)
             if actual is None:
-                message = f"expectation failed{where}: `{name}` is undefined (no prospect converts)"
+                why = ("no prospect converts" if _conversion(report, expect) == 0
+                       else "the journey has no cost, so CAC is 0")
+                message = f"expectation failed{where}: `{name}` is undefined ({why})"
             else:
                 message = (f"expectation failed{where}: `{name}` is "
                            f"{_show(actual, expect, journey.currency)}, expected {expect.op} "
@@ -67,6 +69,11 @@ def metric_value(report, index, expect: Expect) -> float | None:
         "time_to_convert": metrics.time_to_convert_days,
         "viral_coefficient": metrics.viral_coefficient,
     }[expect.metric]
+
+
+def _conversion(report, expect: Expect) -> float:
+    metrics = report.personas[expect.persona] if expect.persona else report.blended
+    return metrics.conversion
 
 
 def _metric_text(expect: Expect) -> str:

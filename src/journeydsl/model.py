@@ -153,6 +153,7 @@ class Expect(Node):
     metric_span: Span
     argument: StepRef | None = None  # reach/visits/dropoff/churn: a step or stage
     persona: str | None = None  # the other metrics: an optional persona
+    persona_span: Span | None = None
     op: Literal[">=", ">", "<=", "<", "=="]
     value: float
     unit: Literal["rate", "number", "days"]
@@ -252,20 +253,23 @@ def build(cls: type[BaseModel], **data):
     on every call, which cost seconds there. Types are guaranteed by the
     grammar, and tests validate a dump of every example against the schema.
     """
-    defaults = _FIELD_DEFAULTS.get(cls)
-    if defaults is None:
-        defaults = [
+    fields = _FIELD_DEFAULTS.get(cls)
+    if fields is None:
+        fields = [
             (name, field.default_factory, True) if field.default_factory is not None
-            else (name, field.default, False)
-            for name, field in cls.model_fields.items() if not field.is_required()
+            else (name, None if field.is_required() else field.default, False)
+            for name, field in cls.model_fields.items()
         ]
-        _FIELD_DEFAULTS[cls] = defaults
+        _FIELD_DEFAULTS[cls] = fields
     fields_set = set(data)
-    for name, default, is_factory in defaults:
-        if name not in data:
-            data[name] = default() if is_factory else default
+    ordered = {}  # in schema order, as validation would give
+    for name, default, is_factory in fields:
+        if name in data:
+            ordered[name] = data[name]
+        else:
+            ordered[name] = default() if is_factory else default
     instance = cls.__new__(cls)
-    _set(instance, "__dict__", data)
+    _set(instance, "__dict__", ordered)
     _set(instance, "__pydantic_fields_set__", fields_set)
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)

@@ -11,7 +11,7 @@ from typing import Iterable, Literal
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Label, close_matches
-from .model import DEFAULT_PERSONA, Journey, PerPersona, Stage, StepRef, Touchpoint
+from .model import Journey, PerPersona, Stage, StepRef, Touchpoint
 from .source import SourceFile
 
 Role = Literal["source", "target", "goal", "place", "step"]
@@ -138,6 +138,8 @@ class _Resolver:
     # ------------------------------------------------------------ references
     def ref(self, ref: StepRef, role: Role) -> list[str]:
         """Resolve a reference; returns the steps it means (several for a goal stage)."""
+        if ref.step is not None and role in ("source", "target"):
+            return [ref.step]  # a chain's middle step: resolved as the previous target
         if ref.qualifier is not None:
             return self.qualified(ref)
         node = self.defined.get(ref.name)
@@ -154,7 +156,7 @@ class _Resolver:
         touchpoints = self.index.stage_steps.get(stage.id, [])
         if role in ("source", "step") and touchpoints:
             choices = ", ".join(f"`{stage.id}.{t}`" for t in touchpoints[:4])
-            what = "the source of a transition" if role == "source" else "a single step"
+            what = "the source of a transition or referral" if role == "source" else "a single step"
             self.error("JD204", f"stage `{stage.id}` has touchpoints and cannot be {what}",
                        ref.span, help=f"name one of its touchpoints: {choices}")
             return []
@@ -207,8 +209,8 @@ class _Resolver:
 
     def expects(self, expects: Iterable) -> None:
         for expect in expects:
-            if expect.persona is not None and expect.persona != DEFAULT_PERSONA:
-                self.persona(expect.persona, expect.metric_span)
+            if expect.persona is not None and expect.persona not in self.index.personas:
+                self.persona(expect.persona, expect.persona_span or expect.metric_span)
             if expect.argument is not None:
                 role = "step" if expect.metric == "visits" else "place"
                 self.ref(expect.argument, role)

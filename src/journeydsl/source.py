@@ -109,6 +109,9 @@ def decode(path: str, data: bytes) -> SourceFile | DecodeProblem:
             1,
             "split the journey into smaller files",
         )
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return DecodeProblem("JD002", "file is UTF-16, not UTF-8", 1, 1,
+                             "save the file as UTF-8 (most editors: Save with Encoding)")
     nul = data.find(b"\x00")
     if nul != -1:
         line, col = _line_col_of_byte(data, nul)

@@ -8,6 +8,7 @@ every broken statement of a file, not only the first.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +43,7 @@ _WORDS = {
 _KEYWORDS = ("journey", "persona", "stage", "touchpoint", "entry", "goal", "expect",
              "scenario", "currency", "discount", "horizon")
 _MAX_ERRORS = 50
+_NOTHING = re.compile(r"(?:\s|#[^\n]*)*")  # blank lines and comments only
 
 
 def grammar_text() -> str:
@@ -105,7 +107,7 @@ def parse(source: SourceFile) -> tuple[SyntaxNode | None, list[Diagnostic]]:
     >>> tree.data, problems
     ('start', [])
     """
-    if not source.text.strip():
+    if _NOTHING.fullmatch(source.text):
         return None, [diag.make("JD005", "file has no journey", source, Span(0, 0),
                                 help='start with `journey "Title" { ... }`')]
     recovery = _Recovery(source)
@@ -207,13 +209,35 @@ class _Recovery:
         if token.type == "JOURNEY":
             return diag.make("JD106", "only one `journey` per file", src, span,
                              help="put each journey in its own file")
+        if (token.type == "NAME" and previous is not None and previous.type == "NUMBER"
+                and previous.end_pos == token.start_pos):
+            return diag.make("JD307", f"unknown time unit `{token}`", src,
+                             Span(previous.start_pos, token.end_pos),
+                             help="durations use h, d, w, mo (30 days) or y (365 days), "
+                                  f"e.g. `{previous}d`")
         if previous is not None and previous.type == "NAME" and "ARROW" in err.expected and \
                 self._starts_statement(previous):
-            guess = close_matches(str(previous), _KEYWORDS, n=1, cutoff=0.75)
+            word = str(previous)
             prev_span = Span(previous.start_pos, previous.end_pos)
+            if word == "touchpoint":
+                return diag.make("JD107", "a touchpoint must be inside a stage", src, prev_span,
+                                 help="write it in a stage block: "
+                                      "`stage s \"Stage\" { touchpoint x \"Label\" }`")
+            if word in _KEYWORDS:
+                return diag.make("JD107", f"`{word}` is not allowed here", src, prev_span,
+                                 help="a scenario holds transitions, referrals, `entry`, `expect` "
+                                      "and `step { ... }` blocks; settings, stages, personas "
+                                      "and goals belong to the journey itself")
+            guess = close_matches(word, _KEYWORDS, n=1, cutoff=0.75)
             if guess:
                 return diag.make("JD107", f"unknown statement `{previous}`", src, prev_span,
                                  help=f"did you mean `{guess[0]}`?")
+            if token.type != "NAME":
+                return diag.make(
+                    "JD107", f"unknown statement `{previous}`", src, prev_span,
+                    help="a statement starts with a keyword (`stage`, `persona`, `entry`, "
+                         "`goal`, `expect`, `scenario`, `currency`, `discount`, `horizon`) "
+                         "or with a step followed by `->` or `=>`")
             if token.type == "NAME":
                 return diag.make(
                     "JD105", f"missing arrow between `{previous}` and `{token}`", src,

@@ -315,11 +315,16 @@ class _Builder:
                           high=high.mean, span=span_of(value))
         if isinstance(value, Tree) and value.data == "beta":
             a, b = (_number(v) for v in value.children)
+            # `beta` and the parentheses are not kept in the tree: widen the span to them
+            text = self.source.text
+            start = text.rfind("beta", 0, value.start)
+            end = text.find(")", value.end)
+            span = Span(start if start >= 0 else value.start, end + 1 if end >= 0 else value.end)
             if a <= 0 or b <= 0:
-                self.error("JD310", "beta(a, b) needs a > 0 and b > 0", span_of(value),
+                self.error("JD310", "beta(a, b) needs a > 0 and b > 0", span,
                            help="beta(25, 75) means about 25 successes in 100 tries")
                 return None
-            return build(Amount, kind="beta", mean=a / (a + b), alpha=a, beta=b, span=span_of(value))
+            return build(Amount, kind="beta", mean=a / (a + b), alpha=a, beta=b, span=span)
         if not isinstance(value, Token):
             return None
         if value.type == "PERCENT":
@@ -489,12 +494,12 @@ class _Builder:
             return None
         unit, argument_kind = METRICS[metric]
         argument = self.ref(metric_tree.children[1]) if len(metric_tree.children) > 1 else None
-        persona = None
+        persona = persona_span = None
         if argument_kind == "persona" and argument is not None:
             if argument.qualifier is not None:
                 self.error("JD307", f"`{metric}(...)` takes a persona", argument.span)
                 return None
-            persona, argument = argument.name, None
+            persona, persona_span, argument = argument.name, argument.span, None
         elif argument_kind != "persona" and argument is None:
             self.error("JD307", f"`{metric}` needs a step", span_of(metric_tree),
                        help=f"for example `expect {metric}(checkout) >= 10%`")
@@ -503,7 +508,8 @@ class _Builder:
         if value is None:
             return None
         return build(Expect, metric=metric, metric_span=span_of(metric_tree), argument=argument,
-                      persona=persona, op=str(op), value=value, unit=unit, span=span_of(tree))
+                      persona=persona, persona_span=persona_span, op=str(op), value=value,
+                      unit=unit, span=span_of(tree))
 
     def expect_value(self, quantity, unit: str, metric: str) -> float | None:
         kind = quantity.type if isinstance(quantity, Token) else quantity.data

@@ -1,0 +1,295 @@
+"""Attribution: how much conversion each step and each channel carries.
+
+Markov removal effect: for a step k,
+
+    removal_effect(k) = (conversion - conversion without k) / conversion
+
+where "without k" means that walks reaching k end there (a drop-off at k;
+entering at k ends at once). For a channel, every step of that channel is
+removed at once. `share` normalizes the removal effects so that they sum to
+1 (over steps, and separately over channels); the effects themselves need
+not sum to 1 (they overlap on paths through several steps).
+
+Goal steps are included: removing a goal step removes the conversions
+through it (a walk that reaches it first, before any other goal, no longer
+converts; one that has reached another goal before is unaffected).
+Removing the only goal gives a removal effect of 1. Steps with no `channel`
+are grouped under the channel None.
+
+Blended over personas by share: the effects come from blended conversion
+(sum of share x persona conversion, with and without the step), not from
+averaging the personas' effects.
+
+Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
+  a non-goal step k is reached before conversion with probability
+  nu_U(k) / N_UU[k, k], and a walk there converts with probability h(k), so
+      conversion - conversion without k = h(k) nu_U(k) / N_UU[k, k];
+  N_UU[k, k] is 1 outside cycles, 1 / (1 - loop) for a self-loop, and
+  otherwise comes from the block of k's strongly connected component;
+  a goal step k is the first goal reached with probability
+      alpha(k) + sum_U nu_U(x) Q[x, k].
+  Per step that is one column solve only inside a cyclic component (and
+  none elsewhere): everything else comes from the solves for h and nu_U.
+  A channel (a set S) is one factorization and solve on the taboo chain:
+      conversion without S = alpha_U' (I - Q_U'U')^-1 Q_U'G' 1 + alpha(G'),
+      U' = U \\ S, G' = G \\ S.
+
+With a `horizon` (conversions before H), each removal re-runs the horizon
+engine's forward pass with the removed steps made dead ends that are not
+goals: one grid pass per step and per channel, per persona.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
+
+from .chain import Chain, build_chain
+
+_BATCH = 256  # columns per solve when computing the diagonal of a block inverse
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One step or channel taken out of the journey."""
+
+    name: str | None  # step id, or channel id (None: steps without a channel)
+    conversion_without: float
+    removal_effect: float | None  # (conversion - conversion_without) / conversion
+    share: float | None  # removal_effect / sum of removal effects in its group
+    steps: tuple[str, ...]  # the steps removed
+
+    def as_dict(self) -> dict:
+        return {"conversion_without": self.conversion_without,
+                "removal_effect": self.removal_effect, "share": self.share,
+                "steps": list(self.steps)}
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Removal effects per step and per channel, largest first.
+
+    `removal_effect` and `share` are None when nothing converts (or when no
+    removal changes conversion, for `share`)."""
+
+    persona: str | None  # None: the persona mix
+    conversion: float
+    method: str  # "exact" or "horizon"
+    steps: dict[str, Removal]
+    channels: dict[str | None, Removal]
+
+    def as_dict(self) -> dict:
+        return {"persona": self.persona, "conversion": self.conversion, "method": self.method,
+                "steps": {k: r.as_dict() for k, r in self.steps.items()},
+                "channels": {("" if k is None else k): r.as_dict()
+                             for k, r in self.channels.items()}}
+
+
+def attribution(compiled, scenario: str | None = None,
+                persona: str | None = None) -> Attribution:
+    """Markov removal effects of every step and every channel.
+
+    `persona` None: the persona mix (by share); a persona id: that persona.
+    Raises JourneyError when the file has errors, KeyError for an unknown
+    scenario or persona."""
+    from ..compiler import JourneyError
+
+    if not compiled.ok or compiled.journey is None:
+        raise JourneyError(compiled.errors)
+    graph = compiled.graph(scenario)
+    personas = list(graph.graph["personas"])
+    if persona is not None and persona not in personas:
+        raise KeyError(f"no persona `{persona}` (personas: {', '.join(personas)})")
+    shares = dict(graph.graph["shares"]) if persona is None else {persona: 1.0}
+    steps = list(graph.nodes)
+    members: dict[str | None, list[int]] = {}
+    for i, s in enumerate(steps):
+        members.setdefault(graph.nodes[s]["channel"], []).append(i)
+    groups = list(members.values())
+
+    conversion = 0.0
+    without_step = np.zeros(len(steps))
+    without_channel = np.zeros(len(groups))
+    method = "exact"
+    for p, share in shares.items():
+        chain = build_chain(graph, p)
+        if chain.horizon_days is None:
+            conv, by_step, by_group = _exact(chain, groups)
+        else:
+            method = "horizon"
+            conv, by_step, by_group = _horizon(chain, groups)
+        conversion += share * conv
+        without_step += share * by_step
+        without_channel += share * by_group
+
+    step_rows = _rows([(s, (s,)) for s in steps], conversion, without_step)
+    channel_rows = _rows([(c, tuple(steps[i] for i in idx)) for c, idx in members.items()],
+                         conversion, without_channel)
+    return Attribution(persona, float(conversion), method, step_rows, channel_rows)
+
+
+def _rows(named, conversion: float, without: np.ndarray) -> dict:
+    """Removals keyed by name, largest removal effect first."""
+    if conversion > 0:
+        effects = [max(0.0, (conversion - w) / conversion) for w in without]
+        total = math.fsum(effects)
+    else:
+        effects, total = [None] * len(without), 0.0
+    rows = [Removal(name, float(w), None if e is None else float(e),
+                    float(e / total) if e is not None and total > 0 else None, members)
+            for (name, members), w, e in zip(named, without, effects)]
+    order = sorted(range(len(rows)), key=lambda i: -(rows[i].removal_effect or 0.0))
+    return {rows[i].name: rows[i] for i in order}
+
+
+# ---------------------------------------------------------------- exact
+
+
+def _exact(chain: Chain, groups: list[list[int]]):
+    """Conversion, and conversion without each step and without each group."""
+    from .levers import _LU, natural_lu
+
+    n = chain.n
+    q = chain.rates.tocsr()
+    alpha, goal = chain.entry, chain.goal
+    u = np.flatnonzero(~goal)
+    g = np.flatnonzero(goal)
+    q_u = q[u]
+    q_uu = q_u[:, u].tocsr()
+    q_ug = q_u[:, g].tocsc()
+    into_goal = np.asarray(q_ug.sum(axis=1)).ravel()
+    lu = _LU(q_uu)
+    h = np.ones(n)
+    nu_u = np.zeros(n)
+    h[u] = lu.col(into_goal)
+    nu_u[u] = lu.row(alpha[u])
+    conversion = float(alpha @ h)
+
+    lost = np.zeros(n)
+    # non-goal steps: h(k) P(reach k before converting)
+    lost[u] = h[u] * nu_u[u] / _return_visits(q_uu)
+    # goal steps: P(the first goal reached is k)
+    if len(g):
+        lost[g] = alpha[g] + np.asarray(q_ug.T @ nu_u[u]).ravel()
+    by_step = conversion - lost
+
+    # Groups: the taboo chain keeps the U-chain's shape, with the removed
+    # steps' rows made dead ends (a row of I - Q_UU becomes e_k). Built on
+    # the arrays of one block-ordered I - Q_UU, so each group is one sparse
+    # LU and one solve.
+    m = len(u)
+    order = lu.order if m and lu.order is not None else None
+    perm = order if order is not None else np.arange(m)
+    a = (sparse.identity(m, format="csr") - q_uu)[perm][:, perm].tocsc()
+    a.sort_indices()
+    rows = a.indices
+    diagonal = rows == np.repeat(np.arange(m), np.diff(a.indptr))
+    alpha_p = alpha[u][perm]
+    pos = np.full(n, -1)
+    pos[u] = np.argsort(perm)  # where each non-goal step sits in the block order
+    gpos = np.full(n, -1)
+    gpos[g] = np.arange(len(g))
+    by_group = np.empty(len(groups))
+    for j, idx in enumerate(groups):
+        idx = np.asarray(idx, int)
+        dead = pos[idx][pos[idx] >= 0]
+        gone = gpos[idx][gpos[idx] >= 0]
+        direct = float(alpha[g].sum() - alpha[g][gone].sum())
+        into = into_goal - (np.asarray(q_ug[:, gone].sum(axis=1)).ravel() if len(gone) else 0)
+        into_p = into[perm]
+        into_p[dead] = 0.0
+        if m == 0 or not into_p.any() or not alpha_p.any():
+            by_group[j] = direct
+            continue
+        if len(dead):
+            out = np.zeros(m, bool)
+            out[dead] = True
+            data = np.where(out[rows], diagonal.astype(float), a.data)
+            taboo = sparse.csc_matrix((data, rows, a.indptr), shape=(m, m))
+        else:
+            taboo = a
+        solver = natural_lu(taboo) if order is not None else splu(taboo)
+        by_group[j] = direct + float(alpha_p @ solver.solve(into_p))
+    return conversion, by_step, by_group
+
+
+def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
+    """N[k, k] for N = (I - q)^-1: expected visits to k by a walk from k.
+
+    Only k's strongly connected component matters. Keeping only the moves
+    inside components makes I - q block diagonal, so one factorization
+    serves every component, and one right-hand side serves the i-th step
+    of every component at once (its blocks do not mix)."""
+    from .levers import _LU
+
+    m = q.shape[0]
+    out = np.ones(m)
+    if m == 0:
+        return out
+    count, labels = connected_components(q, directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=count)
+    diag = q.diagonal()
+    single = (sizes[labels] == 1) & (diag > 0)
+    out[single] = 1.0 / (1.0 - diag[single])
+    cyclic = sizes[labels] > 1
+    if not cyclic.any():
+        return out
+    coo = q.tocoo()
+    inside = (labels[coo.row] == labels[coo.col]) & cyclic[coo.row]
+    blocks = sparse.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])),
+                               shape=(m, m))
+    steps = np.flatnonzero(cyclic)
+    order = steps[np.argsort(labels[steps], kind="stable")]
+    comp = labels[order]
+    first = np.searchsorted(comp, comp)  # where each step's component starts in `order`
+    slot = np.arange(len(order)) - first  # i: the step is the i-th of its component
+    sub = blocks[order][:, order]
+    lu = _LU(sub, np.arange(len(order)))  # block diagonal: already in block order
+    width = int(slot.max()) + 1
+    for start in range(0, width, _BATCH):
+        stop = min(width, start + _BATCH)
+        pick = (slot >= start) & (slot < stop)
+        rhs = np.zeros((len(order), stop - start))
+        rhs[np.flatnonzero(pick), slot[pick] - start] = 1.0
+        x = lu.col(rhs)
+        out[order[pick]] = x[np.flatnonzero(pick), slot[pick] - start]
+    return out
+
+
+# ---------------------------------------------------------------- horizon
+
+
+def _horizon(chain: Chain, groups: list[list[int]]):
+    from .levers import _horizon_linear
+
+    conversion = _horizon_linear(chain)["conversion"]
+    by_step = np.array([_horizon_linear(remove(chain, [k]))["conversion"]
+                        for k in range(chain.n)])
+    by_group = np.array([_horizon_linear(remove(chain, idx))["conversion"] for idx in groups])
+    return conversion, by_step, by_group
+
+
+def remove(chain: Chain, idx: list[int]) -> Chain:
+    """The chain where walks reaching a step of `idx` end there (not converting)."""
+    keep = np.ones(chain.n)
+    keep[idx] = 0.0
+    rows = sparse.diags(keep)
+
+    def cut(m: sparse.spmatrix) -> sparse.csr_matrix:
+        out = (rows @ m).tocsr()
+        out.eliminate_zeros()
+        return out
+
+    goal = chain.goal.copy()
+    goal[idx] = False
+    return replace(chain, rates=cut(chain.rates), delays=cut(chain.delays),
+                   discounted=cut(chain.discounted), rate_delay=cut(chain.rate_delay),
+                   goal=goal)
+
+
+__all__ = ["Attribution", "Removal", "attribution", "remove"]
