@@ -307,7 +307,7 @@ def test_subprocess_never_shows_a_traceback(tmp_path):
 
 
 def test_subprocess_json_and_exit_codes(tmp_path):
-    bad = _write(tmp_path, "bad.journey", BAD)
+    _write(tmp_path, "bad.journey", BAD)
     done = _run("check", "--format", "json", "bad.journey", cwd=tmp_path)
     assert done.returncode == 1
     data = json.loads(done.stdout)

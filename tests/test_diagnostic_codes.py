@@ -137,7 +137,7 @@ def test_JD004_too_large(tmp_path: Path) -> None:
     path.write_bytes(b'journey "x" {\n' + b"# filler\n" * 300_000 + b"}\n")
     d = find(journeydsl.load(path), "JD004")
     assert d.location == (1, 1)
-    assert d.message.startswith("file is too large (2.6 MiB; the limit is 2 MiB)")
+    assert d.message.startswith("file is too large (2.6 MiB; the limit is 0.5 MiB)")
 
 
 def test_JD005_no_journey() -> None:
@@ -526,8 +526,9 @@ def _fences(body: str) -> list[tuple[str, str]]:
     return re.findall(r"^```(\w*)\n(.*?)^```$", body, flags=re.M | re.S)
 
 
-#: Codes whose bad input is bytes or the file system, not journey text.
-_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004"}
+#: Codes whose bad input is bytes or the file system, not journey text, or
+#: (JD006) hundreds of lines: their sections show a console session instead.
+_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006"}
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -555,3 +556,14 @@ def test_documented_examples_are_real(code: str) -> None:
 
 def _example(text: str):
     return journeydsl.loads(text, "example.journey")
+
+
+def test_JD006_too_many_problems_are_summarized() -> None:
+    text = 'journey "x" {\n  stage s { touchpoint a }\n  entry a\n  goal a\n' + "".join(
+        f"  a -> missing_{i} 1%\n" for i in range(205)) + "}\n"
+    result = journeydsl.loads(text)
+    assert len(result.diagnostics) == 201
+    last = result.diagnostics[-1]
+    assert last.code == "JD006" and last.severity.value == "info"
+    assert last.message == "5 more problems not shown"
+    assert last.span == result.diagnostics[-2].span

@@ -19,7 +19,7 @@ from .graph import build_graph
 from .model import Journey
 from .resolve import Index, resolve
 from .scenarios import apply_scenario
-from .source import SourceFile, Span, decode
+from .source import MAX_FILE_BYTES, SourceFile, Span, decode
 from .syntax import parse
 from .transform import to_journey
 
@@ -94,7 +94,7 @@ def _compile(source: SourceFile) -> Compiled:
     tree, problems = parse(source)
     if tree is None or problems:
         # Later stages would only report the fallout of the syntax errors.
-        return Compiled(source, None, None, sorted_diagnostics(problems))
+        return Compiled(source, None, None, _capped(sorted_diagnostics(problems), source))
     journey, problems = to_journey(tree, source)
     index, resolve_problems = resolve(journey, source)
     problems += resolve_problems
@@ -121,8 +121,23 @@ def _compile(source: SourceFile) -> Compiled:
 
         result.diagnostics = problems
         problems += evaluate(result)
-    result.diagnostics = sorted_diagnostics(problems)
+    result.diagnostics = _capped(sorted_diagnostics(problems), source)
     return result
+
+
+#: A file with thousands of problems is better fixed from the first ones; the
+#: cap also keeps rendering a pathological file fast.
+MAX_DIAGNOSTICS = 200
+
+
+def _capped(problems: list[Diagnostic], source: SourceFile) -> list[Diagnostic]:
+    if len(problems) <= MAX_DIAGNOSTICS:
+        return problems
+    hidden = len(problems) - MAX_DIAGNOSTICS
+    last = problems[MAX_DIAGNOSTICS - 1]
+    return problems[:MAX_DIAGNOSTICS] + [diag.make(
+        "JD006", f"{hidden:,} more problems not shown", source, last.span,
+        help="fix the problems above and run the check again")]
 
 
 def _has_expects(journey: Journey) -> bool:
@@ -143,12 +158,20 @@ def _in_scenario(d: Diagnostic, scenario: str) -> Diagnostic:
 
 
 def compile_text(text: str, path: str = "<string>") -> Compiled:
+    if len(text) > MAX_FILE_BYTES:  # characters: at least as many bytes
+        return Compiled(SourceFile(path, ""), None, None, [diag.make(
+            "JD004", f"text is too large ({len(text):,} characters; the limit is "
+            f"{MAX_FILE_BYTES:,} bytes)", SourceFile(path, ""), None,
+            help="split the journey into smaller files")])
     return compile_source(SourceFile(path, text))
 
 
 def compile_path(path: str | Path) -> Compiled:
     """Read and compile a file; unreadable or undecodable files give JD00x."""
     shown = str(path)
+    if Path(path).exists() and not Path(path).is_file():
+        return Compiled(None, None, None, [diag.make(
+            "JD001", f"cannot read `{shown}`: not a regular file", SourceFile(shown, ""), None)])
     try:
         data = Path(path).read_bytes()
     except OSError as err:

@@ -61,6 +61,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD003": (Severity.ERROR, "file looks binary"),
     "JD004": (Severity.ERROR, "file is too large"),
     "JD005": (Severity.ERROR, "file has no journey"),
+    "JD006": (Severity.INFO, "too many problems"),
     "JD101": (Severity.ERROR, "syntax error"),
     "JD102": (Severity.ERROR, "unexpected character"),
     "JD103": (Severity.ERROR, "unterminated string"),

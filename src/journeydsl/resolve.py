@@ -52,6 +52,11 @@ class _Resolver:
     def error(self, code: str, message: str, span, **kw) -> None:
         self.problems.append(diag.make(code, message, self.source, span, **kw))
 
+    @property
+    def flooded(self) -> bool:
+        """Past this many problems, "did you mean" searches are not worth their time."""
+        return len(self.problems) > 1000
+
     def run(self) -> None:
         self.declare()
         j = self.journey
@@ -185,7 +190,7 @@ class _Resolver:
         return [ref.name]
 
     def unknown(self, ref: StepRef) -> None:
-        guess = close_matches(ref.name, list(self.defined), n=1, cutoff=0.6)
+        guess = [] if self.flooded else close_matches(ref.name, list(self.defined), n=1)
         self.error("JD201", f"unknown step `{ref.name}`", ref.span,
                    help=f"did you mean `{guess[0]}`?" if guess
                    else "declare it as a touchpoint inside a stage, or as a stage")

@@ -45,8 +45,12 @@ class Report:
         }
 
 
-def simulate(compiled: Compiled, scenario: str | None = None) -> Report:
-    """Exact metrics for every persona and the blend (raises JourneyError on errors)."""
+def simulate(compiled: Compiled, scenario: str | None = None,
+             places: frozenset[str] | None = None, cohort: bool = True) -> Report:
+    """Exact metrics for every persona and the blend (raises JourneyError on errors).
+
+    `places`: compute the reach of steps in cycles (and of stages that cycles
+    cross) only for these ids; None computes all."""
     from .chain import build_chain
     from .exact import solve
 
@@ -54,7 +58,7 @@ def simulate(compiled: Compiled, scenario: str | None = None) -> Report:
         raise JourneyError(compiled.errors)
     graph = compiled.graph(scenario)
     shares = dict(graph.graph["shares"])
-    personas = {p: solve(build_chain(graph, p)) for p in graph.graph["personas"]}
+    personas = {p: solve(build_chain(graph, p), places, cohort) for p in graph.graph["personas"]}
     return Report(
         journey=compiled.journey.title,
         scenario=scenario,

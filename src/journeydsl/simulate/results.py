@@ -63,8 +63,11 @@ _LINEAR = ("conversion", "revenue", "cost", "value_converted", "time_converted",
 
 def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     """The persona mix as a whole: expectations weighted by share."""
-    def mix(get) -> float:
-        return sum(shares[p] * get(m) for p, m in parts.items())
+    def mix(get) -> float | None:
+        values = [(shares[p], get(m)) for p, m in parts.items()]
+        if any(v is None for _, v in values):
+            return None  # a reach that was not computed
+        return sum(share * v for share, v in values)
 
     first = next(iter(parts.values()))
     steps = {s: {k: mix(lambda m, s=s, k=k: m.steps[s][k]) for k in first.steps[s]}
