@@ -163,6 +163,10 @@ def simulate(
     scenario: Annotated[Optional[str], typer.Option(help="Run one scenario.")] = None,
     compare: Annotated[bool, typer.Option(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
+    levers: Annotated[bool, typer.Option(
+        "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    attribution: Annotated[bool, typer.Option(
+        "--attribution", help="Markov removal effect per touchpoint and channel.")] = False,
     method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
@@ -189,23 +193,42 @@ def simulate(
             reports.update({s: run(result, s) for s in scenarios})
         else:
             report = run(result, scenario)
+        lever_list = removals = None
+        if levers:
+            from .simulate.levers import levers as find_levers
+
+            lever_list = [lever for lever in find_levers(result, scenario, persona)
+                          if lever.persona == persona]
+        if attribution:
+            from .simulate.attribution import attribution as find_removals
+
+            removals = find_removals(result, scenario, persona)
     if output_format is SimFormat.json:
         if compare:
             payload = {name: r.as_dict() for name, r in reports.items()}
         else:
             payload = report.as_dict()
+        if lever_list is not None:
+            payload["levers"] = [lever.as_dict() for lever in lever_list]
+        if removals is not None:
+            payload["attribution"] = removals.as_dict()
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
         return
     from rich.console import Console
 
-    from .simulate.tables import compare_view, report_view
+    from .simulate.tables import attribution_tables, compare_view, levers_table, report_view
 
     console = Console(highlight=False)
     labels = {s.id: s.label for s in journey.stages}
+    step_labels = {s.id: s.label for s in journey.steps()}
     if compare:
         console.print(compare_view(reports, journey.currency, persona))
     else:
         console.print(report_view(report, labels, persona))
+    if lever_list is not None:
+        console.print(levers_table(lever_list, journey.currency, step_labels))
+    if removals is not None:
+        console.print(attribution_tables(removals, step_labels))
 
 
 def main() -> None:

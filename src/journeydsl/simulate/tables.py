@@ -121,3 +121,46 @@ def compare_view(reports: dict[str, object], currency: str | None, persona: str 
         metrics_table(columns, currency, "Metrics" + (f" (persona {persona})" if persona else ""),
                       deltas_from=first),
     )
+
+
+def levers_table(levers, currency: str | None, labels: dict[str, str], limit: int = 15) -> Table:
+    """Where to invest: the transitions whose +1 pp moves revenue most."""
+    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
+                  title_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("Transition")
+    table.add_column("Rate", justify="right")
+    table.add_column("Δ conversion", justify="right")
+    table.add_column("Δ revenue / prospect", justify="right")
+    table.add_column("Δ CLV", justify="right")
+    shown = [lever for lever in levers if lever.movable][:limit]
+    for rank, lever in enumerate(shown, 1):
+        name = f"{labels.get(lever.source, lever.source)} → {labels.get(lever.target, lever.target)}"
+        table.add_row(
+            str(rank), name, fmt(lever.rate, "rate", None),
+            f"{lever.d_conversion * 100:+.3f} pp",
+            ("+" if lever.d_revenue >= 0 else "−") + fmt(abs(lever.d_revenue), "money", currency),
+            "—" if lever.d_clv is None else
+            ("+" if lever.d_clv >= 0 else "−") + fmt(abs(lever.d_clv), "money", currency),
+        )
+    return table
+
+
+def attribution_tables(result, labels: dict[str, str], limit: int = 15) -> Group:
+    """Markov removal effects per touchpoint and per channel."""
+    def table(title: str, rows) -> Table:
+        t = Table(title=title, title_justify="left")
+        t.add_column(title.split(" ")[-1].capitalize())
+        t.add_column("Removal effect", justify="right")
+        t.add_column("Share", justify="right")
+        t.add_column("Conversion without", justify="right")
+        for name, removal in rows:
+            t.add_row(name, fmt(removal.removal_effect, "rate", None),
+                      fmt(removal.share, "rate", None),
+                      fmt(removal.conversion_without, "rate", None))
+        return t
+
+    steps = [(labels.get(k, k), r) for k, r in list(result.steps.items())[:limit]]
+    channels = [(k or "(no channel)", r) for k, r in result.channels.items()]
+    return Group(table("Attribution by touchpoint", steps),
+                 table("Attribution by channel", channels))
