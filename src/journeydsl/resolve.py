@@ -60,17 +60,7 @@ class _Resolver:
     def run(self) -> None:
         self.declare()
         j = self.journey
-        for transition in j.transitions:
-            self.ref(transition.source, "source")
-            self.ref(transition.target, "target")
-            self.personas_of(transition.rate)
-        for referral in j.referrals:
-            self.ref(referral.source, "source")
-            self.ref(referral.target, "target")
-            self.personas_of(referral.amount)
-        for entry in j.entries:
-            self.ref(entry.target, "target")
-            self.personas_of(entry.rate)
+        self.flows(j.transitions, j.referrals, j.entries)
         goals: list[str] = []
         for goal in j.goals:
             goals.extend(self.ref(goal, "goal"))
@@ -85,17 +75,7 @@ class _Resolver:
             if scenario.id in seen:
                 self.duplicate("scenario", scenario.id, scenario.id_span, seen[scenario.id])
             seen[scenario.id] = scenario.id_span
-            for transition in scenario.transitions:
-                self.ref(transition.source, "source")
-                self.ref(transition.target, "target")
-                self.personas_of(transition.rate)
-            for referral in scenario.referrals:
-                self.ref(referral.source, "source")
-                self.ref(referral.target, "target")
-                self.personas_of(referral.amount)
-            for entry in scenario.entries:
-                self.ref(entry.target, "target")
-                self.personas_of(entry.rate)
+            self.flows(scenario.transitions, scenario.referrals, scenario.entries)
             for override in scenario.attribute_overrides:
                 self.ref(override.target, "step")
                 for value in (override.attributes.emotion, override.attributes.value,
@@ -103,6 +83,20 @@ class _Resolver:
                     if value is not None:
                         self.personas_of(value)
             self.expects(scenario.expects)
+
+    def flows(self, transitions, referrals, entries) -> None:
+        """Transitions, referrals and entry points, in the journey or a scenario."""
+        for transition in transitions:
+            self.ref(transition.source, "source")
+            self.ref(transition.target, "target")
+            self.personas_of(transition.rate)
+        for referral in referrals:
+            self.ref(referral.source, "source")
+            self.ref(referral.target, "target")
+            self.personas_of(referral.amount)
+        for entry in entries:
+            self.ref(entry.target, "target")
+            self.personas_of(entry.rate)
 
     # ------------------------------------------------------------ definitions
     def declare(self) -> None:

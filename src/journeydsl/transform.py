@@ -304,15 +304,7 @@ class _Builder:
     def rate(self, value) -> Amount | None:
         """A probability: `30%`, `0.3`, `20%..30%` or `beta(a, b)`."""
         if isinstance(value, Tree) and value.data == "uniform":
-            low, high = (self.rate(v) for v in value.children)
-            if low is None or high is None:
-                return None
-            if low.mean > high.mean:
-                self.error("JD310", "the range is reversed: its low end is above its high end",
-                           span_of(value), help="write the lower rate first")
-                return None
-            return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
-                          high=high.mean, span=span_of(value))
+            return self.uniform(value, self.rate, "rate")
         if isinstance(value, Tree) and value.data == "beta":
             a, b = (_number(v) for v in value.children)
             # `beta` and the parentheses are not kept in the tree: widen the span to them
@@ -348,19 +340,23 @@ class _Builder:
             return None
         return build(Amount, mean=rate, span=span_of(value))
 
+    def uniform(self, value: Tree, convert, what: str) -> Amount | None:
+        """`low..high`, each end converted like a plain value."""
+        ends = [convert(v) for v in value.children]
+        if None in ends:
+            return None
+        low, high = ends
+        if low.mean > high.mean:
+            self.error("JD310", "the range is reversed: its low end is above its high end",
+                       span_of(value), help=f"write the lower {what} first")
+            return None
+        return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
+                     high=high.mean, span=span_of(value))
+
     def count(self, value) -> Amount | None:
         """A referral count: a non-negative number, a range or beta."""
         if isinstance(value, Tree) and value.data == "uniform":
-            ends = [self.count(v) for v in value.children]
-            if None in ends:
-                return None
-            low, high = ends
-            if low.mean > high.mean:
-                self.error("JD310", "the range is reversed: its low end is above its high end",
-                           span_of(value), help="write the lower number first")
-                return None
-            return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
-                          high=high.mean, span=span_of(value))
+            return self.uniform(value, self.count, "number")
         if isinstance(value, Tree) and value.data == "beta":
             return self.rate(value)
         if isinstance(value, Token) and value.type in ("NUMBER", "PERCENT"):
