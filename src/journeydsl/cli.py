@@ -168,6 +168,11 @@ def simulate(
     attribution: Annotated[bool, typer.Option(
         "--attribution", help="Markov removal effect per touchpoint and channel.")] = False,
     method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
+    prospects: Annotated[int, typer.Option(
+        min=1, help="Monte Carlo: prospects simulated (over all draws).")] = 100_000,
+    draws: Annotated[int, typer.Option(
+        min=1, help="Monte Carlo: draws of the uncertain rates.")] = 20,
+    seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
 ) -> None:
@@ -183,10 +188,12 @@ def simulate(
         _usage(f"no scenario `{scenario}` in {path} (scenarios: {', '.join(scenarios) or 'none'})")
     if persona is not None and persona not in result.index.personas:
         _usage(f"no persona `{persona}` in {path} (personas: {', '.join(result.index.personas)})")
-    if method is Method.monte_carlo:
-        _usage("--method monte-carlo is not available yet")
     with paused_gc():
-        from .simulate import simulate as run
+        from .simulate import simulate as exact_run
+
+        run = exact_run
+        if method is Method.monte_carlo:
+            run = _monte_carlo_runner(prospects, draws, seed, persona)
 
         if compare:
             reports = {"baseline": run(result)}
@@ -225,10 +232,40 @@ def simulate(
         console.print(compare_view(reports, journey.currency, persona))
     else:
         console.print(report_view(report, labels, persona))
+        if method is Method.monte_carlo:
+            from .simulate.tables import monte_carlo_view
+
+            console.print(monte_carlo_view(report, journey.currency))
     if lever_list is not None:
         console.print(levers_table(lever_list, journey.currency, step_labels))
     if removals is not None:
         console.print(attribution_tables(removals, step_labels))
+
+
+def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
+    """monte_carlo() with a progress bar on stderr when it is a terminal."""
+    from .simulate.montecarlo import monte_carlo
+
+    def run(result, scenario=None):
+        if not sys.stderr.isatty():
+            return monte_carlo(result, scenario, prospects, draws, seed, persona)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("Monte Carlo"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeRemainingColumn(), transient=True,
+                      console=__import__("rich.console").console.Console(stderr=True)) as bar:
+            task = bar.add_task("walks", total=1.0, visible=False)
+            started = __import__("time").monotonic()
+
+            def progress(done: int, total: int) -> None:
+                # show the bar only for runs longer than about a second
+                if __import__("time").monotonic() - started > 1.0:
+                    bar.update(task, visible=True)
+                bar.update(task, completed=done / total if total else 1.0)
+
+            return monte_carlo(result, scenario, prospects, draws, seed, persona, progress)
+
+    return run
 
 
 def main() -> None:

@@ -164,3 +164,36 @@ def attribution_tables(result, labels: dict[str, str], limit: int = 15) -> Group
     channels = [(k or "(no channel)", r) for k, r in result.channels.items()]
     return Group(table("Attribution by touchpoint", steps),
                  table("Attribution by channel", channels))
+
+
+def monte_carlo_view(report, currency: str | None) -> Group:
+    """Uncertainty of the headline metrics, CLV among customers, concentration."""
+    table = Table(title=f"Monte Carlo: {report.prospects:,} prospects, {report.draws} draw"
+                        f"{'s' * (report.draws != 1)}, seed {report.seed}", title_justify="left")
+    table.add_column("Metric")
+    for column in ("Mean", "Std. error", "p05", "p50", "p95"):
+        table.add_column(column, justify="right")
+    means = report.blended.as_dict()
+    for key, label, kind in HEADLINE:
+        spread = report.uncertainty.get(key)
+        if not spread:
+            continue
+        table.add_row(label, fmt(means.get(key), kind, currency),
+                      fmt(spread.get("stderr"), kind, currency),
+                      fmt(spread.get("p05"), kind, currency), fmt(spread.get("p50"), kind, currency),
+                      fmt(spread.get("p95"), kind, currency))
+    parts = [table]
+    clv = report.clv_distribution
+    if clv:
+        parts.append(Text("CLV among customers: " + ", ".join(
+            f"{k} {fmt(v, 'money', currency)}" for k, v in clv.items())))
+    if report.revenue_concentration is not None:
+        parts.append(Text(
+            f"Revenue concentration: the top {report.concentration_fraction * 100:g}% of customers "
+            f"bring {report.revenue_concentration * 100:.1f}% of customer revenue"
+            + (f" ({report.profit_concentration * 100:.1f}% of profit)"
+               if report.profit_concentration is not None else "")))
+    if report.rescaled_draws:
+        parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
+                          "at some step and were scaled down to 100% (see JD407)", style="yellow"))
+    return Group(*parts)

@@ -1,0 +1,357 @@
+"""Levers: the effect of +1pp on each transition rate.
+
+Without a horizon a lever is an exact first derivative (times 0.01): every
+lever of every example (baseline and scenarios, horizon removed) and of
+hand-made journeys is checked against a central finite difference of the
+exact engine (rate +- 1e-5). With a horizon it is the horizon engine re-run
+with the rate raised by 1pp, checked against an independent re-run (the
+rate changed in the graph). Plus: hand-computed values, the ranking, the
+"cannot rise" case, persona selection and errors.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+import journeydsl
+from journeydsl.compiler import JourneyError
+from journeydsl.simulate import simulate
+from journeydsl.simulate.chain import build_chain
+from journeydsl.simulate.exact import solve
+from journeydsl.simulate.levers import Lever, _horizon_linear, levers, raise_rate
+from journeydsl.simulate.results import blend
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
+EPS = 1e-5
+METRICS = {"d_conversion": "conversion", "d_revenue": "revenue", "d_cost": "cost",
+           "d_clv": "clv"}
+
+
+def without_horizon(text: str) -> str:
+    """The journey with no horizon (and no expect lines, tuned to the horizon)."""
+    text = re.sub(r"^[ \t]*horizon\b.*$", "", text, flags=re.M)
+    return re.sub(r"^[ \t]*expect\b.*$", "", text, flags=re.M)
+
+
+def compiled_ok(text: str):
+    result = journeydsl.loads(text)
+    assert result.ok, [d.message for d in result.errors]
+    return result
+
+
+def _raised_metrics(graph, chain, u: str, v: str, by: float):
+    """One persona's metrics with rate(u -> v) moved by `by` (chain algebra)."""
+    s, t = chain.steps.index(u), chain.steps.index(v)
+    return solve(raise_rate(chain, s, t, by, graph.edges[u, v]["delay_days"]))
+
+
+def finite_difference(graph, lever: Lever, chains: dict) -> dict[str, float | None]:
+    """Central difference (rate +- EPS) of the exact engine, scaled to +1pp."""
+    shares = graph.graph["shares"]
+    if lever.persona is None:
+        personas = [p for p in shares
+                    if chains[p].stop[chains[p].steps.index(lever.source)] > 1e-9]
+    else:
+        personas = [lever.persona]
+    up_parts, down_parts = {}, {}
+    for p in shares if lever.persona is None else personas:
+        moved = p in personas
+        up_parts[p] = _raised_metrics(graph, chains[p], lever.source, lever.target,
+                                      EPS if moved else 0)
+        down_parts[p] = _raised_metrics(graph, chains[p], lever.source, lever.target,
+                                        -EPS if moved else 0)
+    if lever.persona is None:
+        up, down = blend(up_parts, shares), blend(down_parts, shares)
+    else:
+        up, down = up_parts[lever.persona], down_parts[lever.persona]
+    out = {}
+    for field, metric in METRICS.items():
+        a, b = getattr(up, metric), getattr(down, metric)
+        out[field] = None if a is None or b is None else (a - b) / (2 * EPS) * 0.01
+    out["scale"] = {f: abs(getattr(up, m) or 0.0) for f, m in METRICS.items()}
+    return out
+
+
+def assert_derivatives(result, scenario=None) -> int:
+    graph = result.graph(scenario)
+    chains = {p: build_chain(graph, p) for p in graph.graph["personas"]}
+    checked = 0
+    for lever in levers(result, scenario):
+        assert lever.method == "derivative"
+        if not lever.movable:
+            continue
+        fd = finite_difference(graph, lever, chains)
+        for field in METRICS:
+            got, want = getattr(lever, field), fd[field]
+            if want is None:
+                assert got is None
+                continue
+            # relative agreement, with room for the rounding of the difference
+            # itself (about 1e-13 of the metric over 2e-5, times 0.01)
+            tol = 1e-5 * max(abs(got), abs(want)) + 1e-9 * (1 + fd["scale"][field])
+            assert abs(got - want) <= tol, (lever, field, got, want)
+        checked += 1
+    return checked
+
+
+# ------------------------------------------------------------ derivatives
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_lever_matches_finite_difference(path):
+    result = compiled_ok(without_horizon(path.read_text(encoding="utf-8")))
+    checked = assert_derivatives(result)
+    for scenario in result.journey.scenarios:
+        checked += assert_derivatives(result, scenario.id)
+    assert checked > 0
+
+
+LOOPS = '''journey "Loops and renewals" {
+  currency USD
+  discount 1% per month
+  persona a { share 60% }
+  persona b { share 40% }
+  stage top { touchpoint ad { cost 2 } ; touchpoint blog { channel organic } }
+  stage mid { touchpoint pricing { cost 1 } ; touchpoint demo { cost 30 [b: 60] } }
+  stage buy { touchpoint trial { value 5 } ; touchpoint paying { value 49 [b: 99]; cost 6 } }
+  stage back { touchpoint winback { cost 0.5 } ; touchpoint invite }
+  entry ad 70% [b: 30%], blog 30% [b: 70%]
+  ad -> pricing 10%, ad 5%
+  blog -> pricing 15% after 2d, demo 3% [b: 0%]
+  pricing -> demo 8% after 1w, trial 20% [b: 10%], blog 10%
+  demo -> trial 50% after 3d, pricing 20%
+  trial -> paying 30% after 14d, demo 5%
+  paying -> paying 90% [b: 95%] after 1mo, winback 4%
+  winback -> paying 25% after 1mo, pricing 10%
+  paying => invite 0.02
+  invite -> trial 40%
+  goal trial, paying
+}
+'''
+
+
+def test_hand_made_journey_with_loops_matches_finite_difference():
+    result = compiled_ok(LOOPS)
+    assert assert_derivatives(result) == 3 * 16  # mix and two personas, 16 transitions
+
+
+def test_no_discount_and_rate_zero_override():
+    # no discount: Qd = Q (the engine shares the factorization); `b` has
+    # demo at 0%: its lever is opening the edge by 1pp
+    result = compiled_ok(LOOPS.replace("  discount 1% per month\n", ""))
+    assert assert_derivatives(result) == 3 * 16
+    zero = [lv for lv in levers(result, persona="b")
+            if (lv.source, lv.target) == ("blog", "demo")]
+    assert zero[0].rate == 0.0 and zero[0].movable and zero[0].d_conversion > 0
+
+
+def test_linear_funnel_by_hand():
+    result = compiled_ok('''journey "f" {
+      stage s { touchpoint a ; touchpoint b { value 10 } ; touchpoint c { value 100; cost 4 } }
+      entry a
+      a -> b 40% -> c 50%
+      goal c
+    }''')
+    found = {(lv.source, lv.target): lv for lv in levers(result) if lv.persona is None}
+    ab, bc = found["a", "b"], found["b", "c"]
+    # conversion = 0.4 * 0.5; revenue = 0.4 * 10 + 0.2 * 100; cost = 0.2 * 4
+    assert ab.d_conversion == pytest.approx(0.01 * 0.5)
+    assert bc.d_conversion == pytest.approx(0.01 * 0.4)
+    assert ab.d_revenue == pytest.approx(0.01 * (10 + 0.5 * 100))
+    assert bc.d_revenue == pytest.approx(0.01 * 0.4 * 100)
+    assert ab.d_cost == pytest.approx(0.01 * 0.5 * 4)
+    # clv = (0.2 * 110) / 0.2 = 110 whatever a -> b; b -> c: E[V; conv] = 0.4 r 110,
+    # conversion 0.4 r: clv stays 110, but E[V] of non-converters changes nothing
+    assert ab.d_clv == pytest.approx(0.0, abs=1e-12)
+    assert bc.d_clv == pytest.approx(0.0, abs=1e-12)
+    assert [lv.method for lv in (ab, bc)] == ["derivative", "derivative"]
+
+
+def test_lever_from_a_goal_step_changes_money_not_conversion():
+    result = compiled_ok('''journey "renew" {
+      discount 10% per year
+      stage s { touchpoint a ; touchpoint paying { value 50 } }
+      entry a
+      a -> paying 20%
+      paying -> paying 80% after 1mo
+      goal paying
+    }''')
+    renew = next(lv for lv in levers(result)
+                 if (lv.source, lv.target) == ("paying", "paying") and lv.persona is None)
+    assert renew.d_conversion == 0.0
+    assert renew.d_revenue > 0 and renew.d_clv > 0
+    assert_derivatives(result)
+
+
+# ------------------------------------------------------------ ranking, movable
+
+
+RANKED = '''journey "r" {
+  stage s { touchpoint a ; touchpoint b ; touchpoint c { value 10 } ; touchpoint d { value 1 } }
+  entry a
+  a -> b 60%, c 40%
+  b -> c 10%, d 50%
+  goal c, d
+}
+'''
+
+
+def test_ranking_and_cannot_rise():
+    result = compiled_ok(RANKED)
+    mix = [lv for lv in levers(result) if lv.persona is None]
+    # a is at 100%: both of its levers cannot move, and come last
+    assert [(lv.source, lv.target, lv.movable) for lv in mix[-2:]] == [
+        ("a", "b", False), ("a", "c", False)]
+    for lv in mix[-2:]:
+        assert lv.d_conversion is lv.d_revenue is lv.d_cost is lv.d_clv is None
+    movable = mix[:-2]
+    assert all(lv.movable for lv in movable)
+    keys = [(lv.d_revenue, lv.d_conversion) for lv in movable]
+    assert keys == sorted(keys, reverse=True)
+    # b -> c: +0.006 revenue per +1pp (0.6 visits to b, value 10); b -> d: +0.006 * 0.1
+    assert [(lv.source, lv.target) for lv in movable] == [("b", "c"), ("b", "d")]
+    assert movable[0].d_revenue == pytest.approx(0.01 * 0.6 * 10)
+    assert movable[1].d_revenue == pytest.approx(0.01 * 0.6 * 1)
+    # both convert the same: ties on conversion broken by revenue only
+    assert movable[0].d_conversion == pytest.approx(movable[1].d_conversion)
+
+
+def test_groups_blend_then_personas_and_persona_filter():
+    result = compiled_ok(LOOPS)
+    every = levers(result)
+    personas = [lv.persona for lv in every]
+    assert personas == [None] * 16 + ["a"] * 16 + ["b"] * 16
+    only_b = levers(result, persona="b")
+    assert only_b == [lv for lv in every if lv.persona == "b"]
+    # the mix: share-weighted conversion and revenue changes
+    by = {(lv.persona, lv.source, lv.target): lv for lv in every}
+    for (persona, u, v), lv in by.items():
+        if persona is None and lv.movable:
+            a, b = by["a", u, v], by["b", u, v]
+            assert lv.d_conversion == pytest.approx(
+                0.6 * a.d_conversion + 0.4 * b.d_conversion, rel=1e-12, abs=1e-15)
+            assert lv.rate == pytest.approx(0.6 * a.rate + 0.4 * b.rate)
+
+
+def test_mix_moves_only_personas_that_can_rise():
+    result = compiled_ok('''journey "m" {
+      persona x { share 50% }
+      persona y { share 50% }
+      stage s { touchpoint a ; touchpoint b ; touchpoint c }
+      entry a
+      a -> b 100% [y: 50%]
+      b -> c 50%
+      goal c
+    }''')
+    by = {(lv.persona, lv.source, lv.target): lv for lv in levers(result)}
+    assert not by["x", "a", "b"].movable
+    assert by["y", "a", "b"].d_conversion == pytest.approx(0.01 * 0.5)
+    assert by[None, "a", "b"].movable
+    assert by[None, "a", "b"].d_conversion == pytest.approx(0.5 * 0.01 * 0.5)
+    assert_derivatives(result)
+
+
+def test_errors():
+    with pytest.raises(JourneyError):
+        levers(journeydsl.loads('journey "x" { entry nowhere }'))
+    result = compiled_ok(RANKED)
+    with pytest.raises(KeyError):
+        levers(result, persona="nobody")
+    with pytest.raises(KeyError):
+        levers(result, scenario="nothing")
+
+
+def test_as_dict():
+    lever = levers(compiled_ok(RANKED))[0]
+    data = lever.as_dict()
+    assert list(data) == ["source", "target", "persona", "rate", "movable", "d_conversion",
+                          "d_revenue", "d_cost", "d_clv", "method"]
+
+
+# ------------------------------------------------------------ horizon
+
+
+HORIZON = '''journey "h" {
+  discount 10% per year
+  horizon 60d
+  persona p { share 30% }
+  persona q { share 70% }
+  stage s { touchpoint a { cost 1 } ; touchpoint b ; touchpoint c { value 20; cost 2 } }
+  entry a
+  a -> b 50% after 10d, a 20% after 7d
+  b -> c 30% [q: 89.5%] after 20d, a 10% after 5d
+  c -> c 60% after 30d
+  goal c
+}
+'''
+
+
+def _rerun(graph, persona: str, u: str, v: str, up: float) -> dict:
+    """The horizon engine on a copy of the graph with rate(u -> v) raised."""
+    changed = copy.deepcopy(graph)
+    changed.edges[u, v]["rate"][persona] += up
+    return _horizon_linear(build_chain(changed, persona))
+
+
+def test_horizon_levers_are_rerun_effects():
+    result = compiled_ok(HORIZON)
+    graph = result.graph()
+    shares = graph.graph["shares"]
+    every = levers(result)
+    assert {lv.method for lv in every} == {"resolve"}
+    base = {p: _horizon_linear(build_chain(graph, p)) for p in shares}
+    for lv in every:
+        if lv.persona is None:
+            continue
+        remainder = build_chain(graph, lv.persona).stop[list(graph.nodes).index(lv.source)]
+        up = min(0.01, remainder)
+        raised = _rerun(graph, lv.persona, lv.source, lv.target, up)
+        scale = 0.01 / up
+        assert lv.d_conversion == pytest.approx(
+            (raised["conversion"] - base[lv.persona]["conversion"]) * scale, abs=1e-13)
+        assert lv.d_revenue == pytest.approx(
+            (raised["revenue"] - base[lv.persona]["revenue"]) * scale, abs=1e-12)
+        assert lv.d_cost == pytest.approx(
+            (raised["cost"] - base[lv.persona]["cost"]) * scale, abs=1e-12)
+    # b at 99.5% for q: raised by the 0.5pp left, scaled to 1pp
+    qb = next(lv for lv in every if (lv.persona, lv.source, lv.target) == ("q", "b", "c"))
+    assert qb.movable and qb.d_conversion > 0
+
+
+def test_horizon_forward_pass_matches_the_full_solve():
+    """`_horizon_linear` (levers' cheaper horizon pass) gives solve()'s numbers."""
+    for path in EXAMPLES[:2]:
+        result = journeydsl.load(path)
+        report = simulate(result)
+        graph = result.graph()
+        for persona, metrics in report.personas.items():
+            fast = _horizon_linear(build_chain(graph, persona))
+            for key, value in fast.items():
+                assert value == pytest.approx(getattr(metrics, key), rel=1e-12, abs=1e-12)
+
+
+def test_long_horizon_agrees_with_derivatives_on_an_acyclic_journey():
+    # no cycle through the edge: conversion, revenue and cost are linear in
+    # each single rate, so the +1pp effect is exactly 0.01 x the derivative
+    text = '''journey "acyclic" {
+      discount 5% per year
+      HORIZON
+      stage s { touchpoint a { cost 1 } ; touchpoint b { cost 2 } ; touchpoint c { value 30 } }
+      entry a 70%, b 30%
+      a -> b 40% after 3d, c 10% after 2d
+      b -> c 25% after 4d
+      goal c
+    }'''
+    exact = levers(compiled_ok(text.replace("HORIZON", "")))
+    cut = levers(compiled_ok(text.replace("HORIZON", "horizon 1y")))
+    assert [(lv.source, lv.target, lv.persona) for lv in exact] == [
+        (lv.source, lv.target, lv.persona) for lv in cut]
+    for a, b in zip(exact, cut):
+        assert a.method == "derivative" and b.method == "resolve"
+        for field in ("d_conversion", "d_revenue", "d_cost"):
+            assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-9, abs=1e-14)
