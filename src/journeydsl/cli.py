@@ -125,6 +125,23 @@ def check(
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+def fmt(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files, or directories searched for *.journey files.", show_default=False,
+        metavar="PATH")],
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; list the files that would change, exit 1 if any.")
+    ] = False,
+    diff: Annotated[bool, typer.Option(
+        "--diff", help="Write nothing; print a unified diff of the changes.")] = False,
+) -> None:
+    """Rewrite journey files in the canonical layout (see docs/fmt.md)."""
+    from .fmt import fmt_command
+
+    raise typer.Exit(fmt_command(paths, check=check, diff=diff))
+
+
 class SimFormat(str, Enum):
     text = "text"
     json = "json"
