@@ -33,6 +33,8 @@ class CheckFormat(str, Enum):
     text = "text"
     concise = "concise"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 class Color(str, Enum):
@@ -83,7 +85,8 @@ def check(
         help="Files, or directories searched for *.journey files.", show_default=False,
         metavar="PATH")],
     output_format: Annotated[CheckFormat, typer.Option(
-        "--format", "-f", help="text (with source and carets), concise (one line each) or json.")
+        "--format", "-f", help="text (with source and carets), concise (one line each), json, "
+                                "sarif (SARIF 2.1.0) or github (workflow commands).")
     ] = CheckFormat.text,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Fail (exit 1) on warnings too.")] = False,
@@ -107,7 +110,13 @@ def check(
         diagnostics.extend(compile_path(path).diagnostics)
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
-    if output_format is CheckFormat.json:
+    if output_format in (CheckFormat.sarif, CheckFormat.github):
+        from .commands_ci import render_check
+
+        rendered = render_check(diagnostics, output_format.value)
+        if rendered:
+            typer.echo(rendered)
+    elif output_format is CheckFormat.json:
         typer.echo(render_json(diagnostics))
     elif output_format is CheckFormat.concise:
         for d in diagnostics:
@@ -117,7 +126,7 @@ def check(
         for d in diagnostics:
             # color=: click strips escapes from non-terminals unless told otherwise
             typer.echo(render_text(d, color=colored) + "\n", err=True, color=colored)
-    if output_format is not CheckFormat.json:
+    if output_format not in (CheckFormat.json, CheckFormat.sarif):
         noun = "file" if len(files) == 1 else "files"
         typer.echo(f"checked {len(files)} {noun}: {errors} error{'s' * (errors != 1)}, "
                    f"{warnings} warning{'s' * (warnings != 1)}", err=True)
@@ -283,6 +292,64 @@ def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | No
             return monte_carlo(result, scenario, prospects, draws, seed, persona, progress)
 
     return run
+
+
+# ------------------------------------------------ explain | export | schema | new
+
+class ExportFormat(str, Enum):
+    json = "json"
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(
+        help="A diagnostic code, such as JD201.", show_default=False, metavar="CODE")],
+) -> None:
+    """Print the long explanation of a diagnostic code, with an example and the fix."""
+    from .commands_ci import explain_command
+
+    raise typer.Exit(explain_command(code))
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    output_format: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", help="json: the compiled model, every reference resolved.")
+    ] = ExportFormat.json,
+) -> None:
+    """Print the compiled model of a journey file (exit 1 if it has errors)."""
+    with paused_gc():
+        from .commands_ci import export_command
+
+        code = export_command(path, output_format.value)
+    raise typer.Exit(code)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the compiled model (the "journey" part of `journey export`)."""
+    from .commands_ci import schema_command
+
+    raise typer.Exit(schema_command())
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(
+        help="Name of the new file; .journey is added.", show_default=False, metavar="NAME")],
+    template: Annotated[str, typer.Option(
+        "--template", "-t",
+        help="Starter journey: saas, lifecycle, value-ladder, ecommerce (or marketplace), "
+             "registrar or activities.")] = "saas",
+    directory: Annotated[Path, typer.Option(
+        "--dir", "-d", help="Folder to write the file in.", file_okay=False)] = Path("."),
+) -> None:
+    """Write a starter journey from one of the examples (never overwrites a file)."""
+    from .commands_ci import new_command
+
+    raise typer.Exit(new_command(name, template, directory))
 
 
 def main() -> None:

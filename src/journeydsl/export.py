@@ -1,0 +1,69 @@
+"""`journey export` and `journey schema`: the compiled model as JSON, and its JSON Schema.
+
+Both outputs are deterministic: the same input gives the same bytes (keys in
+the models' field order, lists in declaration order, no timestamps).
+
+>>> import journeydsl
+>>> result = journeydsl.loads('journey "x" { stage a {}\\n stage b {}\\n entry a\\n'
+...                           ' a -> b 30%\\n goal b }')
+>>> data = export_data(result)
+>>> [(s["id"], s["kind"], s["goal"]) for s in data["steps"]]
+[('a', 'stage', False), ('b', 'stage', True)]
+>>> data["journey"]["transitions"][0]["target"]["step"]
+'b'
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .compiler import Compiled
+
+#: Bumped when the layout of `journey export` output changes incompatibly.
+EXPORT_VERSION = 1
+FORMATS = ("json",)
+
+
+def export_data(result: Compiled) -> dict:
+    """The compiled journey (references resolved) and its steps, as JSON-ready data."""
+    from .model import Stage
+
+    journey, index = result.journey, result.index
+    if journey is None or index is None:
+        raise ValueError("the journey did not compile; export needs a file without errors")
+    goals = set(index.goal_steps)
+    steps = [
+        {
+            "id": step_id,
+            "kind": "stage" if isinstance(step, Stage) else "touchpoint",
+            "label": step.label,
+            "stage": index.stage_of[step_id],
+            "goal": step_id in goals,
+        }
+        for step_id, step in index.steps.items()
+    ]
+    return {
+        "export_version": EXPORT_VERSION,
+        "journey": journey.model_dump(mode="json"),
+        "personas": list(index.personas),
+        "steps": steps,
+        "goals": list(index.goal_steps),
+    }
+
+
+def export_json(result: Compiled) -> str:
+    return json.dumps(export_data(result), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def journey_schema() -> dict:
+    """JSON Schema (draft 2020-12) of `Journey`, as pydantic describes it."""
+    from .model import Journey
+
+    schema = Journey.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def schema_json() -> str:
+    return json.dumps(journey_schema(), indent=2, ensure_ascii=False)
