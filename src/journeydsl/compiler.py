@@ -61,6 +61,12 @@ class Compiled:
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a compiled journey as its map."""
+        from .render import repr_svg
+
+        return repr_svg(self)
+
     def raise_for_errors(self) -> "Compiled":
         if not self.ok:
             raise JourneyError(self.errors)

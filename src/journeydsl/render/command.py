@@ -1,0 +1,185 @@
+"""`journey render`: the command body, kept out of cli.py (which wraps it).
+
+Exit codes: 0 written, 1 the journey has errors or the render failed,
+2 usage error. Errors go to stderr; with no OUT the result goes to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+FORMATS = ("svg", "png", "pdf", "dot", "mermaid-journey", "mermaid-flowchart")
+EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
+              ".mmd": "mermaid-flowchart", ".mermaid": "mermaid-flowchart"}
+VIEWS = ("map", "emotion")
+RENDERERS = ("auto", "dot", "wasm")
+
+
+class Usage(Exception):
+    """A usage error (exit 2)."""
+
+
+def render_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
+                   scenario: str | None, flows: bool, view: str, renderer: str) -> int:
+    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout."""
+    from .backends import RenderFailed
+
+    try:
+        fmt = _format(out, fmt)
+        _check_options(fmt, view, renderer, flows)
+        compiled = _compile(path)
+        if compiled is None:
+            return 1
+        _check_names(compiled, path, persona, scenario)
+        if out is not None:
+            _check_output(out, path)
+        data = produce(compiled, fmt, persona, scenario, flows, view, renderer)
+        if out is None:
+            return _to_stdout(data, fmt)
+        write_atomic(out, data)
+    except Usage as err:
+        _error(str(err))
+        return 2
+    except RenderFailed as err:
+        _error(str(err))
+        return 1
+    except OSError as err:
+        _error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
+        return 1
+    return 0
+
+
+def produce(compiled, fmt: str, persona: str | None = None, scenario: str | None = None,
+            flows: bool = False, view: str = "map", renderer: str = "auto") -> bytes:
+    """The bytes of one rendering (raises backends.RenderFailed)."""
+    if fmt == "mermaid-journey":
+        from .mermaid import to_mermaid_journey
+
+        return to_mermaid_journey(compiled, scenario, persona).encode("utf-8")
+    if fmt == "mermaid-flowchart":
+        from .mermaid import to_mermaid_flowchart
+
+        return to_mermaid_flowchart(compiled, scenario, persona, flows).encode("utf-8")
+    if view == "emotion":
+        from .emotion import emotion_dot
+
+        text, engine = emotion_dot(compiled, scenario, persona), "neato"
+    else:
+        from .dot import to_dot
+
+        text, engine = to_dot(compiled, scenario, persona, flows), "dot"
+    if fmt == "dot":
+        return text.encode("utf-8")
+    from .backends import render
+
+    return render(text, fmt, renderer, engine)
+
+
+def _format(out: Path | None, fmt: str | None) -> str:
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise Usage(f"unknown format `{fmt}` (formats: {', '.join(FORMATS)})")
+        return fmt
+    if out is None:
+        return "svg"
+    found = EXTENSIONS.get(out.suffix.lower())
+    if found is None:
+        raise Usage(f"cannot tell the format from `{out.name}`: use --format "
+                    f"({', '.join(FORMATS)})")
+    return found
+
+
+def _check_options(fmt: str, view: str, renderer: str, flows: bool) -> None:
+    if view not in VIEWS:
+        raise Usage(f"unknown view `{view}` (views: {', '.join(VIEWS)})")
+    if renderer not in RENDERERS:
+        raise Usage(f"unknown renderer `{renderer}` (renderers: {', '.join(RENDERERS)})")
+    if view == "emotion" and fmt == "mermaid-flowchart":
+        raise Usage("--view emotion cannot be drawn as a flowchart: use --format "
+                    "mermaid-journey, svg, png, pdf or dot")
+    if view == "emotion" and flows:
+        raise Usage("--flows applies to the map view, not to --view emotion")
+    if flows and fmt == "mermaid-journey":
+        raise Usage("--flows applies to the map, not to --format mermaid-journey")
+
+
+def _compile(path: Path):
+    from .._gc import paused_gc
+    from ..compiler import compile_path
+    from ..diagnostics import render_text
+
+    if not path.is_file():
+        raise Usage(f"no such file: {path}")
+    with paused_gc():
+        compiled = compile_path(path)
+    if not compiled.ok:
+        for d in compiled.diagnostics:
+            print(render_text(d) + "\n", file=sys.stderr)
+        return None
+    return compiled
+
+
+def _check_names(compiled, path: Path, persona: str | None, scenario: str | None) -> None:
+    scenarios = [s.id for s in compiled.journey.scenarios]
+    if scenario is not None and scenario not in scenarios:
+        raise Usage(f"no scenario `{scenario}` in {path} "
+                    f"(scenarios: {', '.join(scenarios) or 'none'})")
+    personas = list(compiled.index.personas)
+    if persona is not None and persona not in personas:
+        raise Usage(f"no persona `{persona}` in {path} (personas: {', '.join(personas)})")
+
+
+def _check_output(out: Path, source: Path) -> None:
+    if out.suffix.lower() == ".journey":
+        raise Usage(f"refusing to write over `{out}`: it is a .journey file")
+    if out.exists():
+        if out.is_dir():
+            raise Usage(f"`{out}` is a directory")
+        try:
+            if out.samefile(source):
+                raise Usage(f"refusing to write over the input file `{out}`")
+        except OSError:
+            pass
+
+
+def write_atomic(out: Path, data: bytes) -> None:
+    """Write through a temporary file in the same directory, then rename:
+    readers see the old file or the new one, never a partial one."""
+    directory = out.parent if str(out.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _to_stdout(data: bytes, fmt: str) -> int:
+    stream = sys.stdout
+    if fmt in ("png", "pdf") and hasattr(stream, "isatty") and stream.isatty():
+        raise Usage(f"refusing to write {fmt.upper()} to a terminal: use -o FILE")
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:  # a text stream (e.g. a test runner's capture)
+        stream.write(data.decode("utf-8", "replace"))
+    return 0
+
+
+def _error(message: str) -> None:
+    print(f"journey: {message}", file=sys.stderr)

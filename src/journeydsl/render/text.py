@@ -1,0 +1,173 @@
+"""Formatting numbers and escaping user text for each target format.
+
+Every user string goes through `clean` first (control characters become
+spaces, so nothing can break a line or an XML document), then through the
+escaper of its target: `dot_string` (a double-quoted DOT string, also safe
+for Graphviz's entity handling) or `mermaid_text` (Mermaid's `#code;`
+entities for everything its lexers treat specially).
+
+>>> dot_string('say "hi" \\\\ <b>')
+'"say \\\\"hi\\\\" \\\\\\\\ &lt;b&gt;"'
+>>> mermaid_text("a: b; c#1, d")
+'a#58; b#59; c#35;1#44; d'
+>>> pct(0.25), pct(0.087), pct(0.0005), money(1_250_000, "VND"), money(0.05, "USD")
+('25%', '8.7%', '0.05%', '1.25M ₫', '$0.05')
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CONTROL = {"Cc", "Cs", "Zl", "Zp"}
+
+
+def clean(text: str | None) -> str:
+    """User text on one line: control characters and line breaks become spaces."""
+    if not text:
+        return ""
+    if text.isprintable():  # the common case: nothing to replace
+        return text.strip()
+    out = []
+    for ch in text:
+        out.append(" " if unicodedata.category(ch) in _CONTROL or ch in "\u2028\u2029" else ch)
+    return "".join(out).strip()
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """At most `limit` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def wrap(text: str, width: int = 24) -> list[str]:
+    """Greedy word wrap (long words are kept whole up to 2 * width, then cut)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        while len(word) > 2 * width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[: 2 * width])
+            word = word[2 * width:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+# ------------------------------------------------------------------ DOT
+_DOT_SPECIAL = re.compile(r'[\\"&<>]')
+_DOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def dot_escape(text: str) -> str:
+    """Text for inside a DOT double-quoted string (no quotes added).
+
+    Backslashes are doubled (so `\\N`, `\\l` stay literal text), quotes
+    escaped, and `& < >` written as XML entities: Graphviz decodes entities
+    in every label, so a literal `&lt;` typed by a user stays literal."""
+    text = clean(text)
+    if not _DOT_SPECIAL.search(text):
+        return text
+    return "".join(_DOT_ESCAPES.get(ch, ch) for ch in text)
+
+
+def dot_string(text: str) -> str:
+    return f'"{dot_escape(text)}"'
+
+
+def dot_lines(lines: list[str]) -> str:
+    """Several lines of user text as one centred DOT label (quoted)."""
+    return '"' + "\\n".join(dot_escape(line) for line in lines) + '"'
+
+
+# -------------------------------------------------------------- Mermaid
+# Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
+# `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes
+# and brackets end flowchart labels, `<>&` reach HTML labels.
+_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`'}
+_KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", "end",
+             "classdef", "class", "style", "click", "flowchart", "graph", "direction")
+
+
+def mermaid_text(text: str) -> str:
+    """User text escaped with Mermaid's entity codes (`#59;` for `;` ...)."""
+    out = "".join(_MERMAID.get(ch, ch) for ch in clean(text))
+    lowered = out.lower()
+    if any(lowered.startswith(k) for k in _KEYWORDS):
+        # A task or actor that starts like a keyword would be lexed as one.
+        out = f"#{ord(out[0])};" + out[1:]
+    return out or "#160;"
+
+
+# --------------------------------------------------------------- numbers
+def pct(x: float) -> str:
+    """A probability as a short percentage."""
+    v = x * 100
+    if v != 0 and abs(v) < 0.01:
+        return f"{v:.1g}%"
+    if abs(v) < 10:
+        text = f"{v:.2f}"
+    else:
+        text = f"{v:.1f}"
+    return text.rstrip("0").rstrip(".") + "%"
+
+
+def number(x: float) -> str:
+    """A plain amount: 3, 0.05, 1.5k, 1.25M."""
+    a = abs(x)
+    if a >= 1e9:
+        text, unit = f"{x / 1e9:.3g}", "B"
+    elif a >= 1e6:
+        text, unit = f"{x / 1e6:.3g}", "M"
+    elif a >= 1e4:
+        text, unit = f"{x / 1e3:.3g}", "k"
+    else:
+        if a >= 100 or x == int(x):
+            return f"{x:,.0f}"
+        return f"{x:.2f}"
+    return text + unit
+
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "VND": "₫", "INR": "₹"}
+
+
+def money(x: float, currency: str | None) -> str:
+    amount = number(x)
+    if currency in ("USD", "GBP"):
+        return _SYMBOLS[currency] + amount
+    if currency in _SYMBOLS:
+        return f"{amount} {_SYMBOLS[currency]}"
+    return f"{amount} {clean(currency)}" if currency else amount
+
+
+def per_thousand(x: float) -> str:
+    """Prospects per 1,000 entrants: 3 significant digits, no exponent."""
+    v = x * 1000
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 0.01:
+        return f"{v:.2f}"
+    return "<0.01" if v > 0 else "0"
+
+
+def days(d: float) -> str:
+    """A delay: 2h, 1d, 2w, 1mo, 1y (the largest unit that divides evenly)."""
+    if d <= 0:
+        return ""
+    for unit, size in (("y", 365.0), ("mo", 30.0), ("w", 7.0), ("d", 1.0)):
+        if d >= size and abs(d / size - round(d / size)) < 1e-9:
+            return f"{round(d / size)}{unit}"
+    if d < 1:
+        hours = d * 24
+        return f"{hours:.3g}h"
+    return f"{d:.3g}d"

@@ -1,0 +1,211 @@
+"""What a map shows, computed once for every output format.
+
+`map_view(compiled, scenario, persona, flows)` turns the compiled graph into
+plain, ordered, already-formatted data (text not yet escaped): stages in
+declared order with their steps, the edges sorted by declaration order, each
+step's exit, and (with flows) prospects per 1,000 entrants from the exact
+engine. The DOT and Mermaid writers only lay this out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .text import clean, days, money, pct, per_thousand
+
+#: Emotion 1..5 -> fill colour (light enough for black text; red to green).
+EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
+NO_EMOTION = "#f1f1f1"
+EMOTION_NAMES = ("1 very negative", "2 negative", "3 neutral", "4 positive", "5 very positive")
+
+
+@dataclass
+class StepView:
+    id: str
+    label: str
+    stage: str
+    lines: list[str]  # second and later lines: channel/owner, emotion, money
+    emotion: float | None  # the shown persona's (or the share-weighted mean)
+    goal: bool
+    entry: str | None  # entry share text, None when not an entry
+    entry_weight: float
+    exit_text: str | None  # "exits 70%" / "churn 3%"; None when nothing leaves
+    exit_flow: float | None = None
+    visits: float | None = None  # per entrant, with flows
+
+
+@dataclass
+class EdgeView:
+    source: str
+    target: str
+    kind: str  # "transition" or "referral"
+    text: str  # rate (with persona overrides) / referral amount
+    delay: str
+    flow: float | None = None  # prospects per entrant moving along it
+
+
+@dataclass
+class StageView:
+    id: str
+    label: str
+    steps: list[StepView] = field(default_factory=list)
+
+
+@dataclass
+class MapView:
+    title: str
+    persona: str | None
+    persona_label: str | None
+    scenario: str | None
+    scenario_label: str | None
+    stages: list[StageView]
+    edges: list[EdgeView]
+    flows: bool
+    currency: str | None
+
+    @property
+    def steps(self) -> list[StepView]:
+        return [s for stage in self.stages for s in stage.steps]
+
+
+def colour(emotion: float | None) -> str:
+    """Fill colour of an emotion, interpolated between the five stops."""
+    if emotion is None:
+        return NO_EMOTION
+    x = min(max(emotion, 1.0), 5.0) - 1.0
+    low = min(int(x), 3)
+    t = x - low
+    a, b = EMOTION_COLOURS[low], EMOTION_COLOURS[low + 1]
+    mixed = [round(int(a[i:i + 2], 16) * (1 - t) + int(b[i:i + 2], 16) * t) for i in (1, 3, 5)]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def persona_text(values: dict[str, float] | None, persona: str | None, fmt) -> str | None:
+    """One persona's value, or the common value with differing personas in brackets:
+    `25% [ent: 10%]` (the most frequent value first, like the source)."""
+    if values is None:
+        return None
+    if persona is not None:
+        return fmt(values[persona])
+    order = list(values)
+    counts: dict[float, int] = {}
+    for p in order:
+        counts[values[p]] = counts.get(values[p], 0) + 1
+    base = max(counts, key=lambda v: (counts[v], -order.index(next(p for p in order
+                                                                    if values[p] == v))))
+    others = [f"{p}: {fmt(values[p])}" for p in order if values[p] != base]
+    return fmt(base) + (f" [{', '.join(others)}]" if others else "")
+
+
+def map_view(compiled, scenario: str | None = None, persona: str | None = None,
+             flows: bool = False) -> MapView:
+    """The map of a compiled journey (must have no errors)."""
+    journey = compiled.variant(scenario)
+    graph = compiled.graph(scenario)
+    personas = list(graph.graph["personas"])
+    shares = graph.graph["shares"]
+    currency = graph.graph.get("currency")
+    weights = {persona: 1.0} if persona else {p: shares[p] for p in personas}
+    visits = _visits(compiled, scenario, persona) if flows else None
+    stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
+    stages = {sid: StageView(sid, label) for sid, label in stage_labels.items()}
+    out_rate = {n: {p: 0.0 for p in personas} for n in graph.nodes}
+    for u, _, d in graph.edges(data=True):
+        if d["rate"] is not None:
+            for p in personas:
+                out_rate[u][p] += d["rate"][p]
+    for node, d in graph.nodes(data=True):
+        step = _step(node, d, persona, weights, currency, out_rate[node], visits)
+        stages.setdefault(d["stage"], StageView(d["stage"], d["stage"])).steps.append(step)
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    edges = []
+    for u, v, d in sorted(graph.edges(data=True), key=lambda e: (order[e[0]], order[e[1]])):
+        if d["rate"] is not None:
+            flow = None
+            if visits is not None:
+                flow = sum(w * visits[p][u] * d["rate"][p] for p, w in weights.items())
+            rates = {p: _rate(d, p) for p in personas}
+            edges.append(EdgeView(u, v, "transition", persona_text(rates, persona, str),
+                                  days(d["delay_days"]), flow))
+        if d["referral"] is not None:
+            flow = None
+            if visits is not None:
+                flow = sum(w * visits[p][u] * d["referral"][p] for p, w in weights.items())
+            amount = persona_text(d["referral"], persona, _amount)
+            edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
+                                  days(d["referral_delay_days"]), flow))
+    persona_labels = {p.id: clean(p.label) for p in journey.personas}
+    scen = compiled.journey.scenario(scenario) if scenario else None
+    return MapView(
+        title=clean(journey.title), persona=persona,
+        persona_label=persona_labels.get(persona, persona) if persona else None,
+        scenario=scenario, scenario_label=clean(scen.label) if scen else None,
+        stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
+        currency=currency)
+
+
+def _rate(d: dict, persona: str) -> str:
+    """A rate as written: `8%`, or its range `6%..10%` / mean `~8%` when uncertain."""
+    amount = d["uncertain"].get(persona)
+    if amount is None:
+        return pct(d["rate"][persona])
+    if amount.low is not None and amount.high is not None:
+        return f"{pct(amount.low)}..{pct(amount.high)}"
+    return "~" + pct(d["rate"][persona])
+
+
+def _amount(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float | None:
+    if values is None:
+        return None
+    total = sum(weights.values())
+    if total <= 0:
+        return values[next(iter(weights))]
+    return sum(values[p] * w for p, w in weights.items()) / total
+
+
+def _step(node: str, d: dict, persona, weights, currency, out_rate, visits) -> StepView:
+    lines = []
+    meta = " · ".join(clean(x) for x in (d["channel"], d["owner"]) if x)
+    if meta:
+        lines.append(meta)
+    emotion = persona_text(d["emotion"], persona, lambda x: f"{x:g}")
+    if emotion is not None:
+        lines.append(f"emotion {emotion}")
+    money_parts = []
+    for key in ("value", "cost"):
+        shown = persona_text(d[key], persona, lambda x: money(x, currency))
+        if shown is not None and any(d[key].values()):
+            money_parts.append(f"{key} {shown}")
+    if money_parts:
+        lines.append(" · ".join(money_parts))
+    entry = d["entry"]
+    entry_weight = sum(entry[p] * w for p, w in weights.items())
+    entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
+                  else None)
+    stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
+    exit_text = None
+    has_out = any(v > 0 for v in out_rate.values())
+    if any(stop[p] > 1e-12 for p in weights) and (not d["goal"] or has_out):
+        shown = persona_text({p: stop[p] for p in stop}, persona, pct)
+        exit_text = f"{'churn' if d['goal'] else 'exits'} {shown}"
+    step_visits = exit_flow = None
+    if visits is not None:
+        step_visits = sum(w * visits[p][node] for p, w in weights.items())
+        exit_flow = sum(w * visits[p][node] * stop[p] for p, w in weights.items())
+        lines.append(f"{per_thousand(step_visits)} visits per 1,000")
+    return StepView(node, clean(d["label"]) or node, d["stage"], lines,
+                    _mean(d["emotion"], weights), bool(d["goal"]), entry_text, entry_weight,
+                    exit_text, exit_flow, step_visits)
+
+
+def _visits(compiled, scenario, persona) -> dict[str, dict[str, float]]:
+    """Expected visits per entrant, per persona and step (the exact engine)."""
+    from ..simulate import simulate
+
+    report = simulate(compiled, scenario, places=frozenset(), cohort=False)
+    wanted = [persona] if persona else list(report.personas)
+    return {p: {s: m["visits"] for s, m in report.personas[p].steps.items()} for p in wanted}

@@ -1,0 +1,63 @@
+"""Mermaid output of every example, parsed back with the grammar checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_render_mermaid_checker import parse_flowchart, parse_journey
+
+import journeydsl
+from journeydsl.render.mermaid import score, to_mermaid_flowchart, to_mermaid_journey
+from journeydsl.render.text import clean, mermaid_text
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_journey_diagram_round_trips(example):
+    c = journeydsl.load(example).raise_for_errors()
+    parsed = parse_journey(to_mermaid_journey(c))
+    journey = c.journey
+    assert parsed["title"] == clean(journey.title)
+    stages = [s for s in journey.stages if any(True for _ in (s.touchpoints or [s]))]
+    assert [name for name, _ in parsed["sections"]] == [clean(s.label) for s in stages]
+    graph = c.graph()
+    actors = {p.id: clean(p.label) for p in journey.personas} or {"default": "Customer"}
+    for (name, tasks), stage in zip(parsed["sections"], stages):
+        for step in stage.touchpoints or [stage]:
+            mine = [t for t in tasks if t[0] == clean(step.label)]
+            emotions = graph.nodes[step.id]["emotion"] or {}
+            # one task per distinct score, every persona once
+            assert sorted(a for t in mine for a in t[2]) == sorted(actors.values())
+            for task, value, who in mine:
+                for persona, label in actors.items():
+                    if label in who:
+                        assert value == score(emotions.get(persona))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_flowchart_round_trips(example):
+    c = journeydsl.load(example).raise_for_errors()
+    parsed = parse_flowchart(to_mermaid_flowchart(c, flows=True))
+    graph = c.graph()
+    assert [title for _, title, _ in parsed["subgraphs"]] == [
+        clean(s.label) for s in c.journey.stages]
+    labels = {text.split("<br/>")[0] for text in parsed["nodes"].values()}
+    assert {clean(d["label"]) for _, d in graph.nodes(data=True)} <= labels
+    transitions = sum(d["rate"] is not None for _, _, d in graph.edges(data=True))
+    referrals = sum(d["referral"] is not None for _, _, d in graph.edges(data=True))
+    arrows = [e[1] for e in parsed["edges"] if e[0] != "entry"]
+    assert arrows.count("-->") == transitions and arrows.count("-.->") == referrals
+
+
+def test_scores_round_and_clamp():
+    assert [score(x) for x in (None, 0.2, 1.49, 2.5, 4.6, 9)] == [3, 1, 1, 3, 5, 5]
+
+
+@pytest.mark.parametrize("text", ["title x", "Section y", "journey z", "end", "TITLE"])
+def test_leading_keywords_are_escaped(text):
+    assert not mermaid_text(text).lower().startswith(text.lower()[:3])
+    parsed = parse_journey(f"journey\n  section s\n    {mermaid_text(text)}: 3: P\n")
+    assert parsed["sections"][0][1][0][0] == text
