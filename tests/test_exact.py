@@ -252,3 +252,169 @@ def test_chain_of_the_saas_example_has_rows_summing_to_at_most_one():
         assert (rows <= 1 + 1e-12).all()
         assert chain.entry.sum() == pytest.approx(1.0)
         assert solve(chain).conversion > 0
+
+
+# ---------------------------------------------------------------- reach
+
+LEAVE_AND_RETURN = """journey "reach" {
+  %s
+  stage a { touchpoint a1 ; touchpoint a2 }
+  stage b {}
+  stage won {}
+  entry a1 50%%, b 50%%
+  a1 -> b 50%%
+  b -> a2 50%%
+  a2 -> won 10%%
+  goal won
+}"""
+
+
+@pytest.mark.parametrize("horizon", ["", "horizon 100y"])
+def test_stage_reach_counts_a_walk_that_leaves_and_comes_back_once(horizon):
+    # No cycle, but a1 -> b -> a2 leaves stage a and enters it again: a walk
+    # starting at a1 enters a twice with probability 1/4. Reach is
+    # P(visit a) = 0.5 + 0.5 * 0.5 = 0.75, not the expected entries 0.875.
+    m = metrics(LEAVE_AND_RETURN % horizon)
+    assert m.stages["a"]["reach"] == pytest.approx(0.75, abs=1e-12)
+    assert m.stages["b"]["reach"] == pytest.approx(0.75, abs=1e-12)
+    assert m.stages["won"]["reach"] == pytest.approx(0.0375, abs=1e-12)
+    assert m.steps["a2"]["reach"] == pytest.approx(0.375, abs=1e-12)
+
+
+def random_journey(rng, horizon: str = "") -> str:
+    """A small valid journey with loops, back moves across stages, zero and
+    positive delays (whole months, so a long horizon stays a short grid)."""
+    lines = ['journey "random" {', f"  {horizon}"]
+    if rng.random() < 0.5:
+        lines.append("  discount 10% per year")
+    steps = []
+    for s in range(rng.randint(1, 4)):
+        names = [f"s{s}_{i}" for i in range(rng.randint(1, 3))]
+        steps += names
+        tps = " ; ".join(f"touchpoint {x} {{ value {rng.randint(0, 9)} }}" for x in names)
+        lines.append(f"  stage st{s} {{ {tps} }}")
+    starts = rng.sample(steps, rng.randint(1, min(3, len(steps))))
+    shares = [100 // len(starts)] * len(starts)
+    shares[0] += 100 - sum(shares)
+    lines.append("  entry " + ", ".join(f"{x} {p}%" for x, p in zip(starts, shares)))
+    for source in steps:
+        targets = rng.sample(steps, rng.randint(0, min(3, len(steps))))
+        if targets:
+            each = rng.randint(30, 95) // len(targets)
+            lines.append(f"  {source} -> " + ", ".join(
+                f"{t} {rng.randint(1, max(1, each))}%"
+                + (f" after {rng.randint(1, 3)}mo" if rng.random() < 0.5 else "")
+                for t in targets))
+    lines.append("  goal " + ", ".join(rng.sample(steps, rng.randint(1, min(2, len(steps))))))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def dense_reach(chain, steps: bool = True):
+    """P(visit each step) and P(visit each stage), by a dense taboo solve each."""
+    q, alpha, n = chain.rates.toarray(), chain.entry, chain.n
+    eye = np.eye(n)
+
+    def hit(inside):
+        out = ~inside
+        into = q[out][:, inside].sum(axis=1)
+        return alpha[inside].sum() + alpha[out] @ np.linalg.solve(
+            eye[out][:, out] - q[out][:, out], into)
+
+    stage_of = np.array(chain.stage_of)
+    stages = {st: hit(stage_of == st) for st in dict.fromkeys(chain.stage_of)}
+    if not steps:
+        return None, stages
+    return {s: hit(np.arange(n) == i) for i, s in enumerate(chain.steps)}, stages
+
+
+def test_reach_agrees_with_a_dense_first_passage_solve_on_random_journeys():
+    import random
+
+    rng = random.Random(20240611)
+    checked = 0
+    while checked < 50:
+        result = journeydsl.loads(random_journey(rng))
+        if not result.ok:
+            continue
+        checked += 1
+        graph = result.graph()
+        chain = build_chain(graph, graph.graph["personas"][0])
+        m = solve(chain)
+        steps, stages = dense_reach(chain)
+        for s, p in steps.items():
+            assert m.steps[s]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), s
+        for st, p in stages.items():
+            assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+        # `places`: the others' reach may be left out, the asked-for ones agree
+        asked = frozenset(rng.sample(list(steps) + list(stages), 2))
+        part = solve(chain, asked, cohort=False)
+        for table, full in ((part.steps, m.steps), (part.stages, m.stages)):
+            for place, row in table.items():
+                if place in asked or row["reach"] is not None:
+                    assert row["reach"] == pytest.approx(full[place]["reach"], rel=1e-12)
+
+
+def test_time_grid_reach_agrees_with_the_dense_solve_on_random_journeys():
+    import random
+
+    rng = random.Random(7)
+    checked = 0
+    while checked < 15:
+        result = journeydsl.loads(random_journey(rng, "horizon 300y"))
+        if not result.ok:
+            continue
+        checked += 1
+        graph = result.graph()
+        chain = build_chain(graph, graph.graph["personas"][0])
+        m = solve(chain)
+        steps, stages = dense_reach(chain)
+        for s, p in steps.items():
+            assert m.steps[s]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), s
+        for st, p in stages.items():
+            assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+
+
+def big_loop_journey(steps: int = 300, per_stage: int = 10, seed: int = 3) -> str:
+    """A long forward funnel with short loops inside stages, some moves back
+    across stages, and a win-back move from the end to the start: one strongly
+    connected component far larger than the block solves (cut steps)."""
+    import random
+
+    rng = random.Random(seed)
+    lines = ['journey "loop" {', "  discount 10% per year"]
+    for s in range(steps // per_stage):
+        names = " ; ".join(f"touchpoint t{i} {{ value {rng.randint(0, 5)} }}"
+                           for i in range(s * per_stage, (s + 1) * per_stage))
+        lines.append(f"  stage s{s} {{ {names} }}")
+    lines.append("  stage customer { touchpoint paid { value 50 } ; touchpoint winback }")
+    lines.append("  entry t0 70%, t10 30%")
+    for i in range(steps):
+        targets = {f"t{i + 1}" if i + 1 < steps else "paid": rng.randint(20, 40)}
+        targets[f"t{min(steps - 1, i + rng.randint(2, 12))}"] = rng.randint(5, 15)
+        if rng.random() < 0.1 and i % per_stage:
+            targets[f"t{i - 1}"] = rng.randint(5, 15)
+        if rng.random() < 0.03 and i >= per_stage:
+            targets[f"t{i - rng.randint(per_stage, 3 * per_stage) % i}"] = 5
+        lines.append(f"  t{i} -> " + ", ".join(f"{t} {r}%" for t, r in targets.items()))
+    lines += ["  paid -> paid 80% after 1mo, winback 10% after 1mo",
+              "  winback -> paid 20%, t0 10%", "  goal paid", "}"]
+    return "\n".join(lines)
+
+
+def test_reach_in_one_big_loop_agrees_with_dense_algebra():
+    result = compile_ok(big_loop_journey())
+    graph = result.graph()
+    chain = build_chain(graph, graph.graph["personas"][0])
+    m = solve(chain)
+    q = chain.rates.toarray()
+    n = chain.n
+    inverse = np.linalg.inv(np.eye(n) - q)
+    visits = chain.entry @ inverse
+    for i, s in enumerate(chain.steps):
+        assert m.steps[s]["visits"] == pytest.approx(visits[i], rel=1e-9)
+        # reach = visits / expected visits from the step itself
+        assert m.steps[s]["reach"] == pytest.approx(visits[i] / inverse[i, i], rel=1e-9)
+    _, stages = dense_reach(chain, steps=False)
+    for st, p in stages.items():
+        assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st

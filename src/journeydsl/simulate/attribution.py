@@ -25,14 +25,21 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   nu_U(k) / N_UU[k, k], and a walk there converts with probability h(k), so
       conversion - conversion without k = h(k) nu_U(k) / N_UU[k, k];
   N_UU[k, k] is 1 outside cycles, 1 / (1 - loop) for a self-loop, and
-  otherwise comes from the block of k's strongly connected component;
+  otherwise depends on k's strongly connected component alone: one sparse
+  LU of the moves inside components (block diagonal) serves them all, with
+  as many right-hand sides as the largest component has steps;
   a goal step k is the first goal reached with probability
       alpha(k) + sum_U nu_U(x) Q[x, k].
-  Per step that is one column solve only inside a cyclic component (and
-  none elsewhere): everything else comes from the solves for h and nu_U.
-  A channel (a set S) is one factorization and solve on the taboo chain:
-      conversion without S = alpha_U' (I - Q_U'U')^-1 Q_U'G' 1 + alpha(G'),
-      U' = U \\ S, G' = G \\ S.
+  So every step's effect comes from the solves for h and nu_U plus that
+  one factorization. A channel (a set S) is one sparse LU and one solve on
+  the taboo chain, which keeps the U-chain's shape with the rows of S made
+  dead ends:
+      conversion without S = alpha_U (I - Q'_UU)^-1 Q'_UG' 1 + alpha(G'),
+      Q' = Q with the rows of S zeroed, G' = G \\ S.
+  The factorizations use the block order of levers.block_order (no
+  fill-reducing permutation needed). Uncertain rates count at their mean.
+  Only the journey's own prospects count (conversion as in the report, not
+  the referral cohort).
 
 With a `horizon` (conversions before H), each removal re-runs the horizon
 engine's forward pass with the removed steps made dead ends that are not
@@ -52,6 +59,7 @@ from scipy.sparse.linalg import splu
 from .chain import Chain, build_chain
 
 _BATCH = 256  # columns per solve when computing the diagonal of a block inverse
+_LOW_RANK = 48  # up to this many removed steps, update the base LU instead of a new one
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Attribution:
     channels: dict[str | None, Removal]
 
     def as_dict(self) -> dict:
+        """JSON-ready; the channel None (steps without a channel) is keyed ""."""
         return {"persona": self.persona, "conversion": self.conversion, "method": self.method,
                 "steps": {k: r.as_dict() for k, r in self.steps.items()},
                 "channels": {("" if k is None else k): r.as_dict()
@@ -152,7 +161,7 @@ def _rows(named, conversion: float, without: np.ndarray) -> dict:
 
 def _exact(chain: Chain, groups: list[list[int]]):
     """Conversion, and conversion without each step and without each group."""
-    from .levers import _LU, natural_lu
+    from .levers import _LU
 
     n = chain.n
     q = chain.rates.tocsr()
@@ -178,22 +187,18 @@ def _exact(chain: Chain, groups: list[list[int]]):
         lost[g] = alpha[g] + np.asarray(q_ug.T @ nu_u[u]).ravel()
     by_step = conversion - lost
 
-    # Groups: the taboo chain keeps the U-chain's shape, with the removed
-    # steps' rows made dead ends (a row of I - Q_UU becomes e_k). Built on
-    # the arrays of one block-ordered I - Q_UU, so each group is one sparse
-    # LU and one solve.
+    # Groups: the taboo chain is the U-chain with the rows of the removed
+    # non-goal steps T zeroed (dead ends), walks into removed goal steps no
+    # longer converting: I - Q' = (I - Q_UU) + E_T C, C the rows T of Q_UU.
+    # Small T: Woodbury on the factorization above, |T| + 1 solves and a
+    # |T| x |T| system; large T: one sparse LU of the taboo chain.
     m = len(u)
-    order = lu.order if m and lu.order is not None else None
-    perm = order if order is not None else np.arange(m)
-    a = (sparse.identity(m, format="csr") - q_uu)[perm][:, perm].tocsc()
-    a.sort_indices()
-    rows = a.indices
-    diagonal = rows == np.repeat(np.arange(m), np.diff(a.indptr))
-    alpha_p = alpha[u][perm]
     pos = np.full(n, -1)
-    pos[u] = np.argsort(perm)  # where each non-goal step sits in the block order
+    pos[u] = np.arange(m)
     gpos = np.full(n, -1)
     gpos[g] = np.arange(len(g))
+    nu = nu_u[u]
+    taboo = None
     by_group = np.empty(len(groups))
     for j, idx in enumerate(groups):
         idx = np.asarray(idx, int)
@@ -201,21 +206,53 @@ def _exact(chain: Chain, groups: list[list[int]]):
         gone = gpos[idx][gpos[idx] >= 0]
         direct = float(alpha[g].sum() - alpha[g][gone].sum())
         into = into_goal - (np.asarray(q_ug[:, gone].sum(axis=1)).ravel() if len(gone) else 0)
-        into_p = into[perm]
-        into_p[dead] = 0.0
-        if m == 0 or not into_p.any() or not alpha_p.any():
+        into[dead] = 0.0
+        if m == 0 or not into.any() or not alpha[u].any():
             by_group[j] = direct
-            continue
-        if len(dead):
-            out = np.zeros(m, bool)
-            out[dead] = True
-            data = np.where(out[rows], diagonal.astype(float), a.data)
-            taboo = sparse.csc_matrix((data, rows, a.indptr), shape=(m, m))
+        elif len(dead) == 0:
+            by_group[j] = direct + float(nu @ into)
+        elif len(dead) <= _LOW_RANK:
+            rhs = np.zeros((m, len(dead) + 1))
+            rhs[:, 0] = into
+            rhs[dead, np.arange(1, len(dead) + 1)] = 1.0
+            sol = lu.col(rhs)
+            rows = q_uu[dead]
+            small = np.eye(len(dead)) + rows @ sol[:, 1:]
+            by_group[j] = direct + float(nu @ into - nu[dead] @ np.linalg.solve(
+                small, rows @ sol[:, 0]))
         else:
-            taboo = a
-        solver = natural_lu(taboo) if order is not None else splu(taboo)
-        by_group[j] = direct + float(alpha_p @ solver.solve(into_p))
+            taboo = taboo or _Taboo(q_uu, lu.order)
+            by_group[j] = direct + float(alpha[u] @ taboo.solve(dead, into))
     return conversion, by_step, by_group
+
+
+class _Taboo:
+    """Sparse LUs of I - Q_UU with some rows made dead ends (rows of I)."""
+
+    def __init__(self, q_uu: sparse.csr_matrix, order: np.ndarray | None) -> None:
+        m = q_uu.shape[0]
+        self.order = order
+        perm = order if order is not None else np.arange(m)
+        a = (sparse.identity(m, format="csr") - q_uu)[perm][:, perm].tocsc()
+        a.sort_indices()
+        self.a = a
+        self.rank = np.argsort(perm)  # where each step sits in the order
+        self.perm = perm
+        self.diagonal = (a.indices == np.repeat(np.arange(m), np.diff(a.indptr))).astype(float)
+
+    def solve(self, dead: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(I - Q')^-1 b, Q' = Q_UU with the rows `dead` zeroed."""
+        from .levers import natural_lu
+
+        a, m = self.a, self.a.shape[0]
+        out = np.zeros(m, bool)
+        out[self.rank[dead]] = True
+        data = np.where(out[a.indices], self.diagonal, a.data)
+        matrix = sparse.csc_matrix((data, a.indices, a.indptr), shape=(m, m))
+        solver = natural_lu(matrix) if self.order is not None else splu(matrix)
+        x = np.empty(m)
+        x[self.perm] = solver.solve(np.ascontiguousarray(b[self.perm]))
+        return x
 
 
 def _return_visits(q: sparse.csr_matrix) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from ..model import PERIOD_DAYS, Amount
 
@@ -56,55 +57,117 @@ def daily_discount(graph: nx.DiGraph) -> float:
 
 def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
     """The chain of one persona from a compiled journey graph."""
-    steps = list(graph.nodes)
+    nodes = graph._node  # the plain dicts: views cost a call per lookup
+    steps = list(nodes)
     where = {s: i for i, s in enumerate(steps)}
     n = len(steps)
     rows, cols, rates, delays = [], [], [], []
     ref_rows, ref_cols, amounts, ref_delays = [], [], [], []
     uncertain: dict[tuple[int, int], Amount] = {}
-    for u, v, d in graph.edges(data=True):
-        i, j = where[u], where[v]
-        if d["rate"] is not None and d["rate"][persona] > 0:
-            rows.append(i)
-            cols.append(j)
-            rates.append(d["rate"][persona])
-            delays.append(d["delay_days"])
-            if persona in d["uncertain"]:
-                uncertain[(i, j)] = d["uncertain"][persona]
-        if d["referral"] is not None and d["referral"][persona] > 0:
-            ref_rows.append(i)
-            ref_cols.append(j)
-            amounts.append(d["referral"][persona])
-            ref_delays.append(d["referral_delay_days"])
-
-    def matrix(values, r, c) -> sparse.csr_matrix:
-        return sparse.csr_matrix((np.asarray(values, float), (r, c)), shape=(n, n))
+    for u, targets in graph._adj.items():
+        i = where[u]
+        for v, d in targets.items():
+            rate = d["rate"]
+            if rate is not None and rate[persona] > 0:
+                j = where[v]
+                rows.append(i)
+                cols.append(j)
+                rates.append(rate[persona])
+                delays.append(d["delay_days"])
+                if persona in d["uncertain"]:
+                    uncertain[(i, j)] = d["uncertain"][persona]
+            referral = d["referral"]
+            if referral is not None and referral[persona] > 0:
+                ref_rows.append(i)
+                ref_cols.append(where[v])
+                amounts.append(referral[persona])
+                ref_delays.append(d["referral_delay_days"])
 
     factor = daily_discount(graph)
     rates_a, delays_a = np.asarray(rates, float), np.asarray(delays, float)
     amounts_a, ref_delays_a = np.asarray(amounts, float), np.asarray(ref_delays, float)
-
-    data = graph.nodes
+    rate_m, delay_m, disc_m, rd_m = _matrices(
+        n, rows, cols, rates_a, delays_a, rates_a * factor ** delays_a, rates_a * delays_a)
+    ref_m, ref_delay_m, ref_disc_m = _matrices(
+        n, ref_rows, ref_cols, amounts_a, ref_delays_a, amounts_a * factor ** ref_delays_a)
+    data = [nodes[s] for s in steps]
 
     def per_step(key: str) -> np.ndarray:
-        return np.array([(data[s][key] or {}).get(persona, 0.0) for s in steps], float)
+        return np.array([(d[key] or {}).get(persona, 0.0) for d in data], float)
 
     return Chain(
         persona=persona,
         steps=steps,
-        stage_of=[data[s]["stage"] for s in steps],
-        rates=matrix(rates, rows, cols),
-        delays=matrix(delays, rows, cols),
+        stage_of=[d["stage"] for d in data],
+        rates=rate_m,
+        delays=delay_m,
         value=per_step("value"),
         cost=per_step("cost"),
-        goal=np.array([bool(data[s]["goal"]) for s in steps]),
-        entry=np.array([data[s]["entry"][persona] for s in steps], float),
-        referrals=matrix(amounts, ref_rows, ref_cols),
-        referral_delays=matrix(ref_delays, ref_rows, ref_cols),
+        goal=np.array([bool(d["goal"]) for d in data]),
+        entry=np.array([d["entry"][persona] for d in data], float),
+        referrals=ref_m,
+        referral_delays=ref_delay_m,
         daily_discount=factor,
         horizon_days=graph.graph.get("horizon_days"),
-        discounted=matrix(rates_a * factor ** delays_a, rows, cols),
-        rate_delay=matrix(rates_a * delays_a, rows, cols),
-        referrals_discounted=matrix(amounts_a * factor ** ref_delays_a, ref_rows, ref_cols),
+        discounted=disc_m,
+        rate_delay=rd_m,
+        referrals_discounted=ref_disc_m,
         uncertain=uncertain,
     )
+
+
+def _matrices(n: int, rows, cols, *values: np.ndarray) -> list[sparse.csr_matrix]:
+    """CSR matrices sharing one pattern (row = source), one per value array.
+
+    (A graph has at most one edge per pair: no duplicates to sum. Entries
+    that are zero stay stored, so every matrix has the rates' pattern.)"""
+    r = np.asarray(rows, dtype=np.int64)
+    c = np.asarray(cols, dtype=np.int64)
+    order = np.lexsort((c, r))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    idx_dtype = np.int32 if len(r) < 2**31 and n < 2**31 else np.int64
+    indices = c[order].astype(idx_dtype)
+    indptr = indptr.astype(idx_dtype)
+    return [sparse.csr_matrix((np.asarray(v, float)[order], indices, indptr), shape=(n, n))
+            for v in values]
+
+
+def strong_components(q: sparse.spmatrix) -> tuple[int, np.ndarray]:
+    """Strongly connected components of the move graph: (count, label per step)."""
+    return connected_components(q, directed=True, connection="strong")
+
+
+def stage_index(chain: Chain) -> tuple[list[str], np.ndarray]:
+    """The stages in order of first appearance, and each step's stage number."""
+    names = list(dict.fromkeys(chain.stage_of))
+    number = {s: i for i, s in enumerate(names)}
+    return names, np.fromiter(map(number.__getitem__, chain.stage_of), np.int64, count=chain.n)
+
+
+def reentrant_stages(rows: np.ndarray, cols: np.ndarray, st: np.ndarray, count: int,
+                     cut: np.ndarray | None = None) -> np.ndarray:
+    """Per stage: whether a walk might leave it and come back later.
+
+    Conservative and complete: a walk that leaves stage S and returns
+    passes a cycle of the stage graph (an edge S -> T when some step of S
+    moves to some step of T) through S, so stages on no such cycle are
+    entered at most once. `cut`: steps whose outgoing moves are ignored
+    (walks stop there)."""
+    cross = st[rows] != st[cols]
+    if cut is not None:
+        cross &= ~cut[rows]
+    if not cross.any():
+        return np.zeros(count, bool)
+    graph = sparse.csr_matrix((np.ones(int(cross.sum())), (st[rows[cross]], st[cols[cross]])),
+                              shape=(count, count))
+    k, labels = connected_components(graph, directed=True, connection="strong")
+    return np.bincount(labels, minlength=k)[labels] > 1
+
+
+def or_none(values: np.ndarray) -> list[float | None]:
+    """The values as Python floats, None where NaN (a reach not computed)."""
+    out = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        out[i] = None
+    return out

@@ -14,6 +14,18 @@ instant it arrives, so its walk is cut at H - s automatically.
 E[V; converted] needs, for money earned before conversion, whether the walk
 converts before H later on: the forward pass carries each unconverted
 walk's discounted value so far and books it when the walk converts.
+
+The recursion is linear and the same at every instant once money is
+counted in units discounted to the current instant (a move of d instants
+then multiplies carried money by f^-d, f the discount per instant): with b_k
+what arrives at instant k (mass, carried money, and the totals booked for
+k), one matrix `step` gives what instant k records and what it sends to each
+later instant, so an instant costs one matrix product and one scatter
+(numpy calls, not arithmetic, are the loop's cost).
+
+First visits (the reach of a step on a cycle, of a stage walks can leave
+and re-enter) come from taboo passes: walks stop on entering the set; all
+sets run side by side in one batched pass.
 """
 
 from __future__ import annotations
@@ -23,13 +35,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from .chain import Chain
+from .chain import Chain, reentrant_stages, stage_index, strong_components
+from .chain import or_none as _or_none
 from .results import Metrics
 
-_DENSE_LIMIT = 400  # states
+_DENSE_LIMIT = 400  # states: closures as dense inverses up to this size
+_DENSE_CELLS = 2_000_000  # numbers in a dense one-instant matrix (else sparse)
 
 
 def grid_step_days(chain: Chain) -> float:
@@ -37,7 +50,7 @@ def grid_step_days(chain: Chain) -> float:
     step = 0
     for d in np.concatenate([chain.delays.data, chain.referral_delays.data]):
         if d > 0:
-            step = math.gcd(step, int(round(d * 24)))
+            step = math.gcd(step, round(float(d) * 24))
     return step / 24.0 if step else 1.0
 
 
@@ -45,49 +58,18 @@ def _edges(matrix, delays, step: float):
     coo = matrix.tocoo()
     units = (np.rint(np.asarray(delays.tocsr()[coo.row, coo.col]).ravel() / step).astype(int)
              if coo.nnz else np.zeros(0, int))
-    return coo.row, coo.col, coo.data, units
+    return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, units
 
 
-class _Push:
-    """Linear maps grouped by delay: push[d] @ x is what x sends d instants on.
-
-    `stacked` holds every positive delay's map on top of each other, so one
-    matrix product per instant serves them all (the loop runs per instant,
-    and numpy calls, not arithmetic, are its cost)."""
-
-    def __init__(self, rows, cols, vals, units, shape) -> None:
-        self.dense = max(shape) <= _DENSE_LIMIT
-        self.shape = shape
-        self.by_delay: dict[int, object] = {}
-        for d in np.unique(units):
-            pick = units == d
-            m = sparse.csr_matrix((vals[pick], (cols[pick], rows[pick])), shape=shape)
-            self.by_delay[int(d)] = m.toarray() if self.dense else m
-        later = sorted(d for d in self.by_delay if d > 0)
-        self.delays = np.array(later, dtype=int)
-        if not later:
-            self.stacked = None
-        elif self.dense:
-            self.stacked = np.vstack([self.by_delay[d] for d in later])
-        else:
-            self.stacked = sparse.vstack([self.by_delay[d] for d in later]).tocsr()
-        # Row sums per delay (totals sent), for when only the total matters.
-        self.totals = (np.vstack([np.asarray(self.by_delay[d].sum(axis=0)).ravel()
-                                  for d in later]) if later else None)
-
-    def spread(self, x: np.ndarray) -> np.ndarray:
-        """What x sends, one row per delay in `delays`."""
-        return (self.stacked @ x).reshape(len(self.delays), self.shape[0])
-
-    def closure(self):
-        """x -> (I - push[0])^-1 x, or None without zero-delay moves."""
-        zero = self.by_delay.get(0)
-        if zero is None:
-            return None
-        size = zero.shape[0]
-        if isinstance(zero, np.ndarray):
-            return np.linalg.inv(np.eye(size) - zero).__matmul__
-        return splu((sparse.identity(size, format="csc") - zero.tocsc()).tocsc()).solve
+def _inverse_of(size: int, rows, cols, vals, dense: bool):
+    """x -> (I - A)^-1 x for A given as (target rows, source cols); None if A is
+    empty. Dense: the inverse matrix itself."""
+    if not len(vals):
+        return None
+    a = sparse.csc_matrix((vals, (rows, cols)), shape=(size, size))
+    if dense:
+        return np.linalg.inv(np.eye(size) - a.toarray())
+    return splu((sparse.identity(size, format="csc") - a).tocsc()).solve
 
 
 @dataclass
@@ -99,82 +81,129 @@ class _Pass:
 
 
 def _forward(chain: Chain, step: float, steps: int, cascade: bool) -> _Pass:
+    """The forward pass: arrivals, conversions, E[V; converted] and referrals.
+
+    Layout of what an instant receives (b) and sends to a later one, W = 3n+3:
+    [mass unconverted (n) | mass converted (n) | carried money (n) |
+     money booked (1) | conversions (1) | prospects referred (1)].
+    After the instant's zero-delay closure, x = [here (2n) | out (n)]: the
+    mass arriving and the money carried by walks leaving each unconverted
+    step (what they brought plus the step's value). What instant k records
+    (`rec`) uses the same layout with x in the first 3n places. Money is in
+    units discounted to the instant it is at (f^k times its value at 0)."""
     n = chain.n
-    goal = chain.goal
+    goal = np.asarray(chain.goal, bool)
+    value = np.asarray(chain.value, float)
     row, col, val, unit = _edges(chain.rates, chain.delays, step)
     into_goal = goal[col]
-    r_row, r_col, r_val, r_unit = _edges(chain.referrals, chain.referral_delays, step)
-    if not cascade:
-        r_row = r_col = r_val = r_unit = np.zeros(0, int)
-    # A referral moves mass like a transition does (new prospects, from either
-    # class, arriving unconverted unless at a goal step).
-    moves = _Push(np.concatenate([row, row + n, r_row, r_row + n]),
-                  np.concatenate([np.where(into_goal, col + n, col), col + n,
-                                  np.where(goal[r_col], r_col + n, r_col),
-                                  np.where(goal[r_col], r_col + n, r_col)]),
-                  np.concatenate([val, val, r_val, r_val]),
-                  np.concatenate([unit, unit, r_unit, r_unit]), (2 * n, 2 * n))
-    close = moves.closure()
-    # Unconverted -> unconverted moves carry the value earned so far; moves
-    # into a goal book it as value of a converting walk.
+    if cascade:
+        r_row, r_col, r_val, r_unit = _edges(chain.referrals, chain.referral_delays, step)
+    else:
+        r_row = r_col = r_unit = np.zeros(0, np.int64)
+        r_val = np.zeros(0)
+    f = chain.daily_discount ** step  # discount per instant
+    unit_f = unit.astype(float)
+    width, inner = 3 * n + 3, 3 * n
+    booked_at, conv_at, ref_at = 3 * n, 3 * n + 1, 3 * n + 2
+    # Mass moves (2n states; a referral moves new prospects like a move does).
+    m_src = np.concatenate([row, row + n, r_row, r_row + n])
+    ref_dst = np.where(goal[r_col], r_col + n, r_col)
+    m_dst = np.concatenate([np.where(into_goal, col + n, col), col + n, ref_dst, ref_dst])
+    m_val = np.concatenate([val, val, r_val, r_val])
+    m_unit = np.concatenate([unit, unit, r_unit, r_unit])
     stay = ~into_goal
-    carry = _Push(row[stay], col[stay], val[stay], unit[stay], (n, n))
-    carry_zero = carry.by_delay.get(0)
-    carry_close = carry.closure()
-    book = _Push(row[into_goal], col[into_goal], val[into_goal], unit[into_goal], (n, n))
-    # Prospects referred: total sent per unit of visits, by delay.
-    refer = _Push(np.concatenate([r_row, r_row + n]), np.zeros(2 * len(r_row), int),
-                  np.concatenate([r_val, r_val]), np.concatenate([r_unit, r_unit]),
-                  (1, 2 * n)) if len(r_row) else None
-    refer_zero = refer.by_delay.get(0) if refer is not None else None
-    longest = max([0, *moves.by_delay, *(refer.by_delay if refer else [])])
-    pending = np.zeros((steps + longest + 1, 2 * n))
-    pending[0, :n] = np.where(goal, 0.0, chain.entry)
-    pending[0, n:] = np.where(goal, chain.entry, 0.0)
-    carried = np.zeros((steps + longest + 1, n))
-    arrivals = np.zeros((steps, 2 * n))
-    conversions = np.zeros(steps + longest + 1)
-    conversions[0] = float(chain.entry[goal].sum())
-    referred = np.zeros(steps + longest + 1)
-    booked = np.zeros(steps + longest + 1)
-    factor = chain.daily_discount ** step
-    value = chain.value
-    book_zero = book.by_delay.get(0)
-    book_zero_total = (np.asarray(book_zero.sum(axis=0)).ravel()
-                       if book_zero is not None else None)
-    for k in range(steps):
-        if not pending[k].any():
-            continue
-        here = close(pending[k]) if close else pending[k]
-        arrivals[k] = here
-        earned = (factor ** k) * value * here[:n]  # value of unconverted visits now
-        w = carried[k]
-        if carry_close is not None:
-            # value carried along zero-delay moves within this instant
-            w = carry_close(w + carry_zero @ earned)
-        out = w + earned  # value carried by walks leaving each unconverted step
-        if book_zero_total is not None:
-            booked[k] += float(book_zero_total @ out)
-            conversions[k] += float(book_zero_total @ here[:n])
-        if moves.stacked is not None:
-            pending[k + moves.delays] += moves.spread(here)
-        if carry.stacked is not None:
-            carried[k + carry.delays] += carry.spread(out)
-        if book.totals is not None:
-            booked[k + book.delays] += book.totals @ out
-            conversions[k + book.delays] += book.totals @ here[:n]
-        if refer is not None:
-            if refer_zero is not None:
-                referred[k] += float((refer_zero @ here).sum())
-            if refer.stacked is not None:
-                referred[k + refer.delays] += refer.spread(here)[:, 0]
-    converted_value = float(booked[:steps].sum())
-    disc = (factor ** np.arange(steps))
-    converted_value += float(disc @ (arrivals[:, n:] @ value))
-    return _Pass(arrivals, conversions[:steps], converted_value, referred[:steps])
+    # (delay, output place, input place, amount): what x sends d instants on.
+    # Zero-delay mass and money moves are the closure's; zero-delay booking,
+    # conversions and referrals are recorded at the instant itself.
+    to_goal = int(into_goal.sum())
+    moving = [
+        (m_unit, m_dst, m_src, m_val),
+        # unconverted -> unconverted moves carry money (in later instants' units)
+        (unit[stay], 2 * n + col[stay], 2 * n + row[stay], val[stay] * f ** -unit_f[stay]),
+    ]
+    counted = [
+        # moves into a goal book the money carried and count a conversion
+        (unit[into_goal], np.full(to_goal, booked_at), 2 * n + row[into_goal],
+         val[into_goal] * f ** -unit_f[into_goal]),
+        (unit[into_goal], np.full(to_goal, conv_at), row[into_goal], val[into_goal]),
+        (np.concatenate([r_unit, r_unit]), np.full(2 * len(r_row), ref_at),
+         np.concatenate([r_row, r_row + n]), np.concatenate([r_val, r_val])),
+    ]
+    d_all = np.concatenate([p[0] for p in moving + counted])
+    delays = np.unique(d_all[d_all > 0])
+    slot = np.zeros(int(d_all.max(initial=0)) + 1, np.int64)
+    slot[delays] = np.arange(1, len(delays) + 1)
+    zero = m_unit == 0
+    carry_zero = stay & (unit == 0)
+    # Slot 0 records x itself, and what the instant books.
+    out_rows, in_rows, amounts = [np.arange(inner)], [np.arange(inner)], [np.ones(inner)]
+    for d, o, i, a in [(d[d > 0], o[d > 0], i[d > 0], a[d > 0]) for d, o, i, a in moving] + counted:
+        out_rows.append(slot[d] * width + o)
+        in_rows.append(i)
+        amounts.append(a)
+    blocks = (1 + len(delays)) * width
+    push = sparse.csr_matrix((np.concatenate(amounts),
+                              (np.concatenate(out_rows), np.concatenate(in_rows))),
+                             shape=(blocks, inner))
+    # The instant's closure over zero-delay moves: x = L b.
+    dense = inner <= _DENSE_LIMIT
+    close = _inverse_of(2 * n, m_dst[zero], m_src[zero], m_val[zero], dense)
+    keep_close = _inverse_of(n, col[carry_zero], row[carry_zero], val[carry_zero], dense)
+    longest = int(delays[-1]) if len(delays) else 0
+    n_later = len(delays)
+    buf = np.zeros((steps + longest + 1, width))
+    buf[0, :n] = np.where(goal, 0.0, chain.entry)
+    buf[0, n:2 * n] = np.where(goal, chain.entry, 0.0)
+    if dense:
+        cl = np.eye(2 * n) if close is None else close
+        k_inv = np.eye(n) if keep_close is None else keep_close
+        closure = np.zeros((inner, inner))
+        closure[:2 * n, :2 * n] = cl
+        closure[2 * n:, 2 * n:] = k_inv
+        closure[2 * n:, :2 * n] = k_inv @ (value[:, None] * cl[:n])
+    if dense and blocks * inner <= _DENSE_CELLS:
+        # One product per instant sends b on; what the instants record is
+        # linear in b too: one product for all of them after the loop.
+        push = push.tocsc()
+        ahead = (push[width:] @ closure) if n_later else None
+        if ahead is not None:
+            targets = np.arange(steps)[:, None] + delays[None, :]
+            for k in range(steps):
+                b = buf[k, :inner]
+                if np.count_nonzero(b):
+                    buf[targets[k]] += (ahead @ b).reshape(n_later, width)
+        rec = buf[:steps, :inner] @ (push[:width] @ closure).T
+    else:
+        if dense:
+            def apply(b):
+                return push @ (closure @ b)
+        else:
+            def apply(b):
+                here = b[:2 * n] if close is None else close(b[:2 * n])
+                money = b[2 * n:] + value * here[:n]
+                out = money if keep_close is None else keep_close(money)
+                return push @ np.concatenate([here, out])
+        rec = np.zeros((steps, width))
+        for k in range(steps):
+            b = buf[k, :inner]
+            if not np.count_nonzero(b):
+                continue
+            r = apply(b).reshape(1 + n_later, width)
+            rec[k] = r[0]
+            if n_later:
+                buf[k + delays] += r[1:]
+    disc = chain.daily_discount ** (np.arange(steps) * step)
+    arrivals = rec[:, :2 * n]
+    conversions = buf[:steps, conv_at] + rec[:, conv_at]
+    conversions[0] += float(np.asarray(chain.entry)[goal].sum())
+    booked = buf[:steps, booked_at] + rec[:, booked_at]  # in each instant's units
+    converted_value = float(disc @ booked) + float(disc @ (arrivals[:, n:] @ value))
+    referred = buf[:steps, ref_at] + rec[:, ref_at]
+    return _Pass(arrivals, conversions, converted_value, referred)
 
 
-def solve_with_horizon(chain: Chain) -> Metrics:
+def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
+                       cohort: bool = True) -> Metrics:
     n = chain.n
     step = grid_step_days(chain)
     steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
@@ -189,19 +218,55 @@ def solve_with_horizon(chain: Chain) -> Metrics:
     dropoff = unconverted.sum(axis=0) * stop
     churn = converted.sum(axis=0) * stop
     row, col, val, unit = _edges(chain.rates, chain.delays, step)
-    reach = _reach_steps(chain, plain, cum, row, col, val, unit, steps)
-    steps_out = {s: {"reach": float(min(reach[i], 1.0)), "visits": float(visits[i]),
-                     "dropoff": float(dropoff[i]), "churn": float(churn[i])}
-                 for i, s in enumerate(chain.steps)}
-    members: dict[str, list[int]] = {}
-    for i, stage in enumerate(chain.stage_of):
-        members.setdefault(stage, []).append(i)
-    stages = {stage: {"reach": float(min(_reach_set(chain, cum, row, col, val, unit, steps, idx),
-                                         1.0)),
-                      "dropoff": float(dropoff[idx].sum()), "churn": float(churn[idx].sum())}
-              for stage, idx in members.items()}
-    r_row, _, r_val, r_unit = _edges(chain.referrals, chain.referral_delays, step)
-    sent = float(sum(v * cum[max(0, steps - d), a] for a, v, d in zip(r_row, r_val, r_unit)))
+    before_h = val * cum[np.maximum(0, steps - unit), row]  # moves made before H
+    names, st = stage_index(chain)
+    count = len(names)
+    if places is None:
+        want_step = np.ones(n, bool)
+        want_stage = np.ones(count, bool)
+    else:
+        want_step = np.fromiter((s in places for s in chain.steps), bool, count=n)
+        want_stage = np.fromiter((s in places for s in names), bool, count=count)
+
+    # Steps: outside cycles reach = visits; a step whose only cycle is its own
+    # loop is first reached by arrivals from elsewhere; others: taboo pass.
+    comp_count, labels = strong_components(chain.rates)
+    sizes = np.bincount(labels, minlength=comp_count)
+    cyclic = sizes[labels] > 1
+    reach = visits.copy()
+    loop = (row == col) & ~cyclic[row]
+    timed = loop & (unit > 0)
+    reach[row[timed]] -= before_h[timed]
+    instant = loop & (unit == 0)  # repeated visits within one instant
+    reach[row[instant]] = visits[row[instant]] * (1.0 - val[instant])
+    reach[cyclic] = np.nan
+    # Stages entered at most once: P(hit) = expected entries before H.
+    cross = st[row] != st[col]
+    stage_reach = (np.bincount(st, weights=chain.entry, minlength=count)
+                   + np.bincount(st[col[cross]], weights=before_h[cross], minlength=count))
+    again = reentrant_stages(row, col, st, count)
+    stage_reach[again] = np.nan
+    taboo_steps = np.flatnonzero(cyclic & want_step)
+    taboo_stages = np.flatnonzero(again & want_stage)
+    if len(taboo_steps) or len(taboo_stages):
+        sets = np.zeros((len(taboo_steps) + len(taboo_stages), n), bool)
+        sets[np.arange(len(taboo_steps)), taboo_steps] = True
+        sets[len(taboo_steps):] = st[None, :] == taboo_stages[:, None]
+        hits = _first_visits(chain, sets, row, col, val, unit, steps)
+        reach[taboo_steps] = hits[:len(taboo_steps)]
+        stage_reach[taboo_stages] = hits[len(taboo_steps):]
+    reach = np.minimum(reach, 1.0)
+    steps_out = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c}
+                 for s, r, v, d, c in zip(chain.steps, _or_none(reach), visits.tolist(),
+                                          dropoff.tolist(), churn.tolist())}
+    stage_reach = np.minimum(stage_reach, 1.0)
+    stage_drop = np.bincount(st, weights=dropoff, minlength=count)
+    stage_churn = np.bincount(st, weights=churn, minlength=count)
+    stages = {name: {"reach": r, "dropoff": d, "churn": c}
+              for name, r, d, c in zip(names, _or_none(stage_reach), stage_drop.tolist(),
+                                       stage_churn.tolist())}
+    r_row, r_col, r_val, r_unit = _edges(chain.referrals, chain.referral_delays, step)
+    sent = float(np.sum(r_val * cum[np.maximum(0, steps - r_unit), r_row]))
     metrics = Metrics(
         conversion=float(run.conversions.sum()),
         revenue=float(disc @ (plain @ chain.value)),
@@ -213,13 +278,13 @@ def solve_with_horizon(chain: Chain) -> Metrics:
         steps=steps_out,
         stages=stages,
     )
-    if len(r_row):
+    if len(r_row) and cohort:
         cascade = _forward(chain, step, steps, cascade=True)
         c_plain = cascade.arrivals[:, :n] + cascade.arrivals[:, n:]
         metrics.cohort = {
             "prospects": 1.0 + float(cascade.referred.sum()),
             "customers": float(cascade.conversions.sum()) + _referred_into_goals(
-                chain, c_plain, r_row, r_val, r_unit, steps, step),
+                chain, c_plain, r_row, r_col, r_val, r_unit, steps),
             "revenue": float(disc @ (c_plain @ chain.value)),
             "cost": float(disc @ (c_plain @ chain.cost)),
         }
@@ -229,64 +294,92 @@ def solve_with_horizon(chain: Chain) -> Metrics:
     return metrics
 
 
-def _referred_into_goals(chain, plain, r_row, r_val, r_unit, steps, step) -> float:
+def _referred_into_goals(chain, plain, r_row, r_col, r_val, r_unit, steps) -> float:
     """Referred prospects who arrive straight at a goal step convert on arrival."""
-    _, r_col, _, _ = _edges(chain.referrals, chain.referral_delays, step)
-    total = 0.0
-    for a, b, v, d in zip(r_row, r_col, r_val, r_unit):
-        if chain.goal[b] and d < steps:
-            total += float(v * plain[: steps - d, a].sum())
-    return total
+    cum = np.vstack([np.zeros(chain.n), np.cumsum(plain, axis=0)])
+    into = np.asarray(chain.goal, bool)[r_col] & (r_unit < steps)
+    return float(np.sum(r_val[into] * cum[steps - r_unit[into], r_row[into]]))
 
 
-def _reach_steps(chain, plain, cum, row, col, val, unit, steps) -> np.ndarray:
-    """P(first visit to each step before the horizon).
+def _first_visits(chain: Chain, sets: np.ndarray, row, col, val, unit, steps: int) -> np.ndarray:
+    """P(the walk visits a step of each set before the horizon), all sets at once.
 
-    Outside cycles a walk visits a step at most once, so reach = visits; a
-    step whose only cycle is its own loop is first reached by arrivals from
-    elsewhere; other cyclic steps get a taboo pass."""
+    Taboo passes: a walk stops on entering the set. For set j with `keep`
+    its complement, an instant's arrivals close over zero-delay moves with
+    (I - Z diag(keep))^-1; the set's share is recorded, the rest moves on.
+    Small journeys: one batched product per instant for all sets."""
     n = chain.n
-    reach = plain.sum(axis=0).copy()
-    count, labels = connected_components(chain.rates, directed=True, connection="strong")
-    sizes = np.bincount(labels, minlength=count)
-    for a, b, v, d in zip(row, col, val, unit):
-        if a == b and sizes[labels[a]] == 1:
-            if d > 0:
-                reach[a] -= v * cum[max(0, steps - d), a]
-            else:  # repeated visits within one instant
-                reach[a] = plain[:, a].sum() * (1 - v)
-    for i in range(n):
-        if sizes[labels[i]] > 1:
-            reach[i] = _reach_set(chain, cum, row, col, val, unit, steps, [i])
-    return reach
+    m = len(sets)
+    delays = np.unique(unit[unit > 0])
+    zero = unit == 0
+    pending0 = np.asarray(chain.entry, float)
+    per_set = (1 + len(delays) * n) * n
+    if n <= _DENSE_LIMIT and per_set <= _DENSE_CELLS:
+        stacked = np.zeros((len(delays) * n, n))
+        where = np.searchsorted(delays, unit[~zero])
+        stacked[where * n + col[~zero], row[~zero]] = val[~zero]
+        z = np.zeros((n, n))
+        np.add.at(z, (col[zero], row[zero]), val[zero])
+        eye = np.eye(n)
+        hits = np.zeros(m)
+        batch = max(1, _DENSE_CELLS // per_set)
+        for lo in range(0, m, batch):
+            group = sets[lo:lo + batch]
+            keep = ~group
+            # one (1 + D n) x n map per set: [recorded share; what moves on]
+            maps = np.empty((len(group), 1 + len(delays) * n, n))
+            for j, (inside, out) in enumerate(zip(group, keep)):
+                close = np.linalg.inv(eye - z * out[None, :]) if zero.any() else eye
+                maps[j, 0] = inside @ close
+                maps[j, 1:] = (stacked * out[None, :]) @ close
+            hits[lo:lo + batch] = _batched_pass(maps, pending0, delays, steps, n)
+        return hits
+    return np.array([_taboo_pass(chain, inside, row, col, val, unit, steps) for inside in sets])
 
 
-def _reach_set(chain, cum, row, col, val, unit, steps, idx) -> float:
-    """P(the walk visits any step of `idx` before the horizon)."""
+def _batched_pass(maps: np.ndarray, start: np.ndarray, delays: np.ndarray, steps: int,
+                  n: int) -> np.ndarray:
+    """Run taboo chains side by side: maps[j] takes set j's arrivals at an
+    instant to [recorded share; mass sent per delay]."""
+    count = len(maps)
+    longest = int(delays[-1]) if len(delays) else 0
+    buf = np.zeros((steps + longest + 1, count, n))
+    buf[0] = start
+    hits = np.zeros(count)
+    n_later = len(delays)
+    targets = np.arange(steps)[:, None] + delays[None, :]
+    for k in range(steps):
+        x = buf[k]
+        if not np.count_nonzero(x):
+            continue
+        r = np.matmul(maps, x[:, :, None])[:, :, 0]
+        hits += r[:, 0]
+        if n_later:
+            buf[targets[k]] += r[:, 1:].reshape(count, n_later, n).transpose(1, 0, 2)
+    return hits
+
+
+def _taboo_pass(chain: Chain, inside: np.ndarray, row, col, val, unit, steps: int) -> float:
+    """One taboo pass with sparse maps (large journeys)."""
     n = chain.n
-    inside = np.zeros(n, bool)
-    inside[idx] = True
-    _, labels = connected_components(chain.rates, directed=True, connection="strong")
-    if not set(labels[inside]) & set(labels[~inside]):
-        # A walk enters the set at most once: P(hit) = expected entries before H.
-        entries = float(chain.entry[inside].sum())
-        for a, b, v, d in zip(row, col, val, unit):
-            if inside[b] and not inside[a]:
-                entries += v * cum[max(0, steps - d), a]
-        return entries
-    # Taboo pass: the set absorbs walks; count arrivals into it.
     keep = ~inside[row]
-    push = _Push(row[keep], col[keep], val[keep], unit[keep], (n, n))
-    close = push.closure()
-    longest = max(push.by_delay, default=0)
+    r, c, v, d = row[keep], col[keep], val[keep], unit[keep]
+    zero = d == 0
+    close = _inverse_of(n, c[zero], r[zero], v[zero], dense=False)
+    delays = np.unique(d[~zero])
+    later = ~zero
+    where = np.searchsorted(delays, d[later])
+    push = sparse.csr_matrix((v[later], (where * n + c[later], r[later])),
+                             shape=(len(delays) * n, n))
+    longest = int(delays[-1]) if len(delays) else 0
     pending = np.zeros((steps + longest + 1, n))
     pending[0] = chain.entry
     hit = 0.0
     for k in range(steps):
-        if not pending[k].any():
+        if not np.count_nonzero(pending[k]):
             continue
-        here = close(pending[k]) if close else pending[k]
+        here = close(pending[k]) if close is not None else pending[k]
         hit += float(here[inside].sum())
-        for d, m in push.by_delay.items():
-            pending[k + d] += m @ here
+        if len(delays):
+            pending[k + delays] += (push @ here).reshape(len(delays), n)
     return hit

@@ -64,7 +64,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import Report
-from .chain import Chain
+from .chain import Chain, reentrant_stages
 from .results import Metrics, blend
 
 __all__ = ["MonteCarloReport", "Walks", "monte_carlo", "simulate_chain", "HEADLINE"]
@@ -382,9 +382,12 @@ class _Engine:
         self.track_step[self.tracked_steps] = np.arange(len(self.tracked_steps))
         self.track_stage = np.full(n, -1, np.intp)
         self.tracked_stages: list[str] = []
+        # A walk can leave a stage and come back only along a cycle of the
+        # stage graph through it (not only a cycle of steps that crosses it).
+        reentrant = reentrant_stages(src, dst, self.stage_index, len(self.stages))
         for k, stage in enumerate(self.stages):
             inside = self.stage_index == k
-            if set(labels[inside]) & set(labels[~inside]):
+            if reentrant[k]:
                 self.track_stage[inside] = len(self.tracked_steps) + len(self.tracked_stages)
                 self.tracked_stages.append(stage)
         self.columns = len(self.tracked_steps) + len(self.tracked_stages)

@@ -63,6 +63,10 @@ _LINEAR = ("conversion", "revenue", "cost", "value_converted", "time_converted",
 
 def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     """The persona mix as a whole: expectations weighted by share."""
+    if len(parts) == 1:
+        (persona, only), = parts.items()
+        if shares[persona] == 1.0:
+            return only  # one persona is the whole mix
     def mix(get) -> float | None:
         values = [(shares[p], get(m)) for p, m in parts.items()]
         if any(v is None for _, v in values):
