@@ -22,7 +22,6 @@ import difflib
 import os
 import re
 import sys
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +30,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
+from .atomic import write_atomic
 from .source import SourceFile, decode
 from .syntax import grammar_text, parse
 
@@ -331,22 +331,13 @@ def _journey_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Replace the file atomically, following a symlink, keeping its mode."""
     target = Path(os.path.realpath(path))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        except OSError:
-            pass
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        mode = target.stat().st_mode & 0o7777
+    except OSError:
+        mode = None
+    write_atomic(target, text.encode("utf-8"), mode)
 
 
 def _diff(path: Path, before: str, after: str) -> str:

@@ -6,10 +6,10 @@ Exit codes: 0 written, 1 the journey has errors or the render failed,
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from ..atomic import write_atomic as _write_atomic
 
 FORMATS = ("svg", "png", "pdf", "dot", "mermaid-journey", "mermaid-flowchart")
 EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
@@ -146,25 +146,8 @@ def _check_output(out: Path, source: Path) -> None:
 
 
 def write_atomic(out: Path, data: bytes) -> None:
-    """Write through a temporary file in the same directory, then rename:
-    readers see the old file or the new one, never a partial one."""
-    directory = out.parent if str(out.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Atomic write (see journeydsl.atomic): no partial file, ever."""
+    _write_atomic(out, data)
 
 
 def _to_stdout(data: bytes, fmt: str) -> int:
