@@ -418,3 +418,30 @@ def test_reach_in_one_big_loop_agrees_with_dense_algebra():
     _, stages = dense_reach(chain, steps=False)
     for st, p in stages.items():
         assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+
+
+def test_a_delay_that_is_not_a_whole_hour_is_exact_under_a_horizon():
+    # 2.4-hour loop, horizon 1 day: visits at 0, 2.4, ..., 21.6 h (10 instants)
+    m = metrics("""journey "tenth" {
+      horizon 1d
+      stage s { touchpoint a }
+      entry a
+      a -> a 99% after 0.1d
+      goal a
+    }""")
+    assert m.steps["a"]["visits"] == pytest.approx(sum(0.99 ** k for k in range(10)))
+    assert m.active_at_horizon == pytest.approx(0.99 ** 10)
+
+
+def test_a_loop_without_delay_is_an_error_even_under_a_horizon():
+    result = journeydsl.loads("""journey "stuck" {
+      horizon 1y
+      stage a {}
+      entry a
+      a -> a 100%
+      goal a
+      expect conversion >= 1%
+    }""")
+    codes = [d.code for d in result.diagnostics]
+    assert "JD405" in codes and "JD501" not in codes
+    assert not result.ok

@@ -215,23 +215,33 @@ def reachability(ctx: Context) -> Iterable[Diagnostic]:
 
 
 def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
-    if ctx.journey.horizon_days is not None:
-        return  # the horizon ends every walk
+    # A horizon ends every walk, unless the loop takes no time at all: a loop
+    # whose moves all have no delay never reaches the horizon either.
+    horizon = ctx.journey.horizon_days is not None
     graph, personas = ctx.graph, ctx.index.personas
     reported: set[frozenset] = set()
     for persona in personas:
         for loop in closed_classes(graph, persona):
             key = frozenset(loop)
-            if key in reported:
+            inside = graph.subgraph(loop).edges(data=True)
+            if key in reported or (horizon and any(d["delay_days"] > 0 for _, _, d in inside
+                                                   if d["rate"] is not None)):
                 continue
             reported.add(key)
             cycle = _cycle_text(graph, loop, persona)
             first = graph.edges[cycle[0], cycle[1]]["span"] if len(cycle) > 1 else \
                 graph.edges[loop[0], loop[0]]["span"]
-            yield ctx.make(
-                "JD405", f"closed loop {_loop_text(cycle)}: a walk that enters it never ends",
-                first, help="lower a rate in the loop below 100% so walks can end there, "
-                            "or set a `horizon`")
+            if horizon:
+                yield ctx.make(
+                    "JD405", f"closed loop {_loop_text(cycle)} takes no time: a walk that "
+                             "enters it never ends, and the horizon never comes",
+                    first, help="give a move in the loop a delay (`after 1d`) or lower a rate "
+                                "below 100% so walks can end there")
+            else:
+                yield ctx.make(
+                    "JD405", f"closed loop {_loop_text(cycle)}: a walk that enters it never ends",
+                    first, help="lower a rate in the loop below 100% so walks can end there, "
+                                "or set a `horizon`")
 
 
 def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:

@@ -46,12 +46,13 @@ _DENSE_CELLS = 2_000_000  # numbers in a dense one-instant matrix (else sparse)
 
 
 def grid_step_days(chain: Chain) -> float:
-    """The time step: gcd of all delays in whole hours (1 day if none)."""
+    """The time step: gcd of all delays in whole seconds (1 day if none), so
+    a delay such as `0.1d` (2.4 hours) lands exactly on the grid."""
     step = 0
     for d in np.concatenate([chain.delays.data, chain.referral_delays.data]):
         if d > 0:
-            step = math.gcd(step, round(float(d) * 24))
-    return step / 24.0 if step else 1.0
+            step = math.gcd(step, round(float(d) * 86_400))
+    return step / 86_400.0 if step else 1.0
 
 
 def _edges(matrix, delays, step: float):
