@@ -60,7 +60,7 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
     missing = [p for p in personas if p.share is None]
     for persona in missing:
         yield ctx.make("JD305", f"persona `{persona.id}` has no share", persona.id_span,
-                       help=f"add `{{ share 50% }}`: shares of all personas sum to 100%")
+                       help="add `{ share 50% }`: shares of all personas sum to 100%")
     if missing:
         return
     total = sum(persona_shares(ctx.journey).values())

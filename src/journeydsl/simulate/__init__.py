@@ -45,6 +45,19 @@ class Report:
         }
 
 
+def checked_graph(compiled: Compiled, scenario: str | None = None,
+                  persona: str | None = None):
+    """The graph to simulate, and its personas; JourneyError when the file
+    has errors, KeyError for an unknown scenario or persona."""
+    if not compiled.ok or compiled.journey is None:
+        raise JourneyError(compiled.errors)
+    graph = compiled.graph(scenario)
+    personas = list(graph.graph["personas"])
+    if persona is not None and persona not in personas:
+        raise KeyError(f"no persona `{persona}` (personas: {', '.join(personas)})")
+    return graph, personas
+
+
 def simulate(compiled: Compiled, scenario: str | None = None,
              places: frozenset[str] | None = None, cohort: bool = True) -> Report:
     """Exact metrics for every persona and the blend (raises JourneyError on errors).

@@ -106,14 +106,9 @@ def attribution(compiled, scenario: str | None = None,
     `persona` None: the persona mix (by share); a persona id: that persona.
     Raises JourneyError when the file has errors, KeyError for an unknown
     scenario or persona."""
-    from ..compiler import JourneyError
+    from . import checked_graph
 
-    if not compiled.ok or compiled.journey is None:
-        raise JourneyError(compiled.errors)
-    graph = compiled.graph(scenario)
-    personas = list(graph.graph["personas"])
-    if persona is not None and persona not in personas:
-        raise KeyError(f"no persona `{persona}` (personas: {', '.join(personas)})")
+    graph, personas = checked_graph(compiled, scenario, persona)
     shares = dict(graph.graph["shares"]) if persona is None else {persona: 1.0}
     steps = list(graph.nodes)
     members: dict[str | None, list[int]] = {}

@@ -58,8 +58,7 @@ from scipy import sparse
 from scipy.sparse.linalg import splu
 
 from .chain import Chain, reentrant_stages, stage_index, strong_components
-from .chain import or_none as _or_none
-from .results import Metrics
+from .results import Metrics, place_tables
 
 _SMALL = 128  # cyclic components up to this size: solved block by block
 _CHUNK = 256  # right-hand sides per solve call (bounds memory)
@@ -426,19 +425,8 @@ def _places(chain: Chain, plan: _ReachPlan, visits, visits_before, stop):
                                          1.0 / (1.0 - val[loops]))
     if plan.need_steps.any() or plan.need_stages.any():
         _cyclic_reach(chain, plan, return_visits, stage_reach)
-    reach = np.minimum(visits / return_visits, 1.0)
-    dropoff = visits_before * stop
-    churn = (visits - visits_before) * stop
-    steps = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c}
-             for s, r, v, d, c in zip(chain.steps, _or_none(reach), visits.tolist(),
-                                      dropoff.tolist(), churn.tolist())}
-    stage_reach = np.minimum(stage_reach, 1.0)
-    stage_drop = np.bincount(st, weights=dropoff, minlength=count)
-    stage_churn = np.bincount(st, weights=churn, minlength=count)
-    stages = {name: {"reach": r, "dropoff": d, "churn": c}
-              for name, r, d, c in zip(plan.names, _or_none(stage_reach), stage_drop.tolist(),
-                                       stage_churn.tolist())}
-    return steps, stages
+    return place_tables(chain.steps, visits / return_visits, visits, visits_before * stop,
+                        (visits - visits_before) * stop, plan.names, st, stage_reach)
 
 
 def _cyclic_reach(chain: Chain, plan: _ReachPlan, return_visits, stage_reach):

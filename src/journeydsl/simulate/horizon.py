@@ -38,8 +38,7 @@ from scipy import sparse
 from scipy.sparse.linalg import splu
 
 from .chain import Chain, reentrant_stages, stage_index, strong_components
-from .chain import or_none as _or_none
-from .results import Metrics
+from .results import Metrics, place_tables
 
 _DENSE_LIMIT = 400  # states: closures as dense inverses up to this size
 _DENSE_CELLS = 2_000_000  # numbers in a dense one-instant matrix (else sparse)
@@ -256,16 +255,8 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
         hits = _first_visits(chain, sets, row, col, val, unit, steps)
         reach[taboo_steps] = hits[:len(taboo_steps)]
         stage_reach[taboo_stages] = hits[len(taboo_steps):]
-    reach = np.minimum(reach, 1.0)
-    steps_out = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c}
-                 for s, r, v, d, c in zip(chain.steps, _or_none(reach), visits.tolist(),
-                                          dropoff.tolist(), churn.tolist())}
-    stage_reach = np.minimum(stage_reach, 1.0)
-    stage_drop = np.bincount(st, weights=dropoff, minlength=count)
-    stage_churn = np.bincount(st, weights=churn, minlength=count)
-    stages = {name: {"reach": r, "dropoff": d, "churn": c}
-              for name, r, d, c in zip(names, _or_none(stage_reach), stage_drop.tolist(),
-                                       stage_churn.tolist())}
+    steps_out, stages = place_tables(chain.steps, reach, visits, dropoff, churn, names, st,
+                                     stage_reach)
     r_row, r_col, r_val, r_unit = _edges(chain.referrals, chain.referral_delays, step)
     sent = float(np.sum(r_val * cum[np.maximum(0, steps - r_unit), r_row]))
     metrics = Metrics(

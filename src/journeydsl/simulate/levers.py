@@ -108,14 +108,9 @@ def levers(compiled, scenario: str | None = None, persona: str | None = None) ->
     group; ties keep declaration order. Raises JourneyError when the file
     has errors, KeyError for an unknown scenario or persona.
     """
-    from ..compiler import JourneyError
+    from . import checked_graph
 
-    if not compiled.ok or compiled.journey is None:
-        raise JourneyError(compiled.errors)
-    graph = compiled.graph(scenario)
-    personas = list(graph.graph["personas"])
-    if persona is not None and persona not in personas:
-        raise KeyError(f"no persona `{persona}` (personas: {', '.join(personas)})")
+    graph, personas = checked_graph(compiled, scenario, persona)
     shares = dict(graph.graph["shares"])
     where = {s: i for i, s in enumerate(graph.nodes)}
     edges = [(u, v, d) for u, v, d in graph.edges(data=True) if d["rate"] is not None]

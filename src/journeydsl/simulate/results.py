@@ -57,6 +57,26 @@ class Metrics:
         }
 
 
+def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of, stage_reach):
+    """The per-step and per-stage dicts of Metrics, from arrays (NaN reach:
+    not computed, None). `stage_of[i]` is step i's stage number."""
+    import numpy as np
+
+    from .chain import or_none
+
+    count = len(stage_names)
+    reach, stage_reach = np.minimum(reach, 1.0), np.minimum(stage_reach, 1.0)
+    steps = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c}
+             for s, r, v, d, c in zip(step_ids, or_none(reach), visits.tolist(),
+                                      dropoff.tolist(), churn.tolist())}
+    stage_drop = np.bincount(stage_of, weights=dropoff, minlength=count)
+    stage_churn = np.bincount(stage_of, weights=churn, minlength=count)
+    stages = {name: {"reach": r, "dropoff": d, "churn": c}
+              for name, r, d, c in zip(stage_names, or_none(stage_reach), stage_drop.tolist(),
+                                       stage_churn.tolist())}
+    return steps, stages
+
+
 _LINEAR = ("conversion", "revenue", "cost", "value_converted", "time_converted",
            "viral_coefficient", "active_at_horizon")
 
