@@ -30,8 +30,9 @@ def without_horizon(text: str) -> str:
     return re.sub(r"^[ \t]*expect\b.*$", "", text, flags=re.M)
 
 
-def compiled_ok(text: str):
-    result = journeydsl.loads(text)
+def compiled_ok(text: str, path: str = "<string>"):
+    """`path`: where the text's `use` lines are resolved from."""
+    result = journeydsl.loads(text, path)
     assert result.ok, [d.message for d in result.errors]
     return result
 
@@ -129,7 +130,7 @@ def _brute_force(compiled, result: Attribution, scenario=None) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_exact_against_brute_force(path):
-    compiled = compiled_ok(without_horizon(path.read_text(encoding="utf-8")))
+    compiled = compiled_ok(without_horizon(path.read_text(encoding="utf-8")), str(path))
     result = attribution(compiled)
     assert result.method == "exact"
     assert set(result.steps) == set(compiled.graph().nodes)

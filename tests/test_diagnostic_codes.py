@@ -152,6 +152,60 @@ def test_JD005_only_comments() -> None:
     assert d.location == (1, 1)
 
 
+# ---------------------------------------------------------------- JD007/JD008: imports
+
+LIBRARY = '''journey "Persona library" {
+  persona smb "Small business" { share 70% }
+  persona ent "Enterprise" { share 30% }
+}
+'''
+
+
+def load_in(folder: Path, name: str, text: str, **files: str):
+    """Write `text` as folder/name (and each other file), then load it."""
+    for other, body in files.items():
+        (folder / other).write_text(body, encoding="utf-8")
+    (folder / name).write_text(text, encoding="utf-8")
+    return journeydsl.load(folder / name)
+
+
+def test_JD007_missing_import(tmp_path: Path) -> None:
+    text = edit(PERSONAS, ('  persona smb "Small business" { share 70% }\n'
+                           '  persona ent "Enterprise" { share 30% }\n',
+                           '  use "persona.journey"\n'))
+    result = load_in(tmp_path, "t.journey", text, **{"personas.journey": LIBRARY})
+    d = find(result, "JD007")
+    assert [x.code for x in result.diagnostics] == ["JD007"]  # no fallout from missing names
+    assert d.span == span_of(text, '"persona.journey"')
+    assert d.source.path == str(tmp_path / "t.journey")
+    assert d.message == f"cannot find `persona.journey` (no file `{tmp_path / 'persona.journey'}`)"
+    assert d.help == "did you mean `personas.journey`?"
+
+
+def test_JD007_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "lib.journey").mkdir()
+    text = edit(SIGNUP, ("{\n", '{\n  use "lib.journey"\n'))
+    d = find(load_in(tmp_path, "t.journey", text), "JD007")
+    assert d.span == span_of(text, '"lib.journey"')
+    assert d.message == f"`{tmp_path / 'lib.journey'}` is not a file"
+
+
+def test_JD008_import_cycle(tmp_path: Path) -> None:
+    other = 'journey "Shared" {\n  use "t.journey"\n  persona smb { share 100% }\n}\n'
+    text = edit(SIGNUP, ("{\n", '{\n  use "shared.journey"\n'))
+    d = find(load_in(tmp_path, "t.journey", text, **{"shared.journey": other}), "JD008")
+    assert d.source.path == str(tmp_path / "shared.journey")  # where the cycle closes
+    assert d.span == span_of(other, '"t.journey"')
+    assert d.message == "import cycle: `t.journey` -> `shared.journey` -> `t.journey`"
+
+
+def test_JD008_a_file_that_uses_itself(tmp_path: Path) -> None:
+    text = edit(SIGNUP, ("{\n", '{\n  use "./t.journey"\n'))
+    d = find(load_in(tmp_path, "t.journey", text), "JD008")
+    assert d.source.path == str(tmp_path / "t.journey")
+    assert d.span == span_of(text, '"./t.journey"')
+
+
 # ---------------------------------------------------------------- JD1xx: syntax
 
 def test_JD101_syntax_error() -> None:
@@ -288,6 +342,47 @@ def test_JD208_invalid_setting_value() -> None:
 def test_JD208_whole_setting() -> None:
     text = edit(SIGNUP, ("{\n", "{\n  discount 10%\n"))
     check(text, "JD208", "discount 10%")
+
+
+def test_JD209_imported_persona_clashes_with_a_local_one(tmp_path: Path) -> None:
+    text = edit(PERSONAS, ('  persona ent "Enterprise" { share 30% }\n',
+                           '  use "lib.journey"\n'))
+    result = load_in(tmp_path, "t.journey", text, **{"lib.journey": LIBRARY})
+    d = find(result, "JD209")
+    assert d.source.path == str(tmp_path / "t.journey")
+    assert d.span == span_of(text, '"lib.journey"')
+    assert d.message == "`lib.journey` brings persona `smb`, which this file declares too"
+    here, there = d.labels
+    assert (here.source, here.span) == (None, span_of(text, "smb"))
+    assert there.source.path == str(tmp_path / "lib.journey")
+    assert there.span == span_of(LIBRARY, "smb")
+
+
+def test_JD209_two_imports_bring_the_same_step(tmp_path: Path) -> None:
+    stages = 'journey "Stages" {\n  stage visit "Visit" { touchpoint landing }\n}\n'
+    text = edit(SIGNUP, ('  stage visit "Visit" { touchpoint landing "Landing page" }\n',
+                         '  use "a.journey"\n  use "b.journey"\n'))
+    result = load_in(tmp_path, "t.journey", text, **{"a.journey": stages, "b.journey": stages})
+    clashes = [d for d in result.diagnostics if d.code == "JD209"]
+    assert sorted(d.message for d in clashes) == [  # each clashing name once
+        f"`b.journey` brings step or stage `{name}`, which `a.journey` brings too"
+        for name in ("landing", "visit")]
+    d = find(result, "JD209")
+    assert d.span == span_of(text, '"b.journey"')
+    assert [label.source.path for label in d.labels] == [
+        str(tmp_path / "a.journey"), str(tmp_path / "b.journey")]
+
+
+def test_JD209_not_for_one_file_reached_twice(tmp_path: Path) -> None:
+    """A diamond (t uses a and b, both use the library) is no clash."""
+    middle = 'journey "M" {\n  use "lib.journey"\n}\n'
+    text = edit(PERSONAS, ('  persona smb "Small business" { share 70% }\n'
+                           '  persona ent "Enterprise" { share 30% }\n',
+                           '  use "a.journey"\n  use "b.journey"\n  use "lib.journey"\n'))
+    result = load_in(tmp_path, "t.journey", text, **{"lib.journey": LIBRARY, "a.journey": middle,
+                                                      "b.journey": middle})
+    assert result.diagnostics == []
+    assert [p.id for p in result.journey.personas] == ["smb", "ent"]
 
 
 # ---------------------------------------------------------------- JD3xx: values
@@ -526,9 +621,10 @@ def _fences(body: str) -> list[tuple[str, str]]:
     return re.findall(r"^```(\w*)\n(.*?)^```$", body, flags=re.M | re.S)
 
 
-#: Codes whose bad input is bytes or the file system, not journey text, or
+#: Codes whose bad input is bytes or the file system (JD007, JD008, JD209:
+#: several files), not journey text, or
 #: (JD006) hundreds of lines: their sections show a console session instead.
-_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006"}
+_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209"}
 
 
 @pytest.mark.parametrize("code", CODES)

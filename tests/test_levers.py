@@ -38,8 +38,9 @@ def without_horizon(text: str) -> str:
     return re.sub(r"^[ \t]*expect\b.*$", "", text, flags=re.M)
 
 
-def compiled_ok(text: str):
-    result = journeydsl.loads(text)
+def compiled_ok(text: str, path: str = "<string>"):
+    """`path`: where the text's `use` lines are resolved from."""
+    result = journeydsl.loads(text, path)
     assert result.ok, [d.message for d in result.errors]
     return result
 
@@ -104,7 +105,7 @@ def assert_derivatives(result, scenario=None) -> int:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_lever_matches_finite_difference(path):
-    result = compiled_ok(without_horizon(path.read_text(encoding="utf-8")))
+    result = compiled_ok(without_horizon(path.read_text(encoding="utf-8")), str(path))
     checked = assert_derivatives(result)
     for scenario in result.journey.scenarios:
         checked += assert_derivatives(result, scenario.id)

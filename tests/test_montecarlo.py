@@ -376,7 +376,7 @@ def test_progress_and_report_shape():
 
 def test_errors():
     with pytest.raises(JourneyError):
-        monte_carlo(journeydsl.loads('journey "x" { stage a {} }'))
+        monte_carlo(journeydsl.loads('journey "x" { stage a {}; entry nowhere }'))
     compiled = journeydsl.loads(OVERFULL)
     with pytest.raises(KeyError):
         monte_carlo(compiled, persona="nobody")

@@ -55,7 +55,10 @@ def load(path: str | Path) -> Compiled:
 
 
 def loads(text: str, path: str = "<string>") -> Compiled:
-    """Compile journey source text. Never raises for problems in the text."""
+    """Compile journey source text. Never raises for problems in the text.
+
+    `path` names the text in diagnostics; `use "..."` lines are resolved
+    from its folder (from the working directory for the default)."""
     from .compiler import compile_text
 
     return compile_text(text, path)

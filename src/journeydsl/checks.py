@@ -50,6 +50,8 @@ def _for(persona: str, personas: list[str], all_alike: bool) -> str:
 
 def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
     personas = ctx.journey.personas
+    if ctx.journey.is_library:
+        return  # shares are checked in the journey that uses them, with all its personas
     if len(personas) == 1:
         share = personas[0].share
         if share is not None and abs(share.mean - 1) > EPS:
@@ -65,6 +67,10 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
         return
     total = sum(persona_shares(ctx.journey).values())
     if abs(total - 1) > EPS:
+        # Point at this file's own personas first: imported ones (spans past
+        # the end of the text) are fine in their library.
+        end = len(ctx.source.text)
+        personas = sorted(personas, key=lambda p: p.share.span.start > end)
         yield ctx.make("JD305", f"persona shares sum to {_pct(total)}, not 100%",
                        personas[0].share.span,
                        labels=[Label(p.share.span, f"`{p.id}`") for p in personas[1:6]],
@@ -75,7 +81,7 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
 
 def entry_sums(ctx: Context) -> Iterable[Diagnostic]:
     entries = [e for e in ctx.journey.entries if e.target.step]
-    if not ctx.journey.entries:
+    if not ctx.journey.entries and not ctx.journey.is_library:
         yield ctx.make("JD401", "the journey has no `entry`: no prospect ever arrives",
                        ctx.keyword_span, help="add `entry STEP` (or `entry a 60%, b 40%`)")
         return
@@ -171,7 +177,7 @@ def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:
 # ---------------------------------------------------------------- shape
 
 def goals_present(ctx: Context) -> Iterable[Diagnostic]:
-    if not ctx.journey.goals:
+    if not ctx.journey.goals and not ctx.journey.is_library:
         yield ctx.make("JD402", "the journey has no `goal`: conversion is always 0",
                        ctx.keyword_span, help="add `goal STEP` for the step that counts as converted")
 
@@ -196,8 +202,11 @@ def reachability(ctx: Context) -> Iterable[Diagnostic]:
     reached = set(starts)
     for start in starts:
         reached |= nx.descendants(moves, start)
+    end = len(ctx.source.text)
     for node, data in graph.nodes(data=True):
-        if node not in reached:
+        if node not in reached and not (data["span"].start > end and not graph.degree(node)):
+            # (A step brought by `use` that this journey never links is not
+            # a mistake: journeys often use part of a shared stage.)
             yield ctx.make("JD403", f"step `{node}` can never be reached", data["span"],
                            help="add a transition or referral into it, or an `entry`")
     goals = [n for n, d in graph.nodes(data=True) if d["goal"]]

@@ -149,17 +149,19 @@ def _result(d: Diagnostic, rule_index: dict[str, int], root: Path) -> dict:
     if d.labels:
         result["relatedLocations"] = [
             {"id": i, "message": {"text": label.message or "related"},
-             "physicalLocation": {"artifactLocation": artifact,
-                                  "region": region(_at(d, label.span))}}
+             "physicalLocation": {
+                 "artifactLocation": (artifact if label.source is None
+                                      else _artifact_location(label.source.path, root)),
+                 "region": region(_at(d, label))}}
             for i, label in enumerate(d.labels)
         ]
     return result
 
 
-def _at(d: Diagnostic, span) -> Diagnostic:
+def _at(d: Diagnostic, label) -> Diagnostic:
     from dataclasses import replace
 
-    return replace(d, span=span, labels=())
+    return replace(d, span=label.span, source=label.source or d.source, labels=())
 
 
 def _artifact_location(path: str, root: Path) -> dict:

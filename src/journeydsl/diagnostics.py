@@ -21,10 +21,14 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A secondary location, such as "first defined here"."""
+    """A secondary location, such as "first defined here".
+
+    `source` is set only when the label is in another file than the
+    diagnostic (a declaration brought in by `use`)."""
 
     span: Span
     message: str
+    source: SourceFile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD004": (Severity.ERROR, "file is too large"),
     "JD005": (Severity.ERROR, "file has no journey"),
     "JD006": (Severity.INFO, "too many problems"),
+    "JD007": (Severity.ERROR, "imported file cannot be used"),
+    "JD008": (Severity.ERROR, "import cycle"),
     "JD101": (Severity.ERROR, "syntax error"),
     "JD102": (Severity.ERROR, "unexpected character"),
     "JD103": (Severity.ERROR, "unterminated string"),
@@ -77,6 +83,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD206": (Severity.ERROR, "unknown attribute or setting"),
     "JD207": (Severity.ERROR, "unknown metric"),
     "JD208": (Severity.ERROR, "invalid setting value"),
+    "JD209": (Severity.ERROR, "name clash with an imported file"),
     "JD301": (Severity.ERROR, "rate outside [0, 100%]"),
     "JD302": (Severity.ERROR, "bare number where a rate is expected"),
     "JD303": (Severity.ERROR, "outgoing rates exceed 100%"),
@@ -110,7 +117,16 @@ def make(
     labels: Iterable[Label] = (),
     severity: Severity | None = None,
 ) -> Diagnostic:
-    """Build a diagnostic with the registry's severity unless overridden."""
+    """Build a diagnostic with the registry's severity unless overridden.
+
+    Spans of declarations imported with `use` lie past the end of the
+    importing file's text; they are mapped to the file they are in."""
+    labels = tuple(labels)
+    if source is not None and source.imported:
+        root = source
+        if span is not None:
+            source, span = root.locate(span)
+        labels = tuple(_located(label, root, source) for label in labels)
     return Diagnostic(
         code=code,
         severity=severity or REGISTRY[code][0],
@@ -118,8 +134,15 @@ def make(
         source=source,
         span=span,
         help=help,
-        labels=tuple(labels),
+        labels=labels,
     )
+
+
+def _located(label: Label, root: SourceFile, primary: SourceFile) -> Label:
+    if label.source is not None:
+        return label
+    where, span = root.locate(label.span)
+    return Label(span, label.message, None if where is primary else where)
 
 
 def close_matches(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
@@ -175,42 +198,58 @@ def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
         out.append(f" {blue}-->{reset} {diagnostic.path}")
         pad = ""
     else:
-        marks = [(span, "", sev)] + [(lab.span, lab.message, blue) for lab in diagnostic.labels]
-        numbers = sorted({src.line_col(s.start)[0] for s, _, _ in marks})
-        gutter = len(str(numbers[-1]))
-        pad = " " * gutter
-        line, col = src.line_col(span.start)
-        out.append(f"{pad}{blue}-->{reset} {src.path}:{line}:{col}")
-        out.append(f"{pad} {blue}|{reset}")
-        previous = None
-        for number in numbers:
-            if previous is not None and number > previous + 1:
-                out.append(f"{blue}{'...':<{gutter}}{reset}")
-            previous = number
-            line_marks = [m for m in marks if src.line_col(m[0].start)[0] == number]
-            text, shift = _window(src.line_text(number), line_marks[0][0].start
-                                  - src.line_starts[number - 1])
-            out.append(f"{blue}{number:>{gutter}} |{reset} {text.replace(chr(9), _TAB)}".rstrip())
-            silent = [m for m in line_marks if not m[1]]
-            if silent:  # unlabelled spans on one line share one caret line
-                merged: list[str] = []
-                for mark_span, _, _ in silent:
-                    carets = _underline(src, mark_span, text, number, shift)
-                    merged.extend(" " * (len(carets) - len(merged)))
-                    for i, char in enumerate(carets):
-                        if char == "^":
-                            merged[i] = "^"
-                style = silent[0][2]
-                out.append(f"{pad} {blue}|{reset} {style}{''.join(merged).rstrip()}{reset}")
-            for mark_span, message, style in line_marks:
-                if message:
-                    carets = _underline(src, mark_span, text, number, shift)
-                    out.append(f"{pad} {blue}|{reset} {style}{carets} {message}{reset}")
+        # One snippet per file: the diagnostic's own, then each other file
+        # that holds labels (declarations brought in by `use`), as rustc does.
+        files: dict[SourceFile, list[tuple[Span, str, str]]] = {src: [(span, "", sev)]}
+        for lab in diagnostic.labels:
+            files.setdefault(lab.source or src, []).append((lab.span, lab.message, blue))
+        numbers = [f.line_col(m[0].start)[0] for f, marks in files.items() for m in marks]
+        pad = " " * len(str(max(numbers)))
+        for number, (where, marks) in enumerate(files.items()):
+            line, col = where.line_col(marks[0][0].start)
+            if number:
+                out.append(f"{pad} {blue}|{reset}")
+            arrow = "-->" if number == 0 else ":::"
+            out.append(f"{pad}{blue}{arrow}{reset} {where.path}:{line}:{col}")
+            out.append(f"{pad} {blue}|{reset}")
+            out.extend(_snippet(where, marks, pad, blue, reset))
     if diagnostic.help:
         if src is not None and span is not None:
             out.append(f"{pad} {blue}|{reset}")
         out.append(f"{pad} {blue}={reset} {bold}help{reset}: {diagnostic.help}")
     return "\n".join(out)
+
+
+def _snippet(src: SourceFile, marks: list[tuple[Span, str, str]], pad: str, blue: str,
+             reset: str) -> list[str]:
+    """The lines of `src` that hold the marks, with carets (and labels) under them."""
+    out: list[str] = []
+    gutter = len(pad)
+    previous = None
+    for number in sorted({src.line_col(s.start)[0] for s, _, _ in marks}):
+        if previous is not None and number > previous + 1:
+            out.append(f"{blue}{'...':<{gutter}}{reset}")
+        previous = number
+        line_marks = [m for m in marks if src.line_col(m[0].start)[0] == number]
+        text, shift = _window(src.line_text(number), line_marks[0][0].start
+                              - src.line_starts[number - 1])
+        out.append(f"{blue}{number:>{gutter}} |{reset} {text.replace(chr(9), _TAB)}".rstrip())
+        silent = [m for m in line_marks if not m[1]]
+        if silent:  # unlabelled spans on one line share one caret line
+            merged: list[str] = []
+            for mark_span, _, _ in silent:
+                carets = _underline(src, mark_span, text, number, shift)
+                merged.extend(" " * (len(carets) - len(merged)))
+                for i, char in enumerate(carets):
+                    if char == "^":
+                        merged[i] = "^"
+            style = silent[0][2]
+            out.append(f"{pad} {blue}|{reset} {style}{''.join(merged).rstrip()}{reset}")
+        for mark_span, message, style in line_marks:
+            if message:
+                carets = _underline(src, mark_span, text, number, shift)
+                out.append(f"{pad} {blue}|{reset} {style}{carets} {message}{reset}")
+    return out
 
 
 _MAX_SHOWN = 120
@@ -282,15 +321,17 @@ def to_dict(diagnostic: Diagnostic) -> dict:
         "end_line": end_line,
         "end_column": end_col,
         "help": diagnostic.help,
-        "labels": [
-            {
-                "message": label.message,
-                "line": diagnostic.source.line_col(label.span.start)[0] if diagnostic.source else 1,
-                "column": diagnostic.source.line_col(label.span.start)[1] if diagnostic.source else 1,
-            }
-            for label in diagnostic.labels
-        ],
+        "labels": [_label_dict(label, diagnostic) for label in diagnostic.labels],
     }
+
+
+def _label_dict(label: Label, diagnostic: Diagnostic) -> dict:
+    src = label.source or diagnostic.source
+    line, col = src.line_col(label.span.start) if src else (1, 1)
+    out = {"message": label.message, "line": line, "column": col}
+    if label.source is not None:
+        out["path"] = label.source.path  # only for labels in another file
+    return out
 
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:

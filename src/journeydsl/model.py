@@ -188,9 +188,17 @@ class Discount(Node):
         return (1.0 + self.rate) ** (1.0 / PERIOD_DAYS[self.period])
 
 
+class Use(Node):
+    """`use "path.journey"`: personas and stages declared in another file."""
+
+    path: str
+    path_span: Span
+
+
 class Journey(Node):
     title: str
     path: str = "<input>"
+    uses: list[Use] = Field(default_factory=list)
     currency: str | None = None
     discount: Discount | None = None
     horizon_days: float | None = None
@@ -215,6 +223,13 @@ class Journey(Node):
         for stage in self.stages:
             out.extend(stage.touchpoints or [stage])
         return out
+
+    @property
+    def is_library(self) -> bool:
+        """Declarations only (no entry, flow, goal, expect or scenario): a file
+        of personas and stages for other journeys to `use`."""
+        return not (self.entries or self.transitions or self.referrals or self.goals
+                    or self.expects or self.scenarios)
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)

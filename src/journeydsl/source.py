@@ -37,7 +37,7 @@ class SourceFile:
     (2, 1)
     """
 
-    __slots__ = ("path", "text", "_line_starts")
+    __slots__ = ("path", "text", "_line_starts", "imported")
 
     def __init__(self, path: str, text: str) -> None:
         if text.startswith("\ufeff"):
@@ -47,6 +47,31 @@ class SourceFile:
         self.path = path
         self.text = text
         self._line_starts: list[int] | None = None
+        # Declarations brought in by `use` keep their spans in one offset
+        # space with this file (as rustc's SourceMap does): the files it
+        # imports, directly or not, sit past its end, each at a base offset.
+        self.imported: tuple[tuple[int, SourceFile], ...] = ()
+
+    @property
+    def extent(self) -> int:
+        """Where the next file may start in this file's offset space."""
+        ends = [base + len(src.text) for base, src in self.imported]
+        return max([len(self.text), *ends]) + 1
+
+    def locate(self, span: Span) -> tuple[SourceFile, Span]:
+        """The file a span of this offset space is in, and the span within it.
+
+        >>> main, lib = SourceFile("a.journey", "abc"), SourceFile("b.journey", "xyz")
+        >>> main.imported = ((4, lib),)
+        >>> main.locate(Span(5, 6))
+        (SourceFile('b.journey', 3 chars), Span(start=1, end=2))
+        """
+        if span.start <= len(self.text) or not self.imported:
+            return self, span
+        for base, src in reversed(self.imported):
+            if span.start >= base:
+                return src, Span(span.start - base, span.end - base)
+        return self, span
 
     @property
     def line_starts(self) -> list[int]:

@@ -40,7 +40,7 @@ _WORDS = {
     "PER": "`per`",
     "$END": "end of file",
 }
-_KEYWORDS = ("journey", "persona", "stage", "touchpoint", "entry", "goal", "expect",
+_KEYWORDS = ("journey", "use", "persona", "stage", "touchpoint", "entry", "goal", "expect",
              "scenario", "currency", "discount", "horizon")
 _MAX_ERRORS = 50
 _NOTHING = re.compile(r"(?:\s|#[^\n]*)*")  # blank lines and comments only

@@ -37,6 +37,7 @@ from .model import (
     StepRef,
     Touchpoint,
     Transition,
+    Use,
 )
 from .source import SourceFile, Span
 from .syntax import SyntaxNode as Tree
@@ -84,14 +85,18 @@ class _Builder:
     # ------------------------------------------------------------ the file
     def journey(self, tree: Tree) -> Journey:
         title = label(tree.children[0])
-        fields: dict = {"personas": [], "stages": [], "entries": [], "transitions": [],
+        fields: dict = {"uses": [], "personas": [], "stages": [], "entries": [], "transitions": [],
                         "referrals": [], "goals": [], "expects": [], "scenarios": []}
         seen_settings: dict[str, Span] = {}
         for item in tree.children[1:]:
             if not isinstance(item, Tree):
                 continue
             kind = item.data
-            if kind == "setting":
+            if kind == "use":
+                path = item.children[0]
+                fields["uses"].append(build(Use, path=label(path), path_span=span_of(path),
+                                            span=span_of(item)))
+            elif kind == "setting":
                 self.setting(item, fields, seen_settings)
             elif kind == "persona":
                 fields["personas"].append(self.persona(item))

@@ -2,6 +2,7 @@
 
 Exit codes: 0 written, 1 the journey has errors or the render failed,
 2 usage error. Errors go to stderr; with no OUT the result goes to stdout.
+`--watch` lives in watch.py.
 """
 
 from __future__ import annotations
@@ -23,10 +24,18 @@ class Usage(Exception):
 
 
 def render_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
-                   scenario: str | None, flows: bool, view: str, renderer: str) -> int:
-    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout."""
+                   scenario: str | None, flows: bool, view: str, renderer: str,
+                   watch: bool = False, color: bool = False) -> int:
+    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout.
+    `watch`: render again on every save (see watch.py); `color`: diagnostics
+    in color while watching."""
     from .backends import RenderFailed
 
+    if watch:
+        from .watch import watch_command
+
+        return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
+                             color=color)
     try:
         fmt = _format(out, fmt)
         _check_options(fmt, view, renderer, flows)
