@@ -131,6 +131,23 @@ def test_imports_lists_every_file_used_once(project: Path) -> None:
     assert [p.id for p in result.journey.personas] == ["smb", "ent"]
 
 
+def test_export_names_the_files_spans_point_into(project: Path) -> None:
+    from journeydsl.export import export_data
+
+    result = journeydsl.load(project / "trial.journey")
+    data = export_data(result)
+    sources = data["sources"]
+    assert [s["path"] for s in sources] == [
+        str(project / name) for name in ("trial.journey", "lib/personas.journey",
+                                         "lib/stages.journey")]
+    landing = data["journey"]["stages"][0]["touchpoints"][0]
+    where = max((s for s in sources if s["offset"] <= landing["id_span"][0]),
+                key=lambda s: s["offset"])
+    text = Path(where["path"]).read_text(encoding="utf-8")
+    start, end = (x - where["offset"] for x in landing["id_span"])
+    assert (where["path"], text[start:end]) == (str(project / "lib/stages.journey"), "landing")
+
+
 def test_scenarios_and_expectations_reach_used_steps(project: Path) -> None:
     text = JOURNEY.replace("  goal paying\n", '''  goal paying
   expect reach(landing) == 100%

@@ -50,7 +50,17 @@ def export_data(result: Compiled) -> dict:
         "personas": list(index.personas),
         "steps": steps,
         "goals": list(index.goal_steps),
+        "sources": _sources(result),
     }
+
+
+def _sources(result: Compiled) -> list[dict]:
+    """The files whose text the spans point into: a span at or past a file's
+    `offset` (the last such file) is in that file, at span - offset. Only
+    journeys that `use` other files have more than one."""
+    source = result.source
+    files = [(0, source)] + list(source.imported)
+    return [{"path": src.path, "offset": base} for base, src in files]
 
 
 def export_json(result: Compiled) -> str:

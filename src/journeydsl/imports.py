@@ -88,8 +88,11 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
             out.failed = True
             continue
         lib = compiled.source
-        mapped.append((base, lib))
-        mapped.extend((base + inner, src) for inner, src in lib.imported)
+        # A file reached again (a diamond) brings nothing new: every
+        # declaration kept points into its first place, the only one mapped.
+        known = {src.path for _, src in mapped}
+        mapped.extend((base + inner, src) for inner, src in [(0, lib), *lib.imported]
+                      if src.path not in known)
         for persona in compiled.journey.personas:
             if names.claim("persona", persona.id, _origin(lib, persona.id_span, use)):
                 out.personas.append(_shifted(persona, base))
