@@ -295,3 +295,12 @@ def test_fmt_keeps_use_lines() -> None:
     assert formatted == ('journey "x" {\n  use "lib/personas.journey"  # the team\'s personas\n'
                          '  stage s\n}\n')
     assert format_text(formatted) == formatted
+
+
+def test_misplaced_or_unquoted_use_gets_a_hint() -> None:
+    unquoted = journeydsl.loads('journey "x" {\n  use lib.journey\n}\n').diagnostics
+    assert [(d.code, d.help) for d in unquoted] == [
+        ("JD101", 'write the path in quotes: `use "personas.journey"`')]
+    nested = journeydsl.loads('journey "x" {\n  stage s {\n    use "p.journey"\n  }\n}\n')
+    assert [(d.code, d.help) for d in nested.diagnostics] == [
+        ("JD206", "`use` is a statement of the journey: move it out of this block")]

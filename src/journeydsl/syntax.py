@@ -235,7 +235,7 @@ class _Recovery:
             if token.type != "NAME":
                 return diag.make(
                     "JD107", f"unknown statement `{previous}`", src, prev_span,
-                    help="a statement starts with a keyword (`stage`, `persona`, `entry`, "
+                    help="a statement starts with a keyword (`use`, `stage`, `persona`, `entry`, "
                          "`goal`, `expect`, `scenario`, `currency`, `discount`, `horizon`) "
                          "or with a step followed by `->` or `=>`")
             if token.type == "NAME":
@@ -245,6 +245,9 @@ class _Recovery:
                     else span,
                     help=f"write `{previous} -> {token} ...` (or `=>` for a referral)",
                 )
+        if re.search(r"(?:^|[\s;{])use[ \t]*$", src.text[:token.start_pos]):
+            return diag.make("JD101", f"unexpected {_describe_token(token)}", src, span,
+                             help='write the path in quotes: `use "personas.journey"`')
         return diag.make("JD101", f"unexpected {_describe_token(token)}", src, span,
                          help=_expected_help(err))
 

@@ -269,9 +269,14 @@ class _Builder:
     def _unknown_attribute(self, attr: Tree, known: tuple[str, ...], where: str) -> None:
         key = str(attr.children[0])
         guess = close_matches(key, known, n=1)
+        if key == "use":
+            hint = "`use` is a statement of the journey: move it out of this block"
+        elif guess:
+            hint = f"did you mean `{guess[0]}`?"
+        else:
+            hint = "known attributes: " + ", ".join(f"`{k}`" for k in known)
         self.error("JD206", f"unknown {where} attribute `{key}`", span_of(attr.children[0]),
-                   help=f"did you mean `{guess[0]}`?" if guess
-                   else "known attributes: " + ", ".join(f"`{k}`" for k in known))
+                   help=hint)
 
     def text(self, attr: Tree, value) -> str | None:
         if isinstance(value, Token) and value.type == "STRING" and len(attr.children) == 2:
