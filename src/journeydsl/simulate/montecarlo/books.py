@@ -1,0 +1,271 @@
+"""What the walk leaves behind, summed by pair as walks stop.
+
+The metrics are means, so the walk keeps no per-prospect arrays (except
+for `simulate_chain`, which returns them): the walks of a flock that stop
+together are booked once, with their number as weight, and the walkers
+of the pool are gathered as they stop and summed once at the end, a few
+numpy calls for all of them instead of a few per pass. The referral queue
+lives here too, because the cohort totals of a cascade (the `cohort`
+metric) are booked to the entering prospect at its root.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tables import Tables
+
+ENDED, CUT, CAPPED = 0, 1, 2  # how a walk stops: its end, the horizon, the safety cap
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a . b without BLAS (whose threads only contend on a busy machine)."""
+    return float(np.einsum("i,i->", a, b))
+
+
+class Books:
+    """Counts per step and edge, the walks that stop, the referral queue.
+
+    Entering prospects are numbered 0..N0-1, pair after pair; referred ones
+    N0, N0 + 1, ... as they are sent. With `keep`, per-prospect arrays of the
+    entering prospects are kept (one pair only)."""
+
+    def __init__(self, eng: Tables, keep: bool, limits: list[int]) -> None:
+        self.eng = eng
+        P, n = eng.P, eng.n
+        self.keep = keep
+        sizes = [p.prospects for p in eng.pairs]
+        self.block = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        self.N0 = N0 = int(self.block[-1])
+        self.finished = 0
+        self.starts = np.zeros((P, n), np.int64)
+        self.edge_counts = np.zeros((P, eng.E_max), np.int64)
+        self.ends = np.zeros((P, 2 * n), np.int64)  # drop-off by step, then churn by step
+        self.active = np.zeros(P, np.int64)
+        self.capped = np.zeros(P, np.int64)
+        self.cost_sum = np.zeros(P)
+        self.cost_sq = np.zeros(P)
+        self.time_sum = np.zeros(P)  # first-goal times of the conversions (all before H)
+        self.time_sq = np.zeros(P)
+        self.reach = np.zeros((P, eng.columns))
+        self.records: list[tuple] = []  # (pair, value, cost, converted, weight): arrays
+        self.flock_records: list[tuple] = []  # the same, one flock each
+        self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
+        self.stopped: list[tuple] = []  # (kind, code, money, converted, seen) as walks stop
+        self.sent: list[np.ndarray] = []  # entering prospects who referred, once per referral
+        self.counts = None  # [tracked column, walker - offset]: visits
+        # the cascade
+        self.limits = np.asarray(limits, np.int64)
+        self.queued = np.zeros(P, np.int64)
+        self.cascade_capped = np.zeros(P, bool)
+        self.cascade_stopped = np.zeros(P, np.int64)  # stopped by the safety cap
+        self.roots = np.zeros(1024, np.intp)  # by referred prospect (the first n_roots)
+        self.n_roots = 0
+        self.queue: list[tuple] = []  # (world, target, time)
+        self.taken = 0
+        self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
+        if keep:
+            self.value = np.zeros(N0)
+            self.cost = np.zeros(N0)
+            self.converted_at = np.full(N0, np.nan)
+            self.end_step = np.full(N0, -1, np.int32)
+
+    # ---- entering prospects
+    def convert_flock(self, i: int, ids, time: float) -> None:
+        """A flock of pair i (members `ids`) reaches its first goal at `time`."""
+        if self.keep:
+            self.converted_at[ids] = time
+        else:
+            self.time_sum[i] += len(ids) * time
+            self.time_sq[i] += len(ids) * time * time
+
+    def stop_flock(self, kind, i: int, step: int, c, count: int, ids) -> None:
+        """`count` members of flock c of pair i stop (`kind`) at `step`
+        (`ids`: who, needed with `keep` only)."""
+        self.finished += count
+        value, cost = c.money.real, c.money.imag
+        if self.keep:
+            self.value[ids] = value
+            self.cost[ids] = cost
+            self.end_step[ids] = step if kind == ENDED else -1
+            return
+        if kind == ENDED:
+            self.ends[i, step + self.eng.n * c.converted] += count
+        else:
+            self.active[i] += count
+        self.cost_sum[i] += count * cost
+        self.cost_sq[i] += count * cost * cost
+        if c.converted or value:
+            self.flock_records.append((i, value, cost, c.converted, count))
+        if self.reach_by_bits and c.seen:
+            for col in range(self.eng.columns):
+                if c.seen >> col & 1:
+                    self.reach[i, col] += count
+
+    def convert(self, who, code, time) -> None:
+        entering = who < self.N0
+        if not entering.all():
+            who, code, time = who[entering], code[entering], time[entering]
+        if not len(who):
+            return
+        if self.keep:
+            self.converted_at[who] = time
+            return
+        pair = self.eng.pair_of.take(code)
+        self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
+        self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
+
+    def finish(self, kind, sel, w, e, money, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`)."""
+        who = w.take(sel)
+        referred = who >= self.N0
+        if referred.any():
+            r = sel[referred]
+            self._book(w.take(r), e.take(r), cv.take(r), money.take(r))
+            if kind == CAPPED:
+                self.cascade_stopped += np.bincount(self.eng.pair_of.take(e.take(r)),
+                                                    minlength=self.eng.P + 1)[:-1]
+            sel = sel[~referred]
+            who = w.take(sel)
+        if not len(sel):
+            return
+        self.finished += len(sel)
+        if self.keep:
+            both = money.take(sel)
+            self.value[who] = both.real
+            self.cost[who] = both.imag
+            if kind == ENDED:
+                self.end_step[who] = self.eng.tgt.take(e.take(sel))
+            else:
+                self.end_step[who] = -1 if kind == CUT else -2
+            return
+        self.stopped.append((kind, e.take(sel), money.take(sel), cv.take(sel),
+                             seen.take(sel) if seen is not None else None))
+
+    def close(self) -> None:
+        """Sum the walks that stopped (summary mode)."""
+        if self.keep:
+            return self._close_kept()
+        eng, P, n = self.eng, self.eng.P, self.eng.n
+        self._close_flocks()
+        if not self.stopped:
+            return
+        kinds = np.concatenate([np.full(len(x[1]), x[0], np.int8) for x in self.stopped])
+        code = np.concatenate([x[1] for x in self.stopped])
+        both = np.concatenate([x[2] for x in self.stopped])
+        conv = np.concatenate([x[3] for x in self.stopped])
+        pair = eng.pair_of.take(code)
+        ended = (kinds == ENDED).nonzero()[0]
+        key = eng.end_key.take(code.take(ended))
+        key += n * conv.take(ended)
+        self.ends += np.bincount(key, minlength=P * 2 * n).reshape(P, 2 * n)
+        self.active += np.bincount(pair[kinds == CUT], minlength=P)
+        self.capped += np.bincount(pair[kinds == CAPPED], minlength=P)
+        value, cost = both.real, both.imag
+        self.cost_sum += np.bincount(pair, weights=cost, minlength=P)
+        self.cost_sq += np.bincount(pair, weights=cost * cost, minlength=P)
+        pick = (conv | (value != 0)).nonzero()[0]
+        if len(pick):
+            self.records.append((pair.take(pick), value.take(pick), cost.take(pick),
+                                 conv.take(pick), np.ones(len(pick))))
+        if self.stopped[0][4] is not None:
+            bits = np.concatenate([x[4] for x in self.stopped])
+            on = bits.nonzero()[0]
+            self._reach_from_bits(bits.take(on), pair.take(on))
+        self.stopped = []
+
+    def _reach_from_bits(self, bits: np.ndarray, pair: np.ndarray) -> None:
+        """First visits per tracked column, from the walkers' seen bits: a
+        byte of bits at a time, counted per (pair, byte value)."""
+        P, columns = self.eng.P, self.eng.columns
+        ones = (np.arange(256)[:, None] >> np.arange(8)) & 1  # [byte value, bit]
+        for lo in range(0, columns, 8):
+            byte = ((bits >> np.uint64(lo)) & np.uint64(255)).astype(np.intp)
+            byte += pair * 256
+            per = np.bincount(byte, minlength=P * 256).reshape(P, 256)
+            width = min(8, columns - lo)
+            self.reach[:, lo:lo + width] += (per @ ones)[:, :width]
+
+    def _close_flocks(self) -> None:
+        if self.flock_records:
+            pair, value, cost, conv, weight = (np.array(x) for x in zip(*self.flock_records))
+            self.records.append((pair, value, cost, conv.astype(bool), weight.astype(float)))
+            self.flock_records = []
+
+    def _close_kept(self) -> None:
+        n = self.eng.n
+        ends = np.where(self.end_step >= 0, self.end_step, 2 * n)
+        conv = ~np.isnan(self.converted_at)
+        key = ends + np.where(self.end_step >= 0, n * conv, 0)
+        self.ends[0] += np.bincount(key, minlength=2 * n + 1)[:2 * n]
+        self.active[0] += np.count_nonzero(self.end_step == -1)
+        self.capped[0] += np.count_nonzero(self.end_step == -2)
+        self.cost_sum[0] += float(self.cost.sum())
+        self.cost_sq[0] += dot(self.cost, self.cost)
+        note = (conv | (self.value != 0)).nonzero()[0]
+        self.records.append((np.zeros(len(note), np.intp), self.value[note],
+                             self.cost[note], conv[note], np.ones(len(note))))
+        times = self.converted_at[conv]
+        self.time_sum[0] += float(times.sum())
+        self.time_sq[0] += dot(times, times)
+
+    # ---- referrals and the cascade
+    def refer(self, who, world, target, time) -> None:
+        """Prospects sent by walkers `who` of `world` (per referral): queue
+        them in the referred world of their pair, up to the pair's limit."""
+        entering = who < self.N0
+        if entering.any():
+            self.sent.append(who[entering])
+        root = who.copy()
+        if not entering.all():
+            root[~entering] = self.roots[who[~entering] - self.N0]
+        pair = world // 2
+        counts = np.bincount(pair, minlength=self.eng.P)
+        room = self.limits - self.queued
+        if (counts > room).any():  # keep each pair's first referrals up to its limit
+            keep = np.ones(len(who), bool)
+            for i in np.flatnonzero(counts > room):
+                mine = np.flatnonzero(pair == i)
+                keep[mine[max(int(room[i]), 0):]] = False
+                self.cascade_capped[i] = True
+            root, target, time, pair = root[keep], target[keep], time[keep], pair[keep]
+            counts = np.bincount(pair, minlength=self.eng.P)
+        if not len(root):
+            return
+        self.queued += counts
+        if self.n_roots + len(root) > len(self.roots):
+            bigger = np.zeros(max(2 * len(self.roots), self.n_roots + len(root)), np.intp)
+            bigger[:self.n_roots] = self.roots[:self.n_roots]
+            self.roots = bigger
+        self.roots[self.n_roots:self.n_roots + len(root)] = root
+        self.n_roots += len(root)
+        self.queue.append((2 * pair + 1, target, time))
+
+    def senders(self):
+        """(entering prospects who referred someone, how many each)."""
+        if not hasattr(self, "_senders"):
+            sent = np.concatenate(self.sent) if self.sent else np.zeros(0, np.intp)
+            self._senders = np.unique(sent, return_counts=True)
+        return self._senders
+
+    def waiting(self) -> int:
+        return self.n_roots - self.taken
+
+    def take(self, k: int):
+        """The next k queued prospects: ids, worlds, steps, times."""
+        parts = [np.concatenate([x[j] for x in self.queue]) for j in range(3)]
+        self.queue = [tuple(p[k:] for p in parts)] if k < len(parts[0]) else []
+        lo = self.taken
+        self.taken += k
+        ids = np.arange(self.N0 + lo, self.N0 + lo + k, dtype=np.intp)
+        return ids, parts[0][:k], parts[1][:k], parts[2][:k]
+
+    def _book(self, who, code, conv, money) -> None:
+        self.booked.append((self.eng.pair_of.take(code), self.roots[who - self.N0], conv, money))
+
+    def cascade(self):
+        """(pair, root, converted, money) of every referred prospect."""
+        if not self.booked:
+            return (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, bool),
+                    np.zeros(0, np.complex128))
+        return tuple(np.concatenate(x) for x in zip(*self.booked))

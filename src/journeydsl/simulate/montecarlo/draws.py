@@ -1,0 +1,181 @@
+"""`monte_carlo`: the personas and the draws of the uncertain rates as pairs.
+
+A range like `20%..30%` is not a rate but a belief about one, so each of
+`draws` draws samples every uncertain rate once (a range shared by
+personas, or written for several, at the same quantile for all of them)
+and walks its share of the prospects with those rates; the spread across
+draws is what the report's percentiles show. A draw that pushes a step's
+rates over 100% scales them down to exactly 100% and is counted
+(`rescaled_draws`; warning JD407 announces it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..chain import Chain
+from ..results import blend
+from .report import MonteCarloReport, blended_linear, headline, uncertainty
+from .run import Stats, run_pairs
+from .tables import Pair
+from .tally import Tally
+from .walk import MAX_MOVES
+
+_MAX_ROWS = 1 << 14  # sampler rows (worlds x steps) walked together at most
+
+
+def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
+    """One draw of every uncertain rate, per persona; rows over 100% scaled to 100%.
+
+    Returns ({persona: csr rates}, {persona: [rescaled step indices]})."""
+    from scipy.special import betaincinv  # the beta quantile function
+
+    keys = sorted({key for ch in chains.values() for key in ch.uncertain})
+    quantile = dict(zip(keys, rng.random(len(keys))))
+    rates, rescaled = {}, {}
+    for p, ch in chains.items():
+        q = ch.rates.tocsr().copy()
+        q.sort_indices()
+        if ch.uncertain:
+            for (i, j), amount in ch.uncertain.items():
+                u = quantile[(i, j)]
+                if amount.kind == "uniform":
+                    value = amount.low + u * (amount.high - amount.low)
+                elif amount.kind == "beta":
+                    value = float(betaincinv(amount.alpha, amount.beta, u))
+                else:
+                    value = amount.mean
+                lo, hi = q.indptr[i], q.indptr[i + 1]
+                pos = lo + int(np.searchsorted(q.indices[lo:hi], j))
+                q.data[pos] = value
+        totals = np.bincount(np.repeat(np.arange(ch.n), np.diff(q.indptr)), weights=q.data,
+                             minlength=ch.n)
+        over = np.flatnonzero(totals > 1.0 + 1e-12)
+        for i in over:
+            lo, hi = q.indptr[i], q.indptr[i + 1]
+            q.data[lo:hi] /= totals[i]
+        rates[p], rescaled[p] = q, [int(i) for i in over]
+    return rates, rescaled
+
+
+def _split(total: int, weights: list[float]) -> list[int]:
+    """`total` split by weights (largest remainder)."""
+    w = np.asarray(weights, float)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    raw = w * total
+    out = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - out), kind="stable")[: total - int(out.sum())]:
+        out[i] += 1
+    return [int(x) for x in out]
+
+
+def monte_carlo(compiled, scenario: str | None = None, prospects: int = 100_000,
+                draws: int = 20, seed: int = 20261123, persona: str | None = None,
+                progress: Callable[[int, int], None] | None = None, *,
+                max_moves: int = MAX_MOVES,
+                concentration: float = 0.08) -> MonteCarloReport:
+    """Monte Carlo metrics of a journey (raises JourneyError on errors).
+
+    `prospects` is the total number of entering prospects simulated. With
+    uncertain rates they are split evenly over `draws` draws (each draw
+    samples every uncertain rate once); without any, there is one draw of
+    them all. In each draw the prospects are split over the personas by
+    share (only `persona` when given) and the personas blended as
+    `results.blend` does; every draw and persona is walked in one pool.
+    `uncertainty` gives, for each blended headline metric, the standard
+    error of the reported mean and p05/p50/p95 across draws (these include
+    each draw's own sampling noise); with a single draw, the standard error
+    comes from the per-prospect samples (delta method for ratios) and
+    p05/p95 are mean -/+ 1.645 standard errors. `progress(done, total)` is
+    called as walks end.
+    """
+    from .. import checked_graph
+    from ..chain import build_chain
+
+    graph, everyone = checked_graph(compiled, scenario, persona)
+    if prospects < 1:
+        raise ValueError("prospects must be at least 1")
+    shares = dict(graph.graph["shares"])
+    run = [persona] if persona is not None else everyone
+    chains = {p: build_chain(graph, p) for p in run}
+    uncertain = any(ch.uncertain for ch in chains.values())
+    k = min(max(1, int(draws)) if uncertain else 1, prospects)
+    weights = {p: shares[p] for p in run} if len(run) > 1 else {run[0]: 1.0}
+    mix = {p: weights[p] / sum(weights.values()) for p in run}
+    pairs, which, rescaled_draws, rescaled_steps = _pairs(chains, mix, prospects, k, seed,
+                                                          uncertain)
+    done = 0
+
+    def tick(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(min(done, prospects), prospects)
+
+    tallies, stats = _walk_groups(pairs, seed, max_moves, tick)
+    pooled: dict[str, Tally] = {}
+    per_draw_headline: list[dict[str, float | None]] = []
+    converters = []
+    for d in range(k):
+        mine = {p: tallies[j] for j, (dd, p) in enumerate(which) if dd == d}
+        for p, tally in mine.items():
+            pooled[p] = tally if p not in pooled else pooled[p].merge(tally)
+            c = tally.converters.copy()
+            c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
+            converters.append(c)
+        per_draw_headline.append(headline(blended_linear(mine, mix)[0]))
+    personas = {p: pooled[p].metrics() for p in run}
+    report = MonteCarloReport(
+        journey=compiled.journey.title, scenario=scenario, method="monte_carlo",
+        currency=compiled.journey.currency, shares=shares, personas=personas,
+        blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
+        prospects=prospects, draws=k, seed=seed,
+        uncertainty=uncertainty(pooled, mix, per_draw_headline, k),
+        rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
+        transitions=stats.transitions, moves=stats.moves, capped_walks=stats.capped_walks,
+        cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
+        _converters=np.concatenate(converters) if converters else np.zeros((0, 3)))
+    report.describe_converters()
+    return report
+
+
+def _pairs(chains: dict[str, Chain], mix: dict[str, float], prospects: int, k: int, seed: int,
+           uncertain: bool):
+    """The pairs of k draws (prospects split evenly over the draws, then by
+    share), their (draw, persona), and the draws and steps rescaled."""
+    pairs: list[Pair] = []
+    which: list[tuple[int, str]] = []
+    rescaled_draws = 0
+    rescaled_steps: dict[str, dict[str, int]] = {}
+    for d, size in enumerate(_split(prospects, [1.0] * k)):
+        rates: dict = {p: None for p in chains}
+        if uncertain:
+            draw_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(d, 0)))
+            rates, rescaled = sample_rates(chains, draw_rng)
+            rescaled_draws += any(rescaled.values())
+            for p, rows in rescaled.items():
+                counts = rescaled_steps.setdefault(p, {}) if rows else {}
+                for i in rows:
+                    counts[chains[p].steps[i]] = counts.get(chains[p].steps[i], 0) + 1
+        for p, count in zip(chains, _split(size, [mix[p] for p in chains])):
+            pairs.append(Pair(chains[p], rates[p], max(count, 1)))
+            which.append((d, p))
+    return pairs, which, rescaled_draws, rescaled_steps
+
+
+def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
+    """Every pair in one pool, unless the sampler would get too many rows."""
+    group = max(1, _MAX_ROWS // (2 * pairs[0].chain.n + 1))
+    tallies: list[Tally] = []
+    stats = Stats(0, 0, 0, False)
+    for g, lo in enumerate(range(0, len(pairs), group)):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 30, g)))
+        part, st, _ = run_pairs(pairs[lo:lo + group], rng, max_moves=max_moves, keep=False,
+                                progress=tick)
+        tallies += part
+        stats = Stats(stats.transitions + st.transitions, stats.moves + st.moves,
+                      stats.capped_walks + st.capped_walks,
+                      stats.cascade_capped or st.cascade_capped)
+    return tallies, stats

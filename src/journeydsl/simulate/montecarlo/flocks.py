@@ -1,0 +1,132 @@
+"""Flocks: entering prospects that share their whole history so far.
+
+Prospects entering at the same step have the same state (time 0, nothing
+earned, nothing seen), and after the same moves they still do: time,
+money, conversion and seen steps all follow from the path. Such walkers
+need no arrays of their own for that state: a flock keeps it once, with
+the numbers of its members. Each member still draws its own next move
+(random bits, and a table read for those whose bits fall below the row's
+end bins), so every transition is a draw of one walker; but the walks
+that end, most of them at the first steps, are booked once per flock,
+and those that move on are split by their draw into the next flocks.
+A flock too small for that to pay (its bookkeeping costs a few dozen
+numpy calls) joins the pool of walkers in flight, one walker each; so
+does a flock that reaches a renewal loop, where the pool's runs (see
+loops.py) move it many months a pass instead of one a flock step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import referrals
+from .books import CUT, ENDED, Books
+from .tables import LOOP, Tables
+
+FLOCK_MIN = 2048  # smaller flocks join the pool
+FLOCK_DEPTH = 64  # moves a flock makes at most before joining the pool
+
+
+@dataclass
+class Flock:
+    """Walkers that drew the move `code` (or "enter at a step") at time `t`,
+    and have not made it yet: the state a walker joins the pool in."""
+
+    ids: np.ndarray  # its members (entering prospect numbers)
+    code: int
+    t: float
+    converted: bool
+    money: complex  # discounted value + 1j * cost so far
+    seen: int  # first-visit bits of the tracked steps seen so far
+    depth: int = 0
+
+
+class Flocks:
+    """Walks entering prospects in flocks until the flocks get small."""
+
+    def __init__(self, eng: Tables, books: Books, rng, join: Callable, counts, lo: int) -> None:
+        self.eng, self.books, self.rng, self.join = eng, books, rng, join
+        self.counts, self.lo = counts, lo  # per-walker visit counts (or None)
+        self.transitions = self.moves = 0
+
+    def enter(self, i: int, first_id: int, k: int) -> None:
+        """k entering prospects of pair i (numbered first_id...)."""
+        eng, books = self.eng, self.books
+        steps, p = eng.entry[i]
+        stack = []
+        for s, c in zip(steps, self.rng.multinomial(k, p)):
+            s, c = int(s), int(c)
+            if c:
+                books.starts[i, s] += c
+                ids = np.arange(first_id, first_id + c, dtype=np.intp)
+                stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0))
+                first_id += c
+        while stack:
+            flock = stack.pop()
+            if (len(flock.ids) < FLOCK_MIN or flock.depth >= FLOCK_DEPTH
+                    or eng.flags[eng.row[flock.code]] & LOOP):
+                self._join(flock)
+            else:
+                stack += self._step(i, flock)
+
+    def _join(self, c: Flock) -> None:
+        k = len(c.ids)
+        self.join(c.ids, np.full(k, c.code, np.intp), np.full(k, c.t), np.full(k, c.converted),
+                  np.full(k, c.money), np.full(k, c.seen, np.uint64))
+
+    def _visit(self, i: int, c: Flock):
+        """Make the flock's move and book its visit: (time, row), or None when
+        the move arrives at or after the horizon."""
+        eng, books, rng = self.eng, self.books, self.rng
+        code, n = c.code, len(c.ids)
+        t = c.t + float(eng.delay[code])
+        if t >= eng.horizon:  # active at the horizon
+            books.stop_flock(CUT, i, -1, c, n, c.ids)
+            return None
+        if not c.converted and eng.goal_e[code]:
+            c.converted = True
+            books.convert_flock(i, c.ids, t)
+        j = code - 2 * i * eng.S
+        if j < eng.E_max:  # a move (entries are counted as starts)
+            books.edge_counts[i, j] += n
+        row = int(eng.row[code])
+        c.money += complex(eng.money[code]) * eng.daily_discount ** t
+        c.seen |= int(eng.bits[code])
+        if self.counts is not None:
+            for lookup in (eng.track_step_e, eng.track_stage_e):
+                if lookup[code] >= 0:
+                    self.counts[lookup[code], c.ids - self.lo] += 1
+        if eng.ref_code[code]:
+            pos = referrals.uniform_ints(rng, n, rng.poisson(eng.lam_row_max * n))
+            referrals.send(eng, books, rng, c.ids.take(pos), np.full(len(pos), row, np.intp),
+                           np.full(len(pos), t))
+        return t, row
+
+    def _step(self, i: int, c: Flock) -> list[Flock]:
+        """The flock's move and visit, then its members' next moves: book the
+        walks that end and return the flocks of the others."""
+        eng, books = self.eng, self.books
+        visit = self._visit(i, c)
+        if visit is None:
+            return []
+        t, row = visit
+        n = len(c.ids)
+        go, outcome = eng.sampler.draw_row(row, n, self.rng)
+        self.transitions += n
+        self.moves += len(go)
+        if len(go) < n:
+            ended = c.ids
+            if books.keep:
+                mask = np.ones(n, bool)
+                mask[go] = False
+                ended = c.ids[mask]
+            books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended)
+        if not len(go):
+            return []
+        ids = c.ids.take(go)
+        found = np.bincount(outcome).nonzero()[0]
+        return [Flock(ids if len(found) == 1 else ids[outcome == o], int(o), t, c.converted,
+                      c.money, c.seen, c.depth + 1) for o in found]

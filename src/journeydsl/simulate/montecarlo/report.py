@@ -1,0 +1,194 @@
+"""The Monte Carlo report: means, their uncertainty, and who brings the money.
+
+A mean alone would hide how much of it is noise and how much is the
+uncertain rates: `uncertainty` gives each blended headline metric its
+standard error and p05/p50/p95 (across draws, or by the delta method with
+one draw), and the converters' discounted value and cost are kept so that
+a claim like "8% of customers bring 40% of profit" can be checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import Report
+from .books import dot
+from .tally import Tally
+
+# Blended headline metrics that get an uncertainty band.
+HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert_days",
+            "viral_coefficient", "active_at_horizon")
+
+_Z90 = 1.6448536269514722  # standard normal 95th percentile
+
+
+def headline(mean: np.ndarray) -> dict[str, float | None]:
+    """Headline metrics from the means of LINEAR."""
+    conv, rev, cost, vconv, tconv, viral, active = (float(x) for x in mean)
+    clv = vconv / conv if conv > 0 else None
+    cac = cost / conv if conv > 0 else None
+    return {"conversion": conv, "revenue": rev, "cost": cost, "clv": clv, "cac": cac,
+            "ltv_cac": (clv / cac) if clv is not None and cac else None,
+            "time_to_convert_days": tconv / conv if conv > 0 else None,
+            "viral_coefficient": viral, "active_at_horizon": active}
+
+
+def _gradients(mean: np.ndarray) -> dict[str, np.ndarray | None]:
+    """d(headline metric) / d(means of LINEAR), for the delta method."""
+    conv, _, cost, vconv, tconv, _, _ = (float(x) for x in mean)
+    g: dict[str, np.ndarray | None] = {}
+    for i, name in enumerate(("conversion", "revenue", "cost")):
+        g[name] = np.eye(7)[i]
+    g["viral_coefficient"] = np.eye(7)[5]
+    g["active_at_horizon"] = np.eye(7)[6]
+
+    def ratio(a: int, b: int, num: float, den: float):
+        if den <= 0:
+            return None
+        v = np.zeros(7)
+        v[a] = 1.0 / den
+        v[b] = -num / den ** 2
+        return v
+
+    g["clv"] = ratio(3, 0, vconv, conv)
+    g["cac"] = ratio(2, 0, cost, conv)
+    g["ltv_cac"] = ratio(3, 2, vconv, cost) if conv > 0 else None
+    g["time_to_convert_days"] = ratio(4, 0, tconv, conv)
+    return g
+
+
+def blended_linear(tallies: dict[str, Tally], shares: dict[str, float]):
+    """Means of LINEAR over the persona mix and their covariance matrix."""
+    mean = sum(shares[p] * t.means for p, t in tallies.items())
+    cov = sum(shares[p] ** 2 * t.covariance() / max(t.n, 1) for p, t in tallies.items())
+    return np.asarray(mean, float), np.asarray(cov, float)
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
+    """Quantiles of x weighted by w; x ascending."""
+    cw = np.cumsum(w) - 0.5 * w
+    cw /= w.sum()
+    return [float(np.interp(q, cw, x)) for q in qs]
+
+
+def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float) -> float | None:
+    """Share of sum(weight * amount) held by the top `fraction` (by weight) of
+    the entries ranked by amount. Only the top is sorted: enough entries to
+    hold `fraction` of the weight, picked by a partition (weights > 0)."""
+    if not len(amount) or not 0 < fraction <= 1:
+        return None if not len(amount) else 0.0
+    total = dot(weight, amount)
+    if total == 0:
+        return None
+    whole = float(weight.sum())
+    top = min(len(amount), int(fraction * whole / float(weight.min())) + 2)
+    order = np.argpartition(-amount, top - 1)[:top] if top < len(amount) else np.arange(top)
+    order = order.take(np.argsort(-amount.take(order), kind="stable"))
+    a, w = amount.take(order), weight.take(order)
+    cw = np.cumsum(w) / whole
+    k = min(int(np.searchsorted(cw, fraction, side="left")), len(a) - 1)
+    before = float(cw[k - 1]) if k else 0.0
+    part = dot(w[:k], a[:k])
+    # the customer straddling the cut counts for the part of its weight inside it
+    inside = (fraction - before) / (float(cw[k]) - before) if cw[k] > before else 1.0
+    part += min(max(inside, 0.0), 1.0) * float(w[k] * a[k])
+    return part / total
+
+
+# ------------------------------------------------------------------ the report
+
+@dataclass
+class MonteCarloReport(Report):
+    """`simulate.Report` plus the Monte Carlo extras."""
+
+    prospects: int = 0
+    draws: int = 1
+    seed: int | None = None
+    uncertainty: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    clv_distribution: dict[str, float | None] = field(default_factory=dict)
+    revenue_concentration: float | None = None
+    profit_concentration: float | None = None
+    rescaled_draws: int = 0
+    rescaled_steps: dict[str, dict[str, int]] = field(default_factory=dict)
+    transitions: int = 0
+    moves: int = 0
+    capped_walks: int = 0
+    cascade_capped: bool = False
+    concentration_fraction: float = 0.08
+    # converters of the mix: discounted value, cost and weight (for top_share)
+    _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
+
+    def top_share(self, fraction: float, by: str = "revenue") -> float | None:
+        """Share of the customers' total revenue (or profit, `by="profit"`: value
+        minus cost) brought by the top `fraction` of customers ranked by it."""
+        if by not in ("revenue", "profit"):
+            raise ValueError("by must be 'revenue' or 'profit'")
+        value, cost, weight = (np.ascontiguousarray(c) for c in self._converters.T)
+        return share_of_top(value if by == "revenue" else value - cost, weight, fraction)
+
+    def describe_converters(self) -> None:
+        """The clv distribution among converters and the concentration shares."""
+        keys = ("p05", "p25", "p50", "p75", "p95")
+        if len(self._converters):
+            value, weight = (np.ascontiguousarray(c) for c in self._converters.T[0::2])
+            order = np.argsort(value, kind="stable")
+            qs = weighted_quantiles(value.take(order), weight.take(order),
+                                    (0.05, 0.25, 0.5, 0.75, 0.95))
+            self.clv_distribution = dict(zip(keys, qs))
+            self.clv_distribution["mean"] = dot(value, weight) / float(weight.sum())
+        else:
+            self.clv_distribution = {k: None for k in keys + ("mean",)}
+        self.revenue_concentration = self.top_share(self.concentration_fraction)
+        self.profit_concentration = self.top_share(self.concentration_fraction, by="profit")
+
+    def as_dict(self) -> dict:
+        out = super().as_dict()
+        out.update({
+            "prospects": self.prospects,
+            "draws": self.draws,
+            "seed": self.seed,
+            "uncertainty": self.uncertainty,
+            "clv_distribution": self.clv_distribution,
+            "revenue_concentration": self.revenue_concentration,
+            "profit_concentration": self.profit_concentration,
+            "concentration_fraction": self.concentration_fraction,
+            "rescaled_draws": self.rescaled_draws,
+            "rescaled_steps": self.rescaled_steps,
+            "transitions": self.transitions,
+            "capped_walks": self.capped_walks,
+            "cascade_capped": self.cascade_capped,
+        })
+        return out
+
+
+
+def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
+                per_draw: list[dict[str, float | None]], k: int) -> dict:
+    """Standard error and p05/p50/p95 of each blended headline metric: across
+    the k draws, or (one draw) from the per-prospect sums by the delta method."""
+    mean, cov = blended_linear(pooled, mix)
+    point = headline(mean)
+    out: dict[str, dict[str, float | None]] = {}
+    if k > 1:
+        for name in HEADLINE:
+            vals = np.array([h[name] for h in per_draw if h[name] is not None], float)
+            if len(vals) < 2:
+                out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+                continue
+            p05, p50, p95 = np.percentile(vals, [5, 50, 95])
+            out[name] = {"stderr": float(vals.std(ddof=1) / math.sqrt(len(vals))),
+                         "p05": float(p05), "p50": float(p50), "p95": float(p95)}
+        return out
+    grads = _gradients(mean)
+    for name in HEADLINE:
+        g, value = grads[name], point[name]
+        if g is None or value is None:
+            out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+            continue
+        se = float(math.sqrt(max(float(g @ cov @ g), 0.0)))
+        out[name] = {"stderr": se, "p05": value - _Z90 * se, "p50": value,
+                     "p95": value + _Z90 * se}
+    return out
