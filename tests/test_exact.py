@@ -254,6 +254,139 @@ def test_chain_of_the_saas_example_has_rows_summing_to_at_most_one():
         assert solve(chain).conversion > 0
 
 
+
+# ---------------------------------------------------------------- the chain
+
+
+def chain_from_edges(graph, persona: str):
+    """The chain as build_chain made it before graph.py indexed the numbers:
+    a walk over the networkx edges (the reference for the array build)."""
+    from journeydsl.simulate.chain import Chain, _matrices, daily_discount
+
+    nodes = graph._node
+    steps = list(nodes)
+    where = {s: i for i, s in enumerate(steps)}
+    n = len(steps)
+    rows, cols, rates, delays = [], [], [], []
+    ref_rows, ref_cols, amounts, ref_delays = [], [], [], []
+    uncertain = {}
+    for u, targets in graph._adj.items():
+        i = where[u]
+        for v, d in targets.items():
+            rate = d["rate"]
+            if rate is not None and rate[persona] > 0:
+                j = where[v]
+                rows.append(i)
+                cols.append(j)
+                rates.append(rate[persona])
+                delays.append(d["delay_days"])
+                if persona in d["uncertain"]:
+                    uncertain[(i, j)] = d["uncertain"][persona]
+            referral = d["referral"]
+            if referral is not None and referral[persona] > 0:
+                ref_rows.append(i)
+                ref_cols.append(where[v])
+                amounts.append(referral[persona])
+                ref_delays.append(d["referral_delay_days"])
+    factor = daily_discount(graph)
+    rates_a, delays_a = np.asarray(rates, float), np.asarray(delays, float)
+    amounts_a, ref_delays_a = np.asarray(amounts, float), np.asarray(ref_delays, float)
+    rate_m, delay_m, disc_m, rd_m = _matrices(
+        n, rows, cols, rates_a, delays_a, rates_a * factor ** delays_a, rates_a * delays_a)
+    ref_m, ref_delay_m, ref_disc_m = _matrices(
+        n, ref_rows, ref_cols, amounts_a, ref_delays_a, amounts_a * factor ** ref_delays_a)
+    data = [nodes[s] for s in steps]
+
+    def per_step(key):
+        return np.array([(d[key] or {}).get(persona, 0.0) for d in data], float)
+
+    return Chain(persona=persona, steps=steps, stage_of=[d["stage"] for d in data],
+                 rates=rate_m, delays=delay_m, value=per_step("value"), cost=per_step("cost"),
+                 goal=np.array([bool(d["goal"]) for d in data]),
+                 entry=np.array([d["entry"][persona] for d in data], float),
+                 referrals=ref_m, referral_delays=ref_delay_m, daily_discount=factor,
+                 horizon_days=graph.graph.get("horizon_days"), discounted=disc_m,
+                 rate_delay=rd_m, referrals_discounted=ref_disc_m, uncertain=uncertain)
+
+
+def assert_same_chain(chain, expected):
+    """Field by field, exactly: same values, dtypes, sparse layout, key order."""
+    import dataclasses
+
+    from scipy import sparse
+
+    for f in dataclasses.fields(expected):
+        got, want = getattr(chain, f.name), getattr(expected, f.name)
+        if sparse.issparse(want):
+            assert sparse.issparse(got) and got.format == want.format, f.name
+            assert got.shape == want.shape, f.name
+            for part in ("indptr", "indices", "data"):
+                a, b = getattr(got, part), getattr(want, part)
+                assert a.dtype == b.dtype and np.array_equal(a, b), (f.name, part)
+        elif isinstance(want, np.ndarray):
+            assert isinstance(got, np.ndarray), f.name
+            assert got.dtype == want.dtype and np.array_equal(got, want), f.name
+        elif isinstance(want, dict):
+            assert list(got.items()) == list(want.items()), f.name
+        else:
+            assert type(got) is type(want) and got == want, f.name
+
+
+MIXED = """journey "mixed" {
+  discount 8% per month
+  persona p { share 40% }
+  persona q { share 60% }
+  stage s { touchpoint a { value 3 [q: 5]; cost 1 } ; touchpoint b ; touchpoint c { value 9 } }
+  entry a 70% [q: 90%], b 30% [q: 10%]
+  a -> b 0% [q: 40%] after 2d, c beta(2, 8) after 1d, a 10%
+  b -> c 30% [p: 0%], a 20% after 3d
+  c => a 0.2 [q: 0] after 5d
+  c => b 0.1
+  goal c
+}"""
+
+
+def test_array_built_chain_equals_the_chain_walked_from_the_edges():
+    from pathlib import Path
+
+    paths = sorted(Path(__file__).parents[1].glob("examples/*.journey"))
+    compiled = [journeydsl.load(path) for path in paths] + [compile_ok(MIXED)]
+    checked = 0
+    for result in compiled:
+        assert result.ok
+        for scenario in [None] + [s.id for s in result.journey.scenarios]:
+            graph = result.graph(scenario)
+            assert graph.graph["engine_index"].current(graph)
+            for persona in graph.graph["personas"]:
+                assert_same_chain(build_chain(graph, persona), chain_from_edges(graph, persona))
+                checked += 1
+    assert checked > 2 * len(paths)
+
+
+def test_the_chain_follows_edits_made_to_a_copy_of_the_graph():
+    import copy
+
+    result = compile_ok(MIXED)
+    graph = result.graph()
+    before = build_chain(graph, "q")
+    deep = copy.deepcopy(graph)  # the index is left out: the copy is read edge by edge
+    deep.edges["b", "c"]["rate"]["q"] += 0.25
+    deep.nodes["c"]["value"]["q"] = 11.0
+    assert deep.graph["engine_index"] is None
+    assert_same_chain(build_chain(deep, "q"), chain_from_edges(deep, "q"))
+    assert build_chain(deep, "q").rates[1, 2] == pytest.approx(0.55)
+    shallow = graph.copy()  # new data dicts, the index shared: not current for the copy
+    shallow.edges["a", "c"]["rate"] = {"p": 0.5, "q": 0.5}
+    shallow.add_edge("b", "b", rate={"p": 0.1, "q": 0.2}, delay_days=1.0, uncertain={},
+                     referral=None, referral_delay_days=0.0)
+    assert not graph.graph["engine_index"].current(shallow)
+    for persona in ("p", "q"):
+        assert_same_chain(build_chain(shallow, persona), chain_from_edges(shallow, persona))
+    assert_same_chain(build_chain(graph, "q"), before)  # the original is unchanged
+    del graph.graph["engine_index"]  # a graph without an index (made by hand, say)
+    assert_same_chain(build_chain(graph, "q"), before)
+
+
 # ---------------------------------------------------------------- reach
 
 LEAVE_AND_RETURN = """journey "reach" {
@@ -445,3 +578,36 @@ def test_a_loop_without_delay_is_an_error_even_under_a_horizon():
     codes = [d.code for d in result.diagnostics]
     assert "JD405" in codes and "JD501" not in codes
     assert not result.ok
+
+
+def test_blend_mixes_every_table_entry_as_share_weighted_sums():
+    """The column-wise blend gives exactly the per-entry share-weighted sums,
+    None where a persona's reach was not computed."""
+    from pathlib import Path
+
+    from journeydsl.simulate.results import blend
+
+    def reference(values, weights):
+        if any(v is None for v in values):
+            return None
+        total = 0.0
+        for w, v in zip(weights, values):
+            total += w * v
+        return total
+
+    result = journeydsl.load(Path(__file__).parents[1] / "examples" / "saas_trial.journey")
+    for places in (None, frozenset({"trial", "paying", "activation"})):
+        report = simulate(result, places=places)
+        parts = list(report.personas.values())
+        weights = [report.shares[p] for p in report.personas]
+        mixed = blend(report.personas, report.shares)
+        for table in ("steps", "stages"):
+            got, tables = getattr(mixed, table), [getattr(m, table) for m in parts]
+            assert list(got) == list(tables[0])
+            for row, keys in tables[0].items():
+                assert list(got[row]) == list(keys)
+                for k in keys:
+                    want = reference([t[row][k] for t in tables], weights)
+                    assert got[row][k] == want, (table, row, k)
+        if places is not None:
+            assert any(r["reach"] is None for r in mixed.steps.values())

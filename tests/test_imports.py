@@ -304,3 +304,19 @@ def test_misplaced_or_unquoted_use_gets_a_hint() -> None:
     nested = journeydsl.loads('journey "x" {\n  stage s {\n    use "p.journey"\n  }\n}\n')
     assert [(d.code, d.help) for d in nested.diagnostics] == [
         ("JD206", "`use` is a statement of the journey: move it out of this block")]
+
+
+def test_a_library_has_nothing_to_simulate(tmp_path: Path) -> None:
+    from journeydsl.compiler import JourneyError
+    from journeydsl.simulate.attribution import attribution
+    from journeydsl.simulate.levers import levers
+    from journeydsl.simulate.montecarlo import monte_carlo
+
+    write(tmp_path, **{"personas.journey": PERSONAS})
+    library = journeydsl.load(tmp_path / "personas.journey")
+    for run in (simulate, monte_carlo, levers, attribution):
+        with pytest.raises(JourneyError, match="nothing to simulate"):
+            run(library)
+    result = CliRunner().invoke(app, ["simulate", str(tmp_path / "personas.journey")])
+    assert result.exit_code == 1
+    assert "error[JD401]" in result.stderr and "library" in result.stderr

@@ -98,7 +98,11 @@ class Compiled:
         return apply_scenario(self.journey, found)
 
     def graph(self, scenario: str | None = None) -> "nx.DiGraph":
-        """The networkx graph of the journey (or of one scenario)."""
+        """The networkx graph of the journey (or of one scenario).
+
+        Read-only: the simulation engines read its `engine_index`, filled
+        when it was built. For a what-if use a scenario, or edit a
+        `copy.deepcopy` of it (the copy drops the index)."""
         if scenario not in self._graphs:
             self._graphs[scenario] = build_graph(self.variant(scenario), self.index)
         return self._graphs[scenario]

@@ -5,10 +5,15 @@ attributes; per-persona values are dicts keyed by persona id. One edge per
 (source, target) pair: `rate` (per persona, the mean of uncertain rates) and
 `delay_days` when there is a transition, `referral` and
 `referral_delay_days` when there is a referral; `kind` says which
-("transition", "referral" or "both"). Graph attributes carry the settings.
+("transition", "referral" or "both"). Graph attributes carry the settings,
+and `engine_index` the same numbers by step number for the simulation
+engines (an `EngineIndex`).
 """
 
 from __future__ import annotations
+
+from array import array
+from operator import itemgetter
 
 import networkx as nx
 
@@ -61,25 +66,49 @@ def build_graph(journey: Journey, index: Index) -> nx.DiGraph:
             goal=step_id in goals,
             span=node.id_span,
         )
+    # The engine index is filled in the same pass (a second walk over the
+    # edges' scattered dicts would cost as much as the pass itself); bound
+    # appends in locals, as this runs on every compile.
+    numbers = EngineIndex.empty(list(personas), len(index.steps))
+    where = {step: i for i, step in enumerate(index.steps)}
+    add_from, add_to = numbers.move_from.append, numbers.move_to.append
+    add_delay, add_rate = numbers.delays.append, numbers.rate_rows.append
+    again = False  # a pair given twice (JD311): the graph keeps the last one
     for transition in journey.transitions:
         u, v = transition.source.step, transition.target.step
         if u is None or v is None:
             continue
         data = _edge(graph, u, v)
-        data.update(rate={p: transition.rate.mean_for(p) for p in personas},
-                    uncertain={p: transition.rate.for_persona(p) for p in personas
-                               if transition.rate.for_persona(p).kind != "fixed"},
-                    delay_days=transition.delay_days, span=transition.span)
+        again = again or data["rate"] is not None
+        rate = {p: transition.rate.mean_for(p) for p in personas}
+        uncertain = {p: transition.rate.for_persona(p) for p in personas
+                     if transition.rate.for_persona(p).kind != "fixed"}
+        if uncertain:
+            numbers.uncertain.append((len(numbers.rate_rows), uncertain))
+        add_from(where[u])
+        add_to(where[v])
+        add_delay(transition.delay_days)
+        add_rate(rate)
+        data.update(rate=rate, uncertain=uncertain, delay_days=transition.delay_days,
+                    span=transition.span)
     for referral in journey.referrals:
         u, v = referral.source.step, referral.target.step
         if u is None or v is None:
             continue
         data = _edge(graph, u, v)
-        data.update(referral={p: referral.amount.mean_for(p) for p in personas},
-                    referral_delay_days=referral.delay_days, referral_span=referral.span)
+        again = again or data["referral"] is not None
+        amount = {p: referral.amount.mean_for(p) for p in personas}
+        numbers.sent_from.append(where[u])
+        numbers.sent_to.append(where[v])
+        numbers.sent_delays.append(referral.delay_days)
+        numbers.amount_rows.append(amount)
+        data.update(referral=amount, referral_delay_days=referral.delay_days,
+                    referral_span=referral.span)
     for _, _, data in graph.edges(data=True):
         data["kind"] = ("both" if data["rate"] is not None and data["referral"] is not None
                         else "transition" if data["rate"] is not None else "referral")
+    graph.graph["engine_index"] = (numbers.finish(graph) if not again
+                                   else EngineIndex(graph, list(personas)))
     return graph
 
 
@@ -103,3 +132,129 @@ def _per_persona(value: PerPersona | None, personas: list[str]) -> dict[str, flo
     if value is None:
         return None
     return {p: value.mean_for(p) for p in personas}
+
+
+class EngineIndex:
+    """The graph's numbers by step number (steps in node order, edges in the
+    graph's edge order), for the simulation engines: simulate/chain.py
+    builds a persona's chain from these with array operations alone.
+
+    Compact arrays: `move_from`, `move_to`, `delays` and per persona
+    `rates[p]` for the edges with a `rate`; `uncertain` lists (position
+    among those, the edge's `uncertain` dict); `sent_from`, `sent_to`,
+    `sent_delays` and `amounts[p]` for the edges with a `referral`; per step
+    `stage_of`, `goal` and per persona `value[p]`, `cost[p]` (0 where none)
+    and `entry[p]`.
+
+    A snapshot of the graph as built: `copy.deepcopy` leaves it out of the
+    copy (a copy is made to be edited; chain.py then reads the copy's edges),
+    and so should code that edits a graph in place (`del
+    graph.graph["engine_index"]`). chain.py also reads the edges when the
+    graph's nodes or edges no longer match (or it is a `graph.copy()`).
+
+    >>> import journeydsl
+    >>> g = journeydsl.loads('journey "j" { stage a { touchpoint x ; touchpoint y } ; '
+    ...                      'entry x ; x -> y 30% after 2d ; goal y }').graph()
+    >>> numbers = g.graph["engine_index"]
+    >>> list(numbers.move_from), list(numbers.move_to), list(numbers.rates["default"])
+    ([0], [1], [0.3])
+    """
+
+    _NUMBERS = ("amounts", "cost", "delays", "edges", "entry", "goal", "move_from", "move_to",
+                "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of", "steps",
+                "uncertain", "value")
+    __slots__ = _NUMBERS + ("sample", "rate_rows", "amount_rows")
+
+    def __init__(self, graph: nx.DiGraph, personas: list[str]) -> None:
+        """Index a graph from its edges (build_graph fills one as it goes)."""
+        nodes, adj = graph._node, graph._adj  # the plain dicts: views cost a call each
+        where = {step: i for i, step in enumerate(nodes)}
+        self._start(personas, len(where))
+        rates, amounts = self.rate_rows, self.amount_rows
+        # each edge's data visited once (they are scattered in memory), bound
+        # methods in locals
+        add_from, add_to, add_delay = (self.move_from.append, self.move_to.append,
+                                       self.delays.append)
+        send_from, send_to, send_delay = (self.sent_from.append, self.sent_to.append,
+                                          self.sent_delays.append)
+        for u, targets in adj.items():
+            i = where[u]
+            for v, data in targets.items():
+                rate = data["rate"]
+                if rate is not None:
+                    if data["uncertain"]:
+                        self.uncertain.append((len(rates), data["uncertain"]))
+                    add_from(i)
+                    add_to(where[v])
+                    add_delay(data["delay_days"])
+                    rates.append(rate)
+                referral = data["referral"]
+                if referral is not None:
+                    send_from(i)
+                    send_to(where[v])
+                    send_delay(data["referral_delay_days"])
+                    amounts.append(referral)
+        self.finish(graph)
+
+    def _start(self, personas: list[str], steps: int) -> None:
+        self.personas = personas
+        self.steps = steps
+        self.move_from, self.move_to, self.delays = array("q"), array("q"), array("d")
+        self.sent_from, self.sent_to, self.sent_delays = array("q"), array("q"), array("d")
+        self.uncertain: list[tuple[int, dict]] = []
+        # per edge, the per-persona dicts: `finish` turns them into columns
+        self.rate_rows: list[dict[str, float]] = []
+        self.amount_rows: list[dict[str, float]] = []
+
+    @classmethod
+    def empty(cls, personas: list[str], steps: int) -> "EngineIndex":
+        """An index for `build_graph` to fill edge by edge, then `finish`."""
+        index = cls.__new__(cls)
+        index._start(personas, steps)
+        return index
+
+    def finish(self, graph: nx.DiGraph) -> "EngineIndex":
+        """The per-persona columns and per-step numbers, once the edges are in."""
+        personas, adj = self.personas, graph._adj
+        self.edges = sum(map(len, adj.values()))
+        self.sample = next(((u, v, data) for u, targets in adj.items()
+                            for v, data in targets.items()), None)
+        # Uncertain rates in the graph's edge order (by source step, then as
+        # written), the order the Monte Carlo engine samples them in.
+        self.uncertain.sort(key=lambda item: self.move_from[item[0]])
+        self.rates = {p: array("d", map(itemgetter(p), self.rate_rows)) for p in personas}
+        self.amounts = {p: array("d", map(itemgetter(p), self.amount_rows)) for p in personas}
+        del self.rate_rows, self.amount_rows
+        steps = list(graph._node.values())
+        self.stage_of = [d["stage"] for d in steps]
+        self.goal = array("B", [bool(d["goal"]) for d in steps])
+        self.value = _per_step(steps, "value", personas)
+        self.cost = _per_step(steps, "cost", personas)
+        entries = [d["entry"] for d in steps]
+        self.entry = {p: array("d", map(itemgetter(p), entries)) for p in personas}
+        return self
+
+    def __eq__(self, other: object) -> bool:  # the same numbers (graphs compare by value)
+        return type(other) is EngineIndex and all(
+            getattr(self, k) == getattr(other, k) for k in self._NUMBERS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo) -> None:
+        return None
+
+    def current(self, graph: nx.DiGraph) -> bool:
+        """Whether this still describes `graph` (as far as cheap checks tell)."""
+        adj = graph._adj
+        if len(graph._node) != self.steps or sum(map(len, adj.values())) != self.edges:
+            return False
+        if self.sample is None:
+            return True
+        u, v, data = self.sample
+        return u in adj and adj[u].get(v) is data
+
+
+def _per_step(steps: list[dict], key: str, personas: list[str]) -> dict[str, array]:
+    """Per persona, each step's value under `key` (0 where it has none)."""
+    column = [d[key] or {} for d in steps]
+    return {p: array("d", [values.get(p, 0.0) for values in column]) for p in personas}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..compiler import Compiled, JourneyError
+from .._gc import paused_gc
+from ..compiler import Compiled
 from .results import Metrics, blend
 
 
@@ -48,9 +49,8 @@ class Report:
 def checked_graph(compiled: Compiled, scenario: str | None = None,
                   persona: str | None = None):
     """The graph to simulate, and its personas; JourneyError when the file
-    has errors, KeyError for an unknown scenario or persona."""
-    if not compiled.ok or compiled.journey is None:
-        raise JourneyError(compiled.errors)
+    has errors or is a library, KeyError for an unknown scenario or persona."""
+    compiled.raise_unless_simulable()
     graph = compiled.graph(scenario)
     personas = list(graph.graph["personas"])
     if persona is not None and persona not in personas:
@@ -67,11 +67,13 @@ def simulate(compiled: Compiled, scenario: str | None = None,
     from .chain import build_chain
     from .exact import solve
 
-    if not compiled.ok or compiled.journey is None:
-        raise JourneyError(compiled.errors)
+    compiled.raise_unless_simulable()
     graph = compiled.graph(scenario)
     shares = dict(graph.graph["shares"])
-    personas = {p: solve(build_chain(graph, p), places, cohort) for p in graph.graph["personas"]}
+    with paused_gc():  # thousands of small dicts (the step tables), none of them garbage
+        personas = {p: solve(build_chain(graph, p), places, cohort)
+                    for p in graph.graph["personas"]}
+        blended = blend(personas, shares)
     return Report(
         journey=compiled.journey.title,
         scenario=scenario,
@@ -79,7 +81,7 @@ def simulate(compiled: Compiled, scenario: str | None = None,
         currency=compiled.journey.currency,
         shares=shares,
         personas=personas,
-        blended=blend(personas, shares),
+        blended=blended,
     )
 
 

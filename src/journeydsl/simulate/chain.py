@@ -56,55 +56,49 @@ def daily_discount(graph: nx.DiGraph) -> float:
 
 
 def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
-    """The chain of one persona from a compiled journey graph."""
-    nodes = graph._node  # the plain dicts: views cost a call per lookup
-    steps = list(nodes)
-    where = {s: i for i, s in enumerate(steps)}
+    """The chain of one persona from a compiled journey graph.
+
+    Array operations on the numbers that graph.py indexed by step number
+    when it built the graph (its `EngineIndex`); a graph without one, or
+    whose index no longer matches it, is indexed here (not kept)."""
+    from ..graph import EngineIndex
+
+    steps = list(graph._node)
     n = len(steps)
-    rows, cols, rates, delays = [], [], [], []
-    ref_rows, ref_cols, amounts, ref_delays = [], [], [], []
+    index = graph.graph.get("engine_index")
+    if index is None or persona not in index.personas or not index.current(graph):
+        index = EngineIndex(graph, [persona])
+
+    rates_all = np.array(index.rates[persona], float)
+    kept = rates_all > 0
+    rows = np.array(index.move_from, np.int64)[kept]
+    cols = np.array(index.move_to, np.int64)[kept]
+    rates, delays = rates_all[kept], np.array(index.delays, float)[kept]
+    amounts_all = np.array(index.amounts[persona], float)
+    sent = amounts_all > 0
+    ref_rows = np.array(index.sent_from, np.int64)[sent]
+    ref_cols = np.array(index.sent_to, np.int64)[sent]
+    amounts, ref_delays = amounts_all[sent], np.array(index.sent_delays, float)[sent]
     uncertain: dict[tuple[int, int], Amount] = {}
-    for u, targets in graph._adj.items():
-        i = where[u]
-        for v, d in targets.items():
-            rate = d["rate"]
-            if rate is not None and rate[persona] > 0:
-                j = where[v]
-                rows.append(i)
-                cols.append(j)
-                rates.append(rate[persona])
-                delays.append(d["delay_days"])
-                if persona in d["uncertain"]:
-                    uncertain[(i, j)] = d["uncertain"][persona]
-            referral = d["referral"]
-            if referral is not None and referral[persona] > 0:
-                ref_rows.append(i)
-                ref_cols.append(where[v])
-                amounts.append(referral[persona])
-                ref_delays.append(d["referral_delay_days"])
+    for k, specs in index.uncertain:  # the few uncertain rates, in edge order
+        if persona in specs and kept[k]:
+            uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
 
     factor = daily_discount(graph)
-    rates_a, delays_a = np.asarray(rates, float), np.asarray(delays, float)
-    amounts_a, ref_delays_a = np.asarray(amounts, float), np.asarray(ref_delays, float)
     rate_m, delay_m, disc_m, rd_m = _matrices(
-        n, rows, cols, rates_a, delays_a, rates_a * factor ** delays_a, rates_a * delays_a)
+        n, rows, cols, rates, delays, rates * factor ** delays, rates * delays)
     ref_m, ref_delay_m, ref_disc_m = _matrices(
-        n, ref_rows, ref_cols, amounts_a, ref_delays_a, amounts_a * factor ** ref_delays_a)
-    data = [nodes[s] for s in steps]
-
-    def per_step(key: str) -> np.ndarray:
-        return np.array([(d[key] or {}).get(persona, 0.0) for d in data], float)
-
+        n, ref_rows, ref_cols, amounts, ref_delays, amounts * factor ** ref_delays)
     return Chain(
         persona=persona,
         steps=steps,
-        stage_of=[d["stage"] for d in data],
+        stage_of=list(index.stage_of),
         rates=rate_m,
         delays=delay_m,
-        value=per_step("value"),
-        cost=per_step("cost"),
-        goal=np.array([bool(d["goal"]) for d in data]),
-        entry=np.array([d["entry"][persona] for d in data], float),
+        value=np.array(index.value[persona], float),
+        cost=np.array(index.cost[persona], float),
+        goal=np.array(index.goal, bool),
+        entry=np.array(index.entry[persona], float),
         referrals=ref_m,
         referral_delays=ref_delay_m,
         daily_discount=factor,

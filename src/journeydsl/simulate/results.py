@@ -9,6 +9,8 @@ share-weighted averages of the personas' ratios.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 
 
 @dataclass
@@ -87,17 +89,60 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
         (persona, only), = parts.items()
         if shares[persona] == 1.0:
             return only  # one persona is the whole mix
-    def mix(get) -> float | None:
-        values = [(shares[p], get(m)) for p, m in parts.items()]
-        if any(v is None for _, v in values):
-            return None  # a reach that was not computed
-        return sum(share * v for share, v in values)
-
     first = next(iter(parts.values()))
-    steps = {s: {k: mix(lambda m, s=s, k=k: m.steps[s][k]) for k in first.steps[s]}
-             for s in first.steps}
-    stages = {s: {k: mix(lambda m, s=s, k=k: m.stages[s][k]) for k in first.stages[s]}
-              for s in first.stages}
-    cohort = {k: mix(lambda m, k=k: m.cohort[k]) for k in first.cohort}
-    return Metrics(**{k: mix(lambda m, k=k: getattr(m, k)) for k in _LINEAR},
+    weights = [shares[p] for p in parts]
+    steps = _mix_rows([m.steps for m in parts.values()], weights)
+    stages = _mix_rows([m.stages for m in parts.values()], weights)
+    cohort = {k: _mix(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
+    return Metrics(**{k: _mix(weights, [getattr(m, k) for m in parts.values()]) for k in _LINEAR},
                    steps=steps, stages=stages, cohort=cohort)
+
+
+def _mix(weights: list[float], values: list[float | None]) -> float | None:
+    """sum(share * value), None when a value is None (a reach not computed)."""
+    if any(v is None for v in values):
+        return None
+    return sum(w * v for w, v in zip(weights, values))
+
+
+def _mix_rows(tables: list[dict[str, dict[str, float | None]]],
+              weights: list[float]) -> dict[str, dict[str, float | None]]:
+    """`_mix` of every entry of per-step (or per-stage) tables, rows and keys
+    in the first table's order. Column by column with numpy when every row
+    has the same keys: the same products, added in persona order (what
+    `sum` does up to Python 3.11; from 3.12 on `sum` compensates rounding,
+    which can change the last digit with three personas or more)."""
+    import numpy as np
+
+    first = tables[0]
+    if not first:
+        return {}
+    ids = list(first)
+    shape = first[ids[0]].keys()
+    keys = list(shape)
+    if not all(map(shape.__eq__, map(dict.keys, first.values()))):
+        return {s: {k: _mix(weights, [t[s][k] for t in tables]) for k in first[s]} for s in ids}
+    total = np.zeros((len(keys), len(ids)))
+    missing: set[tuple[int, int]] = set()
+    for weight, table in zip(weights, tables):
+        rows = list(map(table.__getitem__, ids))
+        for j, key in enumerate(keys):
+            values = np.array(list(map(itemgetter(key), rows)), float)  # None: NaN
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                if rows[i][key] is None:
+                    missing.add((j, i))
+            total[j] = total[j] + weight * values
+    out = total.tolist()
+    for j, i in missing:
+        out[j][i] = None
+    row = _ROWS.get(tuple(keys))
+    if row is not None:
+        return dict(zip(ids, map(row, *out)))
+    return dict(zip(ids, map(dict, map(zip, repeat(keys), zip(*out)))))
+
+
+_ROWS = {  # the usual rows, built as literals (twice as fast as dict(zip(...)))
+    ("reach", "visits", "dropoff", "churn"):
+        lambda r, v, d, c: {"reach": r, "visits": v, "dropoff": d, "churn": c},
+    ("reach", "dropoff", "churn"): lambda r, d, c: {"reach": r, "dropoff": d, "churn": c},
+}
