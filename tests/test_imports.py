@@ -320,3 +320,11 @@ def test_a_library_has_nothing_to_simulate(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["simulate", str(tmp_path / "personas.journey")])
     assert result.exit_code == 1
     assert "error[JD401]" in result.stderr and "library" in result.stderr
+
+
+def test_a_library_is_drawn_without_entry_or_exits() -> None:
+    from journeydsl.render.dot import to_dot
+
+    dot = to_dot(journeydsl.load(LIB / "b2b_awareness.journey"))
+    assert '"#entry"' not in dot and "exits" not in dot.replace("exits / churn", "")
+    assert "LinkedIn ad" in dot

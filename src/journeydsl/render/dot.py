@@ -150,6 +150,8 @@ def _scale(view: MapView):
 
 
 def _entry(view: MapView, scale) -> list[str]:
+    if all(step.entry is None for step in view.steps):
+        return []  # a library: nobody enters it
     out = [('  "#entry" [label="entry", shape=circle, style=filled, fillcolor="#2d3748", '
             'fontcolor=white, fontsize=10, width=0.6, fixedsize=true];'),
            '  { rank=same; "#c0"; "#entry"; }']

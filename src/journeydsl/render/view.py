@@ -115,7 +115,10 @@ def map_view(compiled, scenario: str | None = None, persona: str | None = None,
             for p in personas:
                 out_rate[u][p] += d["rate"][p]
     for node, d in graph.nodes(data=True):
-        step = _step(node, d, persona, weights, currency, out_rate[node], visits)
+        # Nothing arrives at a step of a library (or one left unlinked): no
+        # exit to draw there.
+        arrives = graph.in_degree(node) > 0 or any(d["entry"].values())
+        step = _step(node, d, persona, weights, currency, out_rate[node], visits, arrives)
         stages.setdefault(d["stage"], StageView(d["stage"], d["stage"])).steps.append(step)
     order = {n: i for i, n in enumerate(graph.nodes)}
     edges = []
@@ -167,7 +170,8 @@ def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float |
     return sum(values[p] * w for p, w in weights.items()) / total
 
 
-def _step(node: str, d: dict, persona, weights, currency, out_rate, visits) -> StepView:
+def _step(node: str, d: dict, persona, weights, currency, out_rate, visits,
+          arrives: bool = True) -> StepView:
     lines = []
     meta = " · ".join(clean(x) for x in (d["channel"], d["owner"]) if x)
     if meta:
@@ -189,7 +193,7 @@ def _step(node: str, d: dict, persona, weights, currency, out_rate, visits) -> S
     stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
     exit_text = None
     has_out = any(v > 0 for v in out_rate.values())
-    if any(stop[p] > 1e-12 for p in weights) and (not d["goal"] or has_out):
+    if arrives and any(stop[p] > 1e-12 for p in weights) and (not d["goal"] or has_out):
         shown = persona_text({p: stop[p] for p in stop}, persona, pct)
         exit_text = f"{'churn' if d['goal'] else 'exits'} {shown}"
     step_visits = exit_flow = None
