@@ -190,6 +190,19 @@ def test_JD007_not_a_file(tmp_path: Path) -> None:
     assert d.message == f"`{tmp_path / 'lib.journey'}` is not a file"
 
 
+def test_JD007_only_journey_files(tmp_path: Path) -> None:
+    """A mistyped path must not print another file's lines into a CI log."""
+    (tmp_path / "secret.txt").write_text("password = hunter2\n", encoding="utf-8")
+    text = edit(SIGNUP, ("{\n", '{\n  use "secret.txt"\n'))
+    result = load_in(tmp_path, "t.journey", text)
+    assert [(d.code, d.message, d.span) for d in result.diagnostics] == [
+        ("JD007", "`secret.txt` is not a .journey file", span_of(text, '"secret.txt"'))]
+    assert "hunter2" not in render_text(result.diagnostics[0])
+    text = edit(SIGNUP, ("{\n", '{\n  use "a\x00b.journey"\n'))  # only from Python: a
+    d = check(text, "JD007", '"a\x00b.journey"')                    # file with NUL is JD003
+    assert d.message == "this is not a usable file path"
+
+
 def test_JD008_import_cycle(tmp_path: Path) -> None:
     other = 'journey "Shared" {\n  use "t.journey"\n  persona smb { share 100% }\n}\n'
     text = edit(SIGNUP, ("{\n", '{\n  use "shared.journey"\n'))

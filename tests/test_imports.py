@@ -328,3 +328,19 @@ def test_a_library_is_drawn_without_entry_or_exits() -> None:
     dot = to_dot(journeydsl.load(LIB / "b2b_awareness.journey"))
     assert '"#entry"' not in dot and "exits" not in dot.replace("exits / churn", "")
     assert "LinkedIn ad" in dot
+
+
+@pytest.mark.parametrize("suffix", ["", ".journey"])
+def test_any_use_path_ends_in_diagnostics_not_exceptions(suffix: str) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.text(st.characters(blacklist_characters='"\\\n\r'), max_size=300))
+    def compiles(path: str) -> None:
+        text = f'journey "x" {{\n  use "{path}{suffix}"\n  stage s\n  entry s\n  goal s\n}}\n'
+        result = journeydsl.loads(text, "/nonexistent-folder/t.journey")
+        assert all(d.code in {"JD007", "JD008", "JD101", "JD102", "JD103"}
+                   for d in result.diagnostics), [d.message for d in result.diagnostics]
+
+    compiles()

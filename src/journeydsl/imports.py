@@ -72,10 +72,12 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
     base = source.extent
     folder = os.path.dirname(source.path)
     for use in journey.uses:
-        shown = os.path.normpath(os.path.join(folder, use.path))
-        real = os.path.realpath(shown)
-        out.files.append(real)
-        problem = _unusable(use, shown, real, chain, source)
+        problem = _bad_path(use, source)
+        if problem is None:
+            shown = os.path.normpath(os.path.join(folder, use.path))
+            real = os.path.realpath(shown)
+            out.files.append(real)
+            problem = _unusable(use, shown, real, chain, source)
         if problem is not None:
             out.problems.append(problem)
             out.failed = True
@@ -109,6 +111,21 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
     return out
 
 
+def _bad_path(use: Use, source: SourceFile) -> Diagnostic | None:
+    """Only .journey files: a mistyped path must not print another file's
+    lines (a key, a password file) into a CI log as syntax errors."""
+    try:
+        usable = "\0" not in use.path and len(os.fsencode(use.path)) <= 4096
+    except UnicodeError:  # lone surrogates: only from Python strings, never from a file
+        usable = False
+    if not usable:
+        return diag.make("JD007", "this is not a usable file path", source, use.path_span)
+    if not use.path.endswith(".journey"):
+        return diag.make("JD007", f"`{use.path}` is not a .journey file", source, use.path_span,
+                         help="`use` brings personas and stages from another .journey file")
+    return None
+
+
 def _unusable(use: Use, shown: str, real: str, chain: tuple[str, ...],
               source: SourceFile) -> Diagnostic | None:
     if real in chain:
@@ -120,6 +137,13 @@ def _unusable(use: Use, shown: str, real: str, chain: tuple[str, ...],
     if len(chain) > MAX_DEPTH:
         return diag.make("JD007", f"imports are nested more than {MAX_DEPTH} files deep",
                          source, use.path_span, help="use the files directly from here")
+    try:
+        return _unreadable(use, shown, real, source)
+    except (OSError, ValueError) as err:  # a name too long for the system, say
+        return diag.make("JD007", f"cannot read `{shown}`: {err}", source, use.path_span)
+
+
+def _unreadable(use: Use, shown: str, real: str, source: SourceFile) -> Diagnostic | None:
     if not os.path.exists(real):
         where = "" if os.path.normpath(use.path) == shown else f" (no file `{shown}`)"
         return diag.make("JD007", f"cannot find `{use.path}`{where}", source,
