@@ -225,13 +225,24 @@ class EngineIndex:
         self.rates = {p: array("d", map(itemgetter(p), self.rate_rows)) for p in personas}
         self.amounts = {p: array("d", map(itemgetter(p), self.amount_rows)) for p in personas}
         del self.rate_rows, self.amount_rows
-        steps = list(graph._node.values())
-        self.stage_of = [d["stage"] for d in steps]
-        self.goal = array("B", [bool(d["goal"]) for d in steps])
-        self.value = _per_step(steps, "value", personas)
-        self.cost = _per_step(steps, "cost", personas)
-        entries = [d["entry"] for d in steps]
-        self.entry = {p: array("d", map(itemgetter(p), entries)) for p in personas}
+        # One pass over the steps; most have no value, cost or entry: their
+        # zeros are already in place.
+        zeros = bytes(8 * self.steps)
+        self.value, self.cost, self.entry = ({p: array("d", zeros) for p in personas}
+                                             for _ in range(3))
+        self.goal = goal = array("B", bytes(self.steps))
+        self.stage_of = []
+        add_stage = self.stage_of.append
+        for i, d in enumerate(graph._node.values()):
+            add_stage(d["stage"])
+            if d["goal"]:
+                goal[i] = 1
+            if d["value"]:
+                _put(self.value, i, d["value"])
+            if d["cost"]:
+                _put(self.cost, i, d["cost"])
+            if any(d["entry"].values()):
+                _put(self.entry, i, d["entry"])
         return self
 
     def __eq__(self, other: object) -> bool:  # the same numbers (graphs compare by value)
@@ -254,7 +265,6 @@ class EngineIndex:
         return u in adj and adj[u].get(v) is data
 
 
-def _per_step(steps: list[dict], key: str, personas: list[str]) -> dict[str, array]:
-    """Per persona, each step's value under `key` (0 where it has none)."""
-    column = [d[key] or {} for d in steps]
-    return {p: array("d", [values.get(p, 0.0) for values in column]) for p in personas}
+def _put(columns: dict[str, array], i: int, amounts: dict[str, float]) -> None:
+    for persona, column in columns.items():
+        column[i] = amounts.get(persona, 0.0)
