@@ -4,21 +4,16 @@ Builds only: it turns each statement into model objects and reports values
 of the wrong shape (a bare `30` where a rate goes, an unknown attribute, a
 duration without a unit) as diagnostics. It never raises for user mistakes
 and never looks across statements: names, sums and the graph are checked in
-resolve.py and checks.py.
+resolve.py and checks.py. The value shapes themselves are read in values.py,
+shared by every statement kind.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from lark import Token
 
-from . import diagnostics as diag
 from .diagnostics import Diagnostic, Label, close_matches
 from .model import (
-    build,
-    DAYS,
     METRICS,
     PERIOD_DAYS,
     Amount,
@@ -28,7 +23,6 @@ from .model import (
     EntryPoint,
     Expect,
     Journey,
-    Override,
     PerPersona,
     Persona,
     Referral,
@@ -38,11 +32,14 @@ from .model import (
     Touchpoint,
     Transition,
     Use,
+    build,
 )
 from .source import SourceFile, Span
 from .syntax import SyntaxNode as Tree
 
-_ESCAPE = re.compile(r'\\(["\\])')
+# name, span_of and label live in values.py; they stay importable from here too.
+from .values import ValueReader, label, name, span_of
+
 _STEP_ATTRIBUTES = ("channel", "owner", "emotion", "value", "cost", "pain", "opportunity",
                     "objective", "note")
 _PERSONA_ATTRIBUTES = ("share", "note")
@@ -54,34 +51,7 @@ def to_journey(tree: Tree, source: SourceFile) -> tuple[Journey, list[Diagnostic
     return builder.journey(tree.children[0]), builder.problems
 
 
-def name(token: Token) -> str:
-    """Identifiers compare after NFC normalization (composed Vietnamese)."""
-    text = str(token)
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
-def span_of(item: Token | Tree) -> Span:
-    if isinstance(item, Token):
-        return Span(item.start_pos, item.end_pos)
-    return Span(item.start, item.end)
-
-
-def label(token: Token) -> str:
-    return _ESCAPE.sub(r"\1", token[1:-1])
-
-
-def _number(token: Token) -> float:
-    return float(token.replace("_", "").rstrip("%"))
-
-
-class _Builder:
-    def __init__(self, source: SourceFile) -> None:
-        self.source = source
-        self.problems: list[Diagnostic] = []
-
-    def error(self, code: str, message: str, span: Span, **kw) -> None:
-        self.problems.append(diag.make(code, message, self.source, span, **kw))
-
+class _Builder(ValueReader):
     # ------------------------------------------------------------ the file
     def journey(self, tree: Tree) -> Journey:
         title = label(tree.children[0])
@@ -253,19 +223,6 @@ class _Builder:
                      "note": out.notes}[key].append(text)
         return out
 
-    def _has_value(self, attr: Tree, value) -> bool:
-        if value is None:
-            self.error("JD307", f"`{attr.children[0]}` needs a value", span_of(attr))
-            return False
-        return True
-
-    def _no_overrides(self, attr: Tree) -> bool:
-        if len(attr.children) > 2:
-            self.error("JD307", f"`{attr.children[0]}` takes no persona overrides",
-                       span_of(attr.children[2]))
-            return False
-        return True
-
     def _unknown_attribute(self, attr: Tree, known: tuple[str, ...], where: str) -> None:
         key = str(attr.children[0])
         guess = close_matches(key, known, n=1)
@@ -277,126 +234,6 @@ class _Builder:
             hint = "known attributes: " + ", ".join(f"`{k}`" for k in known)
         self.error("JD206", f"unknown {where} attribute `{key}`", span_of(attr.children[0]),
                    help=hint)
-
-    def text(self, attr: Tree, value) -> str | None:
-        if isinstance(value, Token) and value.type == "STRING" and len(attr.children) == 2:
-            return label(value)
-        if isinstance(value, Token) and value.type == "NAME" and len(attr.children) == 2:
-            return name(value)
-        self.error("JD307", f"`{attr.children[0]}` takes a quoted text",
-                   span_of(attr) if value is None else span_of(value),
-                   help=f'for example `{attr.children[0]} "..."`')
-        return None
-
-    def per_persona_number(self, attr: Tree, key: str) -> PerPersona | None:
-        value = attr.children[1]
-        base = self.plain_number(value, key)
-        overrides = self.overrides(attr.children[2], lambda q: self.plain_number(q, key)) \
-            if len(attr.children) > 2 else []
-        if base is None:
-            return None
-        return build(PerPersona, base=base, overrides=overrides, span=span_of(attr))
-
-    def plain_number(self, value, key: str) -> Amount | None:
-        if isinstance(value, Token) and value.type == "NUMBER":
-            number = _number(value)
-            if key == "emotion" and not 1 <= number <= 5:
-                self.error("JD306", f"emotion `{value}` is outside 1..5", span_of(value),
-                           help="1 is very unhappy, 3 neutral, 5 delighted")
-                return None
-            return build(Amount, mean=number, span=span_of(value))
-        hint = ("1 is very unhappy, 3 neutral, 5 delighted" if key == "emotion"
-                else "money is a plain number in the journey's currency, e.g. `49` or `1_250_000`")
-        self.error("JD307", f"`{key}` takes a plain number", span_of(value), help=hint)
-        return None
-
-    # ------------------------------------------------------------ numbers
-    def rate(self, value) -> Amount | None:
-        """A probability: `30%`, `0.3`, `20%..30%` or `beta(a, b)`."""
-        if isinstance(value, Tree) and value.data == "uniform":
-            return self.uniform(value, self.rate, "rate")
-        if isinstance(value, Tree) and value.data == "beta":
-            a, b = (_number(v) for v in value.children)
-            # `beta` and the parentheses are not kept in the tree: widen the span to them
-            text = self.source.text
-            start = text.rfind("beta", 0, value.start)
-            end = text.find(")", value.end)
-            span = Span(start if start >= 0 else value.start, end + 1 if end >= 0 else value.end)
-            if a <= 0 or b <= 0:
-                self.error("JD310", "beta(a, b) needs a > 0 and b > 0", span,
-                           help="beta(25, 75) means about 25 successes in 100 tries")
-                return None
-            return build(Amount, kind="beta", mean=a / (a + b), alpha=a, beta=b, span=span)
-        if not isinstance(value, Token):
-            return None
-        if value.type == "PERCENT":
-            rate = _number(value) / 100
-        elif value.type == "NUMBER":
-            rate = _number(value)
-            if rate > 1:
-                self.error("JD302", f"`{value}` is not a rate", span_of(value),
-                           help=f"did you mean `{value}%`?")
-                return None
-        elif value.type == "DURATION":
-            self.error("JD307", f"expected a rate, found the duration `{value}`", span_of(value),
-                       help=f"a delay is written after the rate: `30% after {value}`")
-            return None
-        else:
-            self.error("JD307", f"expected a rate, found `{value}`", span_of(value),
-                       help="write a rate such as `30%` or `0.3`")
-            return None
-        if not 0 <= rate <= 1:
-            self.error("JD301", f"rate `{value}` is outside [0, 100%]", span_of(value))
-            return None
-        return build(Amount, mean=rate, span=span_of(value))
-
-    def uniform(self, value: Tree, convert, what: str) -> Amount | None:
-        """`low..high`, each end converted like a plain value."""
-        ends = [convert(v) for v in value.children]
-        if None in ends:
-            return None
-        low, high = ends
-        if low.mean > high.mean:
-            self.error("JD310", "the range is reversed: its low end is above its high end",
-                       span_of(value), help=f"write the lower {what} first")
-            return None
-        return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
-                     high=high.mean, span=span_of(value))
-
-    def count(self, value) -> Amount | None:
-        """A referral count: a non-negative number, a range or beta."""
-        if isinstance(value, Tree) and value.data == "uniform":
-            return self.uniform(value, self.count, "number")
-        if isinstance(value, Tree) and value.data == "beta":
-            return self.rate(value)
-        if isinstance(value, Token) and value.type in ("NUMBER", "PERCENT"):
-            number = _number(value) / (100 if value.type == "PERCENT" else 1)
-            return build(Amount, mean=number, span=span_of(value))
-        self.error("JD307", f"expected the number of prospects referred, found `{value}`",
-                   span_of(value), help="for example `paying => invite 0.05`")
-        return None
-
-    def duration(self, value) -> float | None:
-        if isinstance(value, Token) and value.type == "DURATION":
-            text = value.replace("_", "")
-            unit = "mo" if text.endswith("mo") else text[-1]
-            return float(text[: -len(unit)]) * DAYS[unit]
-        if isinstance(value, Token) and value.type == "NUMBER":
-            self.error("JD307", f"`{value}` needs a time unit", span_of(value),
-                       help=f"did you mean `{value}d`? Units: h, d, w, mo (30 days), y (365 days)")
-            return None
-        self.error("JD307", "expected a duration such as `14d`", span_of(value))
-        return None
-
-    def overrides(self, tree: Tree, convert) -> list[Override]:
-        out = []
-        for item in tree.children:
-            persona, value = item.children
-            amount = convert(value)
-            if amount is not None:
-                out.append(build(Override, persona=name(persona), persona_span=span_of(persona),
-                                    amount=amount, span=span_of(item)))
-        return out
 
     # ------------------------------------------------------------ flows
     def ref(self, tree: Tree) -> StepRef:
@@ -416,13 +253,6 @@ class _Builder:
             else:
                 quantity = part
         return ref, quantity, overrides, delay
-
-    def _per_persona(self, tree: Tree, quantity, overrides, convert) -> PerPersona | None:
-        base = convert(quantity)
-        extra = self.overrides(overrides, convert) if overrides is not None else []
-        if base is None:
-            return None
-        return build(PerPersona, base=base, overrides=extra, span=span_of(tree))
 
     def entry(self, tree: Tree) -> list[EntryPoint]:
         targets = [t for t in tree.children if isinstance(t, Tree)]
@@ -516,29 +346,6 @@ class _Builder:
         return build(Expect, metric=metric, metric_span=span_of(metric_tree), argument=argument,
                       persona=persona, persona_span=persona_span, op=str(op), value=value,
                       unit=unit, span=span_of(tree))
-
-    def expect_value(self, quantity, unit: str, metric: str) -> float | None:
-        kind = quantity.type if isinstance(quantity, Token) else quantity.data
-        if unit == "days":
-            if kind == "DURATION":
-                return self.duration(quantity)
-            self.error("JD309", f"`{metric}` is a time and compares with a duration",
-                       span_of(quantity), help=f"for example `<= {quantity}d`"
-                       if kind == "NUMBER" else "for example `<= 30d`")
-            return None
-        if unit == "rate":
-            if kind in ("PERCENT", "NUMBER"):
-                amount = self.rate(quantity)
-                return None if amount is None else amount.mean
-            self.error("JD309", f"`{metric}` is a rate and compares with a rate",
-                       span_of(quantity), help="for example `>= 2.5%`")
-            return None
-        if kind == "NUMBER":
-            return _number(quantity)
-        self.error("JD309", f"`{metric}` compares with a plain number", span_of(quantity),
-                   help=f"write the number without a unit, e.g. `{metric} >= 3`" if kind ==
-                   "PERCENT" else None)
-        return None
 
     # ------------------------------------------------------------ scenarios
     def scenario(self, tree: Tree) -> Scenario:
