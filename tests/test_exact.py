@@ -465,20 +465,9 @@ def test_reach_agrees_with_a_dense_first_passage_solve_on_random_journeys():
     import random
 
     rng = random.Random(20240611)
-    checked = 0
-    while checked < 50:
-        result = journeydsl.loads(random_journey(rng))
-        if not result.ok:
-            continue
-        checked += 1
-        graph = result.graph()
-        chain = build_chain(graph, graph.graph["personas"][0])
+    for chain in _random_chains(rng, 50):
         m = solve(chain)
-        steps, stages = dense_reach(chain)
-        for s, p in steps.items():
-            assert m.steps[s]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), s
-        for st, p in stages.items():
-            assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+        steps, stages = _assert_reach_is_dense(chain, m)
         # `places`: the others' reach may be left out, the asked-for ones agree
         asked = frozenset(rng.sample(list(steps) + list(stages), 2))
         part = solve(chain, asked, cohort=False)
@@ -488,24 +477,34 @@ def test_reach_agrees_with_a_dense_first_passage_solve_on_random_journeys():
                     assert row["reach"] == pytest.approx(full[place]["reach"], rel=1e-12)
 
 
-def test_time_grid_reach_agrees_with_the_dense_solve_on_random_journeys():
-    import random
-
-    rng = random.Random(7)
+def _random_chains(rng, count: int, *extra: str):
+    """The first persona's chain of `count` random journeys that compile."""
     checked = 0
-    while checked < 15:
-        result = journeydsl.loads(random_journey(rng, "horizon 300y"))
+    while checked < count:
+        result = journeydsl.loads(random_journey(rng, *extra))
         if not result.ok:
             continue
         checked += 1
         graph = result.graph()
-        chain = build_chain(graph, graph.graph["personas"][0])
-        m = solve(chain)
-        steps, stages = dense_reach(chain)
-        for s, p in steps.items():
-            assert m.steps[s]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), s
-        for st, p in stages.items():
-            assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+        yield build_chain(graph, graph.graph["personas"][0])
+
+
+def _assert_reach_is_dense(chain, m):
+    """Step and stage reach of `m` against the dense reference; returns it."""
+    steps, stages = dense_reach(chain)
+    for s, p in steps.items():
+        assert m.steps[s]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), s
+    for st, p in stages.items():
+        assert m.stages[st]["reach"] == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12), st
+    return steps, stages
+
+
+def test_time_grid_reach_agrees_with_the_dense_solve_on_random_journeys():
+    import random
+
+    rng = random.Random(7)
+    for chain in _random_chains(rng, 15, "horizon 300y"):
+        _assert_reach_is_dense(chain, solve(chain))
 
 
 def big_loop_journey(steps: int = 300, per_stage: int = 10, seed: int = 3) -> str:
