@@ -317,3 +317,47 @@ def test_subprocess_json_and_exit_codes(tmp_path):
     missing = _run("check", str(tmp_path / "missing.journey"))
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+# ---------------------------------------------------------------- --max-size
+
+def _big_journey(stages: int) -> str:
+    body = "".join(f"  stage s{i} {{}}\n  s{i} -> s{i + 1} 50%\n" for i in range(stages))
+    return f'journey "big" {{\n{body}  stage s{stages} {{}}\n  entry s0\n  goal s{stages}\n}}\n'
+
+
+def test_check_max_size_raises_and_lowers_the_limit(runner, tmp_path):
+    text = _big_journey(60_000)  # about 2.3 MB: over the default limit
+    path = _write(tmp_path, "big.journey", text)
+    assert len(text.encode()) > 2 * 1024 * 1024
+    refused = _invoke(runner, "check", str(path))
+    assert refused.exit_code == 1
+    assert "error[JD004]: file is too large (2.3 MiB; the limit is 2 MiB)" in refused.stderr
+    assert "--max-size" in refused.stderr
+    accepted = _invoke(runner, "check", "--max-size", "3MB", str(path))
+    assert accepted.exit_code == 0, accepted.stderr
+    small = _invoke(runner, "check", "--max-size", "1KiB", str(EXAMPLES / "saas_trial.journey"))
+    assert small.exit_code == 1
+    assert "the limit is 1 KiB" in small.stderr
+
+
+@pytest.mark.parametrize("size", ["big", "-3", "0", "12 parsecs", ""])
+def test_check_max_size_rejects_what_is_not_a_size(runner, size):
+    result = _invoke(runner, "check", "--max-size", size, str(EXAMPLES / "saas_trial.journey"))
+    assert result.exit_code == 2
+    assert "--max-size takes a size" in result.stderr
+
+
+def test_a_huge_file_is_refused_without_reading_it_whole(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "huge.journey"
+    with open(path, "wb") as out:
+        out.truncate(50 * 1024 * 1024)  # 50 MiB (sparse): only the first bytes are read
+    tracemalloc.start()
+    result = journeydsl.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [d.code for d in result.diagnostics] == ["JD004"]
+    assert "50 MiB" in result.diagnostics[0].message
+    assert peak < 8 * 1024 * 1024

@@ -137,7 +137,8 @@ def test_JD004_too_large(tmp_path: Path) -> None:
     path.write_bytes(b'journey "x" {\n' + b"# filler\n" * 300_000 + b"}\n")
     d = find(journeydsl.load(path), "JD004")
     assert d.location == (1, 1)
-    assert d.message.startswith("file is too large (2.6 MiB; the limit is 0.5 MiB)")
+    assert d.message.startswith("file is too large (2.6 MiB; the limit is 2 MiB)")
+    assert "--max-size" in d.help
 
 
 def test_JD005_no_journey() -> None:

@@ -50,7 +50,7 @@ def _missing_file(root: Path) -> str:
 
 
 def _too_large(root: Path) -> str:
-    """JD004: a 3 MiB journey, over the 512 KiB limit."""
+    """JD004: a 3 MiB journey, over the 2 MiB limit."""
     relative = f"{RELATIVE}/JD004_too_large.journey"
     head = b'journey "Too large" {\n'
     line = b"  # " + b"x" * 75 + b"\n"

@@ -4,9 +4,12 @@ and the composite GitHub Action's scripts.
 try-repo needs the hooks repository committed; the working tree may have
 changes not committed yet, so the test copies it (tracked and new files) into
 a temporary git repository. pre-commit then builds the hook's environment
-from that copy; it is made offline: the virtualenv sees this Python's
-site-packages (lark, pydantic, hatchling ... are there already) and pip uses
-no index and no build isolation.
+from that copy; it is made offline: the hook's virtualenv sees the site-packages
+of the environment running the tests (lark, pydantic, hatchling ... are there,
+from the `test` extra) through PYTHONPATH, and pip uses no index and no build
+isolation. (Not `--system-site-packages`: when the tests run in a virtual
+environment, as the README says, that would show only the base interpreter's
+packages.)
 """
 
 from __future__ import annotations
@@ -81,16 +84,25 @@ def pre_commit_env(tmp_path_factory) -> dict[str, str]:
     pytest.importorskip("pre_commit", reason="pre-commit is a test extra")
     env = _git_env()
     env.pop("VIRTUAL_ENV", None)
-    env.pop("PYTHONPATH", None)
     env.update(
         PRE_COMMIT_HOME=str(tmp_path_factory.mktemp("pre-commit-home")),
         PRE_COMMIT_COLOR="never",
-        VIRTUALENV_SYSTEM_SITE_PACKAGES="true",  # dependencies from this environment
+        # dependencies (and the build backend) from the environment running the tests
+        PYTHONPATH=os.pathsep.join(_site_dirs()),
         PIP_NO_INDEX="1",
         PIP_NO_BUILD_ISOLATION="0",  # pip's reversed spelling: this *disables* isolation
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
     return env
+
+
+def _site_dirs() -> list[str]:
+    """The site-packages of the interpreter running the tests (a venv's own)."""
+    import site
+    import sysconfig
+
+    dirs = [*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    return list(dict.fromkeys(d for d in dirs if os.path.isdir(d)))
 
 
 def _try_repo(hooks_repo: Path, project: Path, env: dict, *args: str):

@@ -15,7 +15,7 @@ import pytest
 
 import journeydsl
 from journeydsl.diagnostics import REGISTRY, Severity, render_concise, render_json, render_text
-from journeydsl.source import MAX_FILE_BYTES
+from journeydsl.source import DEFAULT_MAX_BYTES as MAX_FILE_BYTES
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SAAS = EXAMPLES / "saas_trial.journey"
@@ -310,16 +310,16 @@ def test_very_long_single_line_label():
 
 
 def test_very_long_single_line_of_statements():
-    """A journey written on one line, up to the largest file `load` accepts."""
+    """A journey of 512 KiB written on one line (tens of thousands of steps)."""
     parts, size, i = [], 0, 0
-    while size < MAX_FILE_BYTES - 200:
+    while size < 512 * 1024 - 200:
         part = f"stage s{i} {{}}; "
         parts.append(part)
         size += len(part)
         i += 1
     parts[-1] = parts[-1].rstrip("; ")
     text = 'journey "one line" { ' + "".join(parts) + "; entry s0; goal s0 }"
-    assert "\n" not in text and len(text.encode()) <= MAX_FILE_BYTES
+    assert "\n" not in text and len(text.encode()) <= 512 * 1024
     result = _compile_text(text)
     _assert_well_formed(result)
     assert result.ok

@@ -29,6 +29,17 @@ def _run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complet
                           text=True, encoding="utf-8", timeout=timeout)
 
 
+def _site_dirs() -> list[str]:
+    """The site-packages of the interpreter running the tests (a venv's own).
+    A plain path line in a .pth file adds the folder without running the
+    .pth files inside it, so this environment's editable journeydsl stays out."""
+    import site
+    import sysconfig
+
+    dirs = [*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    return list(dict.fromkeys(d for d in dirs if os.path.isdir(d)))
+
+
 def _bin(venv: Path, name: str) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin") / (name + (".exe" if os.name == "nt"
                                                                        else ""))
@@ -52,7 +63,9 @@ def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     # Other work may edit the grammar while this runs: keep what was built.
     _GRAMMAR_AT_BUILD["text"] = (REPO / "grammars" / "journey.lark").read_text(encoding="utf-8")
-    done = _run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, REPO], cwd=REPO)
+    # no build isolation: hatchling comes from the test extra, not a download
+    done = _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist,
+                 REPO], cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     wheels = list(dist.glob("journeydsl-*.whl"))
     assert len(wheels) == 1, wheels
@@ -61,12 +74,18 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory, outside) -> Path:
-    # --system-site-packages: lark, pydantic, numpy ... come from the test
-    # environment instead of a download; journeydsl itself must come from the wheel.
+    # lark, pydantic, numpy ... come from the environment running the tests
+    # instead of a download, through a .pth file that appends its site-packages
+    # (not --system-site-packages, which in a virtual environment shows only
+    # the base interpreter's); journeydsl itself must come from the wheel.
     path = tmp_path_factory.mktemp("venv") / "env"
-    done = _run([sys.executable, "-m", "venv", "--system-site-packages", path], cwd=outside)
+    done = _run([sys.executable, "-m", "venv", path], cwd=outside)
     assert done.returncode == 0, done.stderr
     python = _bin(path, "python")
+    inner = _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                 cwd=outside).stdout.strip()
+    (Path(inner) / "_test_environment.pth").write_text("\n".join(_site_dirs()) + "\n",
+                                                        encoding="utf-8")
     done = _run([python, "-m", "pip", "install", "--force-reinstall", "--no-deps", wheel],
                 cwd=outside)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -47,18 +47,23 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'journeydsl' has no attribute {name!r}")
 
 
-def load(path: str | Path) -> Compiled:
-    """Compile a `.journey` file. Never raises for problems in the file."""
+def load(path: str | Path, max_bytes: int | None = None) -> Compiled:
+    """Compile a `.journey` file. Never raises for problems in the file.
+
+    `max_bytes`: files larger than this (4 MiB by default) get a JD004
+    diagnostic instead of a parse."""
     from .compiler import compile_path
+    from .source import DEFAULT_MAX_BYTES
 
-    return compile_path(path)
+    return compile_path(path, max_bytes or DEFAULT_MAX_BYTES)
 
 
-def loads(text: str, path: str = "<string>") -> Compiled:
+def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> Compiled:
     """Compile journey source text. Never raises for problems in the text.
 
     `path` names the text in diagnostics; `use "..."` lines are resolved
     from its folder (from the working directory for the default)."""
     from .compiler import compile_text
+    from .source import DEFAULT_MAX_BYTES
 
-    return compile_text(text, path)
+    return compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES)

@@ -18,7 +18,7 @@ from typing import Iterable
 
 import networkx as nx
 
-from .checks import Context, closed_classes
+from .checks import Context, closed_classes, closure
 from .diagnostics import Diagnostic, Severity
 
 def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
@@ -72,13 +72,11 @@ def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     if not targets:
         return 0.0
     # Only steps a referred prospect can visit matter.
-    moves = nx.DiGraph((u, v) for u, v, d in graph.edges(data=True)
-                       if d["rate"] is not None and d["rate"][persona] > 0)
-    region: set[str] = set(targets)
-    for target in targets:
-        if target in moves:
-            region |= nx.descendants(moves, target)
-    nodes = sorted(region, key=where.get)
+    succ: dict[str, list[str]] = {n: [] for n in graph}
+    for u, v, d in graph.edges(data=True):
+        if d["rate"] is not None and d["rate"][persona] > 0:
+            succ[u].append(v)
+    nodes = sorted(closure(succ, targets), key=where.get)
     local = {n: i for i, n in enumerate(nodes)}
     rates = [(local[u], local[v], d["rate"][persona]) for u, v, d in graph.edges(data=True)
              if u in local and v in local and d["rate"] is not None and d["rate"][persona] > 0]
@@ -160,20 +158,38 @@ def _perron_root(matrix: list[list[float]]) -> float:
 
 
 def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
+    """K = N[T, A] S[A, T] (N the expected visits (I - Q)^-1, T the referral
+    targets, A the steps that send): its nonzero eigenvalues are those of
+    S[A, T] N[T, A], so only min(|A|, |T|) solves are needed, from the
+    senders' side (columns of N) or the targets' (rows)."""
     import numpy as np
-    from scipy.sparse import coo_matrix, identity
-    from scipy.sparse.linalg import splu
+    from scipy.sparse import coo_matrix
+
+    from .linalg import solve_visits
 
     rows, cols, vals = zip(*rates) if rates else ((), (), ())
-    q = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
-    rhs = np.zeros((n, k))
-    for column, source in enumerate(sources):
-        rhs[source, column] = 1.0
-    visits = splu((identity(n, format="csc") - q.T).tocsc()).solve(rhs)
-    send = np.zeros((n, k))
+    q = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    senders = sorted({a for a, _, _ in sends})
+    send = np.zeros((len(senders), k))  # S[A, T]
+    at = {a: i for i, a in enumerate(senders)}
     for a, column, amount in sends:
-        send[a, column] += amount
-    return float(max(abs(np.linalg.eigvals(visits.T @ send))))
+        send[at[a], column] += amount
+    if len(senders) <= k:
+        columns = solve_visits(q, _units(n, senders))  # N[:, A]
+        small = send @ columns[sources, :]  # S[A, T] N[T, A]
+    else:
+        rows_t = solve_visits(q, _units(n, sources), transpose=True).T  # N[T, :]
+        small = rows_t[:, senders] @ send  # N[T, A] S[A, T]
+    return float(max(abs(np.linalg.eigvals(small))))
+
+
+def _units(n: int, at: list[int]):
+    """The unit columns e_i for i in `at`, as an n x len(at) array."""
+    import numpy as np
+
+    out = np.zeros((n, len(at)))
+    out[at, np.arange(len(at))] = 1.0
+    return out
 
 
 def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:

@@ -193,15 +193,26 @@ def _moves(graph: nx.DiGraph) -> nx.DiGraph:
     return view
 
 
+def closure(adjacency, starts) -> set:
+    """The starts and every node reachable from them in one pass (networkx's
+    `descendants` would walk again from each start)."""
+    seen = set(starts)
+    todo = list(seen)
+    while todo:
+        for v in adjacency[todo.pop()]:
+            if v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen
+
+
 def reachability(ctx: Context) -> Iterable[Diagnostic]:
     graph = ctx.graph
     starts = [n for n, d in graph.nodes(data=True) if any(d["entry"].values())]
     if not starts:
         return
     moves = _moves(graph)
-    reached = set(starts)
-    for start in starts:
-        reached |= nx.descendants(moves, start)
+    reached = closure(moves._succ, starts)
     end = len(ctx.source.text)
     for node, data in graph.nodes(data=True):
         if node not in reached and not (data["span"].start > end and not graph.degree(node)):
@@ -212,11 +223,8 @@ def reachability(ctx: Context) -> Iterable[Diagnostic]:
     goals = [n for n, d in graph.nodes(data=True) if d["goal"]]
     if not goals:
         return
-    leads_to_goal = set(goals)
-    after_goal = set()
-    for goal in goals:
-        leads_to_goal |= nx.ancestors(moves, goal)
-        after_goal |= nx.descendants(moves, goal)
+    leads_to_goal = closure(moves._pred, goals)
+    after_goal = closure(moves._succ, goals)
     for node, data in graph.nodes(data=True):
         if node in reached and node not in leads_to_goal and node not in after_goal:
             yield ctx.make("JD404", f"no walk from `{node}` ever reaches a goal", data["span"],

@@ -71,6 +71,20 @@ def find_journey_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return list(dict.fromkeys(files)), missing
 
 
+def _size_limit(text: str | None) -> int:
+    """`--max-size`, in bytes (exit 2 when it is not a size)."""
+    from .source import DEFAULT_MAX_BYTES, parse_size
+
+    if text is None:
+        return DEFAULT_MAX_BYTES
+    size = parse_size(text)
+    if size is None:
+        typer.echo(f"journey: --max-size takes a size such as 20MB, 512KiB or 100000 (bytes), "
+                   f"not `{text}`", err=True)
+        raise typer.Exit(2)
+    return size
+
+
 def _use_color(choice: Color, stream) -> bool:
     if choice is Color.always:
         return True
@@ -91,12 +105,16 @@ def check(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Fail (exit 1) on warnings too.")] = False,
     color: Annotated[Color, typer.Option(help="Color the text output.")] = Color.auto,
+    max_size: Annotated[Optional[str], typer.Option(
+        "--max-size", help="Largest file to compile, such as 20MB or 512KiB (default 4MiB); "
+        "larger files get JD004.", show_default=False, metavar="SIZE")] = None,
 ) -> None:
     """Compile journey files and report every problem found."""
     with paused_gc():
         from .compiler import compile_path
         from .diagnostics import Severity, render_concise, render_json, render_text
 
+    limit = _size_limit(max_size)
     files, missing = find_journey_files(paths)
     if missing:
         for path in missing:
@@ -107,7 +125,7 @@ def check(
         raise typer.Exit(2)
     found: dict = {}  # a file used by several of those checked reports its errors once
     for path in files:
-        for d in compile_path(path).diagnostics:
+        for d in compile_path(path, limit).diagnostics:
             found.setdefault((d.path, d.span, d.code, d.message), d)
     diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)

@@ -6,6 +6,7 @@ back as diagnostics in the result.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from .graph import build_graph
 from .model import Journey
 from .resolve import Index, resolve
 from .scenarios import apply_scenario
-from .source import MAX_FILE_BYTES, SourceFile, Span, decode
+from .source import DEFAULT_MAX_BYTES, SourceFile, Span, decode, too_large
 from .syntax import parse
 from .transform import to_journey
 
@@ -112,17 +113,18 @@ def _keyword(journey: Journey | None) -> Span | None:
     return Span(journey.span.start, journey.span.start + len("journey")) if journey else None
 
 
-def compile_source(source: SourceFile) -> Compiled:
+def compile_source(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Compiled:
     with paused_gc():
-        return _compile(source, _Loader(_real_path(source.path)))
+        return _compile(source, _Loader(_real_path(source.path), max_bytes))
 
 
 class _Loader:
     """Compiles the files a journey uses, each once per top-level compile."""
 
-    def __init__(self, root: str | None) -> None:
+    def __init__(self, root: str | None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.chain = (root,) if root else ()
         self.done: dict[str, Compiled] = {}
+        self.max_bytes = max_bytes  # for each file, the used ones too
 
     def __call__(self, shown: str, real: str, chain: tuple[str, ...]) -> Compiled:
         if real not in self.done:
@@ -135,8 +137,6 @@ class _Loader:
 
 
 def _real_path(path: str) -> str | None:
-    import os
-
     return os.path.realpath(path) if os.path.isfile(path) else None
 
 
@@ -219,19 +219,20 @@ def _in_scenario(d: Diagnostic, scenario: str) -> Diagnostic:
     return replace(d, message=f"{d.message} (in scenario `{scenario}`)")
 
 
-def compile_text(text: str, path: str = "<string>") -> Compiled:
-    if len(text) > MAX_FILE_BYTES:  # characters: at least as many bytes
+def compile_text(text: str, path: str = "<string>",
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Compiled:
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        message, hint = too_large(size, max_bytes, "text")
         return Compiled(SourceFile(path, ""), None, None, [diag.make(
-            "JD004", f"text is too large ({len(text):,} characters; the limit is "
-            f"{MAX_FILE_BYTES:,} bytes)", SourceFile(path, ""), None,
-            help="split the journey into smaller files")])
-    return compile_source(SourceFile(path, text))
+            "JD004", message, SourceFile(path, ""), None, help=hint)])
+    return compile_source(SourceFile(path, text), max_bytes)
 
 
-def compile_path(path: str | Path) -> Compiled:
+def compile_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Compiled:
     """Read and compile a file; unreadable or undecodable files give JD00x."""
     with paused_gc():
-        return _read_and_compile(str(path), _Loader(_real_path(str(path))))
+        return _read_and_compile(str(path), _Loader(_real_path(str(path)), max_bytes))
 
 
 def _read_and_compile(shown: str, loader: _Loader) -> Compiled:
@@ -240,13 +241,20 @@ def _read_and_compile(shown: str, loader: _Loader) -> Compiled:
         return Compiled(None, None, None, [diag.make(
             "JD001", f"cannot read `{shown}`: not a regular file", SourceFile(shown, ""), None)])
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            # Read one byte past the limit, no more: a huge file costs no memory.
+            data = stream.read(loader.max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size if len(data) > loader.max_bytes else 0
     except OSError as err:
         reason = err.strerror or str(err)
         return Compiled(None, None, None, [diag.make(
             "JD001", f"cannot read `{shown}`: {reason.lower()}", SourceFile(shown, ""),
             None)])
-    decoded = decode(shown, data)
+    if len(data) > loader.max_bytes:
+        message, hint = too_large(max(size, len(data)), loader.max_bytes)
+        return Compiled(SourceFile(shown, ""), None, None, [diag.make(
+            "JD004", message, SourceFile(shown, ""), None, help=hint)])
+    decoded = decode(shown, data, loader.max_bytes)
     if isinstance(decoded, SourceFile):
         return _compile(decoded, loader)
     # Show the problem against a lossy decoding of the file, so the caret works.

@@ -10,11 +10,46 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import NamedTuple
 
-#: Files above this size get a diagnostic instead of a parse: compiling runs
-#: at roughly 3-4 s per MB here (a dense file: more), so this keeps `check`
-#: of any file within a few seconds.
-#: (The 10,000-line benchmark journey is about 0.4 MB.)
-MAX_FILE_BYTES = 512 * 1024
+#: Files above this size get a diagnostic (JD004) instead of a parse, unless
+#: the caller raises the limit (`journey check --max-size`, `load(path,
+#: max_bytes=...)`). Compiling is linear in the size, at 0.3-0.5 MB/s for the
+#: densest files (one short statement after another; most of it is lark's
+#: lexer), so a file at the limit still gets its diagnostics within 10 s
+#: (benchmarks/bench_check.py measures it). A 10,000-step generated journey
+#: with 4 transitions a step is 1.9 MB.
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def too_large(size: int, limit: int, what: str = "file") -> tuple[str, str]:
+    """The JD004 message and help for `size` bytes over `limit`."""
+    return (f"{what} is too large ({_mib(size)}; the limit is {_mib(limit)})",
+            "split the journey into smaller files, or raise the limit with `--max-size` "
+            f"(for example `--max-size {max(2 * limit, size) // 1_000_000 + 1}MB`)")
+
+
+def _mib(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB".replace(".0 ", " ")
+    return f"{size / 1_048_576:.1f} MiB".replace(".0 ", " ")
+
+
+def parse_size(text: str) -> int | None:
+    """A size as a user writes it (`20MB`, `512KiB`, `1.5GB`, `100000`), in
+    bytes; None when it is not one.
+
+    >>> parse_size("20MB"), parse_size("512 KiB"), parse_size("3"), parse_size("big")
+    (20000000, 524288, 3, None)
+    """
+    import re
+
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*", text, re.IGNORECASE)
+    if not found:
+        return None
+    number, unit = float(found[1]), (found[2] or "b").lower().rstrip("b")
+    scale = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3,
+             "ki": 1024, "mi": 1024**2, "gi": 1024**3}[unit]
+    size = int(number * scale)
+    return size if size > 0 else None
 
 
 class Span(NamedTuple):
@@ -121,21 +156,16 @@ class DecodeProblem(NamedTuple):
     help: str | None
 
 
-def decode(path: str, data: bytes) -> SourceFile | DecodeProblem:
+def decode(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES
+           ) -> SourceFile | DecodeProblem:
     """Turn raw bytes into a SourceFile, or say precisely why not.
 
     >>> decode("x.journey", b"ab\\xffc").message
     'file is not valid UTF-8: byte 0xff at line 1, column 3'
     """
-    if len(data) > MAX_FILE_BYTES:
-        return DecodeProblem(
-            "JD004",
-            f"file is too large ({len(data) / 1_048_576:.1f} MiB; the limit is "
-            f"{MAX_FILE_BYTES / 1_048_576:g} MiB)",
-            1,
-            1,
-            "split the journey into smaller files",
-        )
+    if len(data) > max_bytes:
+        message, hint = too_large(len(data), max_bytes)
+        return DecodeProblem("JD004", message, 1, 1, hint)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return DecodeProblem("JD002", "file is UTF-16, not UTF-8", 1, 1,
                              "save the file as UTF-8 (most editors: Save with Encoding)")
