@@ -323,3 +323,71 @@ def test_github_one_line_per_diagnostic(tmp_path):
     lines = render_github(diagnostics).splitlines()
     assert len(lines) == len(diagnostics)
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+
+
+# ------------------------------------------- one root for GitHub and SARIF paths
+
+def _repo_with_a_bad_file(tmp_path: Path) -> Path:
+    """tmp_path/repo (a git work tree, as find_root sees one) with journeys/bad.journey."""
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "journeys").mkdir()
+    (root / "journeys" / "bad.journey").write_text(BAD, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("workspace", [False, True])
+def test_github_and_sarif_paths_from_a_working_directory_below_the_root(
+        tmp_path, monkeypatch, workspace):
+    """A workflow step with `working-directory: journeys` runs `journey check
+    bad.journey`: both formats name journeys/bad.journey, as GitHub knows it."""
+    from typer.testing import CliRunner
+
+    from journeydsl.cli import app
+
+    root = _repo_with_a_bad_file(tmp_path)
+    monkeypatch.chdir(root / "journeys")
+    if workspace:
+        monkeypatch.setenv("GITHUB_WORKSPACE", str(root))
+    else:
+        monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["check", "--format", "github", "bad.journey"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("::error file=journeys/bad.journey,line=4,col=8,")
+    result = runner.invoke(app, ["check", "--format", "sarif", "bad.journey"])
+    assert result.exit_code == 1
+    location = json.loads(result.stdout)["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": "journeys/bad.journey", "uriBaseId": "%SRCROOT%"}
+
+
+def test_the_workspace_wins_over_the_git_root(tmp_path, monkeypatch):
+    """actions/checkout with `path: repo`: the workspace is above the work tree."""
+    from journeydsl.ci_formats import repository_root
+    from journeydsl.commands_ci import render_check
+
+    root = _repo_with_a_bad_file(tmp_path)
+    monkeypatch.chdir(root / "journeys")
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    assert repository_root() == root
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    assert repository_root() == tmp_path
+    diagnostics = journeydsl.load("bad.journey").diagnostics
+    assert render_check(diagnostics, "github").startswith("::error file=repo/journeys/bad.journey,")
+    log = json.loads(render_check(diagnostics, "sarif"))
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri["uri"] == "repo/journeys/bad.journey"
+
+
+def test_github_path_outside_the_root_is_kept_as_given(tmp_path, monkeypatch):
+    root = _repo_with_a_bad_file(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bad.journey").write_text(BAD, encoding="utf-8")
+    monkeypatch.chdir(other)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(root))
+    from journeydsl.commands_ci import render_check
+
+    diagnostics = journeydsl.load("bad.journey").diagnostics
+    assert render_check(diagnostics, "github").startswith("::error file=bad.journey,")

@@ -158,13 +158,47 @@ def _step(name: str) -> dict:
 def test_action_is_a_composite_action_with_inputs():
     action = _action()
     assert action["runs"]["using"] == "composite"
-    assert {"paths", "strict", "version", "python-version", "sarif-file"} <= set(action["inputs"])
+    # no `version`: journeydsl comes from the action's checkout, pinned by `uses: ...@ref`
+    assert set(action["inputs"]) == {"paths", "strict", "python-version", "sarif-file"}
     for step in action["runs"]["steps"]:
         if "run" in step:
             assert step["shell"] == "bash"
             # inputs reach scripts through env only, never spliced into the script
             assert "${{" not in step["run"]
     assert "--format github" in _step("journey check")["run"]
+
+
+def test_action_installs_from_its_own_checkout(tmp_path):
+    """The install script, run with a `python` that records its arguments:
+    one pip install of the action's checkout, nothing from an index by name."""
+    step = _step("Install journeydsl")
+    assert step["env"] == {"JOURNEYDSL_SOURCE": "${{ github.action_path }}"}
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "calls"
+    for name in ("python", "journey"):
+        (fake / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n', encoding="utf-8")
+        (fake / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}{os.pathsep}/usr/bin{os.pathsep}/bin",
+               JOURNEYDSL_SOURCE="/actions/OWNER/journeydsl/v0.1.0")
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], check=False,
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "python -m pip install --disable-pip-version-check /actions/OWNER/journeydsl/v0.1.0",
+        "journey --version",
+    ]
+
+
+def _script_env(**variables: str) -> dict[str, str]:
+    """The environment for an action script: the `journey` on PATH imports
+    this checkout's journeydsl (the one under test), whatever the directory."""
+    import journeydsl
+
+    here = str(Path(journeydsl.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_WORKSPACE"}
+    return dict(env, PYTHONPATH=path, **variables)
 
 
 def _journey_has_ci_formats() -> bool:
@@ -186,7 +220,7 @@ def test_action_check_script(tmp_path, strict, code):
     (tmp_path / "a.journey").write_text(GOOD, encoding="utf-8")
     (tmp_path / "w.journey").write_text('journey "w" {\n  stage a {}\n  entry a\n}\n',
                                         encoding="utf-8")
-    env = dict(os.environ, JOURNEY_PATHS="a.journey\n  w.journey", JOURNEY_STRICT=strict)
+    env = _script_env(JOURNEY_PATHS="a.journey\n  w.journey", JOURNEY_STRICT=strict)
     script = _step("journey check")["run"]
     done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], check=False,
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -199,10 +233,32 @@ def test_action_sarif_script_tolerates_findings(tmp_path):
     import json
 
     (tmp_path / "bad.journey").write_text(BAD, encoding="utf-8")
-    env = dict(os.environ, JOURNEY_PATHS="bad.journey", SARIF_FILE="out.sarif")
+    env = _script_env(JOURNEY_PATHS="bad.journey", SARIF_FILE="out.sarif")
     script = _step("Write SARIF")["run"]
     done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], check=False,
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     log = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
     assert log["runs"][0]["results"][0]["ruleId"] == "JD201"
+
+
+@needs_journey
+def test_action_scripts_name_files_from_the_workspace(tmp_path):
+    """The scripts run in the workspace; a journey below it, or a run from a
+    folder below it, is named from the workspace in both outputs."""
+    import json
+
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "bad.journey").write_text(BAD, encoding="utf-8")
+    for cwd, paths in ((tmp_path, "journeys"), (tmp_path / "journeys", "bad.journey")):
+        env = _script_env(JOURNEY_PATHS=paths, JOURNEY_STRICT="false", SARIF_FILE="out.sarif",
+                          GITHUB_WORKSPACE=str(tmp_path))
+        for name in ("Write SARIF", "journey check"):
+            done = subprocess.run(["bash", "-eo", "pipefail", "-c", _step(name)["run"]],
+                                  check=False, cwd=cwd, env=env, capture_output=True,
+                                  text=True, timeout=120)
+            assert done.returncode == (0 if name == "Write SARIF" else 1), done.stderr
+        assert done.stdout.startswith("::error file=journeys/bad.journey,line=4,col=8,")
+        log = json.loads((cwd / "out.sarif").read_text(encoding="utf-8"))
+        location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == "journeys/bad.journey"

@@ -173,6 +173,17 @@ def _artifact_location(path: str, root: Path) -> dict:
     return {"uri": quote(relative.as_posix(), safe="/"), "uriBaseId": SRCROOT}
 
 
+def repository_root(start: Path | None = None) -> Path:
+    """The root that SARIF URIs and GitHub annotation paths are relative to:
+    the GitHub workspace when `GITHUB_WORKSPACE` is set (in a workflow), else
+    the git work tree around `start` (default: the current directory).
+
+    Both formats use it, so a workflow step with a `working-directory:`
+    below the checkout still names files as GitHub knows them."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    return Path(workspace) if workspace else find_root(start)
+
+
 def find_root(start: Path | None = None) -> Path:
     """The enclosing git work tree of `start` (default: the current directory), or `start`."""
     here = Path(os.path.abspath(start or Path.cwd()))
@@ -205,7 +216,8 @@ def escape_property(text: str) -> str:
 def render_github(diagnostics: Iterable[Diagnostic], root: Path | None = None) -> str:
     """One GitHub Actions workflow command per diagnostic, one a line.
 
-    Paths are shown as given, or relative to `root` when given and inside it.
+    Paths are shown relative to `root` when given and inside it (GitHub wants
+    paths from the repository root: see `repository_root`), else as given.
     Columns are given only for a span on one line (GitHub ignores them otherwise).
 
     >>> from journeydsl.diagnostics import make

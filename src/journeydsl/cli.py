@@ -57,20 +57,6 @@ def _root(
     """Customer journeys as code."""
 
 
-def find_journey_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files named on the command line, and `*.journey` files under directories."""
-    files: list[Path] = []
-    missing: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.journey") if p.is_file()))
-        elif path.exists():
-            files.append(path)
-        else:
-            missing.append(str(path))
-    return list(dict.fromkeys(files)), missing
-
-
 def _size_limit(text: str | None) -> int:
     """`--max-size`, in bytes (exit 2 when it is not a size)."""
     from .source import DEFAULT_MAX_BYTES, parse_size
@@ -106,22 +92,22 @@ def check(
         "--strict", help="Fail (exit 1) on warnings too.")] = False,
     color: Annotated[Color, typer.Option(help="Color the text output.")] = Color.auto,
     max_size: Annotated[Optional[str], typer.Option(
-        "--max-size", help="Largest file to compile, such as 20MB or 512KiB (default 4MiB); "
+        "--max-size", help="Largest file to compile, such as 20MB or 512KiB (default 2MiB); "
         "larger files get JD004.", show_default=False, metavar="SIZE")] = None,
+    no_ignore: Annotated[bool, typer.Option(
+        "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
 ) -> None:
     """Compile journey files and report every problem found."""
     with paused_gc():
         from .compiler import compile_path
         from .diagnostics import Severity, render_concise, render_json, render_text
+        from .files import find_journey_files, no_files_message
 
     limit = _size_limit(max_size)
-    files, missing = find_journey_files(paths)
-    if missing:
-        for path in missing:
-            typer.echo(f"journey: no such file or directory: {path}", err=True)
-        raise typer.Exit(2)
-    if not files:
-        typer.echo("journey: no .journey files found in " + ", ".join(map(str, paths)), err=True)
+    files, problems = find_journey_files(paths, ignore=not no_ignore)
+    if problems or not files:
+        for problem in problems or [no_files_message(paths, not no_ignore)]:
+            typer.echo(f"journey: {problem}", err=True)
         raise typer.Exit(2)
     found: dict = {}  # a file used by several of those checked reports its errors once
     for path in files:
@@ -164,11 +150,13 @@ def fmt(
     ] = False,
     diff: Annotated[bool, typer.Option(
         "--diff", help="Write nothing; print a unified diff of the changes.")] = False,
+    no_ignore: Annotated[bool, typer.Option(
+        "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
 ) -> None:
     """Rewrite journey files in the canonical layout (see docs/fmt.md)."""
     from .fmt import fmt_command
 
-    raise typer.Exit(fmt_command(paths, check=check, diff=diff))
+    raise typer.Exit(fmt_command(paths, check=check, diff=diff, ignore=not no_ignore))
 
 
 class SimFormat(str, Enum):

@@ -7,7 +7,6 @@ input, 2 usage error); cli.py wraps them in typer commands.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -107,12 +106,12 @@ def new_command(name: str, template: str = "saas", directory: Path = Path(".")) 
 
 
 def render_check(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
-    """`journey check --format sarif|github` output (for stdout)."""
-    from .ci_formats import find_root, render_github, render_sarif
+    """`journey check --format sarif|github` output (for stdout); paths in both
+    are relative to the repository root (`ci_formats.repository_root`)."""
+    from .ci_formats import render_github, render_sarif, repository_root
 
     if fmt == "sarif":
-        return render_sarif(diagnostics, find_root())
+        return render_sarif(diagnostics, repository_root())
     if fmt == "github":
-        workspace = os.environ.get("GITHUB_WORKSPACE")
-        return render_github(diagnostics, Path(workspace) if workspace else None)
+        return render_github(diagnostics, repository_root())
     raise ValueError(f"unknown format {fmt!r}")

