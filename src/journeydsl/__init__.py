@@ -16,12 +16,15 @@
 
 Problems never raise: they come back as `result.diagnostics` (each with a
 code, severity, message and location); `result.raise_for_errors()` turns
-errors into a `JourneyError` for scripts that prefer exceptions.
+errors into a `JourneyError` for scripts that prefer exceptions. What needs
+a whole journey, `result.graph()` and the simulation, raises `JourneyError`
+when there are errors.
+
+`dir(journeydsl)` lists the public API, `__all__`.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
+# No `from __future__ import annotations` and no other module-level imports:
+# each would be one more name in the module (annotations below are strings).
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -29,9 +32,12 @@ __all__ = ["Compiled", "Diagnostic", "Journey", "JourneyError", "Severity", "loa
            "__version__"]
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from .compiler import Compiled, JourneyError
     from .diagnostics import Diagnostic, Severity
     from .model import Journey
+del TYPE_CHECKING
 
 # The public names are imported on first use, so that `journey --version` or
 # `journey check --help` do not pay for pydantic and networkx.
@@ -47,14 +53,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'journeydsl' has no attribute {name!r}")
 
 
-def load(path: str | Path) -> Compiled:
+def __dir__() -> list[str]:
+    """The public API and the module's dunders (not the submodules that
+    importing the API brought in as attributes)."""
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})
+
+
+def load(path: "str | PathLike[str]") -> "Compiled":
     """Compile a `.journey` file. Never raises for problems in the file."""
     from .compiler import compile_path
 
     return compile_path(path)
 
 
-def loads(text: str, path: str = "<string>") -> Compiled:
+def loads(text: str, path: str = "<string>") -> "Compiled":
     """Compile journey source text. Never raises for problems in the text.
 
     `path` names the text in diagnostics; `use "..."` lines are resolved
