@@ -16,12 +16,15 @@
 
 Problems never raise: they come back as `result.diagnostics` (each with a
 code, severity, message and location); `result.raise_for_errors()` turns
-errors into a `JourneyError` for scripts that prefer exceptions.
+errors into a `JourneyError` for scripts that prefer exceptions. What needs
+a whole journey, `result.graph()` and the simulation, raises `JourneyError`
+when there are errors.
+
+`dir(journeydsl)` lists the public API, `__all__`.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
+# No `from __future__ import annotations` and no other module-level imports:
+# each would be one more name in the module (annotations below are strings).
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -29,9 +32,12 @@ __all__ = ["Compiled", "Diagnostic", "Journey", "JourneyError", "Severity", "loa
            "__version__"]
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from .compiler import Compiled, JourneyError
     from .diagnostics import Diagnostic, Severity
     from .model import Journey
+del TYPE_CHECKING
 
 # The public names are imported on first use, so that `journey --version` or
 # `journey check --help` do not pay for pydantic and networkx.
@@ -47,10 +53,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'journeydsl' has no attribute {name!r}")
 
 
-def load(path: str | Path, max_bytes: int | None = None) -> Compiled:
+def __dir__() -> list[str]:
+    """The public API and the module's dunders (not the submodules that
+    importing the API brought in as attributes)."""
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})
+
+
+def load(path: "str | PathLike[str]", max_bytes: int | None = None) -> "Compiled":
     """Compile a `.journey` file. Never raises for problems in the file.
 
-    `max_bytes`: files larger than this (4 MiB by default) get a JD004
+    `max_bytes`: files larger than this (2 MiB by default) get a JD004
     diagnostic instead of a parse."""
     from .compiler import compile_path
     from .source import DEFAULT_MAX_BYTES
@@ -58,7 +70,7 @@ def load(path: str | Path, max_bytes: int | None = None) -> Compiled:
     return compile_path(path, max_bytes or DEFAULT_MAX_BYTES)
 
 
-def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> Compiled:
+def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> "Compiled":
     """Compile journey source text. Never raises for problems in the text.
 
     `path` names the text in diagnostics; `use "..."` lines are resolved

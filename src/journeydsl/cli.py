@@ -269,18 +269,19 @@ def simulate(
     console = Console(highlight=False)
     labels = {s.id: s.label for s in journey.stages}
     step_labels = {s.id: s.label for s in journey.steps()}
+    width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
-        console.print(compare_view(reports, journey.currency, persona))
+        console.print(compare_view(reports, journey.currency, persona, width=width))
     else:
-        console.print(report_view(report, labels, persona))
+        console.print(report_view(report, labels, persona, width=width))
         if method is Method.monte_carlo:
             from .simulate.tables import monte_carlo_view
 
-            console.print(monte_carlo_view(report, journey.currency))
+            console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
-        console.print(levers_table(lever_list, journey.currency, step_labels))
+        console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
     if removals is not None:
-        console.print(attribution_tables(removals, step_labels))
+        console.print(attribution_tables(removals, step_labels, width=width))
 
 
 class RenderFormat(str, Enum):

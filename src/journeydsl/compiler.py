@@ -103,7 +103,27 @@ class Compiled:
 
         Read-only: the simulation engines read its `engine_index`, filled
         when it was built. For a what-if use a scenario, or edit a
-        `copy.deepcopy` of it (the copy drops the index)."""
+        `copy.deepcopy` of it (the copy drops the index).
+
+        Raises `JourneyError` with the errors when the file has any: its
+        graph would silently lack what they rejected (an edge to an unknown
+        step, a rate out of range), warnings are fine.
+
+        >>> from journeydsl import loads
+        >>> loads('journey "x" { stage s { touchpoint a } ; entry a ; a -> b 5% ; goal a }'
+        ...       ).graph()
+        Traceback (most recent call last):
+        ...
+        journeydsl.compiler.JourneyError: error[JD201]: unknown step `b`
+        ...
+        """
+        if not self.ok:
+            raise JourneyError(self.errors)
+        return self._graph(scenario)
+
+    def _graph(self, scenario: str | None = None) -> "nx.DiGraph":
+        """The graph whatever the diagnostics: the compiler's own checks run
+        on it while the diagnostics are being collected."""
         if scenario not in self._graphs:
             self._graphs[scenario] = build_graph(self.variant(scenario), self.index)
         return self._graphs[scenario]
@@ -167,13 +187,13 @@ def _compile(source: SourceFile, loader: _Loader) -> Compiled:
     # sums and shape checks would report the hole the rejected value left.
     fallout = (_FALLOUT if diag.has_errors(problems) else set())
     seen = {_key(d) for d in problems}
-    baseline = [d for d in run_checks(Context(journey, index, result.graph(), source))
+    baseline = [d for d in run_checks(Context(journey, index, result._graph(), source))
                 if d.code not in fallout]
     problems += [d for d in baseline if _key(d) not in seen]
     seen |= {_key(d) for d in baseline}
     for scenario in journey.scenarios:
         checks = run_checks(Context(result.variant(scenario.id), index,
-                                    result.graph(scenario.id), source))
+                                    result._graph(scenario.id), source))
         for found in checks:
             if _key(found) not in seen and found.code not in fallout:
                 seen.add(_key(found))

@@ -20,6 +20,9 @@ from pathlib import Path
 _SECTION = re.compile(r"^## (JD\d{3}): ", re.MULTILINE)
 _NEXT_HEADING = re.compile(r"^#{1,2} ", re.MULTILINE)
 _TRAILING_COMMENTS = re.compile(r"(?:\s*<!--.*?-->)+\s*\Z", re.DOTALL)
+#: a comment on a line of its own, such as `<!-- not-checked: ... -->` before
+#: a bad example (for tests/test_docs_examples.py): not for the terminal
+_COMMENT_LINE = re.compile(r"^<!--[^\n]*-->\n", re.MULTILINE)
 _FENCE = re.compile(r"^```")
 
 
@@ -43,7 +46,7 @@ def explanations() -> dict[str, str]:
     for match in _SECTION.finditer(text):
         start = match.start() + len("## ")
         end = _section_end(text, match.end())
-        body = _TRAILING_COMMENTS.sub("", text[start:end]).rstrip()
+        body = _TRAILING_COMMENTS.sub("", _COMMENT_LINE.sub("", text[start:end])).rstrip()
         found[match.group(1)] = body + "\n"
     return found
 

@@ -1,12 +1,36 @@
-"""Rich tables for `journey simulate`: funnel, metrics per persona, cohort."""
+"""Rich tables for `journey simulate`: funnel, metrics per persona, cohort,
+scenarios side by side, levers, attribution, Monte Carlo.
+
+Each view takes the console's `width` and lays its tables out so that no
+row wraps: a transition or touchpoint is named by its label when the labels
+fit and by its step id when they do not; a table with more columns than
+fit (personas, scenarios, percentiles) is split into a few tables, each
+repeating the row names (and, for scenarios, the baseline). A wider console
+gets the labels and one table. `width=None` lays out for an unbounded width.
+
+Numbers are printed one way throughout: U+2212 (−) before a negative number,
+"+" before a positive change, no sign on a number that rounds to zero.
+
+>>> fmt(-0.125, "rate", None), fmt(1234.5, "money", "USD"), delta(0.30, 0.25, "rate", None)
+('−12.50%', '1,234.50 USD', '+5.00 pp')
+"""
 
 from __future__ import annotations
 
-from rich.console import Group
+import math
+import re
+from io import StringIO
+from typing import Callable
+
+from rich.cells import cell_len
+from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from .results import Metrics
+
+MINUS = "\u2212"
 
 # currencies printed without decimals
 _WHOLE_CURRENCIES = {"VND", "JPY", "KRW", "IDR", "CLP", "ISK", "HUF"}
@@ -24,31 +48,126 @@ HEADLINE = (
 )
 
 
-def fmt(value: float | None, kind: str, currency: str | None) -> str:
+# ------------------------------------------------------------------ numbers
+
+def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False,
+        unit: bool = True) -> str:
+    """`value` as the tables print it; `kind` is rate (a fraction, shown in %),
+    money, days or ratio; "—" when undefined. `plus` puts "+" before a
+    positive number (a change); `unit=False` leaves the currency out.
+
+    >>> fmt(-2.5, "days", None), fmt(0.000033, "rate", None), fmt(26539, "money", "VND", plus=True)
+    ('−2.5 d', '0.0033%', '+26,539 VND')
+    """
     if value is None:
         return "—"
+    size = abs(value)
     if kind == "rate":
-        return f"{value * 100:.2f}%" if abs(value) >= 1e-4 or value == 0 else f"{value * 100:.2g}%"
-    if kind == "days":
-        return f"{value:,.1f} d"
-    if kind == "money":
-        if currency in _WHOLE_CURRENCIES:
-            return f"{value:,.0f} {currency}"
-        return f"{value:,.2f}" + (f" {currency}" if currency else "")
-    return f"{value:,.3f}"
+        text = _percent(size * 100) + "%"
+    elif kind == "days":
+        text = f"{size:,.1f} d"
+    elif kind == "money":
+        text = f"{size:,.0f}" if currency in _WHOLE_CURRENCIES else f"{size:,.2f}"
+        if currency and unit:
+            text += f" {currency}"
+    else:
+        text = f"{size:,.3f}"
+    return signed(text, value < 0, plus)
+
+
+def points(change: float, decimals: int = 2, unit: bool = True) -> str:
+    """A change of a rate in percentage points, always signed.
+
+    >>> points(-0.0015), points(0.00034, 3, unit=False), points(-1e-18)
+    ('−0.15 pp', '+0.034', '0.00 pp')
+    """
+    return signed(f"{abs(change) * 100:.{decimals}f}" + " pp" * unit, change < 0, True)
+
+
+def signed(text: str, negative: bool, plus: bool = False) -> str:
+    """The printed magnitude `text` with its sign: "−" when negative, "+" when
+    positive and `plus`, none when every digit shown is 0."""
+    if not any(c in "123456789" for c in text):
+        return text
+    return (MINUS if negative else "+" if plus else "") + text
+
+
+def _percent(p: float) -> str:
+    """p >= 0 in percent: two decimals, or two significant digits below 0.01
+    (fixed notation, at most eight decimals: an exponent would bring a '-')."""
+    if p == 0 or p >= 0.01:
+        return f"{p:.2f}"
+    digits = min(1 - math.floor(math.log10(p)), 8)
+    return f"{p:.{digits}f}"
+
+
+def _share(value: float) -> str:
+    """A share in percent with one decimal (concentration)."""
+    return signed(f"{abs(value) * 100:.1f}%", value < 0)
 
 
 def delta(new: float | None, old: float | None, kind: str, currency: str | None) -> str:
+    """`new - old`, signed; a change of a rate in percentage points."""
     if new is None or old is None:
         return "—"
-    change = new - old
     if kind == "rate":
-        text = f"{change * 100:+.2f} pp"
-    else:
-        text = fmt(abs(change), kind, currency)
-        text = ("+" if change >= 0 else "−") + text
-    return text
+        return points(new - old)
+    return fmt(new - old, kind, currency, plus=True)
 
+
+# ------------------------------------------------------------------ layout
+
+def natural_width(renderable) -> int:
+    """The width `renderable` takes when nothing has to wrap."""
+    console = Console(width=100_000, file=StringIO(), color_system=None)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _fits(table: Table, width: int | None) -> bool:
+    return width is None or natural_width(table) <= width
+
+
+def _split(items: list, build: Callable[[list, str], Table], width: int | None) -> list[Table]:
+    """`build(items, "")` when it fits in `width`; else `items` in the fewest
+    groups of (nearly) equal size whose tables all fit, titled " (1/2)", ...
+    (one item per table at worst)."""
+    whole = build(items, "")
+    if _fits(whole, width) or len(items) < 2:
+        return [whole]  # (a single item that does not fit: the caller decides)
+    tried = set()
+    for count in range(2, len(items) + 1):
+        size = -(-len(items) // count)
+        if size in tried:
+            continue
+        tried.add(size)
+        groups = [items[i:i + size] for i in range(0, len(items), size)]
+        tables = [build(group, f" ({k}/{len(groups)})") for k, group in enumerate(groups, 1)]
+        if all(_fits(t, width) for t in tables):
+            return tables
+    return tables
+
+
+def _shorten(name: str, room: int) -> str:
+    """`name` cut to `room` cells, "…" marking the cut."""
+    if cell_len(name) <= room:
+        return name
+    while name and cell_len(name) + 1 > room:
+        name = name[:-1]
+    return name + "…"
+
+
+def _pair(source: str, target: str, room: int) -> str:
+    """"source → target" in at most `room` cells: the longer side is cut first."""
+    a, b = cell_len(source), cell_len(target)
+    while a + b + 3 > room and a + b > 2:
+        if a >= b:
+            a -= 1
+        else:
+            b -= 1
+    return f"{_shorten(source, max(a, 1))} → {_shorten(target, max(b, 1))}"
+
+
+# ------------------------------------------------------------------ report
 
 def funnel_table(metrics: Metrics, stage_labels: dict[str, str], title: str) -> Table:
     table = Table(title=title, title_justify="left")
@@ -63,34 +182,77 @@ def funnel_table(metrics: Metrics, stage_labels: dict[str, str], title: str) -> 
 
 
 def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
-                  deltas_from: str | None = None) -> Table:
+                  deltas_from: str | None = None, wrap_names: bool = False) -> Table:
+    """The headline metrics, one column per entry of `columns` (each but
+    `deltas_from` followed by its change from `deltas_from`); `wrap_names`
+    breaks a column name longer than its numbers over several lines."""
     table = Table(title=title, title_justify="left")
-    table.add_column("Metric")
+    table.add_column("Metric", no_wrap=True)
     names = list(columns)
+    values = {name: columns[name].as_dict() for name in names}
+    base = values.get(deltas_from) if deltas_from is not None else None
+    rows = [[label] for _, label, _ in HEADLINE]
     for name in names:
-        table.add_column(name, justify="right")
-        if deltas_from is not None and name != deltas_from:
-            table.add_column("Δ", justify="right", style="dim")
-    for key, label, kind in HEADLINE:
-        cells = []
-        for name in names:
-            value = columns[name].as_dict()[key]
-            cells.append(fmt(value, kind, currency))
-            if deltas_from is not None and name != deltas_from:
-                cells.append(delta(value, columns[deltas_from].as_dict()[key], kind, currency))
-        table.add_row(label, *cells)
+        cells = [fmt(values[name][key], kind, currency) for key, _, kind in HEADLINE]
+        head = _wrap(name, max(map(cell_len, cells))) if wrap_names else name
+        table.add_column(head, justify="right", no_wrap=True)
+        for row, cell in zip(rows, cells):
+            row.append(cell)
+        if base is not None and name != deltas_from:
+            table.add_column("Δ", justify="right", style="dim", no_wrap=True)
+            for row, (key, _, kind) in zip(rows, HEADLINE):
+                row.append(delta(values[name][key], base[key], kind, currency))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
+def _wrap(name: str, room: int) -> str:
+    """`name` over lines of at most `room` cells, broken after "_", "-" or a
+    space where it can be, else anywhere."""
+    lines, line = [], ""
+    for part in re.findall(r"[^_\- ]*[_\- ]?", name):
+        if line and cell_len(line + part.rstrip()) > room:
+            lines.append(line.rstrip())
+            line = ""
+        line += part
+        while cell_len(line.rstrip()) > room:
+            cut = next(i for i in range(len(line), 0, -1) if cell_len(line[:i]) <= room)
+            lines.append(line[:cut])
+            line = line[cut:]
+    return "\n".join(lines + [line.rstrip()] if line.strip() else lines)
+
+
+def metrics_tables(columns: dict[str, Metrics], currency: str | None, title: str,
+                   width: int | None, deltas_from: str | None = None) -> list[Table]:
+    """`metrics_table`, split by columns when it does not fit in `width`;
+    every part keeps the `deltas_from` column."""
+    names = [name for name in columns if name != deltas_from]
+    first = [deltas_from] if deltas_from is not None else []
+
+    def build(group: list[str], part: str, wrap_names: bool = False) -> Table:
+        return metrics_table({name: columns[name] for name in first + group}, currency,
+                             title + part, deltas_from, wrap_names)
+
+    tables = _split(names, build, width)
+    if all(_fits(t, width) for t in tables):
+        return tables
+    # a long persona or scenario name: over a few lines in its column
+    return _split(names, lambda group, part: build(group, part, True), width)
+
+
 def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
+    customers = cohort["customers"]
     return Text(
         "Cohort per entering prospect, whole referral cascade included: "
-        f"{cohort['prospects']:,.3f} prospects, {cohort['customers']:,.4f} customers, "
+        f"{fmt(cohort['prospects'], 'ratio', None)} prospects, "
+        f"{signed(f'{abs(customers):,.4f}', customers < 0)} customers, "
         f"revenue {fmt(cohort['revenue'], 'money', currency)}, "
         f"cost {fmt(cohort['cost'], 'money', currency)}")
 
 
-def report_view(report, stage_labels: dict[str, str], persona: str | None) -> Group:
+def report_view(report, stage_labels: dict[str, str], persona: str | None,
+                width: int | None = None) -> Group:
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
@@ -108,46 +270,75 @@ def report_view(report, stage_labels: dict[str, str], persona: str | None) -> Gr
     return Group(
         header,
         funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
-        metrics_table(columns, currency, "Metrics"),
+        *metrics_tables(columns, currency, "Metrics", width),
         cohort_text(focus.cohort, currency),
     )
 
 
-def compare_view(reports: dict[str, object], currency: str | None, persona: str | None) -> Group:
+def compare_view(reports: dict[str, object], currency: str | None, persona: str | None,
+                 width: int | None = None) -> Group:
+    """Baseline and scenarios side by side, each scenario with its change from
+    the baseline; scenarios in groups when they do not fit in `width`."""
     columns = {name: (r.personas[persona] if persona else r.blended) for name, r in reports.items()}
     first = next(iter(columns))
     return Group(
         Text(f"{next(iter(reports.values())).journey}: baseline and scenarios", style="bold"),
-        metrics_table(columns, currency, "Metrics" + (f" (persona {persona})" if persona else ""),
-                      deltas_from=first),
+        *metrics_tables(columns, currency,
+                        "Metrics" + (f" (persona {persona})" if persona else ""), width,
+                        deltas_from=first),
     )
 
 
-def levers_table(levers, currency: str | None, labels: dict[str, str], limit: int = 15) -> Table:
-    """Where to invest: the transitions whose +1 pp moves revenue most."""
-    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
-                  title_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("Transition")
-    table.add_column("Rate", justify="right")
-    table.add_column("Δ conversion", justify="right")
-    table.add_column("Δ revenue / prospect", justify="right")
-    table.add_column("Δ CLV", justify="right")
+# ------------------------------------------------------------------ levers, attribution
+
+def levers_table(levers, currency: str | None, labels: dict[str, str], limit: int = 15,
+                 width: int | None = None) -> Table:
+    """Where to invest: the transitions whose +1 pp moves revenue most.
+
+    Money is in the currency named under the headers. Transitions are named
+    by their steps' labels when they fit in `width`, else by step ids (cut
+    with "…" if even those do not fit); each stays on one line."""
     shown = [lever for lever in levers if lever.movable][:limit]
-    for rank, lever in enumerate(shown, 1):
-        name = f"{labels.get(lever.source, lever.source)} → {labels.get(lever.target, lever.target)}"
+    named = [(labels.get(lv.source, lv.source), labels.get(lv.target, lv.target)) for lv in shown]
+    ids = [(lv.source, lv.target) for lv in shown]
+    table = None
+    for names, ranked, short in ((named, True, False), (named, False, False),
+                                 (ids, True, False), (ids, False, False), (ids, False, True)):
+        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency)
+        if _fits(table, width):
+            return table
+    longest = max(cell_len(f"{a} → {b}") for a, b in ids)
+    room = max(longest - (natural_width(table) - width), 5)
+    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency)
+
+
+def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | None) -> Table:
+    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
+                  title_justify="left", caption_justify="left",
+                  caption="Δ revenue per entering prospect, Δ CLV per customer")
+    money = currency or ""
+    if ranked:
+        table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("Transition", no_wrap=True, overflow="ellipsis")
+    table.add_column("Rate", justify="right", no_wrap=True)
+    table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
+                     no_wrap=True)
+    table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
+    table.add_column(f"Δ CLV\n{money}".rstrip(), justify="right", no_wrap=True)
+    for rank, (lever, name) in enumerate(zip(shown, names), 1):
         table.add_row(
-            str(rank), name, fmt(lever.rate, "rate", None),
-            f"{lever.d_conversion * 100:+.3f} pp",
-            ("+" if lever.d_revenue >= 0 else "−") + fmt(abs(lever.d_revenue), "money", currency),
-            "—" if lever.d_clv is None else
-            ("+" if lever.d_clv >= 0 else "−") + fmt(abs(lever.d_clv), "money", currency),
+            *([str(rank)] if ranked else []), name, fmt(lever.rate, "rate", None),
+            points(lever.d_conversion, 3, unit=False),
+            fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
+            fmt(lever.d_clv, "money", currency, plus=True, unit=False),
         )
     return table
 
 
-def attribution_tables(result, labels: dict[str, str], limit: int = 15) -> Group:
-    """Markov removal effects per touchpoint and per channel."""
+def attribution_tables(result, labels: dict[str, str], limit: int = 15,
+                       width: int | None = None) -> Group:
+    """Markov removal effects per touchpoint (by label, or by step id when the
+    labels do not fit in `width`) and per channel."""
     def table(title: str, rows) -> Table:
         t = Table(title=title, title_justify="left")
         t.add_column(title.split(" ")[-1].capitalize())
@@ -160,29 +351,42 @@ def attribution_tables(result, labels: dict[str, str], limit: int = 15) -> Group
                       fmt(removal.conversion_without, "rate", None))
         return t
 
-    steps = [(labels.get(k, k), r) for k, r in list(result.steps.items())[:limit]]
+    top = list(result.steps.items())[:limit]
+    steps = table("Attribution by touchpoint", [(labels.get(k, k), r) for k, r in top])
+    if not _fits(steps, width):
+        steps = table("Attribution by touchpoint", top)
     channels = [(k or "(no channel)", r) for k, r in result.channels.items()]
-    return Group(table("Attribution by touchpoint", steps),
-                 table("Attribution by channel", channels))
+    return Group(steps, table("Attribution by channel", channels))
 
 
-def monte_carlo_view(report, currency: str | None) -> Group:
-    """Uncertainty of the headline metrics, CLV among customers, concentration."""
-    table = Table(title=f"Monte Carlo: {report.prospects:,} prospects, {report.draws} draw"
-                        f"{'s' * (report.draws != 1)}, seed {report.seed}", title_justify="left")
-    table.add_column("Metric")
-    for column in ("Mean", "Std. error", "p05", "p50", "p95"):
-        table.add_column(column, justify="right")
+# ------------------------------------------------------------------ Monte Carlo
+
+def monte_carlo_view(report, currency: str | None, width: int | None = None) -> Group:
+    """Uncertainty of the headline metrics, CLV among customers, concentration.
+
+    The mean with its standard error and the percentiles are one table when
+    it fits in `width`, else two (mean and standard error; percentiles)."""
+    title = (f"Monte Carlo: {report.prospects:,} prospects, {report.draws} draw"
+             f"{'s' * (report.draws != 1)}, seed {report.seed}")
     means = report.blended.as_dict()
-    for key, label, kind in HEADLINE:
-        spread = report.uncertainty.get(key)
-        if not spread:
-            continue
-        table.add_row(label, fmt(means.get(key), kind, currency),
-                      fmt(spread.get("stderr"), kind, currency),
-                      fmt(spread.get("p05"), kind, currency), fmt(spread.get("p50"), kind, currency),
-                      fmt(spread.get("p95"), kind, currency))
-    parts = [table]
+    rows = [(key, label, kind, report.uncertainty[key]) for key, label, kind in HEADLINE
+            if report.uncertainty.get(key)]
+
+    def build(columns: tuple[str, ...], heading: str) -> Table:
+        table = Table(title=heading, title_justify="left")
+        table.add_column("Metric", no_wrap=True)
+        heads = {"mean": "Mean", "stderr": "Std. error"}
+        for column in columns:
+            table.add_column(heads.get(column, column), justify="right")
+        for key, label, kind, spread in rows:
+            table.add_row(label, *(fmt(means.get(key) if c == "mean" else spread.get(c), kind,
+                                       currency) for c in columns))
+        return table
+
+    parts: list = [build(("mean", "stderr", "p05", "p50", "p95"), title)]
+    if not _fits(parts[0], width):
+        parts = [Text(title), build(("mean", "stderr"), "Mean and standard error"),
+                 build(("p05", "p50", "p95"), "Percentiles")]
     clv = report.clv_distribution
     if clv:
         parts.append(Text("CLV among customers: " + ", ".join(
@@ -190,8 +394,8 @@ def monte_carlo_view(report, currency: str | None) -> Group:
     if report.revenue_concentration is not None:
         parts.append(Text(
             f"Revenue concentration: the top {report.concentration_fraction * 100:g}% of customers "
-            f"bring {report.revenue_concentration * 100:.1f}% of customer revenue"
-            + (f" ({report.profit_concentration * 100:.1f}% of profit)"
+            f"bring {_share(report.revenue_concentration)} of customer revenue"
+            + (f" ({_share(report.profit_concentration)} of profit)"
                if report.profit_concentration is not None else "")))
     if report.rescaled_draws:
         parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
