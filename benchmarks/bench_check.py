@@ -120,8 +120,8 @@ def main() -> int:
     from lark import Lark
 
     import journeydsl
-    from journeydsl.source import DEFAULT_MAX_BYTES
-    from journeydsl.syntax import grammar_text
+    from journeydsl.language.source import DEFAULT_MAX_BYTES
+    from journeydsl.language.syntax import grammar_text
 
     # Measure what an installed package does: bytecode compiled (pip does
     # that on install; an editable checkout with PYTHONDONTWRITEBYTECODE

@@ -195,7 +195,7 @@ def main() -> int:
     from scipy.sparse.linalg import spsolve
 
     import journeydsl
-    from journeydsl.graph import EngineIndex
+    from journeydsl.language.graph import EngineIndex
     from journeydsl.simulate import simulate
     from journeydsl.simulate.attribution import attribution
     from journeydsl.simulate.chain import build_chain

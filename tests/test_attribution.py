@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import journeydsl
-from journeydsl.compiler import JourneyError
+from journeydsl.language.compiler import JourneyError
 from journeydsl.simulate import simulate
 from journeydsl.simulate.attribution import Attribution, attribution, remove
 from journeydsl.simulate.chain import build_chain

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import journeydsl
-from journeydsl import explain
-from journeydsl.ci_formats import (
+from journeydsl.cli import explain
+from journeydsl.ci.formats import (
     escape_data,
     escape_property,
     find_root,
@@ -25,7 +25,7 @@ from journeydsl.ci_formats import (
     utf16_len,
 )
 from journeydsl.diagnostics import REGISTRY, Severity, make
-from journeydsl.source import SourceFile, Span
+from journeydsl.language.source import SourceFile, Span
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
@@ -284,7 +284,7 @@ def test_github_escapes_properties():
 
 
 def test_github_title_escaping(monkeypatch):
-    from journeydsl import ci_formats
+    from journeydsl.ci import formats as ci_formats
 
     monkeypatch.setitem(ci_formats.REGISTRY, "JD999", (Severity.ERROR, "a: b, 5%\nc"))
     command = github_command(make("JD999", "m", None, None))
@@ -364,8 +364,8 @@ def test_github_and_sarif_paths_from_a_working_directory_below_the_root(
 
 def test_the_workspace_wins_over_the_git_root(tmp_path, monkeypatch):
     """actions/checkout with `path: repo`: the workspace is above the work tree."""
-    from journeydsl.ci_formats import repository_root
-    from journeydsl.commands_ci import render_check
+    from journeydsl.ci.formats import repository_root
+    from journeydsl.cli.tools import render_check
 
     root = _repo_with_a_bad_file(tmp_path)
     monkeypatch.chdir(root / "journeys")
@@ -387,7 +387,7 @@ def test_github_path_outside_the_root_is_kept_as_given(tmp_path, monkeypatch):
     (other / "bad.journey").write_text(BAD, encoding="utf-8")
     monkeypatch.chdir(other)
     monkeypatch.setenv("GITHUB_WORKSPACE", str(root))
-    from journeydsl.commands_ci import render_check
+    from journeydsl.cli.tools import render_check
 
     diagnostics = journeydsl.load("bad.journey").diagnostics
     assert render_check(diagnostics, "github").startswith("::error file=bad.journey,")

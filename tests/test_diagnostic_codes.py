@@ -22,7 +22,7 @@ import pytest
 
 import journeydsl
 from journeydsl.diagnostics import REGISTRY, Diagnostic, Severity, render_text
-from journeydsl.source import Span
+from journeydsl.language.source import Span
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "diagnostics.md"

@@ -1,5 +1,5 @@
 """`journey explain`, `journey export`, `journey schema` and `journey new`:
-the command bodies in journeydsl.commands_ci, called directly."""
+the command bodies in journeydsl.cli.tools, called directly."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import journeydsl
-from journeydsl import explain, templates
-from journeydsl.commands_ci import (
+from journeydsl.cli import explain, templates
+from journeydsl.cli.tools import (
     explain_command,
     export_command,
     new_command,
@@ -19,9 +19,9 @@ from journeydsl.commands_ci import (
     schema_command,
 )
 from journeydsl.diagnostics import REGISTRY
-from journeydsl.explain import explain_text, explanations
-from journeydsl.export import export_data, journey_schema
-from journeydsl.templates import TEMPLATES
+from journeydsl.cli.explain import explain_text, explanations
+from journeydsl.language.export import export_data, journey_schema
+from journeydsl.cli.templates import TEMPLATES
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
@@ -84,7 +84,7 @@ def test_packaged_docs_are_preferred(monkeypatch, tmp_path):
     (package / "docs").mkdir(parents=True)
     (package / "docs" / "diagnostics.md").write_text("## JD201: x\n\nshipped\n",
                                                      encoding="utf-8")
-    monkeypatch.setattr(explain, "__file__", str(package / "explain.py"))
+    monkeypatch.setattr(explain, "__file__", str(package / "cli" / "explain.py"))
     assert explain.docs_path() == package / "docs" / "diagnostics.md"
     explain.explanations.cache_clear()
     try:
@@ -123,7 +123,7 @@ def test_export_validates_against_the_schema(path):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_export_round_trips_through_the_model(path):
-    from journeydsl.model import Journey
+    from journeydsl.language.model import Journey
 
     data = export_data(journeydsl.load(path))
     assert Journey.model_validate(data["journey"]).model_dump(mode="json") == data["journey"]
@@ -231,7 +231,7 @@ def test_new_title_is_quoted(tmp_path):
 def test_packaged_examples_are_preferred(monkeypatch, tmp_path):
     package = tmp_path / "journeydsl"
     (package / "examples").mkdir(parents=True)
-    monkeypatch.setattr(templates, "__file__", str(package / "templates.py"))
+    monkeypatch.setattr(templates, "__file__", str(package / "cli" / "templates.py"))
     assert templates.examples_dir() == package / "examples"
     name, file = next(iter(TEMPLATES.items()))
     shutil.copy(REPO / "examples" / file, package / "examples" / file)
@@ -265,7 +265,7 @@ def test_render_check_sarif_is_relative_to_the_git_root(tmp_path, monkeypatch):
 # (and `check --format sarif|github`); until then they are skipped, saying why.
 
 def _cli_has(command: str, check_format: str | None = None) -> bool:
-    from journeydsl import cli
+    from journeydsl.cli import root as cli
 
     names = {c.name or c.callback.__name__ for c in cli.app.registered_commands}
     formats = {f.value for f in cli.CheckFormat}

@@ -1,4 +1,4 @@
-"""Which files `journey check DIR` and `journey fmt DIR` take (journeydsl.files):
+"""Which files `journey check DIR` and `journey fmt DIR` take (journeydsl.ci.files):
 hidden folders and what git ignores are skipped, `--no-ignore` takes them,
 files named on the command line are always taken. In temporary git
 repositories, through typer's CliRunner."""
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from journeydsl import files
+from journeydsl.ci import files
 from journeydsl.cli import app
-from journeydsl.files import find_journey_files
+from journeydsl.ci.files import find_journey_files
 
 BAD = 'journey "bad" {\n  stage a {}\n  entry a\n  a -> pricng 5%\n  goal a\n}\n'
 UNFORMATTED = 'journey "u" {\nstage a {}\n  entry a\n  goal a\n}\n'

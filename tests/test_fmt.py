@@ -26,8 +26,8 @@ from hypothesis.extra.lark import from_lark
 
 import journeydsl
 from journeydsl.fmt import _full_parser, fmt_command, format_text
-from journeydsl.source import SourceFile
-from journeydsl.syntax import grammar_text
+from journeydsl.language.source import SourceFile
+from journeydsl.language.syntax import grammar_text
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import journeydsl
-from journeydsl.model import Journey
+from journeydsl.language.model import Journey
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.journey"))

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import journeydsl
-from journeydsl.ci_formats import render_sarif
+from journeydsl.ci.formats import render_sarif
 from journeydsl.cli import app
 from journeydsl.diagnostics import render_json, render_text
 from journeydsl.fmt import format_text
@@ -132,7 +132,7 @@ def test_imports_lists_every_file_used_once(project: Path) -> None:
 
 
 def test_export_names_the_files_spans_point_into(project: Path) -> None:
-    from journeydsl.export import export_data
+    from journeydsl.language.export import export_data
 
     result = journeydsl.load(project / "trial.journey")
     data = export_data(result)
@@ -307,7 +307,7 @@ def test_misplaced_or_unquoted_use_gets_a_hint() -> None:
 
 
 def test_a_library_has_nothing_to_simulate(tmp_path: Path) -> None:
-    from journeydsl.compiler import JourneyError
+    from journeydsl.language.compiler import JourneyError
     from journeydsl.simulate.attribution import attribution
     from journeydsl.simulate.levers import levers
     from journeydsl.simulate.montecarlo import monte_carlo

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import journeydsl
-from journeydsl.compiler import JourneyError
+from journeydsl.language.compiler import JourneyError
 from journeydsl.simulate import simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve

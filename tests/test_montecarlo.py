@@ -17,7 +17,7 @@ import pytest
 from scipy import sparse
 
 import journeydsl
-from journeydsl.compiler import JourneyError
+from journeydsl.language.compiler import JourneyError
 from journeydsl.simulate import Report, simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.montecarlo import MonteCarloReport, monte_carlo, simulate_chain
@@ -415,7 +415,7 @@ def _check_tally(check: Checks, tally, ex, label: str) -> None:
 @pytest.mark.parametrize("name", ["value_ladder", "lifecycle_activities", "vn_label_printer"])
 def test_pairs_walked_in_one_pool_keep_their_books_apart(name):
     from journeydsl.simulate.montecarlo.run import run_pairs
-    from journeydsl.simulate.montecarlo.tables import Pair
+    from journeydsl.simulate.montecarlo.bins import Pair
 
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index(name)])
     exact = simulate(compiled)

@@ -16,7 +16,7 @@ from hypothesis.extra.lark import from_lark
 
 import journeydsl
 from journeydsl.diagnostics import REGISTRY, render_concise, render_text
-from journeydsl.syntax import grammar_text
+from journeydsl.language.syntax import grammar_text
 
 EPS = 1e-9
 

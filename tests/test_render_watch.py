@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 from watchfiles import Change
 
-import journeydsl.compiler
+import journeydsl.language.compiler
 from journeydsl.cli import app
 from journeydsl.render import backends, watch
 from journeydsl.render.command import render_command
@@ -180,14 +180,14 @@ def test_unrelated_changes_do_not_render(journey, capsys):
 def test_imported_files_are_watched(journey, monkeypatch, capsys):
     other = journey.with_name("other.journey")
     other.write_text("// imported\n")
-    real = journeydsl.compiler.compile_path
+    real = journeydsl.language.compiler.compile_path
 
     def with_imports(path):  # as the compiler will say once `use "..."` exists
         compiled = real(path)
         compiled.imports = ["other.journey"]
         return compiled
 
-    monkeypatch.setattr(journeydsl.compiler, "compile_path", with_imports)
+    monkeypatch.setattr(journeydsl.language.compiler, "compile_path", with_imports)
     out = journey.with_name("map.dot")
     assert run_watch(journey, out, [changed(other)]) == 0
     err = capsys.readouterr().err

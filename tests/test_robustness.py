@@ -15,7 +15,7 @@ import pytest
 
 import journeydsl
 from journeydsl.diagnostics import REGISTRY, Severity, render_concise, render_json, render_text
-from journeydsl.source import DEFAULT_MAX_BYTES as MAX_FILE_BYTES
+from journeydsl.language.source import DEFAULT_MAX_BYTES as MAX_FILE_BYTES
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SAAS = EXAMPLES / "saas_trial.journey"

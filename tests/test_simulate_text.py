@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import journeydsl
 from journeydsl.cli import app
-from journeydsl.simulate import tables
+from journeydsl.cli import tables
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.journey"))
@@ -79,7 +79,7 @@ def _memo(fn):
 @pytest.fixture(scope="module")
 def outputs(many_scenarios) -> dict[tuple[str, str, int], str]:
     """stdout of `journey simulate` for every (file, mode, width)."""
-    import journeydsl.compiler as compiler
+    import journeydsl.language.compiler as compiler
     import journeydsl.simulate as simulate
     import journeydsl.simulate.attribution as attribution
     import journeydsl.simulate.levers as levers

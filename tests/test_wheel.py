@@ -99,13 +99,13 @@ def test_wheel_contains_the_grammar(wheel):
     # the repository's grammar as it was when the wheel was built
     assert _shipped_grammar(wheel) == _GRAMMAR_AT_BUILD["text"]
     assert "journeydsl/__init__.py" in names
-    assert "journeydsl/cli.py" in names
+    assert "journeydsl/cli/__init__.py" in names and "journeydsl/language/syntax.py" in names
     assert any(n.endswith("entry_points.txt") for n in names)
     assert not any(n.startswith(("tests/", "examples/", "src/")) for n in names), names
 
 
 def test_installed_package_comes_from_the_wheel(wheel, venv, outside):
-    code = ("import journeydsl, journeydsl.syntax as s, pathlib; "
+    code = ("import journeydsl, journeydsl.language.syntax as s, pathlib; "
             "print(pathlib.Path(journeydsl.__file__).resolve()); "
             "print(len(s.grammar_text()))")
     done = _run([_bin(venv, "python"), "-c", code], cwd=outside)

@@ -34,15 +34,15 @@ __all__ = ["Compiled", "Diagnostic", "Journey", "JourneyError", "Severity", "loa
 if TYPE_CHECKING:
     from os import PathLike
 
-    from .compiler import Compiled, JourneyError
+    from .language.compiler import Compiled, JourneyError
     from .diagnostics import Diagnostic, Severity
-    from .model import Journey
+    from .language.model import Journey
 del TYPE_CHECKING
 
 # The public names are imported on first use, so that `journey --version` or
 # `journey check --help` do not pay for pydantic and networkx.
-_LAZY = {"Compiled": "compiler", "JourneyError": "compiler", "Diagnostic": "diagnostics",
-         "Severity": "diagnostics", "Journey": "model"}
+_LAZY = {"Compiled": "language.compiler", "JourneyError": "language.compiler",
+         "Diagnostic": "diagnostics", "Severity": "diagnostics", "Journey": "language.model"}
 
 
 def __getattr__(name: str):
@@ -64,8 +64,8 @@ def load(path: "str | PathLike[str]", max_bytes: int | None = None) -> "Compiled
 
     `max_bytes`: files larger than this (2 MiB by default) get a JD004
     diagnostic instead of a parse."""
-    from .compiler import compile_path
-    from .source import DEFAULT_MAX_BYTES
+    from .language.compiler import compile_path
+    from .language.source import DEFAULT_MAX_BYTES
 
     return compile_path(path, max_bytes or DEFAULT_MAX_BYTES)
 
@@ -75,7 +75,7 @@ def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> "C
 
     `path` names the text in diagnostics; `use "..."` lines are resolved
     from its folder (from the working directory for the default)."""
-    from .compiler import compile_text
-    from .source import DEFAULT_MAX_BYTES
+    from .language.compiler import compile_text
+    from .language.source import DEFAULT_MAX_BYTES
 
     return compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES)

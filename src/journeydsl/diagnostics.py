@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
 
-from .source import SourceFile, Span
+from .language.source import SourceFile, Span
 
 
 class Severity(str, Enum):
@@ -174,7 +174,7 @@ _TAB = "    "
 def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
     """rustc-style rendering with the source line and a caret underline.
 
-    >>> from journeydsl.source import SourceFile, Span
+    >>> from journeydsl.language.source import SourceFile, Span
     >>> src = SourceFile("f.journey", "a -> pricng 5%\\n")
     >>> d = make("JD201", "unknown step `pricng`", src, Span(5, 11),
     ...          help="did you mean `pricing`?")

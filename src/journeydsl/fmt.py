@@ -31,8 +31,8 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from .atomic import write_atomic
-from .source import SourceFile, decode
-from .syntax import grammar_text, parse
+from .language.source import SourceFile, decode
+from .language.syntax import grammar_text, parse
 
 INDENT = "  "
 #: Continuation lines of a list broken after a comma: two more levels.
@@ -342,9 +342,9 @@ def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
     change (stdout), `diff` prints a unified diff (stdout). Files with syntax
     errors are left untouched and their diagnostics go to stderr.
     """
-    from .compiler import compile_path
+    from .language.compiler import compile_path
     from .diagnostics import render_text
-    from .files import find_journey_files, no_files_message
+    from .ci.files import find_journey_files, no_files_message
 
     files, problems = find_journey_files(paths, ignore, journey_only=True)
     if problems or not files:

@@ -163,7 +163,7 @@ def _check_options(fmt: str, view: str, renderer: str, flows: bool,
 
 def _compile(path: Path):
     from .._gc import paused_gc
-    from ..compiler import compile_path
+    from ..language.compiler import compile_path
     from ..diagnostics import render_text
 
     if not path.is_file():

@@ -124,7 +124,7 @@ class Watch:
         OUT was written. With `first`, a file that cannot be read, bad names
         and failed renders or writes end the command (raise)."""
         from .._gc import paused_gc
-        from ..compiler import compile_path
+        from ..language.compiler import compile_path
         from .backends import RenderFailed
 
         started = time.perf_counter()

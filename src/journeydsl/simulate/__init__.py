@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._gc import paused_gc
-from ..compiler import Compiled
+from ..language.compiler import Compiled
 from .results import Metrics, blend
 
 

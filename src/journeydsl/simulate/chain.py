@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from ..model import PERIOD_DAYS, Amount
+from ..language.model import PERIOD_DAYS, Amount
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
     Array operations on the numbers that graph.py indexed by step number
     when it built the graph (its `EngineIndex`); a graph without one, or
     whose index no longer matches it, is indexed here (not kept)."""
-    from ..graph import EngineIndex
+    from ..language.graph import EngineIndex
 
     steps = list(graph._node)
     n = len(steps)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tables import Tables
+from .bins import Tables
 
 ENDED, CUT, CAPPED = 0, 1, 2  # how a walk stops: its end, the horizon, the safety cap
 

@@ -19,7 +19,7 @@ from ..chain import Chain
 from ..results import blend
 from .report import MonteCarloReport, blended_linear, headline, uncertainty
 from .run import Stats, run_pairs
-from .tables import Pair
+from .bins import Pair
 from .tally import Tally
 from .walk import MAX_MOVES
 

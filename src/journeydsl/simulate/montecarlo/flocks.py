@@ -24,7 +24,7 @@ import numpy as np
 
 from . import referrals
 from .books import CUT, ENDED, Books
-from .tables import LOOP, Tables
+from .bins import LOOP, Tables
 
 FLOCK_MIN = 2048  # smaller flocks join the pool
 FLOCK_DEPTH = 64  # moves a flock makes at most before joining the pool

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import referrals
 from .books import Books
-from .tables import RUN, Tables
+from .bins import RUN, Tables
 
 RUN_MIN_WALKERS = 1  # (a run pays even for one walker: it saves passes)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .books import Books
-from .tables import Tables
+from .bins import Tables
 
 _LIST_SOURCES = 0.25  # above this K, find the visits to referral sources first
 

@@ -19,7 +19,7 @@ from scipy import sparse
 from ..chain import Chain
 from ..results import Metrics
 from .books import Books, dot
-from .tables import Pair, Tables
+from .bins import Pair, Tables
 from .tally import LINEAR, Tally
 from .walk import MAX_MOVES, walk
 

@@ -28,7 +28,7 @@ import numpy as np
 from . import loops, referrals
 from .books import CAPPED, CUT, ENDED, Books
 from .flocks import Flocks
-from .tables import GOAL, LOOP, MONEY, REFER, TRACK, Tables
+from .bins import GOAL, LOOP, MONEY, REFER, TRACK, Tables
 
 MAX_MOVES = 100_000  # safety cap on the moves of one walk (a walk that never ends)
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)

@@ -12,8 +12,8 @@ from typing import Callable, Iterable
 
 import networkx as nx
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label, Severity
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic, Label, Severity
 from .graph import persona_shares
 from .model import Journey
 from .resolve import Index

@@ -33,10 +33,10 @@ _TITLE = re.compile(r'^(journey\s+)"(?:[^"\\\n]|\\.)*"', re.MULTILINE)
 def examples_dir() -> Path:
     """The examples inside the installed package, or the repository's examples/."""
     here = Path(__file__).resolve().parent
-    packaged = here / "examples"  # inside an installed wheel
+    packaged = here.parent / "examples"  # inside an installed wheel
     if packaged.is_dir():
         return packaged
-    return here.parents[1] / "examples"
+    return here.parents[2] / "examples"
 
 
 def template_text(template: str) -> str:

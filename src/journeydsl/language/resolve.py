@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label, close_matches
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic, Label, close_matches
 from .model import Journey, PerPersona, Stage, StepRef, Touchpoint
 from .source import SourceFile
 

@@ -29,10 +29,10 @@ _FENCE = re.compile(r"^```")
 def docs_path() -> Path:
     """Where docs/diagnostics.md is: inside the installed package, or in the repo."""
     here = Path(__file__).resolve().parent
-    packaged = here / "docs" / "diagnostics.md"  # inside an installed wheel
+    packaged = here.parent / "docs" / "diagnostics.md"  # inside an installed wheel
     if packaged.is_file():
         return packaged
-    return here.parents[1] / "docs" / "diagnostics.md"
+    return here.parents[2] / "docs" / "diagnostics.md"
 
 
 @lru_cache(maxsize=1)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic
-from .model import Expect
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic
+from ..language.model import Expect
 
 _OPS = {
     ">=": lambda a, b: a >= b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
@@ -23,7 +23,7 @@ _MONEY = {"revenue", "clv", "cac"}
 
 def evaluate(compiled) -> list[Diagnostic]:
     """A JD501 error for every `expect` that does not hold (baseline and scenarios)."""
-    from .simulate import simulate
+    from . import simulate
 
     journey = compiled.journey
     problems: list[Diagnostic] = []

@@ -28,7 +28,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from .results import Metrics
+from ..simulate.results import Metrics
 
 MINUS = "\u2212"
 

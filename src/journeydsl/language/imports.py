@@ -19,8 +19,8 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic, Label
 from .model import Journey, Persona, Stage, Use
 from .source import SourceFile, Span
 

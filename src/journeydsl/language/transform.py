@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lark import Token
 
-from .diagnostics import Diagnostic, Label, close_matches
+from ..diagnostics import Diagnostic, Label, close_matches
 from .model import (
     METRICS,
     PERIOD_DAYS,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from .diagnostics import REGISTRY, Diagnostic, Severity
+from ..diagnostics import REGISTRY, Diagnostic, Severity
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
@@ -42,7 +42,7 @@ def region(diagnostic: Diagnostic) -> dict[str, int] | None:
     """1-based start/end line and UTF-16 column of the primary span (end exclusive).
 
     >>> from journeydsl.diagnostics import make
-    >>> from journeydsl.source import SourceFile, Span
+    >>> from journeydsl.language.source import SourceFile, Span
     >>> src = SourceFile("f.journey", "\\"😀\\" -> pricng\\n")
     >>> region(make("JD201", "unknown step `pricng`", src, Span(7, 13)))
     {'startLine': 1, 'startColumn': 9, 'endLine': 1, 'endColumn': 15}
@@ -72,7 +72,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic], root: Path) -> str:
     a file outside `root` gets an absolute `file:` URI instead.
 
     >>> from journeydsl.diagnostics import make
-    >>> from journeydsl.source import SourceFile, Span
+    >>> from journeydsl.language.source import SourceFile, Span
     >>> src = SourceFile("/repo/j/a.journey", "a -> pricng 5%\\n")
     >>> log = json.loads(render_sarif([make("JD201", "unknown step `pricng`", src,
     ...                                     Span(5, 11))], Path("/repo")))
@@ -81,7 +81,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic], root: Path) -> str:
     ('JD201', 'error', {'artifactLocation': {'uri': 'j/a.journey', 'uriBaseId': '%SRCROOT%'}, \
 'region': {'startLine': 1, 'startColumn': 6, 'endLine': 1, 'endColumn': 12}})
     """
-    from . import __version__
+    from .. import __version__
 
     codes = sorted(REGISTRY)
     rule_index = {code: i for i, code in enumerate(codes)}
@@ -106,7 +106,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic], root: Path) -> str:
 
 
 def _explanations() -> dict[str, str]:
-    from .explain import explanations
+    from ..cli.explain import explanations
 
     try:
         return explanations()
@@ -122,7 +122,7 @@ def _rule(code: str, explanation: str | None) -> dict:
         "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
     }
     if explanation:
-        from .explain import summary
+        from ..cli.explain import summary
 
         rule["fullDescription"] = {"text": summary(explanation) or title}
         rule["help"] = {"text": explanation, "markdown": explanation}
@@ -221,7 +221,7 @@ def render_github(diagnostics: Iterable[Diagnostic], root: Path | None = None) -
     Columns are given only for a span on one line (GitHub ignores them otherwise).
 
     >>> from journeydsl.diagnostics import make
-    >>> from journeydsl.source import SourceFile, Span
+    >>> from journeydsl.language.source import SourceFile, Span
     >>> src = SourceFile("j/a.journey", "a -> pricng 5%\\n")
     >>> print(render_github([make("JD201", "unknown step `pricng`", src, Span(5, 11))]))
     ... # doctest: +NORMALIZE_WHITESPACE

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .diagnostics import Diagnostic
+from ..diagnostics import Diagnostic
 
 
 def _usage(message: str) -> int:
@@ -22,7 +22,7 @@ def _usage(message: str) -> int:
 
 def explain_command(code: str) -> int:
     """Print the long explanation of a diagnostic code."""
-    from .diagnostics import REGISTRY, close_matches
+    from ..diagnostics import REGISTRY, close_matches
     from .explain import explain_text
 
     text = explain_text(code)
@@ -43,8 +43,8 @@ def explain_command(code: str) -> int:
 
 def _compile_reporting(path: Path):
     """Compile one file; print its diagnostics to stderr; None when it has errors."""
-    from .compiler import compile_path
-    from .diagnostics import Severity, render_text
+    from ..language.compiler import compile_path
+    from ..diagnostics import Severity, render_text
 
     result = compile_path(path)
     shown = [d for d in result.diagnostics if d.severity is Severity.ERROR]
@@ -55,7 +55,7 @@ def _compile_reporting(path: Path):
 
 def export_command(path: Path, fmt: str = "json") -> int:
     """Print the compiled model of one file as JSON."""
-    from .export import FORMATS, export_json
+    from ..language.export import FORMATS, export_json
 
     if fmt not in FORMATS:
         return _usage(f"unknown export format `{fmt}` (formats: {', '.join(FORMATS)})")
@@ -70,7 +70,7 @@ def export_command(path: Path, fmt: str = "json") -> int:
 
 def schema_command() -> int:
     """Print the JSON Schema of the compiled model."""
-    from .export import schema_json
+    from ..language.export import schema_json
 
     typer.echo(schema_json())
     return 0
@@ -108,7 +108,7 @@ def new_command(name: str, template: str = "saas", directory: Path = Path(".")) 
 def render_check(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
     """`journey check --format sarif|github` output (for stdout); paths in both
     are relative to the repository root (`ci_formats.repository_root`)."""
-    from .ci_formats import render_github, render_sarif, repository_root
+    from ..ci.formats import render_github, render_sarif, repository_root
 
     if fmt == "sarif":
         return render_sarif(diagnostics, repository_root())

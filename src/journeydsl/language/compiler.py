@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import diagnostics as diag
-from ._gc import paused_gc
+from .. import diagnostics as diag
+from .._gc import paused_gc
 from .checks import Context, run_checks
-from .diagnostics import Diagnostic, Severity, sorted_diagnostics
+from ..diagnostics import Diagnostic, Severity, sorted_diagnostics
 from .graph import build_graph
 from .model import Journey
 from .resolve import Index, resolve
@@ -65,7 +65,7 @@ class Compiled:
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a compiled journey as its map."""
-        from .render import repr_svg
+        from ..render import repr_svg
 
         return repr_svg(self)
 
@@ -114,7 +114,7 @@ class Compiled:
         ...       ).graph()
         Traceback (most recent call last):
         ...
-        journeydsl.compiler.JourneyError: error[JD201]: unknown step `b`
+        journeydsl.language.compiler.JourneyError: error[JD201]: unknown step `b`
         ...
         """
         if not self.ok:
@@ -199,7 +199,7 @@ def _compile(source: SourceFile, loader: _Loader) -> Compiled:
                 seen.add(_key(found))
                 problems.append(_in_scenario(found, scenario.id))
     if not diag.has_errors(problems) and _has_expects(journey):
-        from .expectations import evaluate  # numpy and scipy: only when needed
+        from ..simulate.expectations import evaluate  # numpy and scipy: only when needed
 
         result.diagnostics = problems
         problems += evaluate(result)

@@ -13,12 +13,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-from ._gc import paused_gc
+from .._gc import paused_gc
 
 with paused_gc():
     import typer
 
-from . import __version__
+from .. import __version__
 
 app = typer.Typer(
     name="journey",
@@ -59,7 +59,7 @@ def _root(
 
 def _size_limit(text: str | None) -> int:
     """`--max-size`, in bytes (exit 2 when it is not a size)."""
-    from .source import DEFAULT_MAX_BYTES, parse_size
+    from ..language.source import DEFAULT_MAX_BYTES, parse_size
 
     if text is None:
         return DEFAULT_MAX_BYTES
@@ -99,9 +99,9 @@ def check(
 ) -> None:
     """Compile journey files and report every problem found."""
     with paused_gc():
-        from .compiler import compile_path
-        from .diagnostics import Severity, render_concise, render_json, render_text
-        from .files import find_journey_files, no_files_message
+        from ..language.compiler import compile_path
+        from ..diagnostics import Severity, render_concise, render_json, render_text
+        from ..ci.files import find_journey_files, no_files_message
 
     limit = _size_limit(max_size)
     files, problems = find_journey_files(paths, ignore=not no_ignore)
@@ -117,7 +117,7 @@ def check(
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
     if output_format in (CheckFormat.sarif, CheckFormat.github):
-        from .commands_ci import render_check
+        from .tools import render_check
 
         rendered = render_check(diagnostics, output_format.value)
         if rendered:
@@ -154,7 +154,7 @@ def fmt(
         "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
 ) -> None:
     """Rewrite journey files in the canonical layout (see docs/fmt.md)."""
-    from .fmt import fmt_command
+    from ..fmt import fmt_command
 
     raise typer.Exit(fmt_command(paths, check=check, diff=diff, ignore=not no_ignore))
 
@@ -172,8 +172,8 @@ class Method(str, Enum):
 def _compile_or_exit(path: Path, simulable: bool = False):
     """Compile one file; print its diagnostics and exit 1 if it has errors
     (or, `simulable`, if it is a library with nothing to simulate)."""
-    from .compiler import JourneyError, compile_path
-    from .diagnostics import render_text
+    from ..language.compiler import JourneyError, compile_path
+    from ..diagnostics import render_text
 
     with paused_gc():
         result = compile_path(path)
@@ -230,7 +230,7 @@ def simulate(
     if persona is not None and persona not in result.index.personas:
         _usage(f"no persona `{persona}` in {path} (personas: {', '.join(result.index.personas)})")
     with paused_gc():
-        from .simulate import simulate as exact_run
+        from ..simulate import simulate as exact_run
 
         run = exact_run
         if method is Method.monte_carlo:
@@ -243,12 +243,12 @@ def simulate(
             report = run(result, scenario)
         lever_list = removals = None
         if levers:
-            from .simulate.levers import levers as find_levers
+            from ..simulate.levers import levers as find_levers
 
             lever_list = [lever for lever in find_levers(result, scenario, persona)
                           if lever.persona == persona]
         if attribution:
-            from .simulate.attribution import attribution as find_removals
+            from ..simulate.attribution import attribution as find_removals
 
             removals = find_removals(result, scenario, persona)
     if output_format is SimFormat.json:
@@ -264,7 +264,7 @@ def simulate(
         return
     from rich.console import Console
 
-    from .simulate.tables import attribution_tables, compare_view, levers_table, report_view
+    from .tables import attribution_tables, compare_view, levers_table, report_view
 
     console = Console(highlight=False)
     labels = {s.id: s.label for s in journey.stages}
@@ -275,7 +275,7 @@ def simulate(
     else:
         console.print(report_view(report, labels, persona, width=width))
         if method is Method.monte_carlo:
-            from .simulate.tables import monte_carlo_view
+            from .tables import monte_carlo_view
 
             console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
@@ -330,7 +330,7 @@ def render(
         "Ctrl-C stops.")] = False,
 ) -> None:
     """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
-    from .render.command import render_command
+    from ..render.command import render_command
 
     color = watch and _use_color(Color.auto, sys.stderr)
     raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
@@ -340,7 +340,7 @@ def render(
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
     """monte_carlo() with a progress bar on stderr when it is a terminal."""
-    from .simulate.montecarlo import monte_carlo
+    from ..simulate.montecarlo import monte_carlo
 
     def run(result, scenario=None):
         if not sys.stderr.isatty():
@@ -376,7 +376,7 @@ def explain(
         help="A diagnostic code, such as JD201.", show_default=False, metavar="CODE")],
 ) -> None:
     """Print the long explanation of a diagnostic code, with an example and the fix."""
-    from .commands_ci import explain_command
+    from .tools import explain_command
 
     raise typer.Exit(explain_command(code))
 
@@ -391,7 +391,7 @@ def export(
 ) -> None:
     """Print the compiled model of a journey file (exit 1 if it has errors)."""
     with paused_gc():
-        from .commands_ci import export_command
+        from .tools import export_command
 
         code = export_command(path, output_format.value)
     raise typer.Exit(code)
@@ -400,7 +400,7 @@ def export(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the compiled model (the "journey" part of `journey export`)."""
-    from .commands_ci import schema_command
+    from .tools import schema_command
 
     raise typer.Exit(schema_command())
 
@@ -417,7 +417,7 @@ def new(
         "--dir", "-d", help="Folder to write the file in.", file_okay=False)] = Path("."),
 ) -> None:
     """Write a starter journey from one of the examples (never overwrites a file)."""
-    from .commands_ci import new_command
+    from .tools import new_command
 
     raise typer.Exit(new_command(name, template, directory))
 

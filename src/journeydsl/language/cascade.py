@@ -19,7 +19,7 @@ from typing import Iterable
 import networkx as nx
 
 from .checks import Context, closed_classes, closure
-from .diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity
 
 def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
     """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one."""
@@ -165,7 +165,7 @@ def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
     import numpy as np
     from scipy.sparse import coo_matrix
 
-    from .linalg import solve_visits
+    from ..linalg import solve_visits
 
     rows, cols, vals = zip(*rates) if rates else ((), (), ())
     q = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()

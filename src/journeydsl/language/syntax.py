@@ -17,8 +17,8 @@ from typing import NamedTuple
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic, Label, close_matches
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic, Label, close_matches
 from .source import SourceFile, Span
 
 #: Nonterminals that make up the items of a `{ ... }` block: a parser state
@@ -49,10 +49,10 @@ _NOTHING = re.compile(r"(?:\s|#[^\n]*)*")  # blank lines and comments only
 def grammar_text() -> str:
     """The grammar shipped in the wheel, or the repo's copy in a source tree."""
     here = Path(__file__).resolve().parent
-    packaged = here / "grammars" / "journey.lark"  # inside an installed wheel
+    packaged = here.parent / "grammars" / "journey.lark"  # inside an installed wheel
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    return (here.parents[1] / "grammars" / "journey.lark").read_text(encoding="utf-8")
+    return (here.parents[2] / "grammars" / "journey.lark").read_text(encoding="utf-8")
 
 
 class SyntaxNode(NamedTuple):

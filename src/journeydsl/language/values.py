@@ -15,8 +15,8 @@ import unicodedata
 
 from lark import Token
 
-from . import diagnostics as diag
-from .diagnostics import Diagnostic
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic
 from .model import DAYS, Amount, Override, PerPersona, build
 from .source import SourceFile, Span
 from .syntax import SyntaxNode as Tree

@@ -1,0 +1,5 @@
+"""`python -m journeydsl.cli ...` runs the `journey` command."""
+
+from .root import main
+
+main()
