@@ -67,7 +67,7 @@ def test_simulating_a_file_with_errors_raises_journey_error():
     from journeydsl.simulate import simulate
 
     with pytest.raises(JourneyError):
-        simulate(journeydsl.loads(BROKEN))
+        journeydsl.loads(BROKEN).simulate()
 
 
 def test_dir_shows_the_public_api_only():

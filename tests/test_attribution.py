@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import journeydsl
-from journeydsl.language.compiler import JourneyError
+from journeydsl.diagnostics import JourneyError
 from journeydsl.simulate import simulate
 from journeydsl.simulate.attribution import Attribution, attribution, remove
 from journeydsl.simulate.chain import build_chain
@@ -51,7 +51,7 @@ TWO_PATHS = '''journey "two paths" {
 
 
 def test_two_paths_by_hand():
-    result = attribution(compiled_ok(TWO_PATHS))
+    result = attribution(compiled_ok(TWO_PATHS).journey)
     # conversion = 0.5 * 0.2 + 0.5 * 0.5 * 0.4 = 0.2; without a, b or c: 0.1; without g: 0
     assert result.conversion == pytest.approx(0.2)
     assert result.method == "exact" and result.persona is None
@@ -78,7 +78,7 @@ def test_goal_steps_lose_the_conversions_reached_through_them_first():
       a -> g1 50%, g2 20%
       g1 -> g2 50%
       goal g1, g2
-    }'''))
+    }''').journey)
     # conversion 0.7; without g1: walks reaching g1 first end there -> 0.2;
     # without g2: only walks whose first goal is g2 are lost -> 0.5
     assert result.conversion == pytest.approx(0.7)
@@ -95,23 +95,24 @@ def test_blended_over_personas_from_blended_conversion():
     personas = "  persona p { share 25% }\n  persona q { share 75% }\n  stage s1"
     text = TWO_PATHS.replace("  stage s1", personas).replace("a -> g 20%", "a -> g 20% [q: 60%]")
     compiled = compiled_ok(text)
-    mix = attribution(compiled)
+    mix = attribution(compiled.journey)
     # p: conversion 0.2 (0.1 via a); q: 0.5 * 0.6 + 0.1 = 0.4 (0.3 via a)
     conversion = 0.25 * 0.2 + 0.75 * 0.4
     assert mix.conversion == pytest.approx(conversion)
-    assert mix.conversion == pytest.approx(simulate(compiled).blended.conversion)
+    assert mix.conversion == pytest.approx(simulate(compiled.journey).blended.conversion)
     lost_a = 0.25 * 0.1 + 0.75 * 0.3
     assert mix.steps["a"].removal_effect == pytest.approx(lost_a / conversion)
     assert mix.steps["c"].removal_effect == pytest.approx(0.1 / conversion)
-    q = attribution(compiled, persona="q")
+    q = attribution(compiled.journey, persona="q")
     assert q.persona == "q" and q.conversion == pytest.approx(0.4)
     assert q.steps["a"].removal_effect == pytest.approx(0.75)
 
 
 def _brute_force(compiled, result: Attribution, scenario=None) -> None:
     graph = compiled.graph(scenario)
+    variant = compiled.variant(scenario)
     shares = graph.graph["shares"] if result.persona is None else {result.persona: 1.0}
-    chains = {p: build_chain(graph, p) for p in shares}
+    chains = {p: build_chain(variant, p) for p in shares}
     where = {s: i for i, s in enumerate(graph.nodes)}
     base = sum(share * solve(chains[p]).conversion for p, share in shares.items())
     assert result.conversion == pytest.approx(base, rel=1e-9, abs=1e-14)
@@ -131,24 +132,24 @@ def _brute_force(compiled, result: Attribution, scenario=None) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_exact_against_brute_force(path):
     compiled = compiled_ok(without_horizon(path.read_text(encoding="utf-8")), str(path))
-    result = attribution(compiled)
+    result = attribution(compiled.journey)
     assert result.method == "exact"
     assert set(result.steps) == set(compiled.graph().nodes)
     channels = {compiled.graph().nodes[s]["channel"] for s in compiled.graph().nodes}
     assert set(result.channels) == channels
     _brute_force(compiled, result)
-    for scenario in compiled.journey.scenarios:
-        _brute_force(compiled, attribution(compiled, scenario.id), scenario.id)
+    for scenario in compiled.model.scenarios:
+        _brute_force(compiled, attribution(compiled.variant(scenario.id)), scenario.id)
     first = compiled.graph().graph["personas"][0]
-    _brute_force(compiled, attribution(compiled, persona=first))
+    _brute_force(compiled, attribution(compiled.journey, persona=first))
 
 
 def test_examples_with_their_horizon():
     for path in EXAMPLES[:2]:
         compiled = journeydsl.load(path)
-        result = attribution(compiled)
+        result = attribution(compiled.journey)
         assert result.method == "horizon"
-        assert result.conversion == pytest.approx(simulate(compiled).blended.conversion)
+        assert result.conversion == pytest.approx(simulate(compiled.journey).blended.conversion)
         _brute_force(compiled, result)
 
 
@@ -176,9 +177,9 @@ LOOPY = '''journey "loops" {
 
 def test_loops_and_goal_region_against_brute_force():
     compiled = compiled_ok(LOOPY)
-    _brute_force(compiled, attribution(compiled))
+    _brute_force(compiled, attribution(compiled.journey))
     horizon = compiled_ok(LOOPY.replace('  persona a', '  horizon 90d\n  persona a'))
-    result = attribution(horizon)
+    result = attribution(horizon.journey)
     assert result.method == "horizon"
     _brute_force(horizon, result)
 
@@ -189,9 +190,9 @@ def test_both_channel_paths_agree(monkeypatch):
     import journeydsl.simulate.attribution as module
 
     compiled = compiled_ok(LOOPY)
-    low_rank = attribution(compiled)
+    low_rank = attribution(compiled.journey)
     monkeypatch.setattr(module, "_LOW_RANK", 0)
-    refactored = attribution(compiled)
+    refactored = attribution(compiled.journey)
     for name, removal in low_rank.channels.items():
         assert refactored.channels[name].conversion_without == pytest.approx(
             removal.conversion_without, rel=1e-12, abs=1e-15)
@@ -216,7 +217,7 @@ def test_random_journeys_against_brute_force():
         compiled = journeydsl.loads("\n".join(lines))
         if not compiled.ok:
             continue
-        _brute_force(compiled, attribution(compiled))
+        _brute_force(compiled, attribution(compiled.journey))
 
 
 def test_nothing_converts():
@@ -225,17 +226,17 @@ def test_nothing_converts():
       entry a
       a -> b 50%
       goal g
-    }'''))
+    }''').journey)
     assert result.conversion == 0.0
     assert all(r.removal_effect is None and r.share is None for r in result.steps.values())
 
 
 def test_errors_and_dict():
     with pytest.raises(JourneyError):
-        attribution(journeydsl.loads('journey "x" { entry nowhere }'))
+        journeydsl.loads('journey "x" { entry nowhere }').attribution()
     compiled = compiled_ok(TWO_PATHS)
     with pytest.raises(KeyError):
-        attribution(compiled, persona="nobody")
-    data = attribution(compiled).as_dict()
+        attribution(compiled.journey, persona="nobody")
+    data = attribution(compiled.journey).as_dict()
     assert data["steps"]["g"] == {"conversion_without": 0.0, "removal_effect": 1.0,
                                   "share": pytest.approx(0.4), "steps": ["g"]}

@@ -365,7 +365,7 @@ def test_github_and_sarif_paths_from_a_working_directory_below_the_root(
 def test_the_workspace_wins_over_the_git_root(tmp_path, monkeypatch):
     """actions/checkout with `path: repo`: the workspace is above the work tree."""
     from journeydsl.ci.formats import repository_root
-    from journeydsl.cli.tools import render_check
+    from journeydsl.ci.formats import render_for_ci as render_check
 
     root = _repo_with_a_bad_file(tmp_path)
     monkeypatch.chdir(root / "journeys")
@@ -387,7 +387,7 @@ def test_github_path_outside_the_root_is_kept_as_given(tmp_path, monkeypatch):
     (other / "bad.journey").write_text(BAD, encoding="utf-8")
     monkeypatch.chdir(other)
     monkeypatch.setenv("GITHUB_WORKSPACE", str(root))
-    from journeydsl.cli.tools import render_check
+    from journeydsl.ci.formats import render_for_ci as render_check
 
     diagnostics = journeydsl.load("bad.journey").diagnostics
     assert render_check(diagnostics, "github").startswith("::error file=bad.journey,")

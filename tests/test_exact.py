@@ -26,7 +26,7 @@ def compile_ok(text: str):
 
 def metrics(text: str, persona: str | None = None):
     result = compile_ok(text)
-    report = simulate(result)
+    report = simulate(result.journey)
     return report.personas[persona] if persona else report.blended
 
 
@@ -44,7 +44,7 @@ FUNNEL = """journey "funnel" {
 def test_linear_funnel_is_the_product_of_rates_and_time_the_sum_of_delays():
     m = metrics(FUNNEL)
     assert m.conversion == pytest.approx(0.4 * 0.25)
-    assert m.time_to_convert_days == pytest.approx(5.0)
+    assert m.time_to_convert == pytest.approx(5.0)
     assert m.revenue == pytest.approx(0.4 * 10 + 0.1 * 100)
     assert m.cost == pytest.approx(2.0)
     assert m.cac == pytest.approx(2.0 / 0.1)
@@ -165,7 +165,7 @@ def test_blended_clv_is_not_the_average_of_the_personas_clv():
       visit -> buy 50% [big: 1%]
       goal buy
     }"""
-    report = simulate(compile_ok(text))
+    report = simulate(compile_ok(text).journey)
     small, big, blended = report.personas["small"], report.personas["big"], report.blended
     assert small.clv == pytest.approx(10) and big.clv == pytest.approx(1000)
     expected = (0.5 * 0.5 * 10 + 0.5 * 0.01 * 1000) / (0.5 * 0.5 + 0.5 * 0.01)
@@ -183,7 +183,7 @@ def test_entering_at_a_goal_converts_at_time_zero():
     }"""
     m = metrics(text)
     assert m.conversion == pytest.approx(0.3 + 0.07)
-    assert m.time_to_convert_days == pytest.approx(0.07 * 4 / 0.37)
+    assert m.time_to_convert == pytest.approx(0.07 * 4 / 0.37)
 
 
 LOOPY = """journey "loopy" {
@@ -231,7 +231,7 @@ def test_every_example_has_consistent_probabilities():
 
     for path in sorted(Path(__file__).parents[1].glob("examples/*.journey")):
         result = journeydsl.load(path)
-        report = simulate(result)
+        report = simulate(result.journey)
         for m in list(report.personas.values()) + [report.blended]:
             ended = sum(s["dropoff"] + s["churn"] for s in m.steps.values())
             assert ended + m.active_at_horizon == pytest.approx(1.0), path
@@ -246,8 +246,8 @@ def test_every_example_has_consistent_probabilities():
 def test_chain_of_the_saas_example_has_rows_summing_to_at_most_one():
     result = journeydsl.load(__import__("pathlib").Path(__file__).parents[1]
                              / "examples" / "saas_trial.journey")
-    for persona in result.index.personas:
-        chain = build_chain(result.graph(), persona)
+    for persona in result.journey.persona_ids:
+        chain = build_chain(result.journey, persona)
         rows = np.asarray(chain.rates.sum(axis=1)).ravel()
         assert (rows <= 1 + 1e-12).all()
         assert chain.entry.sum() == pytest.approx(1.0)
@@ -259,9 +259,10 @@ def test_chain_of_the_saas_example_has_rows_summing_to_at_most_one():
 
 
 def chain_from_edges(graph, persona: str):
-    """The chain as build_chain made it before graph.py indexed the numbers:
-    a walk over the networkx edges (the reference for the array build)."""
-    from journeydsl.simulate.chain import Chain, _matrices, daily_discount
+    """The chain from a walk over the networkx graph's edges: an independent
+    reference for the array build from the compiled journey's numbers."""
+    from journeydsl.language.model import PERIOD_DAYS
+    from journeydsl.simulate.chain import Chain, _matrices
 
     nodes = graph._node
     steps = list(nodes)
@@ -288,7 +289,8 @@ def chain_from_edges(graph, persona: str):
                 ref_cols.append(where[v])
                 amounts.append(referral[persona])
                 ref_delays.append(d["referral_delay_days"])
-    factor = daily_discount(graph)
+    discount = graph.graph["discount"]
+    factor = (1.0 + discount[0]) ** (-1.0 / PERIOD_DAYS[discount[1]]) if discount else 1.0
     rates_a, delays_a = np.asarray(rates, float), np.asarray(delays, float)
     amounts_a, ref_delays_a = np.asarray(amounts, float), np.asarray(ref_delays, float)
     rate_m, delay_m, disc_m, rd_m = _matrices(
@@ -354,37 +356,31 @@ def test_array_built_chain_equals_the_chain_walked_from_the_edges():
     checked = 0
     for result in compiled:
         assert result.ok
-        for scenario in [None] + [s.id for s in result.journey.scenarios]:
+        for scenario in [None] + result.scenarios:
             graph = result.graph(scenario)
-            assert graph.graph["engine_index"].current(graph)
+            variant = result.variant(scenario)
             for persona in graph.graph["personas"]:
-                assert_same_chain(build_chain(graph, persona), chain_from_edges(graph, persona))
+                assert_same_chain(build_chain(result.variant(scenario), persona),
+                                  chain_from_edges(graph, persona))
                 checked += 1
     assert checked > 2 * len(paths)
 
 
-def test_the_chain_follows_edits_made_to_a_copy_of_the_graph():
-    import copy
+def test_the_compiled_journey_is_frozen_and_its_graph_a_copy():
+    """The engines read the journey's own numbers: nothing a caller does to a
+    graph it was given can reach them, and the journey cannot be changed."""
+    import dataclasses
 
     result = compile_ok(MIXED)
-    graph = result.graph()
-    before = build_chain(graph, "q")
-    deep = copy.deepcopy(graph)  # the index is left out: the copy is read edge by edge
-    deep.edges["b", "c"]["rate"]["q"] += 0.25
-    deep.nodes["c"]["value"]["q"] = 11.0
-    assert deep.graph["engine_index"] is None
-    assert_same_chain(build_chain(deep, "q"), chain_from_edges(deep, "q"))
-    assert build_chain(deep, "q").rates[1, 2] == pytest.approx(0.55)
-    shallow = graph.copy()  # new data dicts, the index shared: not current for the copy
-    shallow.edges["a", "c"]["rate"] = {"p": 0.5, "q": 0.5}
-    shallow.add_edge("b", "b", rate={"p": 0.1, "q": 0.2}, delay_days=1.0, uncertain={},
-                     referral=None, referral_delay_days=0.0)
-    assert not graph.graph["engine_index"].current(shallow)
-    for persona in ("p", "q"):
-        assert_same_chain(build_chain(shallow, persona), chain_from_edges(shallow, persona))
-    assert_same_chain(build_chain(graph, "q"), before)  # the original is unchanged
-    del graph.graph["engine_index"]  # a graph without an index (made by hand, say)
-    assert_same_chain(build_chain(graph, "q"), before)
+    journey = result.journey
+    before = build_chain(journey, "q")
+    graph = journey.graph()
+    graph.edges["b", "c"]["rate"]["q"] += 0.25
+    graph.remove_node("a")
+    assert list(journey.graph().nodes) == ["a", "b", "c"]
+    assert_same_chain(build_chain(journey, "q"), before)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        journey.title = "changed"  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------- reach
@@ -486,7 +482,8 @@ def _random_chains(rng, count: int, *extra: str):
             continue
         checked += 1
         graph = result.graph()
-        yield build_chain(graph, graph.graph["personas"][0])
+        variant = result.variant()
+        yield build_chain(variant, variant.persona_ids[0])
 
 
 def _assert_reach_is_dense(chain, m):
@@ -536,8 +533,7 @@ def big_loop_journey(steps: int = 300, per_stage: int = 10, seed: int = 3) -> st
 
 def test_reach_in_one_big_loop_agrees_with_dense_algebra():
     result = compile_ok(big_loop_journey())
-    graph = result.graph()
-    chain = build_chain(graph, graph.graph["personas"][0])
+    chain = build_chain(result.journey, result.journey.persona_ids[0])
     m = solve(chain)
     q = chain.rates.toarray()
     n = chain.n
@@ -596,7 +592,7 @@ def test_blend_mixes_every_table_entry_as_share_weighted_sums():
 
     result = journeydsl.load(Path(__file__).parents[1] / "examples" / "saas_trial.journey")
     for places in (None, frozenset({"trial", "paying", "activation"})):
-        report = simulate(result, places=places)
+        report = simulate(result.journey, places=places)
         parts = list(report.personas.values())
         weights = [report.shares[p] for p in report.personas]
         mixed = blend(report.personas, report.shares)

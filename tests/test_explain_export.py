@@ -11,11 +11,11 @@ import pytest
 
 import journeydsl
 from journeydsl.cli import explain, templates
+from journeydsl.ci.formats import render_for_ci as render_check
 from journeydsl.cli.tools import (
     explain_command,
     export_command,
     new_command,
-    render_check,
     schema_command,
 )
 from journeydsl.diagnostics import REGISTRY
@@ -102,7 +102,7 @@ def test_export_every_example(path, capsys):
     data = json.loads(out)
     result = journeydsl.load(path)
     assert data["journey"]["title"] == result.journey.title
-    assert [s["id"] for s in data["steps"]] == [s.id for s in result.journey.steps()]
+    assert [s["id"] for s in data["steps"]] == [s.id for s in result.journey.steps]
     assert data["goals"] and all(s["goal"] == (s["id"] in data["goals"]) for s in data["steps"])
     # every reference is resolved to a step
     for transition in data["journey"]["transitions"]:
@@ -117,7 +117,7 @@ def test_export_validates_against_the_schema(path):
     jsonschema = pytest.importorskip("jsonschema")
     schema = journey_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    data = export_data(journeydsl.load(path))
+    data = export_data(journeydsl.load(path).compilation)
     jsonschema.Draft202012Validator(schema).validate(data["journey"])
 
 
@@ -125,14 +125,14 @@ def test_export_validates_against_the_schema(path):
 def test_export_round_trips_through_the_model(path):
     from journeydsl.language.model import Journey
 
-    data = export_data(journeydsl.load(path))
+    data = export_data(journeydsl.load(path).compilation)
     assert Journey.model_validate(data["journey"]).model_dump(mode="json") == data["journey"]
 
 
 def test_export_steps_of_a_small_journey():
     result = journeydsl.loads('journey "x" {\n  stage v "Visit" { touchpoint l "Landing" }\n'
                               '  stage s {}\n  entry l\n  l -> s 10%\n  goal s\n}\n')
-    data = export_data(result)
+    data = export_data(result.compilation)
     assert data["steps"] == [
         {"id": "l", "kind": "touchpoint", "label": "Landing", "stage": "v", "goal": False},
         {"id": "s", "kind": "stage", "label": "s", "stage": "s", "goal": True},
@@ -265,7 +265,7 @@ def test_render_check_sarif_is_relative_to_the_git_root(tmp_path, monkeypatch):
 # (and `check --format sarif|github`); until then they are skipped, saying why.
 
 def _cli_has(command: str, check_format: str | None = None) -> bool:
-    from journeydsl.cli import root as cli
+    from journeydsl.cli import check as cli
 
     names = {c.name or c.callback.__name__ for c in cli.app.registered_commands}
     formats = {f.value for f in cli.CheckFormat}

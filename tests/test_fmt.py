@@ -48,8 +48,8 @@ def _strip_spans(value):
 
 def _model(text: str):
     result = journeydsl.loads(text)
-    assert result.journey is not None
-    return _strip_spans(result.journey.model_dump())
+    assert result.model is not None
+    return _strip_spans(result.model.model_dump())
 
 
 def _comments(text: str) -> list[str]:

@@ -34,7 +34,7 @@ def test_examples_exist():
 # ---------------------------------------------------------------- pydantic models
 
 def test_model_dump_round_trips_through_validation(example):
-    journey = example.journey
+    journey = example.model
     dumped = journey.model_dump()
     validated = Journey.model_validate(dumped)
     assert validated == journey
@@ -42,7 +42,7 @@ def test_model_dump_round_trips_through_validation(example):
 
 
 def test_model_json_round_trips_through_validation(example):
-    journey = example.journey
+    journey = example.model
     text = journey.model_dump_json()
     validated = Journey.model_validate_json(text)
     assert validated == journey
@@ -53,19 +53,21 @@ def test_json_fields_come_in_schema_order():
     """The fast-built model serializes exactly like a validated one: same text,
     fields in declaration order (what JSON goldens and diffs rely on)."""
     for path in EXAMPLE_FILES:
-        text = journeydsl.load(path).journey.model_dump_json()
+        text = journeydsl.load(path).model.model_dump_json()
         assert Journey.model_validate_json(text).model_dump_json() == text, path
         assert list(json.loads(text)) == list(Journey.model_fields), path
 
 
 def test_scenario_variants_are_valid_models(example):
-    for scenario in example.journey.scenarios:
-        variant = example.variant(scenario.id)
+    from journeydsl.language.scenarios import apply_scenario
+
+    for scenario in example.model.scenarios:
+        variant = apply_scenario(example.model, scenario, example.compilation.names)
         assert Journey.model_validate(variant.model_dump()) == variant
 
 
 def test_strict_schema_rejects_extra_fields(example):
-    dumped = example.journey.model_dump()
+    dumped = example.model.model_dump()
     dumped["surprise"] = 1
     with pytest.raises(Exception):
         Journey.model_validate(dumped)
@@ -75,7 +77,7 @@ def test_strict_schema_rejects_extra_fields(example):
 
 def test_one_node_per_step_in_declaration_order(example):
     graph = example.graph()
-    steps = example.journey.steps()
+    steps = example.journey.steps
     assert list(graph.nodes) == [s.id for s in steps]
     assert len(set(graph.nodes)) == len(steps)
     for step in steps:
@@ -84,7 +86,7 @@ def test_one_node_per_step_in_declaration_order(example):
         assert data["kind"] in ("stage", "touchpoint")
         stage = step.id if data["kind"] == "stage" else step.stage
         assert data["stage"] == stage
-        assert data["span"] == step.id_span
+        assert data["span"] == step.span
 
 
 def test_graph_attributes(example):
@@ -111,8 +113,8 @@ def test_node_data_is_per_persona(example):
 def test_edge_data_matches_transitions(example):
     graph, journey = example.graph(), example.journey
     personas = journey.persona_ids
-    for transition in journey.transitions:
-        u, v = transition.source.step, transition.target.step
+    for transition in journey.moves:
+        u, v = transition.source, transition.target
         assert u in graph and v in graph
         data = graph.edges[u, v]
         assert data["kind"] in ("transition", "both")
@@ -128,7 +130,7 @@ def test_edge_data_matches_referrals(example):
     graph, journey = example.graph(), example.journey
     assert journey.referrals, "every example has a referral line"
     for referral in journey.referrals:
-        u, v = referral.source.step, referral.target.step
+        u, v = referral.source, referral.target
         data = graph.edges[u, v]
         assert data["kind"] in ("referral", "both")
         assert set(data["referral"]) == set(journey.persona_ids)
@@ -139,8 +141,8 @@ def test_edge_data_matches_referrals(example):
 
 def test_every_edge_comes_from_the_model(example):
     graph, journey = example.graph(), example.journey
-    pairs = {(t.source.step, t.target.step) for t in journey.transitions}
-    referrals = {(r.source.step, r.target.step) for r in journey.referrals}
+    pairs = {(t.source, t.target) for t in journey.moves}
+    referrals = {(r.source, r.target) for r in journey.referrals}
     assert set(graph.edges) == pairs | referrals
     for u, v, data in graph.edges(data=True):
         expected = ("both" if (u, v) in pairs and (u, v) in referrals
@@ -206,13 +208,13 @@ def _edges(graph) -> list:
 def test_compiling_twice_is_identical(example):
     path = Path(example.source.path)
     again = journeydsl.load(path)
-    assert again.journey.model_dump_json() == example.journey.model_dump_json()
+    assert again.model.model_dump_json() == example.model.model_dump_json()
     assert _edges(again.graph()) == _edges(example.graph())
     assert list(again.graph().nodes(data=True)) == list(example.graph().nodes(data=True))
     assert list(again.graph().edges) == list(example.graph().edges)
     text = path.read_text("utf-8")
     from_text = journeydsl.loads(text, str(path))
-    assert from_text.journey.model_dump_json() == example.journey.model_dump_json()
+    assert from_text.model.model_dump_json() == example.model.model_dump_json()
 
 
 _DUMP = r"""
@@ -220,9 +222,9 @@ import json, sys, journeydsl
 out = {}
 for path in sys.argv[1:]:
     r = journeydsl.load(path)
-    g = r.graph() if r.ok else r._graph()  # a broken file: the graph its checks walked
+    g = r.graph() if r.ok else r.compilation.journey.graph()  # a broken file: what its checks walked
     out[path] = {
-        "model": r.journey.model_dump_json(),
+        "model": r.model.model_dump_json(),
         "nodes": list(g.nodes),
         "edges": [[u, v, sorted(d)] for u, v, d in g.edges(data=True)],
         "rates": [[u, v, d["rate"], d["referral"]] for u, v, d in g.edges(data=True)],
@@ -261,7 +263,7 @@ def test_nfd_and_nfc_identifiers_are_the_same_step():
             f'  entry {composed}\n  {composed} -> mua 20%\n  goal mua\n}}\n')
     result = journeydsl.loads(text)
     assert result.diagnostics == []
-    assert [s.id for s in result.journey.steps()] == [composed, "mua"]
+    assert [s.id for s in result.journey.steps] == [composed, "mua"]
     graph = result.graph()
     assert list(graph.nodes) == [composed, "mua"]
     assert graph.edges[composed, "mua"]["rate"] == {"default": 0.2}

@@ -109,7 +109,7 @@ def test_split_journey_means_the_same_as_one_file(project: Path) -> None:
     assert split.diagnostics == [] and one.diagnostics == [], render_text(
         (split.diagnostics or one.diagnostics)[0])
     assert _graph(split) == _graph(one)
-    assert simulate(split).as_dict() == simulate(one).as_dict()
+    assert simulate(split.journey).as_dict() == simulate(one.journey).as_dict()
 
 
 def test_the_example_means_the_same_as_its_inlined_text() -> None:
@@ -119,8 +119,8 @@ def test_the_example_means_the_same_as_its_inlined_text() -> None:
     assert [p.id for p in split.journey.personas] == ["founder", "midmarket", "enterprise"]
     assert [s.id for s in split.journey.stages][:2] == ["awareness", "consideration"]
     for scenario in (None, "security_pack"):
-        assert simulate(split, scenario=scenario).as_dict() == \
-            simulate(one, scenario=scenario).as_dict()
+        assert simulate(split.variant(scenario)).as_dict() == \
+            simulate(one.variant(scenario)).as_dict()
 
 
 def test_imports_lists_every_file_used_once(project: Path) -> None:
@@ -135,7 +135,7 @@ def test_export_names_the_files_spans_point_into(project: Path) -> None:
     from journeydsl.language.export import export_data
 
     result = journeydsl.load(project / "trial.journey")
-    data = export_data(result)
+    data = export_data(result.compilation)
     sources = data["sources"]
     assert [s["path"] for s in sources] == [
         str(project / name) for name in ("trial.journey", "lib/personas.journey",
@@ -187,8 +187,8 @@ def test_only_personas_and_stages_are_brought(tmp_path: Path) -> None:
     journey = result.journey
     assert [p.id for p in journey.personas] == ["smb"]
     assert [s.id for s in journey.stages] == ["s", "b"]
-    assert [e.target.name for e in journey.entries] == ["b1"]
-    assert journey.currency is None and journey.scenarios == [] and journey.expects == []
+    assert [e.step for e in journey.entries] == ["b1"]
+    assert journey.currency is None and result.scenarios == [] and journey.expects == ()
 
 
 # ------------------------------------------------------------ where problems are shown
@@ -307,16 +307,13 @@ def test_misplaced_or_unquoted_use_gets_a_hint() -> None:
 
 
 def test_a_library_has_nothing_to_simulate(tmp_path: Path) -> None:
-    from journeydsl.language.compiler import JourneyError
-    from journeydsl.simulate.attribution import attribution
-    from journeydsl.simulate.levers import levers
-    from journeydsl.simulate.montecarlo import monte_carlo
+    from journeydsl.diagnostics import JourneyError
 
     write(tmp_path, **{"personas.journey": PERSONAS})
     library = journeydsl.load(tmp_path / "personas.journey")
-    for run in (simulate, monte_carlo, levers, attribution):
+    for run in (library.simulate, library.monte_carlo, library.levers, library.attribution):
         with pytest.raises(JourneyError, match="nothing to simulate"):
-            run(library)
+            run()
     result = CliRunner().invoke(app, ["simulate", str(tmp_path / "personas.journey")])
     assert result.exit_code == 1
     assert "error[JD401]" in result.stderr and "library" in result.stderr
@@ -325,7 +322,7 @@ def test_a_library_has_nothing_to_simulate(tmp_path: Path) -> None:
 def test_a_library_is_drawn_without_entry_or_exits() -> None:
     from journeydsl.render.dot import to_dot
 
-    dot = to_dot(journeydsl.load(LIB / "b2b_awareness.journey"))
+    dot = to_dot(journeydsl.load(LIB / "b2b_awareness.journey").journey)
     assert '"#entry"' not in dot and "exits" not in dot.replace("exits / churn", "")
     assert "LinkedIn ad" in dot
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import journeydsl
-from journeydsl.language.compiler import JourneyError
+from journeydsl.diagnostics import JourneyError
 from journeydsl.simulate import simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve
@@ -80,9 +80,10 @@ def finite_difference(graph, lever: Lever, chains: dict) -> dict[str, float | No
 
 def assert_derivatives(result, scenario=None) -> int:
     graph = result.graph(scenario)
-    chains = {p: build_chain(graph, p) for p in graph.graph["personas"]}
+    variant = result.variant(scenario)
+    chains = {p: build_chain(variant, p) for p in graph.graph["personas"]}
     checked = 0
-    for lever in levers(result, scenario):
+    for lever in levers(result.variant(scenario)):
         assert lever.method == "derivative"
         if not lever.movable:
             continue
@@ -107,7 +108,7 @@ def assert_derivatives(result, scenario=None) -> int:
 def test_every_example_lever_matches_finite_difference(path):
     result = compiled_ok(without_horizon(path.read_text(encoding="utf-8")), str(path))
     checked = assert_derivatives(result)
-    for scenario in result.journey.scenarios:
+    for scenario in result.model.scenarios:
         checked += assert_derivatives(result, scenario.id)
     assert checked > 0
 
@@ -146,7 +147,7 @@ def test_no_discount_and_rate_zero_override():
     # demo at 0%: its lever is opening the edge by 1pp
     result = compiled_ok(LOOPS.replace("  discount 1% per month\n", ""))
     assert assert_derivatives(result) == 3 * 16
-    zero = [lv for lv in levers(result, persona="b")
+    zero = [lv for lv in levers(result.journey, persona="b")
             if (lv.source, lv.target) == ("blog", "demo")]
     assert zero[0].rate == 0.0 and zero[0].movable and zero[0].d_conversion > 0
 
@@ -158,7 +159,7 @@ def test_linear_funnel_by_hand():
       a -> b 40% -> c 50%
       goal c
     }''')
-    found = {(lv.source, lv.target): lv for lv in levers(result) if lv.persona is None}
+    found = {(lv.source, lv.target): lv for lv in levers(result.journey) if lv.persona is None}
     ab, bc = found["a", "b"], found["b", "c"]
     # conversion = 0.4 * 0.5; revenue = 0.4 * 10 + 0.2 * 100; cost = 0.2 * 4
     assert ab.d_conversion == pytest.approx(0.01 * 0.5)
@@ -182,7 +183,7 @@ def test_lever_from_a_goal_step_changes_money_not_conversion():
       paying -> paying 80% after 1mo
       goal paying
     }''')
-    renew = next(lv for lv in levers(result)
+    renew = next(lv for lv in levers(result.journey)
                  if (lv.source, lv.target) == ("paying", "paying") and lv.persona is None)
     assert renew.d_conversion == 0.0
     assert renew.d_revenue > 0 and renew.d_clv > 0
@@ -204,7 +205,7 @@ RANKED = '''journey "r" {
 
 def test_ranking_and_cannot_rise():
     result = compiled_ok(RANKED)
-    mix = [lv for lv in levers(result) if lv.persona is None]
+    mix = [lv for lv in levers(result.journey) if lv.persona is None]
     # a is at 100%: both of its levers cannot move, and come last
     assert [(lv.source, lv.target, lv.movable) for lv in mix[-2:]] == [
         ("a", "b", False), ("a", "c", False)]
@@ -224,10 +225,10 @@ def test_ranking_and_cannot_rise():
 
 def test_groups_blend_then_personas_and_persona_filter():
     result = compiled_ok(LOOPS)
-    every = levers(result)
+    every = levers(result.journey)
     personas = [lv.persona for lv in every]
     assert personas == [None] * 16 + ["a"] * 16 + ["b"] * 16
-    only_b = levers(result, persona="b")
+    only_b = levers(result.journey, persona="b")
     assert only_b == [lv for lv in every if lv.persona == "b"]
     # the mix: share-weighted conversion and revenue changes
     by = {(lv.persona, lv.source, lv.target): lv for lv in every}
@@ -249,7 +250,7 @@ def test_mix_moves_only_personas_that_can_rise():
       b -> c 50%
       goal c
     }''')
-    by = {(lv.persona, lv.source, lv.target): lv for lv in levers(result)}
+    by = {(lv.persona, lv.source, lv.target): lv for lv in levers(result.journey)}
     assert not by["x", "a", "b"].movable
     assert by["y", "a", "b"].d_conversion == pytest.approx(0.01 * 0.5)
     assert by[None, "a", "b"].movable
@@ -259,16 +260,16 @@ def test_mix_moves_only_personas_that_can_rise():
 
 def test_errors():
     with pytest.raises(JourneyError):
-        levers(journeydsl.loads('journey "x" { entry nowhere }'))
+        journeydsl.loads('journey "x" { entry nowhere }').levers()
     result = compiled_ok(RANKED)
     with pytest.raises(KeyError):
-        levers(result, persona="nobody")
+        levers(result.journey, persona="nobody")
     with pytest.raises(KeyError):
-        levers(result, scenario="nothing")
+        levers(result.variant("nothing"))
 
 
 def test_as_dict():
-    lever = levers(compiled_ok(RANKED))[0]
+    lever = levers(compiled_ok(RANKED).journey)[0]
     data = lever.as_dict()
     assert list(data) == ["source", "target", "persona", "rate", "movable", "d_conversion",
                           "d_revenue", "d_cost", "d_clv", "method"]
@@ -293,23 +294,28 @@ HORIZON = '''journey "h" {
 
 
 def _rerun(graph, persona: str, u: str, v: str, up: float) -> dict:
-    """The horizon engine on a copy of the graph with rate(u -> v) raised."""
+    """The horizon engine on a copy of the graph with rate(u -> v) raised
+    (its chain read from the edited graph's edges, independently of the
+    engine's own `raise_rate`)."""
+    from test_exact import chain_from_edges
+
     changed = copy.deepcopy(graph)
     changed.edges[u, v]["rate"][persona] += up
-    return _horizon_linear(build_chain(changed, persona))
+    return _horizon_linear(chain_from_edges(changed, persona))
 
 
 def test_horizon_levers_are_rerun_effects():
     result = compiled_ok(HORIZON)
     graph = result.graph()
+    variant = result.variant()
     shares = graph.graph["shares"]
-    every = levers(result)
+    every = levers(result.journey)
     assert {lv.method for lv in every} == {"resolve"}
-    base = {p: _horizon_linear(build_chain(graph, p)) for p in shares}
+    base = {p: _horizon_linear(build_chain(variant, p)) for p in shares}
     for lv in every:
         if lv.persona is None:
             continue
-        remainder = build_chain(graph, lv.persona).stop[list(graph.nodes).index(lv.source)]
+        remainder = build_chain(variant, lv.persona).stop[list(graph.nodes).index(lv.source)]
         up = min(0.01, remainder)
         raised = _rerun(graph, lv.persona, lv.source, lv.target, up)
         scale = 0.01 / up
@@ -328,10 +334,11 @@ def test_horizon_forward_pass_matches_the_full_solve():
     """`_horizon_linear` (levers' cheaper horizon pass) gives solve()'s numbers."""
     for path in EXAMPLES[:2]:
         result = journeydsl.load(path)
-        report = simulate(result)
+        report = simulate(result.journey)
         graph = result.graph()
+        variant = result.variant()
         for persona, metrics in report.personas.items():
-            fast = _horizon_linear(build_chain(graph, persona))
+            fast = _horizon_linear(build_chain(variant, persona))
             for key, value in fast.items():
                 assert value == pytest.approx(getattr(metrics, key), rel=1e-12, abs=1e-12)
 
@@ -348,8 +355,8 @@ def test_long_horizon_agrees_with_derivatives_on_an_acyclic_journey():
       b -> c 25% after 4d
       goal c
     }'''
-    exact = levers(compiled_ok(text.replace("HORIZON", "")))
-    cut = levers(compiled_ok(text.replace("HORIZON", "horizon 1y")))
+    exact = levers(compiled_ok(text.replace("HORIZON", "")).journey)
+    cut = levers(compiled_ok(text.replace("HORIZON", "horizon 1y")).journey)
     assert [(lv.source, lv.target, lv.persona) for lv in exact] == [
         (lv.source, lv.target, lv.persona) for lv in cut]
     for a, b in zip(exact, cut):

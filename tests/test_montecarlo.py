@@ -17,7 +17,7 @@ import pytest
 from scipy import sparse
 
 import journeydsl
-from journeydsl.language.compiler import JourneyError
+from journeydsl.diagnostics import JourneyError
 from journeydsl.simulate import Report, simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.montecarlo import MonteCarloReport, monte_carlo, simulate_chain
@@ -30,7 +30,7 @@ Z = 4.0
 def _cases():
     for path in EXAMPLES:
         compiled = journeydsl.load(path)
-        for scenario in [None] + [s.id for s in compiled.journey.scenarios]:
+        for scenario in [None] + compiled.scenarios:
             yield pytest.param(path, scenario, id=f"{path.stem}-{scenario or 'baseline'}")
 
 
@@ -71,10 +71,11 @@ def _se(x: np.ndarray) -> float:
 @pytest.mark.parametrize("path,scenario", list(_cases()))
 def test_every_persona_of_every_example_agrees_with_the_exact_engine(path, scenario):
     compiled = journeydsl.load(path)
-    exact = simulate(compiled, scenario)
+    exact = simulate(compiled.variant(scenario))
     graph = compiled.graph(scenario)
+    variant = compiled.variant(scenario)
     for k, persona in enumerate(graph.graph["personas"]):
-        chain = build_chain(graph, persona)
+        chain = build_chain(variant, persona)
         mc, walks = simulate_chain(chain, PROSPECTS, np.random.default_rng(1000 + k))
         ex = exact.personas[persona]
         se = walks.stderr()
@@ -84,7 +85,7 @@ def test_every_persona_of_every_example_agrees_with_the_exact_engine(path, scena
         check.near("revenue", mc.revenue, ex.revenue, se["revenue"])
         check.near("cost", mc.cost, ex.cost, se["cost"])
         conv = walks.converted
-        check.near("time_to_convert", mc.time_to_convert_days, ex.time_to_convert_days,
+        check.near("time_to_convert", mc.time_to_convert, ex.time_to_convert,
                    _se(walks.converted_at[conv]))
         check.near("clv", mc.clv, ex.clv, _se(walks.value[conv]) if conv.sum() > 1 else 0.0)
         for step in chain.steps:
@@ -112,24 +113,24 @@ def test_every_persona_of_every_example_agrees_with_the_exact_engine(path, scena
 def test_blended_report_and_its_standard_errors_agree_with_the_exact_engine():
     # no uncertain rate: a single draw, standard errors by the delta method
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("lifecycle_activities")])
-    exact = simulate(compiled).blended
-    report = monte_carlo(compiled, prospects=400_000, seed=5)
+    exact = simulate(compiled.journey).blended
+    report = monte_carlo(compiled.journey, prospects=400_000, seed=5)
     assert report.draws == 1 and report.method == "monte_carlo"
     check = Checks("lifecycle_activities blended")
     for name, band in report.uncertainty.items():
-        value = getattr(exact, name)
-        check.near(name, getattr(report.blended, name), value, band["stderr"])
+        value = exact.as_dict()[name]
+        check.near(name, report.blended.as_dict()[name], value, band["stderr"])
         if band["stderr"]:
             assert band["p05"] < band["p50"] < band["p95"]
         else:  # every converter takes the same time: no spread at all
             assert band["p05"] == band["p50"] == band["p95"]
-        assert band["p50"] == pytest.approx(getattr(report.blended, name))
+        assert band["p50"] == pytest.approx(report.blended.as_dict()[name])
     check.done()
 
 
 def test_persona_mix_is_walked_by_share():
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("saas_trial")])
-    report = monte_carlo(compiled, prospects=100_000, draws=4, seed=2)
+    report = monte_carlo(compiled.journey, prospects=100_000, draws=4, seed=2)
     assert set(report.personas) == {"smb", "ent"}
     blended = report.blended
     mix = report.shares
@@ -138,7 +139,7 @@ def test_persona_mix_is_walked_by_share():
     # clv of the mix is a ratio of mix expectations, not a mix of ratios
     assert blended.clv == pytest.approx(
         sum(mix[p] * report.personas[p].value_converted for p in mix) / blended.conversion)
-    only = monte_carlo(compiled, prospects=20_000, draws=2, seed=2, persona="ent")
+    only = monte_carlo(compiled.journey, prospects=20_000, draws=2, seed=2, persona="ent")
     assert list(only.personas) == ["ent"]
     assert only.blended.conversion == only.personas["ent"].conversion
 
@@ -147,12 +148,12 @@ def test_persona_mix_is_walked_by_share():
 
 def test_same_seed_same_report_and_another_seed_another():
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("saas_trial")])
-    first = monte_carlo(compiled, prospects=30_000, draws=5, seed=11).as_dict()
-    again = monte_carlo(compiled, prospects=30_000, draws=5, seed=11).as_dict()
-    other = monte_carlo(compiled, prospects=30_000, draws=5, seed=12).as_dict()
+    first = monte_carlo(compiled.journey, prospects=30_000, draws=5, seed=11).as_dict()
+    again = monte_carlo(compiled.journey, prospects=30_000, draws=5, seed=11).as_dict()
+    other = monte_carlo(compiled.journey, prospects=30_000, draws=5, seed=12).as_dict()
     assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
     assert first["blended"] != other["blended"]
-    chain = build_chain(compiled.graph(), "ent")
+    chain = build_chain(compiled.journey, "ent")
     _, a = simulate_chain(chain, 5_000, np.random.default_rng(3))
     _, b = simulate_chain(chain, 5_000, np.random.default_rng(3))
     assert np.array_equal(a.value, b.value) and np.array_equal(a.end_step, b.end_step)
@@ -175,7 +176,7 @@ def test_draws_over_100_percent_are_scaled_down_and_counted():
     compiled = journeydsl.loads(OVERFULL)
     assert compiled.ok and [d.code for d in compiled.diagnostics] == ["JD407"]
     draws = 400
-    report = monte_carlo(compiled, prospects=draws * 500, draws=draws, seed=3)
+    report = monte_carlo(compiled.journey, prospects=draws * 500, draws=draws, seed=3)
     # a draw u of `a -> b` is over-full when u + 30% > 100%: half of them
     assert report.draws == draws
     assert abs(report.rescaled_draws - draws / 2) <= Z * math.sqrt(draws / 4)
@@ -192,7 +193,7 @@ def test_draws_over_100_percent_are_scaled_down_and_counted():
 
 def test_rates_override_must_not_exceed_100_percent():
     compiled = journeydsl.loads(OVERFULL)
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     over = chain.rates.tolil()
     over[0, 1] = 0.9
     with pytest.raises(ValueError, match="more than 1"):
@@ -216,7 +217,7 @@ CONCENTRATION = """journey "whales" {
 
 def test_revenue_concentration_of_a_hand_made_journey():
     # every prospect converts on arrival: 10% bring 100, 90% bring 10
-    report = monte_carlo(journeydsl.loads(CONCENTRATION), prospects=50_000, seed=1)
+    report = monte_carlo(journeydsl.loads(CONCENTRATION).journey, prospects=50_000, seed=1)
     assert report.revenue_concentration == pytest.approx(8 / 19)  # top 8%: all whales
     assert report.top_share(0.5) == pytest.approx((10 + 40 * 10 / 100) / 19)
     assert report.top_share(1.0) == pytest.approx(1.0)
@@ -232,7 +233,7 @@ def test_revenue_concentration_of_a_hand_made_journey():
 def test_five_stage_concentration_claim_is_checkable():
     # the file's objective: "about 8% of customers, about 40% of profit"
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("lifecycle_five_stage")])
-    report = monte_carlo(compiled, prospects=200_000, draws=10, seed=4)
+    report = monte_carlo(compiled.journey, prospects=200_000, draws=10, seed=4)
     assert 0.0 < report.revenue_concentration < 1.0
     assert 0.0 < report.profit_concentration < 1.0
     assert report.top_share(0.08) == report.revenue_concentration
@@ -255,7 +256,7 @@ def _loop(horizon: str, discount: str = "") -> str:
 def test_horizon_cuts_visits_money_and_leaves_walks_active(horizon, visits):
     # visits at t = 0, 30, ..., while t < H: a visit at exactly H does not count
     compiled = journeydsl.loads(_loop(horizon))
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     mc, walks = simulate_chain(chain, 200_000, np.random.default_rng(7))
     expected = sum(0.9 ** j for j in range(visits))
     check = Checks(f"horizon {horizon}")
@@ -265,13 +266,13 @@ def test_horizon_cuts_visits_money_and_leaves_walks_active(horizon, visits):
     check.proportion("churn", mc.steps["a"]["churn"], 1 - 0.9 ** visits, walks.prospects)
     check.done()
     assert walks.value.max() == pytest.approx(10 * visits)  # nobody earns past the horizon
-    exact = simulate(compiled).blended
+    exact = simulate(compiled.journey).blended
     assert exact.steps["a"]["visits"] == pytest.approx(expected)
 
 
 def test_discounting_to_the_prospects_entry():
     compiled = journeydsl.loads(_loop("1y", "discount 10% per year"))
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     mc, walks = simulate_chain(chain, 200_000, np.random.default_rng(8))
     expected = sum(10 * 0.9 ** j * 1.1 ** (-30 * j / 365) for j in range(13))
     assert abs(mc.revenue - expected) <= Z * walks.stderr()["revenue"]
@@ -292,7 +293,7 @@ CASCADE = """journey "word of mouth" {{
 def test_referral_cascade_totals_follow_one_over_one_minus_k():
     # each prospect converts at once and refers Poisson(0.3) others, who do the same
     compiled = journeydsl.loads(CASCADE.format(horizon="", k="0.3", delay=""))
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     mc, walks = simulate_chain(chain, 200_000, np.random.default_rng(9))
     total = 1 / (1 - 0.3)
     check = Checks("cascade")
@@ -303,25 +304,25 @@ def test_referral_cascade_totals_follow_one_over_one_minus_k():
     check.done()
     # the metrics themselves leave referred prospects out
     assert mc.conversion == 1.0 and mc.revenue == 5.0
-    assert simulate(compiled).cohort["customers"] == pytest.approx(total)
+    assert simulate(compiled.journey).cohort["customers"] == pytest.approx(total)
 
 
 def test_referrals_arriving_at_the_horizon_do_not_count():
     # generation j arrives at 30j days; with a 1y horizon generations 0..12 count
     compiled = journeydsl.loads(CASCADE.format(horizon="horizon 1y", k="0.5",
                                                delay=" after 1mo"))
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     mc, walks = simulate_chain(chain, 200_000, np.random.default_rng(10))
     total = sum(0.5 ** j for j in range(13))
     assert abs(mc.cohort["prospects"] - total) <= Z * _se(walks.cohort_prospects)
-    assert mc.cohort["prospects"] == pytest.approx(simulate(compiled).cohort["prospects"],
+    assert mc.cohort["prospects"] == pytest.approx(simulate(compiled.journey).cohort["prospects"],
                                                    abs=Z * _se(walks.cohort_prospects))
 
 
 def test_cascade_cap_is_reported():
     compiled = journeydsl.loads(CASCADE.format(horizon="horizon 10y", k="0.9",
                                                delay=" after 1mo"))
-    chain = build_chain(compiled.graph(), "default")
+    chain = build_chain(compiled.journey, "default")
     mc, walks = simulate_chain(chain, 1_000, np.random.default_rng(1), cascade_limit=500)
     assert walks.cascade_capped
     assert mc.cohort["prospects"] == pytest.approx(1.5)  # 1000 entering + 500 referred
@@ -341,8 +342,8 @@ STUCK = """journey "stuck" {
 def test_a_walk_that_never_ends_is_stopped_and_reported():
     # a zero-delay 100% loop: the horizon never comes
     compiled = journeydsl.loads(STUCK)
-    # graph() refuses a journey with errors: take the one the checker walked
-    chain = build_chain(compiled._graph(), "default")
+    # variant() refuses a journey with errors: take the one the checker walked
+    chain = build_chain(compiled.compilation.journey, "default")
     mc, walks = simulate_chain(chain, 300, np.random.default_rng(0), max_moves=50)
     assert walks.capped_walks == 300 and (walks.end_step == -2).all()
     assert mc.steps["a"]["visits"] == 51  # the first visit and 50 moves
@@ -350,19 +351,19 @@ def test_a_walk_that_never_ends_is_stopped_and_reported():
     # safety cap is exercised here; the report refuses a journey with errors
     assert "JD405" in [d.code for d in compiled.diagnostics]
     with pytest.raises(JourneyError):
-        monte_carlo(compiled, prospects=300, max_moves=50)
+        compiled.monte_carlo(prospects=300, max_moves=50)
 
 
 def test_progress_and_report_shape():
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("saas_trial")])
     calls = []
-    report = monte_carlo(compiled, "simpler_pricing", prospects=50_000, draws=3, seed=1,
+    report = monte_carlo(compiled.variant("simpler_pricing"), prospects=50_000, draws=3, seed=1,
                          progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1] == (50_000, 50_000)
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
     assert isinstance(report, MonteCarloReport) and isinstance(report, Report)
     data = json.loads(json.dumps(report.as_dict()))
-    exact = simulate(compiled, "simpler_pricing").as_dict()
+    exact = simulate(compiled.variant("simpler_pricing")).as_dict()
     assert set(exact) <= set(data)
     assert data["method"] == "monte_carlo" and data["scenario"] == "simpler_pricing"
     assert set(data["personas"]) == set(exact["personas"])
@@ -380,12 +381,12 @@ def test_progress_and_report_shape():
 
 def test_errors():
     with pytest.raises(JourneyError):
-        monte_carlo(journeydsl.loads('journey "x" { stage a {}; entry nowhere }'))
+        journeydsl.loads('journey "x" { stage a {}; entry nowhere }').monte_carlo()
     compiled = journeydsl.loads(OVERFULL)
     with pytest.raises(KeyError):
-        monte_carlo(compiled, persona="nobody")
+        monte_carlo(compiled.journey, persona="nobody")
     with pytest.raises(ValueError):
-        monte_carlo(compiled, prospects=0)
+        monte_carlo(compiled.journey, prospects=0)
 
 
 # ------------------------------------------------------------------ several worlds in one pool
@@ -418,11 +419,12 @@ def test_pairs_walked_in_one_pool_keep_their_books_apart(name):
     from journeydsl.simulate.montecarlo.bins import Pair
 
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index(name)])
-    exact = simulate(compiled)
+    exact = simulate(compiled.journey)
     graph = compiled.graph()
+    variant = compiled.variant()
     personas = list(graph.graph["personas"])
     # every persona twice (as two draws would be), with different numbers of prospects
-    pairs = [Pair(build_chain(graph, p), None, 60_000 + 20_000 * j)
+    pairs = [Pair(build_chain(variant, p), None, 60_000 + 20_000 * j)
              for j in range(2) for p in personas]
     tallies, stats, _ = run_pairs(pairs, np.random.default_rng(21), max_moves=100_000, keep=False)
     assert stats.transitions > sum(p.prospects for p in pairs)
@@ -439,9 +441,9 @@ def test_visit_counts_kept_in_chunks(monkeypatch):
 
     monkeypatch.setattr(run, "COUNT_CELLS", 1 << 13)
     compiled = journeydsl.load(EXAMPLES[[p.stem for p in EXAMPLES].index("saas_trial")])
-    chain = build_chain(compiled.graph(), "ent")
+    chain = build_chain(compiled.journey, "ent")
     mc, walks = simulate_chain(chain, 30_000, np.random.default_rng(4))
-    ex = simulate(compiled).personas["ent"]
+    ex = simulate(compiled.journey).personas["ent"]
     check = Checks("chunks")
     for step in ("paying", "winback"):
         check.near(f"visits({step})", mc.steps[step]["visits"], ex.steps[step]["visits"],
@@ -460,8 +462,8 @@ def test_more_tracked_steps_than_first_visit_bits():
     lines += ["  goal s69", "}"]
     compiled = journeydsl.loads("\n".join(lines))
     assert compiled.ok, compiled.diagnostics
-    exact = simulate(compiled).blended
-    report = monte_carlo(compiled, prospects=40_000, seed=6)
+    exact = simulate(compiled.journey).blended
+    report = monte_carlo(compiled.journey, prospects=40_000, seed=6)
     check = Checks("ring")
     for step in ("s1", "s10", "s40", "s69"):
         check.proportion(f"reach({step})", report.blended.steps[step]["reach"],

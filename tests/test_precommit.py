@@ -202,7 +202,7 @@ def _script_env(**variables: str) -> dict[str, str]:
 
 
 def _journey_has_ci_formats() -> bool:
-    from journeydsl.cli import root as cli
+    from journeydsl.cli import check as cli
 
     return "github" in {f.value for f in cli.CheckFormat}
 

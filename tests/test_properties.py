@@ -271,10 +271,10 @@ def test_clean_journeys_have_sound_graphs(text):
         event("rejected: " + ",".join(sorted({d.code for d in result.errors})))
         return
     event("clean")
-    variants = [None] + [s.id for s in result.journey.scenarios]
+    variants = [None] + result.scenarios
     for scenario in variants:
         graph = result.graph(scenario)
-        assert list(graph.nodes) == [s.id for s in result.journey.steps()]
+        assert list(graph.nodes) == [s.id for s in result.journey.steps]
         _assert_rows_sum_to_at_most_one(graph)
         _assert_entry_sums_to_one(graph)
         _assert_shares_sum_to_one(graph)

@@ -24,7 +24,8 @@ import pytest
 
 import journeydsl
 from journeydsl.render import backends
-from journeydsl.render.command import produce, render_command, write_atomic
+from journeydsl.cli.render import render_command
+from journeydsl.render import produce, write_atomic
 from journeydsl.render.dot import to_dot
 from journeydsl.render.emotion import emotion_dot
 from journeydsl.render.mermaid import to_mermaid_flowchart, to_mermaid_journey
@@ -57,11 +58,11 @@ def check_golden(name: str, data: str | bytes) -> None:
 
 
 TEXT_OUTPUTS = {
-    "map.dot": lambda c: to_dot(c),
-    "flows.dot": lambda c: to_dot(c, flows=True),
-    "emotion.dot": lambda c: emotion_dot(c),
-    "journey.mmd": lambda c: to_mermaid_journey(c),
-    "flowchart.mmd": lambda c: to_mermaid_flowchart(c),
+    "map.dot": lambda c: to_dot(c.journey),
+    "flows.dot": lambda c: to_dot(c.journey, flows=True),
+    "emotion.dot": lambda c: emotion_dot(c.journey),
+    "journey.mmd": lambda c: to_mermaid_journey(c.journey),
+    "flowchart.mmd": lambda c: to_mermaid_flowchart(c.journey),
 }
 
 
@@ -74,29 +75,29 @@ def test_text_goldens(example, kind):
 @needs_wasm
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_svg_goldens_wasm(example):
-    svg = backends.render(to_dot(compiled(example)), "svg", "wasm")
+    svg = backends.render(to_dot(compiled(example).journey), "svg", "wasm")
     check_golden(f"{example.stem}.map.svg", svg)
 
 
 def test_persona_and_scenario_goldens():
     c = compiled(REPO / "examples" / "saas_trial.journey")
     check_golden("saas_trial.ent.simpler_pricing.flows.dot",
-                 to_dot(c, "simpler_pricing", "ent", flows=True))
-    check_golden("saas_trial.ent.emotion.dot", emotion_dot(c, persona="ent"))
+                 to_dot(c.variant("simpler_pricing"), "ent", flows=True))
+    check_golden("saas_trial.ent.emotion.dot", emotion_dot(c.journey, persona="ent"))
 
 
 def test_persona_overrides_visible_and_persona_numbers():
     c = compiled(REPO / "examples" / "saas_trial.journey")
-    blended = to_dot(c)
+    blended = to_dot(c.journey)
     assert "25% [ent: 10%]" in blended  # pricing -> trial
-    ent = to_dot(c, persona="ent")
+    ent = to_dot(c.journey, persona="ent")
     assert "[ent:" not in ent and '"pricing" -> "trial" [label="10%"' in ent
-    scenario = to_dot(c, "simpler_pricing", "smb")
+    scenario = to_dot(c.variant("simpler_pricing"), "smb")
     assert '"pricing" -> "trial" [label="32%"' in scenario
 
 
 def test_map_marks_goal_entry_referral_exit():
-    text = to_dot(compiled(REPO / "examples" / "saas_trial.journey"))
+    text = to_dot(compiled(REPO / "examples" / "saas_trial.journey").journey)
     assert '"paying" [label=' in text and "peripheries=2" in text
     assert '"#entry" -> "paid_ad"' in text
     assert '"paying" -> "invite" [label="refers 0.02/visit", ' in text
@@ -110,8 +111,8 @@ def test_flows_match_the_exact_engine():
     from journeydsl.simulate import simulate
 
     c = compiled(REPO / "examples" / "saas_trial.journey")
-    visits = simulate(c).personas["smb"].steps["trial"]["visits"]
-    text = to_dot(c, persona="smb", flows=True)
+    visits = simulate(c.journey).personas["smb"].steps["trial"]["visits"]
+    text = to_dot(c.journey, persona="smb", flows=True)
     assert f"{visits * 1000:.1f} visits per 1,000" in text
     assert "penwidth=12.00" in text  # the largest flow
 
@@ -123,8 +124,8 @@ from journeydsl.render.dot import to_dot
 from journeydsl.render.emotion import emotion_dot
 from journeydsl.render.mermaid import to_mermaid_journey, to_mermaid_flowchart
 c = journeydsl.load(sys.argv[1])
-sys.stdout.write(to_dot(c, flows=True) + emotion_dot(c) + to_mermaid_journey(c)
-                 + to_mermaid_flowchart(c))
+sys.stdout.write(to_dot(c.journey, flows=True) + emotion_dot(c.journey) + to_mermaid_journey(c.journey)
+                 + to_mermaid_flowchart(c.journey))
 """
 
 
@@ -141,7 +142,7 @@ def test_same_bytes_across_hash_seeds():
 
 @needs_dot
 def test_dot_svg_is_deterministic():
-    text = to_dot(compiled(REPO / "examples" / "vn_label_printer.journey"))
+    text = to_dot(compiled(REPO / "examples" / "vn_label_printer.journey").journey)
     assert backends.render(text, "svg", "dot") == backends.render(text, "svg", "dot")
 
 
@@ -195,7 +196,7 @@ HOSTILE_TEXT = ['a "quoted" \\N \\l back\\slash {x}|<y> <script>alert(1)</script
 @needs_dot
 @pytest.mark.parametrize("view", ["map", "emotion"])
 def test_hostile_labels_dot_svg(hostile, view):
-    svg = produce(hostile, "svg", view=view, renderer="dot")
+    svg = produce(hostile.journey, "svg", view=view, renderer="dot")
     labels = HOSTILE_TEXT[:1] if view == "map" else []
     _assert_safe_svg(svg, labels)
     if view == "map":  # each label survives as literal text (wrapped over lines)
@@ -206,11 +207,11 @@ def test_hostile_labels_dot_svg(hostile, view):
 
 @needs_wasm
 def test_hostile_labels_wasm_svg(hostile):
-    _assert_safe_svg(produce(hostile, "svg", renderer="wasm"), [])
+    _assert_safe_svg(produce(hostile.journey, "svg", renderer="wasm"), [])
 
 
 def test_hostile_labels_dot_text(hostile):
-    text = to_dot(hostile)
+    text = to_dot(hostile.journey)
     assert "<script" not in text and "&lt;script&gt;" in text
     assert '\\"quoted\\"' in text and "\\\\N" in text  # literal, not Graphviz's \N
     assert "label=<" not in text  # never HTML-like labels
@@ -219,12 +220,12 @@ def test_hostile_labels_dot_text(hostile):
 def test_hostile_mermaid_round_trips(hostile):
     from test_render_mermaid_checker import parse_flowchart, parse_journey
 
-    parsed = parse_journey(to_mermaid_journey(hostile))
+    parsed = parse_journey(to_mermaid_journey(hostile.journey))
     tasks = [t for _, tasks in parsed["sections"] for t in tasks]
     assert parsed["sections"][0][0] == "section: {a}|<b> \\ & &lt; %% ;"
     assert ("title: b; c # d, e", 4, ["P, one; two: #x", "Title q"]) in tasks
     assert any(t[0] == "Section end" for t in tasks)
-    flow = parse_flowchart(to_mermaid_flowchart(hostile))
+    flow = parse_flowchart(to_mermaid_flowchart(hostile.journey))
     assert any(title == "javascript:alert(1)" for _, title, _ in flow["subgraphs"])
     assert any(text.startswith(HOSTILE_TEXT[0]) for text in flow["nodes"].values())
 
@@ -332,21 +333,21 @@ def test_journey_svg_for_jupyter():
         pytest.skip("no renderer")
     from journeydsl.render import journey_svg
 
-    svg = journey_svg(compiled(SAAS))
+    svg = journey_svg(compiled(SAAS).journey)
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
 
 
 def test_repr_svg_is_none_for_broken_journeys(monkeypatch):
     from journeydsl.render import repr_svg
 
-    assert repr_svg(journeydsl.loads('journey "x" { stage a { touchpoint t } }  entry')) is None
+    assert journeydsl.loads('journey "x" { stage a { touchpoint t } }  entry')._repr_svg_() is None
     monkeypatch.setattr(backends, "has_dot", lambda: False)
     monkeypatch.setattr(backends, "has_wasm", lambda: False)
-    assert repr_svg(compiled(SAAS)) is None
+    assert repr_svg(compiled(SAAS).journey) is None
 
 
 def test_uncertain_rates_show_their_range():
-    text = to_dot(compiled(REPO / "examples" / "domain_registrar.journey"))
+    text = to_dot(compiled(REPO / "examples" / "domain_registrar.journey").journey)
     assert '"reminder" -> "renewal" [label="60%..75% [business: 85%]\\nafter 1mo"' in text
-    text = to_dot(compiled(REPO / "examples" / "lifecycle_five_stage.journey"))
+    text = to_dot(compiled(REPO / "examples" / "lifecycle_five_stage.journey").journey)
     assert '"club_join" -> "member_order" [label="~60%\\nafter 1mo"' in text

@@ -19,8 +19,9 @@ import pytest
 
 import journeydsl
 from journeydsl.render import backends
-from journeydsl.render.command import EXTENSIONS, FORMATS, render_command
-from journeydsl.render.watch import watch_command
+from journeydsl.cli.render import render_command
+from journeydsl.render.formats import EXTENSIONS, FORMATS
+from journeydsl.cli.watch import watch_command
 
 REPO = Path(__file__).resolve().parents[1]
 SAAS = REPO / "examples" / "saas_trial.journey"

@@ -24,9 +24,10 @@ from watchfiles import Change
 
 import journeydsl.language.compiler
 from journeydsl.cli import app
-from journeydsl.render import backends, watch
-from journeydsl.render.command import render_command
-from journeydsl.render.watch import Watch, watch_command, watched_paths
+from journeydsl.cli import watch
+from journeydsl.render import backends
+from journeydsl.cli.render import render_command
+from journeydsl.cli.watch import Watch, watch_command, watched_paths
 
 GOOD = 'journey "good" {\n  stage a {}\n  stage b {}\n  entry a\n  a -> b 30%\n  goal b\n}\n'
 EDITED = GOOD.replace("30%", "40%")
@@ -180,14 +181,14 @@ def test_unrelated_changes_do_not_render(journey, capsys):
 def test_imported_files_are_watched(journey, monkeypatch, capsys):
     other = journey.with_name("other.journey")
     other.write_text("// imported\n")
-    real = journeydsl.language.compiler.compile_path
+    real = journeydsl.api.load
 
-    def with_imports(path):  # as the compiler will say once `use "..."` exists
-        compiled = real(path)
+    def with_imports(path, max_bytes=None):  # as if the journey had a `use "..."` line
+        compiled = real(path, max_bytes)
         compiled.imports = ["other.journey"]
         return compiled
 
-    monkeypatch.setattr(journeydsl.language.compiler, "compile_path", with_imports)
+    monkeypatch.setattr(journeydsl.api, "load", with_imports)
     out = journey.with_name("map.dot")
     assert run_watch(journey, out, [changed(other)]) == 0
     err = capsys.readouterr().err

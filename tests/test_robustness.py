@@ -201,7 +201,7 @@ def test_other_unicode_encodings_are_rejected_with_a_location(tmp_path, encoding
 
 
 def _without_path(result) -> dict:
-    return result.journey.model_dump(exclude={"path"})
+    return result.model.model_dump(exclude={"path"})
 
 
 def _graph_data(result) -> tuple:
@@ -266,7 +266,7 @@ def test_tabs_for_indentation(tmp_path):
     result = _compile_bytes(tmp_path, text.encode())
     _assert_well_formed(result)
     assert result.diagnostics == []
-    assert [s.id for s in result.journey.steps()] == ["x", "b"]
+    assert [s.id for s in result.journey.steps] == ["x", "b"]
     # and a located error inside tab-indented text still renders
     broken = _compile_text(text.replace("x -> b", "x -> bb"))
     _assert_well_formed(broken)

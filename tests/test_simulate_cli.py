@@ -40,7 +40,7 @@ def test_json_has_the_documented_shape_and_the_engine_numbers():
         for stage in block["metrics"]["stages"].values():
             assert set(stage) == {"reach", "dropoff", "churn"}
     assert set(data["cohort"]) == {"prospects", "customers", "revenue", "cost"}
-    report = simulate(journeydsl.load(SAAS))
+    report = simulate(journeydsl.load(SAAS).journey)
     assert data["blended"]["metrics"]["conversion"] == pytest.approx(report.blended.conversion)
     assert data["blended"]["metrics"]["clv"] == pytest.approx(report.blended.clv)
 
@@ -85,13 +85,13 @@ def test_vnd_money_has_no_decimals():
 
 def test_scenario_and_compare():
     result = journeydsl.load(SAAS)
-    scenario = result.journey.scenarios[0].id
+    scenario = result.model.scenarios[0].id
     data = json.loads(run(str(SAAS), "--scenario", scenario, "--format", "json").stdout)
     assert data["scenario"] == scenario
-    expected = simulate(result, scenario).blended.conversion
+    expected = simulate(result.variant(scenario)).blended.conversion
     assert data["blended"]["metrics"]["conversion"] == pytest.approx(expected)
     compared = json.loads(run(str(SAAS), "--compare", "--format", "json").stdout)
-    assert list(compared) == ["baseline", *[s.id for s in result.journey.scenarios]]
+    assert list(compared) == ["baseline", *result.scenarios]
     text = run(str(SAAS), "--compare").stdout
     assert "Δ" in text and "baseline" in text
 

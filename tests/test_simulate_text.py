@@ -56,7 +56,7 @@ def many_scenarios(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("many") / "many_scenarios.journey"
     path.write_text(text[:text.rfind("}")] + EXTRA_SCENARIOS.lstrip("\n"), encoding="utf-8")
     result = journeydsl.load(path)
-    assert result.ok and len(result.journey.scenarios) == 5, result.diagnostics
+    assert result.ok and len(result.scenarios) == 5, result.diagnostics
     return path
 
 
@@ -171,7 +171,7 @@ def test_a_wider_terminal_gets_labels_and_one_table(outputs):
 
 def test_compare_with_five_scenarios_is_split_at_80_columns(outputs, many_scenarios):
     text = outputs["many_scenarios", "compare", 80]
-    scenarios = [s.id for s in journeydsl.load(many_scenarios).journey.scenarios]
+    scenarios = [s.id for s in journeydsl.load(many_scenarios).model.scenarios]
     parts = re.findall(r"^Metrics \((\d)/(\d)\)", text, flags=re.M)
     assert len(parts) >= 3 and {total for _, total in parts} == {str(len(parts))}
     headers = "".join(line for line in text.splitlines() if line.startswith("┃"))
@@ -242,7 +242,7 @@ def test_long_step_ids_are_cut_in_the_transition_only():
         f' entry {a} ; {a} -> big 10%, {b} 30% ; {b} -> small 50% ; goal big, small }}')
     assert result.ok, result.diagnostics
     console = Console(width=80, file=StringIO())
-    console.print(tables.levers_table(levers(result), "USD", {}, width=80))
+    console.print(tables.levers_table(levers(result.journey), "USD", {}, width=80))
     text = console.file.getvalue()
     rows = _rows(text)
     assert any("…" in cells[0] for cells in rows), text

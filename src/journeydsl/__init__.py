@@ -9,16 +9,20 @@
 ...   landing -> signup 12%
 ...   goal signup
 ... }''')
->>> result.ok, [s.id for s in result.journey.steps()]
+>>> result.ok, [s.id for s in result.journey.steps]
 (True, ['landing', 'signup'])
 >>> result.graph().edges["landing", "signup"]["rate"]
 {'default': 0.12}
 
+`result.journey` is the compiled journey (a `CompiledJourney`: steps,
+moves, personas, every value as written) that the simulators and renderers
+read; `result.model` the journey as written (a pydantic `Journey`).
+
 Problems never raise: they come back as `result.diagnostics` (each with a
 code, severity, message and location); `result.raise_for_errors()` turns
 errors into a `JourneyError` for scripts that prefer exceptions. What needs
-a whole journey, `result.graph()` and the simulation, raises `JourneyError`
-when there are errors.
+a whole journey (`result.journey` is None then), `result.graph()` and the
+simulation, raises `JourneyError` when there are errors.
 
 `dir(journeydsl)` lists the public API, `__all__`.
 """
@@ -28,21 +32,23 @@ when there are errors.
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["Compiled", "Diagnostic", "Journey", "JourneyError", "Severity", "load", "loads",
-           "__version__"]
+__all__ = ["Compiled", "CompiledJourney", "Diagnostic", "Journey", "JourneyError", "Severity",
+           "load", "loads", "__version__"]
 
 if TYPE_CHECKING:
     from os import PathLike
 
-    from .language.compiler import Compiled, JourneyError
-    from .diagnostics import Diagnostic, Severity
+    from .api import Compiled
+    from .diagnostics import Diagnostic, JourneyError, Severity
+    from .language.compiled import CompiledJourney
     from .language.model import Journey
 del TYPE_CHECKING
 
 # The public names are imported on first use, so that `journey --version` or
 # `journey check --help` do not pay for pydantic and networkx.
-_LAZY = {"Compiled": "language.compiler", "JourneyError": "language.compiler",
-         "Diagnostic": "diagnostics", "Severity": "diagnostics", "Journey": "language.model"}
+_LAZY = {"Compiled": "api", "JourneyError": "diagnostics", "Diagnostic": "diagnostics",
+         "Severity": "diagnostics", "Journey": "language.model",
+         "CompiledJourney": "language.compiled"}
 
 
 def __getattr__(name: str):
@@ -60,14 +66,14 @@ def __dir__() -> list[str]:
 
 
 def load(path: "str | PathLike[str]", max_bytes: int | None = None) -> "Compiled":
-    """Compile a `.journey` file. Never raises for problems in the file.
+    """Compile a `.journey` file and evaluate its `expect` lines. Never raises
+    for problems in the file.
 
     `max_bytes`: files larger than this (2 MiB by default) get a JD004
     diagnostic instead of a parse."""
-    from .language.compiler import compile_path
-    from .language.source import DEFAULT_MAX_BYTES
+    from .api import load as load_path
 
-    return compile_path(path, max_bytes or DEFAULT_MAX_BYTES)
+    return load_path(path, max_bytes)
 
 
 def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> "Compiled":
@@ -75,7 +81,6 @@ def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> "C
 
     `path` names the text in diagnostics; `use "..."` lines are resolved
     from its folder (from the working directory for the default)."""
-    from .language.compiler import compile_text
-    from .language.source import DEFAULT_MAX_BYTES
+    from .api import loads as load_text
 
-    return compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES)
+    return load_text(text, path, max_bytes)

@@ -160,6 +160,15 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
+class JourneyError(Exception):
+    """Errors as an exception, for callers that prefer one (`raise_for_errors`,
+    the back ends of the API); its text is the rendered errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n\n".join(render_text(d) for d in diagnostics))
+
+
 # --------------------------------------------------------------------- text
 
 _STYLE = {

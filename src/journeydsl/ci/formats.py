@@ -257,3 +257,13 @@ def _github_path(path: str, root: Path | None) -> str:
         except ValueError:
             pass
     return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+def render_for_ci(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
+    """`journey check --format sarif|github` output (for stdout); paths in both
+    are relative to the repository root (`repository_root`)."""
+    if fmt == "sarif":
+        return render_sarif(diagnostics, repository_root())
+    if fmt == "github":
+        return render_github(diagnostics, repository_root())
+    raise ValueError(f"unknown format {fmt!r}")

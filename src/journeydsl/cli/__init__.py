@@ -1,11 +1,49 @@
 """The `journey` command (typer): thin commands that parse arguments, call
 the library and print.
 
-`root.py` holds the typer app and the console entry point; `common.py` the
-plumbing every command shares (compiling and reporting, usage errors, the
-output formats); one module per group of commands.
+`root.py` holds the typer app; `common.py` what every command shares
+(compiling and reporting, usage errors, colour, names); one module per
+group of commands: `check`, `simulate` (with `tables.py`, its text
+output), `render` (with `watch.py`, `--watch`) and `tools` (fmt, explain,
+export, schema, new). `main` is the console entry point.
 """
 
-from .root import app, main
+from __future__ import annotations
+
+import os
+import sys
+
+from . import check, render, simulate, tools  # noqa: F401  (each registers its commands)
+from .common import UsageError, error
+from .root import app
+
+
+def main() -> None:
+    """Console entry point: no Python traceback ever reaches the user."""
+    import typer
+
+    try:
+        app()
+        code = 0
+    except KeyboardInterrupt:
+        typer.echo("journey: interrupted", err=True)
+        code = 130
+    except UsageError as err:  # raised outside a command's own handling
+        error(str(err))
+        code = 2
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if not isinstance(done.code, (int, type(None))):
+            typer.echo(str(done.code), err=True)
+    except Exception as err:  # a bug in journeydsl, not in the user's file
+        typer.echo(f"journey: internal error: {type(err).__name__}: {err}\n"
+                   "This is a bug in journeydsl; please report it with the input file.", err=True)
+        code = 3
+    # Like mypy: skip the interpreter's teardown, which on a large journey
+    # spends a noticeable time freeing objects the OS reclaims anyway.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
 
 __all__ = ["app", "main"]

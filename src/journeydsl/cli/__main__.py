@@ -1,5 +1,5 @@
 """`python -m journeydsl.cli ...` runs the `journey` command."""
 
-from .root import main
+from . import main
 
 main()

@@ -1,22 +1,92 @@
-"""Bodies of the `journey explain | export | schema | new` commands and of
-`journey check --format sarif|github`.
+"""`journey fmt | explain | export | schema | new`: the authoring tools.
 
-Plain functions that print and return the exit code (0 ok, 1 errors in the
-input, 2 usage error); cli.py wraps them in typer commands.
+Each command's body is a plain function that prints and returns the exit
+code (0 ok, 1 errors in the input, 2 usage error), so tests call it
+directly; the typer commands wrap them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from ..diagnostics import Diagnostic
+from .._gc import paused_gc
+from .common import UsageError, compile_or_exit, error
+from .root import app
+
+
+class ExportFormat(str, Enum):
+    json = "json"
+
+
+@app.command()
+def fmt(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files, or directories searched for *.journey files.", show_default=False,
+        metavar="PATH")],
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; list the files that would change, exit 1 if any.")
+    ] = False,
+    diff: Annotated[bool, typer.Option(
+        "--diff", help="Write nothing; print a unified diff of the changes.")] = False,
+    no_ignore: Annotated[bool, typer.Option(
+        "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
+) -> None:
+    """Rewrite journey files in the canonical layout (see docs/fmt.md)."""
+    from ..fmt import fmt_command
+
+    raise typer.Exit(fmt_command(paths, check=check, diff=diff, ignore=not no_ignore))
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(
+        help="A diagnostic code, such as JD201.", show_default=False, metavar="CODE")],
+) -> None:
+    """Print the long explanation of a diagnostic code, with an example and the fix."""
+    raise typer.Exit(explain_command(code))
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    output_format: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", help="json: the compiled model, every reference resolved.")
+    ] = ExportFormat.json,
+) -> None:
+    """Print the compiled model of a journey file (exit 1 if it has errors)."""
+    with paused_gc():
+        code = export_command(path, output_format.value)
+    raise typer.Exit(code)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the compiled model (the "journey" part of `journey export`)."""
+    raise typer.Exit(schema_command())
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(
+        help="Name of the new file; .journey is added.", show_default=False, metavar="NAME")],
+    template: Annotated[str, typer.Option(
+        "--template", "-t",
+        help="Starter journey: saas, lifecycle, value-ladder, ecommerce (or marketplace), "
+             "registrar or activities.")] = "saas",
+    directory: Annotated[Path, typer.Option(
+        "--dir", "-d", help="Folder to write the file in.", file_okay=False)] = Path("."),
+) -> None:
+    """Write a starter journey from one of the examples (never overwrites a file)."""
+    raise typer.Exit(new_command(name, template, directory))
 
 
 def _usage(message: str) -> int:
-    typer.echo(f"journey: {message}", err=True)
+    error(message)
     return 2
 
 
@@ -41,30 +111,19 @@ def explain_command(code: str) -> int:
     return _usage(message + "; codes look like JD201, see docs/diagnostics.md")
 
 
-def _compile_reporting(path: Path):
-    """Compile one file; print its diagnostics to stderr; None when it has errors."""
-    from ..language.compiler import compile_path
-    from ..diagnostics import Severity, render_text
-
-    result = compile_path(path)
-    shown = [d for d in result.diagnostics if d.severity is Severity.ERROR]
-    for d in shown:
-        typer.echo(render_text(d) + "\n", err=True)
-    return result if result.ok and result.journey is not None else None
-
-
 def export_command(path: Path, fmt: str = "json") -> int:
     """Print the compiled model of one file as JSON."""
     from ..language.export import FORMATS, export_json
 
     if fmt not in FORMATS:
         return _usage(f"unknown export format `{fmt}` (formats: {', '.join(FORMATS)})")
-    if not Path(path).is_file():
-        return _usage(f"no such file: {path}")
-    result = _compile_reporting(Path(path))
-    if result is None:
-        return 1
-    typer.echo(export_json(result))
+    try:
+        result = compile_or_exit(Path(path))
+    except UsageError as err:
+        return _usage(str(err))
+    except typer.Exit as done:
+        return done.exit_code
+    typer.echo(export_json(result.compilation))
     return 0
 
 
@@ -103,15 +162,3 @@ def new_command(name: str, template: str = "saas", directory: Path = Path(".")) 
     typer.echo(f"wrote {target} from the `{template}` template; check it with "
                f"`journey check {target}`", err=True)
     return 0
-
-
-def render_check(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
-    """`journey check --format sarif|github` output (for stdout); paths in both
-    are relative to the repository root (`ci_formats.repository_root`)."""
-    from ..ci.formats import render_github, render_sarif, repository_root
-
-    if fmt == "sarif":
-        return render_sarif(diagnostics, repository_root())
-    if fmt == "github":
-        return render_github(diagnostics, repository_root())
-    raise ValueError(f"unknown format {fmt!r}")

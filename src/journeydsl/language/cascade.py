@@ -198,7 +198,7 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
     if cycle is None:
         return
     worst: tuple[float, str] | None = None
-    for persona in ctx.index.personas:
+    for persona in ctx.personas:
         if surely_dies_out(graph, persona) or _over_full(graph, persona):
             continue  # (rates over 100% are JD303 already: no walk model to solve)
         if closed_classes(graph, persona):
@@ -210,7 +210,7 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
         return
     radius, persona = worst
     text = f"`{cycle[0]} => " + " -> ".join(cycle[1:]) + "`"
-    who = "" if len(ctx.index.personas) == 1 else f" (persona `{persona}`)"
+    who = "" if len(ctx.personas) == 1 else f" (persona `{persona}`)"
     horizon = ctx.journey.horizon_days is not None
     span = graph.edges[cycle[0], cycle[1]]["referral_span"]
     yield ctx.make(

@@ -1,32 +1,34 @@
-"""Checks of a resolved journey and its graph: sums, reachability, loops.
+"""Checks of a compiled journey (the baseline or a scenario): sums,
+reachability, loops.
 
 Each check is a pure function (Context) -> Iterable[Diagnostic]; `CHECKS`
-lists them in the order their findings are most useful to read.
+lists them in the order their findings are most useful to read. They read
+the compiled journey, its networkx graph for the graph algorithms, and the
+model for what was written but may not have resolved (an `entry` or a
+`goal` line).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable
 
 import networkx as nx
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, Severity
-from .graph import persona_shares
+from .compiled import RATE_TOLERANCE, CompiledJourney
 from .model import Journey
-from .resolve import Index
 from .source import SourceFile, Span
 
-EPS = 1e-9
+EPS = RATE_TOLERANCE
 
 
 @dataclass(frozen=True)
 class Context:
-    journey: Journey
-    index: Index
-    graph: nx.DiGraph
+    journey: CompiledJourney  # the variant checked
+    model: Journey  # the journey as written (the baseline's model)
     source: SourceFile
 
     def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
@@ -34,8 +36,16 @@ class Context:
 
     @property
     def keyword_span(self) -> Span:
-        start = self.journey.span.start
-        return Span(start, start + len("journey"))
+        return self.journey.keyword_span
+
+    @property
+    def personas(self) -> list[str]:
+        return self.journey.persona_ids
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The networkx form, built once per check run, for the graph algorithms."""
+        return self.journey.graph()
 
 
 def _pct(x: float) -> str:
@@ -49,8 +59,8 @@ def _for(persona: str, personas: list[str], all_alike: bool) -> str:
 # ---------------------------------------------------------------- personas
 
 def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
-    personas = ctx.journey.personas
-    if ctx.journey.is_library:
+    personas = ctx.model.personas
+    if ctx.journey.library:
         return  # shares are checked in the journey that uses them, with all its personas
     if len(personas) == 1:
         share = personas[0].share
@@ -65,7 +75,7 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
                        help="add `{ share 50% }`: shares of all personas sum to 100%")
     if missing:
         return
-    total = sum(persona_shares(ctx.journey).values())
+    total = sum(ctx.journey.shares.values())
     if abs(total - 1) > EPS:
         # Point at this file's own personas first: imported ones (spans past
         # the end of the text) are fine in their library.
@@ -80,14 +90,14 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
 # ---------------------------------------------------------------- entry
 
 def entry_sums(ctx: Context) -> Iterable[Diagnostic]:
-    entries = [e for e in ctx.journey.entries if e.target.step]
-    if not ctx.journey.entries and not ctx.journey.is_library:
+    entries = ctx.journey.entries  # those that resolved
+    if not ctx.model.entries and not ctx.journey.library:
         yield ctx.make("JD401", "the journey has no `entry`: no prospect ever arrives",
                        ctx.keyword_span, help="add `entry STEP` (or `entry a 60%, b 40%`)")
         return
     if not entries:
         return
-    personas = ctx.index.personas
+    personas = ctx.personas
     totals = {p: sum(e.rate.mean_for(p) for e in entries) for p in personas}
     wrong = {p: t for p, t in totals.items() if abs(t - 1) > EPS}
     alike = len(set(round(t, 12) for t in wrong.values())) == 1 and len(wrong) == len(personas)
@@ -102,7 +112,7 @@ def entry_sums(ctx: Context) -> Iterable[Diagnostic]:
 # ---------------------------------------------------------------- rates
 
 def outgoing_rates(ctx: Context) -> Iterable[Diagnostic]:
-    graph, personas = ctx.graph, ctx.index.personas
+    graph, personas = ctx.graph, ctx.personas
     for node in graph.nodes:
         edges = [(v, d) for _, v, d in graph.out_edges(node, data=True) if d["rate"] is not None]
         if not edges:
@@ -124,7 +134,7 @@ def outgoing_rates(ctx: Context) -> Iterable[Diagnostic]:
 
 
 def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
-    graph, personas = ctx.graph, ctx.index.personas
+    graph, personas = ctx.graph, ctx.personas
     for node in graph.nodes:
         edges = [d for _, _, d in graph.out_edges(node, data=True) if d["rate"] is not None]
         if not any(d["uncertain"] for d in edges):
@@ -158,13 +168,12 @@ def _upper(amount) -> float:
 
 
 def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:
-    for kind, items in (("transition", ctx.journey.transitions),
+    items: tuple
+    for kind, items in (("transition", ctx.journey.moves),
                         ("referral", ctx.journey.referrals)):
         first: dict[tuple, Span] = {}
         for item in items:
-            key = (item.source.step, item.target.step)
-            if None in key:
-                continue
+            key = (item.source, item.target)
             if key in first:
                 arrow = "->" if kind == "transition" else "=>"
                 yield ctx.make("JD311", f"{kind} `{key[0]} {arrow} {key[1]}` is given twice",
@@ -177,7 +186,7 @@ def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:
 # ---------------------------------------------------------------- shape
 
 def goals_present(ctx: Context) -> Iterable[Diagnostic]:
-    if not ctx.journey.goals and not ctx.journey.is_library:
+    if not ctx.model.goals and not ctx.journey.library:
         yield ctx.make("JD402", "the journey has no `goal`: conversion is always 0",
                        ctx.keyword_span, help="add `goal STEP` for the step that counts as converted")
 
@@ -213,9 +222,9 @@ def reachability(ctx: Context) -> Iterable[Diagnostic]:
         return
     moves = _moves(graph)
     reached = closure(moves._succ, starts)
-    end = len(ctx.source.text)
     for node, data in graph.nodes(data=True):
-        if node not in reached and not (data["span"].start > end and not graph.degree(node)):
+        if node not in reached and not (ctx.journey.is_imported(data["span"])
+                                        and not graph.degree(node)):
             # (A step brought by `use` that this journey never links is not
             # a mistake: journeys often use part of a shared stage.)
             yield ctx.make("JD403", f"step `{node}` can never be reached", data["span"],
@@ -235,7 +244,7 @@ def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
     # A horizon ends every walk, unless the loop takes no time at all: a loop
     # whose moves all have no delay never reaches the horizon either.
     horizon = ctx.journey.horizon_days is not None
-    graph, personas = ctx.graph, ctx.index.personas
+    graph, personas = ctx.graph, ctx.personas
     reported: set[frozenset] = set()
     for persona in personas:
         for loop in closed_classes(graph, persona):
@@ -326,10 +335,6 @@ def run_checks(ctx: Context) -> list[Diagnostic]:
     for check in CHECKS:
         out.extend(check(ctx))
     return out
-
-
-def severity_counts(diagnostics: Iterable[Diagnostic]) -> Counter:
-    return Counter(d.severity for d in diagnostics)
 
 
 __all__ = ["CHECKS", "Context", "Severity", "closed_classes", "run_checks"]

@@ -6,7 +6,7 @@ the models' field order, lists in declaration order, no timestamps).
 >>> import journeydsl
 >>> result = journeydsl.loads('journey "x" { stage a {}\\n stage b {}\\n entry a\\n'
 ...                           ' a -> b 30%\\n goal b }')
->>> data = export_data(result)
+>>> data = export_data(result.compilation)
 >>> [(s["id"], s["kind"], s["goal"]) for s in data["steps"]]
 [('a', 'stage', False), ('b', 'stage', True)]
 >>> data["journey"]["transitions"][0]["target"]["step"]
@@ -16,22 +16,23 @@ the models' field order, lists in declaration order, no timestamps).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .compiler import Compiled
+    from .compiler import Compilation
+    from .resolve import Names
 
 #: Bumped when the layout of `journey export` output changes incompatibly.
 EXPORT_VERSION = 1
 FORMATS = ("json",)
 
 
-def export_data(result: Compiled) -> dict:
+def export_data(result: Compilation) -> dict:
     """The compiled journey (references resolved) and its steps, as JSON-ready data."""
     from .model import Stage
 
-    journey, index = result.journey, result.index
-    if journey is None or index is None:
+    journey, index = result.model, result.names
+    if journey is None or index is None or not result.ok:
         raise ValueError("the journey did not compile; export needs a file without errors")
     goals = set(index.goal_steps)
     steps = [
@@ -46,7 +47,7 @@ def export_data(result: Compiled) -> dict:
     ]
     return {
         "export_version": EXPORT_VERSION,
-        "journey": journey.model_dump(mode="json"),
+        "journey": _with_steps(journey.model_dump(mode="json"), index),
         "personas": list(index.personas),
         "steps": steps,
         "goals": list(index.goal_steps),
@@ -54,7 +55,21 @@ def export_data(result: Compiled) -> dict:
     }
 
 
-def _sources(result: Compiled) -> list[dict]:
+def _with_steps(data: Any, names: Names) -> Any:
+    """The model dump with each reference's `step` filled in from the names
+    (the model keeps references as written; `step` is what they mean)."""
+    if isinstance(data, dict):
+        if "qualifier" in data and "step" in data and "span" in data:
+            data["step"] = names.meaning.get(tuple(data["span"]))  # type: ignore[call-overload]
+        for value in data.values():
+            _with_steps(value, names)
+    elif isinstance(data, list):
+        for value in data:
+            _with_steps(value, names)
+    return data
+
+
+def _sources(result: Compilation) -> list[dict]:
     """The files whose text the spans point into: a span at or past a file's
     `offset` (the last such file) is in that file, at span - offset. Only
     journeys that `use` other files have more than one."""
@@ -63,7 +78,7 @@ def _sources(result: Compiled) -> list[dict]:
     return [{"path": src.path, "offset": base} for base, src in files]
 
 
-def export_json(result: Compiled) -> str:
+def export_json(result: Compilation) -> str:
     return json.dumps(export_data(result), indent=2, ensure_ascii=False, allow_nan=False)
 
 

@@ -84,7 +84,7 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
             continue
         compiled = compile_imported(shown, real, chain + (real,))
         out.files.extend(compiled.imports)
-        if compiled.journey is None or not compiled.ok:
+        if compiled.model is None or not compiled.ok:
             # Located in their own files; a file reached twice reports once.
             out.problems.extend(e for e in compiled.errors if e not in out.problems)
             out.failed = True
@@ -95,10 +95,10 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
         known = {src.path for _, src in mapped}
         mapped.extend((base + inner, src) for inner, src in [(0, lib), *lib.imported]
                       if src.path not in known)
-        for persona in compiled.journey.personas:
+        for persona in compiled.model.personas:
             if names.claim("persona", persona.id, _origin(lib, persona.id_span, use)):
                 out.personas.append(_shifted(persona, base))
-        for stage in compiled.journey.stages:
+        for stage in compiled.model.stages:
             # A stage comes whole or not at all: half a stage would only
             # produce fallout diagnostics.
             claims = [names.claim("step", ident, _origin(lib, span, use))

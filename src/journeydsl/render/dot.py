@@ -13,12 +13,14 @@ free of hash order, so the same input gives the same bytes.
 >>> import journeydsl
 >>> c = journeydsl.loads('journey "j" { stage a { touchpoint x "X" } ; stage b '
 ...                      '{ touchpoint y "Y" } ; entry x ; x -> y 30% after 2d ; goal y }')
->>> text = to_dot(c)
+>>> text = to_dot(c.journey)
 >>> text.startswith("digraph journey {") and '"x" -> "y"' in text
 True
 """
 
 from __future__ import annotations
+
+from ..language.compiled import CompiledJourney
 
 from .text import dot_escape, dot_lines, dot_string, per_thousand, wrap
 from .view import EMOTION_NAMES, MapView, StepView, colour, map_view
@@ -31,10 +33,10 @@ GOAL = "#1b7837"
 EDGE = "#4a5568"
 
 
-def to_dot(compiled, scenario: str | None = None, persona: str | None = None,
+def to_dot(journey: CompiledJourney, persona: str | None = None,
            flows: bool = False) -> str:
     """DOT text of the journey map (the compiled journey must have no errors)."""
-    return map_dot(map_view(compiled, scenario, persona, flows))
+    return map_dot(map_view(journey, persona, flows))
 
 
 #: From this many steps on, the layout trades polish for speed (and for

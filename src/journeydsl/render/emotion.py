@@ -8,6 +8,8 @@ emotion 1..5 runs bottom to top. Positions are pinned (`pos="x,y!"`,
 
 from __future__ import annotations
 
+from ..language.compiled import CompiledJourney
+
 from .text import clean, dot_lines, dot_string, wrap
 from .view import EMOTION_NAMES, colour
 
@@ -17,18 +19,16 @@ DY = 62.0  # points per emotion level
 FONT = "Helvetica"
 
 
-def emotion_dot(compiled, scenario: str | None = None, persona: str | None = None) -> str:
+def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
     """DOT text of the emotion curve (render with engine neato)."""
-    journey = compiled.variant(scenario)
-    graph = compiled.graph(scenario)
-    personas = [persona] if persona else list(graph.graph["personas"])
+    graph = journey.graph()
+    personas = [persona] if persona else journey.persona_ids
     labels = {p.id: clean(p.label) for p in journey.personas}
     steps = list(graph.nodes(data=True))
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     title = clean(journey.title) + " · emotion by step"
-    if scenario:
-        scen = compiled.journey.scenario(scenario)
-        title += f" · scenario: {clean(scen.label) if scen else scenario}"
+    if journey.scenario:
+        title += f" · scenario: {clean(journey.scenario_label or journey.scenario)}"
     out = ["digraph emotion {",
            (f'  graph [layout=neato, inputscale=72, splines=false, outputorder=nodesfirst, '
             f'fontname="{FONT}", fontsize=18, labelloc=t, labeljust=l, pad=0.3, '

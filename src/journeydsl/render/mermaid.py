@@ -13,7 +13,7 @@ All user text goes through `text.mermaid_text` (entity codes for `;` `:`
 >>> import journeydsl
 >>> c = journeydsl.loads('journey "j" { stage a "A: first" { touchpoint x "X; one" { emotion 4 } }'
 ...                      ' ; stage b { touchpoint y } ; entry x ; x -> y 30% ; goal y }')
->>> print(to_mermaid_journey(c))
+>>> print(to_mermaid_journey(c.journey))
 journey
   title j
   section A#58; first
@@ -25,22 +25,22 @@ journey
 
 from __future__ import annotations
 
+from ..language.compiled import CompiledJourney
+
 from .text import clean, mermaid_text
 from .view import MapView, colour, map_view
 
 IMPLICIT_ACTOR = "Customer"
 
 
-def to_mermaid_journey(compiled, scenario: str | None = None, persona: str | None = None) -> str:
-    journey = compiled.variant(scenario)
-    graph = compiled.graph(scenario)
-    personas = [persona] if persona else list(graph.graph["personas"])
-    names = {p.id: clean(p.label) or p.id for p in journey.personas}
+def to_mermaid_journey(journey: CompiledJourney, persona: str | None = None) -> str:
+    graph = journey.graph()
+    personas = [persona] if persona else journey.persona_ids
+    names = {p.id: clean(p.label) or p.id for p in journey.personas if p.span is not None}
     actors = {p: mermaid_text(names.get(p, IMPLICIT_ACTOR)) for p in personas}
     title = clean(journey.title)
-    if scenario:
-        found = compiled.journey.scenario(scenario)
-        title += f" (scenario: {clean(found.label) if found else scenario})"
+    if journey.scenario:
+        title += f" (scenario: {clean(journey.scenario_label or journey.scenario)})"
     out = ["journey", f"  title {mermaid_text(title)}"]
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     current = None
@@ -64,9 +64,9 @@ def score(emotion: float | None) -> int:
     return min(5, max(1, int(emotion + 0.5)))
 
 
-def to_mermaid_flowchart(compiled, scenario: str | None = None, persona: str | None = None,
+def to_mermaid_flowchart(journey: CompiledJourney, persona: str | None = None,
                          flows: bool = False) -> str:
-    return flowchart(map_view(compiled, scenario, persona, flows))
+    return flowchart(map_view(journey, persona, flows))
 
 
 def flowchart(view: MapView) -> str:

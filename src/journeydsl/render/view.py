@@ -1,6 +1,6 @@
 """What a map shows, computed once for every output format.
 
-`map_view(compiled, scenario, persona, flows)` turns the compiled graph into
+`map_view(journey, persona, flows)` turns a compiled journey into
 plain, ordered, already-formatted data (text not yet escaped): stages in
 declared order with their steps, the edges sorted by declaration order, each
 step's exit, and (with flows) prospects per 1,000 entrants from the exact
@@ -8,6 +8,8 @@ engine. The DOT and Mermaid writers only lay this out.
 """
 
 from __future__ import annotations
+
+from ..language.compiled import CompiledJourney
 
 from dataclasses import dataclass, field
 
@@ -97,16 +99,15 @@ def persona_text(values: dict[str, float] | None, persona: str | None, fmt) -> s
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
-def map_view(compiled, scenario: str | None = None, persona: str | None = None,
+def map_view(journey: CompiledJourney, persona: str | None = None,
              flows: bool = False) -> MapView:
-    """The map of a compiled journey (must have no errors)."""
-    journey = compiled.variant(scenario)
-    graph = compiled.graph(scenario)
-    personas = list(graph.graph["personas"])
-    shares = graph.graph["shares"]
-    currency = graph.graph.get("currency")
+    """The map of a compiled journey (the baseline or a scenario)."""
+    graph = journey.graph()
+    personas = journey.persona_ids
+    shares = journey.shares
+    currency = journey.currency
     weights = {persona: 1.0} if persona else {p: shares[p] for p in personas}
-    visits = _visits(compiled, scenario, persona) if flows else None
+    visits = _visits(journey, persona) if flows else None
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     stages = {sid: StageView(sid, label) for sid, label in stage_labels.items()}
     out_rate = {n: {p: 0.0 for p in personas} for n in graph.nodes}
@@ -138,11 +139,11 @@ def map_view(compiled, scenario: str | None = None, persona: str | None = None,
             edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
                                   days(d["referral_delay_days"]), flow))
     persona_labels = {p.id: clean(p.label) for p in journey.personas}
-    scen = compiled.journey.scenario(scenario) if scenario else None
     return MapView(
         title=clean(journey.title), persona=persona,
         persona_label=persona_labels.get(persona, persona) if persona else None,
-        scenario=scenario, scenario_label=clean(scen.label) if scen else None,
+        scenario=journey.scenario,
+        scenario_label=clean(journey.scenario_label) if journey.scenario_label else None,
         stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
         currency=currency)
 
@@ -206,10 +207,10 @@ def _step(node: str, d: dict, persona, weights, currency, out_rate, visits,
                     exit_text, exit_flow, step_visits)
 
 
-def _visits(compiled, scenario, persona) -> dict[str, dict[str, float]]:
+def _visits(journey: CompiledJourney, persona) -> dict[str, dict[str, float]]:
     """Expected visits per entrant, per persona and step (the exact engine)."""
     from ..simulate import simulate
 
-    report = simulate(compiled, scenario, places=frozenset(), cohort=False)
+    report = simulate(journey, places=frozenset(), cohort=False)
     wanted = [persona] if persona else list(report.personas)
     return {p: {s: m["visits"] for s, m in report.personas[p].steps.items()} for p in wanted}

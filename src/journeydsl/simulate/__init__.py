@@ -1,11 +1,16 @@
-"""Simulation: exact Markov analytics (and, next, Monte Carlo) on a journey.
+"""Simulation: exact Markov analytics and Monte Carlo on a compiled journey.
+
+Every engine takes one `CompiledJourney` (the baseline or a scenario's
+variant; `Compiled.variant(scenario)` gives it) and never the compile
+result; the API's `Compiled.simulate()` and friends refuse files with
+errors and libraries before calling them.
 
 >>> import journeydsl
 >>> from journeydsl.simulate import simulate
 >>> result = journeydsl.loads('journey "f" { stage a { touchpoint x } ; stage b { touchpoint y }'
 ...                           ' ; entry x ; x -> y 40% after 2d ; goal y }')
->>> report = simulate(result)
->>> round(report.blended.conversion, 6), report.blended.time_to_convert_days
+>>> report = simulate(result.journey)
+>>> round(report.blended.conversion, 6), report.blended.time_to_convert
 (0.4, 2.0)
 """
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._gc import paused_gc
-from ..language.compiler import Compiled
+from ..language.compiled import CompiledJourney
 from .results import Metrics, blend
 
 
@@ -46,43 +51,35 @@ class Report:
         }
 
 
-def checked_graph(compiled: Compiled, scenario: str | None = None,
-                  persona: str | None = None):
-    """The graph to simulate, and its personas; JourneyError when the file
-    has errors or is a library, KeyError for an unknown scenario or persona."""
-    compiled.raise_unless_simulable()
-    graph = compiled.graph(scenario)
-    personas = list(graph.graph["personas"])
-    if persona is not None and persona not in personas:
-        raise KeyError(f"no persona `{persona}` (personas: {', '.join(personas)})")
-    return graph, personas
+def check_persona(journey: CompiledJourney, persona: str | None) -> None:
+    """KeyError for a persona the journey does not have."""
+    if persona is not None and persona not in journey.persona_ids:
+        raise KeyError(f"no persona `{persona}` (personas: {', '.join(journey.persona_ids)})")
 
 
-def simulate(compiled: Compiled, scenario: str | None = None,
-             places: frozenset[str] | None = None, cohort: bool = True) -> Report:
-    """Exact metrics for every persona and the blend (raises JourneyError on errors).
+def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
+             cohort: bool = True) -> Report:
+    """Exact metrics for every persona and the blend.
 
     `places`: compute the reach of steps in cycles (and of stages that cycles
     cross) only for these ids; None computes all."""
     from .chain import build_chain
     from .exact import solve
 
-    compiled.raise_unless_simulable()
-    graph = compiled.graph(scenario)
-    shares = dict(graph.graph["shares"])
+    shares = dict(journey.shares)
     with paused_gc():  # thousands of small dicts (the step tables), none of them garbage
-        personas = {p: solve(build_chain(graph, p), places, cohort)
-                    for p in graph.graph["personas"]}
+        personas = {p: solve(build_chain(journey, p), places, cohort)
+                    for p in journey.persona_ids}
         blended = blend(personas, shares)
     return Report(
-        journey=compiled.journey.title,
-        scenario=scenario,
+        journey=journey.title,
+        scenario=journey.scenario,
         method="exact",
-        currency=compiled.journey.currency,
+        currency=journey.currency,
         shares=shares,
         personas=personas,
         blended=blended,
     )
 
 
-__all__ = ["Metrics", "Report", "simulate"]
+__all__ = ["Metrics", "Report", "check_persona", "simulate"]

@@ -56,6 +56,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
+from ..language.compiled import CompiledJourney
 from .chain import Chain, build_chain
 
 _BATCH = 256  # columns per solve when computing the diagonal of a block inverse
@@ -99,21 +100,19 @@ class Attribution:
                              for k, r in self.channels.items()}}
 
 
-def attribution(compiled, scenario: str | None = None,
-                persona: str | None = None) -> Attribution:
+def attribution(journey: CompiledJourney, persona: str | None = None) -> Attribution:
     """Markov removal effects of every step and every channel.
 
-    `persona` None: the persona mix (by share); a persona id: that persona.
-    Raises JourneyError when the file has errors, KeyError for an unknown
-    scenario or persona."""
-    from . import checked_graph
+    `persona` None: the persona mix (by share); a persona id: that persona
+    (KeyError for one the journey does not have)."""
+    from . import check_persona
 
-    graph, personas = checked_graph(compiled, scenario, persona)
-    shares = dict(graph.graph["shares"]) if persona is None else {persona: 1.0}
-    steps = list(graph.nodes)
+    check_persona(journey, persona)
+    shares = dict(journey.shares) if persona is None else {persona: 1.0}
+    steps = [s.id for s in journey.steps]
     members: dict[str | None, list[int]] = {}
-    for i, s in enumerate(steps):
-        members.setdefault(graph.nodes[s]["channel"], []).append(i)
+    for i, step in enumerate(journey.steps):
+        members.setdefault(step.channel, []).append(i)
     groups = list(members.values())
 
     conversion = 0.0
@@ -121,7 +120,7 @@ def attribution(compiled, scenario: str | None = None,
     without_channel = np.zeros(len(groups))
     method = "exact"
     for p, share in shares.items():
-        chain = build_chain(graph, p)
+        chain = build_chain(journey, p)
         if chain.horizon_days is None:
             conv, by_step, by_group = _exact(chain, groups)
         else:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ..language.compiled import CompiledJourney
 from ..language.model import PERIOD_DAYS, Amount
 
 
@@ -47,27 +47,20 @@ class Chain:
         return np.clip(1.0 - np.asarray(self.rates.sum(axis=1)).ravel(), 0.0, 1.0)
 
 
-def daily_discount(graph: nx.DiGraph) -> float:
+def daily_discount(journey: CompiledJourney) -> float:
     """Per-day factor: an amount at day t counts amount / (1 + d) ** (t / P)."""
-    if not graph.graph.get("discount"):
+    if not journey.discount:
         return 1.0
-    rate, period = graph.graph["discount"]
+    rate, period = journey.discount
     return (1.0 + rate) ** (-1.0 / PERIOD_DAYS[period])
 
 
-def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
-    """The chain of one persona from a compiled journey graph.
-
-    Array operations on the numbers that graph.py indexed by step number
-    when it built the graph (its `EngineIndex`); a graph without one, or
-    whose index no longer matches it, is indexed here (not kept)."""
-    from ..language.graph import EngineIndex
-
-    steps = list(graph._node)
+def build_chain(journey: CompiledJourney, persona: str) -> Chain:
+    """The chain of one persona: array operations on the journey's numbers
+    by step number (`journey.numbers`)."""
+    steps = [s.id for s in journey.steps]
     n = len(steps)
-    index = graph.graph.get("engine_index")
-    if index is None or persona not in index.personas or not index.current(graph):
-        index = EngineIndex(graph, [persona])
+    index = journey.numbers
 
     rates_all = np.array(index.rates[persona], float)
     kept = rates_all > 0
@@ -84,7 +77,7 @@ def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
         if persona in specs and kept[k]:
             uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
 
-    factor = daily_discount(graph)
+    factor = daily_discount(journey)
     rate_m, delay_m, disc_m, rd_m = _matrices(
         n, rows, cols, rates, delays, rates * factor ** delays, rates * delays)
     ref_m, ref_delay_m, ref_disc_m = _matrices(
@@ -102,7 +95,7 @@ def build_chain(graph: nx.DiGraph, persona: str) -> Chain:
         referrals=ref_m,
         referral_delays=ref_delay_m,
         daily_discount=factor,
-        horizon_days=graph.graph.get("horizon_days"),
+        horizon_days=journey.horizon_days,
         discounted=disc_m,
         rate_delay=rd_m,
         referrals_discounted=ref_disc_m,

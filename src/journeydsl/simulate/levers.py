@@ -65,6 +65,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from .._gc import paused_gc
+from ..language.compiled import CompiledJourney
 from .chain import Chain, build_chain
 
 STEP = 0.01  # one percentage point
@@ -99,30 +100,30 @@ class Lever(NamedTuple):
         return self._asdict()
 
 
-def levers(compiled, scenario: str | None = None, persona: str | None = None) -> list[Lever]:
+def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
     """Every transition's lever, ranked by revenue gained, then conversion gained.
 
     With `persona` None: the persona mix's levers (persona None), then each
     persona's, in declaration order, each group ranked. With a persona id:
     that persona's levers only. Levers that cannot move come last in their
-    group; ties keep declaration order. Raises JourneyError when the file
-    has errors, KeyError for an unknown scenario or persona.
+    group; ties keep declaration order. KeyError for a persona the journey
+    does not have.
     """
-    from . import checked_graph
+    from . import check_persona
 
-    graph, personas = checked_graph(compiled, scenario, persona)
-    shares = dict(graph.graph["shares"])
-    where = {s: i for i, s in enumerate(graph.nodes)}
-    edges = [(u, v, d) for u, v, d in graph.edges(data=True) if d["rate"] is not None]
-    src = np.array([where[u] for u, _, _ in edges], dtype=int)
-    dst = np.array([where[v] for _, v, _ in edges], dtype=int)
-    delay = np.array([d["delay_days"] for _, _, d in edges], dtype=float)
-    names = [(u, v) for u, v, _ in edges]
+    check_persona(journey, persona)
+    shares = dict(journey.shares)
+    numbers = journey.numbers  # one move per pair, in the graph's edge order
+    steps = [s.id for s in journey.steps]
+    src = np.array(numbers.move_from, dtype=int)
+    dst = np.array(numbers.move_to, dtype=int)
+    delay = np.array(numbers.delays, dtype=float)
+    names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
 
-    wanted = personas if persona is None else [persona]
-    effects = {p: _effects(build_chain(graph, p), src, dst, delay) for p in wanted}
+    wanted = journey.persona_ids if persona is None else [persona]
+    effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
     for p, e in effects.items():
-        e.rate = np.array([d["rate"][p] for _, _, d in edges], dtype=float)
+        e.rate = np.array(numbers.rates[p], dtype=float)
 
     groups: list[tuple[str | None, _Effects]] = []
     if persona is None:

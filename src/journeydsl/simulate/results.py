@@ -12,9 +12,14 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
+from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio
+
 
 @dataclass
 class Metrics:
+    """One persona's (or the blend's) metrics: the expectations of the metric
+    table (`journeydsl.metrics`) as fields, its ratios as properties."""
+
     conversion: float
     revenue: float
     cost: float
@@ -22,41 +27,40 @@ class Metrics:
     time_converted: float  # E[T_first_goal; converted], days
     viral_coefficient: float
     active_at_horizon: float
-    steps: dict[str, dict[str, float]]  # step -> reach, visits, dropoff, churn
-    stages: dict[str, dict[str, float]]  # stage -> reach, dropoff, churn
+    steps: dict[str, dict[str, float | None]]  # step -> reach, visits, dropoff, churn
+    stages: dict[str, dict[str, float | None]]  # stage -> reach, dropoff, churn
     cohort: dict[str, float] = field(default_factory=dict)  # prospects, customers, revenue, cost
+
+    def value(self, name: str) -> float | None:
+        """A headline metric by its table name (an expectation or a ratio)."""
+        metric = METRIC[name]
+        if metric.of is None:
+            return getattr(self, name)
+        return ratio(metric, {k: self.value(k) for k in metric.of})
 
     @property
     def clv(self) -> float | None:
-        return self.value_converted / self.conversion if self.conversion > 0 else None
+        return self.value("clv")
 
     @property
     def cac(self) -> float | None:
-        return self.cost / self.conversion if self.conversion > 0 else None
+        return self.value("cac")
 
     @property
     def ltv_cac(self) -> float | None:
-        clv, cac = self.clv, self.cac
-        return clv / cac if clv is not None and cac else None
+        return self.value("ltv_cac")
 
     @property
-    def time_to_convert_days(self) -> float | None:
-        return self.time_converted / self.conversion if self.conversion > 0 else None
+    def time_to_convert(self) -> float | None:
+        """Days from entry to the first goal visit, among converting walks."""
+        return self.value("time_to_convert")
 
     def as_dict(self) -> dict:
-        return {
-            "conversion": self.conversion,
-            "revenue": self.revenue,
-            "cost": self.cost,
-            "clv": self.clv,
-            "cac": self.cac,
-            "ltv_cac": self.ltv_cac,
-            "time_to_convert_days": self.time_to_convert_days,
-            "viral_coefficient": self.viral_coefficient,
-            "active_at_horizon": self.active_at_horizon,
-            "steps": self.steps,
-            "stages": self.stages,
-        }
+        """The headline metrics by their JSON keys, then the per-place tables."""
+        out: dict = {m.json: self.value(m.name) for m in HEADLINE}
+        out["steps"] = self.steps
+        out["stages"] = self.stages
+        return out
 
 
 def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of, stage_reach):
@@ -79,8 +83,7 @@ def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of,
     return steps, stages
 
 
-_LINEAR = ("conversion", "revenue", "cost", "value_converted", "time_converted",
-           "viral_coefficient", "active_at_horizon")
+_LINEAR = EXPECTATIONS  # blended by share; the ratios follow from them
 
 
 def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:

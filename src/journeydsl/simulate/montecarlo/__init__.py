@@ -12,7 +12,7 @@ The engine is vectorized over prospects, never a Python loop over them;
 the modules follow the life of a run:
 
   draws.py      `monte_carlo`: personas x draws of the uncertain rates -> pairs
-  tables.py     every pair's worlds as look-up tables by edge code
+  bins.py       every pair's worlds as look-up tables by edge code
   sampler.py    the next move of many walkers: one table read each
   flocks.py     entering prospects with one history: booked once per flock
   walk.py       passes over the pool of walkers in flight
@@ -28,8 +28,8 @@ Runs are reproducible: the same seed gives the same report.
 >>> import journeydsl
 >>> result = journeydsl.loads('journey "f" { stage a { touchpoint x } ; stage b { touchpoint y }'
 ...                           ' ; entry x ; x -> y 40% after 2d ; goal y }')
->>> report = monte_carlo(result, prospects=20_000, seed=1)
->>> abs(report.blended.conversion - 0.4) < 0.02, report.blended.time_to_convert_days
+>>> report = monte_carlo(result.journey, prospects=20_000, seed=1)
+>>> abs(report.blended.conversion - 0.4) < 0.02, report.blended.time_to_convert
 (True, 2.0)
 """
 

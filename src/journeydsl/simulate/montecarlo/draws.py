@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...language.compiled import CompiledJourney
 from ..chain import Chain
 from ..results import blend
 from .report import MonteCarloReport, blended_linear, headline, uncertainty
@@ -71,12 +72,12 @@ def _split(total: int, weights: list[float]) -> list[int]:
     return [int(x) for x in out]
 
 
-def monte_carlo(compiled, scenario: str | None = None, prospects: int = 100_000,
+def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
                 draws: int = 20, seed: int = 20261123, persona: str | None = None,
                 progress: Callable[[int, int], None] | None = None, *,
                 max_moves: int = MAX_MOVES,
                 concentration: float = 0.08) -> MonteCarloReport:
-    """Monte Carlo metrics of a journey (raises JourneyError on errors).
+    """Monte Carlo metrics of a compiled journey (the baseline or a scenario).
 
     `prospects` is the total number of entering prospects simulated. With
     uncertain rates they are split evenly over `draws` draws (each draw
@@ -91,15 +92,15 @@ def monte_carlo(compiled, scenario: str | None = None, prospects: int = 100_000,
     p05/p95 are mean -/+ 1.645 standard errors. `progress(done, total)` is
     called as walks end.
     """
-    from .. import checked_graph
+    from .. import check_persona
     from ..chain import build_chain
 
-    graph, everyone = checked_graph(compiled, scenario, persona)
+    check_persona(journey, persona)
     if prospects < 1:
         raise ValueError("prospects must be at least 1")
-    shares = dict(graph.graph["shares"])
-    run = [persona] if persona is not None else everyone
-    chains = {p: build_chain(graph, p) for p in run}
+    shares = dict(journey.shares)
+    run = [persona] if persona is not None else journey.persona_ids
+    chains = {p: build_chain(journey, p) for p in run}
     uncertain = any(ch.uncertain for ch in chains.values())
     k = min(max(1, int(draws)) if uncertain else 1, prospects)
     weights = {p: shares[p] for p in run} if len(run) > 1 else {run[0]: 1.0}
@@ -128,8 +129,8 @@ def monte_carlo(compiled, scenario: str | None = None, prospects: int = 100_000,
         per_draw_headline.append(headline(blended_linear(mine, mix)[0]))
     personas = {p: pooled[p].metrics() for p in run}
     report = MonteCarloReport(
-        journey=compiled.journey.title, scenario=scenario, method="monte_carlo",
-        currency=compiled.journey.currency, shares=shares, personas=personas,
+        journey=journey.title, scenario=journey.scenario, method="monte_carlo",
+        currency=journey.currency, shares=shares, personas=personas,
         blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
         prospects=prospects, draws=k, seed=seed,
         uncertainty=uncertainty(pooled, mix, per_draw_headline, k),

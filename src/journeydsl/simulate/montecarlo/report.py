@@ -14,49 +14,60 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, with_ratios
 from .. import Report
 from .books import dot
 from .tally import Tally
 
-# Blended headline metrics that get an uncertainty band.
-HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert_days",
-            "viral_coefficient", "active_at_horizon")
+# Blended headline metrics that get an uncertainty band, by their JSON keys.
+HEADLINE = tuple(m.json for m in METRICS_SHOWN)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
 
 
 def headline(mean: np.ndarray) -> dict[str, float | None]:
-    """Headline metrics from the means of LINEAR."""
-    conv, rev, cost, vconv, tconv, viral, active = (float(x) for x in mean)
-    clv = vconv / conv if conv > 0 else None
-    cac = cost / conv if conv > 0 else None
-    return {"conversion": conv, "revenue": rev, "cost": cost, "clv": clv, "cac": cac,
-            "ltv_cac": (clv / cac) if clv is not None and cac else None,
-            "time_to_convert_days": tconv / conv if conv > 0 else None,
-            "viral_coefficient": viral, "active_at_horizon": active}
+    """Headline metrics (by JSON key) from the means of the expectations."""
+    values = with_ratios(dict(zip(EXPECTATIONS, (float(x) for x in mean))))
+    return {m.json: values[m.name] for m in METRICS_SHOWN}
+
+
+def _parts(name: str) -> tuple[str, str] | None:
+    """A ratio as (numerator, denominator) expectations: a ratio of two ratios
+    over the same denominator is the ratio of their numerators (LTV:CAC =
+    E[value; converted] / E[cost])."""
+    of = METRIC[name].of
+    if of is None:
+        return None
+    top, bottom = of
+    if METRIC[top].is_ratio and METRIC[bottom].is_ratio:
+        (a, den_a), (b, den_b) = _parts(top), _parts(bottom)
+        if den_a == den_b:
+            return a, b
+        raise ValueError(f"no delta-method gradient for {name}")
+    return top, bottom
 
 
 def _gradients(mean: np.ndarray) -> dict[str, np.ndarray | None]:
-    """d(headline metric) / d(means of LINEAR), for the delta method."""
-    conv, _, cost, vconv, tconv, _, _ = (float(x) for x in mean)
+    """d(headline metric) / d(means of the expectations), for the delta method;
+    None where the metric is undefined."""
+    k = len(EXPECTATIONS)
+    where = {name: i for i, name in enumerate(EXPECTATIONS)}
+    point = headline(mean)
     g: dict[str, np.ndarray | None] = {}
-    for i, name in enumerate(("conversion", "revenue", "cost")):
-        g[name] = np.eye(7)[i]
-    g["viral_coefficient"] = np.eye(7)[5]
-    g["active_at_horizon"] = np.eye(7)[6]
-
-    def ratio(a: int, b: int, num: float, den: float):
-        if den <= 0:
-            return None
-        v = np.zeros(7)
+    for metric in METRICS_SHOWN:
+        parts = _parts(metric.name)
+        if parts is None:
+            g[metric.json] = np.eye(k)[where[metric.name]]
+            continue
+        if point[metric.json] is None:
+            g[metric.json] = None
+            continue
+        a, b = where[parts[0]], where[parts[1]]
+        num, den = float(mean[a]), float(mean[b])
+        v = np.zeros(k)
         v[a] = 1.0 / den
         v[b] = -num / den ** 2
-        return v
-
-    g["clv"] = ratio(3, 0, vconv, conv)
-    g["cac"] = ratio(2, 0, cost, conv)
-    g["ltv_cac"] = ratio(3, 2, vconv, cost) if conv > 0 else None
-    g["time_to_convert_days"] = ratio(4, 0, tconv, conv)
+        g[metric.json] = v
     return g
 
 

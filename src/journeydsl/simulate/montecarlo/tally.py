@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...metrics import EXPECTATIONS
 from ..chain import Chain
 from ..results import Metrics
 
 # Per-prospect quantities whose means (and covariances) give the headline metrics.
-LINEAR = ("conversion", "revenue", "cost", "value_converted", "time_converted",
-          "viral_coefficient", "active_at_horizon")
+LINEAR = EXPECTATIONS
 
 
 @dataclass

@@ -25,15 +25,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .command import (
-    Usage,
-    _check_names,
-    _check_output,
-    _error,
-    produce,
-    settle_options,
-    write_atomic,
-)
+from ..render import produce, write_atomic
+from .common import UsageError, error, pick, report
+from .render_options import check_output, settle_options
 
 #: watchfiles' debouncing: a batch ends after STEP_MS without a change, or
 #: after DEBOUNCE_MS at the latest (an editor's write + rename is one batch).
@@ -124,12 +118,12 @@ class Watch:
         OUT was written. With `first`, a file that cannot be read, bad names
         and failed renders or writes end the command (raise)."""
         from .._gc import paused_gc
-        from ..language.compiler import compile_path
-        from .backends import RenderFailed
+        from ..api import load
+        from ..render.backends import RenderFailed
 
         started = time.perf_counter()
         with paused_gc():
-            compiled = compile_path(self.path)
+            compiled = load(self.path)
         found = watched_paths(compiled, self.path)
         self.watched = found if compiled.ok else self.watched | found
         if not compiled.ok:
@@ -141,16 +135,15 @@ class Watch:
                          f"{self._kept()}", started)
             return False
         try:
-            _check_names(compiled, self.path, self.persona, self.scenario)
+            journey = pick(compiled, self.path, self.scenario, self.persona)
             for source in sorted(self.watched):
-                _check_output(self.out, source)
-            data = produce(compiled, self.fmt, self.persona, self.scenario, self.flows,
-                           self.view, self.renderer)
+                check_output(self.out, source)
+            data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer)
             write_atomic(self.out, data)
-        except (Usage, RenderFailed, OSError) as err:
+        except (UsageError, RenderFailed, OSError) as err:
             if first:
                 raise
-            _error(_message(err, self.out))
+            error(_message(err, self.out))
             self._status(f"not rendered: {self._kept()}", started)
             return False
         warnings = len(compiled.warnings)
@@ -176,10 +169,8 @@ class Watch:
         return f"kept the last {self.out}" if self.out.exists() else f"{self.out} not written"
 
     def _diagnostics(self, compiled) -> None:
-        from ..diagnostics import render_text
-
-        for d in compiled.diagnostics:
-            print(render_text(d, color=self.color) + "\n", file=sys.stderr, flush=True)
+        report(compiled.diagnostics, self.color)
+        sys.stderr.flush()
 
     def _status(self, message: str, started: float, extra: str = "") -> None:
         ms = (time.perf_counter() - started) * 1000
@@ -191,25 +182,25 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
                   color: bool = False, changes: Iterable[Batch] | None = None) -> int:
     """`journey render FILE -o OUT --watch`: render now, then on every save.
     `changes`: the change batches to follow (default: `file_changes`)."""
-    from .backends import RenderFailed
+    from ..render.backends import RenderFailed
 
     try:
         if out is None:
-            raise Usage("--watch needs -o/--output: the file to rewrite on every save")
+            raise UsageError("--watch needs -o/--output: the file to rewrite on every save")
         fmt = settle_options(out, fmt, view, renderer, flows)
         if path.exists():
-            _check_output(out, path)
+            check_output(out, path)
         watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color)
         watch.render(first=True)
     except KeyboardInterrupt:
         return 0
     except _Stop as stop:
         return stop.code
-    except Usage as err:
-        _error(str(err))
+    except UsageError as err:
+        error(str(err))
         return 2
     except (RenderFailed, OSError) as err:
-        _error(_message(err, out))
+        error(_message(err, out))
         return 1
     others = len(watch.watched) - 1
     also = f" and {others} imported file{'s' * (others != 1)}" if others > 0 else ""

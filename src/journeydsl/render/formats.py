@@ -1,0 +1,19 @@
+"""The output formats of `journey render`, defined once: the format names,
+the file extensions that imply them, and the views and renderers."""
+
+from __future__ import annotations
+
+FORMATS = ("svg", "png", "pdf", "dot", "mermaid-journey", "mermaid-flowchart")
+EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
+              ".mmd": "mermaid-flowchart", ".mermaid": "mermaid-flowchart"}
+#: the formats each extension can hold (a `.mmd` file takes either Mermaid diagram)
+ALLOWED = {ext: {fmt} for ext, fmt in EXTENSIONS.items()}
+ALLOWED[".mmd"] = ALLOWED[".mermaid"] = {"mermaid-flowchart", "mermaid-journey"}
+#: what an extension's file holds, for messages
+HOLDS = {".svg": "SVG", ".png": "PNG", ".pdf": "PDF", ".dot": "DOT", ".gv": "DOT",
+         ".mmd": "Mermaid", ".mermaid": "Mermaid"}
+#: the extension to suggest for each format
+SUFFIX = {"svg": ".svg", "png": ".png", "pdf": ".pdf", "dot": ".dot",
+          "mermaid-journey": ".mmd", "mermaid-flowchart": ".mmd"}
+VIEWS = ("map", "emotion")
+RENDERERS = ("auto", "dot", "wasm")
