@@ -235,6 +235,18 @@ def test_JD101_unexpected_end_of_file() -> None:
     assert d.span == Span(len(text), len(text)) and d.location == (1, 12)
 
 
+def test_JD101_duration_with_a_space() -> None:
+    text = edit(SIGNUP, ("landing -> signup 12%", "landing -> signup 12% after 2 weeks"))
+    d = check(text, "JD101", "weeks")
+    assert d.help == "write `2w`: no space between a number and its unit"
+
+
+def test_JD102_space_before_percent() -> None:
+    text = edit(SIGNUP, ("landing -> signup 12%", "landing -> signup 12 %"))
+    d = check(text, "JD102", "%")
+    assert d.help == "write `12%`: no space before `%`"
+
+
 def test_JD102_unexpected_character() -> None:
     text = edit(SIGNUP, ("landing -> signup", "landing \u2192 signup"))
     d = check(text, "JD102", "\u2192")
@@ -252,6 +264,18 @@ def test_JD104_unclosed_brace() -> None:
     end = len(text.rstrip())
     assert d.span == Span(end, end)
     assert [label.span for label in d.labels] == [span_of(text, "{")]
+
+
+def test_JD104_block_not_closed_before_the_next_statement() -> None:
+    # Reported: a stage missing its `}` gave 16 errors, one per later line,
+    # and the last one blamed the journey's own `{`.
+    text = edit(SIGNUP, ('stage visit "Visit" { touchpoint landing "Landing page" }',
+                         'stage visit "Visit" {\n    touchpoint landing "Landing page"\n'))
+    d = check(text, "JD104", "stage", nth=2)  # the `stage` of `stage signup`
+    assert d.message == "`stage visit` opened at 2:3 is not closed"
+    assert [label.span for label in d.labels] == [span_of(text, 'stage visit "Visit" {')]
+    assert d.help == "add `}` before this line to close `stage visit`"
+    assert [p.code for p in journeydsl.loads(text).diagnostics] == ["JD104"]
 
 
 def test_JD105_missing_arrow() -> None:

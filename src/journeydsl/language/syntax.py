@@ -3,7 +3,12 @@
 The parser is LALR with lark's contextual lexer. On a syntax error we report
 it, drop the rest of the broken statement (panic mode: pop the parser stack
 back to the start of the enclosing statement) and go on, so one run reports
-every broken statement of a file, not only the first.
+every broken statement of a file, not only the first. A statement that
+cannot be inside the block it is in (`stage b` inside `stage a`), at the
+indentation of the block's own first line, means that block's `}` is
+missing: we report that once (JD104), close the block and parse the
+statement where it belongs, instead of flagging every later line.
+`syntax_errors` words each error; `blocks` reads the braces by indentation.
 """
 
 from __future__ import annotations
@@ -11,38 +16,27 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from .. import diagnostics as diag
-from ..diagnostics import Diagnostic, Label, close_matches
+from ..diagnostics import Diagnostic
 from .source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from .blocks import Blocks
 
 #: Nonterminals that make up the items of a `{ ... }` block: a parser state
 #: that can go to one of them is at the start of a statement.
 _ITEM_RULES = frozenset({"journey_item", "stage_item", "attribute", "scenario_item"})
 
-#: Words for terminals in "expected ..." messages (literal keywords are shown
-#: as themselves).
-_WORDS = {
-    "NAME": "a name",
-    "STRING": "a quoted label",
-    "PERCENT": "a rate such as `30%`",
-    "NUMBER": "a number",
-    "DURATION": "a duration such as `14d`",
-    "_SEP": "end of line",
-    "ARROW": "`->` or `=>`",
-    "COMPARE": "a comparison (`>=`, `>`, `<=`, `<`, `==`)",
-    "SETTING_KEY": "`currency`, `discount` or `horizon`",
-    "PER": "`per`",
-    "$END": "end of file",
-}
-_KEYWORDS = ("journey", "use", "persona", "stage", "touchpoint", "entry", "goal", "expect",
-             "scenario", "currency", "discount", "horizon")
 _MAX_ERRORS = 50
+#: Words that start a statement of the journey itself (or a touchpoint):
+#: read as a plain name inside a block, they mean that block's `}` is missing.
+_BLOCK_BREAKERS = frozenset({"use", "persona", "stage", "touchpoint", "entry", "goal", "expect",
+                             "scenario", "currency", "discount", "horizon"})
 _NOTHING = re.compile(r"(?:\s|#[^\n]*)*")  # blank lines and comments only
 
 
@@ -130,7 +124,9 @@ class _Recovery:
     Panic mode: pop the parser stack back to the start of the enclosing
     statement, then move the lexer past the rest of the broken statement
     (keeping `{ }` balanced, so a broken `stage x {` line drops its whole
-    block instead of stealing the closing brace of the journey).
+    block instead of stealing the closing brace of the journey). All of
+    this runs only on errors: a file without any costs nothing more than
+    lark's parse.
     """
 
     def __init__(self, source: SourceFile) -> None:
@@ -139,6 +135,7 @@ class _Recovery:
         self.calls = 0
         self.stopped = False  # on_error gave up; the error is already reported
         self.lost_journey = False  # recovery dropped the journey statement itself
+        self._block_reading: Blocks | None = None  # the braces by indentation, on demand
 
     def on_error(self, err: UnexpectedInput) -> bool:
         self.calls += 1
@@ -156,8 +153,11 @@ class _Recovery:
                 return False
             if token.type == "_SEP" and at_statement_start:
                 return True  # a separator left over by an earlier recovery
-            self.report(err)
-            self._pop_to_statement_start(err)
+            problem = self._describe(err, token.start_pos)
+            broken = self._pop_to_statement_start(err)
+            if self._close_unclosed_blocks(err, broken):
+                return len(self.problems) < _MAX_ERRORS or self._stop()
+            self.problems.append(problem)
             if token.type in ("_SEP", "RBRACE"):
                 if token.type in _actions(state.state_stack[-1]):
                     self._move_lexer(err, token.start_pos)  # let it end the block/statement
@@ -167,13 +167,21 @@ class _Recovery:
             self.report(err)
             self._pop_to_statement_start(err)
             self._move_lexer(err, _statement_end(self.source.text, self._position(err)))
-        if len(self.problems) >= _MAX_ERRORS:
-            self.stopped = True
-            return False
-        return True
+        return len(self.problems) < _MAX_ERRORS or self._stop()
+
+    def _stop(self) -> bool:
+        self.stopped = True
+        return False
 
     def report(self, err: UnexpectedInput) -> None:
         self.problems.append(self._describe(err, self._position(err)))
+
+    def _describe(self, err: UnexpectedInput, pos: int) -> Diagnostic:
+        from .syntax_errors import describe  # the error path's modules load on demand
+
+        previous = _previous_token(err) if isinstance(err, UnexpectedToken) else None
+        return describe(err, pos, self.source, previous=previous, blocks=self._blocks,
+                        terminals=_terminals())
 
     def _position(self, err: UnexpectedInput) -> int:
         if isinstance(err, UnexpectedToken) and err.token.type == "$END":
@@ -182,94 +190,110 @@ class _Recovery:
             return err.token.start_pos
         return getattr(err, "pos_in_stream", 0) or 0
 
-    def _describe(self, err: UnexpectedInput, pos: int) -> Diagnostic:
-        src = self.source
-        if isinstance(err, UnexpectedCharacters):
-            char = src.text[pos] if pos < len(src.text) else ""
-            if char == '"':
-                end = src.text.find("\n", pos)
-                end = len(src.text) if end == -1 else end
-                return diag.make("JD103", "unterminated string", src, Span(pos, end),
-                                 help='close the label with `"` on the same line')
-            return diag.make("JD102", f"unexpected character `{char}`", src, Span(pos, pos + 1),
-                             help=_expected_help(err))
-        if isinstance(err, (UnexpectedEOF,)) or err.token.type == "$END":
-            opener = _unclosed_brace(err)
-            end = src.end_span
-            if opener is not None:
-                return diag.make(
-                    "JD104", "unclosed `{`: the file ends before its `}`", src, end,
-                    help="add the missing `}`",
-                    labels=[Label(Span(opener.start_pos, opener.end_pos), "this `{` is never closed")],
-                )
-            return diag.make("JD101", "unexpected end of file", src, end, help=_expected_help(err))
-        token: Token = err.token
-        span = Span(token.start_pos, max(token.end_pos, token.start_pos + 1))
-        previous = _previous_token(err)
-        if token.type == "JOURNEY":
-            return diag.make("JD106", "only one `journey` per file", src, span,
-                             help="put each journey in its own file")
-        if (token.type == "NAME" and previous is not None and previous.type == "NUMBER"
-                and previous.end_pos == token.start_pos):
-            return diag.make("JD307", f"unknown time unit `{token}`", src,
-                             Span(previous.start_pos, token.end_pos),
-                             help="durations use h, d, w, mo (30 days) or y (365 days), "
-                                  f"e.g. `{previous}d`")
-        if previous is not None and previous.type == "NAME" and "ARROW" in err.expected and \
-                self._starts_statement(previous):
-            word = str(previous)
-            prev_span = Span(previous.start_pos, previous.end_pos)
-            if word == "touchpoint":
-                return diag.make("JD107", "a touchpoint must be inside a stage", src, prev_span,
-                                 help="write it in a stage block: "
-                                      "`stage s \"Stage\" { touchpoint x \"Label\" }`")
-            if word in _KEYWORDS:
-                return diag.make("JD107", f"`{word}` is not allowed here", src, prev_span,
-                                 help="a scenario holds transitions, referrals, `entry`, `expect` "
-                                      "and `step { ... }` blocks; settings, stages, personas "
-                                      "and goals belong to the journey itself")
-            guess = close_matches(word, _KEYWORDS, n=1, cutoff=0.75)
-            if guess:
-                return diag.make("JD107", f"unknown statement `{previous}`", src, prev_span,
-                                 help=f"did you mean `{guess[0]}`?")
-            if token.type != "NAME":
-                return diag.make(
-                    "JD107", f"unknown statement `{previous}`", src, prev_span,
-                    help="a statement starts with a keyword (`use`, `stage`, `persona`, `entry`, "
-                         "`goal`, `expect`, `scenario`, `currency`, `discount`, `horizon`) "
-                         "or with a step followed by `->` or `=>`")
-            if token.type == "NAME":
-                return diag.make(
-                    "JD105", f"missing arrow between `{previous}` and `{token}`", src,
-                    Span(previous.end_pos, token.start_pos) if token.start_pos > previous.end_pos
-                    else span,
-                    help=f"write `{previous} -> {token} ...` (or `=>` for a referral)",
-                )
-        if re.search(r"(?:^|[\s;{])use[ \t]*$", src.text[:token.start_pos]):
-            return diag.make("JD101", f"unexpected {_describe_token(token)}", src, span,
-                             help='write the path in quotes: `use "personas.journey"`')
-        return diag.make("JD101", f"unexpected {_describe_token(token)}", src, span,
-                         help=_expected_help(err))
-
-    def _starts_statement(self, token: Token) -> bool:
-        before = self.source.text[: token.start_pos].rstrip(" \t\f")
-        return not before or before[-1] in "\n;{"
-
     # ------------------------------------------------------------ recovery
-    def _pop_to_statement_start(self, err: UnexpectedInput) -> None:
+    def _pop_to_statement_start(self, err: UnexpectedInput) -> list:
+        """Drop the broken statement's part on the parser stack; its tokens
+        and nodes (in text order), then the token the parser choked on."""
         state = err.interactive_parser.parser_state
         starts = _statement_start_states()
+        popped = []
         while len(state.state_stack) > 1 and state.state_stack[-1] not in starts:
             state.state_stack.pop()
-            state.value_stack.pop()
+            popped.append(state.value_stack.pop())
         if len(state.state_stack) == 1:
             self.lost_journey = True
+        popped.reverse()
+        if isinstance(err, UnexpectedToken):
+            popped.append(err.token)
+        return popped
+
+    def _close_unclosed_blocks(self, err: UnexpectedToken, broken: list) -> bool:
+        """A missing `}`: the broken statement cannot be in the block the
+        parser is in (`stage`, `goal`, a flow inside a stage), it is no more
+        indented than the block's first line, and some `{` of the file is
+        never closed. Report the block (JD104), close it, and each enclosing
+        one the statement cannot be in either, then parse the statement
+        again where it belongs. False, and nothing done, otherwise."""
+        first, second = (_tokens(broken) + [None, None])[:2]
+        if first is None or first.type != "NAME":
+            return False
+        word = str(first)
+        flow = second is not None and second.type in ("ARROW", "DOT")
+        if word not in _BLOCK_BREAKERS and not flow:
+            return False
+        blocks = self._blocks()
+        if not blocks.unclosed or not blocks.starts_line(first.start_pos):
+            return False
+        from .blocks import unclosed_blocks
+        from .syntax_errors import open_braces
+
+        ip = err.interactive_parser
+        closing: list[tuple[int, int]] = []  # (its `{`, where it should have ended)
+        while True:
+            stack = ip.parser_state.value_stack
+            braces = open_braces(stack)
+            if len(braces) < 2:  # the journey's own block: nothing to close
+                break
+            brace = braces[-1].start_pos
+            if blocks.indent(first.start_pos) > blocks.indent(brace):
+                break  # indented as a part of the block: misplaced, not unclosed
+            if flow and word not in _BLOCK_BREAKERS and \
+                    blocks.head(brace)[1].startswith("scenario "):
+                break  # a scenario holds flows
+            if "RBRACE" not in _actions(ip.parser_state.state_stack[-1]):
+                break  # pragma: no cover - a block's items can always end
+            closing.append((brace, self._first_misplaced(stack, braces[-1], first.start_pos)))
+            try:
+                ip.feed_token(Token.new_borrow_pos("RBRACE", "}", first))
+                ip.feed_token(Token.new_borrow_pos("_SEP", "\n", first))
+            except UnexpectedInput:  # pragma: no cover - every block ends an item
+                self.stopped = True
+                return False
+        if not closing:
+            return False
+        for problem in unclosed_blocks(self.source, blocks, closing):
+            if problem not in self.problems:
+                self.problems.append(problem)
+        self._move_lexer(err, first.start_pos)
+        return True
+
+    def _first_misplaced(self, stack: list, brace: Token, limit: int) -> int:
+        """Where the first item of the block opened by `brace` that starts
+        like a statement of the journey (`goal x`, read as an attribute named
+        `goal`) and is not indented into the block is, or `limit`."""
+        blocks = self._blocks()
+        indent = blocks.indent(brace.start_pos)
+        # By identity: a token is a str, equal to every other `{`.
+        at = next(i for i in range(len(stack) - 1, -1, -1) if stack[i] is brace)
+        pending = list(reversed(stack[at + 1:]))
+        while pending:
+            value = pending.pop()
+            if type(value) is not SyntaxNode:
+                continue
+            if value.data.startswith("_"):  # lark's helper for a list of items
+                pending.extend(reversed(value.children))
+            elif value.data == "attribute" and str(value.children[0]) in _BLOCK_BREAKERS \
+                    and blocks.starts_line(value.start) and blocks.indent(value.start) <= indent:
+                return min(value.start, limit)
+        return limit
+
+    def _blocks(self) -> Blocks:
+        if self._block_reading is None:
+            from .blocks import Blocks
+
+            self._block_reading = Blocks(self.source.text)
+        return self._block_reading
 
     def _move_lexer(self, err: UnexpectedInput, pos: int) -> None:
         counter = err.interactive_parser.lexer_thread.state.line_ctr
         line, column = self.source.line_col(pos)
         counter.char_pos, counter.line, counter.column = pos, line, column
         counter.line_start_pos = pos - column + 1
+
+
+@lru_cache(maxsize=1)
+def _terminals() -> dict:
+    return {t.name: t for t in parser().terminals}
 
 
 def _actions(state: int) -> dict:
@@ -317,42 +341,14 @@ def _previous_token(err: UnexpectedToken) -> Token | None:
     return None
 
 
-def _unclosed_brace(err: UnexpectedInput) -> Token | None:
-    ip = getattr(err, "interactive_parser", None)
-    if ip is None:
-        return None
-    opened = [v for v in ip.parser_state.value_stack if isinstance(v, Token) and v.type == "LBRACE"]
-    return opened[-1] if opened else None
-
-
-def _describe_token(token: Token) -> str:
-    if token.type == "_SEP":
-        return "end of line" if "\n" in token or "#" in token else "`;`"
-    if token.type == "NAME":
-        return f"name `{token}`"
-    if token.type in ("NUMBER", "PERCENT", "DURATION"):
-        return f"number `{token}`"
-    if token.type == "STRING":
-        return f"label {token}"
-    return f"`{token}`"
-
-
-def _expected_help(err: UnexpectedInput) -> str | None:
-    expected = getattr(err, "expected", None) or getattr(err, "allowed", None)
-    if not expected:
-        return None
-    terminals = {t.name: t for t in parser().terminals}
-    words = []
-    for name in expected:
-        if name in _WORDS:
-            words.append(_WORDS[name])
-        elif name in terminals and terminals[name].pattern.type == "str":
-            words.append(f"`{terminals[name].pattern.value}`")
-        elif name.startswith("__ANON") and name in terminals:
-            words.append(f"`{terminals[name].pattern.value}`")
-    words = sorted(set(words))
-    if not words or len(words) > 6:  # a long list helps nobody
-        return None
-    if len(words) == 1:
-        return f"expected {words[0]}"
-    return "expected " + ", ".join(words[:-1]) + f" or {words[-1]}"
+def _tokens(values: list, limit: int = 2) -> list[Token]:
+    """The first `limit` tokens of parser values (tokens and nodes)."""
+    out: list[Token] = []
+    pending = list(reversed(values))
+    while pending and len(out) < limit:
+        value = pending.pop()
+        if isinstance(value, Token):
+            out.append(value)
+        elif isinstance(value, SyntaxNode):
+            pending.extend(reversed(value.children))
+    return out
