@@ -1,15 +1,22 @@
-"""Solves with I - Q for a substochastic Q (the expected-visits matrix N).
+"""Linear algebra for every engine and check: solves with I - M for a
+substochastic M (the moves of a journey), factored once and reused.
 
-For the checks that need N on large journeys (the referral cascade).
-I - Q is a nonsingular M-matrix whenever every walk ends, so:
-- journeys whose loops are small are solved directly: SuperLU in the block
-  order of the strongly connected components (I - Q block triangular, no
-  fill outside the loops);
-- a journey with a loop through thousands of steps (a catalogue with
-  links back from anywhere) would fill a direct factorization with
-  millions of entries: it is solved by GMRES preconditioned with the
-  diagonal, which needs only products with Q, and checked by its residual
-  (SuperLU when that is not small enough).
+I - M is a nonsingular M-matrix whenever every walk ends, which is what
+makes the shortcuts here safe:
+
+- Journeys mostly move forward. Ordering the steps by their strongly
+  connected components, topologically (`block_order`), makes I - M block
+  upper triangular, so a sparse LU in that order needs no fill-reducing
+  permutation (fill stays inside the loops) and no pivoting (elimination on
+  the diagonal of an M-matrix is stable). The order is verified, not
+  assumed; when it does not hold, SuperLU's own ordering is used.
+- A journey with a loop through thousands of steps (a catalogue with links
+  back from anywhere) would fill a direct factorization with millions of
+  entries; `solve_visits`, for the checks, solves it by GMRES preconditioned
+  with the diagonal, checked by its residual.
+
+The exact engine, levers and attribution use `LU`; the checks use
+`solve_visits`; nothing else calls SuperLU.
 """
 
 from __future__ import annotations
@@ -19,13 +26,109 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, gmres, splu
 
-#: Steps in one loop up to which a direct factorization stays sparse enough.
+#: Steps in one loop up to which `solve_visits` factors directly.
 DIRECT_LOOP_LIMIT = 2_000
 _RTOL = 1e-13
 
 
+def strong_components(m: sparse.spmatrix) -> tuple[int, np.ndarray]:
+    """Strongly connected components of the moves: (count, label per step).
+    scipy labels them in reverse topological order (checked where it matters,
+    since that is not documented)."""
+    return connected_components(m, directed=True, connection="strong")
+
+
+def block_order(m: sparse.spmatrix) -> np.ndarray | None:
+    """A step order that makes m block upper triangular (None if not found):
+    the strongly connected components in topological order."""
+    n = m.shape[0]
+    if n == 0:
+        return None
+    _, labels = strong_components(m)
+    coo = m.tocoo()
+    if np.any(labels[coo.row] < labels[coo.col]):
+        return None
+    return np.argsort(-labels, kind="stable")
+
+
+class LU:
+    """An LU factorization of I - M, M over `n` states given as COO arrays
+    (row, col, val), solving for columns or (`transpose`) rows.
+
+    `pos[i]`: position of state i in a block order (M block upper
+    triangular in it): factored in that order without pivoting, with
+    SuperLU's small-panel settings (the factors are nearly as sparse as M).
+    None: SuperLU's fill-reducing ordering and partial pivoting.
+
+    >>> lu = LU(2, np.array([0, 1]), np.array([1, 0]), np.array([0.5, 0.2]))
+    >>> np.round(lu.solve(np.eye(2)), 6).tolist()  # (I - M)^-1
+    [[1.111111, 0.555556], [0.222222, 1.111111]]
+    """
+
+    def __init__(self, n: int, row, col, val, pos: np.ndarray | None = None) -> None:
+        self.n = n
+        self.pos = pos
+        if not n:
+            return
+        diag = np.arange(n)
+        if pos is not None:
+            row, col, diag = pos[row], pos[col], pos
+            self.order = np.argsort(pos)
+        a = sparse.csc_matrix((np.concatenate([np.ones(n), -np.asarray(val, float)]),
+                               (np.concatenate([diag, row]), np.concatenate([diag, col]))),
+                              shape=(n, n))
+        if pos is None:
+            self.lu = splu(a)
+        else:
+            self.lu = splu(a, permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=4,
+                           panel_size=2, options={"Equil": False})
+
+    @classmethod
+    def of(cls, m: sparse.spmatrix, order: np.ndarray | None | str = "find") -> LU:
+        """The LU of I - m for a sparse m; `order` a block order of its
+        steps (`block_order`), "find" to compute it, or None for SuperLU's."""
+        n = m.shape[0]
+        if isinstance(order, str):
+            order = block_order(m) if n else None
+        pos = None
+        if order is not None:
+            pos = np.empty(n, dtype=np.int64)
+            pos[order] = np.arange(n)
+        coo = m.tocoo()
+        return cls(n, coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, pos)
+
+    def solve(self, b: np.ndarray, transpose: bool = False) -> np.ndarray:
+        b = np.asarray(b, dtype=float)
+        if not self.n:
+            return np.zeros_like(b)
+        trans = "T" if transpose else "N"
+        if self.pos is None:
+            return self.lu.solve(np.ascontiguousarray(b), trans=trans)
+        return self.lu.solve(np.ascontiguousarray(b[self.order]), trans=trans)[self.pos]
+
+    def col(self, b: np.ndarray) -> np.ndarray:
+        """(I - M)^-1 b."""
+        return self.solve(b)
+
+    def row(self, b: np.ndarray) -> np.ndarray:
+        """b (I - M)^-1, as a column."""
+        return self.solve(b, transpose=True)
+
+
+def subsystem(keep: np.ndarray, row, col, val, pos):
+    """The moves among the steps in `keep`, renumbered, and their block order."""
+    index = np.cumsum(keep) - 1
+    inside = keep[row] & keep[col]
+    sub_pos = None
+    if pos is not None:
+        sub_pos = np.argsort(np.argsort(pos[keep], kind="stable"), kind="stable")
+    return int(keep.sum()), index[row[inside]], index[col[inside]], val[inside], sub_pos
+
+
 def solve_visits(q: sparse.spmatrix, rhs: np.ndarray, transpose: bool = False) -> np.ndarray:
-    """X with (I - Q) X = rhs, or (I - Q)^T X = rhs with `transpose`.
+    """X with (I - Q) X = rhs, or (I - Q)^T X = rhs with `transpose`, for a
+    journey of any size: directly in block order unless a loop is larger
+    than DIRECT_LOOP_LIMIT, then by GMRES.
 
     >>> q = sparse.csr_matrix(np.array([[0.0, 0.5], [0.2, 0.0]]))
     >>> np.round(solve_visits(q, np.eye(2)), 6).tolist()  # N = (I - Q)^-1
@@ -35,32 +138,14 @@ def solve_visits(q: sparse.spmatrix, rhs: np.ndarray, transpose: bool = False) -
     rhs = np.asarray(rhs, float)
     if n == 0:
         return np.zeros_like(rhs)
-    a = (sparse.identity(n, format="csr") - sparse.csr_matrix(q)).tocsr()
-    if transpose:
-        a = a.T.tocsr()
-    count, labels = connected_components(a, directed=True, connection="strong")
-    largest = int(np.bincount(labels).max())
-    if largest > DIRECT_LOOP_LIMIT:
+    m = sparse.csr_matrix(q.T if transpose else q)
+    _, labels = strong_components(m)
+    if int(np.bincount(labels).max()) > DIRECT_LOOP_LIMIT:
+        a = (sparse.identity(n, format="csr") - m).tocsr()
         solved = _iterative(a, rhs)
         if solved is not None:
             return solved
-    return _direct(a, rhs, labels)
-
-
-def _direct(a: sparse.csr_matrix, rhs: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    # scipy labels strong components in reverse topological order: sorting
-    # the steps by -label makes I - Q block upper triangular.
-    n = a.shape[0]
-    coo = a.tocoo()
-    if np.any(labels[coo.row] < labels[coo.col]):
-        return splu(a.tocsc()).solve(rhs)
-    order = np.argsort(-labels, kind="stable")
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n)
-    permuted = sparse.csc_matrix((coo.data, (pos[coo.row], pos[coo.col])), shape=(n, n))
-    lu = splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-              options={"Equil": False})
-    return lu.solve(np.ascontiguousarray(rhs[order]))[pos]
+    return LU.of(m).solve(rhs)
 
 
 def _iterative(a: sparse.csr_matrix, rhs: np.ndarray) -> np.ndarray | None:

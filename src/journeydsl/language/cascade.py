@@ -19,6 +19,7 @@ from typing import Iterable
 import networkx as nx
 
 from .checks import Context, closed_classes, closure
+from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
 
 def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
@@ -56,12 +57,8 @@ def surely_dies_out(graph: nx.DiGraph, persona: str) -> bool:
     return q < 1 and max(sent.values(), default=0.0) / (1 - q) < 1
 
 
-def _over_full(graph: nx.DiGraph, persona: str) -> bool:
-    totals: dict[str, float] = {}
-    for u, _, d in graph.edges(data=True):
-        if d["rate"] is not None:
-            totals[u] = totals.get(u, 0.0) + d["rate"][persona]
-    return any(t > 1 + 1e-9 for t in totals.values())
+def _over_full(journey: CompiledJourney, persona: str) -> bool:
+    return any(t > 1 + RATE_TOLERANCE for t in journey.outgoing(persona).values())
 
 
 def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
@@ -199,7 +196,7 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
         return
     worst: tuple[float, str] | None = None
     for persona in ctx.personas:
-        if surely_dies_out(graph, persona) or _over_full(graph, persona):
+        if surely_dies_out(graph, persona) or _over_full(ctx.journey, persona):
             continue  # (rates over 100% are JD303 already: no walk model to solve)
         if closed_classes(graph, persona):
             continue  # infinite visits: JD405 says so already (or the horizon cuts them)

@@ -9,7 +9,8 @@ engine. The DOT and Mermaid writers only lay this out.
 
 from __future__ import annotations
 
-from ..language.compiled import CompiledJourney
+from ..language.compiled import RATE_TOLERANCE, CompiledJourney, Step, Value
+from ..language.model import Amount
 
 from dataclasses import dataclass, field
 
@@ -99,6 +100,34 @@ def persona_text(values: dict[str, float] | None, persona: str | None, fmt) -> s
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
+def written(value: Value, persona: str | None, personas: list[str], fmt) -> str:
+    """A per-persona value as the file writes it: its base and its
+    `[persona: ...]` overrides in the written order, or, for one persona,
+    that persona's value. `fmt` prints one Amount.
+
+    >>> import journeydsl
+    >>> j = journeydsl.loads('journey "j" { persona a { share 50% } ; persona b { share 25% } ; '
+    ...     'persona c { share 25% } ; stage s { touchpoint x ; touchpoint y } ; entry x ; '
+    ...     'x -> y 30% [a: 10%, b: 10%] ; goal y }').journey
+    >>> rate = j.moves[0].rate
+    >>> written(rate, None, j.persona_ids, rate_text), written(rate, "b", j.persona_ids, rate_text)
+    ('30% [a: 10%, b: 10%]', '10%')
+    """
+    if persona is not None:
+        return fmt(value.for_persona(persona))
+    extra = [f"{o.persona}: {fmt(o.amount)}" for o in value.overrides if o.persona in personas]
+    return fmt(value.base) + (f" [{', '.join(extra)}]" if extra else "")
+
+
+def rate_text(amount: Amount) -> str:
+    """A rate as written: `8%`, its range `6%..10%`, or `~8%` (the mean of a beta)."""
+    if amount.kind == "uniform" and amount.low is not None and amount.high is not None:
+        return f"{pct(amount.low)}..{pct(amount.high)}"
+    if amount.kind == "beta":
+        return "~" + pct(amount.mean)
+    return pct(amount.mean)
+
+
 def map_view(journey: CompiledJourney, persona: str | None = None,
              flows: bool = False) -> MapView:
     """The map of a compiled journey (the baseline or a scenario)."""
@@ -110,16 +139,14 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
     visits = _visits(journey, persona) if flows else None
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     stages = {sid: StageView(sid, label) for sid, label in stage_labels.items()}
-    out_rate = {n: {p: 0.0 for p in personas} for n in graph.nodes}
-    for u, _, d in graph.edges(data=True):
-        if d["rate"] is not None:
-            for p in personas:
-                out_rate[u][p] += d["rate"][p]
+    totals = {p: journey.outgoing(p) for p in personas}
+    out_rate = {n: {p: totals[p][n] for p in personas} for n in graph.nodes}
     for node, d in graph.nodes(data=True):
         # Nothing arrives at a step of a library (or one left unlinked): no
         # exit to draw there.
         arrives = graph.in_degree(node) > 0 or any(d["entry"].values())
-        step = _step(node, d, persona, weights, currency, out_rate[node], visits, arrives)
+        step = _step(journey.step(node), d, persona, weights, currency, out_rate[node], visits,
+                     arrives, personas)
         stages.setdefault(d["stage"], StageView(d["stage"], d["stage"])).steps.append(step)
     order = {n: i for i, n in enumerate(graph.nodes)}
     edges = []
@@ -128,14 +155,14 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
             flow = None
             if visits is not None:
                 flow = sum(w * visits[p][u] * d["rate"][p] for p, w in weights.items())
-            rates = {p: _rate(d, p) for p in personas}
-            edges.append(EdgeView(u, v, "transition", persona_text(rates, persona, str),
-                                  days(d["delay_days"]), flow))
+            rate = written(journey.edges[u, v].rate, persona, personas, rate_text)
+            edges.append(EdgeView(u, v, "transition", rate, days(d["delay_days"]), flow))
         if d["referral"] is not None:
             flow = None
             if visits is not None:
                 flow = sum(w * visits[p][u] * d["referral"][p] for p, w in weights.items())
-            amount = persona_text(d["referral"], persona, _amount)
+            amount = written(journey.sends[u, v].amount, persona, personas,
+                             lambda a: _amount(a.mean))
             edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
                                   days(d["referral_delay_days"]), flow))
     persona_labels = {p.id: clean(p.label) for p in journey.personas}
@@ -146,16 +173,6 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
         scenario_label=clean(journey.scenario_label) if journey.scenario_label else None,
         stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
         currency=currency)
-
-
-def _rate(d: dict, persona: str) -> str:
-    """A rate as written: `8%`, or its range `6%..10%` / mean `~8%` when uncertain."""
-    amount = d["uncertain"].get(persona)
-    if amount is None:
-        return pct(d["rate"][persona])
-    if amount.low is not None and amount.high is not None:
-        return f"{pct(amount.low)}..{pct(amount.high)}"
-    return "~" + pct(d["rate"][persona])
 
 
 def _amount(x: float) -> str:
@@ -171,20 +188,22 @@ def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float |
     return sum(values[p] * w for p, w in weights.items()) / total
 
 
-def _step(node: str, d: dict, persona, weights, currency, out_rate, visits,
-          arrives: bool = True) -> StepView:
+def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
+          arrives: bool, personas: list[str]) -> StepView:
+    node, attributes = step.id, step.attributes
     lines = []
     meta = " · ".join(clean(x) for x in (d["channel"], d["owner"]) if x)
     if meta:
         lines.append(meta)
-    emotion = persona_text(d["emotion"], persona, lambda x: f"{x:g}")
-    if emotion is not None:
-        lines.append(f"emotion {emotion}")
+    if attributes.emotion is not None:
+        lines.append("emotion " + written(attributes.emotion, persona, personas,
+                                          lambda a: f"{a.mean:g}"))
     money_parts = []
     for key in ("value", "cost"):
-        shown = persona_text(d[key], persona, lambda x: money(x, currency))
-        if shown is not None and any(d[key].values()):
-            money_parts.append(f"{key} {shown}")
+        value = getattr(attributes, key)
+        if value is not None and any(d[key].values()):
+            money_parts.append(f"{key} " + written(value, persona, personas,
+                                                   lambda a: money(a.mean, currency)))
     if money_parts:
         lines.append(" · ".join(money_parts))
     entry = d["entry"]
@@ -194,7 +213,7 @@ def _step(node: str, d: dict, persona, weights, currency, out_rate, visits,
     stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
     exit_text = None
     has_out = any(v > 0 for v in out_rate.values())
-    if arrives and any(stop[p] > 1e-12 for p in weights) and (not d["goal"] or has_out):
+    if arrives and any(stop[p] > RATE_TOLERANCE for p in weights) and (not d["goal"] or has_out):
         shown = persona_text({p: stop[p] for p in stop}, persona, pct)
         exit_text = f"{'churn' if d['goal'] else 'exits'} {shown}"
     step_visits = exit_flow = None

@@ -36,7 +36,7 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   dead ends:
       conversion without S = alpha_U (I - Q'_UU)^-1 Q'_UG' 1 + alpha(G'),
       Q' = Q with the rows of S zeroed, G' = G \\ S.
-  The factorizations use the block order of levers.block_order (no
+  The factorizations use the block order of linalg.block_order (no
   fill-reducing permutation needed). Uncertain rates count at their mean.
   Only the journey's own prospects count (conversion as in the report, not
   the referral cohort).
@@ -53,10 +53,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import splu
 
 from ..language.compiled import CompiledJourney
+from ..linalg import LU, strong_components
 from .chain import Chain, build_chain
 
 _BATCH = 256  # columns per solve when computing the diagonal of a block inverse
@@ -155,8 +154,6 @@ def _rows(named, conversion: float, without: np.ndarray) -> dict:
 
 def _exact(chain: Chain, groups: list[list[int]]):
     """Conversion, and conversion without each step and without each group."""
-    from .levers import _LU
-
     n = chain.n
     q = chain.rates.tocsr()
     alpha, goal = chain.entry, chain.goal
@@ -166,7 +163,7 @@ def _exact(chain: Chain, groups: list[list[int]]):
     q_uu = q_u[:, u].tocsr()
     q_ug = q_u[:, g].tocsc()
     into_goal = np.asarray(q_ug.sum(axis=1)).ravel()
-    lu = _LU(q_uu)
+    lu = LU.of(q_uu)
     h = np.ones(n)
     nu_u = np.zeros(n)
     h[u] = lu.col(into_goal)
@@ -215,7 +212,7 @@ def _exact(chain: Chain, groups: list[list[int]]):
             by_group[j] = direct + float(nu @ into - nu[dead] @ np.linalg.solve(
                 small, rows @ sol[:, 0]))
         else:
-            taboo = taboo or _Taboo(q_uu, lu.order)
+            taboo = taboo or _Taboo(q_uu, None if lu.pos is None else lu.order)
             by_group[j] = direct + float(alpha[u] @ taboo.solve(dead, into))
     return conversion, by_step, by_group
 
@@ -224,29 +221,18 @@ class _Taboo:
     """Sparse LUs of I - Q_UU with some rows made dead ends (rows of I)."""
 
     def __init__(self, q_uu: sparse.csr_matrix, order: np.ndarray | None) -> None:
-        m = q_uu.shape[0]
-        self.order = order
-        perm = order if order is not None else np.arange(m)
-        a = (sparse.identity(m, format="csr") - q_uu)[perm][:, perm].tocsc()
-        a.sort_indices()
-        self.a = a
-        self.rank = np.argsort(perm)  # where each step sits in the order
-        self.perm = perm
-        self.diagonal = (a.indices == np.repeat(np.arange(m), np.diff(a.indptr))).astype(float)
+        self.m = q_uu.shape[0]
+        coo = q_uu.tocoo()
+        self.row, self.col, self.val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+        self.pos = None
+        if order is not None:  # the block order stays one with rows removed
+            self.pos = np.empty(self.m, dtype=np.int64)
+            self.pos[order] = np.arange(self.m)
 
     def solve(self, dead: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(I - Q')^-1 b, Q' = Q_UU with the rows `dead` zeroed."""
-        from .levers import natural_lu
-
-        a, m = self.a, self.a.shape[0]
-        out = np.zeros(m, bool)
-        out[self.rank[dead]] = True
-        data = np.where(out[a.indices], self.diagonal, a.data)
-        matrix = sparse.csc_matrix((data, a.indices, a.indptr), shape=(m, m))
-        solver = natural_lu(matrix) if self.order is not None else splu(matrix)
-        x = np.empty(m)
-        x[self.perm] = solver.solve(np.ascontiguousarray(b[self.perm]))
-        return x
+        live = ~np.isin(self.row, dead)
+        return LU(self.m, self.row[live], self.col[live], self.val[live], self.pos).solve(b)
 
 
 def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
@@ -256,13 +242,11 @@ def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
     inside components makes I - q block diagonal, so one factorization
     serves every component, and one right-hand side serves the i-th step
     of every component at once (its blocks do not mix)."""
-    from .levers import _LU
-
     m = q.shape[0]
     out = np.ones(m)
     if m == 0:
         return out
-    count, labels = connected_components(q, directed=True, connection="strong")
+    count, labels = strong_components(q)
     sizes = np.bincount(labels, minlength=count)
     diag = q.diagonal()
     single = (sizes[labels] == 1) & (diag > 0)
@@ -280,7 +264,7 @@ def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
     first = np.searchsorted(comp, comp)  # where each step's component starts in `order`
     slot = np.arange(len(order)) - first  # i: the step is the i-th of its component
     sub = blocks[order][:, order]
-    lu = _LU(sub, np.arange(len(order)))  # block diagonal: already in block order
+    lu = LU.of(sub, np.arange(len(order)))  # block diagonal: already in block order
     width = int(slot.max()) + 1
     for start in range(0, width, _BATCH):
         stop = min(width, start + _BATCH)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
+
 
 from ..language.compiled import CompiledJourney
+from ..linalg import strong_components
 from ..language.model import PERIOD_DAYS, Amount
 
 
@@ -120,11 +121,6 @@ def _matrices(n: int, rows, cols, *values: np.ndarray) -> list[sparse.csr_matrix
             for v in values]
 
 
-def strong_components(q: sparse.spmatrix) -> tuple[int, np.ndarray]:
-    """Strongly connected components of the move graph: (count, label per step)."""
-    return connected_components(q, directed=True, connection="strong")
-
-
 def stage_index(chain: Chain) -> tuple[list[str], np.ndarray]:
     """The stages in order of first appearance, and each step's stage number."""
     names = list(dict.fromkeys(chain.stage_of))
@@ -148,7 +144,7 @@ def reentrant_stages(rows: np.ndarray, cols: np.ndarray, st: np.ndarray, count: 
         return np.zeros(count, bool)
     graph = sparse.csr_matrix((np.ones(int(cross.sum())), (st[rows[cross]], st[cols[cross]])),
                               shape=(count, count))
-    k, labels = connected_components(graph, directed=True, connection="strong")
+    k, labels = strong_components(graph)
     return np.bincount(labels, minlength=k)[labels] > 1
 
 

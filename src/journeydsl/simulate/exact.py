@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from .chain import Chain
-from .factor import LU, Graph, subsystem
+from ..linalg import LU, subsystem
+from .moves import Moves
 from .reach import ReachPlan, place_reach
 from .results import Metrics
 
@@ -130,7 +131,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
 
         return solve_with_horizon(chain, places, cohort)
     n = chain.n
-    graph = Graph(chain)
+    graph = Moves(chain)
     row, col, val = graph.row, graph.col, graph.val
     alpha, goal = np.asarray(chain.entry, float), np.asarray(chain.goal, bool)
     undiscounted = chain.daily_discount == 1.0

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import splu
 
-from .chain import Chain, reentrant_stages, stage_index, strong_components
+from ..linalg import LU, strong_components
+from .chain import Chain, reentrant_stages, stage_index
 from .results import Metrics, place_tables
 
 _DENSE_LIMIT = 400  # states: closures as dense inverses up to this size
@@ -66,10 +66,10 @@ def _inverse_of(size: int, rows, cols, vals, dense: bool):
     empty. Dense: the inverse matrix itself."""
     if not len(vals):
         return None
-    a = sparse.csc_matrix((vals, (rows, cols)), shape=(size, size))
     if dense:
+        a = sparse.csc_matrix((vals, (rows, cols)), shape=(size, size))
         return np.linalg.inv(np.eye(size) - a.toarray())
-    return splu((sparse.identity(size, format="csc") - a).tocsc()).solve
+    return LU(size, rows, cols, vals).solve
 
 
 @dataclass
@@ -80,7 +80,7 @@ class _Pass:
     referred: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _forward(chain: Chain, step: float, steps: int, cascade: bool) -> _Pass:
+def forward_pass(chain: Chain, step: float, steps: int, cascade: bool) -> _Pass:
     """The forward pass: arrivals, conversions, E[V; converted] and referrals.
 
     Layout of what an instant receives (b) and sends to a later one, W = 3n+3:
@@ -207,7 +207,7 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
     n = chain.n
     step = grid_step_days(chain)
     steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
-    run = _forward(chain, step, steps, cascade=False)
+    run = forward_pass(chain, step, steps, cascade=False)
     times = np.arange(steps) * step
     disc = chain.daily_discount ** times
     unconverted, converted = run.arrivals[:, :n], run.arrivals[:, n:]
@@ -271,7 +271,7 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
         stages=stages,
     )
     if len(r_row) and cohort:
-        cascade = _forward(chain, step, steps, cascade=True)
+        cascade = forward_pass(chain, step, steps, cascade=True)
         c_plain = cascade.arrivals[:, :n] + cascade.arrivals[:, n:]
         metrics.cohort = {
             "prospects": 1.0 + float(cascade.referred.sum()),

@@ -29,7 +29,7 @@ edge at once. Per persona (notation of exact.py):
 So a persona costs three sparse LU factorizations (I - Q_UU, I - Qd,
 I - Qd_UU; one fewer without discount) and seven solves, whatever the
 number of edges. The factorizations use the steps' block order (strongly
-connected components in topological order, see `block_order`), in which
+connected components in topological order, see `linalg.block_order`), in which
 a sparse LU of a mostly-forward journey has almost no fill. An edge may
 have rate 0 for some persona (an override); its lever is the effect of
 opening it by 1pp. Uncertain rates count at their mean, as in the exact
@@ -61,15 +61,14 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import splu
 
 from .._gc import paused_gc
-from ..language.compiled import CompiledJourney
+from ..language.compiled import RATE_TOLERANCE, CompiledJourney
+from ..linalg import LU
 from .chain import Chain, build_chain
 
 STEP = 0.01  # one percentage point
-_FULL = 1e-9  # a remainder below this is "already at 100%"
+_FULL = RATE_TOLERANCE  # a remainder below this is "already at 100%"
 
 
 class Lever(NamedTuple):
@@ -197,67 +196,6 @@ def _effects(chain: Chain, src, dst, delay) -> _Effects:
     return _derivatives(chain, src, dst, delay)
 
 
-def block_order(m: sparse.spmatrix) -> np.ndarray | None:
-    """A step order that makes m block upper triangular (None if not found).
-
-    Strongly connected components in topological order (scipy labels them
-    in reverse topological order; checked, since that is not documented).
-    Journeys are mostly forward, so with this order a sparse LU of I - m
-    needs no fill-reducing permutation: fill stays inside the (small)
-    cyclic components."""
-    n = m.shape[0]
-    if n == 0:
-        return None
-    _, labels = connected_components(m, directed=True, connection="strong")
-    coo = m.tocoo()
-    if np.any(labels[coo.row] < labels[coo.col]):
-        return None
-    return np.argsort(-labels, kind="stable")
-
-
-def natural_lu(a: sparse.csc_matrix):
-    """Sparse LU of a block-ordered I - M, in the given order.
-
-    I - M is a nonsingular M-matrix (M >= 0, spectral radius < 1, rates in
-    [0, 1]): elimination on the diagonal is stable and needs neither
-    pivoting nor equilibration."""
-    return splu(a, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"Equil": False})
-
-
-class _LU:
-    """Solves with I - M, for columns (col) or rows (row), with M's block order."""
-
-    def __init__(self, m: sparse.spmatrix, order: np.ndarray | None | str = "find") -> None:
-        """`order`: a block order of m (see block_order), "find" to compute it,
-        or None for SuperLU's default fill-reducing ordering."""
-        self.n = m.shape[0]
-        self.order = None
-        if not self.n:
-            return
-        a = (sparse.identity(self.n, format="csr") - m).tocsr()
-        self.order = block_order(m) if isinstance(order, str) else order
-        if self.order is None:
-            self.lu = splu(a.tocsc())
-        else:
-            self.lu = natural_lu(a[self.order][:, self.order].tocsc())
-
-    def _solve(self, b: np.ndarray, trans: str) -> np.ndarray:
-        b = np.asarray(b, float)
-        if not self.n:
-            return np.zeros_like(b)
-        if self.order is None:
-            return self.lu.solve(np.ascontiguousarray(b), trans=trans)
-        out = np.empty_like(b)
-        out[self.order] = self.lu.solve(np.ascontiguousarray(b[self.order]), trans=trans)
-        return out
-
-    def col(self, b: np.ndarray) -> np.ndarray:
-        return self._solve(b, "N")
-
-    def row(self, b: np.ndarray) -> np.ndarray:
-        return self._solve(b, "T")
-
-
 def _derivatives(chain: Chain, src, dst, delay) -> _Effects:
     """Exact first derivatives of every edge from a fixed number of solves."""
     n = chain.n
@@ -270,16 +208,16 @@ def _derivatives(chain: Chain, src, dst, delay) -> _Effects:
     values = np.column_stack([chain.value, chain.cost])
 
     q_u = q[u]
-    before = _LU(q_u[:, u])  # I - Q_UU
+    before = LU.of(q_u[:, u])  # I - Q_UU
     h = np.ones(n)
     h[u] = before.col(np.asarray(q_u[:, g].sum(axis=1)).ravel())
     nu_u = np.zeros(n)
     nu_u[u] = before.row(alpha[u])
 
-    full_d = _LU(qd)  # I - Qd
+    full_d = LU.of(qd)  # I - Qd
     nu_d = full_d.row(alpha)
     to_go = full_d.col(values)  # R, C: discounted value and cost from each step on
-    before_d = before if undiscounted else _LU(qd[u][:, u])  # I - Qd_UU
+    before_d = before if undiscounted else LU.of(qd[u][:, u])  # I - Qd_UU
     nu_du = np.zeros(n)
     nu_du[u] = before_d.row(alpha[u])
     z = np.zeros(n)
@@ -311,11 +249,11 @@ def _horizon_linear(chain: Chain) -> dict:
     The same numbers as `solve(chain)`, from the horizon engine's forward
     pass alone (without the reach and referral-cascade passes that levers
     do not need: about half the time of a full solve)."""
-    from .horizon import _forward, grid_step_days
+    from .horizon import forward_pass, grid_step_days
 
     step = grid_step_days(chain)
     steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
-    run = _forward(chain, step, steps, cascade=False)
+    run = forward_pass(chain, step, steps, cascade=False)
     n = chain.n
     disc = chain.daily_discount ** (np.arange(steps) * step)
     plain = run.arrivals[:, :n] + run.arrivals[:, n:]
@@ -363,4 +301,4 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
     )
 
 
-__all__ = ["Lever", "block_order", "levers", "natural_lu", "raise_rate"]
+__all__ = ["Lever", "levers", "raise_rate"]

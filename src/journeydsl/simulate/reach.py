@@ -33,8 +33,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .chain import Chain, reentrant_stages, stage_index, strong_components
-from .factor import LU, Graph, subsystem
+from ..linalg import strong_components
+from .chain import Chain, reentrant_stages, stage_index
+from ..linalg import LU, subsystem
+from .moves import Moves
 from .results import place_tables
 
 _SMALL = 128  # cyclic components up to this size: solved block by block
@@ -48,7 +50,7 @@ class ReachPlan:
     which steps and stages are wanted, the cut steps F, the chain P (Q
     without F's moves) and its components, and the block order."""
 
-    def __init__(self, chain: Chain, graph: Graph, places) -> None:
+    def __init__(self, chain: Chain, graph: Moves, places) -> None:
         n = chain.n
         self.graph = graph
         row, col = graph.row, graph.col

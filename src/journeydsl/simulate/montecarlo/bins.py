@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
+from ...language.compiled import RATE_TOLERANCE
+from ...linalg import strong_components
 from ..chain import Chain, reentrant_stages
 from .sampler import Sampler, bin_shift
 
@@ -81,7 +82,7 @@ def moves_of(chain: Chain, rates: sparse.spmatrix | None, delays: sparse.csr_mat
     q = _canonical(chain.rates if rates is None else rates)
     src = np.repeat(np.arange(chain.n), np.diff(q.indptr))
     if rates is not None:
-        over = np.flatnonzero(np.bincount(src, weights=q.data, minlength=chain.n) > 1.0 + 1e-9)
+        over = np.flatnonzero(np.bincount(src, weights=q.data, minlength=chain.n) > 1.0 + RATE_TOLERANCE)
         if len(over):
             raise ValueError(f"rates out of step `{chain.steps[over[0]]}` sum to more than 1")
     dst = q.indices.astype(np.intp)
@@ -250,7 +251,7 @@ class Tables:
         src = np.concatenate([m[0] for m in moves])
         dst = np.concatenate([m[1] for m in moves])
         pattern = sparse.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
-        count, labels = connected_components(pattern, directed=True, connection="strong")
+        count, labels = strong_components(pattern)
         sizes = np.bincount(labels, minlength=count)
         cyclic = (sizes[labels] > 1) | np.isin(np.arange(n), src[src == dst])
         self.stages: list[str] = []

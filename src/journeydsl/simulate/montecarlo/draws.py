@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...language.compiled import CompiledJourney
+from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
 from ..results import blend
 from .report import MonteCarloReport, blended_linear, headline, uncertainty
@@ -53,7 +53,7 @@ def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
                 q.data[pos] = value
         totals = np.bincount(np.repeat(np.arange(ch.n), np.diff(q.indptr)), weights=q.data,
                              minlength=ch.n)
-        over = np.flatnonzero(totals > 1.0 + 1e-12)
+        over = np.flatnonzero(totals > 1.0 + RATE_TOLERANCE)
         for i in over:
             lo, hi = q.indptr[i], q.indptr[i + 1]
             q.data[lo:hi] /= totals[i]
