@@ -66,39 +66,39 @@ class Metric:
 
 METRICS: tuple[Metric, ...] = (
     Metric("conversion", "rate", "Conversion",
-           "probability that an entering prospect reaches a goal step"),
+           "P(the walk reaches any goal step)"),
     Metric("revenue", "money", "Revenue / prospect",
-           "expected discounted value of a prospect's walk"),
+           "E[V], V the discounted value of the walk"),
     Metric("cost", "money", "Cost / prospect",
-           "expected discounted cost of a prospect's walk"),
+           "E[discounted cost of the walk]"),
     Metric("value_converted", "money", "Value of converting walks",
-           "expected discounted value of the walks that convert, per prospect",
+           "E[V; converted]: the discounted value of converting walks, per prospect",
            headline=False),
     Metric("time_converted", "days", "Conversion-weighted time",
-           "expected time of the first goal visit on converting walks, per prospect",
-           headline=False),
+           "E[time of the first goal visit; converted], per prospect", headline=False),
     Metric("clv", "money", "CLV (per customer)",
-           "expected discounted value of a converting walk",
+           "E[V | converted] = E[V; converted] / P(converted), per customer",
            of=("value_converted", "conversion")),
-    Metric("cac", "money", "CAC", "expected discounted cost per converted prospect",
+    Metric("cac", "money", "CAC", "`cost / conversion`: spend per customer won",
            of=("cost", "conversion")),
-    Metric("ltv_cac", "number", "LTV:CAC", "CLV over CAC", of=("clv", "cac")),
+    Metric("ltv_cac", "number", "LTV:CAC", "`clv / cac`", of=("clv", "cac")),
     Metric("time_to_convert", "days", "Time to convert",
-           "expected days from entry to the first goal visit, among converting walks",
+           "E[time of the first goal visit | converted], days",
            of=("time_converted", "conversion"), json="time_to_convert_days"),
     Metric("viral_coefficient", "number", "Viral coefficient",
-           "expected number of prospects one prospect refers directly"),
+           "expected prospects one prospect refers directly"),
     Metric("active_at_horizon", "rate", "Active at horizon",
-           "probability that a walk is still going at the horizon"),
-    Metric("reach", "rate", "Reach", "probability of visiting the step or stage at least once",
+           "P(the walk is still going at the horizon)"),
+    Metric("reach", "rate", "Reach",
+           "P(visiting the step, or any step of the stage, at least once)",
            argument="place", headline=False),
-    Metric("visits", "number", "Visits", "expected number of visits to the step",
+    Metric("visits", "number", "Visits", "expected visits to the step",
            argument="step", headline=False),
     Metric("dropoff", "rate", "Drop-off",
-           "probability that the walk ends at the step or stage before converting",
+           "P(the walk ends at the step, or a step of the stage, before converting)",
            argument="place", headline=False),
     Metric("churn", "rate", "Churn",
-           "probability that the walk ends at the step or stage after converting",
+           "P(the walk ends at the step, or a step of the stage, after converting)",
            argument="place", headline=False),
 )
 
@@ -136,3 +136,30 @@ def with_ratios(expectations: dict[str, float]) -> dict[str, float | None]:
     for metric in RATIOS:
         values[metric.name] = ratio(metric, values)
     return values
+
+
+# ------------------------------------------------------------ the docs' lists
+
+_COMPARE = {"rate": "a rate: `>= 1.5%`", "money": "money, a plain number: `>= 1_500`",
+            "number": "a plain number: `>= 3`", "days": "a duration: `<= 30d`"}
+_ARGUMENT = {"persona": "optional `(persona)`", "place": "required `(step or stage)`",
+             "step": "required `(step)`"}
+
+
+def metrics_markdown() -> str:
+    """The metric list of docs/simulation.md (a test keeps the docs equal to it)."""
+    rows = ["| metric | JSON key | unit | definition |", "|---|---|---|---|"]
+    for m in METRICS:
+        if m.headline or m.argument != "persona":
+            key = f"`{m.json}`" if m.argument == "persona" else f"`steps.S.{m.json}`" + (
+                f", `stages.X.{m.json}`" if m.argument == "place" else "")
+            rows.append(f"| `{m.name}` | {key} | {m.unit} | {m.help.replace('|', chr(92) + '|')} |")
+    return "\n".join(rows) + "\n"
+
+
+def expect_markdown() -> str:
+    """The table of what `expect` accepts, for docs/language.md."""
+    rows = ["| metric | argument | compare with |", "|---|---|---|"]
+    for m in EXPECTABLE.values():
+        rows.append(f"| `{m.name}` | {_ARGUMENT[m.argument]} | {_COMPARE[m.unit]} |")
+    return "\n".join(rows) + "\n"

@@ -28,6 +28,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
 
 MINUS = "\u2212"
@@ -35,17 +36,8 @@ MINUS = "\u2212"
 # currencies printed without decimals
 _WHOLE_CURRENCIES = {"VND", "JPY", "KRW", "IDR", "CLP", "ISK", "HUF"}
 
-HEADLINE = (
-    ("conversion", "Conversion", "rate"),
-    ("revenue", "Revenue / prospect", "money"),
-    ("cost", "Cost / prospect", "money"),
-    ("clv", "CLV (per customer)", "money"),
-    ("cac", "CAC", "money"),
-    ("ltv_cac", "LTV:CAC", "ratio"),
-    ("time_to_convert_days", "Time to convert", "days"),
-    ("viral_coefficient", "Viral coefficient", "ratio"),
-    ("active_at_horizon", "Active at horizon", "rate"),
-)
+#: The metrics table's rows, from the metric table: (JSON key, label, unit).
+HEADLINE = tuple((m.json, m.label, m.unit) for m in METRICS_SHOWN)
 
 
 # ------------------------------------------------------------------ numbers

@@ -25,7 +25,6 @@ TEMPLATES: dict[str, str] = {
     "registrar": "domain_registrar.journey",
     "activities": "lifecycle_activities.journey",
 }
-DEFAULT_TEMPLATE = "saas"
 
 _TITLE = re.compile(r'^(journey\s+)"(?:[^"\\\n]|\\.)*"', re.MULTILINE)
 

@@ -83,8 +83,8 @@ def _personas(model: Journey) -> tuple[Persona, ...]:
         return (implicit_persona(),)
     if len(declared) == 1 and declared[0].share is None:
         only = declared[0]
-        return (Persona(only.id, only.label, 1.0, only.id_span, None),)
-    return tuple(Persona(p.id, p.label, p.share.mean if p.share else 0.0, p.id_span, p.share)
+        return (Persona(only.id, only.label, 1.0, only.id_span),)
+    return tuple(Persona(p.id, p.label, p.share.mean if p.share else 0.0, p.id_span)
                  for p in declared)
 
 

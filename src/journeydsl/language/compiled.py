@@ -50,7 +50,6 @@ class Persona:
     label: str
     share: float  # of new prospects; the implicit persona of a journey without any: 1
     span: Span | None  # its id in the text (None for the implicit persona)
-    written_share: Amount | None = None  # `share` as written (None: not given)
 
 
 @dataclass(frozen=True)
@@ -165,10 +164,6 @@ class CompiledJourney:
 
     def step(self, step_id: str) -> Step:
         return self.steps[self.step_number[step_id]]
-
-    @cached_property
-    def stage_by_id(self) -> dict[str, Stage]:
-        return {s.id: s for s in self.stages}
 
     @cached_property
     def goal_set(self) -> frozenset[str]:

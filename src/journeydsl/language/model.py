@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..metrics import EXPECTABLE
 from .source import Span
 
 #: Name of the one implicit persona of a journey that declares none.
@@ -182,11 +183,6 @@ class Discount(Node):
     rate: float
     period: Literal["year", "month", "week", "day"]
 
-    @property
-    def per_day(self) -> float:
-        """Continuous-compounding-free daily factor base: (1 + rate) ** (1 / days)."""
-        return (1.0 + self.rate) ** (1.0 / PERIOD_DAYS[self.period])
-
 
 class Use(Node):
     """`use "path.journey"`: personas and stages declared in another file."""
@@ -238,22 +234,12 @@ class Journey(Node):
         return next((s for s in self.scenarios if s.id == scenario_id), None)
 
 
-#: expect metrics: name -> (unit of the value, what the argument names).
-#: "rate" compares as a fraction, "days" as a duration; the argument is
-#: "persona" (optional), "step" (a step) or "place" (a step or a stage).
+#: expect metrics: name -> (unit of the value, what the argument names), from
+#: the metric table (`journeydsl.metrics`). "rate" compares as a fraction,
+#: "days" as a duration; the argument is "persona" (optional), "step" (a
+#: step) or "place" (a step or a stage).
 METRICS: dict[str, tuple[Literal["rate", "number", "days"], str]] = {
-    "conversion": ("rate", "persona"),
-    "revenue": ("number", "persona"),
-    "clv": ("number", "persona"),
-    "cac": ("number", "persona"),
-    "ltv_cac": ("number", "persona"),
-    "time_to_convert": ("days", "persona"),
-    "viral_coefficient": ("number", "persona"),
-    "reach": ("rate", "place"),
-    "visits": ("number", "step"),
-    "dropoff": ("rate", "place"),
-    "churn": ("rate", "place"),
-}
+    m.name: (m.expect_unit, m.argument) for m in EXPECTABLE.values()}
 
 
 _FIELD_DEFAULTS: dict[type, list[tuple[str, object, bool]]] = {}

@@ -133,9 +133,6 @@ class SourceFile:
         end = starts[line] - 1 if line < len(starts) else len(self.text)
         return self.text[start:end]
 
-    def snippet(self, span: Span) -> str:
-        return self.text[span.start : span.end]
-
     @property
     def end_span(self) -> Span:
         """An empty span at the end of the text (where `$END` is reported)."""

@@ -34,11 +34,6 @@ def clean(text: str | None) -> str:
     return "".join(out).strip()
 
 
-def shorten(text: str, limit: int = 60) -> str:
-    """At most `limit` characters (an ellipsis marks the cut)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def wrap(text: str, width: int = 24) -> list[str]:
     """Greedy word wrap (long words are kept whole up to 2 * width, then cut)."""
     lines: list[str] = []

@@ -63,13 +63,6 @@ def from_pool(eng: Tables, books: Books, rng, w, e, t) -> None:
     send(eng, books, rng, w.take(pos), eng.row.take(e.take(pos)), t.take(pos))
 
 
-def from_entry(eng: Tables, books: Books, rng, lo: int, count: int, row: int) -> None:
-    """Referrals of `count` prospects entering at a referral source at t = 0
-    (ids lo...)."""
-    pos = uniform_ints(rng, count, rng.poisson(eng.lam_row_max * count))
-    send(eng, books, rng, pos + lo, np.full(len(pos), row, np.intp), np.zeros(len(pos)))
-
-
 def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits, most: int) -> None:
     """Referrals of walkers that made `visits` (at most `most`) more visits
     each along a renewal loop (row `row`), the j-th at `t + j * step`: the

@@ -37,7 +37,7 @@ class Walks:
     index where its walk ended (-1 active at horizon, -2 stopped by the
     safety cap). `cohort_*` are the totals of each entering prospect's whole
     referral cascade, itself included (as `Metrics.cohort` counts them).
-    `visits_mean` / `visits_var` are the mean and variance of one prospect's
+    `visits_var` is the variance of one prospect's
     visits to each step.
     """
 
@@ -51,7 +51,6 @@ class Walks:
     cohort_customers: np.ndarray
     cohort_value: np.ndarray
     cohort_cost: np.ndarray
-    visits_mean: np.ndarray
     visits_var: np.ndarray
     transitions: int = 0  # draws of a next move (entering prospects and the cascade)
     moves: int = 0  # of those, moves to another step
@@ -270,5 +269,5 @@ def _walks(eng: Tables, books: Books, tally: Tally, visit_sum, visit_sq, stats: 
         np.add.at(c_value, c_root, c_money.real)
         np.add.at(c_cost, c_root, c_money.imag)
     return Walks(list(pair.chain.steps), books.value, books.cost, books.converted_at, referred,
-                 books.end_step, c_prospects, c_customers, c_value, c_cost, mean, var,
+                 books.end_step, c_prospects, c_customers, c_value, c_cost, var,
                  stats.transitions, stats.moves, stats.capped_walks, stats.cascade_capped)
