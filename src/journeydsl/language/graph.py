@@ -12,9 +12,12 @@ The simulation engines do not read it: they read the compiled journey's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import networkx as nx
 
-from .compiled import CompiledJourney, Value
+if TYPE_CHECKING:  # annotations only: compiled.py imports this module (graph())
+    from .compiled import CompiledJourney, Value
 
 
 def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
