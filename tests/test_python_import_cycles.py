@@ -76,11 +76,7 @@ DYNAMIC_IMPORTS: dict[str, set[str]] = {
 #: Today's import cycles through function-local imports (none are
 #: module-level): issue 10 step 3 removes them. Each entry must disappear
 #: with the import that breaks it; nothing may be added.
-KNOWN_CYCLES: list[list[str]] = [
-    # cascade.py:21 `from .checks import Context, closed_classes, closure` (module level);
-    # checks.py:315 `from .cascade import supercritical_loops` (local, in referral_cascades).
-    ["journeydsl.language.cascade", "journeydsl.language.checks"],
-]
+KNOWN_CYCLES: list[list[str]] = []
 
 
 # ---------------------------------------------------------------- reading the imports

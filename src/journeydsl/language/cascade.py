@@ -18,7 +18,7 @@ from typing import Iterable
 
 import networkx as nx
 
-from .checks import Context, closed_classes, closure
+from .context import Context, closed_classes, closure
 from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
 

@@ -10,42 +10,17 @@ model for what was written but may not have resolved (an `entry` or a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Callable, Iterable
 
 import networkx as nx
 
-from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, Severity
-from .compiled import RATE_TOLERANCE, CompiledJourney
-from .model import Journey
-from .source import SourceFile, Span
+from .cascade import supercritical_loops
+from .compiled import RATE_TOLERANCE
+from .context import Context, closed_classes, closure
+from .source import Span
 
 EPS = RATE_TOLERANCE
-
-
-@dataclass(frozen=True)
-class Context:
-    journey: CompiledJourney  # the variant checked
-    model: Journey  # the journey as written (the baseline's model)
-    source: SourceFile
-
-    def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
-        return diag.make(code, message, self.source, span, **kw)
-
-    @property
-    def keyword_span(self) -> Span:
-        return self.journey.keyword_span
-
-    @property
-    def personas(self) -> list[str]:
-        return self.journey.persona_ids
-
-    @cached_property
-    def graph(self) -> nx.DiGraph:
-        """The networkx form, built once per check run, for the graph algorithms."""
-        return self.journey.graph()
 
 
 def _pct(x: float) -> str:
@@ -202,19 +177,6 @@ def _moves(graph: nx.DiGraph) -> nx.DiGraph:
     return view
 
 
-def closure(adjacency, starts) -> set:
-    """The starts and every node reachable from them in one pass (networkx's
-    `descendants` would walk again from each start)."""
-    seen = set(starts)
-    todo = list(seen)
-    while todo:
-        for v in adjacency[todo.pop()]:
-            if v not in seen:
-                seen.add(v)
-                todo.append(v)
-    return seen
-
-
 def reachability(ctx: Context) -> Iterable[Diagnostic]:
     graph = ctx.graph
     starts = [n for n, d in graph.nodes(data=True) if any(d["entry"].values())]
@@ -270,33 +232,6 @@ def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
                                 "or set a `horizon`")
 
 
-def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:
-    """Sets of steps that a walk of this persona can enter and never leave."""
-    moves = nx.DiGraph()
-    moves.add_nodes_from(graph.nodes)
-    moves.add_edges_from((u, v) for u, v, d in graph.edges(data=True)
-                         if d["rate"] is not None and d["rate"][persona] > 0)
-    out = []
-    order = None
-    for component in nx.strongly_connected_components(moves):
-        if len(component) == 1:
-            (node,) = component
-            if not moves.has_edge(node, node):
-                continue
-        if order is None:
-            order = {n: i for i, n in enumerate(graph.nodes)}
-        nodes = sorted(component, key=order.__getitem__)
-        inside = set(nodes)
-        closed = all(
-            abs(sum(d["rate"][persona] for _, _, d in graph.out_edges(n, data=True)
-                    if d["rate"] is not None) - 1) <= EPS
-            and all(v in inside for v in moves.successors(n))
-            for n in nodes)
-        if closed:
-            out.append(nodes)
-    return out
-
-
 def _cycle_text(graph: nx.DiGraph, loop: list[str], persona: str) -> list[str]:
     sub = graph.subgraph(loop)
     try:
@@ -312,9 +247,7 @@ def _loop_text(cycle: list[str]) -> str:
 
 
 def referral_cascades(ctx: Context) -> Iterable[Diagnostic]:
-    from .cascade import supercritical_loops  # numpy only when referrals loop back
-
-    yield from supercritical_loops(ctx)
+    yield from supercritical_loops(ctx)  # numpy only when referrals loop back
 
 
 CHECKS: tuple[Callable[[Context], Iterable[Diagnostic]], ...] = (
