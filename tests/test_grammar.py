@@ -17,7 +17,7 @@ import pytest
 
 import journeydsl
 from journeydsl import fmt
-from journeydsl.language import syntax, syntax_errors
+from journeydsl.language import syntax, syntax_errors, transform
 from journeydsl.language.blocks import Blocks
 from journeydsl.language.grammar import (
     block_keywords,
@@ -27,11 +27,13 @@ from journeydsl.language.grammar import (
     keyword_terminals,
     keywords,
     parser,
+    rule_names,
     statement_rules,
     terminals,
 )
 from journeydsl.language.source import SourceFile
 from journeydsl.language.syntax import parse
+from journeydsl.language.transform import to_journey
 
 SRC = Path(journeydsl.__file__).parent
 
@@ -133,11 +135,32 @@ def test_fmt_declarations_are_rules_named_after_their_keyword() -> None:
     assert fmt._DECLARATIONS < block_keywords()
 
 
+# ------------------------------------------------------------ the builder's tables
+
+def test_builder_has_one_method_per_statement_rule() -> None:
+    assert set(transform._RULES) == statement_rules()
+    assert set(transform._RULES) <= rule_names()
+    assert set(transform._SETTINGS) == set(keyword_terminals()["SETTING_KEY"])
+
+
+def test_a_rule_without_its_method_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(transform._RULES, "goal")
+    transform._check_tables.cache_clear()
+    tree = parse(SourceFile("x.journey", 'journey "x" { entry a; goal a }'))[0]
+    try:
+        with pytest.raises(RuntimeError, match=r"rules without a method \['goal'\]"):
+            to_journey(tree, SourceFile("x.journey", ""))
+    finally:
+        monkeypatch.undo()
+        transform._check_tables.cache_clear()
+
+
 # ------------------------------------------------------------ no copies by hand
 
 #: Hand-written collections of keywords, each tied to the grammar by a test above.
 ALLOWED = {
     ("fmt.py", "_DECLARATIONS"),  # a deliberate subset
+    ("language/transform.py", "_SETTINGS"),  # checked by transform._check_tables
 }
 
 
