@@ -134,8 +134,8 @@ def main() -> int:
         big = Path(tmp) / "big.journey"
         big.write_text(text, encoding="utf-8")
         result = journeydsl.load(big)
-        touchpoints = len(result.journey.steps()) if result.journey else 0
-        transitions = len(result.journey.transitions) if result.journey else 0
+        touchpoints = len(result.journey.steps) if result.journey else 0
+        transitions = len(result.journey.moves) if result.journey else 0
         print(f"generated journey: {lines} lines, {touchpoints} touchpoints, "
               f"{transitions} transitions, {len(result.errors)} errors")
 

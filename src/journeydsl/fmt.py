@@ -32,7 +32,8 @@ from lark.exceptions import UnexpectedInput
 
 from .atomic import write_atomic
 from .language.source import SourceFile, decode
-from .language.syntax import grammar_text, parse
+from .language.grammar import grammar_text
+from .language.syntax import parse
 
 INDENT = "  "
 #: Continuation lines of a list broken after a comma: two more levels.
@@ -42,6 +43,10 @@ COMMENT_GAP = 2
 
 _NO_SPACE_AFTER = frozenset({"(", "[", ".", ".."})
 _NO_SPACE_BEFORE = frozenset({")", "]", ",", ":", ".", "..", "(", ";"})
+#: Declarations whose one-line runs align like a table (docs/fmt.md): the
+#: people and the steps, `KEYWORD NAME "label"? { ... }?`. Deliberately not
+#: every rule of that shape: a `scenario` is a block of changes, not a row.
+#: tests/test_grammar.py checks they are rules named after their keyword.
 _DECLARATIONS = frozenset({"persona", "stage", "touchpoint"})
 _SEP_PARTS = re.compile(r"#[^\n]*|\n")
 

@@ -19,21 +19,39 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from functools import lru_cache
 from typing import NamedTuple
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label
+from .grammar import block_keywords, first_keywords, terminals
 from .source import SourceFile, Span
 
-# Labels and comments are skipped: a `{` inside them is no brace.
-_BRACES = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
-_NAME = r"[^\W\d][\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]*"
-# What stands before a `{`: `stage booking "Booking"`, `touchpoint t`,
-# `persona smb`, `scenario s "..."`, a scenario's `pricing` or `stage.step`,
-# `journey "Title"`.
-_HEAD = re.compile(
-    rf'(?:^|(?<=[;{{}}\n]))[ \t\f]*(?P<head>(?:stage|touchpoint|persona|scenario)[ \t\f]+{_NAME}'
-    rf'|journey|{_NAME}(?:\.{_NAME})?)(?:[ \t\f]+"(?:[^"\\\n]|\\.)*")?[ \t\f]*$')
+
+@lru_cache(maxsize=1)
+def _braces() -> re.Pattern:
+    """A `{`, a `}`, or a label or comment to skip (a `{` inside is no brace);
+    labels as the grammar's STRING terminal reads them."""
+    return re.compile(rf"{_terminal('STRING')}|#[^\n]*|[{{}}]")
+
+
+@lru_cache(maxsize=1)
+def _head() -> re.Pattern:
+    """What stands before a `{`: `stage booking "Booking"`, `touchpoint t`,
+    `persona smb`, `scenario s "..."` (the grammar's keywords that open a
+    named block), a scenario's `pricing` or `stage.step`, `journey "Title"`."""
+    name, string = _terminal("NAME"), _terminal("STRING")
+    opens = "|".join(sorted(block_keywords()))
+    journey = "|".join(sorted(first_keywords("journey")))
+    return re.compile(
+        rf"(?:^|(?<=[;{{}}\n]))[ \t\f]*(?P<head>(?:{opens})[ \t\f]+{name}"
+        rf"|{journey}|{name}(?:\.{name})?)(?:[ \t\f]+{string})?[ \t\f]*$")
+
+
+def _terminal(name: str) -> str:
+    return terminals()[name].pattern.to_regexp()
+
+
 _LINE = re.compile(r"\n([ \t\f]*)(?=[^\s#])")  # a line with something on it, and its indent
 _NOTHING_AFTER = re.compile(r"[ \t\f]*(?:#[^\n]*)?(?:\n|$)")
 _HEAD_REACH = 400  # how far before a `{` its head is looked for
@@ -50,7 +68,7 @@ class Blocks:
         #: (the `{`, the `}` that closes it while less indented, the `{`
         #: of the enclosing block or -1), in the order of the `}`.
         self._misaligned: list[tuple[int, int, int]] = []
-        for match in _BRACES.finditer(text):
+        for match in _braces().finditer(text):
             char = match.group()
             if char == "{":
                 stack.append(match.start())
@@ -100,7 +118,7 @@ class Blocks:
         it is named in a message (`stage booking`, `pricing`); the `{` itself
         when the words before it are not a block's head."""
         start = max(0, brace - _HEAD_REACH)
-        found = _HEAD.search(self.text, start, brace)
+        found = _head().search(self.text, start, brace)
         if found is None:
             return brace, "{"
         return found.start("head"), found.group("head")

@@ -15,83 +15,40 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token, Transformer
+from lark import Token
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
+from .grammar import SyntaxNode, first_keywords, grammar_text, item_rules, parser, terminals
 from .source import SourceFile, Span
+
+__all__ = ["SyntaxNode", "grammar_text", "parse", "parser"]  # the first two: from grammar.py
 
 if TYPE_CHECKING:
     from .blocks import Blocks
 
-#: Nonterminals that make up the items of a `{ ... }` block: a parser state
-#: that can go to one of them is at the start of a statement.
-_ITEM_RULES = frozenset({"journey_item", "stage_item", "attribute", "scenario_item"})
-
 _MAX_ERRORS = 50
-#: Words that start a statement of the journey itself (or a touchpoint):
-#: read as a plain name inside a block, they mean that block's `}` is missing.
-_BLOCK_BREAKERS = frozenset({"use", "persona", "stage", "touchpoint", "entry", "goal", "expect",
-                             "scenario", "currency", "discount", "horizon"})
 _NOTHING = re.compile(r"(?:\s|#[^\n]*)*")  # blank lines and comments only
-
-
-def grammar_text() -> str:
-    """The grammar shipped in the wheel, or the repo's copy in a source tree."""
-    here = Path(__file__).resolve().parent
-    packaged = here.parent / "grammars" / "journey.lark"  # inside an installed wheel
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (here.parents[2] / "grammars" / "journey.lark").read_text(encoding="utf-8")
-
-
-class SyntaxNode(NamedTuple):
-    """One rule of the parse: lark's Tree, but built as the parser reduces.
-
-    `start`/`end` are the offsets of its first and last tokens. Building these
-    tuples inline is as fast as a bare lark parse, where lark Trees with
-    propagated positions cost 70% more on large files.
-    """
-
-    data: str
-    children: list
-    start: int
-    end: int
-
-
-class _Build(Transformer):
-    def __default__(self, data, children, meta):
-        if not children:  # an inlined helper rule such as `_list_comma`
-            return SyntaxNode(str(data), children, -1, -1)
-        first, last = children[0], children[-1]
-        return SyntaxNode(
-            str(data), children,
-            first.start_pos if type(first) is Token else first.start,
-            last.end_pos if type(last) is Token else last.end,
-        )
-
-
-@lru_cache(maxsize=1)
-def parser() -> Lark:
-    """The LALR parser, built once per process (lark caches its tables on disk)."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        maybe_placeholders=False,
-        transformer=_Build(),
-        cache=True,
-    )
 
 
 @lru_cache(maxsize=1)
 def _statement_start_states() -> frozenset[int]:
+    """Parser states that can go to the item of a `{ ... }` block (the
+    grammar's item rules): those at the start of a statement."""
     table = parser().parser.parser.parser.parse_table
-    return frozenset(s for s, acts in table.states.items() if _ITEM_RULES & acts.keys())
+    items = item_rules()
+    return frozenset(s for s, acts in table.states.items() if items & acts.keys())
+
+
+@lru_cache(maxsize=1)
+def _block_breakers() -> frozenset[str]:
+    """Keywords that start an item of some block (`stage`, `goal`,
+    `touchpoint`, `currency`, ...): read as a plain name inside a block
+    (an attribute named `goal`), they mean that block's `}` is missing."""
+    return first_keywords(*item_rules())
 
 
 def parse(source: SourceFile) -> tuple[SyntaxNode | None, list[Diagnostic]]:
@@ -181,7 +138,7 @@ class _Recovery:
 
         previous = _previous_token(err) if isinstance(err, UnexpectedToken) else None
         return describe(err, pos, self.source, previous=previous, blocks=self._blocks,
-                        terminals=_terminals())
+                        terminals=terminals())
 
     def _position(self, err: UnexpectedInput) -> int:
         if isinstance(err, UnexpectedToken) and err.token.type == "$END":
@@ -219,7 +176,8 @@ class _Recovery:
             return False
         word = str(first)
         flow = second is not None and second.type in ("ARROW", "DOT")
-        if word not in _BLOCK_BREAKERS and not flow:
+        breakers = _block_breakers()
+        if word not in breakers and not flow:
             return False
         blocks = self._blocks()
         if not blocks.unclosed or not blocks.starts_line(first.start_pos):
@@ -237,7 +195,7 @@ class _Recovery:
             brace = braces[-1].start_pos
             if blocks.indent(first.start_pos) > blocks.indent(brace):
                 break  # indented as a part of the block: misplaced, not unclosed
-            if flow and word not in _BLOCK_BREAKERS and \
+            if flow and word not in breakers and \
                     blocks.head(brace)[1].startswith("scenario "):
                 break  # a scenario holds flows
             if "RBRACE" not in _actions(ip.parser_state.state_stack[-1]):
@@ -272,7 +230,7 @@ class _Recovery:
                 continue
             if value.data.startswith("_"):  # lark's helper for a list of items
                 pending.extend(reversed(value.children))
-            elif value.data == "attribute" and str(value.children[0]) in _BLOCK_BREAKERS \
+            elif value.data == "attribute" and str(value.children[0]) in _block_breakers() \
                     and blocks.starts_line(value.start) and blocks.indent(value.start) <= indent:
                 return min(value.start, limit)
         return limit
@@ -289,11 +247,6 @@ class _Recovery:
         line, column = self.source.line_col(pos)
         counter.char_pos, counter.line, counter.column = pos, line, column
         counter.line_start_pos = pos - column + 1
-
-
-@lru_cache(maxsize=1)
-def _terminals() -> dict:
-    return {t.name: t for t in parser().terminals}
 
 
 def _actions(state: int) -> dict:

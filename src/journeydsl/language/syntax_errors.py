@@ -15,12 +15,15 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .. import diagnostics as diag
-from .blocks import Blocks, unclosed_blocks
 from ..diagnostics import Diagnostic, Label, close_matches
+from .blocks import Blocks, unclosed_blocks
+from .grammar import first_keywords, item_rules, keyword_terminals
 from .source import SourceFile, Span
 
-#: Words for terminals in "expected ..." messages (literal keywords are shown
-#: as themselves).
+#: Words for terminals in "expected ..." messages. Keywords are shown as
+#: themselves (`SETTING_KEY`: "`currency`, `discount` or `horizon`"), read
+#: from the grammar; tests/test_grammar.py checks that every other terminal
+#: has its words here.
 _WORDS = {
     "NAME": "a name",
     "STRING": "a quoted label",
@@ -30,12 +33,8 @@ _WORDS = {
     "_SEP": "end of line",
     "ARROW": "`->` or `=>`",
     "COMPARE": "a comparison (`>=`, `>`, `<=`, `<`, `==`)",
-    "SETTING_KEY": "`currency`, `discount` or `horizon`",
-    "PER": "`per`",
     "$END": "end of file",
 }
-KEYWORDS = ("journey", "use", "persona", "stage", "touchpoint", "entry", "goal", "expect",
-            "scenario", "currency", "discount", "horizon")
 #: Time words -> the duration unit they mean (`2 weeks` is written `2w`).
 _UNITS = {word: unit for unit, words in {
     "h": "h hr hrs hour hours", "d": "d day days", "w": "w wk wks week weeks",
@@ -105,27 +104,36 @@ def describe(err: UnexpectedInput, pos: int, source: SourceFile, *, previous: To
                      help=expected_help(err, terminals))
 
 
+def statement_keywords() -> frozenset[str]:
+    """The keywords that start a statement: `journey`, and those that start
+    an item of some block (`persona`, `touchpoint`, `currency`, ...)."""
+    return first_keywords("start", *item_rules())
+
+
 def _unknown_statement(src: SourceFile, previous: Token, token: Token,
                        span: Span) -> Diagnostic:
     """A statement that starts with the name `previous`, then `token`
     where an arrow should be: a misplaced or misspelt keyword, or two steps
     without the arrow between them."""
     word = str(previous)
+    keywords = statement_keywords()
     prev_span = Span(previous.start_pos, previous.end_pos)
     if word == "touchpoint":
         return diag.make("JD107", "a touchpoint must be inside a stage", src, prev_span,
                          help="write it in a stage block: "
                               "`stage s \"Stage\" { touchpoint x \"Label\" }`")
-    if word in KEYWORDS:
+    if word in keywords:
         return diag.make("JD107", f"`{word}` is not allowed here", src, prev_span,
                          help="a scenario holds transitions, referrals, `entry`, `expect` "
                               "and `step { ... }` blocks; settings, stages, personas "
                               "and goals belong to the journey itself")
-    guess = close_matches(word, KEYWORDS, n=1, cutoff=0.75)
+    guess = close_matches(word, sorted(keywords), n=1, cutoff=0.75)
     if guess:
         return diag.make("JD107", f"unknown statement `{previous}`", src, prev_span,
                          help=f"did you mean `{guess[0]}`?")
     if token.type != "NAME":
+        # The journey's statement keywords, in the order they are taught;
+        # tests/test_grammar.py checks them against the grammar's.
         return diag.make(
             "JD107", f"unknown statement `{previous}`", src, prev_span,
             help="a statement starts with a keyword (`use`, `stage`, `persona`, `entry`, "
@@ -158,6 +166,16 @@ def open_braces(value_stack: list) -> list[Token]:
     return [v for v in value_stack if type(v) is Token and v.type == "LBRACE"]
 
 
+def one_of(words: tuple[str, ...]) -> str:
+    """"`a`, `b` or `c`".
+
+    >>> one_of(("currency", "discount", "horizon"))
+    '`currency`, `discount` or `horizon`'
+    """
+    quoted = [f"`{w}`" for w in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+
+
 def describe_token(token: Token) -> str:
     if token.type == "_SEP":
         return "end of line" if "\n" in token or "#" in token else "`;`"
@@ -176,9 +194,12 @@ def expected_help(err: UnexpectedInput, terminals: dict) -> str | None:
     if not expected:
         return None
     words = []
+    keywords = keyword_terminals()
     for name in expected:
         if name in _WORDS:
             words.append(_WORDS[name])
+        elif name in keywords:
+            words.append(one_of(keywords[name]))
         elif name in terminals and (terminals[name].pattern.type == "str"
                                     or name.startswith("__ANON")):
             words.append(f"`{terminals[name].pattern.value}`")

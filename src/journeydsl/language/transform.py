@@ -6,20 +6,32 @@ duration without a unit) as diagnostics. It never raises for user mistakes
 and never looks across statements: names, sums and the graph are checked in
 resolve.py and checks.py. The value shapes themselves are read in values.py,
 shared by every statement kind.
+
+As python-hcl2 does, each grammar rule a block item can be has one method
+named after it (`@_rule`), which builds that statement's typed node. A
+block looks each item's method up by rule name in one dict and sorts the
+nodes it gets into its fields by their type; settings and attributes are
+dispatched on their key the same way, from tables (values.py reads the
+values). The rule and setting tables are checked against the grammar once
+per process (`_check_tables`): a statement the grammar accepts can never
+be dropped for want of a method.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
+from typing import NamedTuple
+
 from lark import Token
 
 from ..diagnostics import Diagnostic, Label, close_matches
+from .grammar import SyntaxNode as Tree
+from .grammar import keyword_terminals, rule_names, statement_rules
 from .model import (
     METRICS,
-    PERIOD_DAYS,
     Amount,
     AttributeOverride,
-    Attributes,
-    Discount,
     EntryPoint,
     Expect,
     Journey,
@@ -35,155 +47,135 @@ from .model import (
     build,
 )
 from .source import SourceFile, Span
-from .syntax import SyntaxNode as Tree
-
-# name, span_of and label live in values.py; they stay importable from here too.
-from .values import ValueReader, label, name, span_of
-
-_STEP_ATTRIBUTES = ("channel", "owner", "emotion", "value", "cost", "pain", "opportunity",
-                    "objective", "note")
-_PERSONA_ATTRIBUTES = ("share", "note")
+from .values import PER_STEP, ValueReader, label, name, span_of
 
 
 def to_journey(tree: Tree, source: SourceFile) -> tuple[Journey, list[Diagnostic]]:
     """Build the Journey of a parsed file, with the shape problems found."""
+    _check_tables()
     builder = _Builder(source)
     return builder.journey(tree.children[0]), builder.problems
 
 
+#: The builder method of each grammar rule a block item can be, by rule name.
+_RULES: dict[str, Callable] = {}
+
+
+def _rule(method: Callable) -> Callable:
+    """Register `method` as the builder of the grammar rule it is named after."""
+    _RULES[method.__name__] = method
+    return method
+
+
+class _Setting(NamedTuple):
+    """What a setting statement sets: a field of the Journey, and its value."""
+
+    field: str
+    value: object
+
+
 class _Builder(ValueReader):
+    """One method per grammar rule, each building its statement's typed
+    node(s) (a list for statements that make several: an `entry` with two
+    targets, a chain of transitions), or None for a statement reported as
+    wrong. A block builds its items through `_RULES` and sorts the nodes
+    into its fields by type."""
+
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__(source)
+        self._settings: dict[str, Span] = {}  # where each setting was first set
+
+    def _items(self, children: list) -> list:
+        """The nodes built from a block's items, in text order."""
+        out: list = []
+        rules = _RULES
+        for item in children:
+            if type(item) is Tree:
+                made = rules[item.data](self, item)
+                if type(made) is list:
+                    out.extend(made)
+                elif made is not None:
+                    out.append(made)
+        return out
+
     # ------------------------------------------------------------ the file
     def journey(self, tree: Tree) -> Journey:
         title = label(tree.children[0])
-        fields: dict = {"uses": [], "personas": [], "stages": [], "entries": [], "transitions": [],
-                        "referrals": [], "goals": [], "expects": [], "scenarios": []}
-        seen_settings: dict[str, Span] = {}
-        for item in tree.children[1:]:
-            if not isinstance(item, Tree):
-                continue
-            kind = item.data
-            if kind == "use":
-                path = item.children[0]
-                fields["uses"].append(build(Use, path=label(path), path_span=span_of(path),
-                                            span=span_of(item)))
-            elif kind == "setting":
-                self.setting(item, fields, seen_settings)
-            elif kind == "persona":
-                fields["personas"].append(self.persona(item))
-            elif kind == "stage":
-                fields["stages"].append(self.stage(item))
-            elif kind == "entry":
-                fields["entries"].extend(self.entry(item))
-            elif kind == "flow":
-                self.flow(item, fields["transitions"], fields["referrals"])
-            elif kind == "goal":
-                fields["goals"].extend(self.ref(r) for r in item.children if isinstance(r, Tree))
-            elif kind == "expect":
-                expect = self.expect(item)
-                if expect is not None:
-                    fields["expects"].append(expect)
-            elif kind == "scenario":
-                fields["scenarios"].append(self.scenario(item))
+        fields = _sort(self._items(tree.children[1:]), _JOURNEY_FIELDS)
+        for setting in fields.pop("settings"):
+            fields[setting.field] = setting.value
         # The `journey` keyword is not kept in the tree: find it before the title.
         keyword = self.source.text.rfind("journey", 0, tree.children[0].start_pos)
         span = Span(keyword if keyword >= 0 else tree.start, tree.end)
         return build(Journey, title=title, path=self.source.path, span=span, **fields)
 
-    def setting(self, tree: Tree, fields: dict, seen: dict[str, Span]) -> None:
+    @_rule
+    def use(self, tree: Tree) -> Use:
+        path = tree.children[0]
+        return build(Use, path=label(path), path_span=span_of(path), span=span_of(tree))
+
+    @_rule
+    def setting(self, tree: Tree) -> _Setting | None:
         key, *values = tree.children
         key_span = span_of(key)
-        if str(key) in seen:
+        if str(key) in self._settings:
             self.error("JD202", f"`{key}` is set twice", key_span,
-                       labels=[Label(seen[str(key)], "first set here")],
+                       labels=[Label(self._settings[str(key)], "first set here")],
                        help="keep one of them")
-            return
-        seen[str(key)] = key_span
-        whole = span_of(tree)
-        if key == "currency":
-            if len(values) == 1 and isinstance(values[0], Token) and values[0].type == "NAME":
-                fields["currency"] = str(values[0])
-            else:
-                self.error("JD208", "`currency` takes a currency code", whole,
-                           help="for example `currency USD` or `currency VND`")
-        elif key == "horizon":
-            days = self.duration(values[0]) if len(values) == 1 else None
-            if len(values) != 1:
-                self.error("JD208", "`horizon` takes one duration", whole,
-                           help="for example `horizon 3y`")
-            if days is not None:
-                if days <= 0:
-                    self.error("JD208", "`horizon` must be longer than zero", span_of(values[0]))
-                else:
-                    fields["horizon_days"] = days
-        else:  # discount RATE per PERIOD
-            if (len(values) != 3 or not isinstance(values[1], Token) or values[1].type != "PER"
-                    or not isinstance(values[2], Token)):
-                self.error("JD208", "`discount` takes a rate and a period", whole,
-                           help="for example `discount 10% per year`")
-                return
-            rate = self.rate(values[0])
-            period = str(values[2])
-            if period not in PERIOD_DAYS:
-                guess = close_matches(period, PERIOD_DAYS, n=1)
-                self.error("JD208", f"unknown discount period `{period}`", span_of(values[2]),
-                           help=f"did you mean `{guess[0]}`?" if guess
-                           else "use year, month, week or day")
-                return
-            if rate is not None:
-                if rate.kind != "fixed":
-                    self.error("JD307", "the discount rate must be a single number",
-                               span_of(values[0]))
-                    return
-                fields["discount"] = build(Discount, rate=rate.mean, period=period, span=whole)
+            return None
+        self._settings[str(key)] = key_span
+        read, field = _SETTINGS[str(key)]
+        value = read(self, values, span_of(tree))
+        return None if value is None else _Setting(field, value)
 
     # ------------------------------------------------------------ declarations
+    @_rule
     def persona(self, tree: Tree) -> Persona:
         ident, text, attrs = self._declaration(tree)
-        share, notes = None, []
-        for attr in attrs:
-            key = str(attr.children[0])
-            value = attr.children[1] if len(attr.children) > 1 else None
-            if key == "share":
-                if self._no_overrides(attr) and self._has_value(attr, value):
-                    share = self.rate(value)
-            elif key == "note":
-                note = self.text(attr, value)
-                if note is not None:
-                    notes.append(note)
-            else:
-                self._unknown_attribute(attr, _PERSONA_ATTRIBUTES, "persona")
-        return build(Persona, id=name(ident), id_span=span_of(ident), label=text or name(ident),
-                       share=share, notes=notes, span=span_of(tree))
+        persona = build(Persona, id=name(ident), id_span=span_of(ident), label=text or name(ident),
+                        share=None, notes=[], span=span_of(tree))
+        self.persona_attributes(attrs, persona)
+        return persona
 
+    @_rule
     def stage(self, tree: Tree) -> Stage:
         ident, text, items = self._declaration(tree)
-        attributes, touchpoints = [], []
-        for item in items:
-            (touchpoints if item.data == "touchpoint" else attributes).append(item)
+        attributes = [i for i in items if type(i) is Tree]  # `attribute` builds to itself
+        touchpoints = [i for i in items if type(i) is Touchpoint]
         stage_id = name(ident)
         stage_attrs = self.attributes(attributes)
-        built = [self.touchpoint(t, stage_id, stage_attrs) for t in touchpoints]
-        if built:
+        for touchpoint in touchpoints:
+            touchpoint.stage = stage_id
+            # A touchpoint without its own channel or owner takes its stage's.
+            own = touchpoint.attributes
+            if own.channel is None:
+                own.channel = stage_attrs.channel
+            if own.owner is None:
+                own.owner = stage_attrs.owner
+        if touchpoints:
             for attr in attributes:
                 key = str(attr.children[0])
-                if key in ("emotion", "value", "cost"):
+                if key in PER_STEP:
                     self.error("JD307", f"`{key}` on a stage with touchpoints applies to no step",
                                span_of(attr), help="put it on the touchpoint it belongs to")
         return build(Stage, id=stage_id, id_span=span_of(ident), label=text or stage_id,
-                     attributes=stage_attrs, touchpoints=built, span=span_of(tree))
+                     attributes=stage_attrs, touchpoints=touchpoints, span=span_of(tree))
 
-    def touchpoint(self, tree: Tree, stage_id: str, stage_attrs: Attributes) -> Touchpoint:
+    @_rule
+    def touchpoint(self, tree: Tree) -> Touchpoint:
+        """A touchpoint on its own: the `stage` that holds it sets its stage."""
         ident, text, attrs = self._declaration(tree)
-        attributes = self.attributes(attrs)
-        # A touchpoint without its own channel or owner takes its stage's.
-        if attributes.channel is None:
-            attributes.channel = stage_attrs.channel
-        if attributes.owner is None:
-            attributes.owner = stage_attrs.owner
         return build(Touchpoint, id=name(ident), id_span=span_of(ident), label=text or name(ident),
-                          stage=stage_id, attributes=attributes, span=span_of(tree))
+                     stage="", attributes=self.attributes(attrs), span=span_of(tree))
 
-    def _declaration(self, tree: Tree) -> tuple[Token, str | None, list[Tree]]:
+    @_rule
+    def attribute(self, tree: Tree) -> Tree:
+        """An attribute means what the block that holds it says: read there."""
+        return tree
+
+    def _declaration(self, tree: Tree) -> tuple[Token, str | None, list]:
+        """`KEYWORD NAME "label"? { items }?`: the name, the label and the
+        nodes built from the items."""
         children = tree.children
         ident = children[0]
         text = None
@@ -191,49 +183,7 @@ class _Builder(ValueReader):
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
             text = label(rest[0])
             rest = rest[1:]
-        return ident, text, [c for c in rest if isinstance(c, Tree)]
-
-    def attributes(self, attrs: list[Tree]) -> Attributes:
-        out = build(Attributes)
-        for attr in attrs:
-            key = str(attr.children[0])
-            value = attr.children[1] if len(attr.children) > 1 else None
-            if key not in _STEP_ATTRIBUTES:
-                self._unknown_attribute(attr, _STEP_ATTRIBUTES, "step")
-            elif not self._has_value(attr, value):
-                continue
-            elif key in ("channel",):
-                if isinstance(value, Token) and value.type in ("NAME", "STRING"):
-                    out.channel = name(value) if value.type == "NAME" else label(value)
-                else:
-                    self.error("JD307", "`channel` takes a name", span_of(value),
-                               help="for example `channel email`")
-            elif key in ("emotion", "value", "cost"):
-                setattr(out, key, self.per_persona_number(attr, key))
-            else:
-                text = self.text(attr, value)
-                if text is None:
-                    continue
-                if key == "owner":
-                    out.owner = text
-                elif key == "objective":
-                    out.objective = text
-                else:
-                    {"pain": out.pains, "opportunity": out.opportunities,
-                     "note": out.notes}[key].append(text)
-        return out
-
-    def _unknown_attribute(self, attr: Tree, known: tuple[str, ...], where: str) -> None:
-        key = str(attr.children[0])
-        guess = close_matches(key, known, n=1)
-        if key == "use":
-            hint = "`use` is a statement of the journey: move it out of this block"
-        elif guess:
-            hint = f"did you mean `{guess[0]}`?"
-        else:
-            hint = "known attributes: " + ", ".join(f"`{k}`" for k in known)
-        self.error("JD206", f"unknown {where} attribute `{key}`", span_of(attr.children[0]),
-                   help=hint)
+        return ident, text, self._items(rest)
 
     # ------------------------------------------------------------ flows
     def ref(self, tree: Tree) -> StepRef:
@@ -254,6 +204,7 @@ class _Builder(ValueReader):
                 quantity = part
         return ref, quantity, overrides, delay
 
+    @_rule
     def entry(self, tree: Tree) -> list[EntryPoint]:
         targets = [t for t in tree.children if isinstance(t, Tree)]
         out = []
@@ -276,7 +227,10 @@ class _Builder(ValueReader):
             out.append(build(EntryPoint, target=ref, rate=rate, span=span_of(target)))
         return out
 
-    def flow(self, tree: Tree, transitions: list, referrals: list) -> None:
+    @_rule
+    def flow(self, tree: Tree) -> list[Transition | Referral]:
+        """`a -> b 30%, c 5% -> d 20%`: its transitions and referrals, in order."""
+        edges: list[Transition | Referral] = []
         source = self.ref(tree.children[0])
         for leg in tree.children[1:]:
             arrow, *targets = leg.children
@@ -305,19 +259,25 @@ class _Builder(ValueReader):
                     amount = build(PerPersona, base=build(Amount, mean=0.0, span=span_of(target)),
                                         span=span_of(target))
                 if referral:
-                    referrals.append(build(Referral, source=source, target=ref, amount=amount,
-                                              delay_days=days, span=span_of(target)))
+                    edges.append(build(Referral, source=source, target=ref, amount=amount,
+                                       delay_days=days, span=span_of(target)))
                 else:
-                    transitions.append(build(Transition, source=source, target=ref, rate=amount,
-                                                  delay_days=days, span=span_of(target)))
+                    edges.append(build(Transition, source=source, target=ref, rate=amount,
+                                       delay_days=days, span=span_of(target)))
             if len(targets) > 1 and leg is not tree.children[-1]:
                 self.error("JD312", "a chain can only go on from a single target",
                            span_of(leg), help="split the line: one statement per source step")
-                return
+                return edges
             if last is not None:
                 source = last
+        return edges
+
+    @_rule
+    def goal(self, tree: Tree) -> list[StepRef]:
+        return [self.ref(r) for r in tree.children if isinstance(r, Tree)]
 
     # ------------------------------------------------------------ expect
+    @_rule
     def expect(self, tree: Tree) -> Expect | None:
         metric_tree, op, quantity = tree.children
         metric_token = metric_tree.children[0]
@@ -348,26 +308,60 @@ class _Builder(ValueReader):
                       unit=unit, span=span_of(tree))
 
     # ------------------------------------------------------------ scenarios
+    @_rule
     def scenario(self, tree: Tree) -> Scenario:
         ident, text, items = self._declaration(tree)
-        transitions: list = []
-        referrals: list = []
-        entries, overrides, expects = [], [], []
-        for item in items:
-            if item.data == "flow":
-                self.flow(item, transitions, referrals)
-            elif item.data == "entry":
-                entries.extend(self.entry(item))
-            elif item.data == "expect":
-                expect = self.expect(item)
-                if expect is not None:
-                    expects.append(expect)
-            elif item.data == "override_block":
-                target, *attrs = item.children
-                attrs = [a for a in attrs if isinstance(a, Tree)]
-                overrides.append(build(AttributeOverride, 
-                    target=self.ref(target), attributes=self.attributes(attrs),
-                    given=[str(a.children[0]) for a in attrs], span=span_of(item)))
         return build(Scenario, id=name(ident), id_span=span_of(ident), label=text or name(ident),
-                        transitions=transitions, referrals=referrals, entries=entries,
-                        attribute_overrides=overrides, expects=expects, span=span_of(tree))
+                     span=span_of(tree), **_sort(items, _SCENARIO_FIELDS))
+
+    @_rule
+    def override_block(self, tree: Tree) -> AttributeOverride:
+        """`step { attributes }` in a scenario: the attributes it changes."""
+        target, *rest = tree.children
+        attrs = self._items(rest)
+        return build(AttributeOverride, target=self.ref(target), attributes=self.attributes(attrs),
+                     given=[str(a.children[0]) for a in attrs], span=span_of(tree))
+
+
+# ---------------------------------------------------------------- tables
+
+#: Each setting by its keyword (the grammar's SETTING_KEY words, `_check_tables`):
+#: its value reader (values.py) and the field of the Journey it sets.
+_SETTINGS = {
+    "currency": (ValueReader.currency_code, "currency"),
+    "discount": (ValueReader.discount, "discount"),
+    "horizon": (ValueReader.horizon, "horizon_days"),
+}
+
+#: Where each kind of node built from a block's items goes.
+_SCENARIO_FIELDS: dict[type, str] = {
+    Transition: "transitions", Referral: "referrals", EntryPoint: "entries",
+    AttributeOverride: "attribute_overrides", Expect: "expects",
+}
+_JOURNEY_FIELDS: dict[type, str] = {
+    **_SCENARIO_FIELDS, Use: "uses", Persona: "personas", Stage: "stages", StepRef: "goals",
+    Scenario: "scenarios", _Setting: "settings",
+}
+
+
+def _sort(nodes: list, fields: dict[type, str]) -> dict[str, list]:
+    """The nodes of a block by field, each field in text order."""
+    out: dict[str, list] = {field: [] for field in fields.values()}
+    into = {kind: out[field] for kind, field in fields.items()}
+    for node in nodes:
+        into[type(node)].append(node)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _check_tables() -> None:
+    """The builder knows exactly the grammar's statements and settings: a
+    rule added to the grammar without its method here would otherwise fail
+    on the first file that uses it (checked once per process)."""
+    missing = statement_rules() - _RULES.keys()
+    unknown = _RULES.keys() - rule_names()
+    settings = set(_SETTINGS) ^ set(keyword_terminals()["SETTING_KEY"])
+    if missing or unknown or settings:
+        raise RuntimeError(f"transform.py is out of step with the grammar: rules without a "
+                           f"method {sorted(missing)}, methods of no rule {sorted(unknown)}, "
+                           f"settings {sorted(settings)}")

@@ -4,8 +4,11 @@ Every statement kind (settings, attributes, flows, entries, expects,
 scenarios) reads the same handful of value shapes, and the JD3xx checks on
 them (a bare `30` where a rate goes, a duration without a unit, a reversed
 range) must read the same wherever the value is written. Keeping them here
-lets transform.py stay a walk over the statements. Like the builder, nothing
-here raises for user mistakes: a bad value is reported and read as None.
+lets transform.py stay a walk over the statements. The attributes a step or
+a persona takes are here too: a table from each key to the reader of its
+value, since the key says nothing but how to read the value and where it
+goes. Like the builder, nothing here raises for user mistakes: a bad value
+is reported and read as None.
 """
 
 from __future__ import annotations
@@ -16,10 +19,20 @@ import unicodedata
 from lark import Token
 
 from .. import diagnostics as diag
-from ..diagnostics import Diagnostic
-from .model import DAYS, Amount, Override, PerPersona, build
+from ..diagnostics import Diagnostic, close_matches
+from .grammar import SyntaxNode as Tree
+from .model import (
+    DAYS,
+    PERIOD_DAYS,
+    Amount,
+    Attributes,
+    Discount,
+    Override,
+    PerPersona,
+    Persona,
+    build,
+)
 from .source import SourceFile, Span
-from .syntax import SyntaxNode as Tree
 
 _ESCAPE = re.compile(r'\\(["\\])')
 
@@ -100,6 +113,112 @@ class ValueReader:
                 else "money is a plain number in the journey's currency, e.g. `49` or `1_250_000`")
         self.error("JD307", f"`{key}` takes a plain number", span_of(value), help=hint)
         return None
+
+    # ------------------------------------------------------------ attributes
+    def attributes(self, attrs: list[Tree]) -> Attributes:
+        """The attributes of a step (a stage, a touchpoint, a scenario's override)."""
+        out = build(Attributes)
+        self._read_attributes(attrs, STEP_ATTRIBUTES, out, "step", need_value=True)
+        return out
+
+    def persona_attributes(self, attrs: list[Tree], persona: Persona) -> None:
+        """A persona's `share` and notes, into the Persona. (Its `note`
+        without a value reads as "takes a quoted text", not "needs a value".)"""
+        self._read_attributes(attrs, _PERSONA_ATTRIBUTES, persona, "persona", need_value=False)
+
+    def _read_attributes(self, attrs: list[Tree], known: dict, out, where: str,
+                         need_value: bool) -> None:
+        """Each attribute, by the reader `known` has for its key, into `out`."""
+        for attr in attrs:
+            key = str(attr.children[0])
+            value = attr.children[1] if len(attr.children) > 1 else None
+            reader = known.get(key)
+            if reader is None:
+                self._unknown_attribute(attr, tuple(known), where)
+            elif not need_value or self._has_value(attr, value):
+                read, field = reader
+                read(self, attr, value, out, field)
+
+    def _unknown_attribute(self, attr: Tree, known: tuple[str, ...], where: str) -> None:
+        key = str(attr.children[0])
+        guess = close_matches(key, known, n=1)
+        if key == "use":
+            hint = "`use` is a statement of the journey: move it out of this block"
+        elif guess:
+            hint = f"did you mean `{guess[0]}`?"
+        else:
+            hint = "known attributes: " + ", ".join(f"`{k}`" for k in known)
+        self.error("JD206", f"unknown {where} attribute `{key}`", span_of(attr.children[0]),
+                   help=hint)
+
+    # One reader per kind of attribute value: it reports a bad value or puts
+    # the value in `field` of `out`.
+    def channel(self, attr: Tree, value, out: Attributes, field: str) -> None:
+        if isinstance(value, Token) and value.type in ("NAME", "STRING"):
+            setattr(out, field, name(value) if value.type == "NAME" else label(value))
+        else:
+            self.error("JD307", "`channel` takes a name", span_of(value),
+                       help="for example `channel email`")
+
+    def set_number(self, attr: Tree, value, out: Attributes, field: str) -> None:
+        setattr(out, field, self.per_persona_number(attr, field))
+
+    def set_text(self, attr: Tree, value, out, field: str) -> None:
+        text = self.text(attr, value)
+        if text is not None:
+            setattr(out, field, text)
+
+    def add_text(self, attr: Tree, value, out, field: str) -> None:
+        text = self.text(attr, value)
+        if text is not None:
+            getattr(out, field).append(text)
+
+    def share(self, attr: Tree, value, out: Persona, field: str) -> None:
+        if self._no_overrides(attr) and self._has_value(attr, value):
+            setattr(out, field, self.rate(value))
+
+    # ------------------------------------------------------------ settings
+    # `currency USD`, `horizon 3y`, `discount 10% per year`: the values after
+    # the keyword (`whole` is the statement), read as the setting's value or None.
+    def currency_code(self, values: list, whole: Span) -> str | None:
+        if len(values) == 1 and isinstance(values[0], Token) and values[0].type == "NAME":
+            return str(values[0])
+        self.error("JD208", "`currency` takes a currency code", whole,
+                   help="for example `currency USD` or `currency VND`")
+        return None
+
+    def horizon(self, values: list, whole: Span) -> float | None:
+        days = self.duration(values[0]) if len(values) == 1 else None
+        if len(values) != 1:
+            self.error("JD208", "`horizon` takes one duration", whole,
+                       help="for example `horizon 3y`")
+        if days is None:
+            return None
+        if days <= 0:
+            self.error("JD208", "`horizon` must be longer than zero", span_of(values[0]))
+            return None
+        return days
+
+    def discount(self, values: list, whole: Span) -> Discount | None:
+        if (len(values) != 3 or not isinstance(values[1], Token) or values[1].type != "PER"
+                or not isinstance(values[2], Token)):
+            self.error("JD208", "`discount` takes a rate and a period", whole,
+                       help="for example `discount 10% per year`")
+            return None
+        rate = self.rate(values[0])
+        period = str(values[2])
+        if period not in PERIOD_DAYS:
+            guess = close_matches(period, PERIOD_DAYS, n=1)
+            self.error("JD208", f"unknown discount period `{period}`", span_of(values[2]),
+                       help=f"did you mean `{guess[0]}`?" if guess
+                       else "use year, month, week or day")
+            return None
+        if rate is None:
+            return None
+        if rate.kind != "fixed":
+            self.error("JD307", "the discount rate must be a single number", span_of(values[0]))
+            return None
+        return build(Discount, rate=rate.mean, period=period, span=whole)
 
     # ------------------------------------------------------------ numbers
     def rate(self, value) -> Amount | None:
@@ -219,3 +338,27 @@ class ValueReader:
                    help=f"write the number without a unit, e.g. `{metric} >= 3`" if kind ==
                    "PERCENT" else None)
         return None
+
+
+# ---------------------------------------------------------------- attribute tables
+# Attributes are dispatched on their key: its reader, and the field it fills.
+
+#: The attributes of a step, in the order the "known attributes" help lists them.
+STEP_ATTRIBUTES = {
+    "channel": (ValueReader.channel, "channel"),
+    "owner": (ValueReader.set_text, "owner"),
+    "emotion": (ValueReader.set_number, "emotion"),
+    "value": (ValueReader.set_number, "value"),
+    "cost": (ValueReader.set_number, "cost"),
+    "pain": (ValueReader.add_text, "pains"),
+    "opportunity": (ValueReader.add_text, "opportunities"),
+    "objective": (ValueReader.set_text, "objective"),
+    "note": (ValueReader.add_text, "notes"),
+}
+#: The attributes about one step, which a stage with touchpoints is not.
+PER_STEP = frozenset(k for k, (read, _) in STEP_ATTRIBUTES.items()
+                     if read is ValueReader.set_number)
+_PERSONA_ATTRIBUTES = {
+    "share": (ValueReader.share, "share"),
+    "note": (ValueReader.add_text, "notes"),
+}
