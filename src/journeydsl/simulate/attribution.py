@@ -291,20 +291,13 @@ def _horizon(chain: Chain, groups: list[list[int]]):
 
 def remove(chain: Chain, idx: list[int]) -> Chain:
     """The chain where walks reaching a step of `idx` end there (not converting)."""
-    keep = np.ones(chain.n)
-    keep[idx] = 0.0
-    rows = sparse.diags(keep)
-
-    def cut(m: sparse.spmatrix) -> sparse.csr_matrix:
-        out = (rows @ m).tocsr()
-        out.eliminate_zeros()
-        return out
-
+    gone = np.zeros(chain.n, bool)
+    gone[idx] = True
+    keep = ~gone[chain.move_row]
     goal = chain.goal.copy()
     goal[idx] = False
-    return replace(chain, rates=cut(chain.rates), delays=cut(chain.delays),
-                   discounted=cut(chain.discounted), rate_delay=cut(chain.rate_delay),
-                   goal=goal)
+    return chain.with_moves(chain.move_row[keep], chain.move_col[keep], chain.move_rate[keep],
+                            chain.move_delay[keep], goal)
 
 
 __all__ = ["Attribution", "Removal", "attribution", "remove"]

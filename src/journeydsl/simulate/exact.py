@@ -135,7 +135,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     row, col, val = graph.row, graph.col, graph.val
     alpha, goal = np.asarray(chain.entry, float), np.asarray(chain.goal, bool)
     undiscounted = chain.daily_discount == 1.0
-    val_d = val if undiscounted else graph.along(chain.discounted)
+    val_d = val if undiscounted else chain.move_discounted
 
     plan = ReachPlan(chain, graph, places)
     pos = plan.pos
@@ -151,7 +151,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     h = np.ones(n)
     h[u] = h_u
     # (Q*D)_UU h_U + (Q*D)_UG 1 = ((Q*D) h)_U, since h = 1 on goals
-    rate_delay = graph.along(chain.rate_delay)
+    rate_delay = chain.move_rate * chain.move_delay
     g_u = before.solve(np.bincount(row, weights=rate_delay * h[col], minlength=n)[u])
     visits_before = np.zeros(n)
     visits_before[u] = before.visits(alpha, visits)
@@ -167,7 +167,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     never = float(np.sum(visits_before_d[u] * value[u] * (1.0 - h_u)))
     stop = chain.stop
     steps, stages = place_reach(chain, plan, visits, visits_before, stop)
-    sends = np.asarray(chain.referrals.sum(axis=1)).ravel()
+    sends = np.bincount(chain.ref_row, weights=chain.ref_amount, minlength=n)
     metrics = Metrics(
         conversion=float(alpha @ h),
         revenue=revenue,
@@ -187,18 +187,22 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
 def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounted: bool,
             m: Metrics):
     """Totals per entering prospect with the whole referral cascade included."""
-    r, rd = chain.referrals.tocsr(), chain.referrals_discounted.tocsr()
-    targets = np.flatnonzero(np.asarray(r.sum(axis=0)).ravel() > 0)
+    n = chain.n
+    targets = np.flatnonzero(np.bincount(chain.ref_col, weights=chain.ref_amount, minlength=n) > 0)
     base = {"prospects": 1.0, "customers": m.conversion, "revenue": m.revenue, "cost": m.cost}
     if len(targets) == 0:
         return base
     k = len(targets)
-    starts = np.zeros((chain.n, k))
+    starts = np.zeros((n, k))
     starts[targets, range(k)] = 1.0
     rows = full.solve(starts, transpose=True).T  # visits from each target, k x n
     rows_d = rows if undiscounted else full_d.solve(starts, transpose=True).T
-    send = r[:, targets].toarray()  # n x k
-    send_d = rd[:, targets].toarray()
+    column = np.full(n, -1)
+    column[targets] = np.arange(k)
+    send = np.zeros((n, k))  # n x k
+    send_d = np.zeros((n, k))
+    np.add.at(send, (chain.ref_row, column[chain.ref_col]), chain.ref_amount)
+    np.add.at(send_d, (chain.ref_row, column[chain.ref_col]), chain.ref_discounted)
     gen = rows @ send  # next-generation matrix K (counts)
     gen_d = rows_d @ send_d  # K with money discounted to the sender's entry
     first = visits @ send

@@ -56,7 +56,7 @@ prospects count (the metrics, not the referral cohort).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -244,22 +244,13 @@ def _derivatives(chain: Chain, src, dst, delay) -> _Effects:
 
 
 def _horizon_linear(chain: Chain) -> dict:
-    """Conversion, revenue, cost and E[V; converted] under the horizon.
+    """Conversion, revenue, cost and E[V; converted] under the horizon: the
+    same numbers as `solve(chain)`, from the horizon engine's arrival pass
+    alone (without the reach and referral-cascade passes levers do not need)."""
+    from .horizon import totals
 
-    The same numbers as `solve(chain)`, from the horizon engine's forward
-    pass alone (without the reach and referral-cascade passes that levers
-    do not need: about half the time of a full solve)."""
-    from .horizon import forward_pass, grid_step_days
-
-    step = grid_step_days(chain)
-    steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
-    run = forward_pass(chain, step, steps, cascade=False)
-    n = chain.n
-    disc = chain.daily_discount ** (np.arange(steps) * step)
-    plain = run.arrivals[:, :n] + run.arrivals[:, n:]
-    money = disc @ plain
-    return {"conversion": float(run.conversions.sum()), "revenue": float(money @ chain.value),
-            "cost": float(money @ chain.cost), "value_converted": float(run.value_converted)}
+    linear = totals(chain)[0]
+    return {key: linear[key] for key in ("conversion", "revenue", "cost", "value_converted")}
 
 
 def _resolved(chain: Chain, src, dst, delay) -> _Effects:
@@ -285,20 +276,14 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
 
     `delay_days` is the edge's delay (used when the persona's rate was 0 and
     the chain has no entry for the edge)."""
-    n = chain.n
-
-    def plus(m: sparse.spmatrix, amount: float) -> sparse.csr_matrix:
-        return (m + sparse.csr_matrix(([amount], ([s], [t])), shape=(n, n))).tocsr()
-
-    delays = chain.delays.tolil()
-    delays[s, t] = delay_days
-    return replace(
-        chain,
-        rates=plus(chain.rates, by),
-        delays=delays.tocsr(),
-        discounted=plus(chain.discounted, by * chain.daily_discount ** delay_days),
-        rate_delay=plus(chain.rate_delay, by * delay_days),
-    )
+    at = np.flatnonzero((chain.move_row == s) & (chain.move_col == t))
+    if len(at):
+        rate = chain.move_rate.copy()
+        rate[at] += by
+        return chain.with_moves(chain.move_row, chain.move_col, rate, chain.move_delay)
+    return chain.with_moves(np.append(chain.move_row, s), np.append(chain.move_col, t),
+                            np.append(chain.move_rate, by),
+                            np.append(chain.move_delay, delay_days))
 
 
 __all__ = ["Lever", "levers", "raise_rate"]
