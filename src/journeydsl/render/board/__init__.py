@@ -25,15 +25,17 @@ __all__ = ["DEFAULT_LANES", "LANES", "board_bytes", "board_svg", "parse_lanes"]
 
 def board_svg(journey: CompiledJourney, persona: str | None = None,
               lanes: tuple[str, ...] = DEFAULT_LANES, size: str = "auto",
-              width: int | None = None, lang: str = "en", notes: list[str] | None = None
-              ) -> str:
+              width: int | None = None, lang: str = "en", notes: list[str] | None = None,
+              report=None, outcomes=None) -> str:
     """The board as SVG text. `notes`, when given, receives what the user
-    should know (a board wider than asked)."""
+    should know (a board wider than asked); `report` and `outcomes`: the
+    exact engine's report and the evaluated `expect` lines, if the caller
+    has them (else they are computed)."""
     from .content import Context, plain
     from .lanes import build_lanes
     from .layout import Layout
 
-    ctx = Context(journey, persona, lang)
+    ctx = Context(journey, persona, lang, report, outcomes)
     w = ctx.w
     parts = []
     if journey.scenario:

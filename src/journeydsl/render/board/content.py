@@ -84,7 +84,13 @@ class Context:
     """Everything lanes read, each part computed on first use."""
 
     def __init__(self, journey: CompiledJourney, persona: str | None = None,
-                 lang: str = "en") -> None:
+                 lang: str = "en", report=None, outcomes=None) -> None:
+        """`report` (the exact engine's) and `outcomes` (the `expect` lines
+        evaluated) when the caller has them already."""
+        if report is not None:
+            self.report = report
+        if outcomes is not None:
+            self.outcomes = outcomes
         self.journey = journey
         self.persona = persona
         self.lang = lang
