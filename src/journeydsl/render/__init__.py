@@ -1,4 +1,5 @@
-"""Rendering: the journey map and emotion curve as DOT/SVG/PNG/PDF, and Mermaid.
+"""Rendering: the journey map and emotion curve as DOT/SVG/PNG/PDF, Mermaid,
+and the journey board (our own grid layout: `board/`).
 
 Pure text builders (`to_dot`, `emotion_dot`, `to_mermaid_journey`,
 `to_mermaid_flowchart`) and `backends.render` (DOT -> image bytes with
@@ -60,9 +61,15 @@ def __getattr__(name: str):
 
 
 def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
-            flows: bool = False, view: str = "map", renderer: str = "auto") -> bytes:
+            flows: bool = False, view: str = "map", renderer: str = "auto",
+            board: dict | None = None) -> bytes:
     """The bytes of one rendering of a compiled journey (the baseline or a
-    scenario; raises backends.RenderFailed)."""
+    scenario; raises backends.RenderFailed). `board`: the board's options
+    (lanes, size, width, lang; see `board.board_svg`)."""
+    if view == "board":
+        from .board import board_bytes
+
+        return board_bytes(journey, fmt, persona=persona, **(board or {}))
     if fmt == "mermaid-journey":
         from .mermaid import to_mermaid_journey
 

@@ -99,15 +99,18 @@ class Attribution:
                              for k, r in self.channels.items()}}
 
 
-def attribution(journey: CompiledJourney, persona: str | None = None) -> Attribution:
+def attribution(journey: CompiledJourney, persona: str | None = None,
+                steps: bool = True) -> Attribution:
     """Markov removal effects of every step and every channel.
 
     `persona` None: the persona mix (by share); a persona id: that persona
-    (KeyError for one the journey does not have)."""
+    (KeyError for one the journey does not have). `steps` False: channels
+    only (`steps` is then empty), which saves one horizon pass per step."""
     from . import check_persona
 
     check_persona(journey, persona)
     shares = dict(journey.shares) if persona is None else {persona: 1.0}
+    want_steps = steps
     steps = [s.id for s in journey.steps]
     members: dict[str | None, list[int]] = {}
     for i, step in enumerate(journey.steps):
@@ -124,12 +127,13 @@ def attribution(journey: CompiledJourney, persona: str | None = None) -> Attribu
             conv, by_step, by_group = _exact(chain, groups)
         else:
             method = "horizon"
-            conv, by_step, by_group = _horizon(chain, groups)
+            conv, by_step, by_group = _horizon(chain, groups, want_steps)
         conversion += share * conv
         without_step += share * by_step
         without_channel += share * by_group
 
-    step_rows = _rows([(s, (s,)) for s in steps], conversion, without_step)
+    step_rows = (_rows([(s, (s,)) for s in steps], conversion, without_step) if want_steps
+                 else {})
     channel_rows = _rows([(c, tuple(steps[i] for i in idx)) for c, idx in members.items()],
                          conversion, without_channel)
     return Attribution(persona, float(conversion), method, step_rows, channel_rows)
@@ -279,12 +283,12 @@ def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
 # ---------------------------------------------------------------- horizon
 
 
-def _horizon(chain: Chain, groups: list[list[int]]):
+def _horizon(chain: Chain, groups: list[list[int]], steps: bool = True):
     from .levers import _horizon_linear
 
     conversion = _horizon_linear(chain)["conversion"]
     by_step = np.array([_horizon_linear(remove(chain, [k]))["conversion"]
-                        for k in range(chain.n)])
+                        for k in range(chain.n)] if steps else np.zeros(chain.n))
     by_group = np.array([_horizon_linear(remove(chain, idx))["conversion"] for idx in groups])
     return conversion, by_step, by_group
 
