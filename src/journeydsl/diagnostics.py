@@ -96,6 +96,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD310": (Severity.ERROR, "invalid uncertain rate"),
     "JD311": (Severity.ERROR, "duplicate transition"),
     "JD312": (Severity.ERROR, "chain continues from several targets"),
+    "JD313": (Severity.ERROR, "number beyond the limits"),
     "JD401": (Severity.ERROR, "no entry"),
     "JD402": (Severity.WARNING, "no goal"),
     "JD403": (Severity.WARNING, "unreachable step"),

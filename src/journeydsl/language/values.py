@@ -36,6 +36,20 @@ from .source import SourceFile, Span
 
 _ESCAPE = re.compile(r'\\(["\\])')
 
+# Limits on magnitudes (JD313). Beyond them a number means nothing in a
+# customer journey and only breaks the arithmetic (a 400-digit value is
+# infinity in floating point; a sub-second delay is below the engine's clock).
+#: Money per visit (value, cost), in the journey's currency: 10^15.
+MAX_MONEY = 1e15
+#: Prospects one visit refers.
+MAX_REFERRALS = 1e6
+#: beta(a, b) parameters (a + b is the number of observations behind a rate).
+MAX_BETA = 1e9
+#: Durations (delays, the horizon, expected times): 1,000 years of 365 days.
+MAX_DAYS = 365_000.0
+#: The engine counts time in whole seconds: a delay is 0 or at least 1 s.
+SECOND_DAYS = 1 / 86_400
+
 
 def name(token: Token) -> str:
     """Identifiers compare after NFC normalization (composed Vietnamese)."""
@@ -51,6 +65,12 @@ def span_of(item: Token | Tree) -> Span:
 
 def label(token: Token) -> str:
     return _ESCAPE.sub(r"\1", token[1:-1])
+
+
+def _short(token) -> str:
+    """A token as a message quotes it: a 400-digit number shortened."""
+    text = str(token)
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-6:]}"
 
 
 def _number(token: Token) -> float:
@@ -69,6 +89,10 @@ class ValueReader:
         self.problems.append(diag.make(code, message, self.source, span, **kw))
 
     # ------------------------------------------------------------ attribute values
+    def _too_large(self, token, what: str, limit: str) -> None:
+        self.error("JD313", f"{what} is too large", span_of(token),
+                   help=f"the limit is {limit}; beyond it a number means nothing in a journey")
+
     def _has_value(self, attr: Tree, value) -> bool:
         if value is None:
             self.error("JD307", f"`{attr.children[0]}` needs a value", span_of(attr))
@@ -107,6 +131,10 @@ class ValueReader:
             if key == "emotion" and not 1 <= number <= 5:
                 self.error("JD306", f"emotion `{value}` is outside 1..5", span_of(value),
                            help="1 is very unhappy, 3 neutral, 5 delighted")
+                return None
+            if number > MAX_MONEY:
+                self._too_large(value, f"{key} `{_short(value)}`", "10^15 (1_000_000_000_000_000) in "
+                                "the journey's currency")
                 return None
             return build(Amount, mean=number, span=span_of(value))
         hint = ("1 is very unhappy, 3 neutral, 5 delighted" if key == "emotion"
@@ -227,6 +255,10 @@ class ValueReader:
             return self.uniform(value, self.rate, "rate")
         if isinstance(value, Tree) and value.data == "beta":
             a, b = (_number(v) for v in value.children)
+            for v, x in zip(value.children, (a, b)):
+                if x > MAX_BETA:
+                    self._too_large(v, f"beta parameter `{_short(v)}`", "10^9 observations")
+                    return None
             # `beta` and the parentheses are not kept in the tree: widen the span to them
             text = self.source.text
             start = text.rfind("beta", 0, value.start)
@@ -281,6 +313,10 @@ class ValueReader:
             return self.rate(value)
         if isinstance(value, Token) and value.type in ("NUMBER", "PERCENT"):
             number = _number(value) / (100 if value.type == "PERCENT" else 1)
+            if number > MAX_REFERRALS:
+                self._too_large(value, f"referral count `{_short(value)}`",
+                                "1_000_000 prospects per visit")
+                return None
             return build(Amount, mean=number, span=span_of(value))
         self.error("JD307", f"expected the number of prospects referred, found `{value}`",
                    span_of(value), help="for example `paying => invite 0.05`")
@@ -290,7 +326,16 @@ class ValueReader:
         if isinstance(value, Token) and value.type == "DURATION":
             text = value.replace("_", "")
             unit = "mo" if text.endswith("mo") else text[-1]
-            return float(text[: -len(unit)]) * DAYS[unit]
+            days = float(text[: -len(unit)]) * DAYS[unit]
+            if days > MAX_DAYS:
+                self._too_large(value, f"duration `{_short(value)}`", "1,000 years (`1000y`)")
+                return None
+            if 0 < days < SECOND_DAYS * (1 - 1e-9):
+                self.error("JD313", f"duration `{value}` is shorter than one second",
+                           span_of(value), help="time is counted in whole seconds: write `0h` "
+                           "for no delay, or at least one second (`0.0003h`)")
+                return None
+            return days
         if isinstance(value, Token) and value.type == "NUMBER":
             self.error("JD307", f"`{value}` needs a time unit", span_of(value),
                        help=f"did you mean `{value}d`? Units: h, d, w, mo (30 days), y (365 days)")
@@ -333,7 +378,11 @@ class ValueReader:
                        span_of(quantity), help="for example `>= 2.5%`")
             return None
         if kind == "NUMBER":
-            return _number(quantity)
+            number = _number(quantity)
+            if number > MAX_MONEY:
+                self._too_large(quantity, f"`{_short(quantity)}`", "10^15")
+                return None
+            return number
         self.error("JD309", f"`{metric}` compares with a plain number", span_of(quantity),
                    help=f"write the number without a unit, e.g. `{metric} >= 3`" if kind ==
                    "PERCENT" else None)
