@@ -305,14 +305,20 @@ def levers_table(levers, currency: str | None, labels: dict[str, str], limit: in
 
 
 def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | None) -> Table:
-    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
-                  title_justify="left", caption_justify="left",
+    # a step with less than 1 pp of drop-off left rises by what it has
+    partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
+    title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
+             "drop-off" if partial else
+             "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
+    table = Table(title=title, title_justify="left", caption_justify="left",
                   caption="Δ revenue per entering prospect, Δ CLV per customer")
     money = currency or ""
     if ranked:
         table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Transition", no_wrap=True, overflow="ellipsis")
     table.add_column("Rate", justify="right", no_wrap=True)
+    if partial:
+        table.add_column("Up\npp", justify="right", no_wrap=True)
     table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
                      no_wrap=True)
     table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
@@ -320,6 +326,7 @@ def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | 
     for rank, (lever, name) in enumerate(zip(shown, names), 1):
         table.add_row(
             *([str(rank)] if ranked else []), name, fmt(lever.rate, "rate", None),
+            *([points(lever.step, 3, unit=False)] if partial else []),
             points(lever.d_conversion, 3, unit=False),
             fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
             fmt(lever.d_clv, "money", currency, plus=True, unit=False),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
-from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio
+from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
 
 
 @dataclass
@@ -55,9 +55,20 @@ class Metrics:
         """Days from entry to the first goal visit, among converting walks."""
         return self.value("time_to_convert")
 
+    def undefined(self) -> dict[str, str]:
+        """Why each undefined ratio is None, by metric name."""
+        values = {m.name: self.value(m.name) for m in METRIC.values()
+                  if m.argument == "persona"}
+        return undefined(values)
+
     def as_dict(self) -> dict:
-        """The headline metrics by their JSON keys, then the per-place tables."""
+        """The headline metrics by their JSON keys (null where undefined, and
+        then `undefined` says why), then the per-place tables."""
         out: dict = {m.json: self.value(m.name) for m in HEADLINE}
+        reasons = self.undefined()
+        if reasons:
+            out["undefined"] = {METRIC[k].json: why for k, why in reasons.items()
+                                if METRIC[k].headline}
         out["steps"] = self.steps
         out["stages"] = self.stages
         return out
