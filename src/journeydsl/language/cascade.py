@@ -14,13 +14,21 @@ large ones with scipy's sparse LU.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import networkx as nx
 
 from .context import Context, closed_classes, closure
 from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: (row, column, value): an entry of a sparse matrix (rates: step -> step;
+#: sends: sending step -> referral target's column).
+_Entry = tuple[int, int, float]
+
 
 def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
     """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one."""
@@ -31,7 +39,7 @@ def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
     for u, v, d in graph.edges(data=True):
         if d["referral"] and any(d["referral"].values()) and u in moves and v in moves:
             try:
-                back = nx.shortest_path(moves, v, u)
+                back: list[str] = nx.shortest_path(moves, v, u)
             except nx.NetworkXNoPath:
                 continue
             return [u] + back
@@ -65,7 +73,7 @@ def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
     where = {n: i for i, n in enumerate(graph.nodes)}
     targets = sorted({v for _, v, d in graph.edges(data=True)
-                      if d["referral"] and d["referral"][persona] > 0}, key=where.get)
+                      if d["referral"] and d["referral"][persona] > 0}, key=where.__getitem__)
     if not targets:
         return 0.0
     # Only steps a referred prospect can visit matter.
@@ -73,7 +81,7 @@ def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
     for u, v, d in graph.edges(data=True):
         if d["rate"] is not None and d["rate"][persona] > 0:
             succ[u].append(v)
-    nodes = sorted(closure(succ, targets), key=where.get)
+    nodes = sorted(closure(succ, targets), key=where.__getitem__)
     local = {n: i for i, n in enumerate(nodes)}
     rates = [(local[u], local[v], d["rate"][persona]) for u, v, d in graph.edges(data=True)
              if u in local and v in local and d["rate"] is not None and d["rate"][persona] > 0]
@@ -92,7 +100,7 @@ def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
 _PURE_PYTHON_LIMIT = 60
 
 
-def _visits_pure(n: int, rates, sources: list[int]) -> list[list[float]]:
+def _visits_pure(n: int, rates: list[_Entry], sources: list[int]) -> list[list[float]]:
     """visits[j][a]: expected visits to a from an entry at sources[j].
 
     Row j solves x (I - Q) = e_j, i.e. (I - Q)^T x = e_j, by Gauss-Jordan
@@ -154,7 +162,8 @@ def _perron_root(matrix: list[list[float]]) -> float:
     return high
 
 
-def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
+def _radius_numpy(n: int, rates: list[_Entry], sends: list[_Entry], sources: list[int],
+                  k: int) -> float:
     """K = N[T, A] S[A, T] (N the expected visits (I - Q)^-1, T the referral
     targets, A the steps that send): its nonzero eigenvalues are those of
     S[A, T] N[T, A], so only min(|A|, |T|) solves are needed, from the
@@ -180,7 +189,7 @@ def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
     return float(max(abs(np.linalg.eigvals(small))))
 
 
-def _units(n: int, at: list[int]):
+def _units(n: int, at: list[int]) -> np.ndarray:
     """The unit columns e_i for i in `at`, as an n x len(at) array."""
     import numpy as np
 

@@ -5,8 +5,10 @@ steps a walk can reach (`closure`), and which loops it can never leave
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import networkx as nx
 
@@ -25,7 +27,7 @@ class Context:
     model: Journey  # the journey as written (the baseline's model)
     source: SourceFile
 
-    def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
+    def make(self, code: str, message: str, span: Span | None, **kw: Any) -> Diagnostic:
         return diag.make(code, message, self.source, span, **kw)
 
     @property
@@ -42,7 +44,7 @@ class Context:
         return self.journey.graph()
 
 
-def closure(adjacency, starts) -> set:
+def closure(adjacency: Mapping[str, Iterable[str]], starts: Iterable[str]) -> set[str]:
     """The starts and every node reachable from them in one pass (networkx's
     `descendants` would walk again from each start)."""
     seen = set(starts)

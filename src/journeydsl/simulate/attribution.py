@@ -191,8 +191,8 @@ def _exact(chain: Chain, groups: list[list[int]]):
     nu = nu_u[u]
     taboo = None
     by_group = np.empty(len(groups))
-    for j, idx in enumerate(groups):
-        idx = np.asarray(idx, int)
+    for j, group in enumerate(groups):
+        idx = np.asarray(group, int)
         dead = pos[idx][pos[idx] >= 0]
         gone = gpos[idx][gpos[idx] >= 0]
         direct = float(alpha[g].sum() - alpha[g][gone].sum())

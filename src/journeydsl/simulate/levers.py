@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -143,7 +143,11 @@ class _Effects:
     d_revenue: np.ndarray
     d_cost: np.ndarray
     d_value_converted: np.ndarray
-    rate: np.ndarray | None = None
+    rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
+
+    def rates(self) -> np.ndarray:
+        assert self.rate is not None  # levers() sets every persona's before blending
+        return self.rate
 
 
 _FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
@@ -153,14 +157,17 @@ def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
     """The persona mix: every persona's rate up by 1pp where it can rise."""
     parts = list(effects.items())
     first = parts[0][1]
-    mixed = {f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
-             for f in _FIELDS}
+    # `sum` starts from 0, so mypy reads `int | array`; with one persona or
+    # more it is an array (Any: the _Effects fields they fill are arrays).
+    mixed: dict[str, Any] = {
+        f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
+        for f in _FIELDS}
+    mixed["rate"] = sum(shares[p] * e.rates() for p, e in parts)
     return _Effects(
         method=first.method,
         movable=np.logical_or.reduce([e.movable for _, e in parts]),
         base={k: sum(shares[p] * e.base[k] for p, e in parts) for k in first.base},
-        rate=sum(shares[p] * e.rate for p, e in parts),
-        **mixed,
+        **mixed,  # the changes, and each edge's rate
     )
 
 
@@ -180,8 +187,8 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> li
     revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
     order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
-    d_clv = np.where(np.isnan(d_clv), None, d_clv)
-    rows = zip([names[k] for k in order.tolist()], e.rate[order].tolist(),
+    d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
+    rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.d_conversion[order].tolist(),
                e.d_revenue[order].tolist(), e.d_cost[order].tolist(), d_clv[order].tolist())
     method = e.method
@@ -251,8 +258,10 @@ def _horizon_linear(chain: Chain) -> dict:
     do not need: about half the time of a full solve)."""
     from .horizon import forward_pass, grid_step_days
 
+    horizon = chain.horizon_days
+    assert horizon is not None  # only asked for a journey with a horizon
     step = grid_step_days(chain)
-    steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
+    steps = max(1, math.ceil(horizon / step - 1e-9))
     run = forward_pass(chain, step, steps, cascade=False)
     n = chain.n
     disc = chain.daily_discount ** (np.arange(steps) * step)
