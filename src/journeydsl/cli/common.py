@@ -138,4 +138,6 @@ def command(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
     """A typer choice type from a list defined once elsewhere."""
+    # Enum's functional API with computed names: mypy reads the call as a
+    # member lookup (an Enum), not the new Enum class it returns.
     return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)  # type: ignore[return-value]
