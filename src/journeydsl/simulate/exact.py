@@ -82,16 +82,17 @@ class _Converting:
         self.n = len(u_mask)
         self.eye = np.zeros((self.n, len(g)))
         self.eye[g, np.arange(len(g))] = 1.0
-        self._cols = self._rows = None
+        self._cols: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
 
     @property
-    def cols(self):  # N[:, G]
+    def cols(self) -> np.ndarray:  # N[:, G]
         if self._cols is None:
             self._cols = self.full.solve(self.eye)
         return self._cols
 
     @property
-    def rows(self):  # N[G, :]
+    def rows(self) -> np.ndarray:  # N[G, :]
         if self._rows is None:
             self._rows = self.full.solve(self.eye, transpose=True).T
         return self._rows

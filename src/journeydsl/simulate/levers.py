@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -147,7 +147,11 @@ class _Effects:
     d_cost: np.ndarray
     d_value_converted: np.ndarray
     step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
-    rate: np.ndarray | None = None
+    rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
+
+    def rates(self) -> np.ndarray:
+        assert self.rate is not None  # levers() sets every persona's before blending
+        return self.rate
 
 
 _FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
@@ -157,15 +161,18 @@ def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
     """The persona mix: every persona's rate up by 1pp where it can rise."""
     parts = list(effects.items())
     first = parts[0][1]
-    mixed = {f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
-             for f in _FIELDS}
+    # `sum` starts from 0, so mypy reads `int | array`; with one persona or
+    # more it is an array (Any: the _Effects fields they fill are arrays).
+    mixed: dict[str, Any] = {
+        f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
+        for f in _FIELDS}
+    mixed["rate"] = sum(shares[p] * e.rates() for p, e in parts)
+    mixed["step"] = sum(shares[p] * np.where(e.movable, e.step, 0.0) for p, e in parts)
     return _Effects(
         method=first.method,
         movable=np.logical_or.reduce([e.movable for _, e in parts]),
         base={k: sum(shares[p] * e.base[k] for p, e in parts) for k in first.base},
-        rate=sum(shares[p] * e.rate for p, e in parts),
-        step=sum(shares[p] * np.where(e.movable, e.step, 0.0) for p, e in parts),
-        **mixed,
+        **mixed,  # the changes, each edge's rate and its step
     )
 
 
@@ -182,8 +189,8 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> li
     revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
     order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
-    d_clv = np.where(np.isnan(d_clv), None, d_clv)
-    rows = zip([names[k] for k in order.tolist()], e.rate[order].tolist(),
+    d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
+    rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
                e.d_revenue[order].tolist(), e.d_cost[order].tolist(), d_clv[order].tolist())
     method = e.method
@@ -338,14 +345,14 @@ class _Loops:
             local[members] = np.arange(len(members))
             within = (edge_label_r == label) & (edge_label_c == label)
             r, c = local[self.row[within]], local[self.col[within]]
-            e = np.array(edges)
+            at = np.array(edges)
             self._fill(len(members), r, c, self.val[within], self.val_d[within],
-                       local[s[e]], local[t[e]], e, back, back_d, back_w,
+                       local[s[at]], local[t[at]], at, back, back_d, back_w,
                        None if local_value is None else local_value[members])
         joined = both & ~self.present
         if joined.any():  # a missing move: t may lead back to s through other components
-            e = np.flatnonzero(joined)
-            self._fill(self.size, self.row, self.col, self.val, self.val_d, s[e], t[e], e,
+            at = np.flatnonzero(joined)
+            self._fill(self.size, self.row, self.col, self.val, self.val_d, s[at], t[at], at,
                        back, back_d, back_w, local_value)
         return back, back_d, back_w
 
