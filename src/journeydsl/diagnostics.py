@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .language.source import SourceFile, Span
 
@@ -105,6 +105,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD406": (Severity.ERROR, "referral cascade never dies out"),
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD501": (Severity.ERROR, "expectation failed"),
+    "JD502": (Severity.INFO, "expectation holds"),
 }
 
 
@@ -345,7 +346,10 @@ def _label_dict(label: Label, diagnostic: Diagnostic) -> dict:
     return out
 
 
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+def render_json(diagnostics: Iterable[Diagnostic],
+                extra: Callable[[Diagnostic], dict] | None = None) -> str:
+    """A JSON list of the diagnostics; `extra(d)` adds keys to d's entry."""
     import json
 
-    return json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    return json.dumps([to_dict(d) | (extra(d) if extra else {}) for d in diagnostics],
+                      indent=2, ensure_ascii=False)

@@ -17,7 +17,17 @@ import typer
 from ..render import produce, write_atomic
 from ..render.board.lanes import LANES
 from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
-from .common import Choice, Color, UsageError, choices, compile_or_exit, error, pick, use_color
+from .common import (
+    Choice,
+    Color,
+    UsageError,
+    choices,
+    compile_or_exit,
+    error,
+    failed_note,
+    pick,
+    use_color,
+)
 from .render_options import board_options, check_output, settle_options
 from .root import app
 
@@ -99,9 +109,12 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
         try:
-            compiled = compile_or_exit(path)
+            compiled = compile_or_exit(path, kpis=True)
         except typer.Exit:
             return 1
+        for outcome in compiled.expectations:  # drawn anyway: the board shows the KPIs
+            if not outcome.passed:
+                error(failed_note(outcome))
         journey = pick(compiled, path, scenario, persona)
         if out is not None:
             check_output(out, path)

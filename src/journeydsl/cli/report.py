@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from ..render.formats import LANGS
-from .common import Choice, UsageError, choices, compile_or_exit, error
+from .common import Choice, UsageError, choices, compile_or_exit, error, failed_note
 from .render_options import check_output
 from .root import app
 
@@ -48,9 +48,12 @@ def report_command(path: Path, out: Path, lang: str = "en") -> int:
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
         try:
-            compiled = compile_or_exit(path, simulable=True)
+            compiled = compile_or_exit(path, simulable=True, kpis=True)
         except typer.Exit as done:
             return int(done.exit_code or 1)
+        for outcome in compiled.expectations:  # the report's scorecard shows them
+            if not outcome.passed:
+                error(failed_note(outcome))
         check_output(out, path)
         scenarios = [compiled.variant(s) for s in compiled.scenarios]
         text = report_html(compiled.variant(None), scenarios, lang, path.name,

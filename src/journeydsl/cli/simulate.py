@@ -30,6 +30,12 @@ class Method(str, Enum):
     monte_carlo = "monte-carlo"
 
 
+class Period(str, Enum):
+    month = "month"
+    week = "week"
+    day = "day"
+
+
 @app.command()
 @command
 def simulate(
@@ -51,12 +57,18 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
+    curve: Annotated[Optional[Period], typer.Option(
+        help="The cohort curve by month, week or day: cumulative revenue, cost, profit, "
+             "converted and active customers (exact engine).", show_default=False)] = None,
 ) -> None:
-    """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
+    """Conversion, drop-off, CAC, CLV, LTV:CAC, payback and money by place, per persona;
+    every `expect` line with its value (a failed one does not stop it)."""
     import json
 
-    result = compile_or_exit(path, simulable=True)
+    result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
+    variants = [None, *result.scenarios] if compare else [journey.scenario]
+    outcomes = [o for o in result.expectations if o.scenario in variants]
     with paused_gc():
         from ..simulate import simulate as exact_run
 
@@ -78,12 +90,26 @@ def simulate(
             from ..simulate.attribution import attribution as find_removals
 
             removals = find_removals(journey, persona)
+        cohort_curve = None
+        if curve is not None:
+            from ..simulate import simulate as exact_report
+            from ..simulate.curve import cohort_curve as make_curve
+
+            exact = report if not compare and method is Method.exact else exact_report(journey)
+            focus = exact.personas[persona] if persona else exact.blended
+            cohort_curve = make_curve(journey, curve.value, persona, focus.payback)
     if output_format is SimFormat.json:
         payload: dict
         if compare:
-            payload = {name: r.as_dict() for name, r in reports.items()}
+            payload = {name: r.as_dict() | {"expectations": [
+                o.as_dict() for o in outcomes if o.scenario == (None if name == "baseline"
+                                                                else name)]}
+                       for name, r in reports.items()}
         else:
             payload = report.as_dict()
+            payload["expectations"] = [o.as_dict() for o in outcomes]
+        if cohort_curve is not None:
+            payload["curve"] = cohort_curve.as_list()
         if lever_list is not None:
             payload["levers"] = [lever.as_dict() for lever in lever_list]
         if removals is not None:
@@ -101,7 +127,7 @@ def simulate(
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
     else:
-        console.print(report_view(report, labels, persona, width=width))
+        console.print(report_view(report, labels, persona, width=width, journey=journey))
         if method is Method.monte_carlo:
             from ..simulate.montecarlo.report import MonteCarloReport
             from .tables import monte_carlo_view
@@ -112,6 +138,13 @@ def simulate(
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
     if removals is not None:
         console.print(attribution_tables(removals, step_labels, width=width))
+    from .economics import curve_view, scorecard
+
+    if cohort_curve is not None:
+        console.print(curve_view(cohort_curve, journey.currency, width=width))
+    card = scorecard(outcomes, width=width)
+    if card is not None:
+        console.print(card)
 
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int,

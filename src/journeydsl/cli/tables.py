@@ -33,6 +33,7 @@ from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
 
 if TYPE_CHECKING:
+    from ..language.compiled import CompiledJourney
     from ..simulate import Report
     from ..simulate.attribution import Attribution, Removal
     from ..simulate.levers import Lever
@@ -192,7 +193,7 @@ def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
     base = values.get(deltas_from) if deltas_from is not None else None
     rows = [[label] for _, label, _ in HEADLINE]
     for name in names:
-        cells = [fmt(values[name][key], kind, currency) for key, _, kind in HEADLINE]
+        cells = [_cell(values[name], key, kind, currency) for key, _, kind in HEADLINE]
         head = _wrap(name, max(map(cell_len, cells))) if wrap_names else name
         table.add_column(head, justify="right", no_wrap=True)
         for row, cell in zip(rows, cells):
@@ -204,6 +205,16 @@ def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _cell(values: dict, key: str, kind: str, currency: str | None) -> str:
+    """A headline value as the metrics table prints it: a payback that never
+    comes reads "never" (its JSON null and `undefined` reason)."""
+    if key == "payback_days" and values[key] is None:
+        from .economics import payback_text
+
+        return payback_text(None, values.get("undefined", {}).get(key))
+    return fmt(values[key], kind, currency)
 
 
 def _wrap(name: str, room: int) -> str:
@@ -251,7 +262,10 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
-                width: int | None = None) -> Group:
+                width: int | None = None, journey: CompiledJourney | None = None) -> Group:
+    """The funnel, the metrics, and with `journey` (for its labels and
+    channels) the unit economics: prospects by entry step, money by stage
+    and by channel."""
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
@@ -266,12 +280,20 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
             for p, m in report.personas.items():
                 columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
         columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
-    return Group(
-        header,
-        funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
-        *metrics_tables(columns, currency, "Metrics", width),
-        cohort_text(focus.cohort, currency),
-    )
+    parts: list[RenderableType] = [header,
+                                   funnel_table(focus, stage_labels, f"Funnel by stage ({who})")]
+    if journey is not None:
+        from .economics import entry_table, funnel_note, money_tables
+
+        parts.append(funnel_note(focus, journey))
+        parts += metrics_tables(columns, currency, "Metrics", width)
+        entries = entry_table(focus, journey, currency, width)
+        parts += [entries] if entries is not None else []
+        parts += money_tables(focus, journey, currency, width)
+    else:
+        parts += metrics_tables(columns, currency, "Metrics", width)
+    parts.append(cohort_text(focus.cohort, currency))
+    return Group(*parts)
 
 
 def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,

@@ -68,6 +68,7 @@ def build_journey(model: Journey, names: Names, own_text_end: int,
         keyword_span=keyword,
         scenario=scenario.id if scenario else None,
         scenario_label=scenario.label if scenario else None,
+        margin=1.0 if model.margin is None else model.margin,
         library=model.is_library,
         own_text_end=own_text_end,
     )

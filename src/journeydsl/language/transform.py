@@ -335,6 +335,7 @@ _SETTINGS = {
     "currency": (ValueReader.currency_code, "currency"),
     "discount": (ValueReader.discount, "discount"),
     "horizon": (ValueReader.horizon, "horizon_days"),
+    "margin": (ValueReader.margin, "margin"),
 }
 
 #: Where each kind of node built from a block's items goes.

@@ -44,9 +44,11 @@ class Report:
             "scenario": self.scenario,
             "method": self.method,
             "currency": self.currency,
-            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict()}
+            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict(),
+                             "by_entry": {e: x.as_dict() for e, x in m.by_entry.items()}}
                          for p, m in self.personas.items()},
-            "blended": {"metrics": self.blended.as_dict()},
+            "blended": {"metrics": self.blended.as_dict(),
+                        "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
             "cohort": dict(self.cohort),
         }
 
@@ -58,17 +60,19 @@ def check_persona(journey: CompiledJourney, persona: str | None) -> None:
 
 
 def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
-             cohort: bool = True) -> Report:
+             cohort: bool = True, by_entry: bool = True) -> Report:
     """Exact metrics for every persona and the blend.
 
     `places`: compute the reach of steps in cycles (and of stages that cycles
-    cross) only for these ids; None computes all."""
+    cross) only for these ids; None computes all. `cohort=False` leaves out
+    the referral cascade's totals, `by_entry=False` the metrics of each
+    entry step's prospects. Payback is computed when first read."""
     from .chain import build_chain
     from .exact import solve
 
     shares = dict(journey.shares)
     with paused_gc():  # thousands of small dicts (the step tables), none of them garbage
-        personas = {p: solve(build_chain(journey, p), places, cohort)
+        personas = {p: solve(build_chain(journey, p), places, cohort, by_entry)
                     for p in journey.persona_ids}
         blended = blend(personas, shares)
     return Report(

@@ -41,8 +41,24 @@ class Outcome:
     currency: str | None
 
     def as_dict(self) -> dict:
+        """JSON-ready: `why` says why `actual` is null (a ratio over nothing,
+        a payback that never comes)."""
         return {"expect": self.expect.text, "op": self.expect.op, "value": self.expect.value,
-                "scenario": self.scenario, "actual": self.actual, "passed": self.passed}
+                "unit": self.expect.unit, "scenario": self.scenario, "actual": self.actual,
+                "passed": self.passed, "why": self.why_undefined}
+
+    def actual_text(self) -> str:
+        """The actual value as the expectation reads it ("never" for a
+        payback that never comes, "undefined" for a ratio over nothing)."""
+        if self.actual is not None:
+            return show(self.actual, self.expect, self.currency)
+        if self.expect.metric == "payback":
+            return "never"
+        return "undefined"
+
+    def target_text(self) -> str:
+        """`>= 0.75%`: the comparison as written."""
+        return f"{self.expect.op} {show(self.expect.value, self.expect, self.currency)}"
 
 
 def evaluate(journey: CompiledJourney) -> list[Outcome]:
@@ -51,7 +67,7 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
     if not expects:
         return []
     wanted = frozenset(e.place for e in expects if e.place is not None)
-    report = simulate(journey, places=wanted, cohort=False)
+    report = simulate(journey, places=wanted, cohort=False, by_entry=False)
     out = []
     for expect in expects:
         actual = metric_value(report, expect)
@@ -59,8 +75,7 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
         why = None
         if actual is None:
             metrics = report.personas[expect.persona] if expect.persona else report.blended
-            why = ("no prospect converts" if metrics.conversion == 0
-                   else "the journey has no cost, so CAC is 0")
+            why = metrics.undefined().get(expect.metric, "not computed")
         out.append(Outcome(expect, journey.scenario, actual, passed, why, journey.currency))
     return out
 
@@ -78,7 +93,10 @@ def failure(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
     """The JD501 error of an expectation that does not hold."""
     expect = outcome.expect
     where = f" in scenario `{outcome.scenario}`" if outcome.scenario else ""
-    if outcome.actual is None:
+    if outcome.actual is None and expect.metric == "payback":
+        message = (f"expectation failed{where}: `{expect.text}` is never "
+                   f"({outcome.why_undefined}), expected {outcome.target_text()}")
+    elif outcome.actual is None:
         message = f"expectation failed{where}: `{expect.text}` is undefined ({outcome.why_undefined})"
     else:
         message = (f"expectation failed{where}: `{expect.text}` is "
@@ -90,12 +108,22 @@ def failure(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
              "(`journey simulate` shows every metric)")
 
 
+def holds(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
+    """The JD502 note of an expectation that holds (`journey check -v`, and
+    every `journey check --format json`)."""
+    expect = outcome.expect
+    where = f" in scenario `{outcome.scenario}`" if outcome.scenario else ""
+    return diag.make("JD502", f"expectation holds{where}: `{expect.text}` is "
+                     f"{outcome.actual_text()}, expected {outcome.target_text()}",
+                     source, expect.span)
+
+
 def show(value: float, expect: Expectation, currency: str | None) -> str:
     """A value as the expectation reads it: a rate in %, days, money or a number."""
     if expect.unit == "rate":
         return f"{value * 100:.3g}%"
     if expect.unit == "days":
-        return f"{value:.3g} days"
+        return f"{value:,.0f} days" if abs(value) >= 100 else f"{value:.3g} days"
     text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     money = METRIC[expect.metric].unit == "money"
     return f"{text} {currency}" if money and currency else text

@@ -27,12 +27,14 @@ exact.py; d_D = d x the move's discount):
 
   revenue, cost  d_D nu_d(s) R(t) / (1 - d_D Nd[t, s])   R = (I - Qd)^-1 value
   conversion     d nu_U(s) h(t) / (1 - d N_U[t, s])  for s in U (0 from a goal step)
-  E[V; conv.]    a sum of non-negative parts (never a difference of totals, so
-                 it stays exact when conversion is 1e-200): the value earned
-                 before converting times the change of h, the value after the
-                 first goal step times the change of R, and the rank-one change
-                 of the discounted visits before conversion (see `_exact`)
-  clv            (d E[V; conv.] - clv d conversion) / (conversion + d conversion)
+  E[M; conv.]    M = margin x V - C_from_goal (the clv's numerator): a sum of
+                 parts (never a difference of totals, so it stays exact when
+                 conversion is 1e-200): the margin earned before converting
+                 times the change of h, the profit after the first goal step
+                 times the change of P = (I - Qd)^-1 (margin x value - cost),
+                 and the rank-one change of the discounted visits before
+                 conversion (see `_exact`)
+  clv            (d E[M; conv.] - clv d conversion) / (conversion + d conversion)
 
 The factorizations use the steps' block order (strongly connected
 components in topological order, see `linalg.block_order`), in which a
@@ -42,13 +44,13 @@ it. Uncertain rates count at their mean, as in the exact engine.
 
 With a `horizon` there is no such closed form: each lever is the horizon
 engine re-run with the rate raised (the arrival pass that yields
-conversion, revenue, cost and E[V; converted]; reach and the referral
+conversion, revenue, cost and E[M; converted]; reach and the referral
 cascade are skipped), once per movable edge and persona.
 
 Blended levers raise the rate by its step for every persona at once
 (personas with no remainder at s keep their rate; `step` is then the
 share-weighted mean rise): conversion, revenue and cost changes are
-share-weighted sums; blended clv is E[V; converted] / P(converted) over the
+share-weighted sums; blended clv is E[M; converted] / P(converted) over the
 mix, as in the report. Only the journey's own prospects count (the metrics,
 not the referral cohort).
 """
@@ -141,11 +143,11 @@ class _Effects:
 
     method: str
     movable: np.ndarray  # bool per edge
-    base: dict  # conversion, revenue, cost, value_converted
+    base: dict  # conversion, revenue, cost, profit_converted
     d_conversion: np.ndarray
     d_revenue: np.ndarray
     d_cost: np.ndarray
-    d_value_converted: np.ndarray
+    d_profit_converted: np.ndarray
     step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
     rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
 
@@ -154,7 +156,7 @@ class _Effects:
         return self.rate
 
 
-_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
+_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_profit_converted")
 
 
 def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
@@ -178,12 +180,12 @@ def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
 
 def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> list[Lever]:
     """One persona's (or the mix's) levers, ranked."""
-    conversion, value_converted = e.base["conversion"], e.base["value_converted"]
+    conversion, converted = e.base["conversion"], e.base["profit_converted"]
     after = conversion + e.d_conversion
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # clv' - clv over one denominator: no difference of two near-equal clvs
-        clv = value_converted / conversion if conversion >= SMALLEST else math.nan
-        d_clv = (e.d_value_converted - clv * e.d_conversion) / after
+        clv = converted / conversion if conversion >= SMALLEST else math.nan
+        d_clv = (e.d_profit_converted - clv * e.d_conversion) / after
     d_clv = np.where((conversion >= SMALLEST) & (after >= SMALLEST) & np.isfinite(d_clv),
                      d_clv, np.nan)
     revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
@@ -214,9 +216,10 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     undiscounted = chain.daily_discount == 1.0
     qd = q if undiscounted else chain.discounted.tocsr()
     alpha, goal, value = chain.entry, chain.goal, np.asarray(chain.value, float)
+    margin_value = chain.margin * value  # what a walk keeps of value before converting
     u = np.flatnonzero(~goal)
     g = np.flatnonzero(goal)
-    values = np.column_stack([value, chain.cost])
+    values = np.column_stack([value, chain.cost, chain.profit])
 
     q_u = q[u]
     before = LU.of(q_u[:, u])  # I - Q_UU
@@ -227,21 +230,21 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
 
     full_d = LU.of(qd)  # I - Qd
     nu_d = full_d.row(alpha)
-    to_go = full_d.col(values)  # R, C: discounted value and cost from each step on
+    to_go = full_d.col(values)  # R, C, P: discounted value, cost and profit from each step on
     before_d = before if undiscounted else LU.of(qd[u][:, u])  # I - Qd_UU
     nu_du = np.zeros(n)
     nu_du[u] = before_d.row(alpha[u])
     y = np.zeros(n)
-    y[u] = before.row(nu_du[u] * value[u])
-    # w: the discounted value of converting walks from each unconverted step
-    # (earned before converting, if the walk converts, and from its first
-    # goal step on); p: discounted visits after converting
+    y[u] = before.row(nu_du[u] * margin_value[u])
+    # w: the net margin of converting walks from each unconverted step (the
+    # margin earned before converting, if the walk converts, and the profit
+    # from its first goal step on); p: discounted visits after converting
     rows, cols = np.asarray(chain.move_row), np.asarray(chain.move_col)
     val_d = np.asarray(chain.move_rate if undiscounted else chain.move_discounted)
     into_goal = goal[cols]
     w = np.zeros(n)
-    w[u] = before_d.col(value[u] * h[u] + np.bincount(
-        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 0], minlength=n)[u])
+    w[u] = before_d.col(margin_value[u] * h[u] + np.bincount(
+        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 2], minlength=n)[u])
     first_d = np.asarray(alpha, float) * goal + np.bincount(
         cols[into_goal], weights=nu_du[rows[into_goal]] * val_d[into_goal], minlength=n)
     p = full_d.row(first_d)
@@ -251,7 +254,7 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     full = _Loops(np.ones(n, bool), chain, present, undiscounted)
     back, back_d, _ = full.entries(src, dst)
     inside = _Loops(~goal, chain, present, undiscounted)
-    back_u, back_du, back_w = inside.entries(src, dst, value)
+    back_u, back_du, back_w = inside.entries(src, dst, margin_value)
 
     stop = chain.stop[src]
     movable = stop > _FULL
@@ -271,17 +274,19 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     d_cost = reach_d * to_go[dst, 1]
     kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
     after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
+    d_profit = reach_d * to_go[dst, 2]
+    # (the margin before converting, the profit from the first goal step on)
     d_value = np.where(
         into_u,
-        c1 * y[src] + k_r * to_go[dst, 0] * p[src] + kappa * w[dst]
-        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 0] * after,
-        step * y[src] + kappa * to_go[dst, 0] / (1.0 - step_d * back_d)
-        + k_r * to_go[dst, 0] * p[src])
-    d_value = np.where(from_u, d_value, d_revenue)  # from a goal step: all converted
+        c1 * y[src] + k_r * to_go[dst, 2] * p[src] + kappa * w[dst]
+        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 2] * after,
+        step * y[src] + kappa * to_go[dst, 2] / (1.0 - step_d * back_d)
+        + k_r * to_go[dst, 2] * p[src])
+    d_value = np.where(from_u, d_value, d_profit)  # from a goal step: all converted
 
     base = {"conversion": float(alpha @ h), "revenue": float(nu_d @ value),
             "cost": float(nu_d @ chain.cost),
-            "value_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 0])}
+            "profit_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 2])}
     keep = np.where(movable, 1.0, 0.0)
     return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
                     keep * d_cost, keep * d_value, step=step)
@@ -382,13 +387,13 @@ def _unit(k: int, columns: np.ndarray) -> np.ndarray:
 
 
 def _horizon_linear(chain: Chain) -> dict:
-    """Conversion, revenue, cost and E[V; converted] under the horizon: the
+    """Conversion, revenue, cost and E[M; converted] under the horizon: the
     same numbers as `solve(chain)`, from the horizon engine's arrival pass
     alone (without the reach and referral-cascade passes levers do not need)."""
     from .horizon import totals
 
     linear = totals(chain)[0]
-    return {key: linear[key] for key in ("conversion", "revenue", "cost", "value_converted")}
+    return {key: linear[key] for key in ("conversion", "revenue", "cost", "profit_converted")}
 
 
 def _resolved(chain: Chain, src, dst, delay) -> _Effects:
@@ -409,7 +414,7 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
         for key in base:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
-                    out["value_converted"], step=step)
+                    out["profit_converted"], step=step)
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:

@@ -30,6 +30,7 @@ component are closed over them with (I - Z)^-1.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,9 +111,18 @@ class Network:
         self.by_src = by_src
 
 
-def propagate(net: Network, inputs: list[Series]) -> list[Series]:
+#: Which of a state's arrivals to follow: (state, its arrivals) -> the kept part.
+Keep = Callable[[int, Series], Series]
+
+
+def propagate(net: Network, inputs: list[Series], keep: Keep | None = None) -> list[Series]:
     """Every state's arrivals: its input plus all that flows in along edges
-    before the horizon (inputs are indexed by state; consumed)."""
+    before the horizon (inputs are indexed by state; consumed).
+
+    `keep`, if given, prunes: each state's arrivals (complete once its
+    component is done) are replaced by what `keep` returns before anything
+    reads them, so what it drops is neither reported nor pushed on (the
+    payback's bounded pruning of amounts too small to matter, payback.py)."""
     pending_t: list[list[np.ndarray]] = [[s.t] if len(s.t) else [] for s in inputs]
     pending_x: list[list[np.ndarray]] = [[s.x] if len(s.t) else [] for s in inputs]
     out = [Series() for _ in range(net.size)]
@@ -124,12 +134,16 @@ def propagate(net: Network, inputs: list[Series]) -> list[Series]:
         else:
             arrived_group = _component(net, group, pending_t, pending_x)
             for state, series in zip(group.tolist(), arrived_group):
+                if keep is not None and len(series.t):
+                    series = keep(state, series)
                 out[state] = series
                 events += len(series.t)
             _push(net, group, out, pending_t, pending_x)
             _check_budget(events)
             continue
         pending_t[state] = pending_x[state] = []
+        if keep is not None and len(arrived.t):
+            arrived = keep(state, arrived)
         out[state] = arrived
         events += len(arrived.t)
         _push(net, group, out, pending_t, pending_x)

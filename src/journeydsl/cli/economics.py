@@ -1,0 +1,247 @@
+"""Rich views for `journey simulate`'s unit economics: prospects by entry
+step, money by stage and by channel, the KPI scorecard, the funnel's note on
+referred prospects, and the cohort curve with its sparkline.
+
+They follow the rules of tables.py: no row wraps (names are labels when they
+fit in the width, else ids, cut with "…" only as a last resort), numbers are
+never cut, negatives carry U+2212.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from rich.cells import cell_len
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .tables import fmt, natural_width
+
+if TYPE_CHECKING:
+    from ..language.compiled import CompiledJourney
+    from ..simulate.curve import Curve
+    from ..simulate.expectations import Outcome
+    from ..simulate.results import Entry, Metrics
+
+#: What a payback that never comes reads as (JSON: null).
+NEVER = "never"
+
+
+def payback_text(days: float | None, why: str | None) -> str:
+    """A payback in the tables: days, "never", or "—" when not computed."""
+    if days is not None:
+        return fmt(days, "days", None)
+    return NEVER if why and why.startswith("never") else "—"
+
+
+def _named(rows: list[tuple[str, str]], build: Callable[[list[str]], Table],
+           width: int | None) -> Table:
+    """The table with each row named by its label (first) when it fits in
+    `width`, else by its id, else by ids cut to fit."""
+    labels = [label for label, _ in rows]
+    ids = [ident for _, ident in rows]
+    for names in (labels, ids):
+        table = build(names)
+        if width is None or natural_width(table) <= width:
+            return table
+    longest = max(map(cell_len, ids), default=1)
+    room = max(longest - (natural_width(table) - (width or 0)), 4)
+    return build([_cut(name, room) for name in ids])
+
+
+def _cut(name: str, room: int) -> str:
+    if cell_len(name) <= room:
+        return name
+    while name and cell_len(name) + 1 > room:
+        name = name[:-1]
+    return name + "…"
+
+
+# ------------------------------------------------------------------ by entry
+
+def entry_table(metrics: Metrics, journey: CompiledJourney, currency: str | None,
+                width: int | None = None) -> Table | None:
+    """Prospects by entry step: what a budget owner compares channels on.
+    None with a single entry step (its numbers are the headline's)."""
+    entries = metrics.by_entry
+    if len(entries) < 2:
+        return None
+    steps = {s.id: s for s in journey.steps}
+
+    def name(step: str) -> tuple[str, str]:
+        s = steps[step]
+        channel = f" ({s.channel})" if s.channel else ""
+        return f"{s.label}{channel}", f"{step}{channel}"
+
+    rows = [name(step) for step in entries]
+
+    def build(names: list[str]) -> Table:
+        table = Table(title="By entry step (per prospect entering there)", title_justify="left",
+                      caption="CLV and CAC per customer won; payback from the entry",
+                      caption_justify="left")
+        table.add_column("Entry", no_wrap=True)
+        for head in ("Share", "Conversion", "CAC", "CLV", "LTV:CAC", "Payback"):
+            table.add_column(head, justify="right", no_wrap=True)
+        for label, entry in zip(names, entries.values()):
+            table.add_row(label, *_entry_cells(entry, currency))
+        return table
+
+    return _named(rows, build, width)
+
+
+def _entry_cells(entry: Entry, currency: str | None) -> list[str]:
+    return [fmt(entry.rate, "rate", None), fmt(entry.value("conversion"), "rate", None),
+            fmt(entry.value("cac"), "money", currency, unit=False),
+            fmt(entry.value("clv"), "money", currency, unit=False),
+            fmt(entry.value("ltv_cac"), "ratio", None),
+            payback_text(entry.payback, entry.payback_why)]
+
+
+# ------------------------------------------------------------------ money by place
+
+def money_tables(metrics: Metrics, journey: CompiledJourney, currency: str | None,
+                 width: int | None = None) -> list[Table]:
+    """Revenue, cost and profit per entering prospect, by stage and by
+    channel (money in the currency named in the caption)."""
+    if not any(row["revenue"] or row["cost"] for row in metrics.stages.values()):
+        return []
+    labels = {s.id: s.label for s in journey.stages}
+    caption = (f"per entering prospect, discounted{f', {currency}' if currency else ''}; "
+               "profit = margin x revenue - cost")
+    out = []
+    stages = [(labels.get(k, k), k) for k in metrics.stages]
+    channels = [(k or "(no channel)", k or "(no channel)") for k in metrics.channels]
+    for title, rows, values in (("Money by stage", stages, list(metrics.stages.values())),
+                                ("Money by channel", channels, list(metrics.channels.values()))):
+
+        def build(names: list[str], title: str = title, values: list = values) -> Table:
+            t = Table(title=title, title_justify="left", caption=caption,
+                      caption_justify="left")
+            t.add_column(title.split()[-1].capitalize(), no_wrap=True)
+            for head in ("Revenue", "Cost", "Profit"):
+                t.add_column(head, justify="right", no_wrap=True)
+            for name, row in zip(names, values):
+                t.add_row(name, *(fmt(row[k], "money", currency, unit=False)
+                                  for k in ("revenue", "cost", "profit")))
+            return t
+
+        out.append(_named(rows, build, width))
+    return out
+
+
+# ------------------------------------------------------------------ the funnel's note
+
+def funnel_note(metrics: Metrics, journey: CompiledJourney) -> Text:
+    """Under the funnel: referred prospects are not in it, and how far the
+    referral cascade carries into the steps only referrals reach."""
+    text = ("Per entering prospect; prospects they refer are not in these rows "
+            "(the cohort line below counts them).")
+    referred = metrics.referred_visits
+    if referred:
+        labels = {s.id: s.label for s in journey.steps}
+        only = [(labels.get(s, s), v) for s, v in referred.items()
+                if not metrics.steps[s]["visits"]]
+        if only:
+            text += " Reached only through referrals (visits by referred prospects per " \
+                    "entering prospect, whole cascade): " + ", ".join(
+                        f"{label} {fmt(v, 'ratio', None)}" for label, v in only) + "."
+    return Text(text, style="dim")
+
+
+# ------------------------------------------------------------------ scorecard
+
+def scorecard(outcomes: list[Outcome], width: int | None = None) -> Table | None:
+    """Every `expect` line with its actual value and whether it holds."""
+    if not outcomes:
+        return None
+    rows = []
+    for o in outcomes:
+        where = f" [{o.scenario}]" if o.scenario else ""
+        rows.append((f"{o.expect.text} {o.target_text()}{where}", o.actual_text(),
+                     "pass" if o.passed else "FAIL"))
+    failed = sum(not o.passed for o in outcomes)
+    table = Table(title=f"Expectations: {len(outcomes) - failed} of {len(outcomes)} hold",
+                  title_justify="left",
+                  caption="`journey check` fails on a failed expectation; simulate shows it"
+                  if failed else None, caption_justify="left")
+    table.add_column("Expect", no_wrap=True)
+    table.add_column("Actual", justify="right", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    for name, actual, result in rows:
+        table.add_row(name, actual, Text(result, style="green" if result == "pass" else "bold red"))
+    return table
+
+
+# ------------------------------------------------------------------ cohort curve
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+#: Rows the text table shows at most (the JSON has every row).
+_SHOWN = 36
+
+
+def curve_view(curve: Curve, currency: str | None, width: int | None = None) -> Group:
+    """The cohort curve as a table and a sparkline of cumulative profit, with
+    the payback period marked."""
+    rows = curve.rows
+    step = max(1, -(-len(rows) // _SHOWN))
+    payback_row = _payback_row(curve)
+    shown = [r for r in rows if (r["period"] % step == 0 or r is rows[-1]
+                                 or r["period"] == payback_row)]
+    title = f"Cohort curve by {curve.period} (cumulative, discounted, per entering prospect)"
+    table = Table(title=title, title_justify="left", caption_justify="left",
+                  caption=(f"one {curve.period} in {step} shown, and the payback's; "
+                           "--format json has every row") if step > 1 else None)
+    table.add_column(curve.period.capitalize(), justify="right", no_wrap=True)
+    for head in ("Revenue", "Cost", "Profit", "Converted", "Active cust."):
+        table.add_column(head, justify="right", no_wrap=True)
+    for r in shown:
+        table.add_row(str(r["period"]), fmt(r["revenue"], "money", currency, unit=False),
+                      fmt(r["cost"], "money", currency, unit=False),
+                      fmt(r["profit"], "money", currency, unit=False),
+                      fmt(r["converted"], "rate", None), fmt(r["active_customers"], "rate", None))
+    parts: list[RenderableType] = [table, *_sparkline(curve, currency, width)]
+    rest = curve.rest
+    if rest and (rest["money"] > 1e-9 or rest["walks"] > 1e-9):
+        parts.append(Text(f"After the last row: {fmt(rest['money'], 'rate', None)} of the money at "
+                          f"stake and {fmt(rest['walks'], 'rate', None)} of the walks are still "
+                          "to come.", style="dim"))
+    return Group(*parts)
+
+
+def _payback_row(curve: Curve) -> int | None:
+    """The period whose row first holds the payback visit (F(t) counts
+    visits at t; row k those before its end)."""
+    if curve.payback_days is None:
+        return None
+    for r in curve.rows:
+        if r["end_days"] > curve.payback_days:
+            return int(r["period"])
+    return None
+
+
+def _sparkline(curve: Curve, currency: str | None, width: int | None) -> list[Text]:
+    values = [r["profit"] for r in curve.rows]
+    room = max(10, (width or 100) - 9)
+    if len(values) > room:  # one block per group of periods: their last value
+        size = -(-len(values) // room)
+        values = [values[min(i + size, len(values)) - 1] for i in range(0, len(values), size)]
+    else:
+        size = 1
+    low, high = min(values), max(values)
+    span = high - low
+    blocks = "".join(_BLOCKS[0 if span <= 0 else min(7, int((v - low) / span * 8))]
+                     for v in values)
+    lines = [Text("Profit: " + blocks), Text(
+        f"        from {fmt(values[0], 'money', currency)} to {fmt(values[-1], 'money', currency)}"
+        if values else "")]
+    row = _payback_row(curve)
+    if curve.payback_days is not None and row is not None:
+        lines.insert(1, Text(" " * (8 + (row - 1) // size) + "^"))
+        lines.append(Text(f"Paid back in {curve.period} {row} "
+                          f"(day {curve.payback_days:,.0f}), marked ^."))
+    elif curve.payback_days is not None:
+        lines.append(Text(f"Paid back on day {curve.payback_days:,.0f}, after the last row."))
+    else:
+        lines.append(Text("Never paid back: the cumulative profit ends below zero."))
+    return lines
