@@ -9,31 +9,21 @@ never cut, negatives carry U+2212.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .tables import fmt, natural_width
+from .tables import fmt, natural_width, payback_text
 
 if TYPE_CHECKING:
     from ..language.compiled import CompiledJourney
     from ..simulate.curve import Curve
     from ..simulate.expectations import Outcome
     from ..simulate.results import Entry, Metrics
-
-#: What a payback that never comes reads as (JSON: null).
-NEVER = "never"
-
-
-def payback_text(days: float | None, why: str | None) -> str:
-    """A payback in the tables: days, "never", or "—" when not computed."""
-    if days is not None:
-        return fmt(days, "days", None)
-    return NEVER if why and why.startswith("never") else "—"
-
 
 def _named(rows: list[tuple[str, str]], build: Callable[[list[str]], Table],
            width: int | None) -> Table:
@@ -56,6 +46,19 @@ def _cut(name: str, room: int) -> str:
     while name and cell_len(name) + 1 > room:
         name = name[:-1]
     return name + "…"
+
+
+def sections(journey: CompiledJourney, currency: str | None, width: int | None
+             ) -> Callable[[Metrics], tuple[list, list]]:
+    """For `tables.report_view`: what goes under the funnel (its note) and
+    under the metrics (by entry step, money by stage and channel)."""
+    def of(focus: Metrics) -> tuple[list, list]:
+        entries = entry_table(focus, journey, currency, width)
+        return ([funnel_note(focus, journey)],
+                ([entries] if entries is not None else [])
+                + money_tables(focus, journey, currency, width))
+
+    return of
 
 
 # ------------------------------------------------------------------ by entry

@@ -127,7 +127,10 @@ def simulate(
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
     else:
-        console.print(report_view(report, labels, persona, width=width, journey=journey))
+        from .economics import sections
+
+        console.print(report_view(report, labels, persona, width=width,
+                                  economics=sections(journey, journey.currency, width)))
         if method is Method.monte_carlo:
             from ..simulate.montecarlo.report import MonteCarloReport
             from .tables import monte_carlo_view

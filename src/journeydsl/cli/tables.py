@@ -33,7 +33,6 @@ from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
 
 if TYPE_CHECKING:
-    from ..language.compiled import CompiledJourney
     from ..simulate import Report
     from ..simulate.attribution import Attribution, Removal
     from ..simulate.levers import Lever
@@ -207,13 +206,19 @@ def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
     return table
 
 
-def _cell(values: dict, key: str, kind: str, currency: str | None) -> str:
-    """A headline value as the metrics table prints it: a payback that never
-    comes reads "never" (its JSON null and `undefined` reason)."""
-    if key == "payback_days" and values[key] is None:
-        from .economics import payback_text
+def payback_text(days: float | None, why: str | None) -> str:
+    """A payback in the tables: days, "never" (JSON null, the reason saying
+    never), or "—" when not computed."""
+    if days is not None:
+        return fmt(days, "days", None)
+    return "never" if why and why.startswith("never") else "—"
 
-        return payback_text(None, values.get("undefined", {}).get(key))
+
+def _cell(values: dict, key: str, kind: str, currency: str | None) -> str:
+    """A headline value as the metrics table prints it (a payback that never
+    comes reads "never")."""
+    if key == "payback_days":
+        return payback_text(values[key], values.get("undefined", {}).get(key))
     return fmt(values[key], kind, currency)
 
 
@@ -262,10 +267,11 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
-                width: int | None = None, journey: CompiledJourney | None = None) -> Group:
-    """The funnel, the metrics, and with `journey` (for its labels and
-    channels) the unit economics: prospects by entry step, money by stage
-    and by channel."""
+                width: int | None = None,
+                economics: Callable[[Metrics], tuple[list, list]] | None = None) -> Group:
+    """The funnel and the metrics; `economics(focus)` gives what goes under
+    the funnel and under the metrics (economics.py: the funnel's note,
+    prospects by entry step, money by stage and by channel)."""
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
@@ -280,20 +286,10 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
             for p, m in report.personas.items():
                 columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
         columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
-    parts: list[RenderableType] = [header,
-                                   funnel_table(focus, stage_labels, f"Funnel by stage ({who})")]
-    if journey is not None:
-        from .economics import entry_table, funnel_note, money_tables
-
-        parts.append(funnel_note(focus, journey))
-        parts += metrics_tables(columns, currency, "Metrics", width)
-        entries = entry_table(focus, journey, currency, width)
-        parts += [entries] if entries is not None else []
-        parts += money_tables(focus, journey, currency, width)
-    else:
-        parts += metrics_tables(columns, currency, "Metrics", width)
-    parts.append(cohort_text(focus.cohort, currency))
-    return Group(*parts)
+    under_funnel, under_metrics = economics(focus) if economics is not None else ([], [])
+    return Group(header, funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
+                 *under_funnel, *metrics_tables(columns, currency, "Metrics", width),
+                 *under_metrics, cohort_text(focus.cohort, currency))
 
 
 def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,

@@ -31,7 +31,7 @@ from .chain import Chain
 from ..linalg import LU, subsystem
 from .moves import Moves
 from .reach import ReachPlan, place_reach
-from .payback import Open, ProfitCurve
+from .payback import Open, ProfitCurve, Walks
 from .results import Entry, Metrics, channel_money
 from .timeline import Network
 
@@ -231,6 +231,7 @@ class _Starts:
         self.duration = full.solve(np.bincount(row, weights=chain.move_rate * chain.move_delay,
                                                minlength=chain.n))
         self._net: Network | None = None
+        self._walks: Walks | None = None
 
     def network(self) -> Network:
         """One persona's moves in whole seconds, for following walks in time."""
@@ -243,10 +244,14 @@ class _Starts:
         return self._net
 
     def money(self, step: int) -> Open:
-        start = np.zeros(self.chain.n)
-        start[step] = 1.0
-        return Open(self.network, start, self.chain.profit, self.ahead[:, 1],
-                    self.ahead[:, 2], float(self.duration[step]), self.chain.daily_discount)
+        """The profit over time of walks from the entry step `step` (all the
+        entries' walks are followed together, once)."""
+        if self._walks is None:
+            starts = self.entries_at.tolist()
+            self._walks = Walks(self.network, starts, self.chain.profit, self.ahead[:, 1],
+                                self.ahead[:, 2], [float(self.duration[e]) for e in starts],
+                                self.chain.daily_discount)
+        return Open(self._walks, self.entries_at.tolist().index(step))
 
     def curve(self) -> ProfitCurve:
         """F of this persona's prospects: the entry rates' mix of each entry's."""

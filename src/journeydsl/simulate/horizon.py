@@ -32,7 +32,7 @@ from ..linalg import components
 from .chain import Chain, reentrant_stages, stage_index
 from .payback import ProfitCurve, Settled
 from .results import Entry, Metrics, channel_money, place_tables
-from .timeline import Network, Series, propagate
+from .timeline import Network, Series, nothing, propagate
 
 DAY = 86_400  # seconds
 
@@ -66,7 +66,7 @@ class _Timed:
     def start(self, size: int, layered: bool = True) -> list[Series]:
         """Every prospect entering at time 0 (at a goal step: converted)."""
         n, alpha = self.n, np.asarray(self.chain.entry, float)
-        inputs = [Series() for _ in range(size)]
+        inputs = nothing(size)
         for s in np.flatnonzero(alpha).tolist():
             state = s + n if layered and self.chain.goal[s] else s
             inputs[state] = Series(np.zeros(1, np.int64), np.array([alpha[s]]))

@@ -36,13 +36,14 @@ The tolerance is TOLERANCE x the money at stake, E[sum d |p|]: F's rounding
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from .timeline import Network, Series, TooManyEvents, propagate
+from .._gc import paused_gc
+from .timeline import Network, Series, TooManyEvents, nothing, propagate
 
 DAY = 86_400  # seconds
 #: F >= -TOLERANCE x (the money at stake) counts as >= 0.
@@ -150,62 +151,87 @@ class Settled:
         return self._settled()
 
 
-class Open:
-    """A walk without a horizon, from one start (a step, or entry rates),
-    followed as far as a payback needs (see the module docstring)."""
+class Walks:
+    """One persona's walks from each of its entry steps, followed together
+    without a horizon (the amounts of each start side by side: one pass
+    over the steps for all of them), as far as a payback needs."""
 
-    complete = False
-
-    def __init__(self, network: Callable[[], Network], start: np.ndarray,
+    def __init__(self, network: Callable[[], Network], starts: list[int],
                  per_visit: np.ndarray, ahead_pos: np.ndarray, ahead_neg: np.ndarray,
-                 duration: float, daily: float) -> None:
-        """`network`: the persona's moves (made on first use, shared by its
-        walks); `ahead_pos`, `ahead_neg`: per step, the discounted p+ and p-
-        a walk makes from a visit there on; `duration`: its expected length
-        (days)."""
-        self.network, self.start, self.per_visit, self.daily = network, start, per_visit, daily
-        self.positive = float(start @ ahead_pos)
-        self.negative = float(start @ ahead_neg)
-        self.profit = self.positive - self.negative
+                 durations: list[float], daily: float) -> None:
+        """`network`: the persona's moves (made on first use); `starts`: a
+        step per column; `ahead_pos`, `ahead_neg`: per step, the discounted
+        p+ and p- a walk makes from a visit there on; `durations`: each
+        start's expected walk length (days)."""
+        self.network, self.starts, self.daily = network, starts, daily
+        self.positive = ahead_pos[starts]
+        self.negative = ahead_neg[starts]
+        self.durations = durations
         ahead = ahead_pos + ahead_neg
         stake = self.positive + self.negative
         # keep an arrival of amount x at t when x d(t) A(s) > PRUNE x stake
-        self.least = np.full(len(ahead), np.inf)
-        np.divide(PRUNE * stake, ahead, out=self.least, where=ahead > 0)
-        self.duration = duration
-        self._cache: tuple[float, Events] | None = None
+        # (for some start: a row of `least` per step, a column per start)
+        self.least = np.full((len(ahead), len(starts)), np.inf)
+        np.divide(PRUNE * stake[None, :], ahead[:, None], out=self.least,
+                  where=ahead[:, None] > 0)
+        self.hopeless = ~np.isfinite(self.least).any(axis=1)  # no money ahead at all
+        # the steps whose visits change F, with what each visit brings
+        self.earning = [(s, float(per_visit[s])) for s in np.flatnonzero(per_visit).tolist()]
+        self._cache: tuple[float, list[Events]] | None = None
 
-    def first_until(self) -> float:
-        return max(2.0 * self.duration, 1.0)
-
-    def events(self, until_days: float) -> Events:
+    def events(self, until_days: float) -> list[Events]:
+        """F's changes before `until_days`, per start."""
         if self._cache is not None and self._cache[0] >= until_days:
             return self._cache[1]  # followed further already: more of F, as good
         net = self.network()
         net.horizon = int(math.ceil(until_days * DAY))
-        inputs = [Series() for _ in range(net.size)]
-        for s in np.flatnonzero(self.start).tolist():
-            inputs[s] = Series(np.zeros(1, np.int64), np.array([self.start[s]]))
-        least, daily = self.least, self.daily
+        inputs = nothing(net.size)
+        columns = len(self.starts)
+        for j, s in enumerate(self.starts):
+            amounts = np.zeros((1, columns))
+            amounts[0, j] = 1.0
+            inputs[s] = Series(np.zeros(1, np.int64), amounts) if inputs[s].x.ndim == 1 \
+                else Series(inputs[s].t, inputs[s].x + amounts)
+        least, hopeless, daily = self.least, self.hopeless, self.daily
 
         def keep(state: int, series: Series) -> Series:
-            bar = least[state]
-            if bar == math.inf:
+            if hopeless[state]:
                 return Series()
-            big = series.x * _discount(series.t, daily) > bar
+            big = (np.abs(series.x) * _discount(series.t, daily)[:, None] > least[state]).any(1)
             return series if big.all() else Series(series.t[big], series.x[big])
 
         arrivals = propagate(net, inputs, keep)
         parts_t, parts_m = [], []
-        for state, series in enumerate(arrivals):
-            p = self.per_visit[state]
-            if len(series.t) and p:
+        for state, p in self.earning:
+            series = arrivals[state]
+            if len(series.t):
                 parts_t.append(series.t)
-                parts_m.append(series.x * p * _discount(series.t, daily))
-        found = events_of(np.concatenate(parts_t) if parts_t else np.zeros(0, np.int64),
-                          np.concatenate(parts_m) if parts_m else np.zeros(0))
+                parts_m.append(series.x * (p * _discount(series.t, daily))[:, None])
+        if parts_t:
+            times, money = np.concatenate(parts_t), np.concatenate(parts_m)
+            found = [events_of(times, money[:, j]) for j in range(columns)]
+        else:
+            found = [events_of(np.zeros(0, np.int64), np.zeros(0)) for _ in range(columns)]
         self._cache = (until_days, found)
         return found
+
+
+class Open:
+    """The walks from one start without a horizon: a column of `Walks`."""
+
+    complete = False
+
+    def __init__(self, walks: Walks, column: int) -> None:
+        self.walks, self.column = walks, column
+        self.positive = float(walks.positive[column])
+        self.negative = float(walks.negative[column])
+        self.profit = self.positive - self.negative
+
+    def first_until(self) -> float:
+        return max(2.0 * self.walks.durations[self.column], 1.0)
+
+    def events(self, until_days: float) -> Events:
+        return self.walks.events(until_days)[self.column]
 
 
 def _discount(t: np.ndarray, daily: float) -> np.ndarray:
@@ -232,7 +258,8 @@ class ProfitCurve:
     def payback(self) -> tuple[float | None, str | None]:
         """(payback in days, None) or (None, why there is none)."""
         if self._found is None:
-            self._found = _payback(self.parts)
+            with paused_gc():  # many small arrays, none of them garbage
+                self._found = _payback(self.parts)
         return self._found
 
 
