@@ -69,9 +69,11 @@ def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
     entry step's prospects. Payback is computed when first read."""
     from .chain import build_chain
     from .exact import solve
+    from .limits import located
 
     shares = dict(journey.shares)
-    with paused_gc():  # thousands of small dicts (the step tables), none of them garbage
+    # paused gc: thousands of small dicts (the step tables), none of them garbage
+    with paused_gc(), located(journey):
         personas = {p: solve(build_chain(journey, p), places, cohort, by_entry)
                     for p in journey.persona_ids}
         blended = blend(personas, shares)

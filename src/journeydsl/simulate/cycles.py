@@ -171,7 +171,7 @@ def _component_of_one(net: Network, group: np.ndarray, pending_t, pending_x) -> 
                                       np.concatenate(new_x), k)
         if close is not None:
             frontier = frontier @ close
-        check_budget(sum(map(len, all_t)) + len(frontier_t))
+        check_budget(sum(map(len, all_t)) + len(frontier_t), group.tolist())
     if not all_t:  # (inputs of amount 0 only)
         return [Series() for _ in range(k)]
     return _split(np.concatenate(all_t), np.concatenate(all_c), np.concatenate(all_x), k)

@@ -18,7 +18,13 @@ EVENT_BUDGET = 20_000_000
 
 class TooManyEvents(ValueError):
     """A journey whose loops make more distinct arrival times before the
-    horizon than EVENT_BUDGET (a fast loop over a long horizon)."""
+    horizon than EVENT_BUDGET (a fast loop over a long horizon). `states`:
+    the component being propagated when the budget ran out (the loop whose
+    delays force the times apart)."""
+
+    def __init__(self, states: list[int]) -> None:
+        super().__init__(f"more than {EVENT_BUDGET:,} distinct arrival times before the horizon")
+        self.states = states
 
 
 @dataclass
@@ -68,7 +74,7 @@ def nothing(size: int) -> list[Series]:
 
 
 
-def check_budget(events: int) -> None:
+def check_budget(events: int, group: list[int] | None = None) -> None:
+    """TooManyEvents past the budget (`group`: the states being propagated)."""
     if events > EVENT_BUDGET:
-        raise TooManyEvents(f"more than {EVENT_BUDGET:,} distinct arrival times before the "
-                            "horizon")
+        raise TooManyEvents([] if group is None else sorted(group))

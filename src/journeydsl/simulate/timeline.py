@@ -125,14 +125,18 @@ def propagate(net: Network, inputs: list[Series], keep: Keep | None = None) -> l
             out[state] = arrived
             events += len(arrived.t)
         else:
-            arrived_group = component(net, group, pending_t, pending_x)
+            try:
+                arrived_group = component(net, group, pending_t, pending_x)
+            except TooManyEvents as err:
+                err.states = err.states or sorted(members)
+                raise
             for state, series in zip(members, arrived_group):
                 if keep is not None and len(series.t):
                     series = keep(state, series)
                 out[state] = series
                 events += len(series.t)
         _push(net, members, out, pending_t, pending_x, todo)
-        check_budget(events)
+        check_budget(events, members)
     return out
 
 
