@@ -665,7 +665,7 @@ def test_JD501_payback_that_never_comes() -> None:
                 ("goal paying\n", "goal paying\n  expect payback <= 18mo\n"))
     d = check(text, "JD501", "payback <= 18mo")
     assert d.message == ("expectation failed: `payback` is never (never: the cumulative profit "
-                         "ends below zero in the long run), expected <= 540 days")
+                         "ends below zero in the long run), expected <= 18mo")
 
 
 def test_JD502_expectation_holds() -> None:

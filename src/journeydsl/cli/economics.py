@@ -160,8 +160,10 @@ def scorecard(outcomes: list[Outcome], width: int | None = None) -> Table | None
         return None
     rows = []
     for o in outcomes:
-        where = f" [{o.scenario}]" if o.scenario else ""
-        rows.append((f"{o.expect.text} {o.target_text()}{where}", o.actual_text(),
+        where = f" (scenario {o.scenario})" if o.scenario else ""
+        actual = o.actual_text()  # (U+2212 before a negative number, as every table)
+        rows.append((Text(f"{o.expect.text} {o.target_text()}{where}"),
+                     "\u2212" + actual[1:] if actual.startswith("-") else actual,
                      "pass" if o.passed else "FAIL"))
     failed = sum(not o.passed for o in outcomes)
     table = Table(title=f"Expectations: {len(outcomes) - failed} of {len(outcomes)} hold",

@@ -57,7 +57,9 @@ class Outcome:
         return "undefined"
 
     def target_text(self) -> str:
-        """`>= 0.75%`: the comparison as written."""
+        """`>= 0.75%`, `<= 18mo`: the comparison as written."""
+        if self.expect.unit == "days":
+            return f"{self.expect.op} {duration(self.expect.value)}"
         return f"{self.expect.op} {show(self.expect.value, self.expect, self.currency)}"
 
 
@@ -100,8 +102,8 @@ def failure(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
         message = f"expectation failed{where}: `{expect.text}` is undefined ({outcome.why_undefined})"
     else:
         message = (f"expectation failed{where}: `{expect.text}` is "
-                   f"{show(outcome.actual, expect, outcome.currency)}, expected {expect.op} "
-                   f"{show(expect.value, expect, outcome.currency)}")
+                   f"{show(outcome.actual, expect, outcome.currency)}, expected "
+                   f"{outcome.target_text()}")
     return diag.make(
         "JD501", message, source, expect.span,
         help="the journey's numbers miss this target: change the journey or the target "
@@ -118,12 +120,41 @@ def holds(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
                      source, expect.span)
 
 
+def duration(days: float) -> str:
+    """A duration in the unit it was most likely written in: `3y`, `18mo`,
+    `2w`, `30d`, `12h`.
+
+    >>> duration(1095.0), duration(540.0), duration(14.0), duration(0.5)
+    ('3y', '18mo', '2w', '12h')
+    """
+    for unit, size in (("y", 365.0), ("mo", 30.0), ("w", 7.0), ("d", 1.0), ("h", 1 / 24)):
+        count = days / size
+        if count >= 1 and abs(count - round(count)) < 1e-9:
+            return f"{round(count)}{unit}"
+    return f"{days:g}d"
+
+
 def show(value: float, expect: Expectation, currency: str | None) -> str:
     """A value as the expectation reads it: a rate in %, days, money or a number."""
     if expect.unit == "rate":
         return f"{value * 100:.3g}%"
     if expect.unit == "days":
         return f"{value:,.0f} days" if abs(value) >= 100 else f"{value:.3g} days"
-    text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    text = plain(value)
     money = METRIC[expect.metric].unit == "money"
     return f"{text} {currency}" if money and currency else text
+
+
+def plain(value: float) -> str:
+    """A number with four significant digits and never an exponent.
+
+    >>> plain(312232.4), plain(10.1234), plain(0.1223), plain(8.037e-05), plain(0.0)
+    ('312,232', '10.12', '0.1223', '0.00008037', '0')
+    """
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 0.001 or size == 0:
+        return f"{value:,.4g}"
+    digits = min(3 - math.floor(math.log10(size)), 15)
+    return f"{value:.{digits}f}"
