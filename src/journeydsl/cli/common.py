@@ -42,7 +42,10 @@ def usage(message: str) -> NoReturn:
 
 
 def error(message: str) -> None:
-    typer.echo(f"journey: {message}", err=True)
+    """`journey: message` on stderr (user text in it shown safe: `display`)."""
+    from ..display import lines_shown
+
+    typer.echo(f"journey: {lines_shown(message)}", err=True)
 
 
 def use_color(choice: Color = Color.auto, stream=None) -> bool:

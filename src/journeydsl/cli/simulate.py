@@ -88,9 +88,12 @@ def simulate(
 
     from .tables import attribution_tables, compare_view, levers_table, report_view
 
-    console = Console(highlight=False)
-    labels = {s.id: s.label for s in journey.stages}
-    step_labels = {s.id: s.label for s in journey.steps}
+    from ..display import one_line
+
+    # markup and emoji codes off: a label such as "[red]x" or ":warning:" is text
+    console = Console(highlight=False, markup=False, emoji=False)
+    labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
+    step_labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))

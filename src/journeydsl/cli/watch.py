@@ -218,4 +218,6 @@ def _message(err: Exception, out: Path | None) -> str:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    from ..display import lines_shown
+
+    print(lines_shown(line), file=sys.stderr, flush=True)
