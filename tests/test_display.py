@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 import journeydsl
 from journeydsl.cli import app
-from journeydsl.display import escape, lines_shown, one_line, shown, width
 from journeydsl.diagnostics import render_concise, render_text
+from journeydsl.display import escape, lines_shown, one_line, shown, width
 
 #: Characters that must never reach an output raw.
 NASTY = ["\x1b", "\x07", "\x08", "\x7f", "\x9b", "\x0b", "\x0c", "\x85", "\u202a", "\u202b",
@@ -128,8 +128,9 @@ def test_dot_and_emotion_dot(hostile):
 
 
 def test_mermaid(hostile):
-    from journeydsl.render.mermaid import to_mermaid_flowchart, to_mermaid_journey
     from test_render_mermaid_checker import parse_flowchart, parse_journey
+
+    from journeydsl.render.mermaid import to_mermaid_flowchart, to_mermaid_journey
 
     _, compiled = hostile
     journey = to_mermaid_journey(compiled.journey)
@@ -164,7 +165,7 @@ def test_board_svg(hostile):
 def test_html_report(hostile):
     from journeydsl.render.report import report_html
 
-    path, compiled = hostile
+    _, compiled = hostile
     scenarios = [compiled.variant(s) for s in compiled.scenarios]
     html = report_html(compiled.journey, scenarios, "en", "a\x1bname\u202e.journey",
                        compiled.expectations)

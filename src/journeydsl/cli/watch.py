@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..render import produce, write_atomic
+from ..render import produce
 from .common import UsageError, error, pick, report
-from .render_options import check_output, settle_options
+from .outputs import check_output, refuse_journey, write_output
+from .render_options import settle_options
 
 #: watchfiles' debouncing: a batch ends after STEP_MS without a change, or
 #: after DEBOUNCE_MS at the latest (an editor's write + rename is one batch).
@@ -141,7 +142,8 @@ class Watch:
                 check_output(self.out, source)
             data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer,
                            self.board)
-            write_atomic(self.out, data)
+            write_output(self.out, data, self.path,
+                         self.fmt if self.fmt in ("png", "pdf") else "")
         except (UsageError, RenderFailed, OSError) as err:
             if first:
                 raise
@@ -190,6 +192,7 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
     try:
         if out is None:
             raise UsageError("--watch needs -o/--output: the file to rewrite on every save")
+        refuse_journey(out)
         fmt = settle_options(out, fmt, view, renderer, flows, board)
         if path.exists():
             check_output(out, path)
