@@ -5,7 +5,7 @@ the library and print.
 (compiling and reporting, usage errors, colour, names); one module per
 group of commands: `check`, `simulate` (with `tables.py`, its text
 output), `render` (with `watch.py`, `--watch`), `report` (the HTML report),
-and `tools` (fmt, explain, export, schema, new); `streams.py` makes a
+`fmt` and `tools` (explain, export, schema, new); `streams.py` makes a
 failing stdout or stderr end cleanly. `main` is the console entry point.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from . import check, render, report, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, fmt, render, report, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 
