@@ -7,6 +7,7 @@ the command's own messages."""
 from __future__ import annotations
 
 import json
+import sys
 import unicodedata
 
 import pytest
@@ -237,3 +238,17 @@ def test_command_messages_escape_user_text(tmp_path):
     assert done.exit_code == 2
     assert "no\\u{1b}[2Jsuch\\u{202e}.journey" in done.stderr
     assert raw_nasty(done.stderr) == []
+
+
+def test_fmt_diff_shows_escapes_on_a_terminal_only(tmp_path, monkeypatch, capsys):
+    from journeydsl.cli.fmt import fmt_command
+
+    path = tmp_path / "esc.journey"
+    path.write_text('journey "x\x1b[2J" {\nstage a {}\n entry a\n}\n', encoding="utf-8")
+    assert fmt_command([path], diff=True) == 0
+    piped = capsys.readouterr().out
+    assert '"x\x1b[2J"' in piped  # a patch keeps the bytes
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert fmt_command([path], diff=True) == 0
+    shown_diff = capsys.readouterr().out
+    assert '"x\\u{1b}[2J"' in shown_diff and raw_nasty(shown_diff) == []

@@ -236,8 +236,17 @@ def test_input_through_a_fifo_is_not_a_regular_file(tmp_path):
     for args in (["simulate", str(fifo)], ["export", str(fifo)],
                  ["render", str(fifo), "-f", "dot"], ["report", str(fifo), "-o",
                                                       str(tmp_path / "r.html")],
-                 ["check", str(fifo)], ["simulate", str(tmp_path)]):
+                 ["render", str(fifo), "-o", str(tmp_path / "m.dot"), "--watch"],
+                 ["check", str(fifo)], ["fmt", str(fifo)], ["simulate", str(tmp_path)]):
         done = journey(*args, timeout=20)  # would block forever on open()
         assert done.returncode == 1, args
         assert b"not a regular file" in done.stderr, args
     assert _invoke("simulate", str(tmp_path / "missing.journey")).exit_code == 2
+
+
+def test_new_never_replaces_a_device_or_fifo(tmp_path):
+    fifo = tmp_path / "start.journey"
+    os.mkfifo(fifo)
+    done = _invoke("new", "start", "--dir", str(tmp_path))
+    assert done.exit_code == 2 and "already exists" in done.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

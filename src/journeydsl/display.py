@@ -30,6 +30,7 @@ a space they are escaped, as they would only hide a difference.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Categories shown escaped: controls, format characters (bidi, zero-width,
@@ -40,6 +41,7 @@ _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
 _JOINERS = frozenset("\u200c\u200d")
 #: What `one_line` turns into a space: tabs and every kind of line break.
 _BREAKS = dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x85\u2028\u2029"), " ")
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def escape(char: str) -> str:
@@ -63,7 +65,7 @@ def shown(text: str | None) -> str:
     if not text:
         return ""
     if text.isascii():
-        if not _ascii_controls(text):
+        if not _ASCII_CONTROL.search(text):
             return text
     elif text.isprintable() and _INVISIBLE.isdisjoint(text):
         return text
@@ -77,10 +79,6 @@ def shown(text: str | None) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def _ascii_controls(text: str) -> bool:
-    return any(c < " " and c != "\t" or c == "\x7f" for c in text)
 
 
 def _joins(before: str, after: str) -> bool:
@@ -103,8 +101,6 @@ def lines_shown(text: str, breaks: str = "\n") -> str:
     characters of `breaks`) kept."""
     if len(breaks) == 1:
         return breaks.join(shown(line) for line in text.split(breaks))
-    import re
-
     parts = re.split(f"([{re.escape(breaks)}])", text)
     return "".join(part if i % 2 else shown(part) for i, part in enumerate(parts))
 

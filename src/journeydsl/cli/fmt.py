@@ -57,7 +57,7 @@ def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
     """
     from ..atomic import Refused, Snapshot, rewrite
     from ..ci.files import find_journey_files, no_files_message
-    from ..display import shown
+    from ..display import lines_shown, shown
     from ..fmt import format_source
     from ..language.source import DEFAULT_MAX_BYTES, SourceFile, decode
 
@@ -85,7 +85,10 @@ def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
             continue
         changed += 1
         if diff:
-            sys.stdout.write(_diff(path, original, formatted))
+            patch = _diff(path, original, formatted)
+            # on a terminal, escapes in the file are shown, not run; a pipe
+            # (to `patch`, `git apply`) gets the bytes as they are
+            sys.stdout.write(lines_shown(patch) if sys.stdout.isatty() else patch)
         if check:
             print(shown(str(path)))
         elif not diff:
