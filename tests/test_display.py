@@ -29,8 +29,13 @@ BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
 def raw_nasty(text: str) -> list[str]:
-    """The nasty characters found raw in `text` (newlines and tabs are layout)."""
-    return sorted({c for c in text if c in NASTY or (c < " " and c not in "\n\t")})
+    """The nasty characters found raw in `text`: controls (but the newlines
+    and tabs of the layout), format characters (but joiners, kept between
+    two visible non-ASCII characters: see test_shown_is_safe_and_idempotent),
+    separators, surrogates, noncharacters, invisible letters."""
+    return sorted({c for c in text if c in NASTY or c not in "\n\t\u200c\u200d" and (
+        unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+        or 0xFDD0 <= ord(c) <= 0xFDEF or ord(c) & 0xFFFE == 0xFFFE)})
 
 
 # ------------------------------------------------------------------ the helper
@@ -252,3 +257,28 @@ def test_fmt_diff_shows_escapes_on_a_terminal_only(tmp_path, monkeypatch, capsys
     assert fmt_command([path], diff=True) == 0
     shown_diff = capsys.readouterr().out
     assert '"x\\u{1b}[2J"' in shown_diff and raw_nasty(shown_diff) == []
+
+
+_LABEL = st.text(st.characters(blacklist_characters='"\\\n\r\x00', blacklist_categories=("Cs",)),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(title=_LABEL, stage=_LABEL, step=_LABEL)
+def test_any_label_is_inert_in_every_drawn_output(title, stage, step):
+    import xml.etree.ElementTree as ET
+
+    from journeydsl.render import to_dot
+    from journeydsl.render.board import board_svg
+    from journeydsl.render.mermaid import to_mermaid_flowchart, to_mermaid_journey
+
+    text = (f'journey "{title}" {{\n  stage s "{stage}" {{ touchpoint a "{step}" {{ emotion 2 }}'
+            f' }}\n  stage t {{}}\n  entry a\n  a -> t 40%\n  goal t\n}}\n')
+    compiled = journeydsl.loads(text)
+    assert compiled.ok, [d.message for d in compiled.diagnostics]
+    journey = compiled.journey
+    for out in (to_dot(journey), to_mermaid_journey(journey), to_mermaid_flowchart(journey)):
+        assert raw_nasty(out) == []
+    svg = board_svg(journey)
+    assert raw_nasty(svg) == []
+    ET.fromstring(svg)  # well-formed XML whatever the labels hold
