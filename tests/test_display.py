@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import journeydsl
 from journeydsl.cli import app
 from journeydsl.diagnostics import render_concise, render_text
-from journeydsl.display import escape, lines_shown, one_line, shown, width
+from journeydsl.display import escape, json_shown, lines_shown, one_line, shown, width
 
 #: Characters that must never reach an output raw.
 NASTY = ["\x1b", "\x07", "\x08", "\x7f", "\x9b", "\x0b", "\x0c", "\x85", "\u202a", "\u202b",
@@ -81,6 +81,16 @@ def test_shown_is_safe_and_idempotent(text):
         assert char == "\t" or category not in ("Cc", "Cf", "Cs", "Zl", "Zp"), repr(out)
     out.encode("utf-8")  # surrogates are escaped: always encodable
     assert "\n" not in one_line(text) and "\r" not in one_line(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",))))
+def test_json_shown_is_the_same_data_and_inert(text):
+    document = json.dumps({"label": text, "list": [text, 1]}, ensure_ascii=False)
+    out = json_shown(document)
+    assert json.loads(out) == {"label": text, "list": [text, 1]}
+    assert raw_nasty(out) == []
+    assert json_shown(out) == out
 
 
 # ------------------------------------------------------------------ a hostile journey
@@ -196,6 +206,19 @@ def test_simulate_json_keeps_the_text_exactly(hostile):
     done = CliRunner().invoke(app, ["simulate", str(path), "-f", "json"])
     assert done.exit_code == 0
     assert json.loads(done.stdout)["journey"] == _label("Title")  # data, not display
+    assert raw_nasty(done.stdout) == []  # as JSON escapes (\u202e): inert on a terminal
+
+
+def test_export_keeps_the_text_exactly_as_json_escapes(hostile):
+    path, _ = hostile
+    done = CliRunner().invoke(app, ["export", str(path)])
+    assert done.exit_code == 0
+    assert raw_nasty(done.stdout) == [], raw_nasty(done.stdout)
+    assert "\\u202eevil\\u202c" in done.stdout and "\\u001b[31m" in done.stdout
+    assert "👩\u200d💻 Dev" in done.stdout and "שלום RTL" in done.stdout  # readable, kept
+    model = json.loads(done.stdout)["journey"]
+    assert model["title"] == _label("Title")
+    assert {s["label"] for s in model["stages"]} == {_label("Stage"), "שלום RTL"}
 
 
 def test_check_excerpt_escapes_and_carets_line_up(tmp_path):
@@ -234,8 +257,13 @@ def test_check_outputs_through_the_command(hostile, tmp_path):
         done = runner.invoke(app, ["check", "-f", fmt, "--color", "never", str(bad)])
         assert done.exit_code == 1
         _assert_shown(done.stdout + done.stderr, kept=("bad\\u{1b}[2J.journey",))
-    sarif = runner.invoke(app, ["check", "-f", "json", str(bad)])
-    assert json.loads(sarif.stdout)[0]["path"] == str(bad)  # machine output: exact
+    found = runner.invoke(app, ["check", "-f", "json", str(bad)])
+    assert json.loads(found.stdout)[0]["path"] == str(bad)  # machine output: exact
+    sarif = runner.invoke(app, ["check", "-f", "sarif", str(bad)])
+    uri = json.loads(sarif.stdout)["runs"][0]["results"][0]["locations"][0]
+    assert "%1B" in uri["physicalLocation"]["artifactLocation"]["uri"]
+    for out in (found.stdout, sarif.stdout):
+        assert raw_nasty(out) == [], raw_nasty(out)  # as JSON escapes
 
 
 def test_command_messages_escape_user_text(tmp_path):

@@ -104,6 +104,27 @@ def test_head_closes_the_pipe_early(files):
         assert done.stdout.strip() in ("0", "1") and done.stderr == "", done.stderr
 
 
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "buffered"])
+def test_reader_gone_midway_is_exit_1(unbuffered):
+    """The reader takes one byte, after the command began writing, and goes:
+    the rest (the report is ~190 KB, a pipe holds 64 KB) cannot be written.
+    Under PYTHONUNBUFFERED, stdout's raw file takes part of a write and the
+    text layer drops the rest: this was exit 0 with the output cut short."""
+    env = _env()
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    child = subprocess.Popen([sys.executable, "-m", "journeydsl.cli", "report", SAAS, "-o",
+                              "/dev/stdout"], stdout=write_end, stderr=subprocess.PIPE, env=env)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"<"  # blocks until the first write
+    os.close(read_end)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 1, stderr
+    assert b"Traceback" not in stderr and b"internal error" not in stderr
+
+
 def test_full_stderr_exits_1_without_a_traceback(files):
     with open("/dev/full", "wb") as full:
         done = _run(["check", files["bad"]], stdout=subprocess.PIPE, stderr=full)
@@ -142,3 +163,36 @@ def test_guard_turns_a_failed_write_into_output_error(capsys):
         _Guarded(_Failing(errno.EPIPE), "stdout").write(b"x")
     assert output_failed(pipe.value) == 1
     assert capsys.readouterr().err == ""  # a closed pipe: nothing to say
+
+
+class _Partial(io.RawIOBase):
+    """A raw file that takes at most `chunk` bytes a call (as a pipe or a
+    filling disk can), and fails with ENOSPC once it holds `room` bytes."""
+
+    def __init__(self, chunk: int, room: int) -> None:
+        self.chunk, self.room, self.got = chunk, room, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if len(self.got) >= self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        taken = bytes(data[:min(self.chunk, self.room - len(self.got))])
+        self.got += taken
+        return len(taken)
+
+
+def test_guard_writes_everything_a_raw_file_takes_in_parts():
+    raw = _Partial(chunk=7, room=10_000)
+    data = bytes(range(256)) * 10
+    assert _Guarded(raw, "stdout").write(data) == len(data)
+    assert bytes(raw.got) == data
+
+
+def test_guard_reports_a_disk_that_fills_midway():
+    raw = _Partial(chunk=4096, room=5000)
+    with pytest.raises(OutputError) as caught:
+        _Guarded(raw, "stdout").write(b"x" * 9000)
+    assert str(caught.value) == "cannot write to stdout: no space left on device"
+    assert len(raw.got) == 5000

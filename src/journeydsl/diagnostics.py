@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
 
-from .display import lines_shown, shown, width
+from .display import json_shown, lines_shown, shown, width
 from .language.source import SourceFile, Span
 
 
@@ -97,6 +97,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD310": (Severity.ERROR, "invalid uncertain rate"),
     "JD311": (Severity.ERROR, "duplicate transition"),
     "JD312": (Severity.ERROR, "chain continues from several targets"),
+    "JD313": (Severity.ERROR, "number beyond the limits"),
     "JD401": (Severity.ERROR, "no entry"),
     "JD402": (Severity.WARNING, "no goal"),
     "JD403": (Severity.WARNING, "unreachable step"),
@@ -146,7 +147,8 @@ def _located(label: Label, root: SourceFile, primary: SourceFile) -> Label:
     return Label(span, label.message, None if where is primary else where)
 
 
-def close_matches(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
+def close_matches(word: str, candidates: Iterable[str], n: int = 1,
+                  cutoff: float = 0.6) -> list[str]:
     """"Did you mean" candidates (difflib is imported only when a name is wrong)."""
     import difflib
 
@@ -338,4 +340,4 @@ def _label_dict(label: Label, diagnostic: Diagnostic) -> dict:
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
     import json
 
-    return json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    return json_shown(json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False))

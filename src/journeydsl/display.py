@@ -105,6 +105,38 @@ def lines_shown(text: str, breaks: str = "\n") -> str:
     return "".join(part if i % 2 else shown(part) for i, part in enumerate(parts))
 
 
+def json_shown(document: str) -> str:
+    """A JSON document (`json.dumps(..., ensure_ascii=False)`) with every
+    character `shown` escapes written as a JSON escape (`\\u202e`): the
+    same data to any parser, and nothing that acts on a terminal when the
+    document is printed (`json.dumps` already escapes C0 controls, but not
+    DEL, C1 controls, bidi or invisible characters). Other non-ASCII text
+    stays readable.
+
+    >>> json_shown('{"a": "x\u202ey\x7f", "b": "\u00e9t\u00e9"}')
+    '{"a": "x\\\\u202ey\\\\u007f", "b": "été"}'
+    """
+    if document.isascii() and "\x7f" not in document:
+        return document
+    return _NOT_PRINTABLE_ASCII.sub(_json_escape, document)
+
+
+_NOT_PRINTABLE_ASCII = re.compile("[^\x00-\x7e]")
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    char, at, text = found.group(), found.start(), found.string
+    if char in _JOINERS and 0 < at < len(text) - 1 and _joins(text[at - 1], text[at + 1]):
+        return char
+    if not _hidden(char):
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON escapes name UTF-16 units: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def width(text: str, tab: int = 4) -> int:
     """Columns a terminal uses for `text` as shown (escapes included):
     combining marks take none, wide characters two, a tab `tab`."""

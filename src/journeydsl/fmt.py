@@ -102,10 +102,11 @@ class _Printer:
         self.aligned: Tree | None = None  # the statement whose parts are alignment cells
 
     # -------------------------------------------------------- line primitives
-    def _new_line(self, indent: int, group: str | None = None) -> None:
-        self.cur = _Line(indent, group=group)
-        self.lines.append(self.cur)
+    def _new_line(self, indent: int, group: str | None = None) -> _Line:
+        self.cur = line = _Line(indent, group=group)
+        self.lines.append(line)
         self.prev = None
+        return line
 
     def _token(self, text: str) -> None:
         assert self.cur is not None
@@ -178,8 +179,7 @@ class _Printer:
         """A statement that starts its own line."""
         self._blank_if_pending()
         group = node.data if node.data == "flow" or node.data in _DECLARATIONS else None
-        self._new_line(indent, group)
-        first = self.cur
+        first = self._new_line(indent, group)
         saved = self.stmt_indent, self.aligned
         self.stmt_indent, self.aligned = indent, (node if group else None)
         self._emit(node)
@@ -261,6 +261,7 @@ def _render(lines: list[_Line]) -> str:
         if line.kind == "blank":
             out.append("")
         elif line.kind == "comment":
+            assert line.comment is not None  # a comment line is made with its comment
             out.append(INDENT * line.indent + line.comment)
         else:
             out.append(code if line.comment is None else code + line.comment)

@@ -70,15 +70,19 @@ def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
     for path in files:
         try:
             snapshot = Snapshot.read(path, DEFAULT_MAX_BYTES)
-        except OSError:
-            snapshot = None  # the compiler says why (JD001), below
-        source = decode(str(path), snapshot.data) if snapshot is not None else None
-        formatted = None
-        if isinstance(source, SourceFile):
-            formatted, diagnostics = format_source(source)
-        if formatted is None:
+        except OSError:  # the compiler says why (JD001), below
             failed += 1
-            _not_formatted(path, diagnostics if isinstance(source, SourceFile) else None)
+            _not_formatted(path, None)
+            continue
+        source = decode(str(path), snapshot.data)
+        if not isinstance(source, SourceFile):  # not UTF-8, too large ...
+            failed += 1
+            _not_formatted(path, None)
+            continue
+        formatted, diagnostics = format_source(source)
+        if formatted is None:  # syntax errors
+            failed += 1
+            _not_formatted(path, diagnostics)
             continue
         original = snapshot.data.decode("utf-8")
         if formatted == original:

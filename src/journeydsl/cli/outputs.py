@@ -96,7 +96,7 @@ def write_output(out: Path, data: bytes, source: Path | None = None,
     `binary`: the format's name when it is not text (png, pdf), refused on
     a terminal. Raises UsageError, OSError."""
     target = check_output(out, source)
-    if target.kind == "fd":
+    if target.fd is not None:  # kind "fd"
         write_fd(target.fd, data, binary)
     elif target.kind == "stream":
         _write_stream(out, data, binary)

@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import errno
 import io
+import select
 import sys
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class OutputError(Exception):
@@ -32,15 +37,29 @@ class OutputError(Exception):
 class _Guarded(io.BufferedIOBase):
     """A write-only binary stream over another; its failures raise OutputError."""
 
-    def __init__(self, inner, name: str) -> None:
+    def __init__(self, inner: BinaryIO, name: str) -> None:
         super().__init__()
         self._inner, self.name = inner, name
 
-    def write(self, data) -> int:
+    def write(self, data: ReadableBuffer) -> int:
+        """Write all of `data`. Under PYTHONUNBUFFERED (set in many CI
+        images) `sys.stdout.buffer` is the raw file, whose `write` may take
+        only part: the disk filled up, or the reader of a pipe went away,
+        midway. The text layer above ignores what is left, so without this
+        loop the output would end short with exit 0; with it, the next
+        write says why (no space left, broken pipe)."""
+        view = memoryview(data).cast("B")
+        total = len(view)
         try:
-            return self._inner.write(data)
+            while view:
+                written: int | None = self._inner.write(view)
+                if written is None:  # a non-blocking descriptor that is full
+                    select.select([], [self._inner.fileno()], [])
+                    continue
+                view = view[written:]
         except OSError as err:
             raise OutputError(self.name, err) from None
+        return total
 
     def flush(self) -> None:
         try:

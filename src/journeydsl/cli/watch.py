@@ -24,11 +24,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..render import produce
 from .common import UsageError, error, pick, report
 from .outputs import check_output, refuse_journey, write_output
 from .render_options import settle_options
+
+if TYPE_CHECKING:
+    from ..api import Compiled
 
 #: watchfiles' debouncing: a batch ends after STEP_MS without a change, or
 #: after DEBOUNCE_MS at the latest (an editor's write + rename is one batch).
@@ -38,7 +42,7 @@ STEP_MS = 100
 Batch = set  # of (watchfiles.Change, str): what watchfiles.watch yields
 
 
-def watched_paths(compiled, path: Path) -> set[Path]:
+def watched_paths(compiled: object, path: Path) -> set[Path]:
     """The files whose change calls for a new render: PATH and the files it
     imports (`Compiled.imports`, when the compiler provides it; relative
     paths are taken from PATH's folder).
@@ -172,7 +176,7 @@ class Watch:
     def _kept(self) -> str:
         return f"kept the last {self.out}" if self.out.exists() else f"{self.out} not written"
 
-    def _diagnostics(self, compiled) -> None:
+    def _diagnostics(self, compiled: Compiled) -> None:
         report(compiled.diagnostics, self.color)
         sys.stderr.flush()
 
