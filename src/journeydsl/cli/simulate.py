@@ -55,6 +55,8 @@ def simulate(
     """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
     import json
 
+    from ..display import json_shown
+
     result = compile_or_exit(path, simulable=True)
     journey = pick(result, path, scenario, persona)
     with paused_gc():
@@ -88,15 +90,17 @@ def simulate(
             payload["levers"] = [lever.as_dict() for lever in lever_list]
         if removals is not None:
             payload["attribution"] = removals.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+        typer.echo(json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)))
         return
     from rich.console import Console
 
+    from ..display import one_line
     from .tables import attribution_tables, compare_view, levers_table, report_view
 
-    console = Console(highlight=False)
-    labels = {s.id: s.label for s in journey.stages}
-    step_labels = {s.id: s.label for s in journey.steps}
+    # markup and emoji codes off: a label such as "[red]x" or ":warning:" is text
+    console = Console(highlight=False, markup=False, emoji=False)
+    labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
+    step_labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))

@@ -10,6 +10,8 @@ gets the labels and one table. `width=None` lays out for an unbounded width.
 
 Numbers are printed one way throughout: U+2212 (−) before a negative number,
 "+" before a positive change, no sign on a number that rounds to zero.
+User text (labels, the title) comes shown safe (`display.one_line`) and is
+printed by a console without markup or emoji codes.
 
 >>> fmt(-0.125, "rate", None), fmt(1234.5, "money", "USD"), delta(0.30, 0.25, "rate", None)
 ('−12.50%', '1,234.50 USD', '+5.00 pp')
@@ -29,6 +31,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..display import one_line
 from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
 
@@ -118,7 +121,8 @@ def delta(new: float | None, old: float | None, kind: str, currency: str | None)
 
 def natural_width(renderable: RenderableType) -> int:
     """The width `renderable` takes when nothing has to wrap."""
-    console = Console(width=100_000, file=StringIO(), color_system=None)
+    console = Console(width=100_000, file=StringIO(), color_system=None, markup=False,
+                      emoji=False)
     return Measurement.get(console, console.options, renderable).maximum
 
 
@@ -256,7 +260,7 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
     scenario = f" — scenario {report.scenario}" if report.scenario else ""
-    header = Text(f"{report.journey}{scenario} ({report.method.replace('_', ' ')})",
+    header = Text(f"{one_line(report.journey)}{scenario} ({report.method.replace('_', ' ')})",
                   style="bold")
     columns = {}
     if persona:
@@ -281,7 +285,8 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
     columns = {name: (r.personas[persona] if persona else r.blended) for name, r in reports.items()}
     first = next(iter(columns))
     return Group(
-        Text(f"{next(iter(reports.values())).journey}: baseline and scenarios", style="bold"),
+        Text(f"{one_line(next(iter(reports.values())).journey)}: baseline and scenarios",
+             style="bold"),
         *metrics_tables(columns, currency,
                         "Metrics" + (f" (persona {persona})" if persona else ""), width,
                         deltas_from=first),
