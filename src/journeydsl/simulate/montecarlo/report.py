@@ -126,8 +126,8 @@ class MonteCarloReport(Report):
     rescaled_steps: dict[str, dict[str, int]] = field(default_factory=dict)
     transitions: int = 0
     moves: int = 0
-    capped_walks: int = 0
-    cascade_capped: bool = False
+    capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
+    cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
     # converters of the mix: discounted value, cost and weight (for top_share)
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
