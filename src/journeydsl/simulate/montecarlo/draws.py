@@ -18,7 +18,7 @@ import numpy as np
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
 from ..results import blend
-from .report import MonteCarloReport, blended_linear, headline, uncertainty
+from .report import MonteCarloReport, blended_linear, uncertainty
 from .run import Stats, run_pairs
 from .bins import Pair
 from .tally import Tally
@@ -116,7 +116,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
 
     tallies, stats = _walk_groups(pairs, seed, max_moves, tick)
     pooled: dict[str, Tally] = {}
-    per_draw_headline: list[dict[str, float | None]] = []
+    per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
     converters = []
     for d in range(k):
         mine = {p: tallies[j] for j, (dd, p) in enumerate(which) if dd == d}
@@ -125,14 +125,14 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             c = tally.converters.copy()
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
             converters.append(c)
-        per_draw_headline.append(headline(blended_linear(mine, mix)[0]))
+        per_draw.append(blended_linear(mine, mix))
     personas = {p: pooled[p].metrics() for p in run}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
         currency=journey.currency, shares=shares, personas=personas,
         blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
         prospects=prospects, draws=k, seed=seed,
-        uncertainty=uncertainty(pooled, mix, per_draw_headline, k),
+        uncertainty=uncertainty(pooled, mix, per_draw),
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
