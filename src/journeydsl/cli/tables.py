@@ -389,6 +389,12 @@ def monte_carlo_view(report, currency: str | None, width: int | None = None) -> 
             f"bring {_share(report.revenue_concentration)} of customer revenue"
             + (f" ({_share(report.profit_concentration)} of profit)"
                if report.profit_concentration is not None else "")))
+    if report.cascade_capped:
+        from ..simulate.montecarlo.run import CASCADE_FACTOR
+
+        parts.append(Text(f"The referral cascade was cut at {CASCADE_FACTOR} referred prospects "
+                          "per entering prospect: the cohort totals count only the prospects "
+                          "walked (the exact engine has them all)", style="yellow"))
     if report.rescaled_draws:
         parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
                           "at some step and were scaled down to 100% (see JD407)", style="yellow"))

@@ -37,7 +37,7 @@ from .bins import GOAL, LOOP, MONEY, REFER, TRACK, Tables, WalkTooLong
 # loops under a horizon of decades, come near these limits; the exact
 # engine solves them.
 MAX_MOVES = 100_000  # moves of one walk (after it joins the pool)
-MAX_DRAWS = 5_000  # draws of a next move per entering prospect, on average,
+MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
@@ -234,7 +234,6 @@ def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
     hi = books.N0 if hi is None else hi
     run = _Walk(eng, rng, books, lo, hi, counts, max_moves, pool or POOL)
     st = run.st
-    budget = max(MIN_BUDGET, MAX_DRAWS * (hi - lo))
     last_join = it = draws = 0
     while True:
         if st.live:
@@ -252,9 +251,12 @@ def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
             # joiners make their first move (or entry) in the pass they join
             if it - last_join > max_moves and st.live:
                 raise run.too_long(f"were still going after {max_moves:,} moves each")
-            if draws > budget and st.live:
+            # per prospect let in so far: their draws only grow, so a run
+            # that will pass the budget is stopped before it walks the rest
+            entered = sum(run.taken)
+            if draws > max(MIN_BUDGET, MAX_DRAWS * entered) and st.live:
                 raise run.too_long(f"took over {draws:,} moves in all "
-                                   f"({draws / max(hi - lo, 1):,.0f} per prospect)")
+                                   f"({draws / max(entered, 1):,.0f} per prospect)")
         if tick is not None:
             tick(books.finished)
     if tick is not None:
