@@ -127,12 +127,13 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             converters.append(c)
         per_draw.append(blended_linear(mine, mix))
     personas = {p: pooled[p].metrics() for p in run}
+    notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
         currency=journey.currency, shares=shares, personas=personas,
         blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
         prospects=prospects, draws=k, seed=seed,
-        uncertainty=uncertainty(pooled, mix, per_draw),
+        uncertainty=uncertainty(pooled, mix, per_draw, notes), undefined=notes,
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,

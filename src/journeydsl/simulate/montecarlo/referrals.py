@@ -21,6 +21,10 @@ from .books import Books
 from .bins import Tables
 
 _LIST_SOURCES = 0.25  # above this K, find the visits to referral sources first
+# Above this K (a step may send up to a million per visit), candidates would
+# outnumber what memory holds: referrals are counted per walker and arrow
+# instead, and only as many made into prospects as the cascade has room for.
+_PER_ARROW = 1.0
 
 
 def uniform_ints(rng, high: int, size: int) -> np.ndarray:
@@ -57,12 +61,26 @@ def from_pool(eng: Tables, books: Books, rng, w, e, t) -> None:
     """Referrals of the visits of every walker in the pool."""
     lam = eng.lam_row_max
     m = len(e)
+    if lam > _PER_ARROW:
+        src = eng.ref_code.take(e).nonzero()[0]
+        from_visits(eng, books, rng, w.take(src), eng.row.take(e.take(src)), t.take(src))
+        return
     if lam <= _LIST_SOURCES:
         pos = uniform_ints(rng, m, rng.poisson(lam * m))
     else:
         src = eng.ref_code.take(e).nonzero()[0]
         pos = src.take(uniform_ints(rng, len(src), rng.poisson(lam * len(src))))
     send(eng, books, rng, w.take(pos), eng.row.take(e.take(pos)), t.take(pos))
+
+
+def from_visits(eng: Tables, books: Books, rng, w, row, t) -> None:
+    """Referrals of one visit each of walkers `w` (to `row` at `t`), counted
+    per walker and arrow (for steps that send many per visit)."""
+    if eng.lam_row_max <= _PER_ARROW:
+        pos = uniform_ints(rng, len(row), rng.poisson(eng.lam_row_max * len(row)))
+        send(eng, books, rng, w.take(pos), row.take(pos), t.take(pos))
+        return
+    from_runs(eng, books, rng, w, row, t, np.zeros(len(row)), np.ones(len(row), np.int64))
 
 
 def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:

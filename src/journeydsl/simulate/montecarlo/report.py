@@ -23,6 +23,11 @@ from .tally import Tally
 HEADLINE = tuple(m.json for m in METRICS_SHOWN)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
+# Standard errors come from sums of squares: amounts whose squares leave
+# double precision (a cost of 1e-320 per visit) have none we could trust.
+_TINY, _HUGE = 1e-150, 1e150
+NO_STDERR = "the amounts are too small or too large for double precision to give a standard error"
+NOT_FINITE = "not a finite number in double precision"
 
 
 def headline(mean: np.ndarray) -> dict[str, float | None]:
@@ -65,8 +70,9 @@ def _gradients(mean: np.ndarray) -> dict[str, np.ndarray | None]:
         a, b = where[parts[0]], where[parts[1]]
         num, den = float(mean[a]), float(mean[b])
         v = np.zeros(k)
-        v[a] = 1.0 / den
-        v[b] = -num / den ** 2
+        with np.errstate(over="ignore", divide="ignore"):
+            v[a] = 1.0 / den
+            v[b] = -(num / den) / den  # (den ** 2 would underflow first)
         g[metric.json] = v
     return g
 
@@ -129,6 +135,8 @@ class MonteCarloReport(Report):
     capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
     cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
+    # values null in the JSON that are not simply undefined, by key: why
+    undefined: dict[str, str] = field(default_factory=dict)
     # converters of the mix: discounted value, cost and weight (for top_share)
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
 
@@ -172,12 +180,16 @@ class MonteCarloReport(Report):
             "capped_walks": self.capped_walks,
             "cascade_capped": self.cascade_capped,
         })
+        notes = dict(self.undefined)
+        out = _finite(out, "", notes)
+        out["undefined"] = notes
         return out
 
 
 
 def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
-                per_draw: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+                per_draw: list[tuple[np.ndarray, np.ndarray]],
+                notes: dict[str, str] | None = None) -> dict:
     """Standard error and p05/p50/p95 of each blended headline metric.
 
     `per_draw`: each draw's blended means of the expectations and their
@@ -191,7 +203,8 @@ def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
     off the exact value), while v comes from every prospect: the variance
     is max(s^2, v) / k, the random-effects (DerSimonian-Laird) estimate
     with sigma_b^2 = max(0, s^2 - v). Ratios go through the delta method
-    at the pooled means. With one draw it is v alone."""
+    at the pooled means. With one draw it is v alone. A standard error that
+    double precision cannot give is None, its reason in `notes` (by key)."""
     mean, cov = blended_linear(pooled, mix)
     point = headline(mean)
     grads = _gradients(mean)
@@ -208,9 +221,17 @@ def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
         if g is None or value is None:
             out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
             continue
-        var = float(g @ within @ g)
-        if between is not None:
-            var = max(var, float(g @ between @ g))
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = float(g @ within @ g)
+            if between is not None:
+                var = max(var, float(g @ between @ g))
+        used = np.abs(mean[g != 0])
+        if not (math.isfinite(var) and np.isfinite(g).all()) or (
+                (used > 0) & (used < _TINY)).any() or (used > _HUGE).any():
+            out[name] = {"stderr": None, "p05": None, "p50": value, "p95": None}
+            if notes is not None:
+                notes[f"uncertainty.{name}"] = NO_STDERR
+            continue
         se = math.sqrt(var) if var > 0 else 0.0
         if k == 1:
             out[name] = {"stderr": se, "p05": value - _Z90 * se, "p50": value,
@@ -224,3 +245,18 @@ def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
 
 def _float(x) -> float | None:
     return None if x is None else float(x)
+
+
+def _finite(value, key: str, notes: dict[str, str]):
+    """`value` with every float that is not finite made None (JSON has no
+    inf or NaN), its key noted."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        notes.setdefault(key, NOT_FINITE)
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{key}.{k}" if key else str(k), notes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v, f"{key}[{i}]", notes) for i, v in enumerate(value)]
+    return value
