@@ -25,6 +25,7 @@ _LIST_SOURCES = 0.25  # above this K, find the visits to referral sources first
 # outnumber what memory holds: referrals are counted per walker and arrow
 # instead, and only as many made into prospects as the cascade has room for.
 _PER_ARROW = 1.0
+_MANY = 1 << 20  # candidates drawn at once at most (else counted per arrow)
 
 
 def uniform_ints(rng, high: int, size: int) -> np.ndarray:
@@ -80,19 +81,38 @@ def from_visits(eng: Tables, books: Books, rng, w, row, t) -> None:
         pos = uniform_ints(rng, len(row), rng.poisson(eng.lam_row_max * len(row)))
         send(eng, books, rng, w.take(pos), row.take(pos), t.take(pos))
         return
-    from_runs(eng, books, rng, w, row, t, np.zeros(len(row)), np.ones(len(row), np.int64))
+    _per_arrow(eng, books, rng, w, row, t, np.zeros(len(row)), np.ones(len(row), np.int64))
 
 
 def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:
     """Referrals of walkers that made `visits` more visits each along a
     self-loop (row `row`), the j-th at `t + j * step`.
 
-    A stay can be thousands of visits, so referrals are drawn per walker and
-    arrow, not per visit: the m visits whose referrals along arrow a (k per
-    visit, after delay δ) arrive before the horizon send Poisson(k m) in all,
-    each from a visit picked uniformly among those m. Every one of them
-    counts for the viral coefficient, but only as many as the cascade has
-    room for are made into prospects (the rest are counted as capped)."""
+    Usually a few: candidates by thinning, as for single visits, over the
+    slots (walker, visit) of all the stays, Poisson(K * slots) in all, each
+    on a slot picked uniformly. A stay can be millions of visits, though:
+    when the candidates would be many, they are counted per arrow."""
+    many = visits.astype(float)
+    cum = np.cumsum(many)
+    total = float(cum[-1]) if len(cum) else 0.0
+    lam = eng.lam_row_max
+    if lam <= _PER_ARROW and lam * total <= _MANY:
+        slot = uniform_ints(rng, max(int(total), 1), rng.poisson(lam * total))
+        walker = np.searchsorted(cum, slot, side="right")
+        j = slot - (cum.take(walker) - many.take(walker)) + 1.0  # the walker's visit 1..v
+        send(eng, books, rng, w.take(walker), row.take(walker),
+             t.take(walker) + j * step.take(walker))
+        return
+    _per_arrow(eng, books, rng, w, row, t, step, visits)
+
+
+def _per_arrow(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:
+    """`from_runs` per walker and arrow: the m visits whose referrals along
+    arrow a (k per visit, after delay δ) arrive before the horizon send
+    Poisson(k m) in all, each from a visit picked uniformly among those m.
+    Every one counts for the viral coefficient, but only as many as the
+    cascade has room for are made into prospects (the rest are counted as
+    capped)."""
     first, last = eng.a_ptr.take(row), eng.a_ptr.take(row + 1)
     per = last - first
     walker = np.repeat(np.arange(len(row)), per)
