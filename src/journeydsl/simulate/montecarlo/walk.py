@@ -255,7 +255,7 @@ def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
             # that will pass the budget is stopped before it walks the rest
             entered = sum(run.taken)
             if draws > max(MIN_BUDGET, MAX_DRAWS * entered) and st.live:
-                raise run.too_long(f"took over {draws:,} moves in all "
+                raise run.too_long(f"needed over {draws:,} draws of a next move "
                                    f"({draws / max(entered, 1):,.0f} per prospect)")
         if tick is not None:
             tick(books.finished)
