@@ -178,8 +178,13 @@ def test_every_walk_ends_somewhere_on_loops_near_100_percent(rate, rest, delay, 
         p = getattr(exact, name)
         error = max(report.uncertainty[name]["stderr"], math.sqrt(p * (1 - p) / n))
         assert abs(getattr(report.blended, name) - p) <= Z * error + 1e-12, name
-    data = json.dumps(report.as_dict(), allow_nan=False)  # finite everywhere
-    assert json.loads(data)["undefined"] == {}
+    data = json.loads(json.dumps(report.as_dict(), allow_nan=False))  # finite everywhere
+    # the only nulls: ratios undefined in these runs (no prospect of 20,000
+    # converts under the horizon; everything discounted to 0 without it),
+    # and their standard errors, for the same reasons
+    undefined = data["blended"]["metrics"].get("undefined", {})
+    assert data["undefined"] == {f"uncertainty.{k}": why for k, why in undefined.items()}
+    assert set(undefined) <= {"clv", "cac", "ltv_cac", "time_to_convert_days"}
 
 
 def test_drop_off_churn_and_active_sum_to_one_on_every_example():
@@ -272,13 +277,55 @@ def test_json_carries_no_inf_or_nan_and_the_text_says_why(tmp_path):
     assert done.exit_code == 0, done.output
     assert "Infinity" not in done.stdout and "NaN" not in done.stdout
     data = json.loads(done.stdout)
-    assert data["blended"]["metrics"]["ltv_cac"] is None
-    assert data["undefined"]["blended.metrics.ltv_cac"] == "not a finite number in double precision"
+    metrics = data["blended"]["metrics"]
+    assert metrics["ltv_cac"] is None
+    assert "too small to divide by" in metrics["undefined"]["ltv_cac"]
     assert data["uncertainty"]["cost"]["stderr"] is None
     assert "too small or too large" in data["undefined"]["uncertainty.cost"]
+    # the uncertainty of an undefined metric is null for the metric's reason
+    assert data["uncertainty"]["ltv_cac"]["stderr"] is None
+    assert data["undefined"]["uncertainty.ltv_cac"] == metrics["undefined"]["ltv_cac"]
     text = runner.invoke(app, ["simulate", str(path), "--method", "monte-carlo",
                                "--prospects", "2000"], env={"COLUMNS": "200"})
     assert text.exit_code == 0, text.output
     assert "inf" not in text.stdout and "nan" not in text.stdout
     assert "Shown as — (null in JSON): " in text.stdout
-    assert "blended.metrics.ltv_cac" in text.stdout
+    assert "uncertainty.ltv_cac: CAC (2e-320) is too small to divide by" in text.stdout
+
+
+def _chain(rates: list[str]) -> str:
+    """Steps s0 -> s1 -> ... along `rates`, the last one the goal."""
+    lines = ['journey "chain" {', "  stage s0 { cost 1 }"]
+    lines += [f"  stage s{i} {{ value 100 }}" for i in range(1, len(rates) + 1)]
+    lines += ["  entry s0"]
+    lines += [f"  s{i} -> s{i + 1} {rate}" for i, rate in enumerate(rates)]
+    lines += [f"  goal s{len(rates)}", "}"]
+    return "\n".join(lines)
+
+
+def test_a_conversion_of_1e_320_gives_nulls_with_their_reasons(tmp_path):
+    # 26 steps of 1e-12 and one of 1e-8: conversion 1e-320 (a subnormal
+    # double). No prospect of a million converts; the exact conversion is
+    # below what a ratio may divide by: clv, cac, LTV:CAC, time to convert
+    # are null in both engines, each with its reason, and nothing is inf/NaN.
+    path = tmp_path / "chain.journey"
+    path.write_text(_chain(["0.0000000001%"] * 26 + ["0.000001%"]), encoding="utf-8")
+    runner = CliRunner()
+    exact = runner.invoke(app, ["simulate", str(path), "-f", "json"])
+    assert exact.exit_code == 0, exact.output
+    metrics = json.loads(exact.stdout)["blended"]["metrics"]
+    assert 0 < metrics["conversion"] < 1e-300
+    start = time.process_time()
+    done = runner.invoke(app, ["simulate", str(path), "--method", "monte-carlo", "-f", "json",
+                               "--prospects", "1000000"])
+    assert time.process_time() - start < 5.0
+    assert done.exit_code == 0, done.output
+    assert "Infinity" not in done.stdout and "NaN" not in done.stdout
+    data = json.loads(done.stdout)
+    mc = data["blended"]["metrics"]
+    assert mc["conversion"] == 0.0 and mc["revenue"] == 0.0 and mc["cost"] == 1.0
+    for key in ("clv", "cac", "ltv_cac", "time_to_convert_days"):
+        assert mc[key] is None and mc["undefined"][key] == "conversion is zero", key
+        assert metrics[key] is None and "is too small to divide by" in metrics["undefined"][key]
+        assert data["uncertainty"][key]["stderr"] is None
+        assert data["undefined"][f"uncertainty.{key}"] == "conversion is zero"

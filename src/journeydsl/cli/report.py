@@ -7,16 +7,19 @@ of the report failed, 2 usage error.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..render.formats import LANGS
-from .common import UsageError, choices, compile_or_exit, error
+from .common import Choice, UsageError, choices, compile_or_exit, error
 from .render_options import check_output
 from .root import app
 
-Lang = choices("Lang", LANGS)
+if TYPE_CHECKING:
+    Lang = Choice
+else:
+    Lang = choices("Lang", LANGS)
 
 
 @app.command()
@@ -26,7 +29,7 @@ def report(
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="The HTML file to write (atomically).", show_default=False,
         metavar="OUT")],
-    lang: Annotated[Lang, typer.Option(  # type: ignore[valid-type]
+    lang: Annotated[Lang, typer.Option(
         help="Language of the report's own words.")] = Lang("en"),
 ) -> None:
     """Write a self-contained HTML report: headline numbers, KPI scorecard, board, flow

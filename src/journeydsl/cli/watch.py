@@ -24,10 +24,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..render import produce, write_atomic
 from .common import UsageError, error, pick, report
 from .render_options import check_output, settle_options
+
+if TYPE_CHECKING:
+    from ..api import Compiled
 
 #: watchfiles' debouncing: a batch ends after STEP_MS without a change, or
 #: after DEBOUNCE_MS at the latest (an editor's write + rename is one batch).
@@ -37,7 +41,7 @@ STEP_MS = 100
 Batch = set  # of (watchfiles.Change, str): what watchfiles.watch yields
 
 
-def watched_paths(compiled, path: Path) -> set[Path]:
+def watched_paths(compiled: object, path: Path) -> set[Path]:
     """The files whose change calls for a new render: PATH and the files it
     imports (`Compiled.imports`, when the compiler provides it; relative
     paths are taken from PATH's folder).
@@ -170,7 +174,7 @@ class Watch:
     def _kept(self) -> str:
         return f"kept the last {self.out}" if self.out.exists() else f"{self.out} not written"
 
-    def _diagnostics(self, compiled) -> None:
+    def _diagnostics(self, compiled: Compiled) -> None:
         report(compiled.diagnostics, self.color)
         sys.stderr.flush()
 

@@ -129,7 +129,7 @@ def propagate(net: Network, inputs: list[Series]) -> list[Series]:
             _push(net, group, out, pending_t, pending_x)
             _check_budget(events)
             continue
-        pending_t[state] = pending_x[state] = []  # type: ignore[assignment]
+        pending_t[state] = pending_x[state] = []
         out[state] = arrived
         events += len(arrived.t)
         _push(net, group, out, pending_t, pending_x)

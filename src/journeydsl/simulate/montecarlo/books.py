@@ -53,8 +53,8 @@ class Books:
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
         self.stopped: list[tuple] = []  # (kind, code, money, converted, seen) as walks stop
         # entering prospects who referred: (who, how many each; None: one)
-        self.sent: list[tuple] = []
-        self.counts = None  # [tracked column, walker - offset]: visits
+        self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self.counts: np.ndarray | None = None  # [tracked column, walker - offset]: visits
         # the cascade
         self.limits = np.asarray(limits, np.int64)
         self.queued = np.zeros(P, np.int64)
@@ -240,11 +240,11 @@ class Books:
         self.n_roots += len(root)
         self.queue.append((2 * pair + 1, target, time))
 
-    def senders(self):
+    def senders(self) -> tuple[np.ndarray, np.ndarray]:
         """(entering prospects who referred someone, how many each)."""
         if not hasattr(self, "_senders"):
             if not self.sent:
-                self._senders = np.zeros(0, np.intp), np.zeros(0)
+                self._senders: tuple[np.ndarray, np.ndarray] = np.zeros(0, np.intp), np.zeros(0)
                 return self._senders
             who = np.concatenate([x[0] for x in self.sent])
             count = np.concatenate([np.ones(len(x[0])) if x[1] is None else x[1].astype(float)

@@ -74,6 +74,7 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, disc, counts, lo: 
     if not total:
         return 0
     # where the walkers that leave go: the step's other outcomes, as given
+    assert eng.exits is not None  # built whenever there is a loop
     go = eng.exits.draw_at(np.left_shift(lid, eng.exits.shift), rng)
     code[idx] = np.where(cut, own, go)  # cut: a move back, made next, at or after H
     many = visits.astype(float)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, with_ratios
+from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, undefined, with_ratios
 from .. import Report
 from .books import dot
 from .tally import Tally
@@ -45,7 +45,9 @@ def _parts(name: str) -> tuple[str, str] | None:
         return None
     top, bottom = of
     if METRIC[top].is_ratio and METRIC[bottom].is_ratio:
-        (a, den_a), (b, den_b) = _parts(top), _parts(bottom)
+        top_parts, bottom_parts = _parts(top), _parts(bottom)
+        assert top_parts is not None and bottom_parts is not None  # ratios have parts
+        (a, den_a), (b, den_b) = top_parts, bottom_parts
         if den_a == den_b:
             return a, b
         raise ValueError(f"no delta-method gradient for {name}")
@@ -135,7 +137,8 @@ class MonteCarloReport(Report):
     capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
     cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
-    # values null in the JSON that are not simply undefined, by key: why
+    # values null in the JSON outside the metrics tables (whose own
+    # `undefined` explains their ratios), by key ("uncertainty.cost"): why
     undefined: dict[str, str] = field(default_factory=dict)
     # converters of the mix: discounted value, cost and weight (for top_share)
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
@@ -207,6 +210,8 @@ def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
     double precision cannot give is None, its reason in `notes` (by key)."""
     mean, cov = blended_linear(pooled, mix)
     point = headline(mean)
+    # an undefined metric has no uncertainty either, for the metric's reason
+    why = undefined(with_ratios(dict(zip(EXPECTATIONS, (float(x) for x in mean)))))
     grads = _gradients(mean)
     k = len(per_draw)
     within = cov
@@ -220,6 +225,9 @@ def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
         g, value = grads[name], point[name]
         if g is None or value is None:
             out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+            metric = next(m for m in METRICS_SHOWN if m.json == name)
+            if notes is not None and metric.name in why:
+                notes[f"uncertainty.{name}"] = why[metric.name]
             continue
         with np.errstate(over="ignore", invalid="ignore"):
             var = float(g @ within @ g)
