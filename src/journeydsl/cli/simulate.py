@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .._gc import paused_gc
-from .common import command, compile_or_exit, pick
+from .common import command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
@@ -120,7 +120,25 @@ def simulate(
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int,
                         persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
-    """monte_carlo() with a progress bar on stderr when it is a terminal."""
+    """monte_carlo() with a progress bar on stderr when it is a terminal;
+    walks it cannot finish are `journey: ...` and exit 1."""
+    from ..simulate.montecarlo import WalkTooLong
+
+    walk = _monte_carlo_walk(prospects, draws, seed, persona)
+
+    def run(journey: CompiledJourney) -> MonteCarloReport:
+        try:
+            return walk(journey)
+        except WalkTooLong as err:
+            where = f" (in scenario `{journey.scenario}`)" if journey.scenario else ""
+            error(f"{err}{where}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _monte_carlo_walk(prospects: int, draws: int, seed: int,
+                      persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo

@@ -55,13 +55,16 @@ HEADLINE = tuple((m.json, m.label, m.unit) for m in METRICS_SHOWN)
 def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False,
         unit: bool = True) -> str:
     """`value` as the tables print it; `kind` is rate (a fraction, shown in %),
-    money, days or ratio; "—" when undefined. `plus` puts "+" before a
-    positive number (a change); `unit=False` leaves the currency out.
+    money, days or ratio; "—" when undefined, or beyond double precision
+    (inf, NaN: the output says why). `plus` puts "+" before a positive number
+    (a change); `unit=False` leaves the currency out.
 
     >>> fmt(-2.5, "days", None), fmt(0.000033, "rate", None), fmt(26539, "money", "VND", plus=True)
     ('−2.5 d', '0.0033%', '+26,539 VND')
+    >>> fmt(float("inf"), "ratio", None)
+    '—'
     """
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "—"
     size = abs(value)
     if kind == "rate":
@@ -411,6 +414,20 @@ def monte_carlo_view(report: MonteCarloReport, currency: str | None,
             f"bring {_share(report.revenue_concentration)} of customer revenue"
             + (f" ({_share(report.profit_concentration)} of profit)"
                if report.profit_concentration is not None else "")))
+    undefined = report.as_dict()["undefined"]  # (the JSON's nulls and why)
+    if undefined:
+        by_reason: dict[str, list[str]] = {}
+        for key, reason in undefined.items():
+            by_reason.setdefault(reason, []).append(key)
+        for reason, keys in by_reason.items():
+            parts.append(Text(f"Shown as — (null in JSON): {', '.join(keys)}: {reason}",
+                              style="yellow"))
+    if report.cascade_capped:
+        from ..simulate.montecarlo.run import CASCADE_FACTOR
+
+        parts.append(Text(f"The referral cascade was cut at {CASCADE_FACTOR} referred prospects "
+                          "per entering prospect: the cohort totals count only the prospects "
+                          "walked (the exact engine has them all)", style="yellow"))
     if report.rescaled_draws:
         parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
                           "at some step and were scaled down to 100% (see JD407)", style="yellow"))
