@@ -107,8 +107,8 @@ def money_tables(metrics: Metrics, journey: CompiledJourney, currency: str | Non
                  width: int | None = None) -> list[Table]:
     """Revenue, cost and profit per entering prospect, by stage and by
     channel (money in the currency named in the caption)."""
-    if not any(row["revenue"] or row["cost"] for row in metrics.stages.values()):
-        return []
+    if not any(row.get("revenue") or row.get("cost") for row in metrics.stages.values()):
+        return []  # no money, or an engine that does not place it (Monte Carlo)
     labels = {s.id: s.label for s in journey.stages}
     caption = (f"per entering prospect, discounted{f', {currency}' if currency else ''}; "
                "profit = margin x revenue - cost")

@@ -134,7 +134,9 @@ class Metrics:
 
     @property
     def payback_why(self) -> str | None:
-        return "not computed" if self.curve is None else self.curve.payback()[1]
+        if self.curve is None:  # (Monte Carlo: the exact engine has the curve)
+            return "not computed by this engine: the exact engine reads it off the profit curve"
+        return self.curve.payback()[1]
 
     def undefined(self) -> dict[str, str]:
         """Why each undefined headline metric is None, by metric name."""
