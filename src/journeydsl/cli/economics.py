@@ -9,7 +9,7 @@ never cut, negatives carry U+2212.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -17,7 +17,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .tables import fmt, natural_width, payback_text
+from ..metrics import METRIC
+from .tables import fmt, natural_width, payback_text, signed
 
 if TYPE_CHECKING:
     from ..language.compiled import CompiledJourney
@@ -53,9 +54,8 @@ def sections(journey: CompiledJourney, currency: str | None, width: int | None
     """For `tables.report_view`: what goes under the funnel (its note) and
     under the metrics (by entry step, money by stage and channel)."""
     def of(focus: Metrics) -> tuple[list, list]:
-        entries = entry_table(focus, journey, currency, width)
-        return ([funnel_note(focus, journey)],
-                ([entries] if entries is not None else [])
+        return (funnel_note(focus, journey),
+                entry_table(focus, journey, currency, width)
                 + money_tables(focus, journey, currency, width))
 
     return of
@@ -64,12 +64,14 @@ def sections(journey: CompiledJourney, currency: str | None, width: int | None
 # ------------------------------------------------------------------ by entry
 
 def entry_table(metrics: Metrics, journey: CompiledJourney, currency: str | None,
-                width: int | None = None) -> Table | None:
+                width: int | None = None) -> list[Table]:
     """Prospects by entry step: what a budget owner compares channels on.
-    None with a single entry step (its numbers are the headline's)."""
+    None with a single entry step (its numbers are the headline's). Entries
+    by label when that fits in `width`, else by id; a table too wide is cut
+    into two by its columns (each repeating the entries), as the metrics."""
     entries = metrics.by_entry
     if len(entries) < 2:
-        return None
+        return []
     steps = {s.id: s for s in journey.steps}
 
     def name(step: str) -> tuple[str, str]:
@@ -78,19 +80,36 @@ def entry_table(metrics: Metrics, journey: CompiledJourney, currency: str | None
         return f"{s.label}{channel}", f"{step}{channel}"
 
     rows = [name(step) for step in entries]
+    cells = [_entry_cells(entry, currency) for entry in entries.values()]
+    heads = ("Share", "Conversion", "CAC", "CLV", "LTV:CAC", "Payback")
+    title = "By entry step (per prospect entering there)"
 
-    def build(names: list[str]) -> Table:
-        table = Table(title="By entry step (per prospect entering there)", title_justify="left",
-                      caption="CLV and CAC per customer won; payback from the entry",
-                      caption_justify="left")
+    def build(names: list[str], columns: range, part: str) -> Table:
+        table = Table(title=title + part, title_justify="left", caption_justify="left",
+                      caption="CLV and CAC per customer won; payback from the entry"
+                      if columns.stop == len(heads) else None)
         table.add_column("Entry", no_wrap=True)
-        for head in ("Share", "Conversion", "CAC", "CLV", "LTV:CAC", "Payback"):
-            table.add_column(head, justify="right", no_wrap=True)
-        for label, entry in zip(names, entries.values()):
-            table.add_row(label, *_entry_cells(entry, currency))
+        for k in columns:
+            table.add_column(heads[k], justify="right", no_wrap=True)
+        for label, row in zip(names, cells):
+            table.add_row(label, *(row[k] for k in columns))
         return table
 
-    return _named(rows, build, width)
+    def fits(table: Table) -> bool:
+        return width is None or natural_width(table) <= width
+
+    halves = (range(0, 3), range(3, len(heads)))
+    for names in ([label for label, _ in rows], [ident for _, ident in rows],
+                  list(entries)):
+        whole = build(names, range(len(heads)), "")
+        if fits(whole):
+            return [whole]
+        parts = [build(names, cols, f" ({k}/2)") for k, cols in enumerate(halves, 1)]
+        if all(map(fits, parts)):
+            return parts
+    room = max(4, (width or 0) - (natural_width(parts[0]) - max(map(cell_len, entries))))
+    return [build([_cut(step, room) for step in entries], cols, f" ({k}/2)")
+            for k, cols in enumerate(halves, 1)]
 
 
 def _entry_cells(entry: Entry, currency: str | None) -> list[str]:
@@ -115,8 +134,11 @@ def money_tables(metrics: Metrics, journey: CompiledJourney, currency: str | Non
     out = []
     stages = [(labels.get(k, k), k) for k in metrics.stages]
     channels = [(k or "(no channel)", k or "(no channel)") for k in metrics.channels]
-    for title, rows, values in (("Money by stage", stages, list(metrics.stages.values())),
-                                ("Money by channel", channels, list(metrics.channels.values()))):
+    places: list[tuple[str, list[tuple[str, str]], list[Mapping[str, float | None]]]] = [
+        ("Money by stage", stages, list(metrics.stages.values()))]
+    if list(metrics.channels) != [""]:  # (no step has a channel: the stage table says it all)
+        places.append(("Money by channel", channels, list(metrics.channels.values())))
+    for title, rows, values in places:
 
         def build(names: list[str], title: str = title, values: list = values) -> Table:
             t = Table(title=title, title_justify="left", caption=caption,
@@ -135,9 +157,12 @@ def money_tables(metrics: Metrics, journey: CompiledJourney, currency: str | Non
 
 # ------------------------------------------------------------------ the funnel's note
 
-def funnel_note(metrics: Metrics, journey: CompiledJourney) -> Text:
-    """Under the funnel: referred prospects are not in it, and how far the
-    referral cascade carries into the steps only referrals reach."""
+def funnel_note(metrics: Metrics, journey: CompiledJourney) -> list[Text]:
+    """Under the funnel of a journey with referrals: referred prospects are
+    not in it, and how far the referral cascade carries into the steps only
+    referrals reach."""
+    if not journey.referrals:
+        return []
     text = ("Per entering prospect; prospects they refer are not in these rows "
             "(the cohort line below counts them).")
     referred = metrics.referred_visits
@@ -149,7 +174,7 @@ def funnel_note(metrics: Metrics, journey: CompiledJourney) -> Text:
             text += " Reached only through referrals (visits by referred prospects per " \
                     "entering prospect, whole cascade): " + ", ".join(
                         f"{label} {fmt(v, 'ratio', None)}" for label, v in only) + "."
-    return Text(text, style="dim")
+    return [Text(text, style="dim")]
 
 
 # ------------------------------------------------------------------ scorecard
@@ -161,9 +186,7 @@ def scorecard(outcomes: list[Outcome], width: int | None = None) -> Table | None
     rows = []
     for o in outcomes:
         where = f" (scenario {o.scenario})" if o.scenario else ""
-        actual = o.actual_text()  # (U+2212 before a negative number, as every table)
-        rows.append((Text(f"{o.expect.text} {o.target_text()}{where}"),
-                     "\u2212" + actual[1:] if actual.startswith("-") else actual,
+        rows.append((Text(f"{o.expect.text} {o.target_text()}{where}"), _actual(o),
                      "pass" if o.passed else "FAIL"))
     failed = sum(not o.passed for o in outcomes)
     table = Table(title=f"Expectations: {len(outcomes) - failed} of {len(outcomes)} hold",
@@ -176,6 +199,19 @@ def scorecard(outcomes: list[Outcome], width: int | None = None) -> Table | None
     for name, actual, result in rows:
         table.add_row(name, actual, Text(result, style="green" if result == "pass" else "bold red"))
     return table
+
+
+def _actual(outcome: Outcome) -> str:
+    """An expectation's value as the other tables print its unit."""
+    if outcome.actual is None:
+        return outcome.actual_text()  # never, undefined
+    unit = METRIC[outcome.expect.metric].unit
+    if unit == "number":
+        from ..simulate.expectations import plain
+
+        text = plain(abs(outcome.actual))
+        return signed(text, outcome.actual < 0)
+    return fmt(outcome.actual, unit, outcome.currency)
 
 
 # ------------------------------------------------------------------ cohort curve

@@ -101,4 +101,4 @@ def _expectation(expect: Expect, names: Names) -> Expectation | None:
             else f"{expect.metric}({expect.persona})" if expect.persona else expect.metric)
     is_stage = place is not None and place in names.stage_steps and place not in names.steps
     return Expectation(expect.metric, expect.op, expect.value, expect.unit, expect.persona,
-                       place, is_stage, text, expect.span)
+                       place, is_stage, text, expect.span, expect.written)

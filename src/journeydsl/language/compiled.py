@@ -122,6 +122,7 @@ class Expectation:
     place_is_stage: bool
     text: str  # `metric(argument)` as written
     span: Span
+    written: str = ""  # the value as written (`18mo`)
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ class Expect(Node):
     op: Literal[">=", ">", "<=", "<", "=="]
     value: float
     unit: Literal["rate", "number", "days"]
+    written: str = ""  # the value as written (`18mo`, `1.5%`), for messages
 
 
 class AttributeOverride(Node):

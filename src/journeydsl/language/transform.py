@@ -309,7 +309,7 @@ class _Builder(ValueReader):
             return None
         return build(Expect, metric=metric, metric_span=span_of(metric_tree), argument=argument,
                       persona=persona, persona_span=persona_span, op=str(op), value=value,
-                      unit=unit, span=span_of(tree))
+                      unit=unit, written=str(quantity), span=span_of(tree))
 
     # ------------------------------------------------------------ scenarios
     @_rule

@@ -59,7 +59,7 @@ class Outcome:
     def target_text(self) -> str:
         """`>= 0.75%`, `<= 18mo`: the comparison as written."""
         if self.expect.unit == "days":
-            return f"{self.expect.op} {duration(self.expect.value)}"
+            return f"{self.expect.op} {self.expect.written or duration(self.expect.value)}"
         return f"{self.expect.op} {show(self.expect.value, self.expect, self.currency)}"
 
 

@@ -57,6 +57,12 @@ class Entry:
     def expectation(self, name: str) -> float | None:
         return self.values.get(name)
 
+    def __getattr__(self, name: str) -> float | None:
+        """A metric by its table name, as on Metrics (`entry.cac`)."""
+        if name in METRIC and METRIC[name].argument == "persona":
+            return _value(self, name)
+        raise AttributeError(name)
+
     def value(self, name: str) -> float | None:
         return _value(self, name)
 
