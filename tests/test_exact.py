@@ -326,7 +326,9 @@ def chain_from_edges(graph, persona: str):
                  ref_col=sorted_(ref_cols, ref_order, np.int64),
                  ref_amount=sorted_(amounts, ref_order), ref_delay=sorted_(ref_delays, ref_order),
                  daily_discount=factor, horizon_days=graph.graph.get("horizon_days"),
-                 uncertain=uncertain, channels=tuple(d["channel"] for d in data))
+                 uncertain=uncertain, channels=tuple(dict.fromkeys(d["channel"] or "" for d in data)),
+                 channel_of=np.array([list(dict.fromkeys(d["channel"] or "" for d in data))
+                                      .index(d["channel"] or "") for d in data], np.int64))
 
 
 def assert_same_chain(chain, expected):

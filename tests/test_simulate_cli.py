@@ -49,7 +49,8 @@ def test_json_has_the_documented_shape_and_the_engine_numbers():
         assert set(block["by_entry"]) == {"paid_ad", "seo_blog", "trade_show"}
         for entry in block["by_entry"].values():
             assert set(entry) - {"undefined"} == ENTRY_KEYS
-    assert set(data["cohort"]) == {"prospects", "customers", "revenue", "cost"}
+    assert set(data["cohort"]) == {"prospects", "customers", "revenue", "cost", "referred_visits"}
+    assert set(data["cohort"]["referred_visits"]) == {"invite", "review"}  # referrals only
     report = simulate(journeydsl.load(SAAS).journey)
     blended = data["blended"]["metrics"]
     assert blended["conversion"] == pytest.approx(report.blended.conversion)
@@ -166,7 +167,7 @@ def test_a_failed_expectation_does_not_stop_simulate(tmp_path):
     assert "Expectations: 2 of 3 hold" in done.stdout
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines()
             if line.startswith("│ payback") or line.startswith("│ conversion")}
-    assert "FAIL" in rows["payback <= 1mo"] and "74 days" in rows["payback <= 1mo"]
+    assert "FAIL" in rows["payback <= 1mo"] and "74.0 d" in rows["payback <= 1mo"]
     assert "pass" in rows["conversion >= 50%"]
     data = json.loads(runner.invoke(app, ["simulate", str(path), "-f", "json"]).stdout)
     failed = [e for e in data["expectations"] if not e["passed"]]

@@ -345,3 +345,30 @@ def test_referred_visits_reach_the_steps_only_referrals_reach():
     # prospect: their visits are the cascade's prospects beyond the first
     assert m.referred_visits["invite"] + m.referred_visits["review"] == pytest.approx(
         m.cohort["prospects"] - 1.0, rel=1e-9)
+
+
+LOOPS = """journey "loops" {
+  margin 60%
+  stage a { touchpoint ad { cost 2 }; touchpoint post { cost 1 } }
+  stage b { touchpoint trial { cost 2 }; touchpoint nudge { cost 0.5 } }
+  stage c { touchpoint buy { value 30; cost 3 } }
+  entry ad 70%, post 30%
+  ad -> trial 30% after 2d
+  post -> trial 20% after 1d
+  trial -> nudge 50% after 3d, buy 20% after 1d
+  nudge -> trial 60% after 4d
+  buy -> buy 70% after 1mo, nudge 10% after 7d
+  goal buy
+}"""
+
+
+def test_walks_followed_together_give_each_entry_its_own_payback():
+    # the entries' walks go through two loops (trial <-> nudge, and buy back to
+    # nudge) side by side; each entry's payback equals the journey entered
+    # there alone (one walk followed), and so does each of its metrics
+    whole = blended(LOOPS)
+    for step in ("ad", "post"):
+        alone = blended(LOOPS.replace("entry ad 70%, post 30%", f"entry {step}"))
+        assert whole.by_entry[step].payback == alone.payback is not None
+        assert whole.by_entry[step].profit == pytest.approx(alone.profit, rel=1e-12)
+    assert whole.by_entry["ad"].payback != whole.by_entry["post"].payback

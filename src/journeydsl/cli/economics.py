@@ -98,7 +98,7 @@ def entry_table(metrics: Metrics, journey: CompiledJourney, currency: str | None
     def fits(table: Table) -> bool:
         return width is None or natural_width(table) <= width
 
-    halves = (range(0, 3), range(3, len(heads)))
+    halves = (range(3), range(3, len(heads)))
     for names in ([label for label, _ in rows], [ident for _, ident in rows],
                   list(entries)):
         whole = build(names, range(len(heads)), "")
@@ -168,8 +168,7 @@ def funnel_note(metrics: Metrics, journey: CompiledJourney) -> list[Text]:
     referred = metrics.referred_visits
     if referred:
         labels = {s.id: s.label for s in journey.steps}
-        only = [(labels.get(s, s), v) for s, v in referred.items()
-                if not metrics.steps[s]["visits"]]
+        only = [(labels.get(s, s), v) for s, v in referred.items()]
         if only:
             text += " Reached only through referrals (visits by referred prospects per " \
                     "entering prospect, whole cascade): " + ", ".join(

@@ -241,10 +241,13 @@ class NumericIndex:
     `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
     `goal` and per persona `value[p]`, `cost[p]` (0 where none),
     `margin[p]` (the step's own `margin`, else its stage's, else the
-    journey's) and `entry[p]`.
+    journey's) and `entry[p]`; `channels` (each channel once, in order of
+    first appearance, "" for steps without one) and each step's number in
+    it, `channel_of`.
     """
 
-    __slots__ = ("amounts", "cost", "delays", "entry", "goal", "margin", "move_from", "move_to",
+    __slots__ = ("amounts", "channel_of", "channels", "cost", "delays", "entry", "goal", "margin",
+                 "move_from", "move_to",
                  "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
                  "steps", "uncertain", "value")
 
@@ -288,6 +291,10 @@ class NumericIndex:
         self.margin: dict[str, array] = {p: array("d", [journey.margin]) * n for p in personas}
         self.goal = array("B", bytes(n))
         self.stage_of = [s.stage for s in journey.steps]
+        number: dict[str, int] = {}
+        self.channel_of = array("q", (number.setdefault(s.attributes.channel or "", len(number))
+                                      for s in journey.steps))
+        self.channels = list(number)
         goals = journey.goal_set
         stage_margin = {s.id: s.attributes.margin for s in journey.stages}
         for i, step in enumerate(journey.steps):

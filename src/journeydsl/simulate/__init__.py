@@ -49,7 +49,7 @@ class Report:
                          for p, m in self.personas.items()},
             "blended": {"metrics": self.blended.as_dict(),
                         "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
-            "cohort": dict(self.cohort),
+            "cohort": {**self.cohort, "referred_visits": dict(self.blended.referred_visits)},
         }
 
 

@@ -47,7 +47,9 @@ class Chain:
     daily_discount: float  # multiply money by this per day elapsed (1 = no discount)
     horizon_days: float | None
     uncertain: dict[tuple[int, int], Amount] = field(default_factory=dict)
-    channels: tuple[str | None, ...] = ()  # each step's channel (money by channel)
+    # money by channel: the channels ("" for none) and each step's number in it
+    channels: tuple[str, ...] = ("",)
+    channel_of: np.ndarray | None = None  # None: no step has a channel
 
     @property
     def n(self) -> int:
@@ -169,7 +171,8 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         daily_discount=daily_discount(journey),
         horizon_days=journey.horizon_days,
         uncertain=uncertain,
-        channels=tuple(s.channel for s in journey.steps),
+        channels=tuple(index.channels),
+        channel_of=np.array(index.channel_of, np.int64),
     )
 
 

@@ -64,7 +64,7 @@ def cohort_curve(journey: CompiledJourney, period: str, persona: str | None = No
         end = horizon * DAY
     else:
         end = _open_end(list(chains.values()), size, payback)
-    count = min(MAX_ROWS, max(1, int(math.ceil(end / size - 1e-12))))
+    count = min(MAX_ROWS, max(1, math.ceil(end / size - 1e-12)))
     edges = np.minimum(np.arange(1, count + 1) * size, end)
     total = np.zeros((count, len(COLUMNS)))
     rest_money = rest_walks = 0.0

@@ -10,7 +10,7 @@ go one walk at a time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,6 +43,9 @@ class _Loop:
     w: np.ndarray
     d: np.ndarray
     close: np.ndarray | None
+    # what depends on the structure alone, on first use (every propagation,
+    # and every walk of several side by side, reuses it)
+    cache: dict = field(default_factory=dict)
 
 
 def _loop(net: Network, group: np.ndarray) -> _Loop:
@@ -73,11 +76,15 @@ def _loop(net: Network, group: np.ndarray) -> _Loop:
 
 def component(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Series]:
     """Arrivals in one strongly connected component (or a state with a loop);
-    amounts of several walks side by side (columns) go one walk at a time."""
+    amounts of several walks side by side (columns) go on the loop's lattice
+    together when they can, else one walk at a time."""
     members = group.tolist()
     parts = [x for m in members for x in pending_x[m]]
     if not parts or parts[0].ndim == 1:
         return _component_of_one(net, group, pending_t, pending_x)
+    together = _columns_on_lattice(net, group, pending_t, pending_x)
+    if together is not None:
+        return together
     columns = parts[0].shape[1]
     found = []
     for j in range(columns):
@@ -94,6 +101,32 @@ def component(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Ser
             amounts[np.searchsorted(times, f[i].t), j] = f[i].x
         out.append(Series(times, amounts))
     return out
+
+
+def _columns_on_lattice(net: Network, group: np.ndarray, pending_t, pending_x
+                        ) -> list[Series] | None:
+    """Several walks' amounts (columns) in a loop that is no single renewal,
+    on its lattice at once (each column is rows of its own); None (nothing
+    consumed) when the lattice does not fit."""
+    loop = _loop(net, group)
+    k, members = len(group), group.tolist()
+    if k == 1 and len(loop.src) == 1:
+        return None  # a renewal: its geometric filter, a column at a time, is cheap
+    parts_t, parts_c, parts_x = [], [], []
+    for i, s in enumerate(members):
+        for t, x in zip(pending_t[s], pending_x[s]):
+            parts_t.append(t)
+            parts_c.append(np.full(len(t), i))
+            parts_x.append(x)
+    times, where = np.unique(np.concatenate(parts_t), return_inverse=True)
+    amounts = np.concatenate(parts_x)
+    table = np.zeros((len(times), k, amounts.shape[1]))
+    np.add.at(table, (where, np.concatenate(parts_c)), amounts)
+    found = _lattice(times, table, loop, net.horizon)
+    if found is not None:
+        for s in members:
+            pending_t[s] = pending_x[s] = []
+    return found
 
 
 def _component_of_one(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Series]:
@@ -120,7 +153,7 @@ def _component_of_one(net: Network, group: np.ndarray, pending_t, pending_x) -> 
         return [Series(times, table[:, 0] / (1.0 - float(w[0])))]
     zero = d == 0
     close = loop.close  # row vectors: x (I - Z)^-1
-    on_lattice = _lattice(times, table, src, dst, w, d, close, net.horizon)
+    on_lattice = _lattice(times, table, loop, net.horizon)
     if on_lattice is not None:
         return on_lattice
     moving = ~zero
@@ -130,7 +163,9 @@ def _component_of_one(net: Network, group: np.ndarray, pending_t, pending_x) -> 
     laps = moving & (src == dst) if close is None else np.zeros(len(edges), bool)
     onward = moving & ~laps
     lap = {int(src[e]): (float(w[e]), int(d[e])) for e in np.flatnonzero(laps).tolist()}
-    decay = _decay(k, src, dst, w, onward, close, laps)
+    if "decay" not in loop.cache:
+        loop.cache["decay"] = _decay(k, src, dst, w, onward, close, laps)
+    decay = loop.cache["decay"]
     all_t: list[np.ndarray] = []
     all_c: list[np.ndarray] = []
     all_x: list[np.ndarray] = []
@@ -227,9 +262,13 @@ def _with_laps(frontier_t: np.ndarray, frontier: np.ndarray, lap: dict[int, tupl
     return np.concatenate(parts_t), np.concatenate(parts_c), np.concatenate(parts_x)
 
 
-def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizon: int
+def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
              ) -> list[Series] | None:
     """A loop's arrivals on the lattice of its own delays, when that is cheap.
+
+    `table` is times x states, or times x states x walks: the amounts of
+    several walks side by side go on the lattice as rows of their own, and
+    each state's Series then has a column per walk.
 
     Every time a walk reaches inside the component is an input time plus a
     multiple of g, the greatest common divisor of the loop's delays: the
@@ -241,6 +280,7 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     horizon over the shortest delay, whatever g is. None when the lattice
     would not fit LATTICE_CELLS (a fine lattice over a long horizon): the
     caller goes generation by generation instead."""
+    src, dst, w, d, close = loop.src, loop.dst, loop.w, loop.d, loop.close
     moving = d > 0
     if not moving.any():
         return None
@@ -253,24 +293,34 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     k = table.shape[1]
     q = (d // g).astype(np.int64)
     m = int(q[moving].min())
-    if len(residues) * length * k > LATTICE_CELLS or length / m > LATTICE_BLOCKS:
+    walks = 1 if table.ndim == 2 else table.shape[2]
+    if (len(residues) * walks * length * k > LATTICE_CELLS
+            or length / m > LATTICE_BLOCKS):
         return None
     pad = int(q.max())  # zeros before the lattice: every block reads a full window
-    x = np.zeros((len(residues), pad + length, k))
+    x = np.zeros((len(residues) * walks, pad + length, k))
     j = (times - base[where]) // g
-    np.add.at(x, (where, pad + j), table)
+    if table.ndim == 2:
+        np.add.at(x, (where, pad + j), table)
+    else:  # row r * walks + c: residue r of walk c
+        rows = where[:, None] * walks + np.arange(walks)[None, :]
+        np.add.at(x, (rows, (pad + j)[:, None]), table.transpose(0, 2, 1))
     last_input = int(j.max())
     e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
-    later = _input_total(k, e_src, e_dst, e_w, close)
+    if "later" not in loop.cache:
+        loop.cache["later"] = _input_total(k, e_src, e_dst, e_w, close)
+    later = loop.cache["later"]
     # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
     # the inputs closed once, a block is one matrix product per lag
-    lags = sorted(set(e_q.tolist()))
-    step = []
-    for lag in lags:
-        at_lag = e_q == lag
-        weights = np.zeros((k, k))
-        np.add.at(weights, (e_src[at_lag], e_dst[at_lag]), e_w[at_lag])
-        step.append((lag, weights @ close if close is not None else weights))
+    if ("step", g) not in loop.cache:
+        step = []
+        for lag in sorted(set(e_q.tolist())):
+            at_lag = e_q == lag
+            weights = np.zeros((k, k))
+            np.add.at(weights, (e_src[at_lag], e_dst[at_lag]), e_w[at_lag])
+            step.append((lag, weights @ close if close is not None else weights))
+        loop.cache[("step", g)] = step
+    step = loop.cache[("step", g)]
     if close is not None:
         x[:, pad:, :] = x[:, pad:, :] @ close
     # Blocks of `width` instants: what reaches a block from before it comes
@@ -279,7 +329,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # instants depends on another). Wider blocks trade a little arithmetic
     # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
     width_max = max(m, min(length, _BLOCK_WIDTH // k))
-    response = _response(step, k, width_max) if width_max > m else None
+    if ("response", g, width_max) not in loop.cache:
+        loop.cache[("response", g, width_max)] = \
+            _response(step, k, width_max) if width_max > m else None
+    response = loop.cache[("response", g, width_max)]
     every = max(1, 32 // width_max)  # tail checks about every 32 instants
     done, counted = 0.0, 0
     for index, b0 in enumerate(range(0, length, width_max)):
@@ -307,8 +360,13 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     at = base[:, None] + g * np.arange(length)[None, :]  # residues x lattice times
     out = []
     for i in range(k):
-        live = (x[:, :, i] != 0) & (at < horizon)
-        out.append(merge([at[live]], [x[:, :, i][live]]))
+        if table.ndim == 2:
+            live = (x[:, :, i] != 0) & (at < horizon)
+            out.append(merge([at[live]], [x[:, :, i][live]]))
+            continue
+        state = x[:, :, i].reshape(len(residues), walks, length).transpose(0, 2, 1)
+        live = (state != 0).any(axis=2) & (at < horizon)  # [residue, instant]
+        out.append(merge([at[live]], [state[live]]))
     return out
 
 

@@ -25,13 +25,15 @@ Qd = Q.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from .chain import Chain
 from ..linalg import LU, subsystem
+from .chain import Chain
 from .moves import Moves
+from .payback import Money, Open, ProfitCurve, Walks
 from .reach import ReachPlan, place_reach
-from .payback import Open, ProfitCurve, Walks
 from .results import Entry, Metrics, channel_money
 from .timeline import Network
 
@@ -172,10 +174,9 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
     per_visit = chain.profit  # margin x value - cost
     margin_value = chain.margin * value
-    # From each step on: the discounted profit, its positive and negative
-    # parts (the payback's bounds) in one solve.
-    ahead = full_d.solve(np.column_stack([per_visit, np.maximum(per_visit, 0.0),
-                                          np.maximum(-per_visit, 0.0), value, cost]))
+    # From each step on: the discounted profit (the by-entry columns and the
+    # payback's bounds are solved for when they are first wanted: _Starts).
+    profit_ahead = full_d.solve(per_visit)
     # E[margin x V - C_from_goal; converted] as a sum of parts, never as a
     # total less the walks that never convert (with conversion at 1e-16 that
     # difference is all rounding): the margin walks earn before converting,
@@ -184,7 +185,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     first_d = alpha * goal + np.bincount(col, weights=visits_before_d[row] * val_d * goal[col],
                                          minlength=n)
     converted = (float(np.sum(visits_before_d[u] * margin_value[u] * h_u))
-                 + float(first_d[goal] @ ahead[goal, 0]))
+                 + float(first_d[goal] @ profit_ahead[goal]))
     stop = chain.stop
     money = np.column_stack([visits_d * value, visits_d * cost, visits_d * per_visit])
     steps, stages = place_reach(chain, plan, visits, visits_before, stop, money)
@@ -201,9 +202,9 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         active_at_horizon=0.0,
         steps=steps,
         stages=stages,
-        channels=channel_money(list(chain.channels) or [None] * n, money),
+        channels=channel_money(chain, money),
     )
-    starts = _Starts(chain, full, before_d, h, g_u, ahead, margin_value)
+    starts = _Starts(chain, full, full_d, before_d, h, g_u, profit_ahead, margin_value)
     metrics.curve = starts.curve()
     if by_entry:
         metrics.by_entry = starts.entries()
@@ -217,21 +218,42 @@ class _Starts:
     from every start at once is one solve with I - Q (or I - Q_UU) and a
     right-hand side, whatever the number of entries."""
 
-    def __init__(self, chain: Chain, full: LU, before_d, h, g_u, ahead, margin_value) -> None:
-        self.chain, self.full, self.before_d = chain, full, before_d
-        self.h, self.g_u, self.ahead, self.margin_value = h, g_u, ahead, margin_value
+    def __init__(self, chain: Chain, full: LU, full_d: LU, before_d, h, g_u, profit_ahead,
+                 margin_value) -> None:
+        self.chain, self.full, self.full_d, self.before_d = chain, full, full_d, before_d
+        self.h, self.g_u, self.profit_ahead = h, g_u, profit_ahead
+        self.margin_value = margin_value
+        self._ahead: np.ndarray | None = None
+        self._duration: np.ndarray | None = None
         self.goal = np.asarray(chain.goal, bool)
         self.u = np.flatnonzero(~self.goal)
         alpha = np.asarray(chain.entry, float)
         self.entries_at = np.flatnonzero(alpha > 0)
         self.rates = alpha[self.entries_at]
-        # expected length of a walk from each step (days): where to start
-        # following it for its payback
-        row = chain.move_row
-        self.duration = full.solve(np.bincount(row, weights=chain.move_rate * chain.move_delay,
-                                               minlength=chain.n))
         self._net: Network | None = None
         self._walks: Walks | None = None
+
+    @property
+    def ahead(self) -> np.ndarray:
+        """(I - Qd)^-1 [p, p+, p-, value, cost], p = margin x value - cost: the
+        discounted profit (its parts: the payback's bounds), revenue and cost
+        of a walk from each step on, as columns (one solve)."""
+        if self._ahead is None:
+            chain, p = self.chain, self.chain.profit
+            self._ahead = self.full_d.solve(np.column_stack([
+                p, np.maximum(p, 0.0), np.maximum(-p, 0.0), chain.value, chain.cost]))
+            self._ahead[:, 0] = self.profit_ahead  # (the same solve: one value everywhere)
+        return self._ahead
+
+    @property
+    def duration(self) -> np.ndarray:
+        """The expected length of a walk from each step (days): how far to
+        follow it first for its payback."""
+        if self._duration is None:
+            chain = self.chain
+            self._duration = self.full.solve(np.bincount(
+                chain.move_row, weights=chain.move_rate * chain.move_delay, minlength=chain.n))
+        return self._duration
 
     def network(self) -> Network:
         """One persona's moves in whole seconds, for following walks in time."""
@@ -253,10 +275,15 @@ class _Starts:
                                 self.chain.daily_discount)
         return Open(self._walks, self.entries_at.tolist().index(step))
 
+    def _one(self, step: int) -> Callable[[], tuple[tuple[float, Money], ...]]:
+        """The parts of the curve of walks from `step` alone, when wanted."""
+        return lambda: ((1.0, self.money(step)),)
+
     def curve(self) -> ProfitCurve:
-        """F of this persona's prospects: the entry rates' mix of each entry's."""
-        return ProfitCurve(tuple((float(r), self.money(int(e)))
-                                 for r, e in zip(self.rates, self.entries_at)))
+        """F of this persona's prospects: the entry rates' mix of each entry's
+        (made when a payback is first read)."""
+        return ProfitCurve(make=lambda: tuple((float(r), self.money(int(e)))
+                                              for r, e in zip(self.rates, self.entries_at)))
 
     def entries(self) -> dict[str, Entry]:
         chain, goal, u = self.chain, self.goal, self.u
@@ -279,7 +306,7 @@ class _Starts:
                       "cost": float(ahead_value[e, 1]), "profit": float(self.ahead[e, 0]),
                       "acquisition_cost": float(acquisition[e]),
                       "profit_converted": float(converted[e]), "time_converted": float(time[e])}
-            out[chain.steps[e]] = Entry(values, ProfitCurve(((1.0, self.money(e)),)), rate)
+            out[chain.steps[e]] = Entry(values, ProfitCurve(make=self._one(e)), rate)
         return out
 
 
@@ -310,7 +337,8 @@ def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounte
     multiplier = np.linalg.solve((eye - gen).T, first)  # first (I - K)^-1
     multiplier_d = np.linalg.solve((eye - gen_d).T, first_d)
     referred = multiplier @ rows  # visits by referred prospects, per step
-    m.referred_visits = {chain.steps[s]: float(referred[s]) for s in np.flatnonzero(referred > 0)}
+    only = np.flatnonzero((referred > 0) & (visits == 0))  # steps only referrals reach
+    m.referred_visits = {chain.steps[s]: float(referred[s]) for s in only.tolist()}
     return {
         "prospects": 1.0 + float(multiplier.sum()),
         "customers": m.conversion + float(multiplier @ h[targets]),

@@ -218,16 +218,16 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
         active_at_horizon=float(max(0.0, 1.0 - dropoff.sum() - churn.sum())),
         steps=steps_out,
         stages=stages,
-        channels=channel_money(list(chain.channels) or [None] * n, money),
+        channels=channel_money(chain, money),
         curve=curve,
     )
     if by_entry:
         metrics.by_entry = _entries(chain, linear, curve)
     if len(chain.ref_row) and cohort:
         metrics.cohort, cascade_visits = _cascade(timed)
-        referred = cascade_visits - visits
-        metrics.referred_visits = {chain.steps[s]: float(referred[s])
-                                   for s in np.flatnonzero(referred > 1e-15 * (1 + visits))}
+        only = np.flatnonzero((cascade_visits > 0) & (visits == 0))  # reached by referrals only
+        metrics.referred_visits = {chain.steps[s]: float(cascade_visits[s])
+                                   for s in only.tolist()}
     else:
         metrics.cohort = {"prospects": 1.0, "customers": metrics.conversion,
                           "revenue": metrics.revenue, "cost": metrics.cost}

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -184,7 +184,7 @@ class Walks:
         if self._cache is not None and self._cache[0] >= until_days:
             return self._cache[1]  # followed further already: more of F, as good
         net = self.network()
-        net.horizon = int(math.ceil(until_days * DAY))
+        net.horizon = math.ceil(until_days * DAY)
         inputs = nothing(net.size)
         columns = len(self.starts)
         for j, s in enumerate(self.starts):
@@ -228,7 +228,7 @@ class Open:
         self.profit = self.positive - self.negative
 
     def first_until(self) -> float:
-        return max(2.0 * self.walks.durations[self.column], 1.0)
+        return max(4.0 * self.walks.durations[self.column], 1.0)
 
     def events(self, until_days: float) -> Events:
         return self.walks.events(until_days)[self.column]
@@ -238,18 +238,29 @@ def _discount(t: np.ndarray, daily: float) -> np.ndarray:
     return np.ones(len(t)) if daily == 1.0 else np.power(daily, t / DAY)
 
 
-@dataclass
 class ProfitCurve:
-    """F of some prospects: a weighted sum of walks' F (weights sum to 1)."""
+    """F of some prospects: a weighted sum of walks' F (weights sum to 1),
+    given, or made on first use (`make`: nothing is solved for a payback no
+    one reads)."""
 
-    parts: tuple[tuple[float, Money], ...]
-    _found: tuple[float | None, str | None] | None = field(default=None, repr=False)
+    def __init__(self, parts: tuple[tuple[float, Money], ...] = (),
+                 make: Callable[[], tuple[tuple[float, Money], ...]] | None = None) -> None:
+        self._parts = parts if make is None else None
+        self._make = make
+        self._found: tuple[float | None, str | None] | None = None
+
+    @property
+    def parts(self) -> tuple[tuple[float, Money], ...]:
+        if self._parts is None:
+            assert self._make is not None
+            self._parts = self._make()
+        return self._parts
 
     @staticmethod
     def mix(curves: list[tuple[float, ProfitCurve]]) -> ProfitCurve:
         """sum of weight x curve (the persona mix: shares)."""
-        return ProfitCurve(tuple((weight * w, money) for weight, curve in curves
-                                 for w, money in curve.parts if weight * w))
+        return ProfitCurve(make=lambda: tuple((weight * w, money) for weight, curve in curves
+                                              for w, money in curve.parts if weight * w))
 
     @property
     def profit(self) -> float:

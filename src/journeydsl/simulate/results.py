@@ -14,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..metrics import BY_ENTRY, EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
 from .payback import ProfitCurve
+
+if TYPE_CHECKING:
+    from .chain import Chain
 
 #: A place's numbers by key (reach, visits, ...; revenue, cost, profit).
 Row = dict[str, float | None]
@@ -103,7 +106,7 @@ class Metrics:
     channels: dict[str, dict[str, float]] = field(default_factory=dict)  # revenue, cost, profit
     by_entry: dict[str, Entry] = field(default_factory=dict)  # entry step -> its prospects
     #: step -> expected visits by referred prospects (the whole cascade), per
-    #: entering prospect; steps they visit only
+    #: entering prospect, for the steps only referrals reach
     referred_visits: dict[str, float] = field(default_factory=dict)
     curve: ProfitCurve | None = None  # F(t) of these prospects (payback, --curve)
 
@@ -191,17 +194,18 @@ def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of,
     return steps, stages
 
 
-def channel_money(channels: list[str | None], money) -> dict[str, dict[str, float]]:
+def channel_money(chain: Chain, money) -> dict[str, dict[str, float]]:
     """Revenue, cost and profit per channel (steps x 3 `money`), channels in
     order of first appearance; steps without a channel under "" (as in
     attribution's JSON)."""
-    out: dict[str, dict[str, float]] = {}
-    for channel, (revenue, cost, profit) in zip(channels, money.tolist()):
-        row = out.setdefault(channel or "", {"revenue": 0.0, "cost": 0.0, "profit": 0.0})
-        row["revenue"] += revenue
-        row["cost"] += cost
-        row["profit"] += profit
-    return out
+    import numpy as np
+
+    names = chain.channels
+    code = chain.channel_of if chain.channel_of is not None else np.zeros(chain.n, np.int64)
+    sums = [np.bincount(code, weights=money[:, k], minlength=len(names)).tolist()
+            for k in range(3)]
+    return {name: {"revenue": r, "cost": c, "profit": p}
+            for name, r, c, p in zip(names, *sums)}
 
 
 _LINEAR = EXPECTATIONS  # blended by share; the ratios follow from them
