@@ -4,7 +4,9 @@ referred prospects, and the cohort curve with its sparkline.
 
 They follow the rules of tables.py: no row wraps (names are labels when they
 fit in the width, else ids, cut with "…" only as a last resort), numbers are
-never cut, negatives carry U+2212.
+never cut, negatives carry U+2212, and user text (labels, channels) is shown
+safe (`display.one_line`: no escape sequence or bidi override reaches the
+terminal).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..display import one_line
 from ..metrics import METRIC
 from .tables import fmt, natural_width, payback_text, signed
 
@@ -76,8 +79,8 @@ def entry_table(metrics: Metrics, journey: CompiledJourney, currency: str | None
 
     def name(step: str) -> tuple[str, str]:
         s = steps[step]
-        channel = f" ({s.channel})" if s.channel else ""
-        return f"{s.label}{channel}", f"{step}{channel}"
+        channel = f" ({one_line(s.channel)})" if s.channel else ""
+        return f"{one_line(s.label) or step}{channel}", f"{step}{channel}"
 
     rows = [name(step) for step in entries]
     cells = [_entry_cells(entry, currency) for entry in entries.values()]
@@ -128,12 +131,12 @@ def money_tables(metrics: Metrics, journey: CompiledJourney, currency: str | Non
     channel (money in the currency named in the caption)."""
     if not any(row.get("revenue") or row.get("cost") for row in metrics.stages.values()):
         return []  # no money, or an engine that does not place it (Monte Carlo)
-    labels = {s.id: s.label for s in journey.stages}
+    labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
     caption = (f"per entering prospect, discounted{f', {currency}' if currency else ''}; "
                "profit = margin x revenue - cost")
     out = []
     stages = [(labels.get(k, k), k) for k in metrics.stages]
-    channels = [(k or "(no channel)", k or "(no channel)") for k in metrics.channels]
+    channels = [(one_line(k) or "(no channel)",) * 2 for k in metrics.channels]
     places: list[tuple[str, list[tuple[str, str]], list[Mapping[str, float | None]]]] = [
         ("Money by stage", stages, list(metrics.stages.values()))]
     if list(metrics.channels) != [""]:  # (no step has a channel: the stage table says it all)
@@ -167,7 +170,7 @@ def funnel_note(metrics: Metrics, journey: CompiledJourney) -> list[Text]:
             "(the cohort line below counts them).")
     referred = metrics.referred_visits
     if referred:
-        labels = {s.id: s.label for s in journey.steps}
+        labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
         only = [(labels.get(s, s), v) for s, v in referred.items()]
         if only:
             text += " Reached only through referrals (visits by referred prospects per " \
@@ -185,7 +188,7 @@ def scorecard(outcomes: list[Outcome], width: int | None = None) -> Table | None
     rows = []
     for o in outcomes:
         where = f" (scenario {o.scenario})" if o.scenario else ""
-        rows.append((Text(f"{o.expect.text} {o.target_text()}{where}"), _actual(o),
+        rows.append((Text(one_line(f"{o.expect.text} {o.target_text()}{where}")), _actual(o),
                      "pass" if o.passed else "FAIL"))
     failed = sum(not o.passed for o in outcomes)
     table = Table(title=f"Expectations: {len(outcomes) - failed} of {len(outcomes)} hold",
