@@ -219,3 +219,18 @@ def test_curve_in_json_and_text():
     text = runner.invoke(app, ["simulate", str(ROOT / "examples" / "domain_registrar.journey"),
                                "--curve", "month"], env={"COLUMNS": "100"}).stdout
     assert f"Paid back in month {paid} (day {payback:,.0f}), marked ^." in text
+
+
+def test_levers_by_profit_in_json_with_each_stage_best():
+    data = json.loads(run(str(SAAS), "--levers", "--by", "profit", "-f", "json").stdout)
+    movable = [lv for lv in data["levers"] if lv["movable"]]
+    assert [lv["d_profit"] for lv in movable] == sorted((lv["d_profit"] for lv in movable),
+                                                         reverse=True)
+    stages = data["levers_by_stage"]
+    journey = journeydsl.load(SAAS).journey
+    stage_of = {s.id: s.stage for s in journey.steps}
+    assert all(stage_of[lv["source"]] == stage for stage, lv in stages.items())
+    assert list(stages.values())[0] == movable[0]
+    text = runner.invoke(app, ["simulate", str(SAAS), "--levers", "--by", "profit"],
+                         env={"COLUMNS": "120"}).stdout
+    assert "Best lever per stage (by Δ profit)" in text and "ranked by Δ profit" in text

@@ -116,6 +116,8 @@ def _numbers(cells: list[str]) -> list[str]:
 
 def _levers_rows(text: str) -> list[list[str]]:
     block = text[text.index("Levers:"):text.index("Attribution by touchpoint")]
+    if "Best lever per stage" in block:  # (the table that follows it)
+        block = block[:block.index("Best lever per stage")]
     return _rows(block)
 
 

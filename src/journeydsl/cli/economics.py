@@ -21,10 +21,11 @@ from rich.text import Text
 
 from ..display import one_line
 from ..metrics import METRIC
-from .tables import fmt, natural_width, payback_text, signed
+from .tables import fmt, natural_width, payback_text, points, signed
 
 if TYPE_CHECKING:
     from ..language.compiled import CompiledJourney
+    from ..simulate.levers import Lever
     from ..simulate.curve import Curve
     from ..simulate.expectations import Outcome
     from ..simulate.results import Entry, Metrics
@@ -288,3 +289,43 @@ def _sparkline(curve: Curve, currency: str | None, width: int | None) -> list[Te
     else:
         lines.append(Text("Never paid back: the cumulative profit ends below zero."))
     return lines
+
+
+# ------------------------------------------------------------------ levers by stage
+
+def stage_levers_table(found: list[Lever], journey: CompiledJourney, currency: str | None,
+                       by: str, width: int | None = None) -> Table | None:
+    """Which stage's lever moves `by` most: each stage's best transition out
+    of it, stages in the order of their best levers."""
+    from ..simulate.levers import best_by_stage
+
+    best = best_by_stage(found, {s.id: s.stage for s in journey.steps})
+    if not best:
+        return None
+    stage_labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
+    step_labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
+    kind = "rate" if by == "conversion" else "money"
+    head = {"clv": "CLV"}.get(by, by)
+
+    def value(lever: Lever) -> str:
+        change = getattr(lever, f"d_{by}")
+        return points(change, 3) if kind == "rate" else fmt(change, kind, currency, plus=True)
+
+    rows = list(best.items())
+
+    def build(names: list[str]) -> Table:
+        table = Table(title=f"Best lever per stage (by Δ {head})", title_justify="left")
+        table.add_column("Stage: its best transition", no_wrap=True)
+        table.add_column(f"Δ {head}", justify="right", no_wrap=True)
+        for name, (_, lever) in zip(names, rows):
+            table.add_row(name, value(lever))
+        return table
+
+    for labelled in (True, False):
+        names = [f"{stage_labels[s]}: {step_labels[lv.source]} → {step_labels[lv.target]}"
+                 if labelled else f"{s}: {lv.source} → {lv.target}" for s, lv in rows]
+        table = build(names)
+        if width is None or natural_width(table) <= width:
+            return table
+    room = max(8, (width or 0) - (natural_width(table) - max(map(cell_len, names))))
+    return build([_cut(name, room) for name in names])

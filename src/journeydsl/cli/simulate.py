@@ -30,6 +30,13 @@ class Method(str, Enum):
     monte_carlo = "monte-carlo"
 
 
+class LeverRanking(str, Enum):
+    revenue = "revenue"
+    profit = "profit"
+    clv = "clv"
+    conversion = "conversion"
+
+
 class Period(str, Enum):
     month = "month"
     week = "week"
@@ -47,6 +54,10 @@ def simulate(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
     levers: Annotated[bool, typer.Option(
         "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    by: Annotated[LeverRanking, typer.Option(
+        "--by", help="--levers: rank by the change of revenue (default), profit, clv or "
+                     "conversion; the best lever of each stage follows.")
+    ] = LeverRanking.revenue,
     attribution: Annotated[bool, typer.Option(
         "--attribution", help="Markov removal effect per touchpoint and channel.")] = False,
     method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
@@ -86,7 +97,7 @@ def simulate(
         if levers:
             from ..simulate.levers import levers as find_levers
 
-            lever_list = [lever for lever in find_levers(journey, persona)
+            lever_list = [lever for lever in find_levers(journey, persona, by.value)
                           if lever.persona == persona]
         if attribution:
             from ..simulate.attribution import attribution as find_removals
@@ -113,7 +124,12 @@ def simulate(
         if cohort_curve is not None:
             payload["curve"] = cohort_curve.as_list()
         if lever_list is not None:
+            from ..simulate.levers import best_by_stage
+
             payload["levers"] = [lever.as_dict() for lever in lever_list]
+            payload["levers_by_stage"] = {
+                stage: lever.as_dict() for stage, lever in best_by_stage(
+                    lever_list, {s.id: s.stage for s in journey.steps}).items()}
         if removals is not None:
             payload["attribution"] = removals.as_dict()
         typer.echo(json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)))
@@ -142,7 +158,13 @@ def simulate(
             assert isinstance(report, MonteCarloReport)  # run was _monte_carlo_runner's
             console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
-        console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
+        from .economics import stage_levers_table
+
+        console.print(levers_table(lever_list, journey.currency, step_labels, width=width,
+                                   by=by.value))
+        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width)
+        if stages_table is not None:
+            console.print(stages_table)
     if removals is not None:
         console.print(attribution_tables(removals, step_labels, width=width))
     from .economics import curve_view, scorecard

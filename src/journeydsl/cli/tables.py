@@ -317,8 +317,8 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
 # ------------------------------------------------------------------ levers, attribution
 
 def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
-                 limit: int = 15, width: int | None = None) -> Table:
-    """Where to invest: the transitions whose +1 pp moves revenue most.
+                 limit: int = 15, width: int | None = None, by: str = "revenue") -> Table:
+    """Where to invest: the transitions whose +1 pp moves revenue (or `by`) most.
 
     Money is in the currency named under the headers. Transitions are named
     by their steps' labels when they fit in `width`, else by step ids (cut
@@ -328,24 +328,25 @@ def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, st
     ids = [(lv.source, lv.target) for lv in shown]
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
-        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency)
+        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by)
         if _fits(table, width):
             return table
     assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
-    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency)
+    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by)
 
 
 def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
-            currency: str | None) -> Table:
+            currency: str | None, by: str = "revenue") -> Table:
     # a step with less than 1 pp of drop-off left rises by what it has
     partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
     title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
              "drop-off" if partial else
              "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
     table = Table(title=title, title_justify="left", caption_justify="left",
-                  caption="Δ revenue per entering prospect, Δ CLV per customer")
+                  caption="Δ revenue and Δ profit per entering prospect, Δ CLV per customer"
+                  f"; ranked by Δ {by if by != 'clv' else 'CLV'}")
     money = currency or ""
     if ranked:
         table.add_column("#", justify="right", style="dim", no_wrap=True)
@@ -356,6 +357,7 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
     table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
                      no_wrap=True)
     table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
+    table.add_column(f"Δ profit\n{money}".rstrip(), justify="right", no_wrap=True)
     table.add_column(f"Δ CLV\n{money}".rstrip(), justify="right", no_wrap=True)
     for rank, (lever, name) in enumerate(zip(shown, names), 1):
         assert lever.d_conversion is not None  # a movable lever has its changes
@@ -364,6 +366,7 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
             *([points(lever.step or 0.0, 3, unit=False)] if partial else []),
             points(lever.d_conversion, 3, unit=False),
             fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
+            fmt(lever.d_profit, "money", currency, plus=True, unit=False),
             fmt(lever.d_clv, "money", currency, plus=True, unit=False),
         )
     return table

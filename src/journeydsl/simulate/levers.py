@@ -97,6 +97,7 @@ class Lever(NamedTuple):
     d_conversion: float | None
     d_revenue: float | None
     d_cost: float | None
+    d_profit: float | None  # margin x revenue - cost, per entering prospect
     d_clv: float | None
     method: str
 
@@ -104,8 +105,15 @@ class Lever(NamedTuple):
         return self._asdict()
 
 
-def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
-    """Every transition's lever, ranked by revenue gained, then conversion gained.
+#: What levers can be ranked by (`levers(by=...)`, `--by`): the change of
+#: revenue (the default), profit, clv or conversion.
+RANKINGS = ("revenue", "profit", "clv", "conversion")
+
+
+def levers(journey: CompiledJourney, persona: str | None = None,
+           by: str = "revenue") -> list[Lever]:
+    """Every transition's lever, ranked by revenue gained (or by `by`: one of
+    RANKINGS), then conversion gained.
 
     With `persona` None: the persona mix's levers (persona None), then each
     persona's, in declaration order, each group ranked. With a persona id:
@@ -137,7 +145,7 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
         groups.append((None, _blend(effects, shares)))
     groups += list(effects.items())
     with paused_gc():  # tens of thousands of small objects on a large journey
-        return [lever for p, e in groups for lever in _group(names, p, e)]
+        return [lever for p, e in groups for lever in _group(names, p, e, by)]
 
 
 @dataclass
@@ -151,6 +159,7 @@ class _Effects:
     d_revenue: np.ndarray
     d_cost: np.ndarray
     d_profit_converted: np.ndarray
+    d_profit: np.ndarray
     step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
     rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
 
@@ -159,7 +168,7 @@ class _Effects:
         return self.rate
 
 
-_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_profit_converted")
+_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_profit_converted", "d_profit")
 
 
 def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
@@ -181,8 +190,9 @@ def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
     )
 
 
-def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> list[Lever]:
-    """One persona's (or the mix's) levers, ranked."""
+def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects,
+           by: str = "revenue") -> list[Lever]:
+    """One persona's (or the mix's) levers, ranked by the change of `by`."""
     conversion, converted = e.base["conversion"], e.base["profit_converted"]
     after = conversion + e.d_conversion
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -191,18 +201,32 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> li
         d_clv = (e.d_profit_converted - clv * e.d_conversion) / after
     d_clv = np.where((conversion >= SMALLEST) & (after >= SMALLEST) & np.isfinite(d_clv),
                      d_clv, np.nan)
-    revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
+    key = {"revenue": e.d_revenue, "profit": e.d_profit, "clv": d_clv,
+           "conversion": e.d_conversion}[by]
+    ranked = np.where(e.movable & np.isfinite(key), np.nan_to_num(key), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
-    order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
+    order = np.lexsort((np.arange(len(names)), -converting, -ranked, ~e.movable))
     d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
     rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
-               e.d_revenue[order].tolist(), e.d_cost[order].tolist(), d_clv[order].tolist())
+               e.d_revenue[order].tolist(), e.d_cost[order].tolist(),
+               e.d_profit[order].tolist(), d_clv[order].tolist())
     method = e.method
-    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dl, method) if movable
-            else Lever(source, target, persona, rate, False, None, None, None, None, None,
-                       method)
-            for (source, target), rate, movable, up, dc, dr, dk, dl in rows]
+    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dp, dl, method)
+            if movable else Lever(source, target, persona, rate, False, None, None, None, None,
+                                  None, None, method)
+            for (source, target), rate, movable, up, dc, dr, dk, dp, dl in rows]
+
+
+def best_by_stage(found: list[Lever], stage_of: dict[str, str]) -> dict[str, Lever]:
+    """The first movable lever (in the list's ranking) out of each stage,
+    stages in the order their best levers rank: which stage's lever moves
+    the ranked metric most."""
+    out: dict[str, Lever] = {}
+    for lever in found:
+        if lever.movable:
+            out.setdefault(stage_of[lever.source], lever)
+    return out
 
 
 def _effects(chain: Chain, src, dst, delay) -> _Effects:
@@ -275,9 +299,9 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     reach_d = k_r * nu_d[src]
     d_revenue = reach_d * to_go[dst, 0]
     d_cost = reach_d * to_go[dst, 1]
+    d_profit = reach_d * to_go[dst, 2]  # margin x value - cost from there on
     kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
     after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
-    d_profit = reach_d * to_go[dst, 2]
     # (the margin before converting, the profit from the first goal step on)
     d_value = np.where(
         into_u,
@@ -292,7 +316,7 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
             "profit_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 2])}
     keep = np.where(movable, 1.0, 0.0)
     return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
-                    keep * d_cost, keep * d_value, step=step)
+                    keep * d_cost, keep * d_value, keep * d_profit, step=step)
 
 
 #: 1 - step N[t, s] at or below this: the raised rate leaves no way out of a loop.
@@ -396,7 +420,8 @@ def _horizon_linear(chain: Chain) -> dict:
     from .horizon import totals
 
     linear = totals(chain)[0]
-    return {key: linear[key] for key in ("conversion", "revenue", "cost", "profit_converted")}
+    return {key: linear[key] for key in ("conversion", "revenue", "cost", "profit_converted",
+                                         "profit")}
 
 
 def _resolved(chain: Chain, src, dst, delay) -> _Effects:
@@ -417,7 +442,7 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
         for key in base:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
-                    out["profit_converted"], step=step)
+                    out["profit_converted"], out["profit"], step=step)
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:
@@ -435,4 +460,4 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
                             np.append(chain.move_delay, delay_days))
 
 
-__all__ = ["Lever", "levers", "raise_rate"]
+__all__ = ["RANKINGS", "Lever", "best_by_stage", "levers", "raise_rate"]
