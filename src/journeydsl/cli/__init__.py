@@ -4,8 +4,9 @@ the library and print.
 `root.py` holds the typer app; `common.py` what every command shares
 (compiling and reporting, usage errors, colour, names); one module per
 group of commands: `check`, `simulate` (with `tables.py`, its text
-output), `render` (with `watch.py`, `--watch`) and `tools` (fmt, explain,
-export, schema, new). `main` is the console entry point.
+output), `render` (with `watch.py`, `--watch`), `tools` (fmt, explain,
+export, schema, new) and `lsp` (the language server). `main` is the
+console entry point.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import check, render, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, lsp, render, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 
@@ -41,8 +42,11 @@ def main() -> None:
         code = 3
     # Like mypy: skip the interpreter's teardown, which on a large journey
     # spends a noticeable time freeing objects the OS reclaims anyway.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed (`journey lsp`'s client has gone)
+            pass
     os._exit(code)
 
 

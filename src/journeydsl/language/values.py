@@ -362,3 +362,5 @@ _PERSONA_ATTRIBUTES = {
     "share": (ValueReader.share, "share"),
     "note": (ValueReader.add_text, "notes"),
 }
+#: The attributes a persona takes (for editors' completion).
+PERSONA_ATTRIBUTES = tuple(_PERSONA_ATTRIBUTES)

@@ -1,0 +1,344 @@
+"""`journey lsp`: the language server (pygls), over stdio.
+
+Each open document keeps an incremental compiler (`language.incremental`)
+and its latest `Analysis`. A change is compiled after a short pause in
+typing (`DEBOUNCE`), and its diagnostics are published at once; the
+`expect` lines and the numbers hover shows are computed afterwards in a
+worker thread, and published when they are still current, so typing never
+waits for the simulator. A request (hover, definition, ...) on a document
+whose analysis is behind its text compiles it first.
+
+Nothing a user sends can stop the server: every handler catches what it
+does not expect, logs one line to the client and answers as if there were
+nothing to say; no Python traceback reaches the editor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+from .. import __version__
+from ..language.incremental import Incremental
+from . import actions, complete, hover, navigate
+from .analysis import Analysis, Evaluation, analyze, evaluate
+from .convert import by_file
+from .positions import offset, path_of
+
+#: Seconds without a change before a document is compiled again.
+DEBOUNCE = 0.05
+_REQUEST_FAILED = -32803  # LSP's RequestFailed: the client shows the message
+
+
+@dataclass
+class _Document:
+    incremental: Incremental = field(default_factory=Incremental)
+    analysis: Analysis | None = None
+    timer: asyncio.TimerHandle | None = None
+    pending: Future | None = None  # the evaluation of `analysis`
+
+
+class JourneyServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("journey", __version__,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.documents: dict[str, _Document] = {}
+        #: target URI -> owner URI -> diagnostics the owner's analysis puts there
+        self.contributions: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self.evaluator = ThreadPoolExecutor(1, thread_name_prefix="journey-evaluate")
+        self.debounce = DEBOUNCE
+
+    # ------------------------------------------------------------ analyses
+    def analysis(self, uri: str) -> Analysis | None:
+        """The document's analysis, compiled now if its text changed since."""
+        document = self.documents.get(uri)
+        if document is None:
+            return None
+        text = self.workspace.get_text_document(uri).source
+        if document.analysis is None or document.analysis.text != text:
+            self.refresh(uri)
+        return document.analysis
+
+    def others(self, uri: str) -> list[Analysis]:
+        return [d.analysis for u, d in self.documents.items() if u != uri and d.analysis]
+
+    def schedule(self, uri: str) -> None:
+        document = self.documents.get(uri)
+        if document is None:
+            return
+        if document.timer is not None:
+            document.timer.cancel()
+        loop = asyncio.get_running_loop()
+        document.timer = loop.call_later(self.debounce, self.refresh, uri)
+
+    def refresh(self, uri: str) -> None:
+        """Compile the document's current text and publish its diagnostics."""
+        document = self.documents.get(uri)
+        if document is None:
+            return
+        if document.timer is not None:
+            document.timer.cancel()
+            document.timer = None
+        text_document = self.workspace.get_text_document(uri)
+        text = text_document.source
+        try:
+            analysis = analyze(document.incremental, path_of(uri), text, text_document.version)
+        except Exception as err:  # a bug in the compiler: say so, keep the server up
+            self.log(f"cannot compile {uri}: {type(err).__name__}: {err}")
+            document.incremental = Incremental()
+            return
+        document.analysis = analysis
+        self.publish(uri, analysis)
+        if document.pending is not None:
+            document.pending.cancel()
+        if analysis.compilation.ok:
+            document.pending = self.evaluator.submit(evaluate, analysis)
+            loop = asyncio.get_running_loop()
+
+            def back(done: Future) -> None:  # in the worker thread
+                try:
+                    loop.call_soon_threadsafe(self.evaluated, uri, analysis, done)
+                except RuntimeError:  # the server stopped meanwhile
+                    pass
+
+            document.pending.add_done_callback(back)
+        else:  # a file with errors gets no numbers: nothing more to compute
+            document.pending = None
+            analysis.evaluation = Evaluation(analysis.diagnostics)
+
+    def evaluated(self, uri: str, analysis: Analysis, done: Future) -> None:
+        document = self.documents.get(uri)
+        if done.cancelled() or document is None or document.analysis is not analysis:
+            return  # the document changed since: its new analysis is on its way
+        analysis.evaluation = done.result()  # evaluate() never raises
+        if analysis.evaluation.failed:
+            self.log(f"cannot evaluate {uri}: {analysis.evaluation.failed}")
+        self.publish(uri, analysis)
+
+    def dependents(self, uri: str) -> list[str]:
+        """Open documents that use the file at `uri`."""
+        real = os.path.realpath(path_of(uri))
+        return [u for u, d in self.documents.items()
+                if u != uri and d.analysis and real in d.analysis.compilation.imports]
+
+    # ------------------------------------------------------------ diagnostics
+    def publish(self, owner: str, analysis: Analysis | None) -> None:
+        found = by_file(analysis) if analysis is not None else {}
+        targets = set(found) | {t for t, owners in self.contributions.items() if owner in owners}
+        for target in sorted(targets):
+            owners = self.contributions.setdefault(target, {})
+            if target in found:
+                owners[owner] = found[target]
+            else:
+                owners.pop(owner, None)
+            merged, seen = [], set()
+            for diagnostics in owners.values():
+                for d in diagnostics:
+                    key = (d.range.start.line, d.range.start.character, d.code, d.message)
+                    if key not in seen:
+                        seen.add(key)
+                        merged.append(d)
+            version = analysis.version if analysis is not None and target == owner else None
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=target, diagnostics=merged, version=version))
+            if not owners:
+                del self.contributions[target]
+
+    def log(self, message: str) -> None:
+        try:
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error,
+                                                           f"journey lsp: {message}"))
+        except Exception:  # pragma: no cover - the client is gone
+            pass
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls' own errors (a malformed message, say): one line, no traceback."""
+        self.log(f"{type(error).__name__}: {error}")
+
+
+server = JourneyServer()
+
+
+def _safe(default=None):
+    """A handler that never fails: an unexpected error is logged in one
+    line and the client gets `default`; a refusal meant for the user
+    (`JsonRpcException`) goes through."""
+
+    def wrap(handler):
+        @functools.wraps(handler)
+        def run(ls: JourneyServer, params):
+            try:
+                return handler(ls, params)
+            except JsonRpcException:
+                raise
+            except Exception as err:
+                ls.log(f"internal error in {handler.__name__}: {type(err).__name__}: {err}")
+                return default() if callable(default) else default
+
+        return run
+
+    return wrap
+
+
+def _at(ls: JourneyServer, params) -> tuple[Analysis, int] | None:
+    analysis = ls.analysis(params.text_document.uri)
+    if analysis is None or analysis.compilation.source is None:
+        return None
+    return analysis, offset(analysis.source, params.position)
+
+
+# ---------------------------------------------------------------- documents
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+@_safe()
+def did_open(ls: JourneyServer, params: types.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.documents.setdefault(uri, _Document())
+    ls.refresh(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+@_safe()
+def did_change(ls: JourneyServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+@_safe()
+def did_save(ls: JourneyServer, params: types.DidSaveTextDocumentParams) -> None:
+    for uri in ls.dependents(params.text_document.uri):  # they read the saved file
+        ls.documents[uri].incremental = Incremental()
+        ls.documents[uri].analysis = None
+        ls.refresh(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+@_safe()
+def did_close(ls: JourneyServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    document = ls.documents.pop(uri, None)
+    if document is not None:
+        if document.timer is not None:
+            document.timer.cancel()
+        if document.pending is not None:
+            document.pending.cancel()
+    ls.publish(uri, None)
+
+
+@server.feature(types.SHUTDOWN)
+@_safe()
+def shutdown(ls: JourneyServer, params) -> None:
+    ls.evaluator.shutdown(wait=False, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- features
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+@_safe()
+def on_hover(ls: JourneyServer, params: types.HoverParams) -> types.Hover | None:
+    found = _at(ls, params)
+    return hover.hover(*found) if found else None
+
+
+@server.feature(types.TEXT_DOCUMENT_DEFINITION)
+@_safe()
+def on_definition(ls: JourneyServer, params: types.DefinitionParams):
+    found = _at(ls, params)
+    return navigate.definition(*found) if found else None
+
+
+@server.feature(types.TEXT_DOCUMENT_REFERENCES)
+@_safe(list)
+def on_references(ls: JourneyServer, params: types.ReferenceParams):
+    found = _at(ls, params)
+    if not found:
+        return []
+    return navigate.references(*found, params.context.include_declaration,
+                               ls.others(params.text_document.uri))
+
+
+@server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+@_safe()
+def on_prepare_rename(ls: JourneyServer, params: types.PrepareRenameParams):
+    found = _at(ls, params)
+    return navigate.prepare_rename(*found) if found else None
+
+
+@server.feature(types.TEXT_DOCUMENT_RENAME)
+@_safe()
+def on_rename(ls: JourneyServer, params: types.RenameParams):
+    found = _at(ls, params)
+    if not found:
+        return None
+    try:
+        return navigate.rename(*found, params.new_name, ls.others(params.text_document.uri))
+    except navigate.RenameRefused as refused:
+        raise JsonRpcException(str(refused), code=_REQUEST_FAILED) from None
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@_safe(list)
+def on_document_symbol(ls: JourneyServer, params: types.DocumentSymbolParams):
+    analysis = ls.analysis(params.text_document.uri)
+    return navigate.document_symbols(analysis) if analysis else []
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                types.CompletionOptions(trigger_characters=[">", "(", "[", ".", ","]))
+@_safe(list)
+def on_completion(ls: JourneyServer, params: types.CompletionParams):
+    found = _at(ls, params)
+    return types.CompletionList(is_incomplete=False,
+                                items=complete.completion(*found) if found else [])
+
+
+@server.feature(types.TEXT_DOCUMENT_SIGNATURE_HELP,
+                types.SignatureHelpOptions(trigger_characters=[" ", "("],
+                                           retrigger_characters=[" ", ")", "="]))
+@_safe()
+def on_signature_help(ls: JourneyServer, params: types.SignatureHelpParams):
+    found = _at(ls, params)
+    return complete.signature_help(*found) if found else None
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+@_safe(list)
+def on_code_action(ls: JourneyServer, params: types.CodeActionParams):
+    uri = params.text_document.uri
+    analysis = ls.analysis(uri)
+    if analysis is None or analysis.compilation.source is None:
+        return []
+    source = analysis.source
+    return actions.code_actions(analysis, offset(source, params.range.start),
+                                offset(source, params.range.end), uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_FORMATTING)
+@_safe(list)
+def on_formatting(ls: JourneyServer, params: types.DocumentFormattingParams):
+    analysis = ls.analysis(params.text_document.uri)
+    return actions.formatting(analysis) if analysis else []
+
+
+@server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, actions.LEGEND)
+@_safe(lambda: types.SemanticTokens(data=[]))
+def on_semantic_tokens(ls: JourneyServer, params: types.SemanticTokensParams):
+    analysis = ls.analysis(params.text_document.uri)
+    return actions.semantic_tokens(analysis) if analysis else types.SemanticTokens(data=[])
+
+
+def run() -> None:
+    """Serve one client over stdin/stdout until it exits."""
+    quiet = logging.getLogger("pygls")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False  # pygls logs tracebacks; the client gets one line from us
+    server.start_io()
