@@ -56,27 +56,33 @@ def closure(adjacency, starts) -> set:
 
 
 def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:
-    """Sets of steps that a walk of this persona can enter and never leave."""
+    """Sets of steps that a walk of this persona can enter and never leave.
+
+    Such a set holds only steps whose moves sum to 100% and lead only
+    inside it, so its strongly connected components are looked for among
+    those steps alone (usually none: then no graph is built at all)."""
+    totals: dict[str, float] = {}
+    for u, _, d in graph.edges(data=True):
+        if d["rate"] is not None:
+            totals[u] = totals.get(u, 0.0) + d["rate"][persona]
+    full = [n for n in graph.nodes if abs(totals.get(n, 0.0) - 1) <= EPS]
+    if not full:
+        return []
+    succ = {n: [v for _, v, d in graph.out_edges(n, data=True)
+                if d["rate"] is not None and d["rate"][persona] > 0] for n in full}
+    keep = set(full)
     moves = nx.DiGraph()
-    moves.add_nodes_from(graph.nodes)
-    moves.add_edges_from((u, v) for u, v, d in graph.edges(data=True)
-                         if d["rate"] is not None and d["rate"][persona] > 0)
+    moves.add_nodes_from(full)
+    moves.add_edges_from((u, v) for u in full for v in succ[u] if v in keep)
+    order = {n: i for i, n in enumerate(graph.nodes)}
     out = []
-    order = None
     for component in nx.strongly_connected_components(moves):
         if len(component) == 1:
             (node,) = component
             if not moves.has_edge(node, node):
                 continue
-        if order is None:
-            order = {n: i for i, n in enumerate(graph.nodes)}
         nodes = sorted(component, key=order.__getitem__)
         inside = set(nodes)
-        closed = all(
-            abs(sum(d["rate"][persona] for _, _, d in graph.out_edges(n, data=True)
-                    if d["rate"] is not None) - 1) <= EPS
-            and all(v in inside for v in moves.successors(n))
-            for n in nodes)
-        if closed:
+        if all(v in inside for n in nodes for v in succ[n]):
             out.append(nodes)
     return out

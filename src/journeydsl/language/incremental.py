@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import NamedTuple, get_args, get_origin
 
 from lark.exceptions import UnexpectedInput
 from pydantic import BaseModel
@@ -259,6 +259,36 @@ def _moved_problem(d: Diagnostic, by: int, source: SourceFile) -> Diagnostic:
 
 
 _set = object.__setattr__
+#: Per model class: its fields that hold a span, a node, a list of nodes.
+_PLANS: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _plan(kind: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    plan = _PLANS.get(kind)
+    if plan is None:
+        spans, nodes, lists = [], [], []
+        for name, info in kind.model_fields.items():
+            found = _kinds(info.annotation)
+            if Span in found:
+                spans.append(name)
+            elif "node" in found:
+                nodes.append(name)
+            elif "nodes" in found:
+                lists.append(name)
+        plan = _PLANS[kind] = (tuple(spans), tuple(nodes), tuple(lists))
+    return plan
+
+
+def _kinds(annotation) -> set:
+    """What a field's type can hold: Span, "node" (a model), "nodes" (a list of models)."""
+    if annotation is Span:
+        return {Span}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {"node"}
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list:
+        return {"nodes"} if any(_kinds(a) for a in args) else set()
+    return set().union(*(_kinds(a) for a in args)) if args else set()
 
 
 def _shift(value, by: int):
@@ -269,22 +299,25 @@ def _shift(value, by: int):
         return Span(value[0] + by, value[1] + by)
     if kind is list:
         return [_shift(item, by) for item in value]
-    if isinstance(value, BaseModel):
-        fields = dict(value.__dict__)
-        for name, item in fields.items():
-            if type(item) is Span:
-                fields[name] = Span(item[0] + by, item[1] + by)
-            elif type(item) is list:
-                fields[name] = [_shift(x, by) for x in item] if item else []
-            elif isinstance(item, BaseModel):
-                fields[name] = _shift(item, by)
-        copy = kind.__new__(kind)
-        _set(copy, "__dict__", fields)
-        _set(copy, "__pydantic_fields_set__", value.__pydantic_fields_set__)
-        _set(copy, "__pydantic_extra__", None)
-        _set(copy, "__pydantic_private__", None)
-        return copy
-    return value
+    spans, nodes, lists = _plan(kind)
+    fields = value.__dict__.copy()
+    for name in spans:
+        span = fields[name]
+        if span is not None:
+            fields[name] = Span(span[0] + by, span[1] + by)
+    for name in nodes:
+        node = fields[name]
+        if node is not None:
+            fields[name] = _shift(node, by)
+    for name in lists:
+        items = fields[name]
+        fields[name] = [_shift(item, by) for item in items] if items else []
+    copy = kind.__new__(kind)
+    _set(copy, "__dict__", fields)
+    _set(copy, "__pydantic_fields_set__", value.__pydantic_fields_set__)
+    _set(copy, "__pydantic_extra__", None)
+    _set(copy, "__pydantic_private__", None)
+    return copy
 
 
 __all__ = ["Chunks", "Incremental", "chunks"]

@@ -3,9 +3,9 @@
 Each open document keeps an incremental compiler (`language.incremental`)
 and its latest `Analysis`. A change is compiled after a short pause in
 typing (`DEBOUNCE`), and its diagnostics are published at once; the
-`expect` lines and the numbers hover shows are computed afterwards in a
-worker thread, and published when they are still current, so typing never
-waits for the simulator. A request (hover, definition, ...) on a document
+`expect` lines and the numbers hover shows are computed once typing pauses
+(`EVALUATE_DELAY`), in a worker thread, and published when they are still
+current, so typing never waits for the simulator. A request (hover, definition, ...) on a document
 whose analysis is behind its text compiles it first.
 
 Nothing a user sends can stop the server: every handler catches what it
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +35,12 @@ from .convert import by_file
 from .positions import offset, path_of
 
 #: Seconds without a change before a document is compiled again.
-DEBOUNCE = 0.05
+DEBOUNCE = 0.03
+#: Seconds after a compile before its `expect` lines and numbers are
+#: computed (in a worker thread), unless the document changes again.
+EVALUATE_DELAY = 0.3
+#: Seconds after the last compile before the cyclic garbage collector runs.
+IDLE_COLLECT = 2.0
 _REQUEST_FAILED = -32803  # LSP's RequestFailed: the client shows the message
 
 
@@ -55,6 +61,8 @@ class JourneyServer(LanguageServer):
         self.contributions: dict[str, dict[str, list[types.Diagnostic]]] = {}
         self.evaluator = ThreadPoolExecutor(1, thread_name_prefix="journey-evaluate")
         self.debounce = DEBOUNCE
+        self.evaluate_delay = EVALUATE_DELAY
+        self.collector: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ analyses
     def analysis(self, uri: str) -> Analysis | None:
@@ -97,22 +105,49 @@ class JourneyServer(LanguageServer):
             return
         document.analysis = analysis
         self.publish(uri, analysis)
+        self.collect_later()
         if document.pending is not None:
             document.pending.cancel()
-        if analysis.compilation.ok:
-            document.pending = self.evaluator.submit(evaluate, analysis)
-            loop = asyncio.get_running_loop()
-
-            def back(done: Future) -> None:  # in the worker thread
-                try:
-                    loop.call_soon_threadsafe(self.evaluated, uri, analysis, done)
-                except RuntimeError:  # the server stopped meanwhile
-                    pass
-
-            document.pending.add_done_callback(back)
-        else:  # a file with errors gets no numbers: nothing more to compute
             document.pending = None
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.debounce, self.warm, uri, analysis)
+        if analysis.compilation.ok:
+            # Once typing pauses: the simulator must not slow the next compile.
+            loop.call_later(self.evaluate_delay, self.start_evaluation, uri, analysis)
+        else:  # a file with errors gets no numbers: nothing more to compute
             analysis.evaluation = Evaluation(analysis.diagnostics)
+
+    def warm(self, uri: str, analysis: Analysis) -> None:
+        """Index the names before the first hover asks, if typing has paused."""
+        document = self.documents.get(uri)
+        if document is not None and document.analysis is analysis and document.timer is None:
+            try:
+                analysis.index  # noqa: B018  (a cached property)
+            except Exception as err:  # pragma: no cover - a bug: the hover will say
+                self.log(f"cannot index {uri}: {type(err).__name__}: {err}")
+
+    def collect_later(self) -> None:
+        """The cyclic GC runs when typing pauses (`run` turns its automatic
+        runs off): a run scans every live object, tens of milliseconds with
+        a large journey's model, which would land in the middle of a compile."""
+        if self.collector is not None:
+            self.collector.cancel()
+        self.collector = asyncio.get_running_loop().call_later(IDLE_COLLECT, gc.collect)
+
+    def start_evaluation(self, uri: str, analysis: Analysis) -> None:
+        document = self.documents.get(uri)
+        if document is None or document.analysis is not analysis:
+            return  # changed since: its own evaluation is scheduled
+        loop = asyncio.get_running_loop()
+
+        def back(done: Future) -> None:  # in the worker thread
+            try:
+                loop.call_soon_threadsafe(self.evaluated, uri, analysis, done)
+            except RuntimeError:  # the server stopped meanwhile
+                pass
+
+        document.pending = self.evaluator.submit(evaluate, analysis)
+        document.pending.add_done_callback(back)
 
     def evaluated(self, uri: str, analysis: Analysis, done: Future) -> None:
         document = self.documents.get(uri)
@@ -341,4 +376,6 @@ def run() -> None:
     quiet = logging.getLogger("pygls")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False  # pygls logs tracebacks; the client gets one line from us
+    gc.freeze()  # what start-up imported stays: never scanned again
+    gc.disable()  # collected when typing pauses (`collect_later`)
     server.start_io()
