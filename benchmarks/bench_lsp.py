@@ -125,7 +125,8 @@ def main() -> int:
         found = asyncio.run(measure(text, path, args.edits, args.hovers))
 
     def ms(values: list[float]) -> str:
-        return f"median {statistics.median(values) * 1000:6.1f} ms  worst {max(values) * 1000:6.1f} ms"
+        median, worst = statistics.median(values) * 1000, max(values) * 1000
+        return f"median {median:6.1f} ms  worst {worst:6.1f} ms"
 
     change, hover = found["change"], found["hover"]
     print(f"baseline: whole compile in process  {ms(whole)}")

@@ -62,12 +62,14 @@ def _fix(d: Diagnostic, source: SourceFile) -> tuple[str, Span, str] | None:
         return f"Replace `{old}` with `{new}`", d.span, new
     found = _WRITE.search(d.help)
     if found is not None:
+        # `2 weeks` -> `2w`, `12 %` -> `12%`: the hint's number, written
+        # before the flagged word, starts what it replaces
         new = found.group(1)
         line_start = text.rfind("\n", 0, d.span.start) + 1
-        for begin in range(d.span.start, max(line_start, d.span.start - 40) - 1, -1):
-            written = text[begin:d.span.end]
-            if re.sub(r"\s+", "", written) == new:
-                return f"Write `{new}`", Span(begin, d.span.end), new
+        before = re.search(r"(\d[\d_]*(?:\.\d+)?)[ \t]*\Z", text[line_start:d.span.start])
+        lead = re.match(r"\d[\d_]*(?:\.\d+)?", new)
+        if before and lead and before.group(1) == lead.group():
+            return f"Write `{new}`", Span(line_start + before.start(1), d.span.end), new
     return None
 
 
