@@ -5,8 +5,8 @@ the library and print.
 (compiling and reporting, usage errors, colour, names); one module per
 group of commands: `check`, `simulate` (with `tables.py`, its text
 output), `render` (with `watch.py`, `--watch`), `tools` (fmt, explain,
-export, schema, new) and `lsp` (the language server). `main` is the
-console entry point.
+export, schema, new), `diff` (two versions of a journey compared) and
+`lsp` (the language server). `main` is the console entry point.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import check, lsp, render, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, diff, lsp, render, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 
