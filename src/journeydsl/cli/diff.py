@@ -28,7 +28,7 @@ class DiffFormat(str, Enum):
 @command
 def diff(
     paths: Annotated[list[Path], typer.Argument(
-        help="OLD NEW (two files), or with --git the FILEs to compare with REV.",
+        help="OLD NEW (two files), or with --git the FILEs (or folders) to compare with REV.",
         show_default=False, metavar="OLD NEW | FILE...")],
     git: Annotated[Optional[str], typer.Option(
         "--git", help="Compare each FILE with its version at this git revision (the files "
@@ -45,7 +45,7 @@ def diff(
     limit = size_limit(max_size)
     with paused_gc():
         from ..diff import DiffError, compare, load_git_side, load_side
-        from ..diff.render import as_json, markdown, text
+        from ..diff.render import as_json, markdown, text_all
 
     try:
         if git is None:
@@ -57,7 +57,7 @@ def diff(
             pairs = [(load_side(old, max_bytes=limit), load_side(new, max_bytes=limit))]
         else:
             pairs = [(load_git_side(git, path, limit), load_side(path, max_bytes=limit))
-                     for path in paths]
+                     for path in _files_at(git, paths)]
     except DiffError as err:
         raise UsageError(str(err)) from None
     for old_side, new_side in pairs:
@@ -70,6 +70,25 @@ def diff(
     elif output_format is DiffFormat.markdown:
         typer.echo(markdown(diffs))
     else:
-        typer.echo("\n".join(text(d) for d in diffs).rstrip("\n"))
+        typer.echo(text_all(diffs).rstrip("\n"))
     failed = any(d.new.exists and not d.new.ok for d in diffs)
     raise typer.Exit(1 if failed else 0)
+
+
+def _files_at(rev: str, paths: list[Path]) -> list[Path]:
+    """FILEs as named; a folder: its journey files now (as `journey check`
+    finds them), and those it had at REV that are gone (diffed against nothing)."""
+    from ..ci.files import find_journey_files
+    from ..diff.sides import journey_files_at
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found, _ = find_journey_files([path])
+            files += found
+            files += [p for p in journey_files_at(rev, path) if not p.exists()]
+        else:
+            files.append(path)
+    if not files:
+        raise UsageError("no .journey files to compare in " + ", ".join(map(str, paths)))
+    return list(dict.fromkeys(files))

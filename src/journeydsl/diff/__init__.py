@@ -36,6 +36,12 @@ class Diff:
     def flips(self) -> list[Flip]:
         return [f for f in self.expectations if f.flipped]
 
+    @property
+    def changed(self) -> bool:
+        """Whether there is anything to show: a change, a flip, a side with errors."""
+        return bool(self.changes or self.lines or self.flips or self.old.errors
+                    or self.new.errors or not self.old.exists or not self.new.exists)
+
 
 def compare(old: Side, new: Side) -> Diff:
     differ = Differ(snapshot(old.model, old.source), snapshot(new.model, new.source))

@@ -209,8 +209,23 @@ def markdown_section(diff: Diff) -> str:
 
 
 def markdown(diffs: list[Diff]) -> str:
-    """The pull-request comment: the marker, a heading, one section per file."""
-    return "\n".join([MARKER, "## journey diff", "", *(markdown_section(d) for d in diffs)])
+    """The pull-request comment: the marker, a heading, one section per
+    file that changed (a line for the others)."""
+    shown = [d for d in diffs if d.changed]
+    out = [MARKER, "## journey diff", "", *(markdown_section(d) for d in shown)]
+    if not shown:
+        out.append(f"No change to the journeys ({len(diffs)} file(s) compared).")
+    elif len(shown) < len(diffs):
+        out.append(f"_{len(diffs) - len(shown)} other journey file(s) compared: no change._")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def text_all(diffs: list[Diff]) -> str:
+    """Every file's text diff; one line for a file without changes."""
+    if len(diffs) == 1:
+        return text(diffs[0])
+    return "".join(text(d) + "\n" if d.changed else f"journey diff  {d.old.label} → "
+                   f"{d.new.label}: no change\n" for d in diffs)
 
 
 # ---------------------------------------------------------------- JSON

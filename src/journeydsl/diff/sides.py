@@ -113,6 +113,14 @@ def _git(args: list[str], cwd: str, data: bytes | None = None) -> bytes:
     return done.stdout
 
 
+def _revision(rev: str, where: str) -> str:
+    try:
+        return _git(["rev-parse", "--verify", "--quiet", "--end-of-options",
+                     f"{rev}^{{commit}}"], where).decode().strip()
+    except DiffError:
+        raise DiffError(f"no revision `{rev}` in the git repository at {where}") from None
+
+
 def load_git_side(rev: str, path: Path, max_bytes: int | None = None) -> Side:
     """FILE as it was at REV, with the `.journey` files of REV around it."""
     from ..api import load
@@ -121,8 +129,7 @@ def load_git_side(rev: str, path: Path, max_bytes: int | None = None) -> Side:
     if not os.path.isdir(where):
         raise DiffError(f"no such folder: {os.path.dirname(path)}")
     top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
-    commit = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-                  where).decode().strip()
+    commit = _revision(rev, where)
     relative = Path(os.path.relpath(os.path.realpath(path), os.path.realpath(top))).as_posix()
     label = f"{rev}:{relative}"
     names = [n for n in _git(["ls-tree", "-r", "-z", "--name-only", commit], top)
@@ -140,6 +147,20 @@ def load_git_side(rev: str, path: Path, max_bytes: int | None = None) -> Side:
         side = _finish(Side(label, compiled=compiled), copy)
         _relabel(compiled, os.path.realpath(tmp), f"{rev}:")
     return side
+
+
+def journey_files_at(rev: str, folder: Path) -> list[Path]:
+    """The `.journey` files under `folder` at REV (as paths like `folder`'s),
+    for the files deleted since: they are diffed against nothing."""
+    where = os.path.abspath(folder)
+    top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
+    prefix = Path(os.path.relpath(os.path.realpath(where), os.path.realpath(top))).as_posix()
+    commit = _revision(rev, where)
+    names = _git(["ls-tree", "-r", "-z", "--name-only", commit, "--", "." if prefix == "." else
+                  prefix], top).decode("utf-8", "surrogateescape").split("\0")
+    inside = prefix + "/" if prefix != "." else ""
+    return [folder / n[len(inside):] for n in names
+            if n.endswith(".journey") and n.startswith(inside)]
 
 
 def _cat(commit: str, names: list[str], top: str) -> dict[str, bytes]:
