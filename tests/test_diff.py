@@ -193,3 +193,18 @@ def test_git_outside_a_work_tree(tmp_path):
     path.write_text('journey "x" { stage s { touchpoint a } ; entry a ; goal a }\n')
     done = _run("diff", "--git", "HEAD", str(path))
     assert done.exit_code == 2 and "journey: " in done.output
+
+
+def test_captured_outputs_in_the_docs_are_current():
+    """A fence after `<!-- captured: PATH -->` shows that golden file exactly."""
+    import re
+
+    found = 0
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for mark in re.finditer(r"^<!-- captured: (\S+) -->\n```\w*\n(.*?)^```$", text,
+                                re.M | re.S):
+            found += 1
+            assert mark.group(2) == (ROOT / mark.group(1)).read_text(encoding="utf-8"), (
+                f"{page.name}: the output shown is not {mark.group(1)} any more")
+    assert found >= 1

@@ -239,3 +239,18 @@ def test_hover_on_stage_persona_scenario_and_metric():
     assert 'scenario `big`** "Big"' in scenario and "1 change(s)" in scenario
     metric = hover.hover(analysis, _offset(BASE, "conversion >=")).contents.value
     assert "P(the walk reaches any goal step)" in metric and "holds ✓" in metric
+
+
+def test_hovers_shown_in_docs_editor_are_current():
+    import re
+    import textwrap
+
+    path = ROOT / "examples" / "saas_trial.journey"
+    text = path.read_text(encoding="utf-8")
+    analysis = _analysis(text, str(path), evaluated=True)
+    page = (ROOT / "docs" / "editor.md").read_text(encoding="utf-8")
+    blocks = [textwrap.dedent(b) for b in re.findall(r"^  ```text\n(.*?)^  ```$", page,
+                                                       re.M | re.S)]
+    step = hover.hover(analysis, _offset(text, "pricing     -> trial", 2)).contents.value
+    metric = hover.hover(analysis, _offset(text, "expect ltv_cac >= 3", 8)).contents.value
+    assert blocks[:2] == [step + "\n", metric + "\n"]

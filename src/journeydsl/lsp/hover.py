@@ -56,6 +56,12 @@ def _pct(value: float | None) -> str:
     return f"{value * 100:.3g}%"
 
 
+def _rate(value, persona: str) -> str:
+    """A move's rate for a persona; `≈` marks the mean of an uncertain one."""
+    amount = value.for_persona(persona)
+    return ("≈" if amount.kind != "fixed" else "") + _pct(amount.mean)
+
+
 def _pending(analysis: Analysis) -> str | None:
     """Why there are no computed numbers yet, or None when there are."""
     evaluation = analysis.evaluation
@@ -113,11 +119,10 @@ def _step(analysis: Analysis, name: str) -> str:
     for move in journey.moves:
         if move.source == step.id:
             delay = f" after {move.delay_days:g}d" if move.delay_days else ""
-            rows.append([f"→ `{move.target}`{delay}"]
-                        + [_pct(move.rate.mean_for(p)) for p in personas])
+            rows.append([f"→ `{move.target}`{delay}"] + [_rate(move.rate, p) for p in personas])
     for move in journey.moves:
         if move.target == step.id and move.source != step.id:
-            rows.append([f"← `{move.source}`"] + [_pct(move.rate.mean_for(p)) for p in personas])
+            rows.append([f"← `{move.source}`"] + [_rate(move.rate, p) for p in personas])
     for referral in journey.referrals:
         if referral.source == step.id:
             rows.append([f"⇒ `{referral.target}` (prospects)"]
