@@ -27,6 +27,12 @@ def test_textmate_grammar_is_generated_from_the_language():
         "editors/vscode/syntaxes/journey.tmLanguage.json")
 
 
+def test_every_block_keyword_names_its_declaration_for_themes():
+    from journeydsl.language.grammar import block_keywords
+
+    assert set(textmate._DECLARED) == set(block_keywords())
+
+
 def test_grammar_gives_every_token_of_every_example_a_scope():
     node = shutil.which("node")
     if node is None:

@@ -120,5 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """`main`, and never a traceback: a bug is one line and exit code 3."""
+    try:
+        return main()
+    except Exception as err:  # a bug in journeydsl
+        print(f"journey diff: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 3
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

@@ -73,11 +73,12 @@ def to_lsp(d: Diagnostic, source: SourceFile, prefix: str = "",
     )
 
 
-def by_file(analysis: Analysis) -> dict[str, list[types.Diagnostic]]:
+def by_file(analysis: Analysis,
+            own_uri: str | None = None) -> dict[str, list[types.Diagnostic]]:
     """The document's diagnostics, by the URI of the file each one is in
-    (the document's own URI always present)."""
+    (the document's own URI, as the client wrote it, always present)."""
     own = analysis.source
-    own_uri = uri_of(analysis.path)
+    own_uri = own_uri or uri_of(analysis.path)
     out: dict[str, list[types.Diagnostic]] = {own_uri: []}
     for d in analysis.diagnostics:
         source = d.source

@@ -1,12 +1,13 @@
 """`journey lsp`: the language server (pygls), over stdio.
 
 Each open document keeps an incremental compiler (`language.incremental`)
-and its latest `Analysis`. A change is compiled after a short pause in
-typing (`DEBOUNCE`), and its diagnostics are published at once; the
-`expect` lines and the numbers hover shows are computed once typing pauses
-(`EVALUATE_DELAY`), in a worker thread, and published when they are still
-current, so typing never waits for the simulator. A request (hover, definition, ...) on a document
-whose analysis is behind its text compiles it first.
+and its latest `Analysis`. A change is compiled at once, or, in a burst of
+typing, after a short pause (`DEBOUNCE`), and its diagnostics are published
+straight away; the `expect` lines and the numbers hover shows are computed
+once typing pauses (`EVALUATE_DELAY`), in a worker thread, and published
+when they are still current, so typing never waits for the simulator. A
+request (hover, definition, ...) on a document whose analysis is behind its
+text compiles it first.
 
 Nothing a user sends can stop the server: every handler catches what it
 does not expect, logs one line to the client and answers as if there were
@@ -20,6 +21,7 @@ import functools
 import gc
 import logging
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -50,6 +52,7 @@ class _Document:
     analysis: Analysis | None = None
     timer: asyncio.TimerHandle | None = None
     pending: Future | None = None  # the evaluation of `analysis`
+    compiled_at: float = float("-inf")  # the event loop's time at the end of the last compile
 
 
 class JourneyServer(LanguageServer):
@@ -79,13 +82,17 @@ class JourneyServer(LanguageServer):
         return [d.analysis for u, d in self.documents.items() if u != uri and d.analysis]
 
     def schedule(self, uri: str) -> None:
+        """Compile after a change: at once when the document was quiet (a
+        single edit waits for nothing), else once the burst of typing pauses
+        for `debounce` seconds (changes that came in while it compiled)."""
         document = self.documents.get(uri)
         if document is None:
             return
+        loop = asyncio.get_running_loop()
+        quiet = document.timer is None and loop.time() - document.compiled_at > self.debounce
         if document.timer is not None:
             document.timer.cancel()
-        loop = asyncio.get_running_loop()
-        document.timer = loop.call_later(self.debounce, self.refresh, uri)
+        document.timer = loop.call_later(0 if quiet else self.debounce, self.refresh, uri)
 
     def refresh(self, uri: str) -> None:
         """Compile the document's current text and publish its diagnostics."""
@@ -106,6 +113,7 @@ class JourneyServer(LanguageServer):
         document.analysis = analysis
         self.publish(uri, analysis)
         self.collect_later()
+        document.compiled_at = asyncio.get_running_loop().time()
         if document.pending is not None:
             document.pending.cancel()
             document.pending = None
@@ -166,7 +174,7 @@ class JourneyServer(LanguageServer):
 
     # ------------------------------------------------------------ diagnostics
     def publish(self, owner: str, analysis: Analysis | None) -> None:
-        found = by_file(analysis) if analysis is not None else {}
+        found = by_file(analysis, owner) if analysis is not None else {}
         targets = set(found) | {t for t, owners in self.contributions.items() if owner in owners}
         for target in sorted(targets):
             owners = self.contributions.setdefault(target, {})
@@ -250,6 +258,16 @@ def did_change(ls: JourneyServer, params: types.DidChangeTextDocumentParams) -> 
 @_safe()
 def did_save(ls: JourneyServer, params: types.DidSaveTextDocumentParams) -> None:
     for uri in ls.dependents(params.text_document.uri):  # they read the saved file
+        ls.documents[uri].incremental = Incremental()
+        ls.documents[uri].analysis = None
+        ls.refresh(uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+@_safe()
+def did_change_files(ls: JourneyServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """A used file changed on disk (saved elsewhere, a `git checkout`)."""
+    for uri in dict.fromkeys(u for change in params.changes for u in ls.dependents(change.uri)):
         ls.documents[uri].incremental = Incremental()
         ls.documents[uri].analysis = None
         ls.refresh(uri)
@@ -373,9 +391,12 @@ def on_semantic_tokens(ls: JourneyServer, params: types.SemanticTokensParams):
 
 def run() -> None:
     """Serve one client over stdin/stdout until it exits."""
-    quiet = logging.getLogger("pygls")
-    quiet.addHandler(logging.NullHandler())
-    quiet.propagate = False  # pygls logs tracebacks; the client gets one line from us
+    # pygls and asyncio log tracebacks; the client gets one line from us instead
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.getLogger().setLevel(logging.CRITICAL + 1)
+    logging.lastResort = None
+    threading.excepthook = lambda hook: server.log(
+        f"internal error in a thread: {hook.exc_type.__name__}: {hook.exc_value}")
     gc.freeze()  # what start-up imported stays: never scanned again
     gc.disable()  # collected when typing pauses (`collect_later`)
     server.start_io()
