@@ -115,7 +115,7 @@ def test_used_files_are_compared_too(monkeypatch):
     assert ("persona", "`founder`", "share") in subjects  # lib/b2b_personas.journey
     assert ("step", "`linkedin`", "cost") in subjects  # lib/b2b_awareness.journey
     files = [f["file"] for f in found["lines"]]
-    assert set(files) == {"", "lib/b2b_personas.journey", "lib/b2b_awareness.journey"}
+    assert set(files) == {".", "lib/b2b_personas.journey", "lib/b2b_awareness.journey"}
 
 
 def test_a_side_with_errors_still_gets_its_structure(tmp_path, monkeypatch):

@@ -246,7 +246,7 @@ def as_dict(diff: Diff) -> dict:
                               for p, found in diff.personas.items()},
                  "why_none": _why_no_kpis(diff) or None},
         "expectations": [f.as_dict() for f in diff.expectations],
-        "lines": [{"file": name, "diff": lines} for name, lines in diff.lines],
+        "lines": [{"file": name or ".", "diff": lines} for name, lines in diff.lines],
     }
 
 

@@ -113,6 +113,14 @@ def _git(args: list[str], cwd: str, data: bytes | None = None) -> bytes:
     return done.stdout
 
 
+def _top(where: str) -> str:
+    try:
+        return _git(["rev-parse", "--show-toplevel"], where).decode().strip()
+    except DiffError as err:
+        raise DiffError(f"--git needs a git work tree, and {where} is not in one ({err})") \
+            from None
+
+
 def _revision(rev: str, where: str) -> str:
     try:
         return _git(["rev-parse", "--verify", "--quiet", "--end-of-options",
@@ -128,7 +136,7 @@ def load_git_side(rev: str, path: Path, max_bytes: int | None = None) -> Side:
     where = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(where):
         raise DiffError(f"no such folder: {os.path.dirname(path)}")
-    top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
+    top = _top(where)
     commit = _revision(rev, where)
     relative = Path(os.path.relpath(os.path.realpath(path), os.path.realpath(top))).as_posix()
     label = f"{rev}:{relative}"
@@ -153,7 +161,7 @@ def journey_files_at(rev: str, folder: Path) -> list[Path]:
     """The `.journey` files under `folder` at REV (as paths like `folder`'s),
     for the files deleted since: they are diffed against nothing."""
     where = os.path.abspath(folder)
-    top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
+    top = _top(where)
     prefix = Path(os.path.relpath(os.path.realpath(where), os.path.realpath(top))).as_posix()
     commit = _revision(rev, where)
     names = _git(["ls-tree", "-r", "-z", "--name-only", commit, "--", "." if prefix == "." else
