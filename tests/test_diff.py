@@ -196,15 +196,23 @@ def test_git_outside_a_work_tree(tmp_path):
 
 
 def test_captured_outputs_in_the_docs_are_current():
-    """A fence after `<!-- captured: PATH -->` shows that golden file exactly."""
+    """A fence after `<!-- captured: PATH -->` shows that golden file exactly
+    (rewritten with the goldens: JOURNEY_UPDATE_GOLDEN=1)."""
     import re
 
+    from goldens import updating
+
     found = 0
+    pattern = re.compile(r"^(<!-- captured: (\S+) -->\n```\w*\n)(.*?)^```$", re.M | re.S)
     for page in sorted((ROOT / "docs").glob("*.md")):
         text = page.read_text(encoding="utf-8")
-        for mark in re.finditer(r"^<!-- captured: (\S+) -->\n```\w*\n(.*?)^```$", text,
-                                re.M | re.S):
+        if updating():
+            text = pattern.sub(lambda m: m.group(1) + (ROOT / m.group(2)).read_text(
+                encoding="utf-8") + "```", text)
+            page.write_text(text, encoding="utf-8")
+        for mark in pattern.finditer(text):
             found += 1
-            assert mark.group(2) == (ROOT / mark.group(1)).read_text(encoding="utf-8"), (
-                f"{page.name}: the output shown is not {mark.group(1)} any more")
+            assert mark.group(3) == (ROOT / mark.group(2)).read_text(encoding="utf-8"), (
+                f"{page.name}: the output shown is not {mark.group(2)} any more "
+                "(JOURNEY_UPDATE_GOLDEN=1 rewrites it)")
     assert found >= 1
