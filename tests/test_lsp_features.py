@@ -254,3 +254,19 @@ def test_hovers_shown_in_docs_editor_are_current():
     step = hover.hover(analysis, _offset(text, "pricing     -> trial", 2)).contents.value
     metric = hover.hover(analysis, _offset(text, "expect ltv_cac >= 3", 8)).contents.value
     assert blocks[:2] == [step + "\n", metric + "\n"]
+
+
+@pytest.mark.parametrize("encoding, column", [("utf-16", 18), ("utf-8", 22), ("utf-32", 18)])
+def test_positions_in_the_units_the_client_chose(encoding, column):
+    from journeydsl.language.source import SourceFile
+    from journeydsl.lsp import positions
+
+    source = SourceFile("x", 'journey "x" {\n  stage nhận_thức { touchpoint đơn }\n}\n')
+    at = source.text.index("{ touchpoint")
+    try:
+        positions.use_encoding(encoding)
+        found = positions.position(source, at)
+        assert (found.line, found.character) == (1, column)  # ậ and ứ: 3 bytes in UTF-8
+        assert positions.offset(source, found) == at
+    finally:
+        positions.use_encoding("utf-16")

@@ -19,7 +19,7 @@ from ..diagnostics import Diagnostic
 from ..language.source import SourceFile, Span
 from .analysis import Analysis
 from .convert import to_lsp
-from .positions import position, span_range
+from .positions import position, span_range, units
 
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 _WRITE = re.compile(r"^write `([^`]+)`")
@@ -129,17 +129,13 @@ def semantic_tokens(analysis: Analysis) -> types.SemanticTokens:
             continue
         col = position(source, span.start).character if not text.isascii() \
             else span.start - starts[line]
-        length = _utf16_len(text[span.start:span.end])
+        length = units(text[span.start:span.end])
         modifiers = (1 if occurrence.definition else 0) | (2 if occurrence.kind == "metric" else 0)
         delta_line = line - last_line
         data += [delta_line, col - last_col if delta_line == 0 else col, length,
                  _TYPE[occurrence.kind], modifiers]
         last_line, last_col = line, col
     return types.SemanticTokens(data=data)
-
-
-def _utf16_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 __all__ = ["LEGEND", "code_actions", "formatting", "semantic_tokens"]

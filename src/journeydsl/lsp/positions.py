@@ -2,7 +2,7 @@
 
 Spans are character offsets into a `SourceFile`'s normalized text (no BOM,
 LF line ends); LSP positions are (0-based line, UTF-16 code units into the
-line). Normalizing CRLF keeps lines and the columns inside them, so the
+line; UTF-8 or UTF-32 when the client asks for them). Normalizing CRLF keeps lines and the columns inside them, so the
 editor's own text (CRLF or not) maps line by line.
 
 >>> from journeydsl.language.source import SourceFile
@@ -24,13 +24,37 @@ from pygls import uris
 from ..language.source import SourceFile, Span
 
 
-def _utf16(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+#: The unit of an LSP position's `character`, as agreed with the client at
+#: `initialize` (`use_encoding`): "utf-16" (the protocol's default),
+#: "utf-8" or "utf-32". One client per server process.
+ENCODING = "utf-16"
+
+
+def use_encoding(encoding: str | None) -> None:
+    global ENCODING
+    ENCODING = encoding if encoding in ("utf-8", "utf-16", "utf-32") else "utf-16"
+
+
+def units(text: str) -> int:
+    """The length of `text` in position units."""
+    if text.isascii() or ENCODING == "utf-32":
+        return len(text)
+    if ENCODING == "utf-8":
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _width(char: str) -> int:
+    if ENCODING == "utf-32":
+        return 1
+    if ENCODING == "utf-8":
+        return len(char.encode("utf-8", "surrogatepass"))
+    return 2 if ord(char) > 0xFFFF else 1
 
 
 def position(source: SourceFile, at: int) -> Position:
     line, column = source.line_col(at)
-    return Position(line - 1, _utf16(source.line_text(line)[:column - 1]))
+    return Position(line - 1, units(source.line_text(line)[:column - 1]))
 
 
 def offset(source: SourceFile, where: Position) -> int:
@@ -42,11 +66,11 @@ def offset(source: SourceFile, where: Position) -> int:
     if line.isascii():
         column = min(where.character, len(line))
     else:
-        column, units = 0, 0
+        column, count = 0, 0
         for char in line:
-            if units >= where.character:
+            if count >= where.character:
                 break
-            units += 2 if ord(char) > 0xFFFF else 1
+            count += _width(char)
             column += 1
     return starts[where.line] + column
 

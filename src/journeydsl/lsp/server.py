@@ -34,7 +34,7 @@ from ..language.incremental import Incremental
 from . import actions, complete, hover, navigate
 from .analysis import Analysis, Evaluation, analyze, evaluate
 from .convert import by_file
-from .positions import offset, path_of
+from .positions import offset, path_of, use_encoding
 
 #: Seconds without a change before a document is compiled again.
 DEBOUNCE = 0.03
@@ -239,6 +239,12 @@ def _at(ls: JourneyServer, params) -> tuple[Analysis, int] | None:
 
 
 # ---------------------------------------------------------------- documents
+
+@server.feature(types.INITIALIZED)
+@_safe()
+def initialized(ls: JourneyServer, params: types.InitializedParams) -> None:
+    use_encoding(ls.workspace.position_encoding)  # what pygls agreed with the client
+
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 @_safe()
