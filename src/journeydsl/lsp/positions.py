@@ -2,8 +2,9 @@
 
 Spans are character offsets into a `SourceFile`'s normalized text (no BOM,
 LF line ends); LSP positions are (0-based line, UTF-16 code units into the
-line; UTF-8 or UTF-32 when the client asks for them). Normalizing CRLF keeps lines and the columns inside them, so the
-editor's own text (CRLF or not) maps line by line.
+line; UTF-8 or UTF-32 when the client asks for them). Normalizing CRLF
+keeps lines and the columns inside them, so the editor's own text (CRLF or
+not) maps line by line.
 
 >>> from journeydsl.language.source import SourceFile
 >>> src = SourceFile("x", "ab\\n😀cd\\n")
