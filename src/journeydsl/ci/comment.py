@@ -21,6 +21,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
 from ..diff.render import MARKER
 
@@ -32,7 +33,8 @@ class CommentError(Exception):
     pass
 
 
-def _call(method: str, url: str, token: str, payload: dict | None = None):
+def _call(method: str, url: str, token: str, payload: dict[str, str] | None = None) -> Any:
+    """The API's JSON answer (None for an empty body)."""
     data = json.dumps(payload).encode("utf-8") if payload is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={
         "Accept": "application/vnd.github+json", "Authorization": f"Bearer {token}",

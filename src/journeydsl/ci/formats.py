@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from ..diagnostics import REGISTRY, Diagnostic, Severity
+from ..diagnostics import REGISTRY, Diagnostic, Label, Severity
+from ..language.source import SourceFile
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
@@ -50,14 +51,13 @@ def region(diagnostic: Diagnostic) -> dict[str, int] | None:
     src, span = diagnostic.source, diagnostic.span
     if src is None or span is None:
         return None
-    start_line, start_col = _utf16_line_col(diagnostic, span.start)
-    end_line, end_col = _utf16_line_col(diagnostic, max(span.end, span.start))
+    start_line, start_col = _utf16_line_col(src, span.start)
+    end_line, end_col = _utf16_line_col(src, max(span.end, span.start))
     return {"startLine": start_line, "startColumn": start_col,
             "endLine": end_line, "endColumn": end_col}
 
 
-def _utf16_line_col(diagnostic: Diagnostic, offset: int) -> tuple[int, int]:
-    src = diagnostic.source
+def _utf16_line_col(src: SourceFile, offset: int) -> tuple[int, int]:
     line, col = src.line_col(offset)
     start = src.line_starts[line - 1]
     return line, utf16_len(src.text[start:start + col - 1]) + 1
@@ -158,7 +158,7 @@ def _result(d: Diagnostic, rule_index: dict[str, int], root: Path) -> dict:
     return result
 
 
-def _at(d: Diagnostic, label) -> Diagnostic:
+def _at(d: Diagnostic, label: Label) -> Diagnostic:
     from dataclasses import replace
 
     return replace(d, span=label.span, source=label.source or d.source, labels=())

@@ -4,9 +4,10 @@ the library and print.
 `root.py` holds the typer app; `common.py` what every command shares
 (compiling and reporting, usage errors, colour, names); one module per
 group of commands: `check`, `simulate` (with `tables.py`, its text
-output), `render` (with `watch.py`, `--watch`), `tools` (fmt, explain,
-export, schema, new), `diff` (two versions of a journey compared) and
-`lsp` (the language server). `main` is the console entry point.
+output), `render` (with `watch.py`, `--watch`), `report` (the HTML report),
+`tools` (fmt, explain, export, schema, new), `diff` (two versions of a
+journey compared) and `lsp` (the language server). `main` is the console
+entry point.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import check, diff, lsp, render, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, diff, lsp, render, report, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 

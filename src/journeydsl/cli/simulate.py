@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from .._gc import paused_gc
 from .common import command, compile_or_exit, pick
 from .root import app
+
+if TYPE_CHECKING:
+    from ..language.compiled import CompiledJourney
+    from ..simulate import Report
+    from ..simulate.montecarlo.report import MonteCarloReport
 
 
 class SimFormat(str, Enum):
@@ -54,7 +60,7 @@ def simulate(
     with paused_gc():
         from ..simulate import simulate as exact_run
 
-        run = exact_run
+        run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
             run = _monte_carlo_runner(prospects, draws, seed, persona)
         if compare:
@@ -97,8 +103,10 @@ def simulate(
     else:
         console.print(report_view(report, labels, persona, width=width))
         if method is Method.monte_carlo:
+            from ..simulate.montecarlo.report import MonteCarloReport
             from .tables import monte_carlo_view
 
+            assert isinstance(report, MonteCarloReport)  # run was _monte_carlo_runner's
             console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
@@ -106,13 +114,14 @@ def simulate(
         console.print(attribution_tables(removals, step_labels, width=width))
 
 
-def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
+def _monte_carlo_runner(prospects: int, draws: int, seed: int,
+                        persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
     """monte_carlo() with a progress bar on stderr when it is a terminal."""
     import time
 
     from ..simulate.montecarlo import monte_carlo
 
-    def run(journey):
+    def run(journey: CompiledJourney) -> MonteCarloReport:
         if not sys.stderr.isatty():
             return monte_carlo(journey, prospects, draws, seed, persona)
         from rich.console import Console

@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from io import StringIO
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.cells import cell_len
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
+
+if TYPE_CHECKING:
+    from ..simulate import Report
+    from ..simulate.attribution import Attribution, Removal
+    from ..simulate.levers import Lever
+    from ..simulate.montecarlo.report import MonteCarloReport
 
 MINUS = "\u2212"
 
@@ -109,7 +116,7 @@ def delta(new: float | None, old: float | None, kind: str, currency: str | None)
 
 # ------------------------------------------------------------------ layout
 
-def natural_width(renderable) -> int:
+def natural_width(renderable: RenderableType) -> int:
     """The width `renderable` takes when nothing has to wrap."""
     console = Console(width=100_000, file=StringIO(), color_system=None)
     return Measurement.get(console, console.options, renderable).maximum
@@ -243,7 +250,7 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
         f"cost {fmt(cohort['cost'], 'money', currency)}")
 
 
-def report_view(report, stage_labels: dict[str, str], persona: str | None,
+def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
                 width: int | None = None) -> Group:
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
@@ -267,7 +274,7 @@ def report_view(report, stage_labels: dict[str, str], persona: str | None,
     )
 
 
-def compare_view(reports: dict[str, object], currency: str | None, persona: str | None,
+def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,
                  width: int | None = None) -> Group:
     """Baseline and scenarios side by side, each scenario with its change from
     the baseline; scenarios in groups when they do not fit in `width`."""
@@ -283,8 +290,8 @@ def compare_view(reports: dict[str, object], currency: str | None, persona: str 
 
 # ------------------------------------------------------------------ levers, attribution
 
-def levers_table(levers, currency: str | None, labels: dict[str, str], limit: int = 15,
-                 width: int | None = None) -> Table:
+def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
+                 limit: int = 15, width: int | None = None) -> Table:
     """Where to invest: the transitions whose +1 pp moves revenue most.
 
     Money is in the currency named under the headers. Transitions are named
@@ -293,33 +300,42 @@ def levers_table(levers, currency: str | None, labels: dict[str, str], limit: in
     shown = [lever for lever in levers if lever.movable][:limit]
     named = [(labels.get(lv.source, lv.source), labels.get(lv.target, lv.target)) for lv in shown]
     ids = [(lv.source, lv.target) for lv in shown]
-    table = None
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
         table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency)
         if _fits(table, width):
             return table
+    assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
     return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency)
 
 
-def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | None) -> Table:
-    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
-                  title_justify="left", caption_justify="left",
+def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
+            currency: str | None) -> Table:
+    # a step with less than 1 pp of drop-off left rises by what it has
+    partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
+    title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
+             "drop-off" if partial else
+             "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
+    table = Table(title=title, title_justify="left", caption_justify="left",
                   caption="Δ revenue per entering prospect, Δ CLV per customer")
     money = currency or ""
     if ranked:
         table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Transition", no_wrap=True, overflow="ellipsis")
     table.add_column("Rate", justify="right", no_wrap=True)
+    if partial:
+        table.add_column("Up\npp", justify="right", no_wrap=True)
     table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
                      no_wrap=True)
     table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
     table.add_column(f"Δ CLV\n{money}".rstrip(), justify="right", no_wrap=True)
     for rank, (lever, name) in enumerate(zip(shown, names), 1):
+        assert lever.d_conversion is not None  # a movable lever has its changes
         table.add_row(
             *([str(rank)] if ranked else []), name, fmt(lever.rate, "rate", None),
+            *([points(lever.step or 0.0, 3, unit=False)] if partial else []),
             points(lever.d_conversion, 3, unit=False),
             fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
             fmt(lever.d_clv, "money", currency, plus=True, unit=False),
@@ -327,11 +343,11 @@ def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | 
     return table
 
 
-def attribution_tables(result, labels: dict[str, str], limit: int = 15,
+def attribution_tables(result: Attribution, labels: dict[str, str], limit: int = 15,
                        width: int | None = None) -> Group:
     """Markov removal effects per touchpoint (by label, or by step id when the
     labels do not fit in `width`) and per channel."""
-    def table(title: str, rows) -> Table:
+    def table(title: str, rows: Iterable[tuple[str, Removal]]) -> Table:
         t = Table(title=title, title_justify="left")
         t.add_column(title.split(" ")[-1].capitalize())
         t.add_column("Removal effect", justify="right")
@@ -353,7 +369,8 @@ def attribution_tables(result, labels: dict[str, str], limit: int = 15,
 
 # ------------------------------------------------------------------ Monte Carlo
 
-def monte_carlo_view(report, currency: str | None, width: int | None = None) -> Group:
+def monte_carlo_view(report: MonteCarloReport, currency: str | None,
+                     width: int | None = None) -> Group:
     """Uncertainty of the headline metrics, CLV among customers, concentration.
 
     The mean with its standard error and the percentiles are one table when

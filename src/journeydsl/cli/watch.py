@@ -24,10 +24,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..render import produce, write_atomic
 from .common import UsageError, error, pick, report
 from .render_options import check_output, settle_options
+
+if TYPE_CHECKING:
+    from ..api import Compiled
 
 #: watchfiles' debouncing: a batch ends after STEP_MS without a change, or
 #: after DEBOUNCE_MS at the latest (an editor's write + rename is one batch).
@@ -37,7 +41,7 @@ STEP_MS = 100
 Batch = set  # of (watchfiles.Change, str): what watchfiles.watch yields
 
 
-def watched_paths(compiled, path: Path) -> set[Path]:
+def watched_paths(compiled: object, path: Path) -> set[Path]:
     """The files whose change calls for a new render: PATH and the files it
     imports (`Compiled.imports`, when the compiler provides it; relative
     paths are taken from PATH's folder).
@@ -108,6 +112,7 @@ class Watch:
     view: str = "map"
     renderer: str = "auto"
     color: bool = False
+    board: dict | None = None
     watched: set[Path] = field(default_factory=set)
 
     def keys(self) -> set[str]:
@@ -138,7 +143,8 @@ class Watch:
             journey = pick(compiled, self.path, self.scenario, self.persona)
             for source in sorted(self.watched):
                 check_output(self.out, source)
-            data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer)
+            data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer,
+                           self.board)
             write_atomic(self.out, data)
         except (UsageError, RenderFailed, OSError) as err:
             if first:
@@ -168,7 +174,7 @@ class Watch:
     def _kept(self) -> str:
         return f"kept the last {self.out}" if self.out.exists() else f"{self.out} not written"
 
-    def _diagnostics(self, compiled) -> None:
+    def _diagnostics(self, compiled: Compiled) -> None:
         report(compiled.diagnostics, self.color)
         sys.stderr.flush()
 
@@ -179,7 +185,8 @@ class Watch:
 
 def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | None,
                   scenario: str | None, flows: bool, view: str, renderer: str, *,
-                  color: bool = False, changes: Iterable[Batch] | None = None) -> int:
+                  color: bool = False, changes: Iterable[Batch] | None = None,
+                  board: dict | None = None) -> int:
     """`journey render FILE -o OUT --watch`: render now, then on every save.
     `changes`: the change batches to follow (default: `file_changes`)."""
     from ..render.backends import RenderFailed
@@ -187,10 +194,10 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
     try:
         if out is None:
             raise UsageError("--watch needs -o/--output: the file to rewrite on every save")
-        fmt = settle_options(out, fmt, view, renderer, flows)
+        fmt = settle_options(out, fmt, view, renderer, flows, board)
         if path.exists():
             check_output(out, path)
-        watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color)
+        watch = Watch(path, out, fmt, persona, scenario, flows, view, renderer, color, board)
         watch.render(first=True)
     except KeyboardInterrupt:
         return 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..metrics import HEADLINE, Metric
 
@@ -36,9 +37,9 @@ class Delta:
     @property
     def relative(self) -> float | None:
         """The change over the old value; None when that means nothing."""
-        if self.change is None or self.old == 0:
+        if self.old is None or self.new is None or self.old == 0:
             return None
-        return self.change / abs(self.old)
+        return (self.new - self.old) / abs(self.old)
 
     @property
     def moved(self) -> float:
@@ -90,8 +91,8 @@ class Flip:
         return (self.old is not None and self.new is not None
                 and self.old.passed != self.new.passed)
 
-    def as_dict(self) -> dict:
-        def side(outcome):
+    def as_dict(self) -> dict[str, Any]:
+        def side(outcome: Outcome | None) -> dict[str, Any] | None:
             return None if outcome is None else {"passed": outcome.passed,
                                                  "actual": outcome.actual}
 
@@ -99,10 +100,11 @@ class Flip:
                 "old": side(self.old), "new": side(self.new)}
 
 
-def expectations(old: list[Outcome], new: list[Outcome], renamed=lambda text: text) -> list[Flip]:
+def expectations(old: list[Outcome], new: list[Outcome],
+                 renamed: Callable[[str], str] = lambda text: text) -> list[Flip]:
     """Each `expect` line of either side (matched by scenario, metric and
     operator; `renamed` writes an old metric text with today's names)."""
-    def key(outcome: Outcome, rename) -> tuple:
+    def key(outcome: Outcome, rename: Callable[[str], str]) -> tuple[str | None, str, str]:
         return (outcome.scenario, rename(outcome.expect.text), outcome.expect.op)
 
     before = {key(o, renamed): o for o in old}
@@ -111,6 +113,7 @@ def expectations(old: list[Outcome], new: list[Outcome], renamed=lambda text: te
     for k in dict.fromkeys([*after, *before]):
         a, b = before.get(k), after.get(k)
         shown = b or a
+        assert shown is not None  # each key came from one side or the other
         text = f"{shown.expect.text} {shown.expect.op} {_threshold(shown)}"
         out.append(Flip(k[0], text, a, b))
     return out

@@ -7,11 +7,16 @@ for to update its one comment on a pull request instead of adding another.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import render_text, to_dict
 from . import Diff
-from .kpis import Delta
+from .kpis import Delta, Flip
+from .sides import Side
 from .structure import Change
+
+if TYPE_CHECKING:
+    from ..simulate.expectations import Outcome
 
 #: The first line of every markdown diff: finds the comment to update.
 MARKER = "<!-- journeydsl-diff -->"
@@ -50,7 +55,7 @@ def change(delta: Delta) -> str:
 def describe(c: Change, markdown: bool = False) -> str:
     """One change as a line: `~ transition `a -> b` rate: 25% → 32% (smb 25% → 32%)`;
     in markdown the sign is a word and values are code."""
-    def v(value) -> str:
+    def v(value: object) -> str:
         return f"`{value}`" if markdown and value is not None else str(value)
 
     where = f"[scenario `{c.scenario}`] " if c.scenario else ""
@@ -130,14 +135,17 @@ def text(diff: Diff) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _flip(f) -> str:
-    def state(outcome):
+def _flip(f: Flip) -> str:
+    """A flipped line: both sides have it."""
+    assert f.old is not None and f.new is not None
+
+    def state(outcome: Outcome) -> str:
         return "passes" if outcome.passed else "fails"
 
-    unit = f.new.expect if f.new else f.old.expect
+    unit = f.new.expect
     from ..simulate.expectations import show
 
-    def actual(outcome):
+    def actual(outcome: Outcome) -> str:
         if outcome.actual is None:
             return "undefined"
         return show(outcome.actual, unit, outcome.currency)
@@ -230,8 +238,8 @@ def text_all(diffs: list[Diff]) -> str:
 
 # ---------------------------------------------------------------- JSON
 
-def as_dict(diff: Diff) -> dict:
-    def side(s):
+def as_dict(diff: Diff) -> dict[str, Any]:
+    def side(s: Side) -> dict[str, Any]:
         return {"label": s.label, "exists": s.exists, "ok": s.ok, "compiles": s.compiles,
                 "diagnostics": [to_dict(d) for d in s.diagnostics]}
 

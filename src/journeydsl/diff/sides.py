@@ -80,6 +80,7 @@ def load_side(path: Path, label: str | None = None, max_bytes: int | None = None
 
 def _finish(side: Side, path: Path) -> Side:
     compiled = side.compiled
+    assert compiled is not None  # the callers set it
     side.source = compiled.source
     side.model = compiled.model
     if side.model is None and side.source is not None and side.source.text:
@@ -191,7 +192,7 @@ def _cat(commit: str, names: list[str], top: str) -> dict[str, bytes]:
 
 def _relabel(compiled: Compiled, root: str, prefix: str) -> None:
     """Show the temporary copies as `REV:path` (paths from the repository root)."""
-    sources = []
+    sources: list[SourceFile | None] = []
     if compiled.source is not None:
         sources.append(compiled.source)
         sources += [s for _, s in compiled.source.imported]

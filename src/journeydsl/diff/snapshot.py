@@ -12,11 +12,18 @@ per persona.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, overload
 
-from ..language.model import DEFAULT_PERSONA, Journey, PerPersona, Scenario, StepRef
+from ..language.model import (DEFAULT_PERSONA, Journey, PerPersona, Referral, Scenario, Stage,
+                              StepRef, Touchpoint, Transition)
 from ..language.source import SourceFile, Span
 
 STEP_FIELDS = ("label", "stage", "channel", "owner", "emotion", "value", "cost")
+
+# A declaration's fields by name (a persona's label and share, a stage's label
+# and touchpoints, a step's STEP_FIELDS and kind): strings, `Value`s, tuples
+# or None, which the diff reads key by key and compares as they are.
+Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -46,16 +53,16 @@ class Block:
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)  # (from, to, arrow)
     entries: dict[str, Value] = field(default_factory=dict)
     expects: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
-    overrides: dict[str, dict[str, object]] = field(default_factory=dict)  # scenarios only
+    overrides: dict[str, Record] = field(default_factory=dict)  # scenarios only
 
 
 @dataclass
 class Snapshot:
     title: str = ""
     settings: dict[str, str] = field(default_factory=dict)
-    personas: dict[str, dict[str, object]] = field(default_factory=dict)  # label, share
-    stages: dict[str, dict[str, object]] = field(default_factory=dict)  # label, touchpoints
-    steps: dict[str, dict[str, object]] = field(default_factory=dict)  # STEP_FIELDS, kind
+    personas: dict[str, Record] = field(default_factory=dict)  # label, share
+    stages: dict[str, Record] = field(default_factory=dict)  # label, touchpoints
+    steps: dict[str, Record] = field(default_factory=dict)  # STEP_FIELDS, kind
     goals: list[str] = field(default_factory=list)
     baseline: Block = field(default_factory=Block)
     scenarios: dict[str, tuple[str, Block]] = field(default_factory=dict)  # id -> label, block
@@ -93,6 +100,11 @@ class _Reader:
         where, local = self.source.locate(span)
         return where.line_col(local.start)[0]
 
+    @overload
+    def value(self, value: PerPersona) -> Value: ...
+    @overload
+    def value(self, value: PerPersona | None) -> Value | None: ...
+
     def value(self, value: PerPersona | None) -> Value | None:
         if value is None:
             return None
@@ -110,11 +122,12 @@ class _Reader:
 
     def block(self, block: Journey | Scenario, scenario: str | None) -> Block:
         out = Block()
-        for edges, arrow in ((block.transitions, "->"), (block.referrals, "=>")):
-            for edge in edges:
-                amount = edge.rate if arrow == "->" else edge.amount
-                key = (self.step(edge.source, False), self.step(edge.target, True), arrow)
-                out.edges[key] = Edge(self.value(amount), edge.delay_days, self.line(edge.span))
+        edges: list[tuple[Transition | Referral, PerPersona, str]] = [
+            *((t, t.rate, "->") for t in block.transitions),
+            *((r, r.amount, "=>") for r in block.referrals)]
+        for edge, amount, arrow in edges:
+            key = (self.step(edge.source, False), self.step(edge.target, True), arrow)
+            out.edges[key] = Edge(self.value(amount), edge.delay_days, self.line(edge.span))
         for entry in block.entries:
             out.entries[self.step(entry.target, True)] = self.value(entry.rate)
         for expect in block.expects:
@@ -155,7 +168,8 @@ def snapshot(model: Journey | None, source: SourceFile | None) -> Snapshot:
         if stage.touchpoints:
             out.stages[stage.id] = {"label": stage.label,
                                     "touchpoints": tuple(t.id for t in stage.touchpoints)}
-        for node in stage.touchpoints or [stage]:
+        nodes: list[Touchpoint | Stage] = [*stage.touchpoints] or [stage]
+        for node in nodes:
             attrs = node.attributes
             out.steps[node.id] = {
                 "kind": "touchpoint" if stage.touchpoints else "stage",

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
-from .snapshot import STEP_FIELDS, Block, Snapshot, Value, days_text
+from .snapshot import STEP_FIELDS, Block, Edge, Record, Snapshot, Value, days_text
 
 Op = Literal["added", "removed", "renamed", "changed"]
+Show = Callable[[float], str]  # a number as a change shows it
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ class Renames:
         return self.steps.get(name, name)
 
 
-def _pair(gone: list[str], came: list[str], score) -> dict[str, str]:
+Score = Callable[[str, str], float]
+
+
+def _pair(gone: list[str], came: list[str], score: Score) -> dict[str, str]:
     """Greedy best pairs of a removed and an added name (score > 0)."""
     scored = sorted(((score(a, b), i, j) for i, a in enumerate(gone) for j, b in enumerate(came)),
                     key=lambda t: (-t[0], t[1], t[2]))
@@ -68,14 +73,15 @@ def _neighbours(block: Block, name: str) -> set[tuple[str, str]]:
 
 
 def renames(old: Snapshot, new: Snapshot) -> Renames:
-    def labelled(table_old, table_new):
+    def labelled(table_old: dict[str, Record], table_new: dict[str, Record]) -> Score:
         def score(a: str, b: str) -> float:
             la, lb = table_old[a].get("label"), table_new[b].get("label")
             return 2.0 if la and la == lb and la not in (a, b) else 0.0
         return score
 
-    stage_names = lambda s: set(s.stages) | {k for k, v in s.steps.items()  # noqa: E731
-                                             if v["kind"] == "stage"}
+    def stage_names(s: Snapshot) -> set[str]:
+        return set(s.stages) | {k for k, v in s.steps.items() if v["kind"] == "stage"}
+
     gone = [s for s in stage_names(old) if s not in stage_names(new)]
     came = [s for s in stage_names(new) if s not in stage_names(old)]
     old_stages = {**old.stages, **{k: old.steps[k] for k in old.steps if k in gone}}
@@ -128,11 +134,12 @@ class Differ:
         self.personas = list(dict.fromkeys(
             [self.names.personas.get(p, p) for p in old.persona_ids] + new.persona_ids))
 
-    def add(self, *args, **kw) -> None:
-        self.changes.append(Change(*args, **kw))
+    def add(self, op: Op, kind: str, subject: str, old: str | None = None,
+            new: str | None = None, **kw: Any) -> None:
+        self.changes.append(Change(op, kind, subject, old, new, **kw))
 
     def per_persona(self, old: Value | None, new: Value | None,
-                    show) -> tuple[tuple[str, str, str], ...]:
+                    show: Show) -> tuple[tuple[str, str, str], ...]:
         if old is None or new is None or len(self.personas) < 2:
             return ()
         back = {v: k for k, v in self.names.personas.items()}
@@ -143,8 +150,8 @@ class Differ:
                 out.append((persona, show(a), show(b)))
         return tuple(out)
 
-    def value(self, kind: str, subject: str, old: Value | None, new: Value | None, show,
-              per_persona: bool = True, **kw) -> None:
+    def value(self, kind: str, subject: str, old: Value | None, new: Value | None, show: Show,
+              per_persona: bool = True, **kw: Any) -> None:
         if old is None and new is None:
             return
         if old is not None and new is not None and self._mapped(old.text) == new.text:
@@ -218,14 +225,14 @@ class Differ:
                 self.add("removed", "step", f"`{name}`", f'"{before["label"]}"',
                          line=self.old.lines.get(("step", name)))
         for name, now in new.items():
-            before = old.get(back.get(name, name))
+            was = old.get(back.get(name, name))
             line = self.new.lines.get(("step", name))
-            if before is None:
+            if was is None:
                 self.add("added", "step", f"`{name}`", None,
                          f'"{now["label"]}" in stage {now["stage"]}', line=line)
                 continue
             for key in STEP_FIELDS:
-                a, b = before[key], now[key]
+                a, b = was[key], now[key]
                 if key == "stage":
                     a = names.step(a)
                 if isinstance(a, Value) or isinstance(b, Value):
@@ -241,40 +248,41 @@ class Differ:
                 self.add("removed", _edge_kind(key), _edge(key), _edge_text(before),
                          scenario=scenario)
         for key, now in new.edges.items():
-            before = edges.get(key)
-            if before is None:
+            was = edges.get(key)
+            if was is None:
                 self.add("added", _edge_kind(key), _edge(key), None, _edge_text(now),
                          scenario=scenario, line=now.line)
                 continue
             show = _pct if key[2] == "->" else _number
-            self.value(_edge_kind(key), _edge(key), before.value, now.value, show,
+            self.value(_edge_kind(key), _edge(key), was.value, now.value, show,
                        field="rate" if key[2] == "->" else "prospects", scenario=scenario,
                        line=now.line)
-            if abs(before.delay_days - now.delay_days) > 1e-12:
-                self.add("changed", _edge_kind(key), _edge(key), _after(before.delay_days),
+            if abs(was.delay_days - now.delay_days) > 1e-12:
+                self.add("changed", _edge_kind(key), _edge(key), _after(was.delay_days),
                          _after(now.delay_days), field="delay", scenario=scenario, line=now.line)
         entries = {step(k): v for k, v in old.entries.items()}
-        for key in dict.fromkeys([*entries, *new.entries]):
-            self.value("entry", f"`{key}`", entries.get(key), new.entries.get(key), _pct,
-                       scenario=scenario)
+        for target in dict.fromkeys([*entries, *new.entries]):
+            self.value("entry", f"`{target}`", entries.get(target), new.entries.get(target),
+                       _pct, scenario=scenario)
         expects = {(self.renamed_metric(m), op): v for (m, op), v in old.expects.items()}
-        for key in dict.fromkeys([*expects, *new.expects]):
-            a, b = expects.get(key), new.expects.get(key)
-            if a is None or b is None or self.renamed_metric(a[0]) != b[0]:
-                op: Op = "added" if a is None else "removed" if b is None else "changed"
-                self.add(op, "expect", f"`{key[0]}`", a[0] if a else None,
-                         b[0] if b else None, scenario=scenario, line=b[1] if b else None)
+        for metric_op in dict.fromkeys([*expects, *new.expects]):
+            line_a, line_b = expects.get(metric_op), new.expects.get(metric_op)
+            if line_a is None or line_b is None or self.renamed_metric(line_a[0]) != line_b[0]:
+                op: Op = "added" if line_a is None else "removed" if line_b is None else "changed"
+                self.add(op, "expect", f"`{metric_op[0]}`", line_a[0] if line_a else None,
+                         line_b[0] if line_b else None, scenario=scenario,
+                         line=line_b[1] if line_b else None)
         for target in dict.fromkeys([*map(step, old.overrides), *new.overrides]):
             back = {step(k): k for k in old.overrides}
             a = old.overrides.get(back.get(target, target), {})
             b = new.overrides.get(target, {})
-            for key in dict.fromkeys([*a, *b]):
-                if isinstance(a.get(key), Value) or isinstance(b.get(key), Value):
-                    self.value("step", f"`{target}`", a.get(key), b.get(key), _number,
-                               field=key, scenario=scenario)
-                elif a.get(key) != b.get(key):
-                    op = "added" if key not in a else "removed" if key not in b else "changed"
-                    self.add(op, "step", f"`{target}`", a.get(key), b.get(key), field=key,
+            for field in dict.fromkeys([*a, *b]):
+                if isinstance(a.get(field), Value) or isinstance(b.get(field), Value):
+                    self.value("step", f"`{target}`", a.get(field), b.get(field), _number,
+                               field=field, scenario=scenario)
+                elif a.get(field) != b.get(field):
+                    op = "added" if field not in a else "removed" if field not in b else "changed"
+                    self.add(op, "step", f"`{target}`", a.get(field), b.get(field), field=field,
                              scenario=scenario)
 
     def renamed_metric(self, text: str) -> str:
@@ -309,7 +317,7 @@ def _edge_kind(key: tuple[str, str, str]) -> str:
     return "transition" if key[2] == "->" else "referral"
 
 
-def _edge_text(edge) -> str:
+def _edge_text(edge: Edge) -> str:
     return edge.value.text + (f" {_after(edge.delay_days)}" if edge.delay_days else "")
 
 

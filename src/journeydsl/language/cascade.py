@@ -14,31 +14,56 @@ large ones with scipy's sparse LU.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import networkx as nx
-
-from .context import Context, closed_classes, closure
+from .context import Context, Flow, Pair, closed_classes, closure
 from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
 
-def referral_cycle(graph: nx.DiGraph) -> list[str] | None:
-    """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one."""
-    moves = nx.DiGraph()
-    moves.add_edges_from(
-        (u, v) for u, v, d in graph.edges(data=True)
-        if (d["rate"] and any(d["rate"].values())) or (d["referral"] and any(d["referral"].values())))
-    for u, v, d in graph.edges(data=True):
-        if d["referral"] and any(d["referral"].values()) and u in moves and v in moves:
-            try:
-                back = nx.shortest_path(moves, v, u)
-            except nx.NetworkXNoPath:
-                continue
-            return [u] + back
+if TYPE_CHECKING:
+    import numpy as np
+
+#: (row, column, value): an entry of a sparse matrix (rates: step -> step;
+#: sends: sending step -> referral target's column).
+_Entry = tuple[int, int, float]
+
+
+def referral_cycle(flow: Flow, personas: list[str]) -> list[str] | None:
+    """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one
+    (the first referral in the pairs' order that closes one, the shortest way
+    back)."""
+    def used(pair: Pair) -> bool:
+        return any(pair.rate(p) > 0 or pair.sends(p) > 0 for p in personas)
+
+    succ, _ = flow.adjacency(used)
+    for pair in flow.pairs:
+        if pair.referral is not None and any(pair.sends(p) > 0 for p in personas):
+            back = _shortest_path(succ, pair.target, pair.source)
+            if back is not None:
+                return [pair.source] + back
     return None
 
 
-def surely_dies_out(graph: nx.DiGraph, persona: str) -> bool:
+def _shortest_path(succ: dict[str, list[str]], start: str, end: str) -> list[str] | None:
+    """Breadth first, successors in the pairs' order."""
+    parent: dict[str, str | None] = {start: None}
+    queue = [start]
+    for v in queue:
+        if v == end:
+            path: list[str] = []
+            at: str | None = v
+            while at is not None:
+                path.append(at)
+                at = parent[at]
+            return path[::-1]
+        for w in succ[v]:
+            if w not in parent:
+                parent[w] = v
+                queue.append(w)
+    return None
+
+
+def surely_dies_out(flow: Flow, persona: str) -> bool:
     """A cheap sufficient test that needs no linear algebra.
 
     A walk survives t moves with probability at most q^t, q being the
@@ -48,11 +73,11 @@ def surely_dies_out(graph: nx.DiGraph, persona: str) -> bool:
     bound, and so is its spectral radius."""
     out_rate: dict[str, float] = {}
     sent: dict[str, float] = {}
-    for u, _, d in graph.edges(data=True):
-        if d["rate"] is not None:
-            out_rate[u] = out_rate.get(u, 0.0) + d["rate"][persona]
-        if d["referral"] is not None:
-            sent[u] = sent.get(u, 0.0) + d["referral"][persona]
+    for pair in flow.pairs:
+        if pair.move is not None:
+            out_rate[pair.source] = out_rate.get(pair.source, 0.0) + pair.rate(persona)
+        if pair.referral is not None:
+            sent[pair.source] = sent.get(pair.source, 0.0) + pair.sends(persona)
     q = max(out_rate.values(), default=0.0)
     return q < 1 and max(sent.values(), default=0.0) / (1 - q) < 1
 
@@ -61,25 +86,20 @@ def _over_full(journey: CompiledJourney, persona: str) -> bool:
     return any(t > 1 + RATE_TOLERANCE for t in journey.outgoing(persona).values())
 
 
-def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
+def spectral_radius(flow: Flow, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
-    where = {n: i for i, n in enumerate(graph.nodes)}
-    targets = sorted({v for _, v, d in graph.edges(data=True)
-                      if d["referral"] and d["referral"][persona] > 0}, key=where.get)
+    where = {n: i for i, n in enumerate(flow.steps)}
+    targets = sorted({p.target for p in flow.pairs if p.sends(persona) > 0}, key=where.__getitem__)
     if not targets:
         return 0.0
     # Only steps a referred prospect can visit matter.
-    succ: dict[str, list[str]] = {n: [] for n in graph}
-    for u, v, d in graph.edges(data=True):
-        if d["rate"] is not None and d["rate"][persona] > 0:
-            succ[u].append(v)
-    nodes = sorted(closure(succ, targets), key=where.get)
+    succ, _ = flow.adjacency(lambda pair: pair.rate(persona) > 0)
+    nodes = sorted(closure(succ, targets), key=where.__getitem__)
     local = {n: i for i, n in enumerate(nodes)}
-    rates = [(local[u], local[v], d["rate"][persona]) for u, v, d in graph.edges(data=True)
-             if u in local and v in local and d["rate"] is not None and d["rate"][persona] > 0]
-    sends = [(local[u], targets.index(v), d["referral"][persona])
-             for u, v, d in graph.edges(data=True)
-             if u in local and d["referral"] and d["referral"][persona] > 0]
+    rates = [(local[p.source], local[p.target], p.rate(persona)) for p in flow.pairs
+             if p.source in local and p.target in local and p.rate(persona) > 0]
+    sends = [(local[p.source], targets.index(p.target), p.sends(persona)) for p in flow.pairs
+             if p.source in local and p.sends(persona) > 0]
     sources = [local[t] for t in targets]
     if len(nodes) <= _PURE_PYTHON_LIMIT:
         visits = _visits_pure(len(nodes), rates, sources)
@@ -92,7 +112,7 @@ def spectral_radius(graph: nx.DiGraph, persona: str) -> float:
 _PURE_PYTHON_LIMIT = 60
 
 
-def _visits_pure(n: int, rates, sources: list[int]) -> list[list[float]]:
+def _visits_pure(n: int, rates: list[_Entry], sources: list[int]) -> list[list[float]]:
     """visits[j][a]: expected visits to a from an entry at sources[j].
 
     Row j solves x (I - Q) = e_j, i.e. (I - Q)^T x = e_j, by Gauss-Jordan
@@ -154,7 +174,8 @@ def _perron_root(matrix: list[list[float]]) -> float:
     return high
 
 
-def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
+def _radius_numpy(n: int, rates: list[_Entry], sends: list[_Entry], sources: list[int],
+                  k: int) -> float:
     """K = N[T, A] S[A, T] (N the expected visits (I - Q)^-1, T the referral
     targets, A the steps that send): its nonzero eigenvalues are those of
     S[A, T] N[T, A], so only min(|A|, |T|) solves are needed, from the
@@ -180,7 +201,7 @@ def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
     return float(max(abs(np.linalg.eigvals(small))))
 
 
-def _units(n: int, at: list[int]):
+def _units(n: int, at: list[int]) -> np.ndarray:
     """The unit columns e_i for i in `at`, as an n x len(at) array."""
     import numpy as np
 
@@ -190,17 +211,17 @@ def _units(n: int, at: list[int]):
 
 
 def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
-    graph = ctx.graph
-    cycle = referral_cycle(graph)
+    flow = ctx.flow
+    cycle = referral_cycle(flow, ctx.personas)
     if cycle is None:
         return
     worst: tuple[float, str] | None = None
     for persona in ctx.personas:
-        if surely_dies_out(graph, persona) or _over_full(ctx.journey, persona):
+        if surely_dies_out(flow, persona) or _over_full(ctx.journey, persona):
             continue  # (rates over 100% are JD303 already: no walk model to solve)
-        if closed_classes(graph, persona):
+        if closed_classes(flow, persona):
             continue  # infinite visits: JD405 says so already (or the horizon cuts them)
-        radius = spectral_radius(graph, persona)
+        radius = spectral_radius(flow, persona)
         if radius >= 1 - 1e-12 and (worst is None or radius > worst[0]):
             worst = (radius, persona)
     if worst is None:
@@ -209,7 +230,7 @@ def supercritical_loops(ctx: Context) -> Iterable[Diagnostic]:
     text = f"`{cycle[0]} => " + " -> ".join(cycle[1:]) + "`"
     who = "" if len(ctx.personas) == 1 else f" (persona `{persona}`)"
     horizon = ctx.journey.horizon_days is not None
-    span = graph.edges[cycle[0], cycle[1]]["referral_span"]
+    span = ctx.journey.sends[cycle[0], cycle[1]].span
     yield ctx.make(
         "JD406",
         f"referral loop {text} never dies out: each generation is {radius:.3g}x the last{who}",

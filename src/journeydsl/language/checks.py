@@ -3,21 +3,20 @@ reachability, loops.
 
 Each check is a pure function (Context) -> Iterable[Diagnostic]; `CHECKS`
 lists them in the order their findings are most useful to read. They read
-the compiled journey, its networkx graph for the graph algorithms, and the
-model for what was written but may not have resolved (an `entry` or a
-`goal` line).
+the compiled journey, its pairs of steps (`context.Flow`: plain dicts, so
+checking never imports networkx), and the model for what was written but
+may not have resolved (an `entry` or a `goal` line).
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterable
 
-import networkx as nx
-
 from ..diagnostics import Diagnostic, Label, Severity
 from .cascade import supercritical_loops
 from .compiled import RATE_TOLERANCE
-from .context import Context, closed_classes, closure
+from .context import Context, closed_classes, closure, find_cycle
+from .model import Amount
 from .source import Span
 
 EPS = RATE_TOLERANCE
@@ -55,10 +54,11 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
         # Point at this file's own personas first: imported ones (spans past
         # the end of the text) are fine in their library.
         end = len(ctx.source.text)
-        personas = sorted(personas, key=lambda p: p.share.span.start > end)
+        shares = sorted(((p.id, p.share.span) for p in personas if p.share is not None),
+                        key=lambda item: item[1].start > end)  # all of them: none is missing
         yield ctx.make("JD305", f"persona shares sum to {_pct(total)}, not 100%",
-                       personas[0].share.span,
-                       labels=[Label(p.share.span, f"`{p.id}`") for p in personas[1:6]],
+                       shares[0][1],
+                       labels=[Label(span, f"`{ident}`") for ident, span in shares[1:6]],
                        help="each share is the part of new prospects with that persona")
 
 
@@ -87,17 +87,17 @@ def entry_sums(ctx: Context) -> Iterable[Diagnostic]:
 # ---------------------------------------------------------------- rates
 
 def outgoing_rates(ctx: Context) -> Iterable[Diagnostic]:
-    graph, personas = ctx.graph, ctx.personas
-    for node in graph.nodes:
-        edges = [(v, d) for _, v, d in graph.out_edges(node, data=True) if d["rate"] is not None]
+    flow, personas = ctx.flow, ctx.personas
+    for node in flow.steps:
+        edges = flow.moves_out(node)
         if not edges:
             continue
-        totals = {p: sum(d["rate"][p] for _, d in edges) for p in personas}
+        totals = {p: sum(e.rate(p) for e in edges) for p in personas}
         over = {p: t for p, t in totals.items() if t > 1 + EPS}
         if not over:
             continue
         alike = len(over) == len(personas) and len({round(t, 12) for t in over.values()}) == 1
-        spans = [d["span"] for _, d in edges]
+        spans = [e.move.span for e in edges if e.move is not None]
         for persona, total in over.items():
             yield ctx.make(
                 "JD303", f"rates out of `{node}` sum to {_pct(total)}"
@@ -109,36 +109,38 @@ def outgoing_rates(ctx: Context) -> Iterable[Diagnostic]:
 
 
 def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
-    graph, personas = ctx.graph, ctx.personas
-    for node in graph.nodes:
-        edges = [d for _, _, d in graph.out_edges(node, data=True) if d["rate"] is not None]
-        if not any(d["uncertain"] for d in edges):
+    flow, personas = ctx.flow, ctx.personas
+    for node in flow.steps:
+        moves = [e.move for e in flow.moves_out(node) if e.move is not None]
+        if not any(m.rate.for_persona(p).kind != "fixed" for m in moves for p in personas):
             continue
         for persona in personas:
             top = 0.0
-            for d in edges:
-                amount = d["uncertain"].get(persona)
-                top += _upper(amount) if amount else d["rate"][persona]
-            if top > 1 + EPS and sum(d["rate"][persona] for d in edges) <= 1 + EPS:
-                uncertain = [d for d in edges if persona in d["uncertain"]]
-                has_beta = any(d["uncertain"][persona].kind == "beta" for d in uncertain)
+            for move in moves:
+                amount = move.rate.for_persona(persona)
+                top += _upper(amount) if amount.kind != "fixed" else amount.mean
+            if top > 1 + EPS and sum(m.rate.mean_for(persona) for m in moves) <= 1 + EPS:
+                uncertain = [m for m in moves if m.rate.for_persona(persona).kind != "fixed"]
+                has_beta = any(m.rate.for_persona(persona).kind == "beta" for m in uncertain)
                 yield ctx.make(
                     "JD407", f"uncertain rates out of `{node}` can sum to {_pct(top)}",
-                    uncertain[0]["span"],
+                    uncertain[0].span,
                     help="Monte Carlo scales a draw that sums to more than 100% down to 100%; "
                          "narrow the ranges to avoid it"
                          + (" (a beta rate counts at its mean plus three standard deviations)" if has_beta else ""))
                 break
 
 
-def _upper(amount) -> float:
+def _upper(amount: Amount) -> float:
     """The high end of an uncertain rate: a range's bound; for beta(a, b), its
     mean plus three standard deviations (capped at 1) — a cheap stand-in for a
     high percentile that keeps scipy.stats out of `journey check`."""
     if amount.kind == "uniform":
+        assert amount.high is not None  # a range has both ends
         return amount.high
     a, b = amount.alpha, amount.beta
-    sd = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5
+    assert a is not None and b is not None  # not a range: beta(a, b)
+    sd: float = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5  # a, b > 0: real
     return min(1.0, a / (a + b) + 3 * sd)
 
 
@@ -166,39 +168,31 @@ def goals_present(ctx: Context) -> Iterable[Diagnostic]:
                        ctx.keyword_span, help="add `goal STEP` for the step that counts as converted")
 
 
-def _moves(graph: nx.DiGraph) -> nx.DiGraph:
-    """Edges a prospect (or a referral) can actually take: some rate > 0."""
-    view = nx.DiGraph()
-    view.add_nodes_from(graph.nodes)
-    view.add_edges_from(
-        (u, v) for u, v, d in graph.edges(data=True)
-        if any(d["rate"].values() if d["rate"] else ()) or
-        any(d["referral"].values() if d["referral"] else ()))
-    return view
-
-
 def reachability(ctx: Context) -> Iterable[Diagnostic]:
-    graph = ctx.graph
-    starts = [n for n, d in graph.nodes(data=True) if any(d["entry"].values())]
+    journey, flow = ctx.journey, ctx.flow
+    entered = {s for p in ctx.personas for s, rate in journey.entry_rates(p).items() if rate}
+    starts = [s for s in flow.steps if s in entered]
     if not starts:
         return
-    moves = _moves(graph)
-    reached = closure(moves._succ, starts)
-    for node, data in graph.nodes(data=True):
-        if node not in reached and not (ctx.journey.is_imported(data["span"])
-                                        and not graph.degree(node)):
+    # moves a prospect (or a referral) can actually take: some rate > 0
+    succ, pred = flow.adjacency(lambda pair: any(
+        pair.rate(p) > 0 or pair.sends(p) > 0 for p in ctx.personas))
+    reached = closure(succ, starts)
+    for step in journey.steps:
+        if step.id not in reached and not (journey.is_imported(step.span)
+                                           and step.id not in flow.touched):
             # (A step brought by `use` that this journey never links is not
             # a mistake: journeys often use part of a shared stage.)
-            yield ctx.make("JD403", f"step `{node}` can never be reached", data["span"],
+            yield ctx.make("JD403", f"step `{step.id}` can never be reached", step.span,
                            help="add a transition or referral into it, or an `entry`")
-    goals = [n for n, d in graph.nodes(data=True) if d["goal"]]
+    goals = [s for s in flow.steps if s in journey.goal_set]
     if not goals:
         return
-    leads_to_goal = closure(moves._pred, goals)
-    after_goal = closure(moves._succ, goals)
-    for node, data in graph.nodes(data=True):
-        if node in reached and node not in leads_to_goal and node not in after_goal:
-            yield ctx.make("JD404", f"no walk from `{node}` ever reaches a goal", data["span"],
+    leads_to_goal = closure(pred, goals)
+    after_goal = closure(succ, goals)
+    for step in journey.steps:
+        if step.id in reached and step.id not in leads_to_goal and step.id not in after_goal:
+            yield ctx.make("JD404", f"no walk from `{step.id}` ever reaches a goal", step.span,
                            help="every prospect here drops off; add a transition toward a goal")
 
 
@@ -206,19 +200,19 @@ def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
     # A horizon ends every walk, unless the loop takes no time at all: a loop
     # whose moves all have no delay never reaches the horizon either.
     horizon = ctx.journey.horizon_days is not None
-    graph, personas = ctx.graph, ctx.personas
+    flow, personas = ctx.flow, ctx.personas
     reported: set[frozenset] = set()
     for persona in personas:
-        for loop in closed_classes(graph, persona):
+        for loop in closed_classes(flow, persona):
             key = frozenset(loop)
-            inside = graph.subgraph(loop).edges(data=True)
-            if key in reported or (horizon and any(d["delay_days"] > 0 for _, _, d in inside
-                                                   if d["rate"] is not None)):
+            inside = [p.move for n in loop for p in flow.out[n]
+                      if p.target in key and p.move is not None]
+            if key in reported or (horizon and any(m.delay_days > 0 for m in inside)):
                 continue
             reported.add(key)
-            cycle = _cycle_text(graph, loop, persona)
-            first = graph.edges[cycle[0], cycle[1]]["span"] if len(cycle) > 1 else \
-                graph.edges[loop[0], loop[0]]["span"]
+            cycle = find_cycle(flow, loop)
+            first = _span(ctx, cycle[0], cycle[1]) if len(cycle) > 1 else \
+                _span(ctx, loop[0], loop[0])
             if horizon:
                 yield ctx.make(
                     "JD405", f"closed loop {_loop_text(cycle)} takes no time: a walk that "
@@ -232,13 +226,10 @@ def closed_loops(ctx: Context) -> Iterable[Diagnostic]:
                                 "or set a `horizon`")
 
 
-def _cycle_text(graph: nx.DiGraph, loop: list[str], persona: str) -> list[str]:
-    sub = graph.subgraph(loop)
-    try:
-        edges = nx.find_cycle(sub, source=loop[0])
-    except nx.NetworkXNoCycle:  # pragma: no cover - a closed class has a cycle
-        return loop
-    return [u for u, _ in edges] + [edges[0][0]]
+def _span(ctx: Context, u: str, v: str) -> Span:
+    """Where the move (or else the referral) from u to v is written."""
+    move = ctx.journey.edges.get((u, v))
+    return move.span if move is not None else ctx.journey.sends[u, v].span
 
 
 def _loop_text(cycle: list[str]) -> str:

@@ -66,7 +66,7 @@ class _Loader:
     """Compiles the files a journey uses, each once per top-level compile."""
 
     def __init__(self, root: str | None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.chain = (root,) if root else ()
+        self.chain: tuple[str, ...] = (root,) if root else ()
         self.done: dict[str, Compilation] = {}
         self.max_bytes = max_bytes  # for each file, the used ones too
 
@@ -192,7 +192,7 @@ def compile_text(text: str, path: str = "<string>",
     return compile_source(SourceFile(path, text), max_bytes)
 
 
-def compile_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Compilation:
+def compile_path(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Compilation:
     """Read and compile a file; unreadable or undecodable files give JD00x."""
     with paused_gc():
         return _read_and_compile(str(path), _Loader(_real_path(str(path)), max_bytes))

@@ -5,18 +5,72 @@ steps a walk can reach (`closure`), and which loops it can never leave
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-
-import networkx as nx
+from typing import Any
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
-from .compiled import RATE_TOLERANCE, CompiledJourney
+from .compiled import RATE_TOLERANCE, CompiledJourney, Move, Referral
 from .model import Journey
 from .source import SourceFile, Span
 
 EPS = RATE_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One (source, target) pair of steps: its move and/or its referral (the
+    last written of each, as the networkx graph has them)."""
+
+    source: str
+    target: str
+    move: Move | None
+    referral: Referral | None
+
+    def rate(self, persona: str) -> float:
+        return self.move.rate.mean_for(persona) if self.move is not None else 0.0
+
+    def sends(self, persona: str) -> float:
+        return self.referral.amount.mean_for(persona) if self.referral is not None else 0.0
+
+
+class Flow:
+    """A compiled journey's pairs of steps in the networkx graph's order (by
+    source step, then by the pair's first appearance, moves first), with the
+    adjacency the graph checks walk: plain dicts, so `journey check` never
+    imports networkx."""
+
+    def __init__(self, journey: CompiledJourney) -> None:
+        where = journey.step_number
+        first: dict[tuple[str, str], int] = {}
+        for move in journey.moves:
+            first.setdefault((move.source, move.target), len(first))
+        for referral in journey.referrals:
+            first.setdefault((referral.source, referral.target), len(first))
+        moves, sends = journey.edges, journey.sends
+        order = sorted(first, key=lambda pair: (where[pair[0]], first[pair]))
+        self.steps = [s.id for s in journey.steps]
+        self.pairs = [Pair(u, v, moves.get((u, v)), sends.get((u, v))) for u, v in order]
+        self.out: dict[str, list[Pair]] = {s: [] for s in self.steps}
+        self.touched: set[str] = set()
+        for pair in self.pairs:
+            self.out[pair.source].append(pair)
+            self.touched.update((pair.source, pair.target))
+
+    def moves_out(self, step: str) -> list[Pair]:
+        return [p for p in self.out[step] if p.move is not None]
+
+    def adjacency(self, keep: Callable[[Pair], bool]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(successors, predecessors) over the pairs `keep(pair)` accepts."""
+        succ: dict[str, list[str]] = {s: [] for s in self.steps}
+        pred: dict[str, list[str]] = {s: [] for s in self.steps}
+        for pair in self.pairs:
+            if keep(pair):
+                succ[pair.source].append(pair.target)
+                pred[pair.target].append(pair.source)
+        return succ, pred
 
 
 @dataclass(frozen=True)
@@ -25,7 +79,7 @@ class Context:
     model: Journey  # the journey as written (the baseline's model)
     source: SourceFile
 
-    def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
+    def make(self, code: str, message: str, span: Span | None, **kw: Any) -> Diagnostic:
         return diag.make(code, message, self.source, span, **kw)
 
     @property
@@ -37,14 +91,13 @@ class Context:
         return self.journey.persona_ids
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
-        """The networkx form, built once per check run, for the graph algorithms."""
-        return self.journey.graph()
+    def flow(self) -> Flow:
+        """The pairs of steps, built once per check run, for the graph checks."""
+        return Flow(self.journey)
 
 
-def closure(adjacency, starts) -> set:
-    """The starts and every node reachable from them in one pass (networkx's
-    `descendants` would walk again from each start)."""
+def closure(adjacency: Mapping[str, Iterable[str]], starts: Iterable[str]) -> set[str]:
+    """The starts and every node reachable from them in one pass."""
     seen = set(starts)
     todo = list(seen)
     while todo:
@@ -55,34 +108,90 @@ def closure(adjacency, starts) -> set:
     return seen
 
 
-def closed_classes(graph: nx.DiGraph, persona: str) -> list[list[str]]:
-    """Sets of steps that a walk of this persona can enter and never leave.
+def components(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
+    """Strongly connected components (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(succ[root]))]
+        while work:
+            v, targets = work[-1]
+            for w in targets:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(succ[w])))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    group = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        group.append(w)
+                        if w == v:
+                            break
+                    out.append(group)
+    return out
 
-    Such a set holds only steps whose moves sum to 100% and lead only
-    inside it, so its strongly connected components are looked for among
-    those steps alone (usually none: then no graph is built at all)."""
-    totals: dict[str, float] = {}
-    for u, _, d in graph.edges(data=True):
-        if d["rate"] is not None:
-            totals[u] = totals.get(u, 0.0) + d["rate"][persona]
-    full = [n for n in graph.nodes if abs(totals.get(n, 0.0) - 1) <= EPS]
-    if not full:
-        return []
-    succ = {n: [v for _, v, d in graph.out_edges(n, data=True)
-                if d["rate"] is not None and d["rate"][persona] > 0] for n in full}
-    keep = set(full)
-    moves = nx.DiGraph()
-    moves.add_nodes_from(full)
-    moves.add_edges_from((u, v) for u in full for v in succ[u] if v in keep)
-    order = {n: i for i, n in enumerate(graph.nodes)}
+
+def closed_classes(flow: Flow, persona: str) -> list[list[str]]:
+    """Sets of steps that a walk of this persona can enter and never leave."""
+    succ, _ = flow.adjacency(lambda pair: pair.rate(persona) > 0)
+    order = {s: i for i, s in enumerate(flow.steps)}
     out = []
-    for component in nx.strongly_connected_components(moves):
-        if len(component) == 1:
-            (node,) = component
-            if not moves.has_edge(node, node):
-                continue
+    for component in components(flow.steps, succ):
+        if len(component) == 1 and component[0] not in succ[component[0]]:
+            continue
         nodes = sorted(component, key=order.__getitem__)
         inside = set(nodes)
-        if all(v in inside for n in nodes for v in succ[n]):
+        closed = all(
+            abs(sum(p.rate(persona) for p in flow.moves_out(n)) - 1) <= EPS
+            and all(v in inside for v in succ[n])
+            for n in nodes)
+        if closed:
             out.append(nodes)
     return out
+
+
+def find_cycle(flow: Flow, nodes: list[str]) -> list[str]:
+    """A cycle among `nodes` (pairs of either kind), depth first from the
+    first node in the pairs' order, as `[a, b, ..., a]`."""
+    inside = set(nodes)
+
+    def onward(step: str) -> Iterator[str]:
+        return iter([p.target for p in flow.out[step] if p.target in inside])
+
+    path = [nodes[0]]
+    on_path = {nodes[0]: 0}
+    work = [onward(nodes[0])]
+    done: set[str] = set()
+    while work:
+        for w in work[-1]:
+            if w in on_path:
+                return path[on_path[w]:] + [w]
+            if w not in done:
+                on_path[w] = len(path)
+                path.append(w)
+                work.append(onward(w))
+                break
+        else:
+            work.pop()
+            last = path.pop()
+            del on_path[last]
+            done.add(last)
+    return nodes  # pragma: no cover - a closed class has a cycle

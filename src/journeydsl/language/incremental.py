@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import NamedTuple, get_args, get_origin
+from typing import Any, NamedTuple, cast, get_args, get_origin
 
 from lark.exceptions import UnexpectedInput
 from pydantic import BaseModel
@@ -166,7 +166,8 @@ class Incremental:
         if found is None:
             return None
         check_tables()
-        old, fresh = self._cache, {}
+        old = self._cache
+        fresh: dict[str, list[_Built]] = {}
         plan: list[tuple[int, int, _Built | None]] = []
         for start, end in found.statements:
             entries = old.get(text[start:end])
@@ -206,13 +207,14 @@ class Incremental:
         return compile_model(source, model, problems, self.max_bytes)
 
 
-def _parse_new(text: str, plan: list) -> list[list[SyntaxNode]] | None:
+def _parse_new(text: str, plan: list[tuple[int, int, _Built | None]]
+               ) -> list[list[SyntaxNode]] | None:
     """The syntax nodes of each statement: parsed for the new ones (each run
     of them in one parse), [] for the reused; None on a syntax error."""
     out: list[list[SyntaxNode]] = [[] for _ in plan]
     run: list[int] = []
-    for index, (_, _, built) in enumerate(plan + [(0, 0, True)]):
-        if built is None:
+    for index in range(len(plan) + 1):  # one past the end closes the last run
+        if index < len(plan) and plan[index][2] is None:
             run.append(index)
             continue
         if run:
@@ -239,7 +241,8 @@ def _parse_padded(text: str, start: int, end: int) -> list[SyntaxNode] | None:
         tree = parser().parse(padded)
     except (UnexpectedInput, RecursionError):
         return None
-    journey = tree.children[0]
+    # the parser's transformer builds SyntaxNodes where lark's types say Tree
+    journey = cast(SyntaxNode, tree.children[0])
     return [item for item in journey.children[1:] if type(item) is SyntaxNode]
 
 
@@ -260,10 +263,10 @@ def _moved_problem(d: Diagnostic, by: int, source: SourceFile) -> Diagnostic:
 
 _set = object.__setattr__
 #: Per model class: its fields that hold a span, a node, a list of nodes.
-_PLANS: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+_PLANS: dict[type[BaseModel], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _plan(kind: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _plan(kind: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     plan = _PLANS.get(kind)
     if plan is None:
         spans, nodes, lists = [], [], []
@@ -279,7 +282,7 @@ def _plan(kind: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     return plan
 
 
-def _kinds(annotation) -> set:
+def _kinds(annotation: object) -> set[object]:
     """What a field's type can hold: Span, "node" (a model), "nodes" (a list of models)."""
     if annotation is Span:
         return {Span}
@@ -288,10 +291,10 @@ def _kinds(annotation) -> set:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is list:
         return {"nodes"} if any(_kinds(a) for a in args) else set()
-    return set().union(*(_kinds(a) for a in args)) if args else set()
+    return set[object]().union(*(_kinds(a) for a in args)) if args else set()
 
 
-def _shift(value, by: int):
+def _shift(value: Any, by: int) -> Any:
     """A copy of a model node (or span, or list of them) with every span
     moved; built as `model.build` does, without validation."""
     kind = type(value)
@@ -312,7 +315,7 @@ def _shift(value, by: int):
     for name in lists:
         items = fields[name]
         fields[name] = [_shift(item, by) for item in items] if items else []
-    copy = kind.__new__(kind)
+    copy = object.__new__(kind)  # BaseModel's own __new__, without validation
     _set(copy, "__dict__", fields)
     _set(copy, "__pydantic_fields_set__", value.__pydantic_fields_set__)
     _set(copy, "__pydantic_extra__", None)

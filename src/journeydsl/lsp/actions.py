@@ -48,42 +48,44 @@ def code_actions(analysis: Analysis, start: int, end: int, uri: str) -> list[typ
 def _fix(d: Diagnostic, source: SourceFile) -> tuple[str, Span, str] | None:
     """(title, span to replace, new text) for a diagnostic whose hint names
     the fix; None when it does not."""
-    text = source.text
-    old = text[d.span.start:d.span.end]
+    text, span, hint = source.text, d.span, d.help or ""
+    if span is None:
+        return None
+    old = text[span.start:span.end]
     if d.code == "JD104":
-        return _close_block(d, source)
-    found = _DID_YOU_MEAN.search(d.help)
+        return _close_block(d, span, source)
+    found = _DID_YOU_MEAN.search(hint)
     if found is not None:
         new = found.group(1)
         if old.startswith('"') and old.endswith('"') and not new.startswith('"'):
             new = f'"{new}"'  # a `use` path keeps its quotes
         if new == old or "\n" in old:
             return None
-        return f"Replace `{old}` with `{new}`", d.span, new
-    found = _WRITE.search(d.help)
+        return f"Replace `{old}` with `{new}`", span, new
+    found = _WRITE.search(hint)
     if found is not None:
         # `2 weeks` -> `2w`, `12 %` -> `12%`: the hint's number, written
         # before the flagged word, starts what it replaces
         new = found.group(1)
-        line_start = text.rfind("\n", 0, d.span.start) + 1
-        before = re.search(r"(\d[\d_]*(?:\.\d+)?)[ \t]*\Z", text[line_start:d.span.start])
+        line_start = text.rfind("\n", 0, span.start) + 1
+        before = re.search(r"(\d[\d_]*(?:\.\d+)?)[ \t]*\Z", text[line_start:span.start])
         lead = re.match(r"\d[\d_]*(?:\.\d+)?", new)
         if before and lead and before.group(1) == lead.group():
-            return f"Write `{new}`", Span(line_start + before.start(1), d.span.end), new
+            return f"Write `{new}`", Span(line_start + before.start(1), span.end), new
     return None
 
 
-def _close_block(d: Diagnostic, source: SourceFile) -> tuple[str, Span, str] | None:
+def _close_block(d: Diagnostic, span: Span, source: SourceFile) -> tuple[str, Span, str] | None:
     """JD104: the `}` where the hint says: before the line that shows the
     block ended, or at the end of the file; indented as the block's head."""
-    text = source.text
+    text, hint = source.text, d.help or ""
     opening = next((label.span for label in d.labels if label.source is None), None)
     indent = ""
     if opening is not None:
         head = text[text.rfind("\n", 0, opening.start) + 1:]
         indent = head[:len(head) - len(head.lstrip(" \t"))]
-    if "before this line" in d.help:
-        at = text.rfind("\n", 0, d.span.start) + 1
+    if "before this line" in hint:
+        at = text.rfind("\n", 0, span.start) + 1
         return "Add the missing `}`", Span(at, at), f"{indent}}}\n"
     end = len(text.rstrip())
     return "Add the missing `}`", Span(end, end), f"\n{indent}}}"

@@ -13,6 +13,7 @@ names. `expect` lines get a signature: `expect METRIC(ARG) OP VALUE`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import get_args
 
 from lsprotocol import types
@@ -51,7 +52,8 @@ def _block(text: str, offset: int) -> str:
     return "override" if "scenario" in stack else "journey"
 
 
-def _items(names, kind: Kind, detail: dict | None = None, docs: dict | None = None,
+def _items(names: Iterable[str], kind: Kind, detail: dict[str, str] | None = None,
+           docs: dict[str, str] | None = None,
            sort: str = "1") -> list[types.CompletionItem]:
     out = []
     for name in names:
@@ -118,7 +120,8 @@ def completion(analysis: Analysis, offset: int) -> list[types.CompletionItem]:
     line = text[text.rfind("\n", 0, offset) + 1:offset]
     if _in_comment_or_string(line):
         return []
-    word = _WORD.search(line).group()
+    found_word = _WORD.search(line)
+    word = found_word.group() if found_word else ""  # `[...]*\Z` always matches
     head = line[:len(line) - len(word)]
     statement = re.split(r"[;{]", head)[-1]
     expect = re.match(r"\s*expect\s+(\w+)?\s*(\()?", statement + word)
@@ -143,8 +146,10 @@ def completion(analysis: Analysis, offset: int) -> list[types.CompletionItem]:
         return _steps(analysis)
     if re.search(r"\bchannel\s+$", statement):
         model = analysis.model
-        channels = sorted({s.attributes.channel for stage in (model.stages if model else [])
-                           for s in [stage, *stage.touchpoints] if s.attributes.channel})
+        stages = model.stages if model else []
+        attributes = [s.attributes for s in stages] + \
+            [t.attributes for s in stages for t in s.touchpoints]
+        channels = sorted({a.channel for a in attributes if a.channel})
         return _items(channels, Kind.EnumMember)
     if re.search(r"\bper\s+$", statement):
         return _items(PERIOD_DAYS, Kind.EnumMember)
@@ -153,8 +158,12 @@ def completion(analysis: Analysis, offset: int) -> list[types.CompletionItem]:
     return []
 
 
-def _number(word: str, statement: str, expect) -> list[types.CompletionItem]:
-    number = re.match(r"\d[\d_]*(?:\.\d+)?", word).group()
+def _number(word: str, statement: str, expect: re.Match[str] | None
+            ) -> list[types.CompletionItem]:
+    lead = re.match(r"\d[\d_]*(?:\.\d+)?", word)
+    if lead is None:
+        return []
+    number = lead.group()
     if re.search(r"\b(after|horizon)\s+$", statement):
         return _units(number)
     if expect is not None and expect.group(1) in METRIC:

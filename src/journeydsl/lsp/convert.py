@@ -17,7 +17,7 @@ from functools import lru_cache
 from lsprotocol import types
 
 from ..diagnostics import REGISTRY, Diagnostic, Severity
-from ..language.source import SourceFile
+from ..language.source import SourceFile, Span
 from .analysis import Analysis
 from .positions import location, span_range, uri_of
 
@@ -93,7 +93,7 @@ def by_file(analysis: Analysis,
     return out
 
 
-def _use_line(analysis: Analysis, path: str):
+def _use_line(analysis: Analysis, path: str) -> Span | None:
     """The span of the `use` line that brings the file `path` (directly, or
     the first `use` when it comes through another used file)."""
     model = analysis.compilation.model

@@ -9,15 +9,21 @@ table) and its current value; a diagnostic its code's explanation.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ..language.compiled import CompiledJourney
+from ..language.model import PerPersona, Stage
 from ..language.source import Span
 from ..metrics import METRIC
 from .analysis import Analysis
 from .convert import explanation_uri
 from .positions import span_range
 from .symbols import Occurrence
+
+if TYPE_CHECKING:
+    from ..simulate.expectations import Outcome
 
 
 def hover(analysis: Analysis, offset: int) -> types.Hover | None:
@@ -56,7 +62,7 @@ def _pct(value: float | None) -> str:
     return f"{value * 100:.3g}%"
 
 
-def _rate(value, persona: str) -> str:
+def _rate(value: PerPersona, persona: str) -> str:
     """A move's rate for a persona; `≈` marks the mean of an uncertain one."""
     amount = value.for_persona(persona)
     return ("≈" if amount.kind != "fixed" else "") + _pct(amount.mean)
@@ -94,7 +100,7 @@ def _step(analysis: Analysis, name: str) -> str:
     model = analysis.model
     stage_model = model.stage(name) if model else None
     if stage_model is not None and stage_model.touchpoints:
-        return _stage(analysis, name)
+        return _stage(analysis, stage_model)
     if journey is None or name not in journey.step_number:
         return _declared(analysis, name)
     step = journey.step(name)
@@ -143,8 +149,8 @@ def _step(analysis: Analysis, name: str) -> str:
         if report is not None and len(personas) > 1:
             header.append("blended")
             for row in rows:
-                key = {"reach": "reach", "drop-off": "dropoff"}.get(row[0])
-                row.append(_pct(report.blended.steps[step.id][key]) if key else "")
+                column = {"reach": "reach", "drop-off": "dropoff"}.get(row[0])
+                row.append(_pct(report.blended.steps[step.id][column]) if column else "")
         parts.append(_table(header, rows))
     pending = _pending(analysis)
     if pending:
@@ -152,9 +158,8 @@ def _step(analysis: Analysis, name: str) -> str:
     return "\n\n".join(parts)
 
 
-def _stage(analysis: Analysis, name: str) -> str:
-    model = analysis.model
-    stage = model.stage(name)
+def _stage(analysis: Analysis, stage: Stage) -> str:
+    name = stage.id
     head = f"**stage `{stage.id}`** \"{stage.label}\""
     parts = [head]
     if stage.attributes.objective:
@@ -170,8 +175,8 @@ def _stage(analysis: Analysis, name: str) -> str:
                 for key, label in (("reach", "reach"), ("dropoff", "drop-off"))]
         parts.append(_table([""] + (personas + ["blended"] if len(personas) > 1 else ["all"]),
                             rows))
-    elif _pending(analysis):
-        parts.append(_pending(analysis))
+    elif (pending := _pending(analysis)) is not None:
+        parts.append(pending)
     return "\n\n".join(parts)
 
 
@@ -249,7 +254,7 @@ def _metric(analysis: Analysis, occurrence: Occurrence) -> str:
     return "\n\n".join(parts)
 
 
-def _outcome(analysis: Analysis, metric_span: Span):
+def _outcome(analysis: Analysis, metric_span: Span) -> Outcome | None:
     evaluation = analysis.evaluation
     model = analysis.model
     if evaluation is None or model is None:

@@ -31,7 +31,7 @@ class RenameRefused(Exception):
 def definition(analysis: Analysis, offset: int) -> types.Location | None:
     index = analysis.index
     found = index.at(offset) if index else None
-    if found is None or found.group == "metric":
+    if index is None or found is None or found.group == "metric":
         return None
     declared = index.definition(found.group, found.name)
     if declared is None:
@@ -44,7 +44,7 @@ def _declaration_key(analysis: Analysis, occurrence: Occurrence) -> tuple | None
     declaration seen from different documents."""
     index = analysis.index
     declared = index.definition(occurrence.group, occurrence.name) if index else None
-    if declared is None:
+    if index is None or declared is None:
         return None
     source, span = index.locate(declared.span)
     return (source.path, span, occurrence.group)
@@ -56,7 +56,7 @@ def occurrences(analysis: Analysis, offset: int, others: Iterable[Analysis] = ()
     the files it uses and the other documents: (file, span, is declaration)."""
     index = analysis.index
     found = index.at(offset) if index else None
-    if found is None or found.group == "metric":
+    if index is None or found is None or found.group == "metric":
         return None
     key = _declaration_key(analysis, found)
     places: dict[tuple[str, Span], tuple[SourceFile, Span, bool]] = {}
@@ -85,7 +85,7 @@ def references(analysis: Analysis, offset: int, include_declaration: bool,
 def prepare_rename(analysis: Analysis, offset: int) -> types.Range | None:
     index = analysis.index
     found = index.at(offset) if index else None
-    if found is None or found.group == "metric":
+    if index is None or found is None or found.group == "metric":
         return None
     return span_range(analysis.source, found.span)
 
@@ -122,7 +122,7 @@ def refuse_name(analysis: Analysis, occurrence: Occurrence, new_name: str,
         index = doc.index
         taken = index.definition(occurrence.group, new_name) if index else None
         # another document matters when it names the declaration renamed
-        if taken is not None and (doc is analysis or _declaration_key(doc, occurrence) == key):
+        if index is not None and taken is not None and (doc is analysis or _declaration_key(doc, occurrence) == key):
             source, span = index.locate(taken.span)
             line = source.line_col(span.start)[0]
             raise RenameRefused(f"a {noun} `{new_name}` already exists "

@@ -91,7 +91,7 @@ def uri_of(path: str) -> str:
 
 def path_of(uri: str) -> str:
     """The file path of a URI; the URI itself when it is not a file."""
-    return uris.to_fs_path(uri) if uri.startswith("file:") else uri
+    return (uris.to_fs_path(uri) or uri) if uri.startswith("file:") else uri
 
 
 def location(source: SourceFile, span: Span) -> Location:

@@ -22,8 +22,10 @@ import gc
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -51,7 +53,7 @@ class _Document:
     incremental: Incremental = field(default_factory=Incremental)
     analysis: Analysis | None = None
     timer: asyncio.TimerHandle | None = None
-    pending: Future | None = None  # the evaluation of `analysis`
+    pending: Future[Evaluation] | None = None  # the evaluation of `analysis`
     compiled_at: float = float("-inf")  # the event loop's time at the end of the last compile
 
 
@@ -148,7 +150,7 @@ class JourneyServer(LanguageServer):
             return  # changed since: its own evaluation is scheduled
         loop = asyncio.get_running_loop()
 
-        def back(done: Future) -> None:  # in the worker thread
+        def back(done: Future[Evaluation]) -> None:  # in the worker thread
             try:
                 loop.call_soon_threadsafe(self.evaluated, uri, analysis, done)
             except RuntimeError:  # the server stopped meanwhile
@@ -157,7 +159,7 @@ class JourneyServer(LanguageServer):
         document.pending = self.evaluator.submit(evaluate, analysis)
         document.pending.add_done_callback(back)
 
-    def evaluated(self, uri: str, analysis: Analysis, done: Future) -> None:
+    def evaluated(self, uri: str, analysis: Analysis, done: Future[Evaluation]) -> None:
         document = self.documents.get(uri)
         if done.cancelled() or document is None or document.analysis is not analysis:
             return  # the document changed since: its new analysis is on its way
@@ -182,7 +184,8 @@ class JourneyServer(LanguageServer):
                 owners[owner] = found[target]
             else:
                 owners.pop(owner, None)
-            merged, seen = [], set()
+            merged: list[types.Diagnostic] = []
+            seen: set[tuple[int, int, object, str]] = set()
             for diagnostics in owners.values():
                 for d in diagnostics:
                     key = (d.range.start.line, d.range.start.character, d.code, d.message)
@@ -202,7 +205,7 @@ class JourneyServer(LanguageServer):
         except Exception:  # pragma: no cover - the client is gone
             pass
 
-    def report_server_error(self, error: Exception, source) -> None:
+    def report_server_error(self, error: Exception, source: object) -> None:
         """pygls' own errors (a malformed message, say): one line, no traceback."""
         self.log(f"{type(error).__name__}: {error}")
 
@@ -210,28 +213,41 @@ class JourneyServer(LanguageServer):
 server = JourneyServer()
 
 
-def _safe(default=None):
+_Handler = TypeVar("_Handler", bound=Callable[[JourneyServer, Any], Any])
+
+
+def _safe(default: Callable[[], object] = lambda: None) -> Callable[[_Handler], _Handler]:
     """A handler that never fails: an unexpected error is logged in one
-    line and the client gets `default`; a refusal meant for the user
+    line and the client gets `default()`; a refusal meant for the user
     (`JsonRpcException`) goes through."""
 
-    def wrap(handler):
+    def wrap(handler: _Handler) -> _Handler:
         @functools.wraps(handler)
-        def run(ls: JourneyServer, params):
+        def run(ls: JourneyServer, params: object) -> object:
             try:
                 return handler(ls, params)
             except JsonRpcException:
                 raise
             except Exception as err:
                 ls.log(f"internal error in {handler.__name__}: {type(err).__name__}: {err}")
-                return default() if callable(default) else default
+                return default()
 
-        return run
+        return cast(_Handler, run)
 
     return wrap
 
 
-def _at(ls: JourneyServer, params) -> tuple[Analysis, int] | None:
+class _AtPosition(Protocol):
+    """What every request about one place in a document has (lsprotocol's
+    parameter classes repeat these fields rather than share a base)."""
+
+    @property
+    def text_document(self) -> types.TextDocumentIdentifier: ...
+    @property
+    def position(self) -> types.Position: ...
+
+
+def _at(ls: JourneyServer, params: _AtPosition) -> tuple[Analysis, int] | None:
     analysis = ls.analysis(params.text_document.uri)
     if analysis is None or analysis.compilation.source is None:
         return None
@@ -294,7 +310,7 @@ def did_close(ls: JourneyServer, params: types.DidCloseTextDocumentParams) -> No
 
 @server.feature(types.SHUTDOWN)
 @_safe()
-def shutdown(ls: JourneyServer, params) -> None:
+def shutdown(ls: JourneyServer, params: None) -> None:
     ls.evaluator.shutdown(wait=False, cancel_futures=True)
 
 
@@ -309,14 +325,14 @@ def on_hover(ls: JourneyServer, params: types.HoverParams) -> types.Hover | None
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 @_safe()
-def on_definition(ls: JourneyServer, params: types.DefinitionParams):
+def on_definition(ls: JourneyServer, params: types.DefinitionParams) -> types.Location | None:
     found = _at(ls, params)
     return navigate.definition(*found) if found else None
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
 @_safe(list)
-def on_references(ls: JourneyServer, params: types.ReferenceParams):
+def on_references(ls: JourneyServer, params: types.ReferenceParams) -> list[types.Location]:
     found = _at(ls, params)
     if not found:
         return []
@@ -326,14 +342,15 @@ def on_references(ls: JourneyServer, params: types.ReferenceParams):
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
 @_safe()
-def on_prepare_rename(ls: JourneyServer, params: types.PrepareRenameParams):
+def on_prepare_rename(ls: JourneyServer, params: types.PrepareRenameParams
+                      ) -> types.Range | None:
     found = _at(ls, params)
     return navigate.prepare_rename(*found) if found else None
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME)
 @_safe()
-def on_rename(ls: JourneyServer, params: types.RenameParams):
+def on_rename(ls: JourneyServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
     found = _at(ls, params)
     if not found:
         return None
@@ -345,7 +362,8 @@ def on_rename(ls: JourneyServer, params: types.RenameParams):
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @_safe(list)
-def on_document_symbol(ls: JourneyServer, params: types.DocumentSymbolParams):
+def on_document_symbol(ls: JourneyServer, params: types.DocumentSymbolParams
+                       ) -> list[types.DocumentSymbol]:
     analysis = ls.analysis(params.text_document.uri)
     return navigate.document_symbols(analysis) if analysis else []
 
@@ -353,7 +371,7 @@ def on_document_symbol(ls: JourneyServer, params: types.DocumentSymbolParams):
 @server.feature(types.TEXT_DOCUMENT_COMPLETION,
                 types.CompletionOptions(trigger_characters=[">", "(", "[", ".", ","]))
 @_safe(list)
-def on_completion(ls: JourneyServer, params: types.CompletionParams):
+def on_completion(ls: JourneyServer, params: types.CompletionParams) -> types.CompletionList:
     found = _at(ls, params)
     return types.CompletionList(is_incomplete=False,
                                 items=complete.completion(*found) if found else [])
@@ -363,7 +381,8 @@ def on_completion(ls: JourneyServer, params: types.CompletionParams):
                 types.SignatureHelpOptions(trigger_characters=[" ", "("],
                                            retrigger_characters=[" ", ")", "="]))
 @_safe()
-def on_signature_help(ls: JourneyServer, params: types.SignatureHelpParams):
+def on_signature_help(ls: JourneyServer, params: types.SignatureHelpParams
+                      ) -> types.SignatureHelp | None:
     found = _at(ls, params)
     return complete.signature_help(*found) if found else None
 
@@ -371,7 +390,8 @@ def on_signature_help(ls: JourneyServer, params: types.SignatureHelpParams):
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                 types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
 @_safe(list)
-def on_code_action(ls: JourneyServer, params: types.CodeActionParams):
+def on_code_action(ls: JourneyServer, params: types.CodeActionParams
+                   ) -> list[types.CodeAction]:
     uri = params.text_document.uri
     analysis = ls.analysis(uri)
     if analysis is None or analysis.compilation.source is None:
@@ -383,14 +403,16 @@ def on_code_action(ls: JourneyServer, params: types.CodeActionParams):
 
 @server.feature(types.TEXT_DOCUMENT_FORMATTING)
 @_safe(list)
-def on_formatting(ls: JourneyServer, params: types.DocumentFormattingParams):
+def on_formatting(ls: JourneyServer, params: types.DocumentFormattingParams
+                  ) -> list[types.TextEdit]:
     analysis = ls.analysis(params.text_document.uri)
     return actions.formatting(analysis) if analysis else []
 
 
 @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, actions.LEGEND)
 @_safe(lambda: types.SemanticTokens(data=[]))
-def on_semantic_tokens(ls: JourneyServer, params: types.SemanticTokensParams):
+def on_semantic_tokens(ls: JourneyServer, params: types.SemanticTokensParams
+                       ) -> types.SemanticTokens:
     analysis = ls.analysis(params.text_document.uri)
     return actions.semantic_tokens(analysis) if analysis else types.SemanticTokens(data=[])
 

@@ -23,7 +23,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from ..language.model import Attributes, Journey, PerPersona, StepRef
+from ..language.model import (Attributes, Journey, PerPersona, Referral, Scenario, StepRef,
+                              Transition)
 from ..language.source import SourceFile, Span
 
 Kind = Literal["stage", "touchpoint", "persona", "scenario", "metric"]
@@ -60,8 +61,8 @@ class Index:
             found.append(self._define(scenario.id_span, "scenario", scenario.id))
         for ref in _step_refs(model):
             found.extend(self._ref(ref))
-        for span, persona in _persona_refs(model):
-            found.append(Occurrence(span, "persona", persona))
+        for span, named in _persona_refs(model):
+            found.append(Occurrence(span, "persona", named))
         for expect in (*model.expects, *(e for s in model.scenarios for e in s.expects)):
             start = expect.metric_span.start
             found.append(Occurrence(Span(start, start + len(expect.metric)), "metric",
@@ -127,8 +128,10 @@ class Index:
 
 
 def _step_refs(model: Journey) -> Iterable[StepRef]:
-    for block in (model, *model.scenarios):
-        for edge in (*block.transitions, *block.referrals):
+    blocks: list[Journey | Scenario] = [model, *model.scenarios]
+    for block in blocks:
+        edges: list[Transition | Referral] = [*block.transitions, *block.referrals]
+        for edge in edges:
             yield edge.source
             yield edge.target
         for entry in block.entries:
@@ -148,7 +151,8 @@ def _persona_refs(model: Journey) -> Iterable[tuple[Span, str]]:
     for stage in model.stages:
         attributes.append(stage.attributes)
         attributes.extend(t.attributes for t in stage.touchpoints)
-    for block in (model, *model.scenarios):
+    blocks: list[Journey | Scenario] = [model, *model.scenarios]
+    for block in blocks:
         values.extend(t.rate for t in block.transitions)
         values.extend(r.amount for r in block.referrals)
         values.extend(e.rate for e in block.entries)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 from ..language.grammar import block_keywords, keywords
 from ..language.model import DAYS
@@ -37,7 +38,7 @@ _DECLARED = {"persona": "entity.name.type.persona",
              "scenario": "entity.name.class.scenario"}
 
 
-def _words(words) -> str:
+def _words(words: Iterable[str]) -> str:
     return "|".join(sorted((re.escape(w) for w in words), key=lambda w: (-len(w), w)))
 
 

@@ -21,6 +21,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 GRAPHVIZ_HINT = ("install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: "
                  "`brew install graphviz`, Windows: `winget install graphviz`)")
@@ -153,7 +157,7 @@ def check_svg(data: bytes, dot_text: str | None = None) -> bytes:
     return data
 
 
-def _dropped_labels(root) -> bool:
+def _dropped_labels(root: ET.Element) -> bool:
     """Whether a step came out without any text (HTML-like labels do).
 
     Steps are named by their ids; the renderer's own nodes start with `#`."""

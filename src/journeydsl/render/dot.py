@@ -20,10 +20,12 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..language.compiled import CompiledJourney
 
 from .text import dot_escape, dot_lines, dot_string, per_thousand, wrap
-from .view import EMOTION_NAMES, MapView, StepView, colour, map_view
+from .view import EMOTION_NAMES, EdgeView, MapView, StepView, colour, map_view
 
 FONT = "Helvetica"
 STAGE_FILLS = ("#f4f6fa", "#eef1f6")
@@ -82,8 +84,8 @@ def map_dot(view: MapView) -> str:
     out.append("")
     exits = {s.id for s in view.steps if s.exit_text}
     by_column: dict[int, list[str]] = {}
-    for step, column in columns.items():
-        by_column.setdefault(column, []).append(step)
+    for step_id, column in columns.items():
+        by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
         steps = by_column[column]
         members = [f'"#c{column}"'] + [_id(s) for s in steps]
@@ -134,7 +136,11 @@ def _columns(view: MapView) -> dict[str, int]:
     return columns
 
 
-def _scale(view: MapView):
+#: A flow per entrant -> the edge's `penwidth` value (and a matching arrowsize).
+_Scale = Callable[[float | None], str]
+
+
+def _scale(view: MapView) -> _Scale | None:
     """Edge width (`penwidth` value, and a matching arrowsize) from a flow per
     entrant: linear, a thin floor, 12 at the largest flow."""
     if not view.flows:
@@ -151,7 +157,7 @@ def _scale(view: MapView):
     return width
 
 
-def _entry(view: MapView, scale) -> list[str]:
+def _entry(view: MapView, scale: _Scale | None) -> list[str]:
     if all(step.entry is None for step in view.steps):
         return []  # a library: nobody enters it
     out = [('  "#entry" [label="entry", shape=circle, style=filled, fillcolor="#2d3748", '
@@ -170,7 +176,7 @@ def _entry(view: MapView, scale) -> list[str]:
     return out
 
 
-def _step(step: StepView, view: MapView, scale) -> list[str]:
+def _step(step: StepView, view: MapView, scale: _Scale | None) -> list[str]:
     lines = wrap(step.label, 26) + step.lines
     attrs = [f"label={dot_lines(lines)}", f'fillcolor="{colour(step.emotion)}"']
     if step.goal:
@@ -190,7 +196,8 @@ def _step(step: StepView, view: MapView, scale) -> list[str]:
     return out
 
 
-def _edge(edge, columns: dict[str, int], scale, key: str = "label") -> str:
+def _edge(edge: EdgeView, columns: dict[str, int], scale: _Scale | None,
+          key: str = "label") -> str:
     lines = [edge.text]
     if edge.delay:
         lines.append(f"after {edge.delay}")

@@ -99,23 +99,26 @@ class Attribution:
                              for k, r in self.channels.items()}}
 
 
-def attribution(journey: CompiledJourney, persona: str | None = None) -> Attribution:
+def attribution(journey: CompiledJourney, persona: str | None = None,
+                steps: bool = True) -> Attribution:
     """Markov removal effects of every step and every channel.
 
     `persona` None: the persona mix (by share); a persona id: that persona
-    (KeyError for one the journey does not have)."""
+    (KeyError for one the journey does not have). `steps` False: channels
+    only (`steps` is then empty), which saves one horizon pass per step."""
     from . import check_persona
 
     check_persona(journey, persona)
     shares = dict(journey.shares) if persona is None else {persona: 1.0}
-    steps = [s.id for s in journey.steps]
+    want_steps = steps
+    step_ids = [s.id for s in journey.steps]
     members: dict[str | None, list[int]] = {}
     for i, step in enumerate(journey.steps):
         members.setdefault(step.channel, []).append(i)
     groups = list(members.values())
 
     conversion = 0.0
-    without_step = np.zeros(len(steps))
+    without_step = np.zeros(len(step_ids))
     without_channel = np.zeros(len(groups))
     method = "exact"
     for p, share in shares.items():
@@ -124,13 +127,14 @@ def attribution(journey: CompiledJourney, persona: str | None = None) -> Attribu
             conv, by_step, by_group = _exact(chain, groups)
         else:
             method = "horizon"
-            conv, by_step, by_group = _horizon(chain, groups)
+            conv, by_step, by_group = _horizon(chain, groups, want_steps)
         conversion += share * conv
         without_step += share * by_step
         without_channel += share * by_group
 
-    step_rows = _rows([(s, (s,)) for s in steps], conversion, without_step)
-    channel_rows = _rows([(c, tuple(steps[i] for i in idx)) for c, idx in members.items()],
+    step_rows = (_rows([(s, (s,)) for s in step_ids], conversion, without_step) if want_steps
+                 else {})
+    channel_rows = _rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
                          conversion, without_channel)
     return Attribution(persona, float(conversion), method, step_rows, channel_rows)
 
@@ -191,8 +195,8 @@ def _exact(chain: Chain, groups: list[list[int]]):
     nu = nu_u[u]
     taboo = None
     by_group = np.empty(len(groups))
-    for j, idx in enumerate(groups):
-        idx = np.asarray(idx, int)
+    for j, group in enumerate(groups):
+        idx = np.asarray(group, int)
         dead = pos[idx][pos[idx] >= 0]
         gone = gpos[idx][gpos[idx] >= 0]
         direct = float(alpha[g].sum() - alpha[g][gone].sum())
@@ -279,32 +283,25 @@ def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
 # ---------------------------------------------------------------- horizon
 
 
-def _horizon(chain: Chain, groups: list[list[int]]):
+def _horizon(chain: Chain, groups: list[list[int]], steps: bool = True):
     from .levers import _horizon_linear
 
     conversion = _horizon_linear(chain)["conversion"]
     by_step = np.array([_horizon_linear(remove(chain, [k]))["conversion"]
-                        for k in range(chain.n)])
+                        for k in range(chain.n)] if steps else np.zeros(chain.n))
     by_group = np.array([_horizon_linear(remove(chain, idx))["conversion"] for idx in groups])
     return conversion, by_step, by_group
 
 
 def remove(chain: Chain, idx: list[int]) -> Chain:
     """The chain where walks reaching a step of `idx` end there (not converting)."""
-    keep = np.ones(chain.n)
-    keep[idx] = 0.0
-    rows = sparse.diags(keep)
-
-    def cut(m: sparse.spmatrix) -> sparse.csr_matrix:
-        out = (rows @ m).tocsr()
-        out.eliminate_zeros()
-        return out
-
+    gone = np.zeros(chain.n, bool)
+    gone[idx] = True
+    keep = ~gone[chain.move_row]
     goal = chain.goal.copy()
     goal[idx] = False
-    return replace(chain, rates=cut(chain.rates), delays=cut(chain.delays),
-                   discounted=cut(chain.discounted), rate_delay=cut(chain.rate_delay),
-                   goal=goal)
+    return chain.with_moves(chain.move_row[keep], chain.move_col[keep], chain.move_rate[keep],
+                            chain.move_delay[keep], goal)
 
 
 __all__ = ["Attribution", "Removal", "attribution", "remove"]

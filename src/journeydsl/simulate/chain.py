@@ -1,21 +1,29 @@
 """The numeric form of one persona's journey: arrays the engines share.
 
-Steps are indexed in declaration order. Rates, delays and referral amounts
-are scipy sparse matrices (row = source step). Uncertain rates keep their
-distribution so the Monte Carlo engine can sample them.
+Steps are indexed in declaration order. The moves and referrals are COO
+arrays sorted by (source, target), one entry per pair with a positive rate
+(or amount): `move_row`, `move_col`, `move_rate`, `move_delay` (days) and
+`ref_*` likewise. The engines work on these with numpy alone, so a small
+journey is simulated without importing scipy; the scipy sparse matrices
+(`rates`, `delays`, `discounted`, ...) that the Monte Carlo engine, levers
+and attribution use are built from them on first use. Uncertain rates keep
+their distribution so the Monte Carlo engine can sample them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-
 
 from ..language.compiled import CompiledJourney
-from ..linalg import strong_components
 from ..language.model import PERIOD_DAYS, Amount
+from ..linalg import components
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -23,29 +31,85 @@ class Chain:
     persona: str
     steps: list[str]
     stage_of: list[str]  # stage id of each step
-    rates: sparse.csr_matrix  # rates[s, t]: P(move s -> t) (means of uncertain rates)
-    delays: sparse.csr_matrix  # delays[s, t]: days the move takes (same pattern as rates)
+    move_row: np.ndarray  # source step of each move (int64), sorted by (row, col)
+    move_col: np.ndarray  # target step
+    move_rate: np.ndarray  # P(move), the mean of an uncertain rate; > 0
+    move_delay: np.ndarray  # days the move takes
     value: np.ndarray  # revenue per visit
     cost: np.ndarray  # spend per visit
     goal: np.ndarray  # bool per step
     entry: np.ndarray  # where a new prospect starts (sums to 1)
-    referrals: sparse.csr_matrix  # referrals[a, b]: prospects sent into b per visit to a
-    referral_delays: sparse.csr_matrix  # days until they arrive
+    ref_row: np.ndarray  # referrals: each visit to ref_row sends ref_amount prospects
+    ref_col: np.ndarray  # into ref_col,
+    ref_amount: np.ndarray
+    ref_delay: np.ndarray  # after ref_delay days
     daily_discount: float  # multiply money by this per day elapsed (1 = no discount)
     horizon_days: float | None
-    discounted: sparse.csr_matrix  # rates * daily_discount ** delays
-    rate_delay: sparse.csr_matrix  # rates * delays (for expected times)
-    referrals_discounted: sparse.csr_matrix  # referrals * daily_discount ** referral delays
     uncertain: dict[tuple[int, int], Amount] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return len(self.steps)
 
-    @property
+    @cached_property
     def stop(self) -> np.ndarray:
         """Probability that the walk ends at each step (1 - outgoing rates)."""
-        return np.clip(1.0 - np.asarray(self.rates.sum(axis=1)).ravel(), 0.0, 1.0)
+        out = np.bincount(self.move_row, weights=self.move_rate, minlength=self.n)
+        return np.clip(1.0 - out, 0.0, 1.0)
+
+    @cached_property
+    def move_discounted(self) -> np.ndarray:
+        """Each move's rate times the discount over its delay."""
+        return self.move_rate * self.daily_discount ** self.move_delay
+
+    @cached_property
+    def ref_discounted(self) -> np.ndarray:
+        return self.ref_amount * self.daily_discount ** self.ref_delay
+
+    # ------------------------------------------------------------ scipy forms
+    @cached_property
+    def rates(self) -> sparse.csr_matrix:
+        """rates[s, t]: P(move s -> t)."""
+        return _matrix(self.n, self.move_row, self.move_col, self.move_rate)
+
+    @cached_property
+    def delays(self) -> sparse.csr_matrix:
+        """delays[s, t]: days the move takes (same pattern as rates)."""
+        return _matrix(self.n, self.move_row, self.move_col, self.move_delay)
+
+    @cached_property
+    def discounted(self) -> sparse.csr_matrix:
+        """rates * daily_discount ** delays."""
+        return _matrix(self.n, self.move_row, self.move_col, self.move_discounted)
+
+    @cached_property
+    def rate_delay(self) -> sparse.csr_matrix:
+        """rates * delays (for expected times)."""
+        return _matrix(self.n, self.move_row, self.move_col, self.move_rate * self.move_delay)
+
+    @cached_property
+    def referrals(self) -> sparse.csr_matrix:
+        """referrals[a, b]: prospects sent into b per visit to a."""
+        return _matrix(self.n, self.ref_row, self.ref_col, self.ref_amount)
+
+    @cached_property
+    def referral_delays(self) -> sparse.csr_matrix:
+        return _matrix(self.n, self.ref_row, self.ref_col, self.ref_delay)
+
+    @cached_property
+    def referrals_discounted(self) -> sparse.csr_matrix:
+        return _matrix(self.n, self.ref_row, self.ref_col, self.ref_discounted)
+
+    def with_moves(self, row: np.ndarray, col: np.ndarray, rate: np.ndarray,
+                   delay: np.ndarray, goal: np.ndarray | None = None) -> Chain:
+        """The chain with other moves (and goals): a what-if for levers and
+        attribution. Entries are sorted and zero rates dropped, as built (a
+        negative rate is kept: a finite difference may step below zero)."""
+        keep = rate != 0
+        row, col, rate, delay = row[keep], col[keep], rate[keep], delay[keep]
+        order = np.lexsort((col, row))
+        return replace(self, move_row=row[order], move_col=col[order], move_rate=rate[order],
+                       move_delay=delay[order], goal=self.goal if goal is None else goal)
 
 
 def daily_discount(journey: CompiledJourney) -> float:
@@ -60,7 +124,6 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
     """The chain of one persona: array operations on the journey's numbers
     by step number (`journey.numbers`)."""
     steps = [s.id for s in journey.steps]
-    n = len(steps)
     index = journey.numbers
 
     rates_all = np.array(index.rates[persona], float)
@@ -77,48 +140,40 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
     for k, specs in index.uncertain:  # the few uncertain rates, in edge order
         if persona in specs and kept[k]:
             uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
-
-    factor = daily_discount(journey)
-    rate_m, delay_m, disc_m, rd_m = _matrices(
-        n, rows, cols, rates, delays, rates * factor ** delays, rates * delays)
-    ref_m, ref_delay_m, ref_disc_m = _matrices(
-        n, ref_rows, ref_cols, amounts, ref_delays, amounts * factor ** ref_delays)
+    order = np.lexsort((cols, rows))  # (a pair has at most one entry)
+    ref_order = np.lexsort((ref_cols, ref_rows))
     return Chain(
         persona=persona,
         steps=steps,
         stage_of=list(index.stage_of),
-        rates=rate_m,
-        delays=delay_m,
+        move_row=rows[order],
+        move_col=cols[order],
+        move_rate=rates[order],
+        move_delay=delays[order],
         value=np.array(index.value[persona], float),
         cost=np.array(index.cost[persona], float),
         goal=np.array(index.goal, bool),
         entry=np.array(index.entry[persona], float),
-        referrals=ref_m,
-        referral_delays=ref_delay_m,
-        daily_discount=factor,
+        ref_row=ref_rows[ref_order],
+        ref_col=ref_cols[ref_order],
+        ref_amount=amounts[ref_order],
+        ref_delay=ref_delays[ref_order],
+        daily_discount=daily_discount(journey),
         horizon_days=journey.horizon_days,
-        discounted=disc_m,
-        rate_delay=rd_m,
-        referrals_discounted=ref_disc_m,
         uncertain=uncertain,
     )
 
 
-def _matrices(n: int, rows, cols, *values: np.ndarray) -> list[sparse.csr_matrix]:
-    """CSR matrices sharing one pattern (row = source), one per value array.
+def _matrix(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> sparse.csr_matrix:
+    """A CSR matrix (row = source) from sorted COO arrays; zeros stay stored,
+    so every matrix of a chain has the rates' pattern."""
+    from scipy import sparse
 
-    (A graph has at most one edge per pair: no duplicates to sum. Entries
-    that are zero stay stored, so every matrix has the rates' pattern.)"""
-    r = np.asarray(rows, dtype=np.int64)
-    c = np.asarray(cols, dtype=np.int64)
-    order = np.lexsort((c, r))
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-    idx_dtype = np.int32 if len(r) < 2**31 and n < 2**31 else np.int64
-    indices = c[order].astype(idx_dtype)
-    indptr = indptr.astype(idx_dtype)
-    return [sparse.csr_matrix((np.asarray(v, float)[order], indices, indptr), shape=(n, n))
-            for v in values]
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    idx_dtype = np.int32 if len(rows) < 2**31 and n < 2**31 else np.int64
+    return sparse.csr_matrix((np.asarray(values, float), cols.astype(idx_dtype),
+                              indptr.astype(idx_dtype)), shape=(n, n))
 
 
 def stage_index(chain: Chain) -> tuple[list[str], np.ndarray]:
@@ -142,9 +197,7 @@ def reentrant_stages(rows: np.ndarray, cols: np.ndarray, st: np.ndarray, count: 
         cross &= ~cut[rows]
     if not cross.any():
         return np.zeros(count, bool)
-    graph = sparse.csr_matrix((np.ones(int(cross.sum())), (st[rows[cross]], st[cols[cross]])),
-                              shape=(count, count))
-    k, labels = strong_components(graph)
+    k, labels = components(count, st[rows[cross]], st[cols[cross]])
     return np.bincount(labels, minlength=k)[labels] > 1
 
 

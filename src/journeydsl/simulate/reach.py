@@ -31,9 +31,8 @@ of the factorizations depends on it (ReachPlan).
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
-from ..linalg import strong_components
+from ..linalg import components
 from .chain import Chain, reentrant_stages, stage_index
 from ..linalg import LU, subsystem
 from .moves import Moves
@@ -90,7 +89,7 @@ class ReachPlan:
         while True:
             live = ~cut[row]
             if cut.any():
-                sub_count, sub = strong_components(graph.csr(row[live], col[live]))
+                sub_count, sub = components(n, row[live], col[live])
             else:
                 sub_count, sub = graph.count, graph.labels
             sub_sizes = np.bincount(sub, minlength=sub_count)
@@ -108,9 +107,7 @@ class ReachPlan:
             if stage_cycles.any():
                 cross = live & (st[row] != st[col])
                 s_row, s_col = st[row[cross]], st[col[cross]]
-                graph_s = sparse.csr_matrix((np.ones(len(s_row)), (s_row, s_col)),
-                                            shape=(count, count))
-                _, s_lab = strong_components(graph_s)
+                _, s_lab = components(count, s_row, s_col)
                 hot = np.zeros(s_lab.max() + 1, bool)
                 hot[s_lab[stage_cycles]] = True
                 back = hot[s_lab[s_row]] & (s_lab[s_row] == s_lab[s_col]) & (s_col < s_row)
@@ -249,19 +246,18 @@ def _excursion_stages(chain, plan, f, g, origins, z, stage_reach) -> None:
     n, k = chain.n, len(f)
     still = reentrant_stages(row, col, st, count, cut)
     cross = (st[row] != st[col]) & ~cut[row]
-    p_cross = sparse.csr_matrix((val[cross], (row[cross], col[cross])), shape=(n, n))
-    entries = origins + (p_cross.T @ z.T).T  # E[o, s]: expected entries into s
+    entries = origins.copy()  # E[o, s]: expected entries into s
+    np.add.at(entries.T, col[cross], (z[:, row[cross]] * val[cross]).T)  # by column
     wanted = np.flatnonzero(plan.need_stages & ~still)
     if len(wanted):
         pick = np.isin(st, wanted)
         steps = np.flatnonzero(pick)
         column = np.full(count, -1, np.int64)
         column[wanted] = np.arange(len(wanted))
-        group = sparse.csr_matrix((np.ones(len(steps)), (np.arange(len(steps)),
-                                                          column[st[steps]])),
-                                  shape=(len(steps), len(wanted)))
+        stage_col = column[st[steps]]  # each wanted step's stage, as a column
         e_w = entries[:, steps]
-        first = (group.T @ e_w.T).T  # [o, S]: P(o's walk enters S before stopping at F)
+        first = np.zeros((1 + k, len(wanted)))  # [o, S]: P(o's walk enters S before F)
+        np.add.at(first.T, stage_col, e_w.T)
         in_s = st[f][:, None] == wanted[None, :]  # [j, S]: f_j is in S
         first[1:][in_s] = 0.0
         x = np.empty(len(wanted))
@@ -271,11 +267,12 @@ def _excursion_stages(chain, plan, f, g, origins, z, stage_reach) -> None:
         span = max(1, _BATCH * len(wanted) // ((1 + k) * k * len(steps)))
         for lo in range(0, len(wanted), span):
             hi = min(len(wanted), lo + span)
-            cols = (column[st[steps]] >= lo) & (column[st[steps]] < hi)
-            sub = group[cols][:, lo:hi]
+            cols = (stage_col >= lo) & (stage_col < hi)
             # after[o, f', S]: o's walk enters S and then stops at f'
             pairs = (e_w[:, None, cols] * g_w[cols].T[None, :, :]).reshape((1 + k) * k, -1)
-            after = (sub.T @ pairs.T).T.reshape(1 + k, k, hi - lo)
+            flat = np.zeros(((1 + k) * k, hi - lo))
+            np.add.at(flat.T, stage_col[cols] - lo, pairs.T)
+            after = flat.reshape(1 + k, k, hi - lo)
             avoid = z[:, f][:, :, None] - after  # arrivals at f' without entering S
             avoid[:, in_s[:, lo:hi]] = 0.0
             move = np.moveaxis(avoid[1:], 2, 0).copy()  # [S, j, f']

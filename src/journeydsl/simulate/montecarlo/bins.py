@@ -108,9 +108,9 @@ class Tables:
         self.n = n = first.n
         self.P = len(pairs)
         self.W = W = 2 * len(pairs)
-        parts = {id(p.chain): None for p in pairs}
+        parts: dict[int, _ChainParts] = {}  # one per distinct chain
         for p in pairs:
-            if parts[id(p.chain)] is None:
+            if id(p.chain) not in parts:
                 parts[id(p.chain)] = _ChainParts(p.chain)
         self.parts = [parts[id(p.chain)] for p in pairs]
         self.moves = moves = [moves_of(p.chain, p.rates, part.delays)
@@ -136,9 +136,11 @@ class Tables:
         self.track_stage_e = np.full(size, -1, np.intp)
         self.flags = np.zeros(rows + 1, np.int64)
         self.ref_total = np.zeros(rows + 1)
-        self.entry = []
-        ptr, probs, codes = [np.zeros(1, np.int64)], [], []
-        arrows = []
+        self.entry: list[tuple[np.ndarray, np.ndarray]] = []  # per pair: entry steps, probabilities
+        ptr = [np.zeros(1, np.int64)]
+        probs: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        arrows: list[tuple[np.ndarray, ...]] = []
         for i, (pair, mv) in enumerate(zip(pairs, moves)):
             for w in (2 * i, 2 * i + 1):
                 self._fill_world(w, pair.chain, self.parts[i], mv, ptr, probs, codes, arrows)

@@ -53,7 +53,7 @@ class Books:
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
         self.stopped: list[tuple] = []  # (kind, code, money, converted, seen) as walks stop
         self.sent: list[np.ndarray] = []  # entering prospects who referred, once per referral
-        self.counts = None  # [tracked column, walker - offset]: visits
+        self.counts: np.ndarray | None = None  # [tracked column, walker - offset]: visits
         # the cascade
         self.limits = np.asarray(limits, np.int64)
         self.queued = np.zeros(P, np.int64)

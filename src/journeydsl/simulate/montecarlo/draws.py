@@ -43,6 +43,7 @@ def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
             for (i, j), amount in ch.uncertain.items():
                 u = quantile[(i, j)]
                 if amount.kind == "uniform":
+                    assert amount.low is not None and amount.high is not None  # its bounds
                     value = amount.low + u * (amount.high - amount.low)
                 elif amount.kind == "beta":
                     value = float(betaincinv(amount.alpha, amount.beta, u))
@@ -54,9 +55,9 @@ def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
         totals = np.bincount(np.repeat(np.arange(ch.n), np.diff(q.indptr)), weights=q.data,
                              minlength=ch.n)
         over = np.flatnonzero(totals > 1.0 + RATE_TOLERANCE)
-        for i in over:
-            lo, hi = q.indptr[i], q.indptr[i + 1]
-            q.data[lo:hi] /= totals[i]
+        for row in over:
+            lo, hi = q.indptr[row], q.indptr[row + 1]
+            q.data[lo:hi] /= totals[row]
         rates[p], rescaled[p] = q, [int(i) for i in over]
     return rates, rescaled
 

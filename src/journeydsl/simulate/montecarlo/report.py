@@ -40,7 +40,9 @@ def _parts(name: str) -> tuple[str, str] | None:
         return None
     top, bottom = of
     if METRIC[top].is_ratio and METRIC[bottom].is_ratio:
-        (a, den_a), (b, den_b) = _parts(top), _parts(bottom)
+        top_parts, bottom_parts = _parts(top), _parts(bottom)
+        assert top_parts is not None and bottom_parts is not None  # ratios have parts
+        (a, den_a), (b, den_b) = top_parts, bottom_parts
         if den_a == den_b:
             return a, b
         raise ValueError(f"no delta-method gradient for {name}")

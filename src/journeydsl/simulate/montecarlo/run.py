@@ -141,6 +141,7 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
 
     def tick(finished: int) -> None:
         if finished > done[0]:
+            assert progress is not None  # tick is passed on only with a progress callback
             progress(finished - done[0])
             done[0] = finished
 
@@ -178,9 +179,11 @@ def _walk_chunks(eng: Tables, rng, books: Books, keep: bool, max_moves: int, tic
         moves += mv
         if not counting:
             continue
+        counts = books.counts
+        assert counts is not None  # set above for this chunk
         for i in range(P):  # the pairs' blocks within this chunk
             a, b = max(lo, int(books.block[i])), min(hi, int(books.block[i + 1]))
-            for c, row in enumerate(books.counts[:, a - lo:b - lo] if a < b else ()):
+            for c, row in enumerate(counts[:, a - lo:b - lo] if a < b else ()):
                 nz = row[row.nonzero()[0]].astype(np.float64)
                 visit_sum[i, c] += nz.sum()
                 visit_sq[i, c] += dot(nz, nz)

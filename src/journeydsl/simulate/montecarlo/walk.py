@@ -136,8 +136,10 @@ class _Walk:
             st.money += earned
         if need & TRACK:
             if self.use_seen:
+                assert st.seen is not None  # the pool keeps `seen` bits with use_seen
                 st.seen |= eng.bits.take(e)
             else:
+                assert self.counts is not None  # tracked, not by bits: by counts
                 count_tracked(eng, self.counts, w - self.lo, e)
         if need & REFER:
             referrals.from_pool(eng, books, self.rng, w, e, t)

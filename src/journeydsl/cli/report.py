@@ -1,0 +1,68 @@
+"""`journey report`: the stakeholder report, one self-contained HTML file.
+
+Exit codes: 0 written, 1 the journey has errors (or is a library) or a part
+of the report failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from ..render.formats import LANGS
+from .common import Choice, UsageError, choices, compile_or_exit, error
+from .render_options import check_output
+from .root import app
+
+if TYPE_CHECKING:
+    Lang = Choice
+else:
+    Lang = choices("Lang", LANGS)
+
+
+@app.command()
+def report(
+    path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
+                                         metavar="FILE")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="The HTML file to write (atomically).", show_default=False,
+        metavar="OUT")],
+    lang: Annotated[Lang, typer.Option(
+        help="Language of the report's own words.")] = Lang("en"),
+) -> None:
+    """Write a self-contained HTML report: headline numbers, KPI scorecard, board, flow
+    map, funnel, scenarios, levers and attribution. Works offline; fetches nothing."""
+    raise typer.Exit(report_command(path, output, lang.value))
+
+
+def report_command(path: Path, out: Path, lang: str = "en") -> int:
+    from ..render import write_atomic
+    from ..render.backends import RenderFailed
+    from ..render.report import report_html
+
+    try:
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"the report is HTML: use `-o {out.with_suffix('.html')}`")
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        try:
+            compiled = compile_or_exit(path, simulable=True)
+        except typer.Exit as done:
+            return int(done.exit_code or 1)
+        check_output(out, path)
+        scenarios = [compiled.variant(s) for s in compiled.scenarios]
+        text = report_html(compiled.variant(None), scenarios, lang, path.name,
+                           compiled.expectations)
+        write_atomic(out, text.encode("utf-8"))
+    except UsageError as err:
+        error(str(err))
+        return 2
+    except RenderFailed as err:
+        error(str(err))
+        return 1
+    except OSError as err:
+        error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
+        return 1
+    return 0

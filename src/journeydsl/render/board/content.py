@@ -1,0 +1,236 @@
+"""What the board shows, before any layout: the context every lane reads
+(the journey, the persona shown, the words of the language, the exact
+engine's report and the `expect` outcomes, computed once) and the shapes a
+lane hands to the layout.
+
+Text here is clean user text (`text.clean`, bidi controls removed), never
+escaped: the SVG writer escapes it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable
+
+from ...language.compiled import CompiledJourney, Step
+from ..i18n import human, words
+from ..text import clean, money, pct
+
+if TYPE_CHECKING:
+    from ...language.model import PerPersona
+    from ...simulate import Report
+    from ...simulate.expectations import Outcome
+
+_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                               "\u2066\u2067\u2068\u2069\u061c"))
+
+
+def plain(text: str | None) -> str:
+    """User text for the board: one line, no bidi controls (an override
+    mark can flip the rest of a line; natural right-to-left text is kept)."""
+    return clean(text).translate(_BIDI).strip()
+
+
+# ------------------------------------------------------------ shapes
+@dataclass
+class Item:
+    """One entry of a text cell."""
+
+    text: str
+    tone: str = "plain"  # plain | pain | opportunity | note | pass | fail | muted
+    source: str = ""  # the step it belongs to, shown after the text
+
+
+@dataclass
+class Card:
+    """A touchpoint (or a stage that is itself a step)."""
+
+    title: str
+    lines: list[str]
+    emotion: float | None
+    goal: bool
+    flags: list[str]  # entry share, exits
+    badge: str = ""  # the word on a goal's badge
+    exits: bool = False  # walks end here (the flags are drawn in red)
+
+
+@dataclass
+class Bar:
+    """A labelled fraction (reach and drop-off)."""
+
+    text: str
+    fraction: float
+    tone: str  # reach | dropoff | churn
+
+
+@dataclass
+class Curve:
+    """The emotion lane: per stage, the steps on some persona's most likely
+    path (slots); per persona, its points in path order (None: n/a)."""
+
+    slots: list[list[tuple[str, str]]]  # per stage: (step id, label)
+    lines: list[tuple[str, str, list[tuple[str, float | None]]]]  # (persona, label, points)
+
+
+@dataclass
+class LaneData:
+    key: str
+    title: str
+    kind: str  # cards | items | curve | bars
+    cells: list[list] = field(default_factory=list)  # per stage
+    span: list[Item] = field(default_factory=list)  # whole-journey items (KPIs)
+    curve: Curve | None = None
+
+
+# ------------------------------------------------------------ context
+class Context:
+    """Everything lanes read, each part computed on first use."""
+
+    def __init__(self, journey: CompiledJourney, persona: str | None = None,
+                 lang: str = "en", report: Report | None = None,
+                 outcomes: list[Outcome] | None = None) -> None:
+        """`report` (the exact engine's) and `outcomes` (the `expect` lines
+        evaluated) when the caller has them already."""
+        if report is not None:
+            self.report = report
+        if outcomes is not None:
+            self.outcomes = outcomes
+        self.journey = journey
+        self.persona = persona
+        self.lang = lang
+        self.w = words(lang)
+        self.stages = list(journey.stages)
+        self.stage_index = {s.id: i for i, s in enumerate(self.stages)}
+        self.steps_of = {s.id: [journey.step(x) for x in s.steps] for s in self.stages}
+        self.personas = [persona] if persona else journey.persona_ids
+        shares = journey.shares
+        self.weights = {persona: 1.0} if persona else {p: shares[p] for p in self.personas}
+
+    def persona_label(self, persona: str) -> str:
+        found = self.journey.persona(persona)
+        if found is None or found.span is None:
+            return self.w("prospects")
+        return plain(found.label) or persona
+
+    def amount(self, value: PerPersona | None, fmt: Callable[[float], str]) -> str | None:
+        """A per-persona value for people: the shown persona's, or the base
+        and each differing persona by label (`$1.20; Enterprise: $2.50`)."""
+        if value is None:
+            return None
+        if self.persona:
+            return fmt(value.mean_for(self.persona))
+        base = fmt(value.base.mean)
+        others = [f"{self.persona_label(o.persona)}: {fmt(o.amount.mean)}"
+                  for o in value.overrides if o.persona in self.weights
+                  and fmt(o.amount.mean) != base]
+        return "; ".join([base, *others])
+
+    def money(self, x: float) -> str:
+        return money(x, self.journey.currency)
+
+    def mean(self, value: PerPersona | None) -> float | None:
+        if value is None:
+            return None
+        total = sum(self.weights.values()) or 1.0
+        return sum(value.mean_for(p) * w for p, w in self.weights.items()) / total
+
+    @cached_property
+    def report(self) -> Report | None:
+        """The exact engine's report (None for a library: nobody enters)."""
+        if self.journey.library or not self.journey.entries:
+            return None
+        from ...simulate import simulate
+
+        return simulate(self.journey, cohort=False)
+
+    @cached_property
+    def outcomes(self) -> list[Outcome]:
+        if self.report is None or not self.journey.expects:
+            return []
+        from ...simulate.expectations import evaluate
+
+        return evaluate(self.journey)
+
+    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
+        report = self.report
+        if report is None:
+            return {}
+        metrics = report.personas[self.persona] if self.persona else report.blended
+        return metrics.stages
+
+    def path(self, persona: str) -> list[str]:
+        """`persona`'s most likely path: the most probable route from an
+        entry to a goal (the product of entry share and rates), then on
+        through later stages by the likeliest move or referral."""
+        return most_likely_path(self.journey, persona, self.stage_index)
+
+    def channel(self, step: Step) -> str:
+        return human(plain(step.channel))
+
+
+def most_likely_path(journey: CompiledJourney, persona: str,
+                     stage_index: dict[str, int]) -> list[str]:
+    number = journey.step_number
+    stage_of = {s.id: s.stage for s in journey.steps}
+    out: dict[str, list[tuple[float, str]]] = {}
+    for move in journey.edges.values():
+        rate = move.rate.mean_for(persona)
+        if rate > 0 and move.source != move.target:
+            out.setdefault(move.source, []).append((rate, move.target))
+    best: dict[str, float] = {}
+    previous: dict[str, str | None] = {}
+    queue: list[tuple[float, int, str, str | None]] = []
+    for step, rate in journey.entry_rates(persona).items():
+        if rate > 0:
+            heapq.heappush(queue, (-math.log(rate), number[step], step, None))
+    while queue:
+        cost, _, step, before = heapq.heappop(queue)
+        if step in best:
+            continue
+        best[step], previous[step] = cost, before
+        for rate, target in out.get(step, ()):
+            if target not in best:
+                heapq.heappush(queue, (cost - math.log(rate), number[target], target, step))
+    if not best:
+        return []
+    goals = [g for g in journey.goals if g in best]
+    if goals:
+        end = min(goals, key=lambda g: (best[g], number[g]))
+    else:  # no goal reachable: the furthest stage, then the likeliest step there
+        end = min(best, key=lambda s: (-stage_index[stage_of[s]], best[s], number[s]))
+    path = [end]
+    before = previous[end]
+    while before is not None:
+        path.append(before)
+        before = previous[before]
+    path.reverse()
+    return _extend(journey, persona, path, stage_index, stage_of)
+
+
+def _extend(journey: CompiledJourney, persona: str, path: list[str],
+            stage_index: dict[str, int], stage_of: dict[str, str]) -> list[str]:
+    """After the goal: the likeliest move or referral on to a later step (a
+    later stage, or later in the same stage), never back."""
+    seen = set(path)
+    number = journey.step_number
+    while True:
+        here = path[-1]
+        options = [(m.rate.mean_for(persona), m.target) for m in journey.edges.values()
+                   if m.source == here]
+        options += [(min(1.0, r.amount.mean_for(persona)), r.target)
+                    for r in journey.sends.values() if r.source == here]
+        later = [(rate, t) for rate, t in options if rate > 0 and t not in seen
+                 and (stage_index[stage_of[t]], number[t])
+                 > (stage_index[stage_of[here]], number[here])]
+        if not later:
+            return path
+        rate, target = max(later, key=lambda o: (o[0], -number[o[1]]))
+        path.append(target)
+        seen.add(target)
+
+
+def rate(x: float) -> str:
+    return pct(x)

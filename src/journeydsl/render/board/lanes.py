@@ -1,0 +1,226 @@
+"""The lanes (rows) of the board, one small class each.
+
+A lane has a `key` (its name in `--lanes`) and `build(ctx)`, which returns
+its `LaneData` (per stage cells of one kind: cards, items, the emotion
+curve or bars) or None when the journey has nothing for it; the layout
+draws each kind. Adding a lane is a class here and its key in `LANES`:
+the money lane (revenue, cost and profit per stage) will be one, once the
+simulator reports money by place (unit economics).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .content import Bar, Card, Context, Curve, Item, LaneData, plain, rate
+
+if TYPE_CHECKING:
+    from ...language.compiled import Expectation
+
+
+class Lane:
+    key = ""
+
+    def build(self, ctx: Context) -> LaneData | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Touchpoints(Lane):
+    key = "touchpoints"
+
+    def build(self, ctx: Context) -> LaneData:
+        journey, w = ctx.journey, ctx.w
+        goals = journey.goal_set
+        outgoing = {p: journey.outgoing(p) for p in ctx.weights}
+        arrives = {m.target for m in journey.moves} | {r.target for r in journey.referrals}
+        entries: dict[str, float] = {}
+        for p, weight in ctx.weights.items():
+            for entered, share in journey.entry_rates(p).items():
+                entries[entered] = entries.get(entered, 0.0) + weight * share
+        cells = []
+        for stage in ctx.stages:
+            cards = []
+            for step in ctx.steps_of[stage.id]:
+                a = step.attributes
+                meta = " · ".join(x for x in (ctx.channel(step), plain(a.owner)) if x)
+                lines = [meta] if meta else []
+                for key in ("cost", "value"):
+                    text = ctx.amount(getattr(a, key), ctx.money)
+                    if text is not None:
+                        lines.append(w(key, amount=text))
+                flags = []
+                if entries.get(step.id, 0.0) > 0:
+                    lines.append(w("entry", rate=rate(entries[step.id])))
+                stop = sum(max(0.0, 1.0 - outgoing[p][step.id]) * wt
+                           for p, wt in ctx.weights.items())
+                leaves = any(outgoing[p][step.id] > 0 for p in ctx.weights)
+                reached = step.id in arrives or entries.get(step.id, 0.0) > 0
+                exits = reached and stop > 1e-9 and (step.id not in goals or leaves)
+                if exits:
+                    key = "churn" if step.id in goals else "exits"
+                    flags.append(w(key, rate=rate(stop)))
+                goal = step.id in goals
+                cards.append(Card(plain(step.label) or step.id, lines, ctx.mean(a.emotion),
+                                  goal, flags, w("goal") if goal else "", exits))
+            cells.append(cards)
+        return LaneData(self.key, w("touchpoints"), "cards", cells)
+
+
+class Emotion(Lane):
+    key = "emotion"
+
+    def build(self, ctx: Context) -> LaneData | None:
+        journey = ctx.journey
+        if not any(s.attributes.emotion is not None for s in journey.steps):
+            return None
+        paths = {p: ctx.path(p) for p in ctx.personas}
+        order: list[str] = []
+        for p in ctx.personas:
+            order += [s for s in paths[p] if s not in order]
+        stage_of = {s.id: s.stage for s in journey.steps}
+        slots: list[list[tuple[str, str]]] = [[] for _ in ctx.stages]
+        for step in order:
+            label = plain(journey.step(step).label) or step
+            slots[ctx.stage_index[stage_of[step]]].append((step, label))
+        lines = []
+        for p in ctx.personas:
+            points = []
+            for step in paths[p]:
+                emotion = journey.step(step).attributes.emotion
+                points.append((step, None if emotion is None else emotion.mean_for(p)))
+            lines.append((p, ctx.persona_label(p), points))
+        return LaneData(self.key, ctx.w("emotion"), "curve", curve=Curve(slots, lines))
+
+
+class _Texts(Lane):
+    """Pains, opportunities or notes: the stage's own, then each step's."""
+
+    field = ""
+    tone = ""
+
+    def build(self, ctx: Context) -> LaneData | None:
+        cells = []
+        for stage in ctx.stages:
+            items = [Item(plain(t), self.tone) for t in getattr(stage.attributes, self.field)]
+            for step in ctx.steps_of[stage.id]:
+                if step.kind == "stage":
+                    continue  # the stage's own attributes, listed above
+                items += [Item(plain(t), self.tone, plain(step.label) or step.id)
+                          for t in getattr(step.attributes, self.field)]
+            cells.append([i for i in items if i.text])
+        if not any(cells):
+            return None
+        return LaneData(self.key, ctx.w(self.key), "items", cells)
+
+
+class Pains(_Texts):
+    key, field, tone = "pains", "pains", "pain"
+
+
+class Opportunities(_Texts):
+    key, field, tone = "opportunities", "opportunities", "opportunity"
+
+
+class Notes(_Texts):
+    key, field, tone = "notes", "notes", "note"
+
+
+class KPIs(Lane):
+    """Each `expect` line with its actual value: in its stage when it names
+    a step or stage, else across the whole journey."""
+
+    key = "kpis"
+
+    def build(self, ctx: Context) -> LaneData | None:
+        outcomes = ctx.outcomes
+        if not outcomes:
+            return None
+        journey, w = ctx.journey, ctx.w
+        stage_of = {s.id: s.stage for s in journey.steps}
+        cells: list[list[Item]] = [[] for _ in ctx.stages]
+        span = []
+        for o in outcomes:
+            e = o.expect
+            actual = w("undefined") if o.actual is None else kpi_value(ctx, e, o.actual)
+            text = f"{kpi_name(ctx, e)} {_op(e.op)} {kpi_value(ctx, e, e.value)}: {actual}"
+            item = Item(text, "pass" if o.passed else "fail")
+            if e.place is not None:
+                stage = e.place if e.place_is_stage else stage_of[e.place]
+                cells[ctx.stage_index[stage]].append(item)
+            else:
+                span.append(item)
+        return LaneData(self.key, w("kpis"), "items", cells, span)
+
+
+def kpi_name(ctx: Context, e: Expectation) -> str:
+    """`LTV:CAC (Small business)`, `Reach (Pricing page)`: an expect line's
+    metric for people."""
+    from ..i18n import metric_label
+
+    name = metric_label(e.metric, ctx.lang)
+    if e.persona:
+        name += f" ({ctx.persona_label(e.persona)})"
+    if e.place is not None:
+        journey = ctx.journey
+        if e.place_is_stage:
+            label = next((s.label for s in journey.stages if s.id == e.place), e.place)
+        else:
+            label = journey.step(e.place).label
+        name += f" ({plain(label) or e.place})"
+    return name
+
+
+def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
+    from ...metrics import METRIC
+
+    if e.unit == "rate":
+        return rate(value)
+    if e.unit == "days":
+        return ctx.w("days", n=f"{value:.3g}")
+    if e.metric in METRIC and METRIC[e.metric].unit == "money":
+        return ctx.money(value)
+    return f"{value:.3g}"
+
+
+def _op(op: str) -> str:
+    return {">=": "≥", "<=": "≤"}.get(op, op)
+
+
+class Reach(Lane):
+    """Per stage: the share of prospects who visit it, and where walks end there."""
+
+    key = "reach"
+
+    def build(self, ctx: Context) -> LaneData | None:
+        stages = ctx.stage_metrics()
+        if not stages:
+            return None
+        w = ctx.w
+        cells = []
+        for stage in ctx.stages:
+            m = stages.get(stage.id) or {}
+            bars = []
+            reach = m.get("reach")
+            if reach is not None:
+                bars.append(Bar(w("reach_of", rate=rate(reach)), reach, "reach"))
+            for key, tone in (("dropoff", "dropoff"), ("churn", "churn")):
+                share = m.get(key) or 0.0
+                if share > 5e-5:
+                    bars.append(Bar(w(f"{key}_of", rate=rate(share)), share, tone))
+            cells.append(bars)
+        return LaneData(self.key, w("reach"), "bars", cells)
+
+
+LANES: dict[str, type[Lane]] = {lane.key: lane for lane in (
+    Touchpoints, Emotion, Pains, Opportunities, Notes, KPIs, Reach)}
+DEFAULT_LANES = tuple(LANES)
+
+
+def build_lanes(ctx: Context, keys: tuple[str, ...] = DEFAULT_LANES) -> list[LaneData]:
+    """The lanes asked for, in the order asked, leaving out empty ones."""
+    out = []
+    for key in keys:
+        lane = LANES[key]().build(ctx)
+        if lane is not None:
+            out.append(lane)
+    return out

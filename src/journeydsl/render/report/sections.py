@@ -1,0 +1,240 @@
+"""The report's sections, each a method of `Report` returning HTML (or ""
+when the journey has nothing for it). Numbers come from the back ends:
+`simulate` (headline, funnel, scenarios), `expectations.evaluate` (the
+scorecard), `levers`, `attribution`, the board and the map renderers.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable
+
+from ...language.compiled import CompiledJourney
+from ..board.content import plain
+from ..i18n import human, metric_label, words
+from ..text import money, pct
+from . import charts
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from ...simulate import Report as SimulationReport
+    from ...simulate.expectations import Outcome
+    from ...simulate.levers import Lever
+    from ...simulate.results import Metrics
+from .page import Raw, badge, esc, figure, page, section, table
+
+HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert",
+            "viral_coefficient")
+TOP_LEVERS = 10
+
+
+class Report:
+    def __init__(self, baseline: CompiledJourney, scenarios: list[CompiledJourney],
+                 lang: str = "en", source: str = "",
+                 outcomes: list[Outcome] | None = None) -> None:
+        self.journey, self.scenarios = baseline, scenarios
+        self.outcomes = outcomes
+        self.lang, self.source = lang, source
+        self.w = words(lang)
+        self._levers = _Background(_blended_levers, baseline)
+
+    # ------------------------------------------------------------ data
+    @cached_property
+    def report(self) -> SimulationReport:
+        from ...simulate import simulate
+
+        return simulate(self.journey, cohort=False)
+
+    def evaluated(self, variant: CompiledJourney) -> list[Outcome]:
+        from ...simulate.expectations import evaluate
+
+        if self.outcomes is None:
+            return evaluate(variant)
+        return [o for o in self.outcomes if o.scenario == variant.scenario]
+
+    def label(self, step: str) -> str:
+        return plain(self.journey.step(step).label) or step
+
+    def value(self, name: str, metrics: Metrics) -> str:
+        from ...metrics import METRIC
+
+        x = metrics.value(name)
+        if x is None:
+            return "—"
+        unit = METRIC[name].unit
+        if unit == "rate":
+            return pct(x)
+        if unit == "money":
+            return money(x, self.journey.currency)
+        if unit == "days":
+            return self.w("days", n=f"{x:.3g}")
+        return f"{x:.3g}"
+
+    # ------------------------------------------------------------ page
+    def html(self) -> str:
+        j, w = self.journey, self.w
+        subtitle = [w("report_intro")]
+        if len(j.personas) > 1:
+            subtitle.append(f"{w('personas')}: " + ", ".join(
+                f"{plain(p.label) or p.id} {round(p.share * 100):g}%" for p in j.personas))
+        body = [self.headline(), self.scorecard(), self.board(), self.map(), self.funnel(),
+                self.compare(), self.levers(), self.attribution(),
+                section("later", "", "", f'<p class="note">{esc(w("not_yet"))}</p>')]
+        footer = w("generated", file=self.source or j.path)
+        return page(plain(j.title) or "journey", subtitle, [b for b in body if b], footer,
+                    self.lang)
+
+    def headline(self) -> str:
+        blended = self.report.blended
+        cards = "".join(
+            f'<div class="card"><div class="label">{esc(metric_label(m, self.lang))}</div>'
+            f'<div class="value">{esc(self.value(m, blended))}</div></div>' for m in HEADLINE)
+        return section("headline", self.w("headline"), "", f'<div class="cards">{cards}</div>')
+
+    def scorecard(self) -> str:
+        from ..board.content import Context
+        from ..board.lanes import kpi_name, kpi_value
+
+        w = self.w
+        rows = []
+        for variant in [self.journey, *self.scenarios]:
+            ctx = Context(variant, None, self.lang)
+            name = (plain(variant.scenario_label) or variant.scenario if variant.scenario
+                    else w("baseline"))
+            for o in self.evaluated(variant):
+                e = o.expect
+                actual = w("undefined") if o.actual is None else kpi_value(ctx, e, o.actual)
+                op = {">=": "≥", "<=": "≤"}.get(e.op, e.op)
+                target = f"{kpi_name(ctx, e)} {op} {kpi_value(ctx, e, e.value)}"
+                rows.append([name, target, actual, badge(o.passed, w("pass" if o.passed
+                                                                    else "fail"))])
+        if not rows:
+            return section("scorecard", w("scorecard"), w("scorecard_none"), "")
+        return section("scorecard", w("scorecard"), "", table(
+            [w("scenario").capitalize(), w("expect"), w("actual"), w("result")], rows, {2}))
+
+    def board(self) -> str:
+        from ..board import board_svg
+
+        svg = board_svg(self.journey, lang=self.lang, report=self.report,
+                        outcomes=self.evaluated(self.journey))
+        return section("board", self.w("board"), "", f'<div class="scroll">{svg}</div>')
+
+    def map(self) -> str:
+        from .. import produce
+        from ..backends import RenderFailed
+
+        try:
+            svg = produce(self.journey, "svg", flows=True).decode("utf-8")
+        except RenderFailed as err:
+            return section("map", self.w("map"), self.w("map_missing", reason=str(err)), "")
+        svg = svg[svg.find("<svg"):]  # no XML prolog or doctype inside HTML
+        return section("map", self.w("map"), self.w("map_note"), f'<div class="scroll">{svg}</div>')
+
+    def funnel(self) -> str:
+        w = self.w
+        stages = self.report.blended.stages
+        rows = [{"stage": plain(s.label) or s.id, "reach": stages[s.id]["reach"] or 0.0}
+                for s in self.journey.stages]
+        svg = charts.bars(rows, "reach", "stage", metric_label("reach", self.lang),
+                          prefix="funnel")
+        data = table([w("stage"), metric_label("reach", self.lang),
+                      metric_label("dropoff", self.lang), metric_label("churn", self.lang)],
+                     [[plain(s.label) or s.id, pct(stages[s.id]["reach"] or 0.0),
+                       pct(stages[s.id]["dropoff"] or 0.0), pct(stages[s.id]["churn"] or 0.0)]
+                      for s in self.journey.stages], {1, 2, 3})
+        return section("funnel", w("funnel"), w("funnel_note"),
+                       figure(svg, w("funnel"), data, w("data_table")))
+
+    def compare(self) -> str:
+        from ...simulate import simulate
+
+        w = self.w
+        if not self.scenarios:
+            return ""
+        reports: list[tuple[str, Metrics]] = [(w("baseline"), self.report.blended)]
+        reports += [(plain(s.scenario_label) or s.scenario or "",
+                     simulate(s, cohort=False).blended)
+                    for s in self.scenarios]
+        rows = [{"variant": name, "conversion": m.conversion} for name, m in reports]
+        svg = charts.bars(rows, "conversion", "variant", metric_label("conversion", self.lang),
+                          fmt=".2%", prefix="compare")
+        headers = [w("metric")] + [name for name, _ in reports]
+        body = [[metric_label(name, self.lang)] + [self.value(name, m) for _, m in reports]
+                for name in HEADLINE]
+        numeric = set(range(1, len(headers)))
+        return section("scenarios", w("scenarios"), w("scenarios_note"),
+                       figure(svg, w("scenarios"), table(headers, body, numeric),
+                              w("data_table")))
+
+    def levers(self) -> str:
+        w = self.w
+        gains = [(lv, lv.d_conversion or 0.0) for lv in self._levers.result()]
+        gains.sort(key=lambda g: (-abs(g[1]), g[0].source, g[0].target))
+        top = [lv for lv, _ in gains[:TOP_LEVERS]]
+        if not top or gains[0][1] == 0:
+            return ""
+        rows = [{"move": f"{self.label(lv.source)} → {self.label(lv.target)}",
+                 "low": -gain * 100, "high": gain * 100} for lv, gain in gains[:TOP_LEVERS]]
+        svg = charts.tornado(rows, "move", "low", "high", w("conversion_pp"), w("minus"),
+                             w("plus"), prefix="levers")
+        data = table([w("move"), w("rate"), w("plus")],
+                     [[r["move"], pct(lv.rate), f"{r['high']:+.3f} pp"]
+                      for r, lv in zip(rows, top)], {1, 2})
+        return section("levers", w("levers"), w("levers_note", n=len(top)),
+                       figure(svg, w("levers"), data, w("data_table")))
+
+    def attribution(self) -> str:
+        from ...simulate.attribution import attribution
+
+        w = self.w
+        result = attribution(self.journey, steps=False)
+        rows: list[dict[str, Any]] = [
+            {"channel": human(plain(name)) if name else w("no_channel"),
+             "share": r.share or 0.0, "effect": r.removal_effect or 0.0}
+            for name, r in result.channels.items() if r.share]
+        if not rows:
+            return ""
+        svg = charts.bars(rows, "share", "channel", w("share"), colour=charts.GREEN,
+                          prefix="attribution")
+        data = table([w("channel"), w("removal"), w("share")],
+                     [[r["channel"], pct(r["effect"]), pct(r["share"])] for r in rows], {1, 2})
+        return section("attribution", w("attribution"), w("attribution_note"),
+                       figure(svg, w("attribution"), data, w("data_table")))
+
+
+def _blended_levers(journey: CompiledJourney) -> list[Lever]:
+    from ...simulate.levers import levers
+
+    return [lv for lv in levers(journey) if lv.persona is None and lv.movable
+            and lv.d_conversion is not None and lv.source != lv.target]
+
+
+class _Background:
+    """`function(journey)` in a forked child process, started at once (the
+    levers of a journey with a horizon take about a second: they run while
+    the report draws its charts); in this process where fork is missing."""
+
+    def __init__(self, function: Callable[[CompiledJourney], list[Lever]],
+                 journey: CompiledJourney) -> None:
+        self.function, self.journey = function, journey
+        self.future: Future[list[Lever]] | None = None
+        import multiprocessing
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self.future = self.pool.submit(function, journey)
+
+    def result(self) -> list[Lever]:
+        if self.future is None:
+            return self.function(self.journey)
+        try:
+            return self.future.result()
+        finally:
+            self.pool.shutdown()
+
+
+__all__ = ["Raw", "Report"]

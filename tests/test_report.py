@@ -1,0 +1,76 @@
+"""`journey report`: the HTML is self-contained, inert and complete.
+
+(The browser test, tests/test_report_browser.py, opens it in Chromium.)"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import journeydsl
+from journeydsl.cli.report import report_command
+from journeydsl.render.report import report_html
+
+from test_render_board import HOSTILE
+
+REPO = Path(__file__).resolve().parents[1]
+SAAS = REPO / "examples" / "saas_trial.journey"
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_report_sections_and_no_active_content(tmp_path):
+    out = tmp_path / "r.html"
+    assert report_command(SAAS, out) == 0
+    text = out.read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(text)
+    names = {tag for tag, _ in parser.tags}
+    assert not names & {"script", "iframe", "object", "embed", "link", "img", "base", "form"}
+    for tag, attrs in parser.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert not (name.endswith("href") or name == "src"), (tag, name, value)
+    assert "default-src 'none'" in text
+    for section in ("headline", "scorecard", "board", "map", "funnel", "scenarios", "levers",
+                    "attribution"):
+        assert f'id="{section}"' in text, section
+    assert "Simpler pricing page with a seat calculator" in text
+    assert text.count("<details>") == 4  # every chart has its data table
+
+
+def test_hostile_text_is_escaped(tmp_path):
+    path = tmp_path / "hostile.journey"
+    path.write_text(HOSTILE, encoding="utf-8")
+    c = journeydsl.load(path)
+    assert c.ok
+    text = report_html(c.journey, [], "en", "hostile.journey", c.expectations)
+    assert "<script" not in text.lower()
+    assert "</svg><svg onload" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert re.search(r"<title>T &quot;x&quot; &lt;/svg&gt;", text)
+
+
+def test_vietnamese_report(tmp_path):
+    out = tmp_path / "r.html"
+    assert report_command(REPO / "examples" / "vn_label_printer.journey", out, "vi") == 0
+    text = out.read_text(encoding="utf-8")
+    for word in ("Chỉ số chính", "Bảng KPI", "Phễu", "Đòn bẩy", 'lang="vi"'):
+        assert word in text, word
+
+
+def test_report_usage_errors(tmp_path, capsys):
+    assert report_command(SAAS, tmp_path / "r.svg") == 2
+    assert "the report is HTML" in capsys.readouterr().err
+    assert report_command(tmp_path / "missing.journey", tmp_path / "r.html") == 2
+    lib = REPO / "examples" / "lib" / "b2b_personas.journey"
+    assert report_command(lib, tmp_path / "r.html") == 1
+    assert not (tmp_path / "r.html").exists()

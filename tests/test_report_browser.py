@@ -1,0 +1,106 @@
+"""`journey report` in a real browser: Debian's headless Chromium, driven by
+Selenium through Debian's chromedriver (nothing downloads a browser).
+
+For every example: the report opens from a file:// URL with no console
+error and no network request (the only request is the page itself), every
+chart and picture has rendered with a non-zero size, and a full-page
+screenshot is saved (to $JOURNEY_SCREENSHOTS, else the test's temporary
+folder) for a person to look at.
+
+CI installs chromium and chromium-driver (.ci/run) and sets CI=true: there
+the test never skips. On a developer machine without them it skips, saying
+what to install.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from journeydsl.cli.report import report_command
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and DRIVER):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium and chromium-driver (.ci/run)")
+    pytest.skip("headless browser tests need Debian's chromium and chromium-driver "
+                "(apt-get install chromium chromium-driver)", allow_module_level=True)
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--window-size=1366,900", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("JOURNEY_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_report_in_headless_chromium(browser, example, tmp_path):
+    lang = "vi" if example.stem.startswith("vn_") else "en"
+    out = tmp_path / f"{example.stem}.report.html"
+    assert report_command(example, out, lang) == 0
+    browser.get_log("performance")  # drop what came before
+    browser.get_log("browser")
+    browser.get(out.as_uri())
+    requests = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requests.append(message["params"]["request"]["url"])
+    assert requests == [out.as_uri()], requests  # the page itself, nothing else
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert not errors, errors
+    sizes = browser.execute_script("""
+        return Array.from(document.querySelectorAll('section svg')).map(s => {
+            const r = s.getBoundingClientRect();
+            return [s.closest('section').id, r.width, r.height];
+        });""")
+    sections = {name for name, _, _ in sizes}
+    assert {"board", "funnel"} <= sections, sections
+    for name, width, height in sizes:
+        assert width > 50 and height > 30, (name, width, height)
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 0
+    _screenshot(browser, shots_dir(tmp_path) / f"{example.stem}.report.png")
+
+
+def _screenshot(driver, path: Path) -> None:
+    """The whole page, not only the window."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                 "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
+    assert path.read_bytes().startswith(b"\x89PNG")
