@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from goldens import check_golden
 from journeydsl.cli import app
+from journeydsl.diff.kpis import ORDER_DIGITS, Delta, deltas
+from journeydsl.diff.render import change
 from journeydsl.metrics import HEADLINE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +70,11 @@ def test_kpis_are_simulate_on_each_side(name, monkeypatch, tmp_path):
             for side in ("old", "new"):
                 want = sides[side]["personas"][persona]["metrics"][row["json"]]
                 assert row[side] == want, (persona, row, side)
-    moved = [abs(r["relative"]) for r in rows if r["relative"] is not None]
-    assert moved == sorted(moved, reverse=True)  # biggest movers first
+    # biggest movers first (to ORDER_DIGITS: equal moves in the metric table's order)
+    order = {m.name: i for i, m in enumerate(HEADLINE)}
+    moved = [(-float(f"{abs(r['relative']):.{ORDER_DIGITS}g}"), order[r["metric"]])
+             for r in rows if r["relative"] is not None]
+    assert moved == sorted(moved)
     assert found["structure"], "every second version changes something"
 
 
@@ -216,3 +221,18 @@ def test_captured_outputs_in_the_docs_are_current():
                 f"{page.name}: the output shown is not {mark.group(2)} any more "
                 "(JOURNEY_UPDATE_GOLDEN=1 rewrites it)")
     assert found >= 1
+
+
+def test_last_digit_noise_is_no_change():
+    """The same number reached by different sums (an edit elsewhere reorders a
+    solve) is shown as unchanged, and moves equal to ORDER_DIGITS keep the
+    metric table's order, so the output does not depend on the last bits."""
+    days = next(m for m in HEADLINE if m.unit == "days")
+    assert change(Delta(days, 3.0, 3.0 + 4.44e-16)) == "="
+    assert change(Delta(days, 3.0, 3.0 + 1e-6)) != "="
+    first, second = HEADLINE[0].name, HEADLINE[1].name
+    old = {m.name: 1.0 for m in HEADLINE}
+    new = {**old, first: 1.1, second: 1.1 + 3e-16}  # the second "moved more", by noise
+    assert [d.metric.name for d in deltas(old, new)][:2] == [first, second]
+    new = {**old, first: 1.1, second: 1.2}
+    assert [d.metric.name for d in deltas(old, new)][:2] == [second, first]
