@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from goldens import check_golden
 from typer.testing import CliRunner
 
-from goldens import check_golden
 from journeydsl.cli import app
 from journeydsl.diff.kpis import ORDER_DIGITS, Delta, deltas
 from journeydsl.diff.render import change

@@ -6,6 +6,8 @@ semantic tokens, shutdown; and bad input never kills the server."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -267,3 +269,48 @@ async def test_bad_input_never_kills_the_server(client):
     # still alive and right
     _change(client, uri, 99, SAAS.read_text(encoding="utf-8"))
     assert await _diagnostics(client, uri, lambda ds: not ds) == []
+
+
+def _framed(*messages: dict | bytes) -> bytes:
+    out = b""
+    for message in messages:
+        body = message if isinstance(message, bytes) else json.dumps(message).encode("utf-8")
+        out += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    return out
+
+
+def _read_framed(data: bytes) -> list[dict]:
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = int(head.split(b"Content-Length:")[1].split(b"\r\n")[0])
+        out.append(json.loads(rest[:length]))
+        data = rest[length:]
+    return out
+
+
+async def test_malformed_messages_are_answered_over_raw_stdio():
+    """What a client library never sends, written as bytes: a request whose
+    parameters are not the method's gets an error answer (pygls alone would
+    drop it, leaving the client waiting), a body that is not JSON gets one
+    log line; the server goes on and exits cleanly."""
+    rpc = {"jsonrpc": "2.0"}
+    sent = _framed(
+        {**rpc, "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {**rpc, "method": "initialized", "params": {}},
+        {**rpc, "id": 2, "method": "textDocument/hover", "params": {"bogus": 1}},
+        b"{not json",
+        {**rpc, "id": 3, "method": "textDocument/hover", "params": {
+            "textDocument": {"uri": "file:///never/opened.journey"},
+            "position": {"line": 0, "character": 0}}},
+        {**rpc, "id": 4, "method": "shutdown"},
+        {**rpc, "method": "exit"})
+    done = subprocess.run([sys.executable, "-m", "journeydsl.cli", "lsp"], input=sent,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    answers = {m["id"]: m for m in _read_framed(done.stdout) if "id" in m}
+    assert answers[2]["error"]["code"] == -32602  # InvalidParams
+    assert answers[3]["result"] is None and answers[4]["result"] is None
+    logs = [m["params"]["message"] for m in _read_framed(done.stdout)
+            if m.get("method") == "window/logMessage"]
+    assert any("JSONDecodeError" in line for line in logs), logs

@@ -166,6 +166,25 @@ def test_completion_in_context(line, want):
     assert want <= set(_labels(text, line, len(line)))
 
 
+@pytest.mark.parametrize("line, want", [
+    ("  a -> ", {"a", "b", "s", "lib_step", "lib_stage"}),
+    ("  a -> b 30% [", {"smb", "ent"}),
+    ("  expect clv(", {"smb", "ent"}),
+])
+def test_completion_on_a_line_being_typed_names_what_used_files_declare(tmp_path, line, want):
+    """The line being typed does not parse, so names come from what parses
+    of the file; the personas and steps of the files it uses are among them."""
+    (tmp_path / "lib.journey").write_text(
+        'journey "lib" {\n  persona smb { share 60% }\n  persona ent { share 40% }\n'
+        '  stage lib_stage { touchpoint lib_step }\n}\n')
+    text = ('journey "x" {\n  use "lib.journey"\n  stage s { touchpoint a; touchpoint b }\n'
+            f'  entry a\n  a -> b 30%\n  goal b\n{line}\n}}\n')
+    analysis = _analysis(text, str(tmp_path / "main.journey"))
+    assert not analysis.compilation.ok  # the line being typed
+    labels = {i.label for i in complete.completion(analysis, _offset(text, line, len(line)))}
+    assert want <= labels
+
+
 def test_completion_of_channels_periods_blocks_and_comments():
     text = BASE.replace('{ channel web }', '{ channel  }').replace(
         "  goal t\n", "  goal t\n  # b -> \n")

@@ -14,8 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from ..language.model import (DEFAULT_PERSONA, Journey, PerPersona, Referral, Scenario, Stage,
-                              StepRef, Touchpoint, Transition)
+from ..language.model import (
+    DEFAULT_PERSONA,
+    Journey,
+    PerPersona,
+    Referral,
+    Scenario,
+    Stage,
+    StepRef,
+    Touchpoint,
+    Transition,
+)
 from ..language.source import SourceFile, Span
 
 STEP_FIELDS = ("label", "stage", "channel", "owner", "emotion", "value", "cost")

@@ -13,8 +13,8 @@ it, so renaming `pricing` to `plans` is one change, not twenty.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from .snapshot import STEP_FIELDS, Block, Edge, Record, Snapshot, Value, days_text
@@ -304,9 +304,8 @@ class Differ:
         for name, (_, block) in self.new.scenarios.items():
             before = self.old.scenarios.get(back.get(name, name))
             self.block(before[1] if before else Block(), block, name)
-        for name, (_, block) in self.old.scenarios.items():
-            if name not in mapping and name not in self.new.scenarios:
-                continue  # removed whole: one change says it
+        # a scenario removed whole is one change (`declarations` says it), not
+        # one per line it had
 
 
 def _edge(key: tuple[str, str, str]) -> str:

@@ -120,9 +120,11 @@ def refuse_name(analysis: Analysis, occurrence: Occurrence, new_name: str,
     key = _declaration_key(analysis, occurrence)
     for doc in (analysis, *others):
         index = doc.index
-        taken = index.definition(occurrence.group, new_name) if index else None
+        if index is None:
+            continue
+        taken = index.definition(occurrence.group, new_name)
         # another document matters when it names the declaration renamed
-        if index is not None and taken is not None and (doc is analysis or _declaration_key(doc, occurrence) == key):
+        if taken is not None and (doc is analysis or _declaration_key(doc, occurrence) == key):
             source, span = index.locate(taken.span)
             line = source.line_col(span.start)[0]
             raise RenameRefused(f"a {noun} `{new_name}` already exists "

@@ -24,7 +24,6 @@ from pygls import uris
 
 from ..language.source import SourceFile, Span
 
-
 #: The unit of an LSP position's `character`, as agreed with the client at
 #: `initialize` (`use_encoding`): "utf-16" (the protocol's default),
 #: "utf-8" or "utf-32". One client per server process.

@@ -23,8 +23,15 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from ..language.model import (Attributes, Journey, PerPersona, Referral, Scenario, StepRef,
-                              Transition)
+from ..language.model import (
+    Attributes,
+    Journey,
+    PerPersona,
+    Referral,
+    Scenario,
+    StepRef,
+    Transition,
+)
 from ..language.source import SourceFile, Span
 
 Kind = Literal["stage", "touchpoint", "persona", "scenario", "metric"]
