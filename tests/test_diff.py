@@ -223,6 +223,19 @@ def test_captured_outputs_in_the_docs_are_current():
     assert found >= 1
 
 
+def test_per_persona_values_only_where_overrides_make_personas_differ(monkeypatch):
+    """Without overrides on either side every persona moves as the value
+    does: a per-persona list would only repeat it."""
+    done = _run("diff", "examples/b2b_webinar.journey", "tests/golden/diff/new/b2b_webinar.journey",
+                "--format", "json", monkeypatch=monkeypatch)
+    changes = json.loads(done.stdout)["structure"]
+    numbers = [c for c in changes if c["op"] == "changed" and c["field"] in ("rate", "cost")]
+    plain = [c for c in numbers if "[" not in c["old"] + c["new"]]
+    overridden = [c for c in numbers if "[" in c["old"] + c["new"]]
+    assert plain and all(c["personas"] == [] for c in plain)
+    assert overridden and all(c["personas"] for c in overridden)
+
+
 def test_last_digit_noise_is_no_change():
     """The same number reached by different sums (an edit elsewhere reorders a
     solve) is shown as unchanged, and moves equal to ORDER_DIGITS keep the

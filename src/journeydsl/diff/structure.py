@@ -140,7 +140,12 @@ class Differ:
 
     def per_persona(self, old: Value | None, new: Value | None,
                     show: Show) -> tuple[tuple[str, str, str], ...]:
+        """(persona, old, new) for the personas whose value changed, when
+        overrides make personas differ (without any, the value itself says
+        it all: one line per persona would repeat it)."""
         if old is None or new is None or len(self.personas) < 2:
+            return ()
+        if not old.overrides and not new.overrides:
             return ()
         back = {v: k for k, v in self.names.personas.items()}
         out = []
