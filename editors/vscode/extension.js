@@ -27,9 +27,9 @@ async function start(context) {
   try {
     await client.start();
   } catch (err) {
-    const program = serverOptions().command;
+    const { command, args } = serverOptions();
     vscode.window.showErrorMessage(
-      `journeydsl: cannot start the language server (\`${program} lsp\`): ${err.message}. ` +
+      `journeydsl: cannot start the language server (\`${[command, ...args].join(" ")}\`): ${err.message}. ` +
         "Install journeydsl (pip install journeydsl) in the Python environment VS Code sees, " +
         "or set `journey.server.command`.",
     );
