@@ -289,3 +289,20 @@ def test_positions_in_the_units_the_client_chose(encoding, column):
         assert positions.offset(source, found) == at
     finally:
         positions.use_encoding("utf-16")
+
+
+def test_labels_are_shown_safe_in_hover_outline_and_completion():
+    """Control, bidi and invisible characters of a label reach the editor
+    escaped (`display`), as `journey check` shows them."""
+    nasty = "A \x1b[31m\u202eevil\u200b"
+    text = BASE.replace('touchpoint a "A"', f'touchpoint a "{nasty}"')
+    analysis = _analysis(text, evaluated=True)
+    found = hover.hover(analysis, _offset(text, "a -> b", 0))
+    symbols = navigate.document_symbols(analysis)
+    details = [c.detail for s in symbols for c in s.children or []
+               for c in [c, *(c.children or [])]]
+    items = complete.completion(analysis, _offset(BASE, "  goal t") + len("  goal "))
+    for shown_text in [found.contents.value, *details, *(i.detail or "" for i in items)]:
+        assert not any(ch in shown_text for ch in "\x1b\u202e\u200b"), shown_text
+    assert "A \\u{1b}[31m\\u{202e}evil\\u{200b}" in found.contents.value
+    assert any("\\u{202e}" in (d or "") for d in details)

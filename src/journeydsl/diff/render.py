@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import render_text, to_dict
+from ..display import json_shown, lines_shown
 from . import Diff
 from .kpis import Delta, Flip
 from .sides import Side
@@ -108,6 +109,7 @@ def _kpi_rows(found: list[Delta]) -> list[list[str]]:
 
 
 def text(diff: Diff) -> str:
+    """One file's diff as text (user text shown safe: `display.lines_shown`)."""
     out = [f"journey diff  {diff.old.label} → {diff.new.label}", ""]
     for side, name in ((diff.old, "old"), (diff.new, "new")):
         if side.errors:
@@ -132,7 +134,7 @@ def text(diff: Diff) -> str:
     flips = diff.flips
     out.append(f"Expectations that flip: {len(flips)}" if flips else "Expectations that flip: none")
     out += ["  " + _flip(f) for f in flips]
-    return "\n".join(out).rstrip() + "\n"
+    return lines_shown("\n".join(out).rstrip() + "\n")
 
 
 def _flip(f: Flip) -> str:
@@ -225,15 +227,17 @@ def markdown(diffs: list[Diff]) -> str:
         out.append(f"No change to the journeys ({len(diffs)} file(s) compared).")
     elif len(shown) < len(diffs):
         out.append(f"_{len(diffs) - len(shown)} other journey file(s) compared: no change._")
-    return "\n".join(out).rstrip("\n") + "\n"
+    # labels and changed lines shown safe: a bidi override or an escape
+    # sequence in a pull request must not reorder or hide the comment's text
+    return lines_shown("\n".join(out).rstrip("\n") + "\n")
 
 
 def text_all(diffs: list[Diff]) -> str:
     """Every file's text diff; one line for a file without changes."""
     if len(diffs) == 1:
         return text(diffs[0])
-    return "".join(text(d) + "\n" if d.changed else f"journey diff  {d.old.label} → "
-                   f"{d.new.label}: no change\n" for d in diffs)
+    return lines_shown("".join(text(d) + "\n" if d.changed else f"journey diff  {d.old.label} → "
+                               f"{d.new.label}: no change\n" for d in diffs))
 
 
 # ---------------------------------------------------------------- JSON
@@ -260,4 +264,5 @@ def as_dict(diff: Diff) -> dict[str, Any]:
 
 def as_json(diffs: list[Diff]) -> str:
     payload = as_dict(diffs[0]) if len(diffs) == 1 else [as_dict(d) for d in diffs]
-    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
+    # the same data, with what would act on a terminal as JSON escapes
+    return json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))

@@ -18,6 +18,7 @@ from typing import get_args
 
 from lsprotocol import types
 
+from ..display import one_line
 from ..language.grammar import first_keywords
 from ..language.model import DAYS, PERIOD_DAYS, Expect
 from ..language.values import PERSONA_ATTRIBUTES, STEP_ATTRIBUTES
@@ -59,7 +60,7 @@ def _items(names: Iterable[str], kind: Kind, detail: dict[str, str] | None = Non
     for name in names:
         doc = (docs or {}).get(name)
         out.append(types.CompletionItem(
-            label=name, kind=kind, detail=(detail or {}).get(name),
+            label=name, kind=kind, detail=one_line((detail or {}).get(name)) or None,
             documentation=types.MarkupContent(types.MarkupKind.Markdown, doc) if doc else None,
             sort_text=f"{sort}{name}"))
     return out

@@ -17,6 +17,7 @@ from functools import lru_cache
 from lsprotocol import types
 
 from ..diagnostics import REGISTRY, Diagnostic, Severity
+from ..display import lines_shown
 from ..language.source import SourceFile, Span
 from .analysis import Analysis
 from .positions import location, span_range, uri_of
@@ -53,10 +54,12 @@ def explanation_uri(code: str) -> str | None:
 def to_lsp(d: Diagnostic, source: SourceFile, prefix: str = "",
            where: types.Range | None = None) -> types.Diagnostic:
     """One diagnostic, located in `source` (at `where` when given)."""
-    message = prefix + d.message + (f"\nhelp: {d.help}" if d.help else "")
+    # user text (labels, paths) with control, bidi and invisible characters
+    # escaped, as `journey check` shows it (`display`)
+    message = lines_shown(prefix + d.message + (f"\nhelp: {d.help}" if d.help else ""))
     href = explanation_uri(d.code)
     related = [types.DiagnosticRelatedInformation(
-        location(label.source or source, label.span), label.message or "see here")
+        location(label.source or source, label.span), lines_shown(label.message or "see here"))
         for label in d.labels]
     if where is not None:  # shown at the `use` line: point at where it really is
         related.insert(0, types.DiagnosticRelatedInformation(

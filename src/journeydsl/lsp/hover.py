@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..display import lines_shown
 from ..language.compiled import CompiledJourney
 from ..language.model import PerPersona, Stage
 from ..language.source import Span
@@ -38,7 +39,8 @@ def hover(analysis: Analysis, offset: int) -> types.Hover | None:
     if not parts:
         return None
     where = span_range(analysis.source, occurrence.span) if occurrence else None
-    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(parts)),
+    text = lines_shown("\n\n---\n\n".join(parts))  # labels shown safe (`display`)
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text),
                        where)
 
 

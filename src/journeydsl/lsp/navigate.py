@@ -15,6 +15,7 @@ from typing import Iterable
 
 from lsprotocol import types
 
+from ..display import one_line
 from ..language.grammar import keywords
 from ..language.source import SourceFile, Span
 from .analysis import Analysis
@@ -144,7 +145,7 @@ def document_symbols(analysis: Analysis) -> list[types.DocumentSymbol]:
 
     def symbol(name: str, detail: str, kind: types.SymbolKind, span: Span, id_span: Span,
                children: list | None = None) -> types.DocumentSymbol:
-        return types.DocumentSymbol(name=name, detail=detail, kind=kind,
+        return types.DocumentSymbol(name=name, detail=one_line(detail), kind=kind,
                                     range=span_range(source, span | id_span),
                                     selection_range=span_range(source, id_span),
                                     children=children or None)
