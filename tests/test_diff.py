@@ -6,6 +6,7 @@ files at that revision; sides that fail to compile."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -249,3 +250,18 @@ def test_last_digit_noise_is_no_change():
     assert [d.metric.name for d in deltas(old, new)][:2] == [first, second]
     new = {**old, first: 1.1, second: 1.2}
     assert [d.metric.name for d in deltas(old, new)][:2] == [second, first]
+
+
+def test_a_side_that_is_not_a_regular_file_says_so(tmp_path, monkeypatch):
+    """A FIFO or a folder is never read as a missing file (a diff against
+    nothing): that side gets JD001, as `journey check` gives it."""
+    fifo = tmp_path / "pipe.journey"
+    os.mkfifo(fifo)
+    example = "examples/saas_trial.journey"
+    for old, new, code in [(fifo, example, 0), (example, tmp_path, 1)]:
+        done = _run("diff", str(old), str(new), "--format", "json", monkeypatch=monkeypatch)
+        assert done.exit_code == code, done.output
+        found = json.loads(done.stdout)
+        side = found["old" if old != example else "new"]
+        assert side["exists"] and [d["code"] for d in side["diagnostics"]] == ["JD001"]
+        assert "not a regular file" in side["diagnostics"][0]["message"]

@@ -52,7 +52,7 @@ def diff(
             if len(paths) != 2:
                 raise UsageError("give two files, OLD NEW (or --git REV FILE...)")
             old, new = paths
-            if not old.is_file() and not new.is_file():
+            if not old.exists() and not new.exists():
                 raise UsageError(f"no such files: {old}, {new}")
             pairs = [(load_side(old, max_bytes=limit), load_side(new, max_bytes=limit))]
         else:

@@ -72,8 +72,10 @@ def load_side(path: Path, label: str | None = None, max_bytes: int | None = None
     from ..api import load
 
     label = label or str(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Side(label, exists=False)
+    # anything else is read as `journey check` reads it: a folder or a FIFO
+    # is JD001 "not a regular file" on that side, never read as nothing
     compiled = load(path, max_bytes)
     return _finish(Side(label, compiled=compiled), path)
 
