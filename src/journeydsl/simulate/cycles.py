@@ -294,8 +294,9 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     q = (d // g).astype(np.int64)
     m = int(q[moving].min())
     walks = 1 if table.ndim == 2 else table.shape[2]
+    width_max = max(m, min(length, _BLOCK_WIDTH // k))
     if (len(residues) * walks * length * k > LATTICE_CELLS
-            or length / m > LATTICE_BLOCKS):
+            or length / width_max > LATTICE_BLOCKS):
         return None
     pad = int(q.max())  # zeros before the lattice: every block reads a full window
     x = np.zeros((len(residues) * walks, pad + length, k))
@@ -328,7 +329,6 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     # with the block's impulse response (width m: none, as nothing within m
     # instants depends on another). Wider blocks trade a little arithmetic
     # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    width_max = max(m, min(length, _BLOCK_WIDTH // k))
     if ("response", g, width_max) not in loop.cache:
         loop.cache[("response", g, width_max)] = \
             _response(step, k, width_max) if width_max > m else None
