@@ -83,6 +83,47 @@ def dot_lines(lines: list[str]) -> str:
     return '"' + "\\n".join(dot_escape(line) for line in lines) + '"'
 
 
+# The `graphviz` package quotes attribute values itself (`graphviz.quoting.quote`:
+# quotes added, unescaped `"` escaped, backslashes kept so that `\n` and `\l`
+# work) but passes a value that looks like `<...>` through as an HTML-like
+# label. So user text is escaped here for everything else: backslashes
+# doubled, `& < >` as entities (no value can then start with `<`), and the
+# result marked `nohtml` as well.
+_VALUE_SPECIAL = re.compile(r"[\\&<>]")
+_RECORD_SPECIAL = re.compile(r"[{}|]")
+
+
+def dot_value(text: str) -> str:
+    """User text for a `graphviz` attribute value: one line, no quotes added."""
+    text = clean(text)
+    if _VALUE_SPECIAL.search(text):
+        text = "".join(_DOT_ESCAPES.get(ch, ch) if ch != '"' else ch for ch in text)
+    return text
+
+
+def dot_label(lines: list[str], end: str = "\\n") -> str:
+    """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
+    for left-justified lines)."""
+    from graphviz import nohtml
+
+    if end == "\\n":
+        return nohtml(end.join(dot_value(line) for line in lines))
+    return nohtml("".join(dot_value(line) + end for line in lines))
+
+
+def dot_record(fields: list[list[str]]) -> str:
+    """A record label: fields (each a list of lines) separated by `|`, the
+    record's own characters `{ } |` escaped in user text (`<` `>` are
+    entities already)."""
+    from graphviz import nohtml
+
+    def field(lines: list[str]) -> str:
+        return "\\n".join(_RECORD_SPECIAL.sub(lambda m: "\\" + m.group(0), dot_value(line))
+                           for line in lines)
+
+    return nohtml("|".join(field(lines) for lines in fields))
+
+
 # -------------------------------------------------------------- Mermaid
 # Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
 # `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes

@@ -227,9 +227,11 @@ def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
 
 
 def _visits(journey: CompiledJourney, persona) -> dict[str, dict[str, float]]:
-    """Expected visits per entrant, per persona and step (the exact engine)."""
+    """Expected visits per entrant, per persona and step (the exact engine),
+    the prospects that referrals bring (and theirs, and so on) included:
+    the visits of each entrant's whole referral cascade."""
     from ..simulate import simulate
 
-    report = simulate(journey, places=frozenset(), cohort=False)
+    report = simulate(journey, places=frozenset(), cohort=True)
     wanted = [persona] if persona else list(report.personas)
-    return {p: {s: m["visits"] for s, m in report.personas[p].steps.items()} for p in wanted}
+    return {p: dict(report.personas[p].cohort_visits) for p in wanted}

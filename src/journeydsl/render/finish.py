@@ -1,0 +1,185 @@
+"""The map's second pass: Graphviz lays the map out (`dot -Tdot`, positions
+written into the DOT), this module squares it up, and Graphviz draws it
+without moving anything (`neato -n2`, the `nop2` engine).
+
+`finish(laid_out, legend)`:
+- every stage box (`cluster_<n>`) gets the same top and bottom, so the
+  stages read as columns of one table (dot sizes each cluster to its own
+  steps, a staircase), and its label moves up with its top;
+- the legend becomes one compact strip under the title (two rows when the
+  map is narrow), pinned by us: the title moves up to make room.
+
+The laid-out text is read with a small tokenizer for the DOT Graphviz
+writes (quoted strings with backslash escapes and line continuations,
+bare ids, punctuation); only attribute values are replaced, by their spans,
+so everything else is passed through byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .measure import width as text_width
+
+_TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"|->|--|[{}\[\];,=]|[^\s{}\[\];,="]+', re.DOTALL)
+_CLUSTER = re.compile(r'"?cluster_\d+"?$')
+GAP = 10.0  # points between legend items, and around the strip
+LEGEND_FONT = 9
+
+
+@dataclass
+class Attr:
+    value: str  # unquoted
+    start: int  # span of the value token in the text
+    end: int
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        if not m.group(0).isspace():
+            out.append((m.group(0), m.start(), m.end()))
+    return out
+
+
+def _unquote(token: str) -> str:
+    if token.startswith('"'):
+        return token[1:-1].replace("\\\n", "").replace('\\"', '"')
+    return token
+
+
+def _attr_list(tokens, i: int) -> tuple[dict[str, Attr], int]:
+    """Attributes from `[` at tokens[i]; returns them and the index after `]`."""
+    attrs: dict[str, Attr] = {}
+    i += 1
+    while i < len(tokens) and tokens[i][0] != "]":
+        if i + 2 < len(tokens) and tokens[i + 1][0] == "=":
+            key = _unquote(tokens[i][0])
+            value, start, end = tokens[i + 2]
+            attrs[key] = Attr(_unquote(value), start, end)
+            i += 3
+        else:
+            i += 1
+    return attrs, i + 1
+
+
+def _read(text: str):
+    """(root graph attributes, {cluster name: its graph attributes})."""
+    tokens = _tokens(text)
+    stack: list[str | None] = []
+    root: dict[str, Attr] = {}
+    clusters: dict[str, dict[str, Attr]] = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i][0]
+        if tok == "{":
+            name = None
+            if i >= 2 and tokens[i - 2][0] == "subgraph":
+                name = _unquote(tokens[i - 1][0])
+            stack.append(name)
+            i += 1
+        elif tok == "}":
+            if stack:
+                stack.pop()
+            i += 1
+        elif tok == "[":  # a node, edge or default statement's attributes: skipped
+            _, i = _attr_list(tokens, i)
+        elif tok == "graph" and i + 1 < len(tokens) and tokens[i + 1][0] == "[":
+            attrs, i = _attr_list(tokens, i + 1)
+            where = stack[-1] if stack else None
+            if len(stack) == 1:
+                root.update(attrs)
+            elif where is not None and _CLUSTER.match(where):
+                clusters.setdefault(where, {}).update(attrs)
+        else:
+            i += 1
+    return root, clusters
+
+
+def _numbers(value: str) -> list[float]:
+    return [float(x) for x in value.split(",")]
+
+
+def _fmt(values) -> str:
+    return ",".join(f"{v:.6g}" for v in values)
+
+
+def finish(laid_out: str, legend: list[tuple[str, dict[str, str]]] = ()) -> str:
+    """The laid-out map with stage columns squared up and the legend strip
+    added (`legend`: (text, node attributes) per item, in order)."""
+    root, clusters = _read(laid_out)
+    edits: list[tuple[int, int, str]] = []
+    boxes = {name: _numbers(attrs["bb"].value) for name, attrs in clusters.items()
+             if "bb" in attrs}
+    if boxes:
+        top = max(b[3] for b in boxes.values())
+        bottom = min(b[1] for b in boxes.values())
+        for name, (x1, y1, x2, y2) in boxes.items():
+            attrs = clusters[name]
+            edits.append((attrs["bb"].start, attrs["bb"].end, f'"{_fmt((x1, bottom, x2, top))}"'))
+            if "lp" in attrs:
+                lx, ly = _numbers(attrs["lp"].value)
+                edits.append((attrs["lp"].start, attrs["lp"].end,
+                              f'"{_fmt((lx, ly + top - y2))}"'))
+    extra = ""
+    if legend and "bb" in root:
+        extra, edits_root = _legend(root, legend)
+        edits += edits_root
+    out = laid_out
+    for start, end, new in sorted(edits, reverse=True):
+        out = out[:start] + new + out[end:]
+    if extra:
+        cut = out.rstrip().rfind("}")
+        out = out[:cut] + extra + out[cut:]
+    return out
+
+
+def _legend(root: dict[str, Attr], legend) -> tuple[str, list[tuple[int, int, str]]]:
+    """The legend strip's DOT (nodes with pinned positions) and the edits that
+    make room for it under the title."""
+    x1, y1, x2, y2 = _numbers(root["bb"].value)
+    sizes = []
+    for text, attrs in legend:
+        w = text_width(text, LEGEND_FONT) + (12 if attrs.get("shape") != "plaintext" else 4)
+        sizes.append((w, 18.0))
+    left = x1 + 14
+    if "lp" in root and "lwidth" in root:
+        left = _numbers(root["lp"].value)[0] - float(root["lwidth"].value) * 72 / 2
+    room = max(x2 - left - 14, 200.0)
+    rows: list[list[int]] = [[]]
+    used = 0.0
+    for k, (w, _) in enumerate(sizes):
+        if rows[-1] and used + w > room:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(k)
+        used += w + GAP
+    row_h = 18.0 + 6
+    strip = row_h * len(rows) + GAP
+    edits = [(root["bb"].start, root["bb"].end, f'"{_fmt((x1, y1, x2, y2 + strip))}"')]
+    base = y2  # the strip's top edge; the title moves up by `strip`
+    if "lp" in root:
+        lx, ly = _numbers(root["lp"].value)
+        edits.append((root["lp"].start, root["lp"].end, f'"{_fmt((lx, ly + strip))}"'))
+        if "lheight" in root:
+            base = ly - float(root["lheight"].value) * 72 / 2 + strip
+    lines = ["\t// legend strip, pinned under the title by journeydsl"]
+    for r, row in enumerate(rows):
+        x = left
+        y = base - GAP / 2 - row_h * r - row_h / 2
+        for k in row:
+            text, attrs = legend[k]
+            w, h = sizes[k]
+            pairs = {"label": text, "pos": f"{x + w / 2:.2f},{y:.2f}", "width": f"{w / 72:.3f}",
+                     "height": f"{h / 72:.3f}", "fixedsize": "true", "fontsize": str(LEGEND_FONT),
+                     **attrs}
+            body = ", ".join(f'{key}="{_escape(value)}"' for key, value in pairs.items())
+            lines.append(f'\t"#legend{k}" [{body}];')
+            x += w + GAP
+    return "\n".join(lines) + "\n", edits
+
+
+def _escape(value: str) -> str:
+    # Legend texts are ours (no user text); quotes and backslashes all the same.
+    return value.replace("\\", "\\\\").replace('"', '\\"')
