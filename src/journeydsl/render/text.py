@@ -16,6 +16,7 @@ entities for everything its lexers treat specially).
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -128,19 +129,32 @@ def dot_record(fields: list[list[str]]) -> str:
 # Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
 # `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes
 # and brackets end flowchart labels, `<>&` reach HTML labels.
-_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`'}
+_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`\\\u2060'}
+# Mermaid turns `\n` in a node label into a line break even when the
+# backslash is written as its entity (#92;): a word joiner (U+2060, no width)
+# between them (written #8288;) keeps a typed `\n` as text.
+_TYPED_NEWLINE = re.compile(r"\\(?=n)")
 _KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", "end",
              "classdef", "class", "style", "click", "flowchart", "graph", "direction")
 
 
 def mermaid_text(text: str) -> str:
     """User text escaped with Mermaid's entity codes (`#59;` for `;` ...)."""
-    out = "".join(_MERMAID.get(ch, ch) for ch in clean(text))
+    out = "".join(_MERMAID.get(ch, ch) for ch in _TYPED_NEWLINE.sub("\\\\\u2060", clean(text)))
     lowered = out.lower()
     if any(lowered.startswith(k) for k in _KEYWORDS):
         # A task or actor that starts like a keyword would be lexed as one.
         out = f"#{ord(out[0])};" + out[1:]
     return out or "#160;"
+
+
+def mermaid_title(text: str) -> str:
+    """A front-matter `title:` value: a JSON string (valid YAML). Mermaid shows
+    it as plain text (entity codes stay literal) but first runs it through
+    an HTML sanitizer, which drops `</svg>`, fails on `<script>` and turns
+    a lone `<` into a literal `&lt;`: angle brackets become ‹ ›."""
+    text = clean(text).replace("<", "\u2039").replace(">", "\u203a")
+    return json.dumps(text, ensure_ascii=False)
 
 
 # --------------------------------------------------------------- numbers

@@ -14,11 +14,20 @@ from ..language.model import Amount
 
 from dataclasses import dataclass, field
 
+from .i18n import human
 from .text import clean, days, money, pct, per_thousand
 
 #: Emotion 1..5 -> fill colour (light enough for black text; red to green).
 EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
 NO_EMOTION = "#f1f1f1"
+#: Line colours of the map, shared by the DOT and Mermaid writers.
+REFERRAL = "#6a51a3"
+EXIT = "#b42318"
+GOAL = "#1b7837"
+EDGE = "#4a5568"
+BACK = "#2b6cb0"
+#: Longest `value ... · cost ...` line kept as one line.
+MONEY_LINE = 36
 EMOTION_NAMES = ("1 very negative", "2 negative", "3 neutral", "4 positive", "5 very positive")
 
 
@@ -65,6 +74,9 @@ class MapView:
     edges: list[EdgeView]
     flows: bool
     currency: str | None
+    #: (id, label, share) of each persona when several are blended: the key
+    #: to the `[ent: 30%]` brackets
+    personas: list[tuple[str, str, float]] = field(default_factory=list)
 
     @property
     def steps(self) -> list[StepView]:
@@ -172,7 +184,15 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
         scenario=journey.scenario,
         scenario_label=clean(journey.scenario_label) if journey.scenario_label else None,
         stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
-        currency=currency)
+        currency=currency, personas=persona_key(journey, persona))
+
+
+def persona_key(journey: CompiledJourney, persona: str | None) -> list[tuple[str, str, float]]:
+    """(id, label, share) per persona when the map blends several, else []."""
+    if persona is not None or len(journey.persona_ids) < 2:
+        return []
+    labels = {p.id: clean(p.label) or p.id for p in journey.personas}
+    return [(p, labels.get(p, p), journey.shares[p]) for p in journey.persona_ids]
 
 
 def _amount(x: float) -> str:
@@ -192,7 +212,7 @@ def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
           arrives: bool, personas: list[str]) -> StepView:
     node, attributes = step.id, step.attributes
     lines = []
-    meta = " · ".join(clean(x) for x in (d["channel"], d["owner"]) if x)
+    meta = " · ".join(x for x in (human(clean(d["channel"])), clean(d["owner"])) if x)
     if meta:
         lines.append(meta)
     if attributes.emotion is not None:
@@ -205,7 +225,10 @@ def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
             money_parts.append(f"{key} " + written(value, persona, personas,
                                                    lambda a: money(a.mean, currency)))
     if money_parts:
-        lines.append(" · ".join(money_parts))
+        # One line while it is short; value and cost each on its own when
+        # persona overrides make it long (a wide box widens its whole stage).
+        both = " · ".join(money_parts)
+        lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
     entry = d["entry"]
     entry_weight = sum(entry[p] * w for p, w in weights.items())
     entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
