@@ -200,13 +200,19 @@ def _columns(view: MapView) -> dict[str, int]:
     may join two steps of one column."""
     stage_of = {s.id: s.stage for s in view.steps}
     inside: dict[str, list[str]] = {}
+    arrives = {s.id for s in view.steps if s.entry is not None}  # from outside the stage
     for e in view.edges:
         if e.source != e.target and stage_of[e.source] == stage_of[e.target]:
             inside.setdefault(e.source, []).append(e.target)
+        elif stage_of[e.source] != stage_of[e.target]:
+            arrives.add(e.target)
     columns: dict[str, int] = {}
     start = 1  # column 0 holds the entry marker
     for stage in view.stages:
-        steps = [step.id for step in stage.steps]
+        # The search starts where prospects come in, so a loop is cut where
+        # it goes back towards them.
+        steps = ([step.id for step in stage.steps if step.id in arrives]
+                 + [step.id for step in stage.steps if step.id not in arrives])
         depth = dict.fromkeys(steps, 0)
         for u, v in _forward_edges(steps, inside):  # in topological order of u
             depth[v] = max(depth[v], depth[u] + 1)
@@ -218,7 +224,7 @@ def _columns(view: MapView) -> dict[str, int]:
 
 def _forward_edges(steps: list[str], succ: dict[str, list[str]]) -> list[tuple[str, str]]:
     """The edges among `steps` without those that close a loop (found by a
-    depth-first search from each step in declaration order), sorted by the
+    depth-first search from each step in the given order), sorted by the
     topological order of their source. Iterative: a stage may hold hundreds
     of steps."""
     state: dict[str, int] = {}  # 1 on the search path, 2 done
