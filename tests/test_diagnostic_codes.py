@@ -535,6 +535,62 @@ def test_JD312_chain_from_several_targets() -> None:
     check(text, "JD312", "-> faq 20%, signup 10%")
 
 
+def test_JD313_sub_second_delay() -> None:
+    text = edit(SUBSCRIPTION, ("paying 12%", "paying 12% after 0.0001h"))
+    d = check(text, "JD313", "0.0001h")
+    assert d.message == "duration `0.0001h` is shorter than one second"
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ("value 49", "value 1_000_000_000_000_001", "1_000_000_000_000_001"),
+    ("after 1mo", "after 1001y", "1001y"),
+    ("after 1mo", "after " + "9" * 400 + "y", "9" * 400 + "y"),
+    ("paying 12%", "paying beta(2_000_000_000, 5)", "2_000_000_000"),
+])
+def test_JD313_too_large(old, new, needle) -> None:
+    d = check(edit(SUBSCRIPTION, (old, new)), "JD313", needle)
+    assert d.message.endswith("is too large") and len(d.message) < 80
+
+
+def test_JD313_referral_count_and_expect_threshold() -> None:
+    text = edit(SUBSCRIPTION, ("  goal paying", "  paying => landing 2000000\n  goal paying\n"
+                               "  expect cac <= 10000000000000000"))
+    assert {d.code for d in journeydsl.loads(text).diagnostics} == {"JD313"}
+    assert len([d for d in journeydsl.loads(text).diagnostics if d.code == "JD313"]) == 2
+
+
+def test_limits_are_inclusive() -> None:
+    text = edit(SUBSCRIPTION, ("value 49", "value 1_000_000_000_000_000"),
+                ("after 1mo", "after 1000y"), ("paying 12%", "paying 12% after 0.0003h"))
+    assert not journeydsl.loads(text).errors
+
+
+FINE_LOOP = '''journey "Daily reminders" {
+  horizon 3y
+  stage habit "Habit" {
+    touchpoint remind "Reminder" { channel email }
+    touchpoint snooze "Snoozed"  { channel app }
+    touchpoint done   "Done"     { channel app; value 1 }
+  }
+  entry remind
+  goal done
+  remind -> remind 49.95% after 1d
+  remind -> snooze 49.95% after 1.00001d
+  snooze -> remind 99.9% after 1.00002d
+  remind -> done 0.05%
+}
+'''
+
+
+def test_JD408_loop_too_fine(monkeypatch) -> None:
+    # the budget scaled down with the horizon (3y here, 60y in the golden) to keep the test fast
+    monkeypatch.setattr("journeydsl.simulate.timeline.EVENT_BUDGET", 100_000)
+    d = check(FINE_LOOP, "JD408", "remind 49.95% after 1d")
+    assert "`remind`, `snooze`" in d.message and "86,401 s" in d.message
+    assert [FINE_LOOP[label.span.start:label.span.end] for label in d.labels] == [
+        "snooze 49.95% after 1.00001d", "remind 99.9% after 1.00002d"]
+
+
 # ---------------------------------------------------------------- JD4xx: the graph
 
 def test_JD401_no_entry() -> None:

@@ -1,8 +1,9 @@
 """Bad input never gives a traceback: always a located diagnostic or a clean result.
 
-Every case runs under a 5 s bound. That is a safety bound against hangs and
+Every case runs under a 30 s bound. That is a safety bound against hangs and
 blow-ups (quadratic passes, runaway recursion, unbounded error lists), not a
-benchmark.
+benchmark: the biggest cases take 2-3 s on a quiet machine and up to 10 s on
+a loaded CI runner; benchmarks/bench_check.py measures speed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from journeydsl.language.source import DEFAULT_MAX_BYTES as MAX_FILE_BYTES
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SAAS = EXAMPLES / "saas_trial.journey"
-BOUND_S = 5.0
+BOUND_S = 30.0
 WHOLE_FILE_CODES = {"JD001", "JD004"}  # cannot read / too large: no line to point at
 
 

@@ -51,7 +51,7 @@ _LAZY = {"Compiled": "api", "JourneyError": "diagnostics", "Diagnostic": "diagno
          "CompiledJourney": "language.compiled"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:  # every name it serves is typed above
     if name in _LAZY:
         from importlib import import_module
 

@@ -156,10 +156,17 @@ class LU:
         if not n:
             return
         if n <= DENSE_LIMIT:
-            a = np.eye(n)
-            np.add.at(a, (np.asarray(row, np.int64), np.asarray(col, np.int64)),
-                      -np.asarray(val, float))
-            self.inverse = np.linalg.inv(a)
+            m = np.zeros((n, n))
+            np.add.at(m, (np.asarray(row, np.int64), np.asarray(col, np.int64)),
+                      np.asarray(val, float))
+            order = self.order if pos is not None else np.arange(n)
+            m = m[np.ix_(order, order)]
+            inverse = _gth_inverse(m)
+            if inverse is None:  # not a sub-stochastic matrix (a test's negative rate)
+                inverse = np.linalg.inv(np.eye(n) - m)
+            back = np.empty(n, np.int64)
+            back[order] = np.arange(n)
+            self.inverse = inverse[np.ix_(back, back)]
             return
         from scipy import sparse
         from scipy.sparse.linalg import splu
@@ -208,6 +215,51 @@ class LU:
     def row(self, b: np.ndarray) -> np.ndarray:
         """b (I - M)^-1, as a column."""
         return self.solve(b, transpose=True)
+
+
+def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
+    """(I - M)^-1 for a sub-stochastic M (M >= 0, rows summing to at most 1),
+    to the last digits of every entry, however small: Gaussian elimination
+    in the Grassmann-Taksar-Heyman form. Each pivot 1 - M'[k, k] is taken
+    as what leaves k (its exit plus its moves to the states not yet
+    eliminated), a sum, never a difference; so every operation adds
+    non-negative numbers, and a path through a 1e-12 rate inside a loop
+    keeps its relative digits (pivoting LU leaves absolute noise of 1e-17
+    there, and an entry with no path is exactly 0). In a block order the
+    eliminations touch only the rows of the pivot's own loop. None when M
+    has a negative entry or a row summing above 1."""
+    n = len(m)
+    if (m < 0).any():
+        return None
+    exit_ = 1.0 - m.sum(axis=1)
+    if exit_.min() < -1e-12:
+        return None
+    m = m.copy()
+    exit_ = np.maximum(exit_, 0.0)
+    pivot = np.empty(n)
+    lower = np.zeros((n, n))  # multipliers M'[i, k] / pivot[k], i > k
+    for k in range(n):
+        pivot[k] = exit_[k] + m[k, k + 1:].sum()
+        if pivot[k] <= 0:
+            return None  # a closed loop: no inverse
+        below = k + 1 + np.flatnonzero(m[k + 1:, k])
+        if len(below):
+            f = m[below, k] / pivot[k]
+            lower[below, k] = f
+            m[np.ix_(below, np.arange(k + 1, n))] += np.outer(f, m[k, k + 1:])
+            exit_[below] += f * exit_[k]
+    upper = np.triu(m, 1)
+    x = np.eye(n)  # forward: b'_i = b_i + sum_k lower[i, k] b'_k
+    for i in range(1, n):
+        cols = np.flatnonzero(lower[i, :i])
+        if len(cols):
+            x[i] += lower[i, cols] @ x[cols]
+    for k in range(n - 1, -1, -1):  # back: x_k = (b'_k + sum_j upper[k, j] x_j) / pivot_k
+        cols = k + 1 + np.flatnonzero(upper[k, k + 1:])
+        if len(cols):
+            x[k] += upper[k, cols] @ x[cols]
+        x[k] /= pivot[k]
+    return x
 
 
 def subsystem(keep: np.ndarray, row, col, val, pos):

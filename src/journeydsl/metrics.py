@@ -26,6 +26,8 @@ they are expectations too and blend by share.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,14 +116,55 @@ EXPECTABLE: dict[str, Metric] = {m.name: m for m in METRICS
                                  if m.headline or m.argument != "persona"}
 
 
+#: The smallest denominator a ratio divides by: below the normal doubles a
+#: probability has lost its digits (1e-320 is stored to 1 digit), and a
+#: quotient of such numbers means nothing.
+SMALLEST = sys.float_info.min
+
+
 def ratio(metric: Metric, values: dict[str, float | None]) -> float | None:
     """A ratio metric from the expectations (and the ratios above it); None
-    when either part is undefined or the denominator is not positive."""
+    when either part is undefined, the denominator is not a positive normal
+    double, or the quotient is beyond double precision (`undefined` says
+    which)."""
     assert metric.of is not None
     numerator, denominator = values[metric.of[0]], values[metric.of[1]]
-    if numerator is None or denominator is None or not denominator > 0:
+    if numerator is None or denominator is None or not denominator >= SMALLEST:
         return None
-    return numerator / denominator
+    quotient = numerator / denominator
+    return quotient if math.isfinite(quotient) else None
+
+
+def undefined(values: dict[str, float | None]) -> dict[str, str]:
+    """Why each ratio that is None is undefined, by metric name: the reason
+    the JSON carries next to its null.
+
+    >>> undefined(with_ratios({"conversion": 0.0, "cost": 2.0, "value_converted": 0.0,
+    ...                        "time_converted": 0.0}))["clv"]
+    'conversion is zero'
+    """
+    out: dict[str, str] = {}
+    for metric in RATIOS:
+        if values.get(metric.name) is not None:
+            continue
+        top, bottom = metric.of  # type: ignore[misc]
+        numerator, denominator = values.get(top), values.get(bottom)
+        if top in out or bottom in out:
+            out[metric.name] = out.get(bottom) or out[top]
+        elif numerator is None or denominator is None:
+            out[metric.name] = "not computed"
+        elif denominator == 0 and bottom == "conversion":
+            out[metric.name] = "conversion is zero"
+        elif denominator == 0 and bottom == "cac":
+            out[metric.name] = "nothing is spent to acquire a customer"
+        elif denominator < 0:
+            out[metric.name] = f"{METRIC[bottom].label} is negative"
+        elif denominator < SMALLEST:
+            out[metric.name] = (f"{METRIC[bottom].label} ({denominator:.0e}) is too small "
+                                "to divide by")
+        else:
+            out[metric.name] = "too large for double precision"
+    return out
 
 
 def with_ratios(expectations: dict[str, float]) -> dict[str, float | None]:

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from ..diagnostics import REGISTRY, Diagnostic, Severity
+from ..diagnostics import REGISTRY, Diagnostic, Label, Severity
+from ..display import json_shown, lines_shown
+from ..language.source import SourceFile
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
@@ -50,14 +52,13 @@ def region(diagnostic: Diagnostic) -> dict[str, int] | None:
     src, span = diagnostic.source, diagnostic.span
     if src is None or span is None:
         return None
-    start_line, start_col = _utf16_line_col(diagnostic, span.start)
-    end_line, end_col = _utf16_line_col(diagnostic, max(span.end, span.start))
+    start_line, start_col = _utf16_line_col(src, span.start)
+    end_line, end_col = _utf16_line_col(src, max(span.end, span.start))
     return {"startLine": start_line, "startColumn": start_col,
             "endLine": end_line, "endColumn": end_col}
 
 
-def _utf16_line_col(diagnostic: Diagnostic, offset: int) -> tuple[int, int]:
-    src = diagnostic.source
+def _utf16_line_col(src: SourceFile, offset: int) -> tuple[int, int]:
     line, col = src.line_col(offset)
     start = src.line_starts[line - 1]
     return line, utf16_len(src.text[start:start + col - 1]) + 1
@@ -102,7 +103,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic], root: Path) -> str:
             "results": results,
         }],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False)
+    return json_shown(json.dumps(log, indent=2, ensure_ascii=False))
 
 
 def _explanations() -> dict[str, str]:
@@ -158,7 +159,7 @@ def _result(d: Diagnostic, rule_index: dict[str, int], root: Path) -> dict:
     return result
 
 
-def _at(d: Diagnostic, label) -> Diagnostic:
+def _at(d: Diagnostic, label: Label) -> Diagnostic:
     from dataclasses import replace
 
     return replace(d, span=label.span, source=label.source or d.source, labels=())
@@ -196,12 +197,13 @@ def find_root(start: Path | None = None) -> Path:
 # ------------------------------------------------------------------- GitHub
 
 def escape_data(text: str) -> str:
-    """Escape a workflow command's message.
+    """Escape a workflow command's message (control, bidi and invisible
+    characters first shown as their escapes: `journeydsl.display`).
 
-    >>> escape_data("100% sure\\nnext")
-    '100%25 sure%0Anext'
+    >>> escape_data("100% sure\\nnext\\x1b[2J")
+    '100%25 sure%0Anext\\\\u{1b}[2J'
     """
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return lines_shown(text, "\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

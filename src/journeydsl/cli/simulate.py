@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from .._gc import paused_gc
-from .common import command, compile_or_exit, pick
+from .common import command, compile_or_exit, error, pick
 from .root import app
+
+if TYPE_CHECKING:
+    from ..language.compiled import CompiledJourney
+    from ..simulate import Report
+    from ..simulate.montecarlo.report import MonteCarloReport
 
 
 class SimFormat(str, Enum):
@@ -49,12 +55,14 @@ def simulate(
     """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
     import json
 
+    from ..display import json_shown
+
     result = compile_or_exit(path, simulable=True)
     journey = pick(result, path, scenario, persona)
     with paused_gc():
         from ..simulate import simulate as exact_run
 
-        run = exact_run
+        run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
             run = _monte_carlo_runner(prospects, draws, seed, persona)
         if compare:
@@ -82,23 +90,27 @@ def simulate(
             payload["levers"] = [lever.as_dict() for lever in lever_list]
         if removals is not None:
             payload["attribution"] = removals.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+        typer.echo(json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)))
         return
     from rich.console import Console
 
+    from ..display import one_line
     from .tables import attribution_tables, compare_view, levers_table, report_view
 
-    console = Console(highlight=False)
-    labels = {s.id: s.label for s in journey.stages}
-    step_labels = {s.id: s.label for s in journey.steps}
+    # markup and emoji codes off: a label such as "[red]x" or ":warning:" is text
+    console = Console(highlight=False, markup=False, emoji=False)
+    labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
+    step_labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
     else:
         console.print(report_view(report, labels, persona, width=width))
         if method is Method.monte_carlo:
+            from ..simulate.montecarlo.report import MonteCarloReport
             from .tables import monte_carlo_view
 
+            assert isinstance(report, MonteCarloReport)  # run was _monte_carlo_runner's
             console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
@@ -106,13 +118,32 @@ def simulate(
         console.print(attribution_tables(removals, step_labels, width=width))
 
 
-def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None):
-    """monte_carlo() with a progress bar on stderr when it is a terminal."""
+def _monte_carlo_runner(prospects: int, draws: int, seed: int,
+                        persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
+    """monte_carlo() with a progress bar on stderr when it is a terminal;
+    walks it cannot finish are `journey: ...` and exit 1."""
+    from ..simulate.montecarlo import WalkTooLong
+
+    walk = _monte_carlo_walk(prospects, draws, seed, persona)
+
+    def run(journey: CompiledJourney) -> MonteCarloReport:
+        try:
+            return walk(journey)
+        except WalkTooLong as err:
+            where = f" (in scenario `{journey.scenario}`)" if journey.scenario else ""
+            error(f"{err}{where}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _monte_carlo_walk(prospects: int, draws: int, seed: int,
+                      persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo
 
-    def run(journey):
+    def run(journey: CompiledJourney) -> MonteCarloReport:
         if not sys.stderr.isatty():
             return monte_carlo(journey, prospects, draws, seed, persona)
         from rich.console import Console

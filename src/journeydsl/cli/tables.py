@@ -10,6 +10,8 @@ gets the labels and one table. `width=None` lays out for an unbounded width.
 
 Numbers are printed one way throughout: U+2212 (−) before a negative number,
 "+" before a positive change, no sign on a number that rounds to zero.
+User text (labels, the title) comes shown safe (`display.one_line`) and is
+printed by a console without markup or emoji codes.
 
 >>> fmt(-0.125, "rate", None), fmt(1234.5, "money", "USD"), delta(0.30, 0.25, "rate", None)
 ('−12.50%', '1,234.50 USD', '+5.00 pp')
@@ -19,17 +21,25 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from io import StringIO
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.cells import cell_len
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..display import one_line
 from ..metrics import HEADLINE as METRICS_SHOWN
 from ..simulate.results import Metrics
+
+if TYPE_CHECKING:
+    from ..simulate import Report
+    from ..simulate.attribution import Attribution, Removal
+    from ..simulate.levers import Lever
+    from ..simulate.montecarlo.report import MonteCarloReport
 
 MINUS = "\u2212"
 
@@ -45,13 +55,16 @@ HEADLINE = tuple((m.json, m.label, m.unit) for m in METRICS_SHOWN)
 def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False,
         unit: bool = True) -> str:
     """`value` as the tables print it; `kind` is rate (a fraction, shown in %),
-    money, days or ratio; "—" when undefined. `plus` puts "+" before a
-    positive number (a change); `unit=False` leaves the currency out.
+    money, days or ratio; "—" when undefined, or beyond double precision
+    (inf, NaN: the output says why). `plus` puts "+" before a positive number
+    (a change); `unit=False` leaves the currency out.
 
     >>> fmt(-2.5, "days", None), fmt(0.000033, "rate", None), fmt(26539, "money", "VND", plus=True)
     ('−2.5 d', '0.0033%', '+26,539 VND')
+    >>> fmt(float("inf"), "ratio", None)
+    '—'
     """
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "—"
     size = abs(value)
     if kind == "rate":
@@ -109,9 +122,10 @@ def delta(new: float | None, old: float | None, kind: str, currency: str | None)
 
 # ------------------------------------------------------------------ layout
 
-def natural_width(renderable) -> int:
+def natural_width(renderable: RenderableType) -> int:
     """The width `renderable` takes when nothing has to wrap."""
-    console = Console(width=100_000, file=StringIO(), color_system=None)
+    console = Console(width=100_000, file=StringIO(), color_system=None, markup=False,
+                      emoji=False)
     return Measurement.get(console, console.options, renderable).maximum
 
 
@@ -243,13 +257,13 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
         f"cost {fmt(cohort['cost'], 'money', currency)}")
 
 
-def report_view(report, stage_labels: dict[str, str], persona: str | None,
+def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
                 width: int | None = None) -> Group:
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
     scenario = f" — scenario {report.scenario}" if report.scenario else ""
-    header = Text(f"{report.journey}{scenario} ({report.method.replace('_', ' ')})",
+    header = Text(f"{one_line(report.journey)}{scenario} ({report.method.replace('_', ' ')})",
                   style="bold")
     columns = {}
     if persona:
@@ -267,14 +281,15 @@ def report_view(report, stage_labels: dict[str, str], persona: str | None,
     )
 
 
-def compare_view(reports: dict[str, object], currency: str | None, persona: str | None,
+def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,
                  width: int | None = None) -> Group:
     """Baseline and scenarios side by side, each scenario with its change from
     the baseline; scenarios in groups when they do not fit in `width`."""
     columns = {name: (r.personas[persona] if persona else r.blended) for name, r in reports.items()}
     first = next(iter(columns))
     return Group(
-        Text(f"{next(iter(reports.values())).journey}: baseline and scenarios", style="bold"),
+        Text(f"{one_line(next(iter(reports.values())).journey)}: baseline and scenarios",
+             style="bold"),
         *metrics_tables(columns, currency,
                         "Metrics" + (f" (persona {persona})" if persona else ""), width,
                         deltas_from=first),
@@ -283,8 +298,8 @@ def compare_view(reports: dict[str, object], currency: str | None, persona: str 
 
 # ------------------------------------------------------------------ levers, attribution
 
-def levers_table(levers, currency: str | None, labels: dict[str, str], limit: int = 15,
-                 width: int | None = None) -> Table:
+def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
+                 limit: int = 15, width: int | None = None) -> Table:
     """Where to invest: the transitions whose +1 pp moves revenue most.
 
     Money is in the currency named under the headers. Transitions are named
@@ -293,33 +308,42 @@ def levers_table(levers, currency: str | None, labels: dict[str, str], limit: in
     shown = [lever for lever in levers if lever.movable][:limit]
     named = [(labels.get(lv.source, lv.source), labels.get(lv.target, lv.target)) for lv in shown]
     ids = [(lv.source, lv.target) for lv in shown]
-    table = None
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
         table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency)
         if _fits(table, width):
             return table
+    assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
     return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency)
 
 
-def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | None) -> Table:
-    table = Table(title="Levers: +1 pp on a transition rate (taken from that step's drop-off)",
-                  title_justify="left", caption_justify="left",
+def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
+            currency: str | None) -> Table:
+    # a step with less than 1 pp of drop-off left rises by what it has
+    partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
+    title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
+             "drop-off" if partial else
+             "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
+    table = Table(title=title, title_justify="left", caption_justify="left",
                   caption="Δ revenue per entering prospect, Δ CLV per customer")
     money = currency or ""
     if ranked:
         table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Transition", no_wrap=True, overflow="ellipsis")
     table.add_column("Rate", justify="right", no_wrap=True)
+    if partial:
+        table.add_column("Up\npp", justify="right", no_wrap=True)
     table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
                      no_wrap=True)
     table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
     table.add_column(f"Δ CLV\n{money}".rstrip(), justify="right", no_wrap=True)
     for rank, (lever, name) in enumerate(zip(shown, names), 1):
+        assert lever.d_conversion is not None  # a movable lever has its changes
         table.add_row(
             *([str(rank)] if ranked else []), name, fmt(lever.rate, "rate", None),
+            *([points(lever.step or 0.0, 3, unit=False)] if partial else []),
             points(lever.d_conversion, 3, unit=False),
             fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
             fmt(lever.d_clv, "money", currency, plus=True, unit=False),
@@ -327,11 +351,11 @@ def _levers(shown, names: list[str], ranked: bool, short: bool, currency: str | 
     return table
 
 
-def attribution_tables(result, labels: dict[str, str], limit: int = 15,
+def attribution_tables(result: Attribution, labels: dict[str, str], limit: int = 15,
                        width: int | None = None) -> Group:
     """Markov removal effects per touchpoint (by label, or by step id when the
     labels do not fit in `width`) and per channel."""
-    def table(title: str, rows) -> Table:
+    def table(title: str, rows: Iterable[tuple[str, Removal]]) -> Table:
         t = Table(title=title, title_justify="left")
         t.add_column(title.split(" ")[-1].capitalize())
         t.add_column("Removal effect", justify="right")
@@ -353,7 +377,8 @@ def attribution_tables(result, labels: dict[str, str], limit: int = 15,
 
 # ------------------------------------------------------------------ Monte Carlo
 
-def monte_carlo_view(report, currency: str | None, width: int | None = None) -> Group:
+def monte_carlo_view(report: MonteCarloReport, currency: str | None,
+                     width: int | None = None) -> Group:
     """Uncertainty of the headline metrics, CLV among customers, concentration.
 
     The mean with its standard error and the percentiles are one table when
@@ -389,6 +414,20 @@ def monte_carlo_view(report, currency: str | None, width: int | None = None) -> 
             f"bring {_share(report.revenue_concentration)} of customer revenue"
             + (f" ({_share(report.profit_concentration)} of profit)"
                if report.profit_concentration is not None else "")))
+    undefined = report.as_dict()["undefined"]  # (the JSON's nulls and why)
+    if undefined:
+        by_reason: dict[str, list[str]] = {}
+        for key, reason in undefined.items():
+            by_reason.setdefault(reason, []).append(key)
+        for reason, keys in by_reason.items():
+            parts.append(Text(f"Shown as — (null in JSON): {', '.join(keys)}: {reason}",
+                              style="yellow"))
+    if report.cascade_capped:
+        from ..simulate.montecarlo.run import CASCADE_FACTOR
+
+        parts.append(Text(f"The referral cascade was cut at {CASCADE_FACTOR} referred prospects "
+                          "per entering prospect: the cohort totals count only the prospects "
+                          "walked (the exact engine has them all)", style="yellow"))
     if report.rescaled_draws:
         parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
                           "at some step and were scaled down to 100% (see JD407)", style="yellow"))

@@ -9,6 +9,8 @@ scenario are compiled the same way.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .compiled import (
     CompiledJourney,
     Entry,
@@ -20,7 +22,7 @@ from .compiled import (
     Step,
     implicit_persona,
 )
-from .model import Journey, Scenario
+from .model import Expect, Journey, Scenario, Touchpoint
 from .model import Stage as StageModel
 from .resolve import Names
 from .scenarios import apply_scenario
@@ -36,7 +38,7 @@ def build_journey(model: Journey, names: Names, own_text_end: int,
     steps_by_id = {s.id: s for s in model.steps()}
     steps = tuple(_step(step_id, steps_by_id.get(step_id, node), names.stage_of[step_id])
                   for step_id, node in names.steps.items())
-    declared = {}
+    declared: dict[str, StageModel] = {}
     for s in model.stages:  # a stage declared twice (JD202): the first, as resolved
         declared.setdefault(s.id, s)
     stages = tuple(Stage(s.id, s.label, s.attributes, tuple(names.stage_steps[s.id]), s.id_span)
@@ -71,8 +73,8 @@ def build_journey(model: Journey, names: Names, own_text_end: int,
     )
 
 
-def _step(step_id: str, node, stage: str) -> Step:
-    kind = "stage" if isinstance(node, StageModel) else "touchpoint"
+def _step(step_id: str, node: Touchpoint | StageModel, stage: str) -> Step:
+    kind: Literal["touchpoint", "stage"] = "stage" if isinstance(node, StageModel) else "touchpoint"
     return Step(step_id, node.label, stage, kind, node.attributes, node.id_span)
 
 
@@ -88,7 +90,7 @@ def _personas(model: Journey) -> tuple[Persona, ...]:
                  for p in declared)
 
 
-def _expectation(expect, names: Names) -> Expectation | None:
+def _expectation(expect: Expect, names: Names) -> Expectation | None:
     place = None
     if expect.argument is not None:
         place = names.of(expect.argument)

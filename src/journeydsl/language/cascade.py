@@ -14,17 +14,25 @@ large ones with scipy's sparse LU.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .context import Context, Flow, closed_classes, closure
+from .context import Context, Flow, Pair, closed_classes, closure
 from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: (row, column, value): an entry of a sparse matrix (rates: step -> step;
+#: sends: sending step -> referral target's column).
+_Entry = tuple[int, int, float]
+
 
 def referral_cycle(flow: Flow, personas: list[str]) -> list[str] | None:
     """A cycle `a => b -> ... -> a` that uses a referral, if the journey has one
     (the first referral in the pairs' order that closes one, the shortest way
     back)."""
-    def used(pair) -> bool:
+    def used(pair: Pair) -> bool:
         return any(pair.rate(p) > 0 or pair.sends(p) > 0 for p in personas)
 
     succ, _ = flow.adjacency(used)
@@ -81,12 +89,12 @@ def _over_full(journey: CompiledJourney, persona: str) -> bool:
 def spectral_radius(flow: Flow, persona: str) -> float:
     """Spectral radius of the next-generation matrix for one persona."""
     where = {n: i for i, n in enumerate(flow.steps)}
-    targets = sorted({p.target for p in flow.pairs if p.sends(persona) > 0}, key=where.get)
+    targets = sorted({p.target for p in flow.pairs if p.sends(persona) > 0}, key=where.__getitem__)
     if not targets:
         return 0.0
     # Only steps a referred prospect can visit matter.
     succ, _ = flow.adjacency(lambda pair: pair.rate(persona) > 0)
-    nodes = sorted(closure(succ, targets), key=where.get)
+    nodes = sorted(closure(succ, targets), key=where.__getitem__)
     local = {n: i for i, n in enumerate(nodes)}
     rates = [(local[p.source], local[p.target], p.rate(persona)) for p in flow.pairs
              if p.source in local and p.target in local and p.rate(persona) > 0]
@@ -104,7 +112,7 @@ def spectral_radius(flow: Flow, persona: str) -> float:
 _PURE_PYTHON_LIMIT = 60
 
 
-def _visits_pure(n: int, rates, sources: list[int]) -> list[list[float]]:
+def _visits_pure(n: int, rates: list[_Entry], sources: list[int]) -> list[list[float]]:
     """visits[j][a]: expected visits to a from an entry at sources[j].
 
     Row j solves x (I - Q) = e_j, i.e. (I - Q)^T x = e_j, by Gauss-Jordan
@@ -166,7 +174,8 @@ def _perron_root(matrix: list[list[float]]) -> float:
     return high
 
 
-def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
+def _radius_numpy(n: int, rates: list[_Entry], sends: list[_Entry], sources: list[int],
+                  k: int) -> float:
     """K = N[T, A] S[A, T] (N the expected visits (I - Q)^-1, T the referral
     targets, A the steps that send): its nonzero eigenvalues are those of
     S[A, T] N[T, A], so only min(|A|, |T|) solves are needed, from the
@@ -192,7 +201,7 @@ def _radius_numpy(n: int, rates, sends, sources: list[int], k: int) -> float:
     return float(max(abs(np.linalg.eigvals(small))))
 
 
-def _units(n: int, at: list[int]):
+def _units(n: int, at: list[int]) -> np.ndarray:
     """The unit columns e_i for i in `at`, as an n x len(at) array."""
     import numpy as np
 

@@ -16,6 +16,7 @@ from ..diagnostics import Diagnostic, Label, Severity
 from .cascade import supercritical_loops
 from .compiled import RATE_TOLERANCE
 from .context import Context, closed_classes, closure, find_cycle
+from .model import Amount
 from .source import Span
 
 EPS = RATE_TOLERANCE
@@ -53,10 +54,11 @@ def persona_shares_sum(ctx: Context) -> Iterable[Diagnostic]:
         # Point at this file's own personas first: imported ones (spans past
         # the end of the text) are fine in their library.
         end = len(ctx.source.text)
-        personas = sorted(personas, key=lambda p: p.share.span.start > end)
+        shares = sorted(((p.id, p.share.span) for p in personas if p.share is not None),
+                        key=lambda item: item[1].start > end)  # all of them: none is missing
         yield ctx.make("JD305", f"persona shares sum to {_pct(total)}, not 100%",
-                       personas[0].share.span,
-                       labels=[Label(p.share.span, f"`{p.id}`") for p in personas[1:6]],
+                       shares[0][1],
+                       labels=[Label(span, f"`{ident}`") for ident, span in shares[1:6]],
                        help="each share is the part of new prospects with that persona")
 
 
@@ -129,14 +131,16 @@ def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
                 break
 
 
-def _upper(amount) -> float:
+def _upper(amount: Amount) -> float:
     """The high end of an uncertain rate: a range's bound; for beta(a, b), its
     mean plus three standard deviations (capped at 1) — a cheap stand-in for a
     high percentile that keeps scipy.stats out of `journey check`."""
     if amount.kind == "uniform":
+        assert amount.high is not None  # a range has both ends
         return amount.high
     a, b = amount.alpha, amount.beta
-    sd = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5
+    assert a is not None and b is not None  # not a range: beta(a, b)
+    sd: float = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5  # a, b > 0: real
     return min(1.0, a / (a + b) + 3 * sd)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from .model import DEFAULT_PERSONA, Amount, Attributes, PerPersona
 from .source import Span
@@ -97,6 +97,9 @@ class Referral:
     amount: Value
     delay_days: float
     span: Span
+
+
+_Flow = TypeVar("_Flow", bound="Move | Referral")
 
 
 @dataclass(frozen=True)
@@ -250,10 +253,11 @@ class NumericIndex:
         # Pair order: networkx's adjacency order, which `graph()` also has
         # (by source, then by the pair's first appearance, moves first).
         first: dict[tuple[str, str], int] = {}
-        for item in (*journey.moves, *journey.referrals):
+        flows: tuple[Move | Referral, ...] = (*journey.moves, *journey.referrals)
+        for item in flows:
             first.setdefault((item.source, item.target), len(first))
 
-        def ordered(pairs):
+        def ordered(pairs: dict[tuple[str, str], _Flow]) -> list[_Flow]:
             return sorted(pairs.values(),
                           key=lambda m: (where[m.source], first[(m.source, m.target)]))
 

@@ -5,8 +5,10 @@ steps a walk can reach (`closure`), and which loops it can never leave
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
@@ -43,8 +45,10 @@ class Flow:
     def __init__(self, journey: CompiledJourney) -> None:
         where = journey.step_number
         first: dict[tuple[str, str], int] = {}
-        for item in (*journey.moves, *journey.referrals):
-            first.setdefault((item.source, item.target), len(first))
+        for move in journey.moves:
+            first.setdefault((move.source, move.target), len(first))
+        for referral in journey.referrals:
+            first.setdefault((referral.source, referral.target), len(first))
         moves, sends = journey.edges, journey.sends
         order = sorted(first, key=lambda pair: (where[pair[0]], first[pair]))
         self.steps = [s.id for s in journey.steps]
@@ -58,7 +62,7 @@ class Flow:
     def moves_out(self, step: str) -> list[Pair]:
         return [p for p in self.out[step] if p.move is not None]
 
-    def adjacency(self, keep) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    def adjacency(self, keep: Callable[[Pair], bool]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """(successors, predecessors) over the pairs `keep(pair)` accepts."""
         succ: dict[str, list[str]] = {s: [] for s in self.steps}
         pred: dict[str, list[str]] = {s: [] for s in self.steps}
@@ -75,7 +79,7 @@ class Context:
     model: Journey  # the journey as written (the baseline's model)
     source: SourceFile
 
-    def make(self, code: str, message: str, span: Span | None, **kw) -> Diagnostic:
+    def make(self, code: str, message: str, span: Span | None, **kw: Any) -> Diagnostic:
         return diag.make(code, message, self.source, span, **kw)
 
     @property
@@ -92,7 +96,7 @@ class Context:
         return Flow(self.journey)
 
 
-def closure(adjacency, starts) -> set:
+def closure(adjacency: Mapping[str, Iterable[str]], starts: Iterable[str]) -> set[str]:
     """The starts and every node reachable from them in one pass."""
     seen = set(starts)
     todo = list(seen)
@@ -169,7 +173,7 @@ def find_cycle(flow: Flow, nodes: list[str]) -> list[str]:
     first node in the pairs' order, as `[a, b, ..., a]`."""
     inside = set(nodes)
 
-    def onward(step: str):
+    def onward(step: str) -> Iterator[str]:
         return iter([p.target for p in flow.out[step] if p.target in inside])
 
     path = [nodes[0]]

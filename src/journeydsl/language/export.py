@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..display import json_shown
+from .source import SourceFile, Span
+
 if TYPE_CHECKING:
     from .compiler import Compilation
     from .resolve import Names
@@ -31,8 +34,8 @@ def export_data(result: Compilation) -> dict:
     """The compiled journey (references resolved) and its steps, as JSON-ready data."""
     from .model import Stage
 
-    journey, index = result.model, result.names
-    if journey is None or index is None or not result.ok:
+    journey, index, source = result.model, result.names, result.source
+    if journey is None or index is None or source is None or not result.ok:
         raise ValueError("the journey did not compile; export needs a file without errors")
     goals = set(index.goal_steps)
     steps = [
@@ -51,7 +54,7 @@ def export_data(result: Compilation) -> dict:
         "personas": list(index.personas),
         "steps": steps,
         "goals": list(index.goal_steps),
-        "sources": _sources(result),
+        "sources": _sources(source),
     }
 
 
@@ -60,7 +63,7 @@ def _with_steps(data: Any, names: Names) -> Any:
     (the model keeps references as written; `step` is what they mean)."""
     if isinstance(data, dict):
         if "qualifier" in data and "step" in data and "span" in data:
-            data["step"] = names.meaning.get(tuple(data["span"]))  # type: ignore[call-overload]
+            data["step"] = names.meaning.get(Span(*data["span"]))
         for value in data.values():
             _with_steps(value, names)
     elif isinstance(data, list):
@@ -69,17 +72,18 @@ def _with_steps(data: Any, names: Names) -> Any:
     return data
 
 
-def _sources(result: Compilation) -> list[dict]:
+def _sources(source: SourceFile) -> list[dict]:
     """The files whose text the spans point into: a span at or past a file's
     `offset` (the last such file) is in that file, at span - offset. Only
     journeys that `use` other files have more than one."""
-    source = result.source
     files = [(0, source)] + list(source.imported)
     return [{"path": src.path, "offset": base} for base, src in files]
 
 
 def export_json(result: Compilation) -> str:
-    return json.dumps(export_data(result), indent=2, ensure_ascii=False, allow_nan=False)
+    # labels keep every character; those that act on a terminal as escapes
+    return json_shown(json.dumps(export_data(result), indent=2, ensure_ascii=False,
+                                 allow_nan=False))
 
 
 def journey_schema() -> dict:

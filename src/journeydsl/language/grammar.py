@@ -19,9 +19,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lark import Lark, Token, Transformer
+
+from .source import Span
+
+if TYPE_CHECKING:
+    from lark.lexer import TerminalDef
 
 
 def grammar_text() -> str:
@@ -48,15 +53,28 @@ class SyntaxNode(NamedTuple):
 
 
 class _Build(Transformer):
-    def __default__(self, data, children, meta):
+    def __default__(self, data: str, children: list[Any], meta: Any) -> SyntaxNode:
         if not children:  # an inlined helper rule such as `_list_comma`
             return SyntaxNode(str(data), children, -1, -1)
         first, last = children[0], children[-1]
+        # lark types a Token's positions Optional (a Token can be made
+        # without them); every token its lexer makes has them. An ignore
+        # rather than an assert or cast: this runs once per reduction.
         return SyntaxNode(
             str(data), children,
-            first.start_pos if type(first) is Token else first.start,
-            last.end_pos if type(last) is Token else last.end,
+            first.start_pos if type(first) is Token else first.start,  # type: ignore[arg-type]
+            last.end_pos if type(last) is Token else last.end,  # type: ignore[arg-type]
         )
+
+
+def token_span(token: Token) -> Span:
+    """The span of a token lark's lexer made.
+
+    lark types a Token's positions Optional, since a Token can be built
+    without them; the lexer always sets them.
+    """
+    assert token.start_pos is not None and token.end_pos is not None
+    return Span(token.start_pos, token.end_pos)
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +98,7 @@ _WORDS_REGEX = re.compile(r"\(?(\w+(?:\|\w+)*)\)?\(\?![^()]*\)")
 
 
 @lru_cache(maxsize=1)
-def terminals() -> dict:
+def terminals() -> dict[str, TerminalDef]:
     """The grammar's terminals (lark `TerminalDef`s) by name."""
     return {t.name: t for t in parser().terminals}
 

@@ -12,7 +12,7 @@ The simulation engines do not read it: they read the compiled journey's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -78,11 +78,12 @@ def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
     return graph
 
 
-def _edge(graph: nx.DiGraph, u: str, v: str) -> dict:
+def _edge(graph: nx.DiGraph, u: str, v: str) -> dict[str, Any]:
     if not graph.has_edge(u, v):
         graph.add_edge(u, v, rate=None, delay_days=0.0, uncertain={}, referral=None,
                        referral_delay_days=0.0)
-    return graph.edges[u, v]
+    data: dict[str, Any] = graph.edges[u, v]  # networkx is untyped
+    return data
 
 
 def _per_persona(value: Value | None, personas: list[str]) -> dict[str, float] | None:

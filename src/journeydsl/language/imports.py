@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel
 
@@ -24,11 +24,14 @@ from ..diagnostics import Diagnostic, Label
 from .model import Journey, Persona, Stage, Use
 from .source import SourceFile, Span
 
+if TYPE_CHECKING:
+    from .compiler import Compilation
+
 #: A chain of imports this deep is a mistake (and would exhaust the stack).
 MAX_DEPTH = 32
 
 #: compile_imported(display path, real path, chain of real paths) -> Compiled
-Compile = Callable[[str, str, tuple[str, ...]], "object"]
+Compile = Callable[[str, str, tuple[str, ...]], "Compilation"]
 
 
 @dataclass
@@ -90,6 +93,7 @@ def load_imports(journey: Journey, source: SourceFile, chain: tuple[str, ...],
             out.failed = True
             continue
         lib = compiled.source
+        assert lib is not None  # it has a model, so it was read
         # A file reached again (a diamond) brings nothing new: every
         # declaration kept points into its first place, the only one mapped.
         known = {src.path for _, src in mapped}
@@ -193,7 +197,9 @@ class _Names:
 
     def _clash(self, kind: str, ident: str, first: _Origin, second: _Origin) -> Diagnostic:
         noun = "persona" if kind == "persona" else "step or stage"
-        brings = f"`{second.use.path}` brings {noun} `{ident}`"
+        use = second.use
+        assert use is not None  # claim() is only asked about declarations a `use` brings
+        brings = f"`{use.path}` brings {noun} `{ident}`"
         if first.use is None:
             message = f"{brings}, which this file declares too"
             labels = [Label(first.span, "declared here"),
@@ -202,7 +208,7 @@ class _Names:
             message = f"{brings}, which `{first.use.path}` brings too"
             labels = [Label(first.span, "first imported from here", first.source),
                       Label(second.span, "and from here", second.source)]
-        return diag.make("JD209", message, self.source, second.use.path_span, labels=labels,
+        return diag.make("JD209", message, self.source, use.path_span, labels=labels,
                          help="ids are unique across a journey and the files it uses: "
                               "rename one of them")
 
@@ -216,8 +222,9 @@ def _step_names(stage: Stage) -> list[tuple[str, Span]]:
     return [(stage.id, stage.id_span)] + [(t.id, t.id_span) for t in stage.touchpoints]
 
 
-def _shifted(value, by: int):
-    """A copy of a model with every span moved `by` characters."""
+def _shifted(value: Any, by: int) -> Any:
+    """A copy of a model (or a span, or a list of them) with every span moved
+    `by` characters; anything else as it is."""
     if isinstance(value, Span):
         return Span(value.start + by, value.end + by)
     if isinstance(value, BaseModel):

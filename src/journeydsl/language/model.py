@@ -9,7 +9,7 @@ journey's currency.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -217,7 +217,10 @@ class Journey(Node):
         """Steps in declaration order: touchpoints, and stages without any."""
         out: list[Touchpoint | Stage] = []
         for stage in self.stages:
-            out.extend(stage.touchpoints or [stage])
+            if stage.touchpoints:
+                out.extend(stage.touchpoints)
+            else:
+                out.append(stage)
         return out
 
     @property
@@ -242,11 +245,14 @@ METRICS: dict[str, tuple[Literal["rate", "number", "days"], str]] = {
     m.name: (m.expect_unit, m.argument) for m in EXPECTABLE.values()}
 
 
-_FIELD_DEFAULTS: dict[type, list[tuple[str, object, bool]]] = {}
+#: model class -> (field name, default, is_factory) per field: the default
+#: is the value itself, or with is_factory the callable that makes it.
+_FIELD_DEFAULTS: dict[type, list[tuple[str, Any, bool]]] = {}
 _set = object.__setattr__
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def build(cls: type[BaseModel], **data):
+def build(cls: type[_Model], **data: Any) -> _Model:
     """Construct a model instance without validation, fast.
 
     The transformer calls this tens of thousands of times on large files;

@@ -9,11 +9,21 @@ reference's span), with JD2xx diagnostics for names that don't resolve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Any, Iterable, Literal
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, close_matches
-from .model import Journey, PerPersona, Stage, StepRef, Touchpoint
+from .model import (
+    EntryPoint,
+    Expect,
+    Journey,
+    PerPersona,
+    Referral,
+    Stage,
+    StepRef,
+    Touchpoint,
+    Transition,
+)
 from .source import SourceFile, Span
 
 Role = Literal["source", "target", "goal", "place", "step"]
@@ -51,9 +61,9 @@ class _Resolver:
         self.problems: list[Diagnostic] = []
         self.names = Names(personas=journey.persona_ids)
         self.stages: dict[str, Stage] = {}
-        self.defined: dict[str, object] = {}  # step/stage/touchpoint id -> its node
+        self.defined: dict[str, Touchpoint | Stage] = {}  # step/stage/touchpoint id -> its node
 
-    def error(self, code: str, message: str, span, **kw) -> None:
+    def error(self, code: str, message: str, span: Span | None, **kw: Any) -> None:
         self.problems.append(diag.make(code, message, self.source, span, **kw))
 
     @property
@@ -74,7 +84,7 @@ class _Resolver:
                 if value is not None:
                     self.personas_of(value)
         self.expects(j.expects)
-        seen: dict[str, object] = {}
+        seen: dict[str, Span] = {}
         for scenario in j.scenarios:
             if scenario.id in seen:
                 self.duplicate("scenario", scenario.id, scenario.id_span, seen[scenario.id])
@@ -88,7 +98,8 @@ class _Resolver:
                         self.personas_of(value)
             self.expects(scenario.expects)
 
-    def flows(self, transitions, referrals, entries) -> None:
+    def flows(self, transitions: Iterable[Transition], referrals: Iterable[Referral],
+              entries: Iterable[EntryPoint]) -> None:
         """Transitions, referrals and entry points, in the journey or a scenario."""
         for transition in transitions:
             self.ref(transition.source, "source")
@@ -104,7 +115,7 @@ class _Resolver:
 
     # ------------------------------------------------------------ definitions
     def declare(self) -> None:
-        personas: dict[str, object] = {}
+        personas: dict[str, Span] = {}
         for persona in self.journey.personas:
             if persona.id in personas:
                 self.duplicate("persona", persona.id, persona.id_span, personas[persona.id])
@@ -124,7 +135,7 @@ class _Resolver:
             if stage.id in self.stages:
                 self.names.stage_steps[stage.id] = steps
 
-    def define(self, ident: str, node) -> bool:
+    def define(self, ident: str, node: Touchpoint | Stage) -> bool:
         if ident in self.defined:
             first = self.defined[ident]
             kind = "stage" if isinstance(node, Stage) else "touchpoint"
@@ -133,7 +144,7 @@ class _Resolver:
         self.defined[ident] = node
         return True
 
-    def duplicate(self, kind: str, ident: str, span, first_span) -> None:
+    def duplicate(self, kind: str, ident: str, span: Span, first_span: Span) -> None:
         self.error("JD202", f"{kind} `{ident}` is defined twice", span,
                    labels=[Label(first_span, "first defined here")],
                    help="ids are unique in a file: rename one of them")
@@ -145,7 +156,7 @@ class _Resolver:
         if ref.span in meaning and role in ("source", "target"):
             return [meaning[ref.span]]  # a chain's middle step: resolved as the previous target
         if ref.qualifier is not None:
-            return self.qualified(ref)
+            return self.qualified(ref, ref.qualifier)
         node = self.defined.get(ref.name)
         if node is None:
             self.unknown(ref)
@@ -172,11 +183,12 @@ class _Resolver:
         meaning[ref.span] = touchpoints[0]  # a target: its first touchpoint
         return [touchpoints[0]]
 
-    def qualified(self, ref: StepRef) -> list[str]:
-        stage = self.stages.get(ref.qualifier)
+    def qualified(self, ref: StepRef, qualifier: str) -> list[str]:
+        """`stage.touchpoint`: `qualifier` is the stage's id."""
+        stage = self.stages.get(qualifier)
         if stage is None:
-            guess = close_matches(ref.qualifier, self.stages, n=1)
-            self.error("JD205", f"`{ref.text}`: there is no stage `{ref.qualifier}`", ref.span,
+            guess = close_matches(qualifier, self.stages, n=1)
+            self.error("JD205", f"`{ref.text}`: there is no stage `{qualifier}`", ref.span,
                        help=f"did you mean `{guess[0]}.{ref.name}`?" if guess else None)
             return []
         names = [t.id for t in stage.touchpoints]
@@ -200,7 +212,7 @@ class _Resolver:
         for override in value.overrides:
             self.persona(override.persona, override.persona_span)
 
-    def persona(self, persona: str, span) -> None:
+    def persona(self, persona: str, span: Span | None) -> None:
         declared = [p.id for p in self.journey.personas]
         if persona in declared:
             return
@@ -213,10 +225,10 @@ class _Resolver:
                    help=f"did you mean `{guess[0]}`?" if guess
                    else "declared personas: " + ", ".join(f"`{p}`" for p in declared))
 
-    def expects(self, expects: Iterable) -> None:
+    def expects(self, expects: Iterable[Expect]) -> None:
         for expect in expects:
             if expect.persona is not None and expect.persona not in self.names.personas:
                 self.persona(expect.persona, expect.persona_span or expect.metric_span)
             if expect.argument is not None:
-                role = "step" if expect.metric == "visits" else "place"
+                role: Role = "step" if expect.metric == "visits" else "place"
                 self.ref(expect.argument, role)

@@ -8,8 +8,12 @@ replace the attributes they name on that step.
 
 from __future__ import annotations
 
-from .model import Journey, Scenario
+from typing import Any, TypeVar
+
+from .model import Attributes, AttributeOverride, Journey, Referral, Scenario, Transition
 from .resolve import Names
+
+_Flow = TypeVar("_Flow", Transition, Referral)
 
 
 def apply_scenario(journey: Journey, scenario: Scenario, names: Names) -> Journey:
@@ -17,7 +21,7 @@ def apply_scenario(journey: Journey, scenario: Scenario, names: Names) -> Journe
     changed), its references meaning what `names` says."""
     of = names.of
 
-    def merged(baseline, overrides):
+    def merged(baseline: list[_Flow], overrides: list[_Flow]) -> list[_Flow]:
         replaced = {(of(o.source), of(o.target)) for o in overrides}
         kept = [b for b in baseline if (of(b.source), of(b.target)) not in replaced]
         return kept + list(overrides)
@@ -49,8 +53,8 @@ def apply_scenario(journey: Journey, scenario: Scenario, names: Names) -> Journe
 _LIST_FIELDS = {"pain": "pains", "opportunity": "opportunities", "note": "notes"}
 
 
-def _override(attributes, change):
-    update = {}
+def _override(attributes: Attributes, change: AttributeOverride) -> Attributes:
+    update: dict[str, Any] = {}
     for key in change.given:
         field = _LIST_FIELDS.get(key, key)
         if field in type(attributes).model_fields:

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from lark import Token
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
-from .grammar import SyntaxNode, first_keywords, grammar_text, item_rules, parser, terminals
+from .grammar import (
+    SyntaxNode,
+    first_keywords,
+    grammar_text,
+    item_rules,
+    parser,
+    terminals,
+    token_span,
+)
 from .source import SourceFile, Span
 
 __all__ = ["SyntaxNode", "grammar_text", "parse", "parser"]  # the first two: from grammar.py
@@ -62,8 +70,11 @@ def parse(source: SourceFile) -> tuple[SyntaxNode | None, list[Diagnostic]]:
         return None, [diag.make("JD005", "file has no journey", source, Span(0, 0),
                                 help='start with `journey "Title" { ... }`')]
     recovery = _Recovery(source)
+    tree: SyntaxNode | None
     try:
-        tree = parser().parse(source.text, on_error=recovery.on_error)
+        # lark types parse() as returning a Tree; with the _Build transformer
+        # it returns what that made of the `start` rule, a SyntaxNode.
+        tree = cast(SyntaxNode, parser().parse(source.text, on_error=recovery.on_error))
     except UnexpectedInput as err:
         if not recovery.stopped:
             recovery.report(err)
@@ -110,16 +121,17 @@ class _Recovery:
                 return False
             if token.type == "_SEP" and at_statement_start:
                 return True  # a separator left over by an earlier recovery
-            problem = self._describe(err, token.start_pos)
+            at = token_span(token).start
+            problem = self._describe(err, at)
             broken = self._pop_to_statement_start(err)
             if self._close_unclosed_blocks(err, broken):
                 return len(self.problems) < _MAX_ERRORS or self._stop()
             self.problems.append(problem)
             if token.type in ("_SEP", "RBRACE"):
                 if token.type in _actions(state.state_stack[-1]):
-                    self._move_lexer(err, token.start_pos)  # let it end the block/statement
+                    self._move_lexer(err, at)  # let it end the block/statement
                 return True
-            self._move_lexer(err, _statement_end(self.source.text, token.start_pos))
+            self._move_lexer(err, _statement_end(self.source.text, at))
         else:
             self.report(err)
             self._pop_to_statement_start(err)
@@ -144,7 +156,7 @@ class _Recovery:
         if isinstance(err, UnexpectedToken) and err.token.type == "$END":
             return len(self.source.text)
         if isinstance(err, UnexpectedToken):
-            return err.token.start_pos
+            return token_span(err.token).start
         return getattr(err, "pos_in_stream", 0) or 0
 
     # ------------------------------------------------------------ recovery
@@ -180,7 +192,8 @@ class _Recovery:
         if word not in breakers and not flow:
             return False
         blocks = self._blocks()
-        if not blocks.unclosed or not blocks.starts_line(first.start_pos):
+        at = token_span(first).start
+        if not blocks.unclosed or not blocks.starts_line(at):
             return False
         from .blocks import unclosed_blocks
         from .syntax_errors import open_braces
@@ -192,15 +205,15 @@ class _Recovery:
             braces = open_braces(stack)
             if len(braces) < 2:  # the journey's own block: nothing to close
                 break
-            brace = braces[-1].start_pos
-            if blocks.indent(first.start_pos) > blocks.indent(brace):
+            brace = token_span(braces[-1]).start
+            if blocks.indent(at) > blocks.indent(brace):
                 break  # indented as a part of the block: misplaced, not unclosed
             if flow and word not in breakers and \
                     blocks.head(brace)[1].startswith("scenario "):
                 break  # a scenario holds flows
             if "RBRACE" not in _actions(ip.parser_state.state_stack[-1]):
                 break  # pragma: no cover - a block's items can always end
-            closing.append((brace, self._first_misplaced(stack, braces[-1], first.start_pos)))
+            closing.append((brace, self._first_misplaced(stack, braces[-1], at)))
             try:
                 ip.feed_token(Token.new_borrow_pos("RBRACE", "}", first))
                 ip.feed_token(Token.new_borrow_pos("_SEP", "\n", first))
@@ -212,7 +225,7 @@ class _Recovery:
         for problem in unclosed_blocks(self.source, blocks, closing):
             if problem not in self.problems:
                 self.problems.append(problem)
-        self._move_lexer(err, first.start_pos)
+        self._move_lexer(err, at)
         return True
 
     def _first_misplaced(self, stack: list, brace: Token, limit: int) -> int:
@@ -220,7 +233,7 @@ class _Recovery:
         like a statement of the journey (`goal x`, read as an attribute named
         `goal`) and is not indented into the block is, or `limit`."""
         blocks = self._blocks()
-        indent = blocks.indent(brace.start_pos)
+        indent = blocks.indent(token_span(brace).start)
         # By identity: a token is a str, equal to every other `{`.
         at = next(i for i in range(len(stack) - 1, -1, -1) if stack[i] is brace)
         pending = list(reversed(stack[at + 1:]))
@@ -243,14 +256,18 @@ class _Recovery:
         return self._block_reading
 
     def _move_lexer(self, err: UnexpectedInput, pos: int) -> None:
-        counter = err.interactive_parser.lexer_thread.state.line_ctr
+        lexer = err.interactive_parser.lexer_thread.state
+        assert lexer is not None  # set while the parser runs, and we are inside it
+        counter = lexer.line_ctr
         line, column = self.source.line_col(pos)
         counter.char_pos, counter.line, counter.column = pos, line, column
         counter.line_start_pos = pos - column + 1
 
 
-def _actions(state: int) -> dict:
-    return parser().parser.parser.parser.parse_table.states[state]
+def _actions(state: int) -> dict[str, Any]:
+    """The LALR actions of a parser state, by terminal or rule name."""
+    actions: dict[str, Any] = parser().parser.parser.parser.parse_table.states[state]
+    return actions
 
 
 def _statement_end(text: str, pos: int) -> int:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, close_matches
 from .blocks import Blocks, unclosed_blocks
-from .grammar import first_keywords, item_rules, keyword_terminals
+from .grammar import first_keywords, item_rules, keyword_terminals, token_span
 from .source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from lark.lexer import TerminalDef
 
 #: Words for terminals in "expected ..." messages. Keywords are shown as
 #: themselves (`SETTING_KEY`: "`currency`, `discount` or `horizon`"), read
@@ -48,7 +52,7 @@ _SPACED_PERCENT = re.compile(r"(?<![\w.])(\d(?:_?\d)*(?:\.\d+)?)[ \t\f]+\Z")
 
 
 def describe(err: UnexpectedInput, pos: int, source: SourceFile, *, previous: Token | None,
-             blocks: Callable[[], Blocks], terminals: dict) -> Diagnostic:
+             blocks: Callable[[], Blocks], terminals: dict[str, TerminalDef]) -> Diagnostic:
     """The diagnostic for lark's `err` at offset `pos`: `previous` is the
     last token the parser took, `blocks` reads the file's braces (only
     asked for at the end of the file), `terminals` are the grammar's."""
@@ -64,32 +68,38 @@ def describe(err: UnexpectedInput, pos: int, source: SourceFile, *, previous: To
         return diag.make("JD102", f"unexpected character `{char}`", src, Span(pos, pos + 1),
                          help=f"write `{spaced.group(1)}%`: no space before `%`" if spaced
                          else expected_help(err, terminals))
-    if isinstance(err, (UnexpectedEOF,)) or err.token.type == "$END":
+    # lark raises three kinds of UnexpectedInput: characters (above), end of
+    # file and token.
+    assert isinstance(err, (UnexpectedEOF, UnexpectedToken))
+    if isinstance(err, UnexpectedEOF) or err.token.type == "$END":
         opener = unclosed_brace(err)
-        end = src.end_span
-        if opener is not None and blocks().misaligned(opener.start_pos, end.start):
-            # The indentation shows which block's `}` the last `}` took.
-            return unclosed_blocks(src, blocks(), [(opener.start_pos, end.start)])[0]
+        eof = src.end_span
         if opener is not None:
+            brace = token_span(opener)
+            if blocks().misaligned(brace.start, eof.start):
+                # The indentation shows which block's `}` the last `}` took.
+                return unclosed_blocks(src, blocks(), [(brace.start, eof.start)])[0]
             return diag.make(
-                "JD104", "unclosed `{`: the file ends before its `}`", src, end,
+                "JD104", "unclosed `{`: the file ends before its `}`", src, eof,
                 help="add the missing `}`",
-                labels=[Label(Span(opener.start_pos, opener.end_pos), "this `{` is never closed")],
+                labels=[Label(brace, "this `{` is never closed")],
             )
-        return diag.make("JD101", "unexpected end of file", src, end,
+        return diag.make("JD101", "unexpected end of file", src, eof,
                          help=expected_help(err, terminals))
     token: Token = err.token
-    span = Span(token.start_pos, max(token.end_pos, token.start_pos + 1))
+    at = token_span(token)
+    span = Span(at.start, max(at.end, at.start + 1))
     if token.type == "JOURNEY":
         return diag.make("JD106", "only one `journey` per file", src, span,
                          help="put each journey in its own file")
     if token.type == "NAME" and previous is not None and previous.type == "NUMBER":
         unit = _UNITS.get(token.lower())
-        if previous.end_pos == token.start_pos:
+        before = token_span(previous)
+        if before.end == at.start:
             return diag.make("JD307", f"unknown time unit `{token}`", src,
-                             Span(previous.start_pos, token.end_pos),
+                             Span(before.start, at.end),
                              help=f"{_UNIT_LIST}, e.g. `{previous}{unit or 'd'}`")
-        if not src.text[previous.end_pos:token.start_pos].strip(" \t\f") and (
+        if not src.text[before.end:at.start].strip(" \t\f") and (
                 unit is not None or token.lower() in _OTHER_TIME_WORDS):
             return diag.make("JD101", f"unexpected {describe_token(token)}", src, span,
                              help=f"write `{previous}{unit}`: no space between a number and "
@@ -97,7 +107,7 @@ def describe(err: UnexpectedInput, pos: int, source: SourceFile, *, previous: To
     if previous is not None and previous.type == "NAME" and "ARROW" in err.expected and \
             _starts_statement(src.text, previous):
         return _unknown_statement(src, previous, token, span)
-    if re.search(r"(?:^|[\s;{])use[ \t]*$", src.text[:token.start_pos]):
+    if re.search(r"(?:^|[\s;{])use[ \t]*$", src.text[:at.start]):
         return diag.make("JD101", f"unexpected {describe_token(token)}", src, span,
                          help='write the path in quotes: `use "personas.journey"`')
     return diag.make("JD101", f"unexpected {describe_token(token)}", src, span,
@@ -117,7 +127,7 @@ def _unknown_statement(src: SourceFile, previous: Token, token: Token,
     without the arrow between them."""
     word = str(previous)
     keywords = statement_keywords()
-    prev_span = Span(previous.start_pos, previous.end_pos)
+    prev_span = token_span(previous)
     if word == "touchpoint":
         return diag.make("JD107", "a touchpoint must be inside a stage", src, prev_span,
                          help="write it in a stage block: "
@@ -141,14 +151,13 @@ def _unknown_statement(src: SourceFile, previous: Token, token: Token,
                  "or with a step followed by `->` or `=>`")
     return diag.make(
         "JD105", f"missing arrow between `{previous}` and `{token}`", src,
-        Span(previous.end_pos, token.start_pos) if token.start_pos > previous.end_pos
-        else span,
+        Span(prev_span.end, span.start) if span.start > prev_span.end else span,
         help=f"write `{previous} -> {token} ...` (or `=>` for a referral)",
     )
 
 
 def _starts_statement(text: str, token: Token) -> bool:
-    before = text[: token.start_pos].rstrip(" \t\f")
+    before = text[: token_span(token).start].rstrip(" \t\f")
     return not before or before[-1] in "\n;{"
 
 
@@ -188,7 +197,7 @@ def describe_token(token: Token) -> str:
     return f"`{token}`"
 
 
-def expected_help(err: UnexpectedInput, terminals: dict) -> str | None:
+def expected_help(err: UnexpectedInput, terminals: dict[str, TerminalDef]) -> str | None:
     """"expected a name or `}`": what could come instead, if that is short."""
     expected = getattr(err, "expected", None) or getattr(err, "allowed", None)
     if not expected:

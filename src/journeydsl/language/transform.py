@@ -47,7 +47,7 @@ from .model import (
     build,
 )
 from .source import SourceFile, Span
-from .values import PER_STEP, ValueReader, label, name, span_of
+from .values import PER_STEP, Item, ValueReader, label, name, span_of
 
 
 def to_journey(tree: Tree, source: SourceFile) -> tuple[Journey, list[Diagnostic]]:
@@ -192,9 +192,12 @@ class _Builder(ValueReader):
             return build(StepRef, name=name(parts[1]), qualifier=name(parts[0]), span=span_of(tree))
         return build(StepRef, name=name(parts[0]), span=span_of(tree))
 
-    def _target_parts(self, tree: Tree):
+    def _target_parts(self, tree: Tree) -> tuple[StepRef, Item | None, Tree | None, Tree | None]:
+        """A flow target's step, and its quantity, overrides and delay if written."""
         ref = self.ref(tree.children[0])
-        quantity = overrides = delay = None
+        quantity: Item | None = None
+        overrides: Tree | None = None
+        delay: Tree | None = None
         for part in tree.children[1:]:
             if isinstance(part, Tree) and part.data == "overrides":
                 overrides = part
@@ -213,6 +216,7 @@ class _Builder(ValueReader):
             if delay is not None:
                 self.error("JD307", "an entry has no delay", span_of(delay),
                            help="prospects arrive at the entry step at time 0")
+            rate: PerPersona | None
             if quantity is None:
                 if len(targets) > 1 or overrides is not None:
                     self.error("JD308", f"entry `{ref.text}` has no rate", span_of(target),

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from lark import Token
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, close_matches
 from .grammar import SyntaxNode as Tree
+from .grammar import token_span
 from .model import (
     DAYS,
     PERIOD_DAYS,
@@ -36,6 +39,25 @@ from .source import SourceFile, Span
 
 _ESCAPE = re.compile(r'\\(["\\])')
 
+#: A child of a syntax node: a token, or the node of a rule.
+Item = Token | Tree
+#: Reads one kind of value (a rate, a count) from the tree, or reports it: None.
+Convert = Callable[[Item], "Amount | None"]
+
+# Limits on magnitudes (JD313). Beyond them a number means nothing in a
+# customer journey and only breaks the arithmetic (a 400-digit value is
+# infinity in floating point; a sub-second delay is below the engine's clock).
+#: Money per visit (value, cost), in the journey's currency: 10^15.
+MAX_MONEY = 1e15
+#: Prospects one visit refers.
+MAX_REFERRALS = 1e6
+#: beta(a, b) parameters (a + b is the number of observations behind a rate).
+MAX_BETA = 1e9
+#: Durations (delays, the horizon, expected times): 1,000 years of 365 days.
+MAX_DAYS = 365_000.0
+#: The engine counts time in whole seconds: a delay is 0 or at least 1 s.
+SECOND_DAYS = 1 / 86_400
+
 
 def name(token: Token) -> str:
     """Identifiers compare after NFC normalization (composed Vietnamese)."""
@@ -45,12 +67,18 @@ def name(token: Token) -> str:
 
 def span_of(item: Token | Tree) -> Span:
     if isinstance(item, Token):
-        return Span(item.start_pos, item.end_pos)
+        return token_span(item)
     return Span(item.start, item.end)
 
 
 def label(token: Token) -> str:
     return _ESCAPE.sub(r"\1", token[1:-1])
+
+
+def _short(token: Item) -> str:
+    """A token as a message quotes it: a 400-digit number shortened."""
+    text = str(token)
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-6:]}"
 
 
 def _number(token: Token) -> float:
@@ -65,11 +93,15 @@ class ValueReader:
         self.source = source
         self.problems: list[Diagnostic] = []
 
-    def error(self, code: str, message: str, span: Span, **kw) -> None:
+    def error(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.problems.append(diag.make(code, message, self.source, span, **kw))
 
     # ------------------------------------------------------------ attribute values
-    def _has_value(self, attr: Tree, value) -> bool:
+    def _too_large(self, token: Item, what: str, limit: str) -> None:
+        self.error("JD313", f"{what} is too large", span_of(token),
+                   help=f"the limit is {limit}; beyond it a number means nothing in a journey")
+
+    def _has_value(self, attr: Tree, value: Item | None) -> bool:
         if value is None:
             self.error("JD307", f"`{attr.children[0]}` needs a value", span_of(attr))
             return False
@@ -82,7 +114,7 @@ class ValueReader:
             return False
         return True
 
-    def text(self, attr: Tree, value) -> str | None:
+    def text(self, attr: Tree, value: Item | None) -> str | None:
         if isinstance(value, Token) and value.type == "STRING" and len(attr.children) == 2:
             return label(value)
         if isinstance(value, Token) and value.type == "NAME" and len(attr.children) == 2:
@@ -101,12 +133,16 @@ class ValueReader:
             return None
         return build(PerPersona, base=base, overrides=overrides, span=span_of(attr))
 
-    def plain_number(self, value, key: str) -> Amount | None:
+    def plain_number(self, value: Item, key: str) -> Amount | None:
         if isinstance(value, Token) and value.type == "NUMBER":
             number = _number(value)
             if key == "emotion" and not 1 <= number <= 5:
                 self.error("JD306", f"emotion `{value}` is outside 1..5", span_of(value),
                            help="1 is very unhappy, 3 neutral, 5 delighted")
+                return None
+            if number > MAX_MONEY:
+                self._too_large(value, f"{key} `{_short(value)}`", "10^15 (1_000_000_000_000_000) in "
+                                "the journey's currency")
                 return None
             return build(Amount, mean=number, span=span_of(value))
         hint = ("1 is very unhappy, 3 neutral, 5 delighted" if key == "emotion"
@@ -126,8 +162,8 @@ class ValueReader:
         without a value reads as "takes a quoted text", not "needs a value".)"""
         self._read_attributes(attrs, _PERSONA_ATTRIBUTES, persona, "persona", need_value=False)
 
-    def _read_attributes(self, attrs: list[Tree], known: dict, out, where: str,
-                         need_value: bool) -> None:
+    def _read_attributes(self, attrs: list[Tree], known: dict[str, tuple[_Read, str]],
+                         out: Attributes | Persona, where: str, need_value: bool) -> None:
         """Each attribute, by the reader `known` has for its key, into `out`."""
         for attr in attrs:
             key = str(attr.children[0])
@@ -153,28 +189,30 @@ class ValueReader:
 
     # One reader per kind of attribute value: it reports a bad value or puts
     # the value in `field` of `out`.
-    def channel(self, attr: Tree, value, out: Attributes, field: str) -> None:
+    def channel(self, attr: Tree, value: Item, out: Attributes, field: str) -> None:
         if isinstance(value, Token) and value.type in ("NAME", "STRING"):
             setattr(out, field, name(value) if value.type == "NAME" else label(value))
         else:
             self.error("JD307", "`channel` takes a name", span_of(value),
                        help="for example `channel email`")
 
-    def set_number(self, attr: Tree, value, out: Attributes, field: str) -> None:
+    def set_number(self, attr: Tree, value: Item, out: Attributes, field: str) -> None:
         setattr(out, field, self.per_persona_number(attr, field))
 
-    def set_text(self, attr: Tree, value, out, field: str) -> None:
+    def set_text(self, attr: Tree, value: Item | None, out: Attributes, field: str) -> None:
         text = self.text(attr, value)
         if text is not None:
             setattr(out, field, text)
 
-    def add_text(self, attr: Tree, value, out, field: str) -> None:
+    def add_text(self, attr: Tree, value: Item | None, out: Attributes | Persona,
+                 field: str) -> None:
         text = self.text(attr, value)
         if text is not None:
             getattr(out, field).append(text)
 
-    def share(self, attr: Tree, value, out: Persona, field: str) -> None:
+    def share(self, attr: Tree, value: Item | None, out: Persona, field: str) -> None:
         if self._no_overrides(attr) and self._has_value(attr, value):
+            assert value is not None  # _has_value said so
             setattr(out, field, self.rate(value))
 
     # ------------------------------------------------------------ settings
@@ -221,12 +259,16 @@ class ValueReader:
         return build(Discount, rate=rate.mean, period=period, span=whole)
 
     # ------------------------------------------------------------ numbers
-    def rate(self, value) -> Amount | None:
+    def rate(self, value: Item) -> Amount | None:
         """A probability: `30%`, `0.3`, `20%..30%` or `beta(a, b)`."""
         if isinstance(value, Tree) and value.data == "uniform":
             return self.uniform(value, self.rate, "rate")
         if isinstance(value, Tree) and value.data == "beta":
             a, b = (_number(v) for v in value.children)
+            for v, x in zip(value.children, (a, b)):
+                if x > MAX_BETA:
+                    self._too_large(v, f"beta parameter `{_short(v)}`", "10^9 observations")
+                    return None
             # `beta` and the parentheses are not kept in the tree: widen the span to them
             text = self.source.text
             start = text.rfind("beta", 0, value.start)
@@ -260,12 +302,11 @@ class ValueReader:
             return None
         return build(Amount, mean=rate, span=span_of(value))
 
-    def uniform(self, value: Tree, convert, what: str) -> Amount | None:
+    def uniform(self, value: Tree, convert: Convert, what: str) -> Amount | None:
         """`low..high`, each end converted like a plain value."""
-        ends = [convert(v) for v in value.children]
-        if None in ends:
+        low, high = [convert(v) for v in value.children]  # both ends report their problems
+        if low is None or high is None:
             return None
-        low, high = ends
         if low.mean > high.mean:
             self.error("JD310", "the range is reversed: its low end is above its high end",
                        span_of(value), help=f"write the lower {what} first")
@@ -273,7 +314,7 @@ class ValueReader:
         return build(Amount, kind="uniform", mean=(low.mean + high.mean) / 2, low=low.mean,
                      high=high.mean, span=span_of(value))
 
-    def count(self, value) -> Amount | None:
+    def count(self, value: Item) -> Amount | None:
         """A referral count: a non-negative number, a range or beta."""
         if isinstance(value, Tree) and value.data == "uniform":
             return self.uniform(value, self.count, "number")
@@ -281,16 +322,29 @@ class ValueReader:
             return self.rate(value)
         if isinstance(value, Token) and value.type in ("NUMBER", "PERCENT"):
             number = _number(value) / (100 if value.type == "PERCENT" else 1)
+            if number > MAX_REFERRALS:
+                self._too_large(value, f"referral count `{_short(value)}`",
+                                "1_000_000 prospects per visit")
+                return None
             return build(Amount, mean=number, span=span_of(value))
         self.error("JD307", f"expected the number of prospects referred, found `{value}`",
                    span_of(value), help="for example `paying => invite 0.05`")
         return None
 
-    def duration(self, value) -> float | None:
+    def duration(self, value: Item) -> float | None:
         if isinstance(value, Token) and value.type == "DURATION":
             text = value.replace("_", "")
             unit = "mo" if text.endswith("mo") else text[-1]
-            return float(text[: -len(unit)]) * DAYS[unit]
+            days = float(text[: -len(unit)]) * DAYS[unit]
+            if days > MAX_DAYS:
+                self._too_large(value, f"duration `{_short(value)}`", "1,000 years (`1000y`)")
+                return None
+            if 0 < days < SECOND_DAYS * (1 - 1e-9):
+                self.error("JD313", f"duration `{value}` is shorter than one second",
+                           span_of(value), help="time is counted in whole seconds: write `0h` "
+                           "for no delay, or at least one second (`0.0003h`)")
+                return None
+            return days
         if isinstance(value, Token) and value.type == "NUMBER":
             self.error("JD307", f"`{value}` needs a time unit", span_of(value),
                        help=f"did you mean `{value}d`? Units: h, d, w, mo (30 days), y (365 days)")
@@ -298,7 +352,7 @@ class ValueReader:
         self.error("JD307", "expected a duration such as `14d`", span_of(value))
         return None
 
-    def overrides(self, tree: Tree, convert) -> list[Override]:
+    def overrides(self, tree: Tree, convert: Convert) -> list[Override]:
         out = []
         for item in tree.children:
             persona, value = item.children
@@ -309,14 +363,15 @@ class ValueReader:
         return out
 
     # ------------------------------------------------------------ flow targets, expect
-    def _per_persona(self, tree: Tree, quantity, overrides, convert) -> PerPersona | None:
+    def _per_persona(self, tree: Tree, quantity: Item, overrides: Tree | None,
+                     convert: Convert) -> PerPersona | None:
         base = convert(quantity)
         extra = self.overrides(overrides, convert) if overrides is not None else []
         if base is None:
             return None
         return build(PerPersona, base=base, overrides=extra, span=span_of(tree))
 
-    def expect_value(self, quantity, unit: str, metric: str) -> float | None:
+    def expect_value(self, quantity: Item, unit: str, metric: str) -> float | None:
         kind = quantity.type if isinstance(quantity, Token) else quantity.data
         if unit == "days":
             if kind == "DURATION":
@@ -332,8 +387,12 @@ class ValueReader:
             self.error("JD309", f"`{metric}` is a rate and compares with a rate",
                        span_of(quantity), help="for example `>= 2.5%`")
             return None
-        if kind == "NUMBER":
-            return _number(quantity)
+        if kind == "NUMBER" and isinstance(quantity, Token):
+            number = _number(quantity)
+            if number > MAX_MONEY:
+                self._too_large(quantity, f"`{_short(quantity)}`", "10^15")
+                return None
+            return number
         self.error("JD309", f"`{metric}` compares with a plain number", span_of(quantity),
                    help=f"write the number without a unit, e.g. `{metric} >= 3`" if kind ==
                    "PERCENT" else None)
@@ -343,8 +402,11 @@ class ValueReader:
 # ---------------------------------------------------------------- attribute tables
 # Attributes are dispatched on their key: its reader, and the field it fills.
 
+#: A reader of an attribute's value: (reader, attribute, value, into, field).
+_Read = Callable[[ValueReader, Tree, Any, Any, str], None]
+
 #: The attributes of a step, in the order the "known attributes" help lists them.
-STEP_ATTRIBUTES = {
+STEP_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "channel": (ValueReader.channel, "channel"),
     "owner": (ValueReader.set_text, "owner"),
     "emotion": (ValueReader.set_number, "emotion"),
@@ -358,7 +420,7 @@ STEP_ATTRIBUTES = {
 #: The attributes about one step, which a stage with touchpoints is not.
 PER_STEP = frozenset(k for k, (read, _) in STEP_ATTRIBUTES.items()
                      if read is ValueReader.set_number)
-_PERSONA_ATTRIBUTES = {
+_PERSONA_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "share": (ValueReader.share, "share"),
     "note": (ValueReader.add_text, "notes"),
 }

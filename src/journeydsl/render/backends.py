@@ -23,7 +23,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 GRAPHVIZ_HINT = ("install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: "
                  "`brew install graphviz`, Windows: `winget install graphviz`)")
@@ -70,7 +75,7 @@ def choose(renderer: str, fmt: str, svg_hint: str | None = None) -> str:
 
 
 def render(dot_text: str, fmt: str, renderer: str = "auto", engine: str = "dot",
-           finish=None) -> bytes:
+           finish: Callable[[str], str] | None = None) -> bytes:
     """Render DOT text to `fmt` ("svg", "png" or "pdf") bytes; with `finish`
     (laid-out DOT text -> DOT text), in two passes (see above)."""
     backend = choose(renderer, fmt)
@@ -131,7 +136,7 @@ def _render_dot(dot_text: str, fmt: str, engine: str) -> bytes:
         raise RenderFailed(f"Graphviz `dot` failed: {err}") from None
     if not data:
         raise RenderFailed("Graphviz `dot` failed: no output")
-    return data
+    return bytes(data)
 
 
 _HTML_LABEL = re.compile(r"label\s*=\s*<")
@@ -183,7 +188,7 @@ def check_svg(data: bytes, dot_text: str | None = None) -> bytes:
     return data
 
 
-def _dropped_labels(root) -> bool:
+def _dropped_labels(root: ET.Element) -> bool:
     """Whether a step came out without any text (HTML-like labels do).
 
     Steps are named by their ids; the renderer's own nodes start with `#`."""

@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..language.compiled import CompiledJourney
@@ -42,6 +43,11 @@ from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView,
 
 if TYPE_CHECKING:
     import graphviz
+
+    from .finish import Finish, LegendItems
+
+#: A flow per entrant -> the edge's `penwidth` value.
+_Scale = Callable[[float | None], str]
 
 FONT = "Helvetica"
 STAGE_FILLS = ("#f4f6fa", "#eef1f6")
@@ -60,7 +66,8 @@ BIG = 500
 def to_dot(journey: CompiledJourney, persona: str | None = None,
            flows: bool = False) -> str:
     """DOT text of the journey map (the compiled journey must have no errors)."""
-    return map_graph(journey, persona, flows).source
+    text: str = map_graph(journey, persona, flows).source
+    return text
 
 
 def map_graph(journey: CompiledJourney, persona: str | None = None,
@@ -73,19 +80,20 @@ def map_graph(journey: CompiledJourney, persona: str | None = None,
     return map_dot(map_view(journey, persona, flows), legend)
 
 
-def drawing(journey: CompiledJourney, persona: str | None = None, flows: bool = False):
+def drawing(journey: CompiledJourney, persona: str | None = None,
+            flows: bool = False) -> tuple[str, Finish | None, str]:
     """What the renderer draws: (DOT text, the step that squares the laid-out
     map up or None, the Graphviz engine). Stage columns get one top and
     bottom and the legend becomes a strip under the title (finish.py); a
     stage overview has its positions pinned already (`nop2`: neato -n2)."""
     if len(journey.steps) > BIG:
-        return map_graph(journey, persona, flows).source, None, "nop2"
+        return to_dot(journey, persona, flows), None, "nop2"
     from .finish import finish
 
     view = map_view(journey, persona, flows)
     items = legend_items(view)
-    return (map_dot(view, legend=False).source, lambda laid_out: finish(laid_out, items),
-            "dot")
+    text: str = map_dot(view, legend=False).source
+    return text, lambda laid_out: finish(laid_out, items), "dot"
 
 
 def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
@@ -126,8 +134,8 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
             for step in stage.steps:
                 _step(c, step, view, links.get(step.id, []))
     by_column: dict[int, list[str]] = {}
-    for step, column in columns.items():
-        by_column.setdefault(column, []).append(step)
+    for step_id, column in columns.items():
+        by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
         with g.subgraph() as s:
             s.attr(rank="same")
@@ -252,7 +260,7 @@ def _forward_edges(steps: list[str], succ: dict[str, list[str]]) -> list[tuple[s
     return [(u, v) for u in reversed(finished) for v in kept.get(u, [])]
 
 
-def _scale(view: MapView):
+def _scale(view: MapView) -> _Scale | None:
     """Edge width (`penwidth` value) from a flow per entrant: linear, a thin
     floor, 12 at the largest flow."""
     if not view.flows:
@@ -271,7 +279,7 @@ def _arrow(pen: str) -> str:
     return f"{min(0.7, 2.0 / float(pen)):.2f}"
 
 
-def _entry(g, view: MapView, scale) -> None:
+def _entry(g: graphviz.Digraph, view: MapView, scale: _Scale | None) -> None:
     if all(step.entry is None for step in view.steps):
         return  # a library: nobody enters it
     g.node("#entry", label="entry", shape="circle", style="filled", fillcolor="#2d3748",
@@ -308,7 +316,7 @@ def badge(step: StepView) -> str | None:
     return text
 
 
-def _step(g, step: StepView, view: MapView, links: list[str]) -> None:
+def _step(g: graphviz.Digraph, step: StepView, view: MapView, links: list[str]) -> None:
     lines = step_lines(step, view)
     end = badge(step)
     fields = [lines] + ([[end]] if end else []) + ([links] if links else [])
@@ -322,7 +330,7 @@ def _step(g, step: StepView, view: MapView, links: list[str]) -> None:
     g.node(step.id, label=dot_record(fields), **attrs)
 
 
-def _edge_lines(edge: EdgeView, scale) -> list[str]:
+def _edge_lines(edge: EdgeView, scale: _Scale | None) -> list[str]:
     lines = [edge.text]
     if edge.delay:
         lines.append(f"after {edge.delay}")
@@ -331,7 +339,8 @@ def _edge_lines(edge: EdgeView, scale) -> list[str]:
     return lines
 
 
-def _edge(g, edge: EdgeView, columns: dict[str, int], scale, key: str = "label") -> None:
+def _edge(g: graphviz.Digraph, edge: EdgeView, columns: dict[str, int],
+          scale: _Scale | None, key: str = "label") -> None:
     lines = _edge_lines(edge, scale)
     attrs: dict[str, str] = {}
     if scale:
@@ -356,12 +365,14 @@ def _edge(g, edge: EdgeView, columns: dict[str, int], scale, key: str = "label")
 FAR_BACK = 3
 
 
-def _long_back_edges(view: MapView, stage_index: dict[str, int], columns: dict[str, int]):
+def _long_back_edges(view: MapView, stage_index: dict[str, int],
+                     columns: dict[str, int]) -> tuple[list[EdgeView], list[EdgeView]]:
     """(edges drawn as stub and marker, edges drawn whole): an edge goes back
     "far" when its target's stage is more than one stage before its source's,
     or its target more than `FAR_BACK` columns before its source."""
     stage_of = {s.id: stage_index[s.stage] for s in view.steps}
-    back, kept = [], []
+    back: list[EdgeView] = []
+    kept: list[EdgeView] = []
     for edge in view.edges:
         far = (stage_of[edge.source] - stage_of[edge.target] > 1
                or (stage_of[edge.source] > stage_of[edge.target]
@@ -370,7 +381,7 @@ def _long_back_edges(view: MapView, stage_index: dict[str, int], columns: dict[s
     return back, kept
 
 
-def _stubs(view: MapView, back: list[EdgeView], scale) -> dict[str, list[str]]:
+def _stubs(view: MapView, back: list[EdgeView], scale: _Scale | None) -> dict[str, list[str]]:
     """Step id -> the lines of its links footer: `↩ to Pricing page · 30%`
     at each far back edge's source, `↩ from ...` at its target."""
     label = {s.id: s.label for s in view.steps}
@@ -395,7 +406,7 @@ def _link(where: str, what: str, width: int = 36) -> list[str]:
     return lines
 
 
-def legend_items(view: MapView) -> list[tuple[str, dict[str, str]]]:
+def legend_items(view: MapView) -> LegendItems:
     """The legend: (text, node attributes) per item, in reading order."""
     box = {"shape": "box", "style": "rounded,filled", "color": EDGE, "fontname": FONT}
     text = {"shape": "plaintext", "style": "", "fontname": FONT}
@@ -412,7 +423,7 @@ def legend_items(view: MapView) -> list[tuple[str, dict[str, str]]]:
     return items
 
 
-def _legend(g, items, column: int) -> None:
+def _legend(g: graphviz.Digraph, items: LegendItems, column: int) -> None:
     """The legend for DOT read on its own: a column at the right."""
     names = [f"#l{k}" for k in range(len(items))]
     with g.subgraph(name="cluster_legend") as c:

@@ -8,6 +8,8 @@ emotion 1..5 runs bottom to top. Positions are pinned (`pos="x,y!"`,
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..language.compiled import CompiledJourney
 
 from .text import clean, dot_lines, dot_string, wrap
@@ -64,7 +66,8 @@ def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _bands(steps, stage_labels, top) -> list[str]:
+def _bands(steps: list[tuple[str, dict[str, Any]]], stage_labels: dict[str, str],
+           top: float) -> list[str]:
     """A shaded box per stage behind its steps, with the stage name on top."""
     out = []
     runs: list[tuple[str, int, int]] = []
@@ -85,7 +88,8 @@ def _bands(steps, stage_labels, top) -> list[str]:
     return out
 
 
-def _curve(persona: str, k: int, steps, count: int) -> list[str]:
+def _curve(persona: str, k: int, steps: list[tuple[str, dict[str, Any]]],
+           count: int) -> list[str]:
     colour_ = PALETTE[k % 7]
     out = []
     previous = None

@@ -18,9 +18,16 @@ so everything else is passed through byte for byte.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .measure import width as text_width
+
+#: The legend: (text, node attributes) per item, in reading order.
+LegendItems = list[tuple[str, dict[str, str]]]
+#: Laid-out DOT text -> the DOT text to draw.
+Finish = Callable[[str], str]
+Token = tuple[str, int, int]
 
 _TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"|->|--|[{}\[\];,=]|[^\s{}\[\];,="]+', re.DOTALL)
 _CLUSTER = re.compile(r'"?cluster_\d+"?$')
@@ -35,7 +42,7 @@ class Attr:
     end: int
 
 
-def _tokens(text: str) -> list[tuple[str, int, int]]:
+def _tokens(text: str) -> list[Token]:
     out = []
     for m in _TOKEN.finditer(text):
         if not m.group(0).isspace():
@@ -49,7 +56,7 @@ def _unquote(token: str) -> str:
     return token
 
 
-def _attr_list(tokens, i: int) -> tuple[dict[str, Attr], int]:
+def _attr_list(tokens: list[Token], i: int) -> tuple[dict[str, Attr], int]:
     """Attributes from `[` at tokens[i]; returns them and the index after `]`."""
     attrs: dict[str, Attr] = {}
     i += 1
@@ -64,7 +71,7 @@ def _attr_list(tokens, i: int) -> tuple[dict[str, Attr], int]:
     return attrs, i + 1
 
 
-def _read(text: str):
+def _read(text: str) -> tuple[dict[str, Attr], dict[str, dict[str, Attr]]]:
     """(root graph attributes, {cluster name: its graph attributes})."""
     tokens = _tokens(text)
     stack: list[str | None] = []
@@ -101,11 +108,11 @@ def _numbers(value: str) -> list[float]:
     return [float(x) for x in value.split(",")]
 
 
-def _fmt(values) -> str:
+def _fmt(values: Iterable[float]) -> str:
     return ",".join(f"{v:.6g}" for v in values)
 
 
-def finish(laid_out: str, legend: list[tuple[str, dict[str, str]]] = ()) -> str:
+def finish(laid_out: str, legend: LegendItems | None = None) -> str:
     """The laid-out map with stage columns squared up and the legend strip
     added (`legend`: (text, node attributes) per item, in order)."""
     root, clusters = _read(laid_out)
@@ -135,7 +142,7 @@ def finish(laid_out: str, legend: list[tuple[str, dict[str, str]]] = ()) -> str:
     return out
 
 
-def _legend(root: dict[str, Attr], legend) -> tuple[str, list[tuple[int, int, str]]]:
+def _legend(root: dict[str, Attr], legend: LegendItems) -> tuple[str, list[tuple[int, int, str]]]:
     """The legend strip's DOT (nodes with pinned positions) and the edits that
     make room for it under the title."""
     x1, y1, x2, y2 = _numbers(root["bb"].value)

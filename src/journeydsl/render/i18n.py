@@ -14,6 +14,8 @@ every language has every key).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 LANGS = ("en", "vi")
 
 _WORDS: dict[str, dict[str, str]] = {
@@ -212,12 +214,18 @@ def metric_label(name: str, lang: str = "en") -> str:
     return METRIC[name].label if name in METRIC else human(name)
 
 
-def words(lang: str = "en"):
+class Words(Protocol):
+    """`w(key, **fields)`: a phrase of the chosen language, fields filled in."""
+
+    def __call__(self, key: str, **fields: object) -> str: ...
+
+
+def words(lang: str = "en") -> Words:
     """A lookup `w(key, **fields)` for `lang` (KeyError for an unknown language)."""
     table = _WORDS[lang]
     english = _WORDS["en"]
 
-    def word(key: str, **fields) -> str:
+    def word(key: str, **fields: object) -> str:
         text = table.get(key, english[key])
         return text.format(**fields) if fields else text
 

@@ -32,6 +32,9 @@ from .text import dot_label, per_thousand, wrap
 if TYPE_CHECKING:
     import graphviz
 
+#: (arrivals per stage, ends per stage, flow per (stage, stage)), per entrant
+StageNumbers = tuple[dict[str, float], dict[str, float], dict[tuple[str, str], float]]
+
 FONT = "Helvetica"
 MAX_STAGES = 300
 #: Arrows kept per stage (its largest flows out).
@@ -125,7 +128,7 @@ def _move_lines(target: str, flow: float) -> list[str]:
     return lines
 
 
-def _title(g, journey: CompiledJourney, persona: str | None, note: str,
+def _title(g: graphviz.Digraph, journey: CompiledJourney, persona: str | None, note: str,
            routed: bool = True) -> None:
     from .dot import title_lines
 
@@ -136,7 +139,8 @@ def _title(g, journey: CompiledJourney, persona: str | None, note: str,
            label=dot_label(lines, end="\\l"))
 
 
-def _largest(moves: dict[tuple[str, str], float], per_stage: int):
+def _largest(moves: dict[tuple[str, str], float],
+             per_stage: int) -> tuple[set[tuple[str, str]], int]:
     """(the moves drawn: each stage's `per_stage` largest flows out, the
     number of moves left out)."""
     out: dict[str, list[tuple[float, str]]] = {}
@@ -150,7 +154,7 @@ def _largest(moves: dict[tuple[str, str], float], per_stage: int):
     return kept, sum(1 for pair, flow in moves.items() if flow > 0) - len(kept)
 
 
-def stage_numbers(journey: CompiledJourney, persona: str | None):
+def stage_numbers(journey: CompiledJourney, persona: str | None) -> StageNumbers | None:
     """Per entrant, blended by share unless `persona`: (arrivals per stage,
     ends per stage, prospects moving from stage to stage), or None when the
     walks need not end (I - Q singular: a loop that is never left)."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 from ..language.compiled import RATE_TOLERANCE, CompiledJourney, Step, Value
 from ..language.model import Amount
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .i18n import human
 from .text import clean, days, money, pct, per_thousand
@@ -95,7 +97,8 @@ def colour(emotion: float | None) -> str:
     return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
-def persona_text(values: dict[str, float] | None, persona: str | None, fmt) -> str | None:
+def persona_text(values: dict[str, float] | None, persona: str | None,
+                 fmt: Callable[[float], str]) -> str | None:
     """One persona's value, or the common value with differing personas in brackets:
     `25% [ent: 10%]` (the most frequent value first, like the source)."""
     if values is None:
@@ -112,7 +115,8 @@ def persona_text(values: dict[str, float] | None, persona: str | None, fmt) -> s
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
-def written(value: Value, persona: str | None, personas: list[str], fmt) -> str:
+def written(value: Value, persona: str | None, personas: list[str],
+            fmt: Callable[[Amount], str]) -> str:
     """A per-persona value as the file writes it: its base and its
     `[persona: ...]` overrides in the written order, or, for one persona,
     that persona's value. `fmt` prints one Amount.
@@ -208,8 +212,10 @@ def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float |
     return sum(values[p] * w for p, w in weights.items()) / total
 
 
-def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
-          arrives: bool, personas: list[str]) -> StepView:
+def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str, float],
+          currency: str | None, out_rate: dict[str, float],
+          visits: dict[str, dict[str, float]] | None, arrives: bool,
+          personas: list[str]) -> StepView:
     node, attributes = step.id, step.attributes
     lines = []
     meta = " · ".join(x for x in (human(clean(d["channel"])), clean(d["owner"])) if x)
@@ -249,7 +255,7 @@ def _step(step: Step, d: dict, persona, weights, currency, out_rate, visits,
                     exit_text, exit_flow, step_visits)
 
 
-def _visits(journey: CompiledJourney, persona) -> dict[str, dict[str, float]]:
+def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, dict[str, float]]:
     """Expected visits per entrant, per persona and step (the exact engine),
     the prospects that referrals bring (and theirs, and so on) included:
     the visits of each entrant's whole referral cascade."""

@@ -107,18 +107,19 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
     (KeyError for one the journey does not have). `steps` False: channels
     only (`steps` is then empty), which saves one horizon pass per step."""
     from . import check_persona
+    from .limits import located
 
     check_persona(journey, persona)
     shares = dict(journey.shares) if persona is None else {persona: 1.0}
     want_steps = steps
-    steps = [s.id for s in journey.steps]
+    step_ids = [s.id for s in journey.steps]
     members: dict[str | None, list[int]] = {}
     for i, step in enumerate(journey.steps):
         members.setdefault(step.channel, []).append(i)
     groups = list(members.values())
 
     conversion = 0.0
-    without_step = np.zeros(len(steps))
+    without_step = np.zeros(len(step_ids))
     without_channel = np.zeros(len(groups))
     method = "exact"
     for p, share in shares.items():
@@ -127,14 +128,15 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
             conv, by_step, by_group = _exact(chain, groups)
         else:
             method = "horizon"
-            conv, by_step, by_group = _horizon(chain, groups, want_steps)
+            with located(journey):
+                conv, by_step, by_group = _horizon(chain, groups, want_steps)
         conversion += share * conv
         without_step += share * by_step
         without_channel += share * by_group
 
-    step_rows = (_rows([(s, (s,)) for s in steps], conversion, without_step) if want_steps
+    step_rows = (_rows([(s, (s,)) for s in step_ids], conversion, without_step) if want_steps
                  else {})
-    channel_rows = _rows([(c, tuple(steps[i] for i in idx)) for c, idx in members.items()],
+    channel_rows = _rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
                          conversion, without_channel)
     return Attribution(persona, float(conversion), method, step_rows, channel_rows)
 
@@ -195,8 +197,8 @@ def _exact(chain: Chain, groups: list[list[int]]):
     nu = nu_u[u]
     taboo = None
     by_group = np.empty(len(groups))
-    for j, idx in enumerate(groups):
-        idx = np.asarray(idx, int)
+    for j, group in enumerate(groups):
+        idx = np.asarray(group, int)
         dead = pos[idx][pos[idx] >= 0]
         gone = gpos[idx][gpos[idx] >= 0]
         direct = float(alpha[g].sum() - alpha[g][gone].sum())

@@ -11,7 +11,8 @@ discounted by each move's delay.
   conversion       h_U    = (I - Q_UU)^-1 Q_UG 1         conversion = alpha . h
   time to convert  g_U    = (I - Q_UU)^-1 [(Q*D)_UU h_U + (Q*D)_UG 1]
   visits before conversion  nu_U = alpha_U (I - Q_UU)^-1 (drop-off = nu_U * stop)
-  value of walks that never convert = sum_U nu_dU value (1 - h)
+  value of converting walks = sum_U nu_dU value h + f_d . (N_d value)_G,
+    f_d the discounted arrivals at a first goal step
 
 Reach, per step and per stage, is in reach.py; with a horizon the same
 quantities come from a time-grid recursion (horizon.py).
@@ -81,16 +82,17 @@ class _Converting:
         self.n = len(u_mask)
         self.eye = np.zeros((self.n, len(g)))
         self.eye[g, np.arange(len(g))] = 1.0
-        self._cols = self._rows = None
+        self._cols: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
 
     @property
-    def cols(self):  # N[:, G]
+    def cols(self) -> np.ndarray:  # N[:, G]
         if self._cols is None:
             self._cols = self.full.solve(self.eye)
         return self._cols
 
     @property
-    def rows(self):  # N[G, :]
+    def rows(self) -> np.ndarray:  # N[G, :]
         if self._rows is None:
             self._rows = self.full.solve(self.eye, transpose=True).T
         return self._rows
@@ -164,7 +166,16 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
 
     value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
     revenue = float(visits_d @ value)
-    never = float(np.sum(visits_before_d[u] * value[u] * (1.0 - h_u)))
+    # E[V; converted] as a sum of positive parts, never as revenue less the
+    # value of walks that never convert (with conversion at 1e-16 that
+    # difference is all rounding): what walks earn before converting, times
+    # the chance to convert from there, plus what they earn from their first
+    # goal step on (first_d: discounted arrivals at a first goal step).
+    first_d = alpha * goal + np.bincount(col, weights=visits_before_d[row] * val_d * goal[col],
+                                         minlength=n)
+    from_goal = full_d.solve(value) if goal.any() else value
+    converted_value = (float(np.sum(visits_before_d[u] * value[u] * h_u))
+                       + float(first_d[goal] @ from_goal[goal]))
     stop = chain.stop
     steps, stages = place_reach(chain, plan, visits, visits_before, stop)
     sends = np.bincount(chain.ref_row, weights=chain.ref_amount, minlength=n)
@@ -172,7 +183,7 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         conversion=float(alpha @ h),
         revenue=revenue,
         cost=float(visits_d @ cost),
-        value_converted=revenue - never,
+        value_converted=converted_value,
         time_converted=float(alpha[u] @ g_u),
         viral_coefficient=float(visits @ sends),
         active_at_horizon=0.0,

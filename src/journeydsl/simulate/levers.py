@@ -2,62 +2,62 @@
 
 For every transition `s -> t` of the journey (per persona, and for the
 persona mix), a lever says how conversion, revenue, cost and clv per
-entering prospect change when that rate rises by one percentage point,
-taken from the step's drop-off: rate(s, t) += 0.01 while the remainder at
-s (where walks end) falls by 0.01; the other rates out of s are unchanged.
-A step whose outgoing rates already sum to 100% has no remainder to take
-from: its levers are reported with `movable=False` and no effect (None).
+entering prospect change when that rate rises by one step, taken from the
+step's drop-off: rate(s, t) += step while the remainder at s (where walks
+end) falls by as much; the other rates out of s are unchanged. The step is
+one percentage point, or the remainder at s if less (a lever can only take
+what is there, so no gain is ever larger than what is left to gain); when
+taking all of the remainder would leave walks no way out of a loop (a 99.99%
+self-loop raised to 100%), half of it. A step whose outgoing rates already
+sum to 100% has no remainder: its levers have `movable=False` and no
+effect (None).
 
-Without a horizon the effects are exact first derivatives, times 0.01
-(the linear effect of +1pp). With N = (I - Q)^-1 and alpha the entry
-distribution, dN = N dQ N, so raising Q[s, t] by d changes any
-alpha N x by (alpha N e_s)(e_t^T N x) d: one row solve (alpha N, the
-visits) and one column solve per quantity x give the sensitivity of every
-edge at once. Per persona (notation of exact.py):
+Without a horizon the effects are exact changes (not derivatives), from a
+fixed number of solves whatever the number of edges. Raising Q[s, t] by d
+is a rank-one change: with N = (I - Q)^-1 (Sherman-Morrison),
 
-  revenue     nu_d(s) δ^D(s,t) R(t) d        R = (I - Qd)^-1 value
-  cost        nu_d(s) δ^D(s,t) C(t) d        C = (I - Qd)^-1 cost
-  conversion  nu_U(s) h(t) d  for s in U     (h = 1 on goal steps; 0 from a goal step:
-                                              a walk there has converted already)
-  E[V; conv.] d revenue - d never, never = sum_U nu_dU value (1 - h):
-              d never = nu_dU(s) δ^D(s,t) z(t) d - y(s) h(t) d   (t in U)
-                      = - y(s) d                                  (t in G)
-              with z = (I - Qd_UU)^-1 (value (1 - h))_U and
-              y = (nu_dU value)_U (I - Q_UU)^-1, and 0 from a goal step
-  clv         (d E[V; conv.] conversion - E[V; conv.] d conversion) / conversion^2
+  N' = N + d N e_s e_t^T N / (1 - d N[t, s]),
 
-So a persona costs three sparse LU factorizations (I - Q_UU, I - Qd,
-I - Qd_UU; one fewer without discount) and seven solves, whatever the
-number of edges. The factorizations use the steps' block order (strongly
-connected components in topological order, see `linalg.block_order`), in which
-a sparse LU of a mostly-forward journey has almost no fill. An edge may
-have rate 0 for some persona (an override); its lever is the effect of
-opening it by 1pp. Uncertain rates count at their mean, as in the exact
-engine.
+so any alpha N x changes by d (alpha N)_s (N x)_t / (1 - d N[t, s]): the
+visits (one row solve) and one column solve per quantity x serve every
+edge. N[t, s] is zero unless t leads back to s; for a move inside a loop it
+comes from the loop's own block (a walk from t back to s never leaves the
+strongly connected component they share). Per persona (notation of
+exact.py; d_D = d x the move's discount):
 
-With a `horizon` the grid recursion has no such closed form: each lever is
-the exact effect of re-running the horizon engine with the rate raised by
-1pp: one forward pass of its time grid per edge and persona (the pass that
-yields conversion, revenue, cost and E[V; converted]; reach and the
-referral cascade are skipped). Its cost is (edges x personas + personas)
-grid passes, each proportional to horizon / grid step: fine for tens of
-steps on a daily grid (about 1 s for the examples in examples/); a 2-hour
-grid over 2 years (8,760 instants) takes 0.1-0.3 s per pass. If the
-remainder at s is below 1pp, the rate is raised by the remainder and the
-effect scaled to 1pp.
+  revenue, cost  d_D nu_d(s) R(t) / (1 - d_D Nd[t, s])   R = (I - Qd)^-1 value
+  conversion     d nu_U(s) h(t) / (1 - d N_U[t, s])  for s in U (0 from a goal step)
+  E[V; conv.]    a sum of non-negative parts (never a difference of totals, so
+                 it stays exact when conversion is 1e-200): the value earned
+                 before converting times the change of h, the value after the
+                 first goal step times the change of R, and the rank-one change
+                 of the discounted visits before conversion (see `_exact`)
+  clv            (d E[V; conv.] - clv d conversion) / (conversion + d conversion)
 
-Blended levers raise the rate by 1pp for every persona at once (personas
-with no remainder at s keep their rate): conversion, revenue and cost
-changes are share-weighted sums; blended clv is E[V; converted] /
-P(converted) over the mix, as in the report. Only the journey's own
-prospects count (the metrics, not the referral cohort).
+The factorizations use the steps' block order (strongly connected
+components in topological order, see `linalg.block_order`), in which a
+sparse LU of a mostly-forward journey has almost no fill. An edge may have
+rate 0 for some persona (an override); its lever is the effect of opening
+it. Uncertain rates count at their mean, as in the exact engine.
+
+With a `horizon` there is no such closed form: each lever is the horizon
+engine re-run with the rate raised (the arrival pass that yields
+conversion, revenue, cost and E[V; converted]; reach and the referral
+cascade are skipped), once per movable edge and persona.
+
+Blended levers raise the rate by its step for every persona at once
+(personas with no remainder at s keep their rate; `step` is then the
+share-weighted mean rise): conversion, revenue and cost changes are
+share-weighted sums; blended clv is E[V; converted] / P(converted) over the
+mix, as in the report. Only the journey's own prospects count (the metrics,
+not the referral cohort).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -65,6 +65,7 @@ from scipy import sparse
 from .._gc import paused_gc
 from ..language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..linalg import LU
+from ..metrics import SMALLEST
 from .chain import Chain, build_chain
 
 STEP = 0.01  # one percentage point
@@ -72,14 +73,15 @@ _FULL = RATE_TOLERANCE  # a remainder below this is "already at 100%"
 
 
 class Lever(NamedTuple):
-    """Raising rate(source -> target) by one percentage point.
+    """Raising rate(source -> target) by one percentage point (or what is left).
 
     `persona` is None for the persona mix. `rate` is the current rate (the
     share-weighted mean for the mix). The `d_*` fields are the change of
-    each metric per entering prospect for +1pp (a rate of 0.01): None when
-    the step cannot rise (`movable` False) and, for `d_clv`, when nobody
-    converts. `method` is "derivative" (exact first derivative, no horizon)
-    or "resolve" (the horizon engine re-run with the raised rate).
+    each metric per entering prospect when the rate rises by `step` (0.01,
+    or what is left at the source step; see the module docstring): None
+    when the step cannot rise (`movable` False) and, for `d_clv`, when
+    nobody converts. `method` is "exact" (Sherman-Morrison, no horizon) or
+    "resolve" (the horizon engine re-run with the raised rate).
     (A named tuple: a journey of thousands of edges has tens of thousands
     of levers.)
     """
@@ -89,6 +91,7 @@ class Lever(NamedTuple):
     persona: str | None
     rate: float
     movable: bool
+    step: float | None
     d_conversion: float | None
     d_revenue: float | None
     d_cost: float | None
@@ -120,7 +123,10 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
     names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
 
     wanted = journey.persona_ids if persona is None else [persona]
-    effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
+    from .limits import located
+
+    with located(journey):
+        effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
     for p, e in effects.items():
         e.rate = np.array(numbers.rates[p], dtype=float)
 
@@ -143,7 +149,12 @@ class _Effects:
     d_revenue: np.ndarray
     d_cost: np.ndarray
     d_value_converted: np.ndarray
-    rate: np.ndarray | None = None
+    step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
+    rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
+
+    def rates(self) -> np.ndarray:
+        assert self.rate is not None  # levers() sets every persona's before blending
+        return self.rate
 
 
 _FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
@@ -153,59 +164,62 @@ def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
     """The persona mix: every persona's rate up by 1pp where it can rise."""
     parts = list(effects.items())
     first = parts[0][1]
-    mixed = {f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
-             for f in _FIELDS}
+    # `sum` starts from 0, so mypy reads `int | array`; with one persona or
+    # more it is an array (Any: the _Effects fields they fill are arrays).
+    mixed: dict[str, Any] = {
+        f: sum(shares[p] * np.where(e.movable, getattr(e, f), 0.0) for p, e in parts)
+        for f in _FIELDS}
+    mixed["rate"] = sum(shares[p] * e.rates() for p, e in parts)
+    mixed["step"] = sum(shares[p] * np.where(e.movable, e.step, 0.0) for p, e in parts)
     return _Effects(
         method=first.method,
         movable=np.logical_or.reduce([e.movable for _, e in parts]),
         base={k: sum(shares[p] * e.base[k] for p, e in parts) for k in first.base},
-        rate=sum(shares[p] * e.rate for p, e in parts),
-        **mixed,
+        **mixed,  # the changes, each edge's rate and its step
     )
 
 
 def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> list[Lever]:
     """One persona's (or the mix's) levers, ranked."""
     conversion, value_converted = e.base["conversion"], e.base["value_converted"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if conversion <= 0:
-            d_clv = np.full(len(names), np.nan)
-        elif e.method == "derivative":
-            d_clv = ((e.d_value_converted * conversion - value_converted * e.d_conversion)
-                     / conversion ** 2)
-        else:
-            after = conversion + e.d_conversion
-            d_clv = np.where(after > 0, (value_converted + e.d_value_converted) / after
-                             - value_converted / conversion, np.nan)
+    after = conversion + e.d_conversion
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # clv' - clv over one denominator: no difference of two near-equal clvs
+        clv = value_converted / conversion if conversion >= SMALLEST else math.nan
+        d_clv = (e.d_value_converted - clv * e.d_conversion) / after
+    d_clv = np.where((conversion >= SMALLEST) & (after >= SMALLEST) & np.isfinite(d_clv),
+                     d_clv, np.nan)
     revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
     order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
-    d_clv = np.where(np.isnan(d_clv), None, d_clv)
-    rows = zip([names[k] for k in order.tolist()], e.rate[order].tolist(),
-               e.movable[order].tolist(), e.d_conversion[order].tolist(),
+    d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
+    rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
+               e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
                e.d_revenue[order].tolist(), e.d_cost[order].tolist(), d_clv[order].tolist())
     method = e.method
-    return [Lever(source, target, persona, rate, True, dc, dr, dk, dl, method) if movable
-            else Lever(source, target, persona, rate, False, None, None, None, None, method)
-            for (source, target), rate, movable, dc, dr, dk, dl in rows]
+    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dl, method) if movable
+            else Lever(source, target, persona, rate, False, None, None, None, None, None,
+                       method)
+            for (source, target), rate, movable, up, dc, dr, dk, dl in rows]
 
 
 def _effects(chain: Chain, src, dst, delay) -> _Effects:
     if chain.horizon_days is not None:
         return _resolved(chain, src, dst, delay)
-    return _derivatives(chain, src, dst, delay)
+    return _exact(chain, src, dst, delay)
 
 
-def _derivatives(chain: Chain, src, dst, delay) -> _Effects:
-    """Exact first derivatives of every edge from a fixed number of solves."""
+def _exact(chain: Chain, src, dst, delay) -> _Effects:
+    """The exact change of every edge's lever from a fixed number of solves
+    (Sherman-Morrison: see the module docstring)."""
     n = chain.n
     q = chain.rates.tocsr()
     undiscounted = chain.daily_discount == 1.0
     qd = q if undiscounted else chain.discounted.tocsr()
-    alpha, goal = chain.entry, chain.goal
+    alpha, goal, value = chain.entry, chain.goal, np.asarray(chain.value, float)
     u = np.flatnonzero(~goal)
     g = np.flatnonzero(goal)
-    values = np.column_stack([chain.value, chain.cost])
+    values = np.column_stack([value, chain.cost])
 
     q_u = q[u]
     before = LU.of(q_u[:, u])  # I - Q_UU
@@ -220,27 +234,154 @@ def _derivatives(chain: Chain, src, dst, delay) -> _Effects:
     before_d = before if undiscounted else LU.of(qd[u][:, u])  # I - Qd_UU
     nu_du = np.zeros(n)
     nu_du[u] = before_d.row(alpha[u])
-    z = np.zeros(n)
-    z[u] = before_d.col(chain.value[u] * (1.0 - h[u]))
     y = np.zeros(n)
-    y[u] = before.row(nu_du[u] * chain.value[u])
+    y[u] = before.row(nu_du[u] * value[u])
+    # w: the discounted value of converting walks from each unconverted step
+    # (earned before converting, if the walk converts, and from its first
+    # goal step on); p: discounted visits after converting
+    rows, cols = np.asarray(chain.move_row), np.asarray(chain.move_col)
+    val_d = np.asarray(chain.move_rate if undiscounted else chain.move_discounted)
+    into_goal = goal[cols]
+    w = np.zeros(n)
+    w[u] = before_d.col(value[u] * h[u] + np.bincount(
+        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 0], minlength=n)[u])
+    first_d = np.asarray(alpha, float) * goal + np.bincount(
+        cols[into_goal], weights=nu_du[rows[into_goal]] * val_d[into_goal], minlength=n)
+    p = full_d.row(first_d)
 
-    disc = chain.daily_discount ** delay
-    from_u = ~goal[src]
-    d_conversion = np.where(from_u, nu_u[src] * h[dst], 0.0)
-    reach_d = nu_d[src] * disc
+    # N[t, s] for each move s -> t: how a walk from t comes back to s
+    present = _present(chain, src, dst)
+    full = _Loops(np.ones(n, bool), chain, present, undiscounted)
+    back, back_d, _ = full.entries(src, dst)
+    inside = _Loops(~goal, chain, present, undiscounted)
+    back_u, back_du, back_w = inside.entries(src, dst, value)
+
+    stop = chain.stop[src]
+    movable = stop > _FULL
+    step = np.where(movable, np.minimum(STEP, stop), 0.0)
+    # taking all that is left would trap walks in a loop: take half of it
+    trapped = movable & (1.0 - step * back <= _TRAPPED)
+    step = np.where(trapped, stop / 2, step)
+
+    step_d = step * chain.daily_discount ** delay
+    from_u, into_u = ~goal[src], ~goal[dst]
+    # every change is a sum of non-negative parts (no difference of totals)
+    c1 = step * h[dst] / np.where(into_u, 1.0 - step * back_u, 1.0)  # h' = h + c1 N_U e_s
+    d_conversion = np.where(from_u, nu_u[src] * c1, 0.0)
+    k_r = step_d / (1.0 - step_d * back_d)  # R' = R + k_r R(t) Nd e_s
+    reach_d = k_r * nu_d[src]
     d_revenue = reach_d * to_go[dst, 0]
     d_cost = reach_d * to_go[dst, 1]
-    d_never = np.where(goal[dst], -y[src], nu_du[src] * disc * z[dst] - y[src] * h[dst])
-    d_never = np.where(from_u, d_never, 0.0)
+    kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
+    after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
+    d_value = np.where(
+        into_u,
+        c1 * y[src] + k_r * to_go[dst, 0] * p[src] + kappa * w[dst]
+        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 0] * after,
+        step * y[src] + kappa * to_go[dst, 0] / (1.0 - step_d * back_d)
+        + k_r * to_go[dst, 0] * p[src])
+    d_value = np.where(from_u, d_value, d_revenue)  # from a goal step: all converted
 
-    revenue = float(nu_d @ chain.value)
-    never = float(np.sum(nu_du[u] * chain.value[u] * (1.0 - h[u])))
-    base = {"conversion": float(alpha @ h), "revenue": revenue, "cost": float(nu_d @ chain.cost),
-            "value_converted": revenue - never}
-    movable = chain.stop[src] > _FULL
-    return _Effects("derivative", movable, base, STEP * d_conversion, STEP * d_revenue,
-                    STEP * d_cost, STEP * (d_revenue - d_never))
+    base = {"conversion": float(alpha @ h), "revenue": float(nu_d @ value),
+            "cost": float(nu_d @ chain.cost),
+            "value_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 0])}
+    keep = np.where(movable, 1.0, 0.0)
+    return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
+                    keep * d_cost, keep * d_value, step=step)
+
+
+#: 1 - step N[t, s] at or below this: the raised rate leaves no way out of a loop.
+_TRAPPED = 1e-9
+
+
+def _present(chain: Chain, src, dst) -> np.ndarray:
+    """Per lever edge: whether the persona's chain has the move (rate > 0)."""
+    n = chain.n
+    have = set((chain.move_row * n + chain.move_col)[chain.move_rate > 0].tolist())
+    return np.fromiter(((a * n + b) in have for a, b in zip(src.tolist(), dst.tolist())),
+                       bool, count=len(src))
+
+
+class _Loops:
+    """Entries [t, s] of N = (I - M)^-1, of Nd = (I - Md)^-1 and of
+    W = Nd diag(value) N, for moves s -> t, M the moves among the steps in
+    `keep` (all steps, or the unconverted ones) and Md the same discounted.
+
+    They are zero unless t leads back to s. For a move the chain has, s and
+    t are then in one strongly connected component, and a walk from t to s
+    never leaves it: the entries come from that component's own block, dense
+    when it is small. A move the persona lacks (rate 0, an override) can
+    join components: its entries come from whole columns of N."""
+
+    BATCH = 256  # columns of N solved for at once
+
+    def __init__(self, keep: np.ndarray, chain: Chain, present: np.ndarray,
+                 undiscounted: bool) -> None:
+        from ..linalg import components
+
+        self.keep, self.present, self.undiscounted = keep, present, undiscounted
+        self.index = np.cumsum(keep) - 1
+        row, col = chain.move_row, chain.move_col
+        inside = keep[row] & keep[col]
+        self.row, self.col = self.index[row[inside]], self.index[col[inside]]
+        self.val = chain.move_rate[inside]
+        self.val_d = self.val if undiscounted else chain.move_discounted[inside]
+        self.size = int(keep.sum())
+        self.count, self.labels = components(self.size, self.row, self.col)
+
+    def entries(self, src, dst, value: np.ndarray | None = None):
+        k = len(src)
+        back, back_d, back_w = np.zeros(k), np.zeros(k), np.zeros(k)
+        both = self.keep[src] & self.keep[dst]
+        s = np.where(both, self.index[src], 0)
+        t = np.where(both, self.index[dst], 0)
+        same = both & (self.labels[s] == self.labels[t]) & self.present
+        local_value = None if value is None else np.asarray(value, float)[self.keep]
+        groups: dict[int, list[int]] = {}
+        for e in np.flatnonzero(same).tolist():
+            groups.setdefault(int(self.labels[s[e]]), []).append(e)
+        edge_label_r = self.labels[self.row]
+        edge_label_c = self.labels[self.col]
+        for label, edges in groups.items():
+            members = np.flatnonzero(self.labels == label)
+            local = np.full(self.size, -1)
+            local[members] = np.arange(len(members))
+            within = (edge_label_r == label) & (edge_label_c == label)
+            r, c = local[self.row[within]], local[self.col[within]]
+            at = np.array(edges)
+            self._fill(len(members), r, c, self.val[within], self.val_d[within],
+                       local[s[at]], local[t[at]], at, back, back_d, back_w,
+                       None if local_value is None else local_value[members])
+        joined = both & ~self.present
+        if joined.any():  # a missing move: t may lead back to s through other components
+            at = np.flatnonzero(joined)
+            self._fill(self.size, self.row, self.col, self.val, self.val_d, s[at], t[at], at,
+                       back, back_d, back_w, local_value)
+        return back, back_d, back_w
+
+    def _fill(self, k, r, c, val, val_d, ps, pt, e, back, back_d, back_w, value) -> None:
+        """Entries [pt, ps] of one block's N, Nd and W into the arrays at e,
+        from the block's columns of its distinct sources (a batch at a time:
+        a large loop with many sources never holds all of N)."""
+        lu = LU(k, r, c, val)
+        lu_d = lu if self.undiscounted else LU(k, r, c, val_d)
+        sources, column = np.unique(ps, return_inverse=True)
+        for first in range(0, len(sources), self.BATCH):
+            chosen = (column >= first) & (column < first + self.BATCH)
+            units = _unit(k, sources[first:first + self.BATCH])
+            at, col = pt[chosen], column[chosen] - first
+            n_cols = lu.col(units)
+            nd_cols = n_cols if self.undiscounted else lu_d.col(units)
+            back[e[chosen]] = n_cols[at, col]
+            back_d[e[chosen]] = nd_cols[at, col]
+            if value is not None:
+                back_w[e[chosen]] = lu_d.col(value[:, None] * n_cols)[at, col]
+
+
+def _unit(k: int, columns: np.ndarray) -> np.ndarray:
+    out = np.zeros((k, len(columns)))
+    out[columns, np.arange(len(columns))] = 1.0
+    return out
 
 
 def _horizon_linear(chain: Chain) -> dict:
@@ -256,19 +397,22 @@ def _horizon_linear(chain: Chain) -> dict:
 def _resolved(chain: Chain, src, dst, delay) -> _Effects:
     """Under a horizon: re-run the horizon engine once per movable edge."""
     base = _horizon_linear(chain)
-    stop = chain.stop
+    stop = chain.stop[src]
     k = len(src)
-    movable = stop[src] > _FULL
+    movable = stop > _FULL
+    step = np.where(movable, np.minimum(STEP, stop), 0.0)
+    if movable.any():  # taking all that is left would trap walks in a loop
+        back = _Loops(np.ones(chain.n, bool), chain, _present(chain, src, dst),
+                      True).entries(src, dst)[0]
+        step = np.where(movable & (1.0 - step * back <= _TRAPPED), stop / 2, step)
     out = {key: np.zeros(k) for key in base}
-    for e in range(k):
-        if not movable[e]:
-            continue
-        up = min(STEP, float(stop[src[e]]))
-        raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), up, float(delay[e])))
+    for e in np.flatnonzero(movable).tolist():
+        raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), float(step[e]),
+                                            float(delay[e])))
         for key in base:
-            out[key][e] = (raised[key] - base[key]) * (STEP / up)
+            out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
-                    out["value_converted"])
+                    out["value_converted"], step=step)
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:

@@ -247,7 +247,7 @@ def _excursion_stages(chain, plan, f, g, origins, z, stage_reach) -> None:
     still = reentrant_stages(row, col, st, count, cut)
     cross = (st[row] != st[col]) & ~cut[row]
     entries = origins.copy()  # E[o, s]: expected entries into s
-    np.add.at(entries, (np.s_[:], col[cross]), z[:, row[cross]] * val[cross])
+    np.add.at(entries.T, col[cross], (z[:, row[cross]] * val[cross]).T)  # by column
     wanted = np.flatnonzero(plan.need_stages & ~still)
     if len(wanted):
         pick = np.isin(st, wanted)
@@ -257,7 +257,7 @@ def _excursion_stages(chain, plan, f, g, origins, z, stage_reach) -> None:
         stage_col = column[st[steps]]  # each wanted step's stage, as a column
         e_w = entries[:, steps]
         first = np.zeros((1 + k, len(wanted)))  # [o, S]: P(o's walk enters S before F)
-        np.add.at(first, (np.s_[:], stage_col), e_w)
+        np.add.at(first.T, stage_col, e_w.T)
         in_s = st[f][:, None] == wanted[None, :]  # [j, S]: f_j is in S
         first[1:][in_s] = 0.0
         x = np.empty(len(wanted))
@@ -270,9 +270,9 @@ def _excursion_stages(chain, plan, f, g, origins, z, stage_reach) -> None:
             cols = (stage_col >= lo) & (stage_col < hi)
             # after[o, f', S]: o's walk enters S and then stops at f'
             pairs = (e_w[:, None, cols] * g_w[cols].T[None, :, :]).reshape((1 + k) * k, -1)
-            after = np.zeros(((1 + k) * k, hi - lo))
-            np.add.at(after, (np.s_[:], stage_col[cols] - lo), pairs)
-            after = after.reshape(1 + k, k, hi - lo)
+            flat = np.zeros(((1 + k) * k, hi - lo))
+            np.add.at(flat.T, stage_col[cols] - lo, pairs.T)
+            after = flat.reshape(1 + k, k, hi - lo)
             avoid = z[:, f][:, :, None] - after  # arrivals at f' without entering S
             avoid[:, in_s[:, lo:hi]] = 0.0
             move = np.moveaxis(avoid[1:], 2, 0).copy()  # [S, j, f']

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
+from typing import Any, Callable, cast
 
-from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio
+from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
 
 
 @dataclass
@@ -59,9 +60,20 @@ class Metrics:
         """Days from entry to the first goal visit, among converting walks."""
         return self.value("time_to_convert")
 
+    def undefined(self) -> dict[str, str]:
+        """Why each undefined ratio is None, by metric name."""
+        values = {m.name: self.value(m.name) for m in METRIC.values()
+                  if m.argument == "persona"}
+        return undefined(values)
+
     def as_dict(self) -> dict:
-        """The headline metrics by their JSON keys, then the per-place tables."""
+        """The headline metrics by their JSON keys (null where undefined, and
+        then `undefined` says why), then the per-place tables."""
         out: dict = {m.json: self.value(m.name) for m in HEADLINE}
+        reasons = self.undefined()
+        if reasons:
+            out["undefined"] = {METRIC[k].json: why for k, why in reasons.items()
+                                if METRIC[k].headline}
         out["steps"] = self.steps
         out["stages"] = self.stages
         return out
@@ -100,18 +112,28 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     weights = [shares[p] for p in parts]
     steps = _mix_rows([m.steps for m in parts.values()], weights)
     stages = _mix_rows([m.stages for m in parts.values()], weights)
-    cohort = {k: _mix(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
-    cohort_visits = ({k: _mix(weights, [m.cohort_visits[k] for m in parts.values()])
+    cohort = {k: _weighted(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
+    cohort_visits = ({k: _weighted(weights, [m.cohort_visits[k] for m in parts.values()])
                       for k in first.cohort_visits}
                      if all(m.cohort_visits for m in parts.values()) else {})
-    return Metrics(**{k: _mix(weights, [getattr(m, k) for m in parts.values()]) for k in _LINEAR},
-                   steps=steps, stages=stages, cohort=cohort, cohort_visits=cohort_visits)
+    # Metrics' expectation fields by name (all floats; Any: mypy checks a
+    # `**` dict against every parameter, the dict-typed ones too).
+    linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
+                              for k in _LINEAR}
+    return Metrics(**linear, steps=steps, stages=stages, cohort=cohort,
+                   cohort_visits=cohort_visits)
 
 
 def _mix(weights: list[float], values: list[float | None]) -> float | None:
     """sum(share * value), None when a value is None (a reach not computed)."""
-    if any(v is None for v in values):
+    known = [v for v in values if v is not None]
+    if len(known) < len(values):
         return None
+    return _weighted(weights, known)
+
+
+def _weighted(weights: list[float], values: list[float]) -> float:
+    """sum(share * value), for values that are never None (the expectations)."""
     return sum(w * v for w, v in zip(weights, values))
 
 
@@ -142,7 +164,8 @@ def _mix_rows(tables: list[dict[str, dict[str, float | None]]],
                 if rows[i][key] is None:
                     missing.add((j, i))
             total[j] = total[j] + weight * values
-    out = total.tolist()
+    # cast: tolist() gives floats; a value missing in some persona becomes None.
+    out = cast("list[list[float | None]]", total.tolist())
     for j, i in missing:
         out[j][i] = None
     row = _ROWS.get(tuple(keys))
@@ -151,7 +174,8 @@ def _mix_rows(tables: list[dict[str, dict[str, float | None]]],
     return dict(zip(ids, map(dict, map(zip, repeat(keys), zip(*out)))))
 
 
-_ROWS = {  # the usual rows, built as literals (twice as fast as dict(zip(...)))
+#: the usual rows, built as literals (twice as fast as dict(zip(...)))
+_ROWS: dict[tuple[str, ...], Callable[..., dict[str, float | None]]] = {
     ("reach", "visits", "dropoff", "churn"):
         lambda r, v, d, c: {"reach": r, "visits": v, "dropoff": d, "churn": c},
     ("reach", "dropoff", "churn"): lambda r, d, c: {"reach": r, "dropoff": d, "churn": c},

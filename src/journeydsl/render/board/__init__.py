@@ -17,8 +17,14 @@ True
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ...language.compiled import CompiledJourney
 from .lanes import DEFAULT_LANES, LANES
+
+if TYPE_CHECKING:
+    from ...simulate import Report
+    from ...simulate.expectations import Outcome
 
 __all__ = ["DEFAULT_LANES", "LANES", "board_bytes", "board_svg", "parse_lanes"]
 
@@ -26,7 +32,8 @@ __all__ = ["DEFAULT_LANES", "LANES", "board_bytes", "board_svg", "parse_lanes"]
 def board_svg(journey: CompiledJourney, persona: str | None = None,
               lanes: tuple[str, ...] = DEFAULT_LANES, size: str = "auto",
               width: int | None = None, lang: str = "en", notes: list[str] | None = None,
-              report=None, outcomes=None) -> str:
+              report: Report | None = None,
+              outcomes: list[Outcome] | None = None) -> str:
     """The board as SVG text. `notes`, when given, receives what the user
     should know (a board wider than asked); `report` and `outcomes`: the
     exact engine's report and the evaluated `expect` lines, if the caller
@@ -52,7 +59,7 @@ def board_svg(journey: CompiledJourney, persona: str | None = None,
     return text
 
 
-def board_bytes(journey: CompiledJourney, fmt: str = "svg", **options) -> bytes:
+def board_bytes(journey: CompiledJourney, fmt: str = "svg", **options: Any) -> bytes:
     """The board as svg, png or pdf bytes (options as for `board_svg`)."""
     svg = board_svg(journey, **options)
     if fmt == "svg":

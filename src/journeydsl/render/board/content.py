@@ -3,8 +3,9 @@
 engine's report and the `expect` outcomes, computed once) and the shapes a
 lane hands to the layout.
 
-Text here is clean user text (`text.clean`, bidi controls removed), never
-escaped: the SVG writer escapes it.
+Text here is clean user text (`text.clean`: one line, control, bidi and
+invisible characters shown as their escapes), not yet escaped for XML:
+the SVG writer escapes it.
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Callable
 
-from ...language.compiled import CompiledJourney
+from ...language.compiled import CompiledJourney, Step
 from ..i18n import human, words
 from ..text import clean, money, pct
 
-_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                               "\u2066\u2067\u2068\u2069\u061c"))
+if TYPE_CHECKING:
+    from ...language.model import PerPersona
+    from ...simulate import Report
+    from ...simulate.expectations import Outcome
 
 
 def plain(text: str | None) -> str:
-    """User text for the board: one line, no bidi controls (an override
-    mark can flip the rest of a line; natural right-to-left text is kept)."""
-    return clean(text).translate(_BIDI).strip()
+    """User text for the board: `text.clean` (an override mark, which could
+    flip the rest of a line, is shown as `\\u{202e}`; natural right-to-left
+    text is kept)."""
+    return clean(text)
 
 
 # ------------------------------------------------------------ shapes
@@ -84,7 +89,8 @@ class Context:
     """Everything lanes read, each part computed on first use."""
 
     def __init__(self, journey: CompiledJourney, persona: str | None = None,
-                 lang: str = "en", report=None, outcomes=None) -> None:
+                 lang: str = "en", report: Report | None = None,
+                 outcomes: list[Outcome] | None = None) -> None:
         """`report` (the exact engine's) and `outcomes` (the `expect` lines
         evaluated) when the caller has them already."""
         if report is not None:
@@ -108,7 +114,7 @@ class Context:
             return self.w("prospects")
         return plain(found.label) or persona
 
-    def amount(self, value, fmt) -> str | None:
+    def amount(self, value: PerPersona | None, fmt: Callable[[float], str]) -> str | None:
         """A per-persona value for people: the shown persona's, or the base
         and each differing persona by label (`$1.20; Enterprise: $2.50`)."""
         if value is None:
@@ -124,14 +130,14 @@ class Context:
     def money(self, x: float) -> str:
         return money(x, self.journey.currency)
 
-    def mean(self, value) -> float | None:
+    def mean(self, value: PerPersona | None) -> float | None:
         if value is None:
             return None
         total = sum(self.weights.values()) or 1.0
         return sum(value.mean_for(p) * w for p, w in self.weights.items()) / total
 
     @cached_property
-    def report(self):
+    def report(self) -> Report | None:
         """The exact engine's report (None for a library: nobody enters)."""
         if self.journey.library or not self.journey.entries:
             return None
@@ -140,14 +146,14 @@ class Context:
         return simulate(self.journey, cohort=False)
 
     @cached_property
-    def outcomes(self):
+    def outcomes(self) -> list[Outcome]:
         if self.report is None or not self.journey.expects:
             return []
         from ...simulate.expectations import evaluate
 
         return evaluate(self.journey)
 
-    def stage_metrics(self) -> dict[str, dict]:
+    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
         report = self.report
         if report is None:
             return {}
@@ -160,7 +166,7 @@ class Context:
         through later stages by the likeliest move or referral."""
         return most_likely_path(self.journey, persona, self.stage_index)
 
-    def channel(self, step) -> str:
+    def channel(self, step: Step) -> str:
         return human(plain(step.channel))
 
 
@@ -195,13 +201,16 @@ def most_likely_path(journey: CompiledJourney, persona: str,
     else:  # no goal reachable: the furthest stage, then the likeliest step there
         end = min(best, key=lambda s: (-stage_index[stage_of[s]], best[s], number[s]))
     path = [end]
-    while previous[path[-1]] is not None:
-        path.append(previous[path[-1]])
+    before = previous[end]
+    while before is not None:
+        path.append(before)
+        before = previous[before]
     path.reverse()
     return _extend(journey, persona, path, stage_index, stage_of)
 
 
-def _extend(journey, persona, path, stage_index, stage_of) -> list[str]:
+def _extend(journey: CompiledJourney, persona: str, path: list[str],
+            stage_index: dict[str, int], stage_of: dict[str, str]) -> list[str]:
     """After the goal: the likeliest move or referral on to a later step (a
     later stage, or later in the same stage), never back."""
     seen = set(path)

@@ -10,7 +10,12 @@ simulator reports money by place (unit economics).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .content import Bar, Card, Context, Curve, Item, LaneData, plain, rate
+
+if TYPE_CHECKING:
+    from ...language.compiled import Expectation
 
 
 class Lane:
@@ -30,8 +35,8 @@ class Touchpoints(Lane):
         arrives = {m.target for m in journey.moves} | {r.target for r in journey.referrals}
         entries: dict[str, float] = {}
         for p, weight in ctx.weights.items():
-            for step, share in journey.entry_rates(p).items():
-                entries[step] = entries.get(step, 0.0) + weight * share
+            for entered, share in journey.entry_rates(p).items():
+                entries[entered] = entries.get(entered, 0.0) + weight * share
         cells = []
         for stage in ctx.stages:
             cards = []
@@ -147,7 +152,7 @@ class KPIs(Lane):
         return LaneData(self.key, w("kpis"), "items", cells, span)
 
 
-def kpi_name(ctx: Context, e) -> str:
+def kpi_name(ctx: Context, e: Expectation) -> str:
     """`LTV:CAC (Small business)`, `Reach (Pricing page)`: an expect line's
     metric for people."""
     from ..i18n import metric_label
@@ -165,7 +170,7 @@ def kpi_name(ctx: Context, e) -> str:
     return name
 
 
-def kpi_value(ctx: Context, e, value: float) -> str:
+def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
     from ...metrics import METRIC
 
     if e.unit == "rate":
@@ -195,11 +200,13 @@ class Reach(Lane):
         for stage in ctx.stages:
             m = stages.get(stage.id) or {}
             bars = []
-            if m.get("reach") is not None:
-                bars.append(Bar(w("reach_of", rate=rate(m["reach"])), m["reach"], "reach"))
+            reach = m.get("reach")
+            if reach is not None:
+                bars.append(Bar(w("reach_of", rate=rate(reach)), reach, "reach"))
             for key, tone in (("dropoff", "dropoff"), ("churn", "churn")):
-                if (m.get(key) or 0.0) > 5e-5:
-                    bars.append(Bar(w(f"{key}_of", rate=rate(m[key])), m[key], tone))
+                share = m.get(key) or 0.0
+                if share > 5e-5:
+                    bars.append(Bar(w(f"{key}_of", rate=rate(share)), share, tone))
             cells.append(bars)
         return LaneData(self.key, w("reach"), "bars", cells)
 

@@ -160,7 +160,8 @@ class Layout:
         svg.add("</g>")
         return svg.finish(title)
 
-    def _draw_header(self, svg: Svg, top: float, h: float, header) -> None:
+    def _draw_header(self, svg: Svg, top: float, h: float,
+                     header: list[tuple[list[str], list[str]]]) -> None:
         left = PAD + HEAD
         svg.text(PAD + 4, top + 30, self.ctx.w("stage"), 17, fill=MUTED, bold=True)
         for i, (label, objective) in enumerate(header):

@@ -25,7 +25,7 @@ def legend(ctx: Context, lanes: list[LaneData], room: float
     kinds = {lane.key for lane in lanes}
     entries: list[tuple[float, Callable[[Svg, float, float], None]]] = []
 
-    def label(text: str, lead: float, draw_mark) -> None:
+    def label(text: str, lead: float, draw_mark: Callable[[Svg, float, float], None]) -> None:
         def draw(svg: Svg, x: float, y: float) -> None:
             draw_mark(svg, x, y)
             svg.text(x + lead, y + 15, text, SIZE, fill=INK)
@@ -53,17 +53,21 @@ def legend(ctx: Context, lanes: list[LaneData], room: float
     if "emotion" in kinds:
         for k, p in enumerate(ctx.personas):
             tint = PALETTE[k % len(PALETTE)]
-            label(ctx.persona_label(p), 40,
-                  lambda svg, x, y, t=tint: (svg.line(x, y + 11, x + 30, y + 11, t, 3.0),
-                                             svg.circle(x + 15, y + 11, 5.0, t)))
+            def persona_mark(svg: Svg, x: float, y: float, t: str = tint) -> None:
+                svg.line(x, y + 11, x + 30, y + 11, t, 3.0)
+                svg.circle(x + 15, y + 11, 5.0, t)
+
+            label(ctx.persona_label(p), 40, persona_mark)
         label(w("legend_path"), 0, lambda svg, x, y: None)
     if "touchpoints" in kinds:
         label(w("legend_goal"), 36, lambda svg, x, y: svg.rect(
             x, y + 2, 28, 18, fill="#ffffff", stroke=GOAL, rx=4, stroke_width=2.5))
     if "kpis" in kinds:
-        label(w("legend_kpi"), 34, lambda svg, x, y: (
-            svg.circle(x + 6, y + 11, 5.5, TONES["pass"], stroke=TONES["pass"]),
-            svg.circle(x + 22, y + 11, 5.5, TONES["fail"], stroke=TONES["fail"])))
+        def kpi_mark(svg: Svg, x: float, y: float) -> None:
+            svg.circle(x + 6, y + 11, 5.5, TONES["pass"], stroke=TONES["pass"])
+            svg.circle(x + 22, y + 11, 5.5, TONES["fail"], stroke=TONES["fail"])
+
+        label(w("legend_kpi"), 34, kpi_mark)
     if "reach" in kinds:
         label(w("legend_reach"), 36, lambda svg, x, y: svg.rect(
             x, y + 7, 28, 9, fill=BARS["reach"], rx=4))

@@ -13,6 +13,7 @@ from ..measure import ellipsis, fit_lines, width
 from ..view import colour
 from .content import Bar, Card, Item
 from .svg import INK, LINE, MUTED, Svg
+from ..i18n import Words
 
 GOAL = "#1b7837"
 EXIT = "#b42318"
@@ -110,14 +111,14 @@ def bar(b: Bar, room: float) -> Piece:
     return Piece(height, draw)
 
 
-def more(count: int, word) -> Piece:
+def more(count: int, word: Words) -> Piece:
     def draw(svg: Svg, x: float, y: float, w: float) -> None:
         svg.text(x + 18, y + META + 1, word("more", n=count), META, fill=MUTED, italic=True)
 
     return Piece(META_LEAD, draw)
 
 
-def fit(pieces: list[Piece], cap: float | None, word) -> list[Piece]:
+def fit(pieces: list[Piece], cap: float | None, word: Words) -> list[Piece]:
     """The pieces that fit `cap` (None: all), with `+ N more` for the rest."""
     if cap is None or stack_height(pieces) <= cap:
         return pieces

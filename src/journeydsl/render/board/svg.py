@@ -10,7 +10,10 @@ True
 
 from __future__ import annotations
 
+from typing import Any
 from xml.sax.saxutils import escape
+
+from ...display import lines_shown
 
 FONT = "'DejaVu Sans', Verdana, 'Liberation Sans', Arial, sans-serif"
 INK = "#1f2933"
@@ -19,7 +22,10 @@ LINE = "#cbd2d9"
 
 
 def esc(text: str) -> str:
-    return escape(text, {'"': "&quot;", "'": "&#39;"})
+    """Text for XML: control, bidi and invisible characters shown as their
+    escapes (`journeydsl.display`; XML 1.0 cannot hold most controls), then
+    `& < > " '` escaped."""
+    return escape(lines_shown(text), {'"': "&quot;", "'": "&#39;"})
 
 
 def n(x: float) -> str:
@@ -37,8 +43,9 @@ class Svg:
     def add(self, raw: str) -> None:
         self.parts.append(raw)
 
-    def rect(self, x, y, w, h, fill="none", stroke=None, rx=0, stroke_width=1.0,
-             extra="") -> None:
+    def rect(self, x: float, y: float, w: float, h: float, fill: str = "none",
+             stroke: str | None = None, rx: float = 0, stroke_width: float = 1.0,
+             extra: str = "") -> None:
         attrs = f'x="{n(x)}" y="{n(y)}" width="{n(max(w, 0))}" height="{n(max(h, 0))}"'
         if rx:
             attrs += f' rx="{n(rx)}"'
@@ -47,7 +54,8 @@ class Svg:
             attrs += f' stroke="{stroke}" stroke-width="{n(stroke_width)}"'
         self.parts.append(f"<rect {attrs}{extra}/>")
 
-    def line(self, x1, y1, x2, y2, stroke=LINE, width=1.0, dash: str | None = None) -> None:
+    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = LINE,
+             width: float = 1.0, dash: str | None = None) -> None:
         d = f' stroke-dasharray="{dash}"' if dash else ""
         self.parts.append(f'<line x1="{n(x1)}" y1="{n(y1)}" x2="{n(x2)}" y2="{n(y2)}" '
                           f'stroke="{stroke}" stroke-width="{n(width)}"{d}/>')
@@ -58,11 +66,12 @@ class Svg:
                           f'stroke-width="{n(width)}" stroke-linejoin="round" '
                           f'stroke-linecap="round"/>')
 
-    def circle(self, x, y, r, fill, stroke="#ffffff", width=1.5) -> None:
+    def circle(self, x: float, y: float, r: float, fill: str, stroke: str = "#ffffff",
+               width: float = 1.5) -> None:
         self.parts.append(f'<circle cx="{n(x)}" cy="{n(y)}" r="{n(r)}" fill="{fill}" '
                           f'stroke="{stroke}" stroke-width="{n(width)}"/>')
 
-    def text(self, x, y, text: str, size: float, fill: str = INK, bold: bool = False,
+    def text(self, x: float, y: float, text: str, size: float, fill: str = INK, bold: bool = False,
              italic: bool = False, anchor: str = "start") -> None:
         """One line of text with its baseline at y."""
         attrs = f'x="{n(x)}" y="{n(y)}" font-size="{n(size)}" fill="{fill}"'
@@ -74,7 +83,8 @@ class Svg:
             attrs += f' text-anchor="{anchor}"'
         self.parts.append(f"<text {attrs}>{esc(text)}</text>")
 
-    def lines(self, x, y, lines: list[str], size: float, leading: float, **style) -> float:
+    def lines(self, x: float, y: float, lines: list[str], size: float, leading: float,
+              **style: Any) -> float:
         """Lines from the top edge y; returns the y below them."""
         for i, line in enumerate(lines):
             self.text(x, y + size + i * leading - (leading - size) / 2 + 1, line, size,

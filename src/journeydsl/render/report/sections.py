@@ -7,12 +7,21 @@ scorecard), `levers`, `attribution`, the board and the map renderers.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...language.compiled import CompiledJourney
 from ..board.content import plain
 from ..i18n import human, metric_label, words
 from ..text import money, pct
 from . import charts
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from ...simulate import Report as SimulationReport
+    from ...simulate.expectations import Outcome
+    from ...simulate.levers import Lever
+    from ...simulate.results import Metrics
 from .page import Raw, badge, esc, figure, page, section, table
 
 HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert",
@@ -22,7 +31,8 @@ TOP_LEVERS = 10
 
 class Report:
     def __init__(self, baseline: CompiledJourney, scenarios: list[CompiledJourney],
-                 lang: str = "en", source: str = "", outcomes: list | None = None) -> None:
+                 lang: str = "en", source: str = "",
+                 outcomes: list[Outcome] | None = None) -> None:
         self.journey, self.scenarios = baseline, scenarios
         self.outcomes = outcomes
         self.lang, self.source = lang, source
@@ -31,12 +41,12 @@ class Report:
 
     # ------------------------------------------------------------ data
     @cached_property
-    def report(self):
+    def report(self) -> SimulationReport:
         from ...simulate import simulate
 
         return simulate(self.journey, cohort=False)
 
-    def evaluated(self, variant: CompiledJourney) -> list:
+    def evaluated(self, variant: CompiledJourney) -> list[Outcome]:
         from ...simulate.expectations import evaluate
 
         if self.outcomes is None:
@@ -46,7 +56,7 @@ class Report:
     def label(self, step: str) -> str:
         return plain(self.journey.step(step).label) or step
 
-    def value(self, name: str, metrics) -> str:
+    def value(self, name: str, metrics: Metrics) -> str:
         from ...metrics import METRIC
 
         x = metrics.value(name)
@@ -143,8 +153,9 @@ class Report:
         w = self.w
         if not self.scenarios:
             return ""
-        reports = [(w("baseline"), self.report.blended)]
-        reports += [(plain(s.scenario_label) or s.scenario, simulate(s, cohort=False).blended)
+        reports: list[tuple[str, Metrics]] = [(w("baseline"), self.report.blended)]
+        reports += [(plain(s.scenario_label) or s.scenario or "",
+                     simulate(s, cohort=False).blended)
                     for s in self.scenarios]
         rows = [{"variant": name, "conversion": m.conversion} for name, m in reports]
         svg = charts.bars(rows, "conversion", "variant", metric_label("conversion", self.lang),
@@ -159,13 +170,13 @@ class Report:
 
     def levers(self) -> str:
         w = self.w
-        found = self._levers.result()
-        found.sort(key=lambda lv: (-abs(lv.d_conversion), lv.source, lv.target))
-        top = found[:TOP_LEVERS]
-        if not top or top[0].d_conversion == 0:
+        gains = [(lv, lv.d_conversion or 0.0) for lv in self._levers.result()]
+        gains.sort(key=lambda g: (-abs(g[1]), g[0].source, g[0].target))
+        top = [lv for lv, _ in gains[:TOP_LEVERS]]
+        if not top or gains[0][1] == 0:
             return ""
         rows = [{"move": f"{self.label(lv.source)} → {self.label(lv.target)}",
-                 "low": -lv.d_conversion * 100, "high": lv.d_conversion * 100} for lv in top]
+                 "low": -gain * 100, "high": gain * 100} for lv, gain in gains[:TOP_LEVERS]]
         svg = charts.tornado(rows, "move", "low", "high", w("conversion_pp"), w("minus"),
                              w("plus"), prefix="levers")
         data = table([w("move"), w("rate"), w("plus")],
@@ -179,9 +190,10 @@ class Report:
 
         w = self.w
         result = attribution(self.journey, steps=False)
-        rows = [{"channel": human(plain(name)) if name else w("no_channel"),
-                 "share": r.share or 0.0, "effect": r.removal_effect or 0.0}
-                for name, r in result.channels.items() if r.share]
+        rows: list[dict[str, Any]] = [
+            {"channel": human(plain(name)) if name else w("no_channel"),
+             "share": r.share or 0.0, "effect": r.removal_effect or 0.0}
+            for name, r in result.channels.items() if r.share]
         if not rows:
             return ""
         svg = charts.bars(rows, "share", "channel", w("share"), colour=charts.GREEN,
@@ -192,7 +204,7 @@ class Report:
                        figure(svg, w("attribution"), data, w("data_table")))
 
 
-def _blended_levers(journey: CompiledJourney) -> list:
+def _blended_levers(journey: CompiledJourney) -> list[Lever]:
     from ...simulate.levers import levers
 
     return [lv for lv in levers(journey) if lv.persona is None and lv.movable
@@ -204,9 +216,10 @@ class _Background:
     levers of a journey with a horizon take about a second: they run while
     the report draws its charts); in this process where fork is missing."""
 
-    def __init__(self, function, journey) -> None:
+    def __init__(self, function: Callable[[CompiledJourney], list[Lever]],
+                 journey: CompiledJourney) -> None:
         self.function, self.journey = function, journey
-        self.future = None
+        self.future: Future[list[Lever]] | None = None
         import multiprocessing
 
         if "fork" in multiprocessing.get_all_start_methods():
@@ -215,7 +228,7 @@ class _Background:
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.future = self.pool.submit(function, journey)
 
-    def result(self):
+    def result(self) -> list[Lever]:
         if self.future is None:
             return self.function(self.journey)
         try:

@@ -9,6 +9,7 @@ products, never as per-prospect arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -58,22 +59,25 @@ class Tally:
     def metrics(self) -> Metrics:
         chain = self.chain
         n = max(self.n, 1)
-        steps = {s: {"reach": float(min(self.reach_count[i] / n, 1.0)),
-                     "visits": float(self.visits[i] / n),
-                     "dropoff": float(self.dropoff[i] / n), "churn": float(self.churn[i] / n)}
-                 for i, s in enumerate(chain.steps)}
+        steps: dict[str, dict[str, float | None]] = {
+            s: {"reach": float(min(self.reach_count[i] / n, 1.0)),
+                "visits": float(self.visits[i] / n),
+                "dropoff": float(self.dropoff[i] / n), "churn": float(self.churn[i] / n)}
+            for i, s in enumerate(chain.steps)}
         order: list[str] = []
         for stage in chain.stage_of:
             if stage not in order:
                 order.append(stage)
-        stages = {}
+        stages: dict[str, dict[str, float | None]] = {}
         for k, stage in enumerate(order):
             idx = [i for i, st in enumerate(chain.stage_of) if st == stage]
             stages[stage] = {"reach": float(min(self.stage_reach_count[k] / n, 1.0)),
                              "dropoff": float(self.dropoff[idx].sum() / n),
                              "churn": float(self.churn[idx].sum() / n)}
-        m = Metrics(**{k: float(v) for k, v in zip(LINEAR, self.means)},
-                    steps=steps, stages=stages)
+        # Metrics' expectation fields by name (floats; Any: mypy checks a
+        # `**` dict against every parameter, the dict-typed ones too).
+        linear: dict[str, Any] = {k: float(v) for k, v in zip(LINEAR, self.means)}
+        m = Metrics(**linear, steps=steps, stages=stages)
         m.cohort = {k: float(v / n) for k, v in
                     zip(("prospects", "customers", "revenue", "cost"), self.cohort)}
         return m
