@@ -236,3 +236,25 @@ def test_a_1500_step_journey_renders_in_seconds(stages, per_stage):
     took = time.perf_counter() - start
     assert png.startswith(b"\x89PNG")
     assert took < 60, took  # about 2 s on an idle machine
+
+
+@needs_dot
+@pytest.mark.parametrize("example, flows", [("value_ladder", True),
+                                            ("lifecycle_activities", False)])
+def test_stage_labels_sit_above_every_line_that_crosses_their_box(example, flows):
+    from journeydsl.render import finish as fin
+    from journeydsl.render.backends import _pass
+
+    text, finish, _ = dot.drawing(load(REPO / "examples" / f"{example}.journey"), flows=flows)
+    assert finish is not None
+    laid_out = _pass("dot", text, "dot", "dot").decode("utf-8")
+    root, clusters, edges = fin._read(finish(laid_out))
+    for name, attrs in clusters.items():
+        box = fin._numbers(attrs["bb"].value)
+        label_bottom = box[3] - fin._label_band(attrs, box)
+        assert fin._highest_edge(edges, [box]) + fin.LABEL_GAP <= label_bottom + 1e-6, name
+    # and the title (with the legend under it) sits above every stage
+    top = max(fin._numbers(attrs["bb"].value)[3] for attrs in clusters.values())
+    legend_bottom = min(float(m.group(1)) - 9 for m in re.finditer(
+        r'"#legend\d+" \[.*?pos="[\d.]+,([\d.]+)"', finish(laid_out)))
+    assert top < legend_bottom < fin._content_top(root)

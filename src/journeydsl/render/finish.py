@@ -5,7 +5,9 @@ without moving anything (`neato -n2`, the `nop2` engine).
 `finish(laid_out, legend)`:
 - every stage box (`cluster_<n>`) gets the same top and bottom, so the
   stages read as columns of one table (dot sizes each cluster to its own
-  steps, a staircase), and its label moves up with its top;
+  steps, a staircase), and its label moves up with its top, above every
+  line and edge label that crosses the box (dot routes some moves over a
+  short stage, right where its label goes);
 - the legend becomes one compact strip under the title (two rows when the
   map is narrow), pinned by us: the title moves up to make room.
 
@@ -33,6 +35,8 @@ _TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"|->|--|[{}\[\];,=]|[^\s{}\[\];,="]+',
 _CLUSTER = re.compile(r'"?cluster_\d+"?$')
 GAP = 10.0  # points between legend items, and around the strip
 LEGEND_FONT = 9
+EDGE_LINE = 9 * 1.2  # the height of a line of an edge label (points)
+LABEL_GAP = 6.0  # between a stage label and the highest line under it
 
 
 @dataclass
@@ -71,12 +75,17 @@ def _attr_list(tokens: list[Token], i: int) -> tuple[dict[str, Attr], int]:
     return attrs, i + 1
 
 
-def _read(text: str) -> tuple[dict[str, Attr], dict[str, dict[str, Attr]]]:
-    """(root graph attributes, {cluster name: its graph attributes})."""
+Read = tuple[dict[str, Attr], dict[str, dict[str, Attr]], list[dict[str, Attr]]]
+
+
+def _read(text: str) -> Read:
+    """(root graph attributes, {cluster name: its graph attributes}, the
+    attributes of every edge)."""
     tokens = _tokens(text)
     stack: list[str | None] = []
     root: dict[str, Attr] = {}
     clusters: dict[str, dict[str, Attr]] = {}
+    edges: list[dict[str, Attr]] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i][0]
@@ -90,8 +99,11 @@ def _read(text: str) -> tuple[dict[str, Attr], dict[str, dict[str, Attr]]]:
             if stack:
                 stack.pop()
             i += 1
-        elif tok == "[":  # a node, edge or default statement's attributes: skipped
-            _, i = _attr_list(tokens, i)
+        elif tok == "[":  # a node, edge or default statement's attributes
+            attrs, end = _attr_list(tokens, i)
+            if i >= 2 and tokens[i - 2][0] == "->":
+                edges.append(attrs)
+            i = end
         elif tok == "graph" and i + 1 < len(tokens) and tokens[i + 1][0] == "[":
             attrs, i = _attr_list(tokens, i + 1)
             where = stack[-1] if stack else None
@@ -101,7 +113,7 @@ def _read(text: str) -> tuple[dict[str, Attr], dict[str, dict[str, Attr]]]:
                 clusters.setdefault(where, {}).update(attrs)
         else:
             i += 1
-    return root, clusters
+    return root, clusters, edges
 
 
 def _numbers(value: str) -> list[float]:
@@ -115,13 +127,20 @@ def _fmt(values: Iterable[float]) -> str:
 def finish(laid_out: str, legend: LegendItems | None = None) -> str:
     """The laid-out map with stage columns squared up and the legend strip
     added (`legend`: (text, node attributes) per item, in order)."""
-    root, clusters = _read(laid_out)
+    root, clusters, edges = _read(laid_out)
     edits: list[tuple[int, int, str]] = []
     boxes = {name: _numbers(attrs["bb"].value) for name, attrs in clusters.items()
              if "bb" in attrs}
+    rise = 0.0  # how far the title must move up to make room
     if boxes:
         top = max(b[3] for b in boxes.values())
         bottom = min(b[1] for b in boxes.values())
+        # A stage's label sits above every line and edge label that crosses
+        # its box (dot routes some over a short stage, where the label goes).
+        band = max((_label_band(attrs, boxes[name]) for name, attrs in clusters.items()
+                    if name in boxes), default=0.0)
+        top = max(top, _highest_edge(edges, list(boxes.values())) + band + LABEL_GAP)
+        rise = max(0.0, top + GAP - _content_top(root))
         for name, (x1, y1, x2, y2) in boxes.items():
             attrs = clusters[name]
             edits.append((attrs["bb"].start, attrs["bb"].end, f'"{_fmt((x1, bottom, x2, top))}"'))
@@ -131,8 +150,10 @@ def finish(laid_out: str, legend: LegendItems | None = None) -> str:
                               f'"{_fmt((lx, ly + top - y2))}"'))
     extra = ""
     if legend and "bb" in root:
-        extra, edits_root = _legend(root, legend)
+        extra, edits_root = _legend(root, legend, rise)
         edits += edits_root
+    elif rise and "bb" in root:
+        edits += _raise_title(root, rise)
     out = laid_out
     for start, end, new in sorted(edits, reverse=True):
         out = out[:start] + new + out[end:]
@@ -142,9 +163,60 @@ def finish(laid_out: str, legend: LegendItems | None = None) -> str:
     return out
 
 
-def _legend(root: dict[str, Attr], legend: LegendItems) -> tuple[str, list[tuple[int, int, str]]]:
+def _label_band(attrs: dict[str, Attr], box: list[float]) -> float:
+    """How far a cluster's label reaches down from its box's top (points)."""
+    if "lp" not in attrs or "lheight" not in attrs:
+        return 24.0
+    label_bottom = _numbers(attrs["lp"].value)[1] - float(attrs["lheight"].value) * 72 / 2
+    return box[3] - label_bottom
+
+
+def _highest_edge(edges: list[dict[str, Attr]], boxes: list[list[float]]) -> float:
+    """The highest point of any edge's line or label inside a box's width
+    (-inf when none)."""
+    highest = float("-inf")
+
+    def inside(x: float) -> bool:
+        return any(b[0] <= x <= b[2] for b in boxes)
+
+    for attrs in edges:
+        if "pos" in attrs:
+            for point in attrs["pos"].value.split():
+                x, y = _numbers(point.split(",", 1)[1] if point[:2] in ("e,", "s,")
+                                else point)[:2]
+                if inside(x):
+                    highest = max(highest, y)
+        for key in ("lp", "xlp"):
+            if key in attrs:
+                x, y = _numbers(attrs[key].value)
+                lines = attrs.get("label" if key == "lp" else "xlabel")
+                count = lines.value.count("\\n") + 1 if lines else 1
+                if inside(x):
+                    highest = max(highest, y + count * EDGE_LINE / 2)
+    return highest
+
+
+def _content_top(root: dict[str, Attr]) -> float:
+    """The bottom of the title: where the map's content may reach up to."""
+    x1, y1, x2, y2 = _numbers(root["bb"].value)
+    if "lp" in root and "lheight" in root:
+        return _numbers(root["lp"].value)[1] - float(root["lheight"].value) * 72 / 2
+    return y2
+
+
+def _raise_title(root: dict[str, Attr], rise: float) -> list[tuple[int, int, str]]:
+    x1, y1, x2, y2 = _numbers(root["bb"].value)
+    edits = [(root["bb"].start, root["bb"].end, f'"{_fmt((x1, y1, x2, y2 + rise))}"')]
+    if "lp" in root:
+        lx, ly = _numbers(root["lp"].value)
+        edits.append((root["lp"].start, root["lp"].end, f'"{_fmt((lx, ly + rise))}"'))
+    return edits
+
+
+def _legend(root: dict[str, Attr], legend: LegendItems,
+            rise: float = 0.0) -> tuple[str, list[tuple[int, int, str]]]:
     """The legend strip's DOT (nodes with pinned positions) and the edits that
-    make room for it under the title."""
+    make room for it under the title (and `rise` more for the stages)."""
     x1, y1, x2, y2 = _numbers(root["bb"].value)
     sizes = []
     for text, attrs in legend:
@@ -163,7 +235,7 @@ def _legend(root: dict[str, Attr], legend: LegendItems) -> tuple[str, list[tuple
         rows[-1].append(k)
         used += w + GAP
     row_h = 18.0 + 6
-    strip = row_h * len(rows) + GAP
+    strip = row_h * len(rows) + GAP + rise
     edits = [(root["bb"].start, root["bb"].end, f'"{_fmt((x1, y1, x2, y2 + strip))}"')]
     base = y2  # the strip's top edge; the title moves up by `strip`
     if "lp" in root:
