@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING
 from ..language.compiled import CompiledJourney
 
 from .measure import width as text_width
-from .text import dot_label, dot_record, dot_value, pct, per_thousand, wrap
+from .text import dot_label, dot_record, dot_value, per_thousand, wrap
 from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
-                   colour, map_view)
+                   colour, map_view, title_parts)
 
 if TYPE_CHECKING:
     import graphviz
@@ -153,54 +153,10 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
 
 
 def title(view: MapView) -> str:
-    return dot_label(_title_parts(view.title, view.scenario_label or view.scenario,
-                                  view.persona_label or view.persona, view.flows,
-                                  view.personas),
+    return dot_label(title_parts(view.title, view.scenario_label or view.scenario,
+                                 view.persona_label or view.persona, view.flows,
+                                 view.personas),
                      end="\\l")  # left-justified
-
-
-def title_lines(journey: CompiledJourney, persona: str | None, flows: bool) -> list[str]:
-    """The map's title lines, from the journey (for maps without a view)."""
-    from .text import clean
-    from .view import persona_key
-
-    labels = {p.id: clean(p.label) for p in journey.personas}
-    scenario = clean(journey.scenario_label) if journey.scenario_label else journey.scenario
-    return _title_parts(clean(journey.title), scenario,
-                        (labels.get(persona) or persona) if persona else None, flows,
-                        persona_key(journey, persona))
-
-
-def _title_parts(name: str, scenario: str | None, persona: str | None, flows: bool,
-                 personas: list[tuple[str, str, float]]) -> list[str]:
-    """The title, then one line of what the map shows, then the persona key."""
-    parts = [name]
-    if scenario:
-        parts.append(f"scenario: {scenario}")
-    if persona:
-        parts.append(f"persona: {persona}")
-    if flows:
-        parts.append("flows: expected prospects per 1,000 entrants, the people their "
-                     "referrals bring included")
-    lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
-    if personas:
-        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
-        chunks[-1] = chunks[-1][:-1] + ";"
-        lines += _pack(["personas, shown blended by share:"] + chunks
-                       + [f"[{personas[-1][0]}: ...] is a persona's own value"], 110)
-    return lines
-
-
-def _pack(chunks: list[str], width: int) -> list[str]:
-    """Chunks of text joined into lines of at most `width` characters, a
-    chunk never split (unless longer than a line on its own)."""
-    lines: list[str] = []
-    for chunk in chunks:
-        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
-            lines[-1] += " " + chunk
-        else:
-            lines.extend(wrap(chunk, width))
-    return lines
 
 
 def _columns(view: MapView) -> dict[str, int]:

@@ -28,6 +28,7 @@ from ..language.compiled import CompiledJourney
 
 from .measure import width as text_width
 from .text import dot_label, per_thousand, wrap
+from .view import GOAL, title_lines
 
 if TYPE_CHECKING:
     import graphviz
@@ -54,8 +55,6 @@ def overview_graph(journey: CompiledJourney, persona: str | None = None,
                    flows: bool = False) -> graphviz.Digraph:
     """The stage overview (`flows` changes nothing: it shows flows always)."""
     import graphviz
-
-    from .view import GOAL
 
     stages = [s for s in journey.stages if s.steps]
     g = graphviz.Digraph("journey")
@@ -130,7 +129,6 @@ def _move_lines(target: str, flow: float) -> list[str]:
 
 def _title(g: graphviz.Digraph, journey: CompiledJourney, persona: str | None, note: str,
            routed: bool = True) -> None:
-    from .dot import title_lines
 
     lines = title_lines(journey, persona, flows=False) + wrap(note, 120)
     # Positions are pinned (a grid, see above): drawn by `neato -n2`.

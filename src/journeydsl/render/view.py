@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .i18n import human
-from .text import clean, days, money, pct, per_thousand
+from .text import clean, days, money, pct, per_thousand, wrap
 
 #: Emotion 1..5 -> fill colour (light enough for black text; red to green).
 EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
@@ -264,3 +264,45 @@ def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, dict[str
     report = simulate(journey, places=frozenset(), cohort=True)
     wanted = [persona] if persona else list(report.personas)
     return {p: dict(report.personas[p].cohort_visits) for p in wanted}
+
+
+# ------------------------------------------------------------------ titles
+def title_lines(journey: CompiledJourney, persona: str | None, flows: bool) -> list[str]:
+    """The map's title lines, from the journey (for maps without a view)."""
+    labels = {p.id: clean(p.label) for p in journey.personas}
+    scenario = clean(journey.scenario_label) if journey.scenario_label else journey.scenario
+    return title_parts(clean(journey.title), scenario,
+                       (labels.get(persona) or persona) if persona else None, flows,
+                       persona_key(journey, persona))
+
+
+def title_parts(name: str, scenario: str | None, persona: str | None, flows: bool,
+                personas: list[tuple[str, str, float]]) -> list[str]:
+    """The title, then one line of what the map shows, then the persona key."""
+    parts = [name]
+    if scenario:
+        parts.append(f"scenario: {scenario}")
+    if persona:
+        parts.append(f"persona: {persona}")
+    if flows:
+        parts.append("flows: expected prospects per 1,000 entrants, the people their "
+                     "referrals bring included")
+    lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
+    if personas:
+        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
+        chunks[-1] = chunks[-1][:-1] + ";"
+        lines += _pack(["personas, shown blended by share:"] + chunks
+                       + [f"[{personas[-1][0]}: ...] is a persona's own value"], 110)
+    return lines
+
+
+def _pack(chunks: list[str], width: int) -> list[str]:
+    """Chunks of text joined into lines of at most `width` characters, a
+    chunk never split (unless longer than a line on its own)."""
+    lines: list[str] = []
+    for chunk in chunks:
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines.extend(wrap(chunk, width))
+    return lines
