@@ -198,10 +198,9 @@ def _highest_edge(edges: list[dict[str, Attr]], boxes: list[list[float]]) -> flo
 
 def _content_top(root: dict[str, Attr]) -> float:
     """The bottom of the title: where the map's content may reach up to."""
-    x1, y1, x2, y2 = _numbers(root["bb"].value)
     if "lp" in root and "lheight" in root:
         return _numbers(root["lp"].value)[1] - float(root["lheight"].value) * 72 / 2
-    return y2
+    return _numbers(root["bb"].value)[3]
 
 
 def _raise_title(root: dict[str, Attr], rise: float) -> list[tuple[int, int, str]]:
