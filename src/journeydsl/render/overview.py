@@ -57,7 +57,8 @@ def overview_graph(journey: CompiledJourney, persona: str | None = None,
     import graphviz
 
     stages = [s for s in journey.stages if s.steps]
-    g = graphviz.Digraph("journey")
+    g = graphviz.Digraph("journey", comment="stage overview: positions pinned, draw with "
+                                            "`neato -n2` (dot would lay it out again)")
     g.attr("node", fontname=FONT, fontsize="11", shape="box", style="rounded,filled",
            fillcolor="#eef1f6", color="#4a5568", margin="0.16,0.08")
     g.attr("edge", color="#4a5568")
