@@ -423,6 +423,63 @@ def test_JD209_not_for_one_file_reached_twice(tmp_path: Path) -> None:
     assert [p.id for p in result.journey.personas] == ["smb", "ent"]
 
 
+def test_JD210_event_marks_two_steps() -> None:
+    text = edit(SIGNUP, ('touchpoint landing "Landing page" }',
+                         'touchpoint landing "Landing page" { event "page_view", "signup" } }'),
+                ('stage signup "Sign-up" {}', 'stage signup "Sign-up" { event "signup" }'))
+    d = check(text, "JD210", '"signup"', nth=2)
+    assert d.message == "event `signup` marks two steps: `landing` and `signup`"
+    assert [(label.span, label.message) for label in d.labels] == [
+        (span_of(text, '"signup"'), "first mapped to `landing` here")]
+
+
+def test_JD210_event_named_twice_on_one_step() -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}',
+                         'stage signup "Sign-up" { event "signup", "signup" }'))
+    d = check(text, "JD210", '"signup"', nth=2)
+    assert d.message == "event `signup` is named twice on `signup`"
+
+
+def test_JD210_event_takes_the_id_of_a_step_without_events() -> None:
+    """`landing` names no events, so the log's `landing` event marks it."""
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}', 'stage signup "Sign-up" { event "landing" }'))
+    d = check(text, "JD210", '"landing"')
+    assert d.message == "event `landing` also marks step `landing`"
+    assert d.labels[0].span == span_of(text, "landing", after="touchpoint ")
+    assert "give `landing` its own `event` names" in d.help
+
+
+def test_event_attribute_reads_names_with_spans() -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}',
+                         'stage signup "Sign-up" { event "signup_done",\n    "signup_ok" }'))
+    result = journeydsl.loads(text, "t.journey")
+    assert result.diagnostics == []
+    events = result.journey.step("signup").attributes.events
+    assert [(e.name, e.span) for e in events] == [
+        ("signup_done", span_of(text, '"signup_done"')), ("signup_ok", span_of(text, '"signup_ok"'))]
+
+
+@pytest.mark.parametrize("change, needle, message", [
+    ('{ event "" }', '""', "an event name cannot be empty"),
+    ("{ event signup }", "signup", "`event` takes quoted event names"),
+    ('{ pain "a", "b" }', '"b"', "`pain` takes one value"),
+    ('{ value "a", "b" }', '"b"', "`value` takes one value"),
+])
+def test_event_values_of_the_wrong_kind(change: str, needle: str, message: str) -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}', f'stage signup "Sign-up" {change}'))
+    d = check(text, "JD307", needle, after="signup")
+    assert d.message == message
+
+
+def test_event_on_a_stage_with_touchpoints_or_in_a_scenario() -> None:
+    text = edit(SIGNUP, ('stage visit "Visit" {', 'stage visit "Visit" { event "v";'))
+    d = check(text, "JD307", 'event "v"')
+    assert d.message == "`event` on a stage with touchpoints applies to no step"
+    text = edit(SIGNUP, ("  goal signup\n", '  goal signup\n  scenario s { signup { event "x" } }\n'))
+    d = check(text, "JD307", 'event "x"')
+    assert d.message == "a scenario cannot change which events mark a step"
+
+
 # ---------------------------------------------------------------- JD3xx: values
 
 def test_JD301_rate_outside_range() -> None:

@@ -84,6 +84,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD207": (Severity.ERROR, "unknown metric"),
     "JD208": (Severity.ERROR, "invalid setting value"),
     "JD209": (Severity.ERROR, "name clash with an imported file"),
+    "JD210": (Severity.ERROR, "event mapped to two steps"),
     "JD301": (Severity.ERROR, "rate outside [0, 100%]"),
     "JD302": (Severity.ERROR, "bare number where a rate is expected"),
     "JD303": (Severity.ERROR, "outgoing rates exceed 100%"),
