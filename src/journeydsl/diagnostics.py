@@ -106,6 +106,12 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD406": (Severity.ERROR, "referral cascade never dies out"),
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD501": (Severity.ERROR, "expectation failed"),
+    "JD601": (Severity.WARNING, "declared rate outside the observed interval"),
+    "JD602": (Severity.ERROR, "event log cannot be used"),
+    "JD603": (Severity.ERROR, "event log column missing or of the wrong type"),
+    "JD604": (Severity.ERROR, "event log value cannot be read"),
+    "JD605": (Severity.WARNING, "time goes backwards in the event log"),
+    "JD606": (Severity.WARNING, "persona the journey does not declare"),
 }
 
 
