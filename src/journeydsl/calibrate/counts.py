@@ -67,6 +67,7 @@ class Counts:
     unmapped: list[tuple[str, int]]  # events no step names, most rows first
     steps: dict[tuple[str, int], StepCount] = field(default_factory=dict)
     moves: dict[tuple[str, int, int], MoveCount] = field(default_factory=dict)
+    delays: dict[tuple[int, int], MoveCount] = field(default_factory=dict)  # every customer
     amounts: dict[tuple[str, int], tuple[float, int]] = field(default_factory=dict)
     #: (persona key, loop step) -> [(visits in the run, censored, runs)]
     spells: dict[tuple[str, int], list[tuple[int, bool, int]]] = field(default_factory=dict)
@@ -129,6 +130,8 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries))
     for pk, no, nxt, n, median in engine.fetch(sql.MOVES):
         counts.moves[(pk, int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
+    for no, nxt, n, median in engine.fetch(sql.DELAYS):
+        counts.delays[(int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
     for pk, no, total, n in engine.fetch(sql.AMOUNTS):
         counts.amounts[(pk, int(no))] = (float(total), int(n))
     loops = [s.number for s in plan.steps if s.loop]

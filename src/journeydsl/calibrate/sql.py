@@ -169,6 +169,12 @@ MOVES = """
     SELECT pk, no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
     FROM jf_visits WHERE next_no IS NOT NULL GROUP BY pk, no, next_no"""
 
+#: Per move, over every customer: the median time it took (µs), which is
+#: what `after` is (one delay per move, whatever the persona).
+DELAYS = """
+    SELECT no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
+    FROM jf_visits WHERE next_no IS NOT NULL GROUP BY no, next_no"""
+
 #: Per persona key and step: the sum and number of the events' amounts.
 AMOUNTS = """
     SELECT pk, no, SUM(a) AS total, COUNT(a) AS n

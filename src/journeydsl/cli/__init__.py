@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import check, render, report, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, fit, render, report, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 

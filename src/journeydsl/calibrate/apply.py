@@ -1,0 +1,73 @@
+"""Writing a fit into a journey file, all or nothing: the new text is built
+in memory, must compile without errors, and replaces the file atomically
+(its mode kept; CRLF line ends and a BOM kept as the file had them)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..diagnostics import Diagnostic
+from .estimate import Fit
+from .logs import LogSpec
+from .proposal import propose
+from .rewrite import as_scenario, in_place
+
+if TYPE_CHECKING:
+    from ..api import Compiled
+
+
+class WriteRefused(Exception):
+    """The fitted file would not compile (or could not be read back): nothing
+    was written; `diagnostics` says why."""
+
+    def __init__(self, message: str, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__(message)
+
+
+def fitted_text(path: Path, result: Compiled, fitted: Fit, spec: LogSpec,
+                scenario: str | None, add_moves: bool) -> tuple[str, dict[str, Any]]:
+    """The file's new text and what was written (changes, skipped)."""
+    from ..fmt import format_text
+    from ..language.compiler import compile_text
+
+    compilation = result.compilation
+    source, model, names = compilation.source, compilation.model, compilation.names
+    journey = result.simulable()
+    assert source is not None and model is not None and names is not None  # compiled clean
+    text = source.text
+    proposal = propose(journey, fitted, text, add_moves)
+    skipped = list(proposal.skipped)
+    if scenario is not None:
+        label = f"Observed in {spec.label}".replace("\\", "/").replace('"', "'")
+        new = as_scenario(text, model, scenario, label, journey, proposal)
+    else:
+        new, more = in_place(text, model, names, journey, proposal)
+        skipped += more
+    if format_text(text, str(path)) == text:  # a canonical file stays canonical
+        new = format_text(new, str(path)) or new
+    check = compile_text(new, str(path))
+    if not check.ok:
+        raise WriteRefused(f"the fitted {path} would not compile, so it was not written",
+                           check.errors)
+    changes = [f"{s} -> {t} {r}" for (s, t), r in proposal.rates.items()]
+    changes += [f"entry {s} {r}" for s, r in proposal.entries.items()]
+    changes += [f"{s} value {v}" for s, v in proposal.values.items()]
+    return new, {"path": str(path), "scenario": scenario, "changes": changes,
+                 "skipped": skipped}
+
+
+def write_fit(path: Path, result: Compiled, fitted: Fit, spec: LogSpec, scenario: str | None,
+              add_moves: bool) -> dict[str, Any]:
+    """Write the fit into `path` (atomically); WriteRefused when it cannot."""
+    from ..atomic import write_atomic
+
+    new, written = fitted_text(path, result, fitted, spec, scenario, add_moves)
+    raw = path.read_bytes()
+    data = new.replace("\n", "\r\n") if b"\r\n" in raw else new
+    encoded = ("\ufeff" if raw.startswith(b"\xef\xbb\xbf") else "") + data
+    if encoded.encode("utf-8") != raw:
+        write_atomic(path, encoded.encode("utf-8"), mode=os.stat(path).st_mode & 0o7777)
+    return written
