@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
+from ..language.source import SourceFile
 from .counts import aggregate
 from .estimate import Fit, estimate
 from .logs import LogProblem, LogSpec
@@ -44,4 +46,20 @@ def fit(journey: CompiledJourney, spec: LogSpec, window_days: float | None = Non
     return estimate(journey, plan, counts)
 
 
-__all__ = ["ENGINES", "Fit", "LogProblem", "LogSpec", "fit"]
+def check_against_log(journey: CompiledJourney, source: SourceFile | None, spec: LogSpec,
+                      window_days: float | None = None,
+                      stage: Callable[[str], None] | None = None,
+                      watch: Callable[[object], None] | None = None) -> list[Diagnostic]:
+    """`journey check --events`: a drift warning (JD601) per declared rate
+    outside its observed interval, and the log's warnings; or the log's
+    errors (JD602-JD604) when it cannot be used."""
+    from .drift import drift_warnings
+
+    try:
+        fitted = fit(journey, spec, window_days, stage=stage, watch=watch)
+    except LogProblem as problem:
+        return problem.diagnostics
+    return drift_warnings(journey, fitted, source, spec.label) + fitted.counts.warnings
+
+
+__all__ = ["ENGINES", "Fit", "LogProblem", "LogSpec", "check_against_log", "fit"]

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
 from . import sql
+from ..diagnostics import close_matches
 from .logs import LogFiles, LogProblem, LogSpec, fail, find_files, missing_column, problem, shown
 from .plan import Plan
 
@@ -197,7 +198,7 @@ def _unreadable(engine: Engine, files: LogFiles, names: dict[str, str], key: str
     value = {"time": traw, "amount": araw}.get(role)
     shown_value = f": `{shown(value)}`" if value is not None else ""
     message = (f"{row} {what} (column `{names[role]}`){shown_value}"
-               + (f"; {n - 1:,} more rows too" if n > 1 else ""))
+               + (f", and {n - 1:,} more {'row' if n == 2 else 'rows'}" if n > 1 else ""))
     context = f"user `{shown(user)}`, event `{shown(event)}`"
     help = {
         "time": "write times in ISO 8601, such as 2024-03-01T09:30:00, 2024-03-01 09:30:00Z "
@@ -221,14 +222,23 @@ def _unknown_personas(journey: CompiledJourney, column: str, where: str,
                       unknown: list[tuple[Any, ...]]) -> Diagnostic:
     value, n, user = unknown[0]
     customers = sum(int(u[1]) for u in unknown)
-    others = f" and {len(unknown) - 1} more values" if len(unknown) > 1 else ""
+    others = f" and {len(unknown) - 1} more value{'s' * (len(unknown) > 2)}" \
+        if len(unknown) > 1 else ""
     declared = ", ".join(f"`{p}`" for p in journey.persona_ids)
+    lower = {p.lower(): p for p in journey.persona_ids}
+    guess = lower.get(str(value).strip().lower()) or next(iter(close_matches(
+        str(value), journey.persona_ids, n=1)), None)
+    hint = f"did you mean `{guess}`? " if guess else ""
     return problem(
-        "JD606", f"{customers:,} customers have a persona the journey does not declare: "
-        f"`{shown(value)}` ({int(n):,}, such as user `{shown(user)}`){others} "
-        f"in column `{column}`", where,
-        f"the journey's personas are {declared}; their customers are left out of the "
-        "per-persona rates. Map the values to persona ids in the log, or declare the persona")
+        "JD606", f"{_plural(customers, 'customer')} with a persona the journey does not "
+        f"declare in column `{column}`: `{shown(value)}` ({int(n):,}, such as user "
+        f"`{shown(user)}`){others}", where,
+        f"{hint}the journey's personas are {declared}; these customers are left out of the "
+        "per-persona rates: map the values to persona ids in the log, or declare the persona")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def _backwards(engine: Engine, files: LogFiles, names: dict[str, str], n: int,
@@ -240,7 +250,7 @@ def _backwards(engine: Engine, files: LogFiles, names: dict[str, str], n: int,
     here = _position(engine, files, int(f), int(r))
     there = _position(engine, files, int(f), int(later[0][0])) if later else "a later row"
     return problem(
-        "JD605", f"time goes backwards for {n:,} events (column `{names['time']}`): user "
+        "JD605", f"time goes backwards for {_plural(n, 'event')} (column `{names['time']}`): user "
         f"`{shown(user)}` has an event on {there} that is earlier than the one on {here}",
         path, "journey fit orders each customer's events by time; if the clock of some events "
         "is off (a time zone missing?), the moves between them are wrong")

@@ -9,6 +9,7 @@ from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
 from ..language.source import SourceFile
 from .estimate import Fit
+from .proposal import percent_text
 from .report import percent
 
 
@@ -22,9 +23,13 @@ def drift_warnings(journey: CompiledJourney, fit: Fit, source: SourceFile | None
                 declared.for_persona(group.persona)
             who = f" for `{group.persona}`" if group.persona is not None and \
                 len(journey.personas) > 1 else ""
+            if group.persona is None and declared.overrides and len(journey.personas) > 1:
+                who = " over all customers (each persona's rate weighted by its visits)"
+            assert move.declared is not None  # a drift is on a declared move
             out.append(diag.make(
-                "JD601", f"`{move.source} -> {move.target}` declares {percent(move.declared)}"
-                f"{who}, outside what the log shows: {percent(move.observed)} "
+                "JD601", f"`{move.source} -> {move.target}` declares "
+                f"{percent_text(move.declared, 2)}{who}, outside what the log shows: "
+                f"{percent(move.observed)} "
                 f"({move.moves:,} of {move.visits:,} visits; 95% interval "
                 f"{percent(move.low)}–{percent(move.high)})", source, amount.span,
                 help=f"update the rate from the log with `journey fit {journey.path} --events "

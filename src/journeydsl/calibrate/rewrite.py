@@ -50,7 +50,7 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         if "#" in text[start:end]:
             skipped.append(f"{pair[0]} -> {pair[1]}: a comment inside its rate")
             continue
-        edits.append(Edit(start, end, _target_tail(proposal, pair)))  # type: ignore[arg-type]
+        edits.append(Edit(start, end, _target_tail(proposal, pair)))
     if proposal.added:
         anchor = _line_end(text, _last_flow_end(model, text))
         indent = _indent_of(text, anchor)
@@ -71,15 +71,13 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         last = model.entries[-1]
         edits.append(Edit(last.span.end, last.span.end, "".join(
             f", {s} {proposal.entries[s]}" for s in new_entries)))
-    for step in journey.steps:
-        if step.id not in proposal.values:
-            continue
-        node = names.steps[step.id]
+    for step_id in proposal.values:
+        node = names.steps[step_id]
         if node.span.start >= own_end:
-            skipped.append(f"value of {step.id}: declared in a used file")
+            skipped.append(f"value of {step_id}: declared in a used file")
             continue
         value = node.attributes.value
-        written = f"value {proposal.values[step.id]}"
+        written = f"value {proposal.values[step_id]}"
         if value is not None:
             edits.append(Edit(value.span.start, value.span.end, written))
         else:

@@ -80,12 +80,12 @@ def check(
     found: dict = {}  # a file used by several of those checked reports its errors once
     for path in files:
         result = load(path, limit)
-        problems = list(result.diagnostics)
+        found_here = list(result.diagnostics)
         if spec is not None and result.journey is not None and not result.journey.library:
             from .fit import drift_diagnostics
 
-            problems += drift_diagnostics(result, spec, days)
-        for d in problems:
+            found_here += drift_diagnostics(result, spec, days)
+        for d in found_here:
             found.setdefault((d.path, d.span, d.code, d.message), d)
     diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)

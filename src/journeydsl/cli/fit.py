@@ -72,22 +72,17 @@ def run_fit(result: Compiled, spec: LogSpec, window: float | None) -> Fit:
 
 
 def drift_diagnostics(result: Compiled, spec: LogSpec, window: float | None) -> list[Diagnostic]:
-    """`journey check --events`: the drift warnings of a compiled journey
-    (JD601) and the log's warnings, or the log's errors."""
-    from ..calibrate import LogProblem, fit
-    from ..calibrate.drift import drift_warnings
+    """`journey check --events` on one compiled file, with a progress bar."""
+    from ..calibrate import check_against_log
 
-    journey = result.simulable()
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        fitted = fit(journey, spec, window, stage=bar.stage if bar else None,
-                     watch=bar.watch if bar else None)
-    except LogProblem as problem:
-        return problem.diagnostics
+        return check_against_log(result.simulable(), result.source, spec, window,
+                                 stage=bar.stage if bar else None,
+                                 watch=bar.watch if bar else None)
     finally:
         if bar is not None:
             bar.stop()
-    return drift_warnings(journey, fitted, result.source, spec.label) + fitted.counts.warnings
 
 
 @app.command()
