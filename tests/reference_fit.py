@@ -21,7 +21,7 @@ def reference_counts(plan: Plan, rows: list[tuple], personas: list[str] | None) 
     for position, (user, event, t, amount, persona) in enumerate(rows):
         if event in plan.events:
             by_user[user].append((t, position, plan.events[event], amount, persona))
-    steps: dict = defaultdict(lambda: [0, 0, 0])  # visits, censored, entries
+    steps: dict = defaultdict(lambda: [0, 0, 0, 0])  # visits, censored, entries, still
     moves: dict = defaultdict(list)
     delays: dict = defaultdict(list)
     amounts: dict = defaultdict(lambda: [0.0, 0])
@@ -40,22 +40,26 @@ def reference_counts(plan: Plan, rows: list[tuple], personas: list[str] | None) 
                 amounts[(key, step)][1] += 1
             if k == 0 or events[k - 1][2] != step or step in loops:
                 visits.append((t, step))
-        run_start = 0
+        run: list[bool] = []  # the current run's visits: censored or not
         for k, (t, step) in enumerate(visits):
             cell = steps[(key, step)]
             cell[0] += 1
             cell[2] += k == 0
             last = k == len(visits) - 1
-            censored = last and end - t < window[step]
+            # censored: too close to the log's end to know what came of the visit
+            censored = end - t < window[step]
             cell[1] += censored
-            if not last:
+            cell[3] += last and censored
+            if not last and not censored:
                 nt, nstep = visits[k + 1]
                 moves[(key, step, nstep)].append(nt - t)
                 delays[(step, nstep)].append(nt - t)
-            if step in loops and (last or visits[k + 1][1] != step):
-                spells[(key, step, k - run_start + 1, bool(censored))] += 1
+            run.append(censored)
             if last or visits[k + 1][1] != step:
-                run_start = k + 1
+                if step in loops:  # seen up to its first censored visit
+                    seen = run.index(True) + 1 if True in run else len(run)
+                    spells[(key, step, seen, True in run)] += 1
+                run = []
     return {
         "steps": {k: tuple(v) for k, v in steps.items()},
         "moves": {k: (len(v), statistics.median(v) / DAY_US) for k, v in moves.items()},

@@ -91,7 +91,7 @@ def test_counts_equal_an_independent_reading(seed: int, tmp_path: Path) -> None:
     rows = random_log(seed)
     plan, counts = counts_of(tmp_path, rows)
     expected = reference_counts(plan, as_reference(rows), ["smb", "ent"])
-    assert {k: (c.visits, c.censored, c.entries) for k, c in counts.steps.items()} \
+    assert {k: (c.visits, c.censored, c.entries, c.still) for k, c in counts.steps.items()} \
         == expected["steps"]
     assert {k: (c.n, pytest.approx(c.median_days, abs=1e-9)) for k, c in counts.moves.items()} \
         == expected["moves"]
@@ -113,7 +113,7 @@ def test_counts_without_a_persona_column_and_with_a_window(tmp_path: Path) -> No
     plan, counts = counts_of(tmp_path, rows, persona=False, window=3.0)
     assert not counts.by_persona
     expected = reference_counts(plan, as_reference([r[:4] + (None,) for r in rows]), None)
-    assert {k: (c.visits, c.censored, c.entries) for k, c in counts.steps.items()} \
+    assert {k: (c.visits, c.censored, c.entries, c.still) for k, c in counts.steps.items()} \
         == expected["steps"]
     assert all(s.window_days == 3.0 for s in plan.steps)
 

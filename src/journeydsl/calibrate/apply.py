@@ -52,10 +52,9 @@ def fitted_text(path: Path, result: Compiled, fitted: Fit, spec: LogSpec,
     if not check.ok:
         raise WriteRefused(f"the fitted {path} would not compile, so it was not written",
                            check.errors)
-    changes = [f"{s} -> {t} {r}" for (s, t), r in proposal.rates.items()]
-    changes += [f"entry {s} {r}" for s, r in proposal.entries.items()]
-    changes += [f"{s} value {v}" for s, v in proposal.values.items()]
-    return new, {"path": str(path), "scenario": scenario, "changes": changes,
+    old_lines, new_lines = text.splitlines(), new.splitlines()
+    changed = [line for line in new_lines if line not in set(old_lines)]
+    return new, {"path": str(path), "scenario": scenario, "changed_lines": changed,
                  "skipped": skipped}
 
 

@@ -39,8 +39,9 @@ class Engine(Protocol):
 @dataclass(frozen=True)
 class StepCount:
     visits: int
-    censored: int  # last visits less than the window before the log's end
+    censored: int  # visits less than the step's window before the log's end
     entries: int  # first visits
+    still: int  # customers whose last visit is censored: they may still move
 
     @property
     def uncensored(self) -> int:
@@ -83,7 +84,8 @@ class Counts:
         return sum(c.entries for (k, _), c in self.steps.items() if key is None or k == key)
 
     def censored(self, key: str | None = None) -> int:
-        return sum(c.censored for (k, _), c in self.steps.items() if key is None or k == key)
+        """Customers whose last visit is censored (they may still move)."""
+        return sum(c.still for (k, _), c in self.steps.items() if key is None or k == key)
 
 
 Progress = Callable[[str], None]
@@ -127,11 +129,12 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     say("finding the visits")
     engine.materialize("jf_visits", sql.VISITS)
     say("counting")
-    for pk, no, visits, censored, entries in engine.fetch(sql.steps(end)):
-        counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries))
-    for pk, no, nxt, n, median in engine.fetch(sql.MOVES):
+    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps(end)):
+        counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
+                                                int(still))
+    for pk, no, nxt, n, median in engine.fetch(sql.moves(end)):
         counts.moves[(pk, int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
-    for no, nxt, n, median in engine.fetch(sql.DELAYS):
+    for no, nxt, n, median in engine.fetch(sql.delays(end)):
         counts.delays[(int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
     for pk, no, total, n in engine.fetch(sql.AMOUNTS):
         counts.amounts[(pk, int(no))] = (float(total), int(n))

@@ -1,8 +1,8 @@
 """A duration as the language writes it, in the largest unit that keeps it
 within 5%: `13d`, not `312h`; `2w` for 14.4 days, `1mo` for 31 days.
 
->>> [duration_text(d) for d in (13.0, 14.4, 31.0, 400.0, 0.5, 2.5, 0.01, 1e-6, 0.0)]
-['13d', '2w', '1mo', '1y', '12h', '60h', '0.24h', '', '']
+>>> [duration_text(d) for d in (13.0, 14.4, 31.0, 365.0, 400.0, 0.5, 2.5, 0.01, 1e-6, 0.0)]
+['13d', '2w', '1mo', '1y', '13mo', '12h', '60h', '0.24h', '', '']
 """
 
 from __future__ import annotations

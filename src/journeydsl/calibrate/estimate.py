@@ -75,7 +75,7 @@ class GroupFit:
 
     persona: str | None
     customers: int
-    censored: int
+    censored: int  # customers whose last visit is censored
     moves: list[MoveFit] = field(default_factory=list)  # declared, then undeclared
     entries: list[EntryFit] = field(default_factory=list)
     values: list[ValueFit] = field(default_factory=list)
@@ -98,7 +98,7 @@ def interval(moves: int, visits: int, level: float = LEVEL) -> tuple[float, floa
     """The 95% interval of Beta(1 + moves, 1 + visits - moves).
 
     >>> [round(x, 4) for x in interval(25, 100)]
-    [0.1754, 0.3466]
+    [0.1756, 0.3433]
     >>> [round(x, 4) for x in interval(0, 10)]  # the shortest interval at an edge
     [0.0, 0.2384]
     """

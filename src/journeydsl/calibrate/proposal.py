@@ -47,8 +47,11 @@ def rate_text(value: float, low: float, high: float) -> str:
 
 
 def money_text(value: float) -> str:
-    """>>> money_text(49.0), money_text(12.345), money_text(1250.5)
-    ('49', '12.35', '1250.50')"""
+    """Money as `value` takes it: two decimals, none when whole.
+
+    >>> money_text(49.0), money_text(12.345), money_text(1250.5)
+    ('49', '12.35', '1250.50')
+    """
     text = f"{value:.2f}"
     return text[:-3] if text.endswith(".00") else text
 

@@ -19,8 +19,11 @@ from .estimate import Fit, GroupFit, MoveFit
 
 
 def percent(value: float | None) -> str:
-    """>>> percent(0.25), percent(0.0042), percent(None)
-    ('25.0%', '0.42%', '—')"""
+    """A rate as the tables show it.
+
+    >>> percent(0.25), percent(0.0042), percent(None)
+    ('25.0%', '0.42%', '—')
+    """
     if value is None:
         return "—"
     digits = 2 if 0 < value < 0.01 else 1

@@ -46,7 +46,7 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         if pair not in proposal.rates:
             continue
         start = transition.rate.base.span.start
-        end = transition.span.end
+        end = _through_bracket(text, transition.span.end)
         if "#" in text[start:end]:
             skipped.append(f"{pair[0]} -> {pair[1]}: a comment inside its rate")
             continue
@@ -62,14 +62,15 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         step = names.of(entry.target)
         if step not in proposal.entries:
             continue
+        end = _through_bracket(text, entry.span.end)
         if entry.rate.base.span == entry.span:  # `entry a` alone: 100%, no rate written
-            edits.append(Edit(entry.target.span.end, entry.span.end, " " + proposal.entries[step]))
+            edits.append(Edit(entry.target.span.end, end, " " + proposal.entries[step]))
         else:
-            edits.append(Edit(entry.rate.base.span.start, entry.span.end, proposal.entries[step]))
+            edits.append(Edit(entry.rate.base.span.start, end, proposal.entries[step]))
     new_entries = [s for s in proposal.entries if s not in entry_steps]
     if new_entries and model.entries:
-        last = model.entries[-1]
-        edits.append(Edit(last.span.end, last.span.end, "".join(
+        last = _through_bracket(text, model.entries[-1].span.end)
+        edits.append(Edit(last, last, "".join(
             f", {s} {proposal.entries[s]}" for s in new_entries)))
     for step_id in proposal.values:
         node = names.steps[step_id]
@@ -79,10 +80,19 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         value = node.attributes.value
         written = f"value {proposal.values[step_id]}"
         if value is not None:
-            edits.append(Edit(value.span.start, value.span.end, written))
+            edits.append(Edit(value.span.start, _through_bracket(text, value.span.end), written))
         else:
             edits.append(_add_attribute(text, node.span.start, node.span.end, written))
     return apply(text, edits), skipped
+
+
+def _through_bracket(text: str, end: int) -> int:
+    """A span's end past the `]` of its persona overrides (the tree keeps
+    no punctuation, so a span with overrides ends before it)."""
+    i = end
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    return i + 1 if i < len(text) and text[i] == "]" else end
 
 
 def _target_tail(proposal: Proposal, pair: tuple[str, str]) -> str:
@@ -121,14 +131,28 @@ def _add_attribute(text: str, start: int, end: int, attribute: str) -> Edit:
     return Edit(end, end, f" {{ {attribute} }}")
 
 
-def _closing_brace(text: str, end: int) -> int:
-    """The journey's closing `}`: at its span's end, past blanks and comments."""
-    import re
-
-    if end > 0 and text[end - 1] == "}":
-        return end - 1
-    found = re.compile(r"(?:\s|#[^\n]*)*\}").match(text, end)
-    return found.end() - 1 if found else len(text)
+def _block_end(text: str, start: int) -> int:
+    """The offset just past the `}` that closes the first `{` at or after
+    `start`, skipping strings and comments."""
+    depth, i = 0, text.index("{", start)
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            i += 1
+            while i < len(text) and text[i] not in '"\n':
+                i += 2 if text[i] == "\\" else 1
+        elif char == "#":
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(text)
 
 
 def scenario_block(name: str, label: str, journey: CompiledJourney, proposal: Proposal,
@@ -159,8 +183,8 @@ def as_scenario(text: str, model: Journey, name: str, label: str, journey: Compi
         indent = text[start:existing.span.start]
         indent = indent if not indent.strip() else "  "
         block = scenario_block(name, label, journey, proposal, indent or "  ")
-        return apply(text, [Edit(start, existing.span.end, block)])
-    close = _closing_brace(text, model.span.end)
+        return apply(text, [Edit(start, _block_end(text, existing.id_span.end), block)])
+    close = _block_end(text, model.span.start) - 1
     before = text[:close].rstrip()
     block = scenario_block(name, label, journey, proposal, "  ")
     return apply(text, [Edit(len(before), close, "\n\n" + block + "\n")])

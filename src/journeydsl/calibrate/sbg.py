@@ -29,6 +29,9 @@ from dataclasses import dataclass
 CHI2_95 = 3.841458820694124
 #: Runs this long or longer are needed (at least three periods of data).
 MIN_PERIODS = 3
+#: Bounds of a + b in the fit.
+MIN_PRECISION = 1e-3
+MAX_PRECISION = 1e7
 
 Runs = list[tuple[int, bool, int]]  # (visits in the run, last visit censored, how many runs)
 
@@ -102,19 +105,25 @@ def fit_renewals(runs: Runs) -> RenewalFit | None:
     count = np.array([r[2] for r in runs], float)
 
     def minus_log_likelihood(x: np.ndarray) -> float:
-        a, b = math.exp(x[0]), math.exp(x[1])
+        mean = 1 / (1 + math.exp(-x[0]))
+        a, b = mean * math.exp(x[1]), (1 - mean) * math.exp(x[1])
         terms = betaln(a + n - 1, b + ended) - betaln(a, b)
         return -float(np.dot(count, terms))
 
     p = renewals / (renewals + ends)
     constant_ll = renewals * math.log(p) + ends * math.log1p(-p)
+    # Over the mean a / (a + b) and the precision a + b (bounded: past
+    # MAX_PRECISION the beta is a constant rate for any data, and betaln's
+    # differences lose their digits).
+    bounds = [(-30.0, 30.0), (math.log(MIN_PRECISION), math.log(MAX_PRECISION))]
     best = None
-    for scale in (1.0, 10.0, 100.0):  # a + b: customers differ a lot .. hardly
-        start = np.log([p * scale, (1 - p) * scale])
-        found = minimize(minus_log_likelihood, start, method="Nelder-Mead",
+    for precision in (1.0, 10.0, 1000.0):  # customers differ a lot .. hardly
+        start = np.array([math.log(p / (1 - p)), math.log(precision)])
+        found = minimize(minus_log_likelihood, start, method="Nelder-Mead", bounds=bounds,
                          options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000})
         if best is None or found.fun < best.fun:
             best = found
     assert best is not None
-    a, b = (float(v) for v in np.exp(best.x))
+    mean = 1 / (1 + math.exp(-float(best.x[0])))
+    a, b = mean * math.exp(float(best.x[1])), (1 - mean) * math.exp(float(best.x[1]))
     return RenewalFit(a, b, -float(best.fun), p, constant_ll, renewals, ends, censored)

@@ -151,29 +151,43 @@ VISITS = """
 
 
 def _censored(end: int) -> str:
-    """A last visit less than its step's window before the log's end."""
-    return f"(next_no IS NULL AND {int(end)} - t < wnd)"
+    """A visit less than its step's window before the log's end: what came
+    of it is not known yet (a move may still come), so it counts neither as
+    an end nor as a visit that could move, and a move out of it is left out
+    too (counting the moves seen that soon but not the ends would bias
+    every rate up)."""
+    return f"({int(end)} - t < wnd)"
 
 
 def steps(end: int) -> str:
-    """Per persona key and step: visits, censored last visits, entries."""
+    """Per persona key and step: visits, censored visits, entries, and
+    customers whose last visit is censored."""
+    censored = _censored(end)
     return f"""
         SELECT pk, no, COUNT(*) AS visits,
-               SUM(CASE WHEN {_censored(end)} THEN 1 ELSE 0 END) AS censored,
-               SUM(CASE WHEN k = 1 THEN 1 ELSE 0 END) AS entries
+               SUM(CASE WHEN {censored} THEN 1 ELSE 0 END) AS censored,
+               SUM(CASE WHEN k = 1 THEN 1 ELSE 0 END) AS entries,
+               SUM(CASE WHEN next_no IS NULL AND {censored} THEN 1 ELSE 0 END) AS still
         FROM jf_visits GROUP BY pk, no"""
 
 
-#: Per persona key and move: how many, and the median time it took (µs).
-MOVES = """
-    SELECT pk, no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
-    FROM jf_visits WHERE next_no IS NOT NULL GROUP BY pk, no, next_no"""
+def moves(end: int) -> str:
+    """Per persona key and move out of an uncensored visit: how many, and
+    the median time it took (µs)."""
+    return f"""
+        SELECT pk, no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
+        FROM jf_visits WHERE next_no IS NOT NULL AND NOT {_censored(end)}
+        GROUP BY pk, no, next_no"""
 
-#: Per move, over every customer: the median time it took (µs), which is
-#: what `after` is (one delay per move, whatever the persona).
-DELAYS = """
-    SELECT no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
-    FROM jf_visits WHERE next_no IS NOT NULL GROUP BY no, next_no"""
+
+def delays(end: int) -> str:
+    """Per move, over every customer: the median time it took (µs), which is
+    what `after` is (one delay per move, whatever the persona)."""
+    return f"""
+        SELECT no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
+        FROM jf_visits WHERE next_no IS NOT NULL AND NOT {_censored(end)}
+        GROUP BY no, next_no"""
+
 
 #: Per persona key and step: the sum and number of the events' amounts.
 AMOUNTS = """
@@ -183,14 +197,18 @@ AMOUNTS = """
 
 def spells(end: int, loops: list[int]) -> str:
     """Per persona key and loop step: how many runs of consecutive visits at
-    the step had each length, and whether the run's last visit was
-    censored (the renewals of each customer, for the sBG fit)."""
+    the step had each length, and whether the run was censored (the
+    renewals of each customer, for the sBG fit). A run is seen up to its
+    first censored visit, which is its last as far as the fit knows."""
     numbers = ", ".join(str(int(n)) for n in loops)
+    censored = _censored(end)
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
-            SELECT u, pk, no, spell, COUNT(*) AS n,
-                   MAX(CASE WHEN {_censored(end)} THEN 1 ELSE 0 END) AS censored
-            FROM (SELECT u, pk, no, t, wnd, next_no,
+            SELECT u, pk, no, spell,
+                   SUM(CASE WHEN {censored} THEN 0 ELSE 1 END)
+                       + MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS n,
+                   MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS censored
+            FROM (SELECT u, pk, no, t, wnd,
                          SUM(CASE WHEN prev_no IS NULL OR prev_no <> no THEN 1 ELSE 0 END)
                              OVER (PARTITION BY u, no ORDER BY t, r
                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS spell

@@ -160,7 +160,9 @@ def fit(
     typer.echo(render_text(fitted, journey.title, width=console.width), nl=False)
     if written is not None:
         where = f"scenario `{scenario}` of {path}" if scenario else str(path)
-        typer.echo(f"\nWrote {len(written['changes'])} values to {where}")
+        lines = len(written["changed_lines"])
+        typer.echo(f"\nWrote the fitted values to {where}: {lines} line"
+                   f"{'s' * (lines != 1)} changed")
         for line in written["skipped"]:
             typer.echo(f"  not written: {line}")
 
