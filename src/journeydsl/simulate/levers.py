@@ -123,7 +123,10 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
     names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
 
     wanted = journey.persona_ids if persona is None else [persona]
-    effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
+    from .limits import located
+
+    with located(journey):
+        effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
     for p, e in effects.items():
         e.rate = np.array(numbers.rates[p], dtype=float)
 
