@@ -291,3 +291,19 @@ def test_check_events_no_drift(shop) -> None:
     done = run("check", str(shop[0]), "--events", str(shop[1]), "--format", "json")
     assert done.exit_code == 0
     assert [d["code"] for d in json.loads(done.stdout)] in ([], ["JD601"], ["JD601"] * 2)
+
+
+def test_a_file_edited_during_the_fit_is_not_replaced(tmp_path: Path, shop) -> None:
+    from journeydsl.atomic import Snapshot
+    from journeydsl.calibrate.apply import WriteRefused, write_fit
+
+    path = tmp_path / "shop.journey"
+    path.write_text(JOURNEY, encoding="utf-8")
+    snapshot = Snapshot.read(path, 2 ** 20)
+    result = journeydsl.load(path)
+    fitted_shop = fit(result.journey, LogSpec.of([str(shop[1])]))
+    edited = JOURNEY.replace("# checkout", "# checkout, edited meanwhile")
+    path.write_text(edited, encoding="utf-8")
+    with pytest.raises(WriteRefused, match="changed while it was being fitted"):
+        write_fit(snapshot, result, fitted_shop, LogSpec.of([str(shop[1])]), None, False)
+    assert path.read_text(encoding="utf-8") == edited

@@ -4,7 +4,6 @@ in memory, must compile without errors, and replaces the file atomically
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from .rewrite import as_scenario, in_place
 
 if TYPE_CHECKING:
     from ..api import Compiled
+    from ..atomic import Snapshot
 
 
 class WriteRefused(Exception):
@@ -58,15 +58,23 @@ def fitted_text(path: Path, result: Compiled, fitted: Fit, spec: LogSpec,
                  "skipped": skipped}
 
 
-def write_fit(path: Path, result: Compiled, fitted: Fit, spec: LogSpec, scenario: str | None,
-              add_moves: bool) -> dict[str, Any]:
-    """Write the fit into `path` (atomically); WriteRefused when it cannot."""
-    from ..atomic import write_atomic
+def write_fit(snapshot: Snapshot, result: Compiled, fitted: Fit, spec: LogSpec,
+              scenario: str | None, add_moves: bool) -> dict[str, Any]:
+    """Write the fit into the file read as `snapshot` (when the journey was
+    compiled): atomically, its mode and owner kept, and only if the file
+    has not changed since (atomic.rewrite); WriteRefused when it cannot."""
+    from ..atomic import Refused, rewrite
 
+    path = Path(snapshot.name)
     new, written = fitted_text(path, result, fitted, spec, scenario, add_moves)
-    raw = path.read_bytes()
+    raw = snapshot.data
     data = new.replace("\n", "\r\n") if b"\r\n" in raw else new
-    encoded = ("\ufeff" if raw.startswith(b"\xef\xbb\xbf") else "") + data
-    if encoded.encode("utf-8") != raw:
-        write_atomic(path, encoded.encode("utf-8"), mode=os.stat(path).st_mode & 0o7777)
+    encoded = (("\ufeff" if raw.startswith(b"\xef\xbb\xbf") else "") + data).encode("utf-8")
+    if encoded != raw:
+        try:
+            rewrite(snapshot, encoded, command="fit")
+        except Refused as refused:
+            raise WriteRefused(str(refused), []) from None
+        except OSError as err:
+            raise WriteRefused(f"cannot write `{path}`: {err.strerror or err}", []) from None
     return written

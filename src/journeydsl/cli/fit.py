@@ -16,6 +16,7 @@ from .root import app
 
 if TYPE_CHECKING:
     from ..api import Compiled
+    from ..atomic import Snapshot
     from ..calibrate import Fit
     from ..calibrate.logs import LogSpec
     from ..diagnostics import Diagnostic
@@ -129,7 +130,10 @@ def fit(
         raise UsageError(f"--scenario takes an id such as `observed`, not `{scenario}`")
     if add_moves and not (write or scenario):
         raise UsageError("--add-moves goes with --write or --scenario")
+    snapshot = _snapshot(path) if write or scenario else None  # the bytes compiled
     result = compile_or_exit(path, simulable=True)
+    if snapshot is not None and not snapshot.unchanged():
+        raise UsageError(f"{path} changed while it was being read: run fit again")
     fitted = run_fit(result, spec, days)
     journey = result.simulable()
     if fitted.counts.warnings and output_format is FitFormat.text:
@@ -139,7 +143,8 @@ def fit(
         from ..calibrate.apply import WriteRefused, write_fit
 
         try:
-            written = write_fit(path, result, fitted, spec, scenario, add_moves)
+            assert snapshot is not None
+            written = write_fit(snapshot, result, fitted, spec, scenario, add_moves)
         except WriteRefused as refused:
             report(refused.diagnostics)
             typer.echo(f"journey: {refused}", err=True)
@@ -165,6 +170,18 @@ def fit(
                    f"{'s' * (lines != 1)} changed")
         for line in written["skipped"]:
             typer.echo(f"  not written: {line}")
+
+
+def _snapshot(path: Path) -> Snapshot:
+    """The file as --write will replace it (atomic.Snapshot: only if it is
+    still the same when the new text is ready)."""
+    from ..atomic import Snapshot
+    from ..language.source import DEFAULT_MAX_BYTES
+
+    try:
+        return Snapshot.read(path, DEFAULT_MAX_BYTES)
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
 
 
 class _Bar:
