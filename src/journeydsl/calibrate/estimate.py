@@ -102,15 +102,15 @@ def interval(moves: int, visits: int, level: float = LEVEL) -> tuple[float, floa
     >>> [round(x, 4) for x in interval(0, 10)]  # the shortest interval at an edge
     [0.0, 0.2384]
     """
-    from scipy.stats import beta
+    from scipy.special import betaincinv  # the Beta quantile (scipy.stats: 3 s to import)
 
     a, b = 1 + moves, 1 + visits - moves
     if moves == 0:
-        return 0.0, float(beta.ppf(level, a, b))
+        return 0.0, float(betaincinv(a, b, level))
     if moves == visits:
-        return float(beta.ppf(1 - level, a, b)), 1.0
+        return float(betaincinv(a, b, 1 - level)), 1.0
     tail = (1 - level) / 2
-    return float(beta.ppf(tail, a, b)), float(beta.ppf(1 - tail, a, b))
+    return float(betaincinv(a, b, tail)), float(betaincinv(a, b, 1 - tail))
 
 
 def estimate(journey: CompiledJourney, plan: Plan, counts: Counts) -> Fit:
