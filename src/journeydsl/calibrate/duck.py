@@ -104,7 +104,9 @@ class DuckEngine:
 
     def fetch(self, text: str) -> list[tuple[Any, ...]]:
         statement = sql.transpile(text, self.dialect)
-        return self._guard(lambda: self.con.execute(statement).fetchall(), self.files)
+        rows: list[tuple[Any, ...]] = self._guard(
+            lambda: self.con.execute(statement).fetchall(), self.files)
+        return rows
 
     def progress(self) -> float:
         """The running query's progress in percent (-1: none)."""

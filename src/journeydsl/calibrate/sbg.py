@@ -23,7 +23,9 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 #: chi-square(1) at 95%: the likelihood-ratio test's threshold.
 CHI2_95 = 3.841458820694124
@@ -118,7 +120,8 @@ def fit_renewals(runs: Runs) -> RenewalFit | None:
     return RenewalFit(a, b, best[1], p, constant_ll, renewals, ends, censored)
 
 
-def _newton(log_likelihood, count, m, e, p: float, precision: float):  # type: ignore[no-untyped-def]
+def _newton(log_likelihood: Callable[[Any], float], count: Any, m: Any, e: Any, p: float,
+            precision: float) -> tuple[Any, float]:
     """The maximum of the log-likelihood over x = (log a, log b) from a
     start with mean p, by Newton's method with the exact gradient and
     Hessian (digamma, trigamma), halving steps that do not climb; a and b
