@@ -103,6 +103,15 @@ def propose(journey: CompiledJourney, fit: Fit, source_text: str, add_moves: boo
         found = fit.counts.delays.get((journey.step_number[pair[0]], journey.step_number[pair[1]]))
         if found is not None:
             out.delays[pair] = duration_text(found.median_days)
+    for group in fit.groups:
+        for renewal in group.renewals:
+            if renewal.fit.per_customer:
+                who = f" ({group.persona})" if group.persona else ""
+                out.skipped.append(
+                    f"{renewal.step} -> {renewal.step}{who}: customers differ (beta("
+                    f"{renewal.fit.a:.3g}, {renewal.fit.b:.3g}) per customer fits better); the "
+                    "one observed rate was written, as the language has no `per customer` "
+                    "rates yet")
     _entries(journey, fit, out, declared_text, add_moves)
     _values(journey, fit, out, declared_text)
     return out

@@ -10,12 +10,14 @@ import datetime as dt
 from io import StringIO
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from ..diagnostics import to_dict
 from .durations import duration_text
 from .estimate import Fit, GroupFit, MoveFit
+from .proposal import percent_text
 
 
 def percent(value: float | None) -> str:
@@ -47,10 +49,11 @@ def headline(fit: Fit, title: str) -> str:
             f"{_when(counts.end_us)} UTC)")
 
 
-def render_text(fit: Fit, title: str, width: int | None = None) -> str:
+def render_text(fit: Fit, title: str) -> str:
+    """The tables as plain text: one row per line whatever the terminal's
+    width (a narrow terminal wraps lines, never cells)."""
     out = StringIO()
-    console = Console(file=out, width=width or 120, no_color=True, highlight=False,
-                      emoji=False, soft_wrap=False)
+    console = Console(file=out, width=1000, no_color=True, highlight=False, emoji=False)
     console.print(headline(fit, title))
     for group in fit.groups:
         console.print()
@@ -63,10 +66,8 @@ def render_text(fit: Fit, title: str, width: int | None = None) -> str:
         console.print(f"Unmapped events (no step names them; ignored): {shown}{more}")
     else:
         console.print("Unmapped events: none (every event marks a step)")
-    censored = counts.censored()
-    console.print(f"Censored customers: {censored:,} of {counts.customers():,} (their last visit "
-                  "was less than the window before the log's end: counted neither as an end "
-                  "nor as a visit that could move)")
+    console.print(f"Censored customers: {counts.censored():,} of {counts.customers():,} (their "
+                  "last visit is within the window before the log's end: they may still move)")
     if counts.by_persona and (fit.without_persona or fit.unknown_persona):
         console.print(f"Customers left out of the persona tables: {fit.without_persona:,} "
                       f"without a persona, {fit.unknown_persona:,} with one the journey does not "
@@ -74,49 +75,54 @@ def render_text(fit: Fit, title: str, width: int | None = None) -> str:
     drifts = sum(len(g.drifts) for g in fit.groups)
     console.print(f"Drift: {drifts} declared rate{'s' * (drifts != 1)} outside the observed "
                   "95% interval")
-    return out.getvalue()
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
+    for number, name in enumerate(columns):
+        table.add_column(name, justify="left" if number == 0 or name == "" else "right",
+                         no_wrap=True)
+    return table
 
 
 def _group(console: Console, group: GroupFit) -> None:
     who = group.persona if group.persona is not None else "All customers"
     console.print(f"{who}: {group.customers:,} customers, {group.censored:,} censored")
-    table = Table(show_edge=True, pad_edge=False)
-    for name, justify in (("Move", "left"), ("Declared", "right"), ("Observed", "right"),
-                          ("95% interval", "right"), ("Visits", "right"),
-                          ("Delay (declared → median)", "right"), ("", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = _table("Move", "Declared", "Observed", "95% interval", "Visits",
+                   "Delay: declared → median", "")
     for move in group.moves:
-        table.add_row(f"{move.source} -> {move.target}", percent(move.declared),
+        table.add_row(f"{move.source} -> {move.target}", _declared(move.declared),
                       percent(move.observed), _interval(move), f"{move.visits:,}",
                       _delays(move), _flag(move))
     console.print(table)
     if group.entries:
-        entries = Table(title=None, show_edge=True, pad_edge=False)
-        for name in ("Entry", "Declared", "Observed", "Customers"):
-            entries.add_column(name, justify="left" if name == "Entry" else "right")
+        entries = _table("Entry", "Declared", "Observed", "Customers")
         for entry in group.entries:
-            entries.add_row(entry.step, percent(entry.declared), percent(entry.share),
+            entries.add_row(entry.step, _declared(entry.declared), percent(entry.share),
                             f"{entry.entries:,}")
         console.print(entries)
     if group.values:
-        values = Table(show_edge=True, pad_edge=False)
-        for name in ("Value", "Declared", "Observed mean", "Events"):
-            values.add_column(name, justify="left" if name == "Value" else "right")
+        values = _table("Value", "Declared", "Observed mean", "Events")
         for value in group.values:
             values.add_row(value.step, "—" if value.declared is None else f"{value.declared:,.2f}",
                            f"{value.mean:,.2f}", f"{value.events:,}")
         console.print(values)
     for renewal in group.renewals:
         fit = renewal.fit
-        verdict = (f"customers differ: beta({fit.a:.3g}, {fit.b:.3g}) per customer "
-                   f"(mean {percent(fit.mean)}) beats the constant rate "
-                   if fit.per_customer else
-                   f"a constant rate {percent(fit.constant)} is enough (beta({fit.a:.3g}, "
-                   f"{fit.b:.3g}) per customer does not do better ")
-        test = f"likelihood ratio {fit.statistic:.1f} {'>' if fit.per_customer else '<='} 3.84"
-        console.print(f"Renewals at {renewal.step}: {verdict}"
-                      f"{'(' if fit.per_customer else ''}{test}); {fit.renewals:,} renewals, "
-                      f"{fit.ends:,} ends, {fit.censored:,} censored")
+        test = f"likelihood ratio {fit.statistic:.1f}"
+        if fit.per_customer:
+            verdict = (f"customers differ: beta({fit.a:.3g}, {fit.b:.3g}) per customer (mean "
+                       f"{percent(fit.mean)}) fits better than one rate ({test} > 3.84)")
+        else:
+            verdict = (f"one rate for every customer ({percent(fit.constant)}) is enough "
+                       f"({test} <= 3.84 for a per-customer beta)")
+        console.print(f"Renewals at {renewal.step}: {verdict}; {fit.renewals:,} renewals, "
+                      f"{fit.ends:,} ends, {fit.censored:,} censored runs")
+
+
+def _declared(value: float | None) -> str:
+    return "—" if value is None else percent_text(value, 2)
 
 
 def _interval(move: MoveFit) -> str:
@@ -126,7 +132,7 @@ def _interval(move: MoveFit) -> str:
 
 
 def _delays(move: MoveFit) -> str:
-    if move.median_days is None and move.declared_days is None:
+    if not move.median_days and not move.declared_days:
         return ""
     return f"{_days(move.declared_days)} → {_days(move.median_days)}"
 

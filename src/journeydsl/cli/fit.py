@@ -157,12 +157,9 @@ def fit(
             payload["written"] = written
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
         return
-    from rich.console import Console
-
     from ..calibrate.report import render_text
 
-    console = Console(highlight=False, soft_wrap=True)
-    typer.echo(render_text(fitted, journey.title, width=console.width), nl=False)
+    typer.echo(render_text(fitted, journey.title), nl=False)
     if written is not None:
         where = f"scenario `{scenario}` of {path}" if scenario else str(path)
         lines = len(written["changed_lines"])
