@@ -307,3 +307,18 @@ def test_a_file_edited_during_the_fit_is_not_replaced(tmp_path: Path, shop) -> N
     with pytest.raises(WriteRefused, match="changed while it was being fitted"):
         write_fit(snapshot, result, fitted_shop, LogSpec.of([str(shop[1])]), None, False)
     assert path.read_text(encoding="utf-8") == edited
+
+
+def test_a_delay_the_log_cannot_time_is_kept(tmp_path: Path) -> None:
+    """Visits of `a` but no move to `c`: its rate is written (0%), its
+    delay stays as written."""
+    path = tmp_path / "j.journey"
+    path.write_text('journey "j" {\n  stage s { touchpoint a; touchpoint b; touchpoint c }\n'
+                    '  entry a\n  a -> b 50% after 2d, c 5% after 1.5mo\n  goal b\n}\n',
+                    encoding="utf-8")
+    log = tmp_path / "log.csv"
+    log.write_text("user,event,time\n" + "".join(
+        f"u{i},a,2024-01-01T00:00:00Z\nu{i},b,2024-01-04T00:00:00Z\n" for i in range(10))
+        + "late,a,2024-06-01T00:00:00Z\n", encoding="utf-8")
+    assert run("fit", str(path), "--events", str(log), "--write").exit_code == 0
+    assert "a -> b 100% after 3d, c 0% after 1.5mo" in path.read_text(encoding="utf-8")

@@ -90,8 +90,11 @@ def propose(journey: CompiledJourney, fit: Fit, source_text: str, add_moves: boo
             row = [p for p in pairs if p[0] == source]
             texts.update(_row(journey, group, persona, row, declared_text))
         per_persona[persona] = texts
+    seen = {m.source for g in fit.groups for m in g.moves if m.visits}
     for pair in pairs:
         move = journey.edges.get(pair)
+        if pair[0] not in seen:  # no visit of the step: nothing to write
+            continue
         if by_persona:
             out.rates[pair] = phrase(list(per_persona[p][pair] for p in personas), personas)
         elif move is not None and move.rate.overrides and len(personas) > 1:
@@ -99,7 +102,7 @@ def propose(journey: CompiledJourney, fit: Fit, source_text: str, add_moves: boo
                                "has no persona column (name it with --persona)")
         else:
             out.rates[pair] = per_persona[None][pair]
-    for pair in pairs:
+    for pair in out.rates:
         found = fit.counts.delays.get((journey.step_number[pair[0]], journey.step_number[pair[1]]))
         if found is not None:
             out.delays[pair] = duration_text(found.median_days)

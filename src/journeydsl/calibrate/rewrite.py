@@ -50,7 +50,9 @@ def in_place(text: str, model: Journey, names: Names, journey: CompiledJourney,
         if "#" in text[start:end]:
             skipped.append(f"{pair[0]} -> {pair[1]}: a comment inside its rate")
             continue
-        edits.append(Edit(start, end, _target_tail(proposal, pair)))
+        kept = text[start:end]  # the delay as written, when the log has no move to time
+        kept = kept[kept.find("after"):] if "after" in kept else ""
+        edits.append(Edit(start, end, _target_tail(proposal, pair, kept)))
     if proposal.added:
         anchor = _line_end(text, _last_flow_end(model, text))
         indent = _indent_of(text, anchor)
@@ -95,9 +97,12 @@ def _through_bracket(text: str, end: int) -> int:
     return i + 1 if i < len(text) and text[i] == "]" else end
 
 
-def _target_tail(proposal: Proposal, pair: tuple[str, str]) -> str:
-    """`RATE [overrides] [after DELAY]`."""
-    delay = proposal.delays.get(pair, "")
+def _target_tail(proposal: Proposal, pair: tuple[str, str], kept: str = "") -> str:
+    """`RATE [overrides] [after DELAY]`: the observed delay, else `kept`
+    (the delay as written)."""
+    if pair not in proposal.delays:
+        return proposal.rates[pair] + (f" {kept}" if kept else "")
+    delay = proposal.delays[pair]
     return proposal.rates[pair] + (f" after {delay}" if delay else "")
 
 
@@ -163,7 +168,8 @@ def scenario_block(name: str, label: str, journey: CompiledJourney, proposal: Pr
     lines = [f'{indent}scenario {name} "{label}" {{']
     pairs = [p for p in journey.edges if p in proposal.rates] + proposal.added
     for source in dict.fromkeys(p[0] for p in pairs):
-        targets = [f"{t} {_target_tail(proposal, (s, t))}" for s, t in pairs if s == source]
+        targets = [f"{t} {_target_tail(proposal, (s, t), _declared_delay(journey, (s, t)))}"
+                   for s, t in pairs if s == source]
         lines.append(f"{inner}{source} -> " + ", ".join(targets))
     if proposal.entries:
         lines.append(f"{inner}entry " + ", ".join(f"{s} {r}" for s, r in proposal.entries.items()))
@@ -171,6 +177,14 @@ def scenario_block(name: str, label: str, journey: CompiledJourney, proposal: Pr
         lines.append(f"{inner}{step} {{ value {value} }}")
     lines.append(f"{indent}}}")
     return "\n".join(lines)
+
+
+def _declared_delay(journey: CompiledJourney, pair: tuple[str, str]) -> str:
+    from .durations import duration_text
+
+    move = journey.edges.get(pair)
+    text = duration_text(move.delay_days) if move is not None else ""
+    return f"after {text}" if text else ""
 
 
 def as_scenario(text: str, model: Journey, name: str, label: str, journey: CompiledJourney,
