@@ -63,8 +63,15 @@ class DuckEngine:
     def _reader(self, files: LogFiles, varchar: dict[str, str] | None = None) -> str:
         paths = "[" + ", ".join(sql.string(p) for p in files.paths) + "]"
         if files.format == "csv":
-            return (f"read_csv({paths}, header = true, all_varchar = true, "
-                    "union_by_name = true, filename = 'jf_path')")
+            # No sniffing: the header row read here, every column text, the
+            # delimiter by the file name, and a row with more or fewer fields
+            # than the header is an error (a sniffer guesses another header).
+            header = self._csv_header(files)
+            columns = "{" + ", ".join(f"{sql.string(c)}: 'VARCHAR'" for c in header) + "}"
+            delim = "\\t" if files.paths[0].lower().removesuffix(".gz").endswith(".tsv") else ","
+            return (f"read_csv({paths}, header = true, auto_detect = false, "
+                    f"columns = {columns}, delim = '{delim}', quote = '\"', escape = '\"', "
+                    "strict_mode = true, filename = 'jf_path')")
         if files.format == "parquet":
             return f"read_parquet({paths}, union_by_name = true, filename = 'jf_path')"
         columns = ""
@@ -73,6 +80,32 @@ class DuckEngine:
                 f"{sql.string(c)}: 'VARCHAR'" for c in varchar.values()) + "}"
         return (f"read_json({paths}, format = 'newline_delimited', union_by_name = true, "
                 f"filename = 'jf_path'{columns})")
+
+    def _csv_header(self, files: LogFiles) -> list[str]:
+        """The columns of the CSV files' header row, the same in every file."""
+        import csv
+        import gzip
+
+        headers: dict[str, list[str]] = {}
+        for path in files.paths:
+            opener = gzip.open if path.lower().endswith(".gz") else open
+            delim = "\t" if path.lower().removesuffix(".gz").endswith(".tsv") else ","
+            try:
+                with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+                    headers[path] = next(csv.reader(handle, delimiter=delim), [])
+            except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
+                raise fail("JD602", f"the event log cannot be read: {err}", path,
+                           "CSV files are UTF-8 text with a header row") from None
+            if not headers[path] or not any(c.strip() for c in headers[path]):
+                raise fail("JD602", "the CSV file has no header row", path,
+                           "the first line names the columns: user,event,time,...")
+        first, *others = files.paths
+        for path in others:
+            if headers[path] != headers[first]:
+                raise fail("JD602", f"the CSV files have different columns: `{first}` has "
+                           f"{', '.join(headers[first])}; `{path}` has {', '.join(headers[path])}",
+                           path, "give every file of the log the same header row")
+        return headers[first]
 
     def columns(self, files: LogFiles) -> dict[str, str]:
         """The log's columns and their types."""
@@ -126,10 +159,24 @@ class DuckEngine:
 
 
 def _read_error(message: str, where: str) -> LogProblem:
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    """DuckDB's message as a JD602: its first line, and for a CSV row the
+    row itself and what was wrong with it (`file = ...` names the file
+    when several were read)."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    first = lines[0] if lines else "unknown error"
     for prefix in ("IO Error: ", "Invalid Input Error: ", "Conversion Error: "):
         first = first.removeprefix(prefix)
-    if len(first) > 160:
-        first = first[:157] + "..."
+    first = first.replace("CSV Error on Line: ", "line ")
+    detail = {k: v for k, _, v in (line.partition(": ") for line in lines[1:]) if v}
+    named = [line.removeprefix("file = ") for line in lines if line.startswith("file = ")]
+    if named:
+        where = named[0]
+    if "Expected Number of Columns" in detail:  # "3 Found: 4" (DuckDB stops counting at 4)
+        expected = detail["Expected Number of Columns"].partition(" ")[0]
+        first += f" does not have the header's {expected} fields"
+    if "Original Line" in detail:
+        first += f": `{detail['Original Line'][:80]}`"
+    if len(first) > 200:
+        first = first[:197] + "..."
     return fail("JD602", f"the event log cannot be read: {first}", where,
                 "journey fit reads CSV (with a header row), Parquet and JSON-lines files")

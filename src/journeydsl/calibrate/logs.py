@@ -23,11 +23,11 @@ from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, close_matches
 from ..language.source import SourceFile
 
-#: Formats by file name ending (lower case; `.gz` and `.zst` compressed CSV
-#: and JSON lines are read too).
+#: Formats by file name ending (lower case; `.gz` compressed CSV and JSON
+#: lines are read too).
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "json", ".ndjson": "json", ".json": "json"}
-_COMPRESSED = (".gz", ".zst")
+_COMPRESSED = (".gz",)
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ def find_files(spec: LogSpec) -> LogFiles:
     unknown = [p for p, f in formats.items() if f is None]
     if unknown:
         raise fail("JD602", f"`{unknown[0]}` is not an event log file this command reads",
-                   unknown[0], "name the files .csv, .tsv, .parquet or .jsonl (.gz and .zst "
-                   "compressed CSV and JSON lines too)")
+                   unknown[0], "name the files .csv, .tsv, .parquet or .jsonl (.gz compressed "
+                   "CSV and JSON lines too)")
     kinds = sorted({f for f in formats.values() if f})
     if len(kinds) > 1:
         first = {k: next(p for p, f in formats.items() if f == k) for k in kinds}
