@@ -44,16 +44,16 @@ def check(
         "(JD601) where a declared rate lies outside the observed 95% interval.",
         show_default=False, metavar="LOG")] = None,
     user: Annotated[Optional[str], typer.Option(
-        help="With --events: column of the customer id [user].", show_default=False,
+        help="With --events: column of the customer id (default: user).", show_default=False,
         metavar="COL")] = None,
     event: Annotated[Optional[str], typer.Option(
-        help="With --events: column of the event name [event].", show_default=False,
+        help="With --events: column of the event name (default: event).", show_default=False,
         metavar="COL")] = None,
     time: Annotated[Optional[str], typer.Option(
-        help="With --events: column of the time [time].", show_default=False,
+        help="With --events: column of the time (default: time).", show_default=False,
         metavar="COL")] = None,
     persona: Annotated[Optional[str], typer.Option(
-        help="With --events: column of the persona [persona, if the log has it].",
+        help="With --events: column of the persona (default: persona, if the log has it).",
         show_default=False, metavar="COL")] = None,
     window: Annotated[Optional[str], typer.Option(
         help="With --events: the censoring window (see journey fit).", show_default=False,

@@ -94,21 +94,21 @@ def fit(
     events: Annotated[list[str], typer.Option(
         "--events", "-e", help="The event log: CSV, Parquet or JSON-lines files, globs "
         "(quoted) or folders; repeat for more.", show_default=False, metavar="LOG")],
-    user: Annotated[Optional[str], typer.Option(help="Column of the customer id [user].",
+    user: Annotated[Optional[str], typer.Option(help="Column of the customer id (default: user).",
                                                 show_default=False, metavar="COL")] = None,
-    event: Annotated[Optional[str], typer.Option(help="Column of the event name [event].",
+    event: Annotated[Optional[str], typer.Option(help="Column of the event name (default: event).",
                                                  show_default=False, metavar="COL")] = None,
-    time: Annotated[Optional[str], typer.Option(help="Column of the time [time].",
+    time: Annotated[Optional[str], typer.Option(help="Column of the time (default: time).",
                                                 show_default=False, metavar="COL")] = None,
     amount: Annotated[Optional[str], typer.Option(
-        help="Column of the amount (revenue) of the event [amount, if the log has it].",
+        help="Column of the amount (revenue) of the event (default: amount, if the log has it).",
         show_default=False, metavar="COL")] = None,
     persona: Annotated[Optional[str], typer.Option(
-        help="Column of the persona [persona, if the log has it].", show_default=False,
+        help="Column of the persona (default: persona, if the log has it).", show_default=False,
         metavar="COL")] = None,
     window: Annotated[Optional[str], typer.Option(
-        help="A last visit this close to the log's end is censored [3x the longest delay "
-             "out of the step, at least 30d].", show_default=False, metavar="DUR")] = None,
+        help="A visit this close to the log's end is censored (default: 3x the longest "
+             "delay out of its step, at least 30d).", show_default=False, metavar="DUR")] = None,
     output_format: Annotated[FitFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = FitFormat.text,
     write: Annotated[bool, typer.Option(
