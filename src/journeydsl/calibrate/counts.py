@@ -132,10 +132,12 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     for pk, no, visits, censored, entries, still in engine.fetch(sql.steps(end)):
         counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
                                                 int(still))
-    for pk, no, nxt, n, median in engine.fetch(sql.moves(end)):
-        counts.moves[(pk, int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
-    for no, nxt, n, median in engine.fetch(sql.delays(end)):
-        counts.delays[(int(no), int(nxt))] = MoveCount(int(n), float(median) / _US / 86_400)
+    for pk, no, nxt, every, n, median in engine.fetch(sql.moves(end)):
+        found = MoveCount(int(n), float(median) / _US / 86_400)
+        if every:
+            counts.delays[(int(no), int(nxt))] = found
+        else:
+            counts.moves[(pk, int(no), int(nxt))] = found
     for pk, no, total, n in engine.fetch(sql.AMOUNTS):
         counts.amounts[(pk, int(no))] = (float(total), int(n))
     loops = [s.number for s in plan.steps if s.loop]

@@ -127,8 +127,10 @@ def events(plan: Plan, personas: list[str]) -> str:
                    + f"ELSE {string(UNKNOWN_PERSONA)} END")
     order = "PARTITION BY ev.u ORDER BY ev.t, ev.r"
     return f"""
-        SELECT u, t, r, f, a, no, wnd, p, {persona_key} AS pk,
+        SELECT u, t, r, f, a, no, wnd, {persona_key} AS pk,
+               CASE WHEN {persona_key} = {string(UNKNOWN_PERSONA)} THEN p END AS p,
                (prev_no IS NULL OR prev_no <> no OR loop) AS start,
+               (prev_no IS NULL OR prev_no <> no) AS run_start,
                COALESCE(prev_f = f AND prev_r > r, FALSE) AS back
         FROM (SELECT ev.u, ev.t, ev.r, ev.f, ev.a, jf_map.no, jf_steps.loop, jf_steps.wnd,
                      FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order}
@@ -141,12 +143,16 @@ def events(plan: Plan, personas: list[str]) -> str:
               JOIN {steps} ON jf_map.no = jf_steps.no) AS x"""
 
 
+#: The visits, each with the next (the move and its time), its number in
+#: the walk and its run (consecutive visits at one step: the renewals, for
+#: the sBG fit), all in one pass ordered like the events.
 VISITS = """
     SELECT u, no, t, r, wnd, p, pk,
-           LAG(no) OVER (PARTITION BY u ORDER BY t, r) AS prev_no,
            LEAD(no) OVER (PARTITION BY u ORDER BY t, r) AS next_no,
            LEAD(t) OVER (PARTITION BY u ORDER BY t, r) AS next_t,
-           ROW_NUMBER() OVER (PARTITION BY u ORDER BY t, r) AS k
+           ROW_NUMBER() OVER (PARTITION BY u ORDER BY t, r) AS k,
+           SUM(CASE WHEN run_start THEN 1 ELSE 0 END) OVER (PARTITION BY u ORDER BY t, r
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
     FROM jf_events WHERE start"""
 
 
@@ -172,21 +178,15 @@ def steps(end: int) -> str:
 
 
 def moves(end: int) -> str:
-    """Per persona key and move out of an uncensored visit: how many, and
-    the median time it took (µs)."""
+    """Per move out of an uncensored visit, per persona key and (the grouping
+    set with `pk` NULL, flagged `every`) over every customer: how many, and
+    the median time it took (µs). The delay written is every customer's
+    (a move has one `after`, whatever the persona)."""
     return f"""
-        SELECT pk, no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
+        SELECT pk, no, next_no, GROUPING(pk) AS every, COUNT(*) AS n,
+               MEDIAN(next_t - t) AS median_us
         FROM jf_visits WHERE next_no IS NOT NULL AND NOT {_censored(end)}
-        GROUP BY pk, no, next_no"""
-
-
-def delays(end: int) -> str:
-    """Per move, over every customer: the median time it took (µs), which is
-    what `after` is (one delay per move, whatever the persona)."""
-    return f"""
-        SELECT no, next_no, COUNT(*) AS n, MEDIAN(next_t - t) AS median_us
-        FROM jf_visits WHERE next_no IS NOT NULL AND NOT {_censored(end)}
-        GROUP BY no, next_no"""
+        GROUP BY GROUPING SETS ((pk, no, next_no), (no, next_no))"""
 
 
 #: Per persona key and step: the sum and number of the events' amounts.
@@ -204,16 +204,12 @@ def spells(end: int, loops: list[int]) -> str:
     censored = _censored(end)
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
-            SELECT u, pk, no, spell,
+            SELECT u, pk, no, run,
                    SUM(CASE WHEN {censored} THEN 0 ELSE 1 END)
                        + MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS n,
                    MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS censored
-            FROM (SELECT u, pk, no, t, wnd,
-                         SUM(CASE WHEN prev_no IS NULL OR prev_no <> no THEN 1 ELSE 0 END)
-                             OVER (PARTITION BY u, no ORDER BY t, r
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS spell
-                  FROM jf_visits WHERE no IN ({numbers})) AS v
-            GROUP BY u, pk, no, spell) AS s
+            FROM jf_visits WHERE no IN ({numbers})
+            GROUP BY u, pk, no, run) AS s
         GROUP BY pk, no, n, censored"""
 
 
