@@ -224,13 +224,13 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
     if by_entry:
         metrics.by_entry = _entries(chain, linear, curve)
     if len(chain.ref_row) and cohort:
-        metrics.cohort, cascade_visits = _cascade(timed)
-        only = np.flatnonzero((cascade_visits > 0) & (visits == 0))  # reached by referrals only
-        metrics.referred_visits = {chain.steps[s]: float(cascade_visits[s])
-                                   for s in only.tolist()}
+        metrics.cohort, cascade = _cascade(timed)
+        metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))
     else:
         metrics.cohort = {"prospects": 1.0, "customers": metrics.conversion,
                           "revenue": metrics.revenue, "cost": metrics.cost}
+        if cohort:  # no referrals: the cascade is the prospect itself
+            metrics.cohort_visits = dict(zip(chain.steps, visits.tolist()))
     return metrics
 
 
@@ -256,9 +256,9 @@ def _first_visits(timed: _Timed, inside: np.ndarray) -> float:
 
 
 def _cascade(timed: _Timed) -> tuple[dict[str, float], np.ndarray]:
-    """Totals per entering prospect with the whole referral cascade before H
-    (and the visits to each step, the first prospect's included): referrals
-    move new prospects (into the target's layer) as moves move walks."""
+    """Totals per entering prospect with the whole referral cascade before H,
+    and the cascade's visits per step before H: referrals move new prospects
+    (into the target's layer) as moves move walks."""
     chain, n, horizon = timed.chain, timed.n, timed.horizon
     goal = chain.goal
     base = timed.layered
@@ -286,6 +286,6 @@ def _cascade(timed: _Timed) -> tuple[dict[str, float], np.ndarray]:
         customers += float(chain.move_rate[e]) * _before(arrivals[int(chain.move_row[e])],
                                                          int(timed.delay[e]), horizon)
     customers += sum(x for x, g in zip(referred, goal[r_col]) if g)
-    visits = np.array([s.total() for s in arrivals])
-    return ({"prospects": 1.0 + float(sum(referred)), "customers": customers,
-             "revenue": revenue, "cost": spend}, visits[:n] + visits[n:])
+    visits = np.array([both[s].total() for s in range(n)])
+    return {"prospects": 1.0 + float(sum(referred)), "customers": customers,
+            "revenue": revenue, "cost": spend}, visits

@@ -105,9 +105,10 @@ class Metrics:
     cohort: dict[str, float] = field(default_factory=dict)  # prospects, customers, revenue, cost
     channels: dict[str, dict[str, float]] = field(default_factory=dict)  # revenue, cost, profit
     by_entry: dict[str, Entry] = field(default_factory=dict)  # entry step -> its prospects
-    #: step -> expected visits by referred prospects (the whole cascade), per
-    #: entering prospect, for the steps only referrals reach
-    referred_visits: dict[str, float] = field(default_factory=dict)
+    #: expected visits per step of each entering prospect's whole referral
+    #: cascade (itself and everyone its referrals bring, generation after
+    #: generation); empty when not computed (`cohort=False` under a horizon)
+    cohort_visits: dict[str, float] = field(default_factory=dict)
     curve: ProfitCurve | None = None  # F(t) of these prospects (payback, --curve)
 
     def value(self, name: str) -> float | None:
@@ -134,6 +135,13 @@ class Metrics:
     def time_to_convert(self) -> float | None:
         """Days from entry to the first goal visit, among converting walks."""
         return self.value("time_to_convert")
+
+    @property
+    def referred_visits(self) -> dict[str, float]:
+        """The steps only referrals reach (the entering prospect itself never
+        visits them), with the referral cascade's expected visits there."""
+        return {s: v for s, v in self.cohort_visits.items()
+                if v > 0 and not self.steps.get(s, {}).get("visits")}
 
     @property
     def payback(self) -> float | None:
@@ -225,6 +233,9 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     stages = _mix_rows([m.stages for m in parts.values()], weights)
     channels = _mix_rows([cast("dict[str, Row]", m.channels) for m in parts.values()], weights)
     cohort = {k: _weighted(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
+    cohort_visits = ({k: _weighted(weights, [m.cohort_visits[k] for m in parts.values()])
+                      for k in first.cohort_visits}
+                     if all(m.cohort_visits for m in parts.values()) else {})
     # Metrics' expectation fields by name (all floats; Any: mypy checks a
     # `**` dict against every parameter, the dict-typed ones too).
     linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
@@ -232,14 +243,10 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     curves = [(w, m.curve) for w, m in zip(weights, parts.values())]
     curve = None if any(c is None for _, c in curves) else ProfitCurve.mix(
         cast("list[tuple[float, ProfitCurve]]", curves))
-    referred: dict[str, float] = {}
-    for w, m in zip(weights, parts.values()):
-        for step, visits in m.referred_visits.items():
-            referred[step] = referred.get(step, 0.0) + w * visits
     return Metrics(**linear, steps=steps, stages=stages, cohort=cohort,
                    channels=cast("dict[str, dict[str, float]]", channels),
                    by_entry=_blend_entries(parts, shares), curve=curve,
-                   referred_visits={s: referred[s] for s in first.steps if s in referred})
+                   cohort_visits=cohort_visits)
 
 
 def _blend_entries(parts: dict[str, Metrics], shares: dict[str, float]) -> dict[str, Entry]:
