@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bins import Tables
+from .ledger import Ledger
 
 ENDED, CUT = 0, 1  # how a walk stops: its end, or the horizon
 
@@ -66,6 +67,7 @@ class Books:
         self.queue: list[tuple] = []  # (world, target, time)
         self.taken = 0
         self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
+        self.ledger = Ledger(eng, self.block)  # money by place, by entry, over time
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
@@ -77,6 +79,7 @@ class Books:
     # ---- entering prospects
     def convert_flock(self, i: int, ids, time: float) -> None:
         """A flock of pair i (members `ids`) reaches its first goal at `time`."""
+        self.ledger.converted(np.full(len(ids), i), ids, np.full(len(ids), time))
         if self.keep:
             self.converted_at[ids] = time
         else:
@@ -87,6 +90,7 @@ class Books:
         """`count` members of flock c of pair i stop (`kind`) at `step`
         (`ids`: who, needed with `keep` only)."""
         self.finished += count
+        self.ledger.flock_walks(i, ids, c.money, c.gain, c.converted)
         value, cost = c.money.real, c.money.imag
         if self.keep:
             self.value[ids] = value
@@ -115,10 +119,11 @@ class Books:
             who, code, time = who[entering], code[entering], time[entering]
         if not len(who):
             return
+        pair = self.eng.pair_of.take(code)
+        self.ledger.converted(pair, who, time)
         if self.keep:
             self.converted_at[who] = time
             return
-        pair = self.eng.pair_of.take(code)
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
@@ -134,6 +139,8 @@ class Books:
         if not len(sel):
             return
         self.finished += len(sel)
+        self.ledger.walks(self.eng.pair_of.take(e.take(sel)), who, money.take(sel),
+                          gain.take(sel), cv.take(sel))
         if self.keep:
             both = money.take(sel)
             self.value[who] = both.real

@@ -18,6 +18,7 @@ import numpy as np
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
 from ..results import blend
+from . import money
 from .report import MonteCarloReport, blended_linear, uncertainty
 from .run import Stats, run_pairs
 from .bins import Pair
@@ -128,6 +129,8 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             converters.append(c)
         per_draw.append(blended_linear(mine, mix))
     personas = {p: pooled[p].metrics() for p in run}
+    books = money.join(stats.ledgers, len(pairs), chains[run[0]].n)
+    money.fill(personas, chains, which, books)
     notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
@@ -140,6 +143,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     report.describe_converters()
+    report.place_stderr = money.stderr(books, chains, which, mix, k)
     return report
 
 
@@ -178,5 +182,6 @@ def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
                                 progress=tick)
         tallies += part
         stats = Stats(stats.transitions + st.transitions, stats.moves + st.moves,
-                      stats.cascade_capped or st.cascade_capped)
+                      stats.cascade_capped or st.cascade_capped,
+                      stats.ledgers + [(lo, led) for _, led in st.ledgers])
     return tallies, stats

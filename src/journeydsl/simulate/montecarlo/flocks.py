@@ -62,6 +62,7 @@ class Flocks:
             s, c = int(s), int(c)
             if c:
                 books.starts[i, s] += c
+                books.ledger.enter(i, s, first_id, c)
                 ids = np.arange(first_id, first_id + c, dtype=np.intp)
                 stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0))
                 first_id += c
@@ -95,8 +96,10 @@ class Flocks:
             books.edge_counts[i, j] += n
         row = int(eng.row[code])
         factor = eng.daily_discount ** t
-        c.money += complex(eng.money[code]) * factor
+        earned = complex(eng.money[code]) * factor
+        c.money += earned
         gained = complex(eng.gain[code]) * factor
+        books.ledger.flock_visit(i, c.ids, int(eng.tgt[code]), t, earned, gained.real)
         c.gain += complex(gained.real, 0.0) if c.converted else gained
         c.seen |= int(eng.bits[code])
         if self.counts is not None:
@@ -120,11 +123,9 @@ class Flocks:
         self.transitions += n
         self.moves += len(go)
         if len(go) < n:
-            ended = c.ids
-            if books.keep:
-                mask = np.ones(n, bool)
-                mask[go] = False
-                ended = c.ids[mask]
+            mask = np.ones(n, bool)  # who ends (the ledger books them by batch)
+            mask[go] = False
+            ended = c.ids[mask]
             books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended)
         if not len(go):
             return []

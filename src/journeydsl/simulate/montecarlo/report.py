@@ -144,6 +144,9 @@ class MonteCarloReport(Report):
     capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
     cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
+    # standard errors of the blended money by place and by-entry metrics
+    # ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})
+    place_stderr: dict = field(default_factory=dict)
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
     undefined: dict[str, str] = field(default_factory=dict)
@@ -191,6 +194,7 @@ class MonteCarloReport(Report):
             "transitions": self.transitions,
             "capped_walks": self.capped_walks,
             "cascade_capped": self.cascade_capped,
+            "stderr": self.place_stderr,
         })
         notes = dict(self.undefined)
         out = _finite(out, "", notes)

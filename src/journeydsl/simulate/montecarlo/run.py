@@ -19,6 +19,7 @@ from scipy import sparse
 from ..chain import Chain
 from ..results import Metrics
 from .books import Books, dot
+from .ledger import Ledger
 from .bins import Pair, Tables
 from .tally import LINEAR, Tally
 from .walk import MAX_MOVES, walk
@@ -95,6 +96,7 @@ class Stats:
     transitions: int
     moves: int
     cascade_capped: bool
+    ledgers: list[tuple[int, Ledger]] = field(default_factory=list)  # (first pair, its ledger)
 
 
 def simulate_chain(chain: Chain, prospects: int, rng: np.random.Generator,
@@ -150,7 +152,7 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
         eng, rng, books, keep, max_moves, tick if progress else None)
     books.close()
     tallies = _tallies(eng, books)
-    stats = Stats(transitions, moves, bool(books.cascade_capped.any()))
+    stats = Stats(transitions, moves, bool(books.cascade_capped.any()), [(0, books.ledger)])
     walks = _walks(eng, books, tallies[0], visit_sum[0], visit_sq[0], stats) if keep else None
     return tallies, stats, walks
 

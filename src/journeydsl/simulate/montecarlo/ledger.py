@@ -1,0 +1,193 @@
+"""The ledger: the money of entering prospects by place, by entry and over time.
+
+The books (books.py) keep what the headline metrics need per pair. The
+unit economics of version 2 also want, per pair (persona x draw):
+
+- money by place: the discounted value, cost and margin x value of the
+  visits to each step (stages and channels are sums of steps);
+- by entry: each entry step's prospects' counts and per-walk sums
+  (conversion, revenue, cost, profit, acquisition cost, the net margin of
+  converting walks, the conversion-weighted time);
+- the profit events: (entry, time, discounted margin x value - cost) of
+  every visit, summed by (entry, time), from which the cumulative profit
+  curve F(t) and payback are read as the exact engine reads them.
+
+Money and by-entry sums are kept per *batch* of prospects (prospect number
+mod BATCHES): prospects are independent, so the batches are independent
+samples, and a statistic recomputed without each batch in turn (the
+jackknife) gives its standard error, ratios included (report_places.py).
+Only entering prospects count (referred ones are left out of the metrics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bins import Tables
+
+BATCHES = 16  # interleaved batches of prospects (jackknife groups)
+# (count, conversion, revenue, cost, profit, acquisition cost,
+#  profit of converting walks, conversion-weighted time): by-entry columns
+ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
+                 "profit_converted", "time_converted")
+_REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
+
+
+class Ledger:
+    """Per (pair, batch) sums of the money by step and by entry, and the
+    profit events per (pair, entry step)."""
+
+    def __init__(self, eng: Tables, block: np.ndarray) -> None:
+        self.eng = eng
+        P, n = eng.P, eng.n
+        self.N0 = int(block[-1])
+        self.block = block
+        steps = sorted({int(s) for s, _ in eng.entry for s in s})
+        self.entries = steps  # entry step numbers (any pair's)
+        self.entry_index = np.full(n, -1, np.intp)
+        self.entry_index[steps] = np.arange(len(steps))
+        E = len(steps)
+        self.E = E
+        # [pair, batch, step, (value, cost, margin x value)]
+        self.place = np.zeros((P, BATCHES, n, 3))
+        self.by_entry = np.zeros((P, E, BATCHES, len(ENTRY_COLUMNS)))
+        self.entry_of = np.zeros(self.N0, np.intp)  # entering prospect -> entry index
+        self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending = 0
+        self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
+        self.times = np.zeros(0)
+        self.amounts = np.zeros(0)
+
+    # ---- entering
+    def enter(self, i: int, step: int, first_id: int, count: int) -> None:
+        ids = np.arange(first_id, first_id + count)
+        k = int(self.entry_index[step])
+        self.entry_of[first_id:first_id + count] = k
+        self.by_entry[i, k, :, 0] += np.bincount(ids % BATCHES, minlength=BATCHES)
+
+    # ---- visits
+    def visits(self, w, e, t, earned, margin_value) -> None:
+        """Visits of pool walkers `w` at codes `e` (times t): discounted value
+        + 1j * cost `earned` and margin x value."""
+        on = ((earned != 0) & (w < self.N0)).nonzero()[0]
+        if not len(on):
+            return
+        w, e, t = w.take(on), e.take(on), t.take(on)
+        earned, margin_value = earned.take(on), margin_value.take(on)
+        eng = self.eng
+        pair = eng.pair_of.take(e)
+        key = (pair * BATCHES + w % BATCHES) * eng.n + eng.tgt.take(e)
+        self._place(key, earned, margin_value)
+        self._event(pair * self.E + self.entry_of.take(w), t, margin_value - earned.imag)
+
+    def flock_visit(self, i: int, ids, step: int, t: float, earned: complex,
+                    margin_value: float) -> None:
+        """A flock's members `ids` (entering prospects of pair i) visit `step` at t."""
+        if not earned:
+            return
+        per_batch = np.bincount(ids % BATCHES, minlength=BATCHES).astype(float)
+        self.place[i, :, step, 0] += per_batch * earned.real
+        self.place[i, :, step, 1] += per_batch * earned.imag
+        self.place[i, :, step, 2] += per_batch * margin_value
+        key = np.array([i * self.E + int(self.entry_of[ids[0]])], np.int64)
+        self._event(key, np.array([t]), np.array([len(ids) * (margin_value - earned.imag)]))
+
+    def stays(self, w, own, t_run, step, visits, earned, margin_value, per_visit) -> None:
+        """Self-loop stays (loops.py): walker w makes `visits` visits to the
+        step of code `own`, at t_run + j * step (j = 1..visits), earning
+        `earned` (value + 1j cost) and `margin_value` in all; `per_visit`:
+        the discounted profit of the j-th visit is per_visit * q^j, given as
+        a function of (walker index, j)."""
+        on = ((earned != 0) & (w < self.N0) & (visits > 0)).nonzero()[0]
+        if not len(on):
+            return
+        eng = self.eng
+        ww, code = w.take(on), own.take(on)
+        pair = eng.pair_of.take(code)
+        key = (pair * BATCHES + ww % BATCHES) * eng.n + eng.tgt.take(code)
+        self._place(key, earned.take(on), margin_value.take(on))
+        ekey = pair * self.E + self.entry_of.take(ww)
+        profit = margin_value.take(on) - earned.imag.take(on)
+        d = step.take(on)
+        still = d == 0  # a stay at one time: one event
+        if still.any():
+            self._event(ekey[still], t_run.take(on)[still], profit[still])
+        timed = (~still).nonzero()[0]
+        if len(timed):
+            v = visits.take(on).take(timed).astype(np.int64)
+            where = np.repeat(np.arange(len(timed)), v)
+            j = np.arange(len(where)) - np.repeat(np.cumsum(v) - v, v) + 1
+            src = on.take(timed).take(where)
+            self._event(ekey.take(timed).take(where),
+                        t_run.take(src) + j * step.take(src), per_visit(src, j))
+
+    # ---- walks ending and converting
+    def walks(self, pair, w, money, gain, cv) -> None:
+        """Entering walkers `w` (of pairs `pair`) stop with their totals."""
+        on = (w < self.N0).nonzero()[0]
+        if not len(on):
+            return
+        pair, w = pair.take(on), w.take(on)
+        money, gain, cv = money.take(on), gain.take(on), cv.take(on).astype(float)
+        profit = gain.real - money.imag
+        cols = np.column_stack([cv, money.real, money.imag, profit, gain.imag,
+                                cv * (profit + gain.imag)])
+        self._entry_sums(pair, w, cols, slice(1, 7))
+
+    def flock_walks(self, i: int, ids, money: complex, gain: complex, converted: bool) -> None:
+        per_batch = np.bincount(ids % BATCHES, minlength=BATCHES).astype(float)
+        profit = gain.real - money.imag
+        row = np.array([float(converted), money.real, money.imag, profit, gain.imag,
+                        float(converted) * (profit + gain.imag)])
+        k = int(self.entry_of[ids[0]])
+        self.by_entry[i, k, :, 1:7] += per_batch[:, None] * row[None, :]
+
+    def converted(self, pair, w, time) -> None:
+        on = (w < self.N0).nonzero()[0]
+        if len(on):
+            self._entry_sums(pair.take(on), w.take(on), time.take(on)[:, None], slice(7, 8))
+
+    def _entry_sums(self, pair, w, cols, where: slice) -> None:
+        P, E = self.eng.P, self.E
+        key = (pair * E + self.entry_of.take(w)) * BATCHES + w % BATCHES
+        flat = self.by_entry.reshape(P * E * BATCHES, -1)
+        for c in range(cols.shape[1]):
+            flat[:, where.start + c] += np.bincount(key, weights=cols[:, c],
+                                                    minlength=P * E * BATCHES)
+
+    def _place(self, key, earned, margin_value) -> None:
+        size = self.place.shape[0] * BATCHES * self.eng.n
+        flat = self.place.reshape(size, 3)
+        flat[:, 0] += np.bincount(key, weights=earned.real, minlength=size)
+        flat[:, 1] += np.bincount(key, weights=earned.imag, minlength=size)
+        flat[:, 2] += np.bincount(key, weights=margin_value, minlength=size)
+
+    # ---- profit events
+    def _event(self, key, t, amount) -> None:
+        self._events.append((np.asarray(key, np.int64), np.asarray(t, float),
+                             np.asarray(amount, float)))
+        self._pending += len(key)
+        if self._pending > _REDUCE_AT:
+            self._reduce()
+
+    def _reduce(self) -> None:
+        """Sum the events gathered so far by (key, time)."""
+        if not self._events:
+            return
+        key = np.concatenate([self.keys] + [x[0] for x in self._events])
+        t = np.concatenate([self.times] + [x[1] for x in self._events])
+        amount = np.concatenate([self.amounts] + [x[2] for x in self._events])
+        self._events, self._pending = [], 0
+        order = np.lexsort((t, key))
+        key, t, amount = key.take(order), t.take(order), amount.take(order)
+        new = np.ones(len(key), bool)
+        new[1:] = (key[1:] != key[:-1]) | (t[1:] != t[:-1])
+        starts = new.nonzero()[0]
+        self.keys, self.times = key.take(starts), t.take(starts)
+        self.amounts = np.add.reduceat(amount, starts) if len(starts) else amount
+
+    def events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pair * E + entry index, time in days, summed discounted profit),
+        sorted by key then time."""
+        self._reduce()
+        return self.keys, self.times, self.amounts
