@@ -31,6 +31,8 @@ BATCHES = 16  # interleaved batches of prospects (jackknife groups)
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
                  "profit_converted", "time_converted")
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
+STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
+STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
 
 
 class Ledger:
@@ -92,12 +94,19 @@ class Ledger:
         key = np.array([i * self.E + int(self.entry_of[ids[0]])], np.int64)
         self._event(key, np.array([t]), np.array([len(ids) * (margin_value - earned.imag)]))
 
-    def stays(self, w, own, t_run, step, visits, earned, margin_value, per_visit) -> None:
+    def stays(self, w, own, t_run, step, visits, earned, margin_value, profit_at) -> None:
         """Self-loop stays (loops.py): walker w makes `visits` visits to the
         step of code `own`, at t_run + j * step (j = 1..visits), earning
-        `earned` (value + 1j cost) and `margin_value` in all; `per_visit`:
-        the discounted profit of the j-th visit is per_visit * q^j, given as
-        a function of (walker index, j)."""
+        `earned` (value + 1j cost) and `margin_value` in all; the j-th
+        visit's discounted profit is a * q^j with (a, log q) =
+        `profit_at(walker indexes)`.
+
+        A stay is not unrolled walker by walker: the stays of one entry,
+        loop and start time are one group, and its j-th visit happens for
+        every stay of the group at least j long. Past STAY_EVENTS visits (fewer
+        when the pass's stays would unroll more than STAY_BUDGET), a stay's
+        remaining profit is booked at its last visit: the curve is exact but
+        within such long stays (the docs say so)."""
         on = ((earned != 0) & (w < self.N0) & (visits > 0)).nonzero()[0]
         if not len(on):
             return
@@ -107,19 +116,51 @@ class Ledger:
         key = (pair * BATCHES + ww % BATCHES) * eng.n + eng.tgt.take(code)
         self._place(key, earned.take(on), margin_value.take(on))
         ekey = pair * self.E + self.entry_of.take(ww)
-        profit = margin_value.take(on) - earned.imag.take(on)
+        t0 = t_run.take(on)
         d = step.take(on)
         still = d == 0  # a stay at one time: one event
         if still.any():
-            self._event(ekey[still], t_run.take(on)[still], profit[still])
+            self._event(ekey[still], t0[still], margin_value.take(on)[still]
+                        - earned.imag.take(on)[still])
         timed = (~still).nonzero()[0]
-        if len(timed):
-            v = visits.take(on).take(timed).astype(np.int64)
-            where = np.repeat(np.arange(len(timed)), v)
-            j = np.arange(len(where)) - np.repeat(np.cumsum(v) - v, v) + 1
-            src = on.take(timed).take(where)
-            self._event(ekey.take(timed).take(where),
-                        t_run.take(src) + j * step.take(src), per_visit(src, j))
+        if not len(timed):
+            return
+        a, log_q = profit_at(on.take(timed))
+        v = visits.take(on).take(timed).astype(np.int64)
+        g_key, g_code, g_t = ekey.take(timed), code.take(timed), t0.take(timed)
+        order = np.lexsort((g_t, g_code, g_key))
+        g_key, g_code, g_t = g_key.take(order), g_code.take(order), g_t.take(order)
+        a, log_q, v, dd = a.take(order), log_q.take(order), v.take(order), d.take(timed).take(order)
+        new = np.ones(len(order), bool)
+        new[1:] = (g_key[1:] != g_key[:-1]) | (g_code[1:] != g_code[:-1]) | (g_t[1:] != g_t[:-1])
+        group = np.cumsum(new) - 1
+        first = new.nonzero()[0]
+        cap = STAY_EVENTS
+        while True:  # visits unrolled per group: STAY_BUDGET in all at most
+            capped = np.minimum(v, cap)
+            length = np.maximum.reduceat(capped, first)
+            if cap == 1 or int(length.sum()) <= STAY_BUDGET:
+                break
+            cap //= 2
+        offset = np.concatenate([[0], np.cumsum(length)])
+        ending = np.bincount(offset[group] + capped - 1, minlength=int(offset[-1]))
+        # stays of each group at least j long: suffix sums within the group
+        suffix = np.cumsum(ending[::-1])[::-1]
+        after = np.append(suffix, 0.0)[np.repeat(offset[1:], length)]
+        count = suffix - after
+        g = np.repeat(np.arange(len(first)), length)
+        j = np.arange(len(g)) - offset[g] + 1
+        lead = first.take(g)  # a stay of the group: its start, delay and amounts
+        self._event(g_key.take(lead), g_t.take(lead) + j * dd.take(lead),
+                    count * a.take(lead) * np.exp(log_q.take(lead) * j))
+        long = (v > cap).nonzero()[0]
+        if len(long):  # the rest of a very long stay, at its last visit
+            vl, ql, J = v.take(long).astype(float), log_q.take(long), float(cap)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                rest = np.where(ql == 0.0, vl - J, np.exp(ql * (J + 1.0))
+                                * np.expm1((vl - J) * ql) / np.expm1(ql))
+            self._event(g_key.take(long), g_t.take(long) + vl * dd.take(long),
+                        a.take(long) * rest)
 
     # ---- walks ending and converting
     def walks(self, pair, w, money, gain, cv) -> None:
