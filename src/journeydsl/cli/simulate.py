@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -66,6 +67,10 @@ def simulate(
     draws: Annotated[int, typer.Option(
         min=1, help="Monte Carlo: draws of the uncertain rates.")] = 20,
     seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
+    top: Annotated[str, typer.Option(
+        help="Monte Carlo: the share of all revenue the top X% of prospects earn "
+             "(and of customer revenue the top X% of customers bring).",
+        callback=lambda value: _percent(value))] = "8%",
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
     curve: Annotated[Optional[Period], typer.Option(
@@ -87,7 +92,7 @@ def simulate(
 
         run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
-            run = _monte_carlo_runner(prospects, draws, seed, persona)
+            run = _monte_carlo_runner(prospects, draws, seed, persona, _percent(top))
         if compare:
             reports = {"baseline": run(result.variant())}
             reports.update({s: run(result.variant(s)) for s in result.scenarios})
@@ -176,13 +181,28 @@ def simulate(
         console.print(card)
 
 
-def _monte_carlo_runner(prospects: int, draws: int, seed: int,
-                        persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
+def _percent(text: str) -> str:
+    """`--top`: a percentage above 0 and at most 100 (`8%`, `0.5%`; the % may
+    be left out); returned as given once checked."""
+    number = text.strip().removesuffix("%").strip()
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 100:
+        raise typer.BadParameter(f"{text!r} is not a percentage above 0 and at most 100 "
+                                 "(e.g. 8%)")
+    return text
+
+
+def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None,
+                        top: str = "8%") -> Callable[[CompiledJourney], MonteCarloReport]:
     """monte_carlo() with a progress bar on stderr when it is a terminal;
     walks it cannot finish are `journey: ...` and exit 1."""
     from ..simulate.montecarlo import WalkTooLong
 
-    walk = _monte_carlo_walk(prospects, draws, seed, persona)
+    fraction = float(top.strip().removesuffix("%")) / 100
+    walk = _monte_carlo_walk(prospects, draws, seed, persona, fraction)
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         try:
@@ -195,15 +215,15 @@ def _monte_carlo_runner(prospects: int, draws: int, seed: int,
     return run
 
 
-def _monte_carlo_walk(prospects: int, draws: int, seed: int,
-                      persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
+def _monte_carlo_walk(prospects: int, draws: int, seed: int, persona: str | None,
+                      top: float) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         if not sys.stderr.isatty():
-            return monte_carlo(journey, prospects, draws, seed, persona)
+            return monte_carlo(journey, prospects, draws, seed, persona, concentration=top)
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -219,6 +239,7 @@ def _monte_carlo_walk(prospects: int, draws: int, seed: int,
                     bar.update(task, visible=True)
                 bar.update(task, completed=done / total if total else 1.0)
 
-            return monte_carlo(journey, prospects, draws, seed, persona, progress)
+            return monte_carlo(journey, prospects, draws, seed, persona, progress,
+                               concentration=top)
 
     return run

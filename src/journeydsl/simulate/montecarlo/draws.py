@@ -20,6 +20,7 @@ from ..chain import Chain
 from ..results import blend
 from . import money
 from .report import MonteCarloReport, blended_linear, uncertainty
+from .top import Earners, concentration as top_share
 from .run import Stats, run_pairs
 from .bins import Pair
 from .tally import Tally
@@ -120,9 +121,13 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     pooled: dict[str, Tally] = {}
     per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
     converters = []
+    earners = []
     for d in range(k):
         mine = {p: tallies[j] for j, (dd, p) in enumerate(which) if dd == d}
         for p, tally in mine.items():
+            earners.append(Earners(tally.earners[:, 0], tally.earners[:, 1],
+                                   float(tally.n - tally.earners[:, 1].sum()),
+                                   mix[p] / (max(tally.n, 1) * k), d))
             pooled[p] = tally if p not in pooled else pooled[p].merge(tally)
             c = tally.converters.copy()
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
@@ -144,6 +149,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     report.describe_converters()
     report.place_stderr = money.stderr(books, chains, which, mix, k)
+    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration, seed)
     return report
 
 

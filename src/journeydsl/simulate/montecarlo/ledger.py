@@ -13,10 +13,9 @@ unit economics of version 2 also want, per pair (persona x draw):
   curve F(t) and payback are read as the exact engine reads them.
 
 Money and by-entry sums are kept per *batch* of prospects (a hash of the
-prospect number, `batch_of`): prospects are independent, so the batches
+prospect number, `Ledger.batch_of`): prospects are independent, so the batches
 are independent samples, and a statistic recomputed without each batch in
-turn (the
-jackknife) gives its standard error, ratios included (money.py).
+turn (the jackknife) gives its standard error, ratios included (money.py).
 Only entering prospects count (referred ones are left out of the metrics).
 """
 
@@ -31,23 +30,6 @@ BATCHES = 16  # batches of prospects (jackknife groups); batch_of takes 4 bits
 #  profit of converting walks, conversion-weighted time): by-entry columns
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
                  "profit_converted", "time_converted")
-def batch_of(ids: np.ndarray) -> np.ndarray:
-    """Each prospect's batch: a pseudo-random hash of its number (splitmix64's
-    finalizer), never its number mod BATCHES nor any hash that spreads
-    consecutive numbers evenly. Prospects entering together are numbered
-    by entry step (and flocks by path), so evenly spread numbers would give
-    every batch the same share of each entry: the batches would hide the
-    variance of the entries' multinomial split (a cost paid at entry came
-    out 19 standard errors off). Hashed, each batch is a random part of
-    the prospects."""
-    x = np.asarray(ids).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return (x >> np.uint64(60)).astype(np.intp)  # the top 4 bits: BATCHES = 16
-
-
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
 STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
@@ -57,8 +39,9 @@ class Ledger:
     """Per (pair, batch) sums of the money by step and by entry, and the
     profit events per (pair, entry step)."""
 
-    def __init__(self, eng: Tables, block: np.ndarray) -> None:
+    def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0) -> None:
         self.eng = eng
+        self.salt = np.uint64(salt)
         P, n = eng.P, eng.n
         self.N0 = int(block[-1])
         self.block = block
@@ -78,12 +61,28 @@ class Ledger:
         self.times = np.zeros(0)
         self.amounts = np.zeros(0)
 
+    def batch_of(self, ids: np.ndarray) -> np.ndarray:
+        """Each prospect's batch: a pseudo-random hash (splitmix64's finalizer)
+        of its number salted by the run. Prospects entering together are
+        numbered by entry step (and flocks by path), so numbers mod BATCHES
+        would give every batch the same share of each entry and hide the
+        variance of the entries' split (a cost paid at entry came out 19
+        standard errors off); and one fixed hash is one fixed partition,
+        which, balanced by chance, made every run's standard error 17% too
+        small on a test journey. Salted, the partition is random each run."""
+        x = np.asarray(ids).astype(np.uint64) ^ self.salt
+        with np.errstate(over="ignore"):
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            x ^= x >> np.uint64(31)
+        return (x >> np.uint64(60)).astype(np.intp)  # the top 4 bits: BATCHES = 16
+
     # ---- entering
     def enter(self, i: int, step: int, first_id: int, count: int) -> None:
         ids = np.arange(first_id, first_id + count)
         k = int(self.entry_index[step])
         self.entry_of[first_id:first_id + count] = k
-        self.by_entry[i, k, :, 0] += np.bincount(batch_of(ids), minlength=BATCHES)
+        self.by_entry[i, k, :, 0] += np.bincount(self.batch_of(ids), minlength=BATCHES)
 
     # ---- visits
     def visits(self, w, e, t, earned, margin_value) -> None:
@@ -96,7 +95,7 @@ class Ledger:
         earned, margin_value = earned.take(on), margin_value.take(on)
         eng = self.eng
         pair = eng.pair_of.take(e)
-        key = (pair * BATCHES + batch_of(w)) * eng.n + eng.tgt.take(e)
+        key = (pair * BATCHES + self.batch_of(w)) * eng.n + eng.tgt.take(e)
         self._place(key, earned, margin_value)
         self._event(pair * self.E + self.entry_of.take(w), t, margin_value - earned.imag)
 
@@ -105,7 +104,7 @@ class Ledger:
         """A flock's members `ids` (entering prospects of pair i) visit `step` at t."""
         if not earned:
             return
-        per_batch = np.bincount(batch_of(ids), minlength=BATCHES).astype(float)
+        per_batch = np.bincount(self.batch_of(ids), minlength=BATCHES).astype(float)
         self.place[i, :, step, 0] += per_batch * earned.real
         self.place[i, :, step, 1] += per_batch * earned.imag
         self.place[i, :, step, 2] += per_batch * margin_value
@@ -131,7 +130,7 @@ class Ledger:
         eng = self.eng
         ww, code = w.take(on), own.take(on)
         pair = eng.pair_of.take(code)
-        key = (pair * BATCHES + batch_of(ww)) * eng.n + eng.tgt.take(code)
+        key = (pair * BATCHES + self.batch_of(ww)) * eng.n + eng.tgt.take(code)
         self._place(key, earned.take(on), margin_value.take(on))
         ekey = pair * self.E + self.entry_of.take(ww)
         t0 = t_run.take(on)
@@ -194,7 +193,7 @@ class Ledger:
         self._entry_sums(pair, w, cols, slice(1, 7))
 
     def flock_walks(self, i: int, ids, money: complex, gain: complex, converted: bool) -> None:
-        per_batch = np.bincount(batch_of(ids), minlength=BATCHES).astype(float)
+        per_batch = np.bincount(self.batch_of(ids), minlength=BATCHES).astype(float)
         profit = gain.real - money.imag
         row = np.array([float(converted), money.real, money.imag, profit, gain.imag,
                         float(converted) * (profit + gain.imag)])
@@ -208,7 +207,7 @@ class Ledger:
 
     def _entry_sums(self, pair, w, cols, where: slice) -> None:
         P, E = self.eng.P, self.E
-        key = (pair * E + self.entry_of.take(w)) * BATCHES + batch_of(w)
+        key = (pair * E + self.entry_of.take(w)) * BATCHES + self.batch_of(w)
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
         for c in range(cols.shape[1]):
             flat[:, where.start + c] += np.bincount(key, weights=cols[:, c],

@@ -230,7 +230,11 @@ def stderr(books: Books, chains: dict[str, Chain], which: list[tuple[int, str]],
             keep = (draw_of != d)[:, None, None]
             by_draw.append(numbers(place_all * keep, entry_all * keep))
         var = np.fmax(var, _jackknife(by_draw))
-    se = [None if not math.isfinite(v) else math.sqrt(max(v, 0.0)) for v in var.tolist()]
+    # a number with no spread (time to convert when every path takes 14
+    # days) has a jackknife variance of rounding errors: 0
+    size = np.abs(np.array(by_batch)).max(axis=0)
+    se = [None if not math.isfinite(v) else 0.0 if math.sqrt(max(v, 0.0)) <= 1e-9 * s
+          else math.sqrt(max(v, 0.0)) for v, s in zip(var.tolist(), size.tolist())]
     at = 0
 
     def take(ids: list[str], keys: tuple[str, ...]) -> dict:

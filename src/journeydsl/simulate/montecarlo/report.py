@@ -100,16 +100,19 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
     return [float(np.interp(q, cw, x)) for q in qs]
 
 
-def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float) -> float | None:
+def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float,
+                 whole: float | None = None) -> float | None:
     """Share of sum(weight * amount) held by the top `fraction` (by weight) of
     the entries ranked by amount. Only the top is sorted: enough entries to
-    hold `fraction` of the weight, picked by a partition (weights > 0)."""
+    hold `fraction` of the weight, picked by a partition (weights > 0).
+    `whole`: the weight the fraction is of (default the entries' total;
+    more when entries of amount 0 are left out)."""
     if not len(amount) or not 0 < fraction <= 1:
         return None if not len(amount) else 0.0
     total = dot(weight, amount)
     if total == 0:
         return None
-    whole = float(weight.sum())
+    whole = float(weight.sum()) if whole is None else whole
     top = min(len(amount), int(fraction * whole / float(weight.min())) + 2)
     order = np.argpartition(-amount, top - 1)[:top] if top < len(amount) else np.arange(top)
     order = order.take(np.argsort(-amount.take(order), kind="stable"))
@@ -147,6 +150,10 @@ class MonteCarloReport(Report):
     # standard errors of the blended money by place and by-entry metrics
     # ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})
     place_stderr: dict = field(default_factory=dict)
+    # the share of all revenue the top `concentration_fraction` of entering
+    # prospects earn, and its bootstrap standard error (top.py)
+    top_revenue_share: float | None = None
+    top_revenue_stderr: float | None = None
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
     undefined: dict[str, str] = field(default_factory=dict)
@@ -195,6 +202,9 @@ class MonteCarloReport(Report):
             "capped_walks": self.capped_walks,
             "cascade_capped": self.cascade_capped,
             "stderr": self.place_stderr,
+            "top": {"fraction": self.concentration_fraction,
+                    "revenue_share": self.top_revenue_share,
+                    "stderr": self.top_revenue_stderr},
         })
         notes = dict(self.undefined)
         out = _finite(out, "", notes)

@@ -140,6 +140,10 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
     limits = [CASCADE_FACTOR * p.prospects if cascade_limit is None else cascade_limit
               for p in pairs]
     books = Books(eng, keep, limits)
+    # the batches' partition (ledger.py): random each run, the walks' stream untouched
+    seeds = getattr(rng.bit_generator, "seed_seq", None)
+    if isinstance(seeds, np.random.SeedSequence):
+        books.ledger.salt = seeds.generate_state(1, np.uint64)[0]
     done = [0]
 
     def tick(finished: int) -> None:
@@ -263,7 +267,8 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
             churn=books.ends[i, n:].astype(float), stage_reach_count=stage_entries,
             cohort=cohort, converters=np.column_stack([
                 value[conv], cost[conv], weight[conv],
-                (margin_value - cost + acquisition)[conv]])))
+                (margin_value - cost + acquisition)[conv]]),
+            earners=np.column_stack([value[value != 0], weight[value != 0]])))
     return tallies
 
 
