@@ -93,9 +93,12 @@ def simulate(
         run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
             run = _monte_carlo_runner(prospects, draws, seed, persona, _percent(top))
+        deltas: dict | None = None
         if compare:
             reports = {"baseline": run(result.variant())}
             reports.update({s: run(result.variant(s)) for s in result.scenarios})
+            if method is Method.monte_carlo and result.scenarios:
+                deltas = _crn_deltas(result, prospects, draws, seed, persona)
         else:
             report = run(journey)
         lever_list = removals = None
@@ -123,6 +126,11 @@ def simulate(
                 o.as_dict() for o in outcomes if o.scenario == (None if name == "baseline"
                                                                 else name)]}
                        for name, r in reports.items()}
+            if deltas is not None:
+                for name in result.scenarios:
+                    payload[name]["deltas"] = deltas.get(name)
+                if "" in deltas:  # the paired walk could not be made: why
+                    payload["baseline"]["deltas_undefined"] = deltas[""]
         else:
             payload = report.as_dict()
             payload["expectations"] = [o.as_dict() for o in outcomes]
@@ -151,6 +159,13 @@ def simulate(
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
+        if deltas is not None and "" not in deltas:
+            from .economics import crn_deltas_table
+
+            console.print(crn_deltas_table(deltas, journey.currency))
+        elif deltas is not None:
+            console.print(f"Scenario deltas with common random numbers: not computed "
+                          f"({deltas['']})")
     else:
         from .economics import sections
 
@@ -179,6 +194,21 @@ def simulate(
     card = scorecard(outcomes, width=width)
     if card is not None:
         console.print(card)
+
+
+def _crn_deltas(result, prospects: int, draws: int, seed: int, persona: str | None) -> dict:
+    """Each scenario's change from the baseline (by JSON key: delta, stderr,
+    stderr_independent), from walking the same prospects through every
+    variant; {"": why} when that walk cannot be made."""
+    from ..simulate.montecarlo.crn import TooLong, compare as paired
+
+    variants = [result.variant()] + [result.variant(s) for s in result.scenarios]
+    try:
+        found = paired(variants, prospects, draws, seed, persona)
+    except (TooLong, ValueError) as err:
+        return {"": str(err)}
+    return {name: {k: d.as_dict() for k, d in changes.items()}
+            for name, changes in zip(result.scenarios, found)}
 
 
 def _percent(text: str) -> str:
