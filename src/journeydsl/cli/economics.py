@@ -351,7 +351,7 @@ def crn_deltas_table(deltas: Mapping[str, Mapping[str, Mapping[str, float | None
         if not any(c.get("delta") is not None for c in cells):
             continue
 
-        def show(x: float | None, plus: bool) -> str:
+        def show(x: float | None, plus: bool, metric=metric) -> str:
             if x is None:
                 return "—"
             if metric.unit == "rate":

@@ -16,6 +16,7 @@ from .common import command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
+    from ..api import Compiled
     from ..language.compiled import CompiledJourney
     from ..simulate import Report
     from ..simulate.montecarlo.report import MonteCarloReport
@@ -196,7 +197,8 @@ def simulate(
         console.print(card)
 
 
-def _crn_deltas(result, prospects: int, draws: int, seed: int, persona: str | None) -> dict:
+def _crn_deltas(result: Compiled, prospects: int, draws: int, seed: int,
+                persona: str | None) -> dict:
     """Each scenario's change from the baseline (by JSON key: delta, stderr,
     stderr_independent), from walking the same prospects through every
     variant; {"": why} when that walk cannot be made."""

@@ -199,7 +199,8 @@ def compare(journeys: list[CompiledJourney], prospects: int = 100_000, draws: in
         deltas = {}
         for name in HEADLINE:
             a, b = g0.get(name), gv.get(name)
-            if a is None or b is None or h0[name] is None or hv[name] is None:
+            before, after = h0[name], hv[name]
+            if a is None or b is None or before is None or after is None:
                 deltas[name] = Delta(None, None, None)
                 continue
             grad = np.zeros(V * m)
@@ -212,7 +213,7 @@ def compare(journeys: list[CompiledJourney], prospects: int = 100_000, draws: in
                 g_a, g_b = np.zeros(V * m), np.zeros(V * m)
                 g_a[:m], g_b[v * m:(v + 1) * m] = a, b
                 alone = max(alone, float(g_a @ spread @ g_a) + float(g_b @ spread @ g_b))
-            deltas[name] = Delta(hv[name] - h0[name], math.sqrt(max(var, 0.0)),
+            deltas[name] = Delta(after - before, math.sqrt(max(var, 0.0)),
                                  math.sqrt(max(alone, 0.0)))
         out.append(deltas)
     return out

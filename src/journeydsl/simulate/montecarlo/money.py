@@ -155,12 +155,10 @@ def _numbers(place, entry, persona_of: np.ndarray, mix: dict[str, float],
     per step, stage and channel (revenue, cost, profit), then the by-entry
     metrics (BY_ENTRY order but payback); NaN where undefined.
     `place` [pair, step, 3] and `entry` [pair, entry, column] are sums."""
-    parts_money = []
     E = entry.shape[1]
     by_entry = np.zeros((E, len(_EXPECT)))
     weight = np.zeros(E)
-    total = 0.0
-    money = 0.0
+    money = np.zeros((place.shape[1], 3))
     for p, share in mix.items():
         mine = persona_of == p
         sums = entry[mine].sum(axis=0)
@@ -171,10 +169,8 @@ def _numbers(place, entry, persona_of: np.ndarray, mix: dict[str, float],
             if w > 0 and sums[k, 0] > 0:
                 by_entry[k] += w * sums[k, 1:] / sums[k, 0]
                 weight[k] += w
-        total += share
-    assert isinstance(money, np.ndarray)
-    parts_money = [money, _group(money, *stage_number), _group(money, *channel_number)]
-    out = [x.reshape(-1) for x in parts_money]
+    out = [x.reshape(-1) for x in (money, _group(money, *stage_number),
+                                   _group(money, *channel_number))]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = by_entry / weight[:, None]
     for k in range(E):

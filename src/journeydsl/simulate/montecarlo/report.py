@@ -5,8 +5,8 @@ uncertain rates: `uncertainty` gives each blended headline metric its
 standard error and p05/p50/p95 (across draws, or by the delta method with
 one draw), and the converters' discounted value, cost and clv are kept so
 that a claim like "8% of customers bring 40% of profit" can be checked.
-Payback is read off the exact engine's profit curve: Monte Carlo leaves it
-null (`undefined` says so).
+Payback is read off the simulated profit curve (money.py) and has no
+standard error here.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .books import dot
 from .tally import Tally
 
 # Blended headline metrics that get an uncertainty band, by their JSON keys
-# (not payback: read off the exact engine's profit curve, it has no Monte
-# Carlo estimate).
+# (not payback: read off the simulated profit curve, a step function of
+# the data with no delta-method gradient; money.py says why).
 HEADLINE = tuple(m.json for m in METRICS_SHOWN if not m.curve)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
