@@ -338,7 +338,7 @@ def crn_deltas_table(deltas: Mapping[str, Mapping[str, Mapping[str, float | None
     """`simulate --compare --method monte-carlo`: each scenario's change from
     the baseline, walked with common random numbers, ± its standard error
     (and, for scale, what two independent runs would give)."""
-    from ..metrics import HEADLINE
+    from ..metrics import HEADLINE, Metric
 
     table = Table(title="Scenario − baseline (Monte Carlo, common random numbers: the same "
                         "prospects walk every variant)", title_justify="left")
@@ -351,7 +351,7 @@ def crn_deltas_table(deltas: Mapping[str, Mapping[str, Mapping[str, float | None
         if not any(c.get("delta") is not None for c in cells):
             continue
 
-        def show(x: float | None, plus: bool, metric=metric) -> str:
+        def show(x: float | None, plus: bool, metric: Metric = metric) -> str:
             if x is None:
                 return "—"
             if metric.unit == "rate":

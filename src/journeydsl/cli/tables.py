@@ -465,7 +465,7 @@ def monte_carlo_view(report: MonteCarloReport, currency: str | None,
         parts.append(Text(
             f"Top {report.concentration_fraction * 100:g}% of prospects earn "
             f"{_share(report.top_revenue_share)} of all revenue"
-            + (f" (standard error {se * 100:.2f} points, bootstrap)" if se is not None
+            + (f" (standard error {se * 100:.2f} points)" if se is not None
                else "")))
     if report.revenue_concentration is not None:
         parts.append(Text(

@@ -24,7 +24,7 @@ the modules follow the life of a run:
   tally.py      sums that add up across draws
   report.py     `MonteCarloReport`: means, uncertainty, concentration
   money.py      money by place, by entry, payback; jackknife standard errors
-  top.py        `--top`: the revenue share of the top prospects (bootstrap)
+  top.py        `--top`: the revenue share of the top prospects
   crn.py        `--compare` deltas: every variant walks the same prospects
 
 Runs are reproducible: the same seed gives the same report.

@@ -77,20 +77,23 @@ class Books:
             self.end_step = np.full(N0, -1, np.int32)
 
     # ---- entering prospects
-    def convert_flock(self, i: int, ids, time: float) -> None:
-        """A flock of pair i (members `ids`) reaches its first goal at `time`."""
-        self.ledger.converted(np.full(len(ids), i), ids, np.full(len(ids), time))
+    def convert_flock(self, i: int, c, time: float) -> None:
+        """Flock c of pair i reaches its first goal at `time`."""
+        ids = c.ids
+        self.ledger.flock_converted(i, c, time)
         if self.keep:
             self.converted_at[ids] = time
         else:
             self.time_sum[i] += len(ids) * time
             self.time_sq[i] += len(ids) * time * time
 
-    def stop_flock(self, kind, i: int, step: int, c, count: int, ids) -> None:
+    def stop_flock(self, kind, i: int, step: int, c, count: int, ids,
+                   batches: np.ndarray | None = None) -> None:
         """`count` members of flock c of pair i stop (`kind`) at `step`
-        (`ids`: who, needed with `keep` only)."""
+        (`ids`: who, needed with `keep` only; `batches`: how many in each
+        ledger batch, None: all the flock's members)."""
         self.finished += count
-        self.ledger.flock_walks(i, ids, c.money, c.gain, c.converted)
+        self.ledger.flock_walks(i, c, self.ledger.members(c) if batches is None else batches)
         value, cost = c.money.real, c.money.imag
         if self.keep:
             self.value[ids] = value

@@ -149,7 +149,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     report.describe_converters()
     report.place_stderr = money.stderr(books, chains, which, mix, k)
-    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration, seed)
+    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration)
     return report
 
 

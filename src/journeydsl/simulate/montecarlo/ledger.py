@@ -12,8 +12,8 @@ unit economics of version 2 also want, per pair (persona x draw):
   every visit, summed by (entry, time), from which the cumulative profit
   curve F(t) and payback are read as the exact engine reads them.
 
-Money and by-entry sums are kept per *batch* of prospects (a hash of the
-prospect number, `Ledger.batch_of`): prospects are independent, so the batches
+Money and by-entry sums are kept per *batch* of prospects (drawn at random
+as they enter: `Ledger.batch_of`): prospects are independent, so the batches
 are independent samples, and a statistic recomputed without each batch in
 turn (the jackknife) gives its standard error, ratios included (money.py).
 Only entering prospects count (referred ones are left out of the metrics).
@@ -25,7 +25,7 @@ import numpy as np
 
 from .bins import Tables
 
-BATCHES = 16  # batches of prospects (jackknife groups); batch_of takes 4 bits
+BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
 #  profit of converting walks, conversion-weighted time): by-entry columns
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
@@ -41,7 +41,7 @@ class Ledger:
 
     def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0) -> None:
         self.eng = eng
-        self.salt = np.uint64(salt)
+        self.salt(salt)
         P, n = eng.P, eng.n
         self.N0 = int(block[-1])
         self.block = block
@@ -54,35 +54,43 @@ class Ledger:
         # [pair, batch, step, (value, cost, margin x value)]
         self.place = np.zeros((P, BATCHES, n, 3))
         self.by_entry = np.zeros((P, E, BATCHES, len(ENTRY_COLUMNS)))
-        self.entry_of = np.zeros(self.N0, np.intp)  # entering prospect -> entry index
+        self.entry_of = np.zeros(self.N0, np.int32)  # entering prospect -> entry index
+        self.batch = np.zeros(self.N0, np.uint8)  # entering prospect -> its batch
         self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = 0
         self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
         self.times = np.zeros(0)
         self.amounts = np.zeros(0)
 
-    def batch_of(self, ids: np.ndarray) -> np.ndarray:
-        """Each prospect's batch: a pseudo-random hash (splitmix64's finalizer)
-        of its number salted by the run. Prospects entering together are
-        numbered by entry step (and flocks by path), so numbers mod BATCHES
-        would give every batch the same share of each entry and hide the
-        variance of the entries' split (a cost paid at entry came out 19
-        standard errors off); and one fixed hash is one fixed partition,
-        which, balanced by chance, made every run's standard error 17% too
-        small on a test journey. Salted, the partition is random each run."""
-        x = np.asarray(ids).astype(np.uint64) ^ self.salt
-        with np.errstate(over="ignore"):
-            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            x ^= x >> np.uint64(31)
-        return (x >> np.uint64(60)).astype(np.intp)  # the top 4 bits: BATCHES = 16
+    def salt(self, salt: int) -> None:
+        """Seed the batches' own generator (run.py: from the run's seed)."""
+        self._labels = np.random.default_rng(salt)
+
+    def batch_of(self, count: int) -> np.ndarray:
+        """The batches of `count` prospects entering together: drawn at random
+        (from a generator of the run's own salt, never the walk's stream).
+        Prospects entering together are numbered by entry step (and flocks
+        by path), so numbers mod BATCHES would give every batch the same
+        share of each entry and hide the variance of the entries' split (a
+        cost paid at entry came out 19 standard errors off); and a fixed
+        hash of the number is one fixed partition, which, balanced by
+        chance, made every run's standard error 17% too small on a test
+        journey. Drawn, the partition is random each run."""
+        # (two batches a random byte: BATCHES = 16)
+        raw = np.frombuffer(self._labels.bytes((count + 1) // 2), np.uint8)
+        return np.concatenate([raw & 15, raw >> 4])[:count]
 
     # ---- entering
-    def enter(self, i: int, step: int, first_id: int, count: int) -> None:
-        ids = np.arange(first_id, first_id + count)
+    def enter(self, i: int, step: int, first_id: int, count: int) -> np.ndarray:
+        """`count` prospects of pair i numbered from first_id enter at `step`:
+        their batches are drawn; returns how many fall in each."""
         k = int(self.entry_index[step])
         self.entry_of[first_id:first_id + count] = k
-        self.by_entry[i, k, :, 0] += np.bincount(self.batch_of(ids), minlength=BATCHES)
+        batch = self.batch_of(count)
+        self.batch[first_id:first_id + count] = batch
+        per_batch = np.bincount(batch, minlength=BATCHES)
+        self.by_entry[i, k, :, 0] += per_batch
+        return per_batch
 
     # ---- visits
     def visits(self, w, e, t, earned, margin_value) -> None:
@@ -95,21 +103,31 @@ class Ledger:
         earned, margin_value = earned.take(on), margin_value.take(on)
         eng = self.eng
         pair = eng.pair_of.take(e)
-        key = (pair * BATCHES + self.batch_of(w)) * eng.n + eng.tgt.take(e)
+        key = (pair * BATCHES + self.batch.take(w)) * eng.n + eng.tgt.take(e)
         self._place(key, earned, margin_value)
         self._event(pair * self.E + self.entry_of.take(w), t, margin_value - earned.imag)
 
-    def flock_visit(self, i: int, ids, step: int, t: float, earned: complex,
+    def batches(self, ids) -> np.ndarray:
+        """How many of the entering prospects `ids` are in each batch."""
+        return np.bincount(self.batch.take(ids), minlength=BATCHES)
+
+    def members(self, c) -> np.ndarray:
+        """Flock c's members per batch (counted once, then kept on it)."""
+        if c.batches is None:
+            c.batches = self.batches(c.ids)
+        return c.batches
+
+    def flock_visit(self, i: int, c, step: int, t: float, earned: complex,
                     margin_value: float) -> None:
-        """A flock's members `ids` (entering prospects of pair i) visit `step` at t."""
+        """Flock c's members (entering prospects of pair i) visit `step` at t."""
         if not earned:
             return
-        per_batch = np.bincount(self.batch_of(ids), minlength=BATCHES).astype(float)
+        per_batch = self.members(c).astype(float)
         self.place[i, :, step, 0] += per_batch * earned.real
         self.place[i, :, step, 1] += per_batch * earned.imag
         self.place[i, :, step, 2] += per_batch * margin_value
-        key = np.array([i * self.E + int(self.entry_of[ids[0]])], np.int64)
-        self._event(key, np.array([t]), np.array([len(ids) * (margin_value - earned.imag)]))
+        key = np.array([i * self.E + int(self.entry_of[c.ids[0]])], np.int64)
+        self._event(key, np.array([t]), np.array([len(c.ids) * (margin_value - earned.imag)]))
 
     def stays(self, w, own, t_run, step, visits, earned, margin_value, profit_at) -> None:
         """Self-loop stays (loops.py): walker w makes `visits` visits to the
@@ -130,7 +148,7 @@ class Ledger:
         eng = self.eng
         ww, code = w.take(on), own.take(on)
         pair = eng.pair_of.take(code)
-        key = (pair * BATCHES + self.batch_of(ww)) * eng.n + eng.tgt.take(code)
+        key = (pair * BATCHES + self.batch.take(ww)) * eng.n + eng.tgt.take(code)
         self._place(key, earned.take(on), margin_value.take(on))
         ekey = pair * self.E + self.entry_of.take(ww)
         t0 = t_run.take(on)
@@ -192,13 +210,18 @@ class Ledger:
                                 cv * (profit + gain.imag)])
         self._entry_sums(pair, w, cols, slice(1, 7))
 
-    def flock_walks(self, i: int, ids, money: complex, gain: complex, converted: bool) -> None:
-        per_batch = np.bincount(self.batch_of(ids), minlength=BATCHES).astype(float)
-        profit = gain.real - money.imag
-        row = np.array([float(converted), money.real, money.imag, profit, gain.imag,
-                        float(converted) * (profit + gain.imag)])
-        k = int(self.entry_of[ids[0]])
-        self.by_entry[i, k, :, 1:7] += per_batch[:, None] * row[None, :]
+    def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
+        """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
+        profit = c.gain.real - c.money.imag
+        converted = float(c.converted)
+        row = np.array([converted, c.money.real, c.money.imag, profit, c.gain.imag,
+                        converted * (profit + c.gain.imag)])
+        k = int(self.entry_of[c.ids[0]])
+        self.by_entry[i, k, :, 1:7] += per_batch.astype(float)[:, None] * row[None, :]
+
+    def flock_converted(self, i: int, c, time: float) -> None:
+        k = int(self.entry_of[c.ids[0]])
+        self.by_entry[i, k, :, 7] += self.members(c) * time
 
     def converted(self, pair, w, time) -> None:
         on = (w < self.N0).nonzero()[0]
@@ -207,7 +230,7 @@ class Ledger:
 
     def _entry_sums(self, pair, w, cols, where: slice) -> None:
         P, E = self.eng.P, self.E
-        key = (pair * E + self.entry_of.take(w)) * BATCHES + self.batch_of(w)
+        key = (pair * E + self.entry_of.take(w)) * BATCHES + self.batch.take(w)
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
         for c in range(cols.shape[1]):
             flat[:, where.start + c] += np.bincount(key, weights=cols[:, c],

@@ -151,7 +151,7 @@ class MonteCarloReport(Report):
     # ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})
     place_stderr: dict = field(default_factory=dict)
     # the share of all revenue the top `concentration_fraction` of entering
-    # prospects earn, and its bootstrap standard error (top.py)
+    # prospects earn, and its standard error (top.py: delta method)
     top_revenue_share: float | None = None
     top_revenue_stderr: float | None = None
     # values null in the JSON outside the metrics tables (whose own

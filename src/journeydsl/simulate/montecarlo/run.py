@@ -143,7 +143,7 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
     # the batches' partition (ledger.py): random each run, the walks' stream untouched
     seeds = getattr(rng.bit_generator, "seed_seq", None)
     if isinstance(seeds, np.random.SeedSequence):
-        books.ledger.salt = seeds.generate_state(1, np.uint64)[0]
+        books.ledger.salt(int(seeds.generate_state(1, np.uint64)[0]))
     done = [0]
 
     def tick(finished: int) -> None:
