@@ -43,7 +43,7 @@ def test_visits_per_step_are_the_exact_engines(tmp_path: Path) -> None:
     journey = journeydsl.load(SAAS).journey
     n = 150_000
     log = tmp_path / "log.parquet"
-    written = write_event_log(journey, log, n, seed=7)
+    written = write_event_log(journey, log, n, seed=7, arrivals=0)
     expected = simulate(journey).blended.cohort_visits
     per_user = rows(log, "SELECT event, SUM(c), SUM(c * c) FROM (SELECT user, event, "
                          "COUNT(*) AS c FROM log GROUP BY ALL) GROUP BY event")
@@ -67,7 +67,7 @@ def test_visits_per_step_are_the_exact_engines(tmp_path: Path) -> None:
 def test_columns_amounts_and_personas(tmp_path: Path) -> None:
     journey = journeydsl.load(SAAS).journey
     log = tmp_path / "log.parquet"
-    write_event_log(journey, log, 20_000, seed=1, start=dt.datetime(2025, 3, 1, 9))
+    write_event_log(journey, log, 20_000, seed=1, start=dt.datetime(2025, 3, 1, 9), arrivals=0)
     con = duckdb.connect()
     types = con.execute(f"DESCRIBE SELECT * FROM '{log}'").fetchall()
     assert [(c[0], c[1]) for c in types] == [
@@ -98,7 +98,7 @@ def test_event_names_and_the_horizon(tmp_path: Path) -> None:
             '; touchpoint b } ; entry a ; a -> b 50% after 3d ; b -> b 90% after 7d ; goal b }')
     journey = journeydsl.loads(text).journey
     log = tmp_path / "log.parquet"
-    write_event_log(journey, log, 5_000, seed=3)
+    write_event_log(journey, log, 5_000, seed=3, arrivals=0)
     names = {e for (e,) in rows(log, "SELECT DISTINCT event FROM log")}
     assert names == {"ad_click", "b"}  # the first event name, or the id
     last = rows(log, "SELECT MAX(time) FROM log")[0][0]
@@ -108,17 +108,28 @@ def test_event_names_and_the_horizon(tmp_path: Path) -> None:
     most = rows(log, "SELECT MAX(c) FROM (SELECT user, COUNT(*) AS c FROM log "
                      "WHERE event = 'b' GROUP BY user)")[0][0]
     assert most == 14
+    # prospects arriving over 60 days: the horizon ends the log, 100 days
+    # from the start, whenever they arrived (by default over half of it)
+    for arrivals, spread in ((60, 60), (None, 50)):
+        write_event_log(journey, log, 5_000, seed=3, arrivals=arrivals)
+        first, last = rows(log, "SELECT MAX(t), MAX(last) FROM (SELECT user, MIN(time) AS t, "
+                                "MAX(time) AS last FROM log GROUP BY user)")[0]
+        start = dt.datetime(2024, 1, 1)
+        assert start + dt.timedelta(days=spread - 0.1) < first < start + dt.timedelta(days=spread)
+        assert start + dt.timedelta(days=93) < last < start + dt.timedelta(days=100)
+    with pytest.raises(ValueError, match="arrive before the horizon"):
+        write_event_log(journey, log, 5_000, arrivals=100)
 
 
 def test_the_same_seed_gives_the_same_bytes_and_csv_the_same_rows(tmp_path: Path) -> None:
     journey = journeydsl.load(SAAS).journey
     a, b, c = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "c.parquet"
-    write_event_log(journey, a, 30_000, seed=5)
-    write_event_log(journey, b, 30_000, seed=5)
-    write_event_log(journey, c, 30_000, seed=6)
+    write_event_log(journey, a, 30_000, seed=5, arrivals=0)
+    write_event_log(journey, b, 30_000, seed=5, arrivals=0)
+    write_event_log(journey, c, 30_000, seed=6, arrivals=0)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     csv = tmp_path / "a.csv"
-    write_event_log(journey, csv, 30_000, seed=5)
+    write_event_log(journey, csv, 30_000, seed=5, arrivals=0)
     with csv.open(encoding="utf-8") as handle:
         assert handle.readline() == "user,event,time,amount,persona\n"
         assert handle.readline() == "1,paid_ad,2024-01-01T00:00:00.000000Z,,smb\n"
@@ -147,11 +158,21 @@ def test_the_cli_writes_the_log_and_says_so(tmp_path: Path) -> None:
     log = tmp_path / "log.parquet"
     done = runner.invoke(app, ["simulate", str(SAAS), "--events-out", str(log),
                                "--prospects", "2000", "--scenario", "simpler_pricing",
-                               "--persona", "ent", "--start", "2025-06-01", "--seed", "4"])
+                               "--persona", "ent", "--start", "2025-06-01", "--seed", "4",
+                               "--arrivals", "0"])
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith(f"{log}: ") and " events of 2,0" in done.stdout
     assert rows(log, "SELECT DISTINCT persona FROM log") == [("ent",)]
     assert rows(log, "SELECT MIN(time) FROM log")[0][0] == dt.datetime(2025, 6, 1)
+    # by default the prospects arrive evenly over a year from 2024-01-01
+    done = runner.invoke(app, ["simulate", str(SAAS), "--events-out", str(log),
+                               "--prospects", "1000"])
+    assert done.exit_code == 0, done.output
+    entries = rows(log, "SELECT MIN(time) FROM log WHERE user <= 1000 GROUP BY user "
+                        "ORDER BY user")
+    day = dt.timedelta(days=1)
+    assert [t for (t,) in entries] == [dt.datetime(2024, 1, 1) + 365 * (k + 0.5) / 1000 * day
+                                       for k in range(1000)]
 
 
 @pytest.mark.parametrize(("out", "extra", "message"), [
@@ -160,7 +181,11 @@ def test_the_cli_writes_the_log_and_says_so(tmp_path: Path) -> None:
     ("x.parquet", ["--compare"], "does not take --compare"),
     ("x.parquet", ["--levers", "--format", "json"], "does not take --levers, --format json"),
     ("x.parquet", ["--start", "yesterday"], "--start takes a date"),
-    (None, ["--start", "2024-01-01"], "--start is the start of the --events-out log"),
+    ("x.parquet", ["--arrivals", "soon"], "--arrivals takes a duration"),
+    ("x.parquet", ["--arrivals", "3y"], "--arrivals 3y: prospects must arrive before the "
+                                        "horizon (1095 days)"),
+    (None, ["--start", "2024-01-01"], "--start is for the --events-out log"),
+    (None, ["--arrivals", "0"], "--arrivals is for the --events-out log"),
 ])
 def test_the_cli_refuses(tmp_path: Path, out, extra, message) -> None:
     target = tmp_path / out if out else None

@@ -4,7 +4,8 @@ event log (simulate/eventlog.py), with a progress bar on a terminal.
 Exit codes: 0 written, 1 the journey has errors or the walks cannot be
 written (LOG is then left as it was), 2 usage error (LOG is a .journey
 file, a folder or a device, not .parquet or .csv; options that show
-metrics given with it; a --start that is not a date).
+metrics given with it; a --start that is not a date, an --arrivals that
+is not a duration).
 """
 
 from __future__ import annotations
@@ -58,21 +59,40 @@ def start_time(text: str | None) -> dt.datetime:
     return when
 
 
+def arrival_days(text: str | None) -> float | None:
+    """--arrivals in days: a duration such as 1y, 26w or 90d, or 0."""
+    import re
+
+    from ..language.model import DAYS
+
+    if text is None:
+        return None
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)(mo|h|d|w|y)?", text.strip())
+    if not found or (found[2] is None and float(found[1]) != 0):
+        raise UsageError(f"--arrivals takes a duration such as 1y, 26w or 90d (0: every "
+                         f"prospect at --start), not `{text}`")
+    return float(found[1]) * DAYS[found[2] or "d"]
+
+
 def write_log(journey: CompiledJourney, out: Path, prospects: int, seed: int,
-              start: str | None, persona: str | None) -> None:
+              start: str | None, arrivals: str | None, persona: str | None) -> None:
     """Write the log and say what was written (on stdout); errors: exit 1."""
     import duckdb
 
     from ..simulate.eventlog import write_event_log
     from ..simulate.montecarlo import WalkTooLong
+    from ..simulate.montecarlo.events import ArrivalsPastHorizon
 
     when = start_time(start)
+    spread = arrival_days(arrivals)
     try:
         if sys.stderr.isatty():
-            written = _with_bar(journey, out, prospects, seed, when, persona)
+            written = _with_bar(journey, out, prospects, seed, when, spread, persona)
         else:
             written = write_event_log(journey, out, prospects, seed=seed, start=when,
-                                      persona=persona)
+                                      persona=persona, arrivals=spread)
+    except ArrivalsPastHorizon as err:
+        raise UsageError(f"--arrivals {arrivals}: {err}") from None
     except WalkTooLong as err:
         where = f" (in scenario `{journey.scenario}`)" if journey.scenario else ""
         error(f"{err}{where}; nothing written to {out}")
@@ -88,7 +108,7 @@ def write_log(journey: CompiledJourney, out: Path, prospects: int, seed: int,
 
 
 def _with_bar(journey: CompiledJourney, out: Path, prospects: int, seed: int,
-              when: dt.datetime, persona: str | None):
+              when: dt.datetime, spread: float | None, persona: str | None):
     import time
 
     from rich.console import Console
@@ -107,4 +127,4 @@ def _with_bar(journey: CompiledJourney, out: Path, prospects: int, seed: int,
             bar.advance(task, count)
 
         return write_event_log(journey, out, prospects, seed=seed, start=when, persona=persona,
-                               progress=progress)
+                               arrivals=spread, progress=progress)

@@ -79,6 +79,10 @@ def simulate(
     start: Annotated[Optional[str], typer.Option(
         "--start", help="--events-out: the date the walks start (YYYY-MM-DD, or an ISO 8601 "
         "time, UTC).", metavar="DATE", show_default="2024-01-01")] = None,
+    arrivals: Annotated[Optional[str], typer.Option(
+        "--arrivals", help="--events-out: the prospects arrive evenly over this long from "
+        "--start (0: all at once, one cohort); before the horizon, which ends the log.",
+        metavar="DURATION", show_default="1y, or half the horizon if shorter")] = None,
 ) -> None:
     """Conversion, drop-off, CAC, CLV, LTV:CAC, payback and money by place, per persona;
     every `expect` line with its value (a failed one does not stop it)."""
@@ -92,14 +96,16 @@ def simulate(
         check_events_out(events_out, path, compare=compare, levers=levers,
                          attribution=attribution, curve=curve is not None,
                          json_format=output_format is SimFormat.json)
-    elif start is not None:
-        raise UsageError("--start is the start of the --events-out log: give --events-out LOG")
+    else:
+        for name, given in (("--start", start), ("--arrivals", arrivals)):
+            if given is not None:
+                raise UsageError(f"{name} is for the --events-out log: give --events-out LOG")
     result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
     if events_out is not None:
         from .events_out import write_log
 
-        write_log(journey, events_out, prospects, seed, start, persona)
+        write_log(journey, events_out, prospects, seed, start, arrivals, persona)
         return
     variants = [None, *result.scenarios] if compare else [journey.scenario]
     outcomes = [o for o in result.expectations if o.scenario in variants]

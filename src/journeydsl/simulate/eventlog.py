@@ -3,8 +3,9 @@
 
 Columns: `user` (the prospect's number, an integer: entering prospects
 1..N, referred ones after them), `event` (the step's first `event` name,
-or its id), `time` (a timestamp, UTC, `start` plus the visit's time in the
-walk), `amount` (the step's value for the persona: what the visit earns,
+or its id), `time` (a timestamp, UTC: `start`, plus the prospect's
+arrival when arrivals are spread, plus the visit's time in the walk),
+`amount` (the step's value for the persona: what the visit earns,
 undiscounted; empty where the step has no value) and `persona`. Costs are
 not in the log: they are what the business spends, not what a customer
 does, and `journey fit` reads none.
@@ -63,11 +64,13 @@ def _event_names(journey: CompiledJourney, steps: list[str]) -> list[str]:
 
 def write_event_log(journey: CompiledJourney, out: Path, prospects: int, *,
                     seed: int = 20261123, start: dt.datetime = START,
-                    persona: str | None = None,
+                    persona: str | None = None, arrivals: float | None = None,
                     progress: Callable[[int], None] | None = None) -> Written:
     """Walk `prospects` entering prospects (and their referral cascade) and
     write their visits to `out` (`.parquet` or `.csv`), atomically.
-    `progress(k)`: k more entering prospects walked."""
+    Entering prospects arrive evenly over `arrivals` days from `start` (0:
+    all at `start`; None: a year, or half the horizon if shorter); the
+    horizon, if any, ends the log `horizon` days after `start`. `progress(k)`: k more entering prospects walked."""
     import duckdb
 
     from .montecarlo.events import EventWalk
@@ -75,7 +78,7 @@ def write_event_log(journey: CompiledJourney, out: Path, prospects: int, *,
     fmt = log_format(out)
     if fmt is None:
         raise ValueError(f"an event log is .parquet or .csv, not `{out.name}`")
-    walk = EventWalk(journey, prospects, seed, persona)
+    walk = EventWalk(journey, prospects, seed, persona, arrivals)
     names = _event_names(journey, walk.steps)
     folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp",
                                    dir=out.parent if str(out.parent) else "."))

@@ -16,20 +16,24 @@ chunk whose walks run long hands back what it has every `MAX_BUFFER`
 events (a prospect's later events then follow in a later batch).
 
 Who and when:
-- every entering prospect enters at time 0 (the run is one cohort, as the
-  engine's metrics are), takes a persona by share (at random) and an entry
+- entering prospect k (of N) arrives at `arrivals * (k - 1/2) / N` days,
+  evenly over `arrivals` days (0: all at once, one cohort, as the engine's
+  metrics have them; None: a year, or half the horizon if shorter), takes a persona by share (at random) and an entry
   step by the persona's entry split;
 - a referred prospect is a prospect too, with its own number (after all
   the entering ones), the referrer's persona and its arrival time;
-- a visit counts at t < H (the horizon); a move or a referral that would
-  arrive at or after H is not made (as the engine does).
+- the horizon H ends the log: a visit is at t < H days from the start
+  (for a cohort: from its entry, as the engine counts); a move or a
+  referral that would arrive at or after H is not made. (Each walk cut H
+  days after its own arrival would leave ends in the log where customers
+  were only no longer counted: a fit would read them as churn.)
 Rates are the declared means (a range `20%..30%` walks its mean): the log
 of the journey as written, which `journey fit` should give back.
 
 >>> import journeydsl
 >>> j = journeydsl.loads('journey "f" { stage a { touchpoint x } ; stage b { touchpoint y '
 ...                      '{ value 5 } } ; entry x ; x -> y 40% after 2d ; goal y }').journey
->>> batch = next(iter(EventWalk(j, prospects=5, seed=1).batches()))
+>>> batch = next(iter(EventWalk(j, prospects=5, seed=1, arrivals=0).batches()))
 >>> [(int(u), int(s), float(t), float(a)) for u, s, t, a in
 ...  zip(batch.user, batch.step, batch.time, batch.amount)][:3]
 [(1, 0, 0.0, nan), (2, 0, 0.0, nan), (2, 1, 2.0, 5.0)]
@@ -50,6 +54,11 @@ from .walk import MAX_MOVES
 TARGET_EVENTS = 1 << 20  # events a chunk of prospects should give, about
 MAX_BUFFER = 1 << 22  # events held at most before they are handed back
 FIRST_CHUNK = 1 << 14  # prospects in the first chunk (before events per prospect are known)
+
+
+class ArrivalsPastHorizon(ValueError):
+    """Arrivals spread over the horizon or longer: some prospects would
+    arrive after the log's end."""
 
 
 @dataclass
@@ -74,7 +83,7 @@ class EventWalk:
     arguments give the same batches."""
 
     def __init__(self, journey: CompiledJourney, prospects: int, seed: int = 20261123,
-                 persona: str | None = None) -> None:
+                 persona: str | None = None, arrivals: float | None = None) -> None:
         from .. import check_persona
         from ..chain import build_chain
 
@@ -93,6 +102,12 @@ class EventWalk:
         declared = np.array([journey.step(s).attributes.value is not None for s in self.steps])
         self.amounts = np.array([np.where(declared, ch.value, np.nan) for ch in chains])
         self.prospects = prospects
+        if arrivals is None:  # a year, or half the horizon when it is shorter
+            arrivals = min(365.0, chains[0].horizon_days / 2) if chains[0].horizon_days else 365.0
+        if not 0 <= arrivals < self.eng.horizon:
+            raise ArrivalsPastHorizon(f"prospects must arrive before the horizon "
+                             f"({chains[0].horizon_days:g} days)")
+        self.arrivals = float(arrivals)
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 29,)))
         self.referred = 0  # referred prospects numbered so far
         self.capped = False  # a chunk's cascade reached its cap (CASCADE_FACTOR)
@@ -132,24 +147,25 @@ class EventWalk:
         """The events of one chunk's walks and cascade, grouped by prospect."""
         eng, rng = self.eng, self.rng
         user, pair, e = self._enter(lo, size)
-        t = np.zeros(size)
+        t = np.zeros(size)  # days since the arrival of the walk's entering prospect
+        at = self.arrivals * (user - 0.5) / self.prospects  # that arrival
         room = CASCADE_FACTOR * size  # referred prospects this chunk may still bring
         parts: list[tuple[np.ndarray, ...]] = []
         held = passes = 0
         while len(e):
             step = eng.tgt.take(e)
-            parts.append((user, step, t, pair))
+            parts.append((user, step, t + at, pair))
             held += len(e)
             new = None
             if eng.lam_row_max > 0:
-                new, room = self._referrals(user, pair, e, t, room)
+                new, room = self._referrals(user, pair, e, t, at, room)
             code = eng.sampler.draw_at(eng.base.take(e), rng)
             t = t + eng.delay.take(code)
-            keep = ((code != eng.END) & (t < eng.horizon)).nonzero()[0]
-            user, pair, e, t = user.take(keep), pair.take(keep), code.take(keep), t.take(keep)
+            keep = ((code != eng.END) & (t + at < eng.horizon)).nonzero()[0]
+            user, pair, e, t, at = (x.take(keep) for x in (user, pair, code, t, at))
             if new is not None:  # the referred join at their first visit, booked next pass
-                user, pair, e, t = (np.concatenate([a, b]) for a, b in
-                                    zip((user, pair, e, t), new))
+                user, pair, e, t, at = (np.concatenate([a, b]) for a, b in
+                                        zip((user, pair, e, t, at), new))
             passes += 1
             if passes > MAX_MOVES and len(e):
                 steps = eng.tgt.take(e)
@@ -161,7 +177,7 @@ class EventWalk:
         if parts:
             yield self._batch(parts)
 
-    def _referrals(self, user, pair, e, t, room: int):
+    def _referrals(self, user, pair, e, t, at, room: int):
         """The prospects referred by these visits: Poisson(k) along each
         referral arrow `A => B k` of the visited step, arriving after the
         arrow's delay (before the horizon), within the chunk's room."""
@@ -181,7 +197,7 @@ class EventWalk:
         if not len(k):
             return None, room
         arrive = t.take(who.take(k)) + eng.a_delay.take(arrow.take(k))
-        counted = (arrive < eng.horizon).nonzero()[0]
+        counted = (arrive + at.take(who.take(k)) < eng.horizon).nonzero()[0]
         if len(counted) > room:
             counted, self.capped = counted[:room], True
         k = k.take(counted)
@@ -193,7 +209,7 @@ class EventWalk:
         self.referred += n
         their = pair.take(who.take(k))
         code = (2 * their + 1) * eng.S + eng.E_max + eng.a_dst.take(arrow.take(k))
-        return (ids, their, code, arrive.take(counted)), room - n
+        return (ids, their, code, arrive.take(counted), at.take(who.take(k))), room - n
 
     def _batch(self, parts: list[tuple[np.ndarray, ...]]) -> EventBatch:
         """The passes' visits, grouped by prospect (a stable sort keeps each
