@@ -182,8 +182,8 @@ def test_the_cli_writes_the_log_and_says_so(tmp_path: Path) -> None:
     ("x.parquet", ["--levers", "--format", "json"], "does not take --levers, --format json"),
     ("x.parquet", ["--start", "yesterday"], "--start takes a date"),
     ("x.parquet", ["--arrivals", "soon"], "--arrivals takes a duration"),
-    ("x.parquet", ["--arrivals", "3y"], "--arrivals 3y: prospects must arrive before the "
-                                        "horizon (1095 days)"),
+    ("x.parquet", ["--arrivals", "3y"], ("--arrivals 3y: prospects must arrive before the "
+                                         "horizon (1095 days)")),
     (None, ["--start", "2024-01-01"], "--start is for the --events-out log"),
     (None, ["--arrivals", "0"], "--arrivals is for the --events-out log"),
 ])

@@ -22,6 +22,7 @@ from .outputs import check_output
 
 if TYPE_CHECKING:
     from ..language.compiled import CompiledJourney
+    from ..simulate.eventlog import Written
 
 
 def check_events_out(out: Path, source: Path, *, compare: bool, levers: bool,
@@ -50,12 +51,12 @@ def start_time(text: str | None) -> dt.datetime:
     if text is None:
         return START
     try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--start takes a date such as 2024-01-01 (or 2024-01-01T09:00:00Z), "
                          f"not `{text}`") from None
     if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
     return when
 
 
@@ -108,7 +109,7 @@ def write_log(journey: CompiledJourney, out: Path, prospects: int, seed: int,
 
 
 def _with_bar(journey: CompiledJourney, out: Path, prospects: int, seed: int,
-              when: dt.datetime, spread: float | None, persona: str | None):
+              when: dt.datetime, spread: float | None, persona: str | None) -> Written:
     import time
 
     from rich.console import Console

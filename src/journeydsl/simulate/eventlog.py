@@ -89,7 +89,7 @@ def write_event_log(journey: CompiledJourney, out: Path, prospects: int, *,
         con = duckdb.connect(config={"preserve_insertion_order": True, "threads": 1,
                                      "temp_directory": str(folder / "spill")})
         con.execute("SET TimeZone = 'UTC'")
-        rows, parts = 0, []
+        rows, parts = 0, list[Path]()
         origin = np.datetime64(start.replace(tzinfo=None), "us")
         select = ("SELECT b.user, (?::VARCHAR[])[b.step + 1] AS event, b.time, b.amount, "
                   "(?::VARCHAR[])[b.persona + 1] AS persona FROM b")
