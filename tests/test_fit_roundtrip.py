@@ -120,6 +120,9 @@ def test_the_saas_example_walked_to_a_million_events_is_fitted_back(tmp_path: Pa
     done = CliRunner().invoke(app, ["simulate", str(source), "--events-out", str(log),
                                     "--prospects", "600000"])
     assert done.exit_code == 0, done.output
+    said = done.stdout.strip().removeprefix(f"{log}: ")
+    page = (EXAMPLES.parent / "docs" / "calibration.md").read_text(encoding="utf-8")
+    assert f"saas.parquet: {said}\n" in page  # the run docs/calibration.md shows
     fitted = fit(journey, LogSpec.of([str(log)]))
     assert fitted.counts.rows >= 1_000_000
     moves = [m for g in fitted.groups for m in g.moves if m.visits > 0]
