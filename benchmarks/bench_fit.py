@@ -3,6 +3,7 @@ DuckDB GROUP BY over the same file in the same run.
 
     python benchmarks/bench_fit.py            # 1M and 10M events (about 2 minutes)
     python benchmarks/bench_fit.py --quick    # 1M events only
+    python benchmarks/bench_fit.py --customers 2000   # one size
 
 The logs are Parquet files written by `journey simulate --events-out`
 (1M customers, or 100k, walked through a six-step journey with a renewal
@@ -91,6 +92,8 @@ def main() -> None:
         _child(*sys.argv[2:6])
         return
     sizes = [100_000] if "--quick" in sys.argv else [100_000, 1_000_000]
+    if "--customers" in sys.argv:  # one size (the tests run a small one)
+        sizes = [int(sys.argv[sys.argv.index("--customers") + 1])]
     with tempfile.TemporaryDirectory(prefix="bench-fit-") as folder:
         journey = Path(folder) / "bench.journey"
         journey.write_text(JOURNEY, encoding="utf-8")
