@@ -178,6 +178,7 @@ def test_the_cli_writes_the_log_and_says_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("out", "extra", "message"), [
     ("x.journey", [], "refusing to write over"),
     ("x.txt", [], "an event log is .parquet or .csv"),
+    ("no/x.parquet", [], "there is no folder"),
     ("x.parquet", ["--compare"], "does not take --compare"),
     ("x.parquet", ["--levers", "--format", "json"], "does not take --levers, --format json"),
     ("x.parquet", ["--start", "yesterday"], "--start takes a date"),

@@ -33,6 +33,8 @@ def check_events_out(out: Path, source: Path, *, compare: bool, levers: bool,
 
     if check_output(out, source).kind != "file":
         raise UsageError(f"--events-out writes a file: `{out}` is not one")
+    if not out.parent.is_dir():
+        raise UsageError(f"--events-out `{out}`: there is no folder `{out.parent}`")
     if log_format(out) is None:
         raise UsageError(f"--events-out `{out}`: an event log is "
                          f"{' or '.join(FORMATS)} (by its name)")
