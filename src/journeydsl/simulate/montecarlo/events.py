@@ -104,9 +104,11 @@ class EventWalk:
         self.prospects = prospects
         if arrivals is None:  # a year, or half the horizon when it is shorter
             arrivals = min(365.0, chains[0].horizon_days / 2) if chains[0].horizon_days else 365.0
-        if not 0 <= arrivals < self.eng.horizon:
+        if arrivals < 0:
+            raise ValueError("arrivals must be 0 days or more")
+        if arrivals >= self.eng.horizon:
             raise ArrivalsPastHorizon(f"prospects must arrive before the horizon "
-                             f"({chains[0].horizon_days:g} days)")
+                                      f"({chains[0].horizon_days:g} days)")
         self.arrivals = float(arrivals)
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 29,)))
         self.referred = 0  # referred prospects numbered so far
