@@ -194,7 +194,15 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "VND": "₫", "I
 
 
 def money(x: float, currency: str | None) -> str:
-    amount = number(x)
+    """An amount with its currency; a loss starts with a minus sign (U+2212)
+    before the symbol, and an amount that rounds to zero has no sign.
+
+    >>> money(-7.35, "USD"), money(-2476.5, "VND"), money(-0.001, "USD")
+    ('−$7.35', '−2,476 ₫', '$0.00')
+    """
+    amount = number(abs(x))
+    if x < 0 and amount.strip("0.,") != "":
+        return "\u2212" + money(-x, currency)
     if currency in ("USD", "GBP"):
         return _SYMBOLS[currency] + amount
     if currency in _SYMBOLS:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ...language.model import PerPersona
     from ...simulate import Report
     from ...simulate.expectations import Outcome
+    from ...simulate.results import Metrics
 
 
 def plain(text: str | None) -> str:
@@ -66,6 +67,17 @@ class Bar:
 
 
 @dataclass
+class Amount:
+    """A stage's revenue, cost or profit (the money lane): `fraction` is its
+    size against the largest amount on the board, for its bar."""
+
+    label: str
+    text: str
+    fraction: float
+    tone: str  # revenue | cost | profit | loss
+
+
+@dataclass
 class Curve:
     """The emotion lane: per stage, the steps on some persona's most likely
     path (slots); per persona, its points in path order (None: n/a)."""
@@ -78,7 +90,7 @@ class Curve:
 class LaneData:
     key: str
     title: str
-    kind: str  # cards | items | curve | bars
+    kind: str  # cards | items | curve | bars | money
     cells: list[list] = field(default_factory=list)  # per stage
     span: list[Item] = field(default_factory=list)  # whole-journey items (KPIs)
     curve: Curve | None = None
@@ -153,12 +165,16 @@ class Context:
 
         return evaluate(self.journey)
 
-    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
+    def metrics(self) -> Metrics | None:
+        """The shown persona's metrics, or the share-weighted blend."""
         report = self.report
         if report is None:
-            return {}
-        metrics = report.personas[self.persona] if self.persona else report.blended
-        return metrics.stages
+            return None
+        return report.personas[self.persona] if self.persona else report.blended
+
+    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
+        metrics = self.metrics()
+        return {} if metrics is None else metrics.stages
 
     def path(self, persona: str) -> list[str]:
         """`persona`'s most likely path: the most probable route from an

@@ -110,3 +110,36 @@ def tornado(rows: list[dict], label: str, low: str, high: str, title: str,
                  "encoding": {"x": {"datum": 0}}},
             ]}
     return to_svg(spec, prefix)
+
+
+def money(rows: list[dict], title: str, tones: dict[str, str], prefix: str = "m") -> str:
+    """Revenue, cost and profit per stage: horizontal bars grouped by stage
+    (rows: stage, kind, tone, value, text), coloured by `tone` (the
+    translated names of revenue, cost, profit and loss, in that order), a
+    loss to the left of zero, each bar's amount (`text`, already formatted
+    in the journey's currency) at its end."""
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    names = list(tones)
+    label = {"field": "text", "type": "nominal"}
+    spec = {"data": {"values": rows}, "width": WIDTH, "height": max(60, 18 * len(rows)),
+            "encoding": {
+                "y": {"field": "stage", "type": "nominal", "sort": stages, "title": None},
+                "yOffset": {"field": "kind", "sort": kinds},
+                "x": {"field": "value", "type": "quantitative", "title": title,
+                      "axis": {"format": "~s"}}},
+            "layer": [
+                {"mark": {"type": "bar", "cornerRadiusEnd": 2},
+                 "encoding": {"color": {"field": "tone", "type": "nominal", "title": None,
+                                        "scale": {"domain": names,
+                                                  "range": [tones[n] for n in names]}}}},
+                {"transform": [{"filter": "datum.value >= 0"}],
+                 "mark": {"type": "text", "align": "left", "dx": 4, "color": "#1f2933",
+                          "fontSize": 11}, "encoding": {"text": label}},
+                {"transform": [{"filter": "datum.value < 0"}],
+                 "mark": {"type": "text", "align": "right", "dx": -4, "color": RED,
+                          "fontSize": 11, "fontWeight": "bold"}, "encoding": {"text": label}},
+                {"mark": {"type": "rule", "color": "#52606d"},
+                 "encoding": {"x": {"datum": 0}}},
+            ]}
+    return to_svg(spec, prefix)

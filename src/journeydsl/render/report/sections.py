@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from ...simulate.results import Metrics
 from .page import Raw, badge, esc, figure, page, section, table
 
-HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert",
-            "viral_coefficient")
+HEADLINE = ("conversion", "revenue", "cost", "profit", "clv", "cac", "ltv_cac", "payback",
+            "time_to_convert", "viral_coefficient")
 TOP_LEVERS = 10
 
 
@@ -79,7 +79,7 @@ class Report:
             subtitle.append(f"{w('personas')}: " + ", ".join(
                 f"{plain(p.label) or p.id} {round(p.share * 100):g}%" for p in j.personas))
         body = [self.headline(), self.scorecard(), self.board(), self.map(), self.funnel(),
-                self.compare(), self.levers(), self.attribution(),
+                self.money(), self.compare(), self.levers(), self.attribution(),
                 section("later", "", "", f'<p class="note">{esc(w("not_yet"))}</p>')]
         footer = w("generated", file=self.source or j.path)
         return page(plain(j.title) or "journey", subtitle, [b for b in body if b], footer,
@@ -146,6 +146,41 @@ class Report:
                       for s in self.journey.stages], {1, 2, 3})
         return section("funnel", w("funnel"), w("funnel_note"),
                        figure(svg, w("funnel"), data, w("data_table")))
+
+    def money(self) -> str:
+        """Revenue, cost and profit per stage (the board's money lane as a
+        chart), with the whole journey's in the data table."""
+        from ..board.content import Context
+        from ..board.lanes import Money
+        from ..board.pieces import MONEY
+
+        w = self.w
+        lane = Money().build(Context(self.journey, None, self.lang, self.report))
+        if lane is None:
+            return ""
+        stages = self.report.blended.stages
+        tones = {w(f"money_{k}" if k != "loss" else "money_loss"): MONEY[k] for k in MONEY}
+        rows, table_rows = [], []
+        for s in self.journey.stages:
+            name = plain(s.label) or s.id
+            values = [stages[s.id][k] or 0.0 for k in Money.KINDS]
+            table_rows.append([name, *(money(x, self.journey.currency) for x in values)])
+            for kind, x in zip(Money.KINDS, values):
+                tone = "loss" if kind == "profit" and x < 0 else kind
+                rows.append({"stage": name, "kind": w(f"money_{kind}"),
+                             "tone": w(f"money_{tone}"), "value": x,
+                             "text": money(x, self.journey.currency)})
+        blended = self.report.blended
+        table_rows.append([w("whole_journey"), *(money(getattr(blended, k) or 0.0,
+                                                       self.journey.currency)
+                                                 for k in Money.KINDS)])
+        currency = plain(self.journey.currency) or ""
+        title = w("money_axis", currency=f" ({currency})" if currency else "")
+        svg = charts.money(rows, title, tones, prefix="money")
+        data = table([w("stage"), *(w(f"money_{k}") for k in Money.KINDS)], table_rows,
+                     {1, 2, 3})
+        return section("money", w("money_title"), w("money_note"),
+                       figure(svg, w("money_title"), data, w("data_table")))
 
     def compare(self) -> str:
         from ...simulate import simulate
