@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .content import Amount, Bar, Card, Context, Curve, Item, LaneData, plain, rate
+from .content import Amount, Bar, Card, Context, Item, LaneData, emotion_curve, plain, rate
 
 if TYPE_CHECKING:
     from ...language.compiled import Expectation
@@ -68,26 +68,10 @@ class Emotion(Lane):
     key = "emotion"
 
     def build(self, ctx: Context) -> LaneData | None:
-        journey = ctx.journey
-        if not any(s.attributes.emotion is not None for s in journey.steps):
+        curve = emotion_curve(ctx)
+        if curve is None:
             return None
-        paths = {p: ctx.path(p) for p in ctx.personas}
-        order: list[str] = []
-        for p in ctx.personas:
-            order += [s for s in paths[p] if s not in order]
-        stage_of = {s.id: s.stage for s in journey.steps}
-        slots: list[list[tuple[str, str]]] = [[] for _ in ctx.stages]
-        for step in order:
-            label = plain(journey.step(step).label) or step
-            slots[ctx.stage_index[stage_of[step]]].append((step, label))
-        lines = []
-        for p in ctx.personas:
-            points = []
-            for step in paths[p]:
-                emotion = journey.step(step).attributes.emotion
-                points.append((step, None if emotion is None else emotion.mean_for(p)))
-            lines.append((p, ctx.persona_label(p), points))
-        return LaneData(self.key, ctx.w("emotion"), "curve", curve=Curve(slots, lines))
+        return LaneData(self.key, ctx.w("emotion"), "curve", curve=curve)
 
 
 class _Texts(Lane):
