@@ -361,8 +361,9 @@ def test_money_lane_every_example():
     for example in EXAMPLES:
         journey = journeydsl.load(example).variant(None)
         svg = board_svg(journey, lang=lang_of(example))
-        stages = Context(journey).stage_metrics()
-        losses = sum(1 for s in stages.values() if (s["profit"] or 0) <= -0.005)
+        ctx = Context(journey)
+        losses = sum(1 for s in ctx.stage_metrics().values()
+                     if (s["profit"] or 0) < 0 and ctx.money(s["profit"] or 0) != ctx.money(0))
         red = [a for _, colour, a in _money_cells(svg) if colour == "#b42318"]
         assert len(red) == losses, example.stem
         assert all(a.startswith("−") for a in red)

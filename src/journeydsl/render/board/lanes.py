@@ -154,14 +154,15 @@ def kpi_name(ctx: Context, e: Expectation) -> str:
 
 def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
     from ...metrics import METRIC
+    from ..text import quantity
 
     if e.unit == "rate":
         return rate(value)
     if e.unit == "days":
-        return ctx.w("days", n=f"{value:.3g}")
+        return ctx.w("days", n=quantity(value))
     if e.metric in METRIC and METRIC[e.metric].unit == "money":
         return ctx.money(value)
-    return f"{value:.3g}"
+    return quantity(value)
 
 
 def _op(op: str) -> str:

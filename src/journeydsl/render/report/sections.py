@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ...language.compiled import CompiledJourney
 from ..board.content import plain
 from ..i18n import human, metric_label, words
-from ..text import money, pct
+from ..text import money, pct, quantity
 from . import charts
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ class Report:
         if unit == "money":
             return money(x, self.journey.currency)
         if unit == "days":
-            return self.w("days", n=f"{x:.3g}")
-        return f"{x:.3g}"
+            return self.w("days", n=quantity(x))
+        return quantity(x)
 
     # ------------------------------------------------------------ page
     def html(self) -> str:
