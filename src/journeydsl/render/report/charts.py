@@ -22,7 +22,7 @@ _CONFIG = {
     "view": {"stroke": None},
     "axis": {"labelFontSize": 13, "titleFontSize": 13, "labelColor": "#1f2933",
              "titleColor": "#52606d", "gridColor": "#e4e7eb", "domainColor": "#9aa5b1",
-             "labelLimit": 260},
+             "labelLimit": 420},  # long move and scenario names stay whole
     "legend": {"labelFontSize": 13, "titleFontSize": 13, "orient": "top"},
     "text": {"fontSize": 12},
     "background": "#ffffff",

@@ -27,6 +27,10 @@ from .page import Raw, badge, esc, figure, page, section, table
 HEADLINE = ("conversion", "revenue", "cost", "profit", "clv", "cac", "ltv_cac", "payback",
             "time_to_convert", "viral_coefficient")
 TOP_LEVERS = 10
+#: The board's width in the report: near a laptop's section width, so its
+#: text shows at about 80% of its size (11 px and up), not 60%, with columns
+#: wide enough for stage names.
+BOARD_WIDTH = 1500
 
 
 class Report:
@@ -117,7 +121,7 @@ class Report:
     def board(self) -> str:
         from ..board import board_svg
 
-        svg = board_svg(self.journey, lang=self.lang, report=self.report,
+        svg = board_svg(self.journey, lang=self.lang, report=self.report, width=BOARD_WIDTH,
                         outcomes=self.evaluated(self.journey))
         return section("board", self.w("board"), "", f'<div class="scroll">{svg}</div>')
 
@@ -129,7 +133,7 @@ class Report:
             svg = produce(self.journey, "svg", flows=True).decode("utf-8")
         except RenderFailed as err:
             return section("map", self.w("map"), self.w("map_missing", reason=str(err)), "")
-        svg = svg[svg.find("<svg"):]  # no XML prolog or doctype inside HTML
+        svg = _readable(svg[svg.find("<svg"):])  # no XML prolog or doctype inside HTML
         return section("map", self.w("map"), self.w("map_note"), f'<div class="scroll">{svg}</div>')
 
     def funnel(self) -> str:
@@ -237,6 +241,25 @@ class Report:
                      [[r["channel"], pct(r["effect"]), pct(r["share"])] for r in rows], {1, 2})
         return section("attribution", w("attribution"), w("attribution_note"),
                        figure(svg, w("attribution"), data, w("data_table")))
+
+
+#: The flow map is shown at least this share of its own size (its 11 pt
+#: text at about 9 px; the section scrolls sideways), never larger than it.
+MAP_SCALE = 0.6
+
+
+def _readable(svg: str) -> str:
+    """Graphviz's SVG with a width that keeps its text readable: fitted to
+    the section when that is large enough, else MAP_SCALE of its own width
+    (the page scrolls it sideways; print fits it to the page)."""
+    import re
+
+    found = re.match(r'<svg width="([\d.]+)pt"', svg)
+    if found is None:
+        return svg
+    px = float(found.group(1)) * 4 / 3
+    return svg.replace("<svg ", f'<svg style="width:max(100%, {px * MAP_SCALE:.0f}px);'
+                       f'max-width:{px:.0f}px" ', 1)
 
 
 def _blended_levers(journey: CompiledJourney) -> list[Lever]:
