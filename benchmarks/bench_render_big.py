@@ -3,14 +3,14 @@
 Run:  python benchmarks/bench_render_big.py [--sizes 500,1500,2000,5000]
 
 Journeys from bench_check.generate (stages of 20 touchpoints, 4 moves out
-of each, some back, referrals, two personas, a horizon). Up to 500 steps
+of each, some back, referrals, two personas, a horizon). Up to 600 steps
 (`dot.BIG`) the map is drawn step by step; above, one box per stage
 (render/overview.py). For each size it prints, measured in the same run:
   compiling the journey (`journeydsl.loads`, the baseline),
   the whole render to PNG (DOT text + Graphviz + PNG check),
   and their ratio. Targets: no size fails (Graphviz 2.43 used to crash at
-  1,500 steps, after 12 s); above 500 steps the render takes <= 12 s. Up to
-  500 steps nothing is targeted but success: the full map of these dense
+  1,500 steps, after 12 s); above 600 steps the render takes <= 12 s. Up to
+  600 steps nothing is targeted but success: the full map of these dense
   generated journeys (4 moves out of every step) takes Graphviz tens of
   seconds to lay out and is too big to read (the board is the view for it).
 """
