@@ -21,6 +21,7 @@ from .legend import legend
 from .pieces import GAP, Piece, amount, bar, card, chips, fit, item, stack_height, TONES
 from .svg import INK, LINE, MUTED, Svg
 from ..measure import ellipsis, fit_lines
+from ..measure import width as text_width
 
 SIZES = {"16:9": 16 / 9, "A4": math.sqrt(2), "A3": math.sqrt(2), "auto": None}
 PHYSICAL = {"A4": ("297mm", "210mm"), "A3": ("420mm", "297mm")}
@@ -48,6 +49,7 @@ class Layout:
         self.column = (self.width - 2 * PAD - HEAD) / count
         self.subtitle = subtitle
         self.detail = 2
+        self.header_size = 19  # the stage labels' font size (smaller on narrow columns)
         self.cells = self._cells()
 
     # ------------------------------------------------------------ measuring
@@ -94,8 +96,13 @@ class Layout:
 
     def _header(self) -> tuple[float, list[tuple[list[str], list[str]]]]:
         texts = []
+        names = [_plain(stage.label) or stage.id for stage in self.ctx.stages]
+        size = self.header_size = next(  # the largest size at which no word is cut
+            (size for size in (19, 17, 15) if all(
+                text_width(word, size, bold=True) <= self.column - 60
+                for name in names for word in name.split())), 15)
         for stage in self.ctx.stages:
-            label = fit_lines(_plain(stage.label) or stage.id, 19, self.column - 60, 2,
+            label = fit_lines(_plain(stage.label) or stage.id, size, self.column - 60, 2,
                               bold=True)
             objective = stage.attributes.objective
             obj = fit_lines(_plain(objective), 15, self.column - 24, 3) if objective else []
@@ -182,7 +189,8 @@ class Layout:
             svg.circle(x + 26, top + 31, 14, "#ffffff", stroke="#ffffff", width=0)
             svg.text(x + 26, top + 37, str(i + 1), 16, fill=STAGE_FILL, bold=True,
                      anchor="middle")
-            yy = svg.lines(x + 48, top + 16, label, 19, 24, fill="#ffffff", bold=True)
+            yy = svg.lines(x + 48, top + 16, label, self.header_size, 24, fill="#ffffff",
+                           bold=True)
             svg.lines(x + 14, yy + 6, objective, 15, 20, fill="#d9e2ec", italic=True)
 
     def _draw_lane(self, svg: Svg, k: int, lane: LaneData, y: float, h: float,
