@@ -170,10 +170,10 @@ class Report:
             values = [stages[s.id][k] or 0.0 for k in Money.KINDS]
             table_rows.append([name, *(money(x, self.journey.currency) for x in values)])
             for kind, x in zip(Money.KINDS, values):
-                tone = "loss" if kind == "profit" and x < 0 else kind
+                shown = money(x, self.journey.currency)  # a loss as the board shows it
+                tone = "loss" if kind == "profit" and shown.startswith("\u2212") else kind
                 rows.append({"stage": name, "kind": w(f"money_{kind}"),
-                             "tone": w(f"money_{tone}"), "value": x,
-                             "text": money(x, self.journey.currency)})
+                             "tone": w(f"money_{tone}"), "value": x, "text": shown})
         blended = self.report.blended
         table_rows.append([w("whole_journey"), *(money(getattr(blended, k) or 0.0,
                                                        self.journey.currency)
