@@ -61,6 +61,10 @@ class Ledger:
         self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
         self.times = np.zeros(0)
         self.amounts = np.zeros(0)
+        # by edge code: the place cell of its target step, batch 0, and the
+        # pair's first event key (END and DEAD: pair P, never looked up)
+        self.place_of_e = eng.pair_of * (BATCHES * n) + eng.tgt
+        self.event_of_e = eng.pair_of * E
 
     def salt(self, salt: int) -> None:
         """Seed the batches' own generator (run.py: from the run's seed)."""
@@ -76,9 +80,26 @@ class Ledger:
         hash of the number is one fixed partition, which, balanced by
         chance, made every run's standard error 17% too small on a test
         journey. Drawn, the partition is random each run."""
-        # (two batches a random byte: BATCHES = 16)
+        out = np.empty(count, np.uint8)
+        self._draw_batches(out)
+        return out
+
+    def _draw_batches(self, out: np.ndarray) -> np.ndarray:
+        """Fill `out` with `batch_of(len(out))`, in place; returns how many
+        fall in each batch."""
+        # (two batches a random byte, low nibbles first: BATCHES = 16)
+        count = len(out)
         raw = np.frombuffer(self._labels.bytes((count + 1) // 2), np.uint8)
-        return np.concatenate([raw & 15, raw >> 4])[:count]
+        half = len(raw)
+        np.bitwise_and(raw, 15, out=out[:half])
+        np.right_shift(raw[:count - half], 4, out=out[half:])
+        # per batch, from the bytes' 256 values: low nibbles, then the high
+        # ones (but an odd count's last)
+        per_byte = np.bincount(raw, minlength=256).reshape(16, 16)  # [high, low]
+        per_batch = per_byte.sum(axis=0) + per_byte.sum(axis=1)
+        if count < 2 * half:
+            per_batch[raw[-1] >> 4] -= 1
+        return per_batch
 
     # ---- entering
     def enter(self, i: int, step: int, first_id: int, count: int) -> np.ndarray:
@@ -86,9 +107,7 @@ class Ledger:
         their batches are drawn; returns how many fall in each."""
         k = int(self.entry_index[step])
         self.entry_of[first_id:first_id + count] = k
-        batch = self.batch_of(count)
-        self.batch[first_id:first_id + count] = batch
-        per_batch = np.bincount(batch, minlength=BATCHES)
+        per_batch = self._draw_batches(self.batch[first_id:first_id + count])
         self.by_entry[i, k, :, 0] += per_batch
         return per_batch
 
@@ -101,11 +120,13 @@ class Ledger:
             return
         w, e, t = w.take(on), e.take(on), t.take(on)
         earned, margin_value = earned.take(on), margin_value.take(on)
-        eng = self.eng
-        pair = eng.pair_of.take(e)
-        key = (pair * BATCHES + self.batch.take(w)) * eng.n + eng.tgt.take(e)
+        key = self.batch.take(w).astype(np.intp)  # ((pair * BATCHES + batch) * n + step)
+        key *= self.eng.n
+        key += self.place_of_e.take(e)
         self._place(key, earned, margin_value)
-        self._event(pair * self.E + self.entry_of.take(w), t, margin_value - earned.imag)
+        ekey = self.entry_of.take(w).astype(np.int64)
+        ekey += self.event_of_e.take(e)
+        self._event(ekey, t, margin_value - earned.imag)
 
     def batches(self, ids) -> np.ndarray:
         """How many of the entering prospects `ids` are in each batch."""
@@ -203,12 +224,12 @@ class Ledger:
         on = (w < self.N0).nonzero()[0]
         if not len(on):
             return
-        pair, w = pair.take(on), w.take(on)
-        money, gain, cv = money.take(on), gain.take(on), cv.take(on).astype(float)
+        if len(on) < len(w):
+            pair, w, money, gain, cv = (x.take(on) for x in (pair, w, money, gain, cv))
+        conv = cv.astype(float)
         profit = gain.real - money.imag
-        cols = np.column_stack([cv, money.real, money.imag, profit, gain.imag,
-                                cv * (profit + gain.imag)])
-        self._entry_sums(pair, w, cols, slice(1, 7))
+        self._entry_sums(pair, w, [conv, money.real, money.imag, profit, gain.imag,
+                                   conv * (profit + gain.imag)], 1)
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
         """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
@@ -226,15 +247,15 @@ class Ledger:
     def converted(self, pair, w, time) -> None:
         on = (w < self.N0).nonzero()[0]
         if len(on):
-            self._entry_sums(pair.take(on), w.take(on), time.take(on)[:, None], slice(7, 8))
+            self._entry_sums(pair.take(on), w.take(on), [time.take(on)], 7)
 
-    def _entry_sums(self, pair, w, cols, where: slice) -> None:
+    def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
+        """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
         key = (pair * E + self.entry_of.take(w)) * BATCHES + self.batch.take(w)
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
-        for c in range(cols.shape[1]):
-            flat[:, where.start + c] += np.bincount(key, weights=cols[:, c],
-                                                    minlength=P * E * BATCHES)
+        for c, col in enumerate(cols):
+            flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
 
     def _place(self, key, earned, margin_value) -> None:
         size = self.place.shape[0] * BATCHES * self.eng.n

@@ -173,10 +173,8 @@ def _numbers(place, entry, persona_of: np.ndarray, mix: dict[str, float],
                                    _group(money, *channel_number))]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = by_entry / weight[:, None]
-    for k in range(E):
-        values = dict(zip(_EXPECT, mean[k].tolist()))
-        row = [_entry_value(m.name, values) for m in BY_ENTRY if not m.curve]
-        out.append(np.array([np.nan if v is None else v for v in row], float))
+    for row in mean.tolist():
+        out.append(np.array(_entry_row(dict(zip(_EXPECT, row))), float))
     return np.concatenate(out)
 
 
@@ -185,13 +183,25 @@ def _group(money: np.ndarray, number: np.ndarray, count: int) -> np.ndarray:
                             for c in range(3)])
 
 
-def _entry_value(name: str, values: dict[str, float]) -> float | None:
+_ROW = tuple(m.name for m in BY_ENTRY if not m.curve)  # by-entry numbers with a stderr
+
+
+def _entry_row(values: dict[str, float]) -> list[float]:
+    """The by-entry numbers (`_ROW`) from one entry's expectations, NaN where
+    undefined (all of them when an expectation is). Each ratio is computed
+    once (ltv_cac reuses clv and cac): this runs G + draws times per entry."""
     if any(math.isnan(v) for v in values.values()):
-        return None
-    metric = METRIC[name]
-    if metric.of is None:
-        return values[name]
-    return ratio(metric, {k: _entry_value(k, values) for k in metric.of})
+        return [math.nan] * len(_ROW)
+    known: dict[str, float | None] = dict(values)
+
+    def get(name: str) -> float | None:
+        if name not in known:
+            metric = METRIC[name]
+            assert metric.of is not None  # not an expectation: a ratio
+            known[name] = ratio(metric, {k: get(k) for k in metric.of})
+        return known[name]
+
+    return [math.nan if v is None else v for v in map(get, _ROW)]
 
 
 def _jackknife(estimates: list[np.ndarray]) -> np.ndarray:

@@ -107,11 +107,20 @@ def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float,
     hold `fraction` of the weight, picked by a partition (weights > 0).
     `whole`: the weight the fraction is of (default the entries' total;
     more when entries of amount 0 are left out)."""
+    return share_and_cut(amount, weight, fraction, whole)[0]
+
+
+def share_and_cut(amount: np.ndarray, weight: np.ndarray, fraction: float,
+                  whole: float | None = None) -> tuple[float | None, float | None]:
+    """(`share_of_top`, the amount at the cut: of the entry straddling it,
+    0 when the entries hold less than `fraction` of `whole`; None when the
+    share is not computed from a ranking). top.py's standard error needs
+    the cut: found here, it costs no second sort."""
     if not len(amount) or not 0 < fraction <= 1:
-        return None if not len(amount) else 0.0
+        return (None if not len(amount) else 0.0), None
     total = dot(weight, amount)
     if total == 0:
-        return None
+        return None, None
     whole = float(weight.sum()) if whole is None else whole
     top = min(len(amount), int(fraction * whole / float(weight.min())) + 2)
     order = np.argpartition(-amount, top - 1)[:top] if top < len(amount) else np.arange(top)
@@ -124,7 +133,7 @@ def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float,
     # the customer straddling the cut counts for the part of its weight inside it
     inside = (fraction - before) / (float(cw[k]) - before) if cw[k] > before else 1.0
     part += min(max(inside, 0.0), 1.0) * float(w[k] * a[k])
-    return part / total
+    return part / total, (float(a[k]) if cw[-1] >= fraction else 0.0)
 
 
 # ------------------------------------------------------------------ the report

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .books import dot
-from .report import share_of_top
+from .report import share_and_cut
 
 
 @dataclass
@@ -48,25 +48,26 @@ class Earners:
 
 
 def _share(groups: list[Earners], counts: list[np.ndarray], zeros: list[float],
-           fraction: float) -> float | None:
+           fraction: float) -> tuple[float | None, float | None]:
+    """(S(fraction), the revenue at the cut or None: `share_and_cut`)."""
     value = np.concatenate([g.value for g in groups])
     weight = np.concatenate([c * g.unit for g, c in zip(groups, counts)])
     whole = float(weight.sum()) + sum(z * g.unit for g, z in zip(groups, zeros))
     some = (weight > 0).nonzero()[0]
-    return share_of_top(value.take(some), weight.take(some), fraction, whole=whole)
+    return share_and_cut(value.take(some), weight.take(some), fraction, whole=whole)
 
 
 def concentration(groups: list[Earners], fraction: float) -> tuple[float | None, float | None]:
     """(S(fraction), its standard error); None when no one earns anything."""
     if not groups or not any(len(g.value) for g in groups):
         return None, None
-    share = _share(groups, [g.count for g in groups], [g.zeros for g in groups], fraction)
+    share, cut = _share(groups, [g.count for g in groups], [g.zeros for g in groups], fraction)
     if share is None:
         return None, None
-    var = _linear_variance(groups, fraction, share)
+    var = _linear_variance(groups, fraction, share, cut)
     draws = sorted({g.draw for g in groups})
     if len(draws) > 1:
-        own = [_share(mine, [g.count for g in mine], [g.zeros for g in mine], fraction)
+        own = [_share(mine, [g.count for g in mine], [g.zeros for g in mine], fraction)[0]
                for mine in ([g for g in groups if g.draw == d] for d in draws)]
         known = [s for s in own if s is not None]
         if len(known) > 1:
@@ -77,7 +78,8 @@ def concentration(groups: list[Earners], fraction: float) -> tuple[float | None,
     return share, 0.0 if se <= 1e-9 * share else se
 
 
-def _linear_variance(groups: list[Earners], fraction: float, share: float) -> float:
+def _linear_variance(groups: list[Earners], fraction: float, share: float,
+                     cut: float | None = None) -> float:
     """Var(S) by the delta method on S's influence function: with q the
     revenue at the cut, T = S x mu the top's revenue per prospect and mu
     the mean revenue, a prospect of revenue v moves T by
@@ -88,10 +90,13 @@ def _linear_variance(groups: list[Earners], fraction: float, share: float) -> fl
     weight = np.concatenate([g.count * g.unit for g in groups])
     whole = float(weight.sum()) + sum(g.zeros * g.unit for g in groups)
     mu = dot(weight, value) / whole
-    order = np.argsort(-value, kind="stable")
-    cw = np.cumsum(weight.take(order)) / whole
-    k = min(int(np.searchsorted(cw, fraction, side="left")), len(order) - 1)
-    q = float(value[order[k]]) if cw[-1] >= fraction else 0.0
+    if cut is not None:  # the revenue at the cut, found by `share_and_cut`
+        q = cut
+    else:
+        order = np.argsort(-value, kind="stable")
+        cw = np.cumsum(weight.take(order)) / whole
+        k = min(int(np.searchsorted(cw, fraction, side="left")), len(order) - 1)
+        q = float(value[order[k]]) if cw[-1] >= fraction else 0.0
     top = share * mu
 
     def influence(v: np.ndarray) -> np.ndarray:
