@@ -125,15 +125,23 @@ class Flocks:
         self.transitions += n
         self.moves += len(go)
         ids = c.ids.take(go)
-        going = books.ledger.batches(ids)  # the ledger books walks by batch
+        # the ledger books walks by batch: count the smaller side's members
+        # per batch (the other side: the flock's less those)
+        members = books.ledger.members(c)
+        ended = c.ids
+        if len(go) < n and (books.keep or 2 * len(go) > n):
+            mask = np.ones(n, bool)
+            mask[go] = False
+            ended = c.ids[mask]
+        if len(go) == n:
+            going = members
+        elif 2 * len(go) > n:
+            going = members - books.ledger.batches(ended)
+        else:
+            going = books.ledger.batches(ids)
         if len(go) < n:
-            ended = c.ids
-            if books.keep:
-                mask = np.ones(n, bool)
-                mask[go] = False
-                ended = c.ids[mask]
             books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended,
-                             books.ledger.members(c) - going)
+                             members - going)
         if not len(go):
             return []
         found = np.bincount(outcome).nonzero()[0]

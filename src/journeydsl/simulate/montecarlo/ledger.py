@@ -32,6 +32,7 @@ ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisitio
                  "profit_converted", "time_converted")
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
+_PAIRED = 1 << 12  # members counted by pairs of labels from this many on
 STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
 
 
@@ -130,7 +131,18 @@ class Ledger:
 
     def batches(self, ids) -> np.ndarray:
         """How many of the entering prospects `ids` are in each batch."""
-        return np.bincount(self.batch.take(ids), minlength=BATCHES)
+        labels = self.batch.take(ids)
+        if len(labels) < _PAIRED:
+            return np.bincount(labels, minlength=BATCHES)
+        # flocks count hundreds of thousands of members: counted two labels
+        # at a time (a uint16 lo + 256 hi), bincount has half the items
+        even = len(labels) & ~1
+        both = np.bincount(labels[:even].view(np.uint16), minlength=256 * BATCHES)
+        both = both[:256 * BATCHES].reshape(BATCHES, 256)[:, :BATCHES]  # [hi, lo]
+        per_batch = both.sum(axis=0) + both.sum(axis=1)
+        if even < len(labels):
+            per_batch[labels[-1]] += 1
+        return per_batch
 
     def members(self, c) -> np.ndarray:
         """Flock c's members per batch (counted once, then kept on it)."""
