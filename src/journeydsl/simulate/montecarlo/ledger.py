@@ -95,8 +95,13 @@ class Ledger:
         np.bitwise_and(raw, 15, out=out[:half])
         np.right_shift(raw[:count - half], 4, out=out[half:])
         # per batch, from the bytes' 256 values: low nibbles, then the high
-        # ones (but an odd count's last)
-        per_byte = np.bincount(raw, minlength=256).reshape(16, 16)  # [high, low]
+        # ones (but an odd count's last); bytes counted two at a time
+        even = half & ~1
+        per_pair = np.bincount(raw[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
+        per_byte = per_pair.sum(axis=0) + per_pair.sum(axis=1)
+        if even < half:
+            per_byte[raw[-1]] += 1
+        per_byte = per_byte.reshape(16, 16)  # [high, low]
         per_batch = per_byte.sum(axis=0) + per_byte.sum(axis=1)
         if count < 2 * half:
             per_batch[raw[-1] >> 4] -= 1
