@@ -297,7 +297,7 @@ class Ledger:
         t = np.concatenate([self.times] + [x[1] for x in self._events])
         amount = np.concatenate([self.amounts] + [x[2] for x in self._events])
         self._events, self._pending = [], 0
-        order = np.lexsort((t, key))
+        order = _by_key_then_time(key, t)
         key, t, amount = key.take(order), t.take(order), amount.take(order)
         new = np.ones(len(key), bool)
         new[1:] = (key[1:] != key[:-1]) | (t[1:] != t[:-1])
@@ -310,3 +310,19 @@ class Ledger:
         sorted by key then time."""
         self._reduce()
         return self.keys, self.times, self.amounts
+
+
+def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """`np.lexsort((t, key))`, the stable order by key then time, sped up for
+    the usual case: visits on whole days (every delay in days) of a few
+    years, where key x (days + 1) + day fits in 15 bits, whose stable sort
+    is a radix sort (sorting the times took most of the run's reduce)."""
+    if not len(key):
+        return np.zeros(0, np.intp)
+    last = float(t.max())
+    span = (int(key.max()) + 1) * (last + 1.0)
+    if float(t.min()) < 0 or span >= 1 << 15 or not (t == np.rint(t)).all():
+        return np.lexsort((t, key))
+    day = t.astype(np.int16)  # whole days: as exact, equal where t is
+    day += (key * (int(last) + 1)).astype(np.int16)
+    return np.argsort(day, kind="stable")
