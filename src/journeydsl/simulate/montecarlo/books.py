@@ -142,18 +142,16 @@ class Books:
         if not len(sel):
             return
         self.finished += len(sel)
-        self.ledger.walks(self.eng.pair_of.take(e.take(sel)), who, money.take(sel),
-                          gain.take(sel), cv.take(sel))
+        code, both, kept, conv = e.take(sel), money.take(sel), gain.take(sel), cv.take(sel)
+        self.ledger.walks(self.eng.pair_of.take(code), who, both, kept, conv)
         if self.keep:
-            both = money.take(sel)
             self.value[who] = both.real
             self.cost[who] = both.imag
-            kept = gain.take(sel)
             self.margin_value[who] = kept.real
             self.acquisition[who] = kept.imag
-            self.end_step[who] = self.eng.tgt.take(e.take(sel)) if kind == ENDED else -1
+            self.end_step[who] = self.eng.tgt.take(code) if kind == ENDED else -1
             return
-        self.stopped.append((kind, e.take(sel), money.take(sel), gain.take(sel), cv.take(sel),
+        self.stopped.append((kind, code, both, kept, conv,
                              seen.take(sel) if seen is not None else None))
 
     def close(self) -> None:

@@ -183,29 +183,34 @@ class Ledger:
         on = ((earned != 0) & (w < self.N0) & (visits > 0)).nonzero()[0]
         if not len(on):
             return
-        eng = self.eng
         ww, code = w.take(on), own.take(on)
-        pair = eng.pair_of.take(code)
-        key = (pair * BATCHES + self.batch.take(ww)) * eng.n + eng.tgt.take(code)
-        self._place(key, earned.take(on), margin_value.take(on))
-        ekey = pair * self.E + self.entry_of.take(ww)
+        earned, margin_value = earned.take(on), margin_value.take(on)
+        key = self.batch.take(ww).astype(np.intp)  # as in `visits`
+        key *= self.eng.n
+        key += self.place_of_e.take(code)
+        self._place(key, earned, margin_value)
+        ekey = self.entry_of.take(ww).astype(np.int64)
+        ekey += self.event_of_e.take(code)
         t0 = t_run.take(on)
         d = step.take(on)
         still = d == 0  # a stay at one time: one event
         if still.any():
-            self._event(ekey[still], t0[still], margin_value.take(on)[still]
-                        - earned.imag.take(on)[still])
+            self._event(ekey[still], t0[still], margin_value[still] - earned.imag[still])
         timed = (~still).nonzero()[0]
         if not len(timed):
             return
-        a, log_q = profit_at(on.take(timed))
-        v = visits.take(on).take(timed).astype(np.int64)
-        g_key, g_code, g_t = ekey.take(timed), code.take(timed), t0.take(timed)
-        order = np.lexsort((g_t, g_code, g_key))
-        g_key, g_code, g_t = g_key.take(order), g_code.take(order), g_t.take(order)
-        a, log_q, v, dd = a.take(order), log_q.take(order), v.take(order), d.take(timed).take(order)
+        stays = on.take(timed)
+        a, log_q = profit_at(stays)
+        v = visits.take(stays).astype(np.int64)
+        # (entry key, code) as one number: lexsort((g_t, g_code, g_key))'s order
+        g_both = ekey.take(timed) * len(self.place_of_e) + code.take(timed)
+        g_t = t0.take(timed)
+        order = np.lexsort((g_t, g_both))
+        g_both, g_t = g_both.take(order), g_t.take(order)
+        g_key = g_both // len(self.place_of_e)
+        a, log_q, v, dd = a.take(order), log_q.take(order), v.take(order), d.take(timed.take(order))
         new = np.ones(len(order), bool)
-        new[1:] = (g_key[1:] != g_key[:-1]) | (g_code[1:] != g_code[:-1]) | (g_t[1:] != g_t[:-1])
+        new[1:] = (g_both[1:] != g_both[:-1]) | (g_t[1:] != g_t[:-1])
         group = np.cumsum(new) - 1
         first = new.nonzero()[0]
         cap = STAY_EVENTS
