@@ -33,6 +33,7 @@ ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisitio
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
 _PAIRED = 1 << 12  # members counted by pairs of labels from this many on
+_PAIRED_BYTES = 1 << 17  # random bytes counted by pairs from this many on
 STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
 
 
@@ -96,11 +97,15 @@ class Ledger:
         np.right_shift(raw[:count - half], 4, out=out[half:])
         # per batch, from the bytes' 256 values: low nibbles, then the high
         # ones (but an odd count's last); bytes counted two at a time
-        even = half & ~1
-        per_pair = np.bincount(raw[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
-        per_byte = per_pair.sum(axis=0) + per_pair.sum(axis=1)
-        if even < half:
-            per_byte[raw[-1]] += 1
+        if half < _PAIRED_BYTES:
+            per_byte = np.bincount(raw, minlength=256)
+        else:
+            even = half & ~1
+            per_pair = np.bincount(raw[:even].view(np.uint16), minlength=1 << 16)
+            per_pair = per_pair.reshape(256, 256)
+            per_byte = per_pair.sum(axis=0) + per_pair.sum(axis=1)
+            if even < half:
+                per_byte[raw[-1]] += 1
         per_byte = per_byte.reshape(16, 16)  # [high, low]
         per_batch = per_byte.sum(axis=0) + per_byte.sum(axis=1)
         if count < 2 * half:
@@ -319,15 +324,19 @@ class Ledger:
 
 def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> np.ndarray:
     """`np.lexsort((t, key))`, the stable order by key then time, sped up for
-    the usual case: visits on whole days (every delay in days) of a few
-    years, where key x (days + 1) + day fits in 15 bits, whose stable sort
-    is a radix sort (sorting the times took most of the run's reduce)."""
+    the usual case: visits on whole days (every delay in days), keys and
+    days below 2^15, where the stable sorts are radix sorts of 16-bit
+    numbers (sorting the times took most of the run's reduce): one of
+    key x (days + 1) + day when that fits, else by day then by key."""
     if not len(key):
         return np.zeros(0, np.intp)
-    last = float(t.max())
-    span = (int(key.max()) + 1) * (last + 1.0)
-    if float(t.min()) < 0 or span >= 1 << 15 or not (t == np.rint(t)).all():
+    last, top = float(t.max()), int(key.max())
+    if (float(t.min()) < 0 or last >= 1 << 15 or top >= 1 << 15
+            or not (t == np.rint(t)).all()):
         return np.lexsort((t, key))
     day = t.astype(np.int16)  # whole days: as exact, equal where t is
-    day += (key * (int(last) + 1)).astype(np.int16)
-    return np.argsort(day, kind="stable")
+    if (top + 1) * (last + 1.0) < 1 << 15:
+        day += (key * (int(last) + 1)).astype(np.int16)
+        return np.argsort(day, kind="stable")
+    by_day = np.argsort(day, kind="stable")
+    return by_day.take(np.argsort(key.take(by_day).astype(np.int16), kind="stable"))
