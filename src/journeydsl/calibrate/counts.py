@@ -161,7 +161,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 def _check_columns(spec: LogSpec, files: LogFiles, have: dict[str, str]) -> dict[str, str]:
     """role -> column for the columns to read; LogProblem (JD603) for a
     missing column or one of a type that cannot mean its role."""
-    from .duck import ACCEPTED, WANTED
+    from .duck import ACCEPTED, WANTED  # Spark's types are named like DuckDB's
 
     where = files.paths[0] if len(files.paths) == 1 else spec.label
     names: dict[str, str] = {}
@@ -216,8 +216,10 @@ def _unreadable(engine: Engine, files: LogFiles, names: dict[str, str], key: str
 
 def _position(engine: Engine, files: LogFiles, file_number: int, row: int) -> str:
     """`line 7` (CSV, JSON lines) or `row 6` (Parquet) of a row within its file."""
-    first = engine.fetch(f"SELECT MIN(r) FROM jf_ev WHERE f = {file_number}")[0][0]
-    within = row - int(first) + 1
+    # Counted, not subtracted: an engine's row positions may leave gaps
+    # (Spark's increase within each split of a file, not by one).
+    before = engine.fetch(f"SELECT COUNT(*) FROM jf_ev WHERE f = {file_number} AND r < {row}")
+    within = int(before[0][0]) + 1
     if files.format == "csv":
         return f"line {within + 1}"
     return f"line {within}" if files.format == "json" else f"row {within}"

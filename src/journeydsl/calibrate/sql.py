@@ -125,7 +125,7 @@ def events(plan: Plan, personas: list[str]) -> str:
     persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
                    + (f"WHEN p IN ({known}) THEN p " if personas else "")
                    + f"ELSE {string(UNKNOWN_PERSONA)} END")
-    order = "PARTITION BY ev.u ORDER BY ev.t, ev.r"
+    order = "PARTITION BY ev.u ORDER BY ev.t, ev.f, ev.r"
     return f"""
         SELECT u, t, r, f, a, no, wnd, {persona_key} AS pk,
                CASE WHEN {persona_key} = {string(UNKNOWN_PERSONA)} THEN p END AS p,
@@ -147,11 +147,11 @@ def events(plan: Plan, personas: list[str]) -> str:
 #: the walk and its run (consecutive visits at one step: the renewals, for
 #: the sBG fit), all in one pass ordered like the events.
 VISITS = """
-    SELECT u, no, t, r, wnd, p, pk,
-           LEAD(no) OVER (PARTITION BY u ORDER BY t, r) AS next_no,
-           LEAD(t) OVER (PARTITION BY u ORDER BY t, r) AS next_t,
-           ROW_NUMBER() OVER (PARTITION BY u ORDER BY t, r) AS k,
-           SUM(CASE WHEN run_start THEN 1 ELSE 0 END) OVER (PARTITION BY u ORDER BY t, r
+    SELECT u, no, t, f, r, wnd, p, pk,
+           LEAD(no) OVER (PARTITION BY u ORDER BY t, f, r) AS next_no,
+           LEAD(t) OVER (PARTITION BY u ORDER BY t, f, r) AS next_t,
+           ROW_NUMBER() OVER (PARTITION BY u ORDER BY t, f, r) AS k,
+           SUM(CASE WHEN run_start THEN 1 ELSE 0 END) OVER (PARTITION BY u ORDER BY t, f, r
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
     FROM jf_events WHERE start"""
 
