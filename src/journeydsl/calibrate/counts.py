@@ -125,14 +125,15 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 
     say("ordering each customer's events")
     engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else []))
+                                               if "persona" in names else [], end))
     say("finding the visits")
-    engine.materialize("jf_visits", sql.VISITS)
+    engine.materialize("jf_fix", sql.FIX)
+    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)
     say("counting")
-    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps(end)):
+    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps()):
         counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
                                                 int(still))
-    for pk, no, nxt, every, n, median in engine.fetch(sql.moves(end)):
+    for pk, no, nxt, every, n, median in engine.fetch(sql.moves()):
         found = MoveCount(int(n), float(median) / _US / 86_400)
         if every:
             counts.delays[(int(no), int(nxt))] = found
@@ -142,7 +143,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         counts.amounts[(pk, int(no))] = (float(total), int(n))
     loops = [s.number for s in plan.steps if s.loop]
     if loops:
-        for pk, no, n, censored, runs in engine.fetch(sql.spells(end, loops)):
+        for pk, no, n, censored, runs in engine.fetch(sql.spells(loops)):
             counts.spells.setdefault((pk, int(no)), []).append((int(n), bool(censored), int(runs)))
         for runs in counts.spells.values():
             runs.sort()

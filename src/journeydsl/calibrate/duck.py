@@ -117,6 +117,17 @@ class DuckEngine:
         """Register `jf_log` over the files and `jf_ev` over it."""
         self.files = files
         numbers = sql._values([(p, i) for i, p in enumerate(files.paths)], "jf_files(path, no)")
+        if files.format == "parquet":
+            # Parquet gives each row's position in its file and the file's
+            # number in the list: read in parallel, no numbering pass.
+            paths = "[" + ", ".join(sql.string(p) for p in files.paths) + "]"
+            self.con.execute(f"""
+                CREATE VIEW jf_log AS
+                SELECT * EXCLUDE (file_row_number),
+                       file_index AS jf_file, file_row_number AS jf_row
+                FROM read_parquet({paths}, union_by_name = true, file_row_number = true)""")
+            self.run("CREATE VIEW jf_ev AS " + sql.normalized(names))
+            return
         reader = self._reader(files, names if files.format == "json" else None)
         # Row positions are taken in the reader's output order, before any
         # join: DuckDB keeps the files' order (preserve_insertion_order).

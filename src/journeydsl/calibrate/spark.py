@@ -95,7 +95,7 @@ class SparkEngine:
     def close(self) -> None:
         for frame in self._cached:
             frame.unpersist()
-        for name in self._views:
+        for name in self._views + ["jf_ev", "jf_visits"]:  # the last two made by SQL
             self.spark.catalog.dropTempView(name)
         self._cached.clear()
         self._views.clear()
@@ -148,7 +148,6 @@ class SparkEngine:
         frame = frame.join(F.broadcast(numbers), "jf_path").drop("jf_path")
         self._view("jf_log", frame)
         self.run("CREATE OR REPLACE TEMPORARY VIEW jf_ev AS " + sql.normalized(names))
-        self._views.append("jf_ev")
 
     def _view(self, name: str, frame: Any) -> None:
         frame.createOrReplaceTempView(name)
