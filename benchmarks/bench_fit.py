@@ -3,6 +3,11 @@ DuckDB GROUP BY over the same file in the same run.
 
     python benchmarks/bench_fit.py            # 1M and 10M events (about 2 minutes)
     python benchmarks/bench_fit.py --quick    # 1M events only
+    python benchmarks/bench_fit.py --no-spark # without Spark's time on 1M events
+
+Spark local mode (`--engine spark`, needs the spark extra and Java) is
+timed on the 1M-event log beside DuckDB; its driver's peak memory is
+printed, not the JVM's.
 
 The logs are Parquet files made by DuckDB itself (a recursive query walks
 1M customers, or 100k, through a six-step journey with a renewal loop:
@@ -101,26 +106,48 @@ def make_log(path: Path, customers: int) -> int:
 
 def _child(mode: str, journey: str, log: str) -> None:
     """One measurement in this (fresh) process; prints JSON."""
-    import resource
-
     started = time.perf_counter()
-    if mode == "fit":
+    extra: dict = {}
+    if mode in ("fit", "spark"):
         import journeydsl
         from journeydsl.calibrate import LogSpec, fit
 
-        fitted = fit(journeydsl.load(journey).journey, LogSpec.of([log]))
+        # Importing journeydsl (scipy, pydantic, ...) is timed apart: about
+        # a second, whatever the log, and not the aggregation's.
+        extra["imports"] = time.perf_counter() - started
+        started = time.perf_counter()
+
+        if mode == "spark":  # the JVM's start is timed apart: a cluster has it running
+            from journeydsl.calibrate.spark import session
+
+            session()
+            extra["jvm_start"] = time.perf_counter() - started
+            started = time.perf_counter()
+        fitted = fit(journeydsl.load(journey).journey, LogSpec.of([log]),
+                     engine="duckdb" if mode == "fit" else "spark")
         drifts = sum(len(g.drifts) for g in fitted.groups)
-        extra = {"customers": fitted.counts.customers(), "drifts": drifts}
+        extra.update({"customers": fitted.counts.customers(), "drifts": drifts})
     else:
         import duckdb
 
         con = duckdb.connect()
         con.execute(f"SELECT user, COUNT(*), MIN(time), MAX(time) FROM '{log}' GROUP BY user"
                     ).fetchall()
-        extra = {}
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
-    print(json.dumps({"seconds": seconds, "peak_mib": peak, **extra}))
+    print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib(), **extra}))
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux
+    carries that over from the parent across fork and exec, so every child
+    would show the peak of the parent that made the log."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # KiB -> MiB
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(mode: str, journey: Path, log: Path) -> dict:
@@ -134,6 +161,8 @@ def main() -> None:
         _child(*sys.argv[2:5])
         return
     sizes = [100_000] if "--quick" in sys.argv else [100_000, 1_000_000]
+    spark = "--no-spark" not in sys.argv
+    print(f"load before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="bench-fit-") as folder:
         journey = Path(folder) / "bench.journey"
         journey.write_text(JOURNEY, encoding="utf-8")
@@ -151,7 +180,24 @@ def main() -> None:
                   f"{bare['seconds']:>11.2f} {fitted['seconds'] / bare['seconds']:>6.1f} "
                   f"{fitted['peak_mib']:>8.0f} {bare['peak_mib']:>13.0f} "
                   f"{rows / fitted['seconds']:>11,.0f}   (log made in {made:.1f} s, "
-                  f"{log.stat().st_size / 2**20:.0f} MiB; drifts: {fitted['drifts']})")
+                  f"{log.stat().st_size / 2**20:.0f} MiB; drifts: {fitted['drifts']}; "
+                  f"imports {fitted['imports']:.1f} s more)")
+            if spark and customers == sizes[0]:
+                on_spark = measure("spark", journey, log)
+                assert on_spark["customers"] == customers
+                print(f"{'':>12} {'':>10} Spark local[*] on the same log: "
+                      f"{on_spark['seconds']:.2f} s ({on_spark['seconds'] / fitted['seconds']:.1f}x "
+                      f"DuckDB; the JVM's start {on_spark['jvm_start']:.1f} s more; "
+                      f"driver {on_spark['peak_mib']:.0f} MiB)")
+    print(f"load after: {_load()}   (2 cores; other processes share them: compare "
+          "the ratios, measured in the same run)")
+
+
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), as uptime shows them."""
+    import os
+
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ def _spark_or_skip() -> None:
 @pytest.fixture(scope="module")
 def spark_engine():
     _spark_or_skip()
-    from journeydsl.calibrate.spark import SparkEngine
+    from journeydsl.calibrate.spark import SparkEngine, session
+
+    # Tiny logs: one partition after each shuffle, not one per core (the
+    # CLI tests below use this session too: it is the process's local[*]).
+    session().conf.set("spark.sql.shuffle.partitions", "1")
 
     def make() -> SparkEngine:
         return SparkEngine()

@@ -142,9 +142,10 @@ class SparkEngine:
         path = F.url_decode(F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
         frame = frame.select("*", F.monotonically_increasing_id().alias("jf_row"),
                              path.alias("jf_path"))
-        numbers = self.spark.createDataFrame(
+        # A VALUES table (made in the JVM: no Python worker reads it).
+        numbers = self.spark.sql("SELECT * FROM " + sql._values(
             [(os.path.abspath(p), i) for i, p in enumerate(files.paths)],
-            "jf_path string, jf_file long")
+            "jf_files(jf_path, jf_file)"))
         frame = frame.join(F.broadcast(numbers), "jf_path").drop("jf_path")
         self._view("jf_log", frame)
         self.run("CREATE OR REPLACE TEMPORARY VIEW jf_ev AS " + sql.normalized(names))
