@@ -125,7 +125,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 
     say("ordering each customer's events")
     engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else [], end))
+                                               if "persona" in names else None, end))
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
     engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)

@@ -120,7 +120,7 @@ def _values(rows: Iterable[tuple[object, ...]], names: str) -> str:
     return f"(VALUES {items}) AS {names}"
 
 
-def events(plan: Plan, personas: list[str], end: int) -> str:
+def events(plan: Plan, personas: list[str] | None, end: int) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
     window pass (one sort: what costs most): persona, censoring, visit
     starts, the next event, runs at loop steps, time going backwards.
@@ -130,16 +130,21 @@ def events(plan: Plan, personas: list[str], end: int) -> str:
     its last one, which `FIX` finds for those visits alone. A run of
     consecutive visits at a loop step is numbered `rn - cnt` (the events
     before it that are not at the step): the same for every visit of the
-    run, another for the step's next run."""
+    run, another for the step's next run. `personas`: the journey's, None
+    when the log has no persona column."""
     mapping = _values(sorted(plan.events.items()), "jf_map(event, no)")
     steps = _values([(s.number, s.loop, int(round(s.window_days * _DAY_US)))
                      for s in plan.steps], "jf_steps(no, loop, wnd)")
-    known = ", ".join(string(p) for p in personas)
+    known = ", ".join(string(p) for p in personas or [])
     persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
                    + (f"WHEN p IN ({known}) THEN p " if personas else "")
                    + f"ELSE {string(UNKNOWN_PERSONA)} END")
     order = "PARTITION BY ev.u ORDER BY ev.t, ev.f, ev.r"
     running = f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    # Without a persona column (personas None) no window works it out.
+    persona = (f"FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order} ROWS BETWEEN UNBOUNDED "
+               "PRECEDING AND UNBOUNDED FOLLOWING)") if personas is not None \
+        else "CAST(NULL AS STRING)"
     loops = [s.number for s in plan.steps if s.loop]
     counts = "".join(f", SUM(CASE WHEN jf_map.no = {n} THEN 1 ELSE 0 END) OVER ({running}) "
                      f"AS cnt{n}" for n in loops)
@@ -156,8 +161,7 @@ def events(plan: Plan, personas: list[str], end: int) -> str:
                {run} AS run,
                COALESCE(prev_f = f AND prev_r > r, FALSE) AS back
         FROM (SELECT ev.u, ev.t, ev.r, ev.f, ev.a, jf_map.no, jf_steps.loop, jf_steps.wnd,
-                     FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order}
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS p,
+                     {persona} AS p,
                      LAG(jf_map.no) OVER ({order}) AS prev_no,
                      LEAD(jf_map.no) OVER ({order}) AS next_no,
                      LEAD(ev.t) OVER ({order}) AS next_t,
