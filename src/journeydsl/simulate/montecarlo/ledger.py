@@ -56,8 +56,10 @@ class Ledger:
         # [pair, batch, step, (value, cost, margin x value)]
         self.place = np.zeros((P, BATCHES, n, 3))
         self.by_entry = np.zeros((P, E, BATCHES, len(ENTRY_COLUMNS)))
-        self.entry_of = np.zeros(self.N0, np.int32)  # entering prospect -> entry index
-        self.batch = np.zeros(self.N0, np.uint8)  # entering prospect -> its batch
+        # per entering prospect, each written as it enters (every one does
+        # before it is looked up): uninitialized, and small for the gathers
+        self.entry_of = np.empty(self.N0, np.uint8 if E < 256 else np.int32)  # -> entry index
+        self.batch = np.empty(self.N0, np.uint8)  # entering prospect -> its batch
         self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = 0
         self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
@@ -279,7 +281,7 @@ class Ledger:
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
-        key = (pair * E + self.entry_of.take(w)) * BATCHES + self.batch.take(w)
+        key = (pair * E + self.entry_of.take(w).astype(np.intp)) * BATCHES + self.batch.take(w)
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
         for c, col in enumerate(cols):
             flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
