@@ -405,26 +405,53 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
 
 def attribution_tables(result: Attribution, labels: dict[str, str], limit: int = 15,
                        width: int | None = None) -> Group:
-    """Markov removal effects per touchpoint (by label, or by step id when the
-    labels do not fit in `width`) and per channel."""
-    def table(title: str, rows: Iterable[tuple[str, Removal]]) -> Table:
-        t = Table(title=title, title_justify="left")
+    """Markov removal effects on conversion, revenue and profit per touchpoint
+    (by label, or by step id when the labels do not fit in `width`) and per
+    channel; each effect with its share when that fits, else the effects
+    alone (the shares are in the JSON)."""
+    metrics = (("Conversion", "removal_effect", "share"),
+               ("Revenue", "revenue_effect", "revenue_share"),
+               ("Profit", "profit_effect", "profit_share"))
+
+    def table(title: str, rows: list[tuple[str, Removal]], shares: bool) -> Table:
+        last = title.endswith("channel")  # the note goes under the last table
+        t = Table(title=title, title_justify="left", caption_justify="left",
+                  caption=None if not last else
+                  _ATTRIBUTION_NOTE if shares else _ATTRIBUTION_NOTE_SHORT)
         t.add_column(title.split(" ")[-1].capitalize())
-        t.add_column("Removal effect", justify="right")
-        t.add_column("Share", justify="right")
-        t.add_column("Conversion without", justify="right")
+        for head, _, _ in metrics:
+            t.add_column(f"{head}\neffect", justify="right", no_wrap=True)
+            if shares:
+                t.add_column("\nshare", justify="right", no_wrap=True)
         for name, removal in rows:
-            t.add_row(name, fmt(removal.removal_effect, "rate", None),
-                      fmt(removal.share, "rate", None),
-                      fmt(removal.conversion_without, "rate", None))
+            cells = [name]
+            for _, effect, share in metrics:
+                cells.append(fmt(getattr(removal, effect), "rate", None))
+                if shares:
+                    cells.append(fmt(getattr(removal, share), "rate", None))
+            t.add_row(*cells)
+        return t
+
+    def fitting(title: str, named: list[tuple[str, Removal]],
+                plain: list[tuple[str, Removal]]) -> Table:
+        for rows, shares in ((named, True), (plain, True), (named, False), (plain, False)):
+            t = table(title, rows, shares)
+            if _fits(t, width):
+                return t
         return t
 
     top = list(result.steps.items())[:limit]
-    steps = table("Attribution by touchpoint", [(labels.get(k, k), r) for k, r in top])
-    if not _fits(steps, width):
-        steps = table("Attribution by touchpoint", top)
+    steps = fitting("Attribution by touchpoint", [(labels.get(k, k), r) for k, r in top], top)
     channels = [(k or "(no channel)", r) for k, r in result.channels.items()]
-    return Group(steps, table("Attribution by channel", channels))
+    return Group(steps, fitting("Attribution by channel", channels, channels))
+
+
+_ATTRIBUTION_NOTE = ("Removal effect: the share of each metric per prospect lost when walks "
+                     "reaching the step end there (its value and cost gone too); share: the "
+                     "effects over the sum of the positive ones. A negative profit effect: "
+                     "profit rises without the step.")
+_ATTRIBUTION_NOTE_SHORT = ("Removal effect: the share of each metric lost when walks reaching "
+                           "the step end there; negative: profit rises without it.")
 
 
 # ------------------------------------------------------------------ Monte Carlo
