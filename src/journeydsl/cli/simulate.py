@@ -37,6 +37,17 @@ class LeverRanking(str, Enum):
     conversion = "conversion"
 
 
+def _lever_size(text: str) -> str:
+    """--lever: checked before anything runs (a usage error, not a traceback)."""
+    from ..simulate.levers import LeverSize
+
+    try:
+        LeverSize.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return text
+
+
 class Period(str, Enum):
     month = "month"
     week = "week"
@@ -54,6 +65,11 @@ def simulate(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
     levers: Annotated[bool, typer.Option(
         "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    lever: Annotated[str, typer.Option(
+        "--lever", metavar="SIZE", callback=_lever_size,
+        help="--levers: how far each rate rises: percentage points (1pp, the default) or "
+             "a share of the rate itself (10%: a 30% rate becomes 33%); capped by what "
+             "the step has left.")] = "1pp",
     by: Annotated[LeverRanking, typer.Option(
         "--by", help="--levers: rank by the change of revenue (default), profit, clv or "
                      "conversion; the best lever of each stage follows.")
@@ -95,9 +111,11 @@ def simulate(
             report = run(journey)
         lever_list = removals = None
         if levers:
+            from ..simulate.levers import LeverSize
             from ..simulate.levers import levers as find_levers
 
-            lever_list = [lever for lever in find_levers(journey, persona, by.value)
+            lever_list = [lever for lever in find_levers(journey, persona, by.value,
+                                                         LeverSize.parse(lever))
                           if lever.persona == persona]
         if attribution:
             from ..simulate.attribution import attribution as find_removals
@@ -124,8 +142,9 @@ def simulate(
         if cohort_curve is not None:
             payload["curve"] = cohort_curve.as_list()
         if lever_list is not None:
-            from ..simulate.levers import best_by_stage
+            from ..simulate.levers import LeverSize, best_by_stage
 
+            payload["lever_size"] = LeverSize.parse(lever).as_dict()
             payload["levers"] = [lever.as_dict() for lever in lever_list]
             payload["levers_by_stage"] = {
                 stage: lever.as_dict() for stage, lever in best_by_stage(
@@ -160,9 +179,13 @@ def simulate(
     if lever_list is not None:
         from .economics import stage_levers_table
 
+        from ..simulate.levers import LeverSize
+
+        size = LeverSize.parse(lever)
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width,
-                                   by=by.value))
-        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width)
+                                   by=by.value, size=size))
+        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width,
+                                          size)
         if stages_table is not None:
             console.print(stages_table)
     if removals is not None:

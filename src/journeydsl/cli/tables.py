@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from io import StringIO
 from typing import TYPE_CHECKING, Callable
 
@@ -38,7 +38,7 @@ from ..simulate.results import Metrics
 if TYPE_CHECKING:
     from ..simulate import Report
     from ..simulate.attribution import Attribution, Removal
-    from ..simulate.levers import Lever
+    from ..simulate.levers import Lever, LeverSize
     from ..simulate.montecarlo.report import MonteCarloReport
 
 MINUS = "\u2212"
@@ -348,8 +348,10 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
 # ------------------------------------------------------------------ levers, attribution
 
 def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
-                 limit: int = 15, width: int | None = None, by: str = "revenue") -> Table:
-    """Where to invest: the transitions whose +1 pp moves revenue (or `by`) most.
+                 limit: int = 15, width: int | None = None, by: str = "revenue",
+                 size: LeverSize | None = None) -> Table:
+    """Where to invest: the transitions whose rise by `size` (+1 pp by
+    default) moves revenue (or `by`) most.
 
     Money is in the currency named under the headers. Transitions are named
     by their steps' labels when they fit in `width`, else by step ids (cut
@@ -359,22 +361,33 @@ def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, st
     ids = [(lv.source, lv.target) for lv in shown]
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
-        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by)
+        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by,
+                        size)
         if _fits(table, width):
             return table
     assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
-    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by)
+    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by, size)
 
 
 def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
-            currency: str | None, by: str = "revenue") -> Table:
-    # a step with less than 1 pp of drop-off left rises by what it has
-    partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
-    title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
-             "drop-off" if partial else
-             "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
+            currency: str | None, by: str = "revenue", size: LeverSize | None = None) -> Table:
+    relative = size is not None and size.relative
+    points_up = 0.01 if size is None else size.amount
+    # a step with less than the size's points of drop-off left rises by what
+    # it has; a relative lever's rise differs from edge to edge: both show it
+    partial = relative or any(lever.step is not None and lever.step < points_up * (1 - 1e-9)
+                              for lever in shown)
+    label = "+1 pp" if size is None else size.label
+    if relative:
+        title = (f"Levers: {label} of a transition rate (or what is left), taken from that "
+                 "step's drop-off")
+    elif partial:
+        title = (f"Levers: {label} on a transition rate (or what is left), taken from that "
+                 "step's drop-off")
+    else:
+        title = f"Levers: {label} on a transition rate (taken from that step's drop-off)"
     table = Table(title=title, title_justify="left", caption_justify="left",
                   caption="Δ revenue and Δ profit per entering prospect, Δ CLV per customer"
                   f"; ranked by Δ {by if by != 'clv' else 'CLV'}")
