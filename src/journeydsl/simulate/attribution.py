@@ -54,9 +54,12 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   nu_d(k) / Nd[k, k], so
       X - X without k = nu_d(k) X(k) / Nd[k, k]
   (Nd[k, k] as N_UU[k, k] above, on the discounted rates of all steps).
-  A channel S: X without S = alpha (I - Qd')^-1 x', Qd' with the rows of S
-  zeroed and x' zero on S: a low-rank update of the same factorization
-  (Woodbury) for a small S, the taboo chain's own LU for a large one.
+  A channel S: the first visit to S is at k with discounted probability
+  (nu_d[S] Nd[S, S]^-1)_k, so
+      X without S = X - nu_d[S] Nd[S, S]^-1 X[S]
+  from |S| columns of Nd for a small S (the step formula is its |S| = 1
+  case); for a large S, alpha (I - Qd')^-1 x' on the taboo chain's own LU
+  (Qd' with the rows of S zeroed, x' zero on S).
   The factorizations use the block order of linalg.block_order (no
   fill-reducing permutation needed). Uncertain rates count at their mean.
   Only the journey's own prospects count (the metrics of the report, not
@@ -310,24 +313,33 @@ def _money(chain: Chain, groups: list[list[int]]):
     to_go = lu.col(x)  # discounted revenue and profit from each step on
     base = chain.entry @ to_go
     by_step = base - (nu_d / _return_visits(qd))[:, None] * to_go
-    taboo = None
     by_group = np.empty((len(groups), 2))
+    # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
+    # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
+    # Nd[S, S] from |S| columns of Nd (a group at a time: SuperLU solves
+    # narrow right-hand sides faster per column than wide ones).
     for j, group in enumerate(groups):
-        dead = np.asarray(group, int)
-        kept = x.copy()
-        kept[dead] = 0.0  # a removed step earns and spends nothing
-        if len(dead) <= _LOW_RANK:  # Woodbury: (I - Qd + E_S C)^-1, C the rows S of Qd
-            rhs = np.zeros((chain.n, len(dead) + 2))
-            rhs[:, :2] = kept
-            rhs[dead, np.arange(2, len(dead) + 2)] = 1.0
-            sol = lu.col(rhs)
-            rows = qd[dead]
-            small = np.eye(len(dead)) + rows @ sol[:, 2:]
-            by_group[j] = nu_d @ kept - nu_d[dead] @ np.linalg.solve(small, rows @ sol[:, :2])
-        else:
+        if len(group) <= _LOW_RANK:
+            idx = np.asarray(group, int)
+            block = lu.col(_unit(chain.n, idx))[idx]  # Nd[S, S]
+            first = np.linalg.solve(block.T, nu_d[idx])
+            by_group[j] = base - first @ to_go[idx]
+    taboo = None
+    for j, group in enumerate(groups):
+        if len(group) > _LOW_RANK:  # a large group: the taboo chain's own LU
+            dead = np.asarray(group, int)
+            kept = x.copy()
+            kept[dead] = 0.0  # a removed step earns and spends nothing
             taboo = taboo or _Taboo(qd, None if lu.pos is None else lu.order)
             by_group[j] = chain.entry @ taboo.solve(dead, kept)
     return base, by_step, by_group
+
+
+def _unit(n: int, idx: np.ndarray) -> np.ndarray:
+    """The columns e_k of the identity for k in `idx`."""
+    out = np.zeros((n, len(idx)))
+    out[idx, np.arange(len(idx))] = 1.0
+    return out
 
 
 class _Taboo:
