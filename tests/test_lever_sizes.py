@@ -218,3 +218,13 @@ def test_cli_lever_option():
     bad = runner.invoke(app, ["simulate", saas, "--levers", "--lever", "ten"])
     assert bad.exit_code == 2
     assert "not a lever size" in bad.output and "Traceback" not in bad.output
+
+
+def test_api_takes_the_size_as_the_cli_writes_it():
+    import journeydsl
+
+    result = journeydsl.loads(FUNNEL)
+    assert result.levers(size="10%") == levers(result.journey, size=TEN_PERCENT)
+    assert result.levers(by="conversion") == levers(result.journey, by="conversion")
+    with pytest.raises(ValueError, match="not a lever size"):
+        result.levers(size="10")
