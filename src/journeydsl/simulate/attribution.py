@@ -80,10 +80,10 @@ import numpy as np
 from scipy import sparse
 
 from ..language.compiled import CompiledJourney
-from ..linalg import LU, strong_components
+from ..linalg import LU
 from .chain import Chain, build_chain
+from .loop_entries import return_visits
 
-_BATCH = 256  # columns per solve when computing the diagonal of a block inverse
 _LOW_RANK = 48  # up to this many removed steps, update the base LU instead of a new one
 
 
@@ -258,7 +258,7 @@ def _conversion(chain: Chain, groups: list[list[int]]):
 
     lost = np.zeros(n)
     # non-goal steps: h(k) P(reach k before converting)
-    lost[u] = h[u] * nu_u[u] / _return_visits(q_uu)
+    lost[u] = h[u] * nu_u[u] / return_visits(q_uu)
     # goal steps: P(the first goal reached is k)
     if len(g):
         lost[g] = alpha[g] + np.asarray(q_ug.T @ nu_u[u]).ravel()
@@ -312,7 +312,7 @@ def _money(chain: Chain, groups: list[list[int]]):
     nu_d = lu.row(chain.entry)
     to_go = lu.col(x)  # discounted revenue and profit from each step on
     base = chain.entry @ to_go
-    by_step = base - (nu_d / _return_visits(qd))[:, None] * to_go
+    by_step = base - (nu_d / return_visits(qd))[:, None] * to_go
     by_group = np.empty((len(groups), 2))
     # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
     # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
@@ -358,47 +358,6 @@ class _Taboo:
         """(I - Q')^-1 b, Q' = Q_UU with the rows `dead` zeroed."""
         live = ~np.isin(self.row, dead)
         return LU(self.m, self.row[live], self.col[live], self.val[live], self.pos).solve(b)
-
-
-def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
-    """N[k, k] for N = (I - q)^-1: expected visits to k by a walk from k.
-
-    Only k's strongly connected component matters. Keeping only the moves
-    inside components makes I - q block diagonal, so one factorization
-    serves every component, and one right-hand side serves the i-th step
-    of every component at once (its blocks do not mix)."""
-    m = q.shape[0]
-    out = np.ones(m)
-    if m == 0:
-        return out
-    count, labels = strong_components(q)
-    sizes = np.bincount(labels, minlength=count)
-    diag = q.diagonal()
-    single = (sizes[labels] == 1) & (diag > 0)
-    out[single] = 1.0 / (1.0 - diag[single])
-    cyclic = sizes[labels] > 1
-    if not cyclic.any():
-        return out
-    coo = q.tocoo()
-    inside = (labels[coo.row] == labels[coo.col]) & cyclic[coo.row]
-    blocks = sparse.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])),
-                               shape=(m, m))
-    steps = np.flatnonzero(cyclic)
-    order = steps[np.argsort(labels[steps], kind="stable")]
-    comp = labels[order]
-    first = np.searchsorted(comp, comp)  # where each step's component starts in `order`
-    slot = np.arange(len(order)) - first  # i: the step is the i-th of its component
-    sub = blocks[order][:, order]
-    lu = LU.of(sub, np.arange(len(order)))  # block diagonal: already in block order
-    width = int(slot.max()) + 1
-    for start in range(0, width, _BATCH):
-        stop = min(width, start + _BATCH)
-        pick = (slot >= start) & (slot < stop)
-        rhs = np.zeros((len(order), stop - start))
-        rhs[np.flatnonzero(pick), slot[pick] - start] = 1.0
-        x = lu.col(rhs)
-        out[order[pick]] = x[np.flatnonzero(pick), slot[pick] - start]
-    return out
 
 
 # ---------------------------------------------------------------- horizon

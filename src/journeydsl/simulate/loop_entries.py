@@ -1,18 +1,23 @@
-"""Entries N[t, s] of the fundamental matrix N = (I - Q)^-1 for moves s -> t.
+"""Entries of the fundamental matrix N = (I - Q)^-1 that loops decide.
 
-Raising the rate of a move s -> t is a rank-one change of the chain; its
-Sherman-Morrison denominator 1 - d N[t, s] needs how a walk from t comes
-back to s, which is zero unless the move lies on a loop. The levers
-(levers.py) take these entries, for every edge at once, from each loop's
-own block (small and dense in most journeys), never from all of N.
+N[t, s] for moves s -> t: raising the rate of a move is a rank-one change
+of the chain; its Sherman-Morrison denominator 1 - d N[t, s] needs how a
+walk from t comes back to s, which is zero unless the move lies on a loop.
+The levers (levers.py) take these entries, for every edge at once, from
+each loop's own block (small and dense in most journeys), never from all
+of N. N[k, k], the expected visits to k from k, turns visits into the
+probability of ever reaching k (attribution.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from ..linalg import LU
+from ..linalg import LU, strong_components
 from .chain import Chain
+
+_BATCH = 256  # columns per solve when computing the diagonal of a block inverse
 
 
 def present(chain: Chain, src, dst) -> np.ndarray:
@@ -102,4 +107,45 @@ class LoopEntries:
 def unit_columns(k: int, columns: np.ndarray) -> np.ndarray:
     out = np.zeros((k, len(columns)))
     out[columns, np.arange(len(columns))] = 1.0
+    return out
+
+
+def return_visits(q: sparse.csr_matrix) -> np.ndarray:
+    """N[k, k] for N = (I - q)^-1: expected visits to k by a walk from k.
+
+    Only k's strongly connected component matters. Keeping only the moves
+    inside components makes I - q block diagonal, so one factorization
+    serves every component, and one right-hand side serves the i-th step
+    of every component at once (its blocks do not mix)."""
+    m = q.shape[0]
+    out = np.ones(m)
+    if m == 0:
+        return out
+    count, labels = strong_components(q)
+    sizes = np.bincount(labels, minlength=count)
+    diag = q.diagonal()
+    single = (sizes[labels] == 1) & (diag > 0)
+    out[single] = 1.0 / (1.0 - diag[single])
+    cyclic = sizes[labels] > 1
+    if not cyclic.any():
+        return out
+    coo = q.tocoo()
+    inside = (labels[coo.row] == labels[coo.col]) & cyclic[coo.row]
+    blocks = sparse.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])),
+                               shape=(m, m))
+    steps = np.flatnonzero(cyclic)
+    order = steps[np.argsort(labels[steps], kind="stable")]
+    comp = labels[order]
+    first = np.searchsorted(comp, comp)  # where each step's component starts in `order`
+    slot = np.arange(len(order)) - first  # i: the step is the i-th of its component
+    sub = blocks[order][:, order]
+    lu = LU.of(sub, np.arange(len(order)))  # block diagonal: already in block order
+    width = int(slot.max()) + 1
+    for start in range(0, width, _BATCH):
+        stop = min(width, start + _BATCH)
+        pick = (slot >= start) & (slot < stop)
+        rhs = np.zeros((len(order), stop - start))
+        rhs[np.flatnonzero(pick), slot[pick] - start] = 1.0
+        x = lu.col(rhs)
+        out[order[pick]] = x[np.flatnonzero(pick), slot[pick] - start]
     return out
