@@ -218,6 +218,8 @@ def test_cli_lever_option():
     bad = runner.invoke(app, ["simulate", saas, "--levers", "--lever", "ten"])
     assert bad.exit_code == 2
     assert "not a lever size" in bad.output and "Traceback" not in bad.output
+    alone = runner.invoke(app, ["simulate", saas, "--lever", "10%"])
+    assert alone.exit_code == 2 and "give --levers too" in alone.output
 
 
 def test_api_takes_the_size_as_the_cli_writes_it():

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .._gc import paused_gc
-from .common import command, compile_or_exit, error, pick
+from .common import UsageError, command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
@@ -37,10 +37,12 @@ class LeverRanking(str, Enum):
     conversion = "conversion"
 
 
-def _lever_size(text: str) -> str:
+def _lever_size(text: str | None) -> str | None:
     """--lever: checked before anything runs (a usage error, not a traceback)."""
     from ..simulate.levers import LeverSize
 
+    if text is None:
+        return None
     try:
         LeverSize.parse(text)
     except ValueError as exc:
@@ -65,11 +67,11 @@ def simulate(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
     levers: Annotated[bool, typer.Option(
         "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
-    lever: Annotated[str, typer.Option(
-        "--lever", metavar="SIZE", callback=_lever_size,
+    lever: Annotated[Optional[str], typer.Option(
+        "--lever", metavar="SIZE", callback=_lever_size, show_default="1pp",
         help="--levers: how far each rate rises: percentage points (1pp, the default) or "
              "a share of the rate itself (10%: a 30% rate becomes 33%); capped by what "
-             "the step has left.")] = "1pp",
+             "the step has left.")] = None,
     by: Annotated[LeverRanking, typer.Option(
         "--by", help="--levers: rank by the change of revenue (default), profit, clv or "
                      "conversion; the best lever of each stage follows.")
@@ -87,6 +89,18 @@ def simulate(
     curve: Annotated[Optional[Period], typer.Option(
         help="The cohort curve by month, week or day: cumulative revenue, cost, profit, "
              "converted and active customers (exact engine).", show_default=False)] = None,
+    events_out: Annotated[Optional[Path], typer.Option(
+        "--events-out", help="Write the Monte Carlo walks of --prospects prospects as an "
+        "event log (LOG.parquet or LOG.csv: user, event, time, amount, persona), the log "
+        "`journey fit` reads, instead of the metrics.", metavar="LOG",
+        show_default=False)] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--start", help="--events-out: the date the walks start (YYYY-MM-DD, or an ISO 8601 "
+        "time, UTC).", metavar="DATE", show_default="2024-01-01")] = None,
+    arrivals: Annotated[Optional[str], typer.Option(
+        "--arrivals", help="--events-out: the prospects arrive evenly over this long from "
+        "--start (0: all at once, one cohort); before the horizon, which ends the log.",
+        metavar="DURATION", show_default="1y, or half the horizon if shorter")] = None,
 ) -> None:
     """Conversion, drop-off, CAC, CLV, LTV:CAC, payback and money by place, per persona;
     every `expect` line with its value (a failed one does not stop it)."""
@@ -94,8 +108,28 @@ def simulate(
 
     from ..display import json_shown
 
+    if events_out is not None:
+        from .events_out import check_events_out
+
+        check_events_out(events_out, path, compare=compare, levers=levers,
+                         attribution=attribution, curve=curve is not None,
+                         json_format=output_format is SimFormat.json)
+    else:
+        for name, given in (("--start", start), ("--arrivals", arrivals)):
+            if given is not None:
+                raise UsageError(f"{name} is for the --events-out log: give --events-out LOG")
+    if lever is not None and not levers:
+        raise UsageError("--lever sets the size of the --levers table: give --levers too")
+    from ..simulate.levers import LeverSize
+
+    size = LeverSize.parse(lever or "1pp")
     result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
+    if events_out is not None:
+        from .events_out import write_log
+
+        write_log(journey, events_out, prospects, seed, start, arrivals, persona)
+        return
     variants = [None, *result.scenarios] if compare else [journey.scenario]
     outcomes = [o for o in result.expectations if o.scenario in variants]
     with paused_gc():
@@ -111,11 +145,9 @@ def simulate(
             report = run(journey)
         lever_list = removals = None
         if levers:
-            from ..simulate.levers import LeverSize
             from ..simulate.levers import levers as find_levers
 
-            lever_list = [lever for lever in find_levers(journey, persona, by.value,
-                                                         LeverSize.parse(lever))
+            lever_list = [lever for lever in find_levers(journey, persona, by.value, size)
                           if lever.persona == persona]
         if attribution:
             from ..simulate.attribution import attribution as find_removals
@@ -142,9 +174,9 @@ def simulate(
         if cohort_curve is not None:
             payload["curve"] = cohort_curve.as_list()
         if lever_list is not None:
-            from ..simulate.levers import LeverSize, best_by_stage
+            from ..simulate.levers import best_by_stage
 
-            payload["lever_size"] = LeverSize.parse(lever).as_dict()
+            payload["lever_size"] = size.as_dict()
             payload["levers"] = [lever.as_dict() for lever in lever_list]
             payload["levers_by_stage"] = {
                 stage: lever.as_dict() for stage, lever in best_by_stage(
@@ -179,9 +211,6 @@ def simulate(
     if lever_list is not None:
         from .economics import stage_levers_table
 
-        from ..simulate.levers import LeverSize
-
-        size = LeverSize.parse(lever)
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width,
                                    by=by.value, size=size))
         stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width,
