@@ -47,8 +47,27 @@ class Report:
             "personas": {p: {"share": self.shares[p], "metrics": m.as_dict()}
                          for p, m in self.personas.items()},
             "blended": {"metrics": self.blended.as_dict()},
-            "cohort": dict(self.cohort),
+            **_cohort_json(self.cohort),
         }
+
+
+#: Why a cohort total is null in JSON: a referral cascade that never dies
+#: out (JD406, a warning under a horizon) can outgrow double precision
+#: before the horizon cuts it (two referrals a visit, one a second).
+COHORT_NOT_FINITE = "the referral cascade grows past any number before the horizon"
+
+
+def _cohort_json(cohort: dict[str, float]) -> dict:
+    """`cohort` with totals that are not finite as null, and `undefined`
+    saying why (JSON has no infinity)."""
+    import math
+
+    shown = {k: (v if math.isfinite(v) else None) for k, v in cohort.items()}
+    out: dict = {"cohort": shown}
+    if any(v is None for v in shown.values()):
+        out["undefined"] = {f"cohort.{k}": COHORT_NOT_FINITE
+                            for k, v in shown.items() if v is None}
+    return out
 
 
 def check_persona(journey: CompiledJourney, persona: str | None) -> None:

@@ -402,8 +402,13 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
     movable = stop > _FULL
     step = np.where(movable, np.minimum(STEP, stop), 0.0)
     if movable.any():  # taking all that is left would trap walks in a loop
-        back = _Loops(np.ones(chain.n, bool), chain, _present(chain, src, dst),
-                      True).entries(src, dst)[0]
+        # Under a horizon a loop nobody leaves is legal, and its block of
+        # I - M is singular; no walk in it comes back to a step that can be
+        # left, so N[t, s] comes from the steps that can end a walk.
+        at = np.flatnonzero(movable)
+        back = np.zeros(k)
+        back[at] = _Loops(_can_end(chain), chain, _present(chain, src[at], dst[at]),
+                          True).entries(src[at], dst[at])[0]
         step = np.where(movable & (1.0 - step * back <= _TRAPPED), stop / 2, step)
     out = {key: np.zeros(k) for key in base}
     for e in np.flatnonzero(movable).tolist():
@@ -413,6 +418,23 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
                     out["value_converted"], step=step)
+
+
+def _can_end(chain: Chain) -> np.ndarray:
+    """Per step, whether a walk there can end: it reaches (with rates > 0) a
+    step whose outgoing rates leave something (breadth-first, backwards)."""
+    can = chain.stop > _FULL
+    live = chain.move_rate > 0
+    into: dict[int, list[int]] = {}
+    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
+        into.setdefault(b, []).append(a)
+    todo = np.flatnonzero(can).tolist()
+    while todo:
+        for a in into.get(todo.pop(), ()):
+            if not can[a]:
+                can[a] = True
+                todo.append(a)
+    return can
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:

@@ -48,7 +48,8 @@ LATTICE_CELLS = 8_000_000
 LATTICE_BLOCKS = 100_000
 #: Instants x states of a lattice block solved in one product (see _lattice).
 _BLOCK_WIDTH = 256
-_UNDERFLOW = 1e-300
+#: Instants of tail a loop's lattice first makes room for (see _lattice).
+_FIRST_TAIL = 4096
 
 
 class TooManyEvents(ValueError):
@@ -342,15 +343,28 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     k = table.shape[1]
     q = (d // g).astype(np.int64)
     m = int(q[moving].min())
-    if len(residues) * length * k > LATTICE_CELLS or length / m > LATTICE_BLOCKS:
-        return None
     pad = int(q.max())  # zeros before the lattice: every block reads a full window
-    x = np.zeros((len(residues), pad + length, k))
     j = (times - base[where]) // g
-    np.add.at(x, (where, pad + j), table)
     last_input = int(j.max())
     e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
     later = _input_total(k, e_src, e_dst, e_w, close)
+    width_max = max(m, min(length, _BLOCK_WIDTH // k))
+    # The lattice runs to the horizon, but in a loop every walk can leave
+    # (`later` finite) the tail check below ends it soon after the last
+    # input: room for the inputs and as long a tail, grown (doubled) only
+    # while the tail runs on. One-second delays under a year's horizon: a
+    # few thousand instants, not 31 million. A tail has at least two laps
+    # of the longest lag (pad) when that lag carries anything: a lattice
+    # without room for them would only be grown until refused.
+    size = length
+    if later is not None:
+        size = min(length, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
+        if len(residues) * min(length, last_input + 1 + 2 * pad) * k > LATTICE_CELLS:
+            return None
+    if len(residues) * size * k > LATTICE_CELLS or size / width_max > LATTICE_BLOCKS:
+        return None
+    x = np.zeros((len(residues), pad + size, k))
+    np.add.at(x, (where, pad + j), table)
     # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
     # the inputs closed once, a block is one matrix product per lag
     lags = sorted(set(e_q.tolist()))
@@ -367,11 +381,19 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # with the block's impulse response (width m: none, as nothing within m
     # instants depends on another). Wider blocks trade a little arithmetic
     # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    width_max = max(m, min(length, _BLOCK_WIDTH // k))
     response = _response(step, k, width_max) if width_max > m else None
-    every = max(1, 32 // width_max)  # tail checks about every 32 instants
+    # tail checks about every 32 instants, or every quarter of the longest
+    # lag: a check sums what is in flight along each move (its lag's worth
+    # of instants), so checking more often would cost more than the blocks
+    every = max(1, 32 // width_max, pad // (4 * width_max))
     done, counted = 0.0, 0
     for index, b0 in enumerate(range(0, length, width_max)):
+        if b0 >= size:  # the tail runs on past the room made for it
+            size = min(length, 2 * size)
+            if len(residues) * size * k > LATTICE_CELLS or size / width_max > LATTICE_BLOCKS:
+                return None
+            x = np.concatenate([x, np.zeros((len(residues), pad + size - x.shape[1], k))],
+                               axis=1)
         width = min(width_max, length - b0)
         if later is not None and b0 > last_input and index % every == 0:
             # after the last input, stop once all that is still in flight
@@ -393,7 +415,7 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
             flat = block.reshape(len(block), width * k) @ response[:width * k, :width * k]
             block[...] = flat.reshape(len(block), width, k)
     x = x[:, pad:, :]
-    at = base[:, None] + g * np.arange(length)[None, :]  # residues x lattice times
+    at = base[:, None] + g * np.arange(size)[None, :]  # residues x lattice times
     out = []
     for i in range(k):
         live = (x[:, :, i] != 0) & (at < horizon)
@@ -465,7 +487,7 @@ def _geometric(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> 
     per residue this is the filter y[j] = x[j] + w y[j - 1] on the lattice
     j = t // d, run as a few cumulative sums (all residues at once)."""
     residues, which = np.unique(t % d, return_inverse=True)
-    length = int((horizon - 1) // d) + 1
+    length = min(int((horizon - 1) // d) + 1, int(t.max() // d) + _laps(w) + 1)
     if len(residues) * length > LATTICE_CELLS:  # inputs at many residues: unroll them
         return _unrolled(t, x, w, d, horizon)
     lattice = np.zeros((len(residues), length))
@@ -496,11 +518,22 @@ def _filter(x: np.ndarray, w: float) -> np.ndarray:
     return out
 
 
+def _laps(w: float) -> int:
+    """Laps of a renewal of weight w after which what still comes back, w^j
+    of the input and less, cannot change a total any more (w^j <= TAIL):
+    a 99% monthly renewal needs 3,900 laps, not one per month of a
+    1,000-year horizon. Unbounded (as many as the horizon allows) at w = 1."""
+    if w <= 0:
+        return 0
+    if w >= 1:
+        return 2**62
+    return int(math.ceil(math.log(TAIL) / math.log(w)))
+
+
 def _unrolled(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> Series:
     """`_geometric` lap by lap (inputs at too many residues for a lattice)."""
     laps = np.maximum((horizon - 1 - t) // d, 0)  # the last j with t + j d < horizon
-    if w < 1:
-        laps = np.minimum(laps, int(math.log(_UNDERFLOW) / math.log(w)) if w > 0 else 0)
+    laps = np.minimum(laps, _laps(w))
     lengths = laps + 1
     _check_budget(int(lengths.sum()))
     which = np.repeat(np.arange(len(t)), lengths)
