@@ -474,3 +474,30 @@ def test_generated_levers_are_exact_changes(text):
     for lv in levers(result.journey):
         if lv.movable and lv.persona is None:
             assert 0 <= report.blended.conversion + lv.d_conversion <= 1 + 1e-12
+
+
+def test_levers_under_a_horizon_beside_a_loop_nobody_leaves():
+    # `loop -> loop 100%` is legal under a horizon (only the horizon ends it);
+    # its block of I - M is singular, and no lever of the steps that can end
+    # a walk needs it (was: LinAlgError, exit 3)
+    result = compiled_ok('''journey "closed" {
+      horizon 30d
+      stage s { touchpoint a ; touchpoint b ; touchpoint loop ; touchpoint paid { value 10 } }
+      entry a
+      a -> b 34%, a 34% after 1mo, paid 10% after 1d
+      b -> loop 0.0001%, a 50% after 1d
+      loop -> loop 100% after 0.00027777777778h
+      goal paid
+    }''')
+    found = {(lv.source, lv.target): lv for lv in levers(result.journey) if lv.persona is None}
+    assert not found["loop", "loop"].movable
+    chain = build_chain(result.journey, "default")
+    base = _horizon_linear(chain)
+    for (u, v), lever in found.items():
+        if not lever.movable:
+            continue
+        s, t = chain.steps.index(u), chain.steps.index(v)
+        delay = result.graph().edges[u, v]["delay_days"]
+        raised = _horizon_linear(raise_rate(chain, s, t, lever.step, delay))
+        assert lever.d_conversion == pytest.approx(raised["conversion"] - base["conversion"],
+                                                   abs=1e-15), (u, v)

@@ -359,9 +359,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     size = length
     if later is not None:
         size = min(length, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
-        if len(residues) * min(length, last_input + 1 + 2 * pad) * k > LATTICE_CELLS:
+        laps = min(length, last_input + 1 + 2 * pad)
+        if len(residues) * laps * k > LATTICE_CELLS or laps / m > LATTICE_BLOCKS:
             return None
-    if len(residues) * size * k > LATTICE_CELLS or size / width_max > LATTICE_BLOCKS:
+    if len(residues) * size * k > LATTICE_CELLS or size / m > LATTICE_BLOCKS:
         return None
     x = np.zeros((len(residues), pad + size, k))
     np.add.at(x, (where, pad + j), table)
@@ -390,7 +391,7 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     for index, b0 in enumerate(range(0, length, width_max)):
         if b0 >= size:  # the tail runs on past the room made for it
             size = min(length, 2 * size)
-            if len(residues) * size * k > LATTICE_CELLS or size / width_max > LATTICE_BLOCKS:
+            if len(residues) * size * k > LATTICE_CELLS or size / m > LATTICE_BLOCKS:
                 return None
             x = np.concatenate([x, np.zeros((len(residues), pad + size - x.shape[1], k))],
                                axis=1)
