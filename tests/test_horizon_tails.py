@@ -92,3 +92,22 @@ def test_second_delays_under_long_horizons_agree_with_the_algebra():
         for key in ("conversion", "revenue", "cost", "value_converted"):
             assert getattr(report, key) == pytest.approx(getattr(free, key), rel=1e-12), key
         assert report.active_at_horizon == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_long_tail_grows_its_lattice_up_to_the_cap(monkeypatch):
+    # continuation 0.999 a lap of two one-second moves: 39,000 laps, 78,000
+    # instants, between half the block cap and the cap. Doubling the room
+    # must stop at the cap, not refuse the lattice (the generation-by-
+    # generation fallback then took 240 s to give up with JD408).
+    import journeydsl.simulate.timeline as timeline
+
+    def no_fallback(*args):
+        raise AssertionError("went generation by generation")
+
+    monkeypatch.setattr(timeline, "_decay", no_fallback)
+    net = Network(2, np.array([0, 1]), np.array([1, 0]), np.array([1.0, 0.999]),
+                  np.array([1, 1]), 5 * YEAR)
+    arrivals = propagate(net, [Series(np.zeros(1, np.int64), np.ones(1)), Series()])
+    assert 70_000 < arrivals[0].t[-1] < timeline.LATTICE_BLOCKS
+    assert arrivals[0].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
+    assert arrivals[1].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)

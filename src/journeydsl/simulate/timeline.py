@@ -356,13 +356,13 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # few thousand instants, not 31 million. A tail has at least two laps
     # of the longest lag (pad) when that lag carries anything: a lattice
     # without room for them would only be grown until refused.
-    size = length
-    if later is not None:
-        size = min(length, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
-        laps = min(length, last_input + 1 + 2 * pad)
-        if len(residues) * laps * k > LATTICE_CELLS or laps / m > LATTICE_BLOCKS:
-            return None
-    if len(residues) * size * k > LATTICE_CELLS or size / m > LATTICE_BLOCKS:
+    most = min(LATTICE_CELLS // (len(residues) * k), LATTICE_BLOCKS * m)  # instants
+    most = length if most >= length else most // width_max * width_max
+    if later is None:  # only the horizon ends the loop
+        size = length
+    else:
+        size = min(most, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
+    if (length if later is None else min(length, last_input + 1 + 2 * pad)) > most:
         return None
     x = np.zeros((len(residues), pad + size, k))
     np.add.at(x, (where, pad + j), table)
@@ -389,10 +389,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     every = max(1, 32 // width_max, pad // (4 * width_max))
     done, counted = 0.0, 0
     for index, b0 in enumerate(range(0, length, width_max)):
-        if b0 >= size:  # the tail runs on past the room made for it
-            size = min(length, 2 * size)
-            if len(residues) * size * k > LATTICE_CELLS or size / m > LATTICE_BLOCKS:
+        if b0 >= size:  # the tail runs on past the room made for it: double it
+            if size >= most:
                 return None
+            size = min(2 * size, most)
             x = np.concatenate([x, np.zeros((len(residues), pad + size - x.shape[1], k))],
                                axis=1)
         width = min(width_max, length - b0)
@@ -528,7 +528,7 @@ def _laps(w: float) -> int:
         return 0
     if w >= 1:
         return 2**62
-    return int(math.ceil(math.log(TAIL) / math.log(w)))
+    return math.ceil(math.log(TAIL) / math.log(w))
 
 
 def _unrolled(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> Series:
