@@ -63,6 +63,8 @@ def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False
     ('−2.5 d', '0.0033%', '+26,539 VND')
     >>> fmt(float("inf"), "ratio", None)
     '—'
+    >>> fmt(1.0978885858138679e22, "money", "USD")
+    '1.0979e+22 USD'
     """
     if value is None or not math.isfinite(value):
         return "—"
@@ -71,6 +73,10 @@ def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False
         text = _percent(size * 100) + "%"
     elif kind == "days":
         text = f"{size:,.1f} d"
+    elif kind == "money" and size >= 1e15:
+        # beyond what any currency holds in a journey (values stop at 10^15):
+        # digits past double precision's 16 would be noise
+        text = f"{size:.4e}" + (f" {currency}" if currency and unit else "")
     elif kind == "money":
         text = f"{size:,.0f}" if currency in _WHOLE_CURRENCIES else f"{size:,.2f}"
         if currency and unit:
@@ -283,8 +289,30 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
         header,
         funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
         *metrics_tables(columns, currency, "Metrics", width),
+        *undefined_notes(columns),
         cohort_text(focus.cohort, currency),
     )
+
+
+def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
+    """Why metrics show — (null in JSON): one line per reason and set of
+    columns, naming the metrics (and the columns, unless all share it)."""
+    from ..metrics import METRIC
+
+    columns_of: dict[tuple[str, str], list[str]] = {}
+    for name, metrics in columns.items():
+        for key, reason in metrics.undefined().items():
+            columns_of.setdefault((key, reason), []).append(name)
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (key, reason), names in columns_of.items():
+        grouped.setdefault((reason, tuple(names)), []).append(METRIC[key].label)
+    lines = []
+    for (reason, shared), labels in grouped.items():
+        where = "" if len(shared) == len(columns) else f" for {', '.join(shared)}"
+        listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        verb = "is" if len(labels) == 1 else "are"
+        lines.append(Text(f"{listed} {verb} —{where}: {reason}", style="yellow"))
+    return lines
 
 
 def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,
@@ -299,6 +327,7 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
         *metrics_tables(columns, currency,
                         "Metrics" + (f" (persona {persona})" if persona else ""), width,
                         deltas_from=first),
+        *undefined_notes(columns),
     )
 
 

@@ -191,18 +191,27 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         stages=stages,
     )
     # (cheap here: computed even when `cohort` is False)
-    metrics.cohort = _cohort(chain, full, full_d, visits, visits_d, h, undiscounted, metrics)
+    metrics.cohort, cascade = _cohort(chain, full, full_d, visits, visits_d, h, undiscounted,
+                                      metrics)
+    metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))
     return metrics
 
 
 def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounted: bool,
             m: Metrics):
-    """Totals per entering prospect with the whole referral cascade included."""
+    """Totals per entering prospect with the whole referral cascade included,
+    and the cascade's visits per step.
+
+    Referred prospects start at the referral targets; K[i, j] counts the
+    prospects that one prospect starting at target i brings to target j
+    (over its whole walk), so the prospects arriving at the targets over
+    every generation are `first (I - K)^-1`, and each brings the visits of a
+    walk from its target (a row of `(I - Q)^-1`)."""
     n = chain.n
     targets = np.flatnonzero(np.bincount(chain.ref_col, weights=chain.ref_amount, minlength=n) > 0)
     base = {"prospects": 1.0, "customers": m.conversion, "revenue": m.revenue, "cost": m.cost}
     if len(targets) == 0:
-        return base
+        return base, np.asarray(visits, float)
     k = len(targets)
     starts = np.zeros((n, k))
     starts[targets, range(k)] = 1.0
@@ -226,4 +235,4 @@ def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounte
         "customers": m.conversion + float(multiplier @ h[targets]),
         "revenue": m.revenue + float(multiplier_d @ (rows_d @ chain.value)),
         "cost": m.cost + float(multiplier_d @ (rows_d @ chain.cost)),
-    }
+    }, visits + multiplier @ rows

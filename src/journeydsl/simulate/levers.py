@@ -260,7 +260,7 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     movable = stop > _FULL
     step = np.where(movable, np.minimum(STEP, stop), 0.0)
     # taking all that is left would trap walks in a loop: take half of it
-    trapped = movable & (1.0 - step * back <= _TRAPPED)
+    trapped = movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0))
     step = np.where(trapped, stop / 2, step)
 
     step_d = step * chain.daily_discount ** delay
@@ -290,7 +290,10 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
                     keep * d_cost, keep * d_value, step=step)
 
 
-#: 1 - step N[t, s] at or below this: the raised rate leaves no way out of a loop.
+#: 1 - step N[t, s] at or below this (times N[t, s] when that is above 1):
+#: the raised rate leaves (almost) no way out of a loop. In both forms the
+#: raised loop would keep a walk for a billion times longer (or a billion
+#: visits), where a rate's last digits (1e-16 next to 1) would set the answer.
 _TRAPPED = 1e-9
 
 
@@ -409,7 +412,8 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
         back = np.zeros(k)
         back[at] = _Loops(_can_end(chain), chain, _present(chain, src[at], dst[at]),
                           True).entries(src[at], dst[at])[0]
-        step = np.where(movable & (1.0 - step * back <= _TRAPPED), stop / 2, step)
+        step = np.where(movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0)),
+                        stop / 2, step)
     out = {key: np.zeros(k) for key in base}
     for e in np.flatnonzero(movable).tolist():
         raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), float(step[e]),

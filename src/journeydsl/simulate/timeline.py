@@ -356,7 +356,7 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # few thousand instants, not 31 million. A tail has at least two laps
     # of the longest lag (pad) when that lag carries anything: a lattice
     # without room for them would only be grown until refused.
-    most = min(LATTICE_CELLS // (len(residues) * k), LATTICE_BLOCKS * m)  # instants
+    most = min(LATTICE_CELLS // (len(residues) * k), LATTICE_BLOCKS * width_max)  # instants
     most = length if most >= length else most // width_max * width_max
     if later is None:  # only the horizon ends the loop
         size = length
