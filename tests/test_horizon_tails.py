@@ -111,3 +111,20 @@ def test_a_long_tail_grows_its_lattice_up_to_the_cap(monkeypatch):
     assert 70_000 < arrivals[0].t[-1] < timeline.LATTICE_BLOCKS
     assert arrivals[0].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
     assert arrivals[1].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
+
+
+def test_a_move_slower_than_the_horizon_neither_fines_nor_pads_the_lattice(monkeypatch):
+    # a -> b after 2 s, b -> a after 1 d, and b -> a after a year and a
+    # second that never arrives before the 30-day horizon: its lag would pad
+    # the lattice with 500 MB of zeros, and its delay would make the lattice
+    # step 1 s instead of 2 s
+    import journeydsl.simulate.timeline as timeline
+
+    monkeypatch.setattr(timeline, "_decay", lambda *args: pytest.fail("no lattice"))
+    net = Network(2, np.array([0, 1, 1]), np.array([1, 0, 0]), np.array([0.9, 0.5, 0.4]),
+                  np.array([2, 86_400, YEAR + 1]), 30 * 86_400)
+    arrivals = propagate(net, [Series(np.zeros(1, np.int64), np.ones(1)), Series()])
+    laps = np.arange(30)  # lap j arrives at a at j (86,402 s): 30 of them before 30 days
+    at_a = (0.9 * 0.5) ** laps[laps * 86_402 < 30 * 86_400]
+    assert arrivals[0].total() == pytest.approx(at_a.sum(), rel=1e-13)
+    assert list(arrivals[0].t) == [j * 86_402 for j in range(len(at_a))]

@@ -331,6 +331,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     horizon over the shortest delay, whatever g is. None when the lattice
     would not fit LATTICE_CELLS (a fine lattice over a long horizon): the
     caller goes generation by generation instead."""
+    # a move that takes the whole horizon never arrives before it: left out,
+    # it neither fines the lattice (its delay in the gcd) nor pads it
+    arrives = d < horizon
+    src, dst, w, d = src[arrives], dst[arrives], w[arrives], d[arrives]
     moving = d > 0
     if not moving.any():
         return None
@@ -356,7 +360,8 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # few thousand instants, not 31 million. A tail has at least two laps
     # of the longest lag (pad) when that lag carries anything: a lattice
     # without room for them would only be grown until refused.
-    most = min(LATTICE_CELLS // (len(residues) * k), LATTICE_BLOCKS * width_max)  # instants
+    most = min(LATTICE_CELLS // (len(residues) * k) - pad,  # instants (the pad counts too)
+               LATTICE_BLOCKS * width_max)
     most = length if most >= length else most // width_max * width_max
     if later is None:  # only the horizon ends the loop
         size = length
