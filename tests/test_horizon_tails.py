@@ -20,7 +20,9 @@ import journeydsl
 from journeydsl.simulate import simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve
-from journeydsl.simulate.timeline import TAIL, Network, Series, _geometric, _laps, propagate
+from journeydsl.simulate.cycles import TAIL, _geometric, _laps
+from journeydsl.simulate.series import Series
+from journeydsl.simulate.timeline import Network, propagate
 
 YEAR = 365 * 86_400
 
@@ -89,7 +91,7 @@ def test_second_delays_under_long_horizons_agree_with_the_algebra():
         assert result.ok, [d.message for d in result.diagnostics]  # no JD408
         report = simulate(result.journey).blended
         # walks end within days: the horizon cuts nothing but the last 1e-17
-        for key in ("conversion", "revenue", "cost", "value_converted"):
+        for key in ("conversion", "revenue", "cost", "profit_converted"):
             assert getattr(report, key) == pytest.approx(getattr(free, key), rel=1e-12), key
         assert report.active_at_horizon == pytest.approx(0.0, abs=1e-12)
 
@@ -99,16 +101,16 @@ def test_a_long_tail_grows_its_lattice_up_to_the_cap(monkeypatch):
     # instants, between half the block cap and the cap. Doubling the room
     # must stop at the cap, not refuse the lattice (the generation-by-
     # generation fallback then took 240 s to give up with JD408).
-    import journeydsl.simulate.timeline as timeline
+    import journeydsl.simulate.cycles as cycles
 
     def no_fallback(*args):
         raise AssertionError("went generation by generation")
 
-    monkeypatch.setattr(timeline, "_decay", no_fallback)
+    monkeypatch.setattr(cycles, "_decay", no_fallback)
     net = Network(2, np.array([0, 1]), np.array([1, 0]), np.array([1.0, 0.999]),
                   np.array([1, 1]), 5 * YEAR)
     arrivals = propagate(net, [Series(np.zeros(1, np.int64), np.ones(1)), Series()])
-    assert 70_000 < arrivals[0].t[-1] < timeline.LATTICE_BLOCKS
+    assert 70_000 < arrivals[0].t[-1] < cycles.LATTICE_BLOCKS
     assert arrivals[0].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
     assert arrivals[1].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
 
@@ -118,9 +120,9 @@ def test_a_move_slower_than_the_horizon_neither_fines_nor_pads_the_lattice(monke
     # second that never arrives before the 30-day horizon: its lag would pad
     # the lattice with 500 MB of zeros, and its delay would make the lattice
     # step 1 s instead of 2 s
-    import journeydsl.simulate.timeline as timeline
+    import journeydsl.simulate.cycles as cycles
 
-    monkeypatch.setattr(timeline, "_decay", lambda *args: pytest.fail("no lattice"))
+    monkeypatch.setattr(cycles, "_decay", lambda *args: pytest.fail("no lattice"))
     net = Network(2, np.array([0, 1, 1]), np.array([1, 0, 0]), np.array([0.9, 0.5, 0.4]),
                   np.array([2, 86_400, YEAR + 1]), 30 * 86_400)
     arrivals = propagate(net, [Series(np.zeros(1, np.int64), np.ones(1)), Series()])

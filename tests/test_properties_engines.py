@@ -8,16 +8,19 @@ exact engine, levers, attribution, Monte Carlo and the text renderings.
   (ordinary shapes) and `extreme_journeys` here, built from the classes of
   issue 11: rates from 0 to 100% through 1e-12 and 99.99%, delays from 0
   through one second and 1 d + 0.864 s to a year, horizons up to 1,000
-  years, money up to 10^15, referrals up to a million a visit, uncertain
-  rates, discounting, personas with overrides, hostile labels.
+  years, money up to 10^15, margins from 0 to 100%, referrals up to a
+  million a visit, uncertain rates, discounting, personas with overrides,
+  hostile labels.
 - Every number is finite (or None with a reason), JSON carries no Infinity
   or NaN, drop-off + churn + active at horizon = 1, levers never promise
   more than is left, removal effects lie in [0, 1] (tests/invariants.py).
 - Independent computations: without a horizon, conversion, revenue, cost,
-  visits and E[V; converted] (so CLV at conversions of 1e-60) from dense
-  numpy solves of the chain, as sums of non-negative parts; under a horizon
-  on a coarse grid, the old grid engine (tests/reference_horizon.py); Monte
-  Carlo's conversion within 6 binomial standard errors of the exact one.
+  profit, acquisition cost, visits and CLV (E[margin x V - C_from_goal;
+  converted] / conversion, exact at conversions of 1e-60) from dense numpy
+  solves of the chain, as sums of non-negative parts; under a horizon on a
+  coarse grid, the old grid engine's forward pass (tests/
+  reference_horizon.py); Monte Carlo's conversion within 6 binomial
+  standard errors of the exact one.
 - Renderings (DOT, both Mermaid diagrams, the board's SVG) carry no raw
   control, bidi or invisible character and no NaN coordinate.
 
@@ -39,8 +42,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from invariants import assert_clean_picture, assert_report, strict_json
-from reference_horizon import grid_step_days
-from reference_horizon import solve_with_horizon as reference_solve
+from reference_horizon import forward_pass, grid_step_days
 from test_properties import journey_texts
 
 import journeydsl
@@ -87,6 +89,8 @@ def extreme_journeys(draw) -> str:
     # long horizons get hourly to yearly delays
     delays = _COARSE_DELAYS if horizon in ("100y", "1000y") else _DELAYS
     if draw(st.booleans()):
+        lines.append(f"margin {draw(st.sampled_from(['0%', '0.0001%', '35%', '100%']))}")
+    if draw(st.booleans()):
         lines.append(f"discount {draw(st.sampled_from(['0.0001%', '10%', '99.99%']))} per "
                      f"{draw(st.sampled_from(['day', 'year']))}")
     if personas:
@@ -104,8 +108,14 @@ def extreme_journeys(draw) -> str:
 
     steps = [f"s{i}" for i in range(n)]
     label = lambda: draw(st.sampled_from(_LABELS))
+    def margin() -> str:  # sometimes a step's own, with persona overrides
+        if draw(st.integers(0, 2)):
+            return ""
+        rate = lambda: draw(st.sampled_from(["0%", "18%", "60%", "100%"]))  # noqa: E731
+        return f"; margin {rate()}{override(rate)}"
+
     body = "; ".join(f'touchpoint {s} "{label()}" {{ value {money()}{override(money)}; '
-                     f"cost {money()} }}" for s in steps)
+                     f"cost {money()}{margin()} }}" for s in steps)
     lines.append(f'stage funnel "{label()}" {{ {body} }}')
     lines.append(f'stage won "{label()}" {{ touchpoint goal_ {{ value {money()} }} }}')
     lines.append("entry s0" if draw(st.booleans()) else "entry s0 60%, s1 40%")
@@ -137,29 +147,53 @@ def extreme_journeys(draw) -> str:
 
 # ---------------------------------------------------------------- independent computations
 
-def _dense(chain):
-    """Conversion, revenue, cost, E[V; converted] and visits without a
-    horizon, from dense solves, every quantity a sum of non-negative parts."""
+def _dense(chain) -> dict:
+    """The metrics without a horizon from dense solves, every quantity a sum
+    of non-negative parts (so CLV stays exact at conversions of 1e-60):
+    conversion, revenue, cost, profit, acquisition cost, E[margin x V -
+    C_from_goal; converted] and visits."""
     n = chain.n
     q, qd = np.zeros((n, n)), np.zeros((n, n))
     np.add.at(q, (chain.move_row, chain.move_col), chain.move_rate)
     np.add.at(qd, (chain.move_row, chain.move_col), chain.move_discounted)
     alpha, goal = np.asarray(chain.entry, float), np.asarray(chain.goal, bool)
     u = ~goal
-    eye = np.eye(n)
+    eye, eye_u = np.eye(n), np.eye(int(u.sum()))
+    value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
+    earned = np.asarray(chain.margin, float) * value  # margin x value per visit
     visits = np.linalg.solve((eye - q).T, alpha)
     discounted = np.linalg.solve((eye - qd).T, alpha)
-    value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
-    h_u = np.linalg.solve(np.eye(u.sum()) - q[np.ix_(u, u)], q[np.ix_(u, goal)].sum(axis=1))
-    conversion = alpha[goal].sum() + alpha[u] @ h_u
-    # discounted visits before converting, and after (entering a goal, then anywhere)
-    before = np.linalg.solve((np.eye(u.sum()) - qd[np.ix_(u, u)]).T, alpha[u])
+    h_u = np.linalg.solve(eye_u - q[np.ix_(u, u)], q[np.ix_(u, goal)].sum(axis=1))
+    # discounted visits before the first goal visit, and from it on
+    before = np.linalg.solve((eye_u - qd[np.ix_(u, u)]).T, alpha[u])
     entering = np.where(goal, alpha, 0.0)
     entering[goal] += before @ qd[np.ix_(u, goal)]
     after = np.linalg.solve((eye - qd).T, entering)
-    converted_value = value[u] @ (before * h_u) + value @ after
-    return {"conversion": conversion, "revenue": discounted @ value, "cost": discounted @ cost,
-            "value_converted": converted_value, "visits": visits}
+    return {"conversion": alpha[goal].sum() + alpha[u] @ h_u,
+            "revenue": discounted @ value, "cost": discounted @ cost,
+            "profit": discounted @ (earned - cost), "acquisition_cost": before @ cost[u],
+            # a walk that converts keeps what it earned before (probability h)
+            "profit_converted": earned[u] @ (before * h_u) + (earned - cost) @ after,
+            "visits": visits}
+
+
+def _grid(chain) -> dict:
+    """The metrics under a horizon from the old grid engine's forward pass
+    (tests/reference_horizon.py: a time grid at the delays' common step)."""
+    n = chain.n
+    step = grid_step_days(chain)
+    steps = max(1, math.ceil(chain.horizon_days / step - 1e-9))
+    run = forward_pass(chain, step, steps, cascade=False)
+    disc = chain.daily_discount ** (np.arange(steps) * step)
+    unconverted, converted = run.arrivals[:, :n], run.arrivals[:, n:]
+    plain = unconverted + converted
+    value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
+    earned = np.asarray(chain.margin, float) * value
+    ended = (plain.sum(axis=0) * chain.stop).sum()
+    return {"conversion": float(run.conversions.sum()), "revenue": disc @ (plain @ value),
+            "cost": disc @ (plain @ cost), "profit": disc @ (plain @ (earned - cost)),
+            "acquisition_cost": disc @ (unconverted @ cost),
+            "active_at_horizon": max(0.0, 1.0 - ended)}
 
 
 def _agree(actual: float, expected: float, what: str) -> None:
@@ -175,18 +209,18 @@ def _check_against_independent(variant) -> None:
         if chain.horizon_days is None:
             dense = _dense(chain)
             event("checked against dense solves")
-            for key in ("conversion", "revenue", "cost"):
+            for key in ("conversion", "revenue", "cost", "profit", "acquisition_cost"):
                 _agree(getattr(metrics, key), dense[key], f"{persona} {key}")
             if dense["conversion"] > 0:
-                _agree(metrics.value_converted / metrics.conversion,
-                       dense["value_converted"] / dense["conversion"], f"{persona} clv")
+                _agree(metrics.profit_converted / metrics.conversion,
+                       dense["profit_converted"] / dense["conversion"], f"{persona} clv")
             for i, step in enumerate(chain.steps):
                 _agree(metrics.steps[step]["visits"], dense["visits"][i], f"{persona} {step}")
         elif chain.horizon_days / grid_step_days(chain) <= REFERENCE_INSTANTS:
             event("checked against the grid engine")
-            grid = reference_solve(chain, cohort=False)
-            for key in ("conversion", "revenue", "cost", "value_converted", "active_at_horizon"):
-                _agree(getattr(metrics, key), getattr(grid, key), f"{persona} {key}")
+            grid = _grid(chain)
+            for key, expected in grid.items():
+                _agree(getattr(metrics, key), expected, f"{persona} {key}")
 
 
 # ---------------------------------------------------------------- the property

@@ -122,6 +122,7 @@ class Expectation:
     place_is_stage: bool
     text: str  # `metric(argument)` as written
     span: Span
+    written: str = ""  # the value as written (`18mo`)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ class CompiledJourney:
     keyword_span: Span  # the `journey` keyword: where whole-journey problems point
     scenario: str | None = None
     scenario_label: str | None = None
+    #: `margin RATE`: the gross margin on `value` where no step or stage sets one.
+    margin: float = 1.0
     #: Declarations only (no entry, flow, goal, expect or scenario): a file of
     #: personas and stages for other journeys to `use`.
     library: bool = False
@@ -236,11 +239,15 @@ class NumericIndex:
     persona `rates[p]`; `uncertain` lists (position among the moves, {persona:
     Amount}) for the moves with an uncertain rate; `sent_from`, `sent_to`,
     `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
-    `goal` and per persona `value[p]`, `cost[p]` (0 where none) and
-    `entry[p]`.
+    `goal` and per persona `value[p]`, `cost[p]` (0 where none),
+    `margin[p]` (the step's own `margin`, else its stage's, else the
+    journey's) and `entry[p]`; `channels` (each channel once, in order of
+    first appearance, "" for steps without one) and each step's number in
+    it, `channel_of`.
     """
 
-    __slots__ = ("amounts", "cost", "delays", "entry", "goal", "move_from", "move_to",
+    __slots__ = ("amounts", "channel_of", "channels", "cost", "delays", "entry", "goal", "margin",
+                 "move_from", "move_to",
                  "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
                  "steps", "uncertain", "value")
 
@@ -281,12 +288,24 @@ class NumericIndex:
         self.value: dict[str, array] = {p: array("d", zeros) for p in personas}
         self.cost: dict[str, array] = {p: array("d", zeros) for p in personas}
         self.entry: dict[str, array] = {p: array("d", zeros) for p in personas}
+        self.margin: dict[str, array] = {p: array("d", [journey.margin]) * n for p in personas}
         self.goal = array("B", bytes(n))
         self.stage_of = [s.stage for s in journey.steps]
+        number: dict[str, int] = {}
+        self.channel_of = array("q", (number.setdefault(s.attributes.channel or "", len(number))
+                                      for s in journey.steps))
+        self.channels = list(number)
         goals = journey.goal_set
+        stage_margin = {s.id: s.attributes.margin for s in journey.stages}
         for i, step in enumerate(journey.steps):
             if step.id in goals:
                 self.goal[i] = 1
+            margin = step.attributes.margin
+            if margin is None:  # a touchpoint takes its stage's margin
+                margin = stage_margin.get(step.stage)
+            if margin is not None:
+                for p in personas:
+                    self.margin[p][i] = margin.mean_for(p)
             for key, columns in (("value", self.value), ("cost", self.cost)):
                 amount = getattr(step.attributes, key)
                 if amount is not None:

@@ -44,10 +44,12 @@ class Report:
             "scenario": self.scenario,
             "method": self.method,
             "currency": self.currency,
-            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict()}
+            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict(),
+                             "by_entry": {e: x.as_dict() for e, x in m.by_entry.items()}}
                          for p, m in self.personas.items()},
-            "blended": {"metrics": self.blended.as_dict()},
-            **_cohort_json(self.cohort),
+            "blended": {"metrics": self.blended.as_dict(),
+                        "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
+            **_cohort_json({**self.cohort, "referred_visits": dict(self.blended.referred_visits)}),
         }
 
 
@@ -57,16 +59,24 @@ class Report:
 COHORT_NOT_FINITE = "the referral cascade grows past any number before the horizon"
 
 
-def _cohort_json(cohort: dict[str, float]) -> dict:
-    """`cohort` with totals that are not finite as null, and `undefined`
-    saying why (JSON has no infinity)."""
+def _cohort_json(cohort: dict) -> dict:
+    """`cohort` (totals, and a table of visits by step) with numbers that
+    are not finite as null, and `undefined` saying why (JSON has no infinity)."""
     import math
 
-    shown = {k: (v if math.isfinite(v) else None) for k, v in cohort.items()}
-    out: dict = {"cohort": shown}
-    if any(v is None for v in shown.values()):
-        out["undefined"] = {f"cohort.{k}": COHORT_NOT_FINITE
-                            for k, v in shown.items() if v is None}
+    why: dict[str, str] = {}
+
+    def finite(value, key: str):
+        if isinstance(value, dict):
+            return {k: finite(v, f"{key}.{k}") for k, v in value.items()}
+        if math.isfinite(value):
+            return value
+        why[key] = COHORT_NOT_FINITE
+        return None
+
+    out: dict = {"cohort": finite(cohort, "cohort")}
+    if why:
+        out["undefined"] = why
     return out
 
 
@@ -77,11 +87,13 @@ def check_persona(journey: CompiledJourney, persona: str | None) -> None:
 
 
 def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
-             cohort: bool = True) -> Report:
+             cohort: bool = True, by_entry: bool = True) -> Report:
     """Exact metrics for every persona and the blend.
 
     `places`: compute the reach of steps in cycles (and of stages that cycles
-    cross) only for these ids; None computes all."""
+    cross) only for these ids; None computes all. `cohort=False` leaves out
+    the referral cascade's totals, `by_entry=False` the metrics of each
+    entry step's prospects. Payback is computed when first read."""
     from .chain import build_chain
     from .exact import solve
     from .limits import located
@@ -89,7 +101,7 @@ def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
     shares = dict(journey.shares)
     # paused gc: thousands of small dicts (the step tables), none of them garbage
     with paused_gc(), located(journey):
-        personas = {p: solve(build_chain(journey, p), places, cohort)
+        personas = {p: solve(build_chain(journey, p), places, cohort, by_entry)
                     for p in journey.persona_ids}
         blended = blend(personas, shares)
     return Report(

@@ -37,6 +37,7 @@ class Chain:
     move_delay: np.ndarray  # days the move takes
     value: np.ndarray  # revenue per visit
     cost: np.ndarray  # spend per visit
+    margin: np.ndarray  # gross margin on each step's value (a rate)
     goal: np.ndarray  # bool per step
     entry: np.ndarray  # where a new prospect starts (sums to 1)
     ref_row: np.ndarray  # referrals: each visit to ref_row sends ref_amount prospects
@@ -46,10 +47,18 @@ class Chain:
     daily_discount: float  # multiply money by this per day elapsed (1 = no discount)
     horizon_days: float | None
     uncertain: dict[tuple[int, int], Amount] = field(default_factory=dict)
+    # money by channel: the channels ("" for none) and each step's number in it
+    channels: tuple[str, ...] = ("",)
+    channel_of: np.ndarray | None = None  # None: no step has a channel
 
     @property
     def n(self) -> int:
         return len(self.steps)
+
+    @cached_property
+    def profit(self) -> np.ndarray:
+        """Profit per visit: margin x value - cost."""
+        return self.margin * self.value - self.cost
 
     @cached_property
     def stop(self) -> np.ndarray:
@@ -152,6 +161,7 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         move_delay=delays[order],
         value=np.array(index.value[persona], float),
         cost=np.array(index.cost[persona], float),
+        margin=np.array(index.margin[persona], float),
         goal=np.array(index.goal, bool),
         entry=np.array(index.entry[persona], float),
         ref_row=ref_rows[ref_order],
@@ -161,6 +171,8 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         daily_discount=daily_discount(journey),
         horizon_days=journey.horizon_days,
         uncertain=uncertain,
+        channels=tuple(index.channels),
+        channel_of=np.array(index.channel_of, np.int64),
     )
 
 
