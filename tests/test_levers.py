@@ -542,3 +542,27 @@ def test_a_loop_left_only_by_a_tiny_rate_is_a_trap_too():
     assert assert_exact(result) == 4
     loop = next(lv for lv in levers(result.journey) if lv.target == "s0")
     assert loop.step == pytest.approx(0.5e-4, rel=1e-6) and loop.d_conversion < 1
+
+
+def test_every_step_a_goal_has_levers_of_money_only():
+    # walks enter converted: the unconverted steps (the loops' block the
+    # levers solve for the time to convert) are none (was IndexError, exit 3)
+    text = """journey "all goals" {
+  stage s { touchpoint a { value 10 }; touchpoint b { value 5 } }
+  entry a
+  a -> a 50%, b 20%
+  goal a, b
+}
+"""
+    journey = journeydsl.loads(text).journey
+    assert journey is not None
+    found = {(lever.source, lever.target): lever for lever in levers(journey)}
+    assert set(found) == {("a", "a"), ("a", "b")}
+    for lever in found.values():  # conversion is already 100%: nothing to gain
+        assert lever.d_conversion == 0.0
+        # revenue per prospect: V(a) = 10 / (1 - p_aa) + 5 p_ab / (1 - p_aa)
+        # (no discount); each lever takes its step from the remainder at a
+        p_aa, p_ab = 0.5 + (lever.step if lever.target == "a" else 0.0), \
+            0.2 + (lever.step if lever.target == "b" else 0.0)
+        assert lever.d_revenue == pytest.approx((10 + 5 * p_ab) / (1 - p_aa) - (10 + 1) / 0.5,
+                                                rel=1e-9)

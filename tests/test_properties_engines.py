@@ -25,8 +25,7 @@ exact engine, levers, attribution, Monte Carlo and the text renderings.
   control, bidi or invisible character and no NaN coordinate.
 
 Bounded for CI: each test draws a fixed number of examples (derandomized:
-the same ones every run, tens of seconds on a quiet machine), each under a
-generous per-example deadline (a hang guard, not a timing test). numpy's
+the same ones every run, tens of seconds on a quiet machine). numpy's
 RuntimeWarnings (overflow, NaN) fail the tests: they would reach a user's
 terminal.
 """
@@ -35,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -54,9 +52,11 @@ from journeydsl.simulate.levers import levers
 from journeydsl.simulate.montecarlo import WalkTooLong, monte_carlo
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-# deadline: a hang guard; the slowest example (a loop of one-second and
-# one-day moves, levers re-running it 40 times) takes 15 s of CPU
-SETTINGS = settings(max_examples=40, deadline=timedelta(seconds=90), derandomize=True,
+# no per-example deadline: on a shared runner one example's wall time
+# varied from 49 s to 158 s (hypothesis then fails it as unreliable); the
+# slowest (a loop of one-second and one-day moves, levers re-running it 40
+# times) is 15 s of CPU. The fixed, derandomized examples bound the run.
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 PROSPECTS = 4_000
 #: Instants the reference grid engine may take (it costs one product each).
