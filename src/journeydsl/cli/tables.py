@@ -270,13 +270,19 @@ def metrics_tables(columns: dict[str, Metrics], currency: str | None, title: str
 
 
 def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
+    from ..simulate import COHORT_NOT_FINITE
+
     customers = cohort["customers"]
+    shown = (f"{signed(f'{abs(customers):,.4f}', customers < 0)}" if math.isfinite(customers)
+             else fmt(None, "ratio", None))
+    why = ("" if all(math.isfinite(v) for v in cohort.values())
+           else f" (— : {COHORT_NOT_FINITE})")
     return Text(
         "Cohort per entering prospect, whole referral cascade included: "
         f"{fmt(cohort['prospects'], 'ratio', None)} prospects, "
-        f"{signed(f'{abs(customers):,.4f}', customers < 0)} customers, "
+        f"{shown} customers, "
         f"revenue {fmt(cohort['revenue'], 'money', currency)}, "
-        f"cost {fmt(cohort['cost'], 'money', currency)}")
+        f"cost {fmt(cohort['cost'], 'money', currency)}{why}")
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,

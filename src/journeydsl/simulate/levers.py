@@ -424,8 +424,28 @@ def _back(chain: Chain, src, dst) -> np.ndarray:
     """N[t, s] of each move s -> t (0 where nothing leads back, or nothing can rise)."""
     if not (chain.stop[src] > _FULL).any():
         return np.zeros(len(src))
-    return LoopEntries(np.ones(chain.n, bool), chain, present(chain, src, dst),
+    # Under a horizon a loop nobody leaves is legal, and its block of I - M is
+    # singular; no walk in it comes back to a step that can be left, so
+    # N[t, s] comes from the steps that can end a walk.
+    return LoopEntries(_can_end(chain), chain, present(chain, src, dst),
                        True).entries(src, dst)[0]
+
+
+def _can_end(chain: Chain) -> np.ndarray:
+    """Per step, whether a walk there can end: it reaches (with rates > 0) a
+    step whose outgoing rates leave something (breadth-first, backwards)."""
+    can = chain.stop > _FULL
+    live = chain.move_rate > 0
+    into: dict[int, list[int]] = {}
+    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
+        into.setdefault(b, []).append(a)
+    todo = np.flatnonzero(can).tolist()
+    while todo:
+        for a in into.get(todo.pop(), ()):
+            if not can[a]:
+                can[a] = True
+                todo.append(a)
+    return can
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:

@@ -59,6 +59,8 @@ class LoopEntries:
         k = len(src)
         back, back_d, back_w = np.zeros(k), np.zeros(k), np.zeros(k)
         both = self.keep[src] & self.keep[dst]
+        if not both.any():  # (nothing kept: every step a goal, the unconverted block empty)
+            return back, back_d, back_w
         s = np.where(both, self.index[src], 0)
         t = np.where(both, self.index[dst], 0)
         same = both & (self.labels[s] == self.labels[t]) & self.present
