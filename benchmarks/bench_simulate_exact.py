@@ -23,8 +23,9 @@ machine slows them alike):
       means following the walks in time;
   (a2) the same with one big loop (`winback -> t0 5%`: almost every step in
       one strongly connected component; target <= 1 s);
-  (b) `attribution` (exact: every step and every channel) of a generated
-      1,000-step one-persona journey with 30 channels (target < 50 ms).
+  (b) `attribution` (exact: every step and every channel, removal effects
+      on conversion, revenue and profit) of a generated 1,000-step
+      one-persona journey with 30 channels (target < 50 ms).
 Also shown, not targeted: `levers` on the 5,000-step journey.
 With --profile, where `simulate`'s time goes (cProfile, cumulative).
 """

@@ -121,6 +121,12 @@ def _brute_force(compiled, result: Attribution, scenario=None) -> None:
         without = sum(share * solve(remove(chains[p], idx)).conversion
                       for p, share in shares.items())
         assert removal.conversion_without == pytest.approx(without, rel=1e-9, abs=1e-13), removal
+        # money: the engine re-run on the chain whose removed steps earn nothing
+        solved = {p: solve(remove(chains[p], idx)) for p in shares}
+        for metric in ("revenue", "profit"):
+            without = sum(share * getattr(solved[p], metric) for p, share in shares.items())
+            assert getattr(removal, f"{metric}_without") == pytest.approx(
+                without, rel=1e-9, abs=1e-9 * (1 + abs(getattr(result, metric)))), (metric, removal)
     for group in (result.steps, result.channels):
         if base > 0:
             assert sum(r.share for r in group.values()) == pytest.approx(1.0)
@@ -238,5 +244,10 @@ def test_errors_and_dict():
     with pytest.raises(KeyError):
         attribution(compiled.journey, persona="nobody")
     data = attribution(compiled.journey).as_dict()
-    assert data["steps"]["g"] == {"conversion_without": 0.0, "removal_effect": 1.0,
-                                  "share": pytest.approx(0.4), "steps": ["g"]}
+    assert data["steps"]["g"] == {
+        "conversion_without": 0.0, "removal_effect": 1.0, "share": pytest.approx(0.4),
+        # the journey earns nothing: no money effect is defined
+        "revenue_without": 0.0, "revenue_removal_effect": None, "revenue_share": None,
+        "profit_without": 0.0, "profit_removal_effect": None, "profit_share": None,
+        "steps": ["g"]}
+    assert data["revenue"] == 0.0 and data["profit"] == 0.0

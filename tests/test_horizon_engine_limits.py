@@ -121,3 +121,43 @@ def test_a_referral_loop_counts_in_the_screen() -> None:
     (d,) = journeydsl.loads(text, "t.journey").diagnostics
     assert d.code == "JD408" and "86,401 s" in d.message
     assert "a referral of the loop" in [label.message for label in d.labels]
+
+
+def test_a_large_coarse_loop_is_not_run_at_check_time(monkeypatch) -> None:
+    # benchmarks/bench_check.py's journey: thousands of steps in one loop
+    # (backward moves and referrals), delays of whole days, 3 years. Its
+    # lattice passes the cells cap, but every state's times are among the
+    # 1,095 days below the horizon: it cannot exceed the budget, and its
+    # engine run took minutes of a `journey check` (dense solves).
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_check import generate
+
+    # 3,000 steps against a cap of a million cells: at 10,000 steps, 8 million
+    monkeypatch.setattr(limits, "_LATTICE_CELLS", 1_000_000)
+    journey = journeydsl.loads(generate(stages=150)).journey
+    assert journey is not None
+    assert limits._off_lattice(journey)  # what alone sent it to the engine
+    assert limits._distinct_times(journey) == (1095, 3000)
+    assert not limits.fine_loops(journey)
+    ran = []
+    monkeypatch.setattr("journeydsl.simulate.simulate", lambda *a, **k: ran.append(a))
+    assert journeydsl.loads(generate(stages=150)).ok and ran == []
+
+
+def test_distinct_times_count_states_in_their_layers() -> None:
+    # entry a; a -> b (goal) -> c; c => a: a twice (unconverted, and as a
+    # referred prospect: unconverted again), b and c converted; d unreached
+    text = """journey "layers" {
+  horizon 1y
+  stage s { touchpoint a {}; touchpoint b {}; touchpoint c {}; touchpoint d {} }
+  entry a
+  goal b
+  a -> b 50% after 2d
+  b -> c 50% after 4d
+  c => a 0.1 after 6d
+  d -> a 10%
+}
+"""
+    journey = journeydsl.loads(text).journey
+    assert journey is not None
+    assert limits._distinct_times(journey) == (-(-365 // 2), 3)

@@ -173,3 +173,18 @@ def test_payback_of_every_example_is_near_the_exact_one():
             assert report.blended.payback is not None, path.stem
             assert abs(report.blended.payback - exact.payback) <= max(0.25 * exact.payback, 31), \
                 (path.stem, report.blended.payback, exact.payback)
+
+
+def test_top_share_ignores_converters_of_weight_zero():
+    # a persona of share 0% walks converters of weight 0 (every step a goal:
+    # all of them convert): ZeroDivisionError, exit 3, before
+    import numpy as np
+
+    from journeydsl.simulate.montecarlo.report import share_of_top
+
+    amount, weight = np.array([5.0, 1.0, 3.0, 2.0]), np.array([1.0, 1.0, 1.0, 1.0])
+    plain = share_of_top(amount, weight, 0.25)
+    assert plain == 5.0 / 11.0  # the top quarter: the one customer of 5
+    with_zeros = share_of_top(np.r_[amount, 100.0, 0.5], np.r_[weight, 0.0, 0.0], 0.25)
+    assert with_zeros == plain
+    assert share_of_top(np.array([1.0]), np.array([0.0]), 0.2) is None

@@ -78,3 +78,25 @@ def test_report_usage_errors(tmp_path, capsys):
     lib = REPO / "examples" / "lib" / "b2b_personas.journey"
     assert report_command(lib, tmp_path / "r.html") == 1
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_levers_process_gets_the_journey_already_pickled(monkeypatch):
+    # The pool's feeder thread pickled the journey while this process went on
+    # filling its cached properties: "dictionary changed size during
+    # iteration", exit 3, in about half the runs on a 400-step journey.
+    import concurrent.futures
+
+    from journeydsl.render.report import sections
+
+    sent = []
+    real = concurrent.futures.ProcessPoolExecutor.submit
+
+    def submit(pool, function, *args):
+        sent.append(args)
+        return real(pool, function, *args)
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", submit)
+    journey = journeydsl.load(SAAS).journey
+    background = sections._Background(sections._blended_levers, journey)
+    assert [type(a) for a in sent[0] if not callable(a)] == [bytes]  # no live object
+    assert background.result() == sections._blended_levers(journey)

@@ -143,6 +143,30 @@ def test_usage_errors_exit_2_and_file_errors_exit_1(tmp_path):
     assert "JD201" in done.stderr
 
 
+def test_a_cascade_beyond_double_precision_is_null_with_its_reason(tmp_path):
+    # two referrals a visit, one a second, for 30 days: 2^2,592,000 prospects
+    path = tmp_path / "boom.journey"
+    path.write_text('''journey "boom" {
+      horizon 30d
+      stage s { touchpoint a ; touchpoint b { value 1 } }
+      entry a
+      a -> b 34%
+      b => b 2 after 0.00027777777778h
+      goal b
+    }''')
+    result = run("-f", "json", str(path))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cohort"]["prospects"] is None and data["cohort"]["revenue"] is None
+    assert data["undefined"]["cohort.prospects"] == \
+        "the referral cascade grows past any number before the horizon"
+    assert data["blended"]["metrics"]["conversion"] == pytest.approx(0.34)
+    text = run(str(path))
+    assert text.exit_code == 0 and "— prospects" in text.stdout
+    assert "grows past any number" in " ".join(text.stdout.split())
+    assert "Warning" not in text.stderr  # no numpy overflow warning on the terminal
+
+
 FAILING = """journey "sub" {
   currency USD
   margin 80%

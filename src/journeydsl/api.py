@@ -158,10 +158,13 @@ class Compiled:
 
         return self._run(simulate, self.simulable(scenario))
 
-    def levers(self, scenario: str | None = None, persona: str | None = None) -> list:
-        from .simulate.levers import levers
+    def levers(self, scenario: str | None = None, persona: str | None = None,
+               by: str = "revenue", size: str = "1pp") -> list:
+        """Every transition's lever (see `journeydsl.simulate.levers`): `size`
+        "1pp" (percentage points) or "10%" (of the rate), as `--lever` takes it."""
+        from .simulate.levers import LeverSize, levers
 
-        return self._run(levers, self.simulable(scenario), persona)
+        return self._run(levers, self.simulable(scenario), persona, by, LeverSize.parse(size))
 
     def attribution(self, scenario: str | None = None, persona: str | None = None) -> Any:
         from .simulate.attribution import attribution

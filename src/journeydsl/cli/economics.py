@@ -25,7 +25,7 @@ from .tables import fmt, natural_width, payback_text, points, signed
 
 if TYPE_CHECKING:
     from ..language.compiled import CompiledJourney
-    from ..simulate.levers import Lever
+    from ..simulate.levers import Lever, LeverSize
     from ..simulate.curve import Curve
     from ..simulate.expectations import Outcome
     from ..simulate.results import Entry, Metrics
@@ -294,10 +294,11 @@ def _sparkline(curve: Curve, currency: str | None, width: int | None) -> list[Te
 # ------------------------------------------------------------------ levers by stage
 
 def stage_levers_table(found: list[Lever], journey: CompiledJourney, currency: str | None,
-                       by: str, width: int | None = None) -> Table | None:
+                       by: str, width: int | None = None,
+                       size: LeverSize | None = None) -> Table | None:
     """Which stage's lever moves `by` most: each stage's best transition out
     of it, stages in the order of their best levers."""
-    from ..simulate.levers import best_by_stage
+    from ..simulate.levers import ONE_POINT, best_by_stage
 
     best = best_by_stage(found, {s.id: s.stage for s in journey.steps})
     if not best:
@@ -314,7 +315,9 @@ def stage_levers_table(found: list[Lever], journey: CompiledJourney, currency: s
     rows = list(best.items())
 
     def build(names: list[str]) -> Table:
-        table = Table(title=f"Best lever per stage (by Δ {head})", title_justify="left")
+        at = ("" if size is None or size == ONE_POINT
+              else f", {size.label}" + " of each rate" * size.relative)
+        table = Table(title=f"Best lever per stage (by Δ {head}{at})", title_justify="left")
         table.add_column("Stage: its best transition", no_wrap=True)
         table.add_column(f"Δ {head}", justify="right", no_wrap=True)
         for name, (_, lever) in zip(names, rows):

@@ -39,6 +39,19 @@ class LeverRanking(str, Enum):
     conversion = "conversion"
 
 
+def _lever_size(text: str | None) -> str | None:
+    """--lever: checked before anything runs (a usage error, not a traceback)."""
+    from ..simulate.levers import LeverSize
+
+    if text is None:
+        return None
+    try:
+        LeverSize.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return text
+
+
 class Period(str, Enum):
     month = "month"
     week = "week"
@@ -56,6 +69,11 @@ def simulate(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
     levers: Annotated[bool, typer.Option(
         "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    lever: Annotated[Optional[str], typer.Option(
+        "--lever", metavar="SIZE", callback=_lever_size, show_default="1pp",
+        help="--levers: how far each rate rises: percentage points (1pp, the default) or "
+             "a share of the rate itself (10%: a 30% rate becomes 33%); capped by what "
+             "the step has left.")] = None,
     by: Annotated[LeverRanking, typer.Option(
         "--by", help="--levers: rank by the change of revenue (default), profit, clv or "
                      "conversion; the best lever of each stage follows.")
@@ -106,6 +124,11 @@ def simulate(
         for name, given in (("--start", start), ("--arrivals", arrivals)):
             if given is not None:
                 raise UsageError(f"{name} is for the --events-out log: give --events-out LOG")
+    if lever is not None and not levers:
+        raise UsageError("--lever sets the size of the --levers table: give --levers too")
+    from ..simulate.levers import LeverSize
+
+    size = LeverSize.parse(lever or "1pp")
     result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
     if events_out is not None:
@@ -133,7 +156,7 @@ def simulate(
         if levers:
             from ..simulate.levers import levers as find_levers
 
-            lever_list = [lever for lever in find_levers(journey, persona, by.value)
+            lever_list = [lever for lever in find_levers(journey, persona, by.value, size)
                           if lever.persona == persona]
         if attribution:
             from ..simulate.attribution import attribution as find_removals
@@ -167,6 +190,7 @@ def simulate(
         if lever_list is not None:
             from ..simulate.levers import best_by_stage
 
+            payload["lever_size"] = size.as_dict()
             payload["levers"] = [lever.as_dict() for lever in lever_list]
             payload["levers_by_stage"] = {
                 stage: lever.as_dict() for stage, lever in best_by_stage(
@@ -209,8 +233,9 @@ def simulate(
         from .economics import stage_levers_table
 
         console.print(levers_table(lever_list, journey.currency, step_labels, width=width,
-                                   by=by.value))
-        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width)
+                                   by=by.value, size=size))
+        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width,
+                                          size)
         if stages_table is not None:
             console.print(stages_table)
     if removals is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from io import StringIO
 from typing import TYPE_CHECKING, Callable
 
@@ -38,7 +38,7 @@ from ..simulate.results import Metrics
 if TYPE_CHECKING:
     from ..simulate import Report
     from ..simulate.attribution import Attribution, Removal
-    from ..simulate.levers import Lever
+    from ..simulate.levers import Lever, LeverSize
     from ..simulate.montecarlo.report import MonteCarloReport
 
 MINUS = "\u2212"
@@ -270,13 +270,19 @@ def metrics_tables(columns: dict[str, Metrics], currency: str | None, title: str
 
 
 def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
+    from ..simulate import COHORT_NOT_FINITE
+
     customers = cohort["customers"]
+    shown = (f"{signed(f'{abs(customers):,.4f}', customers < 0)}" if math.isfinite(customers)
+             else fmt(None, "ratio", None))
+    why = ("" if all(math.isfinite(v) for v in cohort.values())
+           else f" (— : {COHORT_NOT_FINITE})")
     return Text(
         "Cohort per entering prospect, whole referral cascade included: "
         f"{fmt(cohort['prospects'], 'ratio', None)} prospects, "
-        f"{signed(f'{abs(customers):,.4f}', customers < 0)} customers, "
+        f"{shown} customers, "
         f"revenue {fmt(cohort['revenue'], 'money', currency)}, "
-        f"cost {fmt(cohort['cost'], 'money', currency)}")
+        f"cost {fmt(cohort['cost'], 'money', currency)}{why}")
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
@@ -348,8 +354,10 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
 # ------------------------------------------------------------------ levers, attribution
 
 def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
-                 limit: int = 15, width: int | None = None, by: str = "revenue") -> Table:
-    """Where to invest: the transitions whose +1 pp moves revenue (or `by`) most.
+                 limit: int = 15, width: int | None = None, by: str = "revenue",
+                 size: LeverSize | None = None) -> Table:
+    """Where to invest: the transitions whose rise by `size` (+1 pp by
+    default) moves revenue (or `by`) most.
 
     Money is in the currency named under the headers. Transitions are named
     by their steps' labels when they fit in `width`, else by step ids (cut
@@ -359,22 +367,33 @@ def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, st
     ids = [(lv.source, lv.target) for lv in shown]
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
-        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by)
+        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by,
+                        size)
         if _fits(table, width):
             return table
     assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
-    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by)
+    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by, size)
 
 
 def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
-            currency: str | None, by: str = "revenue") -> Table:
-    # a step with less than 1 pp of drop-off left rises by what it has
-    partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
-    title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
-             "drop-off" if partial else
-             "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
+            currency: str | None, by: str = "revenue", size: LeverSize | None = None) -> Table:
+    relative = size is not None and size.relative
+    points_up = 0.01 if size is None else size.amount
+    # a step with less than the size's points of drop-off left rises by what
+    # it has; a relative lever's rise differs from edge to edge: both show it
+    partial = relative or any(lever.step is not None and lever.step < points_up * (1 - 1e-9)
+                              for lever in shown)
+    label = "+1 pp" if size is None else size.label
+    if relative:
+        title = (f"Levers: {label} of a transition rate (or what is left), taken from that "
+                 "step's drop-off")
+    elif partial:
+        title = (f"Levers: {label} on a transition rate (or what is left), taken from that "
+                 "step's drop-off")
+    else:
+        title = f"Levers: {label} on a transition rate (taken from that step's drop-off)"
     table = Table(title=title, title_justify="left", caption_justify="left",
                   caption="Δ revenue and Δ profit per entering prospect, Δ CLV per customer"
                   f"; ranked by Δ {by if by != 'clv' else 'CLV'}")
@@ -405,26 +424,53 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
 
 def attribution_tables(result: Attribution, labels: dict[str, str], limit: int = 15,
                        width: int | None = None) -> Group:
-    """Markov removal effects per touchpoint (by label, or by step id when the
-    labels do not fit in `width`) and per channel."""
-    def table(title: str, rows: Iterable[tuple[str, Removal]]) -> Table:
-        t = Table(title=title, title_justify="left")
+    """Markov removal effects on conversion, revenue and profit per touchpoint
+    (by label, or by step id when the labels do not fit in `width`) and per
+    channel; each effect with its share when that fits, else the effects
+    alone (the shares are in the JSON)."""
+    metrics = (("Conversion", "removal_effect", "share"),
+               ("Revenue", "revenue_effect", "revenue_share"),
+               ("Profit", "profit_effect", "profit_share"))
+
+    def table(title: str, rows: list[tuple[str, Removal]], shares: bool) -> Table:
+        last = title.endswith("channel")  # the note goes under the last table
+        t = Table(title=title, title_justify="left", caption_justify="left",
+                  caption=None if not last else
+                  _ATTRIBUTION_NOTE if shares else _ATTRIBUTION_NOTE_SHORT)
         t.add_column(title.split(" ")[-1].capitalize())
-        t.add_column("Removal effect", justify="right")
-        t.add_column("Share", justify="right")
-        t.add_column("Conversion without", justify="right")
+        for head, _, _ in metrics:
+            t.add_column(f"{head}\neffect", justify="right", no_wrap=True)
+            if shares:
+                t.add_column("\nshare", justify="right", no_wrap=True)
         for name, removal in rows:
-            t.add_row(name, fmt(removal.removal_effect, "rate", None),
-                      fmt(removal.share, "rate", None),
-                      fmt(removal.conversion_without, "rate", None))
+            cells = [name]
+            for _, effect, share in metrics:
+                cells.append(fmt(getattr(removal, effect), "rate", None))
+                if shares:
+                    cells.append(fmt(getattr(removal, share), "rate", None))
+            t.add_row(*cells)
+        return t
+
+    def fitting(title: str, named: list[tuple[str, Removal]],
+                plain: list[tuple[str, Removal]]) -> Table:
+        for rows, shares in ((named, True), (plain, True), (named, False), (plain, False)):
+            t = table(title, rows, shares)
+            if _fits(t, width):
+                return t
         return t
 
     top = list(result.steps.items())[:limit]
-    steps = table("Attribution by touchpoint", [(labels.get(k, k), r) for k, r in top])
-    if not _fits(steps, width):
-        steps = table("Attribution by touchpoint", top)
+    steps = fitting("Attribution by touchpoint", [(labels.get(k, k), r) for k, r in top], top)
     channels = [(k or "(no channel)", r) for k, r in result.channels.items()]
-    return Group(steps, table("Attribution by channel", channels))
+    return Group(steps, fitting("Attribution by channel", channels, channels))
+
+
+_ATTRIBUTION_NOTE = ("Removal effect: the share of each metric per prospect lost when walks "
+                     "reaching the step end there (its value and cost gone too); share: the "
+                     "effects over the sum of the positive ones. A negative profit effect: "
+                     "profit rises without the step.")
+_ATTRIBUTION_NOTE_SHORT = ("Removal effect: the share of each metric lost when walks reaching "
+                           "the step end there; negative: profit rises without it.")
 
 
 # ------------------------------------------------------------------ Monte Carlo

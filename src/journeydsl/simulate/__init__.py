@@ -49,8 +49,35 @@ class Report:
                          for p, m in self.personas.items()},
             "blended": {"metrics": self.blended.as_dict(),
                         "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
-            "cohort": {**self.cohort, "referred_visits": dict(self.blended.referred_visits)},
+            **_cohort_json({**self.cohort, "referred_visits": dict(self.blended.referred_visits)}),
         }
+
+
+#: Why a cohort total is null in JSON: a referral cascade that never dies
+#: out (JD406, a warning under a horizon) can outgrow double precision
+#: before the horizon cuts it (two referrals a visit, one a second).
+COHORT_NOT_FINITE = "the referral cascade grows past any number before the horizon"
+
+
+def _cohort_json(cohort: dict) -> dict:
+    """`cohort` (totals, and a table of visits by step) with numbers that
+    are not finite as null, and `undefined` saying why (JSON has no infinity)."""
+    import math
+
+    why: dict[str, str] = {}
+
+    def finite(value, key: str):
+        if isinstance(value, dict):
+            return {k: finite(v, f"{key}.{k}") for k, v in value.items()}
+        if math.isfinite(value):
+            return value
+        why[key] = COHORT_NOT_FINITE
+        return None
+
+    out: dict = {"cohort": finite(cohort, "cohort")}
+    if why:
+        out["undefined"] = why
+    return out
 
 
 def check_persona(journey: CompiledJourney, persona: str | None) -> None:

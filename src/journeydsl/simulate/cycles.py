@@ -29,7 +29,8 @@ LATTICE_CELLS = 8_000_000
 LATTICE_BLOCKS = 100_000
 #: Instants x states of a lattice block solved in one product (see _lattice).
 _BLOCK_WIDTH = 256
-_UNDERFLOW = 1e-300
+#: Instants of tail a loop's lattice first makes room for (see _lattice).
+_FIRST_TAIL = 4096
 
 
 
@@ -281,6 +282,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     would not fit LATTICE_CELLS (a fine lattice over a long horizon): the
     caller goes generation by generation instead."""
     src, dst, w, d, close = loop.src, loop.dst, loop.w, loop.d, loop.close
+    # a move that takes the whole horizon never arrives before it: left out,
+    # it neither fines the lattice (its delay in the gcd) nor pads it
+    arrives = d < horizon
+    src, dst, w, d = src[arrives], dst[arrives], w[arrives], d[arrives]
     moving = d > 0
     if not moving.any():
         return None
@@ -295,22 +300,35 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     m = int(q[moving].min())
     walks = 1 if table.ndim == 2 else table.shape[2]
     width_max = max(m, min(length, _BLOCK_WIDTH // k))
-    if (len(residues) * walks * length * k > LATTICE_CELLS
-            or length / width_max > LATTICE_BLOCKS):
-        return None
     pad = int(q.max())  # zeros before the lattice: every block reads a full window
-    x = np.zeros((len(residues) * walks, pad + length, k))
     j = (times - base[where]) // g
-    if table.ndim == 2:
-        np.add.at(x, (where, pad + j), table)
-    else:  # row r * walks + c: residue r of walk c
-        rows = where[:, None] * walks + np.arange(walks)[None, :]
-        np.add.at(x, (rows, (pad + j)[:, None]), table.transpose(0, 2, 1))
     last_input = int(j.max())
     e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
     if "later" not in loop.cache:
         loop.cache["later"] = _input_total(k, e_src, e_dst, e_w, close)
     later = loop.cache["later"]
+    # The lattice runs to the horizon, but in a loop every walk can leave
+    # (`later` finite) the tail check below ends it soon after the last
+    # input: room for the inputs and as long a tail, grown (doubled) only
+    # while the tail runs on. One-second delays under a year's horizon: a
+    # few thousand instants, not 31 million. A tail has at least two laps
+    # of the longest lag (pad) when that lag carries anything: a lattice
+    # without room for them would only be grown until refused.
+    most = min(LATTICE_CELLS // (len(residues) * walks * k) - pad,  # instants, pad included
+               LATTICE_BLOCKS * width_max)
+    most = length if most >= length else most // width_max * width_max
+    if later is None:  # only the horizon ends the loop
+        size = length
+    else:
+        size = min(most, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
+    if (length if later is None else min(length, last_input + 1 + 2 * pad)) > most:
+        return None
+    x = np.zeros((len(residues) * walks, pad + size, k))
+    if table.ndim == 2:
+        np.add.at(x, (where, pad + j), table)
+    else:  # row r * walks + c: residue r of walk c
+        rows = where[:, None] * walks + np.arange(walks)[None, :]
+        np.add.at(x, (rows, (pad + j)[:, None]), table.transpose(0, 2, 1))
     # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
     # the inputs closed once, a block is one matrix product per lag
     if ("step", g) not in loop.cache:
@@ -333,9 +351,17 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
         loop.cache[("response", g, width_max)] = \
             _response(step, k, width_max) if width_max > m else None
     response = loop.cache[("response", g, width_max)]
-    every = max(1, 32 // width_max)  # tail checks about every 32 instants
+    # tail checks about every 32 instants, or every quarter of the longest
+    # lag: a check sums what is in flight along each move (its lag's worth
+    # of instants), so checking more often would cost more than the blocks
+    every = max(1, 32 // width_max, pad // (4 * width_max))
     done, counted = 0.0, 0
     for index, b0 in enumerate(range(0, length, width_max)):
+        if b0 >= size:  # the tail runs on past the room made for it: double it
+            if size >= most:
+                return None
+            size = min(2 * size, most)
+            x = np.concatenate([x, np.zeros((len(x), pad + size - x.shape[1], k))], axis=1)
         width = min(width_max, length - b0)
         if later is not None and b0 > last_input and index % every == 0:
             # after the last input, stop once all that is still in flight
@@ -357,14 +383,14 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
             flat = block.reshape(len(block), width * k) @ response[:width * k, :width * k]
             block[...] = flat.reshape(len(block), width, k)
     x = x[:, pad:, :]
-    at = base[:, None] + g * np.arange(length)[None, :]  # residues x lattice times
+    at = base[:, None] + g * np.arange(size)[None, :]  # residues x lattice times
     out = []
     for i in range(k):
         if table.ndim == 2:
             live = (x[:, :, i] != 0) & (at < horizon)
             out.append(merge([at[live]], [x[:, :, i][live]]))
             continue
-        state = x[:, :, i].reshape(len(residues), walks, length).transpose(0, 2, 1)
+        state = x[:, :, i].reshape(len(residues), walks, size).transpose(0, 2, 1)
         live = (state != 0).any(axis=2) & (at < horizon)  # [residue, instant]
         out.append(merge([at[live]], [state[live]]))
     return out
@@ -434,7 +460,7 @@ def _geometric(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> 
     per residue this is the filter y[j] = x[j] + w y[j - 1] on the lattice
     j = t // d, run as a few cumulative sums (all residues at once)."""
     residues, which = np.unique(t % d, return_inverse=True)
-    length = int((horizon - 1) // d) + 1
+    length = min(int((horizon - 1) // d) + 1, int(t.max() // d) + _laps(w) + 1)
     if len(residues) * length > LATTICE_CELLS:  # inputs at many residues: unroll them
         return _unrolled(t, x, w, d, horizon)
     lattice = np.zeros((len(residues), length))
@@ -465,11 +491,22 @@ def _filter(x: np.ndarray, w: float) -> np.ndarray:
     return out
 
 
+def _laps(w: float) -> int:
+    """Laps of a renewal of weight w after which what still comes back, w^j
+    of the input and less, cannot change a total any more (w^j <= TAIL):
+    a 99% monthly renewal needs 3,900 laps, not one per month of a
+    1,000-year horizon. Unbounded (as many as the horizon allows) at w = 1."""
+    if w <= 0:
+        return 0
+    if w >= 1:
+        return 2**62
+    return math.ceil(math.log(TAIL) / math.log(w))
+
+
 def _unrolled(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> Series:
     """`_geometric` lap by lap (inputs at too many residues for a lattice)."""
     laps = np.maximum((horizon - 1 - t) // d, 0)  # the last j with t + j d < horizon
-    if w < 1:
-        laps = np.minimum(laps, int(math.log(_UNDERFLOW) / math.log(w)) if w > 0 else 0)
+    laps = np.minimum(laps, _laps(w))
     lengths = laps + 1
     check_budget(int(lengths.sum()))
     which = np.repeat(np.arange(len(t)), lengths)

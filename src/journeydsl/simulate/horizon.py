@@ -270,14 +270,20 @@ def _cascade(timed: _Timed) -> tuple[dict[str, float], np.ndarray]:
                   np.concatenate([base.dst, target, target]),
                   np.concatenate([base.weight, r_amount, r_amount]),
                   np.concatenate([base.delay, r_delay, r_delay]), horizon)
-    arrivals = propagate(net, timed.start(2 * n))
+    # a cascade that never dies out (JD406, a warning under a horizon) can
+    # outgrow double precision before the horizon: its totals are then
+    # infinite (null in JSON), without a warning on the user's terminal
+    with np.errstate(over="ignore", invalid="ignore"):
+        arrivals = propagate(net, timed.start(2 * n))
     value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
     revenue = spend = 0.0
     for state, series in enumerate(arrivals):
         if len(series.t):
             money = float(series.x @ timed.discount(series.t))
-            revenue += money * value[state % n]
-            spend += money * cost[state % n]
+            if value[state % n]:  # inf x 0 would be NaN: no value, no revenue
+                revenue += money * value[state % n]
+            if cost[state % n]:
+                spend += money * cost[state % n]
     both = [_merged(arrivals[s], arrivals[n + s]) for s in range(n)]
     referred = [float(r_amount[e]) * _before(both[int(r_row[e])], int(r_delay[e]), horizon)
                 for e in range(len(r_row))]

@@ -5,9 +5,11 @@ persona mix), a lever says how conversion, revenue, cost and clv per
 entering prospect change when that rate rises by one step, taken from the
 step's drop-off: rate(s, t) += step while the remainder at s (where walks
 end) falls by as much; the other rates out of s are unchanged. The step is
-one percentage point, or the remainder at s if less (a lever can only take
-what is there, so no gain is ever larger than what is left to gain); when
-taking all of the remainder would leave walks no way out of a loop (a 99.99%
+the lever's size (LeverSize): one percentage point (the default), or a
+share of the rate itself (+10%: a 30% rate becomes 33%; an edge at 0% does
+not move), or the remainder at s if less (a lever can only take what is
+there, so no gain is ever larger than what is left to gain); when taking
+all of the remainder would leave walks no way out of a loop (a 99.99%
 self-loop raised to 100%), half of it. A step whose outgoing rates already
 sum to 100% has no remainder: its levers have `movable=False` and no
 effect (None).
@@ -48,7 +50,8 @@ conversion, revenue, cost and E[M; converted]; reach and the referral
 cascade are skipped), once per movable edge and persona.
 
 Blended levers raise the rate by its step for every persona at once
-(personas with no remainder at s keep their rate; `step` is then the
+(a relative lever by that share of each persona's own rate; personas with
+no remainder at s keep their rate; `step` is then the
 share-weighted mean rise): conversion, revenue and cost changes are
 share-weighted sums; blended clv is E[M; converted] / P(converted) over the
 mix, as in the report. Only the journey's own prospects count (the metrics,
@@ -62,25 +65,75 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from .._gc import paused_gc
 from ..language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..linalg import LU
 from ..metrics import SMALLEST
 from .chain import Chain, build_chain
+from .loop_entries import LoopEntries, present
 
 STEP = 0.01  # one percentage point
 _FULL = RATE_TOLERANCE  # a remainder below this is "already at 100%"
 
 
+@dataclass(frozen=True)
+class LeverSize:
+    """How far a lever raises a rate: `amount` percentage points (as a
+    fraction: 0.01 is +1 pp), or, `relative`, that fraction of the rate
+    itself (0.10: +10% of the rate, a 30% rate becoming 33%). Either way the
+    rise is taken from the step's drop-off and capped by what is left there
+    (see the module docstring)."""
+
+    amount: float
+    relative: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> LeverSize:
+        """"1pp" (or "1 pp", "0.5pp"): percentage points; "10%": of the rate.
+        ValueError, with the accepted forms, for anything else."""
+        spoken = text.strip().lower().replace(" ", "").lstrip("+")
+        for suffix, relative in (("pp", False), ("%", True)):
+            if spoken.endswith(suffix):
+                try:
+                    number = float(spoken[:-len(suffix)])
+                except ValueError:
+                    break
+                if math.isfinite(number) and 0 < number <= (1000 if relative else 100):
+                    return cls(number / 100, relative)
+                break
+        raise ValueError(f"{text!r} is not a lever size: write percentage points (1pp, "
+                         "0.5pp; at most 100pp) or a share of the rate (10%, 25%; above 0)")
+
+    @property
+    def label(self) -> str:
+        """"+1 pp" or "+10%", as the tables title it."""
+        return f"+{self.amount * 100:g}" + ("%" if self.relative else " pp")
+
+    def as_dict(self) -> dict:
+        """JSON: {"amount": 0.1, "relative": true, "label": "+10%"}."""
+        return {"amount": self.amount, "relative": self.relative, "label": self.label}
+
+    def wanted(self, rate: np.ndarray) -> float | np.ndarray:
+        """The rise each edge asks for, before the cap: the size itself, or
+        the share of each edge's rate (0 for an edge whose rate is 0)."""
+        return self.amount * rate if self.relative else self.amount
+
+
+#: +1 percentage point: the default lever.
+ONE_POINT = LeverSize(STEP)
+#: +10% of the rate: the relative lever.
+TEN_PERCENT = LeverSize(0.10, relative=True)
+
+
 class Lever(NamedTuple):
-    """Raising rate(source -> target) by one percentage point (or what is left).
+    """Raising rate(source -> target) by a LeverSize (or what is left).
 
     `persona` is None for the persona mix. `rate` is the current rate (the
     share-weighted mean for the mix). The `d_*` fields are the change of
-    each metric per entering prospect when the rate rises by `step` (0.01,
-    or what is left at the source step; see the module docstring): None
+    each metric per entering prospect when the rate rises by `step` (0.01
+    for +1 pp, a tenth of the rate for +10%, or what is left at the source
+    step; see the module docstring): None
     when the step cannot rise (`movable` False) and, for `d_clv`, when
     nobody converts. `method` is "exact" (Sherman-Morrison, no horizon) or
     "resolve" (the horizon engine re-run with the raised rate).
@@ -111,9 +164,9 @@ RANKINGS = ("revenue", "profit", "clv", "conversion")
 
 
 def levers(journey: CompiledJourney, persona: str | None = None,
-           by: str = "revenue") -> list[Lever]:
-    """Every transition's lever, ranked by revenue gained (or by `by`: one of
-    RANKINGS), then conversion gained.
+           by: str = "revenue", size: LeverSize = ONE_POINT) -> list[Lever]:
+    """Every transition's lever of `size` (+1 pp by default), ranked by
+    revenue gained (or by `by`: one of RANKINGS), then conversion gained.
 
     With `persona` None: the persona mix's levers (persona None), then each
     persona's, in declaration order, each group ranked. With a persona id:
@@ -135,10 +188,12 @@ def levers(journey: CompiledJourney, persona: str | None = None,
     wanted = journey.persona_ids if persona is None else [persona]
     from .limits import located
 
+    rates = {p: np.array(numbers.rates[p], dtype=float) for p in wanted}
     with located(journey):
-        effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
+        effects = {p: _effects(build_chain(journey, p), src, dst, delay,
+                               wanted=size.wanted(rates[p])) for p in wanted}
     for p, e in effects.items():
-        e.rate = np.array(numbers.rates[p], dtype=float)
+        e.rate = rates[p]
 
     groups: list[tuple[str | None, _Effects]] = []
     if persona is None:
@@ -229,13 +284,29 @@ def best_by_stage(found: list[Lever], stage_of: dict[str, str]) -> dict[str, Lev
     return out
 
 
-def _effects(chain: Chain, src, dst, delay) -> _Effects:
+def _effects(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
+             wanted: float | np.ndarray = STEP) -> _Effects:
+    """`steps`: each edge's rise, if not the chain's own (`_steps` of `wanted`)."""
     if chain.horizon_days is not None:
-        return _resolved(chain, src, dst, delay)
-    return _exact(chain, src, dst, delay)
+        return _resolved(chain, src, dst, delay, steps, wanted)
+    return _exact(chain, src, dst, delay, steps, wanted)
 
 
-def _exact(chain: Chain, src, dst, delay) -> _Effects:
+def _steps(chain: Chain, src, back: np.ndarray,
+           wanted: float | np.ndarray = STEP) -> tuple[np.ndarray, np.ndarray]:
+    """Which edges can rise, and by how much: by `wanted` (one percentage
+    point, or each edge's own, LeverSize.wanted), or what is left at the
+    source step if less, or half of that when taking all of it would trap
+    walks in a loop (`back`: N[t, s] of each move s -> t)."""
+    stop = chain.stop[src]
+    movable = (stop > _FULL) & (np.asarray(wanted) > 0)
+    step = np.where(movable, np.minimum(wanted, stop), 0.0)
+    trapped = movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0))
+    return movable, np.where(trapped, stop / 2, step)
+
+
+def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
+           wanted: float | np.ndarray = STEP) -> _Effects:
     """The exact change of every edge's lever from a fixed number of solves
     (Sherman-Morrison: see the module docstring)."""
     n = chain.n
@@ -277,18 +348,13 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     p = full_d.row(first_d)
 
     # N[t, s] for each move s -> t: how a walk from t comes back to s
-    present = _present(chain, src, dst)
-    full = _Loops(np.ones(n, bool), chain, present, undiscounted)
+    moves = present(chain, src, dst)
+    full = LoopEntries(np.ones(n, bool), chain, moves, undiscounted)
     back, back_d, _ = full.entries(src, dst)
-    inside = _Loops(~goal, chain, present, undiscounted)
+    inside = LoopEntries(~goal, chain, moves, undiscounted)
     back_u, back_du, back_w = inside.entries(src, dst, margin_value)
 
-    stop = chain.stop[src]
-    movable = stop > _FULL
-    step = np.where(movable, np.minimum(STEP, stop), 0.0)
-    # taking all that is left would trap walks in a loop: take half of it
-    trapped = movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0))
-    step = np.where(trapped, stop / 2, step)
+    movable, step = _steps(chain, src, back, wanted) if steps is None else (steps > 0, steps)
 
     step_d = step * chain.daily_discount ** delay
     from_u, into_u = ~goal[src], ~goal[dst]
@@ -326,96 +392,6 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
 _TRAPPED = 1e-9
 
 
-def _present(chain: Chain, src, dst) -> np.ndarray:
-    """Per lever edge: whether the persona's chain has the move (rate > 0)."""
-    n = chain.n
-    have = set((chain.move_row * n + chain.move_col)[chain.move_rate > 0].tolist())
-    return np.fromiter(((a * n + b) in have for a, b in zip(src.tolist(), dst.tolist())),
-                       bool, count=len(src))
-
-
-class _Loops:
-    """Entries [t, s] of N = (I - M)^-1, of Nd = (I - Md)^-1 and of
-    W = Nd diag(value) N, for moves s -> t, M the moves among the steps in
-    `keep` (all steps, or the unconverted ones) and Md the same discounted.
-
-    They are zero unless t leads back to s. For a move the chain has, s and
-    t are then in one strongly connected component, and a walk from t to s
-    never leaves it: the entries come from that component's own block, dense
-    when it is small. A move the persona lacks (rate 0, an override) can
-    join components: its entries come from whole columns of N."""
-
-    BATCH = 256  # columns of N solved for at once
-
-    def __init__(self, keep: np.ndarray, chain: Chain, present: np.ndarray,
-                 undiscounted: bool) -> None:
-        from ..linalg import components
-
-        self.keep, self.present, self.undiscounted = keep, present, undiscounted
-        self.index = np.cumsum(keep) - 1
-        row, col = chain.move_row, chain.move_col
-        inside = keep[row] & keep[col]
-        self.row, self.col = self.index[row[inside]], self.index[col[inside]]
-        self.val = chain.move_rate[inside]
-        self.val_d = self.val if undiscounted else chain.move_discounted[inside]
-        self.size = int(keep.sum())
-        self.count, self.labels = components(self.size, self.row, self.col)
-
-    def entries(self, src, dst, value: np.ndarray | None = None):
-        k = len(src)
-        back, back_d, back_w = np.zeros(k), np.zeros(k), np.zeros(k)
-        both = self.keep[src] & self.keep[dst]
-        s = np.where(both, self.index[src], 0)
-        t = np.where(both, self.index[dst], 0)
-        same = both & (self.labels[s] == self.labels[t]) & self.present
-        local_value = None if value is None else np.asarray(value, float)[self.keep]
-        groups: dict[int, list[int]] = {}
-        for e in np.flatnonzero(same).tolist():
-            groups.setdefault(int(self.labels[s[e]]), []).append(e)
-        edge_label_r = self.labels[self.row]
-        edge_label_c = self.labels[self.col]
-        for label, edges in groups.items():
-            members = np.flatnonzero(self.labels == label)
-            local = np.full(self.size, -1)
-            local[members] = np.arange(len(members))
-            within = (edge_label_r == label) & (edge_label_c == label)
-            r, c = local[self.row[within]], local[self.col[within]]
-            at = np.array(edges)
-            self._fill(len(members), r, c, self.val[within], self.val_d[within],
-                       local[s[at]], local[t[at]], at, back, back_d, back_w,
-                       None if local_value is None else local_value[members])
-        joined = both & ~self.present
-        if joined.any():  # a missing move: t may lead back to s through other components
-            at = np.flatnonzero(joined)
-            self._fill(self.size, self.row, self.col, self.val, self.val_d, s[at], t[at], at,
-                       back, back_d, back_w, local_value)
-        return back, back_d, back_w
-
-    def _fill(self, k, r, c, val, val_d, ps, pt, e, back, back_d, back_w, value) -> None:
-        """Entries [pt, ps] of one block's N, Nd and W into the arrays at e,
-        from the block's columns of its distinct sources (a batch at a time:
-        a large loop with many sources never holds all of N)."""
-        lu = LU(k, r, c, val)
-        lu_d = lu if self.undiscounted else LU(k, r, c, val_d)
-        sources, column = np.unique(ps, return_inverse=True)
-        for first in range(0, len(sources), self.BATCH):
-            chosen = (column >= first) & (column < first + self.BATCH)
-            units = _unit(k, sources[first:first + self.BATCH])
-            at, col = pt[chosen], column[chosen] - first
-            n_cols = lu.col(units)
-            nd_cols = n_cols if self.undiscounted else lu_d.col(units)
-            back[e[chosen]] = n_cols[at, col]
-            back_d[e[chosen]] = nd_cols[at, col]
-            if value is not None:
-                back_w[e[chosen]] = lu_d.col(value[:, None] * n_cols)[at, col]
-
-
-def _unit(k: int, columns: np.ndarray) -> np.ndarray:
-    out = np.zeros((k, len(columns)))
-    out[columns, np.arange(len(columns))] = 1.0
-    return out
-
-
 def _horizon_linear(chain: Chain) -> dict:
     """Conversion, revenue, cost and E[M; converted] under the horizon: the
     same numbers as `solve(chain)`, from the horizon engine's arrival pass
@@ -427,18 +403,13 @@ def _horizon_linear(chain: Chain) -> dict:
                                          "profit")}
 
 
-def _resolved(chain: Chain, src, dst, delay) -> _Effects:
+def _resolved(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
+              wanted: float | np.ndarray = STEP) -> _Effects:
     """Under a horizon: re-run the horizon engine once per movable edge."""
     base = _horizon_linear(chain)
-    stop = chain.stop[src]
     k = len(src)
-    movable = stop > _FULL
-    step = np.where(movable, np.minimum(STEP, stop), 0.0)
-    if movable.any():  # taking all that is left would trap walks in a loop
-        back = _Loops(np.ones(chain.n, bool), chain, _present(chain, src, dst),
-                      True).entries(src, dst)[0]
-        step = np.where(movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0)),
-                        stop / 2, step)
+    movable, step = _steps(chain, src, _back(chain, src, dst), wanted) if steps is None else (
+        steps > 0, steps)
     out = {key: np.zeros(k) for key in base}
     for e in np.flatnonzero(movable).tolist():
         raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), float(step[e]),
@@ -447,6 +418,34 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
                     out["profit_converted"], out["profit"], step=step)
+
+
+def _back(chain: Chain, src, dst) -> np.ndarray:
+    """N[t, s] of each move s -> t (0 where nothing leads back, or nothing can rise)."""
+    if not (chain.stop[src] > _FULL).any():
+        return np.zeros(len(src))
+    # Under a horizon a loop nobody leaves is legal, and its block of I - M is
+    # singular; no walk in it comes back to a step that can be left, so
+    # N[t, s] comes from the steps that can end a walk.
+    return LoopEntries(_can_end(chain), chain, present(chain, src, dst),
+                       True).entries(src, dst)[0]
+
+
+def _can_end(chain: Chain) -> np.ndarray:
+    """Per step, whether a walk there can end: it reaches (with rates > 0) a
+    step whose outgoing rates leave something (breadth-first, backwards)."""
+    can = chain.stop > _FULL
+    live = chain.move_rate > 0
+    into: dict[int, list[int]] = {}
+    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
+        into.setdefault(b, []).append(a)
+    todo = np.flatnonzero(can).tolist()
+    while todo:
+        for a in into.get(todo.pop(), ()):
+            if not can[a]:
+                can[a] = True
+                todo.append(a)
+    return can
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:
@@ -464,4 +463,5 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
                             np.append(chain.move_delay, delay_days))
 
 
-__all__ = ["RANKINGS", "Lever", "best_by_stage", "levers", "raise_rate"]
+__all__ = ["ONE_POINT", "RANKINGS", "TEN_PERCENT", "Lever", "LeverSize", "best_by_stage",
+           "levers", "raise_rate"]

@@ -87,20 +87,44 @@ def located(journey: CompiledJourney) -> Iterator[None]:
 
 
 def fine_loops(journey: CompiledJourney) -> bool:
-    """Whether some loop under the horizon is one the engine cannot put on
-    the lattice of its delays (their common step is fine against the
-    horizon): only then can a run exceed the time budget, so `journey
-    check` runs the engine on such a file to report JD408 itself. Pure
-    Python (no numpy): `check` of an ordinary file stays fast."""
+    """Whether some loop under the horizon could take the engine past its
+    time budget, so that `journey check` runs the engine on the file to
+    report JD408 itself. Pure Python (no numpy): `check` of an ordinary
+    file, and of a big one whose loops cannot exceed the budget, stays fast.
+
+    Three screens, all needed: a loop the engine cannot put on the lattice
+    of its delays; delays fine against the horizon (more than
+    LATTICE_BLOCKS distinct times for one state: JD408's advice, a coarser
+    common step or a shorter horizon, is about them); and more distinct
+    arrival times than the budget in the largest network the engine
+    propagates (`_distinct_times`). A journey large but coarse (10,000
+    steps in one loop, daily delays, 3 years) is not run: `check` stays
+    within a few times a bare parse. A loop let through can still stop a
+    run: going generation by generation (a lattice refused because its
+    tail outruns the cells) counts a (state, time) pair once per
+    generation that reaches it, a bound on time, not on distinct times;
+    `simulate` then reports the JD408 `check` did not."""
+    if journey.horizon_days is None or not _off_lattice(journey):
+        return False
+    instants, states = _distinct_times(journey)
+    return instants > _LATTICE_BLOCKS and instants * states > EVENT_BUDGET
+
+
+def _flows(journey: CompiledJourney) -> list[Move | Referral]:
+    # moves and referrals alike: the referral cascade is propagated the same way
+    return [*journey.edges.values(), *journey.sends.values()]
+
+
+def _off_lattice(journey: CompiledJourney) -> bool:
+    """Whether some loop's lattice (its delays' common step over the
+    horizon, times its steps) would not fit the engine's caps."""
     import math
 
     from ..language.context import components
 
-    if journey.horizon_days is None:
-        return False
+    assert journey.horizon_days is not None
     horizon = round(journey.horizon_days * 86_400)
-    # moves and referrals alike: the referral cascade is propagated the same way
-    flows: list[Move | Referral] = [*journey.edges.values(), *journey.sends.values()]
+    flows = _flows(journey)
     succ: dict[str, list[str]] = {s.id: [] for s in journey.steps}
     for flow in flows:
         succ[flow.source].append(flow.target)
@@ -121,3 +145,37 @@ def fine_loops(journey: CompiledJourney) -> bool:
               > _LATTICE_BLOCKS):
             return True
     return False
+
+
+def _distinct_times(journey: CompiledJourney) -> tuple[int, int]:
+    """(instants, states): their product bounds the events `timeline.propagate` counts on the largest
+    network the engine builds (the referral cascade's: every step in two
+    layers, unconverted and converted), counted as it counts them: per
+    state, its distinct arrival times. Walks enter at time 0 and every
+    delay is a multiple of G, the greatest common divisor of the delays
+    that arrive before the horizon, so a state's times are among the
+    ceil(H / G) multiples of G below H (the instants); only the states
+    walks can reach (from an entry, along moves and referrals, in their
+    layer) count."""
+    import math
+
+    assert journey.horizon_days is not None
+    horizon = round(journey.horizon_days * 86_400)
+    flows = _flows(journey)
+    delays = [round(f.delay_days * 86_400) for f in flows]
+    step = math.gcd(*[d for d in delays if 0 < d < horizon])
+    instants = -(-horizon // step) if step else 1  # (no delay: all at time 0)
+    goals = journey.goal_set
+    out: dict[str, list[tuple[str, bool]]] = {s.id: [] for s in journey.steps}
+    for flow in flows:  # a referral's new prospect starts unconverted
+        out[flow.source].append((flow.target, isinstance(flow, Referral)))
+    todo = [(e.step, e.step in goals) for e in journey.entries]
+    seen = set(todo)
+    while todo:
+        step_id, converted = todo.pop()
+        for target, referred in out[step_id]:
+            state = (target, target in goals or (converted and not referred))
+            if state not in seen:
+                seen.add(state)
+                todo.append(state)
+    return instants, len(seen)

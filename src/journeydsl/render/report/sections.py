@@ -283,8 +283,13 @@ class _Background:
         if "fork" in multiprocessing.get_all_start_methods():
             from concurrent.futures import ProcessPoolExecutor
 
+            import pickle
+
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self.future = self.pool.submit(function, journey)
+            # pickled here, not by the pool's feeder thread: this process goes
+            # on using the journey, whose cached properties (its numbers)
+            # fill its __dict__ while the feeder would be pickling it
+            self.future = self.pool.submit(_unpickled, function, pickle.dumps(journey))
 
     def result(self) -> list[Lever]:
         if self.future is None:
@@ -293,6 +298,13 @@ class _Background:
             return self.future.result()
         finally:
             self.pool.shutdown()
+
+
+def _unpickled(function: Callable[[CompiledJourney], list[Lever]], journey: bytes) -> list[Lever]:
+    """`function` on a journey sent pickled (in the child process)."""
+    import pickle
+
+    return function(pickle.loads(journey))
 
 
 __all__ = ["Raw", "Report"]

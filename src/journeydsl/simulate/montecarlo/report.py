@@ -118,6 +118,11 @@ def share_and_cut(amount: np.ndarray, weight: np.ndarray, fraction: float,
     the cut: found here, it costs no second sort."""
     if not len(amount) or not 0 < fraction <= 1:
         return (None if not len(amount) else 0.0), None
+    if not bool((weight > 0).all()):  # entries of weight 0 (a persona of share 0) hold nothing
+        live = weight > 0
+        amount, weight = amount[live], weight[live]
+        if not len(amount):
+            return None, None
     total = dot(weight, amount)
     if total == 0:
         return None, None
