@@ -286,6 +286,9 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     # it neither fines the lattice (its delay in the gcd) nor pads it
     arrives = d < horizon
     src, dst, w, d = src[arrives], dst[arrives], w[arrives], d[arrives]
+    # what is cached depends on which moves arrive: a shorter horizon (the
+    # payback's first, short look) must not leave a slow move out for good
+    moves = arrives.tobytes()
     moving = d > 0
     if not moving.any():
         return None
@@ -304,9 +307,9 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     j = (times - base[where]) // g
     last_input = int(j.max())
     e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
-    if "later" not in loop.cache:
-        loop.cache["later"] = _input_total(k, e_src, e_dst, e_w, close)
-    later = loop.cache["later"]
+    if ("later", moves) not in loop.cache:
+        loop.cache[("later", moves)] = _input_total(k, e_src, e_dst, e_w, close)
+    later = loop.cache[("later", moves)]
     # The lattice runs to the horizon, but in a loop every walk can leave
     # (`later` finite) the tail check below ends it soon after the last
     # input: room for the inputs and as long a tail, grown (doubled) only
@@ -331,15 +334,15 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
         np.add.at(x, (rows, (pad + j)[:, None]), table.transpose(0, 2, 1))
     # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
     # the inputs closed once, a block is one matrix product per lag
-    if ("step", g) not in loop.cache:
+    if ("step", g, moves) not in loop.cache:
         step = []
         for lag in sorted(set(e_q.tolist())):
             at_lag = e_q == lag
             weights = np.zeros((k, k))
             np.add.at(weights, (e_src[at_lag], e_dst[at_lag]), e_w[at_lag])
             step.append((lag, weights @ close if close is not None else weights))
-        loop.cache[("step", g)] = step
-    step = loop.cache[("step", g)]
+        loop.cache[("step", g, moves)] = step
+    step = loop.cache[("step", g, moves)]
     if close is not None:
         x[:, pad:, :] = x[:, pad:, :] @ close
     # Blocks of `width` instants: what reaches a block from before it comes
@@ -347,10 +350,10 @@ def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
     # with the block's impulse response (width m: none, as nothing within m
     # instants depends on another). Wider blocks trade a little arithmetic
     # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    if ("response", g, width_max) not in loop.cache:
-        loop.cache[("response", g, width_max)] = \
+    if ("response", g, width_max, moves) not in loop.cache:
+        loop.cache[("response", g, width_max, moves)] = \
             _response(step, k, width_max) if width_max > m else None
-    response = loop.cache[("response", g, width_max)]
+    response = loop.cache[("response", g, width_max, moves)]
     # tail checks about every 32 instants, or every quarter of the longest
     # lag: a check sums what is in flight along each move (its lag's worth
     # of instants), so checking more often would cost more than the blocks
