@@ -43,6 +43,12 @@ Value = PerPersona
 #: error (JD303): the sum of decimal rates is not exact in binary.
 RATE_TOLERANCE = 1e-9
 
+#: Transitions with a `per customer` rate in one variant of a journey (JD314).
+#: The exact engine integrates every metric over each prospect's draw with
+#: a quadrature rule; with two such rates it would need the product of two
+#: rules (hundreds of times the work), so one is the limit.
+MAX_PER_CUSTOMER = 1
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -197,6 +203,12 @@ class CompiledJourney:
             totals[move.source] += move.rate.mean_for(persona)
         return totals
 
+    @cached_property
+    def per_customer_moves(self) -> tuple[Move, ...]:
+        """The moves whose rate is `per customer` for some persona."""
+        return tuple(m for m in self.edges.values()
+                     if any(m.rate.for_persona(p).per_customer for p in self.persona_ids))
+
     def is_imported(self, span: Span) -> bool:
         """Whether a span lies in a file this journey uses."""
         return span.start > self.own_text_end
@@ -303,5 +315,5 @@ def implicit_persona() -> Persona:
     return Persona(DEFAULT_PERSONA, DEFAULT_PERSONA, 1.0, None)
 
 
-__all__ = ["CompiledJourney", "Entry", "Expectation", "Move", "NumericIndex", "Persona",
-           "RATE_TOLERANCE", "Referral", "Stage", "Step", "Value", "implicit_persona"]
+__all__ = ["CompiledJourney", "Entry", "Expectation", "MAX_PER_CUSTOMER", "Move", "NumericIndex",
+           "Persona", "RATE_TOLERANCE", "Referral", "Stage", "Step", "Value", "implicit_persona"]
