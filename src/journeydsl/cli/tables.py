@@ -30,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..metrics import HEADLINE as METRICS_SHOWN
+from ..metrics import METRIC
 from ..simulate.results import Metrics
 
 if TYPE_CHECKING:
@@ -241,13 +242,31 @@ def metrics_tables(columns: dict[str, Metrics], currency: str | None, title: str
 
 
 def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
-    customers = cohort["customers"]
+    known = {k: v if math.isfinite(v) else None for k, v in cohort.items()}
+    customers = known["customers"]
     return Text(
         "Cohort per entering prospect, whole referral cascade included: "
-        f"{fmt(cohort['prospects'], 'ratio', None)} prospects, "
-        f"{signed(f'{abs(customers):,.4f}', customers < 0)} customers, "
-        f"revenue {fmt(cohort['revenue'], 'money', currency)}, "
-        f"cost {fmt(cohort['cost'], 'money', currency)}")
+        f"{fmt(known['prospects'], 'ratio', None)} prospects, "
+        f"{'—' if customers is None else signed(f'{abs(customers):,.4f}', customers < 0)} "
+        f"customers, revenue {fmt(known['revenue'], 'money', currency)}, "
+        f"cost {fmt(known['cost'], 'money', currency)}")
+
+
+def unknown_text(columns: dict[str, Metrics]) -> Text | None:
+    """Why numbers shown as — have no value, when a `per customer` rate made
+    them infinite (or not computable): one line per reason, naming them."""
+    named: dict[str, list[str]] = {}
+    for metrics in columns.values():
+        if not metrics.unknown:
+            continue
+        reasons = metrics.undefined() | metrics.unknown
+        for key, why in reasons.items():
+            shown = key not in METRIC or METRIC[key].headline  # not E[V; converted]
+            if shown and key not in named.setdefault(why, []):
+                named[why].append(key)
+    if not named:
+        return None
+    return Text("\n".join(f"— {', '.join(keys)}: {why}" for why, keys in named.items()))
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
@@ -266,10 +285,12 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
             for p, m in report.personas.items():
                 columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
         columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
+    notes = unknown_text(columns)
     return Group(
         header,
         funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
         *metrics_tables(columns, currency, "Metrics", width),
+        *([notes] if notes is not None else []),
         cohort_text(focus.cohort, currency),
     )
 

@@ -245,15 +245,17 @@ class NumericIndex:
     Steps in declaration order; the moves and referrals one per (source,
     target) pair, ordered by source step and then by the pair's first
     appearance (moves first): `move_from`, `move_to`, `delays` and per
-    persona `rates[p]`; `uncertain` lists (position among the moves, {persona:
-    Amount}) for the moves with an uncertain rate; `sent_from`, `sent_to`,
+    persona `rates[p]` (a `per customer` rate at its mean); `uncertain`
+    lists (position among the moves, {persona: Amount}) for the moves with
+    an uncertain rate every prospect shares, `per_customer` likewise for a
+    rate each prospect draws for itself; `sent_from`, `sent_to`,
     `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
     `goal` and per persona `value[p]`, `cost[p]` (0 where none) and
     `entry[p]`.
     """
 
     __slots__ = ("amounts", "cost", "delays", "entry", "goal", "move_from", "move_to",
-                 "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
+                 "per_customer", "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
                  "steps", "uncertain", "value")
 
     def __init__(self, journey: CompiledJourney) -> None:
@@ -280,11 +282,16 @@ class NumericIndex:
         self.delays = array("d", (m.delay_days for m in moves))
         self.rates = {p: array("d", (m.rate.mean_for(p) for m in moves)) for p in personas}
         self.uncertain: list[tuple[int, dict[str, Amount]]] = []
+        self.per_customer: list[tuple[int, dict[str, Amount]]] = []
         for k, move in enumerate(moves):
             specs = {p: move.rate.for_persona(p) for p in personas}
-            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"}
+            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"
+                         and not a.per_customer}
+            drawn = {p: a for p, a in specs.items() if a.per_customer}
             if uncertain:
                 self.uncertain.append((k, uncertain))
+            if drawn:
+                self.per_customer.append((k, drawn))
         self.sent_from = array("q", (where[r.source] for r in sends))
         self.sent_to = array("q", (where[r.target] for r in sends))
         self.sent_delays = array("d", (r.delay_days for r in sends))

@@ -16,6 +16,7 @@ errors and libraries before calling them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .._gc import paused_gc
@@ -47,7 +48,9 @@ class Report:
             "personas": {p: {"share": self.shares[p], "metrics": m.as_dict()}
                          for p, m in self.personas.items()},
             "blended": {"metrics": self.blended.as_dict()},
-            "cohort": dict(self.cohort),
+            # an infinite total (a cascade that never dies out) is null; the
+            # blend's `undefined` says why (`cohort.revenue`)
+            "cohort": {k: v if math.isfinite(v) else None for k, v in self.cohort.items()},
         }
 
 

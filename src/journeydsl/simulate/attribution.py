@@ -123,11 +123,9 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
     method = "exact"
     for p, share in shares.items():
         chain = build_chain(journey, p)
-        if chain.horizon_days is None:
-            conv, by_step, by_group = _exact(chain, groups)
-        else:
+        if chain.horizon_days is not None:
             method = "horizon"
-            conv, by_step, by_group = _horizon(chain, groups, want_steps)
+        conv, by_step, by_group = _removals(chain, groups, want_steps)
         conversion += share * conv
         without_step += share * by_step
         without_channel += share * by_group
@@ -137,6 +135,34 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
     channel_rows = _rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
                          conversion, without_channel)
     return Attribution(persona, float(conversion), method, step_rows, channel_rows)
+
+
+def _removals(chain: Chain, groups: list[list[int]], steps: bool):
+    """Conversion, and conversion without each step and without each group;
+    with a `per customer` rate, integrated over the customers' own rates
+    (conversion is linear in the walks' probabilities, as the removals are)."""
+    def one(ch: Chain):
+        if ch.horizon_days is None:
+            return _exact(ch, groups)
+        return _horizon(ch, groups, steps)
+
+    if not chain.per_customer:
+        return one(chain)
+    from .mixture import over_draw
+    from .quadrature import Drawn
+
+    drawn = Drawn.of(chain)
+    assert drawn is not None  # the chain has its per-customer move
+
+    def mix(parts: dict, weights: dict[int, float]):
+        return tuple(sum(weights[i] * np.asarray(part[k]) for i, part in parts.items())
+                     for k in range(3))
+
+    result, _ = over_draw(chain, drawn, one, mix, lambda r: {
+        "conversion": np.atleast_1d(r[0]), "steps": np.asarray(r[1]),
+        "groups": np.asarray(r[2])})
+    conv, by_step, by_group = result  # (conversion is bounded: it always converges)
+    return float(conv), by_step, by_group
 
 
 def _rows(named, conversion: float, without: np.ndarray) -> dict:

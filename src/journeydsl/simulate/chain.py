@@ -3,7 +3,8 @@
 Steps are indexed in declaration order. The moves and referrals are COO
 arrays sorted by (source, target), one entry per pair with a positive rate
 (or amount): `move_row`, `move_col`, `move_rate`, `move_delay` (days) and
-`ref_*` likewise. The engines work on these with numpy alone, so a small
+`ref_*` likewise. A `per customer` rate is held at its mean; `per_customer`
+names it, and simulate/draws.py makes the chain of any one draw. The engines work on these with numpy alone, so a small
 journey is simulated without importing scipy; the scipy sparse matrices
 (`rates`, `delays`, `discounted`, ...) that the Monte Carlo engine, levers
 and attribution use are built from them on first use. Uncertain rates keep
@@ -46,6 +47,9 @@ class Chain:
     daily_discount: float  # multiply money by this per day elapsed (1 = no discount)
     horizon_days: float | None
     uncertain: dict[tuple[int, int], Amount] = field(default_factory=dict)
+    #: `beta(a, b) per customer`: the move (source, target) whose rate each
+    #: prospect draws for itself (at most one, JD314); move_rate holds its mean.
+    per_customer: dict[tuple[int, int], Amount] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -140,6 +144,10 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
     for k, specs in index.uncertain:  # the few uncertain rates, in edge order
         if persona in specs and kept[k]:
             uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
+    per_customer: dict[tuple[int, int], Amount] = {}
+    for k, specs in index.per_customer:
+        if persona in specs and kept[k]:
+            per_customer[(index.move_from[k], index.move_to[k])] = specs[persona]
     order = np.lexsort((cols, rows))  # (a pair has at most one entry)
     ref_order = np.lexsort((ref_cols, ref_rows))
     return Chain(
@@ -161,6 +169,7 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         daily_discount=daily_discount(journey),
         horizon_days=journey.horizon_days,
         uncertain=uncertain,
+        per_customer=per_customer,
     )
 
 

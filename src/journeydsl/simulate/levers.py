@@ -123,9 +123,8 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
     names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
 
     wanted = journey.persona_ids if persona is None else [persona]
-    effects = {p: _effects(build_chain(journey, p), src, dst, delay) for p in wanted}
-    for p, e in effects.items():
-        e.rate = np.array(numbers.rates[p], dtype=float)
+    effects = {p: _persona_effects(build_chain(journey, p), src, dst, delay,
+                                   np.array(numbers.rates[p], dtype=float)) for p in wanted}
 
     groups: list[tuple[str | None, _Effects]] = []
     if persona is None:
@@ -157,7 +156,41 @@ class _Effects:
 _FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
 
 
-def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
+def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray) -> _Effects:
+    """One persona's levers; with a `per customer` rate, integrated over the
+    customers' own rates: every customer's rate of the edge rises by its
+    step (what is left at the step for that customer, if less), and the
+    changes of the expectations are mixed as the metrics are (mixture.py).
+    A change of an expectation that is infinite (or could not be integrated)
+    is NaN, shown as None."""
+
+    def one(ch: Chain) -> _Effects:
+        e = _effects(ch, src, dst, delay)
+        e.rate = rate  # the declared (mean) rate: what the lever starts from
+        return e
+
+    if not chain.per_customer:
+        return one(chain)
+    from .exact import solve
+    from .mixture import infinite, over_draw
+    from .quadrature import Drawn
+
+    drawn = Drawn.of(chain)
+    assert drawn is not None  # the chain has its per-customer move
+    unknown = infinite(chain, drawn, solve)
+    parts = {"d_revenue": "revenue", "d_cost": "cost", "d_value_converted": "value_converted"}
+    gone = {f for f, metric in parts.items() if metric in unknown}
+    mixed, moving = over_draw(chain, drawn, one, _blend,
+                              lambda e: {f: getattr(e, f) for f in _FIELDS},
+                              lambda field, i: field in gone)
+    for field, i in moving:
+        getattr(mixed, field)[i] = np.nan
+    for field in gone:
+        setattr(mixed, field, np.full(len(src), np.nan))
+    return mixed
+
+
+def _blend(effects: dict[Any, _Effects], shares: dict[Any, float]) -> _Effects:
     """The persona mix: every persona's rate up by 1pp where it can rise."""
     parts = list(effects.items())
     first = parts[0][1]
@@ -189,10 +222,12 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> li
     revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
     order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
-    d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
+    # None: nobody converts, or (a `per customer` rate) an infinite expectation
+    d_clv, d_revenue, d_cost = (np.where(np.isnan(x), np.array(None), x)
+                                for x in (d_clv, e.d_revenue, e.d_cost))
     rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
-               e.d_revenue[order].tolist(), e.d_cost[order].tolist(), d_clv[order].tolist())
+               d_revenue[order].tolist(), d_cost[order].tolist(), d_clv[order].tolist())
     method = e.method
     return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dl, method) if movable
             else Lever(source, target, persona, rate, False, None, None, None, None, None,

@@ -31,12 +31,18 @@ class Metrics:
     steps: dict[str, dict[str, float | None]]  # step -> reach, visits, dropoff, churn
     stages: dict[str, dict[str, float | None]]  # stage -> reach, dropoff, churn
     cohort: dict[str, float] = field(default_factory=dict)  # prospects, customers, revenue, cost
+    #: Numbers without a value, and why: an expectation that is infinite (its
+    #: field is inf) or could not be computed to 1e-6 (NaN), by metric name;
+    #: a place's number as `visits(step)` (None in the table); a cohort total
+    #: as `cohort.revenue` (inf). Only `per customer` rates make any.
+    unknown: dict[str, str] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
-        """A headline metric by its table name (an expectation or a ratio)."""
+        """A headline metric by its table name (an expectation or a ratio);
+        None when it has no value (see `undefined`)."""
         metric = METRIC[name]
         if metric.of is None:
-            return getattr(self, name)
+            return None if name in self.unknown else getattr(self, name)
         return ratio(metric, {k: self.value(k) for k in metric.of})
 
     @property
@@ -60,16 +66,17 @@ class Metrics:
         """Why each undefined ratio is None, by metric name."""
         values = {m.name: self.value(m.name) for m in METRIC.values()
                   if m.argument == "persona"}
-        return undefined(values)
+        return undefined(values, self.unknown)
 
     def as_dict(self) -> dict:
         """The headline metrics by their JSON keys (null where undefined, and
         then `undefined` says why), then the per-place tables."""
         out: dict = {m.json: self.value(m.name) for m in HEADLINE}
         reasons = self.undefined()
-        if reasons:
+        extra = {k: why for k, why in self.unknown.items() if k not in METRIC}
+        if reasons or extra:
             out["undefined"] = {METRIC[k].json: why for k, why in reasons.items()
-                                if METRIC[k].headline}
+                                if METRIC[k].headline} | extra
         out["steps"] = self.steps
         out["stages"] = self.stages
         return out
@@ -104,6 +111,7 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
         (persona, only), = parts.items()
         if shares[persona] == 1.0:
             return only  # one persona is the whole mix
+    parts = {p: m for p, m in parts.items() if shares[p] > 0}  # (0 x inf is not 0)
     first = next(iter(parts.values()))
     weights = [shares[p] for p in parts]
     steps = _mix_rows([m.steps for m in parts.values()], weights)
@@ -113,7 +121,8 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     # `**` dict against every parameter, the dict-typed ones too).
     linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
                               for k in _LINEAR}
-    return Metrics(**linear, steps=steps, stages=stages, cohort=cohort)
+    unknown = {k: why for m in parts.values() for k, why in m.unknown.items()}
+    return Metrics(**linear, steps=steps, stages=stages, cohort=cohort, unknown=unknown)
 
 
 def _mix(weights: list[float], values: list[float | None]) -> float | None:

@@ -47,6 +47,11 @@ EVENT_BUDGET = 20_000_000
 LATTICE_CELLS = 8_000_000
 LATTICE_BLOCKS = 100_000
 _UNDERFLOW = 1e-300
+#: Components with more states than this run the lattice with sparse
+#: matrices (the mixture chains of `per customer` rates make them: copies of
+#: a loop joined by referrals); above _DENSE_BOUND no dense tail bound.
+_DENSE = 64
+_DENSE_BOUND = 512
 
 
 class TooManyEvents(ValueError):
@@ -339,10 +344,12 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     np.add.at(x, (where, pad + j), table)
     last_input = int(j.max())
     e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
-    later = _input_total(k, e_src, e_dst, e_w, close)
+    later = _input_total(k, e_src, e_dst, e_w, close) if k <= _DENSE_BOUND else None
+    lags = sorted(set(e_q.tolist()))
+    if k > _DENSE:
+        return _sparse_lattice(x, pad, length, m, base, g, lags, src, dst, w, d, q, horizon)
     # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
     # the inputs closed once, a block is one matrix product per lag
-    lags = sorted(set(e_q.tolist()))
     step = []
     for lag in lags:
         at_lag = e_q == lag
@@ -367,13 +374,55 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
         block = x[:, pad + b0:pad + b0 + width, :]
         for lag, a_q in step:
             block += x[:, pad + b0 - lag:pad + b0 - lag + width, :] @ a_q
-    x = x[:, pad:, :]
+    return _lattice_series(x[:, pad:, :], base, g, length, horizon)
+
+
+def _lattice_series(x: np.ndarray, base: np.ndarray, g: int, length: int,
+                    horizon: int) -> list[Series]:
+    """Each state's arrivals from the lattice x (residues x instants x states)."""
     at = base[:, None] + g * np.arange(length)[None, :]  # residues x lattice times
     out = []
-    for i in range(k):
+    for i in range(x.shape[2]):
         live = (x[:, :, i] != 0) & (at < horizon)
         out.append(merge([at[live]], [x[:, :, i][live]]))
     return out
+
+
+def _sparse_lattice(x: np.ndarray, pad: int, length: int, m: int, base: np.ndarray, g: int,
+                    lags: list[int], src, dst, w, d, q, horizon: int) -> list[Series]:
+    """`_lattice`'s recursion for a component of many states, with sparse
+    matrices: W_q as they are, and the instant closure K = (I - Z)^-1 as a
+    sparse LU of I - Z, never formed (in a large component it would be dense,
+    and each block's products with it cost the number of states squared).
+    Runs to the horizon (no tail test: that needs K's spectral radius)."""
+    from scipy import sparse
+    from scipy.sparse.linalg import splu
+
+    k = x.shape[2]
+    zero = d == 0
+    lu = None
+    if zero.any():
+        z = sparse.csc_matrix((w[zero], (dst[zero], src[zero])), shape=(k, k))  # Z^T
+        lu = splu(sparse.identity(k, format="csc") - z)
+
+    def closed(rows: np.ndarray) -> np.ndarray:  # rows K, for rows as a (count, k) array
+        return rows if lu is None else lu.solve(np.ascontiguousarray(rows.T)).T
+
+    step = []
+    for lag in lags:
+        at_lag = (q == lag) & ~zero
+        step.append((lag, sparse.csr_matrix((w[at_lag], (dst[at_lag], src[at_lag])),
+                                            shape=(k, k))))  # W_q^T
+    residues = x.shape[0]
+    x[:, pad:, :] = closed(x[:, pad:, :].reshape(-1, k)).reshape(residues, length, k)
+    for b0 in range(0, length, m):
+        width = min(m, length - b0)
+        moved = np.zeros((residues * width, k))
+        for lag, w_t in step:
+            window = x[:, pad + b0 - lag:pad + b0 - lag + width, :].reshape(-1, k)
+            moved += (w_t @ window.T).T
+        x[:, pad + b0:pad + b0 + width, :] += closed(moved).reshape(residues, width, k)
+    return _lattice_series(x[:, pad:, :], base, g, length, horizon)
 
 
 def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:

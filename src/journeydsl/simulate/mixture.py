@@ -1,0 +1,272 @@
+"""The exact engine over customers' own rates: every metric integrated over
+the draw of a `per customer` rate.
+
+A quadrature rule (points p_i, weights w_i; quadrature.py) turns the
+integral over the draw into a finite mixture: every expectation the engine
+computes (conversion, revenue, the place tables...) is sum_i w_i x (that
+expectation for the customers who drew p_i), the persona blend with the
+points as personas and the weights as shares (`results.blend`), and every
+ratio (clv, cac, time to convert) is formed afterwards from the integrated
+numerator and denominator.
+
+The referral cascade needs more: a referred prospect draws a rate of its
+own. The mixture is itself a chain (`expand`): m copies of the persona's
+chain, copy i with the rate p_i, a new prospect entering copy i with
+probability w_i; a walk never leaves its copy (its customer keeps its
+rate), and each referral target gets a hub step that moves on at once to
+copy j of the target with probability w_j. One solve of that chain gives
+the cohort totals. (The other numbers are solved point by point: the reach
+of a step on a cycle costs a pass per step, which on the mixture chain
+would run over every copy, m times the work.)
+
+How many points (see quadrature.py for why):
+- under a horizon with a visit bound D (every cycle through the step takes
+  time), ceil(D / 2) + 1 points: exact;
+- otherwise rules of 16, 32, 64, ... points until two in a row agree to
+  `TOLERANCE` on every number (expectations, each column of the place
+  tables, the cohort), up to `MAX_POINTS`; a number still moving there is
+  None with its reason (Metrics.unknown).
+
+When customers' rates come arbitrarily close to 100% with b <= 1 and the
+loop through the move never ends for a customer at 100% (no horizon, or a
+loop without delay), expected visits are infinite. Which numbers are
+infinite is read off the chains of two customers at 1 - 1e-6 and
+1 - 1e-12: a number growing like 1 / (1 - p) is infinite (None, with the
+reason), a bounded one is integrated as usual.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+import numpy as np
+
+from ..metrics import EXPECTATIONS
+from .chain import Chain
+from .quadrature import Drawn
+from .results import Metrics, blend
+
+#: Points of the first rule, and the most any rule may have.
+MIN_POINTS = 16
+MAX_POINTS = 4096
+#: Two rules in a row agreeing to this (relative to each number, or to its
+#: column's largest) stop the doubling: the finer one is far closer.
+TOLERANCE = 1e-8
+#: A copy's rate stays below 1 by this much (a point rounded to 100% would
+#: close a loop nobody leaves).
+_TOP = 1.0 - 2.0 ** -50
+#: Customers this close to 100% tell bounded numbers from infinite ones.
+_NEAR = (1e-6, 1e-12)
+_SEP = "\x1f"  # between a copy's number and a step or stage id
+
+T = TypeVar("T")
+
+
+def points(bound: int) -> int:
+    """Points of the rule that is exact for a polynomial of degree `bound`."""
+    return bound // 2 + 2
+
+
+def over_draw(chain: Chain, drawn: Drawn, at_point: Callable[[Chain], T],
+              mix: Callable[[dict[int, T], dict[int, float]], T],
+              numbers: Callable[[T], dict[str, np.ndarray]],
+              settled: Callable[[str, int], bool] = lambda group, i: False,
+              then: Callable[[T, np.ndarray, np.ndarray], T] | None = None,
+              ) -> tuple[T, list[tuple[str, int]]]:
+    """Anything computed on one chain (`at_point`) and linear in the walks'
+    probabilities, integrated over the drawn rate: `mix` weighs the points'
+    results (the persona blend, with points for personas). `numbers` lists
+    what must have converged, by group; `settled(group, i)` leaves some out
+    (numbers known to be infinite); `then(result, p, w)` finishes a result
+    with the rule itself (the cohort's mixture chain). Returns the result
+    and the (group, index) of the numbers still moving at MAX_POINTS."""
+
+    def at(m: int) -> T:
+        p, w = drawn.draw.rule(m)
+        parts = {i: at_point(drawn.at(chain, x))
+                 for i, x in enumerate(np.minimum(p, _TOP).tolist())}
+        out = mix(parts, dict(enumerate(w.tolist())))
+        return out if then is None else then(out, p, w)
+
+    bound = drawn.visit_bound(chain)
+    if bound is not None and points(bound) <= MAX_POINTS:
+        return at(points(bound)), []
+    m = MIN_POINTS
+    before = at(m)
+    while True:
+        m *= 2
+        now = at(m)
+        moving = _moving(numbers(before), numbers(now), settled)
+        if not moving or m >= MAX_POINTS:
+            return now, moving
+        before = now
+
+
+def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
+              places: frozenset[str] | None, cohort: bool) -> Metrics:
+    """Every metric of one persona, integrated over the drawn rate. Each
+    point's chain is solved on its own: the reach of steps on cycles costs a
+    pass per step, which on the mixture chain would run over every copy."""
+
+    def with_cohort(mixed: Metrics, p: np.ndarray, w: np.ndarray) -> Metrics:
+        if len(chain.ref_row):
+            mixed.cohort = (solve(expand(chain, drawn, p, w), frozenset(), True).cohort
+                            if cohort else {"prospects": 1.0, "customers": mixed.conversion,
+                                            "revenue": mixed.revenue, "cost": mixed.cost})
+        return mixed
+
+    ids = list(chain.steps)
+    unknown = infinite(chain, drawn, solve)
+    result, moving = over_draw(
+        chain, drawn, lambda one: solve(one, places, False), blend, _numbers,
+        lambda group, i: _key(group, ids, i) in unknown, with_cohort)
+    why = (f"not integrated over the customers' own rate of `{_name(chain, drawn)}` to "
+           f"1e-6 with {MAX_POINTS} points")
+    return _marked(result, {**{_key(g, ids, i): why for g, i in moving}, **unknown},
+                   chain, drawn)
+
+
+# ---------------------------------------------------------------- the mixture chain
+
+def expand(chain: Chain, drawn: Drawn, p: np.ndarray, w: np.ndarray) -> Chain:
+    """The mixture chain of the rule (p, w): copy i of step s is step
+    `i * n + s`, hubs for the referral targets come last."""
+    n, m = chain.n, len(p)
+    rates = drawn.rates(chain, np.minimum(p, _TOP))
+    offset = (np.arange(m) * n)[:, None]
+    row = (chain.move_row[None, :] + offset).ravel()
+    col = (chain.move_col[None, :] + offset).ravel()
+    rate = rates.ravel()
+    delay = np.tile(chain.move_delay, m)
+    steps = [f"{i}{_SEP}{s}" for i in range(m) for s in chain.steps]
+    ref_row = ref_col = np.zeros(0, np.int64)
+    ref_amount = ref_delay = np.zeros(0)
+    targets = np.unique(chain.ref_col)
+    if len(targets):
+        hub = m * n + np.searchsorted(targets, chain.ref_col)
+        ref_row = (chain.ref_row[None, :] + offset).ravel()
+        ref_col = np.tile(hub, m)
+        ref_amount = np.tile(chain.ref_amount, m)
+        ref_delay = np.tile(chain.ref_delay, m)
+        k = len(targets)
+        # hub h moves on to copy j of its target with probability w_j, at once
+        row = np.concatenate([row, np.repeat(m * n + np.arange(k), m)])
+        col = np.concatenate([col, (targets[:, None] + offset.T).ravel()])
+        rate = np.concatenate([rate, np.tile(w, k)])
+        delay = np.concatenate([delay, np.zeros(k * m)])
+        steps += [f"{_SEP}hub{j}" for j in range(k)]
+    keep = rate > 0
+    order = np.lexsort((col[keep], row[keep]))
+    ref_order = np.lexsort((ref_col, ref_row))
+    pad = np.zeros(len(targets))
+    return replace(
+        chain, steps=steps, stage_of=steps,  # (no reach is computed on it)
+        move_row=row[keep][order], move_col=col[keep][order],
+        move_rate=rate[keep][order], move_delay=delay[keep][order],
+        value=np.concatenate([np.tile(chain.value, m), pad]),
+        cost=np.concatenate([np.tile(chain.cost, m), pad]),
+        goal=np.concatenate([np.tile(chain.goal, m), np.zeros(len(targets), bool)]),
+        entry=np.concatenate([np.outer(w, chain.entry).ravel(), pad]),
+        ref_row=ref_row[ref_order], ref_col=ref_col[ref_order],
+        ref_amount=ref_amount[ref_order], ref_delay=ref_delay[ref_order],
+        uncertain={}, per_customer={})
+
+
+# ---------------------------------------------------------------- convergence
+
+def _numbers(metrics: Metrics) -> dict[str, np.ndarray]:
+    """Every number of the metrics by group: each expectation alone, each
+    column of the place tables, the cohort (NaN where None)."""
+    out = {k: np.array([getattr(metrics, k)], float) for k in EXPECTATIONS}
+    for table, prefix in ((metrics.steps, ""), (metrics.stages, "stage ")):
+        if table:
+            first = next(iter(table.values()))
+            for key in first:
+                out[f"{prefix}{key}"] = np.array(
+                    [np.nan if row[key] is None else row[key] for row in table.values()], float)
+    for key, value in metrics.cohort.items():
+        out[f"cohort.{key}"] = np.array([value], float)
+    return out
+
+
+def _moving(before: dict[str, np.ndarray], now: dict[str, np.ndarray],
+            settled: Callable[[str, int], bool]) -> list[tuple[str, int]]:
+    """The numbers (group, index) on which two rules still disagree: by more
+    than TOLERANCE of the number, or of its group's largest (a column of a
+    table, where a tiny entry may be all rounding)."""
+    moving = []
+    for group, x in now.items():
+        y = before[group]
+        floor = TOLERANCE * np.nanmax(np.abs(x), initial=0.0)
+        bad = np.abs(x - y) > TOLERANCE * np.abs(x) + floor
+        bad &= ~(np.isnan(x) & np.isnan(y))
+        moving += [(group, i) for i in np.flatnonzero(bad).tolist() if not settled(group, i)]
+    return moving
+
+
+def _key(group: str, ids: list[str], i: int) -> str:
+    if group.startswith("stage ") or group.startswith("cohort.") or group in EXPECTATIONS:
+        return group
+    return f"{group}({ids[i]})"
+
+
+def _marked(metrics: Metrics, unknown: dict[str, str], chain: Chain, drawn: Drawn) -> Metrics:
+    """The metrics with the numbers in `unknown` set to None in the tables,
+    inf (infinite) or NaN (not integrated) in the fields; a referral
+    cascade that never dies out (exact.py's cohort: inf) said so."""
+    for key, value in metrics.cohort.items():
+        if math.isinf(value) and f"cohort.{key}" not in unknown:
+            unknown = {**unknown, f"cohort.{key}": (
+                "infinite: the referral cascade never dies out (customers keep their own "
+                f"rate of `{_name(chain, drawn)}`, and those who refer most outweigh the "
+                "rate's mean, which `journey check` reads)")}
+    if not unknown:
+        return metrics
+    values: dict = {}
+    for key, why in unknown.items():
+        bad = math.inf if why.startswith("infinite") else math.nan
+        if key in EXPECTATIONS:
+            values[key] = bad
+    cohort = {k: (math.inf if f"cohort.{k}" in unknown else v) for k, v in metrics.cohort.items()}
+    steps = {s: {k: (None if f"{k}({s})" in unknown else v) for k, v in row.items()}
+             for s, row in metrics.steps.items()}
+    return replace(metrics, **values, steps=steps, cohort=cohort,
+                   unknown={**metrics.unknown, **unknown})
+
+
+# ---------------------------------------------------------------- infinite expectations
+
+def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[str, str]:
+    """The numbers whose expectation over the draw is infinite, with why."""
+    if not (drawn.draw.heavy_top and drawn.closes_at_one(chain)):
+        return {}
+    near = [_numbers(solve(drawn.at(chain, 1.0 - eta), frozenset(), False)) for eta in _NEAR]
+    why = (f"infinite: customers keep their own rate of `{_name(chain, drawn)}`, some of them "
+           "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up to 100%), and "
+           "their loop never ends; a discount, a horizon or b > 1 makes it finite")
+    out: dict[str, str] = {}
+    ids = list(chain.steps)
+    for group in [*EXPECTATIONS, "visits"]:
+        grow = [np.abs(x[group]) * eta for x, eta in zip(near, _NEAR)]
+        # a pole at p = 1: (1 - p) f(p) tends to a positive limit
+        infinite = (grow[1] > 1e-3 * grow[0]) & (grow[1] > 0)
+        for i in np.flatnonzero(infinite).tolist():
+            out[_key(group, ids, i)] = why
+    for total, parts in (("prospects", ("viral_coefficient",)),
+                         ("customers", ("viral_coefficient",)),
+                         ("revenue", ("viral_coefficient", "revenue")),
+                         ("cost", ("viral_coefficient", "cost"))):
+        if any(part in out for part in parts):
+            out[f"cohort.{total}"] = why
+    return out
+
+
+def _name(chain: Chain, drawn: Drawn) -> str:
+    return f"{chain.steps[drawn.source]} -> {chain.steps[drawn.target]}"
+
+
+__all__ = ["MAX_POINTS", "MIN_POINTS", "TOLERANCE", "expand", "infinite", "integrate",
+           "over_draw", "points"]
