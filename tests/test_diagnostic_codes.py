@@ -614,6 +614,32 @@ def test_limits_are_inclusive() -> None:
     assert not journeydsl.loads(text).errors
 
 
+FINE_LOOP = '''journey "Daily reminders" {
+  horizon 3y
+  stage habit "Habit" {
+    touchpoint remind "Reminder" { channel email }
+    touchpoint snooze "Snoozed"  { channel app }
+    touchpoint done   "Done"     { channel app; value 1 }
+  }
+  entry remind
+  goal done
+  remind -> remind 49.95% after 1d
+  remind -> snooze 49.95% after 1.00001d
+  snooze -> remind 99.9% after 1.00002d
+  remind -> done 0.05%
+}
+'''
+
+
+def test_JD408_loop_too_fine(monkeypatch) -> None:
+    # the budget scaled down with the horizon (3y here, 60y in the golden) to keep the test fast
+    monkeypatch.setattr("journeydsl.simulate.timeline.EVENT_BUDGET", 100_000)
+    d = check(FINE_LOOP, "JD408", "remind 49.95% after 1d")
+    assert "`remind`, `snooze`" in d.message and "86,401 s" in d.message
+    assert [FINE_LOOP[label.span.start:label.span.end] for label in d.labels] == [
+        "snooze 49.95% after 1.00001d", "remind 99.9% after 1.00002d"]
+
+
 # ---------------------------------------------------------------- JD4xx: the graph
 
 def test_JD401_no_entry() -> None:

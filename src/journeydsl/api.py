@@ -12,7 +12,8 @@ library with a `JourneyError`.
 from __future__ import annotations
 
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, JourneyError, Severity
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .language.model import Journey
     from .simulate import Report
     from .simulate.expectations import Outcome
+
+_T = TypeVar("_T")
 
 
 class Compiled:
@@ -139,17 +142,26 @@ class Compiled:
         """Exact metrics of the baseline or a scenario (see `journeydsl.simulate`)."""
         from .simulate import simulate
 
-        return simulate(self.simulable(scenario))
+        return self._run(simulate, self.simulable(scenario))
 
     def levers(self, scenario: str | None = None, persona: str | None = None) -> list:
         from .simulate.levers import levers
 
-        return levers(self.simulable(scenario), persona)
+        return self._run(levers, self.simulable(scenario), persona)
 
     def attribution(self, scenario: str | None = None, persona: str | None = None) -> Any:
         from .simulate.attribution import attribution
 
-        return attribution(self.simulable(scenario), persona)
+        return self._run(attribution, self.simulable(scenario), persona)
+
+    def _run(self, engine: Callable[..., _T], *args: Any) -> _T:
+        """An engine's result; a loop beyond its time budget is a JourneyError (JD408)."""
+        from .simulate.limits import TimeBudgetExceeded
+
+        try:
+            return engine(*args)
+        except TimeBudgetExceeded as err:
+            raise JourneyError([err.diagnostic(self.source)]) from None
 
     def monte_carlo(self, scenario: str | None = None, **options: Any) -> Any:
         """`simulate.montecarlo.monte_carlo` options: prospects, draws, seed,
@@ -188,14 +200,40 @@ def finish(compilation: Compilation) -> Compiled:
     variants = [journey, *compilation.variants.values()] if journey is not None else []
     if compilation.ok and any(v.expects for v in variants):
         from .simulate.expectations import evaluate, failure  # numpy: only when needed
+        from .simulate.limits import TimeBudgetExceeded
 
         for variant in variants:
             if variant.expects and not variant.library:
-                found = evaluate(variant)
+                try:
+                    found = evaluate(variant)
+                except TimeBudgetExceeded as err:
+                    problems.append(err.diagnostic(compilation.source))
+                    break  # every variant shares the loop
                 outcomes += found
                 problems += [failure(o, compilation.source) for o in found if not o.passed]
         problems = diag.sorted_diagnostics(problems)
+    elif compilation.ok and journey is not None and not journey.library:
+        problems += _time_budget(variants, compilation.source)
     return Compiled(compilation, capped(problems, compilation.source), outcomes)
+
+
+def _time_budget(variants: list[CompiledJourney], source: SourceFile | None
+                 ) -> list[Diagnostic]:
+    """JD408 when a loop's fine delays over the horizon would take the engine
+    past its time budget: found by running it, only for files with such a
+    loop (`limits.fine_loops`, pure Python), so that `check` reports what
+    `simulate` would stop on."""
+    from .simulate.limits import TimeBudgetExceeded, fine_loops
+
+    for variant in variants:
+        if fine_loops(variant):
+            from .simulate import simulate
+
+            try:
+                simulate(variant, cohort=True)
+            except TimeBudgetExceeded as err:
+                return [err.diagnostic(source)]
+    return []
 
 
 __all__ = ["Compiled", "JourneyError", "finish", "load", "loads"]

@@ -105,6 +105,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD405": (Severity.ERROR, "closed loop a walk can never leave"),
     "JD406": (Severity.ERROR, "referral cascade never dies out"),
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
+    "JD408": (Severity.ERROR, "loop too fine for the horizon"),
     "JD501": (Severity.ERROR, "expectation failed"),
 }
 

@@ -36,14 +36,34 @@ def main() -> None:
         if not isinstance(done.code, (int, type(None))):
             typer.echo(str(done.code), err=True)
     except Exception as err:  # a bug in journeydsl, not in the user's file
-        typer.echo(f"journey: internal error: {type(err).__name__}: {err}\n"
-                   "This is a bug in journeydsl; please report it with the input file.", err=True)
-        code = 3
+        limit = _engine_limit(err)
+        if limit is not None:
+            code = limit
+        else:
+            typer.echo(f"journey: internal error: {type(err).__name__}: {err}\n"
+                       "This is a bug in journeydsl; please report it with the input file.",
+                       err=True)
+            code = 3
     # Like mypy: skip the interpreter's teardown, which on a large journey
     # spends a noticeable time freeing objects the OS reclaims anyway.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _engine_limit(err: Exception) -> int | None:
+    """Exit 1 with the located diagnostic when `err` is an engine limit the
+    file ran into (a loop beyond the time budget, JD408); None otherwise.
+    Every command reaches the engines through here, whatever it is."""
+    from ..simulate.limits import TimeBudgetExceeded
+
+    if not isinstance(err, TimeBudgetExceeded):
+        return None
+    from ..api import load
+    from .common import report
+
+    report([err.diagnostic(load(err.journey.path).source)])
+    return 1
 
 
 __all__ = ["app", "main"]

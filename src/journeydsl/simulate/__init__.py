@@ -68,9 +68,11 @@ def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
     cross) only for these ids; None computes all."""
     from .chain import build_chain
     from .exact import solve
+    from .limits import located
 
     shares = dict(journey.shares)
-    with paused_gc():  # thousands of small dicts (the step tables), none of them garbage
+    # paused gc: thousands of small dicts (the step tables), none of them garbage
+    with paused_gc(), located(journey):
         personas = {p: solve(build_chain(journey, p), places, cohort)
                     for p in journey.persona_ids}
         blended = blend(personas, shares)

@@ -107,6 +107,7 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
     (KeyError for one the journey does not have). `steps` False: channels
     only (`steps` is then empty), which saves one horizon pass per step."""
     from . import check_persona
+    from .limits import located
 
     check_persona(journey, persona)
     shares = dict(journey.shares) if persona is None else {persona: 1.0}
@@ -125,7 +126,8 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
         chain = build_chain(journey, p)
         if chain.horizon_days is not None:
             method = "horizon"
-        conv, by_step, by_group = _removals(chain, groups, want_steps)
+        with located(journey):
+            conv, by_step, by_group = _removals(chain, groups, want_steps)
         conversion += share * conv
         without_step += share * by_step
         without_channel += share * by_group

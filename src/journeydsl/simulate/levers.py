@@ -123,8 +123,12 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
     names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
 
     wanted = journey.persona_ids if persona is None else [persona]
-    effects = {p: _persona_effects(build_chain(journey, p), src, dst, delay,
-                                   np.array(numbers.rates[p], dtype=float)) for p in wanted}
+    from .limits import located
+
+    with located(journey):
+        effects = {p: _persona_effects(build_chain(journey, p), src, dst, delay,
+                                       np.array(numbers.rates[p], dtype=float))
+                   for p in wanted}
 
     groups: list[tuple[str | None, _Effects]] = []
     if persona is None:

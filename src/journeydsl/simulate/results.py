@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Callable, cast
+from typing import Any, Callable, TypeVar, cast
 
 from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
 
@@ -105,8 +105,12 @@ def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of,
 _LINEAR = EXPECTATIONS  # blended by share; the ratios follow from them
 
 
-def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
-    """The persona mix as a whole: expectations weighted by share."""
+_Key = TypeVar("_Key")
+
+
+def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
+    """The persona mix as a whole: expectations weighted by share. (Also
+    the mixture of customers' own rates: points for personas, mixture.py.)"""
     if len(parts) == 1:
         (persona, only), = parts.items()
         if shares[persona] == 1.0:

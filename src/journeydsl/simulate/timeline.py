@@ -56,7 +56,13 @@ _DENSE_BOUND = 512
 
 class TooManyEvents(ValueError):
     """A journey whose loops make more distinct arrival times before the
-    horizon than EVENT_BUDGET (a fast loop over a long horizon)."""
+    horizon than EVENT_BUDGET (a fast loop over a long horizon). `states`:
+    the component being propagated when the budget ran out (the loop whose
+    delays force the times apart)."""
+
+    def __init__(self, states: list[int]) -> None:
+        super().__init__(f"more than {EVENT_BUDGET:,} distinct arrival times before the horizon")
+        self.states = states
 
 
 @dataclass
@@ -127,25 +133,28 @@ def propagate(net: Network, inputs: list[Series]) -> list[Series]:
             state = int(group[0])
             arrived = merge(pending_t[state], pending_x[state])
         else:
-            arrived_group = _component(net, group, pending_t, pending_x)
+            try:
+                arrived_group = _component(net, group, pending_t, pending_x)
+            except TooManyEvents as err:
+                err.states = err.states or sorted(group.tolist())
+                raise
             for state, series in zip(group.tolist(), arrived_group):
                 out[state] = series
                 events += len(series.t)
             _push(net, group, out, pending_t, pending_x)
-            _check_budget(events)
+            _check_budget(events, group)
             continue
         pending_t[state] = pending_x[state] = []
         out[state] = arrived
         events += len(arrived.t)
         _push(net, group, out, pending_t, pending_x)
-        _check_budget(events)
+        _check_budget(events, group)
     return out
 
 
-def _check_budget(events: int) -> None:
+def _check_budget(events: int, group: np.ndarray | None = None) -> None:
     if events > EVENT_BUDGET:
-        raise TooManyEvents(f"more than {EVENT_BUDGET:,} distinct arrival times before the "
-                            "horizon")
+        raise TooManyEvents([] if group is None else sorted(group.tolist()))
 
 
 def _has_loop(net: Network, state: int) -> bool:
@@ -258,7 +267,7 @@ def _component(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Se
                                       np.concatenate(new_x), k)
         if close is not None:
             frontier = frontier @ close
-        _check_budget(sum(map(len, all_t)) + len(frontier_t))
+        _check_budget(sum(map(len, all_t)) + len(frontier_t), group)
     return _split(np.concatenate(all_t), np.concatenate(all_c), np.concatenate(all_x), k)
 
 
