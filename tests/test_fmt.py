@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 import journeydsl
-from journeydsl.fmt import _full_parser, fmt_command, format_text
+from journeydsl.cli.fmt import fmt_command
+from journeydsl.fmt import _full_parser, format_text
 from journeydsl.language.source import SourceFile
 from journeydsl.language.syntax import grammar_text
 

@@ -20,7 +20,8 @@ import journeydsl
 from journeydsl.diagnostics import JourneyError
 from journeydsl.simulate import Report, simulate
 from journeydsl.simulate.chain import build_chain
-from journeydsl.simulate.montecarlo import MonteCarloReport, monte_carlo, simulate_chain
+from journeydsl.simulate.montecarlo import (MonteCarloReport, WalkTooLong, monte_carlo,
+                                            simulate_chain)
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.journey"))
 PROSPECTS = 200_000
@@ -339,19 +340,46 @@ STUCK = """journey "stuck" {
 }"""
 
 
-def test_a_walk_that_never_ends_is_stopped_and_reported():
+def test_a_walk_that_never_ends_is_an_error_naming_its_loop():
     # a zero-delay 100% loop: the horizon never comes
     compiled = journeydsl.loads(STUCK)
     # variant() refuses a journey with errors: take the one the checker walked
     chain = build_chain(compiled.compilation.journey, "default")
-    mc, walks = simulate_chain(chain, 300, np.random.default_rng(0), max_moves=50)
-    assert walks.capped_walks == 300 and (walks.end_step == -2).all()
-    assert mc.steps["a"]["visits"] == 51  # the first visit and 50 moves
-    # the checker rejects such a journey (JD405), so only the engine's own
-    # safety cap is exercised here; the report refuses a journey with errors
+    with pytest.raises(WalkTooLong, match=r"never leave.* loop at `a`.*exact engine"):
+        simulate_chain(chain, 300, np.random.default_rng(0))
+    # the checker rejects such a journey (JD405); the report refuses a journey with errors
     assert "JD405" in [d.code for d in compiled.diagnostics]
     with pytest.raises(JourneyError):
-        compiled.monte_carlo(prospects=300, max_moves=50)
+        compiled.monte_carlo(prospects=300)
+
+
+RING = """journey "ring" {
+  stage a {}
+  stage b {}
+  stage c {}
+  entry a
+  a -> b 99.99%
+  b -> a 100%
+  a -> c 0.01%
+  goal c
+}"""
+
+
+def test_walks_too_long_for_the_cap_are_an_error_naming_the_loop():
+    # a two-step loop left once in 10,000 rounds: no walk is cut short silently
+    compiled = journeydsl.loads(RING)
+    assert compiled.ok, compiled.diagnostics
+    with pytest.raises(WalkTooLong, match=r"still going after 1,000 moves.* through `a`, `b`;"):
+        monte_carlo(compiled.journey, prospects=1_000, max_moves=1_000)
+    from journeydsl.simulate.montecarlo import walk
+
+    with pytest.raises(WalkTooLong, match=r"needed over .* draws of a next move"):
+        walk_budget = (walk.MIN_BUDGET, walk.MAX_DRAWS)
+        try:
+            walk.MIN_BUDGET, walk.MAX_DRAWS = 100_000, 10
+            monte_carlo(compiled.journey, prospects=1_000)
+        finally:
+            walk.MIN_BUDGET, walk.MAX_DRAWS = walk_budget
 
 
 def test_progress_and_report_shape():

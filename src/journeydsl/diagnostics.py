@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
 
+from .display import json_shown, lines_shown, shown, width
 from .language.source import SourceFile, Span
 
 
@@ -187,6 +188,10 @@ _TAB = "    "
 def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
     """rustc-style rendering with the source line and a caret underline.
 
+    User text (messages, paths, source lines) is shown with its control,
+    bidi and invisible characters escaped (`journeydsl.display`), the carets
+    under the escapes.
+
     >>> from journeydsl.language.source import SourceFile, Span
     >>> src = SourceFile("f.journey", "a -> pricng 5%\\n")
     >>> d = make("JD201", "unknown step `pricng`", src, Span(5, 11),
@@ -205,10 +210,10 @@ def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
     else:
         sev = bold = blue = reset = ""
     out = [f"{sev}{diagnostic.severity.value}[{diagnostic.code}]{reset}{bold}: "
-           f"{diagnostic.message}{reset}"]
+           f"{lines_shown(diagnostic.message)}{reset}"]
     src, span = diagnostic.source, diagnostic.span
     if src is None or span is None:
-        out.append(f" {blue}-->{reset} {diagnostic.path}")
+        out.append(f" {blue}-->{reset} {shown(diagnostic.path)}")
         pad = ""
     else:
         # One snippet per file: the diagnostic's own, then each other file
@@ -223,13 +228,13 @@ def render_text(diagnostic: Diagnostic, *, color: bool = False) -> str:
             if number:
                 out.append(f"{pad} {blue}|{reset}")
             arrow = "-->" if number == 0 else ":::"
-            out.append(f"{pad}{blue}{arrow}{reset} {where.path}:{line}:{col}")
+            out.append(f"{pad}{blue}{arrow}{reset} {shown(where.path)}:{line}:{col}")
             out.append(f"{pad} {blue}|{reset}")
             out.extend(_snippet(where, marks, pad, blue, reset))
     if diagnostic.help:
         if src is not None and span is not None:
             out.append(f"{pad} {blue}|{reset}")
-        out.append(f"{pad} {blue}={reset} {bold}help{reset}: {diagnostic.help}")
+        out.append(f"{pad} {blue}={reset} {bold}help{reset}: {lines_shown(diagnostic.help)}")
     return "\n".join(out)
 
 
@@ -246,7 +251,8 @@ def _snippet(src: SourceFile, marks: list[tuple[Span, str, str]], pad: str, blue
         line_marks = [m for m in marks if src.line_col(m[0].start)[0] == number]
         text, shift = _window(src.line_text(number), line_marks[0][0].start
                               - src.line_starts[number - 1])
-        out.append(f"{blue}{number:>{gutter}} |{reset} {text.replace(chr(9), _TAB)}".rstrip())
+        out.append(f"{blue}{number:>{gutter}} |{reset} {shown(text).replace(chr(9), _TAB)}"
+                   .rstrip())
         silent = [m for m in line_marks if not m[1]]
         if silent:  # unlabelled spans on one line share one caret line
             merged: list[str] = []
@@ -261,7 +267,7 @@ def _snippet(src: SourceFile, marks: list[tuple[Span, str, str]], pad: str, blue
         for mark_span, message, style in line_marks:
             if message:
                 carets = _underline(src, mark_span, text, number, shift)
-                out.append(f"{pad} {blue}|{reset} {style}{carets} {message}{reset}")
+                out.append(f"{pad} {blue}|{reset} {style}{carets} {shown(message)}{reset}")
     return out
 
 
@@ -276,12 +282,12 @@ def _window(text: str, column: int) -> tuple[str, int]:
     if len(text) <= _MAX_SHOWN:
         return text, 0
     start = max(0, min(column - 40, len(text) - _MAX_SHOWN))
-    shown = text[start:start + _MAX_SHOWN]
+    part = text[start:start + _MAX_SHOWN]
     if start + _MAX_SHOWN < len(text):
-        shown += "…"
+        part += "…"
     if start > 0:
-        return "…" + shown, start - 1
-    return shown, 0
+        return "…" + part, start - 1
+    return part, 0
 
 
 def _underline(src: SourceFile, span: Span, text: str, line: int, shift: int = 0) -> str:
@@ -292,29 +298,15 @@ def _underline(src: SourceFile, span: Span, text: str, line: int, shift: int = 0
 
 
 def _width(text: str) -> int:
-    """Columns a terminal uses: combining marks take none, wide characters two."""
-    import unicodedata
-
-    if text.isascii():
-        return len(text.replace("\t", _TAB))
-    columns = 0
-    for char in text:
-        if char == "\t":
-            columns += len(_TAB)
-        elif unicodedata.combining(char):
-            continue
-        elif unicodedata.east_asian_width(char) in ("W", "F"):
-            columns += 2
-        else:
-            columns += 1
-    return columns
+    """Columns a terminal uses for `text` as shown (escapes included)."""
+    return width(shown(text), len(_TAB))
 
 
 def render_concise(diagnostic: Diagnostic) -> str:
     """One line: ``path:line:col: severity[CODE] message``."""
     line, col = diagnostic.location
-    return (f"{diagnostic.path}:{line}:{col}: {diagnostic.severity.value}"
-            f"[{diagnostic.code}] {diagnostic.message}")
+    return (f"{shown(diagnostic.path)}:{line}:{col}: {diagnostic.severity.value}"
+            f"[{diagnostic.code}] {shown(diagnostic.message)}")
 
 
 def to_dict(diagnostic: Diagnostic) -> dict:
@@ -350,4 +342,4 @@ def _label_dict(label: Label, diagnostic: Diagnostic) -> dict:
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
     import json
 
-    return json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    return json_shown(json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False))

@@ -5,7 +5,7 @@ with `keep_all_tokens`, so that the tree holds every token, punctuation and
 the `_SEP` separators (which carry the comments and blank lines) included.
 When that parse fails, `syntax.parse` reports the syntax errors (and the
 file is not touched). A printer walks the tree and writes lines; a last
-pass aligns columns.
+pass aligns columns. The command that rewrites files is `cli/fmt.py`.
 
 >>> print(format_text('journey "x" {\\n  entry a\\n  a->b 30%[ent:10%]  after 2d # go\\n'
 ...                   '  ccc => a 0.1\\n}'), end="")
@@ -18,20 +18,15 @@ journey "x" {
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from .atomic import write_atomic
-from .language.source import SourceFile, decode
+from .language.source import SourceFile
 from .language.grammar import grammar_text
 from .language.syntax import parse
 
@@ -317,73 +312,3 @@ def _align_comments(lines: list[_Line], codes: list[str]) -> None:
         for k in range(i, j):
             codes[k] += " " * (column - _width(codes[k]))
         i = j
-
-
-# ------------------------------------------------------------------ command
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace the file atomically, following a symlink, keeping its mode."""
-    target = Path(os.path.realpath(path))
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except OSError:
-        mode = None
-    write_atomic(target, text.encode("utf-8"), mode)
-
-
-def _diff(path: Path, before: str, after: str) -> str:
-    lines = difflib.unified_diff(before.split("\n"), after.split("\n"),
-                                 fromfile=f"{path} (original)", tofile=f"{path} (formatted)",
-                                 lineterm="")
-    return "\n".join(lines) + "\n"
-
-
-def fmt_command(paths: list[Path], check: bool = False, diff: bool = False,
-                ignore: bool = True) -> int:
-    """Format files in place; exit code 0 ok, 1 changes (--check) or bad files, 2 usage.
-
-    Directories are searched for `*.journey` files, skipping hidden folders
-    and what git ignores unless `ignore` is false (see files.py). With
-    `check` or `diff` nothing is written: `check` lists the files that would
-    change (stdout), `diff` prints a unified diff (stdout). Files with syntax
-    errors are left untouched and their diagnostics go to stderr.
-    """
-    from .language.compiler import compile_path
-    from .diagnostics import render_text
-    from .ci.files import find_journey_files, no_files_message
-
-    files, problems = find_journey_files(paths, ignore, journey_only=True)
-    if problems or not files:
-        for problem in problems or [no_files_message(paths, ignore)]:
-            print(f"journey: {problem}", file=sys.stderr)
-        return 2
-    failed = changed = 0
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = None
-        source = decode(str(path), data) if data is not None else None
-        formatted, diagnostics = (format_source(source) if isinstance(source, SourceFile)
-                                  else (None, compile_path(path).diagnostics))
-        if formatted is None:
-            failed += 1
-            for d in diagnostics:
-                print(render_text(d) + "\n", file=sys.stderr)
-            print(f"journey: {path}: not formatted (fix the errors above)", file=sys.stderr)
-            continue
-        assert data is not None  # it was formatted, so it was read
-        original = data.decode("utf-8")
-        if formatted == original:
-            continue
-        changed += 1
-        if diff:
-            sys.stdout.write(_diff(path, original, formatted))
-        if check:
-            print(path)
-        elif not diff:
-            _write_atomic(path, formatted)
-            print(f"formatted {path}", file=sys.stderr)
-    if failed:
-        return 1
-    return 1 if check and changed else 0

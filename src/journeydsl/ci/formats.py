@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..diagnostics import REGISTRY, Diagnostic, Label, Severity
+from ..display import json_shown, lines_shown
 from ..language.source import SourceFile
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -102,7 +103,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic], root: Path) -> str:
             "results": results,
         }],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False)
+    return json_shown(json.dumps(log, indent=2, ensure_ascii=False))
 
 
 def _explanations() -> dict[str, str]:
@@ -196,12 +197,13 @@ def find_root(start: Path | None = None) -> Path:
 # ------------------------------------------------------------------- GitHub
 
 def escape_data(text: str) -> str:
-    """Escape a workflow command's message.
+    """Escape a workflow command's message (control, bidi and invisible
+    characters first shown as their escapes: `journeydsl.display`).
 
-    >>> escape_data("100% sure\\nnext")
-    '100%25 sure%0Anext'
+    >>> escape_data("100% sure\\nnext\\x1b[2J")
+    '100%25 sure%0Anext\\\\u{1b}[2J'
     """
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return lines_shown(text, "\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

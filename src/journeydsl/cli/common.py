@@ -43,7 +43,10 @@ def usage(message: str) -> NoReturn:
 
 
 def error(message: str) -> None:
-    typer.echo(f"journey: {message}", err=True)
+    """`journey: message` on stderr (user text in it shown safe: `display`)."""
+    from ..display import lines_shown
+
+    typer.echo(f"journey: {lines_shown(message)}", err=True)
 
 
 def use_color(choice: Color = Color.auto, stream: TextIO | None = None) -> bool:
@@ -80,15 +83,23 @@ def size_limit(text: str | None) -> int:
     return size
 
 
+def require_input(path: Path) -> None:
+    """UsageError `no such file` when nothing is at `path` (anything else,
+    even a FIFO, goes on to the compiler, which says what is wrong with it)."""
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"no such file: {path}")
+
+
 def compile_or_exit(path: Path, *, max_bytes: int | None = None,
                     simulable: bool = False) -> Compiled:
     """Compile one file; print its diagnostics and exit 1 if it has errors
-    (or, `simulable`, if it is a library with nothing to simulate)."""
+    (or, `simulable`, if it is a library with nothing to simulate). A path
+    that is not a regular file (a FIFO, a device, a folder) gets JD001
+    "not a regular file", as `journey check` gives it, without blocking."""
     from ..api import load
     from ..diagnostics import JourneyError
 
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+    require_input(path)
     with paused_gc():
         result = load(path, max_bytes)
     problems = result.diagnostics if not result.ok else []

@@ -8,17 +8,27 @@ Exit codes: 0 written, 1 the journey has errors or the render failed,
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..render import produce, write_atomic
+from ..render import produce
 from ..render.board.lanes import LANES
 from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
-from .common import Choice, Color, UsageError, choices, compile_or_exit, error, pick, use_color
-from .render_options import board_options, check_output, settle_options
+from .common import (
+    Choice,
+    Color,
+    UsageError,
+    choices,
+    compile_or_exit,
+    error,
+    pick,
+    require_input,
+    use_color,
+)
+from .outputs import check_output, refuse_journey, write_fd, write_output
+from .render_options import board_options, settle_options
 from .root import app
 
 if TYPE_CHECKING:
@@ -95,9 +105,10 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         return watch_command(path, out, fmt, persona, scenario, flows, view, renderer,
                              color=color, board=board)
     try:
+        if out is not None:
+            refuse_journey(out)  # before the format: `-o in.journey` says why
         fmt = settle_options(out, fmt, view, renderer, flows, board)
-        if not path.is_file():
-            raise UsageError(f"no such file: {path}")
+        require_input(path)
         try:
             compiled = compile_or_exit(path)
         except typer.Exit:
@@ -111,9 +122,11 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         data = produce(journey, fmt, persona, flows, view, renderer, board)
         for note in notes:
             error(note)
+        binary = fmt if fmt in ("png", "pdf") else ""
         if out is None:
-            return _to_stdout(data, fmt)
-        write_atomic(out, data)
+            write_fd(1, data, binary)
+        else:
+            write_output(out, data, path, binary)
     except UsageError as err:
         error(str(err))
         return 2
@@ -124,20 +137,3 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
         return 1
     return 0
-
-
-def _to_stdout(data: bytes, fmt: str) -> int:
-    stream = sys.stdout
-    if fmt in ("png", "pdf") and hasattr(stream, "isatty") and stream.isatty():
-        raise UsageError(f"refusing to write {fmt.upper()} to a terminal: use -o FILE")
-    stream.flush()
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        buffer.write(data)
-        buffer.flush()
-    else:  # a text stream (e.g. a test runner's capture)
-        stream.write(data.decode("utf-8", "replace"))
-    return 0
-
-
-

@@ -1,7 +1,7 @@
 """`journey render`'s options, checked before anything is compiled: the
 output format (from `--format` or OUT's extension, never contradicting it),
-views and renderers that fit it, and an OUT that is safe to write. Shared by
-a single render and `--watch`."""
+views and renderers that fit it. Shared by a single render and `--watch`;
+what OUT may be is outputs.py."""
 
 from __future__ import annotations
 
@@ -89,6 +89,11 @@ def _format(out: Path | None, fmt: str | None) -> str:
     if out is None:
         return "svg"
     found = EXTENSIONS.get(out.suffix.lower())
+    if found is None and not out.suffix:
+        from .outputs import check_output
+
+        if check_output(out).kind != "file":  # /dev/null, a FIFO, /dev/stdout: as stdout
+            return "svg"
     if found is None:
         raise UsageError(f"cannot tell the format from `{out.name}`: use --format "
                     f"({', '.join(FORMATS)})")
@@ -124,16 +129,3 @@ def _check_board(fmt: str, view: str, renderer: str, flows: bool) -> None:
     if flows:
         raise UsageError("--flows applies to the map; the board shows reach and drop-off "
                          "in its own lane")
-
-
-def check_output(out: Path, source: Path) -> None:
-    if out.suffix.lower() == ".journey":
-        raise UsageError(f"refusing to write over `{out}`: it is a .journey file")
-    if out.exists():
-        if out.is_dir():
-            raise UsageError(f"`{out}` is a directory")
-        try:
-            if out.samefile(source):
-                raise UsageError(f"refusing to write over the input file `{out}`")
-        except OSError:
-            pass

@@ -7,13 +7,13 @@ of the report failed, 2 usage error.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..render.formats import LANGS
-from .common import Choice, UsageError, choices, compile_or_exit, error
-from .render_options import check_output
+from .common import Choice, UsageError, choices, compile_or_exit, error, require_input
+from .outputs import check_output, write_output
 from .root import app
 
 if TYPE_CHECKING:
@@ -38,15 +38,14 @@ def report(
 
 
 def report_command(path: Path, out: Path, lang: str = "en") -> int:
-    from ..render import write_atomic
     from ..render.backends import RenderFailed
     from ..render.report import report_html
 
     try:
-        if out.suffix.lower() not in (".html", ".htm"):
+        # a file is named .html; a device, FIFO or /dev/stdout takes it as it is
+        if check_output(out).kind == "file" and out.suffix.lower() not in (".html", ".htm"):
             raise UsageError(f"the report is HTML: use `-o {out.with_suffix('.html')}`")
-        if not path.is_file():
-            raise UsageError(f"no such file: {path}")
+        require_input(path)
         try:
             compiled = compile_or_exit(path, simulable=True)
         except typer.Exit as done:
@@ -55,7 +54,7 @@ def report_command(path: Path, out: Path, lang: str = "en") -> int:
         scenarios = [compiled.variant(s) for s in compiled.scenarios]
         text = report_html(compiled.variant(None), scenarios, lang, path.name,
                            compiled.expectations)
-        write_atomic(out, text.encode("utf-8"))
+        write_output(out, text.encode("utf-8"), path)
     except UsageError as err:
         error(str(err))
         return 2

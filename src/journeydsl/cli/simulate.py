@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .._gc import paused_gc
-from .common import command, compile_or_exit, pick
+from .common import command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ def simulate(
     """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
     import json
 
+    from ..display import json_shown
+
     result = compile_or_exit(path, simulable=True)
     journey = pick(result, path, scenario, persona)
     with paused_gc():
@@ -88,15 +90,17 @@ def simulate(
             payload["levers"] = [lever.as_dict() for lever in lever_list]
         if removals is not None:
             payload["attribution"] = removals.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+        typer.echo(json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)))
         return
     from rich.console import Console
 
+    from ..display import one_line
     from .tables import attribution_tables, compare_view, levers_table, report_view
 
-    console = Console(highlight=False)
-    labels = {s.id: s.label for s in journey.stages}
-    step_labels = {s.id: s.label for s in journey.steps}
+    # markup and emoji codes off: a label such as "[red]x" or ":warning:" is text
+    console = Console(highlight=False, markup=False, emoji=False)
+    labels = {s.id: one_line(s.label) or s.id for s in journey.stages}
+    step_labels = {s.id: one_line(s.label) or s.id for s in journey.steps}
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
@@ -116,7 +120,25 @@ def simulate(
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int,
                         persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
-    """monte_carlo() with a progress bar on stderr when it is a terminal."""
+    """monte_carlo() with a progress bar on stderr when it is a terminal;
+    walks it cannot finish are `journey: ...` and exit 1."""
+    from ..simulate.montecarlo import WalkTooLong
+
+    walk = _monte_carlo_walk(prospects, draws, seed, persona)
+
+    def run(journey: CompiledJourney) -> MonteCarloReport:
+        try:
+            return walk(journey)
+        except WalkTooLong as err:
+            where = f" (in scenario `{journey.scenario}`)" if journey.scenario else ""
+            error(f"{err}{where}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _monte_carlo_walk(prospects: int, draws: int, seed: int,
+                      persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo

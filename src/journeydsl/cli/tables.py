@@ -10,6 +10,8 @@ gets the labels and one table. `width=None` lays out for an unbounded width.
 
 Numbers are printed one way throughout: U+2212 (−) before a negative number,
 "+" before a positive change, no sign on a number that rounds to zero.
+User text (labels, the title) comes shown safe (`display.one_line`) and is
+printed by a console without markup or emoji codes.
 
 >>> fmt(-0.125, "rate", None), fmt(1234.5, "money", "USD"), delta(0.30, 0.25, "rate", None)
 ('−12.50%', '1,234.50 USD', '+5.00 pp')
@@ -29,6 +31,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..display import one_line
 from ..metrics import HEADLINE as METRICS_SHOWN
 from ..metrics import METRIC
 from ..simulate.results import Metrics
@@ -53,13 +56,16 @@ HEADLINE = tuple((m.json, m.label, m.unit) for m in METRICS_SHOWN)
 def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False,
         unit: bool = True) -> str:
     """`value` as the tables print it; `kind` is rate (a fraction, shown in %),
-    money, days or ratio; "—" when undefined. `plus` puts "+" before a
-    positive number (a change); `unit=False` leaves the currency out.
+    money, days or ratio; "—" when undefined, or beyond double precision
+    (inf, NaN: the output says why). `plus` puts "+" before a positive number
+    (a change); `unit=False` leaves the currency out.
 
     >>> fmt(-2.5, "days", None), fmt(0.000033, "rate", None), fmt(26539, "money", "VND", plus=True)
     ('−2.5 d', '0.0033%', '+26,539 VND')
+    >>> fmt(float("inf"), "ratio", None)
+    '—'
     """
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "—"
     size = abs(value)
     if kind == "rate":
@@ -119,7 +125,8 @@ def delta(new: float | None, old: float | None, kind: str, currency: str | None)
 
 def natural_width(renderable: RenderableType) -> int:
     """The width `renderable` takes when nothing has to wrap."""
-    console = Console(width=100_000, file=StringIO(), color_system=None)
+    console = Console(width=100_000, file=StringIO(), color_system=None, markup=False,
+                      emoji=False)
     return Measurement.get(console, console.options, renderable).maximum
 
 
@@ -275,7 +282,7 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
     scenario = f" — scenario {report.scenario}" if report.scenario else ""
-    header = Text(f"{report.journey}{scenario} ({report.method.replace('_', ' ')})",
+    header = Text(f"{one_line(report.journey)}{scenario} ({report.method.replace('_', ' ')})",
                   style="bold")
     columns = {}
     if persona:
@@ -302,7 +309,8 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
     columns = {name: (r.personas[persona] if persona else r.blended) for name, r in reports.items()}
     first = next(iter(columns))
     return Group(
-        Text(f"{next(iter(reports.values())).journey}: baseline and scenarios", style="bold"),
+        Text(f"{one_line(next(iter(reports.values())).journey)}: baseline and scenarios",
+             style="bold"),
         *metrics_tables(columns, currency,
                         "Metrics" + (f" (persona {persona})" if persona else ""), width,
                         deltas_from=first),
@@ -427,6 +435,20 @@ def monte_carlo_view(report: MonteCarloReport, currency: str | None,
             f"bring {_share(report.revenue_concentration)} of customer revenue"
             + (f" ({_share(report.profit_concentration)} of profit)"
                if report.profit_concentration is not None else "")))
+    undefined = report.as_dict()["undefined"]  # (the JSON's nulls and why)
+    if undefined:
+        by_reason: dict[str, list[str]] = {}
+        for key, reason in undefined.items():
+            by_reason.setdefault(reason, []).append(key)
+        for reason, keys in by_reason.items():
+            parts.append(Text(f"Shown as — (null in JSON): {', '.join(keys)}: {reason}",
+                              style="yellow"))
+    if report.cascade_capped:
+        from ..simulate.montecarlo.run import CASCADE_FACTOR
+
+        parts.append(Text(f"The referral cascade was cut at {CASCADE_FACTOR} referred prospects "
+                          "per entering prospect: the cohort totals count only the prospects "
+                          "walked (the exact engine has them all)", style="yellow"))
     if report.rescaled_draws:
         parts.append(Text(f"{report.rescaled_draws} draw(s) had uncertain rates summing over 100% "
                           "at some step and were scaled down to 100% (see JD407)", style="yellow"))

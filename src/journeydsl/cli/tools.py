@@ -1,4 +1,4 @@
-"""`journey fmt | explain | export | schema | new`: the authoring tools.
+"""`journey explain | export | schema | new`: the authoring tools (`fmt` is fmt.py).
 
 Each command's body is a plain function that prints and returns the exit
 code (0 ok, 1 errors in the input, 2 usage error), so tests call it
@@ -20,25 +20,6 @@ from .root import app
 
 class ExportFormat(str, Enum):
     json = "json"
-
-
-@app.command()
-def fmt(
-    paths: Annotated[list[Path], typer.Argument(
-        help="Files, or directories searched for *.journey files.", show_default=False,
-        metavar="PATH")],
-    check: Annotated[bool, typer.Option(
-        "--check", help="Write nothing; list the files that would change, exit 1 if any.")
-    ] = False,
-    diff: Annotated[bool, typer.Option(
-        "--diff", help="Write nothing; print a unified diff of the changes.")] = False,
-    no_ignore: Annotated[bool, typer.Option(
-        "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
-) -> None:
-    """Rewrite journey files in the canonical layout (see docs/fmt.md)."""
-    from ..fmt import fmt_command
-
-    raise typer.Exit(fmt_command(paths, check=check, diff=diff, ignore=not no_ignore))
 
 
 @app.command()

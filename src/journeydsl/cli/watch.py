@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..render import produce, write_atomic
+from ..render import produce
 from .common import UsageError, error, pick, report
-from .render_options import check_output, settle_options
+from .outputs import check_output, refuse_journey, write_output
+from .render_options import settle_options
 
 if TYPE_CHECKING:
     from ..api import Compiled
@@ -145,7 +146,8 @@ class Watch:
                 check_output(self.out, source)
             data = produce(journey, self.fmt, self.persona, self.flows, self.view, self.renderer,
                            self.board)
-            write_atomic(self.out, data)
+            write_output(self.out, data, self.path,
+                         self.fmt if self.fmt in ("png", "pdf") else "")
         except (UsageError, RenderFailed, OSError) as err:
             if first:
                 raise
@@ -194,6 +196,7 @@ def watch_command(path: Path, out: Path | None, fmt: str | None, persona: str | 
     try:
         if out is None:
             raise UsageError("--watch needs -o/--output: the file to rewrite on every save")
+        refuse_journey(out)
         fmt = settle_options(out, fmt, view, renderer, flows, board)
         if path.exists():
             check_output(out, path)
@@ -222,4 +225,6 @@ def _message(err: Exception, out: Path | None) -> str:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    from ..display import lines_shown
+
+    print(lines_shown(line), file=sys.stderr, flush=True)

@@ -23,7 +23,7 @@ from .checks import Context, run_checks
 from .compiled import CompiledJourney
 from .model import Journey
 from .resolve import Names, resolve
-from .source import DEFAULT_MAX_BYTES, SourceFile, Span, decode, too_large
+from .source import DEFAULT_MAX_BYTES, SourceFile, Span, decode, read_regular, too_large
 from .syntax import parse
 from .transform import to_journey
 
@@ -168,15 +168,11 @@ def compile_path(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTE
 
 
 def _read_and_compile(shown: str, loader: _Loader) -> Compilation:
-    path = shown
-    if Path(path).exists() and not Path(path).is_file():
-        return Compilation(None, [diag.make(
-            "JD001", f"cannot read `{shown}`: not a regular file", SourceFile(shown, ""), None)])
     try:
-        with open(path, "rb") as stream:
-            # Read one byte past the limit, no more: a huge file costs no memory.
-            data = stream.read(loader.max_bytes + 1)
-            size = os.fstat(stream.fileno()).st_size if len(data) > loader.max_bytes else 0
+        # One byte past the limit, no more: a huge file costs no memory; a
+        # FIFO or device is refused without blocking.
+        data, info = read_regular(shown, loader.max_bytes)
+        size = info.st_size
     except OSError as err:
         reason = err.strerror or str(err)
         return Compilation(None, [diag.make(

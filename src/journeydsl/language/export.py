@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..display import json_shown
 from .source import SourceFile, Span
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def _sources(source: SourceFile) -> list[dict]:
 
 
 def export_json(result: Compilation) -> str:
-    return json.dumps(export_data(result), indent=2, ensure_ascii=False, allow_nan=False)
+    # labels keep every character; those that act on a terminal as escapes
+    return json_shown(json.dumps(export_data(result), indent=2, ensure_ascii=False,
+                                 allow_nan=False))
 
 
 def journey_schema() -> dict:

@@ -7,6 +7,9 @@ with what an editor shows. Lines and columns are 1-based only when printed.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from bisect import bisect_right
 from typing import NamedTuple
 
@@ -25,6 +28,47 @@ def too_large(size: int, limit: int, what: str = "file") -> tuple[str, str]:
     return (f"{what} is too large ({_mib(size)}; the limit is {_mib(limit)})",
             "split the journey into smaller files, or raise the limit with `--max-size` "
             f"(for example `--max-size {max(2 * limit, size) // 1_000_000 + 1}MB`)")
+
+
+class NotRegularFile(OSError):
+    """A path that is not a regular file (a FIFO, device, socket or folder)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"cannot read `{path}`: not a regular file")
+        self.strerror = "not a regular file"
+
+
+def read_regular(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES
+                 ) -> tuple[bytes, os.stat_result]:
+    """At most `max_bytes + 1` bytes of a regular file, and its stat.
+
+    Never blocks: the file is opened non-blocking and checked on the open
+    descriptor, so a FIFO, a device, a socket or a folder (even one swapped
+    in after a check by name) raises NotRegularFile instead of waiting for a
+    writer; other failures raise their OSError.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ENXIO:  # a socket
+            raise NotRegularFile(os.fspath(path)) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(os.fspath(path))
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(max_bytes + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), info
+    finally:
+        os.close(fd)
 
 
 def _mib(size: int) -> str:

@@ -1,10 +1,12 @@
 """Formatting numbers and escaping user text for each target format.
 
-Every user string goes through `clean` first (control characters become
-spaces, so nothing can break a line or an XML document), then through the
-escaper of its target: `dot_string` (a double-quoted DOT string, also safe
-for Graphviz's entity handling) or `mermaid_text` (Mermaid's `#code;`
-entities for everything its lexers treat specially).
+Every user string goes through `clean` first (one line; control, bidi and
+invisible characters shown escaped as `\\u{1b}`, see `journeydsl.display`,
+so nothing can break a line, an XML document or the order of the text
+around it), then through the escaper of its target: `dot_string` (a
+double-quoted DOT string, also safe for Graphviz's entity handling) or
+`mermaid_text` (Mermaid's `#code;` entities for everything its lexers
+treat specially).
 
 >>> dot_string('say "hi" \\\\ <b>')
 '"say \\\\"hi\\\\" \\\\\\\\ &lt;b&gt;"'
@@ -17,21 +19,18 @@ entities for everything its lexers treat specially).
 from __future__ import annotations
 
 import re
-import unicodedata
 
-_CONTROL = {"Cc", "Cs", "Zl", "Zp"}
+from ..display import one_line
 
 
 def clean(text: str | None) -> str:
-    """User text on one line: control characters and line breaks become spaces."""
-    if not text:
-        return ""
-    if text.isprintable():  # the common case: nothing to replace
-        return text.strip()
-    out = []
-    for ch in text:
-        out.append(" " if unicodedata.category(ch) in _CONTROL or ch in "\u2028\u2029" else ch)
-    return "".join(out).strip()
+    """User text on one line, safe to show: line breaks and tabs become
+    spaces, control, bidi and invisible characters their escapes.
+
+    >>> clean(" a\\nb\\x1b[2J \\u202eevil ")
+    'a b\\\\u{1b}[2J \\\\u{202e}evil'
+    """
+    return one_line(text)
 
 
 def wrap(text: str, width: int = 24) -> list[str]:

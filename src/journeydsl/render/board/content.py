@@ -3,8 +3,9 @@
 engine's report and the `expect` outcomes, computed once) and the shapes a
 lane hands to the layout.
 
-Text here is clean user text (`text.clean`, bidi controls removed), never
-escaped: the SVG writer escapes it.
+Text here is clean user text (`text.clean`: one line, control, bidi and
+invisible characters shown as their escapes), not yet escaped for XML:
+the SVG writer escapes it.
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ if TYPE_CHECKING:
     from ...simulate import Report
     from ...simulate.expectations import Outcome
 
-_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                               "\u2066\u2067\u2068\u2069\u061c"))
-
 
 def plain(text: str | None) -> str:
-    """User text for the board: one line, no bidi controls (an override
-    mark can flip the rest of a line; natural right-to-left text is kept)."""
-    return clean(text).translate(_BIDI).strip()
+    """User text for the board: `text.clean` (an override mark, which could
+    flip the rest of a line, is shown as `\\u{202e}`; natural right-to-left
+    text is kept)."""
+    return clean(text)
 
 
 # ------------------------------------------------------------ shapes

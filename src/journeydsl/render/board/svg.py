@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
+from ...display import lines_shown
+
 FONT = "'DejaVu Sans', Verdana, 'Liberation Sans', Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#52606d"
@@ -20,7 +22,10 @@ LINE = "#cbd2d9"
 
 
 def esc(text: str) -> str:
-    return escape(text, {'"': "&quot;", "'": "&#39;"})
+    """Text for XML: control, bidi and invisible characters shown as their
+    escapes (`journeydsl.display`; XML 1.0 cannot hold most controls), then
+    `& < > " '` escaped."""
+    return escape(lines_shown(text), {'"': "&quot;", "'": "&#39;"})
 
 
 def n(x: float) -> str:

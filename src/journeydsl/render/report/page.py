@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 
+from ...display import lines_shown
+
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 CSS = """
@@ -56,7 +58,9 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
 
 
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Text for HTML: control, bidi and invisible characters shown as their
+    escapes (`journeydsl.display`), then HTML-escaped, quotes included."""
+    return html.escape(lines_shown(str(text)), quote=True)
 
 
 def page(title: str, subtitle: list[str], body: list[str], footer: str, lang: str) -> str:

@@ -3,8 +3,8 @@
 Each walker (one prospect) starts at an entry step, earns each visited
 step's value and spends its cost discounted to its entry, draws its next
 move from the step's rates (the remainder ends the walk) and waits the
-move's delay, until its walk ends, the horizon cuts it, or a safety cap on
-the number of moves (reported) stops it. Only what happens at t < H counts;
+move's delay, until its walk ends or the horizon cuts it (walks too long
+to finish are an error, `WalkTooLong`, never cut short). Only what happens at t < H counts;
 a walk still going at H is active at the horizon. A *transition* is one
 draw of a walker's next move: to another step, or to the end of its walk.
 
@@ -16,7 +16,7 @@ the modules follow the life of a run:
   sampler.py    the next move of many walkers: one table read each
   flocks.py     entering prospects with one history: booked once per flock
   walk.py       passes over the pool of walkers in flight
-  loops.py      renewal loops: several moves per pass for walkers that stay
+  loops.py      self-loops: a geometric stay in one draw
   referrals.py  Poisson referrals by thinning, and the cascade's queue
   books.py      what stopped walks leave behind, summed by pair
   run.py        a set of pairs walked together -> a `Tally` per pair
@@ -35,8 +35,10 @@ Runs are reproducible: the same seed gives the same report.
 
 from __future__ import annotations
 
+from .bins import WalkTooLong
 from .draws import monte_carlo
 from .report import HEADLINE, MonteCarloReport
 from .run import Walks, simulate_chain
 
-__all__ = ["HEADLINE", "MonteCarloReport", "Walks", "monte_carlo", "simulate_chain"]
+__all__ = ["HEADLINE", "MonteCarloReport", "WalkTooLong", "Walks", "monte_carlo",
+           "simulate_chain"]

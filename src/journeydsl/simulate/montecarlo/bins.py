@@ -24,8 +24,20 @@ from .sampler import Sampler, bin_shift
 
 MONEY, TRACK, REFER, GOAL, LOOP = 1, 2, 4, 8, 16  # what a step needs when walkers are on it
 TIME_EPS = 1e-9  # days: a time this close to the horizon is at the horizon
-RUN = 24  # draws at once for a walker in a renewal loop (see loops.py)
-RUN_MIN_RATE = 0.5  # ... when its loop is at least this likely
+
+
+class WalkTooLong(ValueError):
+    """Walks that Monte Carlo cannot finish one move at a time: a loop that
+    walkers (almost) never leave. The exact engine solves any loop."""
+
+    def __init__(self, steps: list[str], why: str) -> None:
+        self.steps = steps
+        shown = ", ".join(f"`{s}`" for s in steps[:6])
+        if len(steps) > 6:
+            shown += f" and {len(steps) - 6} more steps"
+        kind = "loop at" if len(steps) == 1 else "loop through"
+        super().__init__(f"Monte Carlo cannot finish these walks: they {why} in the {kind} "
+                         f"{shown}; the exact engine (--method exact) solves any loop")
 
 
 @dataclass
@@ -162,6 +174,12 @@ class Tables:
         self._referral_tables(arrows)
         self._loops()
 
+    def loop_steps(self, step: int) -> list[str]:
+        """The ids of the steps of the loop (strongly connected component)
+        through step number `step`."""
+        mine = np.flatnonzero(self.component == self.component[step])
+        return [self.pairs[0].chain.steps[i] for i in mine]
+
     def _fill_world(self, w: int, ch: Chain, part: _ChainParts, mv, ptr, probs, codes,
                     arrows) -> None:
         n, S, E_max = self.n, self.S, self.E_max
@@ -205,6 +223,7 @@ class Tables:
         self.a_dst = np.concatenate([a[1] for a in arrows]).astype(np.intp)
         self.a_delay = np.concatenate([a[3] for a in arrows])
         amount = np.concatenate([a[2] for a in arrows])
+        self.a_amount = amount  # prospects sent per visit along each arrow
         self.lam_row_max = float(self.ref_total.max()) if len(amount) else 0.0
         a_row = np.repeat(np.arange(rows + 1), counts)
         cum = np.cumsum(amount)
@@ -215,36 +234,43 @@ class Tables:
         self.ref_code = sends > 0  # per code: its step sends referrals
 
     def _loops(self) -> None:
-        """Renewal loops (a step's move back to itself, with a delay, taken
-        at least RUN_MIN_RATE of the time): a walker on one draws up to RUN
-        moves at once. `loop_of[code]` is the loop a self-move code belongs
-        to (-1: none); `run_money[loop * RUN + v]` is the money of v more
-        visits along it, discounted to the time of the walker's last visit."""
+        """Self-loops (a step's move back to itself, like `paying -> paying
+        95% after 1mo` or a zero-delay retry): a walker that draws one stays
+        a geometric number of moves, drawn at once (loops.py), however
+        likely the loop. Per loop: its code, the chance to leave it, its
+        delay, the discount over one move, and a row of `exits`: the step's
+        other outcomes given that the walker leaves."""
         self.loop_of = np.full(len(self.tgt), -1, np.intp)
-        sampler = self.sampler
-        size, spread = 1 << sampler.shift, 16 - sampler.shift
-        loops = []
+        code, leave, delay = [], [], []
+        ptr, probs, outcomes = [0], [], []
         for i, (src, dst, prob, dly) in enumerate(self.moves):
-            for j in np.flatnonzero((src == dst) & (dly > 0) & (prob >= RUN_MIN_RATE)):
+            for j in np.flatnonzero(src == dst):
+                others = np.flatnonzero(src == src[j])
+                others = others[others != j]
+                # what leaving means: the other moves and the end, in their
+                # proportions (rates within the tolerance over 100% leave
+                # no end); the chance to leave is 1 - stay, as the sampler has it
+                end = max(0.0, 1.0 - float(prob[others].sum()) - float(prob[j]))
+                out = float(prob[others].sum()) + end
                 for w in (2 * i, 2 * i + 1):
-                    code = w * self.S + j
-                    row = self.row[code]
-                    own = np.flatnonzero(sampler.table[row * size:(row + 1) * size] == code)
-                    if len(own) and own[-1] - own[0] + 1 == len(own):  # its bins lo..hi
-                        loops.append((code, float(dly[j]), own[0] << spread,
-                                      ((own[-1] + 1) << spread) - 1))
-        self.loop_code = np.array([x[0] for x in loops], np.intp)
-        self.loop_delay = np.array([x[1] for x in loops], float)
-        self.loop_lo = np.array([x[2] for x in loops], np.uint16)  # as 16 random bits
-        self.loop_hi = np.array([x[3] for x in loops], np.uint16)
-        self.loop_of[self.loop_code] = np.arange(len(loops))
+                    code.append(w * self.S + j)
+                    leave.append(max(1.0 - float(prob[j]), 0.0))
+                    delay.append(float(dly[j]))
+                    probs.append(prob[others] / out if out > 0 else np.zeros(0))
+                    outcomes.append(w * self.S + others)
+                    ptr.append(ptr[-1] + len(others))
+        self.loop_code = np.array(code, np.intp)
+        self.loop_leave = np.array(leave, float)
+        self.loop_delay = np.array(delay, float)
+        self.loop_log_q = self.loop_delay * self.log_discount  # log of one move's discount
+        self.loop_of[self.loop_code] = np.arange(len(code))
         self.flags[self.row.take(self.loop_code)] |= LOOP
-        q = self.daily_discount ** self.loop_delay  # discount over one move of the loop
-        v = np.arange(RUN)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sums = np.where(q[:, None] == 1.0, v[None, :],
-                            q[:, None] * (1 - q[:, None] ** v[None, :]) / (1 - q[:, None]))
-        self.run_money = (self.money[self.loop_code][:, None] * sums).reshape(-1)
+        self.exits: Sampler | None = None  # the loops' exits (None: no loop)
+        if code:
+            shift = bin_shift(len(code))
+            self.exits = Sampler.build(np.array(ptr, np.int64), np.concatenate(probs),
+                                       np.concatenate(outcomes).astype(np.int64), self.END,
+                                       shift, straddle=self.DEAD + 1)
 
     def _structure(self, first: Chain, moves) -> None:
         """Steps a walk can visit more than once, and stages it can leave and
@@ -254,6 +280,7 @@ class Tables:
         dst = np.concatenate([m[1] for m in moves])
         pattern = sparse.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
         count, labels = strong_components(pattern)
+        self.component = labels  # per step: its strongly connected component (its loop)
         sizes = np.bincount(labels, minlength=count)
         cyclic = (sizes[labels] > 1) | np.isin(np.arange(n), src[src == dst])
         self.stages: list[str] = []

@@ -15,7 +15,7 @@ import numpy as np
 
 from .bins import Tables
 
-ENDED, CUT, CAPPED = 0, 1, 2  # how a walk stops: its end, the horizon, the safety cap
+ENDED, CUT = 0, 1  # how a walk stops: its end, or the horizon
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,10 +39,10 @@ class Books:
         self.N0 = N0 = int(self.block[-1])
         self.finished = 0
         self.starts = np.zeros((P, n), np.int64)
-        self.edge_counts = np.zeros((P, eng.E_max), np.int64)
+        # (floats: a stay in a loop near 100% can be ~1e16 moves)
+        self.edge_counts = np.zeros((P, eng.E_max))
         self.ends = np.zeros((P, 2 * n), np.int64)  # drop-off by step, then churn by step
         self.active = np.zeros(P, np.int64)
-        self.capped = np.zeros(P, np.int64)
         self.cost_sum = np.zeros(P)
         self.cost_sq = np.zeros(P)
         self.time_sum = np.zeros(P)  # first-goal times of the conversions (all before H)
@@ -52,13 +52,13 @@ class Books:
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
         self.stopped: list[tuple] = []  # (kind, code, money, converted, seen) as walks stop
-        self.sent: list[np.ndarray] = []  # entering prospects who referred, once per referral
+        # entering prospects who referred: (who, how many each; None: one)
+        self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
         self.counts: np.ndarray | None = None  # [tracked column, walker - offset]: visits
         # the cascade
         self.limits = np.asarray(limits, np.int64)
         self.queued = np.zeros(P, np.int64)
         self.cascade_capped = np.zeros(P, bool)
-        self.cascade_stopped = np.zeros(P, np.int64)  # stopped by the safety cap
         self.roots = np.zeros(1024, np.intp)  # by referred prospect (the first n_roots)
         self.n_roots = 0
         self.queue: list[tuple] = []  # (world, target, time)
@@ -122,9 +122,6 @@ class Books:
         if referred.any():
             r = sel[referred]
             self._book(w.take(r), e.take(r), cv.take(r), money.take(r))
-            if kind == CAPPED:
-                self.cascade_stopped += np.bincount(self.eng.pair_of.take(e.take(r)),
-                                                    minlength=self.eng.P + 1)[:-1]
             sel = sel[~referred]
             who = w.take(sel)
         if not len(sel):
@@ -134,10 +131,7 @@ class Books:
             both = money.take(sel)
             self.value[who] = both.real
             self.cost[who] = both.imag
-            if kind == ENDED:
-                self.end_step[who] = self.eng.tgt.take(e.take(sel))
-            else:
-                self.end_step[who] = -1 if kind == CUT else -2
+            self.end_step[who] = self.eng.tgt.take(e.take(sel)) if kind == ENDED else -1
             return
         self.stopped.append((kind, e.take(sel), money.take(sel), cv.take(sel),
                              seen.take(sel) if seen is not None else None))
@@ -160,7 +154,6 @@ class Books:
         key += n * conv.take(ended)
         self.ends += np.bincount(key, minlength=P * 2 * n).reshape(P, 2 * n)
         self.active += np.bincount(pair[kinds == CUT], minlength=P)
-        self.capped += np.bincount(pair[kinds == CAPPED], minlength=P)
         value, cost = both.real, both.imag
         self.cost_sum += np.bincount(pair, weights=cost, minlength=P)
         self.cost_sq += np.bincount(pair, weights=cost * cost, minlength=P)
@@ -199,7 +192,6 @@ class Books:
         key = ends + np.where(self.end_step >= 0, n * conv, 0)
         self.ends[0] += np.bincount(key, minlength=2 * n + 1)[:2 * n]
         self.active[0] += np.count_nonzero(self.end_step == -1)
-        self.capped[0] += np.count_nonzero(self.end_step == -2)
         self.cost_sum[0] += float(self.cost.sum())
         self.cost_sq[0] += dot(self.cost, self.cost)
         note = (conv | (self.value != 0)).nonzero()[0]
@@ -210,12 +202,19 @@ class Books:
         self.time_sq[0] += dot(times, times)
 
     # ---- referrals and the cascade
-    def refer(self, who, world, target, time) -> None:
-        """Prospects sent by walkers `who` of `world` (per referral): queue
-        them in the referred world of their pair, up to the pair's limit."""
-        entering = who < self.N0
+    def count_sent(self, who, count) -> None:
+        """Walkers `who` sent `count` prospects each (for the viral coefficient)."""
+        entering = (who < self.N0) & (count > 0)
         if entering.any():
-            self.sent.append(who[entering])
+            self.sent.append((who[entering], count[entering]))
+
+    def refer(self, who, world, target, time, counted: bool = True) -> None:
+        """Prospects sent by walkers `who` of `world` (per referral): queue
+        them in the referred world of their pair, up to the pair's limit
+        (`counted`: not yet counted by `count_sent`)."""
+        entering = who < self.N0
+        if counted and entering.any():
+            self.sent.append((who[entering], None))
         root = who.copy()
         if not entering.all():
             root[~entering] = self.roots[who[~entering] - self.N0]
@@ -241,11 +240,17 @@ class Books:
         self.n_roots += len(root)
         self.queue.append((2 * pair + 1, target, time))
 
-    def senders(self):
+    def senders(self) -> tuple[np.ndarray, np.ndarray]:
         """(entering prospects who referred someone, how many each)."""
         if not hasattr(self, "_senders"):
-            sent = np.concatenate(self.sent) if self.sent else np.zeros(0, np.intp)
-            self._senders = np.unique(sent, return_counts=True)
+            if not self.sent:
+                self._senders: tuple[np.ndarray, np.ndarray] = np.zeros(0, np.intp), np.zeros(0)
+                return self._senders
+            who = np.concatenate([x[0] for x in self.sent])
+            count = np.concatenate([np.ones(len(x[0])) if x[1] is None else x[1].astype(float)
+                                    for x in self.sent])
+            ids, inverse = np.unique(who, return_inverse=True)
+            self._senders = ids, np.bincount(inverse, weights=count, minlength=len(ids))
         return self._senders
 
     def waiting(self) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
 from ..results import blend
-from .report import MonteCarloReport, blended_linear, headline, uncertainty
+from .report import MonteCarloReport, blended_linear, uncertainty
 from .run import Stats, run_pairs
 from .bins import Pair
 from .tally import Tally
@@ -87,10 +87,9 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     share (only `persona` when given) and the personas blended as
     `results.blend` does; every draw and persona is walked in one pool.
     `uncertainty` gives, for each blended headline metric, the standard
-    error of the reported mean and p05/p50/p95 across draws (these include
-    each draw's own sampling noise); with a single draw, the standard error
-    comes from the per-prospect samples (delta method for ratios) and
-    p05/p95 are mean -/+ 1.645 standard errors. `progress(done, total)` is
+    error of the reported mean (see `report.uncertainty`) and p05/p50/p95
+    across draws (these include each draw's own sampling noise); with a
+    single draw, p05/p95 are mean -/+ 1.645 standard errors. `progress(done, total)` is
     called as walks end.
     """
     from .. import check_persona
@@ -118,7 +117,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
 
     tallies, stats = _walk_groups(pairs, seed, max_moves, tick)
     pooled: dict[str, Tally] = {}
-    per_draw_headline: list[dict[str, float | None]] = []
+    per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
     converters = []
     for d in range(k):
         mine = {p: tallies[j] for j, (dd, p) in enumerate(which) if dd == d}
@@ -127,16 +126,17 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             c = tally.converters.copy()
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
             converters.append(c)
-        per_draw_headline.append(headline(blended_linear(mine, mix)[0]))
+        per_draw.append(blended_linear(mine, mix))
     personas = {p: pooled[p].metrics() for p in run}
+    notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
         currency=journey.currency, shares=shares, personas=personas,
         blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
         prospects=prospects, draws=k, seed=seed,
-        uncertainty=uncertainty(pooled, mix, per_draw_headline, k),
+        uncertainty=uncertainty(pooled, mix, per_draw, notes), undefined=notes,
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
-        transitions=stats.transitions, moves=stats.moves, capped_walks=stats.capped_walks,
+        transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 3)))
     report.describe_converters()
@@ -171,13 +171,12 @@ def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
     """Every pair in one pool, unless the sampler would get too many rows."""
     group = max(1, _MAX_ROWS // (2 * pairs[0].chain.n + 1))
     tallies: list[Tally] = []
-    stats = Stats(0, 0, 0, False)
+    stats = Stats(0, 0, False)
     for g, lo in enumerate(range(0, len(pairs), group)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 30, g)))
         part, st, _ = run_pairs(pairs[lo:lo + group], rng, max_moves=max_moves, keep=False,
                                 progress=tick)
         tallies += part
         stats = Stats(stats.transitions + st.transitions, stats.moves + st.moves,
-                      stats.capped_walks + st.capped_walks,
                       stats.cascade_capped or st.cascade_capped)
     return tallies, stats

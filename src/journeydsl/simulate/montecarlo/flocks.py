@@ -100,9 +100,7 @@ class Flocks:
                 if lookup[code] >= 0:
                     self.counts[lookup[code], c.ids - self.lo] += 1
         if eng.ref_code[code]:
-            pos = referrals.uniform_ints(rng, n, rng.poisson(eng.lam_row_max * n))
-            referrals.send(eng, books, rng, c.ids.take(pos), np.full(len(pos), row, np.intp),
-                           np.full(len(pos), t))
+            referrals.from_visits(eng, books, rng, c.ids, np.full(n, row, np.intp), np.full(n, t))
         return t, row
 
     def _step(self, i: int, c: Flock) -> list[Flock]:

@@ -21,6 +21,11 @@ from .books import Books
 from .bins import Tables
 
 _LIST_SOURCES = 0.25  # above this K, find the visits to referral sources first
+# Above this K (a step may send up to a million per visit), candidates would
+# outnumber what memory holds: referrals are counted per walker and arrow
+# instead, and only as many made into prospects as the cascade has room for.
+_PER_ARROW = 1.0
+_MANY = 1 << 20  # candidates drawn at once at most (else counted per arrow)
 
 
 def uniform_ints(rng, high: int, size: int) -> np.ndarray:
@@ -31,12 +36,14 @@ def uniform_ints(rng, high: int, size: int) -> np.ndarray:
     return np.minimum(u.astype(np.intp), high - 1)  # (u * high rounds below high anyway)
 
 
-def send(eng: Tables, books: Books, rng, who, row, t) -> None:
+def send(eng: Tables, books: Books, rng, who, row, t, key=None) -> None:
     """Keep or drop each candidate (`who` on a visit to `row` at time `t`)
-    and queue the kept ones that arrive before the horizon."""
+    and queue the kept ones that arrive before the horizon. `key`: each
+    candidate's uniform number (drawn here when None)."""
     if not len(row):
         return
-    key = rng.random(len(row))
+    if key is None:
+        key = rng.random(len(row))
     key += row
     arrow = np.searchsorted(eng.a_bound, key, side="right")
     kept = (arrow < eng.a_ptr.take(row + 1)).nonzero()[0]
@@ -55,6 +62,10 @@ def from_pool(eng: Tables, books: Books, rng, w, e, t) -> None:
     """Referrals of the visits of every walker in the pool."""
     lam = eng.lam_row_max
     m = len(e)
+    if lam > _PER_ARROW:
+        src = eng.ref_code.take(e).nonzero()[0]
+        from_visits(eng, books, rng, w.take(src), eng.row.take(e.take(src)), t.take(src))
+        return
     if lam <= _LIST_SOURCES:
         pos = uniform_ints(rng, m, rng.poisson(lam * m))
     else:
@@ -63,15 +74,89 @@ def from_pool(eng: Tables, books: Books, rng, w, e, t) -> None:
     send(eng, books, rng, w.take(pos), eng.row.take(e.take(pos)), t.take(pos))
 
 
-def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits, most: int) -> None:
-    """Referrals of walkers that made `visits` (at most `most`) more visits
-    each along a renewal loop (row `row`), the j-th at `t + j * step`: the
-    candidates fall on a walkers x `most` grid, and those past a walker's
-    visits are dropped."""
-    slots = len(visits) * most
-    slot = uniform_ints(rng, slots, rng.poisson(eng.lam_row_max * slots))
-    walker, j = np.divmod(slot, most)
-    real = (j < visits.take(walker)).nonzero()[0]
-    walker = walker.take(real)
-    send(eng, books, rng, w.take(walker), row.take(walker),
-         t.take(walker) + (j.take(real) + 1) * step.take(walker))
+def from_visits(eng: Tables, books: Books, rng, w, row, t) -> None:
+    """Referrals of one visit each of walkers `w` (to `row` at `t`), counted
+    per walker and arrow (for steps that send many per visit)."""
+    if eng.lam_row_max <= _PER_ARROW:
+        pos = uniform_ints(rng, len(row), rng.poisson(eng.lam_row_max * len(row)))
+        send(eng, books, rng, w.take(pos), row.take(pos), t.take(pos))
+        return
+    _per_arrow(eng, books, rng, w, row, t, np.zeros(len(row)), np.ones(len(row), np.int64))
+
+
+def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:
+    """Referrals of walkers that made `visits` more visits each along a
+    self-loop (row `row`), the j-th at `t + j * step`.
+
+    Usually a few: candidates by thinning, as for single visits, over the
+    slots (walker, visit) of all the stays, Poisson(K * slots) in all, each
+    on a slot picked uniformly. A stay can be millions of visits, though:
+    when the candidates would be many, they are counted per arrow."""
+    many = visits.astype(float)
+    cum = np.cumsum(many)
+    total = float(cum[-1]) if len(cum) else 0.0
+    lam = eng.lam_row_max
+    if lam <= _PER_ARROW and lam * total <= _MANY:
+        slot = uniform_ints(rng, max(int(total), 1), rng.poisson(lam * total))
+        walker = np.searchsorted(cum, slot, side="right")
+        j = slot - (cum.take(walker) - many.take(walker)) + 1.0  # the walker's visit 1..v
+        send(eng, books, rng, w.take(walker), row.take(walker),
+             t.take(walker) + j * step.take(walker))
+        return
+    _per_arrow(eng, books, rng, w, row, t, step, visits)
+
+
+def _per_arrow(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:
+    """`from_runs` per walker and arrow: the m visits whose referrals along
+    arrow a (k per visit, after delay δ) arrive before the horizon send
+    Poisson(k m) in all, each from a visit picked uniformly among those m.
+    Every one counts for the viral coefficient, but only as many as the
+    cascade has room for are made into prospects (the rest are counted as
+    capped)."""
+    first, last = eng.a_ptr.take(row), eng.a_ptr.take(row + 1)
+    per = last - first
+    walker = np.repeat(np.arange(len(row)), per)
+    arrow = np.arange(len(walker)) - np.repeat(np.cumsum(per) - per, per) + np.repeat(first, per)
+    many = visits.astype(float).take(walker)
+    d = step.take(walker)
+    start = t.take(walker) + eng.a_delay.take(arrow)  # arrival of a referral of visit 0
+    if np.isfinite(eng.horizon):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # visit j counts while start + j d < H
+            reach = np.where(d > 0, np.ceil((eng.horizon - start) / d) - 1.0,
+                             np.where(start < eng.horizon, np.inf, 0.0))
+        many = np.clip(reach, 0.0, many)
+    # (a mean past 2**62 referrals is beyond numpy's Poisson; no run gets near it)
+    count = rng.poisson(np.minimum(eng.a_amount.take(arrow) * many, 2.0 ** 62))
+    if not count.any():
+        return
+    who = w.take(walker)
+    books.count_sent(who, count)
+    pair = row.take(walker) // eng.n // 2
+    room = np.maximum(books.limits - books.queued, 0)
+    made = _within(count, pair, room)
+    if (made < count).any():
+        books.cascade_capped[np.unique(pair[made < count])] = True
+    if not made.any():
+        return
+    k = np.repeat(np.arange(len(made)), made)
+    j = referrals_at(rng, many.take(k))
+    books.refer(who.take(k), row.take(walker.take(k)) // eng.n, eng.a_dst.take(arrow.take(k)),
+                start.take(k) + j * d.take(k), counted=False)
+
+
+def _within(count: np.ndarray, pair: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """`count` cut so that each pair's total fits its room (the first
+    entries first)."""
+    made = count.copy()
+    for i in np.unique(pair):
+        mine = (pair == i).nonzero()[0]
+        before = np.cumsum(count.take(mine)) - count.take(mine)
+        made[mine] = np.clip(room[i] - before, 0, count.take(mine))
+    return made
+
+
+def referrals_at(rng, visits: np.ndarray) -> np.ndarray:
+    """A visit number uniform on 1..v for each v in `visits` (floats)."""
+    j = np.floor(rng.random(len(visits)) * visits) + 1.0
+    return np.minimum(j, visits)

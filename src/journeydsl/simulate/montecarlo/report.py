@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, with_ratios
+from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, undefined, with_ratios
 from .. import Report
 from .books import dot
 from .tally import Tally
@@ -23,6 +23,11 @@ from .tally import Tally
 HEADLINE = tuple(m.json for m in METRICS_SHOWN)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
+# Standard errors come from sums of squares: amounts whose squares leave
+# double precision (a cost of 1e-320 per visit) have none we could trust.
+_TINY, _HUGE = 1e-150, 1e150
+NO_STDERR = "the amounts are too small or too large for double precision to give a standard error"
+NOT_FINITE = "not a finite number in double precision"
 
 
 def headline(mean: np.ndarray) -> dict[str, float | None]:
@@ -67,8 +72,9 @@ def _gradients(mean: np.ndarray) -> dict[str, np.ndarray | None]:
         a, b = where[parts[0]], where[parts[1]]
         num, den = float(mean[a]), float(mean[b])
         v = np.zeros(k)
-        v[a] = 1.0 / den
-        v[b] = -num / den ** 2
+        with np.errstate(over="ignore", divide="ignore"):
+            v[a] = 1.0 / den
+            v[b] = -(num / den) / den  # (den ** 2 would underflow first)
         g[metric.json] = v
     return g
 
@@ -128,9 +134,12 @@ class MonteCarloReport(Report):
     rescaled_steps: dict[str, dict[str, int]] = field(default_factory=dict)
     transitions: int = 0
     moves: int = 0
-    capped_walks: int = 0
-    cascade_capped: bool = False
+    capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
+    cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
+    # values null in the JSON outside the metrics tables (whose own
+    # `undefined` explains their ratios), by key ("uncertainty.cost"): why
+    undefined: dict[str, str] = field(default_factory=dict)
     # converters of the mix: discounted value, cost and weight (for top_share)
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
 
@@ -174,34 +183,88 @@ class MonteCarloReport(Report):
             "capped_walks": self.capped_walks,
             "cascade_capped": self.cascade_capped,
         })
+        notes = dict(self.undefined)
+        out = _finite(out, "", notes)
+        out["undefined"] = notes
         return out
 
 
 
 def uncertainty(pooled: dict[str, Tally], mix: dict[str, float],
-                per_draw: list[dict[str, float | None]], k: int) -> dict:
-    """Standard error and p05/p50/p95 of each blended headline metric: across
-    the k draws, or (one draw) from the per-prospect sums by the delta method."""
+                per_draw: list[tuple[np.ndarray, np.ndarray]],
+                notes: dict[str, str] | None = None) -> dict:
+    """Standard error and p05/p50/p95 of each blended headline metric.
+
+    `per_draw`: each draw's blended means of the expectations and their
+    covariance (of the mean). The reported mean pools the k draws; its
+    variance is (sigma_b^2 + v) / k, with sigma_b^2 the variance that the
+    uncertain rates give a draw's true mean and v a draw's sampling
+    variance. The spread s^2 of the draws' means estimates sigma_b^2 + v
+    with only k - 1 degrees of freedom, skewed when a few customers bring
+    most of the revenue (then the standard error is smallest when the mean
+    is furthest off, and with 20 draws runs landed 3 to 4 standard errors
+    off the exact value), while v comes from every prospect: the variance
+    is max(s^2, v) / k, the random-effects (DerSimonian-Laird) estimate
+    with sigma_b^2 = max(0, s^2 - v). Ratios go through the delta method
+    at the pooled means. With one draw it is v alone. A standard error that
+    double precision cannot give is None, its reason in `notes` (by key)."""
     mean, cov = blended_linear(pooled, mix)
     point = headline(mean)
-    out: dict[str, dict[str, float | None]] = {}
-    if k > 1:
-        for name in HEADLINE:
-            vals = np.array([h[name] for h in per_draw if h[name] is not None], float)
-            if len(vals) < 2:
-                out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
-                continue
-            p05, p50, p95 = np.percentile(vals, [5, 50, 95])
-            out[name] = {"stderr": float(vals.std(ddof=1) / math.sqrt(len(vals))),
-                         "p05": float(p05), "p50": float(p50), "p95": float(p95)}
-        return out
+    # an undefined metric has no uncertainty either, for the metric's reason
+    why = undefined(with_ratios(dict(zip(EXPECTATIONS, (float(x) for x in mean)))))
     grads = _gradients(mean)
+    k = len(per_draw)
+    within = cov
+    between = None
+    if k > 1:
+        within = sum(c for _, c in per_draw) / k / k  # v / k
+        between = np.cov(np.array([m for m, _ in per_draw]), rowvar=False, ddof=1) / k
+    per_draw_points = [headline(m) for m, _ in per_draw] if k > 1 else []
+    out: dict[str, dict[str, float | None]] = {}
     for name in HEADLINE:
         g, value = grads[name], point[name]
         if g is None or value is None:
             out[name] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+            metric = next(m for m in METRICS_SHOWN if m.json == name)
+            if notes is not None and metric.name in why:
+                notes[f"uncertainty.{name}"] = why[metric.name]
             continue
-        se = float(math.sqrt(max(float(g @ cov @ g), 0.0)))
-        out[name] = {"stderr": se, "p05": value - _Z90 * se, "p50": value,
-                     "p95": value + _Z90 * se}
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = float(g @ within @ g)
+            if between is not None:
+                var = max(var, float(g @ between @ g))
+        used = np.abs(mean[g != 0])
+        if not (math.isfinite(var) and np.isfinite(g).all()) or (
+                (used > 0) & (used < _TINY)).any() or (used > _HUGE).any():
+            out[name] = {"stderr": None, "p05": None, "p50": value, "p95": None}
+            if notes is not None:
+                notes[f"uncertainty.{name}"] = NO_STDERR
+            continue
+        se = math.sqrt(var) if var > 0 else 0.0
+        if k == 1:
+            out[name] = {"stderr": se, "p05": value - _Z90 * se, "p50": value,
+                         "p95": value + _Z90 * se}
+            continue
+        vals = np.array([h[name] for h in per_draw_points if h[name] is not None], float)
+        p05, p50, p95 = np.percentile(vals, [5, 50, 95]) if len(vals) >= 2 else (None,) * 3
+        out[name] = {"stderr": se, "p05": _float(p05), "p50": _float(p50), "p95": _float(p95)}
     return out
+
+
+def _float(x) -> float | None:
+    return None if x is None else float(x)
+
+
+def _finite(value, key: str, notes: dict[str, str]):
+    """`value` with every float that is not finite made None (JSON has no
+    inf or NaN), its key noted."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        notes.setdefault(key, NOT_FINITE)
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{key}.{k}" if key else str(k), notes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v, f"{key}[{i}]", notes) for i, v in enumerate(value)]
+    return value

@@ -24,7 +24,7 @@ from .tally import LINEAR, Tally
 from .walk import MAX_MOVES, walk
 
 CASCADE_FACTOR = 20  # at most this many referred prospects per entering prospect, in all
-COUNT_CELLS = 1 << 24  # per-walker visit counts kept at once (walkers x tracked steps)
+COUNT_CELLS = 1 << 23  # per-walker visit counts kept at once (walkers x tracked steps)
 
 @dataclass
 class Walks:
@@ -34,8 +34,7 @@ class Walks:
     `value` and `cost` are each prospect's discounted money (before the
     horizon), `converted_at` the time of its first goal (nan if none),
     `referred` the prospects it referred directly, `end_step` the step
-    index where its walk ended (-1 active at horizon, -2 stopped by the
-    safety cap). `cohort_*` are the totals of each entering prospect's whole
+    index where its walk ended (-1 active at horizon). `cohort_*` are the totals of each entering prospect's whole
     referral cascade, itself included (as `Metrics.cohort` counts them).
     `visits_var` is the variance of one prospect's
     visits to each step.
@@ -54,7 +53,6 @@ class Walks:
     visits_var: np.ndarray
     transitions: int = 0  # draws of a next move (entering prospects and the cascade)
     moves: int = 0  # of those, moves to another step
-    capped_walks: int = 0
     cascade_capped: bool = False
 
     @property
@@ -92,7 +90,6 @@ class Walks:
 class Stats:
     transitions: int
     moves: int
-    capped_walks: int
     cascade_capped: bool
 
 
@@ -149,8 +146,7 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
         eng, rng, books, keep, max_moves, tick if progress else None)
     books.close()
     tallies = _tallies(eng, books)
-    stats = Stats(transitions, moves, int(books.capped.sum() + books.cascade_stopped.sum()),
-                  bool(books.cascade_capped.any()))
+    stats = Stats(transitions, moves, bool(books.cascade_capped.any()))
     walks = _walks(eng, books, tallies[0], visit_sum[0], visit_sq[0], stats) if keep else None
     return tallies, stats, walks
 
@@ -172,7 +168,8 @@ def _walk_chunks(eng: Tables, rng, books: Books, keep: bool, max_moves: int, tic
     for lo in range(0, N0, chunk):
         hi = min(N0, lo + chunk)
         if counting:
-            books.counts = np.zeros((eng.columns, hi - lo), np.int32)
+            # int64: a stay in a loop near 100% can be billions of visits
+            books.counts = np.zeros((eng.columns, hi - lo), np.int64)
         tr, mv = walk(eng, rng, books, lo=lo, hi=hi, counts=counting, max_moves=max_moves,
                       tick=tick)
         transitions += tr
@@ -273,4 +270,4 @@ def _walks(eng: Tables, books: Books, tally: Tally, visit_sum, visit_sq, stats: 
         np.add.at(c_cost, c_root, c_money.imag)
     return Walks(list(pair.chain.steps), books.value, books.cost, books.converted_at, referred,
                  books.end_step, c_prospects, c_customers, c_value, c_cost, var,
-                 stats.transitions, stats.moves, stats.capped_walks, stats.cascade_capped)
+                 stats.transitions, stats.moves, stats.cascade_capped)

@@ -127,38 +127,6 @@ class Sampler:
             pos, code = pos.take(moved), code.take(moved)
         return pos, code
 
-    def stays(self, base: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int,
-              rng: np.random.Generator):
-        """r more draws for each walker on a renewal loop (row `base`, loop
-        move `own`, whose own bins hold the 16-bit values lo..hi): which is
-        the first to leave the loop (r: none) and its outcome (-1: none).
-
-        A draw inside lo..hi stays without a table read: only the first draw
-        outside is looked up, and if it falls in a straddling bin that
-        settles on the loop after all, the search goes on past it."""
-        k = len(base)
-        raw = rng.bit_generator.random_raw((k * r + 3) >> 2).view(np.uint16)[:k * r]
-        raw = raw.reshape(r, k)  # draw j of walker i at [j, i]: rows compare fastest
-        stay = np.empty((r + 1, k), bool)
-        np.greater_equal(raw, lo, out=stay[:r])
-        stay[:r] &= raw <= hi
-        stay[r] = False  # a sentinel: none left
-        first = stay.argmin(axis=0)
-        leave = np.full(k, -1, np.intp)
-        todo = (first < r).nonzero()[0]
-        while len(todo):
-            bins = raw[first[todo], todo] >> (16 - self.shift)
-            code = self._finish(self.table.take(base.take(todo) + bins), bins, rng)
-            leave[todo] = code
-            back = (code == own.take(todo)).nonzero()[0]
-            if not len(back):
-                break
-            todo = todo.take(back)
-            stay[first[todo], todo] = True
-            first[todo] = stay[:, todo].argmin(axis=0)
-            todo = todo[first[todo] < r]
-        return first, leave
-
     def _finish(self, code: np.ndarray, bits: np.ndarray, rng) -> np.ndarray:
         """Settle the draws that fell in a straddling bin."""
         if code.size and code.max() >= self.straddle:

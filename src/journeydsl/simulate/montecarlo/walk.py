@@ -26,11 +26,19 @@ from collections.abc import Callable
 import numpy as np
 
 from . import loops, referrals
-from .books import CAPPED, CUT, ENDED, Books
+from .books import CUT, ENDED, Books
 from .flocks import Flocks
-from .bins import GOAL, LOOP, MONEY, REFER, TRACK, Tables
+from .bins import GOAL, LOOP, MONEY, REFER, TRACK, Tables, WalkTooLong
 
-MAX_MOVES = 100_000  # safety cap on the moves of one walk (a walk that never ends)
+# Walks that Monte Carlo cannot finish are an error (WalkTooLong), never cut
+# short: a walk cut short would bias every metric with no trace in the
+# standard errors. Self-loops take one draw however long the stay (loops.py),
+# so only loops of several steps that walkers rarely leave, or hours-long
+# loops under a horizon of decades, come near these limits; the exact
+# engine solves them.
+MAX_MOVES = 100_000  # moves of one walk (after it joins the pool)
+MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
+MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
 _FIELDS = ("w", "e", "t", "cv", "money", "seen")
@@ -209,13 +217,12 @@ class _Walk:
                 books.convert(w[new], e[new], t[new])
                 cv |= new
 
-    def cap(self) -> None:
-        """Stop every walker in the pool (the safety cap)."""
-        st = self.st
-        going = (st.e != self.eng.DEAD).nonzero()[0]
-        self.books.finish(CAPPED, going, st.w, st.e, st.money, st.cv, st.seen)
-        st.bury(going)
-        st.compact()
+    def too_long(self, why: str) -> WalkTooLong:
+        """The error for walks that cannot be finished, naming the loop where
+        most of the walkers in flight are."""
+        eng, st = self.eng, self.st
+        steps = eng.tgt.take(st.e[st.e < eng.END])
+        return WalkTooLong(eng.loop_steps(int(np.bincount(steps).argmax())), why)
 
 
 def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
@@ -224,14 +231,15 @@ def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
     """Walk the entering prospects numbered lo..hi-1 and their referral
     cascade until every walk has stopped; returns (transitions, moves).
 
-    A walker still going `max_moves` moves after the last one joined is
-    stopped (safety cap)."""
-    run = _Walk(eng, rng, books, lo, books.N0 if hi is None else hi, counts, max_moves,
-                pool or POOL)
+    WalkTooLong when a walker is still going `max_moves` moves after the
+    last one joined, or when the draws of next moves pass the budget."""
+    hi = books.N0 if hi is None else hi
+    run = _Walk(eng, rng, books, lo, hi, counts, max_moves, pool or POOL)
     st = run.st
-    last_join = it = 0
+    last_join = it = draws = 0
     while True:
         if st.live:
+            draws += st.live
             run.draw()
         elif st.dead:
             st.compact()
@@ -244,7 +252,13 @@ def walk(eng: Tables, rng: np.random.Generator, books: Books, *, lo: int = 0,
             run.move()
             # joiners make their first move (or entry) in the pass they join
             if it - last_join > max_moves and st.live:
-                run.cap()
+                raise run.too_long(f"were still going after {max_moves:,} moves each")
+            # per prospect let in so far: their draws only grow, so a run
+            # that will pass the budget is stopped before it walks the rest
+            entered = sum(run.taken)
+            if draws > max(MIN_BUDGET, MAX_DRAWS * entered) and st.live:
+                raise run.too_long(f"needed over {draws:,} draws of a next move "
+                                   f"({draws / max(entered, 1):,.0f} per prospect)")
         if tick is not None:
             tick(books.finished)
     if tick is not None:
