@@ -214,15 +214,22 @@ def _key(group: str, ids: list[str], i: int) -> str:
 
 
 def _marked(metrics: Metrics, unknown: dict[str, str], chain: Chain, drawn: Drawn) -> Metrics:
-    """The metrics with the numbers in `unknown` set to None in the tables,
-    inf (infinite) or NaN (not integrated) in the fields; a referral
-    cascade that never dies out (exact.py's cohort: inf) said so."""
+    """`marked`, and a referral cascade that never dies out (exact.py's
+    cohort: inf) said so."""
     for key, value in metrics.cohort.items():
         if math.isinf(value) and f"cohort.{key}" not in unknown:
             unknown = {**unknown, f"cohort.{key}": (
                 "infinite: the referral cascade never dies out (customers keep their own "
                 f"rate of `{_name(chain, drawn)}`, and those who refer most outweigh the "
                 "rate's mean, which `journey check` reads)")}
+    return marked(metrics, unknown)
+
+
+def marked(metrics: Metrics, unknown: dict[str, str]) -> Metrics:
+    """The metrics with the numbers in `unknown` set to None in the tables,
+    inf (infinite) or NaN (not integrated) in the fields and the cohort,
+    and `unknown` recorded (so that `value()` and the JSON give None, with
+    the reason)."""
     if not unknown:
         return metrics
     values: dict = {}
@@ -269,4 +276,4 @@ def _name(chain: Chain, drawn: Drawn) -> str:
 
 
 __all__ = ["MAX_POINTS", "MIN_POINTS", "TOLERANCE", "expand", "infinite", "integrate",
-           "over_draw", "points"]
+           "marked", "over_draw", "points"]

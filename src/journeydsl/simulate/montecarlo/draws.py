@@ -17,6 +17,8 @@ import numpy as np
 
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
+from ...metrics import METRIC
+from ..mixture import infinite, marked
 from ..results import blend
 from .report import MonteCarloReport, blended_linear, uncertainty
 from .run import Stats, run_pairs
@@ -127,7 +129,8 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
             converters.append(c)
         per_draw.append(blended_linear(mine, mix))
-    personas = {p: pooled[p].metrics() for p in run}
+    infinite = _infinite(chains)
+    personas = {p: marked(pooled[p].metrics(), infinite.get(p, {})) for p in run}
     notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
@@ -140,7 +143,28 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 3)))
     report.describe_converters()
+    infinite_reasons = set(report.blended.unknown.values())
+    for name, why in report.blended.undefined().items():
+        key = METRIC[name].json
+        if key in report.uncertainty and why in infinite_reasons:  # (and ratios of them)
+            report.uncertainty[key] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+            notes[f"uncertainty.{key}"] = why
     return report
+
+
+def _infinite(chains: dict[str, Chain]) -> dict[str, dict[str, str]]:
+    """Per persona, the expectations that a `per customer` rate makes
+    infinite (the exact engine's test, mixture.infinite): their Monte Carlo
+    means are finite but estimate nothing, so they are None with the reason."""
+    from ..exact import solve
+    from ..quadrature import Drawn
+
+    out = {}
+    for p, chain in chains.items():
+        drawn = Drawn.of(chain)
+        if drawn is not None:
+            out[p] = infinite(chain, drawn, solve)
+    return out
 
 
 def _pairs(chains: dict[str, Chain], mix: dict[str, float], prospects: int, k: int, seed: int,
