@@ -162,25 +162,34 @@ _FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
 
 def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray) -> _Effects:
     """One persona's levers; with a `per customer` rate, integrated over the
-    customers' own rates: every customer's rate of the edge rises by its
-    step (what is left at the step for that customer, if less), and the
-    changes of the expectations are mixed as the metrics are (mixture.py).
-    A change of an expectation that is infinite (or could not be integrated)
-    is NaN, shown as None."""
-
-    def one(ch: Chain) -> _Effects:
-        e = _effects(ch, src, dst, delay)
-        e.rate = rate  # the declared (mean) rate: what the lever starts from
-        return e
-
+    customers' own rates, the changes of the expectations mixed as the
+    metrics are (mixture.py). A lever raises every customer's rate of the
+    edge: by the step of the declared (mean) rates, and out of the step with
+    that rate, by the same share of each customer's own drop-off there (a
+    customer with rate p has (1 - p) / (1 - mean p) of the mean's): the rise
+    is the step on average, never more than a customer has left, and smooth
+    in p (a rise of min(1 pp, what is left) would put a kink in the integrand,
+    which a quadrature rule converges on slowly). A change of an expectation
+    that is infinite (or could not be integrated) is NaN, shown as None."""
     if not chain.per_customer:
-        return one(chain)
+        e = _effects(chain, src, dst, delay)
+        e.rate = rate  # the declared rate: what the lever starts from
+        return e
     from .exact import solve
     from .mixture import infinite, over_draw
     from .quadrature import Drawn
 
     drawn = Drawn.of(chain)
     assert drawn is not None  # the chain has its per-customer move
+    _, mean_step = _steps(chain, src, _back(chain, src, dst))
+    shared = src == drawn.source
+    left = 1.0 - float(chain.move_rate[drawn.edge])
+
+    def one(ch: Chain) -> _Effects:
+        share = (1.0 - float(ch.move_rate[drawn.edge])) / left if left > 0 else 0.0
+        e = _effects(ch, src, dst, delay, np.where(shared, mean_step * share, mean_step))
+        e.rate = rate
+        return e
     unknown = infinite(chain, drawn, solve)
     parts = {"d_revenue": "revenue", "d_cost": "cost", "d_value_converted": "value_converted"}
     gone = {f for f, metric in parts.items() if metric in unknown}
@@ -239,13 +248,25 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> li
             for (source, target), rate, movable, up, dc, dr, dk, dl in rows]
 
 
-def _effects(chain: Chain, src, dst, delay) -> _Effects:
+def _effects(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _Effects:
+    """`steps`: each edge's rise, if not the chain's own (`_steps`)."""
     if chain.horizon_days is not None:
-        return _resolved(chain, src, dst, delay)
-    return _exact(chain, src, dst, delay)
+        return _resolved(chain, src, dst, delay, steps)
+    return _exact(chain, src, dst, delay, steps)
 
 
-def _exact(chain: Chain, src, dst, delay) -> _Effects:
+def _steps(chain: Chain, src, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which edges can rise, and by how much: one percentage point, or what
+    is left at the source step if less, or half of that when taking all of
+    it would trap walks in a loop (`back`: N[t, s] of each move s -> t)."""
+    stop = chain.stop[src]
+    movable = stop > _FULL
+    step = np.where(movable, np.minimum(STEP, stop), 0.0)
+    trapped = movable & (1.0 - step * back <= _TRAPPED)
+    return movable, np.where(trapped, stop / 2, step)
+
+
+def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _Effects:
     """The exact change of every edge's lever from a fixed number of solves
     (Sherman-Morrison: see the module docstring)."""
     n = chain.n
@@ -292,12 +313,7 @@ def _exact(chain: Chain, src, dst, delay) -> _Effects:
     inside = _Loops(~goal, chain, present, undiscounted)
     back_u, back_du, back_w = inside.entries(src, dst, value)
 
-    stop = chain.stop[src]
-    movable = stop > _FULL
-    step = np.where(movable, np.minimum(STEP, stop), 0.0)
-    # taking all that is left would trap walks in a loop: take half of it
-    trapped = movable & (1.0 - step * back <= _TRAPPED)
-    step = np.where(trapped, stop / 2, step)
+    movable, step = _steps(chain, src, back) if steps is None else (steps > 0, steps)
 
     step_d = step * chain.daily_discount ** delay
     from_u, into_u = ~goal[src], ~goal[dst]
@@ -430,17 +446,12 @@ def _horizon_linear(chain: Chain) -> dict:
     return {key: linear[key] for key in ("conversion", "revenue", "cost", "value_converted")}
 
 
-def _resolved(chain: Chain, src, dst, delay) -> _Effects:
+def _resolved(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _Effects:
     """Under a horizon: re-run the horizon engine once per movable edge."""
     base = _horizon_linear(chain)
-    stop = chain.stop[src]
     k = len(src)
-    movable = stop > _FULL
-    step = np.where(movable, np.minimum(STEP, stop), 0.0)
-    if movable.any():  # taking all that is left would trap walks in a loop
-        back = _Loops(np.ones(chain.n, bool), chain, _present(chain, src, dst),
-                      True).entries(src, dst)[0]
-        step = np.where(movable & (1.0 - step * back <= _TRAPPED), stop / 2, step)
+    movable, step = _steps(chain, src, _back(chain, src, dst)) if steps is None else (
+        steps > 0, steps)
     out = {key: np.zeros(k) for key in base}
     for e in np.flatnonzero(movable).tolist():
         raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), float(step[e]),
@@ -449,6 +460,14 @@ def _resolved(chain: Chain, src, dst, delay) -> _Effects:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
                     out["value_converted"], step=step)
+
+
+def _back(chain: Chain, src, dst) -> np.ndarray:
+    """N[t, s] of each move s -> t (0 where nothing leads back, or nothing can rise)."""
+    if not (chain.stop[src] > _FULL).any():
+        return np.zeros(len(src))
+    return _Loops(np.ones(chain.n, bool), chain, _present(chain, src, dst),
+                  True).entries(src, dst)[0]
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:

@@ -253,7 +253,7 @@ def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[
     near = [_numbers(solve(drawn.at(chain, 1.0 - eta), frozenset(), False)) for eta in _NEAR]
     why = (f"infinite: customers keep their own rate of `{_name(chain, drawn)}`, some of them "
            "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up to 100%), and "
-           "their loop never ends; a discount, a horizon or b > 1 makes it finite")
+           "their loop never ends; b > 1 or a horizon makes it finite (a discount, its money)")
     out: dict[str, str] = {}
     ids = list(chain.steps)
     for group in [*EXPECTATIONS, "visits"]:
