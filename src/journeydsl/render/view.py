@@ -124,11 +124,13 @@ def written(value: Value, persona: str | None, personas: list[str],
 
 
 def rate_text(amount: Amount) -> str:
-    """A rate as written: `8%`, its range `6%..10%`, or `~8%` (the mean of a beta)."""
+    """A rate as written: `8%`, its range `6%..10%`, or `~8%` (the mean of a
+    beta); `per customer` when each customer draws its own."""
+    own = " per customer" if amount.per_customer else ""
     if amount.kind == "uniform" and amount.low is not None and amount.high is not None:
-        return f"{pct(amount.low)}..{pct(amount.high)}"
+        return f"{pct(amount.low)}..{pct(amount.high)}{own}"
     if amount.kind == "beta":
-        return "~" + pct(amount.mean)
+        return "~" + pct(amount.mean) + own
     return pct(amount.mean)
 
 
