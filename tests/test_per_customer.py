@@ -381,3 +381,32 @@ def test_attribution_integrates_over_the_draw():
     assert result.conversion == pytest.approx(0.12)
     assert result.steps["trial"].conversion_without == pytest.approx(0.0, abs=1e-15)
     assert result.steps["survey"].conversion_without == pytest.approx(0.12)
+
+
+# ---------------------------------------------------------------- maps
+
+def test_a_map_with_flows_integrates_the_moves_over_the_draw():
+    from journeydsl.render.view import map_view
+
+    view = map_view(compile_ok(TRIAL % ("", "beta(6, 2)", "")), flows=True)
+    edges = {(e.source, e.target): e.flow for e in view.edges}
+    steps = {s.id: s for stage in view.stages for s in stage.steps}
+    # E[visits x p] = 0.12 E[p / (1 - p)] = 0.12 x 6, not E[visits] x 75% = 0.63
+    assert edges["paying", "paying"] == pytest.approx(0.12 * 6, rel=1e-12)
+    assert edges["paying", "survey"] == pytest.approx(0.12 * 0.4, rel=1e-12)
+    assert steps["paying"].exit_flow == pytest.approx(0.12 * 0.6, rel=1e-12)
+    assert steps["paying"].visits == pytest.approx(0.12 * 7, rel=1e-12)
+
+
+def test_a_map_with_infinite_visits_says_so():
+    from journeydsl.render.dot import to_dot
+    from journeydsl.render.view import map_view
+
+    journey = compile_ok(TRIAL % ("", "beta(9, 1)", ""))
+    view = map_view(journey, flows=True)
+    edges = {(e.source, e.target): e.flow for e in view.edges}
+    assert edges["paying", "paying"] is None  # infinite
+    assert edges["paying", "survey"] == pytest.approx(0.12, rel=1e-12)  # 10% x (1-p)/10%
+    paying = next(s for stage in view.stages for s in stage.steps if s.id == "paying")
+    assert paying.visits is None and "visits: infinite (see simulate)" in paying.lines
+    assert "visits: infinite" in to_dot(journey, flows=True)

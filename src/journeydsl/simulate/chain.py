@@ -112,8 +112,12 @@ class Chain:
         keep = rate != 0
         row, col, rate, delay = row[keep], col[keep], rate[keep], delay[keep]
         order = np.lexsort((col, row))
+        # a `per customer` move taken away (attribution's removals) is gone
+        pairs = set(zip(row.tolist(), col.tolist())) if self.per_customer else set()
+        drawn = {k: v for k, v in self.per_customer.items() if k in pairs}
         return replace(self, move_row=row[order], move_col=col[order], move_rate=rate[order],
-                       move_delay=delay[order], goal=self.goal if goal is None else goal)
+                       move_delay=delay[order], goal=self.goal if goal is None else goal,
+                       per_customer=drawn)
 
 
 def daily_discount(journey: CompiledJourney) -> float:

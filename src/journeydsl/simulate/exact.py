@@ -135,8 +135,8 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         from .quadrature import Drawn
 
         drawn = Drawn.of(chain)
-        assert drawn is not None  # the chain has its per-customer move
-        return integrate(chain, drawn, solve, places, cohort)
+        if drawn is not None:
+            return integrate(chain, drawn, solve, places, cohort)
     if chain.horizon_days is not None:
         from .horizon import solve_with_horizon
 

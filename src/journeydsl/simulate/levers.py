@@ -56,7 +56,7 @@ not the referral cohort).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -196,6 +196,7 @@ def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray) -> _Effect
     mixed, moving = over_draw(chain, drawn, one, _blend,
                               lambda e: {f: getattr(e, f) for f in _FIELDS},
                               lambda field, i: field in gone)
+    mixed.step = np.where(mixed.movable, mean_step, 0.0)  # (the mean rise, exactly)
     for field, i in moving:
         getattr(mixed, field)[i] = np.nan
     for field in gone:
@@ -439,9 +440,22 @@ def _unit(k: int, columns: np.ndarray) -> np.ndarray:
 def _horizon_linear(chain: Chain) -> dict:
     """Conversion, revenue, cost and E[V; converted] under the horizon: the
     same numbers as `solve(chain)`, from the horizon engine's arrival pass
-    alone (without the reach and referral-cascade passes levers do not need)."""
+    alone (without the reach and referral-cascade passes levers do not need);
+    integrated over a `per customer` rate's draw."""
     from .horizon import totals
 
+    if chain.per_customer:
+        from .mixture import over_draw
+        from .quadrature import Drawn
+
+        drawn = Drawn.of(chain)
+        assert drawn is not None  # the chain has its per-customer move
+        mixed, _ = over_draw(  # (a horizon: the exact rule, nothing left moving)
+            chain, drawn, _horizon_linear,
+            lambda parts, w: {k: sum(w[i] * part[k] for i, part in parts.items())
+                              for k in next(iter(parts.values()))},
+            lambda d: {k: np.array([v]) for k, v in d.items()})
+        return mixed
     linear = totals(chain)[0]
     return {key: linear[key] for key in ("conversion", "revenue", "cost", "value_converted")}
 
@@ -474,12 +488,29 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
     """The chain with rate(s -> t) raised by `by` (taken from the remainder at s).
 
     `delay_days` is the edge's delay (used when the persona's rate was 0 and
-    the chain has no entry for the edge)."""
+    the chain has no entry for the edge).
+
+    A `per customer` rate rises for every customer by the same share of
+    what it has left: p becomes p + c (1 - p), c = by / (1 - mean p), so the
+    mean rises by `by`; its distribution is stretched onto [c + (1 - c) low,
+    c + (1 - c) high] (the other moves out of s keep, for each customer,
+    what they had)."""
     at = np.flatnonzero((chain.move_row == s) & (chain.move_col == t))
     if len(at):
         rate = chain.move_rate.copy()
         rate[at] += by
-        return chain.with_moves(chain.move_row, chain.move_col, rate, chain.move_delay)
+        raised = chain.with_moves(chain.move_row, chain.move_col, rate, chain.move_delay)
+        amount = chain.per_customer.get((s, t))
+        if amount is None:
+            return raised
+        from .quadrature import Draw
+
+        draw = Draw.of(amount)
+        c = by / (1.0 - float(chain.move_rate[at[0]]))
+        stretched = amount.model_copy(update={"low": c + (1 - c) * draw.low,
+                                              "high": c + (1 - c) * draw.high,
+                                              "mean": float(rate[at[0]])})
+        return replace(raised, per_customer={(s, t): stretched})
     return chain.with_moves(np.append(chain.move_row, s), np.append(chain.move_col, t),
                             np.append(chain.move_rate, by),
                             np.append(chain.move_delay, delay_days))

@@ -129,6 +129,44 @@ def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
                    chain, drawn)
 
 
+def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """Per entering prospect: the expected visits of each step, the walks
+    that end at each step, and the moves along each move of the chain (NaN
+    where infinite); what a map draws. With a `per customer` rate a move's
+    flow is E[visits(p) x rate(p)], not E[visits] x mean rate."""
+
+    def one(ch: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = solve(ch, frozenset(), False)
+        rows = [m.steps[s] for s in ch.steps]
+        visits = np.array([np.nan if r["visits"] is None else r["visits"] for r in rows], float)
+        ends = np.array([(r["dropoff"] or 0.0) + (r["churn"] or 0.0) for r in rows], float)
+        return visits, ends, visits[ch.move_row] * ch.move_rate
+
+    drawn = Drawn.of(chain) if chain.per_customer else None
+    if drawn is None:
+        return one(chain)
+    unknown = infinite(chain, drawn, solve)
+    endless = np.array([f"visits({s})" in unknown for s in chain.steps])
+    # out of a step whose visits are infinite, the moves are too, but those
+    # that share what the drawn rate leaves: E[visits (1 - p)] stays finite
+    shares = (chain.move_row == drawn.source) & (np.arange(len(chain.move_row)) != drawn.edge)
+    gone = endless[chain.move_row] & ~shares
+
+    def mix(parts: dict, weights: dict[int, float]):
+        return tuple(sum(weights[i] * part[k] for i, part in parts.items()) for k in range(3))
+
+    (visits, ends, moves), moving = over_draw(
+        chain, drawn, one, mix, lambda r: {"visits": r[0], "ends": r[1], "moves": r[2]},
+        lambda group, i: (group == "visits" and bool(endless[i]))
+        or (group == "moves" and bool(gone[i])))
+    visits[endless] = np.nan
+    moves[gone] = np.nan
+    for group, i in moving:
+        {"visits": visits, "ends": ends, "moves": moves}[group][i] = np.nan
+    return visits, ends, moves
+
+
 # ---------------------------------------------------------------- the mixture chain
 
 def expand(chain: Chain, drawn: Drawn, p: np.ndarray, w: np.ndarray) -> Chain:
@@ -275,5 +313,5 @@ def _name(chain: Chain, drawn: Drawn) -> str:
     return f"{chain.steps[drawn.source]} -> {chain.steps[drawn.target]}"
 
 
-__all__ = ["MAX_POINTS", "MIN_POINTS", "TOLERANCE", "expand", "infinite", "integrate",
-           "marked", "over_draw", "points"]
+__all__ = ["MAX_POINTS", "MIN_POINTS", "TOLERANCE", "expand", "flows", "infinite",
+           "integrate", "marked", "over_draw", "points"]

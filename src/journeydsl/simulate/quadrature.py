@@ -51,9 +51,13 @@ class Draw:
 
     @classmethod
     def of(cls, amount: Amount) -> Draw:
+        """`beta(a, b)` (on [0, 1], or on [low, high] when a lever stretched
+        it: levers.raise_rate) or a range `low..high` (Beta(1, 1))."""
         if amount.kind == "beta":
             assert amount.alpha is not None and amount.beta is not None  # beta(a, b)
-            return cls(amount.alpha, amount.beta, 0.0, 1.0)
+            low = 0.0 if amount.low is None else amount.low
+            high = 1.0 if amount.high is None else amount.high
+            return cls(amount.alpha, amount.beta, low, high)
         assert amount.low is not None and amount.high is not None  # a range
         return cls(1.0, 1.0, amount.low, amount.high)
 
@@ -77,10 +81,11 @@ class Draw:
         ~ E[f(p)]: exact for polynomials of degree 2m - 2, and, when p reaches
         100% with a finite E[1 / (1 - p)], for f = g / (1 - p) too."""
         if self.reaches_one and self.b > 1.0:
-            p, w = _gauss_beta(m, self.a, self.b - 1.0)
-            w = w * (1.0 - p)
-            return p, w / w.sum()
-        x, w = _gauss_beta(m, self.a, self.b)
+            x, w = _gauss_beta(m, self.a, self.b - 1.0)
+            w = w * (1.0 - x)  # (1 - p is (1 - x) times the constant 1 - low)
+            w = w / w.sum()
+        else:
+            x, w = _gauss_beta(m, self.a, self.b)
         return self.low + (self.high - self.low) * x, w
 
 
@@ -127,7 +132,10 @@ class Drawn:
         if not chain.per_customer:
             return None
         ((s, t), amount), = chain.per_customer.items()  # at most one (JD314)
-        edge = int(np.flatnonzero((chain.move_row == s) & (chain.move_col == t))[0])
+        found = np.flatnonzero((chain.move_row == s) & (chain.move_col == t))
+        if not len(found):
+            return None  # (a chain whose move was taken away: Chain.with_moves drops it)
+        edge = int(found[0])
         siblings = np.flatnonzero(chain.move_row == s)
         return cls(edge, s, t, Draw.of(amount), siblings[siblings != edge])
 
