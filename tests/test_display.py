@@ -310,3 +310,22 @@ def test_any_label_is_inert_in_every_drawn_output(title, stage, step):
     svg = board_svg(journey)
     assert raw_nasty(svg) == []
     ET.fromstring(svg)  # well-formed XML whatever the labels hold
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_journey_diff(hostile, tmp_path, fmt):
+    """`journey diff` (a pull-request comment in markdown): labels, the
+    changed lines and file names shown escaped; JSON keeps the exact text."""
+    path, _ = hostile
+    new = tmp_path / "new\u202e.journey"
+    new.write_text(HOSTILE.replace("a -> b 50%", "a -> b 55%")
+                   .replace(_label("Buy"), _label("Buy now")), encoding="utf-8")
+    done = CliRunner().invoke(app, ["diff", str(path), str(new), "--format", fmt])
+    assert done.exit_code == 0, done.output
+    assert raw_nasty(done.stdout) == [], raw_nasty(done.stdout)
+    if fmt == "json":
+        (label,) = [c["new"] for c in json.loads(done.stdout)["structure"]
+                    if c["field"] == "label"]
+        assert label == _label("Buy now")  # data, not display
+    else:
+        assert "\\u{1b}" in done.stdout and "new\\u{202e}.journey" in done.stdout

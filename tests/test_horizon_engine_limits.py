@@ -32,8 +32,8 @@ def small_budget(monkeypatch):
 
 def test_the_budget_named_in_messages_is_the_engines() -> None:
     assert limits.EVENT_BUDGET == timeline.EVENT_BUDGET
-    assert (limits._LATTICE_CELLS, limits._LATTICE_BLOCKS) == (
-        timeline.LATTICE_CELLS, timeline.LATTICE_BLOCKS)
+    assert (limits._LATTICE_CELLS, limits._LATTICE_BLOCKS, limits._BLOCK_WIDTH) == (
+        timeline.LATTICE_CELLS, timeline.LATTICE_BLOCKS, timeline._BLOCK_WIDTH)
 
 
 def test_fine_loops_screen() -> None:
@@ -90,3 +90,34 @@ def test_the_command_exits_1_with_the_diagnostic() -> None:
     assert done.returncode == 1, done.stderr
     assert "error[JD408]" in done.stderr and "Traceback" not in done.stderr
     assert "internal error" not in done.stderr and done.stdout == ""
+
+
+def test_a_renewal_every_few_seconds_over_centuries_is_reported_by_check() -> None:
+    text = """journey "Fast renewals" {
+  horizon 1000y
+  stage s {
+    touchpoint a { channel web }
+    touchpoint b { channel web; value 1 }
+  }
+  entry a
+  goal b
+  a -> b 50%
+  b -> b 99.9999% after 0.001h
+}
+"""
+    journey = journeydsl.loads(text.replace("horizon 1000y", "horizon 1y")).journey
+    assert journey is not None and not limits.fine_loops(journey)  # 7.9M instants: a lattice
+    (d,) = journeydsl.loads(text, "t.journey").diagnostics
+    assert d.code == "JD408" and d.location == (10, 8) and "4 s" in d.message
+    assert d.help is not None and "longer delay" in d.help
+
+
+def test_a_referral_loop_counts_in_the_screen() -> None:
+    text = COARSE.replace("  remind -> done 0.05%", "  remind -> done 0.05%\n"
+                          "  snooze => remind 0.001 after 1.00001d")
+    # the walks' loop has whole days (a lattice); the cascade's referral makes it fine
+    compiled = journeydsl.loads(text, "t.journey").compilation.journey
+    assert compiled is not None and limits.fine_loops(compiled)
+    (d,) = journeydsl.loads(text, "t.journey").diagnostics
+    assert d.code == "JD408" and "86,401 s" in d.message
+    assert "a referral of the loop" in [label.message for label in d.labels]

@@ -159,7 +159,8 @@ def test_action_is_a_composite_action_with_inputs():
     action = _action()
     assert action["runs"]["using"] == "composite"
     # no `version`: journeydsl comes from the action's checkout, pinned by `uses: ...@ref`
-    assert set(action["inputs"]) == {"paths", "strict", "python-version", "sarif-file"}
+    assert set(action["inputs"]) == {"mode", "paths", "strict", "python-version", "sarif-file",
+                                     "base", "github-token"}
     for step in action["runs"]["steps"]:
         if "run" in step:
             assert step["shell"] == "bash"

@@ -122,3 +122,33 @@ def test_usage_errors_exit_2_and_file_errors_exit_1(tmp_path):
     done = run(str(bad))
     assert done.exit_code == 1
     assert "JD201" in done.stderr
+
+
+NO_SPEND = """journey "No spend" {
+  persona a { share 50% }
+  persona b { share 50% }
+  stage s {
+    touchpoint x { channel web }
+    touchpoint y { channel web; value 10 }
+  }
+  entry x
+  goal y
+  x -> y 10% [b: 0%]
+}
+"""
+
+
+def test_text_output_says_why_a_metric_is_undefined(tmp_path: Path) -> None:
+    path = tmp_path / "nospend.journey"
+    path.write_text(NO_SPEND)
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    assert "LTV:CAC is — for a (50%), Blended: nothing is spent to acquire a customer" in text
+    assert ("CLV (per customer), CAC, LTV:CAC and Time to convert are — for b (50%): "
+            "conversion is zero") in text
+    # the JSON carries the same reasons beside its nulls
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    assert data["blended"]["metrics"]["ltv_cac"] is None
+    assert data["blended"]["metrics"]["undefined"] == {
+        "ltv_cac": "nothing is spent to acquire a customer"}

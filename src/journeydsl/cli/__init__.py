@@ -5,15 +5,16 @@ the library and print.
 (compiling and reporting, usage errors, colour, names); one module per
 group of commands: `check`, `simulate` (with `tables.py`, its text
 output), `render` (with `watch.py`, `--watch`), `report` (the HTML report),
-`fmt` and `tools` (explain, export, schema, new); `streams.py` makes a
-failing stdout or stderr end cleanly. `main` is the console entry point.
+`fmt` and `tools` (explain, export, schema, new), `diff` (two versions of
+a journey compared) and `lsp` (the language server); `streams.py` makes
+a failing stdout or stderr end cleanly. `main` is the console entry point.
 """
 
 from __future__ import annotations
 
 import os
 
-from . import check, fmt, render, report, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, diff, fmt, lsp, render, report, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 

@@ -64,6 +64,8 @@ def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False
     ('−2.5 d', '0.0033%', '+26,539 VND')
     >>> fmt(float("inf"), "ratio", None)
     '—'
+    >>> fmt(1.0978885858138679e22, "money", "USD")
+    '1.0979e+22 USD'
     """
     if value is None or not math.isfinite(value):
         return "—"
@@ -72,6 +74,10 @@ def fmt(value: float | None, kind: str, currency: str | None, plus: bool = False
         text = _percent(size * 100) + "%"
     elif kind == "days":
         text = f"{size:,.1f} d"
+    elif kind == "money" and size >= 1e15:
+        # beyond what any currency holds in a journey (values stop at 10^15):
+        # digits past double precision's 16 would be noise
+        text = f"{size:.4e}" + (f" {currency}" if currency and unit else "")
     elif kind == "money":
         text = f"{size:,.0f}" if currency in _WHOLE_CURRENCIES else f"{size:,.2f}"
         if currency and unit:
@@ -259,23 +265,6 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
         f"cost {fmt(known['cost'], 'money', currency)}")
 
 
-def unknown_text(columns: dict[str, Metrics]) -> Text | None:
-    """Why numbers shown as — have no value, when a `per customer` rate made
-    them infinite (or not computable): one line per reason, naming them."""
-    named: dict[str, list[str]] = {}
-    for metrics in columns.values():
-        if not metrics.unknown:
-            continue
-        reasons = metrics.undefined() | metrics.unknown
-        for key, why in reasons.items():
-            shown = key not in METRIC or METRIC[key].headline  # not E[V; converted]
-            if shown and key not in named.setdefault(why, []):
-                named[why].append(key)
-    if not named:
-        return None
-    return Text("\n".join(f"— {', '.join(keys)}: {why}" for why, keys in named.items()))
-
-
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
                 width: int | None = None) -> Group:
     currency = report.currency
@@ -292,14 +281,51 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
             for p, m in report.personas.items():
                 columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
         columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
-    notes = unknown_text(columns)
     return Group(
         header,
         funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
         *metrics_tables(columns, currency, "Metrics", width),
-        *([notes] if notes is not None else []),
+        *undefined_notes(columns),
         cohort_text(focus.cohort, currency),
     )
+
+
+def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
+    """Why metrics show — (null in JSON): one line per reason and set of
+    columns, naming the metrics (and the columns, unless all share it)."""
+    from ..metrics import METRIC
+
+    columns_of: dict[tuple[str, str], list[str]] = {}
+    for name, metrics in columns.items():
+        # the table's metrics, then the numbers a `per customer` rate made
+        # infinite elsewhere (a step's visits, the cohort's totals)
+        reasons = {k: why for k, why in metrics.undefined().items() if METRIC[k].headline}
+        reasons |= {k: why for k, why in metrics.unknown.items() if k not in METRIC}
+        for key, reason in reasons.items():
+            columns_of.setdefault((key, reason), []).append(name)
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (key, reason), names in columns_of.items():
+        grouped.setdefault((reason, tuple(names)), []).append(_unknown_label(key))
+    lines = []
+    for (reason, shared), labels in grouped.items():
+        where = "" if len(shared) == len(columns) else f" for {', '.join(shared)}"
+        listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        verb = "is" if len(labels) == 1 else "are"
+        lines.append(Text(f"{listed} {verb} —{where}: {reason}", style="yellow"))
+    return lines
+
+
+def _unknown_label(key: str) -> str:
+    """A metric's label, `Visits to paying` for `visits(paying)`, `Cohort
+    revenue` for `cohort.revenue`."""
+    from ..metrics import METRIC
+
+    if key in METRIC:
+        return METRIC[key].label
+    if key.startswith("cohort."):
+        return f"Cohort {key[len('cohort.'):]}"
+    name, _, place = key.partition("(")
+    return f"{name.capitalize()} to {place.rstrip(')')}" if place else key
 
 
 def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,
@@ -314,6 +340,7 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
         *metrics_tables(columns, currency,
                         "Metrics" + (f" (persona {persona})" if persona else ""), width,
                         deltas_from=first),
+        *undefined_notes(columns),
     )
 
 

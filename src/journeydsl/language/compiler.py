@@ -90,6 +90,22 @@ def _compile(source: SourceFile, loader: _Loader) -> Compilation:
         # Later stages would only report the fallout of the syntax errors.
         return Compilation(source, sorted_diagnostics(problems))
     model, problems = to_journey(tree, source)
+    return _compile_model(source, model, problems, loader)
+
+
+def compile_model(source: SourceFile, model: Journey, problems: list[Diagnostic],
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Compilation:
+    """The stages after the transformer, for a model built some other way
+    (the editor's incremental front end, `incremental.py`): the files it
+    uses, names, the compiled variants and the checks. `problems` are the
+    transformer's."""
+    with paused_gc():
+        return _compile_model(source, model, list(problems),
+                              _Loader(_real_path(source.path), max_bytes))
+
+
+def _compile_model(source: SourceFile, model: Journey, problems: list[Diagnostic],
+                   loader: _Loader) -> Compilation:
     own_end = len(source.text)
     imported: list[str] = []
     if model.uses:
@@ -122,6 +138,31 @@ def _compile(source: SourceFile, loader: _Loader) -> Compilation:
                 problems.append(_in_scenario(d, scenario_id))
     return Compilation(source, sorted_diagnostics(problems), model, names, baseline, variants,
                        imported)
+
+
+def recovered_model(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Journey | None:
+    """The journey as far as it parses, for a file with syntax errors: the
+    statements the parser had to drop are left out, nothing else is checked
+    (editors and `journey diff` show what they can of a broken file), with
+    the personas and stages of the files it uses, as a compiled model has
+    them (a line being typed must not hide them from completion). None when
+    nothing could be recovered."""
+    with paused_gc():
+        tree, _ = parse(source)
+        if tree is None or not tree.children:
+            return None
+        try:
+            model = to_journey(tree, source)[0]
+        except Exception:  # a tree recovery left in a shape the builder never sees
+            return None
+        if not model.uses:
+            return model
+        from .imports import load_imports
+
+        loader = _Loader(_real_path(source.path), max_bytes)
+        imports = load_imports(model, source, loader.chain, loader)  # what could be used
+        return model.model_copy(update={"personas": imports.personas + model.personas,
+                                        "stages": imports.stages + model.stages})
 
 
 #: A file with thousands of problems is better fixed from the first ones; the

@@ -98,6 +98,11 @@ class _Builder(ValueReader):
                     out.append(made)
         return out
 
+    def items(self, trees: list[Tree]) -> list:
+        """The nodes built from some statements of a journey's body (the
+        editor's incremental front end builds only the changed ones)."""
+        return self._items(trees)
+
     # ------------------------------------------------------------ the file
     def journey(self, tree: Tree) -> Journey:
         title = label(tree.children[0])
@@ -369,3 +374,11 @@ def _check_tables() -> None:
         raise RuntimeError(f"transform.py is out of step with the grammar: rules without a "
                            f"method {sorted(missing)}, methods of no rule {sorted(unknown)}, "
                            f"settings {sorted(settings)}")
+
+
+# The pieces `journey()` is made of, for the editor's incremental front end
+# (incremental.py), which builds a journey's statements one at a time.
+Builder = _Builder
+JOURNEY_FIELDS = _JOURNEY_FIELDS
+sort_nodes = _sort
+check_tables = _check_tables

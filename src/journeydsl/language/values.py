@@ -71,7 +71,7 @@ def span_of(item: Token | Tree) -> Span:
     return Span(item.start, item.end)
 
 
-def label(token: Token) -> str:
+def label(token: str) -> str:  # a STRING token, or its text
     return _ESCAPE.sub(r"\1", token[1:-1])
 
 
@@ -474,3 +474,5 @@ _PERSONA_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "share": (ValueReader.share, "share"),
     "note": (ValueReader.add_text, "notes"),
 }
+#: The attributes a persona takes (for editors' completion).
+PERSONA_ATTRIBUTES = tuple(_PERSONA_ATTRIBUTES)

@@ -54,8 +54,11 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
     report = simulate(journey, places=wanted, cohort=False)
     out = []
     for expect in expects:
-        actual = metric_value(report, expect)
-        passed = actual is not None and _OPS[expect.op](actual, expect.value)
+        value = metric_value(report, expect)
+        # plain Python numbers: a metric read from numpy arrays is a numpy
+        # scalar, which JSON output (`journey diff`, the editor) cannot write
+        actual = None if value is None else float(value)
+        passed = actual is not None and bool(_OPS[expect.op](actual, expect.value))
         why = None
         if actual is None:
             metrics = report.personas[expect.persona] if expect.persona else report.blended

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label
-from ..language.compiled import CompiledJourney
+from ..language.compiled import CompiledJourney, Move, Referral
 from ..language.source import SourceFile
 
 #: The engine's budget of distinct arrival times (timeline.EVENT_BUDGET,
@@ -26,6 +26,7 @@ from ..language.source import SourceFile
 EVENT_BUDGET = 20_000_000
 _LATTICE_CELLS = 8_000_000  # timeline.LATTICE_CELLS and LATTICE_BLOCKS, likewise
 _LATTICE_BLOCKS = 100_000
+_BLOCK_WIDTH = 256
 
 
 class TimeBudgetExceeded(Exception):
@@ -36,8 +37,9 @@ class TimeBudgetExceeded(Exception):
         self.journey = journey
         self.steps = steps
         inside = set(steps)
-        self.moves = [m for m in journey.edges.values()
-                      if m.source in inside and m.target in inside]
+        # the referral cascade is propagated like the walks: its arrows count
+        flows: list[Move | Referral] = [*journey.edges.values(), *journey.sends.values()]
+        self.moves = [f for f in flows if f.source in inside and f.target in inside]
         super().__init__(self.message())
 
     def message(self) -> str:
@@ -54,13 +56,18 @@ class TimeBudgetExceeded(Exception):
         listed = ", ".join(f"{d:,} s" for d in delays[:4]) + (", ..." if len(delays) > 4 else "")
         moves = sorted(self.moves, key=lambda m: m.span.start)
         span = moves[0].span if moves else self.journey.keyword_span
-        labels = [Label(m.span, "another move of the loop") for m in moves[1:6]]
+        labels = [Label(m.span, "a referral of the loop" if isinstance(m, Referral)
+                        else "another move of the loop") for m in moves[1:6]]
+        if len(delays) > 1:
+            why = ("the engine follows every distinct time a walk reaches; delays with a long "
+                   "common step (whole days or hours) keep that number small: round the "
+                   "loop's delays to a common unit, or shorten the horizon")
+        else:
+            why = ("a walk can go round this loop every few seconds until the horizon: "
+                   "give the loop a longer delay, or shorten the horizon")
         return diag.make(
             "JD408", f"{self.message()} (its delays: {listed or 'none'})", source, span,
-            labels=labels,
-            help="the engine follows every distinct time a walk reaches; delays with a long "
-                 "common step (whole days or hours) keep that number small: round the "
-                 "loop's delays to a common unit, or shorten the horizon")
+            labels=labels, help=why)
 
 
 @contextmanager
@@ -88,21 +95,29 @@ def fine_loops(journey: CompiledJourney) -> bool:
     import math
 
     from ..language.context import components
+
     if journey.horizon_days is None:
         return False
     horizon = round(journey.horizon_days * 86_400)
+    # moves and referrals alike: the referral cascade is propagated the same way
+    flows: list[Move | Referral] = [*journey.edges.values(), *journey.sends.values()]
     succ: dict[str, list[str]] = {s.id: [] for s in journey.steps}
-    for move in journey.edges.values():
-        succ[move.source].append(move.target)
+    for flow in flows:
+        succ[flow.source].append(flow.target)
     for group in components(list(succ), succ):
         inside = set(group)
-        delays = [round(m.delay_days * 86_400) for m in journey.edges.values()
-                  if m.source in inside and m.target in inside]
+        delays = [round(f.delay_days * 86_400) for f in flows
+                  if f.source in inside and f.target in inside]
         moving = [d for d in delays if d > 0]
-        if not moving or len(delays) < 2:
-            continue  # no loop with a delay, or a single renewal (a geometric filter)
+        if not moving:
+            continue  # no loop, or one without delays (solved in closed form)
         step = math.gcd(*moving)
         length = horizon // step
-        if length * len(group) > _LATTICE_CELLS or length / (min(moving) // step) > _LATTICE_BLOCKS:
+        if len(delays) == 1:  # a renewal: a geometric filter on its own lattice
+            if length > _LATTICE_CELLS:
+                return True
+        elif (length * len(group) > _LATTICE_CELLS
+              or length / max(min(moving) // step, min(length, _BLOCK_WIDTH // len(group)))
+              > _LATTICE_BLOCKS):
             return True
     return False

@@ -346,7 +346,8 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     k = table.shape[1]
     q = (d // g).astype(np.int64)
     m = int(q[moving].min())
-    if len(residues) * length * k > LATTICE_CELLS or length / m > LATTICE_BLOCKS:
+    width_max = max(m, min(length, _BLOCK_WIDTH // k))
+    if len(residues) * length * k > LATTICE_CELLS or length / width_max > LATTICE_BLOCKS:
         return None
     pad = int(q.max())  # zeros before the lattice: every block reads a full window
     x = np.zeros((len(residues), pad + length, k))
@@ -373,7 +374,6 @@ def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizo
     # with the block's impulse response (width m: none, as nothing within m
     # instants depends on another). Wider blocks trade a little arithmetic
     # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    width_max = max(m, min(length, _BLOCK_WIDTH // k))
     response = _response(step, k, width_max) if width_max > m else None
     every = max(1, 32 // width_max)  # tail checks about every 32 instants
     done, counted = 0.0, 0
