@@ -283,7 +283,9 @@ def test_an_infinite_expectation_is_undefined_with_its_reason(tmp_path):
     assert data["blended"]["metrics"]["undefined"]["revenue"].startswith("infinite")
     assert data["cohort"]["revenue"] is None
     text_out = CliRunner().invoke(app, ["simulate", str(path)])
-    assert "— revenue, clv, ltv_cac" in " ".join(text_out.stdout.split())
+    shown = " ".join(text_out.stdout.split())
+    assert ("Revenue / prospect, CLV (per customer), LTV:CAC, Visits to paying and Cohort "
+            "revenue are —: infinite: customers keep their own rate") in shown
 
 
 @pytest.mark.parametrize("rate", ["beta(9, 1)", "beta(4.5, 0.5)", "80%..100%"])
