@@ -294,10 +294,13 @@ def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[
            "their loop never ends; b > 1 or a horizon makes it finite (a discount, its money)")
     out: dict[str, str] = {}
     ids = list(chain.steps)
-    for group in [*EXPECTATIONS, "visits"]:
-        grow = [np.abs(x[group]) * eta for x, eta in zip(near, _NEAR)]
-        # a pole at p = 1: (1 - p) f(p) tends to a positive limit
-        infinite = (grow[1] > 1e-3 * grow[0]) & (grow[1] > 0)
+    for group in near[0]:  # (every number: probabilities never grow)
+        grow = [np.nan_to_num(np.abs(x[group])) * eta for x, eta in zip(near, _NEAR)]
+        # a pole at p = 1: (1 - p) f(p) tends to a positive limit, the same at
+        # both points (a bounded f gives 10^-6 of it at the second), and not
+        # one lost in its column's rounding (a probability never has one)
+        scale = float(np.nan_to_num(np.abs(near[0][group])).max(initial=0.0))
+        infinite = (grow[1] > 1e-3 * grow[0]) & (grow[1] > 1e-9 * scale)
         for i in np.flatnonzero(infinite).tolist():
             out[_key(group, ids, i)] = why
     for total, parts in (("prospects", ("viral_coefficient",)),
