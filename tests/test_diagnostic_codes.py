@@ -423,6 +423,63 @@ def test_JD209_not_for_one_file_reached_twice(tmp_path: Path) -> None:
     assert [p.id for p in result.journey.personas] == ["smb", "ent"]
 
 
+def test_JD210_event_marks_two_steps() -> None:
+    text = edit(SIGNUP, ('touchpoint landing "Landing page" }',
+                         'touchpoint landing "Landing page" { event "page_view", "signup" } }'),
+                ('stage signup "Sign-up" {}', 'stage signup "Sign-up" { event "signup" }'))
+    d = check(text, "JD210", '"signup"', nth=2)
+    assert d.message == "event `signup` marks two steps: `landing` and `signup`"
+    assert [(label.span, label.message) for label in d.labels] == [
+        (span_of(text, '"signup"'), "first mapped to `landing` here")]
+
+
+def test_JD210_event_named_twice_on_one_step() -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}',
+                         'stage signup "Sign-up" { event "signup", "signup" }'))
+    d = check(text, "JD210", '"signup"', nth=2)
+    assert d.message == "event `signup` is named twice on `signup`"
+
+
+def test_JD210_event_takes_the_id_of_a_step_without_events() -> None:
+    """`landing` names no events, so the log's `landing` event marks it."""
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}', 'stage signup "Sign-up" { event "landing" }'))
+    d = check(text, "JD210", '"landing"')
+    assert d.message == "event `landing` also marks step `landing`"
+    assert d.labels[0].span == span_of(text, "landing", after="touchpoint ")
+    assert "give `landing` its own `event` names" in d.help
+
+
+def test_event_attribute_reads_names_with_spans() -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}',
+                         'stage signup "Sign-up" { event "signup_done",\n    "signup_ok" }'))
+    result = journeydsl.loads(text, "t.journey")
+    assert result.diagnostics == []
+    events = result.journey.step("signup").attributes.events
+    assert [(e.name, e.span) for e in events] == [
+        ("signup_done", span_of(text, '"signup_done"')), ("signup_ok", span_of(text, '"signup_ok"'))]
+
+
+@pytest.mark.parametrize("change, needle, message", [
+    ('{ event "" }', '""', "an event name cannot be empty"),
+    ("{ event signup }", "signup", "`event` takes quoted event names"),
+    ('{ pain "a", "b" }', '"b"', "`pain` takes one value"),
+    ('{ value "a", "b" }', '"b"', "`value` takes one value"),
+])
+def test_event_values_of_the_wrong_kind(change: str, needle: str, message: str) -> None:
+    text = edit(SIGNUP, ('stage signup "Sign-up" {}', f'stage signup "Sign-up" {change}'))
+    d = check(text, "JD307", needle, after="signup")
+    assert d.message == message
+
+
+def test_event_on_a_stage_with_touchpoints_or_in_a_scenario() -> None:
+    text = edit(SIGNUP, ('stage visit "Visit" {', 'stage visit "Visit" { event "v";'))
+    d = check(text, "JD307", 'event "v"')
+    assert d.message == "`event` on a stage with touchpoints applies to no step"
+    text = edit(SIGNUP, ("  goal signup\n", '  goal signup\n  scenario s { signup { event "x" } }\n'))
+    d = check(text, "JD307", 'event "x"')
+    assert d.message == "a scenario cannot change which events mark a step"
+
+
 # ---------------------------------------------------------------- JD3xx: values
 
 def test_JD301_rate_outside_range() -> None:
@@ -715,6 +772,137 @@ def test_JD501_not_after_other_errors() -> None:
     assert [d.code for d in journeydsl.loads(text).diagnostics] == ["JD304"]
 
 
+# ---------------------------------------------------------------- JD6xx: event logs
+
+LOGGED = edit(PERSONAS, ('touchpoint landing "Landing page" }',
+                         'touchpoint landing "Landing page" { event "page_view" } }'),
+              ('stage signup "Sign-up" {}', 'stage signup "Sign-up" { event "signup_done" }'))
+
+
+def against_log(tmp_path: Path, log: str, name: str = "log.csv", **columns: str):
+    """The journey LOGGED checked against the log text `log`."""
+    from journeydsl.calibrate import LogSpec, check_against_log
+
+    (tmp_path / name).write_text(log, encoding="utf-8")
+    result = journeydsl.loads(LOGGED, "t.journey")
+    assert result.diagnostics == []
+    return check_against_log(result.journey, result.source,
+                             LogSpec.of([str(tmp_path / name)], **columns))
+
+
+def one(found: list[Diagnostic], code: str) -> Diagnostic:
+    hits = [d for d in found if d.code == code]
+    assert hits, f"expected {code}, got {[d.code for d in found]}"
+    assert hits[0].severity is REGISTRY[code][0]
+    assert hits[0].message and not hits[0].message[0].isupper()
+    return hits[0]
+
+
+def _signups(smb: int, of_smb: int, ent: int, of_ent: int) -> str:
+    rows = ["user,event,time,persona"]
+    for persona, n, signed in (("smb", of_smb, smb), ("ent", of_ent, ent)):
+        for i in range(n):
+            rows.append(f"{persona}{i},page_view,2024-03-01T09:00:00Z,{persona}")
+            if i < signed:
+                rows.append(f"{persona}{i},signup_done,2024-03-01T09:10:00Z,{persona}")
+    rows.append("late,page_view,2024-12-31T00:00:00Z,")
+    return "\n".join(rows) + "\n"
+
+
+def test_JD601_declared_rate_outside_the_interval(tmp_path: Path) -> None:
+    found = against_log(tmp_path, _signups(smb=30, of_smb=100, ent=5, of_ent=100))
+    smb = [d for d in found if d.code == "JD601" and "`smb`" in d.message]
+    ent = [d for d in found if d.code == "JD601" and "`ent`" in d.message]
+    assert not ent  # 5 of 100 with 5% declared: inside the interval
+    d = one(smb, "JD601")
+    assert d.span == span_of(LOGGED, "12%") and d.source.path == "t.journey"
+    from scipy.stats import beta
+
+    low, high = beta.ppf([0.025, 0.975], 1 + 30, 1 + 70)  # the posterior of 30 in 100
+    assert d.message == ("`landing -> signup` declares 12% for `smb`, outside what the log shows: "
+                         f"30.0% (30 of 100 visits; 95% interval {low:.1%}–{high:.1%})")
+
+
+def test_JD601_points_at_the_persona_override(tmp_path: Path) -> None:
+    found = against_log(tmp_path, _signups(smb=12, of_smb=100, ent=40, of_ent=100))
+    d = one(found, "JD601")
+    assert d.span == span_of(LOGGED, "5%", after="[ent: ")
+    assert [x.code for x in found] == ["JD601"]
+
+
+def test_JD601_not_within_the_interval(tmp_path: Path) -> None:
+    assert against_log(tmp_path, _signups(smb=12, of_smb=100, ent=5, of_ent=100)) == []
+
+
+def test_JD602_no_file_matches(tmp_path: Path) -> None:
+    from journeydsl.calibrate import LogSpec, check_against_log
+
+    result = journeydsl.loads(LOGGED, "t.journey")
+    found = check_against_log(result.journey, result.source,
+                              LogSpec.of([str(tmp_path / "events-*.parquet")]))
+    d = one(found, "JD602")
+    assert d.message == f"no file matches `{tmp_path / 'events-*.parquet'}`"
+    assert d.path == str(tmp_path / "events-*.parquet") and d.span is None
+
+
+def test_JD602_empty_log(tmp_path: Path) -> None:
+    d = one(against_log(tmp_path, "user,event,time\n"), "JD602")
+    assert d.message == "the event log has no rows"
+
+
+def test_JD602_no_event_marks_a_step(tmp_path: Path) -> None:
+    d = one(against_log(tmp_path, "user,event,time\nu1,view,2024-03-01T09:00:00Z\n"), "JD602")
+    assert d.message == "no event of the log marks a step of the journey"
+    assert "`view`" in d.help
+
+
+def test_JD603_missing_column(tmp_path: Path) -> None:
+    d = one(against_log(tmp_path, "user,event,ts\nu1,page_view,2024-03-01T09:00:00Z\n"),
+            "JD603")
+    assert d.message == "the log has no column `time` (the time column)"
+    assert d.path == str(tmp_path / "log.csv")
+    assert d.help == "name the time column with `--time COLUMN`; the log's columns: `user`, " \
+        "`event`, `ts`"
+
+
+def test_JD603_named_optional_column_is_required(tmp_path: Path) -> None:
+    found = against_log(tmp_path, "user,event,time\nu1,page_view,2024-03-01T09:00:00Z\n",
+                        persona="segment")
+    assert one(found, "JD603").message == "the log has no column `segment` (the persona column)"
+
+
+def test_JD604_unparsable_time(tmp_path: Path) -> None:
+    log = ("user,event,time\nu1,page_view,2024-03-01T09:00:00Z\nu2,page_view,soon\n"
+           "u3,page_view,\n")
+    found = against_log(tmp_path, log)
+    messages = sorted(d.message for d in found)
+    assert [d.code for d in found] == ["JD604", "JD604"]
+    assert messages == ["line 3 has a time that cannot be read (column `time`): `soon`",
+                        "line 4 has no time (column `time`)"]
+
+
+def test_JD604_amount_not_a_number(tmp_path: Path) -> None:
+    log = "user,event,time,amount\nu1,page_view,2024-03-01T09:00:00Z,$49\n"
+    d = one(against_log(tmp_path, log), "JD604")
+    assert d.message == "line 2 has an amount that is not a number (column `amount`): `$49`"
+
+
+def test_JD605_time_goes_backwards(tmp_path: Path) -> None:
+    log = ("user,event,time\nu1,signup_done,2024-03-02T10:00:00Z\n"
+           "u1,page_view,2024-03-02T09:00:00Z\n")
+    d = one(against_log(tmp_path, log), "JD605")
+    assert d.message == ("time goes backwards for 1 event (column `time`): user `u1` has an "
+                         "event on line 3 that is earlier than the one on line 2")
+
+
+def test_JD606_unknown_persona(tmp_path: Path) -> None:
+    log = ("user,event,time,persona\nu1,page_view,2024-03-01T09:00:00Z,Enterprise\n"
+           "u2,page_view,2024-03-01T09:00:00Z,smb\n")
+    d = one(against_log(tmp_path, log), "JD606")
+    assert d.message == ("1 customer with a persona the journey does not declare in column "
+                         "`persona`: `Enterprise` (1, such as user `u1`)")
+
+
 # ---------------------------------------------------------------- meta-tests
 
 CODES = sorted(REGISTRY)
@@ -767,7 +955,8 @@ def _fences(body: str) -> list[tuple[str, str]]:
 #: Codes whose bad input is bytes or the file system (JD007, JD008, JD209:
 #: several files), not journey text, or
 #: (JD006) hundreds of lines: their sections show a console session instead.
-_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209"}
+_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209",
+              "JD601", "JD602", "JD603", "JD604", "JD605", "JD606"}  # JD6xx: an event log
 
 
 @pytest.mark.parametrize("code", CODES)

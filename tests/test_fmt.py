@@ -170,6 +170,16 @@ def test_list_continuation_keeps_its_line_break_and_comment() -> None:
         'journey "x" {\n  entry a 50%,  # first\n      # between\n      b 50%\n}\n')
 
 
+def test_event_lists_are_spaced_and_keep_their_line_breaks() -> None:
+    text = ('journey "x" {\n  stage a {\n    touchpoint ads { channel web;event "c" ,"v" }\n'
+            '    touchpoint blog {\n      event "b1",\n  "b2"   # second\n    }\n  }\n}\n')
+    formatted = format_text(text)
+    assert formatted == (
+        'journey "x" {\n  stage a {\n    touchpoint ads { channel web; event "c", "v" }\n'
+        '    touchpoint blog {\n      event "b1",\n          "b2"  # second\n    }\n  }\n}\n')
+    assert format_text(formatted) == formatted
+
+
 def test_strings_and_numbers_are_kept_as_written() -> None:
     text = 'journey "a \\"q\\" \\\\ b" { stage s "é\\n" { cost 1_000.50 }; a -> b 0.5..0.7 }'
     formatted = format_text(text)

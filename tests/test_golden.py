@@ -22,6 +22,11 @@ read `git diff tests/golden` line by line before committing: the expected
 files are the review of what users see. Without `-k`, every expected file
 is rewritten.
 
+A fixture with a `<CODE>_<slug>.events.json` beside it is checked against
+an event log as `journey check --events` does (the JD6xx codes): the JSON
+names the log (`events`, paths relative to the fixtures' folder; files such
+as `<CODE>_<slug>.csv` beside it) and any column options.
+
 Valid goldens: every `examples/*.journey` (and any `tests/golden/valid/*.journey`)
 compiles with zero diagnostics. Examples are not symlinked into
 tests/golden/valid/ (symlinks are not allowed in the repository).
@@ -29,8 +34,10 @@ tests/golden/valid/ (symlinks are not allowed in the repository).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -83,7 +90,22 @@ def compile_case(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.chdir(tmp_path)
         return journeydsl.load(GENERATED[name](tmp_path))
     monkeypatch.chdir(REPO)
-    return journeydsl.load(f"{RELATIVE}/{name}.journey")
+    result = journeydsl.load(f"{RELATIVE}/{name}.journey")
+    log = INVALID / f"{name}.events.json"
+    if log.exists():  # a journey checked against an event log: `journey check --events`
+        return _with_log(result, json.loads(log.read_text(encoding="utf-8")))
+    return result
+
+
+def _with_log(result, spec: dict):
+    """The journey's diagnostics and those of its event log (JD6xx), as
+    `journey check FILE --events LOG [--user COL ...]` finds them; the log's
+    paths are relative to the fixtures' folder."""
+    from journeydsl.calibrate import LogSpec, check_against_log
+
+    events = [f"{RELATIVE}/{p}" for p in spec.pop("events")]
+    found = check_against_log(result.journey, result.source, LogSpec.of(events, **spec))
+    return SimpleNamespace(diagnostics=list(result.diagnostics) + found)
 
 
 @pytest.mark.parametrize("name", CASES)

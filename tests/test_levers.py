@@ -474,3 +474,22 @@ def test_generated_levers_are_exact_changes(text):
     for lv in levers(result.journey):
         if lv.movable and lv.persona is None:
             assert 0 <= report.blended.conversion + lv.d_conversion <= 1 + 1e-12
+
+
+def test_a_loop_left_only_by_a_tiny_rate_is_a_trap_too():
+    # taking all that is left (0.01 pp) would leave the loop only by a rate of
+    # 1e-12, whose value next to 100% is set by the last digits of the rate:
+    # the lever takes half, and equals the re-run (was 2e-5 off, d_conversion > 1)
+    result = compiled_ok("""journey "Lever precision" {
+  stage a {
+    touchpoint s0 { channel web; cost 1 }
+    touchpoint s1 { channel web; value 10 }
+  }
+  entry s0
+  goal s1
+  s0 -> s0 99.9899999999%
+  s0 -> s1 0.0000000001%
+}""")
+    assert assert_exact(result) == 4
+    loop = next(lv for lv in levers(result.journey) if lv.target == "s0")
+    assert loop.step == pytest.approx(0.5e-4, rel=1e-6) and loop.d_conversion < 1

@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_result_type_holds_exactly_the_expectations():
     fields = [f.name for f in dataclasses.fields(Metrics)]
     assert fields[:len(EXPECTATIONS)] == list(EXPECTATIONS)
-    assert fields[len(EXPECTATIONS):] == ["steps", "stages", "cohort", "unknown"]
+    assert fields[len(EXPECTATIONS):] == ["steps", "stages", "cohort", "cohort_visits",
+                                          "unknown"]
 
 
 def test_ratios_are_of_metrics_defined_before_them():

@@ -412,3 +412,19 @@ def test_a_map_with_infinite_visits_says_so():
     paying = next(s for stage in view.stages for s in stage.steps if s.id == "paying")
     assert paying.visits is None and "visits: infinite (see simulate)" in paying.lines
     assert "visits: infinite" in to_dot(journey, flows=True)
+
+
+def test_a_map_with_flows_counts_the_referred_with_their_own_rates():
+    from journeydsl.render.view import map_view
+
+    # every referred prospect enters like a new one and draws its own rate:
+    # the cascade's flows are a prospect's own times 1 / (1 - v)
+    view = map_view(compile_ok(TRIAL % ("", "beta(6, 2)", "paying => landing 0.05")), flows=True)
+    cascade = 1 / (1 - 0.12 * 7 * 0.05)
+    edges = {(e.source, e.target, e.kind): e.flow for e in view.edges}
+    assert edges["paying", "paying", "transition"] == pytest.approx(0.12 * 6 * cascade,
+                                                                   rel=1e-12)
+    assert edges["paying", "landing", "referral"] == pytest.approx(0.12 * 7 * 0.05 * cascade,
+                                                                  rel=1e-12)
+    steps = {s.id: s for stage in view.stages for s in stage.steps}
+    assert steps["landing"].visits == pytest.approx(cascade, rel=1e-12)

@@ -82,7 +82,7 @@ def test_auto_falls_back_to_wasm_when_dot_crashes(monkeypatch):
     monkeypatch.setattr(backends, "has_dot", lambda: True)
     monkeypatch.setattr(backends, "has_wasm", lambda: True)
     monkeypatch.setattr(backends, "_render_dot", crash)
-    monkeypatch.setattr(backends, "_render_wasm", lambda text, engine: b'<svg xmlns="x"/>')
+    monkeypatch.setattr(backends, "_render_wasm", lambda text, engine, fmt="svg": b'<svg xmlns="x"/>')
     assert backends.render("digraph {}", "svg", "auto").startswith(b"<svg")
     with pytest.raises(backends.RenderFailed, match="crashed"):
         backends.render("digraph {}", "svg", "dot")

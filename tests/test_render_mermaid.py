@@ -42,6 +42,7 @@ def test_journey_diagram_round_trips(example):
 def test_flowchart_round_trips(example):
     c = journeydsl.load(example).raise_for_errors()
     parsed = parse_flowchart(to_mermaid_flowchart(c.journey, flows=True))
+    assert parsed["title"] == clean(c.journey.title)
     graph = c.graph()
     assert [title for _, title, _ in parsed["subgraphs"]] == [
         clean(s.label) for s in c.journey.stages]
@@ -62,3 +63,36 @@ def test_leading_keywords_are_escaped(text):
     assert not mermaid_text(text).lower().startswith(text.lower()[:3])
     parsed = parse_journey(f"journey\n  section s\n    {mermaid_text(text)}: 3: P\n")
     assert parsed["sections"][0][1][0][0] == text
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_referral_and_exit_links_look_different(example):
+    c = journeydsl.load(example).raise_for_errors()
+    parsed = parse_flowchart(to_mermaid_flowchart(c.journey))
+    styles = parsed["link_styles"]
+    referrals = [n for n, (_, arrow, _) in enumerate(parsed["links"]) if arrow == "-.->"]
+    exits = [n for n, (_, arrow, _) in enumerate(parsed["links"]) if arrow == "---"]
+    moves = [n for n, (_, arrow, _) in enumerate(parsed["links"]) if arrow == "-->"]
+    assert exits and all(parsed["links"][n][2].endswith("x") for n in exits)
+    assert {styles[n] for n in exits} == {"stroke:#b42318,color:#b42318"}
+    assert {styles[n] for n in referrals} <= {"stroke:#6a51a3,color:#6a51a3"}
+    assert not any(n in styles for n in moves)  # the default look
+    assert set(styles) == set(referrals) | set(exits)
+
+
+def test_title_carries_scenario_and_persona():
+    c = journeydsl.load(REPO / "examples" / "saas_trial.journey").raise_for_errors()
+    parsed = parse_flowchart(to_mermaid_flowchart(c.journey, persona="ent"))
+    assert parsed["title"] == f"{clean(c.journey.title)} · persona: Enterprise (200+ seats)"
+
+
+def test_typed_backslash_n_stays_text():
+    c = journeydsl.loads('journey "T \\\\n" { stage s "S \\\\n" { touchpoint x "a\\\\nb \\\\\\\\n" } ; '
+                         'entry x ; goal x }').raise_for_errors()
+    label = c.journey.step("x").label
+    assert label == "a\\nb \\\\n"  # as typed: backslash, n
+    parsed = parse_flowchart(to_mermaid_flowchart(c.journey))
+    assert parsed["nodes"]["n0"].split("<br/>")[0].replace("\u2060", "") == label
+    assert parsed["title"] == "T \\n"
+    journey = parse_journey(to_mermaid_journey(c.journey))
+    assert journey["sections"][0][1][0][0].replace("\u2060", "") == label

@@ -5,9 +5,11 @@ first rule wins), applied after Mermaid's `encodeEntities` preprocessing
 (`#\\w+;` becomes a placeholder, so escaped characters never reach the
 lexer), then the grammar `statement: title | section | taskName taskData`
 and `journeyDb.addTask` (score before the second `:`, actors split at `,`).
-Flowchart: the subset we emit (`flowchart LR`, `%%` comments, subgraphs
-with quoted titles, `direction`, quoted node shapes, `-->|"t"|`, `-.->|"t"|`,
-`-.-`, `classDef`, `class`), each quoted string free of `"`.
+Flowchart: the subset we emit (YAML front matter with a JSON-quoted
+`title:`, `flowchart LR`, `%%` comments, subgraphs with quoted titles,
+`direction`, quoted node shapes, `-->|"t"|`, `-.->|"t"|`, `---`, `classDef`,
+`class`, `linkStyle`), each quoted string free of `"`. Like Mermaid, a node
+label's `\\n` (after entities are decoded) is a line break.
 
 Both return what Mermaid would see with the entities decoded, so tests can
 compare names with the journey's labels.
@@ -16,6 +18,7 @@ compare names with the journey's labels.
 from __future__ import annotations
 
 import html
+import json
 import re
 
 
@@ -119,23 +122,47 @@ _Q = r'"([^"]*)"'
 _FLOW_LINES = [
     ("node", re.compile(rf"^({_ID})(?:\[{_Q}\]|\[\[{_Q}\]\]|\(\[{_Q}\]\))$")),
     ("edge", re.compile(rf"^({_ID}) (-->|-\.->)\|{_Q}\| ({_ID})$")),
-    ("link", re.compile(rf"^({_ID}) -\.- ({_ID})$")),
+    ("link", re.compile(rf"^({_ID}) --- ({_ID})$")),
     ("subgraph", re.compile(rf"^subgraph ({_ID})\[{_Q}\]$")),
     ("end", re.compile(r"^end$")),
     ("direction", re.compile(r"^direction (TB|LR)$")),
     ("classDef", re.compile(rf"^classDef ({_ID}) ([a-z-]+:[#0-9a-z]+(?:,[a-z-]+:[#0-9a-z]+)*)$")),
     ("class", re.compile(rf"^class ({_ID}(?:,{_ID})*) ({_ID})$")),
+    ("linkStyle", re.compile(r"^linkStyle (\d+(?:,\d+)*) "
+                             r"([a-z-]+:[#0-9a-z]+(?:,[a-z-]+:[#0-9a-z]+)*)$")),
 ]
 _RESERVED = {"end", "subgraph", "graph", "flowchart", "style", "class", "classDef", "click",
              "direction", "linkStyle"}
 
 
+def _front_matter(lines: list[str]) -> tuple[str | None, list[str]]:
+    """(the title of a leading `---` block, the lines after it)."""
+    if not lines or lines[0] != "---":
+        return None, lines
+    try:
+        end = lines.index("---", 1)
+    except ValueError:
+        raise MermaidError("unclosed front matter") from None
+    title = None
+    for line in lines[1:end]:
+        key, _, value = line.partition(": ")
+        if key != "title" or not value.startswith('"'):
+            raise MermaidError(f"front matter line we do not write: {line!r}")
+        title = json.loads(value)
+        if "<" in title:  # Mermaid's sanitizer drops or mangles it
+            raise MermaidError(f"`<` in the title: {title!r}")
+    return title, lines[end + 1:]
+
+
 def parse_flowchart(text: str) -> dict:
-    """{"subgraphs": [(id, title, [node ids])], "nodes": {id: text}, "edges": [...]}."""
-    lines = text.split("\n")
-    if lines[0] != "flowchart LR":
+    """{"title", "subgraphs": [(id, title, [node ids])], "nodes": {id: text},
+    "edges": [(a, arrow, text, b)], "links": [(a, arrow, b)] in Mermaid's
+    numbering, "link_styles": {number: style}}."""
+    title, lines = _front_matter(text.split("\n"))
+    if not lines or lines[0] != "flowchart LR":
         raise MermaidError("does not start with `flowchart LR`")
-    result = {"subgraphs": [], "nodes": {}, "edges": []}
+    result: dict = {"title": title, "subgraphs": [], "nodes": {}, "edges": [], "links": [],
+                    "link_styles": {}}
     open_graph = None
     for raw in lines[1:]:
         line = raw.strip()
@@ -144,7 +171,7 @@ def parse_flowchart(text: str) -> dict:
                 raise MermaidError("a directive, not a comment")
             continue
         bare = encode_entities(line)
-        if not line.startswith("classDef") and (";" in bare or "#" in bare):
+        if not line.startswith(("classDef", "linkStyle")) and (";" in bare or "#" in bare):
             raise MermaidError(f"raw `;` or `#` in {line!r}")
         for kind, rule in _FLOW_LINES:
             m = rule.match(line)
@@ -157,12 +184,21 @@ def parse_flowchart(text: str) -> dict:
             if re.fullmatch(_ID, g) and g in _RESERVED:
                 raise MermaidError(f"reserved word as id: {g}")
         if kind == "node":
-            result["nodes"][groups[0]] = decode(encode_entities(groups[1]))
+            label = decode(encode_entities(groups[1])).replace("\\n", "<br/>")
+            result["nodes"][groups[0]] = label
             if open_graph is not None:
                 open_graph[2].append(groups[0])
         elif kind == "edge":
             result["edges"].append((groups[0], groups[1], decode(encode_entities(groups[2])),
                                     groups[3]))
+            result["links"].append((groups[0], groups[1], groups[3]))
+        elif kind == "link":
+            result["links"].append((groups[0], "---", groups[1]))
+        elif kind == "linkStyle":
+            for number in groups[0].split(","):
+                if int(number) in result["link_styles"]:
+                    raise MermaidError(f"link {number} styled twice")
+                result["link_styles"][int(number)] = groups[1]
         elif kind == "subgraph":
             if open_graph is not None:
                 raise MermaidError("nested subgraph")
@@ -174,6 +210,8 @@ def parse_flowchart(text: str) -> dict:
             open_graph = None
     if open_graph is not None:
         raise MermaidError("unclosed subgraph")
+    if any(n >= len(result["links"]) for n in result["link_styles"]):
+        raise MermaidError("linkStyle of a link that does not exist")
     return result
 
 
@@ -211,7 +249,20 @@ def test_checker_decodes_entities():
     'flowchart LR\n  subgraph s0["x"]\n',
     'flowchart LR\n  end["x"]\n',
     'flowchart LR\n  n0 -->|"a;b"| n1\n',
+    '---\ntitle: "x"\nflowchart LR\n',  # unclosed front matter
+    '---\ntitle: "a <b> c"\n---\nflowchart LR\n',  # a tag in the title
+    'flowchart LR\n  n0 --- n1\n  linkStyle 1 stroke:#000000\n',  # no link 1
 ])
 def test_flowchart_checker_rejects(bad):
     with pytest.raises(MermaidError):
         parse_flowchart(bad)
+
+
+def test_flowchart_checker_reads_front_matter_and_line_breaks():
+    parsed = parse_flowchart('---\ntitle: "A \\"b\\" #59;"\n---\nflowchart LR\n'
+                             '  n0["x#92;ny"]\n  n1["x#92;#8288;ny"]\n  n0 --- n1\n'
+                             '  linkStyle 0 stroke:#b42318\n')
+    assert parsed["title"] == 'A "b" #59;'  # YAML: no entities in the title
+    assert parsed["nodes"] == {"n0": "x<br/>y", "n1": "x\\\u2060ny"}
+    assert parsed["links"] == [("n0", "---", "n1")]
+    assert parsed["link_styles"] == {0: "stroke:#b42318"}

@@ -125,29 +125,33 @@ def _identity(info: os.stat_result) -> tuple[int, ...]:
             info.st_mode, info.st_uid, info.st_gid)
 
 
-def rewrite(snapshot: Snapshot, data: bytes, force: bool = False) -> None:
+def rewrite(snapshot: Snapshot, data: bytes, force: bool = False,
+            command: str = "fmt") -> None:
     """Replace the file read as `snapshot` with `data`, atomically, keeping
     its mode and owner; raises Refused (nothing written) when the file is
     read-only (unless `force`), changed since it was read, its folder is not
-    writable, or its owner cannot be kept."""
+    writable, or its owner cannot be kept. `command` names what rewrites it
+    in the messages (`fmt`, `fit`)."""
     shown = snapshot.name
+    doing = {"fmt": "formatted", "fit": "fitted"}.get(command, "rewritten")
+    verb = "format" if command == "fmt" else "write"
     if snapshot.read_only() and not force:
-        raise Refused(f"`{shown}` is read-only (mode {snapshot.mode:04o}): left as it is "
-                      "(--force formats it, keeping its mode)")
+        raise Refused(f"`{shown}` is read-only (mode {snapshot.mode:04o}): left as it is"
+                      + (" (--force formats it, keeping its mode)" if command == "fmt" else ""))
 
     def check() -> None:
         if not snapshot.unchanged():
-            raise Refused(f"`{shown}` changed while it was being formatted: left as it is "
-                          "(run fmt again)")
+            raise Refused(f"`{shown}` changed while it was being {doing}: left as it is "
+                          f"(run {command} again)")
 
     check()  # a first look, before writing anything
     try:
         write_atomic(snapshot.path, data, snapshot.mode, snapshot.owner, check)
     except FolderNotWritable as err:
-        raise Refused(f"cannot format `{shown}` safely: its folder is not writable "
-                      f"({(err.strerror or '').lower()}), and fmt writes a new file beside it "
-                      "and renames it over the old one, so that no failure can leave half a "
+        raise Refused(f"cannot {verb} `{shown}` safely: its folder is not writable "
+                      f"({(err.strerror or '').lower()}), and {command} writes a new file beside "
+                      "it and renames it over the old one, so that no failure can leave half a "
                       "file: left as it is") from None
     except OwnerNotKept:
-        raise Refused(f"cannot format `{shown}` keeping its owner (uid {snapshot.owner[0]}, "
+        raise Refused(f"cannot {verb} `{shown}` keeping its owner (uid {snapshot.owner[0]}, "
                       f"gid {snapshot.owner[1]}): left as it is") from None

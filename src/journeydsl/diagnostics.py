@@ -85,6 +85,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD207": (Severity.ERROR, "unknown metric"),
     "JD208": (Severity.ERROR, "invalid setting value"),
     "JD209": (Severity.ERROR, "name clash with an imported file"),
+    "JD210": (Severity.ERROR, "event mapped to two steps"),
     "JD301": (Severity.ERROR, "rate outside [0, 100%]"),
     "JD302": (Severity.ERROR, "bare number where a rate is expected"),
     "JD303": (Severity.ERROR, "outgoing rates exceed 100%"),
@@ -108,6 +109,12 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD408": (Severity.ERROR, "loop too fine for the horizon"),
     "JD501": (Severity.ERROR, "expectation failed"),
+    "JD601": (Severity.WARNING, "declared rate outside the observed interval"),
+    "JD602": (Severity.ERROR, "event log cannot be used"),
+    "JD603": (Severity.ERROR, "event log column missing or of the wrong type"),
+    "JD604": (Severity.ERROR, "event log value cannot be read"),
+    "JD605": (Severity.WARNING, "time goes backwards in the event log"),
+    "JD606": (Severity.WARNING, "persona the journey does not declare"),
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from . import check, diff, fmt, lsp, render, report, simulate, tools  # noqa: F401  (each registers its commands)
+from . import check, diff, fit, fmt, lsp, render, report, simulate, tools  # noqa: F401  (each registers its commands)
 from .common import UsageError, error
 from .root import app
 

@@ -39,6 +39,25 @@ def check(
         "larger files get JD004.", show_default=False, metavar="SIZE")] = None,
     no_ignore: Annotated[bool, typer.Option(
         "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
+    events: Annotated[Optional[list[str]], typer.Option(
+        "--events", "-e", help="An event log (CSV, Parquet, JSON lines; globs, folders): warn "
+        "(JD601) where a declared rate lies outside the observed 95% interval.",
+        show_default=False, metavar="LOG")] = None,
+    user: Annotated[Optional[str], typer.Option(
+        help="With --events: column of the customer id (default: user).", show_default=False,
+        metavar="COL")] = None,
+    event: Annotated[Optional[str], typer.Option(
+        help="With --events: column of the event name (default: event).", show_default=False,
+        metavar="COL")] = None,
+    time: Annotated[Optional[str], typer.Option(
+        help="With --events: column of the time (default: time).", show_default=False,
+        metavar="COL")] = None,
+    persona: Annotated[Optional[str], typer.Option(
+        help="With --events: column of the persona (default: persona, if the log has it).",
+        show_default=False, metavar="COL")] = None,
+    window: Annotated[Optional[str], typer.Option(
+        help="With --events: the censoring window (see journey fit).", show_default=False,
+        metavar="DUR")] = None,
 ) -> None:
     """Compile journey files and report every problem found."""
     with paused_gc():
@@ -50,9 +69,23 @@ def check(
     files, problems = find_journey_files(paths, ignore=not no_ignore)
     if problems or not files:
         raise UsageError("\njourney: ".join(problems or [no_files_message(paths, not no_ignore)]))
+    spec = days = None
+    if events:
+        from .fit import log_spec, window_days
+
+        spec = log_spec(events, user, event, time, None, persona)
+        days = window_days(window)
+    elif any(o is not None for o in (user, event, time, persona, window)):
+        raise UsageError("--user, --event, --time, --persona and --window go with --events")
     found: dict = {}  # a file used by several of those checked reports its errors once
     for path in files:
-        for d in load(path, limit).diagnostics:
+        result = load(path, limit)
+        found_here = list(result.diagnostics)
+        if spec is not None and result.journey is not None and not result.journey.library:
+            from .fit import drift_diagnostics
+
+            found_here += drift_diagnostics(result, spec, days)
+        for d in found_here:
             found.setdefault((d.path, d.span, d.code, d.message), d)
     diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)

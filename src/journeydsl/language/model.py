@@ -75,6 +75,13 @@ class PerPersona(Node):
         return self.for_persona(persona).mean
 
 
+class EventName(Node):
+    """One name of `event "NAME", ...`: an event of the log that marks a
+    visit to the step (see docs/calibration.md)."""
+
+    name: str
+
+
 class Attributes(BaseModel):
     """What a team writes about a stage or touchpoint."""
 
@@ -88,6 +95,7 @@ class Attributes(BaseModel):
     opportunities: list[str] = Field(default_factory=list)
     objective: str | None = None
     notes: list[str] = Field(default_factory=list)
+    events: list[EventName] = Field(default_factory=list)
 
 
 class Persona(Node):

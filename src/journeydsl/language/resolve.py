@@ -84,6 +84,7 @@ class _Resolver:
                 if value is not None:
                     self.personas_of(value)
         self.expects(j.expects)
+        self.events()
         seen: dict[str, Span] = {}
         for scenario in j.scenarios:
             if scenario.id in seen:
@@ -148,6 +149,39 @@ class _Resolver:
         self.error("JD202", f"{kind} `{ident}` is defined twice", span,
                    labels=[Label(first_span, "first defined here")],
                    help="ids are unique in a file: rename one of them")
+
+    def events(self) -> None:
+        """Each event name marks at most one step (JD210). A step that names
+        no events is marked by its own id, so that name is taken too."""
+        named = {step_id: step.attributes.events for step_id, step in self.names.steps.items()}
+        owner: dict[str, tuple[str, Span | None]] = {}  # event -> (step, where it was named)
+        for step_id, events in named.items():
+            if not events:
+                owner.setdefault(step_id, (step_id, None))
+        for step_id, events in named.items():
+            for event in events:
+                first = owner.get(event.name)
+                if first is None:
+                    owner[event.name] = (step_id, event.span)
+                    continue
+                first_step, first_span = first
+                if first_span is None:
+                    self.error("JD210", f"event `{event.name}` also marks step `{first_step}`",
+                               event.span, labels=[Label(self.names.steps[first_step].id_span,
+                                                         "a step that names no events is "
+                                                         "marked by its own id")],
+                               help=f"give `{first_step}` its own `event` names, or rename "
+                                    "the event in the log")
+                elif first_step == step_id:
+                    self.error("JD210", f"event `{event.name}` is named twice on `{step_id}`",
+                               event.span, labels=[Label(first_span, "first named here")],
+                               help="remove the second one")
+                else:
+                    self.error("JD210", f"event `{event.name}` marks two steps: "
+                               f"`{first_step}` and `{step_id}`", event.span,
+                               labels=[Label(first_span, f"first mapped to `{first_step}` here")],
+                               help="an event marks one step: keep it on the step a customer "
+                                    "is at when the event happens")
 
     # ------------------------------------------------------------ references
     def ref(self, ref: StepRef, role: Role) -> list[str]:

@@ -328,6 +328,12 @@ class _Builder(ValueReader):
         """`step { attributes }` in a scenario: the attributes it changes."""
         target, *rest = tree.children
         attrs = self._items(rest)
+        for attr in attrs:
+            if str(attr.children[0]) == "event":
+                self.error("JD307", "a scenario cannot change which events mark a step",
+                           span_of(attr), help="the events of a step are the same in every "
+                           "scenario: write `event` in the step's declaration")
+        attrs = [a for a in attrs if str(a.children[0]) != "event"]
         return build(AttributeOverride, target=self.ref(target), attributes=self.attributes(attrs),
                      given=[str(a.children[0]) for a in attrs], span=span_of(tree))
 

@@ -30,6 +30,7 @@ from .model import (
     Amount,
     Attributes,
     Discount,
+    EventName,
     Override,
     PerPersona,
     Persona,
@@ -114,13 +115,28 @@ class ValueReader:
         return True
 
     def _no_overrides(self, attr: Tree) -> bool:
+        if not self._one_value(attr):
+            return False
         if len(attr.children) > 2:
             self.error("JD307", f"`{attr.children[0]}` takes no persona overrides",
                        span_of(attr.children[2]))
             return False
         return True
 
+    def _one_value(self, attr: Tree) -> bool:
+        """Only `event` takes a list of texts: `pain "a", "b"` is reported
+        at its second text."""
+        if len(attr.children) > 2 and isinstance(attr.children[2], Token):
+            key = attr.children[0]
+            self.error("JD307", f"`{key}` takes one value", span_of(attr.children[2]),
+                       help=f"write one `{key}` per line" if key in _LIST_KEYS
+                       else None)
+            return False
+        return True
+
     def text(self, attr: Tree, value: Item | None) -> str | None:
+        if not self._one_value(attr):
+            return None
         if isinstance(value, Token) and value.type == "STRING" and len(attr.children) == 2:
             return label(value)
         if isinstance(value, Token) and value.type == "NAME" and len(attr.children) == 2:
@@ -131,6 +147,8 @@ class ValueReader:
         return None
 
     def per_persona_number(self, attr: Tree, key: str) -> PerPersona | None:
+        if not self._one_value(attr):
+            return None
         value = attr.children[1]
         base = self.plain_number(value, key)
         overrides = self.overrides(attr.children[2], lambda q: self.plain_number(q, key)) \
@@ -198,6 +216,8 @@ class ValueReader:
     # One reader per kind of attribute value: it reports a bad value or puts
     # the value in `field` of `out`.
     def channel(self, attr: Tree, value: Item, out: Attributes, field: str) -> None:
+        if not self._one_value(attr):
+            return
         if isinstance(value, Token) and value.type in ("NAME", "STRING"):
             setattr(out, field, name(value) if value.type == "NAME" else label(value))
         else:
@@ -217,6 +237,23 @@ class ValueReader:
         text = self.text(attr, value)
         if text is not None:
             getattr(out, field).append(text)
+
+    def events(self, attr: Tree, value: Item | None, out: Attributes, field: str) -> None:
+        """`event "NAME", "NAME" ...`: quoted names, none empty (which step an
+        event means across the journey is checked in resolve.py: JD210)."""
+        names = attr.children[1:]
+        if not all(isinstance(n, Token) and n.type == "STRING" for n in names):
+            wrong = next(n for n in names if not (isinstance(n, Token) and n.type == "STRING"))
+            self.error("JD307", "`event` takes quoted event names", span_of(wrong),
+                       help='for example `event "pricing_view", "pricing_calc_used"`')
+            return
+        for token in names:
+            text = label(token)
+            if not text.strip():
+                self.error("JD307", "an event name cannot be empty", span_of(token),
+                           help="write the event's name as the log has it")
+                continue
+            getattr(out, field).append(build(EventName, name=text, span=span_of(token)))
 
     def share(self, attr: Tree, value: Item | None, out: Persona, field: str) -> None:
         if self._no_overrides(attr) and self._has_value(attr, value):
@@ -466,10 +503,14 @@ STEP_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "opportunity": (ValueReader.add_text, "opportunities"),
     "objective": (ValueReader.set_text, "objective"),
     "note": (ValueReader.add_text, "notes"),
+    "event": (ValueReader.events, "events"),
 }
 #: The attributes about one step, which a stage with touchpoints is not.
 PER_STEP = frozenset(k for k, (read, _) in STEP_ATTRIBUTES.items()
-                     if read is ValueReader.set_number)
+                     if read in (ValueReader.set_number, ValueReader.events))
+#: Attributes a step may have several of, one per line.
+_LIST_KEYS = frozenset(k for k, (read, _) in STEP_ATTRIBUTES.items()
+                       if read is ValueReader.add_text)
 _PERSONA_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "share": (ValueReader.share, "share"),
     "note": (ValueReader.add_text, "notes"),

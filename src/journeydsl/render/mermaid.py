@@ -3,8 +3,9 @@
 `mermaid-journey`: stages are sections, touchpoints tasks, the emotion the
 score (rounded, clamped to 1..5; 3 when none is given) and personas the
 actors; where personas feel differently, one task per distinct score.
-`mermaid-flowchart`: stages as subgraphs left to right, rates on the
-edges, referrals dotted, emotion as the fill colour.
+`mermaid-flowchart`: the title as front matter, stages as subgraphs left
+to right, rates on the edges, referrals as dotted purple arrows, exits as
+plain red lines to a red end marker, emotion as the fill colour.
 
 All user text goes through `text.mermaid_text` (entity codes for `;` `:`
 `#` `,` and friends, and for a leading keyword); node ids are generated
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 from ..language.compiled import CompiledJourney
 
-from .text import clean, mermaid_text
-from .view import MapView, colour, map_view
+from .text import clean, mermaid_text, mermaid_title
+from .view import EDGE, EXIT, GOAL, REFERRAL, MapView, colour, map_view
 
 IMPLICIT_ACTOR = "Customer"
 
@@ -71,11 +72,11 @@ def to_mermaid_flowchart(journey: CompiledJourney, persona: str | None = None,
 
 def flowchart(view: MapView) -> str:
     ids = {s.id: f"n{i}" for i, s in enumerate(view.steps)}
-    out = ["flowchart LR"]
     title = view.title + (f" · scenario: {view.scenario_label or view.scenario}"
                           if view.scenario else "")
     title += f" · persona: {view.persona_label or view.persona}" if view.persona else ""
-    out.append(f'  %% {mermaid_text(title)}')
+    # The title as YAML front matter: Mermaid draws it above the chart.
+    out = ["---", f"title: {mermaid_title(title)}", "---", "flowchart LR"]
     out.append('  entry(["entry"])')
     classes: dict[str, list[str]] = {}
     for k, stage in enumerate(view.stages):
@@ -90,25 +91,39 @@ def flowchart(view: MapView) -> str:
             if step.goal:
                 classes.setdefault("goal", []).append(ids[step.id])
         out.append("  end")
+    links: dict[str, list[int]] = {}  # link style -> the links' numbers, in order
+    count = 0
     for step in view.steps:
         if step.entry is not None:
             out.append(f'  entry -->|"{mermaid_text(step.entry)}"| {ids[step.id]}')
+            count += 1
     for edge in view.edges:
         text = edge.text + (f" after {edge.delay}" if edge.delay else "")
         arrow = "-.->" if edge.kind == "referral" else "-->"
         out.append(f'  {ids[edge.source]} {arrow}|"{mermaid_text(text)}"| {ids[edge.target]}')
+        if edge.kind == "referral":
+            links.setdefault("referral", []).append(count)
+        count += 1
     for step in view.steps:
         if step.exit_text:
+            # A walk that ends: a plain red line (no arrow) to a red end
+            # marker, unlike a referral's dotted purple arrow.
             out.append(f'  {ids[step.id]}x(["{mermaid_text(step.exit_text)}"])')
-            out.append(f"  {ids[step.id]} -.- {ids[step.id]}x")
+            out.append(f"  {ids[step.id]} --- {ids[step.id]}x")
             classes.setdefault("exit", []).append(ids[step.id] + "x")
+            links.setdefault("exit", []).append(count)
+            count += 1
     for name in sorted(classes):
         if name == "goal":
-            style = "stroke:#1b7837,stroke-width:3px"
+            style = f"stroke:{GOAL},stroke-width:3px"
         elif name == "exit":
-            style = "fill:#ffffff,stroke:#b42318,color:#b42318"
+            style = f"fill:#ffffff,stroke:{EXIT},color:{EXIT}"
         else:
-            style = f"fill:#{name[1:]},stroke:#4a5568,color:#000000"
+            style = f"fill:#{name[1:]},stroke:{EDGE},color:#000000"
         out.append(f"  classDef {name} {style}")
         out.append(f"  class {','.join(classes[name])} {name}")
+    for name in sorted(links):
+        colour_ = REFERRAL if name == "referral" else EXIT
+        out.append(f"  linkStyle {','.join(map(str, links[name]))} "
+                   f"stroke:{colour_},color:{colour_}")
     return "\n".join(out) + "\n"

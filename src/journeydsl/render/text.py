@@ -18,6 +18,7 @@ treat specially).
 
 from __future__ import annotations
 
+import json
 import re
 
 from ..display import one_line
@@ -82,23 +83,82 @@ def dot_lines(lines: list[str]) -> str:
     return '"' + "\\n".join(dot_escape(line) for line in lines) + '"'
 
 
+# The `graphviz` package quotes attribute values itself (`graphviz.quoting.quote`:
+# quotes added, unescaped `"` escaped, backslashes kept so that `\n` and `\l`
+# work) but passes a value that looks like `<...>` through as an HTML-like
+# label. So user text is escaped here for everything else: backslashes
+# doubled, `& < >` as entities (no value can then start with `<`), and the
+# result marked `nohtml` as well.
+_VALUE_SPECIAL = re.compile(r"[\\&<>]")
+_RECORD_SPECIAL = re.compile(r"[{}|]")
+
+
+def dot_value(text: str) -> str:
+    """User text for a `graphviz` attribute value: one line, no quotes added."""
+    text = clean(text)
+    if _VALUE_SPECIAL.search(text):
+        text = "".join(_DOT_ESCAPES.get(ch, ch) if ch != '"' else ch for ch in text)
+    return text
+
+
+def dot_label(lines: list[str], end: str = "\\n") -> str:
+    """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
+    for left-justified lines)."""
+    from graphviz import nohtml
+
+    # nohtml: a str the `graphviz` package never reads as an HTML-like label
+    if end == "\\n":
+        text: str = nohtml(end.join(dot_value(line) for line in lines))
+    else:
+        text = nohtml("".join(dot_value(line) + end for line in lines))
+    return text
+
+
+def dot_record(fields: list[list[str]]) -> str:
+    """A record label: fields (each a list of lines) separated by `|`, the
+    record's own characters `{ } |` escaped in user text (`<` `>` are
+    entities already)."""
+    from graphviz import nohtml
+
+    def field(lines: list[str]) -> str:
+        return "\\n".join(_RECORD_SPECIAL.sub(lambda m: "\\" + m.group(0), dot_value(line))
+                           for line in lines)
+
+    text: str = nohtml("|".join(field(lines) for lines in fields))
+    return text
+
+
 # -------------------------------------------------------------- Mermaid
 # Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
 # `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes
 # and brackets end flowchart labels, `<>&` reach HTML labels.
-_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`'}
+_MERMAID = {ch: f"#{ord(ch)};" for ch in ';:#,"%<>&`\u2060'}
+# Mermaid turns `\n` in a node label into a line break, even when the
+# backslash is written as its entity (#92;): a word joiner (U+2060, no width;
+# written #8288;) between them keeps a typed `\n` as text. Other backslashes
+# are plain text to Mermaid.
+_TYPED_NEWLINE = re.compile(r"\\(?=n)")
 _KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", "end",
              "classdef", "class", "style", "click", "flowchart", "graph", "direction")
 
 
 def mermaid_text(text: str) -> str:
     """User text escaped with Mermaid's entity codes (`#59;` for `;` ...)."""
-    out = "".join(_MERMAID.get(ch, ch) for ch in clean(text))
+    out = "".join(_MERMAID.get(ch, ch) for ch in _TYPED_NEWLINE.sub("\\\\\u2060", clean(text)))
     lowered = out.lower()
     if any(lowered.startswith(k) for k in _KEYWORDS):
         # A task or actor that starts like a keyword would be lexed as one.
         out = f"#{ord(out[0])};" + out[1:]
     return out or "#160;"
+
+
+def mermaid_title(text: str) -> str:
+    """A front-matter `title:` value: a JSON string (valid YAML). Mermaid shows
+    it as plain text (entity codes stay literal) but first runs it through
+    an HTML sanitizer, which drops `</svg>`, fails on `<script>` and turns
+    a lone `<` into a literal `&lt;`: angle brackets become ‹ ›."""
+    text = clean(text).replace("<", "\u2039").replace(">", "\u203a")
+    return json.dumps(text, ensure_ascii=False)
 
 
 # --------------------------------------------------------------- numbers

@@ -17,11 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from .text import clean, days, money, pct, per_thousand
+from .i18n import human
+from .text import clean, days, money, pct, per_thousand, wrap
 
 #: Emotion 1..5 -> fill colour (light enough for black text; red to green).
 EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
 NO_EMOTION = "#f1f1f1"
+#: Line colours of the map, shared by the DOT and Mermaid writers.
+REFERRAL = "#6a51a3"
+EXIT = "#b42318"
+GOAL = "#1b7837"
+EDGE = "#4a5568"
+BACK = "#2b6cb0"
+#: Longest `value ... · cost ...` line kept as one line.
+MONEY_LINE = 36
 EMOTION_NAMES = ("1 very negative", "2 negative", "3 neutral", "4 positive", "5 very positive")
 
 
@@ -68,6 +77,9 @@ class MapView:
     edges: list[EdgeView]
     flows: bool
     currency: str | None
+    #: (id, label, share) of each persona when several are blended: the key
+    #: to the `[ent: 30%]` brackets
+    personas: list[tuple[str, str, float]] = field(default_factory=list)
 
     @property
     def steps(self) -> list[StepView]:
@@ -180,7 +192,15 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
         scenario=journey.scenario,
         scenario_label=clean(journey.scenario_label) if journey.scenario_label else None,
         stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
-        currency=currency)
+        currency=currency, personas=persona_key(journey, persona))
+
+
+def persona_key(journey: CompiledJourney, persona: str | None) -> list[tuple[str, str, float]]:
+    """(id, label, share) per persona when the map blends several, else []."""
+    if persona is not None or len(journey.persona_ids) < 2:
+        return []
+    labels = {p.id: clean(p.label) or p.id for p in journey.personas}
+    return [(p, labels.get(p, p), journey.shares[p]) for p in journey.persona_ids]
 
 
 def _amount(x: float) -> str:
@@ -202,7 +222,7 @@ def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str,
           personas: list[str]) -> StepView:
     node, attributes = step.id, step.attributes
     lines = []
-    meta = " · ".join(clean(x) for x in (d["channel"], d["owner"]) if x)
+    meta = " · ".join(x for x in (human(clean(d["channel"])), clean(d["owner"])) if x)
     if meta:
         lines.append(meta)
     if attributes.emotion is not None:
@@ -215,7 +235,10 @@ def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str,
             money_parts.append(f"{key} " + written(value, persona, personas,
                                                    lambda a: money(a.mean, currency)))
     if money_parts:
-        lines.append(" · ".join(money_parts))
+        # One line while it is short; value and cost each on its own when
+        # persona overrides make it long (a wide box widens its whole stage).
+        both = " · ".join(money_parts)
+        lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
     entry = d["entry"]
     entry_weight = sum(entry[p] * w for p, w in weights.items())
     entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
@@ -265,7 +288,9 @@ class _Flows:
 
 
 def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, _Flows]:
-    """Expected visits (and flows) per entrant, per persona and step."""
+    """Expected visits (and flows) per entrant, per persona and step (the
+    exact engine), the prospects that referrals bring (and theirs, and so
+    on) included: the visits of each entrant's whole referral cascade."""
     from ..simulate import simulate
     from ..simulate.chain import build_chain
     from ..simulate.exact import solve
@@ -275,10 +300,8 @@ def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, _Flows]:
     out = {}
     plain = [p for p in wanted if not build_chain(journey, p).per_customer]
     if plain:
-        report = simulate(journey, places=frozenset(), cohort=False)
-        # cast: the exact engine gives every step's visits (only a reach can be None).
-        out = {p: _Flows({s: cast(float, m["visits"])
-                          for s, m in report.personas[p].steps.items()}) for p in plain}
+        report = simulate(journey, places=frozenset(), cohort=True)
+        out = {p: _Flows(dict(report.personas[p].cohort_visits)) for p in plain}
     for p in wanted:
         if p in out:
             continue
@@ -304,3 +327,45 @@ def _times(w: float, x: float | None, y: float) -> float | None:
 def _flow(parts: list[float | None]) -> float | None:
     """A sum of persona parts; None when one is infinite (None)."""
     return None if any(x is None for x in parts) else sum(cast("list[float]", parts))
+
+
+# ------------------------------------------------------------------ titles
+def title_lines(journey: CompiledJourney, persona: str | None, flows: bool) -> list[str]:
+    """The map's title lines, from the journey (for maps without a view)."""
+    labels = {p.id: clean(p.label) for p in journey.personas}
+    scenario = clean(journey.scenario_label) if journey.scenario_label else journey.scenario
+    return title_parts(clean(journey.title), scenario,
+                       (labels.get(persona) or persona) if persona else None, flows,
+                       persona_key(journey, persona))
+
+
+def title_parts(name: str, scenario: str | None, persona: str | None, flows: bool,
+                personas: list[tuple[str, str, float]]) -> list[str]:
+    """The title, then one line of what the map shows, then the persona key."""
+    parts = [name]
+    if scenario:
+        parts.append(f"scenario: {scenario}")
+    if persona:
+        parts.append(f"persona: {persona}")
+    if flows:
+        parts.append("flows: expected prospects per 1,000 entrants, the people their "
+                     "referrals bring included")
+    lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
+    if personas:
+        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
+        chunks[-1] = chunks[-1][:-1] + ";"
+        lines += _pack(["personas, shown blended by share:"] + chunks
+                       + [f"[{personas[-1][0]}: ...] is a persona's own value"], 110)
+    return lines
+
+
+def _pack(chunks: list[str], width: int) -> list[str]:
+    """Chunks of text joined into lines of at most `width` characters, a
+    chunk never split (unless longer than a line on its own)."""
+    lines: list[str] = []
+    for chunk in chunks:
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines.extend(wrap(chunk, width))
+    return lines

@@ -200,18 +200,27 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         stages=stages,
     )
     # (cheap here: computed even when `cohort` is False)
-    metrics.cohort = _cohort(chain, full, full_d, visits, visits_d, h, undiscounted, metrics)
+    metrics.cohort, cascade = _cohort(chain, full, full_d, visits, visits_d, h, undiscounted,
+                                      metrics)
+    metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))
     return metrics
 
 
 def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounted: bool,
             m: Metrics):
-    """Totals per entering prospect with the whole referral cascade included."""
+    """Totals per entering prospect with the whole referral cascade included,
+    and the cascade's visits per step.
+
+    Referred prospects start at the referral targets; K[i, j] counts the
+    prospects that one prospect starting at target i brings to target j
+    (over its whole walk), so the prospects arriving at the targets over
+    every generation are `first (I - K)^-1`, and each brings the visits of a
+    walk from its target (a row of `(I - Q)^-1`)."""
     n = chain.n
     targets = np.flatnonzero(np.bincount(chain.ref_col, weights=chain.ref_amount, minlength=n) > 0)
     base = {"prospects": 1.0, "customers": m.conversion, "revenue": m.revenue, "cost": m.cost}
     if len(targets) == 0:
-        return base
+        return base, np.asarray(visits, float)
     k = len(targets)
     starts = np.zeros((n, k))
     starts[targets, range(k)] = 1.0
@@ -231,7 +240,7 @@ def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounte
         # The cascade never dies out. The checks (JD406) reject such a file,
         # but they read a `per customer` rate at its mean: the mixture of
         # customers' own rates (mixture.py) can still be beyond it.
-        return dict.fromkeys(base, np.inf) | {"prospects": np.inf}
+        return dict.fromkeys(base, np.inf), np.full(n, np.inf)
     eye = np.eye(k)
     multiplier = np.linalg.solve((eye - gen).T, first)  # first (I - K)^-1
     multiplier_d = np.linalg.solve((eye - gen_d).T, first_d)
@@ -240,4 +249,4 @@ def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounte
         "customers": m.conversion + float(multiplier @ h[targets]),
         "revenue": m.revenue + float(multiplier_d @ (rows_d @ chain.value)),
         "cost": m.cost + float(multiplier_d @ (rows_d @ chain.cost)),
-    }
+    }, visits + multiplier @ rows

@@ -195,10 +195,13 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
         stages=stages,
     )
     if len(chain.ref_row) and cohort:
-        metrics.cohort = _cascade(timed)
+        metrics.cohort, cascade = _cascade(timed)
+        metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))
     else:
         metrics.cohort = {"prospects": 1.0, "customers": metrics.conversion,
                           "revenue": metrics.revenue, "cost": metrics.cost}
+        if cohort:  # no referrals: the cascade is the prospect itself
+            metrics.cohort_visits = dict(zip(chain.steps, visits.tolist()))
     return metrics
 
 
@@ -223,9 +226,10 @@ def _first_visits(timed: _Timed, inside: np.ndarray) -> float:
     return float(sum(arrivals[s].total() for s in np.flatnonzero(inside).tolist()))
 
 
-def _cascade(timed: _Timed) -> dict[str, float]:
-    """Totals per entering prospect with the whole referral cascade before H:
-    referrals move new prospects (into the target's layer) as moves move walks."""
+def _cascade(timed: _Timed) -> tuple[dict[str, float], np.ndarray]:
+    """Totals per entering prospect with the whole referral cascade before H,
+    and the cascade's visits per step before H: referrals move new prospects
+    (into the target's layer) as moves move walks."""
     chain, n, horizon = timed.chain, timed.n, timed.horizon
     goal = chain.goal
     base = timed.layered
@@ -253,5 +257,6 @@ def _cascade(timed: _Timed) -> dict[str, float]:
         customers += float(chain.move_rate[e]) * _before(arrivals[int(chain.move_row[e])],
                                                          int(timed.delay[e]), horizon)
     customers += sum(x for x, g in zip(referred, goal[r_col]) if g)
+    visits = np.array([both[s].total() for s in range(n)])
     return {"prospects": 1.0 + float(sum(referred)), "customers": customers,
-            "revenue": revenue, "cost": spend}
+            "revenue": revenue, "cost": spend}, visits

@@ -263,7 +263,7 @@ def _steps(chain: Chain, src, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     stop = chain.stop[src]
     movable = stop > _FULL
     step = np.where(movable, np.minimum(STEP, stop), 0.0)
-    trapped = movable & (1.0 - step * back <= _TRAPPED)
+    trapped = movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0))
     return movable, np.where(trapped, stop / 2, step)
 
 
@@ -343,7 +343,10 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _E
                     keep * d_cost, keep * d_value, step=step)
 
 
-#: 1 - step N[t, s] at or below this: the raised rate leaves no way out of a loop.
+#: 1 - step N[t, s] at or below this (times N[t, s] when that is above 1):
+#: the raised rate leaves (almost) no way out of a loop. In both forms the
+#: raised loop would keep a walk for a billion times longer (or a billion
+#: visits), where a rate's last digits (1e-16 next to 1) would set the answer.
 _TRAPPED = 1e-9
 
 

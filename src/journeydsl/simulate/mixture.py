@@ -112,10 +112,20 @@ def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
     pass per step, which on the mixture chain would run over every copy."""
 
     def with_cohort(mixed: Metrics, p: np.ndarray, w: np.ndarray) -> Metrics:
-        if len(chain.ref_row):
-            mixed.cohort = (solve(expand(chain, drawn, p, w), frozenset(), True).cohort
-                            if cohort else {"prospects": 1.0, "customers": mixed.conversion,
-                                            "revenue": mixed.revenue, "cost": mixed.cost})
+        if cohort and len(chain.ref_row):
+            whole = solve(expand(chain, drawn, p, w), frozenset(), True)
+            mixed.cohort = whole.cohort
+            visits = np.array(list(whole.cohort_visits.values()), float)[:len(p) * chain.n]
+            mixed.cohort_visits = dict(zip(chain.steps, visits.reshape(len(p), chain.n)
+                                           .sum(axis=0).tolist()))
+        elif len(chain.ref_row):
+            mixed.cohort = {"prospects": 1.0, "customers": mixed.conversion,
+                            "revenue": mixed.revenue, "cost": mixed.cost}
+        if cohort and not len(chain.ref_row):  # the cascade is the prospect itself
+            mixed.cohort_visits = {s: float(row["visits"] or 0.0)  # (never None: not marked yet)
+                                   for s, row in mixed.steps.items()}
+        if not cohort:
+            mixed.cohort_visits = {}
         return mixed
 
     ids = list(chain.steps)
@@ -131,23 +141,48 @@ def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
 
 def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.ndarray,
                                                                 np.ndarray]:
-    """Per entering prospect: the expected visits of each step, the walks
-    that end at each step, and the moves along each move of the chain (NaN
-    where infinite); what a map draws. With a `per customer` rate a move's
-    flow is E[visits(p) x rate(p)], not E[visits] x mean rate."""
+    """Per entering prospect, its whole referral cascade included: the
+    expected visits of each step, the walks that end at each step, and the
+    moves along each move of the chain (NaN where infinite); what a map
+    with flows draws. With a `per customer` rate a move's flow is E[visits(p)
+    x rate(p)], not E[visits] x mean rate, and each referred prospect draws
+    its own p (the mixture chain's cascade)."""
 
-    def one(ch: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = solve(ch, frozenset(), False)
-        rows = [m.steps[s] for s in ch.steps]
-        visits = np.array([np.nan if r["visits"] is None else r["visits"] for r in rows], float)
-        ends = np.array([(r["dropoff"] or 0.0) + (r["churn"] or 0.0) for r in rows], float)
-        return visits, ends, visits[ch.move_row] * ch.move_rate
+    Three = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def numbers(visits: np.ndarray, rates: np.ndarray) -> Three:
+        """(visits, ends, moves) of walks with these visits and move rates
+        (rows: the copies of the mixture chain)."""
+        out = np.zeros(visits.shape)
+        for k in range(len(visits)):
+            out[k] = np.bincount(chain.move_row, weights=rates[k], minlength=chain.n)
+        stop = np.clip(1.0 - out, 0.0, 1.0)
+        return (visits.sum(axis=0), (visits * stop).sum(axis=0),
+                (visits[:, chain.move_row] * rates).sum(axis=0))
+
+    def one(ch: Chain, whole: bool = False) -> Three:
+        """A chain's numbers: its prospects' own walks (a point of the
+        mixture: `cascade` adds the referred), or `whole` cascades."""
+        m = solve(ch, frozenset(), whole)
+        visits = np.array([m.cohort_visits[s] if whole else m.steps[s]["visits"]
+                           for s in ch.steps], float)
+        return numbers(visits[None, :], ch.move_rate[None, :])
 
     drawn = Drawn.of(chain) if chain.per_customer else None
     if drawn is None:
-        return one(chain)
+        return one(chain, whole=True)
+
+    def cascade(out: Three, p: np.ndarray, w: np.ndarray) -> Three:
+        if not len(chain.ref_row):
+            return out
+        whole = solve(expand(chain, drawn, p, w), frozenset(), True).cohort_visits
+        visits = np.array(list(whole.values()), float)[:len(p) * chain.n]
+        return numbers(visits.reshape(len(p), chain.n), drawn.rates(chain, np.minimum(p, _TOP)))
+
     unknown = infinite(chain, drawn, solve)
     endless = np.array([f"visits({s})" in unknown for s in chain.steps])
+    if "cohort.prospects" in unknown:  # referred prospects without end: where they go
+        endless |= _reached(chain, np.unique(chain.ref_col))
     # out of a step whose visits are infinite, the moves are too, but those
     # that share what the drawn rate leaves: E[visits (1 - p)] stays finite
     shares = (chain.move_row == drawn.source) & (np.arange(len(chain.move_row)) != drawn.edge)
@@ -159,12 +194,24 @@ def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.n
     (visits, ends, moves), moving = over_draw(
         chain, drawn, one, mix, lambda r: {"visits": r[0], "ends": r[1], "moves": r[2]},
         lambda group, i: (group == "visits" and bool(endless[i]))
-        or (group == "moves" and bool(gone[i])))
+        or (group == "moves" and bool(gone[i])), cascade)
     visits[endless] = np.nan
     moves[gone] = np.nan
     for group, i in moving:
         {"visits": visits, "ends": ends, "moves": moves}[group][i] = np.nan
     return visits, ends, moves
+
+
+def _reached(chain: Chain, starts: np.ndarray) -> np.ndarray:
+    """The steps walks from `starts` can reach (starts included)."""
+    seen = np.zeros(chain.n, bool)
+    seen[starts] = True
+    while True:
+        more = seen.copy()
+        more[chain.move_col[seen[chain.move_row]]] = True
+        if (more == seen).all():
+            return seen
+        seen = more
 
 
 # ---------------------------------------------------------------- the mixture chain
@@ -276,9 +323,11 @@ def marked(metrics: Metrics, unknown: dict[str, str]) -> Metrics:
         if key in EXPECTATIONS:
             values[key] = bad
     cohort = {k: (math.inf if f"cohort.{k}" in unknown else v) for k, v in metrics.cohort.items()}
+    cohort_visits = {k: (math.inf if f"visits({k})" in unknown else v)
+                     for k, v in metrics.cohort_visits.items()}
     steps = {s: {k: (None if f"{k}({s})" in unknown else v) for k, v in row.items()}
              for s, row in metrics.steps.items()}
-    return replace(metrics, **values, steps=steps, cohort=cohort,
+    return replace(metrics, **values, steps=steps, cohort=cohort, cohort_visits=cohort_visits,
                    unknown={**metrics.unknown, **unknown})
 
 

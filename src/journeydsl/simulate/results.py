@@ -31,10 +31,15 @@ class Metrics:
     steps: dict[str, dict[str, float | None]]  # step -> reach, visits, dropoff, churn
     stages: dict[str, dict[str, float | None]]  # stage -> reach, dropoff, churn
     cohort: dict[str, float] = field(default_factory=dict)  # prospects, customers, revenue, cost
+    #: expected visits per step of each entering prospect's whole referral
+    #: cascade (itself and everyone its referrals bring, generation after
+    #: generation); empty when not computed (`cohort=False` under a horizon)
+    cohort_visits: dict[str, float] = field(default_factory=dict)
     #: Numbers without a value, and why: an expectation that is infinite (its
     #: field is inf) or could not be computed to 1e-6 (NaN), by metric name;
-    #: a place's number as `visits(step)` (None in the table); a cohort total
-    #: as `cohort.revenue` (inf). Only `per customer` rates make any.
+    #: a place's number as `visits(step)` (None in the table, inf in
+    #: `cohort_visits`); a cohort total as `cohort.revenue` (inf). Only
+    #: `per customer` rates make any.
     unknown: dict[str, str] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
@@ -121,12 +126,16 @@ def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
     steps = _mix_rows([m.steps for m in parts.values()], weights)
     stages = _mix_rows([m.stages for m in parts.values()], weights)
     cohort = {k: _weighted(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
+    cohort_visits = ({k: _weighted(weights, [m.cohort_visits[k] for m in parts.values()])
+                      for k in first.cohort_visits}
+                     if all(m.cohort_visits for m in parts.values()) else {})
     # Metrics' expectation fields by name (all floats; Any: mypy checks a
     # `**` dict against every parameter, the dict-typed ones too).
     linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
                               for k in _LINEAR}
     unknown = {k: why for m in parts.values() for k, why in m.unknown.items()}
-    return Metrics(**linear, steps=steps, stages=stages, cohort=cohort, unknown=unknown)
+    return Metrics(**linear, steps=steps, stages=stages, cohort=cohort,
+                   cohort_visits=cohort_visits, unknown=unknown)
 
 
 def _mix(weights: list[float], values: list[float | None]) -> float | None:

@@ -1,0 +1,182 @@
+"""DuckDB, embedded: the default engine. It reads the files directly (out of
+core, on every core); only the aggregates of `sql.py` come back.
+
+The engine's own part is small: how to read each format as `jf_log` (with
+the file number and row position the aggregation orders ties by), what
+column types it can take, and turning DuckDB's errors into diagnostics.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from . import sql
+from .logs import LogFiles, LogProblem, fail
+
+#: Column types per role that the log may have (DuckDB's type names, the
+#: start of them): anything else is JD603.
+_TEXT = ("VARCHAR",)
+_NUMBER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+           "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+ACCEPTED: dict[str, tuple[str, ...]] = {
+    "user": _TEXT + _NUMBER + ("UUID",),
+    "event": _TEXT + _NUMBER,
+    "time": _TEXT + ("TIMESTAMP", "DATE"),
+    "amount": _TEXT + _NUMBER,
+    "persona": _TEXT + _NUMBER,
+}
+WANTED = {"user": "text or an integer id", "event": "text",
+          "time": "a timestamp (or text in ISO 8601, such as 2024-03-01T09:30:00Z)",
+          "amount": "a number", "persona": "text"}
+
+
+class DuckEngine:
+    """One connection for one fit. `run` and `fetch` take SQL in Spark's
+    dialect (the aggregation's) and transpile it."""
+
+    dialect = "duckdb"
+
+    def __init__(self, threads: int | None = None) -> None:
+        import duckdb
+
+        self._duckdb = duckdb
+        self._tmp = tempfile.TemporaryDirectory(prefix="journey-fit-")
+        config: dict[str, Any] = {"temp_directory": self._tmp.name,
+                                  "preserve_insertion_order": True}
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(":memory:", config=config)
+        self.con.execute("SET TimeZone = 'UTC'")
+        # Progress is polled by query_progress() (a bar on stderr), never printed by DuckDB.
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        self.files: LogFiles | None = None
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    # ------------------------------------------------------------ the log
+    def _reader(self, files: LogFiles, varchar: dict[str, str] | None = None) -> str:
+        paths = "[" + ", ".join(sql.string(p) for p in files.paths) + "]"
+        if files.format == "csv":
+            # No sniffing: the header row read here, every column text, the
+            # delimiter by the file name, and a row with more or fewer fields
+            # than the header is an error (a sniffer guesses another header).
+            header = self._csv_header(files)
+            columns = "{" + ", ".join(f"{sql.string(c)}: 'VARCHAR'" for c in header) + "}"
+            delim = "\\t" if files.paths[0].lower().removesuffix(".gz").endswith(".tsv") else ","
+            return (f"read_csv({paths}, header = true, auto_detect = false, "
+                    f"columns = {columns}, delim = '{delim}', quote = '\"', escape = '\"', "
+                    "strict_mode = true, filename = 'jf_path')")
+        if files.format == "parquet":
+            return f"read_parquet({paths}, union_by_name = true, filename = 'jf_path')"
+        columns = ""
+        if varchar:  # JSON: read the columns used as text (types vary between rows)
+            columns = ", columns = {" + ", ".join(
+                f"{sql.string(c)}: 'VARCHAR'" for c in varchar.values()) + "}"
+        return (f"read_json({paths}, format = 'newline_delimited', union_by_name = true, "
+                f"filename = 'jf_path'{columns})")
+
+    def _csv_header(self, files: LogFiles) -> list[str]:
+        """The columns of the CSV files' header row, the same in every file."""
+        import csv
+        import gzip
+
+        headers: dict[str, list[str]] = {}
+        for path in files.paths:
+            opener = gzip.open if path.lower().endswith(".gz") else open
+            delim = "\t" if path.lower().removesuffix(".gz").endswith(".tsv") else ","
+            try:
+                with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+                    headers[path] = next(csv.reader(handle, delimiter=delim), [])
+            except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
+                raise fail("JD602", f"the event log cannot be read: {err}", path,
+                           "CSV files are UTF-8 text with a header row") from None
+            if not headers[path] or not any(c.strip() for c in headers[path]):
+                raise fail("JD602", "the CSV file has no header row", path,
+                           "the first line names the columns: user,event,time,...")
+        first, *others = files.paths
+        for path in others:
+            if headers[path] != headers[first]:
+                raise fail("JD602", f"the CSV files have different columns: `{first}` has "
+                           f"{', '.join(headers[first])}; `{path}` has {', '.join(headers[path])}",
+                           path, "give every file of the log the same header row")
+        return headers[first]
+
+    def columns(self, files: LogFiles) -> dict[str, str]:
+        """The log's columns and their types."""
+        rows = self._guard(lambda: self.con.execute(
+            f"DESCRIBE SELECT * FROM {self._reader(files)}").fetchall(), files)
+        return {str(name): str(kind) for name, kind, *_ in rows if name != "jf_path"}
+
+    def open(self, files: LogFiles, names: dict[str, str]) -> None:
+        """Register `jf_log` over the files and `jf_ev` over it."""
+        self.files = files
+        numbers = sql._values([(p, i) for i, p in enumerate(files.paths)], "jf_files(path, no)")
+        reader = self._reader(files, names if files.format == "json" else None)
+        # Row positions are taken in the reader's output order, before any
+        # join: DuckDB keeps the files' order (preserve_insertion_order).
+        self.con.execute(f"""
+            CREATE VIEW jf_log AS
+            SELECT x.*, jf_files.no AS jf_file FROM (
+                SELECT *, ROW_NUMBER() OVER () AS jf_row FROM {reader}) AS x
+            JOIN {numbers} ON x.jf_path = jf_files.path""")
+        self.run("CREATE VIEW jf_ev AS " + sql.normalized(names))
+
+    # ------------------------------------------------------------ queries
+    def run(self, text: str) -> None:
+        statement = sql.transpile(text, self.dialect)
+        self._guard(lambda: self.con.execute(statement), self.files)
+
+    def materialize(self, name: str, text: str) -> None:
+        self.run(f"CREATE TABLE {name} AS {text}")
+
+    def fetch(self, text: str) -> list[tuple[Any, ...]]:
+        statement = sql.transpile(text, self.dialect)
+        rows: list[tuple[Any, ...]] = self._guard(
+            lambda: self.con.execute(statement).fetchall(), self.files)
+        return rows
+
+    def progress(self) -> float:
+        """The running query's progress in percent (-1: none)."""
+        return float(self.con.query_progress())
+
+    def _guard(self, action: Callable[[], Any], files: LogFiles | None) -> Any:
+        """DuckDB's errors about the files as JD602 (never a traceback)."""
+        try:
+            return action()
+        except self._duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except (self._duckdb.IOException, self._duckdb.InvalidInputException,
+                self._duckdb.ConversionException) as err:
+            where = files.paths[0] if files and len(files.paths) == 1 else \
+                (os.path.commonpath(files.paths) if files else "<log>")
+            raise _read_error(str(err), where) from None
+
+
+def _read_error(message: str, where: str) -> LogProblem:
+    """DuckDB's message as a JD602: its first line, and for a CSV row the
+    row itself and what was wrong with it (`file = ...` names the file
+    when several were read)."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    first = lines[0] if lines else "unknown error"
+    for prefix in ("IO Error: ", "Invalid Input Error: ", "Conversion Error: "):
+        first = first.removeprefix(prefix)
+    first = first.replace("CSV Error on Line: ", "line ")
+    detail = {k: v for k, _, v in (line.partition(": ") for line in lines[1:]) if v}
+    named = [line.removeprefix("file = ") for line in lines if line.startswith("file = ")]
+    if named:
+        where = named[0]
+    if "Expected Number of Columns" in detail:  # "3 Found: 4" (DuckDB stops counting at 4)
+        expected = detail["Expected Number of Columns"].partition(" ")[0]
+        first += f" does not have the header's {expected} fields"
+    if "Original Line" in detail:
+        first += f": `{detail['Original Line'][:80]}`"
+    if len(first) > 200:
+        first = first[:197] + "..."
+    return fail("JD602", f"the event log cannot be read: {first}", where,
+                "journey fit reads CSV (with a header row), Parquet and JSON-lines files")
