@@ -5,16 +5,22 @@ Run:  python benchmarks/bench_simulate_exact.py [--repeat N] [--steps N]
 Prints, measured in the same run (medians of --repeat runs, the journey
 compiled beforehand and not timed; the timed calls take turns, so a busy
 machine slows them alike):
-  (a) `simulate` (every metric, the exact engine, no horizon, discounted) of
-      a generated one-persona journey of 5,000 steps (target <= 1 s), and
-      its ratio to a bare `scipy.sparse.linalg.spsolve` of the same system
+  (a) `simulate` with the metrics of version 1 (the exact engine, no
+      horizon, discounted: `by_entry=False`, payback not read) of a
+      generated one-persona journey of 5,000 steps (target <= 1 s), and its
+      ratio to a bare `scipy.sparse.linalg.spsolve` of the same system
       (I - Q)^T x = alpha, the matrix built beforehand (target <= 3x).
       Also shown: where `simulate`'s time goes (building the chain, the
-      engine's `solve`, the rest: the graph lookup and `blend`), the
-      engine's own ratio to spsolve, and the stricter ratio that also
-      counts the work compiling does ahead for the engines (`build_graph`
-      fills the graph's `EngineIndex` as it adds the edges: the same calls,
-      replayed here);
+      engine's `solve`, the rest: `blend`), the engine's own ratio to
+      spsolve, and the numbers by step that compiling fills ahead for the
+      engines (`NumericIndex`);
+  (a1) unit economics (issue 12): the same journey with payback (blended
+      and per entry step), money by step, stage and channel, and the
+      by-entry metrics, against the bare v1 solve of (a) measured in the
+      same run (target <= 1.5 s and <= 4x); on the generated journey its
+      profit is negative (payback "never" at once), so it is also run on a
+      profitable variant (values on 30% of the touchpoints) whose payback
+      means following the walks in time;
   (a2) the same with one big loop (`winback -> t0 5%`: almost every step in
       one strongly connected component; target <= 1 s);
   (b) `attribution` (exact: every step and every channel) of a generated
@@ -37,7 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def generate(steps: int = 5_000, per_stage: int = 20, channels: int = 6, seed: int = 11,
-             personas: int = 1, big_loop: bool = False) -> str:
+             personas: int = 1, big_loop: bool = False, profitable: bool = False) -> str:
     """A valid journey of about `steps` steps, no horizon, discounted.
 
     Stages of `per_stage` touchpoints; from each step 2-4 transitions
@@ -48,14 +54,17 @@ def generate(steps: int = 5_000, per_stage: int = 20, channels: int = 6, seed: i
     the goal region: a purchase, a monthly renewal loop with an upsell and
     a win-back loop, with values; a few referrals go from it back to the
     first stage. `big_loop`: win-back also goes back to the first step, which
-    puts almost every step in one strongly connected component."""
+    puts almost every step in one strongly connected component.
+    `profitable`: a margin of 60% and values on 30% of the touchpoints (so
+    the profit per prospect is positive and the payback has to be found)."""
     rng = random.Random(seed)
+    earning = random.Random(seed + 1)
     names = [f"c{k}" for k in range(channels)]
     region = ["purchase", "renewal", "upsell", "winback"]
     n = steps - len(region)
     stages = (n + per_stage - 1) // per_stage
     lines = ['journey "Generated exact-engine benchmark" {', "  currency USD",
-             "  discount 10% per year", ""]
+             "  discount 10% per year", "  margin 60%" if profitable else "", ""]
     if personas > 1:
         share = 100 // personas
         for p in range(personas):
@@ -65,6 +74,8 @@ def generate(steps: int = 5_000, per_stage: int = 20, channels: int = 6, seed: i
         lines.append(f'  stage s{s} "Stage {s}" {{')
         for i in range(s * per_stage, min(n, (s + 1) * per_stage)):
             cost = f"; cost {rng.randint(0, 20)}.5" if rng.random() < 0.8 else ""
+            if profitable and earning.random() < 0.3:
+                cost += f"; value {earning.randint(100, 400)}"
             lines.append(f" touchpoint t{i} {{ channel {names[i % channels]}{cost} }}")
         lines.append("  }")
     lines += ['  stage customer "Customer" {',
@@ -104,40 +115,15 @@ def generate(steps: int = 5_000, per_stage: int = 20, channels: int = 6, seed: i
     return "\n".join(lines)
 
 
-def index_filling(graph, engine_index):
-    """What filling the EngineIndex adds to `build_graph`: its calls, replayed
-    with the arguments build_graph has at hand anyway."""
-    where = {step: i for i, step in enumerate(graph.nodes)}
-    edges = list(graph.edges(data=True))
-    moves = [(u, v, d["delay_days"], d["rate"], d["uncertain"], d)
-             for u, v, d in edges if d["rate"] is not None]
-    sends = [(u, v, d["referral_delay_days"], d["referral"], d)
-             for u, v, d in edges if d["referral"] is not None]
-    personas = list(graph.graph["personas"])
-
-    def fill():  # the statements build_graph runs for the index, in its order
-        numbers = engine_index.empty(personas, len(where))
-        add_from, add_to = numbers.move_from.append, numbers.move_to.append
-        add_delay, add_rate = numbers.delays.append, numbers.rate_rows.append
-        again = False
-        for u, v, delay, rate, uncertain, data in moves:
-            again = again or data["rate"] is None  # (never: the test's cost only)
-            if uncertain:
-                numbers.uncertain.append((len(numbers.rate_rows), uncertain))
-            add_from(where[u])
-            add_to(where[v])
-            add_delay(delay)
-            add_rate(rate)
-        for u, v, delay, amount, data in sends:
-            again = again or data["referral"] is None
-            numbers.sent_from.append(where[u])
-            numbers.sent_to.append(where[v])
-            numbers.sent_delays.append(delay)
-            numbers.amount_rows.append(amount)
-        return numbers.finish(graph) if not again else None
-
-    assert fill() == graph.graph["engine_index"]
-    return fill
+def economics(journey, simulate) -> float:
+    """`simulate` with every number of issue 12 read: the payback of the
+    blend and of each entry step, money by place, the by-entry metrics;
+    returns the blended payback (or -1 for "never")."""
+    report = simulate(journey)
+    blended = report.blended
+    paybacks = [blended.payback] + [e.payback for e in blended.by_entry.values()]
+    assert blended.channels and all("profit" in row for row in blended.stages.values())
+    return -1.0 if paybacks[0] is None else paybacks[0]
 
 
 def times_of(fn, repeat: int) -> list[float]:
@@ -195,39 +181,45 @@ def main() -> int:
     from scipy.sparse.linalg import spsolve
 
     import journeydsl
-    from journeydsl.language.graph import EngineIndex
+    from journeydsl.language.compiled import NumericIndex
     from journeydsl.simulate import simulate
     from journeydsl.simulate.attribution import attribution
     from journeydsl.simulate.chain import build_chain
     from journeydsl.simulate.exact import solve
     from journeydsl.simulate.levers import levers
 
-    big = journeydsl.loads(generate(args.steps))
-    if not big.ok:
-        print("\n".join(str(d.message) for d in big.errors))
-        return 2
-    graph = big.graph()
-    chain = build_chain(graph, graph.graph["personas"][0])
-    print(f"(a) generated journey: {chain.n} steps, {chain.rates.nnz} transitions, "
-          f"{chain.referrals.nnz} referrals, {int(chain.goal.sum())} goal steps, "
+    def compiled(text: str):
+        result = journeydsl.loads(text)
+        if not result.ok:
+            raise SystemExit("\n".join(str(d.message) for d in result.errors))
+        return result, result.journey
+
+    big, journey = compiled(generate(args.steps))
+    persona = journey.persona_ids[0]
+    chain = build_chain(journey, persona)
+    print(f"(a) generated journey: {chain.n} steps, {len(chain.move_row)} transitions, "
+          f"{len(chain.ref_row)} referrals, {int(chain.goal.sum())} goal steps, "
           f"{len(big.warnings)} warnings")
-    report = simulate(big)  # warm-up (imports)
+
+    def bare() -> None:  # the metrics of version 1
+        simulate(journey, by_entry=False)
+
+    report = simulate(journey, by_entry=False)  # warm-up (imports)
     system = (sparse.identity(chain.n, format="csc") - chain.rates.tocsc()).T.tocsc()
     alpha = chain.entry.copy()
     x = spsolve(system, alpha)
     assert np.allclose(x, [report.blended.steps[s]["visits"] for s in chain.steps])
 
-    persona = graph.graph["personas"][0]
-    times = interleaved({"simulate": lambda: simulate(big),
+    times = interleaved({"simulate": bare,
                          "spsolve": lambda: spsolve(system, alpha),
-                         "build_chain": lambda: build_chain(graph, persona),
-                         "solve": lambda: solve(chain),
-                         "index": index_filling(graph, EngineIndex)},
+                         "build_chain": lambda: build_chain(journey, persona),
+                         "solve": lambda: solve(chain, by_entry=False),
+                         "index": lambda: NumericIndex(journey)},
                         args.repeat)
     med = {name: statistics.median(t) for name, t in times.items()}
     best = {name: min(t) for name, t in times.items()}
     ratio = med["simulate"] / med["spsolve"]
-    print(f"    simulate (exact, all metrics)    {med['simulate'] * 1000:8.1f} ms (best "
+    print(f"    simulate (exact, v1 metrics)     {med['simulate'] * 1000:8.1f} ms (best "
           f"{best['simulate'] * 1000:.1f})  (target <= 1000 ms) "
           f"{verdict(med['simulate'] <= 1.0)}")
     print(f"    bare spsolve (I - Q)^T x = alpha {med['spsolve'] * 1000:8.1f} ms (best "
@@ -236,46 +228,62 @@ def main() -> int:
           f"{verdict(ratio <= 3.0)}")
     rest = med["simulate"] - med["build_chain"] - med["solve"]
     print(f"      of which build_chain {med['build_chain'] * 1000:.1f} ms, solve (the engine) "
-          f"{med['solve'] * 1000:.1f} ms, the rest (graph, blend) {rest * 1000:.1f} ms")
+          f"{med['solve'] * 1000:.1f} ms, the rest (blend) {rest * 1000:.1f} ms")
     print(f"      ratio solve / spsolve          {med['solve'] / med['spsolve']:8.1f}x    "
           f"(best {best['solve'] / best['spsolve']:.1f}x)")
     strict = (med["index"] + med["simulate"]) / med["spsolve"]
-    print(f"    counting also the engine index that compiling fills ({med['index'] * 1000:.1f} ms):"
-          f" {strict:.1f}x spsolve   (no target: the work done ahead, shown for honesty)")
-    loop = journeydsl.loads(generate(args.steps, big_loop=True))
-    if not loop.ok:
-        print("\n".join(str(d.message) for d in loop.errors))
-        return 2
-    lgraph = loop.graph()
-    lchain = build_chain(lgraph, lgraph.graph["personas"][0])
+    print(f"    counting also the numbers by step that compiling fills ({med['index'] * 1000:.1f}"
+          f" ms): {strict:.1f}x spsolve   (no target: the work done ahead, shown for honesty)")
+
+    _, rich = compiled(generate(args.steps, profitable=True))
+
+    def bare_rich() -> None:
+        simulate(rich, by_entry=False)
+
+    for name, target, v1 in (("the generated journey", journey, bare),
+                             ("its profitable variant", rich, bare_rich)):
+        payback = economics(target, simulate)  # warm-up, and what it found
+        etimes = interleaved({"v1": v1, "v2": lambda: economics(target, simulate)},
+                             args.repeat)
+        emed = {k: statistics.median(t) for k, t in etimes.items()}
+        eratio = emed["v2"] / emed["v1"]
+        found = "never (profit < 0)" if payback < 0 else f"{payback:,.0f} days"
+        print(f"(a1) unit economics on {name}: payback {found}")
+        print(f"    simulate + payback, money by place, by entry {emed['v2'] * 1000:8.1f} ms "
+              f"(best {min(etimes['v2']) * 1000:.1f})  (target <= 1500 ms) "
+              f"{verdict(emed['v2'] <= 1.5)}")
+        print(f"    bare v1 solve (same run)                     {emed['v1'] * 1000:8.1f} ms "
+              f"(best {min(etimes['v1']) * 1000:.1f})")
+        print(f"    ratio                                        {eratio:8.1f}x    "
+              f"(target <= 4x) {verdict(eratio <= 4.0)}")
+
+    loop, ljourney = compiled(generate(args.steps, big_loop=True))
+    lchain = build_chain(ljourney, ljourney.persona_ids[0])
     _, labels = connected_components(lchain.rates, directed=True, connection="strong")
-    simulate(loop)  # warm-up
-    ltimes = interleaved({"simulate": lambda: simulate(loop), "solve": lambda: solve(lchain)},
+    simulate(ljourney)  # warm-up
+    ltimes = interleaved({"simulate": lambda: simulate(ljourney, by_entry=False),
+                          "solve": lambda: solve(lchain, by_entry=False)},
                          max(1, args.repeat // 2))
     lmed = {name: statistics.median(t) for name, t in ltimes.items()}
     print(f"(a2) with one big loop: largest strongly connected component "
           f"{int(np.bincount(labels).max())} steps")
-    print(f"    simulate (exact, all metrics)    {lmed['simulate'] * 1000:8.1f} ms   "
+    print(f"    simulate (exact, v1 metrics)     {lmed['simulate'] * 1000:8.1f} ms   "
           f"(target <= 1000 ms) {verdict(lmed['simulate'] <= 1.0)}   "
           f"solve {lmed['solve'] * 1000:.1f} ms")
-    lever_time = median_time(lambda: levers(big), max(1, args.repeat // 2))
+    lever_time = median_time(lambda: levers(journey), max(1, args.repeat // 2))
     print(f"    levers (every edge, exact derivatives) {lever_time * 1000:7.1f} ms   "
-          f"({chain.rates.nnz} edges; no target)")
+          f"({len(chain.move_row)} edges; no target)")
     if args.profile:
-        print("    where simulate's time goes:")
-        profile(lambda: simulate(big))
+        print("    where simulate's time goes (with payback and by entry):")
+        profile(lambda: economics(rich, simulate))
 
-    wide = journeydsl.loads(generate(1_000, channels=30, seed=5))
-    if not wide.ok:
-        print("\n".join(str(d.message) for d in wide.errors))
-        return 2
-    wgraph = wide.graph()
-    wchain = build_chain(wgraph, wgraph.graph["personas"][0])
-    found = {wgraph.nodes[s]["channel"] for s in wgraph.nodes}
-    print(f"\n(b) generated journey: {wchain.n} steps, {wchain.rates.nnz} transitions, "
-          f"{len(found)} channels")
-    attribution(wide)  # warm-up
-    attr_times = times_of(lambda: attribution(wide), args.repeat)
+    wide, wjourney = compiled(generate(1_000, channels=30, seed=5))
+    wchain = build_chain(wjourney, wjourney.persona_ids[0])
+    found_channels = {s.channel for s in wjourney.steps}
+    print(f"\n(b) generated journey: {wchain.n} steps, {len(wchain.move_row)} transitions, "
+          f"{len(found_channels)} channels")
+    attribution(wjourney)  # warm-up
+    attr_times = times_of(lambda: attribution(wjourney), args.repeat)
     attr_time = statistics.median(attr_times)
     print(f"    attribution (exact, every step and channel) {attr_time * 1000:7.1f} ms (best "
           f"{min(attr_times) * 1000:.1f})  (target < 50 ms) {verdict(attr_time < 0.05)}")

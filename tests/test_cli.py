@@ -154,10 +154,12 @@ def test_json_format_on_stdout(runner, tmp_path):
     assert "error[" not in result.stdout
 
 
-def test_json_format_clean_is_empty_list(runner):
+def test_json_format_clean_lists_only_the_expectations_that_hold(runner):
     result = _invoke(runner, "check", "--format", "json", str(EXAMPLES))
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == []
+    data = json.loads(result.stdout)
+    assert data and {d["code"] for d in data} == {"JD502"}  # no problem, only notes
+    assert all(d["severity"] == "info" and d["expectation"]["passed"] for d in data)
 
 
 def test_json_keeps_unicode(runner, tmp_path):

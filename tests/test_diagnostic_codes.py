@@ -690,7 +690,7 @@ FINE_LOOP = '''journey "Daily reminders" {
 
 def test_JD408_loop_too_fine(monkeypatch) -> None:
     # the budget scaled down with the horizon (3y here, 60y in the golden) to keep the test fast
-    monkeypatch.setattr("journeydsl.simulate.timeline.EVENT_BUDGET", 100_000)
+    monkeypatch.setattr("journeydsl.simulate.series.EVENT_BUDGET", 100_000)
     d = check(FINE_LOOP, "JD408", "remind 49.95% after 1d")
     assert "`remind`, `snooze`" in d.message and "86,401 s" in d.message
     assert [FINE_LOOP[label.span.start:label.span.end] for label in d.labels] == [
@@ -764,6 +764,44 @@ def test_JD501_expectation_failed() -> None:
     text = edit(SIGNUP, ("goal signup\n", "goal signup\n  expect conversion >= 15%\n"))
     d = check(text, "JD501", "conversion >= 15%")
     assert d.message == "expectation failed: `conversion` is 12%, expected >= 15%"
+
+
+def test_JD501_payback_that_never_comes() -> None:
+    text = edit(SUBSCRIPTION, ("value 49 }", "value 49; cost 60 }"),
+                ("goal paying\n", "goal paying\n  expect payback <= 18mo\n"))
+    d = check(text, "JD501", "payback <= 18mo")
+    assert d.message == ("expectation failed: `payback` is never (never: the cumulative profit "
+                         "ends below zero in the long run), expected <= 18mo")
+
+
+def test_JD502_expectation_holds() -> None:
+    text = edit(SIGNUP, ("goal signup\n", "goal signup\n  expect conversion >= 10%\n"))
+    result = journeydsl.loads(text, "t.journey")
+    assert result.diagnostics == []
+    (note,) = result.notes()
+    assert note.code == "JD502" and note.severity is Severity.INFO
+    assert note.message == "expectation holds: `conversion` is 12%, expected >= 10%"
+    assert note.span == span_of(text, "conversion >= 10%")
+
+
+def test_JD409_margin_on_a_step_without_value() -> None:
+    text = edit(SIGNUP, ('touchpoint landing "Landing page"',
+                         'touchpoint landing "Landing page" { margin 60% }'))
+    d = check(text, "JD409", "margin 60%")
+    assert d.message == "`margin` on `landing`, a step without `value`"
+
+
+def test_JD409_stage_margin_reaching_no_value() -> None:
+    text = edit(SIGNUP, ('stage visit "Visit" {', 'stage visit "Visit" { margin 30%;'))
+    d = check(text, "JD409", "margin 30%")
+    assert d.message == ("`margin` on stage `visit` applies to no value: its touchpoints have "
+                         "no `value`")
+
+
+def test_JD409_not_for_a_stage_margin_its_touchpoints_use() -> None:
+    text = edit(SUBSCRIPTION, ('stage paying "Paying customer" { value 49 }',
+                               'stage paying "Paying customer" { value 49; margin 80% }'))
+    assert [d.code for d in journeydsl.loads(text).diagnostics] == []
 
 
 def test_JD501_not_after_other_errors() -> None:
@@ -957,6 +995,8 @@ def _fences(body: str) -> list[tuple[str, str]]:
 #: (JD006) hundreds of lines: their sections show a console session instead.
 _RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209",
               "JD601", "JD602", "JD603", "JD604", "JD605", "JD606"}  # JD6xx: an event log
+#: Notes (`journey check -v`) rather than problems: not in `diagnostics`.
+_NOTES = {"JD502"}
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -977,8 +1017,9 @@ def test_documented_examples_are_real(code: str) -> None:
     if code in _RAW_INPUT:
         return
     assert len(journeys) >= 2 and texts, "a bad ```journey, its ```text and a fixed ```journey"
-    shown = "\n\n".join(render_text(d) for d in _example(journeys[0]).diagnostics
-                        if d.code == code)
+    example = _example(journeys[0])
+    found = example.diagnostics + (example.notes() if code in _NOTES else [])
+    shown = "\n\n".join(render_text(d) for d in found if d.code == code)
     assert shown == texts[0].rstrip("\n")
 
 

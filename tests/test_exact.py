@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import journeydsl
+from journeydsl.metrics import EXPECTATIONS
 from journeydsl.simulate import simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve
@@ -59,7 +60,8 @@ def test_implicit_dropoff_is_the_remainder_of_outgoing_rates():
     assert m.steps["y"]["dropoff"] == pytest.approx(0.4 * 0.75)
     assert m.steps["z"]["churn"] == pytest.approx(0.1)  # ends at the goal it reached
     assert m.steps["z"]["dropoff"] == 0.0
-    assert m.stages["b"] == pytest.approx({"reach": 0.4, "dropoff": 0.3, "churn": 0.0})
+    assert m.stages["b"] == pytest.approx({"reach": 0.4, "dropoff": 0.3, "churn": 0.0,
+                                           "revenue": 4.0, "cost": 0.0, "profit": 4.0})
     total_end = sum(s["dropoff"] + s["churn"] for s in m.steps.values())
     assert total_end == pytest.approx(1.0)
 
@@ -189,9 +191,11 @@ def test_entering_at_a_goal_converts_at_time_zero():
 LOOPY = """journey "loopy" {
   %s
   discount 12%% per year
-  stage a { touchpoint x { cost 1; value 2 }; touchpoint q { value 1 } }
-  stage b { touchpoint y { value 5 } }
-  stage c { touchpoint z { value 50 } }
+  margin 70%%
+  stage a { touchpoint x { cost 1; value 1 }; touchpoint q { value 1; margin 20%% } }
+  stage b { touchpoint y { value 5; cost 3; channel web } }
+  stage c { margin 40%%
+    touchpoint z { value 50; cost 12; channel web } }
   entry x 90%%, q 10%%
   x -> y 40%% after 2d, q 10%%
   y -> z 25%% after 3d, x 10%% after 1d
@@ -207,9 +211,18 @@ LOOPY = """journey "loopy" {
 def test_time_grid_recursion_agrees_with_the_algebra_on_a_long_horizon():
     algebra = metrics(LOOPY % "")
     grid = metrics(LOOPY % "horizon 80y")
-    for key in ("conversion", "revenue", "cost", "value_converted", "time_converted",
-                "viral_coefficient"):
-        assert getattr(grid, key) == pytest.approx(getattr(algebra, key), rel=1e-9, abs=1e-12)
+    for key in EXPECTATIONS:
+        if key != "active_at_horizon":
+            assert getattr(grid, key) == pytest.approx(getattr(algebra, key), rel=1e-9,
+                                                       abs=1e-12), key
+    assert grid.payback == algebra.payback > 0
+    assert list(grid.channels) == list(algebra.channels) == ["", "web"]
+    for channel, money in algebra.channels.items():
+        assert grid.channels[channel] == pytest.approx(money, rel=1e-9)
+    assert list(grid.by_entry) == list(algebra.by_entry) == ["x", "q"]
+    for step, entry in algebra.by_entry.items():
+        assert grid.by_entry[step].values == pytest.approx(entry.values, rel=1e-9, abs=1e-12)
+        assert grid.by_entry[step].payback == entry.payback
     for step in algebra.steps:
         assert grid.steps[step] == pytest.approx(algebra.steps[step], rel=1e-9, abs=1e-12)
     for stage in algebra.stages:
@@ -307,13 +320,17 @@ def chain_from_edges(graph, persona: str):
                  move_row=sorted_(rows, order, np.int64), move_col=sorted_(cols, order, np.int64),
                  move_rate=sorted_(rates, order), move_delay=sorted_(delays, order),
                  value=per_step("value"), cost=per_step("cost"),
+                 margin=np.array([d["margin"][persona] for d in data], float),
                  goal=np.array([bool(d["goal"]) for d in data]),
                  entry=np.array([d["entry"][persona] for d in data], float),
                  ref_row=sorted_(ref_rows, ref_order, np.int64),
                  ref_col=sorted_(ref_cols, ref_order, np.int64),
                  ref_amount=sorted_(amounts, ref_order), ref_delay=sorted_(ref_delays, ref_order),
                  daily_discount=factor, horizon_days=graph.graph.get("horizon_days"),
-                 uncertain=uncertain, per_customer=drawn)
+                 uncertain=uncertain, per_customer=drawn,
+                 channels=tuple(dict.fromkeys(d["channel"] or "" for d in data)),
+                 channel_of=np.array([list(dict.fromkeys(d["channel"] or "" for d in data))
+                                      .index(d["channel"] or "") for d in data], np.int64))
 
 
 def assert_same_chain(chain, expected):

@@ -90,7 +90,7 @@ def test_operator_words_are_the_grammars(terminal: str) -> None:
 
 def test_setting_keys_read_in_messages() -> None:
     assert syntax_errors.one_of(keyword_terminals()["SETTING_KEY"]) == \
-        "`currency`, `discount` or `horizon`"
+        "`currency`, `discount`, `horizon` or `margin`"
 
 
 # ------------------------------------------------------------ statement keywords

@@ -13,7 +13,7 @@ import pytest
 
 import journeydsl
 from journeydsl.diagnostics import JourneyError
-from journeydsl.simulate import limits, timeline
+from journeydsl.simulate import cycles, limits, series
 from journeydsl.simulate.attribution import attribution
 from journeydsl.simulate.levers import levers
 
@@ -27,13 +27,13 @@ COARSE = FINE.replace("1.00001d", "1d").replace("1.00002d", "1d")
 def small_budget(monkeypatch):
     # the golden's 60 years need the real budget and seconds of CPU; 3 years
     # against a budget of 100,000 distinct times fail the same way at once
-    monkeypatch.setattr(timeline, "EVENT_BUDGET", 100_000)
+    monkeypatch.setattr(series, "EVENT_BUDGET", 100_000)
 
 
 def test_the_budget_named_in_messages_is_the_engines() -> None:
-    assert limits.EVENT_BUDGET == timeline.EVENT_BUDGET
+    assert limits.EVENT_BUDGET == series.EVENT_BUDGET
     assert (limits._LATTICE_CELLS, limits._LATTICE_BLOCKS, limits._BLOCK_WIDTH) == (
-        timeline.LATTICE_CELLS, timeline.LATTICE_BLOCKS, timeline._BLOCK_WIDTH)
+        cycles.LATTICE_CELLS, cycles.LATTICE_BLOCKS, cycles._BLOCK_WIDTH)
 
 
 def test_fine_loops_screen() -> None:
@@ -57,7 +57,7 @@ def test_every_back_end_of_the_api_raises_the_located_error(monkeypatch) -> None
     # compiled with the real budget (the screen's run passes), run with a small one
     result = journeydsl.loads(FINE, "t.journey")
     assert result.ok
-    monkeypatch.setattr(timeline, "EVENT_BUDGET", 100_000)
+    monkeypatch.setattr(series, "EVENT_BUDGET", 100_000)
     for run in (result.simulate, result.levers, result.attribution):
         with pytest.raises(JourneyError) as err:
             run()
@@ -69,7 +69,7 @@ def test_engines_called_directly_raise_time_budget_exceeded(monkeypatch) -> None
     journey = journeydsl.loads(COARSE).journey
     fine = journeydsl.loads(FINE).journey  # with the real budget: clean
     assert journey is not None and fine is not None
-    monkeypatch.setattr(timeline, "EVENT_BUDGET", 100_000)
+    monkeypatch.setattr(series, "EVENT_BUDGET", 100_000)
     for engine in (levers, attribution):
         engine(journey)
         with pytest.raises(limits.TimeBudgetExceeded) as err:

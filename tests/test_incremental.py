@@ -12,6 +12,7 @@ import pytest
 
 from journeydsl.diagnostics import render_text
 from journeydsl.language.compiler import compile_text
+from journeydsl.language.grammar import keyword_terminals
 from journeydsl.language.incremental import Incremental, chunks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,8 @@ def test_examples_compile_the_same(path):
 
 def _settings(text: str) -> int:
     found = chunks(text)
-    return sum(text[s:e].split()[0] in ("currency", "discount", "horizon")
-               for s, e in found.statements)
+    settings = keyword_terminals()["SETTING_KEY"]  # currency, discount, horizon, margin
+    return sum(text[s:e].split()[0] in settings for s, e in found.statements)
 
 
 def _edit(rng: random.Random, text: str) -> str:

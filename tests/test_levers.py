@@ -14,6 +14,7 @@ gain, the ranking, the "cannot rise" case, persona selection and errors.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from journeydsl.simulate.results import blend
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.journey"))
 METRICS = {"d_conversion": "conversion", "d_revenue": "revenue", "d_cost": "cost",
-           "d_clv": "clv"}
+           "d_profit": "profit", "d_clv": "clv"}
 
 
 def without_horizon(text: str) -> str:
@@ -212,7 +213,7 @@ def test_ranking_and_cannot_rise():
     assert [(lv.source, lv.target, lv.movable) for lv in mix[-2:]] == [
         ("a", "b", False), ("a", "c", False)]
     for lv in mix[-2:]:
-        assert lv.d_conversion is lv.d_revenue is lv.d_cost is lv.d_clv is None
+        assert lv.d_conversion is lv.d_revenue is lv.d_cost is lv.d_profit is lv.d_clv is None
     movable = mix[:-2]
     assert all(lv.movable for lv in movable)
     keys = [(lv.d_revenue, lv.d_conversion) for lv in movable]
@@ -275,7 +276,7 @@ def test_as_dict():
     data = lever.as_dict()
     assert list(data) == ["source", "target", "persona", "rate", "movable", "step",
                           "d_conversion",
-                          "d_revenue", "d_cost", "d_clv", "method"]
+                          "d_revenue", "d_cost", "d_profit", "d_clv", "method"]
 
 
 # ------------------------------------------------------------ horizon
@@ -364,7 +365,7 @@ def test_long_horizon_agrees_with_the_exact_change_on_an_acyclic_journey():
         (lv.source, lv.target, lv.persona) for lv in cut]
     for a, b in zip(exact, cut):
         assert a.method == "exact" and b.method == "resolve"
-        for field in ("d_conversion", "d_revenue", "d_cost"):
+        for field in ("d_conversion", "d_revenue", "d_cost", "d_profit"):
             assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-9, abs=1e-14)
 
 
@@ -474,6 +475,27 @@ def test_generated_levers_are_exact_changes(text):
     for lv in levers(result.journey):
         if lv.movable and lv.persona is None:
             assert 0 <= report.blended.conversion + lv.d_conversion <= 1 + 1e-12
+
+
+def test_levers_rank_by_the_chosen_metric_and_name_each_stage_best():
+    from journeydsl.simulate.levers import RANKINGS, best_by_stage
+
+    journey = journeydsl.load(REPO / "examples" / "lifecycle_activities.journey").journey
+    stage_of = {s.id: s.stage for s in journey.steps}
+    for by in RANKINGS:
+        found = [lv for lv in levers(journey, by=by) if lv.persona is None]
+        movable = [lv for lv in found if lv.movable]
+        values = [getattr(lv, f"d_{by}") for lv in movable]
+        values = [v if v is not None else -math.inf for v in values]
+        assert values == sorted(values, reverse=True), by
+        best = best_by_stage(found, stage_of)
+        for stage, lever in best.items():
+            first = next(lv for lv in movable if stage_of[lv.source] == stage)
+            assert lever is first
+    by_clv = best_by_stage([lv for lv in levers(journey, by="clv") if lv.persona is None],
+                           stage_of)
+    assert next(iter(by_clv)) == "after_purchase"  # the example's seed question
+    assert by_clv["after_purchase"][:2] == ("first_service", "service_plan")
 
 
 def test_a_loop_left_only_by_a_tiny_rate_is_a_trap_too():

@@ -139,7 +139,7 @@ def test_persona_mix_is_walked_by_share():
         sum(mix[p] * report.personas[p].conversion for p in mix))
     # clv of the mix is a ratio of mix expectations, not a mix of ratios
     assert blended.clv == pytest.approx(
-        sum(mix[p] * report.personas[p].value_converted for p in mix) / blended.conversion)
+        sum(mix[p] * report.personas[p].profit_converted for p in mix) / blended.conversion)
     only = monte_carlo(compiled.journey, prospects=20_000, draws=2, seed=2, persona="ent")
     assert list(only.personas) == ["ent"]
     assert only.blended.conversion == only.personas["ent"].conversion
@@ -225,9 +225,11 @@ def test_revenue_concentration_of_a_hand_made_journey():
     assert report.top_share(0.05) == pytest.approx(5 / 19)
     # profit: whales 70, the others 6 -> 10% * 70 = 7 and 90% * 6 = 5.4
     assert report.profit_concentration == pytest.approx(0.08 * 70 / 12.4)
+    # clv (v2): margin x value less the costs from the goal visit on: 70 and 6
     clv = report.clv_distribution
-    assert clv["mean"] == pytest.approx(19.0)
-    assert clv["p25"] == pytest.approx(10.0) and clv["p95"] == pytest.approx(100.0)
+    assert clv["mean"] == pytest.approx(12.4)
+    assert clv["p25"] == pytest.approx(6.0) and clv["p95"] == pytest.approx(70.0)
+    assert simulate(journeydsl.loads(CONCENTRATION).journey).blended.clv == pytest.approx(12.4)
     assert report.as_dict()["revenue_concentration"] == report.revenue_concentration
 
 
@@ -396,11 +398,13 @@ def test_progress_and_report_shape():
     assert data["method"] == "monte_carlo" and data["scenario"] == "simpler_pricing"
     assert set(data["personas"]) == set(exact["personas"])
     for persona, entry in exact["personas"].items():
-        assert set(entry["metrics"]) == set(data["personas"][persona]["metrics"])
+        # (Monte Carlo's payback is null, with its reason under `undefined`)
+        assert set(entry["metrics"]) | {"undefined"} == set(data["personas"][persona]["metrics"])
         assert set(entry["metrics"]["steps"]) == set(data["personas"][persona]["metrics"]["steps"])
     for key in ("uncertainty", "clv_distribution", "revenue_concentration", "rescaled_draws"):
         assert key in data
-    assert set(data["uncertainty"]) == {"conversion", "revenue", "cost", "clv", "cac", "ltv_cac",
+    assert set(data["uncertainty"]) == {"conversion", "revenue", "cost", "profit",
+                                        "acquisition_cost", "clv", "cac", "ltv_cac",
                                         "time_to_convert_days", "viral_coefficient",
                                         "active_at_horizon"}
     assert set(data["clv_distribution"]) == {"p05", "p25", "p50", "p75", "p95", "mean"}

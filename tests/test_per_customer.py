@@ -157,7 +157,8 @@ def test_a_subscription_journey_by_hand():
     # E[1 / (1 - p)] = (a + b - 1) / (b - 1) = 7 for beta(6, 2)
     assert m.conversion == pytest.approx(0.12, rel=1e-14)
     assert m.revenue == pytest.approx(0.12 * 49 * 7, rel=1e-12)
-    assert m.clv == pytest.approx(49 * 7, rel=1e-12)
+    # clv (v2): margin (100%) x value less the costs from the goal on: the survey's
+    assert m.clv == pytest.approx(49 * 7 - 0.4 * 5, rel=1e-12)
     assert m.steps["paying"]["visits"] == pytest.approx(0.12 * 7, rel=1e-12)
     # the survey shares what p leaves: 10% x (1 - p) / (1 - 75%) a month,
     # 0.4 of a visit per customer whatever p
@@ -284,8 +285,10 @@ def test_an_infinite_expectation_is_undefined_with_its_reason(tmp_path):
     assert data["cohort"]["revenue"] is None
     text_out = CliRunner().invoke(app, ["simulate", str(path)])
     shown = " ".join(text_out.stdout.split())
-    assert ("Revenue / prospect, CLV (per customer), LTV:CAC, Visits to paying and Cohort "
-            "revenue are —: infinite: customers keep their own rate") in shown
+    assert ("Revenue / prospect, Profit / prospect, CLV (per customer), LTV:CAC, Visits to "
+            "paying, Revenue of stage paying, Profit of stage paying, Revenue of steps without "
+            "a channel, Profit of steps without a channel and Cohort revenue are —: infinite: "
+            "customers keep their own rate") in shown
 
 
 @pytest.mark.parametrize("rate", ["beta(9, 1)", "beta(4.5, 0.5)", "80%..100%"])
@@ -313,8 +316,8 @@ def test_under_a_horizon_the_rule_is_exact(monkeypatch):
     more = mixture.points
     monkeypatch.setattr(mixture, "points", lambda bound: more(bound) + 9)
     finer = simulate(journey)
-    for name in ("conversion", "revenue", "cost", "value_converted", "time_converted",
-                 "viral_coefficient", "active_at_horizon"):
+    for name in ("conversion", "revenue", "cost", "profit", "acquisition_cost",
+                 "profit_converted", "time_converted", "viral_coefficient", "active_at_horizon"):
         assert getattr(base.blended, name) == pytest.approx(getattr(finer.blended, name),
                                                             rel=1e-12)
     for key, value in base.cohort.items():

@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SAAS = ROOT / "examples" / "saas_trial.journey"
 runner = CliRunner()
 
+# v1 keys stay; v2 adds profit, acquisition_cost, payback_days and the channels
 METRIC_KEYS = {"conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert_days",
-               "viral_coefficient", "active_at_horizon", "steps", "stages"}
+               "viral_coefficient", "active_at_horizon", "steps", "stages",
+               "profit", "acquisition_cost", "payback_days", "channels"}
+ENTRY_KEYS = {"conversion", "revenue", "cost", "profit", "acquisition_cost", "clv", "cac",
+              "ltv_cac", "payback_days", "time_to_convert_days"}
 
 
 def run(*args: str):
@@ -36,13 +40,28 @@ def test_json_has_the_documented_shape_and_the_engine_numbers():
     for block in [*data["personas"].values(), data["blended"]]:
         assert set(block["metrics"]) == METRIC_KEYS
         for step in block["metrics"]["steps"].values():
-            assert set(step) == {"reach", "visits", "dropoff", "churn"}
+            assert set(step) == {"reach", "visits", "dropoff", "churn", "revenue", "cost",
+                                 "profit"}
         for stage in block["metrics"]["stages"].values():
-            assert set(stage) == {"reach", "dropoff", "churn"}
-    assert set(data["cohort"]) == {"prospects", "customers", "revenue", "cost"}
+            assert set(stage) == {"reach", "dropoff", "churn", "revenue", "cost", "profit"}
+        for channel in block["metrics"]["channels"].values():
+            assert set(channel) == {"revenue", "cost", "profit"}
+        assert set(block["by_entry"]) == {"paid_ad", "seo_blog", "trade_show"}
+        for entry in block["by_entry"].values():
+            assert set(entry) - {"undefined"} == ENTRY_KEYS
+    assert set(data["cohort"]) == {"prospects", "customers", "revenue", "cost", "referred_visits"}
+    assert set(data["cohort"]["referred_visits"]) == {"invite", "review"}  # referrals only
     report = simulate(journeydsl.load(SAAS).journey)
-    assert data["blended"]["metrics"]["conversion"] == pytest.approx(report.blended.conversion)
-    assert data["blended"]["metrics"]["clv"] == pytest.approx(report.blended.clv)
+    blended = data["blended"]["metrics"]
+    assert blended["conversion"] == pytest.approx(report.blended.conversion)
+    assert blended["clv"] == pytest.approx(report.blended.clv)
+    assert blended["payback_days"] == report.blended.payback
+    assert blended["acquisition_cost"] == pytest.approx(report.blended.acquisition_cost)
+    assert [e["expect"] for e in data["expectations"]] == [
+        "conversion", "ltv_cac(smb)", "ltv_cac", "payback", "time_to_convert",
+        "viral_coefficient"]
+    assert all(e["passed"] for e in data["expectations"])
+    assert "curve" not in data
 
 
 def test_journey_without_personas_reports_one_default_persona(tmp_path):
@@ -122,6 +141,99 @@ def test_usage_errors_exit_2_and_file_errors_exit_1(tmp_path):
     done = run(str(bad))
     assert done.exit_code == 1
     assert "JD201" in done.stderr
+
+
+FAILING = """journey "sub" {
+  currency USD
+  margin 80%
+  stage s { touchpoint ad { cost 30 }; touchpoint trial; touchpoint paying { value 20; cost 1 } }
+  entry ad
+  ad -> trial 100%
+  trial -> paying 100% after 14d
+  paying -> paying 90% after 1mo
+  goal paying
+  expect conversion >= 50%
+  expect payback <= 1mo
+  expect cac <= 40
+}
+"""
+
+
+def test_a_failed_expectation_does_not_stop_simulate(tmp_path):
+    path = tmp_path / "sub.journey"
+    path.write_text(FAILING, encoding="utf-8")
+    done = runner.invoke(app, ["simulate", str(path)], env={"COLUMNS": "100"})
+    assert done.exit_code == 0, done.output
+    assert "Expectations: 2 of 3 hold" in done.stdout
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines()
+            if line.startswith("│ payback") or line.startswith("│ conversion")}
+    assert "FAIL" in rows["payback <= 1mo"] and "74.0 d" in rows["payback <= 1mo"]
+    assert "pass" in rows["conversion >= 50%"]
+    data = json.loads(runner.invoke(app, ["simulate", str(path), "-f", "json"]).stdout)
+    failed = [e for e in data["expectations"] if not e["passed"]]
+    assert [(e["expect"], e["actual"]) for e in failed] == [("payback", 74.0)]
+    # the gate stays: check fails on it
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 1
+
+
+def test_render_draws_whatever_the_kpis_say(tmp_path):
+    path = tmp_path / "sub.journey"
+    path.write_text(FAILING, encoding="utf-8")
+    out = tmp_path / "map.dot"
+    done = runner.invoke(app, ["render", str(path), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.read_text(encoding="utf-8").startswith("digraph")
+    assert ("note: expectation `payback` fails: it is 74 days, expected <= 1mo"
+            in done.stderr)
+
+
+def test_check_verbose_and_json_list_the_expectations_that_hold(tmp_path):
+    path = tmp_path / "sub.journey"
+    path.write_text(FAILING, encoding="utf-8")
+    done = runner.invoke(app, ["check", "-v", str(path)])
+    assert done.exit_code == 1
+    assert done.stderr.count("info[JD502]") == 2 and done.stderr.count("error[JD501]") == 1
+    assert "expectation holds: `cac` is 30 USD, expected <= 40 USD" in done.stderr
+    assert done.stderr.rstrip().endswith("1 error, 0 warnings, 2 expectations hold")
+    quiet = runner.invoke(app, ["check", str(path)])
+    assert "JD502" not in quiet.stderr
+    data = json.loads(runner.invoke(app, ["check", "-f", "json", str(path)]).stdout)
+    assert [(d["code"], d["expectation"]["expect"], d["expectation"]["passed"]) for d in data] == [
+        ("JD502", "conversion", True), ("JD501", "payback", False), ("JD502", "cac", True)]
+    assert data[1]["expectation"]["actual"] == 74.0
+
+
+def test_curve_in_json_and_text():
+    done = run(str(ROOT / "examples" / "domain_registrar.journey"), "--curve", "month",
+               "-f", "json")
+    data = json.loads(done.stdout)
+    rows = data["curve"]
+    # 10 years of 30-day months: 121 whole months and the days to the horizon
+    assert len(rows) == 122 and rows[-2]["end_days"] == 3630.0 and rows[-1]["end_days"] == 3650.0
+    assert set(rows[0]) == {"period", "end_days", "revenue", "cost", "profit", "converted",
+                            "active_customers"}
+    payback = data["blended"]["metrics"]["payback_days"]
+    paid = next(r["period"] for r in rows if r["end_days"] > payback)
+    assert rows[paid - 2]["profit"] < 0 <= rows[paid - 1]["profit"]
+    assert rows[-1]["profit"] == pytest.approx(data["blended"]["metrics"]["profit"])
+    text = runner.invoke(app, ["simulate", str(ROOT / "examples" / "domain_registrar.journey"),
+                               "--curve", "month"], env={"COLUMNS": "100"}).stdout
+    assert f"Paid back in month {paid} (day {payback:,.0f}), marked ^." in text
+
+
+def test_levers_by_profit_in_json_with_each_stage_best():
+    data = json.loads(run(str(SAAS), "--levers", "--by", "profit", "-f", "json").stdout)
+    movable = [lv for lv in data["levers"] if lv["movable"]]
+    assert [lv["d_profit"] for lv in movable] == sorted((lv["d_profit"] for lv in movable),
+                                                         reverse=True)
+    stages = data["levers_by_stage"]
+    journey = journeydsl.load(SAAS).journey
+    stage_of = {s.id: s.stage for s in journey.steps}
+    assert all(stage_of[lv["source"]] == stage for stage, lv in stages.items())
+    assert list(stages.values())[0] == movable[0]
+    text = runner.invoke(app, ["simulate", str(SAAS), "--levers", "--by", "profit"],
+                         env={"COLUMNS": "120"}).stdout
+    assert "Best lever per stage (by Δ profit)" in text and "ranked by Δ profit" in text
 
 
 NO_SPEND = """journey "No spend" {

@@ -80,12 +80,23 @@ class Compiled:
 
     @property
     def journey(self) -> CompiledJourney | None:
-        """The compiled baseline; None when the file has errors."""
-        return self._compilation.journey if self.ok else None
+        """The compiled baseline; None when the file does not compile. A failed
+        `expect` line (JD501) is an error of the numbers, not of the file: the
+        journey is there, and its numbers say by how much it misses."""
+        return self._compilation.journey if self._compilation.ok else None
 
     @property
     def scenarios(self) -> list[str]:
         return list(self._compilation.variants)
+
+    def notes(self) -> list[Diagnostic]:
+        """A JD502 note (info) for each `expect` line that holds, with its
+        value: what `journey check -v` and `--format json` add to the
+        problems."""
+        from .simulate.expectations import holds
+
+        return diag.sorted_diagnostics(holds(o, self.source) for o in self.expectations
+                                       if o.passed)
 
     def raise_for_errors(self) -> Compiled:
         if not self.ok:
@@ -95,9 +106,12 @@ class Compiled:
     def variant(self, scenario: str | None = None) -> CompiledJourney:
         """The compiled baseline, or scenario `scenario`'s variant.
 
-        JourneyError when the file has errors, KeyError for an unknown scenario."""
-        self.raise_for_errors()
+        JourneyError when the file does not compile (failed `expect` lines do
+        not stop it: the back ends show them), KeyError for an unknown
+        scenario."""
         compilation = self._compilation
+        if not compilation.ok:
+            raise JourneyError(self.errors)
         if compilation.journey is None:  # pragma: no cover - only with errors
             raise JourneyError(self.errors)
         if scenario is None:

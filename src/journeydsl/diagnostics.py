@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .display import json_shown, lines_shown, shown, width
 from .language.source import SourceFile, Span
@@ -108,7 +108,9 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD406": (Severity.ERROR, "referral cascade never dies out"),
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD408": (Severity.ERROR, "loop too fine for the horizon"),
+    "JD409": (Severity.WARNING, "margin without a value"),
     "JD501": (Severity.ERROR, "expectation failed"),
+    "JD502": (Severity.INFO, "expectation holds"),
     "JD601": (Severity.WARNING, "declared rate outside the observed interval"),
     "JD602": (Severity.ERROR, "event log cannot be used"),
     "JD603": (Severity.ERROR, "event log column missing or of the wrong type"),
@@ -346,7 +348,10 @@ def _label_dict(label: Label, diagnostic: Diagnostic) -> dict:
     return out
 
 
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+def render_json(diagnostics: Iterable[Diagnostic],
+                extra: Callable[[Diagnostic], dict] | None = None) -> str:
+    """A JSON list of the diagnostics; `extra(d)` adds keys to d's entry."""
     import json
 
-    return json_shown(json.dumps([to_dict(d) for d in diagnostics], indent=2, ensure_ascii=False))
+    return json_shown(json.dumps([to_dict(d) | (extra(d) if extra else {}) for d in diagnostics],
+                                 indent=2, ensure_ascii=False))

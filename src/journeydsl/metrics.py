@@ -7,21 +7,31 @@ the JSON keys, the names and units `expect` accepts, the Monte Carlo
 uncertainty of each headline metric, and the metric list of
 docs/simulation.md (a test keeps the docs in step).
 
-Two kinds of persona-level metric:
+Three kinds of persona-level metric:
 - an *expectation* is a mean over entering prospects of something each
   walk has (converted or not, its discounted revenue, ...): it blends over
   personas by share, and it is what the engines compute;
-- a *ratio* is one metric over another (`clv` = E[value; converted] /
-  P(converted)): it is never averaged, but recomputed from the blended
-  expectations, so blended `clv` is that of the persona mix as a whole.
+- a *ratio* is one metric over another (`clv` = E[margin x V - C_from_goal;
+  converted] / P(converted)): it is never averaged, but recomputed from the
+  blended expectations, so blended `clv` is that of the persona mix as a
+  whole;
+- a *curve* metric is read off the cumulative discounted profit curve F(t)
+  (`payback`): blended, it is read off the blended curve (sum of share x
+  F), never averaged.
 
 Place metrics (`reach`, `visits`, `dropoff`, `churn`) are per step or stage;
-they are expectations too and blend by share.
+they are expectations too and blend by share. The money of each place
+(`PLACE_MONEY`: revenue, cost, profit per step, stage and channel) likewise.
+
+Version 2 (unit economics as finance teams define them): `cac` divides the
+acquisition cost (visits before the first goal visit) and `clv` is the
+margin of a converting walk less its costs from the first goal visit on;
+version 1 counted every cost in CAC and gross value in CLV.
 
 >>> METRIC["clv"].of, METRIC["clv"].unit, METRIC["time_to_convert"].json
-(('value_converted', 'conversion'), 'money', 'time_to_convert_days')
->>> [m.name for m in HEADLINE][:3]
-['conversion', 'revenue', 'cost']
+(('profit_converted', 'conversion'), 'money', 'time_to_convert_days')
+>>> [m.name for m in HEADLINE][:5]
+['conversion', 'revenue', 'cost', 'profit', 'acquisition_cost']
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ class Metric:
     json: str = ""  # the JSON key (default: the name)
     argument: Argument = "persona"
     headline: bool = True  # a row of the metrics table (else internal, or per place)
+    curve: bool = False  # read off the profit curve F(t) (blended: off the blended curve)
 
     def __post_init__(self) -> None:
         if not self.json:
@@ -59,6 +70,11 @@ class Metric:
     @property
     def is_ratio(self) -> bool:
         return self.of is not None
+
+    @property
+    def is_expectation(self) -> bool:
+        """A mean over entering prospects, blended by share (what engines sum)."""
+        return self.of is None and not self.curve and self.argument == "persona"
 
     @property
     def expect_unit(self) -> Literal["rate", "number", "days"]:
@@ -70,20 +86,30 @@ METRICS: tuple[Metric, ...] = (
     Metric("conversion", "rate", "Conversion",
            "P(the walk reaches any goal step)"),
     Metric("revenue", "money", "Revenue / prospect",
-           "E[V], V the discounted value of the walk"),
+           "E[V], V the discounted value of the walk (gross)"),
     Metric("cost", "money", "Cost / prospect",
-           "E[discounted cost of the walk]"),
-    Metric("value_converted", "money", "Value of converting walks",
-           "E[V; converted]: the discounted value of converting walks, per prospect",
-           headline=False),
+           "E[C], C the discounted cost of every visit of the walk"),
+    Metric("profit", "money", "Profit / prospect",
+           "E[margin x V - C]: the discounted margin on value less every cost"),
+    Metric("acquisition_cost", "money", "Acquisition cost / prospect",
+           "E[discounted cost of the visits before the first goal visit] (all of a "
+           "walk's cost if it never converts)"),
+    Metric("profit_converted", "money", "Net margin of converting walks",
+           "E[margin x V - C_from_goal; converted], per prospect", headline=False),
     Metric("time_converted", "days", "Conversion-weighted time",
            "E[time of the first goal visit; converted], per prospect", headline=False),
     Metric("clv", "money", "CLV (per customer)",
-           "E[V | converted] = E[V; converted] / P(converted), per customer",
-           of=("value_converted", "conversion")),
-    Metric("cac", "money", "CAC", "`cost / conversion`: spend per customer won",
-           of=("cost", "conversion")),
+           "E[margin x V - C_from_goal | converted]: a customer's discounted margin "
+           "(value before the goal included) less the costs from the first goal visit on",
+           of=("profit_converted", "conversion")),
+    Metric("cac", "money", "CAC",
+           "`acquisition_cost / conversion`: acquisition spend per customer won",
+           of=("acquisition_cost", "conversion")),
     Metric("ltv_cac", "number", "LTV:CAC", "`clv / cac`", of=("clv", "cac")),
+    Metric("payback", "days", "Payback",
+           "the time from which the cumulative discounted profit F(t) stays >= 0 "
+           "(0 if never negative; null: never, F ends below 0)",
+           json="payback_days", curve=True),
     Metric("time_to_convert", "days", "Time to convert",
            "E[time of the first goal visit | converted], days",
            of=("time_converted", "conversion"), json="time_to_convert_days"),
@@ -106,14 +132,23 @@ METRICS: tuple[Metric, ...] = (
 
 METRIC: dict[str, Metric] = {m.name: m for m in METRICS}
 #: Per-prospect expectations the engines compute, in table order.
-EXPECTATIONS: tuple[str, ...] = tuple(m.name for m in METRICS
-                                      if not m.is_ratio and m.argument == "persona")
+EXPECTATIONS: tuple[str, ...] = tuple(m.name for m in METRICS if m.is_expectation)
 RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.is_ratio)
+#: Metrics read off the profit curve (`payback`).
+CURVES: tuple[str, ...] = tuple(m.name for m in METRICS if m.curve)
 #: The rows of the metrics table, and the headline keys of the JSON, in order.
 HEADLINE: tuple[Metric, ...] = tuple(m for m in METRICS if m.headline)
 #: What `expect` accepts: the headline metrics and the per-place ones.
 EXPECTABLE: dict[str, Metric] = {m.name: m for m in METRICS
                                  if m.headline or m.argument != "persona"}
+#: The metrics of prospects entering at one entry step (`by_entry` in JSON).
+BY_ENTRY: tuple[Metric, ...] = tuple(METRIC[k] for k in (
+    "conversion", "revenue", "cost", "profit", "acquisition_cost", "clv", "cac", "ltv_cac",
+    "payback", "time_to_convert"))
+#: The money of each step, stage and channel, per entering prospect: the
+#: expected discounted revenue, cost and profit (margin x revenue - cost)
+#: of the visits there.
+PLACE_MONEY: tuple[str, ...] = ("revenue", "cost", "profit")
 
 
 #: The smallest denominator a ratio divides by: below the normal doubles a
@@ -128,7 +163,7 @@ def ratio(metric: Metric, values: dict[str, float | None]) -> float | None:
     double, or the quotient is beyond double precision (`undefined` says
     which)."""
     assert metric.of is not None
-    numerator, denominator = values[metric.of[0]], values[metric.of[1]]
+    numerator, denominator = values.get(metric.of[0]), values.get(metric.of[1])
     if numerator is None or denominator is None or not denominator >= SMALLEST:
         return None
     quotient = numerator / denominator
@@ -141,8 +176,8 @@ def undefined(values: dict[str, float | None],
     the JSON carries next to its null. `unknown`: expectations without a
     value (an infinite one), with their reasons; ratios of them inherit them.
 
-    >>> undefined(with_ratios({"conversion": 0.0, "cost": 2.0, "value_converted": 0.0,
-    ...                        "time_converted": 0.0}))["clv"]
+    >>> undefined(with_ratios({"conversion": 0.0, "acquisition_cost": 2.0,
+    ...                        "profit_converted": 0.0, "time_converted": 0.0}))["clv"]
     'conversion is zero'
     """
     out: dict[str, str] = {k: why for k, why in (unknown or {}).items() if k in METRIC}
@@ -172,8 +207,8 @@ def undefined(values: dict[str, float | None],
 def with_ratios(expectations: dict[str, float]) -> dict[str, float | None]:
     """The expectations and every ratio computed from them, in table order.
 
-    >>> values = with_ratios({"conversion": 0.5, "cost": 2.0, "value_converted": 10.0,
-    ...                       "time_converted": 1.0})
+    >>> values = with_ratios({"conversion": 0.5, "acquisition_cost": 2.0,
+    ...                       "profit_converted": 10.0, "time_converted": 1.0})
     >>> values["clv"], values["cac"], values["ltv_cac"], values["time_to_convert"]
     (20.0, 4.0, 5.0, 2.0)
     """
@@ -199,7 +234,18 @@ def metrics_markdown() -> str:
             key = f"`{m.json}`" if m.argument == "persona" else f"`steps.S.{m.json}`" + (
                 f", `stages.X.{m.json}`" if m.argument == "place" else "")
             rows.append(f"| `{m.name}` | {key} | {m.unit} | {m.help.replace('|', chr(92) + '|')} |")
+    for name in PLACE_MONEY:
+        rows.append(f"| {name} of a place | `steps.S.{name}`, `stages.X.{name}`, "
+                    f"`channels.C.{name}` | money | {_PLACE_HELP[name]} |")
     return "\n".join(rows) + "\n"
+
+
+_PLACE_HELP = {
+    "revenue": "E[discounted value of the visits to the step (the stage's steps, the "
+               "channel's steps)]",
+    "cost": "E[discounted cost of those visits]",
+    "profit": "E[discounted margin x value - cost of those visits]",
+}
 
 
 def expect_markdown() -> str:

@@ -90,7 +90,7 @@ const SPOT_CHECKS = [
   ["examples/lifecycle_five_stage.journey", "beta(60, 40)", "beta", "keyword.control.journey"],
   ["examples/vn_label_printer.journey", "persona chủ_shop", "chủ_shop", "entity.name.type.persona.journey"],
   ["examples/vn_label_printer.journey", "touchpoint đơn_máy_in", "đơn_máy_in", "entity.name.function.touchpoint.journey"],
-  ["examples/domain_registrar.journey", "value 99_000; cost 290_000", "290_000", "constant.numeric.journey"],
+  ["examples/domain_registrar.journey", "value 99_000; margin 100%; cost 265_000", "265_000", "constant.numeric.journey"],
   ["examples/domain_registrar.journey", 'Google Ads: \\"cheap', '\\"', "constant.character.escape.journey"],
 ];
 

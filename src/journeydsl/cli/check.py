@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from .._gc import paused_gc
 from .common import Color, UsageError, command, report, size_limit, use_color
 from .root import app
+
+if TYPE_CHECKING:
+    from ..diagnostics import Diagnostic
 
 
 class CheckFormat(str, Enum):
@@ -39,6 +42,9 @@ def check(
         "larger files get JD004.", show_default=False, metavar="SIZE")] = None,
     no_ignore: Annotated[bool, typer.Option(
         "--no-ignore", help="Also search hidden folders and files git ignores.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also list the expectations that hold, with their values "
+                                "(--format json always does).")] = False,
     events: Annotated[Optional[list[str]], typer.Option(
         "--events", "-e", help="An event log (CSV, Parquet, JSON lines; globs, folders): warn "
         "(JD601) where a declared rate lies outside the observed 95% interval.",
@@ -78,6 +84,8 @@ def check(
     elif any(o is not None for o in (user, event, time, persona, window)):
         raise UsageError("--user, --event, --time, --persona and --window go with --events")
     found: dict = {}  # a file used by several of those checked reports its errors once
+    notes: list = []  # expectations that hold (JD502)
+    outcomes: dict = {}  # (path, offset) of each `expect` line -> its outcome, for JSON
     for path in files:
         result = load(path, limit)
         found_here = list(result.diagnostics)
@@ -87,9 +95,18 @@ def check(
             found_here += drift_diagnostics(result, spec, days)
         for d in found_here:
             found.setdefault((d.path, d.span, d.code, d.message), d)
+        notes += result.notes()
+        where = result.source.path if result.source is not None else str(path)
+        for outcome in result.expectations:
+            outcomes[(where, outcome.expect.span.start)] = outcome.as_dict()
     diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    shown = diagnostics
+    if verbose or output_format is CheckFormat.json:
+        from ..diagnostics import sorted_diagnostics
+
+        shown = sorted_diagnostics(diagnostics + notes)
     if output_format in (CheckFormat.sarif, CheckFormat.github):
         from ..ci.formats import render_for_ci
 
@@ -97,15 +114,26 @@ def check(
         if rendered:
             typer.echo(rendered)
     elif output_format is CheckFormat.json:
-        typer.echo(render_json(diagnostics))
+        typer.echo(render_json(shown, lambda d: _expectation(d, outcomes)))
     elif output_format is CheckFormat.concise:
-        for d in diagnostics:
+        for d in shown:
             typer.echo(render_concise(d), err=True)
     else:
-        report(diagnostics, use_color(color))
+        report(shown, use_color(color))
     if output_format not in (CheckFormat.json, CheckFormat.sarif):
         noun = "file" if len(files) == 1 else "files"
+        held = f", {len(notes)} expectation{'s' * (len(notes) != 1)} hold" if verbose else ""
         typer.echo(f"checked {len(files)} {noun}: {errors} error{'s' * (errors != 1)}, "
-                   f"{warnings} warning{'s' * (warnings != 1)}", err=True)
+                   f"{warnings} warning{'s' * (warnings != 1)}{held}", err=True)
     failed = errors > 0 or (strict and warnings > 0)
     raise typer.Exit(1 if failed else 0)
+
+
+def _expectation(d: Diagnostic, outcomes: dict) -> dict:
+    """The JSON entry's `expectation` (metric, op, value, actual, passed, ...)
+    for an `expect` line's JD501 or JD502 (each line belongs to one variant:
+    the baseline's, or its scenario's)."""
+    if d.code not in ("JD501", "JD502") or d.span is None:
+        return {}
+    outcome = outcomes.get((d.path, d.span.start))
+    return {"expectation": outcome} if outcome is not None else {}

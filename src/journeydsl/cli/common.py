@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..api import Compiled
     from ..diagnostics import Diagnostic
     from ..language.compiled import CompiledJourney
+    from ..simulate.expectations import Outcome
 
 
 class UsageError(Exception):
@@ -91,18 +92,23 @@ def require_input(path: Path) -> None:
 
 
 def compile_or_exit(path: Path, *, max_bytes: int | None = None,
-                    simulable: bool = False) -> Compiled:
+                    simulable: bool = False, kpis: bool = False) -> Compiled:
     """Compile one file; print its diagnostics and exit 1 if it has errors
     (or, `simulable`, if it is a library with nothing to simulate). A path
     that is not a regular file (a FIFO, a device, a folder) gets JD001
-    "not a regular file", as `journey check` gives it, without blocking."""
+    "not a regular file", as `journey check` gives it, without blocking.
+    With `kpis`, failed `expect` lines (JD501) do not stop the command: it
+    shows every expectation with its value (`simulate`'s scorecard, the
+    board's KPIs); `journey check` is the gate."""
     from ..api import load
     from ..diagnostics import JourneyError
 
     require_input(path)
     with paused_gc():
         result = load(path, max_bytes)
-    problems = result.diagnostics if not result.ok else []
+    blocking = [d for d in result.errors if not (kpis and d.code == "JD501")]
+    problems = [d for d in result.diagnostics if not (kpis and d.code == "JD501")] \
+        if blocking else []
     if simulable and not problems:
         try:
             result.simulable()
@@ -112,6 +118,13 @@ def compile_or_exit(path: Path, *, max_bytes: int | None = None,
         report(problems)
         raise typer.Exit(1)
     return result
+
+
+def failed_note(outcome: Outcome) -> str:
+    """One line on a failed `expect`, for commands that go on regardless."""
+    where = f" (scenario {outcome.scenario})" if outcome.scenario else ""
+    return (f"note: expectation `{outcome.expect.text}`{where} fails: it is "
+            f"{outcome.actual_text()}, expected {outcome.target_text()}")
 
 
 def pick(result: Compiled, path: Path, scenario: str | None,

@@ -23,6 +23,7 @@ from .common import (
     choices,
     compile_or_exit,
     error,
+    failed_note,
     pick,
     require_input,
     use_color,
@@ -110,9 +111,12 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         fmt = settle_options(out, fmt, view, renderer, flows, board)
         require_input(path)
         try:
-            compiled = compile_or_exit(path)
+            compiled = compile_or_exit(path, kpis=True)
         except typer.Exit:
             return 1
+        for outcome in compiled.expectations:  # drawn anyway: the board shows the KPIs
+            if not outcome.passed:
+                error(failed_note(outcome))
         journey = pick(compiled, path, scenario, persona)
         if out is not None:
             check_output(out, path)

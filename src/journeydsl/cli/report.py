@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..render.formats import LANGS
-from .common import Choice, UsageError, choices, compile_or_exit, error, require_input
+from .common import (
+    Choice,
+    UsageError,
+    choices,
+    compile_or_exit,
+    error,
+    failed_note,
+    require_input,
+)
 from .outputs import check_output, write_output
 from .root import app
 
@@ -47,9 +55,12 @@ def report_command(path: Path, out: Path, lang: str = "en") -> int:
             raise UsageError(f"the report is HTML: use `-o {out.with_suffix('.html')}`")
         require_input(path)
         try:
-            compiled = compile_or_exit(path, simulable=True)
+            compiled = compile_or_exit(path, simulable=True, kpis=True)
         except typer.Exit as done:
             return int(done.exit_code or 1)
+        for outcome in compiled.expectations:  # the report's scorecard shows them
+            if not outcome.passed:
+                error(failed_note(outcome))
         check_output(out, path)
         scenarios = [compiled.variant(s) for s in compiled.scenarios]
         text = report_html(compiled.variant(None), scenarios, lang, path.name,

@@ -30,6 +30,19 @@ class Method(str, Enum):
     monte_carlo = "monte-carlo"
 
 
+class LeverRanking(str, Enum):
+    revenue = "revenue"
+    profit = "profit"
+    clv = "clv"
+    conversion = "conversion"
+
+
+class Period(str, Enum):
+    month = "month"
+    week = "week"
+    day = "day"
+
+
 @app.command()
 @command
 def simulate(
@@ -41,6 +54,10 @@ def simulate(
         "--compare", help="Baseline and every scenario side by side, with deltas.")] = False,
     levers: Annotated[bool, typer.Option(
         "--levers", help="Rank transitions by what +1 pp on their rate is worth.")] = False,
+    by: Annotated[LeverRanking, typer.Option(
+        "--by", help="--levers: rank by the change of revenue (default), profit, clv or "
+                     "conversion; the best lever of each stage follows.")
+    ] = LeverRanking.revenue,
     attribution: Annotated[bool, typer.Option(
         "--attribution", help="Markov removal effect per touchpoint and channel.")] = False,
     method: Annotated[Method, typer.Option(help="exact (default) or monte-carlo.")] = Method.exact,
@@ -51,14 +68,20 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
+    curve: Annotated[Optional[Period], typer.Option(
+        help="The cohort curve by month, week or day: cumulative revenue, cost, profit, "
+             "converted and active customers (exact engine).", show_default=False)] = None,
 ) -> None:
-    """Conversion, drop-off, time to convert, CAC, CLV and LTV:CAC per persona."""
+    """Conversion, drop-off, CAC, CLV, LTV:CAC, payback and money by place, per persona;
+    every `expect` line with its value (a failed one does not stop it)."""
     import json
 
     from ..display import json_shown
 
-    result = compile_or_exit(path, simulable=True)
+    result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
+    variants = [None, *result.scenarios] if compare else [journey.scenario]
+    outcomes = [o for o in result.expectations if o.scenario in variants]
     with paused_gc():
         from ..simulate import simulate as exact_run
 
@@ -74,20 +97,44 @@ def simulate(
         if levers:
             from ..simulate.levers import levers as find_levers
 
-            lever_list = [lever for lever in find_levers(journey, persona)
+            lever_list = [lever for lever in find_levers(journey, persona, by.value)
                           if lever.persona == persona]
         if attribution:
             from ..simulate.attribution import attribution as find_removals
 
             removals = find_removals(journey, persona)
+        cohort_curve = None
+        if curve is not None:
+            from ..simulate import simulate as exact_report
+            from ..simulate.curve import NoCurve
+            from ..simulate.curve import cohort_curve as make_curve
+
+            exact = report if not compare and method is Method.exact else exact_report(journey)
+            focus = exact.personas[persona] if persona else exact.blended
+            try:
+                cohort_curve = make_curve(journey, curve.value, persona, focus.payback)
+            except NoCurve as err:
+                error(str(err))
+                raise typer.Exit(1) from None
     if output_format is SimFormat.json:
         payload: dict
         if compare:
-            payload = {name: r.as_dict() for name, r in reports.items()}
+            payload = {name: r.as_dict() | {"expectations": [
+                o.as_dict() for o in outcomes if o.scenario == (None if name == "baseline"
+                                                                else name)]}
+                       for name, r in reports.items()}
         else:
             payload = report.as_dict()
+            payload["expectations"] = [o.as_dict() for o in outcomes]
+        if cohort_curve is not None:
+            payload["curve"] = cohort_curve.as_list()
         if lever_list is not None:
+            from ..simulate.levers import best_by_stage
+
             payload["levers"] = [lever.as_dict() for lever in lever_list]
+            payload["levers_by_stage"] = {
+                stage: lever.as_dict() for stage, lever in best_by_stage(
+                    lever_list, {s.id: s.stage for s in journey.steps}).items()}
         if removals is not None:
             payload["attribution"] = removals.as_dict()
         typer.echo(json_shown(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)))
@@ -105,7 +152,10 @@ def simulate(
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
     else:
-        console.print(report_view(report, labels, persona, width=width))
+        from .economics import sections
+
+        console.print(report_view(report, labels, persona, width=width,
+                                  economics=sections(journey, journey.currency, width)))
         if method is Method.monte_carlo:
             from ..simulate.montecarlo.report import MonteCarloReport
             from .tables import monte_carlo_view
@@ -113,9 +163,22 @@ def simulate(
             assert isinstance(report, MonteCarloReport)  # run was _monte_carlo_runner's
             console.print(monte_carlo_view(report, journey.currency, width=width))
     if lever_list is not None:
-        console.print(levers_table(lever_list, journey.currency, step_labels, width=width))
+        from .economics import stage_levers_table
+
+        console.print(levers_table(lever_list, journey.currency, step_labels, width=width,
+                                   by=by.value))
+        stages_table = stage_levers_table(lever_list, journey, journey.currency, by.value, width)
+        if stages_table is not None:
+            console.print(stages_table)
     if removals is not None:
         console.print(attribution_tables(removals, step_labels, width=width))
+    from .economics import curve_view, scorecard
+
+    if cohort_curve is not None:
+        console.print(curve_view(cohort_curve, journey.currency, width=width))
+    card = scorecard(outcomes, width=width)
+    if card is not None:
+        console.print(card)
 
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int,

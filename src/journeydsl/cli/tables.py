@@ -206,7 +206,7 @@ def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
     base = values.get(deltas_from) if deltas_from is not None else None
     rows = [[label] for _, label, _ in HEADLINE]
     for name in names:
-        cells = [fmt(values[name][key], kind, currency) for key, _, kind in HEADLINE]
+        cells = [_cell(values[name], key, kind, currency) for key, _, kind in HEADLINE]
         head = _wrap(name, max(map(cell_len, cells))) if wrap_names else name
         table.add_column(head, justify="right", no_wrap=True)
         for row, cell in zip(rows, cells):
@@ -218,6 +218,22 @@ def metrics_table(columns: dict[str, Metrics], currency: str | None, title: str,
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def payback_text(days: float | None, why: str | None) -> str:
+    """A payback in the tables: days, "never" (JSON null, the reason saying
+    never), or "—" when not computed."""
+    if days is not None:
+        return fmt(days, "days", None)
+    return "never" if why and why.startswith("never") else "—"
+
+
+def _cell(values: dict, key: str, kind: str, currency: str | None) -> str:
+    """A headline value as the metrics table prints it (a payback that never
+    comes reads "never")."""
+    if key == "payback_days":
+        return payback_text(values[key], values.get("undefined", {}).get(key))
+    return fmt(values[key], kind, currency)
 
 
 def _wrap(name: str, room: int) -> str:
@@ -266,7 +282,11 @@ def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
 
 
 def report_view(report: Report, stage_labels: dict[str, str], persona: str | None,
-                width: int | None = None) -> Group:
+                width: int | None = None,
+                economics: Callable[[Metrics], tuple[list, list]] | None = None) -> Group:
+    """The funnel and the metrics; `economics(focus)` gives what goes under
+    the funnel and under the metrics (economics.py: the funnel's note,
+    prospects by entry step, money by stage and by channel)."""
     currency = report.currency
     focus = report.personas[persona] if persona else report.blended
     who = f"persona {persona}" if persona else "all personas"
@@ -281,13 +301,11 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
             for p, m in report.personas.items():
                 columns[f"{p} ({report.shares[p] * 100:.0f}%)"] = m
         columns["Blended" if len(report.personas) > 1 else "All prospects"] = report.blended
-    return Group(
-        header,
-        funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
-        *metrics_tables(columns, currency, "Metrics", width),
-        *undefined_notes(columns),
-        cohort_text(focus.cohort, currency),
-    )
+    under_funnel, under_metrics = economics(focus) if economics is not None else ([], [])
+    return Group(header, funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
+                 *under_funnel, *metrics_tables(columns, currency, "Metrics", width),
+                 *undefined_notes(columns), *under_metrics,
+                 cohort_text(focus.cohort, currency))
 
 
 def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
@@ -302,6 +320,8 @@ def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
         reasons = {k: why for k, why in metrics.undefined().items() if METRIC[k].headline}
         reasons |= {k: why for k, why in metrics.unknown.items() if k not in METRIC}
         for key, reason in reasons.items():
+            if key == "payback" and reason.startswith("never"):
+                continue  # shown as "never", not as —
             columns_of.setdefault((key, reason), []).append(name)
     grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for (key, reason), names in columns_of.items():
@@ -324,6 +344,12 @@ def _unknown_label(key: str) -> str:
         return METRIC[key].label
     if key.startswith("cohort."):
         return f"Cohort {key[len('cohort.'):]}"
+    for table in ("stage", "channel"):  # `stage revenue(paying)`: Revenue of stage paying
+        if key.startswith(f"{table} "):
+            name, _, place = key[len(table) + 1:].partition("(")
+            place = place.rstrip(")")
+            where = f"{table} {place}" if place else "steps without a channel"
+            return f"{name.capitalize()} of {where}"
     name, _, place = key.partition("(")
     return f"{name.capitalize()} to {place.rstrip(')')}" if place else key
 
@@ -347,8 +373,8 @@ def compare_view(reports: Mapping[str, Report], currency: str | None, persona: s
 # ------------------------------------------------------------------ levers, attribution
 
 def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, str],
-                 limit: int = 15, width: int | None = None) -> Table:
-    """Where to invest: the transitions whose +1 pp moves revenue most.
+                 limit: int = 15, width: int | None = None, by: str = "revenue") -> Table:
+    """Where to invest: the transitions whose +1 pp moves revenue (or `by`) most.
 
     Money is in the currency named under the headers. Transitions are named
     by their steps' labels when they fit in `width`, else by step ids (cut
@@ -358,24 +384,25 @@ def levers_table(levers: list[Lever], currency: str | None, labels: dict[str, st
     ids = [(lv.source, lv.target) for lv in shown]
     for names, ranked, short in ((named, True, False), (named, False, False),
                                  (ids, True, False), (ids, False, False), (ids, False, True)):
-        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency)
+        table = _levers(shown, [f"{a} → {b}" for a, b in names], ranked, short, currency, by)
         if _fits(table, width):
             return table
     assert width is not None  # every table fits when there is no width
     longest = max(cell_len(f"{a} → {b}") for a, b in ids)
     room = max(longest - (natural_width(table) - width), 5)
-    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency)
+    return _levers(shown, [_pair(a, b, room) for a, b in ids], False, True, currency, by)
 
 
 def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
-            currency: str | None) -> Table:
+            currency: str | None, by: str = "revenue") -> Table:
     # a step with less than 1 pp of drop-off left rises by what it has
     partial = any(lever.step is not None and lever.step < 0.01 * (1 - 1e-9) for lever in shown)
     title = ("Levers: +1 pp on a transition rate (or what is left), taken from that step's "
              "drop-off" if partial else
              "Levers: +1 pp on a transition rate (taken from that step's drop-off)")
     table = Table(title=title, title_justify="left", caption_justify="left",
-                  caption="Δ revenue per entering prospect, Δ CLV per customer")
+                  caption="Δ revenue and Δ profit per entering prospect, Δ CLV per customer"
+                  f"; ranked by Δ {by if by != 'clv' else 'CLV'}")
     money = currency or ""
     if ranked:
         table.add_column("#", justify="right", style="dim", no_wrap=True)
@@ -386,6 +413,7 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
     table.add_column("Δ conv.\npp" if short else "Δ conversion\npp", justify="right",
                      no_wrap=True)
     table.add_column(f"Δ revenue\n{money}".rstrip(), justify="right", no_wrap=True)
+    table.add_column(f"Δ profit\n{money}".rstrip(), justify="right", no_wrap=True)
     table.add_column(f"Δ CLV\n{money}".rstrip(), justify="right", no_wrap=True)
     for rank, (lever, name) in enumerate(zip(shown, names), 1):
         assert lever.d_conversion is not None  # a movable lever has its changes
@@ -394,6 +422,7 @@ def _levers(shown: list[Lever], names: list[str], ranked: bool, short: bool,
             *([points(lever.step or 0.0, 3, unit=False)] if partial else []),
             points(lever.d_conversion, 3, unit=False),
             fmt(lever.d_revenue, "money", currency, plus=True, unit=False),
+            fmt(lever.d_profit, "money", currency, plus=True, unit=False),
             fmt(lever.d_clv, "money", currency, plus=True, unit=False),
         )
     return table

@@ -131,8 +131,10 @@ class Watch:
         with paused_gc():
             compiled = load(self.path)
         found = watched_paths(compiled, self.path)
-        self.watched = found if compiled.ok else self.watched | found
-        if not compiled.ok:
+        # a failed `expect` still draws (the board shows the KPIs as they are)
+        drawable = compiled.compilation.ok
+        self.watched = found if drawable else self.watched | found
+        if not drawable:
             self._diagnostics(compiled)
             if first and any(d.code == "JD001" for d in compiled.diagnostics):
                 raise _Stop(1)

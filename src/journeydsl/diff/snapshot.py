@@ -27,7 +27,7 @@ from ..language.model import (
 )
 from ..language.source import SourceFile, Span
 
-STEP_FIELDS = ("label", "stage", "channel", "owner", "emotion", "value", "cost")
+STEP_FIELDS = ("label", "stage", "channel", "owner", "emotion", "value", "cost", "margin")
 
 # A declaration's fields by name (a persona's label and share, a stage's label
 # and touchpoints, a step's STEP_FIELDS and kind): strings, `Value`s, tuples
@@ -147,7 +147,8 @@ class _Reader:
             for override in block.attribute_overrides:
                 attrs = override.attributes
                 out.overrides[self.step(override.target, False)] = {
-                    name: self.value(getattr(attrs, name)) if name in ("emotion", "value", "cost")
+                    name: self.value(getattr(attrs, name))
+                    if name in ("emotion", "value", "cost", "margin")
                     else getattr(attrs, name) for name in override.given
                     if name in STEP_FIELDS}
         return out
@@ -166,6 +167,8 @@ def snapshot(model: Journey | None, source: SourceFile | None) -> Snapshot:
         out.settings["discount"] = f"{model.discount.rate * 100:g}% per {model.discount.period}"
     if model.horizon_days:
         out.settings["horizon"] = days_text(model.horizon_days)
+    if model.margin is not None:
+        out.settings["margin"] = f"{model.margin * 100:g}%"
     for persona in model.personas:
         share = persona.share
         out.personas[persona.id] = {
@@ -185,7 +188,7 @@ def snapshot(model: Journey | None, source: SourceFile | None) -> Snapshot:
                 "label": node.label, "stage": stage.id,
                 "channel": attrs.channel, "owner": attrs.owner,
                 "emotion": read.value(attrs.emotion), "value": read.value(attrs.value),
-                "cost": read.value(attrs.cost)}
+                "cost": read.value(attrs.cost), "margin": read.value(attrs.margin)}
             out.lines[("step", node.id)] = read.line(node.id_span)
     out.goals = [g.text for g in model.goals]
     out.baseline = read.block(model, None)

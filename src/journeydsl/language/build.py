@@ -68,6 +68,7 @@ def build_journey(model: Journey, names: Names, own_text_end: int,
         keyword_span=keyword,
         scenario=scenario.id if scenario else None,
         scenario_label=scenario.label if scenario else None,
+        margin=1.0 if model.margin is None else model.margin,
         library=model.is_library,
         own_text_end=own_text_end,
     )
@@ -100,4 +101,4 @@ def _expectation(expect: Expect, names: Names) -> Expectation | None:
             else f"{expect.metric}({expect.persona})" if expect.persona else expect.metric)
     is_stage = place is not None and place in names.stage_steps and place not in names.steps
     return Expectation(expect.metric, expect.op, expect.value, expect.unit, expect.persona,
-                       place, is_stage, text, expect.span)
+                       place, is_stage, text, expect.span, expect.written)

@@ -273,6 +273,37 @@ def referral_cascades(ctx: Context) -> Iterable[Diagnostic]:
     yield from supercritical_loops(ctx)  # numpy only when referrals loop back
 
 
+# ---------------------------------------------------------------- money
+
+def margins_without_value(ctx: Context) -> Iterable[Diagnostic]:
+    """A `margin` is the share kept of a step's `value`: on a step with no
+    value (or a stage none of whose touchpoints it reaches has one) it
+    changes nothing, and was probably meant for another step."""
+    journey = ctx.journey
+    by_stage: dict[str, list] = {}
+    for step in journey.steps:
+        by_stage.setdefault(step.stage, []).append(step)
+    for stage in journey.stages:
+        margin = stage.attributes.margin
+        steps = by_stage.get(stage.id, [])
+        if margin is None or stage.id in journey.step_number:
+            continue  # (a stage that is a step: checked as a step below)
+        reached = [s for s in steps if s.attributes.margin is None]
+        if not any(s.attributes.value is not None for s in reached):
+            yield ctx.make("JD409", f"`margin` on stage `{stage.id}` applies to no value: "
+                           + ("its touchpoints have no `value`" if reached else
+                              "each of its touchpoints sets its own margin"),
+                           margin.span, help="put the margin where the value is, or add the "
+                                             "`value` it is the margin of")
+    for step in journey.steps:
+        margin = step.attributes.margin
+        if margin is not None and step.attributes.value is None:
+            yield ctx.make("JD409", f"`margin` on `{step.id}`, a step without `value`",
+                           margin.span, help="the margin is the share of `value` kept: add the "
+                                             "step's `value`, or move the margin to the step "
+                                             "that earns it")
+
+
 CHECKS: tuple[Callable[[Context], Iterable[Diagnostic]], ...] = (
     persona_shares_sum,
     entry_sums,
@@ -284,6 +315,7 @@ CHECKS: tuple[Callable[[Context], Iterable[Diagnostic]], ...] = (
     reachability,
     closed_loops,
     referral_cascades,
+    margins_without_value,
 )
 
 

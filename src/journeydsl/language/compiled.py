@@ -128,6 +128,7 @@ class Expectation:
     place_is_stage: bool
     text: str  # `metric(argument)` as written
     span: Span
+    written: str = ""  # the value as written (`18mo`)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class CompiledJourney:
     keyword_span: Span  # the `journey` keyword: where whole-journey problems point
     scenario: str | None = None
     scenario_label: str | None = None
+    #: `margin RATE`: the gross margin on `value` where no step or stage sets one.
+    margin: float = 1.0
     #: Declarations only (no entry, flow, goal, expect or scenario): a file of
     #: personas and stages for other journeys to `use`.
     library: bool = False
@@ -250,12 +253,16 @@ class NumericIndex:
     an uncertain rate every prospect shares, `per_customer` likewise for a
     rate each prospect draws for itself; `sent_from`, `sent_to`,
     `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
-    `goal` and per persona `value[p]`, `cost[p]` (0 where none) and
-    `entry[p]`.
+    `goal` and per persona `value[p]`, `cost[p]` (0 where none),
+    `margin[p]` (the step's own `margin`, else its stage's, else the
+    journey's) and `entry[p]`; `channels` (each channel once, in order of
+    first appearance, "" for steps without one) and each step's number in
+    it, `channel_of`.
     """
 
-    __slots__ = ("amounts", "cost", "delays", "entry", "goal", "move_from", "move_to",
-                 "per_customer", "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
+    __slots__ = ("amounts", "channel_of", "channels", "cost", "delays", "entry", "goal", "margin",
+                 "move_from", "move_to", "per_customer",
+                 "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
                  "steps", "uncertain", "value")
 
     def __init__(self, journey: CompiledJourney) -> None:
@@ -300,12 +307,24 @@ class NumericIndex:
         self.value: dict[str, array] = {p: array("d", zeros) for p in personas}
         self.cost: dict[str, array] = {p: array("d", zeros) for p in personas}
         self.entry: dict[str, array] = {p: array("d", zeros) for p in personas}
+        self.margin: dict[str, array] = {p: array("d", [journey.margin]) * n for p in personas}
         self.goal = array("B", bytes(n))
         self.stage_of = [s.stage for s in journey.steps]
+        number: dict[str, int] = {}
+        self.channel_of = array("q", (number.setdefault(s.attributes.channel or "", len(number))
+                                      for s in journey.steps))
+        self.channels = list(number)
         goals = journey.goal_set
+        stage_margin = {s.id: s.attributes.margin for s in journey.stages}
         for i, step in enumerate(journey.steps):
             if step.id in goals:
                 self.goal[i] = 1
+            margin = step.attributes.margin
+            if margin is None:  # a touchpoint takes its stage's margin
+                margin = stage_margin.get(step.stage)
+            if margin is not None:
+                for p in personas:
+                    self.margin[p][i] = margin.mean_for(p)
             for key, columns in (("value", self.value), ("cost", self.cost)):
                 amount = getattr(step.attributes, key)
                 if amount is not None:

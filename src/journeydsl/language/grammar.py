@@ -11,7 +11,7 @@ code still spells out to the grammar.
 >>> sorted(first_keywords("journey_item"))[:4]
 ['currency', 'discount', 'entry', 'expect']
 >>> keyword_terminals()["SETTING_KEY"]
-('currency', 'discount', 'horizon')
+('currency', 'discount', 'horizon', 'margin')
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
         currency=journey.currency,
         horizon_days=journey.horizon_days,
         discount=journey.discount,
+        margin=journey.margin,
     )
     entry: dict[str, dict[str, float]] = {}
     for point in journey.entries:
@@ -45,7 +46,8 @@ def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
         for persona in personas:
             rates[persona] += point.rate.mean_for(persona)
     goals = journey.goal_set
-    for step in journey.steps:
+    margins = journey.numbers.margin  # each step's own, its stage's or the journey's
+    for i, step in enumerate(journey.steps):
         attrs = step.attributes
         graph.add_node(
             step.id,
@@ -57,6 +59,7 @@ def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
             emotion=_per_persona(attrs.emotion, personas),
             value=_per_persona(attrs.value, personas),
             cost=_per_persona(attrs.cost, personas),
+            margin={p: margins[p][i] for p in personas},
             pains=list(attrs.pains),
             entry=entry.get(step.id, dict.fromkeys(personas, 0.0)),
             goal=step.id in goals,

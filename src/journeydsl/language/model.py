@@ -91,11 +91,17 @@ class Attributes(BaseModel):
     emotion: PerPersona | None = None
     value: PerPersona | None = None
     cost: PerPersona | None = None
+    margin: PerPersona | None = None  # gross margin on `value` (a rate); a stage's: its touchpoints'
     pains: list[str] = Field(default_factory=list)
     opportunities: list[str] = Field(default_factory=list)
     objective: str | None = None
     notes: list[str] = Field(default_factory=list)
     events: list[EventName] = Field(default_factory=list)
+
+
+#: The per-persona numbers of a step's attributes (each may carry
+#: `[persona: ...]` overrides whose persona names must resolve).
+NUMERIC_ATTRIBUTES = ("emotion", "value", "cost", "margin")
 
 
 class Persona(Node):
@@ -171,6 +177,7 @@ class Expect(Node):
     op: Literal[">=", ">", "<=", "<", "=="]
     value: float
     unit: Literal["rate", "number", "days"]
+    written: str = ""  # the value as written (`18mo`, `1.5%`), for messages
 
 
 class AttributeOverride(Node):
@@ -211,6 +218,7 @@ class Journey(Node):
     currency: str | None = None
     discount: Discount | None = None
     horizon_days: float | None = None
+    margin: float | None = None  # `margin RATE`: gross margin on `value` (None: 100%)
     personas: list[Persona] = Field(default_factory=list)
     stages: list[Stage] = Field(default_factory=list)
     entries: list[EntryPoint] = Field(default_factory=list)

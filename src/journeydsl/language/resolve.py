@@ -14,6 +14,7 @@ from typing import Any, Iterable, Literal
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic, Label, close_matches
 from .model import (
+    NUMERIC_ATTRIBUTES,
     EntryPoint,
     Expect,
     Journey,
@@ -79,8 +80,9 @@ class _Resolver:
         for goal in j.goals:
             goals.extend(self.ref(goal, "goal"))
         self.names.goal_steps = list(dict.fromkeys(goals))
-        for step in self.names.steps.values():
-            for value in (step.attributes.emotion, step.attributes.value, step.attributes.cost):
+        holders = [*self.names.steps.values(), *(s for s in j.stages if s.touchpoints)]
+        for step in holders:  # steps, and stages whose margin their touchpoints take
+            for value in map(step.attributes.__getattribute__, NUMERIC_ATTRIBUTES):
                 if value is not None:
                     self.personas_of(value)
         self.expects(j.expects)
@@ -93,8 +95,7 @@ class _Resolver:
             self.flows(scenario.transitions, scenario.referrals, scenario.entries)
             for override in scenario.attribute_overrides:
                 self.ref(override.target, "step")
-                for value in (override.attributes.emotion, override.attributes.value,
-                              override.attributes.cost):
+                for value in map(override.attributes.__getattribute__, NUMERIC_ATTRIBUTES):
                     if value is not None:
                         self.personas_of(value)
             self.expects(scenario.expects)

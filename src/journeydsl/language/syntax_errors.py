@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lark.lexer import TerminalDef
 
 #: Words for terminals in "expected ..." messages. Keywords are shown as
-#: themselves (`SETTING_KEY`: "`currency`, `discount` or `horizon`"), read
+#: themselves (`SETTING_KEY`: "`currency`, `discount`, `horizon` or `margin`"), read
 #: from the grammar; tests/test_grammar.py checks that every other terminal
 #: has its words here.
 _WORDS = {
@@ -147,7 +147,7 @@ def _unknown_statement(src: SourceFile, previous: Token, token: Token,
         return diag.make(
             "JD107", f"unknown statement `{previous}`", src, prev_span,
             help="a statement starts with a keyword (`use`, `stage`, `persona`, `entry`, "
-                 "`goal`, `expect`, `scenario`, `currency`, `discount`, `horizon`) "
+                 "`goal`, `expect`, `scenario`, `currency`, `discount`, `horizon`, `margin`) "
                  "or with a step followed by `->` or `=>`")
     return diag.make(
         "JD105", f"missing arrow between `{previous}` and `{token}`", src,

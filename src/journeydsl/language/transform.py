@@ -314,7 +314,7 @@ class _Builder(ValueReader):
             return None
         return build(Expect, metric=metric, metric_span=span_of(metric_tree), argument=argument,
                       persona=persona, persona_span=persona_span, op=str(op), value=value,
-                      unit=unit, span=span_of(tree))
+                      unit=unit, written=str(quantity), span=span_of(tree))
 
     # ------------------------------------------------------------ scenarios
     @_rule
@@ -346,6 +346,7 @@ _SETTINGS = {
     "currency": (ValueReader.currency_code, "currency"),
     "discount": (ValueReader.discount, "discount"),
     "horizon": (ValueReader.horizon, "horizon_days"),
+    "margin": (ValueReader.margin, "margin"),
 }
 
 #: Where each kind of node built from a block's items goes.

@@ -227,6 +227,28 @@ class ValueReader:
     def set_number(self, attr: Tree, value: Item, out: Attributes, field: str) -> None:
         setattr(out, field, self.per_persona_number(attr, field))
 
+    def set_margin(self, attr: Tree, value: Item, out: Attributes, field: str) -> None:
+        """`margin 60% [persona: 40%]`: a rate per persona."""
+        base = self.margin_rate(value)
+        overrides = self.overrides(attr.children[2], self.margin_rate) \
+            if len(attr.children) > 2 else []
+        if base is not None:
+            setattr(out, field, build(PerPersona, base=base, overrides=overrides,
+                                      span=span_of(attr)))
+
+    def margin_rate(self, value: Item) -> Amount | None:
+        """A gross margin: one rate in [0, 100%] (no range, no beta: the
+        margin is a fact of the price list, not a guess about customers)."""
+        if isinstance(value, Token) and value.type == "DURATION":
+            self.error("JD307", f"a margin is a rate, not the duration `{value}`",
+                       span_of(value), help="for example `margin 60%`")
+            return None
+        if isinstance(value, Tree) and value.data in ("uniform", "beta"):
+            self.error("JD307", "a margin is one rate, not a range or a distribution",
+                       span_of(value), help="write the gross margin you expect, e.g. `margin 60%`")
+            return None
+        return self.rate(value)
+
     def set_text(self, attr: Tree, value: Item | None, out: Attributes, field: str) -> None:
         text = self.text(attr, value)
         if text is not None:
@@ -281,6 +303,14 @@ class ValueReader:
             self.error("JD208", "`horizon` must be longer than zero", span_of(values[0]))
             return None
         return days
+
+    def margin(self, values: list, whole: Span) -> float | None:
+        if len(values) != 1:
+            self.error("JD208", "`margin` takes one rate", whole,
+                       help="for example `margin 60%`: the gross margin on every `value`")
+            return None
+        rate = self.margin_rate(values[0])
+        return None if rate is None else rate.mean
 
     def discount(self, values: list, whole: Span) -> Discount | None:
         if (len(values) != 3 or not isinstance(values[1], Token) or values[1].type != "PER"
@@ -499,6 +529,7 @@ STEP_ATTRIBUTES: dict[str, tuple[_Read, str]] = {
     "emotion": (ValueReader.set_number, "emotion"),
     "value": (ValueReader.set_number, "value"),
     "cost": (ValueReader.set_number, "cost"),
+    "margin": (ValueReader.set_margin, "margin"),
     "pain": (ValueReader.add_text, "pains"),
     "opportunity": (ValueReader.add_text, "opportunities"),
     "objective": (ValueReader.set_text, "objective"),

@@ -45,12 +45,16 @@ class Report:
             "scenario": self.scenario,
             "method": self.method,
             "currency": self.currency,
-            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict()}
+            "personas": {p: {"share": self.shares[p], "metrics": m.as_dict(),
+                             "by_entry": {e: x.as_dict() for e, x in m.by_entry.items()}}
                          for p, m in self.personas.items()},
-            "blended": {"metrics": self.blended.as_dict()},
+            "blended": {"metrics": self.blended.as_dict(),
+                        "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
             # an infinite total (a cascade that never dies out) is null; the
             # blend's `undefined` says why (`cohort.revenue`)
-            "cohort": {k: v if math.isfinite(v) else None for k, v in self.cohort.items()},
+            "cohort": {**{k: v if math.isfinite(v) else None for k, v in self.cohort.items()},
+                       "referred_visits": {k: v if math.isfinite(v) else None
+                                           for k, v in self.blended.referred_visits.items()}},
         }
 
 
@@ -61,11 +65,13 @@ def check_persona(journey: CompiledJourney, persona: str | None) -> None:
 
 
 def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
-             cohort: bool = True) -> Report:
+             cohort: bool = True, by_entry: bool = True) -> Report:
     """Exact metrics for every persona and the blend.
 
     `places`: compute the reach of steps in cycles (and of stages that cycles
-    cross) only for these ids; None computes all."""
+    cross) only for these ids; None computes all. `cohort=False` leaves out
+    the referral cascade's totals, `by_entry=False` the metrics of each
+    entry step's prospects. Payback is computed when first read."""
     from .chain import build_chain
     from .exact import solve
     from .limits import located
@@ -73,7 +79,7 @@ def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
     shares = dict(journey.shares)
     # paused gc: thousands of small dicts (the step tables), none of them garbage
     with paused_gc(), located(journey):
-        personas = {p: solve(build_chain(journey, p), places, cohort)
+        personas = {p: solve(build_chain(journey, p), places, cohort, by_entry)
                     for p in journey.persona_ids}
         blended = blend(personas, shares)
     return Report(

@@ -38,6 +38,7 @@ class Chain:
     move_delay: np.ndarray  # days the move takes
     value: np.ndarray  # revenue per visit
     cost: np.ndarray  # spend per visit
+    margin: np.ndarray  # gross margin on each step's value (a rate)
     goal: np.ndarray  # bool per step
     entry: np.ndarray  # where a new prospect starts (sums to 1)
     ref_row: np.ndarray  # referrals: each visit to ref_row sends ref_amount prospects
@@ -50,10 +51,18 @@ class Chain:
     #: `beta(a, b) per customer`: the move (source, target) whose rate each
     #: prospect draws for itself (at most one, JD314); move_rate holds its mean.
     per_customer: dict[tuple[int, int], Amount] = field(default_factory=dict)
+    # money by channel: the channels ("" for none) and each step's number in it
+    channels: tuple[str, ...] = ("",)
+    channel_of: np.ndarray | None = None  # None: no step has a channel
 
     @property
     def n(self) -> int:
         return len(self.steps)
+
+    @cached_property
+    def profit(self) -> np.ndarray:
+        """Profit per visit: margin x value - cost."""
+        return self.margin * self.value - self.cost
 
     @cached_property
     def stop(self) -> np.ndarray:
@@ -164,6 +173,7 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         move_delay=delays[order],
         value=np.array(index.value[persona], float),
         cost=np.array(index.cost[persona], float),
+        margin=np.array(index.margin[persona], float),
         goal=np.array(index.goal, bool),
         entry=np.array(index.entry[persona], float),
         ref_row=ref_rows[ref_order],
@@ -174,6 +184,8 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         horizon_days=journey.horizon_days,
         uncertain=uncertain,
         per_customer=per_customer,
+        channels=tuple(index.channels),
+        channel_of=np.array(index.channel_of, np.int64),
     )
 
 

@@ -25,13 +25,17 @@ Qd = Q.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from .chain import Chain
 from ..linalg import LU, subsystem
+from .chain import Chain
 from .moves import Moves
+from .payback import Money, Open, ProfitCurve, Walks
 from .reach import ReachPlan, place_reach
-from .results import Metrics
+from .results import Entry, Metrics, channel_money
+from .timeline import Network
 
 _WOODBURY = 16  # goal steps up to this many: I - Q_UU from the LU of I - Q
 
@@ -121,26 +125,29 @@ class _Converting:
         return x[self.u] - first @ rows[:, self.u]
 
 
-def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = True) -> Metrics:
+def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = True,
+          by_entry: bool = True) -> Metrics:
     """Every metric of one persona, exactly.
 
     `places` limits the expensive reach computations (steps inside cycles,
     stages that walks can leave and re-enter) to those step and stage ids;
     others get None. None means all. `cohort=False` skips the
-    referral-cascade totals (which under a horizon cost a second pass).
-    With a `per customer` rate, every metric is integrated over each
-    prospect's draw (mixture.py)."""
+    referral-cascade totals (which under a horizon cost a second pass);
+    `by_entry=False` the metrics of each entry step's prospects. Payback is
+    computed when it is first read (`Metrics.payback`). With a `per
+    customer` rate, every metric is integrated over each prospect's draw
+    (mixture.py)."""
     if chain.per_customer:
         from .mixture import integrate
         from .quadrature import Drawn
 
         drawn = Drawn.of(chain)
         if drawn is not None:
-            return integrate(chain, drawn, solve, places, cohort)
+            return integrate(chain, drawn, solve, places, cohort, by_entry)
     if chain.horizon_days is not None:
         from .horizon import solve_with_horizon
 
-        return solve_with_horizon(chain, places, cohort)
+        return solve_with_horizon(chain, places, cohort, by_entry)
     n = chain.n
     graph = Moves(chain)
     row, col, val = graph.row, graph.col, graph.val
@@ -164,46 +171,154 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     # (Q*D)_UU h_U + (Q*D)_UG 1 = ((Q*D) h)_U, since h = 1 on goals
     rate_delay = chain.move_rate * chain.move_delay
     g_u = before.solve(np.bincount(row, weights=rate_delay * h[col], minlength=n)[u])
+    before_d = before if undiscounted else _before(n, goal, row, col, val_d, pos, full_d)
     visits_before = np.zeros(n)
     visits_before[u] = before.visits(alpha, visits)
     if undiscounted:
         visits_before_d = visits_before
     else:
-        before_d = _before(n, goal, row, col, val_d, pos, full_d)
         visits_before_d = np.zeros(n)
         visits_before_d[u] = before_d.visits(alpha, visits_d)
 
     value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
-    revenue = float(visits_d @ value)
-    # E[V; converted] as a sum of positive parts, never as revenue less the
-    # value of walks that never convert (with conversion at 1e-16 that
-    # difference is all rounding): what walks earn before converting, times
-    # the chance to convert from there, plus what they earn from their first
-    # goal step on (first_d: discounted arrivals at a first goal step).
+    per_visit = chain.profit  # margin x value - cost
+    margin_value = chain.margin * value
+    # From each step on: the discounted profit (the by-entry columns and the
+    # payback's bounds are solved for when they are first wanted: _Starts).
+    profit_ahead = full_d.solve(per_visit)
+    # E[margin x V - C_from_goal; converted] as a sum of parts, never as a
+    # total less the walks that never convert (with conversion at 1e-16 that
+    # difference is all rounding): the margin walks earn before converting,
+    # times the chance to convert from there, plus the profit from their
+    # first goal step on (first_d: discounted arrivals at a first goal step).
     first_d = alpha * goal + np.bincount(col, weights=visits_before_d[row] * val_d * goal[col],
                                          minlength=n)
-    from_goal = full_d.solve(value) if goal.any() else value
-    converted_value = (float(np.sum(visits_before_d[u] * value[u] * h_u))
-                       + float(first_d[goal] @ from_goal[goal]))
+    converted = (float(np.sum(visits_before_d[u] * margin_value[u] * h_u))
+                 + float(first_d[goal] @ profit_ahead[goal]))
     stop = chain.stop
-    steps, stages = place_reach(chain, plan, visits, visits_before, stop)
+    money = np.column_stack([visits_d * value, visits_d * cost, visits_d * per_visit])
+    steps, stages = place_reach(chain, plan, visits, visits_before, stop, money)
     sends = np.bincount(chain.ref_row, weights=chain.ref_amount, minlength=n)
     metrics = Metrics(
         conversion=float(alpha @ h),
-        revenue=revenue,
+        revenue=float(visits_d @ value),
         cost=float(visits_d @ cost),
-        value_converted=converted_value,
+        profit=float(visits_d @ per_visit),
+        acquisition_cost=float(visits_before_d @ cost),
+        profit_converted=converted,
         time_converted=float(alpha[u] @ g_u),
         viral_coefficient=float(visits @ sends),
         active_at_horizon=0.0,
         steps=steps,
         stages=stages,
+        channels=channel_money(chain, money),
     )
+    starts = _Starts(chain, full, full_d, before_d, h, g_u, profit_ahead, margin_value)
+    metrics.curve = starts.curve()
+    if by_entry:
+        metrics.by_entry = starts.entries()
     # (cheap here: computed even when `cohort` is False)
     metrics.cohort, cascade = _cohort(chain, full, full_d, visits, visits_d, h, undiscounted,
                                       metrics)
     metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))
     return metrics
+
+
+class _Starts:
+    """The metrics of walks from each entry step, as columns: each quantity
+    from every start at once is one solve with I - Q (or I - Q_UU) and a
+    right-hand side, whatever the number of entries."""
+
+    def __init__(self, chain: Chain, full: LU, full_d: LU, before_d, h, g_u, profit_ahead,
+                 margin_value) -> None:
+        self.chain, self.full, self.full_d, self.before_d = chain, full, full_d, before_d
+        self.h, self.g_u, self.profit_ahead = h, g_u, profit_ahead
+        self.margin_value = margin_value
+        self._ahead: np.ndarray | None = None
+        self._duration: np.ndarray | None = None
+        self.goal = np.asarray(chain.goal, bool)
+        self.u = np.flatnonzero(~self.goal)
+        alpha = np.asarray(chain.entry, float)
+        self.entries_at = np.flatnonzero(alpha > 0)
+        self.rates = alpha[self.entries_at]
+        self._net: Network | None = None
+        self._walks: Walks | None = None
+
+    @property
+    def ahead(self) -> np.ndarray:
+        """(I - Qd)^-1 [p, p+, p-, value, cost], p = margin x value - cost: the
+        discounted profit (its parts: the payback's bounds), revenue and cost
+        of a walk from each step on, as columns (one solve)."""
+        if self._ahead is None:
+            chain, p = self.chain, self.chain.profit
+            self._ahead = self.full_d.solve(np.column_stack([
+                p, np.maximum(p, 0.0), np.maximum(-p, 0.0), chain.value, chain.cost]))
+            self._ahead[:, 0] = self.profit_ahead  # (the same solve: one value everywhere)
+        return self._ahead
+
+    @property
+    def duration(self) -> np.ndarray:
+        """The expected length of a walk from each step (days): how far to
+        follow it first for its payback."""
+        if self._duration is None:
+            chain = self.chain
+            self._duration = self.full.solve(np.bincount(
+                chain.move_row, weights=chain.move_rate * chain.move_delay, minlength=chain.n))
+        return self._duration
+
+    def network(self) -> Network:
+        """One persona's moves in whole seconds, for following walks in time."""
+        if self._net is None:
+            from .horizon import seconds
+
+            chain = self.chain
+            self._net = Network(chain.n, chain.move_row, chain.move_col, chain.move_rate,
+                                seconds(chain.move_delay), 0)
+        return self._net
+
+    def money(self, step: int) -> Open:
+        """The profit over time of walks from the entry step `step` (all the
+        entries' walks are followed together, once)."""
+        if self._walks is None:
+            starts = self.entries_at.tolist()
+            self._walks = Walks(self.network, starts, self.chain.profit, self.ahead[:, 1],
+                                self.ahead[:, 2], [float(self.duration[e]) for e in starts],
+                                self.chain.daily_discount)
+        return Open(self._walks, self.entries_at.tolist().index(step))
+
+    def _one(self, step: int) -> Callable[[], tuple[tuple[float, Money], ...]]:
+        """The parts of the curve of walks from `step` alone, when wanted."""
+        return lambda: ((1.0, self.money(step)),)
+
+    def curve(self) -> ProfitCurve:
+        """F of this persona's prospects: the entry rates' mix of each entry's
+        (made when a payback is first read)."""
+        return ProfitCurve(make=lambda: tuple((float(r), self.money(int(e)))
+                                              for r, e in zip(self.rates, self.entries_at)))
+
+    def entries(self) -> dict[str, Entry]:
+        chain, goal, u = self.chain, self.goal, self.u
+        n = chain.n
+        cost = np.asarray(chain.cost, float)
+        ahead_value = self.ahead[:, 3:]
+        acquisition = np.zeros(n)
+        acquisition[u] = self.before_d.solve(cost[u])
+        # E[margin x V - C_from_goal; converted] from each step (see solve)
+        row, col = chain.move_row, chain.move_col
+        val_d = chain.move_rate if chain.daily_discount == 1.0 else chain.move_discounted
+        into = np.bincount(row, weights=val_d * goal[col] * self.ahead[col, 0], minlength=n)
+        converted = self.ahead[:, 0].copy()
+        converted[u] = self.before_d.solve(self.margin_value[u] * self.h[u] + into[u])
+        time = np.zeros(n)
+        time[u] = self.g_u
+        out = {}
+        for e, rate in zip(self.entries_at.tolist(), self.rates.tolist()):
+            values = {"conversion": float(self.h[e]), "revenue": float(ahead_value[e, 0]),
+                      "cost": float(ahead_value[e, 1]), "profit": float(self.ahead[e, 0]),
+                      "acquisition_cost": float(acquisition[e]),
+                      "profit_converted": float(converted[e]), "time_converted": float(time[e])}
+            out[chain.steps[e]] = Entry(values, ProfitCurve(make=self._one(e)), rate)
+        return out
 
 
 def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounted: bool,

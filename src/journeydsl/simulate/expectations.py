@@ -41,8 +41,26 @@ class Outcome:
     currency: str | None
 
     def as_dict(self) -> dict:
+        """JSON-ready: `why` says why `actual` is null (a ratio over nothing,
+        a payback that never comes)."""
         return {"expect": self.expect.text, "op": self.expect.op, "value": self.expect.value,
-                "scenario": self.scenario, "actual": self.actual, "passed": self.passed}
+                "unit": self.expect.unit, "scenario": self.scenario, "actual": self.actual,
+                "passed": self.passed, "why": self.why_undefined}
+
+    def actual_text(self) -> str:
+        """The actual value as the expectation reads it ("never" for a
+        payback that never comes, "undefined" for a ratio over nothing)."""
+        if self.actual is not None:
+            return show(self.actual, self.expect, self.currency)
+        if self.expect.metric == "payback":
+            return "never"
+        return "undefined"
+
+    def target_text(self) -> str:
+        """`>= 0.75%`, `<= 18mo`: the comparison as written."""
+        if self.expect.unit == "days":
+            return f"{self.expect.op} {self.expect.written or duration(self.expect.value)}"
+        return f"{self.expect.op} {show(self.expect.value, self.expect, self.currency)}"
 
 
 def evaluate(journey: CompiledJourney) -> list[Outcome]:
@@ -51,7 +69,7 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
     if not expects:
         return []
     wanted = frozenset(e.place for e in expects if e.place is not None)
-    report = simulate(journey, places=wanted, cohort=False)
+    report = simulate(journey, places=wanted, cohort=False, by_entry=False)
     out = []
     for expect in expects:
         value = metric_value(report, expect)
@@ -62,8 +80,7 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
         why = None
         if actual is None:
             metrics = report.personas[expect.persona] if expect.persona else report.blended
-            why = ("no prospect converts" if metrics.conversion == 0
-                   else "the journey has no cost, so CAC is 0")
+            why = metrics.undefined().get(expect.metric, "not computed")
         out.append(Outcome(expect, journey.scenario, actual, passed, why, journey.currency))
     return out
 
@@ -81,16 +98,43 @@ def failure(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
     """The JD501 error of an expectation that does not hold."""
     expect = outcome.expect
     where = f" in scenario `{outcome.scenario}`" if outcome.scenario else ""
-    if outcome.actual is None:
+    if outcome.actual is None and expect.metric == "payback":
+        message = (f"expectation failed{where}: `{expect.text}` is never "
+                   f"({outcome.why_undefined}), expected {outcome.target_text()}")
+    elif outcome.actual is None:
         message = f"expectation failed{where}: `{expect.text}` is undefined ({outcome.why_undefined})"
     else:
         message = (f"expectation failed{where}: `{expect.text}` is "
-                   f"{show(outcome.actual, expect, outcome.currency)}, expected {expect.op} "
-                   f"{show(expect.value, expect, outcome.currency)}")
+                   f"{show(outcome.actual, expect, outcome.currency)}, expected "
+                   f"{outcome.target_text()}")
     return diag.make(
         "JD501", message, source, expect.span,
         help="the journey's numbers miss this target: change the journey or the target "
              "(`journey simulate` shows every metric)")
+
+
+def holds(outcome: Outcome, source: SourceFile | None) -> Diagnostic:
+    """The JD502 note of an expectation that holds (`journey check -v`, and
+    every `journey check --format json`)."""
+    expect = outcome.expect
+    where = f" in scenario `{outcome.scenario}`" if outcome.scenario else ""
+    return diag.make("JD502", f"expectation holds{where}: `{expect.text}` is "
+                     f"{outcome.actual_text()}, expected {outcome.target_text()}",
+                     source, expect.span)
+
+
+def duration(days: float) -> str:
+    """A duration in the unit it was most likely written in: `3y`, `18mo`,
+    `2w`, `30d`, `12h`.
+
+    >>> duration(1095.0), duration(540.0), duration(14.0), duration(0.5)
+    ('3y', '18mo', '2w', '12h')
+    """
+    for unit, size in (("y", 365.0), ("mo", 30.0), ("w", 7.0), ("d", 1.0), ("h", 1 / 24)):
+        count = days / size
+        if count >= 1 and abs(count - round(count)) < 1e-9:
+            return f"{round(count)}{unit}"
+    return f"{days:g}d"
 
 
 def show(value: float, expect: Expectation, currency: str | None) -> str:
@@ -98,7 +142,22 @@ def show(value: float, expect: Expectation, currency: str | None) -> str:
     if expect.unit == "rate":
         return f"{value * 100:.3g}%"
     if expect.unit == "days":
-        return f"{value:.3g} days"
-    text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:,.0f} days" if abs(value) >= 100 else f"{value:.3g} days"
+    text = plain(value)
     money = METRIC[expect.metric].unit == "money"
     return f"{text} {currency}" if money and currency else text
+
+
+def plain(value: float) -> str:
+    """A number with four significant digits and never an exponent.
+
+    >>> plain(312232.4), plain(10.1234), plain(0.1223), plain(8.037e-05), plain(0.0)
+    ('312,232', '10.12', '0.1223', '0.00008037', '0')
+    """
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 0.001 or size == 0:
+        return f"{value:,.4g}"
+    digits = min(3 - math.floor(math.log10(size)), 15)
+    return f"{value:.{digits}f}"

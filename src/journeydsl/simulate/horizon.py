@@ -23,12 +23,16 @@ H - s, s the time it arrives, automatically).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 
 from ..linalg import components
 from .chain import Chain, reentrant_stages, stage_index
-from .results import Metrics, place_tables
-from .timeline import Network, Series, propagate
+from .payback import ProfitCurve, Settled
+from .results import Entry, Metrics, channel_money, place_tables
+from .timeline import Network, Series, nothing, propagate
 
 DAY = 86_400  # seconds
 
@@ -62,7 +66,7 @@ class _Timed:
     def start(self, size: int, layered: bool = True) -> list[Series]:
         """Every prospect entering at time 0 (at a goal step: converted)."""
         n, alpha = self.n, np.asarray(self.chain.entry, float)
-        inputs = [Series() for _ in range(size)]
+        inputs = nothing(size)
         for s in np.flatnonzero(alpha).tolist():
             state = s + n if layered and self.chain.goal[s] else s
             inputs[state] = Series(np.zeros(1, np.int64), np.array([alpha[s]]))
@@ -80,23 +84,16 @@ def _before(series: Series, delay: int, horizon: int) -> float:
 
 
 def totals(chain: Chain) -> tuple[dict[str, float], _Timed, list[Series]]:
-    """Conversion, revenue, cost, E[V; converted] and E[T; converted] under the
-    horizon, with the arrivals they came from (the one pass levers and
-    attribution re-run for each what-if)."""
+    """Conversion, revenue, cost, profit, acquisition cost, E[margin x V -
+    C_from_goal; converted] and E[T; converted] under the horizon, with the
+    arrivals they came from (the one pass levers and attribution re-run for
+    each what-if)."""
     timed = _Timed(chain)
     n, horizon = timed.n, timed.horizon
     arrivals = propagate(timed.layered, timed.start(2 * n))
     value, cost = np.asarray(chain.value, float), np.asarray(chain.cost, float)
-    revenue = spend = converted_value = 0.0
-    for state, series in enumerate(arrivals):
-        if not len(series.t):
-            continue
-        s = state % n
-        disc = series.x * timed.discount(series.t)
-        revenue += float(disc.sum()) * value[s]
-        spend += float(disc.sum()) * cost[s]
-        if state >= n:
-            converted_value += float(disc.sum()) * value[s]
+    mass = discounted_visits(timed, arrivals)
+    both = mass[:n] + mass[n:]
     goal = chain.goal
     conversion = float(np.asarray(chain.entry)[goal].sum())
     time_converted = 0.0
@@ -107,26 +104,36 @@ def totals(chain: Chain) -> tuple[dict[str, float], _Timed, list[Series]]:
         cut = np.searchsorted(series.t, horizon - d, side="left")
         conversion += r * float(series.x[:cut].sum())
         time_converted += r * float(series.x[:cut] @ (series.t[:cut] + d)) / DAY
-    converted_value += _booked(timed, arrivals)
-    return ({"conversion": conversion, "revenue": revenue, "cost": spend,
-             "value_converted": converted_value, "time_converted": time_converted},
+    # after converting: margin less every cost; before: the margin, booked
+    # when (and if) the walk converts before H
+    converted = float(mass[n:] @ chain.profit) + _booked(timed, arrivals,
+                                                          chain.margin * value)
+    return ({"conversion": conversion, "revenue": float(both @ value),
+             "cost": float(both @ cost), "profit": float(both @ chain.profit),
+             "acquisition_cost": float(mass[:n] @ cost), "profit_converted": converted,
+             "time_converted": time_converted},
             timed, arrivals)
 
 
-def _booked(timed: _Timed, arrivals: list[Series]) -> float:
-    """The money unconverted walks earned before they converted (before H):
-    carried along the unconverted layer and booked on entering a goal."""
+def discounted_visits(timed: _Timed, arrivals: list[Series]) -> np.ndarray:
+    """Per state: the visits before H, each discounted to the entry."""
+    return np.array([float(s.x @ timed.discount(s.t)) if len(s.t) else 0.0 for s in arrivals])
+
+
+def _booked(timed: _Timed, arrivals: list[Series], amounts: np.ndarray) -> float:
+    """The money (`amounts` per visit) unconverted walks earned before they
+    converted (before H): carried along the unconverted layer and booked on
+    entering a goal."""
     chain, n, horizon = timed.chain, timed.n, timed.horizon
     goal = chain.goal
     row, col, rate = chain.move_row, chain.move_col, chain.move_rate
     stay = ~goal[col]
     money = Network(n, row[stay], col[stay], rate[stay], timed.delay[stay], horizon)
-    value = np.asarray(chain.value, float)
     inputs = []
     for s in range(n):  # what each visit adds to the money a walk carries on
         series = arrivals[s]
-        inputs.append(Series(series.t, series.x * value[s] * timed.discount(series.t))
-                      if len(series.t) and value[s] else Series())
+        inputs.append(Series(series.t, series.x * amounts[s] * timed.discount(series.t))
+                      if len(series.t) and amounts[s] else Series())
     carried = propagate(money, inputs)  # money of the walks leaving each state
     booked = 0.0
     for e in np.flatnonzero(goal[col]).tolist():
@@ -134,10 +141,28 @@ def _booked(timed: _Timed, arrivals: list[Series]) -> float:
     return booked
 
 
+def _entries(chain: Chain, linear: dict[str, float], curve: ProfitCurve) -> dict[str, Entry]:
+    """The prospects of each entry step: the horizon engine run from that
+    step alone (one entry: the persona's own numbers)."""
+    alpha = np.asarray(chain.entry, float)
+    at = np.flatnonzero(alpha > 0).tolist()
+    if len(at) == 1:
+        return {chain.steps[at[0]]: Entry(dict(linear), curve, 1.0)}
+    out = {}
+    for e in at:
+        start = np.zeros(chain.n)
+        start[e] = 1.0
+        values, _, arrivals = totals(replace(chain, entry=start))
+        money = Settled(arrivals, chain.profit, chain.daily_discount)
+        out[chain.steps[e]] = Entry(values, ProfitCurve(((1.0, money),)), float(alpha[e]))
+    return out
+
+
 def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
-                       cohort: bool = True) -> Metrics:
+                       cohort: bool = True, by_entry: bool = True) -> Metrics:
     n = chain.n
-    linear, timed, arrivals = totals(chain)
+    found, timed, arrivals = totals(chain)
+    linear: dict[str, Any] = dict(found)  # Metrics' expectation fields (floats)
     horizon = timed.horizon
     unconverted = np.array([s.total() for s in arrivals[:n]])
     converted = np.array([s.total() for s in arrivals[n:]])
@@ -178,22 +203,26 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
         reach[s] = _first_visits(timed, np.arange(n) == s)
     for k in np.flatnonzero(again & want_stage).tolist():
         stage_reach[k] = _first_visits(timed, st == k)
+    mass = discounted_visits(timed, arrivals)
+    mass = mass[:n] + mass[n:]
+    money = np.column_stack([mass * chain.value, mass * chain.cost, mass * chain.profit])
     steps_out, stages = place_tables(chain.steps, reach, visits, dropoff, churn, names, st,
-                                     stage_reach)
+                                     stage_reach, money)
     sent = sum(float(chain.ref_amount[e]) * _before(both[int(chain.ref_row[e])],
                                                     int(timed.ref_delay[e]), horizon)
                for e in range(len(chain.ref_row)))
+    curve = ProfitCurve(((1.0, Settled(arrivals, chain.profit, chain.daily_discount)),))
     metrics = Metrics(
-        conversion=linear["conversion"],
-        revenue=linear["revenue"],
-        cost=linear["cost"],
-        value_converted=linear["value_converted"],
-        time_converted=linear["time_converted"],
+        **linear,
         viral_coefficient=sent,
         active_at_horizon=float(max(0.0, 1.0 - dropoff.sum() - churn.sum())),
         steps=steps_out,
         stages=stages,
+        channels=channel_money(chain, money),
+        curve=curve,
     )
+    if by_entry:
+        metrics.by_entry = _entries(chain, linear, curve)
     if len(chain.ref_row) and cohort:
         metrics.cohort, cascade = _cascade(timed)
         metrics.cohort_visits = dict(zip(chain.steps, cascade.tolist()))

@@ -27,12 +27,14 @@ exact.py; d_D = d x the move's discount):
 
   revenue, cost  d_D nu_d(s) R(t) / (1 - d_D Nd[t, s])   R = (I - Qd)^-1 value
   conversion     d nu_U(s) h(t) / (1 - d N_U[t, s])  for s in U (0 from a goal step)
-  E[V; conv.]    a sum of non-negative parts (never a difference of totals, so
-                 it stays exact when conversion is 1e-200): the value earned
-                 before converting times the change of h, the value after the
-                 first goal step times the change of R, and the rank-one change
-                 of the discounted visits before conversion (see `_exact`)
-  clv            (d E[V; conv.] - clv d conversion) / (conversion + d conversion)
+  E[M; conv.]    M = margin x V - C_from_goal (the clv's numerator): a sum of
+                 parts (never a difference of totals, so it stays exact when
+                 conversion is 1e-200): the margin earned before converting
+                 times the change of h, the profit after the first goal step
+                 times the change of P = (I - Qd)^-1 (margin x value - cost),
+                 and the rank-one change of the discounted visits before
+                 conversion (see `_exact`)
+  clv            (d E[M; conv.] - clv d conversion) / (conversion + d conversion)
 
 The factorizations use the steps' block order (strongly connected
 components in topological order, see `linalg.block_order`), in which a
@@ -42,13 +44,13 @@ it. Uncertain rates count at their mean, as in the exact engine.
 
 With a `horizon` there is no such closed form: each lever is the horizon
 engine re-run with the rate raised (the arrival pass that yields
-conversion, revenue, cost and E[V; converted]; reach and the referral
+conversion, revenue, cost and E[M; converted]; reach and the referral
 cascade are skipped), once per movable edge and persona.
 
 Blended levers raise the rate by its step for every persona at once
 (personas with no remainder at s keep their rate; `step` is then the
 share-weighted mean rise): conversion, revenue and cost changes are
-share-weighted sums; blended clv is E[V; converted] / P(converted) over the
+share-weighted sums; blended clv is E[M; converted] / P(converted) over the
 mix, as in the report. Only the journey's own prospects count (the metrics,
 not the referral cohort).
 """
@@ -95,6 +97,7 @@ class Lever(NamedTuple):
     d_conversion: float | None
     d_revenue: float | None
     d_cost: float | None
+    d_profit: float | None  # margin x revenue - cost, per entering prospect
     d_clv: float | None
     method: str
 
@@ -102,8 +105,15 @@ class Lever(NamedTuple):
         return self._asdict()
 
 
-def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
-    """Every transition's lever, ranked by revenue gained, then conversion gained.
+#: What levers can be ranked by (`levers(by=...)`, `--by`): the change of
+#: revenue (the default), profit, clv or conversion.
+RANKINGS = ("revenue", "profit", "clv", "conversion")
+
+
+def levers(journey: CompiledJourney, persona: str | None = None,
+           by: str = "revenue") -> list[Lever]:
+    """Every transition's lever, ranked by revenue gained (or by `by`: one of
+    RANKINGS), then conversion gained.
 
     With `persona` None: the persona mix's levers (persona None), then each
     persona's, in declaration order, each group ranked. With a persona id:
@@ -135,7 +145,7 @@ def levers(journey: CompiledJourney, persona: str | None = None) -> list[Lever]:
         groups.append((None, _blend(effects, shares)))
     groups += list(effects.items())
     with paused_gc():  # tens of thousands of small objects on a large journey
-        return [lever for p, e in groups for lever in _group(names, p, e)]
+        return [lever for p, e in groups for lever in _group(names, p, e, by)]
 
 
 @dataclass
@@ -144,11 +154,12 @@ class _Effects:
 
     method: str
     movable: np.ndarray  # bool per edge
-    base: dict  # conversion, revenue, cost, value_converted
+    base: dict  # conversion, revenue, cost, profit_converted
     d_conversion: np.ndarray
     d_revenue: np.ndarray
     d_cost: np.ndarray
-    d_value_converted: np.ndarray
+    d_profit_converted: np.ndarray
+    d_profit: np.ndarray
     step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
     rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
 
@@ -157,7 +168,7 @@ class _Effects:
         return self.rate
 
 
-_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_value_converted")
+_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_profit_converted", "d_profit")
 
 
 def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray) -> _Effects:
@@ -191,7 +202,8 @@ def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray) -> _Effect
         e.rate = rate
         return e
     unknown = infinite(chain, drawn, solve)
-    parts = {"d_revenue": "revenue", "d_cost": "cost", "d_value_converted": "value_converted"}
+    parts = {"d_revenue": "revenue", "d_cost": "cost", "d_profit": "profit",
+             "d_profit_converted": "profit_converted"}
     gone = {f for f, metric in parts.items() if metric in unknown}
     mixed, moving = over_draw(chain, drawn, one, _blend,
                               lambda e: {f: getattr(e, f) for f in _FIELDS},
@@ -223,30 +235,45 @@ def _blend(effects: dict[Any, _Effects], shares: dict[Any, float]) -> _Effects:
     )
 
 
-def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects) -> list[Lever]:
-    """One persona's (or the mix's) levers, ranked."""
-    conversion, value_converted = e.base["conversion"], e.base["value_converted"]
+def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects,
+           by: str = "revenue") -> list[Lever]:
+    """One persona's (or the mix's) levers, ranked by the change of `by`."""
+    conversion, converted = e.base["conversion"], e.base["profit_converted"]
     after = conversion + e.d_conversion
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # clv' - clv over one denominator: no difference of two near-equal clvs
-        clv = value_converted / conversion if conversion >= SMALLEST else math.nan
-        d_clv = (e.d_value_converted - clv * e.d_conversion) / after
+        clv = converted / conversion if conversion >= SMALLEST else math.nan
+        d_clv = (e.d_profit_converted - clv * e.d_conversion) / after
     d_clv = np.where((conversion >= SMALLEST) & (after >= SMALLEST) & np.isfinite(d_clv),
                      d_clv, np.nan)
-    revenue = np.where(e.movable, np.nan_to_num(e.d_revenue), -np.inf)
+    key = {"revenue": e.d_revenue, "profit": e.d_profit, "clv": d_clv,
+           "conversion": e.d_conversion}[by]
+    ranked = np.where(e.movable & np.isfinite(key), np.nan_to_num(key), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
-    order = np.lexsort((np.arange(len(names)), -converting, -revenue, ~e.movable))
+    order = np.lexsort((np.arange(len(names)), -converting, -ranked, ~e.movable))
     # None: nobody converts, or (a `per customer` rate) an infinite expectation
-    d_clv, d_revenue, d_cost = (np.where(np.isnan(x), np.array(None), x)
-                                for x in (d_clv, e.d_revenue, e.d_cost))
+    d_clv, d_revenue, d_cost, d_profit = (np.where(np.isnan(x), np.array(None), x)
+                                          for x in (d_clv, e.d_revenue, e.d_cost, e.d_profit))
     rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
-               d_revenue[order].tolist(), d_cost[order].tolist(), d_clv[order].tolist())
+               d_revenue[order].tolist(), d_cost[order].tolist(),
+               d_profit[order].tolist(), d_clv[order].tolist())
     method = e.method
-    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dl, method) if movable
-            else Lever(source, target, persona, rate, False, None, None, None, None, None,
-                       method)
-            for (source, target), rate, movable, up, dc, dr, dk, dl in rows]
+    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dp, dl, method)
+            if movable else Lever(source, target, persona, rate, False, None, None, None, None,
+                                  None, None, method)
+            for (source, target), rate, movable, up, dc, dr, dk, dp, dl in rows]
+
+
+def best_by_stage(found: list[Lever], stage_of: dict[str, str]) -> dict[str, Lever]:
+    """The first movable lever (in the list's ranking) out of each stage,
+    stages in the order their best levers rank: which stage's lever moves
+    the ranked metric most."""
+    out: dict[str, Lever] = {}
+    for lever in found:
+        if lever.movable:
+            out.setdefault(stage_of[lever.source], lever)
+    return out
 
 
 def _effects(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _Effects:
@@ -275,9 +302,10 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _E
     undiscounted = chain.daily_discount == 1.0
     qd = q if undiscounted else chain.discounted.tocsr()
     alpha, goal, value = chain.entry, chain.goal, np.asarray(chain.value, float)
+    margin_value = chain.margin * value  # what a walk keeps of value before converting
     u = np.flatnonzero(~goal)
     g = np.flatnonzero(goal)
-    values = np.column_stack([value, chain.cost])
+    values = np.column_stack([value, chain.cost, chain.profit])
 
     q_u = q[u]
     before = LU.of(q_u[:, u])  # I - Q_UU
@@ -288,21 +316,21 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _E
 
     full_d = LU.of(qd)  # I - Qd
     nu_d = full_d.row(alpha)
-    to_go = full_d.col(values)  # R, C: discounted value and cost from each step on
+    to_go = full_d.col(values)  # R, C, P: discounted value, cost and profit from each step on
     before_d = before if undiscounted else LU.of(qd[u][:, u])  # I - Qd_UU
     nu_du = np.zeros(n)
     nu_du[u] = before_d.row(alpha[u])
     y = np.zeros(n)
-    y[u] = before.row(nu_du[u] * value[u])
-    # w: the discounted value of converting walks from each unconverted step
-    # (earned before converting, if the walk converts, and from its first
-    # goal step on); p: discounted visits after converting
+    y[u] = before.row(nu_du[u] * margin_value[u])
+    # w: the net margin of converting walks from each unconverted step (the
+    # margin earned before converting, if the walk converts, and the profit
+    # from its first goal step on); p: discounted visits after converting
     rows, cols = np.asarray(chain.move_row), np.asarray(chain.move_col)
     val_d = np.asarray(chain.move_rate if undiscounted else chain.move_discounted)
     into_goal = goal[cols]
     w = np.zeros(n)
-    w[u] = before_d.col(value[u] * h[u] + np.bincount(
-        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 0], minlength=n)[u])
+    w[u] = before_d.col(margin_value[u] * h[u] + np.bincount(
+        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 2], minlength=n)[u])
     first_d = np.asarray(alpha, float) * goal + np.bincount(
         cols[into_goal], weights=nu_du[rows[into_goal]] * val_d[into_goal], minlength=n)
     p = full_d.row(first_d)
@@ -312,7 +340,7 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _E
     full = _Loops(np.ones(n, bool), chain, present, undiscounted)
     back, back_d, _ = full.entries(src, dst)
     inside = _Loops(~goal, chain, present, undiscounted)
-    back_u, back_du, back_w = inside.entries(src, dst, value)
+    back_u, back_du, back_w = inside.entries(src, dst, margin_value)
 
     movable, step = _steps(chain, src, back) if steps is None else (steps > 0, steps)
 
@@ -325,22 +353,24 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _E
     reach_d = k_r * nu_d[src]
     d_revenue = reach_d * to_go[dst, 0]
     d_cost = reach_d * to_go[dst, 1]
+    d_profit = reach_d * to_go[dst, 2]  # margin x value - cost from there on
     kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
     after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
+    # (the margin before converting, the profit from the first goal step on)
     d_value = np.where(
         into_u,
-        c1 * y[src] + k_r * to_go[dst, 0] * p[src] + kappa * w[dst]
-        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 0] * after,
-        step * y[src] + kappa * to_go[dst, 0] / (1.0 - step_d * back_d)
-        + k_r * to_go[dst, 0] * p[src])
-    d_value = np.where(from_u, d_value, d_revenue)  # from a goal step: all converted
+        c1 * y[src] + k_r * to_go[dst, 2] * p[src] + kappa * w[dst]
+        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 2] * after,
+        step * y[src] + kappa * to_go[dst, 2] / (1.0 - step_d * back_d)
+        + k_r * to_go[dst, 2] * p[src])
+    d_value = np.where(from_u, d_value, d_profit)  # from a goal step: all converted
 
     base = {"conversion": float(alpha @ h), "revenue": float(nu_d @ value),
             "cost": float(nu_d @ chain.cost),
-            "value_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 0])}
+            "profit_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 2])}
     keep = np.where(movable, 1.0, 0.0)
     return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
-                    keep * d_cost, keep * d_value, step=step)
+                    keep * d_cost, keep * d_value, keep * d_profit, step=step)
 
 
 #: 1 - step N[t, s] at or below this (times N[t, s] when that is above 1):
@@ -441,7 +471,7 @@ def _unit(k: int, columns: np.ndarray) -> np.ndarray:
 
 
 def _horizon_linear(chain: Chain) -> dict:
-    """Conversion, revenue, cost and E[V; converted] under the horizon: the
+    """Conversion, revenue, cost and E[M; converted] under the horizon: the
     same numbers as `solve(chain)`, from the horizon engine's arrival pass
     alone (without the reach and referral-cascade passes levers do not need);
     integrated over a `per customer` rate's draw."""
@@ -460,7 +490,8 @@ def _horizon_linear(chain: Chain) -> dict:
             lambda d: {k: np.array([v]) for k, v in d.items()})
         return mixed
     linear = totals(chain)[0]
-    return {key: linear[key] for key in ("conversion", "revenue", "cost", "value_converted")}
+    return {key: linear[key] for key in ("conversion", "revenue", "cost", "profit_converted",
+                                         "profit")}
 
 
 def _resolved(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) -> _Effects:
@@ -476,7 +507,7 @@ def _resolved(chain: Chain, src, dst, delay, steps: np.ndarray | None = None) ->
         for key in base:
             out[key][e] = raised[key] - base[key]
     return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
-                    out["value_converted"], step=step)
+                    out["profit_converted"], out["profit"], step=step)
 
 
 def _back(chain: Chain, src, dst) -> np.ndarray:
@@ -519,4 +550,4 @@ def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Ch
                             np.append(chain.move_delay, delay_days))
 
 
-__all__ = ["Lever", "levers", "raise_rate"]
+__all__ = ["RANKINGS", "Lever", "best_by_stage", "levers", "raise_rate"]

@@ -5,7 +5,7 @@ Under a horizon the exact engine follows every distinct time a walk reaches
 (timeline.py). Loops whose delays share a long common step cost little; a
 loop whose delays have almost no common divisor (`1d` against `1.00001d`)
 over a long horizon reaches a number of distinct times that grows with the
-square of the horizon. Past `timeline.EVENT_BUDGET` the engine stops with
+square of the horizon. Past `series.EVENT_BUDGET` the engine stops with
 TooManyEvents; `located` turns that into `TimeBudgetExceeded`, which names
 the loop and its delays (JD408), so `check`, `simulate` and the API all
 report it at the loop's moves instead of failing inside the engine.
@@ -21,10 +21,10 @@ from ..diagnostics import Diagnostic, Label
 from ..language.compiled import CompiledJourney, Move, Referral
 from ..language.source import SourceFile
 
-#: The engine's budget of distinct arrival times (timeline.EVENT_BUDGET,
+#: The engine's budget of distinct arrival times (series.EVENT_BUDGET,
 #: repeated so that `check` can name it without importing numpy).
 EVENT_BUDGET = 20_000_000
-_LATTICE_CELLS = 8_000_000  # timeline.LATTICE_CELLS and LATTICE_BLOCKS, likewise
+_LATTICE_CELLS = 8_000_000  # cycles.LATTICE_CELLS and LATTICE_BLOCKS, likewise
 _LATTICE_BLOCKS = 100_000
 _BLOCK_WIDTH = 256
 

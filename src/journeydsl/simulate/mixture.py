@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -106,14 +106,19 @@ def over_draw(chain: Chain, drawn: Drawn, at_point: Callable[[Chain], T],
 
 
 def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
-              places: frozenset[str] | None, cohort: bool) -> Metrics:
+              places: frozenset[str] | None, cohort: bool, by_entry: bool = True) -> Metrics:
     """Every metric of one persona, integrated over the drawn rate. Each
     point's chain is solved on its own: the reach of steps on cycles costs a
-    pass per step, which on the mixture chain would run over every copy."""
+    pass per step, which on the mixture chain would run over every copy.
+    The profit curve (payback) is the points' curves mixed likewise; when
+    the rule is not exact (no horizon), a payback is only given when the
+    last two rules agree on it (`ProfitCurve.coarse`)."""
+    rules: list[Metrics] = []
 
     def with_cohort(mixed: Metrics, p: np.ndarray, w: np.ndarray) -> Metrics:
+        rules[:] = [*rules[-1:], mixed]  # (the last two rules)
         if cohort and len(chain.ref_row):
-            whole = solve(expand(chain, drawn, p, w), frozenset(), True)
+            whole = solve(expand(chain, drawn, p, w), frozenset(), True, False)
             mixed.cohort = whole.cohort
             visits = np.array(list(whole.cohort_visits.values()), float)[:len(p) * chain.n]
             mixed.cohort_visits = dict(zip(chain.steps, visits.reshape(len(p), chain.n)
@@ -128,15 +133,27 @@ def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
             mixed.cohort_visits = {}
         return mixed
 
-    ids = list(chain.steps)
+    rows = _rows(chain, solve(drawn.at(chain, drawn.draw.mean), frozenset(), False, False))
     unknown = infinite(chain, drawn, solve)
     result, moving = over_draw(
-        chain, drawn, lambda one: solve(one, places, False), blend, _numbers,
-        lambda group, i: _key(group, ids, i) in unknown, with_cohort)
+        chain, drawn, lambda one: solve(one, places, False, by_entry), blend, _numbers,
+        lambda group, i: _key(group, rows, i) in unknown, with_cohort)
     why = (f"not integrated over the customers' own rate of `{_name(chain, drawn)}` to "
            f"1e-6 with {MAX_POINTS} points")
-    return _marked(result, {**{_key(g, ids, i): why for g, i in moving}, **unknown},
+    if len(rules) > 1:  # a payback off this rule's curve must agree with the last rule's
+        _coarse(result, rules[-2], why)
+    return _marked(result, {**{_key(g, rows, i): why for g, i in moving}, **unknown},
                    chain, drawn)
+
+
+def _coarse(metrics: Metrics, before: Metrics, why: str) -> None:
+    """Give each profit curve of `metrics` the coarser rule's as a check."""
+    if metrics.curve is not None and before.curve is not None:
+        metrics.curve.check_against(before.curve, why)
+    for step, entry in metrics.by_entry.items():
+        other = before.by_entry.get(step)
+        if entry.curve is not None and other is not None and other.curve is not None:
+            entry.curve.check_against(other.curve, why)
 
 
 def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.ndarray,
@@ -163,7 +180,7 @@ def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.n
     def one(ch: Chain, whole: bool = False) -> Three:
         """A chain's numbers: its prospects' own walks (a point of the
         mixture: `cascade` adds the referred), or `whole` cascades."""
-        m = solve(ch, frozenset(), whole)
+        m = solve(ch, frozenset(), whole, False)
         visits = np.array([m.cohort_visits[s] if whole else m.steps[s]["visits"]
                            for s in ch.steps], float)
         return numbers(visits[None, :], ch.move_rate[None, :])
@@ -175,7 +192,7 @@ def flows(chain: Chain, solve: Callable[..., Metrics]) -> tuple[np.ndarray, np.n
     def cascade(out: Three, p: np.ndarray, w: np.ndarray) -> Three:
         if not len(chain.ref_row):
             return out
-        whole = solve(expand(chain, drawn, p, w), frozenset(), True).cohort_visits
+        whole = solve(expand(chain, drawn, p, w), frozenset(), True, False).cohort_visits
         visits = np.array(list(whole.values()), float)[:len(p) * chain.n]
         return numbers(visits.reshape(len(p), chain.n), drawn.rates(chain, np.minimum(p, _TOP)))
 
@@ -253,6 +270,9 @@ def expand(chain: Chain, drawn: Drawn, p: np.ndarray, w: np.ndarray) -> Chain:
         move_rate=rate[keep][order], move_delay=delay[keep][order],
         value=np.concatenate([np.tile(chain.value, m), pad]),
         cost=np.concatenate([np.tile(chain.cost, m), pad]),
+        margin=np.concatenate([np.tile(chain.margin, m), pad]),
+        channel_of=None if chain.channel_of is None else np.concatenate(
+            [np.tile(chain.channel_of, m), np.zeros(len(targets), np.int64)]),
         goal=np.concatenate([np.tile(chain.goal, m), np.zeros(len(targets), bool)]),
         entry=np.concatenate([np.outer(w, chain.entry).ravel(), pad]),
         ref_row=ref_row[ref_order], ref_col=ref_col[ref_order],
@@ -262,19 +282,35 @@ def expand(chain: Chain, drawn: Drawn, p: np.ndarray, w: np.ndarray) -> Chain:
 
 # ---------------------------------------------------------------- convergence
 
+#: The place tables by the prefix of their groups: steps, stages, channels.
+_TABLES = {"": "steps", "stage ": "stages", "channel ": "channels"}
+_ENTRY = " of prospects entering at "  # an entry step's expectation: `profit of ... at signup`
+
+
 def _numbers(metrics: Metrics) -> dict[str, np.ndarray]:
     """Every number of the metrics by group: each expectation alone, each
-    column of the place tables, the cohort (NaN where None)."""
+    column of the place tables (steps, stages, money by channel), each entry
+    step's expectations, the cohort (NaN where None)."""
     out = {k: np.array([getattr(metrics, k)], float) for k in EXPECTATIONS}
-    for table, prefix in ((metrics.steps, ""), (metrics.stages, "stage ")):
+    for prefix, name in _TABLES.items():
+        table: dict = getattr(metrics, name)
         if table:
             first = next(iter(table.values()))
             for key in first:
                 out[f"{prefix}{key}"] = np.array(
                     [np.nan if row[key] is None else row[key] for row in table.values()], float)
+    for step, entry in metrics.by_entry.items():
+        for key, value in entry.values.items():
+            out[f"{key}{_ENTRY}{step}"] = np.array([value], float)
     for key, value in metrics.cohort.items():
         out[f"cohort.{key}"] = np.array([value], float)
     return out
+
+
+def _rows(chain: Chain, metrics: Metrics) -> dict[str, list[str]]:
+    """The row ids of each place table, by its groups' prefix."""
+    return {"": list(chain.steps), "stage ": list(metrics.stages),
+            "channel ": list(metrics.channels)}
 
 
 def _moving(before: dict[str, np.ndarray], now: dict[str, np.ndarray],
@@ -292,10 +328,14 @@ def _moving(before: dict[str, np.ndarray], now: dict[str, np.ndarray],
     return moving
 
 
-def _key(group: str, ids: list[str], i: int) -> str:
-    if group.startswith("stage ") or group.startswith("cohort.") or group in EXPECTATIONS:
+def _key(group: str, rows: dict[str, list[str]], i: int) -> str:
+    """The name of number i of a group in Metrics.unknown: the group itself
+    for one number (an expectation, a cohort total, an entry step's), else
+    `visits(step)`, `stage visits(stage)`, `channel profit(channel)`."""
+    if group.startswith("cohort.") or group in EXPECTATIONS or _ENTRY in group:
         return group
-    return f"{group}({ids[i]})"
+    prefix = next((p for p in ("stage ", "channel ") if group.startswith(p)), "")
+    return f"{group}({rows[prefix][i]})"
 
 
 def _marked(metrics: Metrics, unknown: dict[str, str], chain: Chain, drawn: Drawn) -> Metrics:
@@ -317,7 +357,7 @@ def marked(metrics: Metrics, unknown: dict[str, str]) -> Metrics:
     the reason)."""
     if not unknown:
         return metrics
-    values: dict = {}
+    values: dict = {}  # (the expectations: inf or NaN)
     for key, why in unknown.items():
         bad = math.inf if why.startswith("infinite") else math.nan
         if key in EXPECTATIONS:
@@ -325,10 +365,21 @@ def marked(metrics: Metrics, unknown: dict[str, str]) -> Metrics:
     cohort = {k: (math.inf if f"cohort.{k}" in unknown else v) for k, v in metrics.cohort.items()}
     cohort_visits = {k: (math.inf if f"visits({k})" in unknown else v)
                      for k, v in metrics.cohort_visits.items()}
-    steps = {s: {k: (None if f"{k}({s})" in unknown else v) for k, v in row.items()}
-             for s, row in metrics.steps.items()}
-    return replace(metrics, **values, steps=steps, cohort=cohort, cohort_visits=cohort_visits,
-                   unknown={**metrics.unknown, **unknown})
+    tables: dict[str, Any] = {name: {s: {k: (None if f"{prefix}{k}({s})" in unknown else v)
+                         for k, v in row.items()}
+                     for s, row in getattr(metrics, name).items()}
+              for prefix, name in _TABLES.items()}
+    by_entry = {}
+    for step, entry in metrics.by_entry.items():
+        gone = {k: unknown[f"{k}{_ENTRY}{step}"] for k in entry.values
+                if f"{k}{_ENTRY}{step}" in unknown}
+        by_entry[step] = replace(entry, values={
+            k: (math.inf if gone[k].startswith("infinite") else math.nan) if k in gone else v
+            for k, v in entry.values.items()}, unknown={**entry.unknown, **gone})
+    # (an entry step's own are its Entry's: shown with the by-entry table)
+    mine = {k: why for k, why in unknown.items() if _ENTRY not in k}
+    return replace(metrics, **values, **tables, cohort=cohort, cohort_visits=cohort_visits,
+                   by_entry=by_entry, unknown={**metrics.unknown, **mine})
 
 
 # ---------------------------------------------------------------- infinite expectations
@@ -342,7 +393,7 @@ def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[
            "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up to 100%), and "
            "their loop never ends; b > 1 or a horizon makes it finite (a discount, its money)")
     out: dict[str, str] = {}
-    ids = list(chain.steps)
+    rows = _rows(chain, solve(drawn.at(chain, drawn.draw.mean), frozenset(), False, False))
     for group in near[0]:  # (every number: probabilities never grow)
         grow = [np.nan_to_num(np.abs(x[group])) * eta for x, eta in zip(near, _NEAR)]
         # a pole at p = 1: (1 - p) f(p) tends to a positive limit, the same at
@@ -351,7 +402,7 @@ def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[
         scale = float(np.nan_to_num(np.abs(near[0][group])).max(initial=0.0))
         infinite = (grow[1] > 1e-3 * grow[0]) & (grow[1] > 1e-9 * scale)
         for i in np.flatnonzero(infinite).tolist():
-            out[_key(group, ids, i)] = why
+            out[_key(group, rows, i)] = why
     for total, parts in (("prospects", ("viral_coefficient",)),
                          ("customers", ("viral_coefficient",)),
                          ("revenue", ("viral_coefficient", "revenue")),

@@ -135,8 +135,9 @@ def _cut_longest(cut: np.ndarray, source: np.ndarray, span: np.ndarray, group: n
     cut[source[first]] = True
 
 
-def place_reach(chain: Chain, plan: ReachPlan, visits, visits_before, stop):
-    """Per-step and per-stage reach, visits, drop-off and churn."""
+def place_reach(chain: Chain, plan: ReachPlan, visits, visits_before, stop, money=None):
+    """Per-step and per-stage reach, visits, drop-off and churn (and the
+    `money` columns: revenue, cost, profit per step)."""
     graph = plan.graph
     row, col, val = graph.row, graph.col, graph.val
     alpha = np.asarray(chain.entry, float)
@@ -153,7 +154,7 @@ def place_reach(chain: Chain, plan: ReachPlan, visits, visits_before, stop):
     if plan.need_steps.any() or plan.need_stages.any():
         _cyclic_reach(chain, plan, return_visits, stage_reach)
     return place_tables(chain.steps, visits / return_visits, visits, visits_before * stop,
-                        (visits - visits_before) * stop, plan.names, st, stage_reach)
+                        (visits - visits_before) * stop, plan.names, st, stage_reach, money)
 
 
 def _cyclic_reach(chain: Chain, plan: ReachPlan, return_visits, stage_reach):

@@ -1,9 +1,12 @@
 """What the engines return, and blending personas by share.
 
-Blended conversion, revenue, cost and the step/stage probabilities are
-share-weighted (they are expectations over the persona mix). Blended clv,
-cac, ltv_cac and time to convert are ratios of blended expectations, never
-share-weighted averages of the personas' ratios.
+Blended conversion, revenue, cost, profit, acquisition cost and the
+step/stage/channel numbers are share-weighted (they are expectations over
+the persona mix). Blended clv, cac, ltv_cac and time to convert are ratios
+of blended expectations, and blended payback is read off the blended
+profit curve: never share-weighted averages of the personas' values. The
+metrics of prospects entering at one step (`by_entry`) blend likewise, with
+weights share x entry rate.
 """
 
 from __future__ import annotations
@@ -11,26 +14,99 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Callable, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
-from ..metrics import EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
+from ..metrics import BY_ENTRY, EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
+from .payback import ProfitCurve
+
+if TYPE_CHECKING:
+    from .chain import Chain
+
+#: A place's numbers by key (reach, visits, ...; revenue, cost, profit).
+Row = dict[str, float | None]
+
+
+def _value(metrics: Metrics | Entry, name: str) -> float | None:
+    """A headline metric by its table name: an expectation, a ratio or read
+    off the profit curve."""
+    metric = METRIC[name]
+    if metric.curve:
+        return metrics.payback
+    if metric.of is None:
+        return metrics.expectation(name)
+    return ratio(metric, {k: _value(metrics, k) for k in metric.of})
+
+
+def _why(metrics: Metrics | Entry, names: list[str]) -> dict[str, str]:
+    """Why each undefined metric of `names` is None (their JSON keys)."""
+    values = {m.name: _value(metrics, m.name) for m in METRIC.values()
+              if m.argument == "persona"}
+    reasons = undefined(values, metrics.unknown)
+    if values.get("payback") is None and "payback" not in reasons:
+        reasons["payback"] = metrics.payback_why or "not computed"
+    return {METRIC[k].json: why for k, why in reasons.items() if k in names}
+
+
+@dataclass
+class Entry:
+    """The headline numbers of the prospects entering at one step: their
+    expectations (`values`, by name), their profit curve, and the entry rate
+    (the share of new prospects entering there)."""
+
+    values: dict[str, float]
+    curve: ProfitCurve | None = None
+    rate: float = 1.0
+    #: expectations without a value, and why (as Metrics.unknown)
+    unknown: dict[str, str] = field(default_factory=dict)
+
+    def expectation(self, name: str) -> float | None:
+        return None if name in self.unknown else self.values.get(name)
+
+    def __getattr__(self, name: str) -> float | None:
+        """A metric by its table name, as on Metrics (`entry.cac`)."""
+        if name in METRIC and METRIC[name].argument == "persona":
+            return _value(self, name)
+        raise AttributeError(name)
+
+    def value(self, name: str) -> float | None:
+        return _value(self, name)
+
+    @property
+    def payback(self) -> float | None:
+        return None if self.curve is None else self.curve.payback()[0]
+
+    @property
+    def payback_why(self) -> str | None:
+        return None if self.curve is None else self.curve.payback()[1]
+
+    def as_dict(self) -> dict:
+        out: dict = {m.json: self.value(m.name) for m in BY_ENTRY}
+        reasons = _why(self, [m.name for m in BY_ENTRY])
+        if reasons:
+            out["undefined"] = reasons
+        return out
 
 
 @dataclass
 class Metrics:
     """One persona's (or the blend's) metrics: the expectations of the metric
-    table (`journeydsl.metrics`) as fields, its ratios as properties."""
+    table (`journeydsl.metrics`) as fields, its ratios and `payback` as
+    properties; the places' tables; the prospects by entry step."""
 
     conversion: float
     revenue: float
     cost: float
-    value_converted: float  # E[V; converted]: discounted value of converting walks
+    profit: float  # E[margin x V - C]
+    acquisition_cost: float  # E[discounted cost before the first goal visit]
+    profit_converted: float  # E[margin x V - C_from_goal; converted]
     time_converted: float  # E[T_first_goal; converted], days
     viral_coefficient: float
     active_at_horizon: float
-    steps: dict[str, dict[str, float | None]]  # step -> reach, visits, dropoff, churn
-    stages: dict[str, dict[str, float | None]]  # stage -> reach, dropoff, churn
+    steps: dict[str, Row]  # step -> reach, visits, dropoff, churn, revenue, cost, profit
+    stages: dict[str, Row]  # stage -> reach, dropoff, churn, revenue, cost, profit
     cohort: dict[str, float] = field(default_factory=dict)  # prospects, customers, revenue, cost
+    channels: dict[str, dict[str, float]] = field(default_factory=dict)  # revenue, cost, profit
+    by_entry: dict[str, Entry] = field(default_factory=dict)  # entry step -> its prospects
     #: expected visits per step of each entering prospect's whole referral
     #: cascade (itself and everyone its referrals bring, generation after
     #: generation); empty when not computed (`cohort=False` under a horizon)
@@ -41,14 +117,15 @@ class Metrics:
     #: `cohort_visits`); a cohort total as `cohort.revenue` (inf). Only
     #: `per customer` rates make any.
     unknown: dict[str, str] = field(default_factory=dict)
+    curve: ProfitCurve | None = None  # F(t) of these prospects (payback, --curve)
 
     def value(self, name: str) -> float | None:
-        """A headline metric by its table name (an expectation or a ratio);
-        None when it has no value (see `undefined`)."""
-        metric = METRIC[name]
-        if metric.of is None:
-            return None if name in self.unknown else getattr(self, name)
-        return ratio(metric, {k: self.value(k) for k in metric.of})
+        """A headline metric by its table name (an expectation, a ratio or a
+        curve metric); None when it has no value (see `undefined`)."""
+        return _value(self, name)
+
+    def expectation(self, name: str) -> float | None:
+        return None if name in self.unknown else cast("float", getattr(self, name))
 
     @property
     def clv(self) -> float | None:
@@ -67,44 +144,85 @@ class Metrics:
         """Days from entry to the first goal visit, among converting walks."""
         return self.value("time_to_convert")
 
+    @property
+    def referred_visits(self) -> dict[str, float]:
+        """The steps only referrals reach (the entering prospect itself never
+        visits them), with the referral cascade's expected visits there."""
+        return {s: v for s, v in self.cohort_visits.items()
+                if v > 0 and not self.steps.get(s, {}).get("visits")}
+
+    @property
+    def payback(self) -> float | None:
+        """Days from which the cumulative discounted profit stays >= 0; None:
+        never (or not computed: `payback_why` says which)."""
+        return None if self.curve is None else self.curve.payback()[0]
+
+    @property
+    def payback_why(self) -> str | None:
+        if self.curve is None:  # (Monte Carlo: the exact engine has the curve)
+            return "not computed by this engine: the exact engine reads it off the profit curve"
+        return self.curve.payback()[1]
+
     def undefined(self) -> dict[str, str]:
-        """Why each undefined ratio is None, by metric name."""
-        values = {m.name: self.value(m.name) for m in METRIC.values()
-                  if m.argument == "persona"}
-        return undefined(values, self.unknown)
+        """Why each undefined headline metric is None, by metric name."""
+        return {k: v for k, v in ((m.name, _why(self, [m.name]).get(m.json))
+                                  for m in HEADLINE) if v is not None}
 
     def as_dict(self) -> dict:
         """The headline metrics by their JSON keys (null where undefined, and
         then `undefined` says why), then the per-place tables."""
         out: dict = {m.json: self.value(m.name) for m in HEADLINE}
-        reasons = self.undefined()
+        reasons = _why(self, [m.name for m in HEADLINE])
         extra = {k: why for k, why in self.unknown.items() if k not in METRIC}
         if reasons or extra:
-            out["undefined"] = {METRIC[k].json: why for k, why in reasons.items()
-                                if METRIC[k].headline} | extra
+            out["undefined"] = reasons | extra
         out["steps"] = self.steps
         out["stages"] = self.stages
+        out["channels"] = self.channels
         return out
 
 
-def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of, stage_reach):
+def place_tables(step_ids, reach, visits, dropoff, churn, stage_names, stage_of, stage_reach,
+                 money=None):
     """The per-step and per-stage dicts of Metrics, from arrays (NaN reach:
-    not computed, None). `stage_of[i]` is step i's stage number."""
+    not computed, None). `stage_of[i]` is step i's stage number; `money`
+    (steps x 3: revenue, cost, profit per step) adds those columns."""
     import numpy as np
 
     from .chain import or_none
 
     count = len(stage_names)
     reach, stage_reach = np.minimum(reach, 1.0), np.minimum(stage_reach, 1.0)
-    steps = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c}
-             for s, r, v, d, c in zip(step_ids, or_none(reach), visits.tolist(),
-                                      dropoff.tolist(), churn.tolist())}
+    if money is None:
+        money = np.zeros((len(step_ids), 3))
+    rev, cost, prof = (money[:, k].tolist() for k in range(3))
+    steps = {s: {"reach": r, "visits": v, "dropoff": d, "churn": c, "revenue": a, "cost": b,
+                 "profit": e}
+             for s, r, v, d, c, a, b, e in zip(step_ids, or_none(reach), visits.tolist(),
+                                               dropoff.tolist(), churn.tolist(), rev, cost, prof)}
     stage_drop = np.bincount(stage_of, weights=dropoff, minlength=count)
     stage_churn = np.bincount(stage_of, weights=churn, minlength=count)
-    stages = {name: {"reach": r, "dropoff": d, "churn": c}
-              for name, r, d, c in zip(stage_names, or_none(stage_reach), stage_drop.tolist(),
-                                       stage_churn.tolist())}
+    stage_money = [np.bincount(stage_of, weights=money[:, k], minlength=count).tolist()
+                   for k in range(3)]
+    stages = {name: {"reach": r, "dropoff": d, "churn": c, "revenue": a, "cost": b, "profit": e}
+              for name, r, d, c, a, b, e in zip(stage_names, or_none(stage_reach),
+                                                stage_drop.tolist(), stage_churn.tolist(),
+                                                *stage_money)}
     return steps, stages
+
+
+def channel_money(chain: Chain, money) -> dict[str, dict[str, float]]:
+    """Revenue, cost and profit per channel (steps x 3 `money`), channels in
+    order of first appearance; steps without a channel under "" (as in
+    attribution's JSON)."""
+    import numpy as np
+
+    names = chain.channels
+    code = chain.channel_of if chain.channel_of is not None else np.zeros(chain.n, np.int64)
+    sums = [np.bincount(code, weights=money[:, k], minlength=len(names)).tolist()
+            for k in range(3)]
+    return {name: {"revenue": r, "cost": c, "profit": p}
+            for name, r, c, p in zip(names, *sums)}
 
 
 _LINEAR = EXPECTATIONS  # blended by share; the ratios follow from them
@@ -114,8 +232,10 @@ _Key = TypeVar("_Key")
 
 
 def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
-    """The persona mix as a whole: expectations weighted by share. (Also
-    the mixture of customers' own rates: points for personas, mixture.py.)"""
+    """The persona mix as a whole: expectations weighted by share, payback
+    off the blended curve, each entry step's prospects weighted by share x
+    entry rate. (Also the mixture of customers' own rates: points for
+    personas, mixture.py.)"""
     if len(parts) == 1:
         (persona, only), = parts.items()
         if shares[persona] == 1.0:
@@ -125,6 +245,7 @@ def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
     weights = [shares[p] for p in parts]
     steps = _mix_rows([m.steps for m in parts.values()], weights)
     stages = _mix_rows([m.stages for m in parts.values()], weights)
+    channels = _mix_rows([cast("dict[str, Row]", m.channels) for m in parts.values()], weights)
     cohort = {k: _weighted(weights, [m.cohort[k] for m in parts.values()]) for k in first.cohort}
     cohort_visits = ({k: _weighted(weights, [m.cohort_visits[k] for m in parts.values()])
                       for k in first.cohort_visits}
@@ -134,8 +255,36 @@ def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
     linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
                               for k in _LINEAR}
     unknown = {k: why for m in parts.values() for k, why in m.unknown.items()}
+    curves = [(w, m.curve) for w, m in zip(weights, parts.values())]
+    curve = None if any(c is None for _, c in curves) else ProfitCurve.mix(
+        cast("list[tuple[float, ProfitCurve]]", curves))
     return Metrics(**linear, steps=steps, stages=stages, cohort=cohort,
+                   channels=cast("dict[str, dict[str, float]]", channels),
+                   by_entry=_blend_entries(parts, shares), curve=curve,
                    cohort_visits=cohort_visits, unknown=unknown)
+
+
+def _blend_entries(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> dict[str, Entry]:
+    """Prospects entering at each step, over the persona mix: weights share x
+    the persona's entry rate there (an entry step in the order of the first
+    persona that has it)."""
+    steps: dict[str, None] = {}
+    for m in parts.values():
+        steps.update(dict.fromkeys(m.by_entry))
+    out = {}
+    for step in steps:
+        held = [(shares[p] * m.by_entry[step].rate, m.by_entry[step])
+                for p, m in parts.items() if step in m.by_entry]
+        total = sum(w for w, _ in held)
+        if not total > 0:
+            continue
+        values = {k: sum(w * e.values[k] for w, e in held) / total for k in held[0][1].values}
+        curves = [(w / total, e.curve) for w, e in held]
+        curve = None if any(c is None for _, c in curves) else ProfitCurve.mix(
+            cast("list[tuple[float, ProfitCurve]]", curves))
+        out[step] = Entry(values, curve, total,
+                          {k: why for _, e in held for k, why in e.unknown.items()})
+    return out
 
 
 def _mix(weights: list[float], values: list[float | None]) -> float | None:
@@ -193,4 +342,10 @@ _ROWS: dict[tuple[str, ...], Callable[..., dict[str, float | None]]] = {
     ("reach", "visits", "dropoff", "churn"):
         lambda r, v, d, c: {"reach": r, "visits": v, "dropoff": d, "churn": c},
     ("reach", "dropoff", "churn"): lambda r, d, c: {"reach": r, "dropoff": d, "churn": c},
+    ("reach", "visits", "dropoff", "churn", "revenue", "cost", "profit"):
+        lambda r, v, d, c, a, b, e: {"reach": r, "visits": v, "dropoff": d, "churn": c,
+                                     "revenue": a, "cost": b, "profit": e},
+    ("reach", "dropoff", "churn", "revenue", "cost", "profit"):
+        lambda r, d, c, a, b, e: {"reach": r, "dropoff": d, "churn": c, "revenue": a,
+                                  "cost": b, "profit": e},
 }

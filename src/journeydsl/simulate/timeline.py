@@ -29,70 +29,15 @@ component are closed over them with (I - Z)^-1.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..linalg import components
-
-#: Relative size below which what is still in flight in a loop cannot change
-#: any total in double precision (the geometric tail is bounded by it).
-TAIL = 1e-17
-#: Most amounts in flight one propagation may handle (memory and time
-#: bound); more raises TooManyEvents.
-EVENT_BUDGET = 20_000_000
-#: Numbers a loop's lattice may hold (residues x instants x states), and
-#: blocks it may take; beyond either, the loop goes generation by generation.
-LATTICE_CELLS = 8_000_000
-LATTICE_BLOCKS = 100_000
-#: Instants x states of a lattice block solved in one product (see _lattice).
-_BLOCK_WIDTH = 256
-_UNDERFLOW = 1e-300
-#: Components with more states than this run the lattice with sparse
-#: matrices (the mixture chains of `per customer` rates make them: copies of
-#: a loop joined by referrals).
-_DENSE = 64
-
-
-class TooManyEvents(ValueError):
-    """A journey whose loops make more distinct arrival times before the
-    horizon than EVENT_BUDGET (a fast loop over a long horizon). `states`:
-    the component being propagated when the budget ran out (the loop whose
-    delays force the times apart)."""
-
-    def __init__(self, states: list[int]) -> None:
-        super().__init__(f"more than {EVENT_BUDGET:,} distinct arrival times before the horizon")
-        self.states = states
-
-
-@dataclass
-class Series:
-    """One state's arrivals: sorted unique integer times and amounts."""
-
-    t: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def total(self, before: float = math.inf) -> float:
-        """Sum of the amounts arriving at times < `before`."""
-        if before == math.inf:
-            return float(self.x.sum())
-        return float(self.x[: np.searchsorted(self.t, before, side="left")].sum())
-
-    def weighted(self, w: np.ndarray) -> float:
-        return float(self.x @ w)
-
-
-def merge(times: list[np.ndarray], amounts: list[np.ndarray]) -> Series:
-    """The sum of several (times, amounts) parts as one Series."""
-    if not times:
-        return Series()
-    t = np.concatenate(times)
-    x = np.concatenate(amounts)
-    if not len(t):
-        return Series()
-    unique, where = np.unique(t, return_inverse=True)
-    return Series(unique, np.bincount(where, weights=x, minlength=len(unique)))
+from .cycles import TAIL, _Loop, component
+from .series import EVENT_BUDGET, NONE, Series, TooManyEvents, check_budget, merge, nothing
 
 
 @dataclass
@@ -120,437 +65,101 @@ class Network:
         by_src = np.argsort(self.src, kind="stable")
         self.out_start = np.searchsorted(self.src[by_src], np.arange(self.size + 1))
         self.by_src = by_src
+        # per group: its one state when it is a state without a loop onto
+        # itself (arrivals are what flows in), else -1; and its states
+        looped = np.zeros(self.size, bool)
+        looped[self.src[self.src == self.dst]] = True
+        self.plain = [int(g[0]) if len(g) == 1 and not looped[g[0]] else -1
+                      for g in self.groups]
+        self.members = [g.tolist() for g in self.groups]
+        rank = np.empty(self.size, np.int64)
+        for g, group in enumerate(self.groups):
+            rank[group] = g
+        self.rank: list[int] = rank.tolist()  # each state's group, in topological order
+        self.loops: dict[int, _Loop] = {}  # each component's structure, on first use
+        # per state: its moves out of its group, as (target, delay, weight)
+        self.leaving: list[list[tuple[int, int, float]]] = [[] for _ in range(self.size)]
+        out = ~inside
+        for s, d, q, w in zip(self.src[out].tolist(), self.dst[out].tolist(),
+                              self.delay[out].tolist(), self.weight[out].tolist()):
+            self.leaving[s].append((d, q, w))
 
 
-def propagate(net: Network, inputs: list[Series]) -> list[Series]:
+#: Which of a state's arrivals to follow: (state, its arrivals) -> the kept part.
+Keep = Callable[[int, Series], Series]
+
+
+def propagate(net: Network, inputs: list[Series], keep: Keep | None = None) -> list[Series]:
     """Every state's arrivals: its input plus all that flows in along edges
-    before the horizon (inputs are indexed by state; consumed)."""
-    pending_t: list[list[np.ndarray]] = [[s.t] if len(s.t) else [] for s in inputs]
-    pending_x: list[list[np.ndarray]] = [[s.x] if len(s.t) else [] for s in inputs]
-    out = [Series() for _ in range(net.size)]
+    before the horizon (inputs are indexed by state; consumed).
+
+    `keep`, if given, prunes: each state's arrivals (complete once its
+    component is done) are replaced by what `keep` returns before anything
+    reads them, so what it drops is neither reported nor pushed on (the
+    payback's bounded pruning of amounts too small to matter, payback.py)."""
+    pending_t: list[list[np.ndarray]] = [[] for _ in range(net.size)]
+    pending_x: list[list[np.ndarray]] = [[] for _ in range(net.size)]
+    # the groups something arrives at, in topological order (a heap of their
+    # ranks): the cost follows the states walks reach, not the journey's size
+    rank = net.rank
+    todo: list[int] = []
+    for state, series in enumerate(inputs):
+        if series is not NONE and len(series.t):
+            pending_t[state].append(series.t)
+            pending_x[state].append(series.x)
+            heapq.heappush(todo, rank[state])
+    out = [NONE] * net.size
     events = 0
-    for group in net.groups:
-        if len(group) == 1 and not _has_loop(net, int(group[0])):
-            state = int(group[0])
+    last = -1
+    while todo:
+        g = heapq.heappop(todo)
+        if g == last:
+            continue  # (pushed once per arriving part)
+        last = g
+        group, state, members = net.groups[g], net.plain[g], net.members[g]
+        if state >= 0:
             arrived = merge(pending_t[state], pending_x[state])
+            pending_t[state] = pending_x[state] = []
+            if keep is not None and len(arrived.t):
+                arrived = keep(state, arrived)
+            out[state] = arrived
+            events += len(arrived.t)
         else:
             try:
-                arrived_group = _component(net, group, pending_t, pending_x)
+                arrived_group = component(net, group, pending_t, pending_x)
             except TooManyEvents as err:
-                err.states = err.states or sorted(group.tolist())
+                err.states = err.states or sorted(members)
                 raise
-            for state, series in zip(group.tolist(), arrived_group):
+            for state, series in zip(members, arrived_group):
+                if keep is not None and len(series.t):
+                    series = keep(state, series)
                 out[state] = series
                 events += len(series.t)
-            _push(net, group, out, pending_t, pending_x)
-            _check_budget(events, group)
-            continue
-        pending_t[state] = pending_x[state] = []
-        out[state] = arrived
-        events += len(arrived.t)
-        _push(net, group, out, pending_t, pending_x)
-        _check_budget(events, group)
+        _push(net, members, out, pending_t, pending_x, todo)
+        check_budget(events, members)
     return out
 
 
-def _check_budget(events: int, group: np.ndarray | None = None) -> None:
-    if events > EVENT_BUDGET:
-        raise TooManyEvents([] if group is None else sorted(group.tolist()))
-
-
-def _has_loop(net: Network, state: int) -> bool:
-    edges = net.by_src[net.out_start[state]:net.out_start[state + 1]]
-    return bool(np.any(net.dst[edges] == state))
-
-
-def _push(net: Network, group: np.ndarray, out: list[Series], pending_t, pending_x) -> None:
-    """Send the group's arrivals along its edges to states outside it."""
-    for state in group.tolist():
+def _push(net: Network, members: list[int], out: list[Series], pending_t, pending_x,
+          todo: list[int]) -> None:
+    """Send the group's arrivals along its edges to states outside it (and
+    put the groups they reach on the heap `todo`)."""
+    horizon, rank = net.horizon, net.rank
+    for state in members:
         series = out[state]
-        if not len(series.t):
+        t = series.t
+        if not len(t):
             continue
-        for e in net.by_src[net.out_start[state]:net.out_start[state + 1]].tolist():
-            if net.inside[e]:
-                continue
-            times = series.t + net.delay[e]
-            keep = times < net.horizon
-            if keep.any():
-                target = int(net.dst[e])
-                pending_t[target].append(times[keep])
-                pending_x[target].append(series.x[keep] * net.weight[e])
+        for target, delay, weight in net.leaving[state]:
+            # times are sorted: those arriving before the horizon are a prefix
+            cut = len(t) if t[-1] + delay < horizon else int(np.searchsorted(
+                t, horizon - delay, side="left"))
+            if cut:
+                if not pending_t[target]:
+                    heapq.heappush(todo, rank[target])
+                pending_t[target].append(t[:cut] + delay)
+                pending_x[target].append(series.x[:cut] * weight)
 
 
-def _component(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Series]:
-    """Arrivals in one strongly connected component (or a state with a loop)."""
-    k = len(group)
-    local = {s: i for i, s in enumerate(group.tolist())}
-    edges = [e for s in group.tolist()
-             for e in net.by_src[net.out_start[s]:net.out_start[s + 1]].tolist()
-             if net.inside[e]]
-    src = np.array([local[int(net.src[e])] for e in edges], np.int64)
-    dst = np.array([local[int(net.dst[e])] for e in edges], np.int64)
-    w = net.weight[edges]
-    d = net.delay[edges]
-    # the component's input, as one table: times x states
-    parts_t, parts_c, parts_x = [], [], []
-    for i, s in enumerate(group.tolist()):
-        for t, x in zip(pending_t[s], pending_x[s]):
-            parts_t.append(t)
-            parts_c.append(np.full(len(t), i))
-            parts_x.append(x)
-        pending_t[s] = pending_x[s] = []
-    if not parts_t:
-        return [Series() for _ in range(k)]
-    times, table = _table(np.concatenate(parts_t), np.concatenate(parts_c),
-                          np.concatenate(parts_x), k)
-    if k == 1 and len(edges) == 1 and d[0] > 0:
-        return [_geometric(times, table[:, 0], float(w[0]), int(d[0]), net.horizon)]
-    zero = d == 0
-    close = None
-    if zero.any():
-        z = np.zeros((k, k))
-        np.add.at(z, (src[zero], dst[zero]), w[zero])
-        close = np.linalg.inv(np.eye(k) - z)  # row vectors: x (I - Z)^-1
-    on_lattice = _lattice(times, table, src, dst, w, d, close, net.horizon)
-    if on_lattice is not None:
-        return on_lattice
-    if zero.any():
-        z = np.zeros((k, k))
-        np.add.at(z, (src[zero], dst[zero]), w[zero])
-        close = np.linalg.inv(np.eye(k) - z)  # row vectors: x (I - Z)^-1
-    moving = ~zero
-    # A loop of a state onto itself (a renewal) is unrolled as a geometric
-    # series within each generation, so generations count the laps of the
-    # longer loops only (when no move is instant: laps would need closing).
-    laps = moving & (src == dst) if close is None else np.zeros(len(edges), bool)
-    onward = moving & ~laps
-    lap = {int(src[e]): (float(w[e]), int(d[e])) for e in np.flatnonzero(laps).tolist()}
-    decay = _decay(k, src, dst, w, onward, close, laps)
-    all_t: list[np.ndarray] = []
-    all_c: list[np.ndarray] = []
-    all_x: list[np.ndarray] = []
-    frontier_t, frontier = times, (table @ close if close is not None else table)
-    o_src, o_dst, o_w, o_d = src[onward], dst[onward], w[onward], d[onward]
-    total = 0.0
-    while len(frontier_t):
-        if lap:  # unroll the renewals: arrivals as (time, state, amount) triples
-            gen_t, gen_c, gen_x = _with_laps(frontier_t, frontier, lap, net.horizon)
-        else:
-            rows, cols = np.nonzero(frontier)
-            gen_t, gen_c, gen_x = frontier_t[rows], cols, frontier[rows, cols]
-        if not len(gen_t):
-            break
-        all_t.append(gen_t)
-        all_c.append(gen_c)
-        all_x.append(gen_x)
-        total += float(np.abs(gen_x).sum())
-        if not len(o_src):
-            break
-        if decay is not None and float(np.abs(gen_x) @ decay[gen_c]) <= TAIL * total:
-            break  # all that is still to come cannot change a total any more
-        # every arrival moves along each move out of its state
-        by_state = np.argsort(gen_c, kind="stable")
-        bounds = np.searchsorted(gen_c[by_state], np.arange(k + 1))
-        new_t, new_c, new_x = [], [], []
-        for e in range(len(o_src)):
-            lo, hi = bounds[o_src[e]], bounds[o_src[e] + 1]
-            if lo == hi:
-                continue
-            rows = by_state[lo:hi]
-            at = gen_t[rows] + o_d[e]
-            keep = at < net.horizon
-            new_t.append(at[keep])
-            new_c.append(np.full(int(keep.sum()), o_dst[e]))
-            new_x.append(gen_x[rows][keep] * o_w[e])
-        if not new_t or not sum(map(len, new_t)):
-            break
-        frontier_t, frontier = _table(np.concatenate(new_t), np.concatenate(new_c),
-                                      np.concatenate(new_x), k)
-        if close is not None:
-            frontier = frontier @ close
-        _check_budget(sum(map(len, all_t)) + len(frontier_t), group)
-    return _split(np.concatenate(all_t), np.concatenate(all_c), np.concatenate(all_x), k)
-
-
-def _decay(k: int, src, dst, w, onward, close, laps) -> np.ndarray | None:
-    """What each arrival recorded in a generation brings in all later ones:
-    with G the map from one generation's arrivals to the next (one more move
-    along a loop, closed over instant moves and renewals as the pass does),
-    a unit arriving at state i brings (G (I - G)^-1 1)_i in total, without
-    the horizon's cut (which only takes away). A rigorous bound on what is
-    still in flight. None when the loop is one some walk never leaves
-    (spectral radius >= 1: only the horizon ends it)."""
-    onward_m = np.zeros((k, k))
-    np.add.at(onward_m, (src[onward], dst[onward]), w[onward])
-    if close is not None:
-        g = onward_m @ close
-    else:
-        renew = np.zeros(k)
-        renew[src[laps]] = w[laps]
-        if np.any(renew >= 1):
-            return None
-        g = onward_m / (1.0 - renew)[None, :]
-    if not g.any():
-        return np.zeros(k)
-    if max(abs(np.linalg.eigvals(g))) >= 1:
-        return None
-    later = np.linalg.solve(np.eye(k) - g, np.ones(k)) - 1.0
-    if not np.all(np.isfinite(later)) or later.min() < -1e-9:
-        return None
-    return np.maximum(later, 0.0)
-
-
-def _with_laps(frontier_t: np.ndarray, frontier: np.ndarray, lap: dict[int, tuple[float, int]],
-               horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A generation's arrivals with each state's renewal loop unrolled."""
-    parts_t, parts_c, parts_x = [], [], []
-    for i in range(frontier.shape[1]):
-        live = frontier[:, i] != 0
-        if not live.any():
-            continue
-        t_i, x_i = frontier_t[live], frontier[live, i]
-        if i in lap:
-            series = _geometric(t_i, x_i, *lap[i], horizon)
-            t_i, x_i = series.t, series.x
-        parts_t.append(t_i)
-        parts_c.append(np.full(len(t_i), i))
-        parts_x.append(x_i)
-    if not parts_t:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(parts_t), np.concatenate(parts_c), np.concatenate(parts_x)
-
-
-def _lattice(times: np.ndarray, table: np.ndarray, src, dst, w, d, close, horizon: int
-             ) -> list[Series] | None:
-    """A loop's arrivals on the lattice of its own delays, when that is cheap.
-
-    Every time a walk reaches inside the component is an input time plus a
-    multiple of g, the greatest common divisor of the loop's delays: the
-    arrivals of each input residue (mod g) lie on a lattice of step g. On
-    it the recursion x[j] = (in[j] + sum_e w_e x[j - q_e] at dst_e) K (K the
-    instant closure) runs in blocks of m = the shortest delay (in steps of
-    g): nothing within a block depends on another of its instants but
-    through K, so a block is a few array operations, and the cost is the
-    horizon over the shortest delay, whatever g is. None when the lattice
-    would not fit LATTICE_CELLS (a fine lattice over a long horizon): the
-    caller goes generation by generation instead."""
-    moving = d > 0
-    if not moving.any():
-        return None
-    g = 0
-    for q in d[moving].tolist():
-        g = math.gcd(g, int(q))
-    residues, where = np.unique(times % g, return_inverse=True)
-    base = np.array([times[where == r].min() for r in range(len(residues))])
-    length = int(math.ceil((horizon - base.min()) / g))
-    k = table.shape[1]
-    q = (d // g).astype(np.int64)
-    m = int(q[moving].min())
-    width_max = max(m, min(length, _BLOCK_WIDTH // k))
-    if len(residues) * length * k > LATTICE_CELLS or length / width_max > LATTICE_BLOCKS:
-        return None
-    pad = int(q.max())  # zeros before the lattice: every block reads a full window
-    x = np.zeros((len(residues), pad + length, k))
-    j = (times - base[where]) // g
-    np.add.at(x, (where, pad + j), table)
-    last_input = int(j.max())
-    e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
-    lags = sorted(set(e_q.tolist()))
-    if k > _DENSE:
-        return _sparse_lattice(x, pad, length, m, base, g, lags, src, dst, w, d, q, horizon)
-    later = _input_total(k, e_src, e_dst, e_w, close)
-    # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
-    # the inputs closed once, a block is one matrix product per lag
-    step = []
-    for lag in lags:
-        at_lag = e_q == lag
-        weights = np.zeros((k, k))
-        np.add.at(weights, (e_src[at_lag], e_dst[at_lag]), e_w[at_lag])
-        step.append((lag, weights @ close if close is not None else weights))
-    if close is not None:
-        x[:, pad:, :] = x[:, pad:, :] @ close
-    # Blocks of `width` instants: what reaches a block from before it comes
-    # through each lag's history rows; what happens inside it is one product
-    # with the block's impulse response (width m: none, as nothing within m
-    # instants depends on another). Wider blocks trade a little arithmetic
-    # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    response = _response(step, k, width_max) if width_max > m else None
-    every = max(1, 32 // width_max)  # tail checks about every 32 instants
-    done, counted = 0.0, 0
-    for index, b0 in enumerate(range(0, length, width_max)):
-        width = min(width_max, length - b0)
-        if later is not None and b0 > last_input and index % every == 0:
-            # after the last input, stop once all that is still in flight
-            # (sent from the last blocks, arriving from here on) is too
-            # little to change a total: `later` bounds what a unit brings
-            done += float(np.abs(x[:, pad + counted:pad + b0, :]).sum())
-            counted = b0
-            pending = sum(float(e_w[e]) * later[int(e_dst[e])]
-                          * float(np.abs(x[:, pad + max(0, b0 - int(e_q[e])):pad + b0,
-                                           int(e_src[e])]).sum())
-                          for e in range(len(e_src)))
-            if pending <= TAIL * done:
-                break
-        block = x[:, pad + b0:pad + b0 + width, :]
-        for lag, a_q in step:
-            rows = min(lag, width)  # the rows whose lag reaches back before the block
-            block[:, :rows] += x[:, pad + b0 - lag:pad + b0 - lag + rows, :] @ a_q
-        if response is not None:
-            flat = block.reshape(len(block), width * k) @ response[:width * k, :width * k]
-            block[...] = flat.reshape(len(block), width, k)
-    return _lattice_series(x[:, pad:, :], base, g, length, horizon)
-
-
-def _lattice_series(x: np.ndarray, base: np.ndarray, g: int, length: int,
-                    horizon: int) -> list[Series]:
-    """Each state's arrivals from the lattice x (residues x instants x states)."""
-    at = base[:, None] + g * np.arange(length)[None, :]  # residues x lattice times
-    out = []
-    for i in range(x.shape[2]):
-        live = (x[:, :, i] != 0) & (at < horizon)
-        out.append(merge([at[live]], [x[:, :, i][live]]))
-    return out
-
-
-def _response(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndarray:
-    """The block impulse response as one (width k) x (width k) matrix T:
-    a block's arrivals are (its inputs + what reaches it from before) @ T.
-    T's (i, l) block is h[l - i] for l >= i, with h[0] = I and h[n] = sum
-    over lags q <= n of h[n - q] A_q (row vectors, as in the recursion)."""
-    h = np.zeros((width, k, k))
-    h[0] = np.eye(k)
-    for n in range(1, width):
-        for lag, a_q in step:
-            if lag <= n:
-                h[n] += h[n - lag] @ a_q
-    apart = np.arange(width)[None, :] - np.arange(width)[:, None]  # l - i
-    blocks = h[np.clip(apart, 0, None)] * (apart >= 0)[:, :, None, None]  # (i, l, k, k)
-    return blocks.transpose(0, 2, 1, 3).reshape(width * k, width * k)
-
-
-def _sparse_lattice(x: np.ndarray, pad: int, length: int, m: int, base: np.ndarray, g: int,
-                    lags: list[int], src, dst, w, d, q, horizon: int) -> list[Series]:
-    """`_lattice`'s recursion for a component of many states, with sparse
-    matrices: W_q as they are, and the instant closure K = (I - Z)^-1 as a
-    sparse LU of I - Z, never formed (in a large component it would be dense,
-    and each block's products with it cost the number of states squared).
-    Runs to the horizon (no tail test: that needs K's spectral radius)."""
-    from scipy import sparse
-    from scipy.sparse.linalg import splu
-
-    k = x.shape[2]
-    zero = d == 0
-    lu = None
-    if zero.any():
-        z = sparse.csc_matrix((w[zero], (dst[zero], src[zero])), shape=(k, k))  # Z^T
-        lu = splu(sparse.identity(k, format="csc") - z)
-
-    def closed(rows: np.ndarray) -> np.ndarray:  # rows K, for rows as a (count, k) array
-        return rows if lu is None else lu.solve(np.ascontiguousarray(rows.T)).T
-
-    step = []
-    for lag in lags:
-        at_lag = (q == lag) & ~zero
-        step.append((lag, sparse.csr_matrix((w[at_lag], (dst[at_lag], src[at_lag])),
-                                            shape=(k, k))))  # W_q^T
-    residues = x.shape[0]
-    x[:, pad:, :] = closed(x[:, pad:, :].reshape(-1, k)).reshape(residues, length, k)
-    for b0 in range(0, length, m):
-        width = min(m, length - b0)
-        moved = np.zeros((residues * width, k))
-        for lag, w_t in step:
-            window = x[:, pad + b0 - lag:pad + b0 - lag + width, :].reshape(-1, k)
-            moved += (w_t @ window.T).T
-        x[:, pad + b0:pad + b0 + width, :] += closed(moved).reshape(residues, width, k)
-    return _lattice_series(x[:, pad:, :], base, g, length, horizon)
-
-
-def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:
-    """Per state, all the arrivals a unit amount entering it causes (itself,
-    closed over instant moves, and everything after), without the horizon's
-    cut: K (I - G)^-1 1 with G = W K, W the delayed moves and K the instant
-    closure. None when that is unbounded (a loop some walk never leaves)."""
-    moves = np.zeros((k, k))
-    np.add.at(moves, (src, dst), w)
-    close = np.eye(k) if close is None else close
-    g = moves @ close
-    if max(abs(np.linalg.eigvals(g))) >= 1:
-        return None
-    total = close @ np.linalg.solve(np.eye(k) - g, np.ones(k))
-    if not np.all(np.isfinite(total)) or total.min() < 0:
-        return None
-    return total
-
-
-def _split(t: np.ndarray, c: np.ndarray, x: np.ndarray, k: int) -> list[Series]:
-    """Per state, its arrivals as a Series (one sort for all of them)."""
-    order = np.lexsort((t, c))
-    t, c, x = t[order], c[order], x[order]
-    bounds = np.searchsorted(c, np.arange(k + 1))
-    out = []
-    for i in range(k):
-        ti, xi = t[bounds[i]:bounds[i + 1]], x[bounds[i]:bounds[i + 1]]
-        if not len(ti):
-            out.append(Series())
-            continue
-        first = np.r_[True, ti[1:] != ti[:-1]]
-        starts = np.flatnonzero(first)
-        out.append(Series(ti[first], np.add.reduceat(xi, starts)))
-    return out
-
-
-def _table(t: np.ndarray, c: np.ndarray, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(unique times, times x k table of summed amounts)."""
-    unique, where = np.unique(t, return_inverse=True)
-    table = np.bincount(where * k + c, weights=x, minlength=len(unique) * k)
-    return unique, table.reshape(len(unique), k)
-
-
-def _geometric(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> Series:
-    """Arrivals at a state with a loop onto itself (weight w, delay d > 0):
-    each input amount x at t comes back w x at t + d, w^2 x at t + 2d, ...
-    before the horizon. Times t and t + j d share their residue mod d, so
-    per residue this is the filter y[j] = x[j] + w y[j - 1] on the lattice
-    j = t // d, run as a few cumulative sums (all residues at once)."""
-    residues, which = np.unique(t % d, return_inverse=True)
-    length = int((horizon - 1) // d) + 1
-    if len(residues) * length > LATTICE_CELLS:  # inputs at many residues: unroll them
-        return _unrolled(t, x, w, d, horizon)
-    lattice = np.zeros((len(residues), length))
-    np.add.at(lattice, (which, t // d), x)
-    y = _filter(lattice, w)
-    at = residues[:, None] + d * np.arange(length)[None, :]
-    live = (y != 0) & (at < horizon)
-    return merge([at[live]], [y[live]])
-
-
-def _filter(x: np.ndarray, w: float) -> np.ndarray:
-    """y[:, j] = x[:, j] + w y[:, j - 1] along the rows, by chunks in which
-    w^i stays within 1e-100..1e100 (so x / w^i and back lose nothing)."""
-    if w == 0:
-        return x
-    if w == 1:
-        return np.cumsum(x, axis=1)
-    length = x.shape[1]
-    chunk = max(1, int(100 * math.log(10) / abs(math.log(w)))) if w != 1 else length
-    out = np.empty_like(x)
-    carry = np.zeros(x.shape[0])
-    for start in range(0, length, chunk):
-        stop = min(length, start + chunk)
-        powers = np.power(w, np.arange(stop - start, dtype=float))
-        out[:, start:stop] = powers * (w * carry[:, None] + np.cumsum(x[:, start:stop] / powers,
-                                                                       axis=1))
-        carry = out[:, stop - 1]
-    return out
-
-
-def _unrolled(t: np.ndarray, x: np.ndarray, w: float, d: int, horizon: int) -> Series:
-    """`_geometric` lap by lap (inputs at too many residues for a lattice)."""
-    laps = np.maximum((horizon - 1 - t) // d, 0)  # the last j with t + j d < horizon
-    if w < 1:
-        laps = np.minimum(laps, int(math.log(_UNDERFLOW) / math.log(w)) if w > 0 else 0)
-    lengths = laps + 1
-    _check_budget(int(lengths.sum()))
-    which = np.repeat(np.arange(len(t)), lengths)
-    j = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return merge([t[which] + j * d], [x[which] * np.power(w, j)])
+__all__ = ["EVENT_BUDGET", "TAIL", "Network", "Series", "TooManyEvents", "merge", "nothing",
+           "propagate"]

@@ -49,17 +49,19 @@ EDITS: dict[str, list[tuple[str, str]]] = {
     ],
     "domain_registrar.journey": [
         (r'\bcomparison\b', 'price_compare'),
-        ('value 99_000; cost 290_000', 'value 99_000; cost 250_000'),
+        ('value 99_000; margin 100%; cost 265_000', 'value 99_000; margin 100%; cost 230_000'),
         ('entry search_ad 55% [business: 40%], price_compare 25%',
          'entry search_ad 50% [business: 40%], price_compare 30% [business: 25%]'),
-        ('reminder -> renewal 80% [business: 92%] after 1mo',
-         'reminder -> renewal 85% [business: 92%] after 1mo'),
+        ('reminder -> renewal beta(8, 2) per customer [business: beta(23, 2) per customer] '
+         'after 1mo',
+         'reminder -> renewal beta(17, 3) per customer [business: beta(23, 2) per customer] '
+         'after 1mo'),
     ],
     "lifecycle_activities.journey": [
         ('persona leisure  "Weekend rider"', 'persona leisure  "Weekend and holiday rider"'),
         ('test_ride -> checkout 35% [leisure: 25%] after 3d',
          'test_ride -> checkout 40% [leisure: 25%] after 3d'),
-        ('expect clv(commuter) >= 1_800', 'expect clv(commuter) >= 2_500'),
+        ('expect clv(commuter) >= 550', 'expect clv(commuter) >= 700'),
     ],
     "lifecycle_five_stage.journey": [
         ('horizon 2y', 'horizon 3y'),
@@ -76,7 +78,7 @@ EDITS: dict[str, list[tuple[str, str]]] = {
     "vn_label_printer.journey": [
         (r'\bchat_shop\b', 'nhắn_shop'),
         ('đánh_giá       -> đơn_máy_in 6%', 'đánh_giá       -> đơn_máy_in 8%'),
-        ('expect ltv_cac >= 2', 'expect ltv_cac >= 2.5'),
+        ('expect ltv_cac >= 0.8', 'expect ltv_cac >= 2.5'),
     ],
 }
 

@@ -87,6 +87,9 @@ class _ChainParts:
         self.referrals = (src, r.indices.astype(np.intp), r.data.astype(float), delay)
         self.sends = np.bincount(src, weights=r.data, minlength=n)  # referrals per visit
         self.money = chain.value.astype(float) + 1j * chain.cost.astype(float)
+        # what a visit adds to the unit economics: margin x value + 1j * cost
+        # (the cost counts toward acquisition until the walk converts)
+        self.gain = (chain.margin * chain.value).astype(float) + 1j * chain.cost.astype(float)
         self.flags = (MONEY * ((chain.value != 0) | (chain.cost != 0))
                       + REFER * (self.sends > 0) + GOAL * chain.goal.astype(bool))
 
@@ -144,6 +147,7 @@ class Tables:
         self.tgt = tgt = np.zeros(size, np.intp)
         self.world = world = np.full(size, W, np.intp)
         self.money = np.zeros(size, np.complex128)
+        self.gain = np.zeros(size, np.complex128)
         self.delay = np.zeros(size)
         self.bits = np.zeros(size, np.uint64)
         self.track_step_e = np.full(size, -1, np.intp)
@@ -194,6 +198,8 @@ class Tables:
         self.world[base:base + S] = w
         self.money[base:base + k] = part.money[dst]
         self.money[entered] = part.money
+        self.gain[base:base + k] = part.gain[dst]
+        self.gain[entered] = part.gain
         self.delay[base:base + k] = dly
         here = slice(w * n, (w + 1) * n)
         self.flags[here] = part.flags

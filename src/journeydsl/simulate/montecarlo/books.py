@@ -48,10 +48,12 @@ class Books:
         self.time_sum = np.zeros(P)  # first-goal times of the conversions (all before H)
         self.time_sq = np.zeros(P)
         self.reach = np.zeros((P, eng.columns))
-        self.records: list[tuple] = []  # (pair, value, cost, converted, weight): arrays
+        # (pair, value, cost, margin x value, acquisition cost, converted, weight): arrays
+        self.records: list[tuple] = []
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
-        self.stopped: list[tuple] = []  # (kind, code, money, converted, seen) as walks stop
+        # (kind, code, money, gain, converted, seen) as walks stop
+        self.stopped: list[tuple] = []
         # entering prospects who referred: (who, how many each; None: one)
         self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
         self.counts: np.ndarray | None = None  # [tracked column, walker - offset]: visits
@@ -67,6 +69,8 @@ class Books:
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
+            self.margin_value = np.zeros(N0)
+            self.acquisition = np.zeros(N0)
             self.converted_at = np.full(N0, np.nan)
             self.end_step = np.full(N0, -1, np.int32)
 
@@ -87,6 +91,8 @@ class Books:
         if self.keep:
             self.value[ids] = value
             self.cost[ids] = cost
+            self.margin_value[ids] = c.gain.real
+            self.acquisition[ids] = c.gain.imag
             self.end_step[ids] = step if kind == ENDED else -1
             return
         if kind == ENDED:
@@ -96,7 +102,8 @@ class Books:
         self.cost_sum[i] += count * cost
         self.cost_sq[i] += count * cost * cost
         if c.converted or value:
-            self.flock_records.append((i, value, cost, c.converted, count))
+            self.flock_records.append((i, value, cost, c.gain.real, c.gain.imag, c.converted,
+                                       count))
         if self.reach_by_bits and c.seen:
             for col in range(self.eng.columns):
                 if c.seen >> col & 1:
@@ -115,7 +122,7 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, cv, seen) -> None:
+    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
         """Walkers `sel` of the pool stop (`kind`)."""
         who = w.take(sel)
         referred = who >= self.N0
@@ -131,9 +138,12 @@ class Books:
             both = money.take(sel)
             self.value[who] = both.real
             self.cost[who] = both.imag
+            kept = gain.take(sel)
+            self.margin_value[who] = kept.real
+            self.acquisition[who] = kept.imag
             self.end_step[who] = self.eng.tgt.take(e.take(sel)) if kind == ENDED else -1
             return
-        self.stopped.append((kind, e.take(sel), money.take(sel), cv.take(sel),
+        self.stopped.append((kind, e.take(sel), money.take(sel), gain.take(sel), cv.take(sel),
                              seen.take(sel) if seen is not None else None))
 
     def close(self) -> None:
@@ -147,7 +157,8 @@ class Books:
         kinds = np.concatenate([np.full(len(x[1]), x[0], np.int8) for x in self.stopped])
         code = np.concatenate([x[1] for x in self.stopped])
         both = np.concatenate([x[2] for x in self.stopped])
-        conv = np.concatenate([x[3] for x in self.stopped])
+        gain = np.concatenate([x[3] for x in self.stopped])
+        conv = np.concatenate([x[4] for x in self.stopped])
         pair = eng.pair_of.take(code)
         ended = (kinds == ENDED).nonzero()[0]
         key = eng.end_key.take(code.take(ended))
@@ -160,9 +171,10 @@ class Books:
         pick = (conv | (value != 0)).nonzero()[0]
         if len(pick):
             self.records.append((pair.take(pick), value.take(pick), cost.take(pick),
-                                 conv.take(pick), np.ones(len(pick))))
-        if self.stopped[0][4] is not None:
-            bits = np.concatenate([x[4] for x in self.stopped])
+                                 gain.real.take(pick), gain.imag.take(pick), conv.take(pick),
+                                 np.ones(len(pick))))
+        if self.stopped[0][5] is not None:
+            bits = np.concatenate([x[5] for x in self.stopped])
             on = bits.nonzero()[0]
             self._reach_from_bits(bits.take(on), pair.take(on))
         self.stopped = []
@@ -181,8 +193,10 @@ class Books:
 
     def _close_flocks(self) -> None:
         if self.flock_records:
-            pair, value, cost, conv, weight = (np.array(x) for x in zip(*self.flock_records))
-            self.records.append((pair, value, cost, conv.astype(bool), weight.astype(float)))
+            pair, value, cost, margin_value, acquisition, conv, weight = (
+                np.array(x) for x in zip(*self.flock_records))
+            self.records.append((pair, value, cost, margin_value, acquisition,
+                                 conv.astype(bool), weight.astype(float)))
             self.flock_records = []
 
     def _close_kept(self) -> None:
@@ -196,7 +210,8 @@ class Books:
         self.cost_sq[0] += dot(self.cost, self.cost)
         note = (conv | (self.value != 0)).nonzero()[0]
         self.records.append((np.zeros(len(note), np.intp), self.value[note],
-                             self.cost[note], conv[note], np.ones(len(note))))
+                             self.cost[note], self.margin_value[note], self.acquisition[note],
+                             conv[note], np.ones(len(note))))
         times = self.converted_at[conv]
         self.time_sum[0] += float(times.sum())
         self.time_sq[0] += dot(times, times)

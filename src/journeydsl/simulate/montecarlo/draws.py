@@ -141,7 +141,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
-        _converters=np.concatenate(converters) if converters else np.zeros((0, 3)))
+        _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     report.describe_converters()
     infinite_reasons = set(report.blended.unknown.values())
     for name, why in report.blended.undefined().items():

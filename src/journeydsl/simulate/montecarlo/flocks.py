@@ -42,6 +42,7 @@ class Flock:
     t: float
     converted: bool
     money: complex  # discounted value + 1j * cost so far
+    gain: complex  # discounted margin x value + 1j * cost before the first goal visit
     seen: int  # first-visit bits of the tracked steps seen so far
     depth: int = 0
 
@@ -64,7 +65,7 @@ class Flocks:
             if c:
                 books.starts[i, s] += c
                 ids = np.arange(first_id, first_id + c, dtype=np.intp)
-                stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0))
+                stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0))
                 first_id += c
         while stack:
             flock = stack.pop()
@@ -77,7 +78,7 @@ class Flocks:
     def _join(self, c: Flock) -> None:
         k = len(c.ids)
         self.join(c.ids, np.full(k, c.code, np.intp), np.full(k, c.t), np.full(k, c.converted),
-                  np.full(k, c.money), np.full(k, c.seen, np.uint64))
+                  np.full(k, c.money), np.full(k, c.gain), np.full(k, c.seen, np.uint64))
 
     def _visit(self, i: int, c: Flock):
         """Make the flock's move and book its visit: (time, row), or None when
@@ -95,7 +96,10 @@ class Flocks:
         if j < eng.E_max:  # a move (entries are counted as starts)
             books.edge_counts[i, j] += n
         row = int(eng.row[code])
-        c.money += complex(eng.money[code]) * eng.daily_discount ** t
+        factor = eng.daily_discount ** t
+        c.money += complex(eng.money[code]) * factor
+        gained = complex(eng.gain[code]) * factor
+        c.gain += complex(gained.real, 0.0) if c.converted else gained
         c.seen |= int(eng.bits[code])
         if self.counts is not None:
             for lookup in (eng.track_step_e, eng.track_stage_e):
@@ -129,4 +133,4 @@ class Flocks:
         ids = c.ids.take(go)
         found = np.bincount(outcome).nonzero()[0]
         return [Flock(ids if len(found) == 1 else ids[outcome == o], int(o), t, c.converted,
-                      c.money, c.seen, c.depth + 1) for o in found]
+                      c.money, c.gain, c.seen, c.depth + 1) for o in found]

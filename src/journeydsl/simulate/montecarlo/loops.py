@@ -38,13 +38,16 @@ _NEVER = np.iinfo(np.int64).max  # numpy's geometric for a loop one cannot leave
 _FAR = 1 << 62  # more moves than any walk makes: "no horizon in reach"
 
 
-def extend(eng: Tables, rng, books: Books, code, w, t, money, disc, counts, lo: int,
-           rates: np.ndarray | None = None) -> int:
+def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, counts,
+           lo: int, rates: np.ndarray | None = None) -> int:
     """Make the stays of the walkers whose draw `code` is a loop's move back
-    to their step; returns the moves made (each one transition). `disc`: the
-    discount factor at each walker's time (None: no discounting); `counts`:
-    per-walker visit counts (or None); `rates`: each walker's own rate of a
-    `per customer` move (own.py), the chance to stay in such a loop."""
+    to their step; returns the moves made (each one transition). `money`
+    and `gain` (margin x value + 1j * acquisition cost) grow by the stay's
+    visits, `cv`: whether each walker has converted (a stay never converts:
+    its step was visited before it); `disc`: the discount factor at each
+    walker's time (None: no discounting); `counts`: per-walker visit counts
+    (or None); `rates`: each walker's own rate of a `per customer` move
+    (own.py), the chance to stay in such a loop."""
     lid = eng.loop_of.take(code)
     idx = (lid >= 0).nonzero()[0]
     if not len(idx):
@@ -90,9 +93,13 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, disc, counts, lo: 
         sums = np.where(log_q == 0.0, many,
                         np.exp(log_q) * np.expm1(many * log_q) / np.expm1(log_q))
     earned = eng.money.take(own) * sums
+    gained = eng.gain.take(own) * sums
     if disc is not None:
         earned *= disc.take(idx)
+        gained *= disc.take(idx)
     money[idx] += earned
+    gained.imag[cv.take(idx)] = 0.0  # after converting, costs are not acquisition
+    gain[idx] += gained
     timed = (step > 0).nonzero()[0]
     if len(timed):
         t[idx.take(timed)] = t_run.take(timed) + many.take(timed) * step.take(timed)

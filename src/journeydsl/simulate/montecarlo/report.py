@@ -3,8 +3,10 @@
 A mean alone would hide how much of it is noise and how much is the
 uncertain rates: `uncertainty` gives each blended headline metric its
 standard error and p05/p50/p95 (across draws, or by the delta method with
-one draw), and the converters' discounted value and cost are kept so that
-a claim like "8% of customers bring 40% of profit" can be checked.
+one draw), and the converters' discounted value, cost and clv are kept so
+that a claim like "8% of customers bring 40% of profit" can be checked.
+Payback is read off the exact engine's profit curve: Monte Carlo leaves it
+null (`undefined` says so).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from .. import Report
 from .books import dot
 from .tally import Tally
 
-# Blended headline metrics that get an uncertainty band, by their JSON keys.
-HEADLINE = tuple(m.json for m in METRICS_SHOWN)
+# Blended headline metrics that get an uncertainty band, by their JSON keys
+# (not payback: read off the exact engine's profit curve, it has no Monte
+# Carlo estimate).
+HEADLINE = tuple(m.json for m in METRICS_SHOWN if not m.curve)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
 # Standard errors come from sums of squares: amounts whose squares leave
@@ -33,7 +37,7 @@ NOT_FINITE = "not a finite number in double precision"
 def headline(mean: np.ndarray) -> dict[str, float | None]:
     """Headline metrics (by JSON key) from the means of the expectations."""
     values = with_ratios(dict(zip(EXPECTATIONS, (float(x) for x in mean))))
-    return {m.json: values[m.name] for m in METRICS_SHOWN}
+    return {m.json: values.get(m.name) for m in METRICS_SHOWN}  # (a curve metric: None)
 
 
 def _parts(name: str) -> tuple[str, str] | None:
@@ -62,6 +66,9 @@ def _gradients(mean: np.ndarray) -> dict[str, np.ndarray | None]:
     point = headline(mean)
     g: dict[str, np.ndarray | None] = {}
     for metric in METRICS_SHOWN:
+        if metric.curve:  # not an expectation: no delta method
+            g[metric.json] = None
+            continue
         parts = _parts(metric.name)
         if parts is None:
             g[metric.json] = np.eye(k)[where[metric.name]]
@@ -140,22 +147,24 @@ class MonteCarloReport(Report):
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
     undefined: dict[str, str] = field(default_factory=dict)
-    # converters of the mix: discounted value, cost and weight (for top_share)
-    _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
+    # converters of the mix: discounted value, cost, weight and clv (margin x
+    # value less the costs from the first goal visit on), for top_share
+    _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
 
     def top_share(self, fraction: float, by: str = "revenue") -> float | None:
-        """Share of the customers' total revenue (or profit, `by="profit"`: value
-        minus cost) brought by the top `fraction` of customers ranked by it."""
+        """Share of the customers' total revenue (or profit, `by="profit"`: each
+        customer's clv, margin x value less the costs from the first goal
+        visit on) brought by the top `fraction` of customers ranked by it."""
         if by not in ("revenue", "profit"):
             raise ValueError("by must be 'revenue' or 'profit'")
-        value, cost, weight = (np.ascontiguousarray(c) for c in self._converters.T)
-        return share_of_top(value if by == "revenue" else value - cost, weight, fraction)
+        value, _, weight, clv = (np.ascontiguousarray(c) for c in self._converters.T)
+        return share_of_top(value if by == "revenue" else clv, weight, fraction)
 
     def describe_converters(self) -> None:
         """The clv distribution among converters and the concentration shares."""
         keys = ("p05", "p25", "p50", "p75", "p95")
         if len(self._converters):
-            value, weight = (np.ascontiguousarray(c) for c in self._converters.T[0::2])
+            weight, value = (np.ascontiguousarray(c) for c in self._converters.T[2:])
             order = np.argsort(value, kind="stable")
             qs = weighted_quantiles(value.take(order), weight.take(order),
                                     (0.05, 0.25, 0.5, 0.75, 0.95))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -32,7 +32,9 @@ class Walks:
     grouped by entry step).
 
     `value` and `cost` are each prospect's discounted money (before the
-    horizon), `converted_at` the time of its first goal (nan if none),
+    horizon), `margin_value` its discounted margin x value and
+    `acquisition` its discounted cost before its first goal visit (all of
+    it if it never converts), `converted_at` the time of its first goal (nan if none),
     `referred` the prospects it referred directly, `end_step` the step
     index where its walk ended (-1 active at horizon). `cohort_*` are the totals of each entering prospect's whole
     referral cascade, itself included (as `Metrics.cohort` counts them).
@@ -54,6 +56,8 @@ class Walks:
     transitions: int = 0  # draws of a next move (entering prospects and the cascade)
     moves: int = 0  # of those, moves to another step
     cascade_capped: bool = False
+    margin_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    acquisition: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def prospects(self) -> int:
@@ -198,27 +202,41 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
     sent_pair = np.searchsorted(books.block, sent_by, side="right") - 1
     c_pair, _, c_conv, c_money = books.cascade()
     if books.records:
-        r_pair, r_value, r_cost, r_conv, r_weight = (np.concatenate(x) for x in zip(*books.records))
+        r_pair, r_value, r_cost, r_margin, r_acq, r_conv, r_weight = (
+            np.concatenate(x) for x in zip(*books.records))
     else:
         r_pair = np.zeros(0, np.intp)
-        r_value = r_cost = r_weight = np.zeros(0)
+        r_value = r_cost = r_margin = r_acq = r_weight = np.zeros(0)
         r_conv = np.zeros(0, bool)
+    at = {name: k for k, name in enumerate(LINEAR)}
+    # per walk: conversion, revenue, cost, profit, acquisition cost and the
+    # net margin of a converting walk (clv's numerator), from its money
+    per_walk = [at[k] for k in ("conversion", "revenue", "cost", "profit", "acquisition_cost",
+                                "profit_converted")]
+    # a walk with no value that never converts (not recorded one by one) is
+    # its cost C times (0, 0, 1, -1, 1, 0): all it spends is acquisition
+    silent = np.array([0.0, 0.0, 1.0, -1.0, 1.0, 0.0])
+    time, viral, active = at["time_converted"], at["viral_coefficient"], at["active_at_horizon"]
     tallies = []
     for i, pair in enumerate(eng.pairs):
         src, dst = eng.moves[i][0], eng.moves[i][1]
         mine = r_pair == i
         value, cost, conv, weight = r_value[mine], r_cost[mine], r_conv[mine], r_weight[mine]
-        x = np.vstack([conv, value, cost, value * conv]).astype(float)
+        margin_value, acquisition = r_margin[mine], r_acq[mine]
+        x = np.vstack([conv, value, cost, margin_value - cost, acquisition,
+                       conv * (margin_value - cost + acquisition)]).astype(float)
+        rest = books.cost_sum[i] - dot(cost, weight)  # cost of the walks not recorded
+        rest_sq = books.cost_sq[i] - float(np.einsum("n,n,n->", cost, cost, weight))
         sums = np.zeros(len(LINEAR))
         cross = np.zeros((len(LINEAR), len(LINEAR)))
-        sums[:4] = (x * weight).sum(axis=1)
-        cross[:4, :4] = np.einsum("in,jn,n->ij", x, x, weight)
-        sums[2], cross[2, 2] = books.cost_sum[i], books.cost_sq[i]
-        sums[4], cross[4, 4] = books.time_sum[i], books.time_sq[i]
-        cross[0, 4] = cross[4, 0] = books.time_sum[i]
+        sums[per_walk] = (x * weight).sum(axis=1) + rest * silent
+        cross[np.ix_(per_walk, per_walk)] = (np.einsum("in,jn,n->ij", x, x, weight)
+                                             + rest_sq * np.outer(silent, silent))
+        sums[time], cross[time, time] = books.time_sum[i], books.time_sq[i]
+        cross[at["conversion"], time] = cross[time, at["conversion"]] = books.time_sum[i]
         own = sent_count[sent_pair == i].astype(float)
-        sums[5], cross[5, 5] = own.sum(), dot(own, own)
-        sums[6] = cross[6, 6] = float(books.active[i])
+        sums[viral], cross[viral, viral] = own.sum(), dot(own, own)
+        sums[active] = cross[active, active] = float(books.active[i])
         # ---- visits and reach
         edge_counts = books.edge_counts[i, :len(src)]
         visits = books.starts[i] + np.bincount(dst, weights=edge_counts, minlength=n)
@@ -234,14 +252,16 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
             stage_entries[eng.stages.index(stage)] = books.reach[i, len(eng.tracked_steps) + c]
         theirs = c_pair == i
         cohort = np.array([pair.prospects + books.queued[i],
-                           sums[0] + float(c_conv[theirs].sum()),
-                           sums[1] + float(c_money[theirs].real.sum()),
-                           sums[2] + float(c_money[theirs].imag.sum())])
+                           sums[at["conversion"]] + float(c_conv[theirs].sum()),
+                           sums[at["revenue"]] + float(c_money[theirs].real.sum()),
+                           sums[at["cost"]] + float(c_money[theirs].imag.sum())])
         tallies.append(Tally(
             pair.chain, pair.prospects, sums, cross, visits=visits.astype(float),
             reach_count=reach_count, dropoff=books.ends[i, :n].astype(float),
             churn=books.ends[i, n:].astype(float), stage_reach_count=stage_entries,
-            cohort=cohort, converters=np.column_stack([value[conv], cost[conv], weight[conv]])))
+            cohort=cohort, converters=np.column_stack([
+                value[conv], cost[conv], weight[conv],
+                (margin_value - cost + acquisition)[conv]])))
     return tallies
 
 
@@ -270,4 +290,5 @@ def _walks(eng: Tables, books: Books, tally: Tally, visit_sum, visit_sq, stats: 
         np.add.at(c_cost, c_root, c_money.imag)
     return Walks(list(pair.chain.steps), books.value, books.cost, books.converted_at, referred,
                  books.end_step, c_prospects, c_customers, c_value, c_cost, var,
-                 stats.transitions, stats.moves, stats.cascade_capped)
+                 stats.transitions, stats.moves, stats.cascade_capped,
+                 books.margin_value, books.acquisition)

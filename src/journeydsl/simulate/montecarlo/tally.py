@@ -35,7 +35,7 @@ class Tally:
     churn: np.ndarray
     stage_reach_count: np.ndarray
     cohort: np.ndarray  # prospects, customers, revenue, cost (sums)
-    converters: np.ndarray  # [converter, (value, cost, weight)]
+    converters: np.ndarray  # [converter, (value, cost, weight, clv)]
 
     def merge(self, other: Tally) -> Tally:
         return Tally(

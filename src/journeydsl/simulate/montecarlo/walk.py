@@ -41,7 +41,7 @@ MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
-_FIELDS = ("w", "e", "t", "cv", "money", "seen", "own")
+_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen", "own")
 
 
 def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray) -> None:
@@ -65,6 +65,8 @@ class _Pool:
         self.t = np.zeros(0)
         self.cv = np.zeros(0, bool)
         self.money = np.zeros(0, np.complex128)
+        # margin x value + 1j * cost before the first goal visit (acquisition)
+        self.gain = np.zeros(0, np.complex128)
         self.seen = np.zeros(0, np.uint64) if seen else None
         self.own = np.zeros(0)  # each walker's own rate of a `per customer` move (NaN: none yet)
         self.dead = 0
@@ -94,9 +96,9 @@ class _Pool:
                 setattr(self, name, getattr(self, name).take(keep))
         self.dead = 0
 
-    def add(self, w, e, t, cv, money, seen) -> None:
+    def add(self, w, e, t, cv, money, gain, seen) -> None:
         """New walkers (entering or referred): no rate of their own drawn yet."""
-        self.incoming.append((w, e, t, cv, money, seen, np.full(len(w), np.nan)))
+        self.incoming.append((w, e, t, cv, money, gain, seen, np.full(len(w), np.nan)))
         self.waiting += len(w)
 
     def merge(self) -> bool:
@@ -141,9 +143,13 @@ class _Walk:
         disc = np.exp(t * eng.log_discount) if eng.log_discount and need & (MONEY | LOOP) else None
         if need & MONEY:
             earned = eng.money.take(e)
+            gained = eng.gain.take(e)
             if disc is not None:
                 earned *= disc
+                gained *= disc
             st.money += earned
+            gained.imag[st.cv] = 0.0  # cost from the first goal visit on: not acquisition
+            st.gain += gained
         if need & TRACK:
             if self.use_seen:
                 assert st.seen is not None  # the pool keeps `seen` bits with use_seen
@@ -159,14 +165,14 @@ class _Walk:
         live = st.live
         self.transitions += live
         if need & LOOP:
-            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, disc, self.counts,
-                                 self.lo, st.own)
+            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain, st.cv,
+                                 disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
         ended = (code == eng.END).nonzero()[0]
         self.moves += live - len(ended)
         if len(ended):
-            books.finish(ENDED, ended, w, e, st.money, st.cv, st.seen)
+            books.finish(ENDED, ended, w, e, st.money, st.gain, st.cv, st.seen)
         st.e = code
         if 4 * (st.dead + len(ended)) > len(code):  # compact now and then
             st.compact()
@@ -184,7 +190,8 @@ class _Walk:
             k = min(max(room, 1), waiting)
             ids, worlds, steps, times = books.take(k)
             st.add(ids, worlds * eng.S + eng.E_max + steps, times, np.zeros(k, bool),
-                   np.zeros(k, np.complex128), np.zeros(k, np.uint64))
+                   np.zeros(k, np.complex128), np.zeros(k, np.complex128),
+                   np.zeros(k, np.uint64))
             room -= k
         if room >= self.pool_size // 2:
             for i in range(eng.P):
@@ -206,7 +213,7 @@ class _Walk:
             t += eng.delay.take(e)
             if math.isfinite(eng.horizon) and t.max() >= eng.horizon:
                 gone = (t >= eng.horizon).nonzero()[0]  # arrive at or after H: active at H
-                books.finish(CUT, gone, w, e, st.money, cv, st.seen)
+                books.finish(CUT, gone, w, e, st.money, st.gain, cv, st.seen)
                 st.bury(gone)
         per_edge = np.bincount(e, minlength=eng.DEAD + 1)
         occ = np.bincount(eng.row, weights=per_edge, minlength=eng.rows + 1)
