@@ -8,6 +8,7 @@ renew at one rate."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,33 @@ def test_the_text_of_a_beta() -> None:
         fitted = RenewalFit(a, b, 0.0, 0.5, 0.0, 1, 1, 0)
         assert beta_text(fitted) == text
         assert journeydsl.loads(JOURNEY % text).ok
+
+
+def check_events(path: Path, log: Path) -> list[str]:
+    done = runner.invoke(app, ["check", str(path), "--events", str(log), "--format", "json"])
+    return [d["message"] for d in json.loads(done.stdout) if d["code"] == "JD601"]
+
+
+def test_drift_of_a_rate_per_customer(tmp_path: Path, differ) -> None:
+    # the observed rate of the loop is weighted by the loyal customers' many
+    # visits (84% here, for a mean of 75%): a `per customer` rate is tested
+    # against the renewal runs instead, and the moves beside it as shares of
+    # the customers leaving the loop
+    path = tmp_path / "sub.journey"
+    path.write_text(differ[0].read_text(encoding="utf-8"), encoding="utf-8")
+    assert any(m.startswith("`paid -> paid` declares 70%") for m in check_events(path, differ[1]))
+    assert runner.invoke(app, ["fit", str(path), "--events", str(differ[1]), "--write"]
+                         ).exit_code == 0
+    assert check_events(path, differ[1]) == []  # what fit wrote holds
+    truth = path.read_text(encoding="utf-8")
+    loop = journeydsl.load(path).journey.edges[("paid", "paid")].rate.base
+    path.write_text(truth.replace(beta_text(renewal_of(*differ).fit), "beta(3, 1) per customer"),
+                    encoding="utf-8")
+    (found,) = check_events(path, differ[1])  # the same mean, customers who differ more
+    assert found.startswith("`paid -> paid` declares a rate per customer with mean 75%, "
+                            "rejected by the log, customers' own rates: likelihood ratio")
+    assert abs(loop.mean - 0.75) < 0.02
+    path.write_text(re.sub(r"winback [0-9.]+%", "winback 12%", truth), encoding="utf-8")
+    (found,) = check_events(path, differ[1])
+    assert found.startswith("`paid -> winback` declares 12%, rejected by the log, as a share "
+                            "of the customers leaving the loop")
