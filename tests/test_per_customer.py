@@ -337,7 +337,8 @@ def test_without_a_horizon_more_points_change_nothing(monkeypatch):
 # ---------------------------------------------------------------- levers, attribution
 
 def test_levers_equal_the_re_run_over_the_draw():
-    from journeydsl.simulate.levers import levers, raise_rate
+    from journeydsl.simulate.lever_changes import raise_rate
+    from journeydsl.simulate.levers import levers
 
     journey = compile_ok(TRIAL % ("discount 10% per year", "beta(6, 2)", ""))
     chain = build_chain(journey, "default")

@@ -312,7 +312,7 @@ def _return_visits(q: sparse.csr_matrix) -> np.ndarray:
 
 
 def _horizon(chain: Chain, groups: list[list[int]], steps: bool = True):
-    from .levers import _horizon_linear
+    from .lever_changes import _horizon_linear
 
     conversion = _horizon_linear(chain)["conversion"]
     by_step = np.array([_horizon_linear(remove(chain, [k]))["conversion"]
