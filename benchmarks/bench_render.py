@@ -90,7 +90,8 @@ def main() -> int:
     from journeydsl.render.emotion import emotion_dot
     from journeydsl.render.mermaid import to_mermaid_flowchart
 
-    compiled = journeydsl.loads(generate(args.steps)).raise_for_errors()
+    compiled = journeydsl.loads(generate(args.steps)).raise_for_errors().journey
+    assert compiled is not None
     steps = compiled.graph().number_of_nodes()
     edges = compiled.graph().number_of_edges()
     if not shutil.which("dot"):

@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -174,3 +175,36 @@ def test_drift_of_a_rate_per_customer(tmp_path: Path, differ) -> None:
     (found,) = check_events(path, differ[1])
     assert found.startswith("`paid -> winback` declares 12%, rejected by the log, as a share "
                             "of the customers leaving the loop")
+
+
+def test_events_out_walks_each_customer_with_its_own_rate(tmp_path: Path) -> None:
+    """`journey simulate --events-out` draws a `per customer` rate once per
+    prospect: its visits to the loop are the exact engine's (integrated
+    over the draw, not at the mean rate), and `journey fit` reads the log
+    back as customers who differ."""
+    import duckdb
+
+    from journeydsl.simulate import simulate
+    from journeydsl.simulate.eventlog import write_event_log
+
+    text = JOURNEY.replace("journey \"Subscription\" {", "journey \"Subscription\" {\n  horizon 5y") \
+        % "beta(6, 2) per customer"
+    path = tmp_path / "sub.journey"
+    path.write_text(text, encoding="utf-8")
+    journey = journeydsl.load(path).journey
+    n = 20_000
+    log = tmp_path / "log.csv"
+    write_event_log(journey, log, n, seed=5, arrivals=0)
+    counts = duckdb.connect().execute(
+        f"SELECT c FROM (SELECT user, COUNT(*) AS c FROM read_csv('{log}') "
+        "WHERE event = 'payment' GROUP BY user)").fetchall()
+    per_user = np.zeros(n)
+    per_user[:len(counts)] = [c for (c,) in counts]
+    mean, se = per_user.mean(), per_user.std() / np.sqrt(n)
+    exact = simulate(journey).blended.steps["paid"]["visits"]
+    assert abs(mean - exact) < 5 * se, (mean, exact, se)
+    at_mean = 0.4 * (1 - 0.75 ** 60) / 0.25  # everyone at 75%: far fewer renewals
+    assert abs(mean - at_mean) > 20 * se
+    renewal = renewal_of(path, log)
+    assert renewal.fit.per_customer
+    assert renewal.fit.mean == pytest.approx(0.75, abs=0.02)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .._gc import paused_gc
-from .common import command, compile_or_exit, error, pick
+from .common import UsageError, command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
@@ -71,6 +71,18 @@ def simulate(
     curve: Annotated[Optional[Period], typer.Option(
         help="The cohort curve by month, week or day: cumulative revenue, cost, profit, "
              "converted and active customers (exact engine).", show_default=False)] = None,
+    events_out: Annotated[Optional[Path], typer.Option(
+        "--events-out", help="Write the Monte Carlo walks of --prospects prospects as an "
+        "event log (LOG.parquet or LOG.csv: user, event, time, amount, persona), the log "
+        "`journey fit` reads, instead of the metrics.", metavar="LOG",
+        show_default=False)] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--start", help="--events-out: the date the walks start (YYYY-MM-DD, or an ISO 8601 "
+        "time, UTC).", metavar="DATE", show_default="2024-01-01")] = None,
+    arrivals: Annotated[Optional[str], typer.Option(
+        "--arrivals", help="--events-out: the prospects arrive evenly over this long from "
+        "--start (0: all at once, one cohort); before the horizon, which ends the log.",
+        metavar="DURATION", show_default="1y, or half the horizon if shorter")] = None,
 ) -> None:
     """Conversion, drop-off, CAC, CLV, LTV:CAC, payback and money by place, per persona;
     every `expect` line with its value (a failed one does not stop it)."""
@@ -78,8 +90,23 @@ def simulate(
 
     from ..display import json_shown
 
+    if events_out is not None:
+        from .events_out import check_events_out
+
+        check_events_out(events_out, path, compare=compare, levers=levers,
+                         attribution=attribution, curve=curve is not None,
+                         json_format=output_format is SimFormat.json)
+    else:
+        for name, given in (("--start", start), ("--arrivals", arrivals)):
+            if given is not None:
+                raise UsageError(f"{name} is for the --events-out log: give --events-out LOG")
     result = compile_or_exit(path, simulable=True, kpis=True)
     journey = pick(result, path, scenario, persona)
+    if events_out is not None:
+        from .events_out import write_log
+
+        write_log(journey, events_out, prospects, seed, start, arrivals, persona)
+        return
     variants = [None, *result.scenarios] if compare else [journey.scenario]
     outcomes = [o for o in result.expectations if o.scenario in variants]
     with paused_gc():
