@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 
 import journeydsl
 from journeydsl.calibrate import LogSpec, fit
-from journeydsl.calibrate.proposal import beta_text
-from journeydsl.calibrate.sbg import RenewalFit
+from journeydsl.calibrate.sbg import RenewalFit, beta_text
 from journeydsl.calibrate.synthetic import event_rows, write_csv
 from journeydsl.cli import app
 

@@ -184,8 +184,10 @@ def _drawn(journey: CompiledJourney, counts: Counts, key: str, persona: str | No
     runs (likelihood ratio, chi-square with 2 degrees of freedom, 5%); each
     other move r out of its step as the share r / (1 - mean p) of the
     customers leaving the loop, against the observed share's interval."""
-    from .proposal import beta_text, percent_text
-    from .sbg import CHI2_2_95, declared_log_likelihood
+    from .sbg import CHI2_2_95, beta_text, declared_log_likelihood
+
+    def percent_text(x: float) -> str:
+        return f"{x * 100:.1f}%"
 
     if persona is None and len(journey.personas) > 1:
         return  # (each persona's draw differs: tested per persona only)
@@ -216,9 +218,9 @@ def _drawn(journey: CompiledJourney, counts: Counts, key: str, persona: str | No
             share = other.declared / (1.0 - move.declared) if move.declared < 1 else 0.0
             low, high = interval(other.moves, leavers)
             group.moves[j] = replace(other, rejected=not low <= share <= high, test=(
-                f"as a share of the customers leaving the loop: {percent_text(share, 1)} "
-                f"declared, {percent_text(other.moves / leavers, 1)} observed ({other.moves:,} "
-                f"of {leavers:,}; 95% interval {percent_text(low, 1)}–{percent_text(high, 1)})"))
+                f"as a share of the customers leaving the loop: {percent_text(share)} "
+                f"declared, {percent_text(other.moves / leavers)} observed ({other.moves:,} "
+                f"of {leavers:,}; 95% interval {percent_text(low)}–{percent_text(high)})"))
 
 
 def _move(counts: Counts, key: str, i: int, j: int, source: str, target: str,

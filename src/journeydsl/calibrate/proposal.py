@@ -24,7 +24,7 @@ from ..language.compiled import CompiledJourney
 from ..language.model import Amount, PerPersona
 from .durations import duration_text
 from .estimate import Fit, GroupFit, MoveFit
-from .sbg import RenewalFit
+from .sbg import beta_text
 
 MAX_DECIMALS = 3
 
@@ -113,21 +113,6 @@ def propose(journey: CompiledJourney, fit: Fit, source_text: str, add_moves: boo
     _entries(journey, fit, out, declared_text, add_moves)
     _values(journey, fit, out, declared_text)
     return out
-
-
-def beta_text(fit: RenewalFit) -> str:
-    """`beta(a, b) per customer` with a and b to three significant digits.
-
-    >>> beta_text(RenewalFit(1.1823, 0.70412, 0.0, 0.5, 0.0, 1, 1, 0))
-    'beta(1.18, 0.704) per customer'
-    """
-    return f"beta({_significant(fit.a)}, {_significant(fit.b)}) per customer"
-
-
-def _significant(x: float, digits: int = 3) -> str:
-    places = max(0, digits - 1 - math.floor(math.log10(abs(x)))) if x else 0
-    text = f"{x:.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _renewals(fit: Fit, per_persona: dict[str | None, dict[tuple[str, str], str]],

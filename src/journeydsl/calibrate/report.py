@@ -17,7 +17,8 @@ from rich.table import Table
 from ..diagnostics import to_dict
 from .durations import duration_text
 from .estimate import Fit, GroupFit, MoveFit
-from .proposal import beta_text, percent_text
+from .proposal import percent_text
+from .sbg import beta_text
 
 
 def percent(value: float | None) -> str:

@@ -76,6 +76,21 @@ class RenewalFit:
                 for t in range(periods + 1)]
 
 
+def beta_text(fit: RenewalFit) -> str:
+    """`beta(a, b) per customer` with a and b to three significant digits.
+
+    >>> beta_text(RenewalFit(1.1823, 0.70412, 0.0, 0.5, 0.0, 1, 1, 0))
+    'beta(1.18, 0.704) per customer'
+    """
+    return f"beta({_significant(fit.a)}, {_significant(fit.b)}) per customer"
+
+
+def _significant(x: float, digits: int = 3) -> str:
+    places = max(0, digits - 1 - math.floor(math.log10(abs(x)))) if x else 0
+    text = f"{x:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def survivors_to_runs(survivors: list[int]) -> Runs:
     """Runs from a cohort's survivor counts (customers active at periods
     0, 1, ..., T): those lost between t - 1 and t made t visits and did not
