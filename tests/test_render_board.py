@@ -158,8 +158,9 @@ def test_lanes_option_and_order(hostile):
     assert svg.index(">Pains<") < svg.index(">Touchpoints<")
     assert ">neutral 3<" not in svg  # no emotion lane
     assert parse_lanes("kpis, reach") == ("kpis", "reach")
-    with pytest.raises(ValueError, match="unknown lane `money`"):
-        parse_lanes("touchpoints,money")  # comes with unit economics
+    assert parse_lanes("money,touchpoints") == ("money", "touchpoints")
+    with pytest.raises(ValueError, match="unknown lane `cash`"):
+        parse_lanes("touchpoints,cash")
 
 
 def test_empty_lanes_left_out():
@@ -281,7 +282,7 @@ def test_command_writes_every_board_format(tmp_path, ext):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--view", "board", "--lanes", "money"], "unknown lane `money`"),
+    (["--view", "board", "--lanes", "cash"], "unknown lane `cash`"),
     (["--view", "board", "--size", "4:3"], "unknown size `4:3`"),
     (["--view", "board", "--lang", "fr"], "unknown language `fr`"),
     (["--view", "board", "--width", "10"], "--width takes 320 to 20000"),
@@ -303,7 +304,69 @@ def test_board_usage_errors(args, message, tmp_path, monkeypatch):
     assert message in result.output
 
 
-def test_lane_registry_has_no_money_lane_yet():
-    # The money lane (revenue, cost, profit per stage) comes with the
-    # unit-economics issue: a class in lanes.py and its key in LANES.
-    assert "money" not in LANES
+# ---------------------------------------------------------------- money
+_MONEY = '''journey "m" {
+  currency USD
+  margin 50%
+  stage a "Ads" { touchpoint ad "Ad" { cost 2 } }
+  stage b "Buy" { touchpoint buy "Buy" { value 10 ; cost 1 } }
+  stage c "After" { touchpoint thanks "Thanks" }
+  entry ad
+  ad -> buy 40%
+  buy -> thanks 100%
+  goal buy
+}'''
+
+
+def _money_cells(svg: str) -> list[tuple[str, str, str]]:
+    """(label, amount, colour of the amount) of the money lane, in order."""
+    return re.findall(r'fill="#52606d">([^<]+)</text>\n<text [^>]*'
+                      r'fill="(#[0-9a-f]+)" font-weight="bold" text-anchor="end">([^<]+)<',
+                      svg)
+
+
+def test_money_lane_closed_form():
+    # One prospect enters at the ad (cost 2); 40% buy (value 10, cost 1, margin
+    # 50%): stage Ads revenue 0, cost 2, profit -2; stage Buy revenue
+    # 0.4 x 10 = 4, cost 0.4, profit 0.5 x 4 - 0.4 = 1.6; After: nothing.
+    c = journeydsl.loads(_MONEY)
+    assert c.ok, c.diagnostics
+    svg = board_svg(c.journey)
+    cells = [(label, amount) for label, _, amount in _money_cells(svg)]
+    assert cells == [("revenue", "$0"), ("cost", "$2"), ("profit", "−$2"),
+                     ("revenue", "$4"), ("cost", "$0.40"), ("profit", "$1.60")]
+    colours = {amount: colour for _, colour, amount in _money_cells(svg)}
+    assert colours["−$2"] == "#b42318" and colours["$1.60"] != "#b42318"  # a loss is red
+    assert ">no revenue or cost<" in svg  # After
+    assert ">Whole journey: revenue $4<" in svg and ">profit −$0.40<" in svg
+    # the same figures as `simulate` reports by stage
+    from journeydsl.simulate import simulate
+
+    stages = simulate(c.journey, cohort=False).blended.stages
+    assert stages["a"]["profit"] == pytest.approx(-2.0)
+    assert stages["b"]["profit"] == pytest.approx(1.6)
+
+
+def test_money_lane_translated_optional_and_left_out_without_money():
+    c = journeydsl.loads(_MONEY)
+    vi = board_svg(c.journey, lang="vi")
+    assert ">lợi nhuận</text>" in vi and ">doanh thu</text>" in vi
+    assert ">Money<" not in board_svg(c.journey, lanes=("touchpoints",))
+    free = journeydsl.loads('journey "j" { stage a { touchpoint x } ; stage b { touchpoint y } ;'
+                            ' entry x ; x -> y 30% ; goal y }')
+    assert ">Money<" not in board_svg(free.journey)
+
+
+def test_money_lane_every_example():
+    for example in EXAMPLES:
+        journey = journeydsl.load(example).variant(None)
+        svg = board_svg(journey, lang=lang_of(example))
+        ctx = Context(journey)
+        # a loss that rounds to 0 (−0.003 €: "0.00 €") is no loss on the board
+        losses = sum(1 for s in ctx.stage_metrics().values()
+                     if ctx.money(s["profit"] or 0).startswith("\u2212"))
+        assert losses == sum(1 for s in ctx.stage_metrics().values()
+                             if (s["profit"] or 0) < -0.005)
+        red = [a for _, colour, a in _money_cells(svg) if colour == "#b42318"]
+        assert len(red) == losses, example.stem
+        assert all(a.startswith("−") for a in red)

@@ -40,11 +40,15 @@ def test_report_sections_and_no_active_content(tmp_path):
             assert not name.startswith("on"), (tag, name)
             assert not (name.endswith("href") or name == "src"), (tag, name, value)
     assert "default-src 'none'" in text
-    for section in ("headline", "scorecard", "board", "map", "funnel", "scenarios", "levers",
-                    "attribution"):
+    for section in ("headline", "scorecard", "board", "map", "funnel", "money", "scenarios",
+                    "levers", "attribution"):
         assert f'id="{section}"' in text, section
     assert "Simpler pricing page with a seat calculator" in text
-    assert text.count("<details>") == 4  # every chart has its data table
+    assert text.count("<details>") == 5  # every chart has its data table
+    # money by stage: the table under the chart has every stage and the totals
+    money = text[text.index('id="money"'):text.index('id="scenarios"')]
+    assert "<td>Retention</td>" in money and "<td>Whole journey</td>" in money
+    assert "−$7.35" in money  # Awareness costs and earns nothing: a loss, in red
 
 
 def test_hostile_text_is_escaped(tmp_path):

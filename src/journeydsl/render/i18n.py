@@ -56,6 +56,18 @@ _WORDS: dict[str, dict[str, str]] = {
         "legend_entry": "where prospects enter",
         "legend_kpi": "expect line: pass / fail",
         "legend_reach": "reach: share of prospects who visit the stage",
+        "legend_money": ("money: per prospect who enters, discounted; profit = margin × "
+                         "revenue − cost"),
+        "money_revenue": "revenue",
+        "money_cost": "cost",
+        "money_profit": "profit",
+        "money_none": "no revenue or cost",
+        "money_loss": "loss",
+        "money_title": "Money by stage",
+        "money_note": ("Revenue, cost and profit of each stage's steps, per prospect who "
+                       "enters (discounted); profit = margin × revenue − cost, so the three "
+                       "need not add up."),
+        "money_axis": "Per prospect who enters{currency}",
         "emotion_1": "very negative",
         "emotion_3": "neutral",
         "emotion_5": "very positive",
@@ -98,8 +110,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Share",
         "conversion_pp": "Conversion change (pp)",
         "no_channel": "(no channel)",
-        "not_yet": ("Not in this report yet: the money lane, the payback and cohort curve, "
-                    "and Monte Carlo intervals come with the unit-economics work."),
+        "not_yet": ("Not in this report yet: the payback and cohort curve and Monte Carlo "
+                    "intervals."),
         "generated": "Made by journeydsl from {file}.",
         "personas": "Personas",
         "days": "{n} days",
@@ -112,8 +124,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "opportunities": "Cơ hội",
         "notes": "Ghi chú",
         "kpis": "KPI",
-        "reach": "Tiếp cận & rời bỏ",
-        "money": "Doanh thu & chi phí",
+        "reach": "Tiếp cận & rời\u00a0bỏ",
+        "money": "Doanh thu & chi\u00a0phí",
         "objective": "Mục tiêu",
         "scenario": "kịch bản",
         "persona": "chân dung",
@@ -141,6 +153,18 @@ _WORDS: dict[str, dict[str, str]] = {
         "legend_entry": "nơi khách tiềm năng bắt đầu",
         "legend_kpi": "dòng expect: đạt / không đạt",
         "legend_reach": "tiếp cận: tỉ lệ khách tiềm năng ghé giai đoạn",
+        "legend_money": ("tiền: trên mỗi khách tiềm năng bước vào, đã chiết khấu; lợi nhuận "
+                         "= biên lợi nhuận × doanh thu − chi phí"),
+        "money_revenue": "doanh thu",
+        "money_cost": "chi phí",
+        "money_profit": "lợi nhuận",
+        "money_none": "không có doanh thu hay chi phí",
+        "money_loss": "lỗ",
+        "money_title": "Tiền theo giai đoạn",
+        "money_note": ("Doanh thu, chi phí và lợi nhuận của các bước trong mỗi giai đoạn, "
+                       "trên mỗi khách tiềm năng bước vào (đã chiết khấu); lợi nhuận = biên "
+                       "lợi nhuận × doanh thu − chi phí, nên ba số không nhất thiết cộng khớp."),
+        "money_axis": "Trên mỗi khách tiềm năng bước vào{currency}",
         "emotion_1": "rất tiêu cực",
         "emotion_3": "bình thường",
         "emotion_5": "rất tích cực",
@@ -184,8 +208,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Tỉ trọng",
         "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
         "no_channel": "(không có kênh)",
-        "not_yet": ("Chưa có trong báo cáo: làn doanh thu & chi phí, đường hoàn vốn và "
-                    "cohort, khoảng tin cậy Monte Carlo — sẽ có cùng phần kinh tế đơn vị."),
+        "not_yet": ("Chưa có trong báo cáo: đường hoàn vốn và cohort, khoảng tin cậy "
+                    "Monte Carlo."),
         "generated": "Tạo bởi journeydsl từ {file}.",
         "personas": "Chân dung khách hàng",
         "days": "{n} ngày",

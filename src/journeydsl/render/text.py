@@ -19,6 +19,7 @@ treat specially).
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from ..display import one_line
@@ -190,11 +191,42 @@ def number(x: float) -> str:
     return text + unit
 
 
+def quantity(x: float) -> str:
+    """A number for people, never in exponent form: 3 significant digits,
+    thousands grouped at and above 1,000.
+
+    >>> quantity(1100.0), quantity(32.14), quantity(0.0155), quantity(8.04e-05), quantity(0)
+    ('1,100', '32.1', '0.0155', '0.0000804', '0')
+    """
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 1e-3:
+        return f"{x:.3g}"
+    decimals = 2 - math.floor(math.log10(abs(x)))
+    return f"{x:.{decimals}f}"
+
+
+#: Currencies whose amounts are written without decimals.
+_WHOLE = ("VND", "JPY")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "VND": "₫", "INR": "₹"}
 
 
 def money(x: float, currency: str | None) -> str:
-    amount = number(x)
+    """An amount with its currency; a loss starts with a minus sign (U+2212)
+    before the symbol, and an amount that rounds to zero has no sign.
+
+    Currencies without a minor unit in use (VND, JPY) get no decimals.
+
+    >>> money(-7.35, "USD"), money(-2476.5, "VND"), money(-0.001, "USD"), money(62.3, "VND")
+    ('−$7.35', '−2,476 ₫', '$0.00', '62 ₫')
+    """
+    amount = number(abs(x))
+    if currency in _WHOLE and abs(x) < 1e4:
+        amount = f"{abs(x):,.0f}"
+    if x < 0 and amount.strip("0.,") != "":
+        return "\u2212" + money(-x, currency)
     if currency in ("USD", "GBP"):
         return _SYMBOLS[currency] + amount
     if currency in _SYMBOLS:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ...language.model import PerPersona
     from ...simulate import Report
     from ...simulate.expectations import Outcome
+    from ...simulate.results import Metrics
 
 
 def plain(text: str | None) -> str:
@@ -66,6 +67,17 @@ class Bar:
 
 
 @dataclass
+class Amount:
+    """A stage's revenue, cost or profit (the money lane): `fraction` is its
+    size against the largest amount on the board, for its bar."""
+
+    label: str
+    text: str
+    fraction: float
+    tone: str  # revenue | cost | profit | loss
+
+
+@dataclass
 class Curve:
     """The emotion lane: per stage, the steps on some persona's most likely
     path (slots); per persona, its points in path order (None: n/a)."""
@@ -73,12 +85,35 @@ class Curve:
     slots: list[list[tuple[str, str]]]  # per stage: (step id, label)
     lines: list[tuple[str, str, list[tuple[str, float | None]]]]  # (persona, label, points)
 
+    @staticmethod
+    def segments(points: list[tuple[str, float | None]], x_of: dict[str, float]
+                 ) -> list[tuple[bool, list[tuple[float, float]]]]:
+        """One persona's line as pieces to draw: (solid, [(x, emotion)...]).
+        A point without an emotion ends a piece (no gap is bridged); a move
+        back to an earlier x is a dashed piece of two points; a piece of one
+        point is a lone dot."""
+        out: list[tuple[bool, list[tuple[float, float]]]] = []
+        run: list[tuple[float, float]] = []
+        for step, emotion in [*points, ("", None)]:
+            if emotion is None:
+                if run:
+                    out.append((True, run))
+                run = []
+                continue
+            here = (x_of[step], emotion)
+            if run and here[0] < run[-1][0]:
+                out.append((True, run))
+                out.append((False, [run[-1], here]))
+                run = []
+            run.append(here)
+        return out
+
 
 @dataclass
 class LaneData:
     key: str
     title: str
-    kind: str  # cards | items | curve | bars
+    kind: str  # cards | items | curve | bars | money
     cells: list[list] = field(default_factory=list)  # per stage
     span: list[Item] = field(default_factory=list)  # whole-journey items (KPIs)
     curve: Curve | None = None
@@ -153,12 +188,16 @@ class Context:
 
         return evaluate(self.journey)
 
-    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
+    def metrics(self) -> Metrics | None:
+        """The shown persona's metrics, or the share-weighted blend."""
         report = self.report
         if report is None:
-            return {}
-        metrics = report.personas[self.persona] if self.persona else report.blended
-        return metrics.stages
+            return None
+        return report.personas[self.persona] if self.persona else report.blended
+
+    def stage_metrics(self) -> dict[str, dict[str, float | None]]:
+        metrics = self.metrics()
+        return {} if metrics is None else metrics.stages
 
     def path(self, persona: str) -> list[str]:
         """`persona`'s most likely path: the most probable route from an
@@ -168,6 +207,36 @@ class Context:
 
     def channel(self, step: Step) -> str:
         return human(plain(step.channel))
+
+
+def emotion_curve(ctx: Context) -> Curve | None:
+    """The emotion curve of the board's lane and of `--view emotion` (None
+    when no step has an emotion): every step on some shown persona's most
+    likely path gets a slot in its stage (in path order, the first
+    persona's first); each persona's points follow its own path, None
+    where the step has no emotion for it (drawn as `n/a`, never bridged).
+    Only the entry on the path is a point, so alternative entries are
+    never joined as if one came after the other."""
+    journey = ctx.journey
+    if not any(s.attributes.emotion is not None for s in journey.steps):
+        return None
+    paths = {p: ctx.path(p) for p in ctx.personas}
+    order: list[str] = []
+    for p in ctx.personas:
+        order += [s for s in paths[p] if s not in order]
+    stage_of = {s.id: s.stage for s in journey.steps}
+    slots: list[list[tuple[str, str]]] = [[] for _ in ctx.stages]
+    for step in order:
+        label = plain(journey.step(step).label) or step
+        slots[ctx.stage_index[stage_of[step]]].append((step, label))
+    lines = []
+    for p in ctx.personas:
+        points = []
+        for step in paths[p]:
+            emotion = journey.step(step).attributes.emotion
+            points.append((step, None if emotion is None else emotion.mean_for(p)))
+        lines.append((p, ctx.persona_label(p), points))
+    return Curve(slots, lines)
 
 
 def most_likely_path(journey: CompiledJourney, persona: str,

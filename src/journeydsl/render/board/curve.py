@@ -51,30 +51,21 @@ def draw_curve(svg: Svg, ctx: Context, curve: Curve, left: float, y: float,
                 svg.text(x, level_y(y, 1) + STEP / 2 + 18 + 17 * k, line, 14, fill=MUTED,
                          anchor="middle")
     count = len(curve.lines)
-    missing: set[str] = set()
+    missing = {step for _, _, points in curve.lines for step, e in points if e is None}
     for k, (_, _, points) in enumerate(curve.lines):
         tint = PALETTE[k % len(PALETTE)]
         dy = (k - (count - 1) / 2) * 5.0
-        runs: list[list[tuple[float, float]]] = [[]]
-        for step, emotion in points:
-            if emotion is None:
-                missing.add(step)
-                if runs[-1]:
-                    runs.append([])
-                continue
-            runs[-1].append((where[step], level_y(y, emotion) + dy))
-        for run in runs:  # a move back to an earlier column is dashed
-            start = 0
-            for i in range(1, len(run) + 1):
-                if i == len(run) or run[i][0] < run[i - 1][0]:
-                    if i - start > 1:
-                        svg.polyline(run[start:i], tint, 3.0)
-                    if i < len(run):
-                        svg.line(*run[i - 1], *run[i], stroke=tint, width=2.0, dash="7 5")
-                    start = i
-        for run in runs:
-            for px, py in run:
-                svg.circle(px, py, 6.0, tint)
+        pieces = [(solid, [(x, level_y(y, e) + dy) for x, e in run])
+                  for solid, run in Curve.segments(points, where)]
+        for solid, run in pieces:
+            if solid and len(run) > 1:
+                svg.polyline(run, tint, 3.0)
+            elif not solid:
+                svg.line(*run[0], *run[1], stroke=tint, width=2.0, dash="7 5")
+        for solid, run in pieces:
+            if solid:
+                for px, py in run:
+                    svg.circle(px, py, 6.0, tint)
     for step in sorted(missing, key=lambda s: where[s]):
         svg.text(where[step], level_y(y, 3) + 5, ctx.w("na"), 14, fill=MUTED, italic=True,
                  anchor="middle")

@@ -3,16 +3,16 @@
 A lane has a `key` (its name in `--lanes`) and `build(ctx)`, which returns
 its `LaneData` (per stage cells of one kind: cards, items, the emotion
 curve or bars) or None when the journey has nothing for it; the layout
-draws each kind. Adding a lane is a class here and its key in `LANES`:
-the money lane (revenue, cost and profit per stage) will be one, once the
-simulator reports money by place (unit economics).
+draws each kind. Adding a lane is a class here and its key in `LANES`.
 """
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING
 
-from .content import Bar, Card, Context, Curve, Item, LaneData, plain, rate
+from .content import Amount, Bar, Card, Context, Item, LaneData, emotion_curve, plain, rate
 
 if TYPE_CHECKING:
     from ...language.compiled import Expectation
@@ -70,26 +70,10 @@ class Emotion(Lane):
     key = "emotion"
 
     def build(self, ctx: Context) -> LaneData | None:
-        journey = ctx.journey
-        if not any(s.attributes.emotion is not None for s in journey.steps):
+        curve = emotion_curve(ctx)
+        if curve is None:
             return None
-        paths = {p: ctx.path(p) for p in ctx.personas}
-        order: list[str] = []
-        for p in ctx.personas:
-            order += [s for s in paths[p] if s not in order]
-        stage_of = {s.id: s.stage for s in journey.steps}
-        slots: list[list[tuple[str, str]]] = [[] for _ in ctx.stages]
-        for step in order:
-            label = plain(journey.step(step).label) or step
-            slots[ctx.stage_index[stage_of[step]]].append((step, label))
-        lines = []
-        for p in ctx.personas:
-            points = []
-            for step in paths[p]:
-                emotion = journey.step(step).attributes.emotion
-                points.append((step, None if emotion is None else emotion.mean_for(p)))
-            lines.append((p, ctx.persona_label(p), points))
-        return LaneData(self.key, ctx.w("emotion"), "curve", curve=Curve(slots, lines))
+        return LaneData(self.key, ctx.w("emotion"), "curve", curve=curve)
 
 
 class _Texts(Lane):
@@ -172,14 +156,15 @@ def kpi_name(ctx: Context, e: Expectation) -> str:
 
 def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
     from ...metrics import METRIC
+    from ..text import quantity
 
     if e.unit == "rate":
         return rate(value)
     if e.unit == "days":
-        return ctx.w("days", n=f"{value:.3g}")
+        return ctx.w("days", n=quantity(value))
     if e.metric in METRIC and METRIC[e.metric].unit == "money":
         return ctx.money(value)
-    return f"{value:.3g}"
+    return quantity(value)
 
 
 def _op(op: str) -> str:
@@ -211,8 +196,61 @@ class Reach(Lane):
         return LaneData(self.key, w("reach"), "bars", cells)
 
 
+#: Below this an amount prints as 0 (two decimals at most).
+CENT = 0.005
+
+
+class Money(Lane):
+    """Per stage: the revenue, cost and profit of its steps' visits, per
+    prospect who enters (discounted, as `simulate` reports money by place:
+    profit is margin x revenue - cost, so the three need not add up); the
+    whole journey's in a row above. A loss is red, with a minus sign."""
+
+    key = "money"
+    KINDS = ("revenue", "cost", "profit")
+
+    def build(self, ctx: Context) -> LaneData | None:
+        metrics = ctx.metrics()
+        stages = ctx.stage_metrics()
+        if metrics is None or not stages:
+            return None
+        w = ctx.w
+        # None: a number without a value (infinite over customers who keep
+        # their own rate, `per customer`): shown as —, never as 0
+        amounts = {(s.id, k): known_money((stages.get(s.id) or {}).get(k, 0.0))
+                   for s in ctx.stages for k in self.KINDS}
+        largest = max((abs(x) for x in amounts.values() if x is not None), default=0.0)
+        if largest < CENT and None not in amounts.values():
+            return None  # no step earns or costs anything
+
+        def amount(kind: str, x: float | None) -> Amount:
+            if x is None:
+                return Amount(w(f"money_{kind}"), "\u2014", 0.0, kind)
+            text = ctx.money(x)
+            tone = "loss" if kind == "profit" and text.startswith("\u2212") else kind
+            return Amount(w(f"money_{kind}"), text, abs(x) / largest if largest else 0.0, tone)
+
+        cells: list[list] = []
+        for stage in ctx.stages:
+            row = [amount(k, amounts[stage.id, k]) for k in self.KINDS]
+            if all(x is not None and abs(x) < CENT
+                   for x in (amounts[stage.id, k] for k in self.KINDS)):
+                cells.append([Item(w("money_none"), "muted")])
+            else:
+                cells.append(row)
+        totals = [amount(k, known_money(metrics.value(k))) for k in self.KINDS]
+        span = [Item(f"{w('whole_journey')}: {a.label} {a.text}" if i == 0
+                     else f"{a.label} {a.text}", a.tone) for i, a in enumerate(totals)]
+        return LaneData(self.key, w("money"), "money", cells, span)
+
+
+def known_money(x: float | None) -> float | None:
+    """A money amount, or None when it has no value (None, inf or NaN)."""
+    return x if x is not None and math.isfinite(x) else None
+
+
 LANES: dict[str, type[Lane]] = {lane.key: lane for lane in (
-    Touchpoints, Emotion, Pains, Opportunities, Notes, KPIs, Reach)}
+    Touchpoints, Emotion, Pains, Opportunities, Notes, KPIs, Reach, Money)}
 DEFAULT_LANES = tuple(LANES)
 
 

@@ -3,7 +3,8 @@
 Columns are the stages, of equal width, under a header row (stage label
 and objective); rows are the lanes, a title cell on the left. Every text
 is wrapped by measured widths (`measure.py`); a cell shows what fits and
-`+ N more` for the rest. Sizes: `16:9`, `A4` and `A3` fix the aspect (the
+`+ N more` for the rest (the money lane is never cut: on a tight page it
+shows each stage's profit alone, without bars or totals). Sizes: `16:9`, `A4` and `A3` fix the aspect (the
 lanes share the height; a lane taller than its share is cut, `auto` keeps
 everything and grows), `width` the width in px (1920 by default; text is at
 least 14 px at that width). With many stages the board grows wider than
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import math
 
-from .content import Context, LaneData
+from .content import Amount, Context, LaneData
 from .curve import CURVE_HEIGHT, draw_curve
 from .legend import legend
-from .pieces import GAP, Piece, bar, card, chips, fit, item, stack_height, TONES
+from .pieces import GAP, Piece, amount, bar, card, chips, fit, item, stack_height, TONES
 from .svg import INK, LINE, MUTED, Svg
 from ..measure import ellipsis, fit_lines
+from ..measure import width as text_width
 
 SIZES = {"16:9": 16 / 9, "A4": math.sqrt(2), "A3": math.sqrt(2), "auto": None}
 PHYSICAL = {"A4": ("297mm", "210mm"), "A3": ("420mm", "297mm")}
@@ -28,6 +30,7 @@ PAD = 28
 HEAD = 188  # the lane titles' column
 MIN_COLUMN = 160
 CELL = 10  # padding inside a cell
+LEGEND_GAP = 14  # between the grid and the legend
 STAGE_FILL = "#243b53"
 ROWS = ("#ffffff", "#f7f9fb")
 
@@ -46,6 +49,7 @@ class Layout:
         self.column = (self.width - 2 * PAD - HEAD) / count
         self.subtitle = subtitle
         self.detail = 2
+        self.header_size = 19  # the stage labels' font size (smaller on narrow columns)
         self.cells = self._cells()
 
     # ------------------------------------------------------------ measuring
@@ -58,23 +62,33 @@ class Layout:
             return [card(x, room, self.detail) for x in cell]
         if lane.kind == "items":
             return [item(x, room, self.detail) for x in cell]
+        if lane.kind == "money":  # on a tight page only the profit, without bars
+            shown = cell[-1:] if self.detail == 0 and isinstance(cell[-1], Amount) else cell
+            return [amount(x, room, bars=self.detail == 2) if isinstance(x, Amount)
+                    else item(x, room, self.detail) for x in shown]
         return [bar(x, room) for x in cell] if lane.kind == "bars" else []
 
     def _natural(self, k: int) -> float:
         lane = self.lanes[k]
         if lane.kind == "curve":
             return CURVE_HEIGHT
-        span = chips(lane.span, self.width - 2 * PAD - HEAD - 2 * CELL)[0]
+        span = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)[0]
         body = max((stack_height(p) for p in self.cells[k]), default=0.0)
         title = len(self._title_lines(lane)) * 22
         return 2 * CELL + max(body + (span + GAP if span else 0), title)
+
+    def _span(self, lane: LaneData) -> list:
+        """The lane's whole-journey row (money totals are left out on a tight page)."""
+        return [] if lane.kind == "money" and self.detail == 0 else lane.span
 
     def _minimum(self, k: int) -> float:
         lane = self.lanes[k]
         if lane.kind == "curve":
             return CURVE_HEIGHT
+        if lane.kind == "money":
+            return self._natural(k)  # never `+ N more` in place of an amount
         first = max((p[0].height for p in self.cells[k] if p), default=0.0)
-        span = chips(lane.span, self.width - 2 * PAD - HEAD - 2 * CELL)[0]
+        span = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)[0]
         return min(self._natural(k), 2 * CELL + first + GAP + 18 + (span + GAP if span else 0))
 
     def _title_lines(self, lane: LaneData) -> list[str]:
@@ -82,8 +96,13 @@ class Layout:
 
     def _header(self) -> tuple[float, list[tuple[list[str], list[str]]]]:
         texts = []
+        names = [_plain(stage.label) or stage.id for stage in self.ctx.stages]
+        size = self.header_size = next(  # the largest size at which no word is cut
+            (size for size in (19, 17, 15) if all(
+                text_width(word, size, bold=True) <= self.column - 60
+                for name in names for word in name.split())), 15)
         for stage in self.ctx.stages:
-            label = fit_lines(_plain(stage.label) or stage.id, 19, self.column - 60, 2,
+            label = fit_lines(_plain(stage.label) or stage.id, size, self.column - 60, 2,
                               bold=True)
             objective = stage.attributes.objective
             obj = fit_lines(_plain(objective), 15, self.column - 24, 3) if objective else []
@@ -123,7 +142,7 @@ class Layout:
         header_h, header = self._header()
         grid_top = top + header_h
         legend_h, draw_legend = legend(ctx, self.lanes, self.width - 2 * PAD)
-        fixed = grid_top + 16 + legend_h + PAD
+        fixed = grid_top + LEGEND_GAP + legend_h + PAD
         aspect = SIZES[self.size]
         available = None
         if aspect is not None:
@@ -156,7 +175,7 @@ class Layout:
             y += heights[k]
         svg.line(PAD, y, self.width - PAD, y, stroke=LINE)
         svg.add('<g class="legend">')
-        draw_legend(svg, PAD, y + 16)
+        draw_legend(svg, PAD, y + LEGEND_GAP)
         svg.add("</g>")
         return svg.finish(title)
 
@@ -170,7 +189,8 @@ class Layout:
             svg.circle(x + 26, top + 31, 14, "#ffffff", stroke="#ffffff", width=0)
             svg.text(x + 26, top + 37, str(i + 1), 16, fill=STAGE_FILL, bold=True,
                      anchor="middle")
-            yy = svg.lines(x + 48, top + 16, label, 19, 24, fill="#ffffff", bold=True)
+            yy = svg.lines(x + 48, top + 16, label, self.header_size, 24, fill="#ffffff",
+                           bold=True)
             svg.lines(x + 14, yy + 6, objective, 15, 20, fill="#d9e2ec", italic=True)
 
     def _draw_lane(self, svg: Svg, k: int, lane: LaneData, y: float, h: float,
@@ -179,7 +199,7 @@ class Layout:
         svg.line(PAD, y, self.width - PAD, y, stroke=LINE)
         svg.lines(PAD + 12, y + CELL + 2, self._title_lines(lane), 17, 22, fill=INK, bold=True)
         left = PAD + HEAD
-        span_h, placed = chips(lane.span, self.width - 2 * PAD - HEAD - 2 * CELL)
+        span_h, placed = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)
         below = y + (CELL + span_h + GAP / 2 if placed else 0)
         for i in range(len(self.ctx.stages) + 1):
             svg.line(left + i * self.column, below, left + i * self.column, y + h, stroke=LINE)

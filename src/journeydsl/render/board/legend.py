@@ -1,7 +1,7 @@
 """The board's legend: one horizontal strip under the grid, its entries
 flowing onto a second line only when the board is narrow. It shows only
 what the board has: the emotion scale, each persona's line colour, goal
-steps, `expect` pass/fail, the reach bars."""
+steps, `expect` pass/fail, the reach bars, the money colours."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..measure import width
 from ..view import colour
 from .content import Context, LaneData
 from .curve import PALETTE
-from .pieces import BARS, GOAL, TONES
+from .pieces import BARS, GOAL, MONEY, TONES
 from .svg import INK, MUTED, Svg
 
 SIZE = 14
@@ -71,6 +71,12 @@ def legend(ctx: Context, lanes: list[LaneData], room: float
     if "reach" in kinds:
         label(w("legend_reach"), 36, lambda svg, x, y: svg.rect(
             x, y + 7, 28, 9, fill=BARS["reach"], rx=4))
+    if "money" in kinds:
+        def money_mark(svg: Svg, x: float, y: float) -> None:
+            for k, tone in enumerate(("revenue", "cost", "profit", "loss")):
+                svg.rect(x + 8 * k, y + 4, 6, 14, fill=MONEY[tone], rx=2)
+
+        label(w("legend_money"), 40, money_mark)
     rows: list[list[tuple[float, Callable]]] = [[]]
     used = 0.0
     for span, draw in entries:

@@ -11,14 +11,17 @@ from typing import Callable
 
 from ..measure import ellipsis, fit_lines, width
 from ..view import colour
-from .content import Bar, Card, Item
+from .content import Amount, Bar, Card, Item
 from .svg import INK, LINE, MUTED, Svg
 from ..i18n import Words
 
 GOAL = "#1b7837"
 EXIT = "#b42318"
+#: Money: revenue blue, cost amber, profit green, a loss red (as `fail`).
+MONEY = {"revenue": "#3b6fb6", "cost": "#b7791f", "profit": "#1b7837", "loss": "#b42318"}
 TONES = {"pain": "#c2410c", "opportunity": "#1b7837", "note": "#52606d",
-         "pass": "#1b7837", "fail": "#b42318", "plain": "#52606d", "muted": "#9aa5b1"}
+         "pass": "#1b7837", "fail": "#b42318", "plain": "#52606d", "muted": "#9aa5b1",
+         **MONEY}
 BARS = {"reach": "#3b6fb6", "dropoff": "#d9480f", "churn": "#b7791f"}
 GAP = 8  # between pieces
 
@@ -107,6 +110,31 @@ def bar(b: Bar, room: float) -> Piece:
         svg.rect(x + 2, y + ITEM_LEAD + 1, track, 9, fill="#eef1f5", rx=4)
         svg.rect(x + 2, y + ITEM_LEAD + 1, max(3.0, track * min(1.0, b.fraction)), 9,
                  fill=BARS[b.tone], rx=4)
+
+    return Piece(height, draw)
+
+
+def amount(a: Amount, room: float, bars: bool = True) -> Piece:
+    """`profit  −$7.35` over a bar as long as the amount is against the
+    board's largest (`bars`); a loss in bold red. The amount goes under its
+    label when both do not fit one line."""
+    value = ellipsis(a.text, ITEM, room - 4, bold=True)
+    label = ellipsis(a.label, ITEM, room - 4)
+    stacked = width(label, ITEM) + 10 + width(value, ITEM, bold=True) > room - 4
+    height = ITEM_LEAD * (2 if stacked else 1) + (12 if bars else 0)
+    tone = MONEY[a.tone]
+
+    def draw(svg: Svg, x: float, y: float, w: float) -> None:
+        svg.text(x + 2, y + ITEM, label, ITEM, fill=MUTED)
+        vy = y + ITEM + (ITEM_LEAD if stacked else 0)
+        svg.text(x + w - 2, vy, value, ITEM, fill=MONEY["loss"] if a.tone == "loss" else INK,
+                 bold=True, anchor="end")
+        if not bars:
+            return
+        track, top = w - 4, y + height - 11
+        svg.rect(x + 2, top, track, 7, fill="#eef1f5", rx=3)
+        if a.fraction > 0:
+            svg.rect(x + 2, top, max(3.0, track * min(1.0, a.fraction)), 7, fill=tone, rx=3)
 
     return Piece(height, draw)
 

@@ -22,7 +22,7 @@ _CONFIG = {
     "view": {"stroke": None},
     "axis": {"labelFontSize": 13, "titleFontSize": 13, "labelColor": "#1f2933",
              "titleColor": "#52606d", "gridColor": "#e4e7eb", "domainColor": "#9aa5b1",
-             "labelLimit": 260},
+             "labelLimit": 420},  # long move and scenario names stay whole
     "legend": {"labelFontSize": 13, "titleFontSize": 13, "orient": "top"},
     "text": {"fontSize": 12},
     "background": "#ffffff",
@@ -106,6 +106,43 @@ def tornado(rows: list[dict], label: str, low: str, high: str, title: str,
                               "color": {"field": "side", "type": "nominal", "title": None,
                                         "sort": [low_name, high_name],
                                         "scale": {"range": [ORANGE, BLUE]}}}},
+                {"mark": {"type": "rule", "color": "#52606d"},
+                 "encoding": {"x": {"datum": 0}}},
+            ]}
+    return to_svg(spec, prefix)
+
+
+def money(rows: list[dict], title: str, tones: dict[str, str], prefix: str = "m") -> str:
+    """Revenue, cost and profit per stage: horizontal bars grouped by stage
+    (rows: stage, kind, tone, value, text), coloured by `tone` (the
+    translated names of revenue, cost, profit and loss, in that order; a
+    loss's amount in red), a negative amount left of zero, each bar's amount (`text`, already formatted
+    in the journey's currency) at its end."""
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    names = list(tones)
+    loss = names[-1]
+    label = {"field": "text", "type": "nominal"}
+    largest = max((abs(r["value"]) for r in rows), default=0.0)
+    # plain numbers on the axis (16,000; 0.4), never SI prefixes (400m for 0.4)
+    axis = ",.0f" if largest >= 20 else ",.2~f"
+    spec = {"data": {"values": rows}, "width": WIDTH, "height": max(60, 18 * len(rows)),
+            "encoding": {
+                "y": {"field": "stage", "type": "nominal", "sort": stages, "title": None},
+                "yOffset": {"field": "kind", "sort": kinds},
+                "x": {"field": "value", "type": "quantitative", "title": title,
+                      "axis": {"format": axis}}},
+            "layer": [
+                {"mark": {"type": "bar", "cornerRadiusEnd": 2},
+                 "encoding": {"color": {"field": "tone", "type": "nominal", "title": None,
+                                        "scale": {"domain": names,
+                                                  "range": [tones[n] for n in names]}}}},
+                {"transform": [{"filter": {"not": {"field": "tone", "equal": loss}}}],
+                 "mark": {"type": "text", "align": "left", "dx": 4, "color": "#1f2933",
+                          "fontSize": 11}, "encoding": {"text": label}},
+                {"transform": [{"filter": {"field": "tone", "equal": loss}}],
+                 "mark": {"type": "text", "align": "right", "dx": -4, "color": RED,
+                          "fontSize": 11, "fontWeight": "bold"}, "encoding": {"text": label}},
                 {"mark": {"type": "rule", "color": "#52606d"},
                  "encoding": {"x": {"datum": 0}}},
             ]}

@@ -32,7 +32,8 @@ p.note{margin:0 0 14px;color:var(--muted)}
 figure{margin:0}
 figure svg{max-width:100%;height:auto;display:block}
 .scroll{overflow-x:auto}
-.board svg,.map svg{width:100%;height:auto;display:block}
+.board svg{width:100%;height:auto;display:block}
+.map svg{height:auto;display:block}
 table{border-collapse:collapse;width:100%;margin:8px 0;font-size:14px}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{color:var(--muted);font-weight:bold;background:#f8fafc}
@@ -52,6 +53,7 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
   section.board,section.map{page-break-before:always}
   details{display:none}
   .scroll{overflow:visible}
+  .map svg{width:100% !important;max-width:100% !important}
 }
 @page{size:A4 landscape;margin:12mm}
 """

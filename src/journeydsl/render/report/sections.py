@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ...language.compiled import CompiledJourney
 from ..board.content import plain
 from ..i18n import human, metric_label, words
-from ..text import money, pct
+from ..text import money, pct, quantity
 from . import charts
 
 if TYPE_CHECKING:
@@ -24,9 +24,13 @@ if TYPE_CHECKING:
     from ...simulate.results import Metrics
 from .page import Raw, badge, esc, figure, page, section, table
 
-HEADLINE = ("conversion", "revenue", "cost", "clv", "cac", "ltv_cac", "time_to_convert",
-            "viral_coefficient")
+HEADLINE = ("conversion", "revenue", "cost", "profit", "clv", "cac", "ltv_cac", "payback",
+            "time_to_convert", "viral_coefficient")
 TOP_LEVERS = 10
+#: The board's width in the report: near a laptop's section width, so its
+#: text shows at about 80% of its size (11 px and up), not 60%, with columns
+#: wide enough for stage names.
+BOARD_WIDTH = 1500
 
 
 class Report:
@@ -68,8 +72,8 @@ class Report:
         if unit == "money":
             return money(x, self.journey.currency)
         if unit == "days":
-            return self.w("days", n=f"{x:.3g}")
-        return f"{x:.3g}"
+            return self.w("days", n=quantity(x))
+        return quantity(x)
 
     # ------------------------------------------------------------ page
     def html(self) -> str:
@@ -79,7 +83,7 @@ class Report:
             subtitle.append(f"{w('personas')}: " + ", ".join(
                 f"{plain(p.label) or p.id} {round(p.share * 100):g}%" for p in j.personas))
         body = [self.headline(), self.scorecard(), self.board(), self.map(), self.funnel(),
-                self.compare(), self.levers(), self.attribution(),
+                self.money(), self.compare(), self.levers(), self.attribution(),
                 section("later", "", "", f'<p class="note">{esc(w("not_yet"))}</p>')]
         footer = w("generated", file=self.source or j.path)
         return page(plain(j.title) or "journey", subtitle, [b for b in body if b], footer,
@@ -117,7 +121,7 @@ class Report:
     def board(self) -> str:
         from ..board import board_svg
 
-        svg = board_svg(self.journey, lang=self.lang, report=self.report,
+        svg = board_svg(self.journey, lang=self.lang, report=self.report, width=BOARD_WIDTH,
                         outcomes=self.evaluated(self.journey))
         return section("board", self.w("board"), "", f'<div class="scroll">{svg}</div>')
 
@@ -129,7 +133,7 @@ class Report:
             svg = produce(self.journey, "svg", flows=True).decode("utf-8")
         except RenderFailed as err:
             return section("map", self.w("map"), self.w("map_missing", reason=str(err)), "")
-        svg = svg[svg.find("<svg"):]  # no XML prolog or doctype inside HTML
+        svg = _readable(svg[svg.find("<svg"):])  # no XML prolog or doctype inside HTML
         return section("map", self.w("map"), self.w("map_note"), f'<div class="scroll">{svg}</div>')
 
     def funnel(self) -> str:
@@ -146,6 +150,46 @@ class Report:
                       for s in self.journey.stages], {1, 2, 3})
         return section("funnel", w("funnel"), w("funnel_note"),
                        figure(svg, w("funnel"), data, w("data_table")))
+
+    def money(self) -> str:
+        """Revenue, cost and profit per stage (the board's money lane as a
+        chart), with the whole journey's in the data table."""
+        from ..board.content import Context
+        from ..board.lanes import Money, known_money
+        from ..board.pieces import MONEY
+
+        w = self.w
+        lane = Money().build(Context(self.journey, None, self.lang, self.report))
+        if lane is None:
+            return ""
+        stages = self.report.blended.stages
+        tones = {w(f"money_{k}" if k != "loss" else "money_loss"): MONEY[k] for k in MONEY}
+        rows, table_rows = [], []
+        for s in self.journey.stages:
+            name = plain(s.label) or s.id
+            # (None: no value, infinite for customers who keep their own rate: —)
+            values = [known_money(stages[s.id][k]) for k in Money.KINDS]
+            table_rows.append([name, *("\u2014" if x is None else money(x, self.journey.currency)
+                                       for x in values)])
+            for kind, x in zip(Money.KINDS, values):
+                if x is None:
+                    continue
+                shown = money(x, self.journey.currency)  # a loss as the board shows it
+                tone = "loss" if kind == "profit" and shown.startswith("\u2212") else kind
+                rows.append({"stage": name, "kind": w(f"money_{kind}"),
+                             "tone": w(f"money_{tone}"), "value": x, "text": shown})
+        blended = self.report.blended
+        totals = [known_money(blended.value(k)) for k in Money.KINDS]
+        table_rows.append([w("whole_journey"), *("\u2014" if x is None else
+                                                 money(x, self.journey.currency)
+                                                 for x in totals)])
+        currency = plain(self.journey.currency) or ""
+        title = w("money_axis", currency=f" ({currency})" if currency else "")
+        svg = charts.money(rows, title, tones, prefix="money")
+        data = table([w("stage"), *(w(f"money_{k}") for k in Money.KINDS)], table_rows,
+                     {1, 2, 3})
+        return section("money", w("money_title"), w("money_note"),
+                       figure(svg, w("money_title"), data, w("data_table")))
 
     def compare(self) -> str:
         from ...simulate import simulate
@@ -202,6 +246,25 @@ class Report:
                      [[r["channel"], pct(r["effect"]), pct(r["share"])] for r in rows], {1, 2})
         return section("attribution", w("attribution"), w("attribution_note"),
                        figure(svg, w("attribution"), data, w("data_table")))
+
+
+#: The flow map is shown at least this share of its own size (its 11 pt
+#: text at about 9 px; the section scrolls sideways), never larger than it.
+MAP_SCALE = 0.6
+
+
+def _readable(svg: str) -> str:
+    """Graphviz's SVG with a width that keeps its text readable: fitted to
+    the section when that is large enough, else MAP_SCALE of its own width
+    (the page scrolls it sideways; print fits it to the page)."""
+    import re
+
+    found = re.match(r'<svg width="([\d.]+)pt"', svg)
+    if found is None:
+        return svg
+    px = float(found.group(1)) * 4 / 3
+    return svg.replace("<svg ", f'<svg style="width:max(100%, {px * MAP_SCALE:.0f}px);'
+                       f'max-width:{px:.0f}px" ', 1)
 
 
 def _blended_levers(journey: CompiledJourney) -> list[Lever]:
