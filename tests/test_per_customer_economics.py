@@ -155,3 +155,20 @@ def test_a_lever_changes_profit_by_the_integrated_lifetime():
     # 1 pp more of the landing's 70% subscribe, each worth the integrated lifetime
     assert lever.d_profit == pytest.approx(0.7 * 0.01 * MARGIN * PRICE * lifetime(a, b),
                                            rel=1e-8)
+
+
+def test_the_board_shows_an_infinite_amount_as_a_dash():
+    # beta(9, 1) without a discount: E[1 / (1 - p)] is infinite, so are the
+    # paying stage's revenue and profit and the journey's; cost stays finite
+    from journeydsl.render.board.content import Context
+    from journeydsl.render.board.lanes import Money
+
+    journey = compile_ok(shop("beta(9, 1)").replace("discount 1% per month", ""))
+    report = simulate(journey)
+    assert report.blended.value("revenue") is None
+    lane = Money().build(Context(journey, None, "en", report))
+    visit, paying = lane.cells
+    texts = {a.label: a.text for a in paying}
+    assert texts == {"revenue": "\u2014", "cost": "0", "profit": "\u2014"}
+    assert [a.text for a in visit][1] == "31.50"  # 0.7 x 30 + 0.3 x 35
+    assert lane.span[0].text.endswith("revenue \u2014")
