@@ -329,3 +329,37 @@ def stage_levers_table(found: list[Lever], journey: CompiledJourney, currency: s
             return table
     room = max(8, (width or 0) - (natural_width(table) - max(map(cell_len, names))))
     return build([_cut(name, room) for name in names])
+
+
+# ------------------------------------------------------------------ Monte Carlo deltas
+
+def crn_deltas_table(deltas: Mapping[str, Mapping[str, Mapping[str, float | None]]],
+                     currency: str | None) -> Table:
+    """`simulate --compare --method monte-carlo`: each scenario's change from
+    the baseline, walked with common random numbers, ± its standard error
+    (and, for scale, what two independent runs would give)."""
+    from ..metrics import HEADLINE, Metric
+
+    table = Table(title="Scenario − baseline (Monte Carlo, common random numbers: the same "
+                        "prospects walk every variant)", title_justify="left")
+    table.add_column("Metric", no_wrap=True)
+    for name in deltas:
+        table.add_column(f"{name}: change ± std. error", justify="right")
+    table.add_column("independent runs' std. error", justify="right")
+    for metric in HEADLINE:
+        cells = [deltas[name].get(metric.json) or {} for name in deltas]
+        if not any(c.get("delta") is not None for c in cells):
+            continue
+
+        def show(x: float | None, plus: bool, metric: Metric = metric) -> str:
+            if x is None:
+                return "—"
+            if metric.unit == "rate":
+                return points(x) if plus else points(x).lstrip("+")
+            return fmt(x, metric.unit if metric.unit != "number" else "ratio", currency, plus)
+
+        row = [f"{show(c.get('delta'), True)} ± {show(c.get('stderr'), False)}"
+               if c.get("delta") is not None else "—" for c in cells]
+        alone = ", ".join(show(c.get("stderr_independent"), False) for c in cells)
+        table.add_row(metric.label, *row, alone)
+    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -15,6 +16,7 @@ from .common import UsageError, command, compile_or_exit, error, pick
 from .root import app
 
 if TYPE_CHECKING:
+    from ..api import Compiled
     from ..language.compiled import CompiledJourney
     from ..simulate import Report
     from ..simulate.montecarlo.report import MonteCarloReport
@@ -66,6 +68,10 @@ def simulate(
     draws: Annotated[int, typer.Option(
         min=1, help="Monte Carlo: draws of the uncertain rates.")] = 20,
     seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 20261123,
+    top: Annotated[str, typer.Option(
+        help="Monte Carlo: the share of all revenue the top X% of prospects earn "
+             "(and of customer revenue the top X% of customers bring).",
+        callback=lambda value: _percent(value))] = "8%",
     output_format: Annotated[SimFormat, typer.Option(
         "--format", "-f", help="text (tables) or json.")] = SimFormat.text,
     curve: Annotated[Optional[Period], typer.Option(
@@ -114,10 +120,13 @@ def simulate(
 
         run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
-            run = _monte_carlo_runner(prospects, draws, seed, persona)
+            run = _monte_carlo_runner(prospects, draws, seed, persona, _percent(top))
+        deltas: dict | None = None
         if compare:
             reports = {"baseline": run(result.variant())}
             reports.update({s: run(result.variant(s)) for s in result.scenarios})
+            if method is Method.monte_carlo and result.scenarios:
+                deltas = _crn_deltas(result, prospects, draws, seed, persona)
         else:
             report = run(journey)
         lever_list = removals = None
@@ -150,6 +159,11 @@ def simulate(
                 o.as_dict() for o in outcomes if o.scenario == (None if name == "baseline"
                                                                 else name)]}
                        for name, r in reports.items()}
+            if deltas is not None:
+                for name in result.scenarios:
+                    payload[name]["deltas"] = deltas.get(name)
+                if "" in deltas:  # the paired walk could not be made: why
+                    payload["baseline"]["deltas_undefined"] = deltas[""]
         else:
             payload = report.as_dict()
             payload["expectations"] = [o.as_dict() for o in outcomes]
@@ -178,6 +192,13 @@ def simulate(
     width = console.width  # the tables fit it without wrapping a row (COLUMNS sets it)
     if compare:
         console.print(compare_view(reports, journey.currency, persona, width=width))
+        if deltas is not None and "" not in deltas:
+            from .economics import crn_deltas_table
+
+            console.print(crn_deltas_table(deltas, journey.currency))
+        elif deltas is not None:
+            console.print(f"Scenario deltas with common random numbers: not computed "
+                          f"({deltas['']})")
     else:
         from .economics import sections
 
@@ -208,13 +229,44 @@ def simulate(
         console.print(card)
 
 
-def _monte_carlo_runner(prospects: int, draws: int, seed: int,
-                        persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
+def _crn_deltas(result: Compiled, prospects: int, draws: int, seed: int,
+                persona: str | None) -> dict:
+    """Each scenario's change from the baseline (by JSON key: delta, stderr,
+    stderr_independent), from walking the same prospects through every
+    variant; {"": why} when that walk cannot be made."""
+    from ..simulate.montecarlo.crn import TooLong, compare as paired
+
+    variants = [result.variant()] + [result.variant(s) for s in result.scenarios]
+    try:
+        found = paired(variants, prospects, draws, seed, persona)
+    except (TooLong, ValueError) as err:
+        return {"": str(err)}
+    return {name: {k: d.as_dict() for k, d in changes.items()}
+            for name, changes in zip(result.scenarios, found)}
+
+
+def _percent(text: str) -> str:
+    """`--top`: a percentage above 0 and at most 100 (`8%`, `0.5%`; the % may
+    be left out); returned as given once checked."""
+    number = text.strip().removesuffix("%").strip()
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 100:
+        raise typer.BadParameter(f"{text!r} is not a percentage above 0 and at most 100 "
+                                 "(e.g. 8%)")
+    return text
+
+
+def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None,
+                        top: str = "8%") -> Callable[[CompiledJourney], MonteCarloReport]:
     """monte_carlo() with a progress bar on stderr when it is a terminal;
     walks it cannot finish are `journey: ...` and exit 1."""
     from ..simulate.montecarlo import WalkTooLong
 
-    walk = _monte_carlo_walk(prospects, draws, seed, persona)
+    fraction = float(top.strip().removesuffix("%")) / 100
+    walk = _monte_carlo_walk(prospects, draws, seed, persona, fraction)
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         try:
@@ -227,15 +279,15 @@ def _monte_carlo_runner(prospects: int, draws: int, seed: int,
     return run
 
 
-def _monte_carlo_walk(prospects: int, draws: int, seed: int,
-                      persona: str | None) -> Callable[[CompiledJourney], MonteCarloReport]:
+def _monte_carlo_walk(prospects: int, draws: int, seed: int, persona: str | None,
+                      top: float) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         if not sys.stderr.isatty():
-            return monte_carlo(journey, prospects, draws, seed, persona)
+            return monte_carlo(journey, prospects, draws, seed, persona, concentration=top)
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -251,6 +303,7 @@ def _monte_carlo_walk(prospects: int, draws: int, seed: int,
                     bar.update(task, visible=True)
                 bar.update(task, completed=done / total if total else 1.0)
 
-            return monte_carlo(journey, prospects, draws, seed, persona, progress)
+            return monte_carlo(journey, prospects, draws, seed, persona, progress,
+                               concentration=top)
 
     return run

@@ -485,6 +485,13 @@ def monte_carlo_view(report: MonteCarloReport, currency: str | None,
     if clv:
         parts.append(Text("CLV among customers: " + ", ".join(
             f"{k} {fmt(v, 'money', currency)}" for k, v in clv.items())))
+    if report.top_revenue_share is not None:
+        se = report.top_revenue_stderr
+        parts.append(Text(
+            f"Top {report.concentration_fraction * 100:g}% of prospects earn "
+            f"{_share(report.top_revenue_share)} of all revenue"
+            + (f" (standard error {se * 100:.2f} points)" if se is not None
+               else "")))
     if report.revenue_concentration is not None:
         parts.append(Text(
             f"Revenue concentration: the top {report.concentration_fraction * 100:g}% of customers "

@@ -19,9 +19,13 @@ the modules follow the life of a run:
   loops.py      self-loops: a geometric stay in one draw
   referrals.py  Poisson referrals by thinning, and the cascade's queue
   books.py      what stopped walks leave behind, summed by pair
+  ledger.py     money by step and by entry, profit events, by batch
   run.py        a set of pairs walked together -> a `Tally` per pair
   tally.py      sums that add up across draws
   report.py     `MonteCarloReport`: means, uncertainty, concentration
+  money.py      money by place, by entry, payback; jackknife standard errors
+  top.py        `--top`: the revenue share of the top prospects
+  crn.py        `--compare` deltas: every variant walks the same prospects
 
 Runs are reproducible: the same seed gives the same report.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bins import Tables
+from .ledger import Ledger
 
 ENDED, CUT = 0, 1  # how a walk stops: its end, or the horizon
 
@@ -66,6 +67,7 @@ class Books:
         self.queue: list[tuple] = []  # (world, target, time)
         self.taken = 0
         self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
+        self.ledger = Ledger(eng, self.block)  # money by place, by entry, over time
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
@@ -75,18 +77,23 @@ class Books:
             self.end_step = np.full(N0, -1, np.int32)
 
     # ---- entering prospects
-    def convert_flock(self, i: int, ids, time: float) -> None:
-        """A flock of pair i (members `ids`) reaches its first goal at `time`."""
+    def convert_flock(self, i: int, c, time: float) -> None:
+        """Flock c of pair i reaches its first goal at `time`."""
+        ids = c.ids
+        self.ledger.flock_converted(i, c, time)
         if self.keep:
             self.converted_at[ids] = time
         else:
             self.time_sum[i] += len(ids) * time
             self.time_sq[i] += len(ids) * time * time
 
-    def stop_flock(self, kind, i: int, step: int, c, count: int, ids) -> None:
+    def stop_flock(self, kind, i: int, step: int, c, count: int, ids,
+                   batches: np.ndarray | None = None) -> None:
         """`count` members of flock c of pair i stop (`kind`) at `step`
-        (`ids`: who, needed with `keep` only)."""
+        (`ids`: who, needed with `keep` only; `batches`: how many in each
+        ledger batch, None: all the flock's members)."""
         self.finished += count
+        self.ledger.flock_walks(i, c, self.ledger.members(c) if batches is None else batches)
         value, cost = c.money.real, c.money.imag
         if self.keep:
             self.value[ids] = value
@@ -115,10 +122,11 @@ class Books:
             who, code, time = who[entering], code[entering], time[entering]
         if not len(who):
             return
+        pair = self.eng.pair_of.take(code)
+        self.ledger.converted(pair, who, time)
         if self.keep:
             self.converted_at[who] = time
             return
-        pair = self.eng.pair_of.take(code)
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
@@ -134,6 +142,8 @@ class Books:
         if not len(sel):
             return
         self.finished += len(sel)
+        self.ledger.walks(self.eng.pair_of.take(e.take(sel)), who, money.take(sel),
+                          gain.take(sel), cv.take(sel))
         if self.keep:
             both = money.take(sel)
             self.value[who] = both.real

@@ -20,7 +20,9 @@ from ..chain import Chain
 from ...metrics import METRIC
 from ..mixture import infinite, marked
 from ..results import blend
+from . import money
 from .report import MonteCarloReport, blended_linear, uncertainty
+from .top import Earners, concentration as top_share
 from .run import Stats, run_pairs
 from .bins import Pair
 from .tally import Tally
@@ -121,16 +123,25 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     pooled: dict[str, Tally] = {}
     per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
     converters = []
+    earners = []
     for d in range(k):
         mine = {p: tallies[j] for j, (dd, p) in enumerate(which) if dd == d}
         for p, tally in mine.items():
+            earners.append(Earners(tally.earners[:, 0], tally.earners[:, 1],
+                                   float(tally.n - tally.earners[:, 1].sum()),
+                                   mix[p] / (max(tally.n, 1) * k), d))
             pooled[p] = tally if p not in pooled else pooled[p].merge(tally)
             c = tally.converters.copy()
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
             converters.append(c)
         per_draw.append(blended_linear(mine, mix))
+    personas = {p: pooled[p].metrics() for p in run}
+    books = money.join(stats.ledgers, len(pairs), chains[run[0]].n)
+    money.fill(personas, chains, which, books)
+    # expectations the exact engine finds infinite: None with the reason
+    # (a run's mean of them is finite but estimates nothing)
     infinite = _infinite(chains)
-    personas = {p: marked(pooled[p].metrics(), infinite.get(p, {})) for p in run}
+    personas = {p: marked(personas[p], infinite.get(p, {})) for p in run}
     notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
@@ -143,6 +154,8 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     report.describe_converters()
+    report.place_stderr = money.stderr(books, chains, which, mix, k)
+    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration)
     infinite_reasons = set(report.blended.unknown.values())
     for name, why in report.blended.undefined().items():
         key = METRIC[name].json
@@ -202,5 +215,6 @@ def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
                                 progress=tick)
         tallies += part
         stats = Stats(stats.transitions + st.transitions, stats.moves + st.moves,
-                      stats.cascade_capped or st.cascade_capped)
+                      stats.cascade_capped or st.cascade_capped,
+                      stats.ledgers + [(lo, led) for _, led in st.ledgers])
     return tallies, stats

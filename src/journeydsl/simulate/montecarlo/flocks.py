@@ -45,6 +45,7 @@ class Flock:
     gain: complex  # discounted margin x value + 1j * cost before the first goal visit
     seen: int  # first-visit bits of the tracked steps seen so far
     depth: int = 0
+    batches: np.ndarray | None = None  # members per ledger batch (None: not counted yet)
 
 
 class Flocks:
@@ -64,8 +65,10 @@ class Flocks:
             s, c = int(s), int(c)
             if c:
                 books.starts[i, s] += c
+                batches = books.ledger.enter(i, s, first_id, c)
                 ids = np.arange(first_id, first_id + c, dtype=np.intp)
-                stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0))
+                stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0,
+                                   batches=batches))
                 first_id += c
         while stack:
             flock = stack.pop()
@@ -91,14 +94,16 @@ class Flocks:
             return None
         if not c.converted and eng.goal_e[code]:
             c.converted = True
-            books.convert_flock(i, c.ids, t)
+            books.convert_flock(i, c, t)
         j = code - 2 * i * eng.S
         if j < eng.E_max:  # a move (entries are counted as starts)
             books.edge_counts[i, j] += n
         row = int(eng.row[code])
         factor = eng.daily_discount ** t
-        c.money += complex(eng.money[code]) * factor
+        earned = complex(eng.money[code]) * factor
+        c.money += earned
         gained = complex(eng.gain[code]) * factor
+        books.ledger.flock_visit(i, c, int(eng.tgt[code]), t, earned, gained.real)
         c.gain += complex(gained.real, 0.0) if c.converted else gained
         c.seen |= int(eng.bits[code])
         if self.counts is not None:
@@ -121,16 +126,19 @@ class Flocks:
         go, outcome = eng.sampler.draw_row(row, n, self.rng)
         self.transitions += n
         self.moves += len(go)
+        ids = c.ids.take(go)
+        going = books.ledger.batches(ids)  # the ledger books walks by batch
         if len(go) < n:
             ended = c.ids
             if books.keep:
                 mask = np.ones(n, bool)
                 mask[go] = False
                 ended = c.ids[mask]
-            books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended)
+            books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended,
+                             books.ledger.members(c) - going)
         if not len(go):
             return []
-        ids = c.ids.take(go)
         found = np.bincount(outcome).nonzero()[0]
         return [Flock(ids if len(found) == 1 else ids[outcome == o], int(o), t, c.converted,
-                      c.money, c.gain, c.seen, c.depth + 1) for o in found]
+                      c.money, c.gain, c.seen, c.depth + 1, going if len(found) == 1 else None)
+                for o in found]

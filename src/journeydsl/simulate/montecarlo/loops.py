@@ -98,6 +98,14 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
         earned *= disc.take(idx)
         gained *= disc.take(idx)
     money[idx] += earned
+    base = eng.gain.take(own).real - eng.money.take(own).imag  # profit of one visit
+
+    def profit_at(k):
+        """(discounted profit of the stay's visit 0, log of one move's discount)"""
+        return (base.take(k) * (disc.take(idx.take(k)) if disc is not None else 1.0),
+                log_q.take(k))
+
+    books.ledger.stays(w.take(idx), own, t_run, step, visits, earned, gained.real, profit_at)
     gained.imag[cv.take(idx)] = 0.0  # after converting, costs are not acquisition
     gain[idx] += gained
     timed = (step > 0).nonzero()[0]

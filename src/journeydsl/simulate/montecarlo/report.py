@@ -5,8 +5,8 @@ uncertain rates: `uncertainty` gives each blended headline metric its
 standard error and p05/p50/p95 (across draws, or by the delta method with
 one draw), and the converters' discounted value, cost and clv are kept so
 that a claim like "8% of customers bring 40% of profit" can be checked.
-Payback is read off the exact engine's profit curve: Monte Carlo leaves it
-null (`undefined` says so).
+Payback is read off the simulated profit curve (money.py) and has no
+standard error here.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .books import dot
 from .tally import Tally
 
 # Blended headline metrics that get an uncertainty band, by their JSON keys
-# (not payback: read off the exact engine's profit curve, it has no Monte
-# Carlo estimate).
+# (not payback: read off the simulated profit curve, a step function of
+# the data with no delta-method gradient; money.py says why).
 HEADLINE = tuple(m.json for m in METRICS_SHOWN if not m.curve)
 
 _Z90 = 1.6448536269514722  # standard normal 95th percentile
@@ -100,16 +100,19 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
     return [float(np.interp(q, cw, x)) for q in qs]
 
 
-def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float) -> float | None:
+def share_of_top(amount: np.ndarray, weight: np.ndarray, fraction: float,
+                 whole: float | None = None) -> float | None:
     """Share of sum(weight * amount) held by the top `fraction` (by weight) of
     the entries ranked by amount. Only the top is sorted: enough entries to
-    hold `fraction` of the weight, picked by a partition (weights > 0)."""
+    hold `fraction` of the weight, picked by a partition (weights > 0).
+    `whole`: the weight the fraction is of (default the entries' total;
+    more when entries of amount 0 are left out)."""
     if not len(amount) or not 0 < fraction <= 1:
         return None if not len(amount) else 0.0
     total = dot(weight, amount)
     if total == 0:
         return None
-    whole = float(weight.sum())
+    whole = float(weight.sum()) if whole is None else whole
     top = min(len(amount), int(fraction * whole / float(weight.min())) + 2)
     order = np.argpartition(-amount, top - 1)[:top] if top < len(amount) else np.arange(top)
     order = order.take(np.argsort(-amount.take(order), kind="stable"))
@@ -144,6 +147,13 @@ class MonteCarloReport(Report):
     capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
     cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
+    # standard errors of the blended money by place and by-entry metrics
+    # ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})
+    place_stderr: dict = field(default_factory=dict)
+    # the share of all revenue the top `concentration_fraction` of entering
+    # prospects earn, and its standard error (top.py: delta method)
+    top_revenue_share: float | None = None
+    top_revenue_stderr: float | None = None
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
     undefined: dict[str, str] = field(default_factory=dict)
@@ -191,6 +201,10 @@ class MonteCarloReport(Report):
             "transitions": self.transitions,
             "capped_walks": self.capped_walks,
             "cascade_capped": self.cascade_capped,
+            "stderr": self.place_stderr,
+            "top": {"fraction": self.concentration_fraction,
+                    "revenue_share": self.top_revenue_share,
+                    "stderr": self.top_revenue_stderr},
         })
         notes = dict(self.undefined)
         out = _finite(out, "", notes)

@@ -19,6 +19,7 @@ from scipy import sparse
 from ..chain import Chain
 from ..results import Metrics
 from .books import Books, dot
+from .ledger import Ledger
 from .bins import Pair, Tables
 from .tally import LINEAR, Tally
 from .walk import MAX_MOVES, walk
@@ -95,6 +96,7 @@ class Stats:
     transitions: int
     moves: int
     cascade_capped: bool
+    ledgers: list[tuple[int, Ledger]] = field(default_factory=list)  # (first pair, its ledger)
 
 
 def simulate_chain(chain: Chain, prospects: int, rng: np.random.Generator,
@@ -138,6 +140,10 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
     limits = [CASCADE_FACTOR * p.prospects if cascade_limit is None else cascade_limit
               for p in pairs]
     books = Books(eng, keep, limits)
+    # the batches' partition (ledger.py): random each run, the walks' stream untouched
+    seeds = getattr(rng.bit_generator, "seed_seq", None)
+    if isinstance(seeds, np.random.SeedSequence):
+        books.ledger.salt(int(seeds.generate_state(1, np.uint64)[0]))
     done = [0]
 
     def tick(finished: int) -> None:
@@ -150,7 +156,7 @@ def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, ke
         eng, rng, books, keep, max_moves, tick if progress else None)
     books.close()
     tallies = _tallies(eng, books)
-    stats = Stats(transitions, moves, bool(books.cascade_capped.any()))
+    stats = Stats(transitions, moves, bool(books.cascade_capped.any()), [(0, books.ledger)])
     walks = _walks(eng, books, tallies[0], visit_sum[0], visit_sq[0], stats) if keep else None
     return tallies, stats, walks
 
@@ -261,7 +267,8 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
             churn=books.ends[i, n:].astype(float), stage_reach_count=stage_entries,
             cohort=cohort, converters=np.column_stack([
                 value[conv], cost[conv], weight[conv],
-                (margin_value - cost + acquisition)[conv]])))
+                (margin_value - cost + acquisition)[conv]]),
+            earners=np.column_stack([value[value != 0], weight[value != 0]])))
     return tallies
 
 

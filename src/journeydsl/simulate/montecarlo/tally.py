@@ -8,7 +8,7 @@ products, never as per-prospect arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,8 @@ class Tally:
     stage_reach_count: np.ndarray
     cohort: np.ndarray  # prospects, customers, revenue, cost (sums)
     converters: np.ndarray  # [converter, (value, cost, weight, clv)]
+    # [record, (value, weight)]: the walks that earn revenue (the rest earn 0)
+    earners: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def merge(self, other: Tally) -> Tally:
         return Tally(
@@ -43,7 +45,8 @@ class Tally:
             self.visits + other.visits, self.reach_count + other.reach_count,
             self.dropoff + other.dropoff, self.churn + other.churn,
             self.stage_reach_count + other.stage_reach_count, self.cohort + other.cohort,
-            np.concatenate([self.converters, other.converters]))
+            np.concatenate([self.converters, other.converters]),
+            np.concatenate([self.earners, other.earners]))
 
     @property
     def means(self) -> np.ndarray:

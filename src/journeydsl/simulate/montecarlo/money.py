@@ -1,0 +1,250 @@
+"""Money by place, by entry and payback, from the ledgers, with standard errors.
+
+Each persona's Metrics gain what the exact engine reports beside the
+headline metrics: `revenue`, `cost` and `profit` per step, stage and
+channel, `by_entry` (each entry step's prospects: their expectations and
+profit curve) and the profit curve F(t) itself, read off the simulated
+visits (`Sampled`), so that payback is found on it exactly as the exact
+engine finds it on its own (payback.py); blending over personas then
+follows `results.blend` unchanged.
+
+Standard errors (blended, or the one persona run) are delete-one-group
+jackknife estimates: every number is recomputed without one group of
+prospects at a time, and the variance is (G - 1) / G x the sum of squared
+deviations of those G recomputations. The groups are the ledger's
+interleaved batches of prospects (independent samples); with uncertain
+rates the draws are groups too, and the larger of the two variances is
+kept (as `report.uncertainty` keeps the larger of the within-draw and the
+across-draw variance). For a mean this is the batch-means variance; for a
+ratio (cac, clv, ltv_cac by entry) it is the delta method's, without
+writing its gradient. Payback has none: it is one of the visit times where
+the mean curve last crosses zero, a step function of the data whose
+jackknife is known to be inconsistent (the docs say so).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...metrics import BY_ENTRY, ratio, METRIC
+from ..chain import Chain, stage_index
+from ..payback import Events, ProfitCurve
+from ..results import Entry, Metrics, channel_money
+from .ledger import BATCHES, ENTRY_COLUMNS, Ledger
+
+_EXPECT = ENTRY_COLUMNS[1:]  # the by-entry expectations (after the count)
+
+
+class Sampled:
+    """One group of prospects' F(t), from the simulated visits (per entering
+    prospect): complete, a `payback.Money`. Without a horizon the walks all
+    ended, yet payback's wording for a curve ending below 0 must say "in
+    the long run": `complete` is then False with nothing left to follow."""
+
+    def __init__(self, times: np.ndarray, gains: np.ndarray, horizon: bool) -> None:
+        self._events = Events(times, gains, float(-gains[gains < 0].sum()),
+                              float(gains[gains > 0].sum()))
+        self.complete = horizon
+
+    @property
+    def profit(self) -> float:
+        return float(self._events.gains.sum())
+
+    @property
+    def positive(self) -> float:
+        return self._events.positive
+
+    @property
+    def negative(self) -> float:
+        return self._events.negative
+
+    def first_until(self) -> float:
+        return math.inf
+
+    def events(self, until_days: float) -> Events:
+        return self._events
+
+
+@dataclass
+class Books:
+    """Every ledger of a run joined: arrays by global pair number."""
+
+    place: np.ndarray  # [pair, batch, step, (value, cost, margin x value)]
+    entry: np.ndarray  # [pair, entry, batch, ENTRY_COLUMNS]
+    entries: list[int]  # entry step numbers
+    keys: np.ndarray  # events: pair * E + entry
+    times: np.ndarray
+    amounts: np.ndarray
+
+
+def join(ledgers: list[tuple[int, Ledger]], pairs: int, n: int) -> Books:
+    """The ledgers of the groups of pairs (each with its first pair number)."""
+    entries = sorted({s for _, led in ledgers for s in led.entries})
+    E = len(entries)
+    place = np.zeros((pairs, BATCHES, n, 3))
+    entry = np.zeros((pairs, E, BATCHES, len(ENTRY_COLUMNS)))
+    keys, times, amounts = [], [], []
+    for lo, led in ledgers:
+        P = led.place.shape[0]
+        place[lo:lo + P] = led.place
+        at = np.searchsorted(entries, led.entries)
+        entry[lo:lo + P, at] = led.by_entry
+        k, t, a = led.events()
+        pair, e = np.divmod(k, max(led.E, 1))
+        keys.append((lo + pair) * E + at[e] if len(k) else k)
+        times.append(t)
+        amounts.append(a)
+    return Books(place, entry, entries, np.concatenate(keys), np.concatenate(times),
+                 np.concatenate(amounts))
+
+
+def _curve(books: Books, pairs: np.ndarray, entry: int | None, count: float,
+           horizon: bool) -> ProfitCurve:
+    E = len(books.entries)
+    pair, e = np.divmod(books.keys, max(E, 1))
+    mine = np.isin(pair, pairs) & ((e == entry) if entry is not None else True)
+    t, a = books.times[mine], books.amounts[mine]
+    times, where = np.unique(t, return_inverse=True)
+    gains = np.bincount(where, weights=a, minlength=len(times)) / max(count, 1.0)
+    return ProfitCurve(((1.0, Sampled(times, gains, horizon)),))
+
+
+def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tuple[int, str]],
+         books: Books) -> None:
+    """Each persona's money by place, by entry and profit curve, pooled over
+    its draws (pairs `which[j] = (draw, persona)`)."""
+    for p, m in personas.items():
+        chain = chains[p]
+        pairs = np.array([j for j, (_, q) in enumerate(which) if q == p])
+        entry = books.entry[pairs].sum(axis=(0, 2))  # [entry, column]
+        count = float(entry[:, 0].sum())
+        money = _money(books.place[pairs].sum(axis=(0, 1)), count)
+        for s, (rev, cost, prof) in zip(chain.steps, money.tolist()):
+            m.steps[s].update(revenue=rev, cost=cost, profit=prof)
+        names, number = stage_index(chain)
+        for k, name in enumerate(names):
+            rev, cost, prof = money[number == k].sum(axis=0).tolist()
+            m.stages[name].update(revenue=rev, cost=cost, profit=prof)
+        m.channels = channel_money(chain, money)
+        horizon = chain.horizon_days is not None
+        m.curve = _curve(books, pairs, None, count, horizon)
+        rates = chain.entry / chain.entry.sum()
+        m.by_entry = {}
+        for k, step in enumerate(books.entries):
+            c = float(entry[k, 0])
+            if rates[step] > 0 and c > 0:
+                values = dict(zip(_EXPECT, (entry[k, 1:] / c).tolist()))
+                m.by_entry[chain.steps[step]] = Entry(
+                    values, _curve(books, pairs, k, c, horizon), float(rates[step]))
+
+
+def _money(place: np.ndarray, count: float) -> np.ndarray:
+    """(revenue, cost, profit) per step from (value, cost, margin x value) sums."""
+    per = place / max(count, 1.0)
+    return np.column_stack([per[:, 0], per[:, 1], per[:, 2] - per[:, 1]])
+
+
+# ------------------------------------------------------------------ standard errors
+
+def _numbers(place, entry, persona_of: np.ndarray, mix: dict[str, float],
+             rates: dict[str, np.ndarray], stage_number, channel_number) -> np.ndarray:
+    """Every blended number that gets a standard error, as one vector: money
+    per step, stage and channel (revenue, cost, profit), then the by-entry
+    metrics (BY_ENTRY order but payback); NaN where undefined.
+    `place` [pair, step, 3] and `entry` [pair, entry, column] are sums."""
+    E = entry.shape[1]
+    by_entry = np.zeros((E, len(_EXPECT)))
+    weight = np.zeros(E)
+    money = np.zeros((place.shape[1], 3))
+    for p, share in mix.items():
+        mine = persona_of == p
+        sums = entry[mine].sum(axis=0)
+        count = float(sums[:, 0].sum())
+        money = money + share * _money(place[mine].sum(axis=0), count)
+        for k in range(E):
+            w = share * rates[p][k]
+            if w > 0 and sums[k, 0] > 0:
+                by_entry[k] += w * sums[k, 1:] / sums[k, 0]
+                weight[k] += w
+    out = [x.reshape(-1) for x in (money, _group(money, *stage_number),
+                                   _group(money, *channel_number))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = by_entry / weight[:, None]
+    for k in range(E):
+        values = dict(zip(_EXPECT, mean[k].tolist()))
+        row = [_entry_value(m.name, values) for m in BY_ENTRY if not m.curve]
+        out.append(np.array([np.nan if v is None else v for v in row], float))
+    return np.concatenate(out)
+
+
+def _group(money: np.ndarray, number: np.ndarray, count: int) -> np.ndarray:
+    return np.column_stack([np.bincount(number, weights=money[:, c], minlength=count)
+                            for c in range(3)])
+
+
+def _entry_value(name: str, values: dict[str, float]) -> float | None:
+    if any(math.isnan(v) for v in values.values()):
+        return None
+    metric = METRIC[name]
+    if metric.of is None:
+        return values[name]
+    return ratio(metric, {k: _entry_value(k, values) for k in metric.of})
+
+
+def _jackknife(estimates: list[np.ndarray]) -> np.ndarray:
+    g = len(estimates)
+    x = np.array(estimates)
+    with np.errstate(invalid="ignore"):
+        return (g - 1) / g * ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+
+
+def stderr(books: Books, chains: dict[str, Chain], which: list[tuple[int, str]],
+           mix: dict[str, float], draws: int) -> dict:
+    """Standard errors of the blended money by place and by-entry metrics."""
+    first = next(iter(chains.values()))
+    persona_of = np.array([p for _, p in which])
+    draw_of = np.array([d for d, _ in which])
+    rates = {p: (ch.entry / ch.entry.sum())[books.entries] for p, ch in chains.items()}
+    names, stage_number = stage_index(first)
+    channel_number = (first.channel_of if first.channel_of is not None
+                      else np.zeros(first.n, np.int64))
+
+    def numbers(place, entry):
+        return _numbers(place, entry, persona_of, mix, rates, (stage_number, len(names)),
+                        (channel_number, len(first.channels)))
+
+    place_all, entry_all = books.place.sum(axis=1), books.entry.sum(axis=2)
+    by_batch = [numbers(place_all - books.place[:, b], entry_all - books.entry[:, :, b])
+                for b in range(BATCHES)]
+    var = _jackknife(by_batch)
+    if draws > 1:
+        by_draw = []
+        for d in range(draws):
+            keep = (draw_of != d)[:, None, None]
+            by_draw.append(numbers(place_all * keep, entry_all * keep))
+        var = np.fmax(var, _jackknife(by_draw))
+    # a number with no spread (time to convert when every path takes 14
+    # days) has a jackknife variance of rounding errors: 0
+    size = np.abs(np.array(by_batch)).max(axis=0)
+    se = [None if not math.isfinite(v) else 0.0 if math.sqrt(max(v, 0.0)) <= 1e-9 * s
+          else math.sqrt(max(v, 0.0)) for v, s in zip(var.tolist(), size.tolist())]
+    at = 0
+
+    def take(ids: list[str], keys: tuple[str, ...]) -> dict:
+        nonlocal at
+        out = {}
+        for i in ids:
+            out[i] = dict(zip(keys, se[at:at + len(keys)]))
+            at += len(keys)
+        return out
+
+    money_keys = ("revenue", "cost", "profit")
+    result = {"steps": take(list(first.steps), money_keys),
+              "stages": take(names, money_keys),
+              "channels": take(list(first.channels), money_keys)}
+    entry_keys = tuple(m.json for m in BY_ENTRY if not m.curve)
+    result["by_entry"] = take([first.steps[s] for s in books.entries], entry_keys)
+    return result
