@@ -125,14 +125,15 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 
     say("ordering each customer's events")
     engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else []))
+                                               if "persona" in names else None, end))
     say("finding the visits")
-    engine.materialize("jf_visits", sql.VISITS)
+    engine.materialize("jf_fix", sql.FIX)
+    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)
     say("counting")
-    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps(end)):
+    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps()):
         counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
                                                 int(still))
-    for pk, no, nxt, every, n, median in engine.fetch(sql.moves(end)):
+    for pk, no, nxt, every, n, median in engine.fetch(sql.moves()):
         found = MoveCount(int(n), float(median) / _US / 86_400)
         if every:
             counts.delays[(int(no), int(nxt))] = found
@@ -142,7 +143,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         counts.amounts[(pk, int(no))] = (float(total), int(n))
     loops = [s.number for s in plan.steps if s.loop]
     if loops:
-        for pk, no, n, censored, runs in engine.fetch(sql.spells(end, loops)):
+        for pk, no, n, censored, runs in engine.fetch(sql.spells(loops)):
             counts.spells.setdefault((pk, int(no)), []).append((int(n), bool(censored), int(runs)))
         for runs in counts.spells.values():
             runs.sort()
@@ -161,7 +162,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 def _check_columns(spec: LogSpec, files: LogFiles, have: dict[str, str]) -> dict[str, str]:
     """role -> column for the columns to read; LogProblem (JD603) for a
     missing column or one of a type that cannot mean its role."""
-    from .duck import ACCEPTED, WANTED
+    from .duck import ACCEPTED, WANTED  # Spark's types are named like DuckDB's
 
     where = files.paths[0] if len(files.paths) == 1 else spec.label
     names: dict[str, str] = {}
@@ -216,8 +217,10 @@ def _unreadable(engine: Engine, files: LogFiles, names: dict[str, str], key: str
 
 def _position(engine: Engine, files: LogFiles, file_number: int, row: int) -> str:
     """`line 7` (CSV, JSON lines) or `row 6` (Parquet) of a row within its file."""
-    first = engine.fetch(f"SELECT MIN(r) FROM jf_ev WHERE f = {file_number}")[0][0]
-    within = row - int(first) + 1
+    # Counted, not subtracted: an engine's row positions may leave gaps
+    # (Spark's increase within each split of a file, not by one).
+    before = engine.fetch(f"SELECT COUNT(*) FROM jf_ev WHERE f = {file_number} AND r < {row}")
+    within = int(before[0][0]) + 1
     if files.format == "csv":
         return f"line {within + 1}"
     return f"line {within}" if files.format == "json" else f"row {within}"

@@ -6,18 +6,22 @@ columns as they are, plus `jf_file` (the number of the file a row came
 from) and `jf_row` (the row's position as read, increasing within a file).
 Everything after that is here:
 
-1. `jf_ev`: the five columns normalized (user and event as text, time as
+1. `jf_ev`: the five columns normalized (the user as it is: integer ids
+   order faster than their text; event as text, time as
    microseconds since 1970 UTC, amount as a number, persona as text), the
    raw time and amount kept to show a row that cannot be read.
 2. `SUMMARY`: per event name, rows and the values that cannot be read, the
    first and last time (one pass; the log's end is its last time).
 3. `jf_events`: the mapped events in each customer's time order (ties in
-   file order), with the customer's persona (their first non-empty
-   value), whether the event starts a visit (a new step, or any event at a
-   step that loops on itself) and whether the file had it before an
-   earlier event of the same customer (time going backwards).
+   file order, then row order), in one window pass: the customer's
+   persona (their first non-empty value), whether the event starts a
+   visit (a new step, or any event at a step that loops on itself), the
+   next event, whether it is censored (less than its step's window before
+   the log's end) and whether the file had it before an earlier event of
+   the same customer (time going backwards).
 4. `jf_visits`: the visits, each with the next one (the move and its time)
-   and its number in the walk (1 = the entry).
+   and whether it is the customer's first (the entry); `jf_fix` finds the
+   next visit of the visits that last several events.
 5. The aggregates that come back to Python: STEPS, MOVES, AMOUNTS,
    SPELLS, UNKNOWN_PERSONAS, BACKWARDS.
 
@@ -69,25 +73,27 @@ def normalized(names: dict[str, str]) -> str:
     amount = column(names["amount"]) if "amount" in names else None
     persona = column(names["persona"]) if "persona" in names else None
     return f"""
-        SELECT CAST({user} AS STRING) AS u,
+        SELECT {user} AS u,
                CAST({event} AS STRING) AS e,
                UNIX_MICROS(TRY_CAST({time} AS TIMESTAMP)) AS t,
-               CAST({time} AS STRING) AS traw,
+               CAST({time} AS STRING) AS traw, {time} IS NULL AS tnone,
                {f"TRY_CAST({amount} AS DOUBLE)" if amount else "CAST(NULL AS DOUBLE)"} AS a,
                {f"CAST({amount} AS STRING)" if amount else "CAST(NULL AS STRING)"} AS araw,
+               {f"{amount} IS NULL" if amount else "TRUE"} AS anone,
                {f"CAST({persona} AS STRING)" if persona else "CAST(NULL AS STRING)"} AS p,
                jf_file AS f, jf_row AS r
         FROM jf_log"""
 
 
 #: Per event name (NULL: rows without one): rows, values that cannot be
-#: read, first and last time.
+#: read, first and last time. (The raw values as text are for the example
+#: rows only: formatting every time as text would double this scan.)
 SUMMARY = """
     SELECT e, COUNT(*) AS n,
            SUM(CASE WHEN u IS NULL THEN 1 ELSE 0 END) AS no_user,
-           SUM(CASE WHEN traw IS NULL THEN 1 ELSE 0 END) AS no_time,
-           SUM(CASE WHEN traw IS NOT NULL AND t IS NULL THEN 1 ELSE 0 END) AS bad_time,
-           SUM(CASE WHEN araw IS NOT NULL AND a IS NULL THEN 1 ELSE 0 END) AS bad_amount,
+           SUM(CASE WHEN tnone THEN 1 ELSE 0 END) AS no_time,
+           SUM(CASE WHEN NOT tnone AND t IS NULL THEN 1 ELSE 0 END) AS bad_time,
+           SUM(CASE WHEN NOT anone AND a IS NULL THEN 1 ELSE 0 END) AS bad_amount,
            MIN(t) AS first_t, MAX(t) AS last_t
     FROM jf_ev GROUP BY e"""
 
@@ -102,9 +108,9 @@ def example(condition: str) -> str:
 #: The conditions behind SUMMARY's counts, for `example`.
 CONDITIONS = {
     "no_user": "u IS NULL",
-    "no_time": "traw IS NULL",
-    "bad_time": "traw IS NOT NULL AND t IS NULL",
-    "bad_amount": "araw IS NOT NULL AND a IS NULL",
+    "no_time": "tnone",
+    "bad_time": "NOT tnone AND t IS NULL",
+    "bad_amount": "NOT anone AND a IS NULL",
 }
 
 
@@ -115,77 +121,106 @@ def _values(rows: Iterable[tuple[object, ...]], names: str) -> str:
     return f"(VALUES {items}) AS {names}"
 
 
-def events(plan: Plan, personas: list[str]) -> str:
-    """`jf_events`: mapped events in each customer's order, with persona,
-    visit starts and time going backwards."""
+def events(plan: Plan, personas: list[str] | None, end: int) -> str:
+    """`jf_events`: the mapped events in each customer's order, in one
+    window pass (one sort: what costs most): persona, censoring, visit
+    starts, the next event, runs at loop steps, time going backwards.
+
+    A visit's next visit is the next event, except for a visit of several
+    events at a step that does not loop (`dup`): its next is the event after
+    its last one, which `FIX` finds for those visits alone. A run of
+    consecutive visits at a loop step is numbered `rn - cnt` (the events
+    before it that are not at the step): the same for every visit of the
+    run, another for the step's next run. `personas`: the journey's, None
+    when the log has no persona column."""
     mapping = _values(sorted(plan.events.items()), "jf_map(event, no)")
     steps = _values([(s.number, s.loop, int(round(s.window_days * _DAY_US)))
                      for s in plan.steps], "jf_steps(no, loop, wnd)")
-    known = ", ".join(string(p) for p in personas)
+    known = ", ".join(string(p) for p in personas or [])
     persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
                    + (f"WHEN p IN ({known}) THEN p " if personas else "")
                    + f"ELSE {string(UNKNOWN_PERSONA)} END")
-    order = "PARTITION BY ev.u ORDER BY ev.t, ev.r"
+    order = "PARTITION BY ev.u ORDER BY ev.t, ev.f, ev.r"
+    running = f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    # Without a persona column (personas None) no window works it out.
+    persona = (f"FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order} ROWS BETWEEN UNBOUNDED "
+               "PRECEDING AND UNBOUNDED FOLLOWING)") if personas is not None \
+        else "CAST(NULL AS STRING)"
+    loops = [s.number for s in plan.steps if s.loop]
+    counts = "".join(f", SUM(CASE WHEN jf_map.no = {n} THEN 1 ELSE 0 END) OVER ({running}) "
+                     f"AS cnt{n}" for n in loops)
+    run = ("CASE " + " ".join(f"WHEN no = {n} THEN rn - cnt{n}" for n in loops)
+           + " END") if loops else "CAST(NULL AS BIGINT)"
     return f"""
-        SELECT u, t, r, f, a, no, wnd, {persona_key} AS pk,
+        SELECT u, t, f, r, a, no, wnd, {persona_key} AS pk,
                CASE WHEN {persona_key} = {string(UNKNOWN_PERSONA)} THEN p END AS p,
+               ({int(end)} - t < wnd) AS cens,
                (prev_no IS NULL OR prev_no <> no OR loop) AS start,
-               (prev_no IS NULL OR prev_no <> no) AS run_start,
+               (rn = 1) AS first, next_no, next_t,
+               (NOT loop AND (COALESCE(prev_no = no, FALSE)
+                              OR COALESCE(next_no = no, FALSE))) AS dup,
+               {run} AS run,
                COALESCE(prev_f = f AND prev_r > r, FALSE) AS back
         FROM (SELECT ev.u, ev.t, ev.r, ev.f, ev.a, jf_map.no, jf_steps.loop, jf_steps.wnd,
-                     FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order}
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS p,
+                     {persona} AS p,
                      LAG(jf_map.no) OVER ({order}) AS prev_no,
+                     LEAD(jf_map.no) OVER ({order}) AS next_no,
+                     LEAD(ev.t) OVER ({order}) AS next_t,
+                     ROW_NUMBER() OVER ({order}) AS rn,
                      LAG(ev.r) OVER ({order}) AS prev_r,
-                     LAG(ev.f) OVER ({order}) AS prev_f
+                     LAG(ev.f) OVER ({order}) AS prev_f{counts}
               FROM jf_ev AS ev
               JOIN {mapping} ON ev.e = jf_map.event
               JOIN {steps} ON jf_map.no = jf_steps.no) AS x"""
 
 
-#: The visits, each with the next (the move and its time), its number in
-#: the walk and its run (consecutive visits at one step: the renewals, for
-#: the sBG fit), all in one pass ordered like the events.
+#: `jf_fix`: the visits of several events at a step that does not loop,
+#: with their next visit: the next of their last event. Only those
+#: visits' first and last events are ordered again (few in most logs).
+FIX = """
+    SELECT u, no, t, wnd, p, pk, cens, first, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, wnd, p, pk, cens, first, start,
+                 LEAD(next_no) OVER (PARTITION BY u ORDER BY t, f, r) AS nn,
+                 LEAD(next_t) OVER (PARTITION BY u ORDER BY t, f, r) AS nt
+          FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
+    WHERE start"""
+
+#: `jf_visits`: every visit with its next (the move and its time), whether
+#: it is the customer's first and censored, and its run at a loop step.
 VISITS = """
-    SELECT u, no, t, r, wnd, p, pk,
-           LEAD(no) OVER (PARTITION BY u ORDER BY t, r) AS next_no,
-           LEAD(t) OVER (PARTITION BY u ORDER BY t, r) AS next_t,
-           ROW_NUMBER() OVER (PARTITION BY u ORDER BY t, r) AS k,
-           SUM(CASE WHEN run_start THEN 1 ELSE 0 END) OVER (PARTITION BY u ORDER BY t, r
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
-    FROM jf_events WHERE start"""
+    SELECT u, no, t, wnd, p, pk, cens, first, next_no, next_t, run
+    FROM jf_events WHERE start AND NOT dup
+    UNION ALL
+    SELECT u, no, t, wnd, p, pk, cens, first, next_no, next_t, CAST(NULL AS BIGINT) AS run
+    FROM jf_fix"""
 
 
-def _censored(end: int) -> str:
-    """A visit less than its step's window before the log's end: what came
-    of it is not known yet (a move may still come), so it counts neither as
-    an end nor as a visit that could move, and a move out of it is left out
-    too (counting the moves seen that soon but not the ends would bias
-    every rate up)."""
-    return f"({int(end)} - t < wnd)"
-
-
-def steps(end: int) -> str:
+def steps() -> str:
     """Per persona key and step: visits, censored visits, entries, and
-    customers whose last visit is censored."""
-    censored = _censored(end)
-    return f"""
+    customers whose last visit is censored.
+
+    A visit is censored when it is less than its step's window before the
+    log's end: what came of it is not known yet (a move may still come),
+    so it counts neither as an end nor as a visit that could move, and a
+    move out of it is left out too (counting the moves seen that soon but
+    not the ends would bias every rate up)."""
+    return """
         SELECT pk, no, COUNT(*) AS visits,
-               SUM(CASE WHEN {censored} THEN 1 ELSE 0 END) AS censored,
-               SUM(CASE WHEN k = 1 THEN 1 ELSE 0 END) AS entries,
-               SUM(CASE WHEN next_no IS NULL AND {censored} THEN 1 ELSE 0 END) AS still
+               SUM(CASE WHEN cens THEN 1 ELSE 0 END) AS censored,
+               SUM(CASE WHEN first THEN 1 ELSE 0 END) AS entries,
+               SUM(CASE WHEN next_no IS NULL AND cens THEN 1 ELSE 0 END) AS still
         FROM jf_visits GROUP BY pk, no"""
 
 
-def moves(end: int) -> str:
+def moves() -> str:
     """Per move out of an uncensored visit, per persona key and (the grouping
     set with `pk` NULL, flagged `every`) over every customer: how many, and
     the median time it took (µs). The delay written is every customer's
     (a move has one `after`, whatever the persona)."""
-    return f"""
+    return """
         SELECT pk, no, next_no, GROUPING(pk) AS every, COUNT(*) AS n,
                MEDIAN(next_t - t) AS median_us
-        FROM jf_visits WHERE next_no IS NOT NULL AND NOT {_censored(end)}
+        FROM jf_visits WHERE next_no IS NOT NULL AND NOT cens
         GROUP BY GROUPING SETS ((pk, no, next_no), (no, next_no))"""
 
 
@@ -195,28 +230,28 @@ AMOUNTS = """
     FROM jf_events WHERE a IS NOT NULL GROUP BY pk, no"""
 
 
-def spells(end: int, loops: list[int]) -> str:
+def spells(loops: list[int]) -> str:
     """Per persona key and loop step: how many runs of consecutive visits at
     the step had each length, and whether the run was censored (the
     renewals of each customer, for the sBG fit). A run is seen up to its
-    first censored visit, which is its last as far as the fit knows."""
+    first censored visit, which is its last as far as the fit knows (a
+    run's censored visits are its last: its times only grow)."""
     numbers = ", ".join(str(int(n)) for n in loops)
-    censored = _censored(end)
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
             SELECT u, pk, no, run,
-                   SUM(CASE WHEN {censored} THEN 0 ELSE 1 END)
-                       + MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS n,
-                   MAX(CASE WHEN {censored} THEN 1 ELSE 0 END) AS censored
-            FROM jf_visits WHERE no IN ({numbers})
+                   SUM(CASE WHEN cens THEN 0 ELSE 1 END)
+                       + MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS n,
+                   MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS censored
+            FROM jf_events WHERE no IN ({numbers})
             GROUP BY u, pk, no, run) AS s
         GROUP BY pk, no, n, censored"""
 
 
 #: The persona values the journey does not declare, most customers first.
 UNKNOWN_PERSONAS = f"""
-    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM jf_visits
-    WHERE k = 1 AND pk = '{UNKNOWN_PERSONA}'
+    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM jf_events
+    WHERE first AND pk = '{UNKNOWN_PERSONA}'
     GROUP BY p ORDER BY n DESC, p LIMIT 10"""
 
 #: Events a file lists after a later event of the same customer.

@@ -10,6 +10,7 @@ import typer
 
 from .._gc import paused_gc
 from .common import Color, UsageError, command, report, size_limit, use_color
+from .fit import ENGINE_HELP, MASTER_HELP, EngineChoice, EngineName, engine_choice
 from .root import app
 
 if TYPE_CHECKING:
@@ -64,6 +65,10 @@ def check(
     window: Annotated[Optional[str], typer.Option(
         help="With --events: the censoring window (see journey fit).", show_default=False,
         metavar="DUR")] = None,
+    engine: Annotated[EngineName, typer.Option(
+        help="With --events: " + ENGINE_HELP)] = EngineName.duckdb,
+    spark_master: Annotated[Optional[str], typer.Option(
+        help=MASTER_HELP, show_default=False, metavar="URL")] = None,
 ) -> None:
     """Compile journey files and report every problem found."""
     with paused_gc():
@@ -76,13 +81,17 @@ def check(
     if problems or not files:
         raise UsageError("\njourney: ".join(problems or [no_files_message(paths, not no_ignore)]))
     spec = days = None
+    runner = EngineChoice()
     if events:
         from .fit import log_spec, window_days
 
         spec = log_spec(events, user, event, time, None, persona)
         days = window_days(window)
-    elif any(o is not None for o in (user, event, time, persona, window)):
-        raise UsageError("--user, --event, --time, --persona and --window go with --events")
+        runner = engine_choice(engine, spark_master)
+    elif any(o is not None for o in (user, event, time, persona, window, spark_master)) \
+            or engine is not EngineName.duckdb:
+        raise UsageError("--user, --event, --time, --persona, --window, --engine and "
+                         "--spark-master go with --events")
     found: dict = {}  # a file used by several of those checked reports its errors once
     notes: list = []  # expectations that hold (JD502)
     outcomes: dict = {}  # (path, offset) of each `expect` line -> its outcome, for JSON
@@ -92,7 +101,7 @@ def check(
         if spec is not None and result.journey is not None and not result.journey.library:
             from .fit import drift_diagnostics
 
-            found_here += drift_diagnostics(result, spec, days)
+            found_here += drift_diagnostics(result, spec, days, runner)
         for d in found_here:
             found.setdefault((d.path, d.span, d.code, d.message), d)
         notes += result.notes()

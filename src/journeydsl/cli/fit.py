@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -54,16 +57,44 @@ def window_days(text: str | None) -> float | None:
     return float(found[1]) * DAYS[found[2]]
 
 
-def run_fit(result: Compiled, spec: LogSpec, window: float | None) -> Fit:
+class EngineName(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+ENGINE_HELP = ("Where the log is aggregated: duckdb (embedded) or spark (Apache Spark; "
+               "pip install 'journeydsl[spark]', needs Java).")
+MASTER_HELP = ("With --engine spark: the cluster, such as spark://host:7077 or Spark Connect's "
+               "sc://host:15002 (default: local[*], every core of this machine).")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str = "duckdb"
+    spark_master: str | None = None
+
+
+def engine_choice(engine: EngineName, spark_master: str | None) -> EngineChoice:
+    if spark_master is not None:
+        if engine is not EngineName.spark:
+            raise UsageError("--spark-master goes with --engine spark")
+        if not spark_master.strip():
+            raise UsageError("--spark-master takes a URL such as spark://host:7077 or local[4]")
+    return EngineChoice(engine.value, spark_master)
+
+
+def run_fit(result: Compiled, spec: LogSpec, window: float | None,
+            engine: EngineChoice = EngineChoice()) -> Fit:
     """The fit, with a progress bar on stderr when it is a terminal and the
-    scan is long; a log problem printed (exit 1)."""
+    scan is long; a log problem printed (exit 1); Spark missing (exit 2)."""
     from ..calibrate import LogProblem, fit
 
     journey = result.simulable()
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        return fit(journey, spec, window, stage=bar.stage if bar else None,
-                   watch=bar.watch if bar else None)
+        with _spark_errors():
+            return fit(journey, spec, window, engine.name, stage=bar.stage if bar else None,
+                       watch=bar.watch if bar else None, spark_master=engine.spark_master)
     except LogProblem as problem:
         report(problem.diagnostics)
         raise typer.Exit(1) from None
@@ -72,18 +103,33 @@ def run_fit(result: Compiled, spec: LogSpec, window: float | None) -> Fit:
             bar.stop()
 
 
-def drift_diagnostics(result: Compiled, spec: LogSpec, window: float | None) -> list[Diagnostic]:
+def drift_diagnostics(result: Compiled, spec: LogSpec, window: float | None,
+                      engine: EngineChoice = EngineChoice()) -> list[Diagnostic]:
     """`journey check --events` on one compiled file, with a progress bar."""
     from ..calibrate import check_against_log
 
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        return check_against_log(result.simulable(), result.source, spec, window,
-                                 stage=bar.stage if bar else None,
-                                 watch=bar.watch if bar else None)
+        with _spark_errors():
+            return check_against_log(result.simulable(), result.source, spec, window,
+                                     stage=bar.stage if bar else None,
+                                     watch=bar.watch if bar else None, engine=engine.name,
+                                     spark_master=engine.spark_master)
     finally:
         if bar is not None:
             bar.stop()
+
+
+@contextmanager
+def _spark_errors() -> Iterator[None]:
+    """PySpark or Java missing, or Spark not starting: a usage error (exit 2)
+    that says what to install, never a traceback."""
+    from ..calibrate.spark import SparkUnavailable
+
+    try:
+        yield
+    except SparkUnavailable as err:
+        raise UsageError(str(err)) from None
 
 
 @app.command()
@@ -120,12 +166,16 @@ def fit(
     add_moves: Annotated[bool, typer.Option(
         "--add-moves", help="With --write or --scenario: add the moves and entries the log "
         "shows that the journey does not declare.")] = False,
+    engine: Annotated[EngineName, typer.Option(help=ENGINE_HELP)] = EngineName.duckdb,
+    spark_master: Annotated[Optional[str], typer.Option(
+        help=MASTER_HELP, show_default=False, metavar="URL")] = None,
 ) -> None:
     """Fit a journey to an event log: observed rates with 95% intervals, drift."""
     import json
 
     spec = log_spec(events, user, event, time, amount, persona)
     days = window_days(window)
+    runner = engine_choice(engine, spark_master)
     if scenario is not None and not re.fullmatch(r"[^\W\d]\w*", scenario):
         raise UsageError(f"--scenario takes an id such as `observed`, not `{scenario}`")
     if add_moves and not (write or scenario):
@@ -134,7 +184,7 @@ def fit(
     result = compile_or_exit(path, simulable=True)
     if snapshot is not None and not snapshot.unchanged():
         raise UsageError(f"{path} changed while it was being read: run fit again")
-    fitted = run_fit(result, spec, days)
+    fitted = run_fit(result, spec, days, runner)
     journey = result.simulable()
     if fitted.counts.warnings and output_format is FitFormat.text:
         report(fitted.counts.warnings)
