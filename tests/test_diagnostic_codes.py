@@ -616,6 +616,55 @@ def test_JD313_referral_count_and_expect_threshold() -> None:
     assert len([d for d in journeydsl.loads(text).diagnostics if d.code == "JD313"]) == 2
 
 
+def test_JD314_second_per_customer_rate() -> None:
+    text = edit(SUBSCRIPTION, ('{ value 49 }', '{ value 49 }\n  stage addon "Add-on" { value 9 }'),
+                ("paying 95% after 1mo", "paying beta(19, 1) per customer after 1mo, addon 2%\n"
+                 "  addon -> addon 80%..95% per customer after 1mo"))
+    d = check(text, "JD314", "80%..95% per customer")
+    assert d.labels[0].span == span_of(text, "beta(19, 1) per customer")
+    assert "limit of 1 per journey" in d.message
+
+
+def test_JD314_counts_a_move_once_with_its_overrides() -> None:
+    text = edit(SUBSCRIPTION, ("paying 95% after 1mo",
+                               "paying beta(19, 1) per customer [x: 90%..99% per customer] after 1mo"),
+                ("{\n", '{\n  persona x { share 50% }\n  persona y { share 50% }\n'))
+    assert [d.code for d in journeydsl.loads(text).diagnostics] == []
+
+
+def test_JD314_in_a_scenario() -> None:
+    text = edit(SUBSCRIPTION, ("paying 95% after 1mo", "paying beta(19, 1) per customer after 1mo"),
+                ("  goal paying\n", "  goal paying\n  scenario s {\n"
+                 "    landing -> paying 10%..14% per customer\n  }\n"))
+    d = check(text, "JD314", "10%..14% per customer")
+    assert "scenario `s`" in d.message
+
+
+@pytest.mark.parametrize("old, new, needle, message", [
+    ("paying 95% after", "paying 95% per customer after", "95% per customer",
+     "`per customer` needs a rate that differs between customers"),
+    ("entry landing", "entry landing 100% per customer", "100% per customer",
+     "an entry rate cannot be `per customer`"),
+    ("  goal paying", "  paying => landing 0.1..0.2 per customer\n  goal paying",
+     "0.1..0.2 per customer", "a referral count cannot be `per customer`"),
+])
+def test_JD307_per_customer_where_it_means_nothing(old, new, needle, message) -> None:
+    d = check(edit(SUBSCRIPTION, (old, new)), "JD307", needle)
+    assert d.message == message
+
+
+def test_JD407_per_customer_row() -> None:
+    # The other moves share what the customer's rate leaves: 3% of the 5%
+    # the mean leaves is never over 100%, 4%..6% can be (6% / 5% = 120%).
+    good = edit(SUBSCRIPTION, ("paying 95% after 1mo",
+                               "paying beta(19, 1) per customer after 1mo, landing 3%"))
+    assert [d.code for d in journeydsl.loads(good).diagnostics] == []
+    bad = edit(SUBSCRIPTION, ("paying 95% after 1mo",
+                              "paying beta(19, 1) per customer after 1mo, landing 4%..6%"))
+    d = check(bad, "JD407", "landing 4%..6%", severity=Severity.WARNING)
+    assert d.message == "uncertain rates out of `paying` can sum to 120%"
+
+
 def test_limits_are_inclusive() -> None:
     text = edit(SUBSCRIPTION, ("value 49", "value 1_000_000_000_000_000"),
                 ("after 1mo", "after 1000y"), ("paying 12%", "paying 12% after 0.0003h"))

@@ -283,7 +283,7 @@ def chain_from_edges(graph, persona: str):
     n = len(steps)
     rows, cols, rates, delays = [], [], [], []
     ref_rows, ref_cols, amounts, ref_delays = [], [], [], []
-    uncertain = {}
+    uncertain, drawn = {}, {}
     for u, targets in graph._adj.items():
         i = where[u]
         for v, d in targets.items():
@@ -294,8 +294,9 @@ def chain_from_edges(graph, persona: str):
                 cols.append(j)
                 rates.append(rate[persona])
                 delays.append(d["delay_days"])
-                if persona in d["uncertain"]:
-                    uncertain[(i, j)] = d["uncertain"][persona]
+                if persona in d["uncertain"]:  # (each prospect's own, or one for all)
+                    amount = d["uncertain"][persona]
+                    (drawn if amount.per_customer else uncertain)[(i, j)] = amount
             referral = d["referral"]
             if referral is not None and referral[persona] > 0:
                 ref_rows.append(i)
@@ -326,7 +327,8 @@ def chain_from_edges(graph, persona: str):
                  ref_col=sorted_(ref_cols, ref_order, np.int64),
                  ref_amount=sorted_(amounts, ref_order), ref_delay=sorted_(ref_delays, ref_order),
                  daily_discount=factor, horizon_days=graph.graph.get("horizon_days"),
-                 uncertain=uncertain, channels=tuple(dict.fromkeys(d["channel"] or "" for d in data)),
+                 uncertain=uncertain, per_customer=drawn,
+                 channels=tuple(dict.fromkeys(d["channel"] or "" for d in data)),
                  channel_of=np.array([list(dict.fromkeys(d["channel"] or "" for d in data))
                                       .index(d["channel"] or "") for d in data], np.int64))
 

@@ -110,6 +110,16 @@ def test_spacing_is_normalized() -> None:
         '}\n')
 
 
+def test_per_customer_rates_are_spaced_like_a_rate() -> None:
+    text = ('journey "x" {\n  a->b beta( 6,2 )per   customer[ent:80%..90%  per customer]'
+            'after 1mo\n}\n')
+    assert format_text(text) == (
+        'journey "x" {\n'
+        '  a -> b beta(6, 2) per customer [ent: 80%..90% per customer] after 1mo\n'
+        '}\n')
+    assert format_text(format_text(text)) == format_text(text)
+
+
 def test_arrows_align_within_a_run_only() -> None:
     text = ('journey "x" {\n  a -> b 1%\n  long_name => c 0.1\n\n  d -> e 1%\n'
             '  # comment\n  ff -> g 1%\n  hhh -> i 1%\n}\n')
@@ -349,7 +359,8 @@ def _journeys(draw) -> str:
         return "{" + body + sep() + "}"
 
     steps = ["a", "b", "c", "d"]
-    rate = st.sampled_from(["10%", "5%", "0.2", "1%..3%", "beta(2, 8)", "20%"])
+    rate = st.sampled_from(["10%", "5%", "0.2", "1%..3%", "beta(2, 8)", "20%",
+                            "beta(2, 8) per customer", "1%..3% per customer"])
     stmts = [f"currency{sp()}USD", f"discount 10%{sp()}per year", f"horizon{sp()}3y",
              f'persona p "P"{sp()}' + block([f"share{sp()}60%"]),
              "persona q " + block(["share 40%"])]

@@ -13,7 +13,7 @@ import pytest
 
 import journeydsl
 from journeydsl.diagnostics import JourneyError
-from journeydsl.simulate import cycles, limits, series
+from journeydsl.simulate import lattice, limits, series
 from journeydsl.simulate.attribution import attribution
 from journeydsl.simulate.levers import levers
 
@@ -33,7 +33,7 @@ def small_budget(monkeypatch):
 def test_the_budget_named_in_messages_is_the_engines() -> None:
     assert limits.EVENT_BUDGET == series.EVENT_BUDGET
     assert (limits._LATTICE_CELLS, limits._LATTICE_BLOCKS, limits._BLOCK_WIDTH) == (
-        cycles.LATTICE_CELLS, cycles.LATTICE_BLOCKS, cycles._BLOCK_WIDTH)
+        lattice.LATTICE_CELLS, lattice.LATTICE_BLOCKS, lattice._BLOCK_WIDTH)
 
 
 def test_fine_loops_screen() -> None:

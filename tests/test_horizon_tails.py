@@ -102,6 +102,7 @@ def test_a_long_tail_grows_its_lattice_up_to_the_cap(monkeypatch):
     # must stop at the cap, not refuse the lattice (the generation-by-
     # generation fallback then took 240 s to give up with JD408).
     import journeydsl.simulate.cycles as cycles
+    from journeydsl.simulate import lattice
 
     def no_fallback(*args):
         raise AssertionError("went generation by generation")
@@ -110,7 +111,7 @@ def test_a_long_tail_grows_its_lattice_up_to_the_cap(monkeypatch):
     net = Network(2, np.array([0, 1]), np.array([1, 0]), np.array([1.0, 0.999]),
                   np.array([1, 1]), 5 * YEAR)
     arrivals = propagate(net, [Series(np.zeros(1, np.int64), np.ones(1)), Series()])
-    assert 70_000 < arrivals[0].t[-1] < cycles.LATTICE_BLOCKS
+    assert 70_000 < arrivals[0].t[-1] < lattice.LATTICE_BLOCKS
     assert arrivals[0].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
     assert arrivals[1].total() == pytest.approx(1 / (1 - 0.999), rel=1e-12)
 
@@ -121,6 +122,7 @@ def test_a_move_slower_than_the_horizon_neither_fines_nor_pads_the_lattice(monke
     # the lattice with 500 MB of zeros, and its delay would make the lattice
     # step 1 s instead of 2 s
     import journeydsl.simulate.cycles as cycles
+    from journeydsl.simulate import lattice
 
     monkeypatch.setattr(cycles, "_decay", lambda *args: pytest.fail("no lattice"))
     net = Network(2, np.array([0, 1, 1]), np.array([1, 0, 0]), np.array([0.9, 0.5, 0.4]),

@@ -27,7 +27,8 @@ from journeydsl.diagnostics import JourneyError
 from journeydsl.simulate import simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve
-from journeydsl.simulate.levers import Lever, _horizon_linear, levers, raise_rate
+from journeydsl.simulate.lever_changes import _horizon_linear, raise_rate
+from journeydsl.simulate.levers import Lever, levers
 from journeydsl.simulate.results import blend
 
 REPO = Path(__file__).resolve().parents[1]

@@ -37,7 +37,7 @@ def test_the_result_type_holds_exactly_the_expectations():
     fields = [f.name for f in dataclasses.fields(Metrics)]
     assert fields[:len(EXPECTATIONS)] == list(EXPECTATIONS)
     assert fields[len(EXPECTATIONS):] == ["steps", "stages", "cohort", "channels", "by_entry",
-                                          "cohort_visits", "curve"]
+                                          "cohort_visits", "unknown", "curve"]
     assert set(EXPECTATIONS) == {m.name for m in METRICS if m.is_expectation}
     assert CURVES == ("payback",)
 

@@ -351,7 +351,10 @@ def test_repr_svg_is_none_for_broken_journeys(monkeypatch):
 
 
 def test_uncertain_rates_show_their_range():
+    text = to_dot(compiled(REPO / "examples" / "saas_trial.journey").journey)
+    assert 'paid_ad -> pricing [label="6%..10%"]' in text
     text = to_dot(compiled(REPO / "examples" / "domain_registrar.journey").journey)
-    assert 'reminder -> renewal [label="60%..75% [business: 85%]\\nafter 1mo"' in text
+    assert ('reminder -> renewal [label="~75% per customer [business: ~85% per customer]'
+            '\\nafter 1mo"') in text
     text = to_dot(compiled(REPO / "examples" / "lifecycle_five_stage.journey").journey)
     assert 'club_join -> member_order [label="~60%\\nafter 1mo"' in text

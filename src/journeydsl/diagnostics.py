@@ -99,6 +99,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD311": (Severity.ERROR, "duplicate transition"),
     "JD312": (Severity.ERROR, "chain continues from several targets"),
     "JD313": (Severity.ERROR, "number beyond the limits"),
+    "JD314": (Severity.ERROR, "too many `per customer` rates"),
     "JD401": (Severity.ERROR, "no entry"),
     "JD402": (Severity.WARNING, "no goal"),
     "JD403": (Severity.WARNING, "unreachable step"),

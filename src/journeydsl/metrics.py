@@ -170,15 +170,17 @@ def ratio(metric: Metric, values: dict[str, float | None]) -> float | None:
     return quotient if math.isfinite(quotient) else None
 
 
-def undefined(values: dict[str, float | None]) -> dict[str, str]:
-    """Why each ratio that is None is undefined, by metric name: the reason
-    the JSON carries next to its null.
+def undefined(values: dict[str, float | None],
+              unknown: dict[str, str] | None = None) -> dict[str, str]:
+    """Why each metric that is None is undefined, by metric name: the reason
+    the JSON carries next to its null. `unknown`: expectations without a
+    value (an infinite one), with their reasons; ratios of them inherit them.
 
     >>> undefined(with_ratios({"conversion": 0.0, "acquisition_cost": 2.0,
     ...                        "profit_converted": 0.0, "time_converted": 0.0}))["clv"]
     'conversion is zero'
     """
-    out: dict[str, str] = {}
+    out: dict[str, str] = {k: why for k, why in (unknown or {}).items() if k in METRIC}
     for metric in RATIOS:
         if values.get(metric.name) is not None:
             continue

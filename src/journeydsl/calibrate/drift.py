@@ -26,12 +26,16 @@ def drift_warnings(journey: CompiledJourney, fit: Fit, source: SourceFile | None
             if group.persona is None and declared.overrides and len(journey.personas) > 1:
                 who = " over all customers (each persona's rate weighted by its visits)"
             assert move.declared is not None  # a drift is on a declared move
+            text = percent_text(move.declared, 2)
+            if amount.per_customer:
+                text = f"a rate per customer with mean {text}"
+            seen = (f"rejected by the log, {move.test}" if move.test else
+                    f"outside what the log shows: {percent(move.observed)} ({move.moves:,} of "
+                    f"{move.visits:,} visits; 95% interval "
+                    f"{percent(move.low)}–{percent(move.high)})")
             out.append(diag.make(
-                "JD601", f"`{move.source} -> {move.target}` declares "
-                f"{percent_text(move.declared, 2)}{who}, outside what the log shows: "
-                f"{percent(move.observed)} "
-                f"({move.moves:,} of {move.visits:,} visits; 95% interval "
-                f"{percent(move.low)}–{percent(move.high)})", source, amount.span,
+                "JD601", f"`{move.source} -> {move.target}` declares {text}{who}, {seen}",
+                source, amount.span,
                 help=f"update the rate from the log with `journey fit {journey.path} --events "
                      f"{log} --write`, or find out what changed"))
     return out

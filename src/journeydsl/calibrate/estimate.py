@@ -12,7 +12,7 @@ quantile, 1]), the shortest one, which holds the observed rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..language.compiled import CompiledJourney
 from . import sql
@@ -34,6 +34,12 @@ class MoveFit:
     high: float
     median_days: float | None  # of the observed moves' times
     declared_days: float | None
+    #: A `per customer` rate out of the source step: the observed rate is
+    #: weighted by the visits of the customers who stay longest, so the
+    #: declared one is tested otherwise (`_drawn`): whether the test rejects
+    #: it, and how it was tested (the drift warning's words).
+    rejected: bool | None = None
+    test: str = ""
 
     @property
     def observed(self) -> float | None:
@@ -41,7 +47,10 @@ class MoveFit:
 
     @property
     def drift(self) -> bool:
-        """The declared rate lies outside the observed 95% interval."""
+        """The declared rate lies outside the observed 95% interval (or the
+        test of a `per customer` row rejects it)."""
+        if self.rejected is not None:
+            return self.rejected
         return (self.declared is not None and self.visits > 0
                 and not self.low <= self.declared <= self.high)
 
@@ -164,7 +173,54 @@ def _group(journey: CompiledJourney, plan: Plan, counts: Counts, key: str,
         if fit is not None:
             step = steps[number]
             group.renewals.append(Renewal(step, rates.get((step, step)), fit))
+    _drawn(journey, counts, key, persona, group)
     return group
+
+
+def _drawn(journey: CompiledJourney, counts: Counts, key: str, persona: str | None,
+           group: GroupFit) -> None:
+    """The declared `per customer` loop and the moves beside it, tested as
+    the model reads them: the loop's draw against the sBG fit of the renewal
+    runs (likelihood ratio, chi-square with 2 degrees of freedom, 5%); each
+    other move r out of its step as the share r / (1 - mean p) of the
+    customers leaving the loop, against the observed share's interval."""
+    from .sbg import CHI2_2_95, beta_text, declared_log_likelihood
+
+    def percent_text(x: float) -> str:
+        return f"{x * 100:.1f}%"
+
+    if persona is None and len(journey.personas) > 1:
+        return  # (each persona's draw differs: tested per persona only)
+    who = persona or journey.persona_ids[0]
+    for i, move in enumerate(group.moves):
+        if move.source != move.target or move.declared is None:
+            continue
+        amount = journey.edges[(move.source, move.target)].rate.for_persona(who)
+        if not amount.per_customer:
+            continue
+        runs = counts.spells.get((key, journey.step_number[move.source]))
+        renewal = next((r for r in group.renewals if r.step == move.source), None)
+        if runs and renewal is not None:
+            uniform = amount.kind != "beta"
+            declared = declared_log_likelihood(
+                runs, amount.alpha or 1.0, amount.beta or 1.0,
+                0.0 if amount.low is None else amount.low,
+                1.0 if amount.high is None else amount.high, uniform)
+            statistic = max(0.0, 2.0 * (renewal.fit.log_likelihood - declared))
+            group.moves[i] = replace(move, rejected=statistic > CHI2_2_95, test=(
+                f"customers' own rates: likelihood ratio {statistic:.1f} against the fitted "
+                f"{beta_text(renewal.fit)} (rejected above 5.99)"))
+        leavers = move.visits - move.moves
+        for j, other in enumerate(group.moves):
+            if other.source != move.source or other.target == move.source or \
+                    other.declared is None or leavers <= 0:
+                continue
+            share = other.declared / (1.0 - move.declared) if move.declared < 1 else 0.0
+            low, high = interval(other.moves, leavers)
+            group.moves[j] = replace(other, rejected=not low <= share <= high, test=(
+                f"as a share of the customers leaving the loop: {percent_text(share)} "
+                f"declared, {percent_text(other.moves / leavers)} observed ({other.moves:,} "
+                f"of {leavers:,}; 95% interval {percent_text(low)}–{percent_text(high)})"))
 
 
 def _move(counts: Counts, key: str, i: int, j: int, source: str, target: str,

@@ -24,6 +24,7 @@ from ..language.compiled import CompiledJourney
 from ..language.model import Amount, PerPersona
 from .durations import duration_text
 from .estimate import Fit, GroupFit, MoveFit
+from .sbg import beta_text
 
 MAX_DECIMALS = 3
 
@@ -106,18 +107,60 @@ def propose(journey: CompiledJourney, fit: Fit, source_text: str, add_moves: boo
         found = fit.counts.delays.get((journey.step_number[pair[0]], journey.step_number[pair[1]]))
         if found is not None:
             out.delays[pair] = duration_text(found.median_days)
-    for group in fit.groups:
-        for renewal in group.renewals:
-            if renewal.fit.per_customer:
-                who = f" ({group.persona})" if group.persona else ""
-                out.skipped.append(
-                    f"{renewal.step} -> {renewal.step}{who}: customers differ (beta("
-                    f"{renewal.fit.a:.3g}, {renewal.fit.b:.3g}) per customer fits better); the "
-                    "one observed rate was written, as the language has no `per customer` "
-                    "rates yet")
+    for pair, loop_texts in _renewals(fit, per_persona, out).items():
+        out.rates[pair] = (phrase([loop_texts[p] for p in personas], personas) if by_persona
+                           else loop_texts[None])
     _entries(journey, fit, out, declared_text, add_moves)
     _values(journey, fit, out, declared_text)
     return out
+
+
+def _renewals(fit: Fit, per_persona: dict[str | None, dict[tuple[str, str], str]],
+              out: Proposal) -> dict[tuple[str, str], dict[str | None, str]]:
+    """The rates out of the renewal loop whose customers differ (the sBG fit
+    beats one rate, sbg.py), by persona: `beta(a, b) per customer` on the
+    loop, and each other move out of its step the share of the leavers
+    that took it times what the mean leaves (a declared r is r (1 - p) /
+    (1 - mean p) for a customer with rate p). A journey has at most one
+    `per customer` move (JD314): with several loops whose customers differ,
+    the one with the strongest evidence (the largest likelihood ratio) is
+    written and the others keep one rate, said in `skipped`. Personas whose
+    customers are alike keep their constant rate."""
+    evidence: dict[str, float] = {}
+    for group in fit.groups:
+        for renewal in group.renewals:
+            if renewal.fit.per_customer and (renewal.step, renewal.step) in out.rates:
+                evidence[renewal.step] = evidence.get(renewal.step, 0.0) + renewal.fit.statistic
+    if not evidence:
+        return {}
+    step = max(evidence, key=lambda s: (evidence[s], s))
+    for other in sorted(set(evidence) - {step}):
+        out.skipped.append(f"{other} -> {other}: customers differ there too, but a journey "
+                           f"has one `per customer` rate (JD314): `{step} -> {step}` has the "
+                           "stronger evidence; one observed rate was written")
+    row = [pair for pair in out.rates if pair[0] == step]
+    texts: dict[tuple[str, str], dict[str | None, str]] = {
+        pair: {p: t[pair] for p, t in per_persona.items()} for pair in row}
+    for group in fit.groups:
+        found = next((r for r in group.renewals if r.step == step), None)
+        if found is None or not found.fit.per_customer:
+            continue  # one rate fits these customers: the observed one stays
+        mean = found.fit.mean
+        texts[(step, step)][group.persona] = beta_text(found.fit)
+        moves = {(m.source, m.target): m for m in group.moves if m.source == step}
+        loop = moves.get((step, step))
+        if loop is None:
+            continue
+        leavers = loop.visits - loop.moves
+        for pair in row:
+            move = moves.get(pair)
+            if pair == (step, step) or move is None or leavers <= 0:
+                continue
+            share = (1.0 - mean) * move.moves / leavers
+            digits = decimals(move.high - move.low)
+            unit = 10 ** -(digits + 2)  # rounded down: the row stays within 100%
+            texts[pair][group.persona] = percent_text(math.floor(share / unit) * unit, digits)
+    return texts
 
 
 def phrase(texts: list[str | None], personas: list[str]) -> str:

@@ -18,6 +18,7 @@ from ..diagnostics import to_dict
 from .durations import duration_text
 from .estimate import Fit, GroupFit, MoveFit
 from .proposal import percent_text
+from .sbg import beta_text
 
 
 def percent(value: float | None) -> str:
@@ -112,7 +113,7 @@ def _group(console: Console, group: GroupFit) -> None:
         fit = renewal.fit
         test = f"likelihood ratio {fit.statistic:.1f}"
         if fit.per_customer:
-            verdict = (f"customers differ: beta({fit.a:.3g}, {fit.b:.3g}) per customer (mean "
+            verdict = (f"customers differ: {beta_text(fit)} (mean "
                        f"{percent(fit.mean)}) fits better than one rate ({test} > 3.84)")
         else:
             verdict = (f"one rate for every customer ({percent(fit.constant)}) is enough "
@@ -192,6 +193,7 @@ def _group_json(group: GroupFit) -> dict[str, Any]:
             "step": r.step, "declared": r.declared, "a": r.fit.a, "b": r.fit.b,
             "mean": r.fit.mean, "constant": r.fit.constant,
             "likelihood_ratio": r.fit.statistic, "per_customer": r.fit.per_customer,
+            "fitted": beta_text(r.fit) if r.fit.per_customer else None,
             "renewals": r.fit.renewals, "ends": r.fit.ends, "censored": r.fit.censored,
         } for r in group.renewals],
     }

@@ -29,6 +29,8 @@ from typing import Any
 
 #: chi-square(1) at 95%: the likelihood-ratio test's threshold.
 CHI2_95 = 3.841458820694124
+#: chi-square(2) at 95%: a declared beta(a, b) (both fixed) against the fit.
+CHI2_2_95 = 5.991464547107979
 #: Runs this long or longer are needed (at least three periods of data).
 MIN_PERIODS = 3
 #: Bounds of a and b in the fit.
@@ -72,6 +74,21 @@ class RenewalFit:
 
         return [start * math.exp(betaln(self.a + t, self.b) - betaln(self.a, self.b))
                 for t in range(periods + 1)]
+
+
+def beta_text(fit: RenewalFit) -> str:
+    """`beta(a, b) per customer` with a and b to three significant digits.
+
+    >>> beta_text(RenewalFit(1.1823, 0.70412, 0.0, 0.5, 0.0, 1, 1, 0))
+    'beta(1.18, 0.704) per customer'
+    """
+    return f"beta({_significant(fit.a)}, {_significant(fit.b)}) per customer"
+
+
+def _significant(x: float, digits: int = 3) -> str:
+    places = max(0, digits - 1 - math.floor(math.log10(abs(x)))) if x else 0
+    text = f"{x:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def survivors_to_runs(survivors: list[int]) -> Runs:
@@ -118,6 +135,32 @@ def fit_renewals(runs: Runs) -> RenewalFit | None:
                key=lambda found: found[1])
     a, b = (float(v) for v in np.exp(best[0]))
     return RenewalFit(a, b, best[1], p, constant_ll, renewals, ends, censored)
+
+
+def declared_log_likelihood(runs: Runs, a: float, b: float, low: float = 0.0,
+                            high: float = 1.0, uniform: bool = False) -> float:
+    """The runs' log-likelihood under a declared draw: Beta(a, b), or (with
+    `uniform`) p uniform on [low, high], where a run's probability is
+    E[p^m (1 - p)^e] = (I_high - I_low)(m + 1, e + 1) B(m + 1, e + 1) / (high
+    - low), I the regularized incomplete beta.
+
+    >>> runs = survivors_to_runs([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> fit = fit_renewals(runs)
+    >>> abs(declared_log_likelihood(runs, fit.a, fit.b) - fit.log_likelihood) < 1e-9
+    True
+    """
+    import numpy as np
+    from scipy.special import betainc, betaln
+
+    m = np.array([r[0] - 1 for r in runs], float)
+    e = np.array([0.0 if r[1] else 1.0 for r in runs])
+    count = np.array([r[2] for r in runs], float)
+    if not uniform:
+        return float(np.sum(count * (betaln(a + m, b + e) - betaln(a, b))))
+    mass = betainc(m + 1, e + 1, high) - betainc(m + 1, e + 1, low)
+    with np.errstate(divide="ignore"):
+        logs = np.log(mass) + betaln(m + 1, e + 1) - math.log(high - low)
+    return float(np.sum(count * logs))
 
 
 def _newton(log_likelihood: Callable[[Any], float], count: Any, m: Any, e: Any, p: float,

@@ -165,11 +165,16 @@ def simulate(
         cohort_curve = None
         if curve is not None:
             from ..simulate import simulate as exact_report
+            from ..simulate.curve import NoCurve
             from ..simulate.curve import cohort_curve as make_curve
 
             exact = report if not compare and method is Method.exact else exact_report(journey)
             focus = exact.personas[persona] if persona else exact.blended
-            cohort_curve = make_curve(journey, curve.value, persona, focus.payback)
+            try:
+                cohort_curve = make_curve(journey, curve.value, persona, focus.payback)
+            except NoCurve as err:
+                error(str(err))
+                raise typer.Exit(1) from None
     if output_format is SimFormat.json:
         payload: dict
         if compare:

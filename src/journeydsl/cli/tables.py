@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from io import StringIO
 from typing import TYPE_CHECKING, Callable
 
@@ -33,6 +33,7 @@ from rich.text import Text
 
 from ..display import one_line
 from ..metrics import HEADLINE as METRICS_SHOWN
+from ..metrics import METRIC
 from ..simulate.results import Metrics
 
 if TYPE_CHECKING:
@@ -269,13 +270,17 @@ def metrics_tables(columns: dict[str, Metrics], currency: str | None, title: str
     return _split(names, lambda group, part: build(group, part, True), width)
 
 
-def cohort_text(cohort: dict[str, float], currency: str | None) -> Text:
+def cohort_text(cohort: dict[str, float], currency: str | None,
+                explained: Collection[str] = ()) -> Text:
     from ..simulate import COHORT_NOT_FINITE
 
     customers = cohort["customers"]
     shown = (f"{signed(f'{abs(customers):,.4f}', customers < 0)}" if math.isfinite(customers)
              else fmt(None, "ratio", None))
-    why = ("" if all(math.isfinite(v) for v in cohort.values())
+    # a total the blend's notes already explain (a `per customer` rate's
+    # infinite expectation) is not the cascade's doing
+    why = ("" if all(math.isfinite(v) or f"cohort.{k}" in explained
+                     for k, v in cohort.items())
            else f" (— : {COHORT_NOT_FINITE})")
     return Text(
         "Cohort per entering prospect, whole referral cascade included: "
@@ -309,7 +314,7 @@ def report_view(report: Report, stage_labels: dict[str, str], persona: str | Non
     return Group(header, funnel_table(focus, stage_labels, f"Funnel by stage ({who})"),
                  *under_funnel, *metrics_tables(columns, currency, "Metrics", width),
                  *undefined_notes(columns), *under_metrics,
-                 cohort_text(focus.cohort, currency))
+                 cohort_text(focus.cohort, currency, focus.unknown))
 
 
 def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
@@ -319,13 +324,17 @@ def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
 
     columns_of: dict[tuple[str, str], list[str]] = {}
     for name, metrics in columns.items():
-        for key, reason in metrics.undefined().items():
+        # the table's metrics, then the numbers a `per customer` rate made
+        # infinite elsewhere (a step's visits, the cohort's totals)
+        reasons = {k: why for k, why in metrics.undefined().items() if METRIC[k].headline}
+        reasons |= {k: why for k, why in metrics.unknown.items() if k not in METRIC}
+        for key, reason in reasons.items():
             if key == "payback" and reason.startswith("never"):
                 continue  # shown as "never", not as —
             columns_of.setdefault((key, reason), []).append(name)
     grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for (key, reason), names in columns_of.items():
-        grouped.setdefault((reason, tuple(names)), []).append(METRIC[key].label)
+        grouped.setdefault((reason, tuple(names)), []).append(_unknown_label(key))
     lines = []
     for (reason, shared), labels in grouped.items():
         where = "" if len(shared) == len(columns) else f" for {', '.join(shared)}"
@@ -333,6 +342,25 @@ def undefined_notes(columns: Mapping[str, Metrics]) -> list[Text]:
         verb = "is" if len(labels) == 1 else "are"
         lines.append(Text(f"{listed} {verb} —{where}: {reason}", style="yellow"))
     return lines
+
+
+def _unknown_label(key: str) -> str:
+    """A metric's label, `Visits to paying` for `visits(paying)`, `Cohort
+    revenue` for `cohort.revenue`."""
+    from ..metrics import METRIC
+
+    if key in METRIC:
+        return METRIC[key].label
+    if key.startswith("cohort."):
+        return f"Cohort {key[len('cohort.'):]}"
+    for table in ("stage", "channel"):  # `stage revenue(paying)`: Revenue of stage paying
+        if key.startswith(f"{table} "):
+            name, _, place = key[len(table) + 1:].partition("(")
+            place = place.rstrip(")")
+            where = f"{table} {place}" if place else "steps without a channel"
+            return f"{name.capitalize()} of {where}"
+    name, _, place = key.partition("(")
+    return f"{name.capitalize()} to {place.rstrip(')')}" if place else key
 
 
 def compare_view(reports: Mapping[str, Report], currency: str | None, persona: str | None,

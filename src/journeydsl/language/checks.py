@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from ..diagnostics import Diagnostic, Label, Severity
 from .cascade import supercritical_loops
-from .compiled import RATE_TOLERANCE
+from .compiled import MAX_PER_CUSTOMER, RATE_TOLERANCE, Move
 from .context import Context, closed_classes, closure, find_cycle
 from .model import Amount
 from .source import Span
@@ -116,11 +116,21 @@ def uncertain_upper_bounds(ctx: Context) -> Iterable[Diagnostic]:
             continue
         for persona in personas:
             top = 0.0
+            drawn = next((m.rate.for_persona(persona) for m in moves
+                          if m.rate.for_persona(persona).per_customer), None)
             for move in moves:
                 amount = move.rate.for_persona(persona)
-                top += _upper(amount) if amount.kind != "fixed" else amount.mean
+                if amount is not drawn:
+                    top += _upper(amount) if amount.kind != "fixed" else amount.mean
+            if drawn is not None:
+                # The other moves share what the customer's own rate p leaves,
+                # r (1 - p) / (1 - mean p): the row is at most 100% for every
+                # p unless they take more than the mean leaves.
+                top = 1.0 if drawn.mean >= 1 else max(1.0, top / (1 - drawn.mean))
             if top > 1 + EPS and sum(m.rate.mean_for(persona) for m in moves) <= 1 + EPS:
-                uncertain = [m for m in moves if m.rate.for_persona(persona).kind != "fixed"]
+                # (a row over 100% always has a shared uncertain rate)
+                uncertain = [m for m in moves if m.rate.for_persona(persona).kind != "fixed"
+                             and not m.rate.for_persona(persona).per_customer]
                 has_beta = any(m.rate.for_persona(persona).kind == "beta" for m in uncertain)
                 yield ctx.make(
                     "JD407", f"uncertain rates out of `{node}` can sum to {_pct(top)}",
@@ -142,6 +152,28 @@ def _upper(amount: Amount) -> float:
     assert a is not None and b is not None  # not a range: beta(a, b)
     sd: float = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5  # a, b > 0: real
     return min(1.0, a / (a + b) + 3 * sd)
+
+
+def per_customer_limit(ctx: Context) -> Iterable[Diagnostic]:
+    moves = ctx.journey.per_customer_moves
+    if len(moves) <= MAX_PER_CUSTOMER:
+        return
+    first = moves[0]
+    for move in moves[MAX_PER_CUSTOMER:]:
+        yield ctx.make(
+            "JD314", f"too many `per customer` rates: `{move.source} -> {move.target}` is one "
+                     f"more than the limit of {MAX_PER_CUSTOMER} per journey",
+            _drawn_span(move, ctx.personas),
+            labels=[Label(_drawn_span(first, ctx.personas), "the one this journey may have")],
+            help="the exact engine integrates every metric over each customer's own draw, "
+                 "one such rate per journey; give this move a rate every customer shares: "
+                 "its mean, or `beta(a, b)` without `per customer`")
+
+
+def _drawn_span(move: Move, personas: list[str]) -> Span:
+    """Where a move's first `per customer` rate is written."""
+    return next(move.rate.for_persona(p).span for p in personas
+                if move.rate.for_persona(p).per_customer)
 
 
 def duplicate_edges(ctx: Context) -> Iterable[Diagnostic]:
@@ -277,6 +309,7 @@ CHECKS: tuple[Callable[[Context], Iterable[Diagnostic]], ...] = (
     entry_sums,
     outgoing_rates,
     uncertain_upper_bounds,
+    per_customer_limit,
     duplicate_edges,
     goals_present,
     reachability,

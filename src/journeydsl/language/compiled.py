@@ -43,6 +43,12 @@ Value = PerPersona
 #: error (JD303): the sum of decimal rates is not exact in binary.
 RATE_TOLERANCE = 1e-9
 
+#: Transitions with a `per customer` rate in one variant of a journey (JD314).
+#: The exact engine integrates every metric over each prospect's draw with
+#: a quadrature rule; with two such rates it would need the product of two
+#: rules (hundreds of times the work), so one is the limit.
+MAX_PER_CUSTOMER = 1
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -200,6 +206,12 @@ class CompiledJourney:
             totals[move.source] += move.rate.mean_for(persona)
         return totals
 
+    @cached_property
+    def per_customer_moves(self) -> tuple[Move, ...]:
+        """The moves whose rate is `per customer` for some persona."""
+        return tuple(m for m in self.edges.values()
+                     if any(m.rate.for_persona(p).per_customer for p in self.persona_ids))
+
     def is_imported(self, span: Span) -> bool:
         """Whether a span lies in a file this journey uses."""
         return span.start > self.own_text_end
@@ -236,8 +248,10 @@ class NumericIndex:
     Steps in declaration order; the moves and referrals one per (source,
     target) pair, ordered by source step and then by the pair's first
     appearance (moves first): `move_from`, `move_to`, `delays` and per
-    persona `rates[p]`; `uncertain` lists (position among the moves, {persona:
-    Amount}) for the moves with an uncertain rate; `sent_from`, `sent_to`,
+    persona `rates[p]` (a `per customer` rate at its mean); `uncertain`
+    lists (position among the moves, {persona: Amount}) for the moves with
+    an uncertain rate every prospect shares, `per_customer` likewise for a
+    rate each prospect draws for itself; `sent_from`, `sent_to`,
     `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
     `goal` and per persona `value[p]`, `cost[p]` (0 where none),
     `margin[p]` (the step's own `margin`, else its stage's, else the
@@ -247,7 +261,7 @@ class NumericIndex:
     """
 
     __slots__ = ("amounts", "channel_of", "channels", "cost", "delays", "entry", "goal", "margin",
-                 "move_from", "move_to",
+                 "move_from", "move_to", "per_customer",
                  "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
                  "steps", "uncertain", "value")
 
@@ -275,11 +289,16 @@ class NumericIndex:
         self.delays = array("d", (m.delay_days for m in moves))
         self.rates = {p: array("d", (m.rate.mean_for(p) for m in moves)) for p in personas}
         self.uncertain: list[tuple[int, dict[str, Amount]]] = []
+        self.per_customer: list[tuple[int, dict[str, Amount]]] = []
         for k, move in enumerate(moves):
             specs = {p: move.rate.for_persona(p) for p in personas}
-            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"}
+            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"
+                         and not a.per_customer}
+            drawn = {p: a for p, a in specs.items() if a.per_customer}
             if uncertain:
                 self.uncertain.append((k, uncertain))
+            if drawn:
+                self.per_customer.append((k, drawn))
         self.sent_from = array("q", (where[r.source] for r in sends))
         self.sent_to = array("q", (where[r.target] for r in sends))
         self.sent_delays = array("d", (r.delay_days for r in sends))
@@ -322,5 +341,5 @@ def implicit_persona() -> Persona:
     return Persona(DEFAULT_PERSONA, DEFAULT_PERSONA, 1.0, None)
 
 
-__all__ = ["CompiledJourney", "Entry", "Expectation", "Move", "NumericIndex", "Persona",
-           "RATE_TOLERANCE", "Referral", "Stage", "Step", "Value", "implicit_persona"]
+__all__ = ["CompiledJourney", "Entry", "Expectation", "MAX_PER_CUSTOMER", "Move", "NumericIndex",
+           "Persona", "RATE_TOLERANCE", "Referral", "Stage", "Step", "Value", "implicit_persona"]

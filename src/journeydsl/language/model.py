@@ -37,7 +37,11 @@ class Node(BaseModel):
 class Amount(Node):
     """A number that may be uncertain: fixed, uniform(low, high) or beta(a, b).
 
-    `mean` is what the exact engine uses; the Monte Carlo engine samples.
+    An uncertain rate is one rate nobody knows exactly (the exact engine uses
+    `mean`; Monte Carlo draws it once per run), unless `per_customer`: then
+    each prospect draws its own rate once and keeps it on every visit of the
+    move (the exact engine integrates over the draw, Monte Carlo draws it
+    once per walk).
     """
 
     kind: Literal["fixed", "uniform", "beta"] = "fixed"
@@ -46,6 +50,7 @@ class Amount(Node):
     high: float | None = None
     alpha: float | None = None
     beta: float | None = None
+    per_customer: bool = False
 
 
 class Override(Node):

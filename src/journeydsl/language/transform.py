@@ -230,7 +230,7 @@ class _Builder(ValueReader):
                 rate = build(PerPersona, base=build(Amount, mean=1.0, span=span_of(target)),
                                   span=span_of(target))
             else:
-                rate = self._per_persona(target, quantity, overrides, self.rate)
+                rate = self._per_persona(target, quantity, overrides, self.entry_rate)
                 if rate is None:
                     continue
             out.append(build(EntryPoint, target=ref, rate=rate, span=span_of(target)))
@@ -252,7 +252,7 @@ class _Builder(ValueReader):
                 if delay is not None:
                     days = self.duration(delay.children[0]) or 0.0
                 referral = arrow == "=>"
-                convert = self.count if referral else self.rate
+                convert = self.count if referral else self.move_rate
                 amount = None
                 if quantity is None:
                     what = "number of prospects referred" if referral else "rate"

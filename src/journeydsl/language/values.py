@@ -86,6 +86,12 @@ def _number(token: Token) -> float:
     return float(token.replace("_", "").rstrip("%"))
 
 
+def _range_example(mean: float) -> str:
+    """A range around a rate, for a help text: `85%..95%` around 90%."""
+    low, high = max(0.0, mean - 0.05), min(1.0, mean + 0.05)
+    return f"{low * 100:.4g}%..{high * 100:.4g}%"
+
+
 class ValueReader:
     """A base class rather than functions: every conversion reports into the
     problems of the one file being built, which `transform._Builder` owns."""
@@ -152,6 +158,8 @@ class ValueReader:
         return build(PerPersona, base=base, overrides=overrides, span=span_of(attr))
 
     def plain_number(self, value: Item, key: str) -> Amount | None:
+        if not self._not_per_customer(value, f"`{key}`"):
+            return None
         if isinstance(value, Token) and value.type == "NUMBER":
             number = _number(value)
             if key == "emotion" and not 1 <= number <= 5:
@@ -326,8 +334,48 @@ class ValueReader:
         return build(Discount, rate=rate.mean, period=period, span=whole)
 
     # ------------------------------------------------------------ numbers
+    def move_rate(self, value: Item) -> Amount | None:
+        """A transition's rate: a rate, or `beta(a, b) per customer` /
+        `LO..HI per customer` (each prospect draws its own rate once)."""
+        if not (isinstance(value, Tree) and value.data == "per_customer"):
+            return self.rate(value)
+        amount = self.rate(value.children[0])
+        if amount is None:
+            return None
+        span = Span(amount.span.start, self._per_customer_span(value).end)
+        if amount.kind == "fixed":
+            self.error("JD307", "`per customer` needs a rate that differs between customers",
+                       span, help=f"for example `beta(9, 1) per customer` (mean 90%) or "
+                       f"`{_range_example(amount.mean)} per customer`")
+            return None
+        return build(Amount, kind=amount.kind, mean=amount.mean, low=amount.low,
+                     high=amount.high, alpha=amount.alpha, beta=amount.beta,
+                     per_customer=True, span=span)
+
+    def _per_customer_span(self, value: Tree) -> Span:
+        """`... per customer` whole: the `customer` keyword is not kept in the tree."""
+        end = self.source.text.find("customer", value.end)
+        return Span(value.start, end + len("customer") if end >= 0 else value.end)
+
+    def entry_rate(self, value: Item) -> Amount | None:
+        """An entry's rate: a rate, never `per customer`."""
+        return self.rate(value) if self._not_per_customer(value, "an entry rate") else None
+
+    def _not_per_customer(self, value: Item, what: str) -> bool:
+        """Report `per customer` where it means nothing (an entry, a share, a
+        referral count): True when the value is not one."""
+        if isinstance(value, Tree) and value.data == "per_customer":
+            self.error("JD307", f"{what} cannot be `per customer`",
+                       self._per_customer_span(value),
+                       help="only a transition's rate can differ between customers, e.g. "
+                            "`paying -> paying beta(9, 1) per customer after 1mo`")
+            return False
+        return True
+
     def rate(self, value: Item) -> Amount | None:
         """A probability: `30%`, `0.3`, `20%..30%` or `beta(a, b)`."""
+        if not self._not_per_customer(value, "this rate"):
+            return None
         if isinstance(value, Tree) and value.data == "uniform":
             return self.uniform(value, self.rate, "rate")
         if isinstance(value, Tree) and value.data == "beta":
@@ -383,6 +431,8 @@ class ValueReader:
 
     def count(self, value: Item) -> Amount | None:
         """A referral count: a non-negative number, a range or beta."""
+        if not self._not_per_customer(value, "a referral count"):
+            return None
         if isinstance(value, Tree) and value.data == "uniform":
             return self.uniform(value, self.count, "number")
         if isinstance(value, Tree) and value.data == "beta":

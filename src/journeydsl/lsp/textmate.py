@@ -75,8 +75,9 @@ def grammar() -> dict:
                 {"match": f"({NAME})\\s*(:)",
                  "captures": {"1": {"name": "variable.parameter.persona.journey"},
                               "2": {"name": "punctuation.separator.key-value.journey"}}},
-                {"include": "#numbers"}, {"include": "#punctuation"},
-                {"include": "#comment"}]},
+                # an override's value is any rate: `beta(17, 3) per customer`, `80%..95%`
+                {"include": "#keywords"}, {"include": "#numbers"}, {"include": "#operators"},
+                {"include": "#punctuation"}, {"include": "#comment"}]},
         "numbers": {"patterns": [
             {"name": "constant.numeric.duration.journey", "match": f"{NUMBER}(?:{units}){_AFTER}"},
             {"name": "constant.numeric.percentage.journey", "match": f"{NUMBER}%"},

@@ -12,9 +12,10 @@ from __future__ import annotations
 from ..language.compiled import RATE_TOLERANCE, CompiledJourney, Step, Value
 from ..language.model import Amount
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .i18n import human
 from .text import clean, days, money, pct, per_thousand, wrap
@@ -136,11 +137,13 @@ def written(value: Value, persona: str | None, personas: list[str],
 
 
 def rate_text(amount: Amount) -> str:
-    """A rate as written: `8%`, its range `6%..10%`, or `~8%` (the mean of a beta)."""
+    """A rate as written: `8%`, its range `6%..10%`, or `~8%` (the mean of a
+    beta); `per customer` when each customer draws its own."""
+    own = " per customer" if amount.per_customer else ""
     if amount.kind == "uniform" and amount.low is not None and amount.high is not None:
-        return f"{pct(amount.low)}..{pct(amount.high)}"
+        return f"{pct(amount.low)}..{pct(amount.high)}{own}"
     if amount.kind == "beta":
-        return "~" + pct(amount.mean)
+        return "~" + pct(amount.mean) + own
     return pct(amount.mean)
 
 
@@ -170,13 +173,14 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
         if d["rate"] is not None:
             flow = None
             if visits is not None:
-                flow = sum(w * visits[p][u] * d["rate"][p] for p, w in weights.items())
+                flow = _flow([visits[p].move(u, v, w, d["rate"][p]) for p, w in weights.items()])
             rate = written(journey.edges[u, v].rate, persona, personas, rate_text)
             edges.append(EdgeView(u, v, "transition", rate, days(d["delay_days"]), flow))
         if d["referral"] is not None:
             flow = None
             if visits is not None:
-                flow = sum(w * visits[p][u] * d["referral"][p] for p, w in weights.items())
+                flow = _flow([_times(w, visits[p].visits[u], d["referral"][p])
+                              for p, w in weights.items()])
             amount = written(journey.sends[u, v].amount, persona, personas,
                              lambda a: _amount(a.mean))
             edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
@@ -214,7 +218,7 @@ def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float |
 
 def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str, float],
           currency: str | None, out_rate: dict[str, float],
-          visits: dict[str, dict[str, float]] | None, arrives: bool,
+          visits: dict[str, _Flows] | None, arrives: bool,
           personas: list[str]) -> StepView:
     node, attributes = step.id, step.attributes
     lines = []
@@ -247,23 +251,82 @@ def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str,
         exit_text = f"{'churn' if d['goal'] else 'exits'} {shown}"
     step_visits = exit_flow = None
     if visits is not None:
-        step_visits = sum(w * visits[p][node] for p, w in weights.items())
-        exit_flow = sum(w * visits[p][node] * stop[p] for p, w in weights.items())
-        lines.append(f"{per_thousand(step_visits)} visits per 1,000")
+        step_visits = _flow([None if visits[p].visits[node] is None
+                             else w * cast(float, visits[p].visits[node])
+                             for p, w in weights.items()])
+        exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
+        lines.append(f"{per_thousand(step_visits)} visits per 1,000" if step_visits is not None
+                     else "visits: infinite (see simulate)")
     return StepView(node, clean(d["label"]) or node, d["stage"], lines,
                     _mean(d["emotion"], weights), bool(d["goal"]), entry_text, entry_weight,
                     exit_text, exit_flow, step_visits)
 
 
-def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, dict[str, float]]:
-    """Expected visits per entrant, per persona and step (the exact engine),
-    the prospects that referrals bring (and theirs, and so on) included:
-    the visits of each entrant's whole referral cascade."""
-    from ..simulate import simulate
+@dataclass
+class _Flows:
+    """One persona's expected numbers per entrant (the exact engine): visits
+    per step (None: infinite); with a `per customer` rate, where a move's
+    flow is not visits x rate, the walks ending at each step and the flow of
+    each move (None: infinite)."""
 
-    report = simulate(journey, places=frozenset(), cohort=True)
-    wanted = [persona] if persona else list(report.personas)
-    return {p: dict(report.personas[p].cohort_visits) for p in wanted}
+    visits: dict[str, float | None]
+    ends: dict[str, float] | None = None
+    moves: dict[tuple[str, str], float | None] | None = None
+
+    def move(self, u: str, v: str, w: float, rate: float) -> float | None:
+        """w x the walks moving u -> v per entrant."""
+        if self.moves is not None:
+            x = self.moves.get((u, v), 0.0)
+            return None if x is None else w * x
+        return _times(w, self.visits[u], rate)
+
+    def end(self, node: str, w: float, stop: float) -> float | None:
+        """w x the walks ending at `node` per entrant."""
+        if self.ends is not None:
+            return w * self.ends[node]
+        return _times(w, self.visits[node], stop)
+
+
+def _visits(journey: CompiledJourney, persona: str | None) -> dict[str, _Flows]:
+    """Expected visits (and flows) per entrant, per persona and step (the
+    exact engine), the prospects that referrals bring (and theirs, and so
+    on) included: the visits of each entrant's whole referral cascade."""
+    from ..simulate import simulate
+    from ..simulate.chain import build_chain
+    from ..simulate.exact import solve
+    from ..simulate.mixture import flows
+
+    wanted = [persona] if persona else journey.persona_ids
+    out = {}
+    plain = [p for p in wanted if not build_chain(journey, p).per_customer]
+    if plain:
+        report = simulate(journey, places=frozenset(), cohort=True)
+        out = {p: _Flows(dict(report.personas[p].cohort_visits)) for p in plain}
+    for p in wanted:
+        if p in out:
+            continue
+        chain = build_chain(journey, p)
+        visits, ends, moves = flows(chain, solve)
+        names = chain.steps
+
+        def known(x: float) -> float | None:
+            return None if math.isnan(x) else x
+
+        out[p] = _Flows(dict(zip(names, map(known, visits.tolist()))),
+                        dict(zip(names, ends.tolist())),
+                        {(names[u], names[v]): known(x) for u, v, x in
+                         zip(chain.move_row.tolist(), chain.move_col.tolist(), moves.tolist())})
+    return out
+
+
+def _times(w: float, x: float | None, y: float) -> float | None:
+    """w * x * y, in that order (None when x is: infinite)."""
+    return None if x is None else w * x * y
+
+
+def _flow(parts: list[float | None]) -> float | None:
+    """A sum of persona parts; None when one is infinite (None)."""
+    return None if any(x is None for x in parts) else sum(cast("list[float]", parts))
 
 
 # ------------------------------------------------------------------ titles

@@ -16,6 +16,8 @@ errors and libraries before calling them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .._gc import paused_gc
@@ -49,7 +51,8 @@ class Report:
                          for p, m in self.personas.items()},
             "blended": {"metrics": self.blended.as_dict(),
                         "by_entry": {e: x.as_dict() for e, x in self.blended.by_entry.items()}},
-            **_cohort_json({**self.cohort, "referred_visits": dict(self.blended.referred_visits)}),
+            **_cohort_json({**self.cohort, "referred_visits": dict(self.blended.referred_visits)},
+                         self.blended.unknown),
         }
 
 
@@ -59,9 +62,11 @@ class Report:
 COHORT_NOT_FINITE = "the referral cascade grows past any number before the horizon"
 
 
-def _cohort_json(cohort: dict) -> dict:
+def _cohort_json(cohort: dict, explained: Mapping[str, str]) -> dict:
     """`cohort` (totals, and a table of visits by step) with numbers that
-    are not finite as null, and `undefined` saying why (JSON has no infinity)."""
+    are not finite as null, and `undefined` saying why (JSON has no infinity)
+    unless the blend's `undefined` already does (`explained`: a `per
+    customer` rate's infinite expectation)."""
     import math
 
     why: dict[str, str] = {}
@@ -71,7 +76,8 @@ def _cohort_json(cohort: dict) -> dict:
             return {k: finite(v, f"{key}.{k}") for k, v in value.items()}
         if math.isfinite(value):
             return value
-        why[key] = COHORT_NOT_FINITE
+        if key not in explained:
+            why[key] = COHORT_NOT_FINITE
         return None
 
     out: dict = {"cohort": finite(cohort, "cohort")}

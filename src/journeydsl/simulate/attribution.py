@@ -175,12 +175,10 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
     method = "exact"
     for p, share in shares.items():
         chain = build_chain(journey, p)
-        if chain.horizon_days is None:
-            conv, by_step, by_group = _exact(chain, groups)
-        else:
+        if chain.horizon_days is not None:
             method = "horizon"
-            with located(journey):
-                conv, by_step, by_group = _horizon(chain, groups, want_steps)
+        with located(journey):
+            conv, by_step, by_group = _removals(chain, groups, want_steps)
         base += share * conv
         without_step += share * by_step
         without_channel += share * by_group
@@ -191,6 +189,35 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
                          base, without_channel)
     conversion, revenue, profit = base.tolist()
     return Attribution(persona, conversion, method, step_rows, channel_rows, revenue, profit)
+
+
+def _removals(chain: Chain, groups: list[list[int]], steps: bool):
+    """Conversion, revenue and profit, and the same without each step and
+    without each group; with a `per customer` rate, integrated over the
+    customers' own rates (each is linear in the walks' probabilities, as the
+    removals are; an infinite expectation stays inf and its effects None)."""
+    def one(ch: Chain):
+        if ch.horizon_days is None:
+            return _exact(ch, groups)
+        return _horizon(ch, groups, steps)
+
+    if not chain.per_customer:
+        return one(chain)
+    from .mixture import over_draw
+    from .quadrature import Drawn
+
+    drawn = Drawn.of(chain)
+    assert drawn is not None  # the chain has its per-customer move
+
+    def mix(parts: dict, weights: dict[int, float]):
+        return tuple(sum(weights[i] * np.asarray(part[k]) for i, part in parts.items())
+                     for k in range(3))
+
+    result, _ = over_draw(chain, drawn, one, mix, lambda r: {
+        "conversion": np.atleast_1d(r[0]), "steps": np.asarray(r[1]),
+        "groups": np.asarray(r[2])})
+    conv, by_step, by_group = result
+    return np.asarray(conv, float), by_step, by_group
 
 
 #: A removal effect within this of 0 is 0 (the rounding of a difference of
@@ -364,7 +391,7 @@ class _Taboo:
 
 
 def _horizon(chain: Chain, groups: list[list[int]], steps: bool = True):
-    from .levers import _horizon_linear
+    from .lever_changes import _horizon_linear
 
     def metrics(ch: Chain) -> np.ndarray:
         linear = _horizon_linear(ch)

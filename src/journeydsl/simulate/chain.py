@@ -3,7 +3,8 @@
 Steps are indexed in declaration order. The moves and referrals are COO
 arrays sorted by (source, target), one entry per pair with a positive rate
 (or amount): `move_row`, `move_col`, `move_rate`, `move_delay` (days) and
-`ref_*` likewise. The engines work on these with numpy alone, so a small
+`ref_*` likewise. A `per customer` rate is held at its mean; `per_customer`
+names it, and simulate/draws.py makes the chain of any one draw. The engines work on these with numpy alone, so a small
 journey is simulated without importing scipy; the scipy sparse matrices
 (`rates`, `delays`, `discounted`, ...) that the Monte Carlo engine, levers
 and attribution use are built from them on first use. Uncertain rates keep
@@ -47,6 +48,9 @@ class Chain:
     daily_discount: float  # multiply money by this per day elapsed (1 = no discount)
     horizon_days: float | None
     uncertain: dict[tuple[int, int], Amount] = field(default_factory=dict)
+    #: `beta(a, b) per customer`: the move (source, target) whose rate each
+    #: prospect draws for itself (at most one, JD314); move_rate holds its mean.
+    per_customer: dict[tuple[int, int], Amount] = field(default_factory=dict)
     # money by channel: the channels ("" for none) and each step's number in it
     channels: tuple[str, ...] = ("",)
     channel_of: np.ndarray | None = None  # None: no step has a channel
@@ -117,8 +121,12 @@ class Chain:
         keep = rate != 0
         row, col, rate, delay = row[keep], col[keep], rate[keep], delay[keep]
         order = np.lexsort((col, row))
+        # a `per customer` move taken away (attribution's removals) is gone
+        pairs = set(zip(row.tolist(), col.tolist())) if self.per_customer else set()
+        drawn = {k: v for k, v in self.per_customer.items() if k in pairs}
         return replace(self, move_row=row[order], move_col=col[order], move_rate=rate[order],
-                       move_delay=delay[order], goal=self.goal if goal is None else goal)
+                       move_delay=delay[order], goal=self.goal if goal is None else goal,
+                       per_customer=drawn)
 
 
 def daily_discount(journey: CompiledJourney) -> float:
@@ -149,6 +157,10 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
     for k, specs in index.uncertain:  # the few uncertain rates, in edge order
         if persona in specs and kept[k]:
             uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
+    per_customer: dict[tuple[int, int], Amount] = {}
+    for k, specs in index.per_customer:
+        if persona in specs and kept[k]:
+            per_customer[(index.move_from[k], index.move_to[k])] = specs[persona]
     order = np.lexsort((cols, rows))  # (a pair has at most one entry)
     ref_order = np.lexsort((ref_cols, ref_rows))
     return Chain(
@@ -171,6 +183,7 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
         daily_discount=daily_discount(journey),
         horizon_days=journey.horizon_days,
         uncertain=uncertain,
+        per_customer=per_customer,
         channels=tuple(index.channels),
         channel_of=np.array(index.channel_of, np.int64),
     )

@@ -10,6 +10,12 @@ That is exactly what a `horizon` of k x P would count, so row k equals
 its profit is F(t) of the payback, just before t. Referred prospects are
 left out, as in the metrics.
 
+With a `per customer` rate the rows are integrated over the customers' own
+rates: row k counts at most the visits a walk makes before its end, so the
+quadrature rule with that visit bound (mixture.py) is exact for every row.
+A loop through the drawn move that takes no time has no such bound: then
+there is no curve (`NoCurve`, with why).
+
 With a horizon the curve ends at it (the last row at H when H is not a
 whole number of periods). Without one it runs until the payback (if any)
 is behind it and at most 1% of the money at stake and of the walks is still
@@ -52,6 +58,10 @@ class Curve:
         return list(self.rows)
 
 
+class NoCurve(ValueError):
+    """A cohort curve that cannot be computed exactly (the message says why)."""
+
+
 def cohort_curve(journey: CompiledJourney, period: str, persona: str | None = None,
                  payback: float | None = None) -> Curve:
     """The curve of one persona, or of the persona mix (share-weighted);
@@ -69,7 +79,7 @@ def cohort_curve(journey: CompiledJourney, period: str, persona: str | None = No
     total = np.zeros((count, len(COLUMNS)))
     rest_money = rest_walks = 0.0
     for p, share in shares.items():
-        table, money_left, walks_left = _rows(chains[p], edges)
+        table, money_left, walks_left = _mixed_rows(chains[p], edges)
         total += share * table
         rest_money += share * money_left
         rest_walks += share * walks_left
@@ -80,9 +90,38 @@ def cohort_curve(journey: CompiledJourney, period: str, persona: str | None = No
     return Curve(period, rows, rest, payback)
 
 
-def _rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """One persona's cumulative columns at each edge (seconds), and what is
-    left after the last one: the share of the money at stake, of the walks."""
+def _mixed_rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """`_rows`, integrated over a `per customer` rate's draw (the shares left
+    over: of the money at stake over the draw, of the walks)."""
+    from .mixture import MAX_POINTS, points
+    from .quadrature import Drawn
+
+    drawn = Drawn.of(chain) if chain.per_customer else None
+    if drawn is None:
+        table, stake, seen, ended = _rows(chain, edges)
+        return table, _left(stake, seen), max(1.0 - ended, 0.0)
+    bound = drawn.visit_bound(replace(chain, horizon_days=float(edges[-1]) / DAY))
+    if bound is None or points(bound) > MAX_POINTS:
+        raise NoCurve("no cohort curve: the customers' own rate of "
+                      f"`{chain.steps[drawn.source]} -> {chain.steps[drawn.target]}` makes "
+                      "a loop without delay (or too many visits to integrate exactly)")
+    p, w = drawn.draw.rule(points(bound))
+    total = np.zeros((len(edges), len(COLUMNS)))
+    stake = seen = ended = 0.0
+    for x, weight in zip(np.minimum(p, 1.0 - 2.0 ** -50).tolist(), w.tolist()):
+        table, s, v, e = _rows(drawn.at(chain, x), edges)
+        total += weight * table
+        stake, seen, ended = stake + weight * s, seen + weight * v, ended + weight * e
+    return total, _left(stake, seen), max(1.0 - ended, 0.0)
+
+
+def _left(stake: float, seen: float) -> float:
+    return max(stake - seen, 0.0) / stake if stake > 0 else 0.0
+
+
+def _rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+    """One persona's cumulative columns at each edge (seconds), the money at
+    stake and the part of it seen before the last edge, and the walks ended."""
     timed = _Timed(replace(chain, horizon_days=float(edges[-1]) / DAY))
     n = timed.n
     arrivals = propagate(timed.layered, timed.start(2 * n), _negligible)
@@ -120,8 +159,7 @@ def _rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float]:
     out[:, 3] = converted
     out[:, 4] += converted
     stake = float(np.asarray(chain.entry) @ _ahead_abs(chain))
-    money_left = max(stake - stake_seen, 0.0) / stake if stake > 0 else 0.0
-    return out, money_left, max(1.0 - ended, 0.0)
+    return out, stake, stake_seen, ended
 
 
 def _cumulative(bins: np.ndarray, amounts: np.ndarray, count: int) -> np.ndarray:
@@ -152,7 +190,7 @@ def _open_end(chains: list[Chain], size: float, payback: float | None) -> float:
     end = size * max(1.0, math.ceil(((payback or 0.0) * DAY + 1) / size))
     while end < last:
         try:
-            left = [_rows(c, np.array([end]))[1:] for c in chains]
+            left = [_mixed_rows(c, np.array([end]))[1:] for c in chains]
         except TooManyEvents:
             break
         if all(money <= REST and walks <= REST for money, walks in left):

@@ -4,7 +4,7 @@ series on its own lattice; other loops go on the lattice of their delays
 when that is cheap, else generation by generation, with a rigorous bound on
 what is still in flight; moves without delay are closed over at each
 instant with (I - Z)^-1. Amounts of several walks side by side (columns)
-go one walk at a time.
+go one walk at a time. The lattice itself is lattice.py.
 """
 
 from __future__ import annotations
@@ -15,22 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .lattice import LATTICE_CELLS, TAIL, _lattice
 from .series import Series, check_budget, merge
 
 if TYPE_CHECKING:  # (timeline imports this module)
     from .timeline import Network
 
-#: Relative size below which what is still in flight in a loop cannot change
-#: any total in double precision (the geometric tail is bounded by it).
-TAIL = 1e-17
-#: Numbers a loop's lattice may hold (residues x instants x states), and
-#: blocks it may take; beyond either, the loop goes generation by generation.
-LATTICE_CELLS = 8_000_000
-LATTICE_BLOCKS = 100_000
-#: Instants x states of a lattice block solved in one product (see _lattice).
-_BLOCK_WIDTH = 256
-#: Instants of tail a loop's lattice first makes room for (see _lattice).
-_FIRST_TAIL = 4096
+_UNDERFLOW = 1e-300
 
 
 
@@ -261,175 +252,6 @@ def _with_laps(frontier_t: np.ndarray, frontier: np.ndarray, lap: dict[int, tupl
     if not parts_t:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(parts_t), np.concatenate(parts_c), np.concatenate(parts_x)
-
-
-def _lattice(times: np.ndarray, table: np.ndarray, loop: _Loop, horizon: int
-             ) -> list[Series] | None:
-    """A loop's arrivals on the lattice of its own delays, when that is cheap.
-
-    `table` is times x states, or times x states x walks: the amounts of
-    several walks side by side go on the lattice as rows of their own, and
-    each state's Series then has a column per walk.
-
-    Every time a walk reaches inside the component is an input time plus a
-    multiple of g, the greatest common divisor of the loop's delays: the
-    arrivals of each input residue (mod g) lie on a lattice of step g. On
-    it the recursion x[j] = (in[j] + sum_e w_e x[j - q_e] at dst_e) K (K the
-    instant closure) runs in blocks of m = the shortest delay (in steps of
-    g): nothing within a block depends on another of its instants but
-    through K, so a block is a few array operations, and the cost is the
-    horizon over the shortest delay, whatever g is. None when the lattice
-    would not fit LATTICE_CELLS (a fine lattice over a long horizon): the
-    caller goes generation by generation instead."""
-    src, dst, w, d, close = loop.src, loop.dst, loop.w, loop.d, loop.close
-    # a move that takes the whole horizon never arrives before it: left out,
-    # it neither fines the lattice (its delay in the gcd) nor pads it
-    arrives = d < horizon
-    src, dst, w, d = src[arrives], dst[arrives], w[arrives], d[arrives]
-    # what is cached depends on which moves arrive: a shorter horizon (the
-    # payback's first, short look) must not leave a slow move out for good
-    moves = arrives.tobytes()
-    moving = d > 0
-    if not moving.any():
-        return None
-    g = 0
-    for q in d[moving].tolist():
-        g = math.gcd(g, int(q))
-    residues, where = np.unique(times % g, return_inverse=True)
-    base = np.array([times[where == r].min() for r in range(len(residues))])
-    length = int(math.ceil((horizon - base.min()) / g))
-    k = table.shape[1]
-    q = (d // g).astype(np.int64)
-    m = int(q[moving].min())
-    walks = 1 if table.ndim == 2 else table.shape[2]
-    width_max = max(m, min(length, _BLOCK_WIDTH // k))
-    pad = int(q.max())  # zeros before the lattice: every block reads a full window
-    j = (times - base[where]) // g
-    last_input = int(j.max())
-    e_src, e_dst, e_w, e_q = src[moving], dst[moving], w[moving], q[moving]
-    if ("later", moves) not in loop.cache:
-        loop.cache[("later", moves)] = _input_total(k, e_src, e_dst, e_w, close)
-    later = loop.cache[("later", moves)]
-    # The lattice runs to the horizon, but in a loop every walk can leave
-    # (`later` finite) the tail check below ends it soon after the last
-    # input: room for the inputs and as long a tail, grown (doubled) only
-    # while the tail runs on. One-second delays under a year's horizon: a
-    # few thousand instants, not 31 million. A tail has at least two laps
-    # of the longest lag (pad) when that lag carries anything: a lattice
-    # without room for them would only be grown until refused.
-    most = min(LATTICE_CELLS // (len(residues) * walks * k) - pad,  # instants, pad included
-               LATTICE_BLOCKS * width_max)
-    most = length if most >= length else most // width_max * width_max
-    if later is None:  # only the horizon ends the loop
-        size = length
-    else:
-        size = min(most, -(-(2 * (last_input + 1) + _FIRST_TAIL) // width_max) * width_max)
-    if (length if later is None else min(length, last_input + 1 + 2 * pad)) > most:
-        return None
-    x = np.zeros((len(residues) * walks, pad + size, k))
-    if table.ndim == 2:
-        np.add.at(x, (where, pad + j), table)
-    else:  # row r * walks + c: residue r of walk c
-        rows = where[:, None] * walks + np.arange(walks)[None, :]
-        np.add.at(x, (rows, (pad + j)[:, None]), table.transpose(0, 2, 1))
-    # x[j] = (in[j] + sum over lags q of x[j - q] W_q) K: with A_q = W_q K and
-    # the inputs closed once, a block is one matrix product per lag
-    if ("step", g, moves) not in loop.cache:
-        step = []
-        for lag in sorted(set(e_q.tolist())):
-            at_lag = e_q == lag
-            weights = np.zeros((k, k))
-            np.add.at(weights, (e_src[at_lag], e_dst[at_lag]), e_w[at_lag])
-            step.append((lag, weights @ close if close is not None else weights))
-        loop.cache[("step", g, moves)] = step
-    step = loop.cache[("step", g, moves)]
-    if close is not None:
-        x[:, pad:, :] = x[:, pad:, :] @ close
-    # Blocks of `width` instants: what reaches a block from before it comes
-    # through each lag's history rows; what happens inside it is one product
-    # with the block's impulse response (width m: none, as nothing within m
-    # instants depends on another). Wider blocks trade a little arithmetic
-    # for far fewer Python steps (a 1-day lag over 100 years: 36,500 steps).
-    if ("response", g, width_max, moves) not in loop.cache:
-        loop.cache[("response", g, width_max, moves)] = \
-            _response(step, k, width_max) if width_max > m else None
-    response = loop.cache[("response", g, width_max, moves)]
-    # tail checks about every 32 instants, or every quarter of the longest
-    # lag: a check sums what is in flight along each move (its lag's worth
-    # of instants), so checking more often would cost more than the blocks
-    every = max(1, 32 // width_max, pad // (4 * width_max))
-    done, counted = 0.0, 0
-    for index, b0 in enumerate(range(0, length, width_max)):
-        if b0 >= size:  # the tail runs on past the room made for it: double it
-            if size >= most:
-                return None
-            size = min(2 * size, most)
-            x = np.concatenate([x, np.zeros((len(x), pad + size - x.shape[1], k))], axis=1)
-        width = min(width_max, length - b0)
-        if later is not None and b0 > last_input and index % every == 0:
-            # after the last input, stop once all that is still in flight
-            # (sent from the last blocks, arriving from here on) is too
-            # little to change a total: `later` bounds what a unit brings
-            done += float(np.abs(x[:, pad + counted:pad + b0, :]).sum())
-            counted = b0
-            pending = sum(float(e_w[e]) * later[int(e_dst[e])]
-                          * float(np.abs(x[:, pad + max(0, b0 - int(e_q[e])):pad + b0,
-                                           int(e_src[e])]).sum())
-                          for e in range(len(e_src)))
-            if pending <= TAIL * done:
-                break
-        block = x[:, pad + b0:pad + b0 + width, :]
-        for lag, a_q in step:
-            rows = min(lag, width)  # the rows whose lag reaches back before the block
-            block[:, :rows] += x[:, pad + b0 - lag:pad + b0 - lag + rows, :] @ a_q
-        if response is not None:
-            flat = block.reshape(len(block), width * k) @ response[:width * k, :width * k]
-            block[...] = flat.reshape(len(block), width, k)
-    x = x[:, pad:, :]
-    at = base[:, None] + g * np.arange(size)[None, :]  # residues x lattice times
-    out = []
-    for i in range(k):
-        if table.ndim == 2:
-            live = (x[:, :, i] != 0) & (at < horizon)
-            out.append(merge([at[live]], [x[:, :, i][live]]))
-            continue
-        state = x[:, :, i].reshape(len(residues), walks, size).transpose(0, 2, 1)
-        live = (state != 0).any(axis=2) & (at < horizon)  # [residue, instant]
-        out.append(merge([at[live]], [state[live]]))
-    return out
-
-
-def _response(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndarray:
-    """The block impulse response as one (width k) x (width k) matrix T:
-    a block's arrivals are (its inputs + what reaches it from before) @ T.
-    T's (i, l) block is h[l - i] for l >= i, with h[0] = I and h[n] = sum
-    over lags q <= n of h[n - q] A_q (row vectors, as in the recursion)."""
-    h = np.zeros((width, k, k))
-    h[0] = np.eye(k)
-    for n in range(1, width):
-        for lag, a_q in step:
-            if lag <= n:
-                h[n] += h[n - lag] @ a_q
-    apart = np.arange(width)[None, :] - np.arange(width)[:, None]  # l - i
-    blocks = h[np.clip(apart, 0, None)] * (apart >= 0)[:, :, None, None]  # (i, l, k, k)
-    return blocks.transpose(0, 2, 1, 3).reshape(width * k, width * k)
-
-
-def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:
-    """Per state, all the arrivals a unit amount entering it causes (itself,
-    closed over instant moves, and everything after), without the horizon's
-    cut: K (I - G)^-1 1 with G = W K, W the delayed moves and K the instant
-    closure. None when that is unbounded (a loop some walk never leaves)."""
-    moves = np.zeros((k, k))
-    np.add.at(moves, (src, dst), w)
-    close = np.eye(k) if close is None else close
-    g = moves @ close
-    if max(abs(np.linalg.eigvals(g))) >= 1:
-        return None
-    total = close @ np.linalg.solve(np.eye(k) - g, np.ones(k))
-    if not np.all(np.isfinite(total)) or total.min() < 0:
-        return None
-    return total
 
 
 def _split(t: np.ndarray, c: np.ndarray, x: np.ndarray, k: int) -> list[Series]:

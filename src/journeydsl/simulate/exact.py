@@ -134,7 +134,16 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     others get None. None means all. `cohort=False` skips the
     referral-cascade totals (which under a horizon cost a second pass);
     `by_entry=False` the metrics of each entry step's prospects. Payback is
-    computed when it is first read (`Metrics.payback`)."""
+    computed when it is first read (`Metrics.payback`). With a `per
+    customer` rate, every metric is integrated over each prospect's draw
+    (mixture.py)."""
+    if chain.per_customer:
+        from .mixture import integrate
+        from .quadrature import Drawn
+
+        drawn = Drawn.of(chain)
+        if drawn is not None:
+            return integrate(chain, drawn, solve, places, cohort, by_entry)
     if chain.horizon_days is not None:
         from .horizon import solve_with_horizon
 
@@ -342,6 +351,11 @@ def _cohort(chain: Chain, full: LU, full_d: LU, visits, visits_d, h, undiscounte
     gen_d = rows_d @ send_d  # K with money discounted to the sender's entry
     first = visits @ send
     first_d = visits_d @ send_d
+    if np.max(np.abs(np.linalg.eigvals(gen))) >= 1.0:
+        # The cascade never dies out. The checks (JD406) reject such a file,
+        # but they read a `per customer` rate at its mean: the mixture of
+        # customers' own rates (mixture.py) can still be beyond it.
+        return dict.fromkeys(base, np.inf), np.full(n, np.inf)
     eye = np.eye(k)
     multiplier = np.linalg.solve((eye - gen).T, first)  # first (I - K)^-1
     multiplier_d = np.linalg.solve((eye - gen_d).T, first_d)

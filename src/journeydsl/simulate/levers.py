@@ -14,40 +14,8 @@ self-loop raised to 100%), half of it. A step whose outgoing rates already
 sum to 100% has no remainder: its levers have `movable=False` and no
 effect (None).
 
-Without a horizon the effects are exact changes (not derivatives), from a
-fixed number of solves whatever the number of edges. Raising Q[s, t] by d
-is a rank-one change: with N = (I - Q)^-1 (Sherman-Morrison),
-
-  N' = N + d N e_s e_t^T N / (1 - d N[t, s]),
-
-so any alpha N x changes by d (alpha N)_s (N x)_t / (1 - d N[t, s]): the
-visits (one row solve) and one column solve per quantity x serve every
-edge. N[t, s] is zero unless t leads back to s; for a move inside a loop it
-comes from the loop's own block (a walk from t back to s never leaves the
-strongly connected component they share). Per persona (notation of
-exact.py; d_D = d x the move's discount):
-
-  revenue, cost  d_D nu_d(s) R(t) / (1 - d_D Nd[t, s])   R = (I - Qd)^-1 value
-  conversion     d nu_U(s) h(t) / (1 - d N_U[t, s])  for s in U (0 from a goal step)
-  E[M; conv.]    M = margin x V - C_from_goal (the clv's numerator): a sum of
-                 parts (never a difference of totals, so it stays exact when
-                 conversion is 1e-200): the margin earned before converting
-                 times the change of h, the profit after the first goal step
-                 times the change of P = (I - Qd)^-1 (margin x value - cost),
-                 and the rank-one change of the discounted visits before
-                 conversion (see `_exact`)
-  clv            (d E[M; conv.] - clv d conversion) / (conversion + d conversion)
-
-The factorizations use the steps' block order (strongly connected
-components in topological order, see `linalg.block_order`), in which a
-sparse LU of a mostly-forward journey has almost no fill. An edge may have
-rate 0 for some persona (an override); its lever is the effect of opening
-it. Uncertain rates count at their mean, as in the exact engine.
-
-With a `horizon` there is no such closed form: each lever is the horizon
-engine re-run with the rate raised (the arrival pass that yields
-conversion, revenue, cost and E[M; converted]; reach and the referral
-cascade are skipped), once per movable edge and persona.
+How each change is computed (exactly without a horizon, by re-running the
+horizon engine with one): `lever_changes.py`.
 
 Blended levers raise the rate by its step for every persona at once
 (a relative lever by that share of each persona's own rate; personas with
@@ -67,14 +35,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._gc import paused_gc
-from ..language.compiled import RATE_TOLERANCE, CompiledJourney
-from ..linalg import LU
+from ..language.compiled import CompiledJourney
 from ..metrics import SMALLEST
 from .chain import Chain, build_chain
-from .loop_entries import LoopEntries, present
-
-STEP = 0.01  # one percentage point
-_FULL = RATE_TOLERANCE  # a remainder below this is "already at 100%"
+from .lever_changes import _FIELDS, STEP, _back, _Effects, _effects, _steps
 
 
 @dataclass(frozen=True)
@@ -190,10 +154,8 @@ def levers(journey: CompiledJourney, persona: str | None = None,
 
     rates = {p: np.array(numbers.rates[p], dtype=float) for p in wanted}
     with located(journey):
-        effects = {p: _effects(build_chain(journey, p), src, dst, delay,
-                               wanted=size.wanted(rates[p])) for p in wanted}
-    for p, e in effects.items():
-        e.rate = rates[p]
+        effects = {p: _persona_effects(build_chain(journey, p), src, dst, delay, rates[p],
+                                       size.wanted(rates[p])) for p in wanted}
 
     groups: list[tuple[str | None, _Effects]] = []
     if persona is None:
@@ -203,30 +165,53 @@ def levers(journey: CompiledJourney, persona: str | None = None,
         return [lever for p, e in groups for lever in _group(names, p, e, by)]
 
 
-@dataclass
-class _Effects:
-    """Per-edge changes (for +1pp) of one persona's (or the mix's) linear metrics."""
+def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray,
+                     wanted: float | np.ndarray) -> _Effects:
+    """One persona's levers; with a `per customer` rate, integrated over the
+    customers' own rates, the changes of the expectations mixed as the
+    metrics are (mixture.py). A lever raises every customer's rate of the
+    edge: by the step of the declared (mean) rates, and out of the step with
+    that rate, by the same share of each customer's own drop-off there (a
+    customer with rate p has (1 - p) / (1 - mean p) of the mean's): the rise
+    is the step on average, never more than a customer has left, and smooth
+    in p (a rise of min(1 pp, what is left) would put a kink in the integrand,
+    which a quadrature rule converges on slowly). A change of an expectation
+    that is infinite (or could not be integrated) is NaN, shown as None."""
+    if not chain.per_customer:
+        e = _effects(chain, src, dst, delay, wanted=wanted)
+        e.rate = rate  # the declared rate: what the lever starts from
+        return e
+    from .exact import solve
+    from .mixture import infinite, over_draw
+    from .quadrature import Drawn
 
-    method: str
-    movable: np.ndarray  # bool per edge
-    base: dict  # conversion, revenue, cost, profit_converted
-    d_conversion: np.ndarray
-    d_revenue: np.ndarray
-    d_cost: np.ndarray
-    d_profit_converted: np.ndarray
-    d_profit: np.ndarray
-    step: np.ndarray  # the rise of each edge's rate (0 where it cannot rise)
-    rate: np.ndarray | None = None  # each edge's rate: set by levers() before use
+    drawn = Drawn.of(chain)
+    assert drawn is not None  # the chain has its per-customer move
+    _, mean_step = _steps(chain, src, _back(chain, src, dst), wanted)
+    shared = src == drawn.source
+    left = 1.0 - float(chain.move_rate[drawn.edge])
 
-    def rates(self) -> np.ndarray:
-        assert self.rate is not None  # levers() sets every persona's before blending
-        return self.rate
+    def one(ch: Chain) -> _Effects:
+        share = (1.0 - float(ch.move_rate[drawn.edge])) / left if left > 0 else 0.0
+        e = _effects(ch, src, dst, delay, np.where(shared, mean_step * share, mean_step))
+        e.rate = rate
+        return e
+    unknown = infinite(chain, drawn, solve)
+    parts = {"d_revenue": "revenue", "d_cost": "cost", "d_profit": "profit",
+             "d_profit_converted": "profit_converted"}
+    gone = {f for f, metric in parts.items() if metric in unknown}
+    mixed, moving = over_draw(chain, drawn, one, _blend,
+                              lambda e: {f: getattr(e, f) for f in _FIELDS},
+                              lambda field, i: field in gone)
+    mixed.step = np.where(mixed.movable, mean_step, 0.0)  # (the mean rise, exactly)
+    for field, i in moving:
+        getattr(mixed, field)[i] = np.nan
+    for field in gone:
+        setattr(mixed, field, np.full(len(src), np.nan))
+    return mixed
 
 
-_FIELDS = ("d_conversion", "d_revenue", "d_cost", "d_profit_converted", "d_profit")
-
-
-def _blend(effects: dict[str, _Effects], shares: dict[str, float]) -> _Effects:
+def _blend(effects: dict[Any, _Effects], shares: dict[Any, float]) -> _Effects:
     """The persona mix: every persona's rate up by 1pp where it can rise."""
     parts = list(effects.items())
     first = parts[0][1]
@@ -261,11 +246,13 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects,
     ranked = np.where(e.movable & np.isfinite(key), np.nan_to_num(key), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
     order = np.lexsort((np.arange(len(names)), -converting, -ranked, ~e.movable))
-    d_clv = np.where(np.isnan(d_clv), np.array(None), d_clv)  # None: nobody converts
+    # None: nobody converts, or (a `per customer` rate) an infinite expectation
+    d_clv, d_revenue, d_cost, d_profit = (np.where(np.isnan(x), np.array(None), x)
+                                          for x in (d_clv, e.d_revenue, e.d_cost, e.d_profit))
     rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
                e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
-               e.d_revenue[order].tolist(), e.d_cost[order].tolist(),
-               e.d_profit[order].tolist(), d_clv[order].tolist())
+               d_revenue[order].tolist(), d_cost[order].tolist(),
+               d_profit[order].tolist(), d_clv[order].tolist())
     method = e.method
     return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dp, dl, method)
             if movable else Lever(source, target, persona, rate, False, None, None, None, None,
@@ -284,184 +271,4 @@ def best_by_stage(found: list[Lever], stage_of: dict[str, str]) -> dict[str, Lev
     return out
 
 
-def _effects(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
-             wanted: float | np.ndarray = STEP) -> _Effects:
-    """`steps`: each edge's rise, if not the chain's own (`_steps` of `wanted`)."""
-    if chain.horizon_days is not None:
-        return _resolved(chain, src, dst, delay, steps, wanted)
-    return _exact(chain, src, dst, delay, steps, wanted)
-
-
-def _steps(chain: Chain, src, back: np.ndarray,
-           wanted: float | np.ndarray = STEP) -> tuple[np.ndarray, np.ndarray]:
-    """Which edges can rise, and by how much: by `wanted` (one percentage
-    point, or each edge's own, LeverSize.wanted), or what is left at the
-    source step if less, or half of that when taking all of it would trap
-    walks in a loop (`back`: N[t, s] of each move s -> t)."""
-    stop = chain.stop[src]
-    movable = (stop > _FULL) & (np.asarray(wanted) > 0)
-    step = np.where(movable, np.minimum(wanted, stop), 0.0)
-    trapped = movable & (1.0 - step * back <= _TRAPPED * np.maximum(back, 1.0))
-    return movable, np.where(trapped, stop / 2, step)
-
-
-def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
-           wanted: float | np.ndarray = STEP) -> _Effects:
-    """The exact change of every edge's lever from a fixed number of solves
-    (Sherman-Morrison: see the module docstring)."""
-    n = chain.n
-    q = chain.rates.tocsr()
-    undiscounted = chain.daily_discount == 1.0
-    qd = q if undiscounted else chain.discounted.tocsr()
-    alpha, goal, value = chain.entry, chain.goal, np.asarray(chain.value, float)
-    margin_value = chain.margin * value  # what a walk keeps of value before converting
-    u = np.flatnonzero(~goal)
-    g = np.flatnonzero(goal)
-    values = np.column_stack([value, chain.cost, chain.profit])
-
-    q_u = q[u]
-    before = LU.of(q_u[:, u])  # I - Q_UU
-    h = np.ones(n)
-    h[u] = before.col(np.asarray(q_u[:, g].sum(axis=1)).ravel())
-    nu_u = np.zeros(n)
-    nu_u[u] = before.row(alpha[u])
-
-    full_d = LU.of(qd)  # I - Qd
-    nu_d = full_d.row(alpha)
-    to_go = full_d.col(values)  # R, C, P: discounted value, cost and profit from each step on
-    before_d = before if undiscounted else LU.of(qd[u][:, u])  # I - Qd_UU
-    nu_du = np.zeros(n)
-    nu_du[u] = before_d.row(alpha[u])
-    y = np.zeros(n)
-    y[u] = before.row(nu_du[u] * margin_value[u])
-    # w: the net margin of converting walks from each unconverted step (the
-    # margin earned before converting, if the walk converts, and the profit
-    # from its first goal step on); p: discounted visits after converting
-    rows, cols = np.asarray(chain.move_row), np.asarray(chain.move_col)
-    val_d = np.asarray(chain.move_rate if undiscounted else chain.move_discounted)
-    into_goal = goal[cols]
-    w = np.zeros(n)
-    w[u] = before_d.col(margin_value[u] * h[u] + np.bincount(
-        rows[into_goal], weights=val_d[into_goal] * to_go[cols[into_goal], 2], minlength=n)[u])
-    first_d = np.asarray(alpha, float) * goal + np.bincount(
-        cols[into_goal], weights=nu_du[rows[into_goal]] * val_d[into_goal], minlength=n)
-    p = full_d.row(first_d)
-
-    # N[t, s] for each move s -> t: how a walk from t comes back to s
-    moves = present(chain, src, dst)
-    full = LoopEntries(np.ones(n, bool), chain, moves, undiscounted)
-    back, back_d, _ = full.entries(src, dst)
-    inside = LoopEntries(~goal, chain, moves, undiscounted)
-    back_u, back_du, back_w = inside.entries(src, dst, margin_value)
-
-    movable, step = _steps(chain, src, back, wanted) if steps is None else (steps > 0, steps)
-
-    step_d = step * chain.daily_discount ** delay
-    from_u, into_u = ~goal[src], ~goal[dst]
-    # every change is a sum of non-negative parts (no difference of totals)
-    c1 = step * h[dst] / np.where(into_u, 1.0 - step * back_u, 1.0)  # h' = h + c1 N_U e_s
-    d_conversion = np.where(from_u, nu_u[src] * c1, 0.0)
-    k_r = step_d / (1.0 - step_d * back_d)  # R' = R + k_r R(t) Nd e_s
-    reach_d = k_r * nu_d[src]
-    d_revenue = reach_d * to_go[dst, 0]
-    d_cost = reach_d * to_go[dst, 1]
-    d_profit = reach_d * to_go[dst, 2]  # margin x value - cost from there on
-    kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
-    after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
-    # (the margin before converting, the profit from the first goal step on)
-    d_value = np.where(
-        into_u,
-        c1 * y[src] + k_r * to_go[dst, 2] * p[src] + kappa * w[dst]
-        + kappa * c1 * back_w + kappa * k_r * to_go[dst, 2] * after,
-        step * y[src] + kappa * to_go[dst, 2] / (1.0 - step_d * back_d)
-        + k_r * to_go[dst, 2] * p[src])
-    d_value = np.where(from_u, d_value, d_profit)  # from a goal step: all converted
-
-    base = {"conversion": float(alpha @ h), "revenue": float(nu_d @ value),
-            "cost": float(nu_d @ chain.cost),
-            "profit_converted": float(alpha[u] @ w[u]) + float(alpha[g] @ to_go[g, 2])}
-    keep = np.where(movable, 1.0, 0.0)
-    return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
-                    keep * d_cost, keep * d_value, keep * d_profit, step=step)
-
-
-#: 1 - step N[t, s] at or below this (times N[t, s] when that is above 1):
-#: the raised rate leaves (almost) no way out of a loop. In both forms the
-#: raised loop would keep a walk for a billion times longer (or a billion
-#: visits), where a rate's last digits (1e-16 next to 1) would set the answer.
-_TRAPPED = 1e-9
-
-
-def _horizon_linear(chain: Chain) -> dict:
-    """Conversion, revenue, cost and E[M; converted] under the horizon: the
-    same numbers as `solve(chain)`, from the horizon engine's arrival pass
-    alone (without the reach and referral-cascade passes levers do not need)."""
-    from .horizon import totals
-
-    linear = totals(chain)[0]
-    return {key: linear[key] for key in ("conversion", "revenue", "cost", "profit_converted",
-                                         "profit")}
-
-
-def _resolved(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
-              wanted: float | np.ndarray = STEP) -> _Effects:
-    """Under a horizon: re-run the horizon engine once per movable edge."""
-    base = _horizon_linear(chain)
-    k = len(src)
-    movable, step = _steps(chain, src, _back(chain, src, dst), wanted) if steps is None else (
-        steps > 0, steps)
-    out = {key: np.zeros(k) for key in base}
-    for e in np.flatnonzero(movable).tolist():
-        raised = _horizon_linear(raise_rate(chain, int(src[e]), int(dst[e]), float(step[e]),
-                                            float(delay[e])))
-        for key in base:
-            out[key][e] = raised[key] - base[key]
-    return _Effects("resolve", movable, base, out["conversion"], out["revenue"], out["cost"],
-                    out["profit_converted"], out["profit"], step=step)
-
-
-def _back(chain: Chain, src, dst) -> np.ndarray:
-    """N[t, s] of each move s -> t (0 where nothing leads back, or nothing can rise)."""
-    if not (chain.stop[src] > _FULL).any():
-        return np.zeros(len(src))
-    # Under a horizon a loop nobody leaves is legal, and its block of I - M is
-    # singular; no walk in it comes back to a step that can be left, so
-    # N[t, s] comes from the steps that can end a walk.
-    return LoopEntries(_can_end(chain), chain, present(chain, src, dst),
-                       True).entries(src, dst)[0]
-
-
-def _can_end(chain: Chain) -> np.ndarray:
-    """Per step, whether a walk there can end: it reaches (with rates > 0) a
-    step whose outgoing rates leave something (breadth-first, backwards)."""
-    can = chain.stop > _FULL
-    live = chain.move_rate > 0
-    into: dict[int, list[int]] = {}
-    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
-        into.setdefault(b, []).append(a)
-    todo = np.flatnonzero(can).tolist()
-    while todo:
-        for a in into.get(todo.pop(), ()):
-            if not can[a]:
-                can[a] = True
-                todo.append(a)
-    return can
-
-
-def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:
-    """The chain with rate(s -> t) raised by `by` (taken from the remainder at s).
-
-    `delay_days` is the edge's delay (used when the persona's rate was 0 and
-    the chain has no entry for the edge)."""
-    at = np.flatnonzero((chain.move_row == s) & (chain.move_col == t))
-    if len(at):
-        rate = chain.move_rate.copy()
-        rate[at] += by
-        return chain.with_moves(chain.move_row, chain.move_col, rate, chain.move_delay)
-    return chain.with_moves(np.append(chain.move_row, s), np.append(chain.move_col, t),
-                            np.append(chain.move_rate, by),
-                            np.append(chain.move_delay, delay_days))
-
-
-__all__ = ["ONE_POINT", "RANKINGS", "TEN_PERCENT", "Lever", "LeverSize", "best_by_stage",
-           "levers", "raise_rate"]
+__all__ = ["RANKINGS", "LeverSize", "Lever", "ONE_POINT", "TEN_PERCENT", "best_by_stage", "levers"]

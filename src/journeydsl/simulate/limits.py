@@ -24,7 +24,7 @@ from ..language.source import SourceFile
 #: The engine's budget of distinct arrival times (series.EVENT_BUDGET,
 #: repeated so that `check` can name it without importing numpy).
 EVENT_BUDGET = 20_000_000
-_LATTICE_CELLS = 8_000_000  # cycles.LATTICE_CELLS and LATTICE_BLOCKS, likewise
+_LATTICE_CELLS = 8_000_000  # lattice.LATTICE_CELLS and LATTICE_BLOCKS, likewise
 _LATTICE_BLOCKS = 100_000
 _BLOCK_WIDTH = 256
 

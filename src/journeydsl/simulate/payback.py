@@ -248,6 +248,15 @@ class ProfitCurve:
         self._parts = parts if make is None else None
         self._make = make
         self._found: tuple[float | None, str | None] | None = None
+        #: the same prospects' F by a coarser quadrature rule over customers'
+        #: own rates (mixture.py), and why a payback the two disagree on is
+        #: not given
+        self.coarse: ProfitCurve | None = None
+        self.coarse_why = ""
+
+    def check_against(self, coarse: ProfitCurve, why: str) -> None:
+        """Give a payback only if `coarse` gives the same one."""
+        self.coarse, self.coarse_why = coarse, why
 
     @property
     def parts(self) -> tuple[tuple[float, Money], ...]:
@@ -258,9 +267,15 @@ class ProfitCurve:
 
     @staticmethod
     def mix(curves: list[tuple[float, ProfitCurve]]) -> ProfitCurve:
-        """sum of weight x curve (the persona mix: shares)."""
-        return ProfitCurve(make=lambda: tuple((weight * w, money) for weight, curve in curves
-                                              for w, money in curve.parts if weight * w))
+        """sum of weight x curve (the persona mix: shares); checked against
+        the mix of the coarser curves when any of them has one."""
+        mixed = ProfitCurve(make=lambda: tuple((weight * w, money) for weight, curve in curves
+                                               for w, money in curve.parts if weight * w))
+        checked = [c for _, c in curves if c.coarse is not None]
+        if checked:
+            mixed.check_against(ProfitCurve.mix([(weight, c.coarse or c) for weight, c in curves]),
+                                checked[0].coarse_why)
+        return mixed
 
     @property
     def profit(self) -> float:
@@ -270,8 +285,25 @@ class ProfitCurve:
         """(payback in days, None) or (None, why there is none)."""
         if self._found is None:
             with paused_gc():  # many small arrays, none of them garbage
-                self._found = _payback(self.parts)
+                found = _payback(self.parts)
+            if self.coarse is not None:
+                other = self.coarse.payback()
+                if not _same(found[0], other[0]):
+                    found = (None, f"not computed: {self.coarse_why} (two rules give "
+                             f"{_days(found[0])} and {_days(other[0])})")
+            self._found = found
         return self._found
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """Two paybacks (days) equal to rounding, or both none."""
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+def _days(days: float | None) -> str:
+    return "never" if days is None else f"{days:g} days"
 
 
 def _payback(parts: tuple[tuple[float, Money], ...]) -> tuple[float | None, str | None]:

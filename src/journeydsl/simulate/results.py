@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from ..metrics import BY_ENTRY, EXPECTATIONS, HEADLINE, METRIC, ratio, undefined
 from .payback import ProfitCurve
@@ -41,8 +41,8 @@ def _why(metrics: Metrics | Entry, names: list[str]) -> dict[str, str]:
     """Why each undefined metric of `names` is None (their JSON keys)."""
     values = {m.name: _value(metrics, m.name) for m in METRIC.values()
               if m.argument == "persona"}
-    reasons = undefined(values)
-    if values.get("payback") is None:
+    reasons = undefined(values, metrics.unknown)
+    if values.get("payback") is None and "payback" not in reasons:
         reasons["payback"] = metrics.payback_why or "not computed"
     return {METRIC[k].json: why for k, why in reasons.items() if k in names}
 
@@ -56,9 +56,11 @@ class Entry:
     values: dict[str, float]
     curve: ProfitCurve | None = None
     rate: float = 1.0
+    #: expectations without a value, and why (as Metrics.unknown)
+    unknown: dict[str, str] = field(default_factory=dict)
 
     def expectation(self, name: str) -> float | None:
-        return self.values.get(name)
+        return None if name in self.unknown else self.values.get(name)
 
     def __getattr__(self, name: str) -> float | None:
         """A metric by its table name, as on Metrics (`entry.cac`)."""
@@ -109,15 +111,21 @@ class Metrics:
     #: cascade (itself and everyone its referrals bring, generation after
     #: generation); empty when not computed (`cohort=False` under a horizon)
     cohort_visits: dict[str, float] = field(default_factory=dict)
+    #: Numbers without a value, and why: an expectation that is infinite (its
+    #: field is inf) or could not be computed to 1e-6 (NaN), by metric name;
+    #: a place's number as `visits(step)` (None in the table, inf in
+    #: `cohort_visits`); a cohort total as `cohort.revenue` (inf). Only
+    #: `per customer` rates make any.
+    unknown: dict[str, str] = field(default_factory=dict)
     curve: ProfitCurve | None = None  # F(t) of these prospects (payback, --curve)
 
     def value(self, name: str) -> float | None:
         """A headline metric by its table name (an expectation, a ratio or a
-        curve metric)."""
+        curve metric); None when it has no value (see `undefined`)."""
         return _value(self, name)
 
     def expectation(self, name: str) -> float | None:
-        return cast("float", getattr(self, name))
+        return None if name in self.unknown else cast("float", getattr(self, name))
 
     @property
     def clv(self) -> float | None:
@@ -165,8 +173,9 @@ class Metrics:
         then `undefined` says why), then the per-place tables."""
         out: dict = {m.json: self.value(m.name) for m in HEADLINE}
         reasons = _why(self, [m.name for m in HEADLINE])
-        if reasons:
-            out["undefined"] = reasons
+        extra = {k: why for k, why in self.unknown.items() if k not in METRIC}
+        if reasons or extra:
+            out["undefined"] = reasons | extra
         out["steps"] = self.steps
         out["stages"] = self.stages
         out["channels"] = self.channels
@@ -219,14 +228,19 @@ def channel_money(chain: Chain, money) -> dict[str, dict[str, float]]:
 _LINEAR = EXPECTATIONS  # blended by share; the ratios follow from them
 
 
-def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
+_Key = TypeVar("_Key")
+
+
+def blend(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> Metrics:
     """The persona mix as a whole: expectations weighted by share, payback
     off the blended curve, each entry step's prospects weighted by share x
-    entry rate."""
+    entry rate. (Also the mixture of customers' own rates: points for
+    personas, mixture.py.)"""
     if len(parts) == 1:
         (persona, only), = parts.items()
         if shares[persona] == 1.0:
             return only  # one persona is the whole mix
+    parts = {p: m for p, m in parts.items() if shares[p] > 0}  # (0 x inf is not 0)
     first = next(iter(parts.values()))
     weights = [shares[p] for p in parts]
     steps = _mix_rows([m.steps for m in parts.values()], weights)
@@ -240,16 +254,17 @@ def blend(parts: dict[str, Metrics], shares: dict[str, float]) -> Metrics:
     # `**` dict against every parameter, the dict-typed ones too).
     linear: dict[str, Any] = {k: _weighted(weights, [getattr(m, k) for m in parts.values()])
                               for k in _LINEAR}
+    unknown = {k: why for m in parts.values() for k, why in m.unknown.items()}
     curves = [(w, m.curve) for w, m in zip(weights, parts.values())]
     curve = None if any(c is None for _, c in curves) else ProfitCurve.mix(
         cast("list[tuple[float, ProfitCurve]]", curves))
     return Metrics(**linear, steps=steps, stages=stages, cohort=cohort,
                    channels=cast("dict[str, dict[str, float]]", channels),
                    by_entry=_blend_entries(parts, shares), curve=curve,
-                   cohort_visits=cohort_visits)
+                   cohort_visits=cohort_visits, unknown=unknown)
 
 
-def _blend_entries(parts: dict[str, Metrics], shares: dict[str, float]) -> dict[str, Entry]:
+def _blend_entries(parts: dict[_Key, Metrics], shares: dict[_Key, float]) -> dict[str, Entry]:
     """Prospects entering at each step, over the persona mix: weights share x
     the persona's entry rate there (an entry step in the order of the first
     persona that has it)."""
@@ -267,7 +282,8 @@ def _blend_entries(parts: dict[str, Metrics], shares: dict[str, float]) -> dict[
         curves = [(w / total, e.curve) for w, e in held]
         curve = None if any(c is None for _, c in curves) else ProfitCurve.mix(
             cast("list[tuple[float, ProfitCurve]]", curves))
-        out[step] = Entry(values, curve, total)
+        out[step] = Entry(values, curve, total,
+                          {k: why for _, e in held for k, why in e.unknown.items()})
     return out
 
 

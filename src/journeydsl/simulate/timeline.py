@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..linalg import components
-from .cycles import TAIL, _Loop, component
+from .cycles import _Loop, component
+from .lattice import TAIL
 from .series import EVENT_BUDGET, NONE, Series, TooManyEvents, check_budget, merge, nothing
 
 

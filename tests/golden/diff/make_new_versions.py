@@ -52,8 +52,10 @@ EDITS: dict[str, list[tuple[str, str]]] = {
         ('value 99_000; margin 100%; cost 265_000', 'value 99_000; margin 100%; cost 230_000'),
         ('entry search_ad 55% [business: 40%], price_compare 25%',
          'entry search_ad 50% [business: 40%], price_compare 30% [business: 25%]'),
-        ('reminder -> renewal 80% [business: 92%] after 1mo',
-         'reminder -> renewal 85% [business: 92%] after 1mo'),
+        ('reminder -> renewal beta(8, 2) per customer [business: beta(23, 2) per customer] '
+         'after 1mo',
+         'reminder -> renewal beta(17, 3) per customer [business: beta(23, 2) per customer] '
+         'after 1mo'),
     ],
     "lifecycle_activities.journey": [
         ('persona leisure  "Weekend rider"', 'persona leisure  "Weekend and holiday rider"'),

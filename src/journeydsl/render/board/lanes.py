@@ -8,6 +8,8 @@ draws each kind. Adding a lane is a class here and its key in `LANES`.
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING
 
 from .content import Amount, Bar, Card, Context, Item, LaneData, emotion_curve, plain, rate
@@ -213,28 +215,38 @@ class Money(Lane):
         if metrics is None or not stages:
             return None
         w = ctx.w
-        amounts = {(s.id, k): (stages.get(s.id) or {}).get(k) or 0.0
+        # None: a number without a value (infinite over customers who keep
+        # their own rate, `per customer`): shown as —, never as 0
+        amounts = {(s.id, k): known_money((stages.get(s.id) or {}).get(k, 0.0))
                    for s in ctx.stages for k in self.KINDS}
-        largest = max((abs(x) for x in amounts.values()), default=0.0)
-        if largest < CENT:
+        largest = max((abs(x) for x in amounts.values() if x is not None), default=0.0)
+        if largest < CENT and None not in amounts.values():
             return None  # no step earns or costs anything
 
-        def amount(kind: str, x: float) -> Amount:
+        def amount(kind: str, x: float | None) -> Amount:
+            if x is None:
+                return Amount(w(f"money_{kind}"), "\u2014", 0.0, kind)
             text = ctx.money(x)
             tone = "loss" if kind == "profit" and text.startswith("\u2212") else kind
-            return Amount(w(f"money_{kind}"), text, abs(x) / largest, tone)
+            return Amount(w(f"money_{kind}"), text, abs(x) / largest if largest else 0.0, tone)
 
         cells: list[list] = []
         for stage in ctx.stages:
             row = [amount(k, amounts[stage.id, k]) for k in self.KINDS]
-            if all(abs(amounts[stage.id, k]) < CENT for k in self.KINDS):
+            if all(x is not None and abs(x) < CENT
+                   for x in (amounts[stage.id, k] for k in self.KINDS)):
                 cells.append([Item(w("money_none"), "muted")])
             else:
                 cells.append(row)
-        totals = [amount(k, getattr(metrics, k) or 0.0) for k in self.KINDS]
+        totals = [amount(k, known_money(metrics.value(k))) for k in self.KINDS]
         span = [Item(f"{w('whole_journey')}: {a.label} {a.text}" if i == 0
                      else f"{a.label} {a.text}", a.tone) for i, a in enumerate(totals)]
         return LaneData(self.key, w("money"), "money", cells, span)
+
+
+def known_money(x: float | None) -> float | None:
+    """A money amount, or None when it has no value (None, inf or NaN)."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 LANES: dict[str, type[Lane]] = {lane.key: lane for lane in (

@@ -155,7 +155,7 @@ class Report:
         """Revenue, cost and profit per stage (the board's money lane as a
         chart), with the whole journey's in the data table."""
         from ..board.content import Context
-        from ..board.lanes import Money
+        from ..board.lanes import Money, known_money
         from ..board.pieces import MONEY
 
         w = self.w
@@ -167,17 +167,22 @@ class Report:
         rows, table_rows = [], []
         for s in self.journey.stages:
             name = plain(s.label) or s.id
-            values = [stages[s.id][k] or 0.0 for k in Money.KINDS]
-            table_rows.append([name, *(money(x, self.journey.currency) for x in values)])
+            # (None: no value, infinite for customers who keep their own rate: —)
+            values = [known_money(stages[s.id][k]) for k in Money.KINDS]
+            table_rows.append([name, *("\u2014" if x is None else money(x, self.journey.currency)
+                                       for x in values)])
             for kind, x in zip(Money.KINDS, values):
+                if x is None:
+                    continue
                 shown = money(x, self.journey.currency)  # a loss as the board shows it
                 tone = "loss" if kind == "profit" and shown.startswith("\u2212") else kind
                 rows.append({"stage": name, "kind": w(f"money_{kind}"),
                              "tone": w(f"money_{tone}"), "value": x, "text": shown})
         blended = self.report.blended
-        table_rows.append([w("whole_journey"), *(money(getattr(blended, k) or 0.0,
-                                                       self.journey.currency)
-                                                 for k in Money.KINDS)])
+        totals = [known_money(blended.value(k)) for k in Money.KINDS]
+        table_rows.append([w("whole_journey"), *("\u2014" if x is None else
+                                                 money(x, self.journey.currency)
+                                                 for x in totals)])
         currency = plain(self.journey.currency) or ""
         title = w("money_axis", currency=f" ({currency})" if currency else "")
         svg = charts.money(rows, title, tones, prefix="money")

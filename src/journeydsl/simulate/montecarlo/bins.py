@@ -20,9 +20,11 @@ from scipy import sparse
 from ...language.compiled import RATE_TOLERANCE
 from ...linalg import strong_components
 from ..chain import Chain, reentrant_stages
+from ..quadrature import Draw
 from .sampler import Sampler, bin_shift
 
-MONEY, TRACK, REFER, GOAL, LOOP = 1, 2, 4, 8, 16  # what a step needs when walkers are on it
+# what a step needs when walkers are on it (OWN: a move with a `per customer` rate)
+MONEY, TRACK, REFER, GOAL, LOOP, OWN = 1, 2, 4, 8, 16, 32
 TIME_EPS = 1e-9  # days: a time this close to the horizon is at the horizon
 
 
@@ -177,6 +179,7 @@ class Tables:
         self.base = np.left_shift(self.row, shift)
         self._referral_tables(arrows)
         self._loops()
+        self._own()
 
     def loop_steps(self, step: int) -> list[str]:
         """The ids of the steps of the loop (strongly connected component)
@@ -277,6 +280,45 @@ class Tables:
             self.exits = Sampler.build(np.array(ptr, np.int64), np.concatenate(probs),
                                        np.concatenate(outcomes).astype(np.int64), self.END,
                                        shift, straddle=self.DEAD + 1)
+
+    def _own(self) -> None:
+        """`per customer` rates (at most one move per chain, JD314): each
+        walker draws its own rate p of the move once (own.py). Per world
+        with one: the move's code, its source row, p's distribution, and a
+        row of `own_exits`: the step's other outcomes given that the walker
+        does not take the move (the other moves share what p leaves in
+        their declared proportions, so given that, they are as declared)."""
+        self.own_of_row = np.full(self.rows + 1, -1, np.intp)
+        code, row, shape = [], [], []
+        ptr, probs, outcomes = [0], [], []
+        for i, (pair, (src, dst, prob, _)) in enumerate(zip(self.pairs, self.moves)):
+            if not pair.chain.per_customer:
+                continue
+            ((s, t), amount), = pair.chain.per_customer.items()
+            j = int(np.flatnonzero((src == s) & (dst == t))[0])
+            others = np.flatnonzero(src == s)
+            others = others[others != j]
+            left = 1.0 - float(prob[j])
+            draw = Draw.of(amount)
+            for w in (2 * i, 2 * i + 1):
+                code.append(w * self.S + j)
+                row.append(w * self.n + s)
+                shape.append((draw.a, draw.b, draw.low, draw.high))
+                probs.append(prob[others] / left if left > 0 else np.zeros(0))
+                outcomes.append(w * self.S + others)
+                ptr.append(ptr[-1] + len(others))
+        self.own_code = np.array(code, np.intp)
+        self.own_shape = np.array(shape, float).reshape(-1, 4)  # a, b, low, high
+        self.own_of_row[np.array(row, np.intp)] = np.arange(len(code))
+        self.flags[np.array(row, np.intp)] |= OWN
+        # per loop: whether its move is one with a `per customer` rate
+        self.loop_own = np.isin(self.loop_code, self.own_code)
+        self.own_exits: Sampler | None = None
+        if code:
+            self.own_exits = Sampler.build(np.array(ptr, np.int64), np.concatenate(probs),
+                                           np.concatenate(outcomes).astype(np.int64),
+                                           self.END, bin_shift(len(code)),
+                                           straddle=self.DEAD + 1)
 
     def _structure(self, first: Chain, moves) -> None:
         """Steps a walk can visit more than once, and stages it can leave and

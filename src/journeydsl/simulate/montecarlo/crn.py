@@ -17,7 +17,9 @@ The walk is plain: one pass per move for every prospect in every variant
 referral count drawn by inverse transform from their own uniform. Only
 the headline metrics' per-prospect quantities are kept (referred
 prospects are not walked: the headline metrics leave them out). Uncertain
-rates are drawn at the same quantiles in every variant, draw by draw.
+rates are drawn at the same quantiles in every variant, draw by draw. A
+journey with a `per customer` rate gets no paired deltas (TooLong, with
+why): this walk does not draw customers' own rates yet.
 """
 
 from __future__ import annotations
@@ -160,6 +162,15 @@ def compare(journeys: list[CompiledJourney], prospects: int = 100_000, draws: in
     chains = [{p: build_chain(j, p) for p in run} for j in journeys]
     if any(ch[p].steps != chains[0][p].steps for ch in chains for p in run):
         raise ValueError("the scenarios' steps differ from the baseline's")
+    drawn = next((ch[p] for ch in chains for p in run if ch[p].per_customer), None)
+    if drawn is not None:
+        # the paired walk moves by one table of rates per variant; a rate each
+        # prospect draws for itself (own.py) is not walked here yet, and a
+        # delta at the mean rate would be another journey's: none, with why
+        (s, t), = drawn.per_customer
+        raise TooLong(f"the paired walk does not draw `per customer` rates yet "
+                      f"(`{drawn.steps[s]} -> {drawn.steps[t]}`): compare the runs "
+                      "above, or the exact engine")
     shares = dict(base.shares)
     weights = {p: shares[p] for p in run} if len(run) > 1 else {run[0]: 1.0}
     mix = {p: weights[p] / sum(weights.values()) for p in run}

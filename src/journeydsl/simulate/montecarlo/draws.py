@@ -17,6 +17,8 @@ import numpy as np
 
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
+from ...metrics import METRIC
+from ..mixture import infinite, marked
 from ..results import blend
 from . import money
 from .report import MonteCarloReport, blended_linear, uncertainty
@@ -136,6 +138,10 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     personas = {p: pooled[p].metrics() for p in run}
     books = money.join(stats.ledgers, len(pairs), chains[run[0]].n)
     money.fill(personas, chains, which, books)
+    # expectations the exact engine finds infinite: None with the reason
+    # (a run's mean of them is finite but estimates nothing)
+    infinite = _infinite(chains)
+    personas = {p: marked(personas[p], infinite.get(p, {})) for p in run}
     notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
@@ -150,7 +156,28 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     report.describe_converters()
     report.place_stderr = money.stderr(books, chains, which, mix, k)
     report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration)
+    infinite_reasons = set(report.blended.unknown.values())
+    for name, why in report.blended.undefined().items():
+        key = METRIC[name].json
+        if key in report.uncertainty and why in infinite_reasons:  # (and ratios of them)
+            report.uncertainty[key] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+            notes[f"uncertainty.{key}"] = why
     return report
+
+
+def _infinite(chains: dict[str, Chain]) -> dict[str, dict[str, str]]:
+    """Per persona, the expectations that a `per customer` rate makes
+    infinite (the exact engine's test, mixture.infinite): their Monte Carlo
+    means are finite but estimate nothing, so they are None with the reason."""
+    from ..exact import solve
+    from ..quadrature import Drawn
+
+    out = {}
+    for p, chain in chains.items():
+        drawn = Drawn.of(chain)
+        if drawn is not None:
+            out[p] = infinite(chain, drawn, solve)
+    return out
 
 
 def _pairs(chains: dict[str, Chain], mix: dict[str, float], prospects: int, k: int, seed: int,

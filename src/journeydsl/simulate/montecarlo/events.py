@@ -28,7 +28,10 @@ Who and when:
   days after its own arrival would leave ends in the log where customers
   were only no longer counted: a fit would read them as churn.)
 Rates are the declared means (a range `20%..30%` walks its mean): the log
-of the journey as written, which `journey fit` should give back.
+of the journey as written, which `journey fit` should give back. A rate
+`per customer` is each prospect's own, drawn once and kept (own.py, as the
+engine's walk does): its log shows the customers who differ, which `journey
+fit` reads back as `beta(a, b) per customer`.
 
 >>> import journeydsl
 >>> j = journeydsl.loads('journey "f" { stage a { touchpoint x } ; stage b { touchpoint y '
@@ -47,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...language.compiled import CompiledJourney
+from . import own
 from .bins import Pair, Tables, WalkTooLong
 from .run import CASCADE_FACTOR
 from .walk import MAX_MOVES
@@ -150,6 +154,8 @@ class EventWalk:
         eng, rng = self.eng, self.rng
         user, pair, e = self._enter(lo, size)
         t = np.zeros(size)  # days since the arrival of the walk's entering prospect
+        mine = np.full(size, np.nan)  # each walker's own `per customer` rate (NaN: none yet)
+        drawn = bool((eng.own_of_row >= 0).any())
         at = self.arrivals * (user - 0.5) / self.prospects  # that arrival
         room = CASCADE_FACTOR * size  # referred prospects this chunk may still bring
         parts: list[tuple[np.ndarray, ...]] = []
@@ -162,12 +168,15 @@ class EventWalk:
             if eng.lam_row_max > 0:
                 new, room = self._referrals(user, pair, e, t, at, room)
             code = eng.sampler.draw_at(eng.base.take(e), rng)
+            if drawn:
+                own.choose(eng, rng, code, e, mine)
             t = t + eng.delay.take(code)
             keep = ((code != eng.END) & (t + at < eng.horizon)).nonzero()[0]
-            user, pair, e, t, at = (x.take(keep) for x in (user, pair, code, t, at))
+            user, pair, e, t, at, mine = (x.take(keep) for x in (user, pair, code, t, at, mine))
             if new is not None:  # the referred join at their first visit, booked next pass
                 user, pair, e, t, at = (np.concatenate([a, b]) for a, b in
                                         zip((user, pair, e, t, at), new))
+                mine = np.concatenate([mine, np.full(len(new[0]), np.nan)])  # they draw their own
             passes += 1
             if passes > MAX_MOVES and len(e):
                 steps = eng.tgt.take(e)

@@ -12,7 +12,9 @@ and those that move on are split by their draw into the next flocks.
 A flock too small for that to pay (its bookkeeping costs a few dozen
 numpy calls) joins the pool of walkers in flight, one walker each; so
 does a flock that reaches a renewal loop, where the pool's runs (see
-loops.py) move it many months a pass instead of one a flock step.
+loops.py) move it many months a pass instead of one a flock step, and one
+that reaches a step whose move has a `per customer` rate (each walker then
+draws with its own rate, own.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from . import referrals
 from .books import CUT, ENDED, Books
-from .bins import LOOP, Tables
+from .bins import LOOP, OWN, Tables
 
 FLOCK_MIN = 2048  # smaller flocks join the pool
 FLOCK_DEPTH = 64  # moves a flock makes at most before joining the pool
@@ -71,7 +73,7 @@ class Flocks:
         while stack:
             flock = stack.pop()
             if (len(flock.ids) < FLOCK_MIN or flock.depth >= FLOCK_DEPTH
-                    or eng.flags[eng.row[flock.code]] & LOOP):
+                    or eng.flags[eng.row[flock.code]] & (LOOP | OWN)):
                 self._join(flock)
             else:
                 stack += self._step(i, flock)

@@ -39,14 +39,15 @@ _FAR = 1 << 62  # more moves than any walk makes: "no horizon in reach"
 
 
 def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, counts,
-           lo: int) -> int:
+           lo: int, rates: np.ndarray | None = None) -> int:
     """Make the stays of the walkers whose draw `code` is a loop's move back
     to their step; returns the moves made (each one transition). `money`
     and `gain` (margin x value + 1j * acquisition cost) grow by the stay's
     visits, `cv`: whether each walker has converted (a stay never converts:
     its step was visited before it); `disc`: the discount factor at each
     walker's time (None: no discounting); `counts`: per-walker visit counts
-    (or None)."""
+    (or None); `rates`: each walker's own rate of a `per customer` move
+    (own.py), the chance to stay in such a loop."""
     lid = eng.loop_of.take(code)
     idx = (lid >= 0).nonzero()[0]
     if not len(idx):
@@ -54,6 +55,10 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
     lid = lid.take(idx)
     own = code.take(idx)
     leave = eng.loop_leave.take(lid)
+    if rates is not None and eng.loop_own.any():
+        mine = eng.loop_own.take(lid)
+        if mine.any():
+            leave = np.where(mine, 1.0 - rates.take(idx), leave)
     # moves back, the one just drawn included: geometric, the trials up to
     # and including the first that leaves
     visits = rng.geometric(np.where(leave > 0, leave, 1.0))

@@ -25,10 +25,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import loops, referrals
+from . import loops, own, referrals
 from .books import CUT, ENDED, Books
 from .flocks import Flocks
-from .bins import GOAL, LOOP, MONEY, REFER, TRACK, Tables, WalkTooLong
+from .bins import GOAL, LOOP, MONEY, OWN, REFER, TRACK, Tables, WalkTooLong
 
 # Walks that Monte Carlo cannot finish are an error (WalkTooLong), never cut
 # short: a walk cut short would bias every metric with no trace in the
@@ -41,7 +41,7 @@ MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
-_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen")
+_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen", "own")
 
 
 def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray) -> None:
@@ -68,6 +68,7 @@ class _Pool:
         # margin x value + 1j * cost before the first goal visit (acquisition)
         self.gain = np.zeros(0, np.complex128)
         self.seen = np.zeros(0, np.uint64) if seen else None
+        self.own = np.zeros(0)  # each walker's own rate of a `per customer` move (NaN: none yet)
         self.dead = 0
         self.incoming: list[tuple] = []
         self.waiting = 0
@@ -96,7 +97,8 @@ class _Pool:
         self.dead = 0
 
     def add(self, w, e, t, cv, money, gain, seen) -> None:
-        self.incoming.append((w, e, t, cv, money, gain, seen))
+        """New walkers (entering or referred): no rate of their own drawn yet."""
+        self.incoming.append((w, e, t, cv, money, gain, seen, np.full(len(w), np.nan)))
         self.waiting += len(w)
 
     def merge(self) -> bool:
@@ -159,11 +161,13 @@ class _Walk:
         if need & REFER:
             referrals.from_pool(eng, books, self.rng, w, e, t)
         code = eng.sampler.draw_at(eng.base.take(e), self.rng)
+        if need & OWN:
+            own.choose(eng, self.rng, code, e, st.own)
         live = st.live
         self.transitions += live
         if need & LOOP:
             extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain, st.cv,
-                                 disc, self.counts, self.lo)
+                                 disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
         ended = (code == eng.END).nonzero()[0]
