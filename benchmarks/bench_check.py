@@ -158,10 +158,14 @@ def startup(repeat: int) -> None:
         worst = max(worst, t / base)
         worst_cpu = max(worst_cpu, cpu / base_cpu)
         print(f"journey check {name:32s} {t:6.3f} s   {ratios}")
+    # The targets are for the wall time a user waits. CPU time is printed
+    # beside it (on a busy machine wall ratios shrink towards 1, CPU ratios
+    # do not), but once numpy loads it also counts its BLAS worker threads
+    # starting on the other cores, which nobody waits for.
     print(f"worst ratio without expect lines {worst:4.2f}x wall, {worst_cpu:4.2f}x cpu "
-          f"(target <= 1.3x) {'ok' if max(worst, worst_cpu) <= 1.3 else 'MISSED'}")
+          f"(target <= 1.3x wall) {'ok' if worst <= 1.3 else 'MISSED'}")
     print(f"worst ratio with expect lines    {worst_expect:4.2f}x wall, {worst_expect_cpu:4.2f}x "
-          f"cpu (target <= 1.8x) {'ok' if max(worst_expect, worst_expect_cpu) <= 1.8 else 'MISSED'}")
+          f"cpu (target <= 1.8x wall) {'ok' if worst_expect <= 1.8 else 'MISSED'}")
 
 
 def main() -> int:

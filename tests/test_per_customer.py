@@ -22,6 +22,7 @@ import journeydsl
 from journeydsl.simulate import mixture, simulate
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.exact import solve
+from journeydsl.simulate import quadrature
 from journeydsl.simulate.quadrature import Draw, _gauss_beta
 
 #: Fader & Hardie's estimates for their two segments (alpha, beta), as our
@@ -78,6 +79,25 @@ def test_the_gauss_rule_of_a_beta_is_exact_for_its_moments(a, b):
     for k in range(2 * m):  # E[p^k] = B(a + k, b) / B(a, b)
         # (a node near 0 or 1 is known to ~1e-17: E[p] of beta(0.5, 1e9) is 5e-10)
         assert w @ p ** k == pytest.approx(float(survival(a, b, k)), rel=1e-11, abs=1e-16)
+
+
+@pytest.mark.parametrize("m", [1, 7, 64, quadrature.DENSE_POINTS])
+@pytest.mark.parametrize("a, b", [(2.0, 3.0), (0.5, 0.7), (1e6, 3.0)])
+def test_the_dense_eigensolver_matches_scipys_tridiagonal_one(monkeypatch, m, a, b):
+    # small rules are solved densely by numpy (no scipy.linalg import at
+    # start-up), larger ones by scipy's tridiagonal solver: the same rule
+    dense = _gauss_beta(m, a, b)
+    monkeypatch.setattr(quadrature, "DENSE_POINTS", 0)
+    tridiagonal = _gauss_beta(m, a, b)
+    for ours, theirs in zip(dense, tridiagonal):
+        assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_a_rule_beyond_the_dense_size_is_exact_too():
+    m = quadrature.DENSE_POINTS + 1
+    p, w = _gauss_beta(m, 2.0, 3.0)
+    for k in range(0, 2 * m, 37):
+        assert w @ p ** k == pytest.approx(float(survival(2.0, 3.0, k)), rel=1e-9, abs=1e-300)
 
 
 @pytest.mark.parametrize("a, b", [(2.0, 3.0), (9.0, 1.5), (0.5, 1.01), (19.0, 1.0001)])

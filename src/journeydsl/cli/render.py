@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..render import produce
-from ..render.board.lanes import LANES
-from ..render.formats import FORMATS, LANGS, RENDERERS, SIZES, VIEWS
+from ..render.formats import FORMATS, LANE_NAMES, LANGS, RENDERERS, SIZES, VIEWS
 from .common import (
     Choice,
     Color,
@@ -68,7 +66,7 @@ def render(
         "--watch", help="Keep running and render again whenever FILE is saved (needs -o); "
         "Ctrl-C stops.")] = False,
     lanes: Annotated[Optional[str], typer.Option(
-        help=f"Board: the lanes to show, in order, comma-separated ({', '.join(LANES)}; "
+        help=f"Board: the lanes to show, in order, comma-separated ({', '.join(LANE_NAMES)}; "
         "default all that have content).", show_default=False)] = None,
     size: Annotated[Optional[str], typer.Option(
         help=f"Board: page preset ({', '.join(SIZES)}; default auto: as tall as the "
@@ -123,6 +121,8 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
         notes: list[str] = []
         if view == "board":
             board = dict(board or {}, notes=notes)
+        from ..render import produce
+
         data = produce(journey, fmt, persona, flows, view, renderer, board)
         for note in notes:
             error(note)

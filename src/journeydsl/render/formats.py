@@ -24,3 +24,7 @@ SIZES = ("auto", "16:9", "A4", "A3")
 #: the languages of the board's and the report's own words
 LANGS = ("en", "vi")
 RENDERERS = ("auto", "dot", "wasm")
+#: the board's lanes, in their default order (board/lanes.py keeps each one's
+#: class under this key; named here so the CLI's help needs no board import)
+LANE_NAMES = ("touchpoints", "emotion", "pains", "opportunities", "notes", "kpis", "reach",
+              "money")

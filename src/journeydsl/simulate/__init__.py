@@ -19,10 +19,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .._gc import paused_gc
 from ..language.compiled import CompiledJourney
-from .results import Metrics, blend
+
+if TYPE_CHECKING:
+    from .results import Metrics
+
+
+def __getattr__(name: str) -> Any:
+    # `Metrics` loads results.py (and numpy) when first asked for: `journey
+    # check` reaches this package for its limits and must start without numpy
+    if name == "Metrics":
+        from .results import Metrics
+
+        return Metrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -103,6 +116,7 @@ def simulate(journey: CompiledJourney, places: frozenset[str] | None = None,
     from .chain import build_chain
     from .exact import solve
     from .limits import located
+    from .results import blend
 
     shares = dict(journey.shares)
     # paused gc: thousands of small dicts (the step tables), none of them garbage

@@ -245,9 +245,12 @@ def _response(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndar
         for lag, a_q in step:
             if lag <= n:
                 h[n] += h[n - lag] @ a_q
-    apart = np.arange(width)[None, :] - np.arange(width)[:, None]  # l - i
-    blocks = h[np.clip(apart, 0, None)] * (apart >= 0)[:, :, None, None]  # (i, l, k, k)
-    return blocks.transpose(0, 2, 1, 3).reshape(width * k, width * k)
+    # T[i, a, l, b] = h[l - i][a, b]: windows of h behind width - 1 zero blocks
+    # (a strided view; the final reshape is the one copy)
+    padded = np.zeros((k, 2 * width - 1, k))
+    padded[:, width - 1:, :] = h.transpose(1, 0, 2)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)  # [a, s, b, l]
+    return windows[:, ::-1].transpose(1, 0, 3, 2).reshape(width * k, width * k)
 
 
 def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:

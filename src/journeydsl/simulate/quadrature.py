@@ -96,8 +96,6 @@ def _gauss_beta(m: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     (1 - x)^al (1 + x)^be on [-1, 1], al = b - 1 and be = a - 1, moved to
     [0, 1]; the weights are the squared first components of the
     eigenvectors (the distribution has total mass 1)."""
-    from scipy.linalg import eigh_tridiagonal
-
     al, be = b - 1.0, a - 1.0
     n = np.arange(m, dtype=float)
     s = 2.0 * n + al + be
@@ -110,9 +108,29 @@ def _gauss_beta(m: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     off2 = 4.0 * k * (k + al) * (k + be) * (k + al + be) / (sk * sk * (sk + 1.0) * (sk - 1.0))
     if m > 1:  # n = 1 with (al + be + 1) cancelled, exact when al + be = -1
         off2[0] = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
-    x, vectors = eigh_tridiagonal((1.0 + diag) / 2.0, np.sqrt(off2) / 2.0)
+    x, vectors = _eigh_tridiagonal((1.0 + diag) / 2.0, np.sqrt(off2) / 2.0)
     w = vectors[0] ** 2
     return np.clip(x, 0.0, 1.0), w / w.sum()
+
+
+#: Rules up to this many points are solved as a dense matrix by numpy: a
+#: `journey check` evaluating a per-customer rate's `expect` lines (7 points)
+#: then starts without scipy.linalg's 160 ms import. Beyond it the dense
+#: solve's m^3 costs more than the import.
+DENSE_POINTS = 256
+
+
+def _eigh_tridiagonal(diagonal: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric tridiagonal matrix."""
+    m = len(diagonal)
+    if m <= DENSE_POINTS:
+        matrix = np.diag(diagonal)
+        if m > 1:
+            matrix += np.diag(off, 1) + np.diag(off, -1)
+        return np.linalg.eigh(matrix)
+    from scipy.linalg import eigh_tridiagonal
+
+    return eigh_tridiagonal(diagonal, off)
 
 
 @dataclass(frozen=True)
