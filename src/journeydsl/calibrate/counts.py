@@ -28,7 +28,7 @@ class Engine(Protocol):
     dialect: str
 
     def columns(self, files: LogFiles) -> dict[str, str]: ...
-    def open(self, files: LogFiles, names: dict[str, str]) -> None: ...
+    def open(self, files: LogFiles, names: dict[str, str], time_type: str) -> None: ...
     def run(self, text: str) -> None: ...
     def materialize(self, name: str, text: str) -> None: ...
     def fetch(self, text: str) -> list[tuple[Any, ...]]: ...
@@ -96,8 +96,9 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     """The counts of the log `spec` names; LogProblem when it cannot be fitted."""
     say = stage or (lambda _: None)
     files = find_files(spec)
-    names = _check_columns(spec, files, engine.columns(files))
-    engine.open(files, names)
+    have = engine.columns(files)
+    names = _check_columns(spec, files, have)
+    engine.open(files, names, have[names["time"]])
     say("reading the log")
     summary = engine.fetch(sql.SUMMARY)
     rows = sum(r[1] for r in summary)
@@ -124,6 +125,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     counts = Counts(files, names, rows, int(start), int(end), events, unmapped)
 
     say("ordering each customer's events")
+    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_mapped AS " + sql.mapped(plan))
     engine.materialize("jf_events", sql.events(plan, journey.persona_ids
                                                if "persona" in names else None, end))
     say("finding the visits")
@@ -252,8 +254,7 @@ def _plural(n: int, noun: str) -> str:
 def _backwards(engine: Engine, files: LogFiles, names: dict[str, str], n: int,
                user: str) -> Diagnostic:
     f, r, t = engine.fetch(sql.backwards_example(user))[0]
-    later = engine.fetch(f"""SELECT r, t FROM jf_events WHERE u = {sql.string(user)}
-                             AND r > {int(r)} AND t < {int(t)} ORDER BY r LIMIT 1""")
+    later = engine.fetch(sql.earlier_later(user, int(r), int(t)))
     path = files.paths[int(f)]
     here = _position(engine, files, int(f), int(r))
     there = _position(engine, files, int(f), int(later[0][0])) if later else "a later row"

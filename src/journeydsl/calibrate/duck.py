@@ -28,6 +28,9 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
     "amount": _TEXT + _NUMBER,
     "persona": _TEXT + _NUMBER,
 }
+#: Rows a Parquet file may have, at most, for `jf_pos` (a file's number
+#: times this plus the row's position): 2^40, a trillion.
+_FILE_ROWS = 1 << 40
 #: DuckDB's memory budget for one fit.
 MEMORY_LIMIT = "1500MB"
 
@@ -121,10 +124,11 @@ class DuckEngine:
             f"DESCRIBE SELECT * FROM {self._reader(files)}").fetchall(), files)
         return {str(name): str(kind) for name, kind, *_ in rows if name != "jf_path"}
 
-    def open(self, files: LogFiles, names: dict[str, str]) -> None:
-        """Register `jf_log` over the files and `jf_ev` over it."""
+    def open(self, files: LogFiles, names: dict[str, str], time_type: str = "VARCHAR") -> None:
+        """Register `jf_log` over the files and `jf_ev` over it. `jf_pos`
+        orders rows as the files list them, as one BIGINT (the file's number
+        times 2^40 plus the row's position in it, for Parquet)."""
         self.files = files
-        numbers = sql._values([(p, i) for i, p in enumerate(files.paths)], "jf_files(path, no)")
         if files.format == "parquet":
             # Parquet gives each row's position in its file and the file's
             # number in the list: read in parallel, no numbering pass.
@@ -135,19 +139,22 @@ class DuckEngine:
             self.con.execute(f"""
                 CREATE VIEW jf_log AS
                 SELECT * EXCLUDE (file_row_number),
-                       file_index AS jf_file, file_row_number AS jf_row
+                       file_index AS jf_file, file_row_number AS jf_row,
+                       CAST(file_index AS BIGINT) * {_FILE_ROWS} + file_row_number AS jf_pos
                 FROM read_parquet({paths}, union_by_name = true, file_row_number = true)""")
-            self.run("CREATE VIEW jf_ev AS " + sql.normalized(names))
-            return
-        reader = self._reader(files, names if files.format == "json" else None)
-        # Row positions are taken in the reader's output order, before any
-        # join: DuckDB keeps the files' order (preserve_insertion_order).
-        self.con.execute(f"""
-            CREATE VIEW jf_log AS
-            SELECT x.*, jf_files.no AS jf_file FROM (
-                SELECT *, ROW_NUMBER() OVER () AS jf_row FROM {reader}) AS x
-            JOIN {numbers} ON x.jf_path = jf_files.path""")
-        self.run("CREATE VIEW jf_ev AS " + sql.normalized(names))
+        else:
+            reader = self._reader(files, names if files.format == "json" else None)
+            # Row positions are taken in the reader's output order, which
+            # is the files' (preserve_insertion_order): one number over
+            # every file, increasing in file order.
+            self.con.execute(f"""
+                CREATE VIEW jf_log AS
+                SELECT *, jf_row AS jf_pos FROM (
+                    SELECT *, file_index AS jf_file, ROW_NUMBER() OVER () AS jf_row
+                    FROM {reader}) AS x""")
+        # JSON's columns are read as text here, whatever `columns` found.
+        self.run("CREATE VIEW jf_ev AS " + sql.normalized(
+            names, "VARCHAR" if files.format == "json" else time_type))
 
     # ------------------------------------------------------------ queries
     def run(self, text: str) -> None:

@@ -95,7 +95,7 @@ class SparkEngine:
     def close(self) -> None:
         for frame in self._cached:
             frame.unpersist()
-        for name in self._views + ["jf_ev", "jf_visits"]:  # the last two made by SQL
+        for name in self._views + ["jf_ev", "jf_mapped", "jf_visits"]:  # made by SQL
             self.spark.catalog.dropTempView(name)
         self._cached.clear()
         self._views.clear()
@@ -130,8 +130,10 @@ class SparkEngine:
         return {f.name: _TYPES.get(f.dataType.typeName(), f.dataType.simpleString().upper())
                 for f in frame.schema.fields}
 
-    def open(self, files: LogFiles, names: dict[str, str]) -> None:
-        """Register `jf_log` over the files and `jf_ev` over it."""
+    def open(self, files: LogFiles, names: dict[str, str], time_type: str = "VARCHAR") -> None:
+        """Register `jf_log` over the files and `jf_ev` over it. `jf_pos`
+        orders rows as the files list them: (file, row) as a struct (a row
+        position here is not small enough to pack with the file's number)."""
         from pyspark.sql import functions as F
 
         self.files = files
@@ -147,8 +149,11 @@ class SparkEngine:
             [(os.path.abspath(p), i) for i, p in enumerate(files.paths)],
             "jf_files(jf_path, jf_file)"))
         frame = frame.join(F.broadcast(numbers), "jf_path").drop("jf_path")
+        frame = frame.withColumn("jf_pos", F.struct("jf_file", "jf_row"))
         self._view("jf_log", frame)
-        self.run("CREATE OR REPLACE TEMPORARY VIEW jf_ev AS " + sql.normalized(names))
+        # JSON's columns are read as text here, whatever `columns` found.
+        self.run("CREATE OR REPLACE TEMPORARY VIEW jf_ev AS " + sql.normalized(
+            names, "VARCHAR" if files.format == "json" else time_type))
 
     def _view(self, name: str, frame: Any) -> None:
         frame.createOrReplaceTempView(name)

@@ -66,22 +66,32 @@ def _transpile(text: str, dialect: str) -> str:
     return parse_one(text, read=SOURCE_DIALECT).sql(dialect)
 
 
-def normalized(names: dict[str, str]) -> str:
+#: Column types (DuckDB's names, as both engines report them) whose times are
+#: read as they are: microseconds since 1970 UTC with no cast. (DuckDB casts
+#: a TIMESTAMP to Spark's TIMESTAMP, its TIMESTAMPTZ, through the time zone
+#: library, one value at a time: that cast was a fifth of a fit.)
+TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+
+
+def normalized(names: dict[str, str], time_type: str = "VARCHAR") -> str:
     """`jf_ev`: the log's columns by role (user, event, time, amount?,
-    persona?) as the aggregation reads them."""
+    persona?) as the aggregation reads them; `time_type` is the time
+    column's type."""
     user, event, time = column(names["user"]), column(names["event"]), column(names["time"])
     amount = column(names["amount"]) if "amount" in names else None
     persona = column(names["persona"]) if "persona" in names else None
+    micros = (f"UNIX_MICROS({time})" if time_type.upper() in TIMESTAMPS
+              else f"UNIX_MICROS(TRY_CAST({time} AS TIMESTAMP))")
     return f"""
         SELECT {user} AS u,
                CAST({event} AS STRING) AS e,
-               UNIX_MICROS(TRY_CAST({time} AS TIMESTAMP)) AS t,
+               {micros} AS t,
                CAST({time} AS STRING) AS traw, {time} IS NULL AS tnone,
                {f"TRY_CAST({amount} AS DOUBLE)" if amount else "CAST(NULL AS DOUBLE)"} AS a,
                {f"CAST({amount} AS STRING)" if amount else "CAST(NULL AS STRING)"} AS araw,
                {f"{amount} IS NULL" if amount else "TRUE"} AS anone,
                {f"CAST({persona} AS STRING)" if persona else "CAST(NULL AS STRING)"} AS p,
-               jf_file AS f, jf_row AS r
+               jf_file AS f, jf_row AS r, jf_pos AS pos
         FROM jf_log"""
 
 
@@ -121,77 +131,104 @@ def _values(rows: Iterable[tuple[object, ...]], names: str) -> str:
     return f"(VALUES {items}) AS {names}"
 
 
+#: Up to this many event names are mapped to steps by a CASE expression (no
+#: join: cheaper per row); more by a join with the mapping.
+_CASE_NAMES = 32
+
+
+def mapped(plan: Plan) -> str:
+    """`jf_mapped`: the events some step names, with the step's number `no`."""
+    names = sorted(plan.events.items())
+    if len(names) <= _CASE_NAMES:
+        cases = " ".join(f"WHEN {string(name)} THEN {int(no)}" for name, no in names)
+        return f"""
+            SELECT * FROM (SELECT u, t, a, p, f, r, pos, CASE e {cases} END AS no
+                           FROM jf_ev) AS x
+            WHERE no IS NOT NULL"""
+    return f"""
+        SELECT ev.u, ev.t, ev.a, ev.p, ev.f, ev.r, ev.pos, jf_map.no
+        FROM jf_ev AS ev JOIN {_values(names, "jf_map(event, no)")} ON ev.e = jf_map.event"""
+
+
+#: Each customer's mapped events in order: by time, ties in file order
+#: (`pos`: the file's number, then the row's position within it, as one
+#: orderable value: a narrow sort key sorts faster than (t, f, r)).
+ORDER = "PARTITION BY u ORDER BY t, pos"
+
+
 def events(plan: Plan, personas: list[str] | None, end: int) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
     window pass (one sort: what costs most): persona, censoring, visit
     starts, the next event, runs at loop steps, time going backwards.
+    Only the columns the counts read are kept (writing the table is a good
+    part of the pass).
 
     A visit's next visit is the next event, except for a visit of several
     events at a step that does not loop (`dup`): its next is the event after
     its last one, which `FIX` finds for those visits alone. A run of
-    consecutive visits at a loop step is numbered `rn - cnt` (the events
-    before it that are not at the step): the same for every visit of the
-    run, another for the step's next run. `personas`: the journey's, None
-    when the log has no persona column."""
-    mapping = _values(sorted(plan.events.items()), "jf_map(event, no)")
-    steps = _values([(s.number, s.loop, int(round(s.window_days * _DAY_US)))
-                     for s in plan.steps], "jf_steps(no, loop, wnd)")
+    consecutive visits at a loop step is numbered by the events before it
+    that are not at the step: the same for every visit of the run, another
+    for the step's next run. `personas`: the journey's, None when the log
+    has no persona column."""
     known = ", ".join(string(p) for p in personas or [])
     persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
                    + (f"WHEN p IN ({known}) THEN p " if personas else "")
                    + f"ELSE {string(UNKNOWN_PERSONA)} END")
-    order = "PARTITION BY ev.u ORDER BY ev.t, ev.f, ev.r"
-    running = f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     # Without a persona column (personas None) no window works it out.
-    persona = (f"FIRST_VALUE(ev.p) IGNORE NULLS OVER ({order} ROWS BETWEEN UNBOUNDED "
+    persona = (f"FIRST_VALUE(p) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED "
                "PRECEDING AND UNBOUNDED FOLLOWING)") if personas is not None \
         else "CAST(NULL AS STRING)"
     loops = [s.number for s in plan.steps if s.loop]
-    counts = "".join(f", SUM(CASE WHEN jf_map.no = {n} THEN 1 ELSE 0 END) OVER ({running}) "
-                     f"AS cnt{n}" for n in loops)
-    run = ("CASE " + " ".join(f"WHEN no = {n} THEN rn - cnt{n}" for n in loops)
+    running = f"{ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    # A visit's run at loop step n: the customer's events so far not at n.
+    runs = "".join(f", SUM(CASE WHEN no = {n} THEN 0 ELSE 1 END) OVER ({running}) AS run{n}"
+                   for n in loops)
+    run = ("CASE " + " ".join(f"WHEN no = {n} THEN run{n}" for n in loops)
            + " END") if loops else "CAST(NULL AS BIGINT)"
+    loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
+    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
+                                   for s in plan.steps) + " END"
+    # The persona key is worked out once a row (a CASE over text); the raw
+    # value is kept only where UNKNOWN_PERSONAS reads it: a first event of
+    # a customer whose value the journey does not declare.
     return f"""
-        SELECT u, t, f, r, a, no, wnd, {persona_key} AS pk,
-               CASE WHEN {persona_key} = {string(UNKNOWN_PERSONA)} THEN p END AS p,
-               ({int(end)} - t < wnd) AS cens,
-               (prev_no IS NULL OR prev_no <> no OR loop) AS start,
-               (rn = 1) AS first, next_no, next_t,
-               (NOT loop AND (COALESCE(prev_no = no, FALSE)
-                              OR COALESCE(next_no = no, FALSE))) AS dup,
+        SELECT u, t, pos, a, no, pk,
+               CASE WHEN first AND pk = {string(UNKNOWN_PERSONA)} THEN p END AS p,
+               ({int(end)} - t < {window}) AS cens,
+               (first OR prev_no <> no OR {loop}) AS start,
+               first, next_no, next_t,
+               (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
+                                OR COALESCE(next_no = no, FALSE))) AS dup,
                {run} AS run,
-               COALESCE(prev_f = f AND prev_r > r, FALSE) AS back
-        FROM (SELECT ev.u, ev.t, ev.r, ev.f, ev.a, jf_map.no, jf_steps.loop, jf_steps.wnd,
-                     {persona} AS p,
-                     LAG(jf_map.no) OVER ({order}) AS prev_no,
-                     LEAD(jf_map.no) OVER ({order}) AS next_no,
-                     LEAD(ev.t) OVER ({order}) AS next_t,
-                     ROW_NUMBER() OVER ({order}) AS rn,
-                     LAG(ev.r) OVER ({order}) AS prev_r,
-                     LAG(ev.f) OVER ({order}) AS prev_f{counts}
-              FROM jf_ev AS ev
-              JOIN {mapping} ON ev.e = jf_map.event
-              JOIN {steps} ON jf_map.no = jf_steps.no) AS x"""
+               COALESCE(prev_f = f AND prev_pos > pos, FALSE) AS back
+        FROM (SELECT *, {persona_key} AS pk, (prev_no IS NULL) AS first
+              FROM (SELECT u, t, pos, f, a, no, {persona} AS p,
+                           LAG(no) OVER ({ORDER}) AS prev_no,
+                           LEAD(no) OVER ({ORDER}) AS next_no,
+                           LEAD(t) OVER ({ORDER}) AS next_t,
+                           LAG(pos) OVER ({ORDER}) AS prev_pos,
+                           LAG(f) OVER ({ORDER}) AS prev_f{runs}
+                    FROM jf_mapped) AS x) AS y"""
 
 
 #: `jf_fix`: the visits of several events at a step that does not loop,
 #: with their next visit: the next of their last event. Only those
 #: visits' first and last events are ordered again (few in most logs).
-FIX = """
-    SELECT u, no, t, wnd, p, pk, cens, first, nn AS next_no, nt AS next_t
-    FROM (SELECT u, no, t, wnd, p, pk, cens, first, start,
-                 LEAD(next_no) OVER (PARTITION BY u ORDER BY t, f, r) AS nn,
-                 LEAD(next_t) OVER (PARTITION BY u ORDER BY t, f, r) AS nt
+FIX = f"""
+    SELECT u, no, t, p, pk, cens, first, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, p, pk, cens, first, start,
+                 LEAD(next_no) OVER ({ORDER}) AS nn,
+                 LEAD(next_t) OVER ({ORDER}) AS nt
           FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
     WHERE start"""
 
 #: `jf_visits`: every visit with its next (the move and its time), whether
 #: it is the customer's first and censored, and its run at a loop step.
 VISITS = """
-    SELECT u, no, t, wnd, p, pk, cens, first, next_no, next_t, run
+    SELECT u, no, t, p, pk, cens, first, next_no, next_t, run
     FROM jf_events WHERE start AND NOT dup
     UNION ALL
-    SELECT u, no, t, wnd, p, pk, cens, first, next_no, next_t, CAST(NULL AS BIGINT) AS run
+    SELECT u, no, t, p, pk, cens, first, next_no, next_t, CAST(NULL AS BIGINT) AS run
     FROM jf_fix"""
 
 
@@ -260,6 +297,19 @@ BACKWARDS = """
 
 
 def backwards_example(user: str) -> str:
+    """The first event (in file order) of `user` that their file lists after
+    a later one: found again among that customer's events alone."""
     return f"""
-        SELECT f, r, t FROM jf_events WHERE back AND u = {string(user)}
+        SELECT f, r, t FROM (
+            SELECT f, r, t, pos, LAG(pos) OVER ({ORDER}) AS prev_pos,
+                   LAG(f) OVER ({ORDER}) AS prev_f
+            FROM jf_mapped WHERE u = {string(user)}) AS x
+        WHERE prev_f = f AND prev_pos > pos
         ORDER BY f, r LIMIT 1"""
+
+
+def earlier_later(user: str, row: int, time: int) -> str:
+    """The first row after `row` of `user` with a time before `time`."""
+    return f"""
+        SELECT r, t FROM jf_mapped WHERE u = {string(user)} AND r > {int(row)} AND t < {int(time)}
+        ORDER BY r LIMIT 1"""
