@@ -146,3 +146,55 @@ def test_visits_moves_and_censoring_by_hand(tmp_path: Path) -> None:
     assert counts.amounts[("smb", order)] == (100.0, 2)
     assert counts.spells[("smb", order)] == [(2, False, 1)]
     assert counts.customers() == 3 and counts.censored() == 1
+
+
+@pytest.mark.parametrize("time_type", ["TIMESTAMP", "TIMESTAMPTZ", "VARCHAR"])
+def test_parquet_logs_over_several_files_count_as_the_csv(time_type: str, tmp_path: Path) -> None:
+    """The log split over three Parquet files (ties in time across them and
+    within them: ordered by file, then row) with the time column a
+    TIMESTAMP (read as it is), a TIMESTAMPTZ or text (cast): the counts are
+    the CSV files' and the independent reading's."""
+    import dataclasses
+
+    import duckdb
+
+    rows = random_log(5, users=80)
+    day = 86_400_000_000
+    rows += [("t1", "blog", 5 * day, None, "smb"), ("t1", "ad_click", 5 * day, None, "smb"),
+             ("t1", "cart_add", 5 * day, None, None), ("t1", "order_paid", 5 * day, 9.0, None)]
+    parts = [rows[0::3], rows[1::3], rows[2::3]]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for i, part in enumerate(parts):
+        write_csv(tmp_path / f"part-{i}.csv", part)
+        time = "time" if time_type == "VARCHAR" else f"CAST(time AS {time_type})"
+        con.execute(f"""COPY (SELECT "user", event, {time} AS time,
+                                   CAST(amount AS DOUBLE) AS amount, persona
+                            FROM read_csv('{tmp_path / f"part-{i}.csv"}', all_varchar = true))
+                        TO '{tmp_path / f"part-{i}.parquet"}' (FORMAT parquet)""")
+    journey = journeydsl.loads(JOURNEY, "shop.journey").journey
+    plan = make_plan(journey)
+
+    def counts(pattern: str) -> dict:
+        engine = DuckEngine()
+        try:
+            found = aggregate(journey, plan, LogSpec.of([str(tmp_path / pattern)]), engine)
+        finally:
+            engine.close()
+        out = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)
+               if f.name not in ("files", "warnings", "amounts")}
+        out["amounts"] = {k: (round(t, 6), n) for k, (t, n) in found.amounts.items()}
+        out["warnings"] = [d.code for d in found.warnings]
+        return out
+
+    parquet, csv_counts = counts("part-*.parquet"), counts("part-*.csv")
+    assert parquet == csv_counts
+    assert "JD605" in parquet["warnings"]  # time goes backwards within a file
+    expected = reference_counts(plan, as_reference([r for part in parts for r in part]),
+                                ["smb", "ent"])
+    assert {k: (c.visits, c.censored, c.entries, c.still)
+            for k, c in parquet["steps"].items()} == expected["steps"]
+    assert {k: (c.n, pytest.approx(c.median_days, abs=1e-9))
+            for k, c in parquet["moves"].items()} == expected["moves"]
+    assert {(k, no, n, c): runs for (k, no), items in parquet["spells"].items()
+            for n, c, runs in items} == expected["spells"]
