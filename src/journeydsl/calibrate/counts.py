@@ -127,7 +127,8 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     say("ordering each customer's events")
     engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_mapped AS " + sql.mapped(plan))
     engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else None, end))
+                                               if "persona" in names else None, end,
+                                               len(files.paths)))
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
     engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)

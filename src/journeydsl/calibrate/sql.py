@@ -156,7 +156,7 @@ def mapped(plan: Plan) -> str:
 ORDER = "PARTITION BY u ORDER BY t, pos"
 
 
-def events(plan: Plan, personas: list[str] | None, end: int) -> str:
+def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
     window pass (one sort: what costs most): persona, censoring, visit
     starts, the next event, runs at loop steps, time going backwards.
@@ -169,7 +169,8 @@ def events(plan: Plan, personas: list[str] | None, end: int) -> str:
     consecutive visits at a loop step is numbered by the events before it
     that are not at the step: the same for every visit of the run, another
     for the step's next run. `personas`: the journey's, None when the log
-    has no persona column."""
+    has no persona column; `files`: how many files the log has (with one,
+    every event is in the previous one's file)."""
     known = ", ".join(string(p) for p in personas or [])
     persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
                    + (f"WHEN p IN ({known}) THEN p " if personas else "")
@@ -186,6 +187,7 @@ def events(plan: Plan, personas: list[str] | None, end: int) -> str:
     run = ("CASE " + " ".join(f"WHEN no = {n} THEN run{n}" for n in loops)
            + " END") if loops else "CAST(NULL AS BIGINT)"
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
+    prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
                                    for s in plan.steps) + " END"
     # The persona key is worked out once a row (a CASE over text); the raw
@@ -200,14 +202,13 @@ def events(plan: Plan, personas: list[str] | None, end: int) -> str:
                (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
                                 OR COALESCE(next_no = no, FALSE))) AS dup,
                {run} AS run,
-               COALESCE(prev_f = f AND prev_pos > pos, FALSE) AS back
+               COALESCE({"" if files == 1 else "prev_f = f AND "}prev_pos > pos, FALSE) AS back
         FROM (SELECT *, {persona_key} AS pk, (prev_no IS NULL) AS first
               FROM (SELECT u, t, pos, f, a, no, {persona} AS p,
                            LAG(no) OVER ({ORDER}) AS prev_no,
                            LEAD(no) OVER ({ORDER}) AS next_no,
                            LEAD(t) OVER ({ORDER}) AS next_t,
-                           LAG(pos) OVER ({ORDER}) AS prev_pos,
-                           LAG(f) OVER ({ORDER}) AS prev_f{runs}
+                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{runs}
                     FROM jf_mapped) AS x) AS y"""
 
 
