@@ -3,7 +3,9 @@ sqlglot to the engine's (DuckDB by default, Spark as it is).
 
 The engine provides one relation, `jf_log`: the log's rows with the user's
 columns as they are, plus `jf_file` (the number of the file a row came
-from) and `jf_row` (the row's position as read, increasing within a file).
+from), `jf_row` (the row's position as read, increasing within a file) and
+`jf_pos` (one orderable value in the order of file, then row: DuckDB's is a
+BIGINT, which sorts faster than the pair; Spark's the pair as a struct).
 Everything after that is here:
 
 1. `jf_ev`: the five columns normalized (the user as it is: integer ids
@@ -12,8 +14,9 @@ Everything after that is here:
    raw time and amount kept to show a row that cannot be read.
 2. `SUMMARY`: per event name, rows and the values that cannot be read, the
    first and last time (one pass; the log's end is its last time).
-3. `jf_events`: the mapped events in each customer's time order (ties in
-   file order, then row order), in one window pass: the customer's
+3. `jf_mapped`: the events some step names, with the step's number (a
+   CASE, not a join). `jf_events`: those events in each customer's time
+   order (ties in file order, then row order), in one window pass: the customer's
    persona (their first non-empty value), whether the event starts a
    visit (a new step, or any event at a step that loops on itself), the
    next event, whether it is censored (less than its step's window before
