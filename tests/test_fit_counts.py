@@ -198,3 +198,18 @@ def test_parquet_logs_over_several_files_count_as_the_csv(time_type: str, tmp_pa
             for k, c in parquet["moves"].items()} == expected["moves"]
     assert {(k, no, n, c): runs for (k, no), items in parquet["spells"].items()
             for n, c, runs in items} == expected["spells"]
+
+
+def test_events_mapped_by_a_join_count_as_by_a_case(monkeypatch, tmp_path: Path) -> None:
+    """Past `_CASE_NAMES` event names the mapping is a join, not a CASE: the
+    same counts (forced here on the shop journey's few names)."""
+    from journeydsl.calibrate import sql
+
+    rows = random_log(8)
+    _, by_case = counts_of(tmp_path, rows)
+    monkeypatch.setattr(sql, "_CASE_NAMES", 0)
+    assert "JOIN" in sql.mapped(make_plan(journeydsl.loads(JOURNEY, "shop.journey").journey))
+    _, by_join = counts_of(tmp_path, rows)
+    assert by_join.steps == by_case.steps and by_join.moves == by_case.moves
+    assert by_join.spells == by_case.spells and by_join.unknown_personas == by_case.unknown_personas
+    assert by_join.steps
