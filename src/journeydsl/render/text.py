@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import lru_cache
 
 from ..display import one_line
 
@@ -122,8 +123,8 @@ def dot_record(fields: list[list[str]]) -> str:
     from graphviz import nohtml
 
     def field(lines: list[str]) -> str:
-        return "\\n".join(_RECORD_SPECIAL.sub(lambda m: "\\" + m.group(0), dot_value(line))
-                           for line in lines)
+        text = "\\n".join(map(dot_value, lines))  # `\n` holds none of `{ } |`
+        return _RECORD_SPECIAL.sub(r"\\\g<0>", text) if _RECORD_SPECIAL.search(text) else text
 
     text: str = nohtml("|".join(field(lines) for lines in fields))
     return text
@@ -163,6 +164,7 @@ def mermaid_title(text: str) -> str:
 
 
 # --------------------------------------------------------------- numbers
+@lru_cache(maxsize=4096)  # a map writes the same few rates thousands of times
 def pct(x: float) -> str:
     """A probability as a short percentage."""
     v = x * 100
