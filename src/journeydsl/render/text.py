@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from ..display import one_line
@@ -95,6 +96,15 @@ _VALUE_SPECIAL = re.compile(r"[\\&<>]")
 _RECORD_SPECIAL = re.compile(r"[{}|]")
 
 
+@lru_cache(maxsize=1)
+def _nohtml() -> Callable[[str], str]:
+    """`graphviz.nohtml`, imported on first use (a map calls it per label)."""
+    from graphviz import nohtml
+
+    marked: Callable[[str], str] = nohtml
+    return marked
+
+
 def dot_value(text: str) -> str:
     """User text for a `graphviz` attribute value: one line, no quotes added."""
     text = clean(text)
@@ -106,9 +116,7 @@ def dot_value(text: str) -> str:
 def dot_label(lines: list[str], end: str = "\\n") -> str:
     """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
     for left-justified lines)."""
-    from graphviz import nohtml
-
-    # nohtml: a str the `graphviz` package never reads as an HTML-like label
+    nohtml = _nohtml()  # a str the `graphviz` package never reads as an HTML-like label
     if end == "\\n":
         text: str = nohtml(end.join(dot_value(line) for line in lines))
     else:
@@ -120,7 +128,7 @@ def dot_record(fields: list[list[str]]) -> str:
     """A record label: fields (each a list of lines) separated by `|`, the
     record's own characters `{ } |` escaped in user text (`<` `>` are
     entities already)."""
-    from graphviz import nohtml
+    nohtml = _nohtml()
 
     def field(lines: list[str]) -> str:
         text = "\\n".join(map(dot_value, lines))  # `\n` holds none of `{ } |`

@@ -108,6 +108,9 @@ def persona_text(values: dict[str, float] | None, persona: str | None,
         return None
     if persona is not None:
         return fmt(values[persona])
+    shown = list(values.values())
+    if shown.count(shown[0]) == len(shown):
+        return fmt(shown[0])  # one value for all (no brackets)
     counts: dict[float, int] = {}
     first: dict[float, int] = {}  # value -> where it first appears
     for i, value in enumerate(values.values()):
@@ -134,6 +137,8 @@ def written(value: Value, persona: str | None, personas: list[str],
     """
     if persona is not None:
         return fmt(value.for_persona(persona))
+    if not value.overrides:
+        return fmt(value.base)
     extra = [f"{o.persona}: {fmt(o.amount)}" for o in value.overrides if o.persona in personas]
     return fmt(value.base) + (f" [{', '.join(extra)}]" if extra else "")
 
@@ -169,11 +174,12 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
     # to draw there.
     reached = {v for _, v in moves} | {v for _, v in sends}
     goals = journey.goal_set
+    context = _StepContext(persona, personas, weights, currency, visits)
     for step in journey.steps:
         entry = {p: entries[p].get(step.id, 0.0) for p in personas}
         arrives = step.id in reached or any(entry.values())
-        view = _step(step, step.id in goals, entry, persona, weights, currency,
-                     {p: totals[p][step.id] for p in personas}, visits, arrives, personas)
+        view = context.step(step, step.id in goals, entry,
+                            {p: totals[p][step.id] for p in personas}, arrives)
         stages.setdefault(step.stage, StageView(step.stage, step.stage)).steps.append(view)
     order = journey.step_number
     edges = []
@@ -217,60 +223,74 @@ def _amount(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float | None:
-    if values is None:
-        return None
-    total = sum(weights.values())
-    if total <= 0:
-        return values[next(iter(weights))]
-    return sum(values[p] * w for p, w in weights.items()) / total
+@dataclass
+class _StepContext:
+    """What every step's view is made with: the persona shown (or the blend's
+    weights), the currency, the exact engine's flows; and the `channel ·
+    owner` lines made so far (a map has a few, on hundreds of steps)."""
 
+    persona: str | None
+    personas: list[str]
+    weights: dict[str, float]
+    currency: str | None
+    visits: dict[str, _Flows] | None
+    meta: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
 
-def _step(step: Step, goal: bool, entry: dict[str, float], persona: str | None,
-          weights: dict[str, float], currency: str | None, out_rate: dict[str, float],
-          visits: dict[str, _Flows] | None, arrives: bool,
-          personas: list[str]) -> StepView:
-    node, attributes = step.id, step.attributes
-    lines = []
-    meta = " · ".join(x for x in (human(clean(attributes.channel)), clean(attributes.owner))
-                      if x)
-    if meta:
-        lines.append(meta)
-    if attributes.emotion is not None:
-        lines.append("emotion " + written(attributes.emotion, persona, personas,
-                                          lambda a: f"{a.mean:g}"))
-    money_parts = []
-    for key in ("value", "cost"):
-        value = getattr(attributes, key)
-        if value is not None and any(value.mean_for(p) for p in personas):
-            money_parts.append(f"{key} " + written(value, persona, personas,
-                                                   lambda a: money(a.mean, currency)))
-    if money_parts:
-        # One line while it is short; value and cost each on its own when
-        # persona overrides make it long (a wide box widens its whole stage).
-        both = " · ".join(money_parts)
-        lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
-    entry_weight = sum(entry[p] * w for p, w in weights.items())
-    entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
-                  else None)
-    stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
-    exit_text = None
-    has_out = any(v > 0 for v in out_rate.values())
-    if arrives and any(stop[p] > RATE_TOLERANCE for p in weights) and (not goal or has_out):
-        shown = persona_text({p: stop[p] for p in stop}, persona, pct)
-        exit_text = f"{'churn' if goal else 'exits'} {shown}"
-    step_visits = exit_flow = None
-    if visits is not None:
-        step_visits = _flow([None if visits[p].visits[node] is None
-                             else w * cast(float, visits[p].visits[node])
-                             for p, w in weights.items()])
-        exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
-        lines.append(f"{per_thousand(step_visits)} visits per 1,000" if step_visits is not None
-                     else "visits: infinite (see simulate)")
-    emotion = (None if attributes.emotion is None
-               else _mean({p: attributes.emotion.mean_for(p) for p in personas}, weights))
-    return StepView(node, clean(step.label) or node, step.stage, lines, emotion, goal,
-                    entry_text, entry_weight, exit_text, exit_flow, step_visits)
+    def mean(self, value: Value) -> float:
+        """The shown persona's mean, or the share-weighted mean of the blend."""
+        weights = self.weights
+        total = sum(weights.values())
+        if total <= 0:
+            return value.mean_for(next(iter(weights)))
+        return sum(value.mean_for(p) * w for p, w in weights.items()) / total
+
+    def step(self, step: Step, goal: bool, entry: dict[str, float], out_rate: dict[str, float],
+             arrives: bool) -> StepView:
+        persona, personas, weights, visits = (self.persona, self.personas, self.weights,
+                                              self.visits)
+        node, attributes = step.id, step.attributes
+        lines = []
+        key = (attributes.channel, attributes.owner)
+        meta = self.meta.get(key)
+        if meta is None:
+            meta = self.meta[key] = " · ".join(
+                x for x in (human(clean(attributes.channel)), clean(attributes.owner)) if x)
+        if meta:
+            lines.append(meta)
+        if attributes.emotion is not None:
+            lines.append("emotion " + written(attributes.emotion, persona, personas,
+                                              lambda a: f"{a.mean:g}"))
+        money_parts = []
+        for key_name in ("value", "cost"):
+            value = getattr(attributes, key_name)
+            if value is not None and any(value.mean_for(p) for p in personas):
+                money_parts.append(f"{key_name} " + written(
+                    value, persona, personas, lambda a: money(a.mean, self.currency)))
+        if money_parts:
+            # One line while it is short; value and cost each on its own when
+            # persona overrides make it long (a wide box widens its whole stage).
+            both = " · ".join(money_parts)
+            lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
+        entry_weight = sum(entry[p] * w for p, w in weights.items())
+        entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
+                      else None)
+        stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
+        exit_text = None
+        has_out = any(v > 0 for v in out_rate.values())
+        if (arrives and any(stop[p] > RATE_TOLERANCE for p in weights)
+                and (not goal or has_out)):
+            exit_text = f"{'churn' if goal else 'exits'} {persona_text(stop, persona, pct)}"
+        step_visits = exit_flow = None
+        if visits is not None:
+            step_visits = _flow([None if visits[p].visits[node] is None
+                                 else w * cast(float, visits[p].visits[node])
+                                 for p, w in weights.items()])
+            exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
+            lines.append(f"{per_thousand(step_visits)} visits per 1,000"
+                         if step_visits is not None else "visits: infinite (see simulate)")
+        emotion = None if attributes.emotion is None else self.mean(attributes.emotion)
+        return StepView(node, clean(step.label) or node, step.stage, lines, emotion, goal,
+                        entry_text, entry_weight, exit_text, exit_flow, step_visits)
 
 
 @dataclass
