@@ -712,18 +712,24 @@ def _two_ways_back(steps: int, horizon: str, expects: int) -> str:
 
 
 def test_JD410_loop_too_large_for_reach(monkeypatch) -> None:
-    # the budget scaled down with the horizon (1y here, 100y in the golden)
-    monkeypatch.setattr("journeydsl.simulate.first_visits.TABOO_CELLS", 90_000)
+    # the budget scaled down (1y and 64 steps here, 100y and 100 steps in the golden)
+    budget = "journeydsl.simulate.first_visits.TABOO_EVENTS"
+    monkeypatch.setattr(budget, 1_000)
     text = _two_ways_back(64, "1y", 4)
     d = check(text, "JD410", "s1 90% after 1d")
     assert d.message.startswith("the reach of 4 steps of the loop through `s0`, `s1`")
-    # 4 passes x 64 steps x 365 daily instants
-    assert "about 93,440 lattice cells, more than the budget of 90,000" in d.message
+    found = re.search(r"up to ([\d,]+) arrival times to follow, more than the budget of 1,000$",
+                      d.message)
+    assert found is not None, d.message
+    events = int(found.group(1).replace(",", ""))
+    # 4 passes, each bounded by the loop's arrival times in the first pass:
+    # at most 64 steps x 365 daily instants
+    assert events % 4 == 0 and 1_000 < events <= 4 * 64 * 365
     # refused up front: within the budget the same file is checked and simulated
-    monkeypatch.setattr("journeydsl.simulate.first_visits.TABOO_CELLS", 93_440)
+    monkeypatch.setattr(budget, events)
     assert journeydsl.loads(text).diagnostics == []
     # and a loop through one hub is never refused: every step's reach at once
-    monkeypatch.setattr("journeydsl.simulate.first_visits.TABOO_CELLS", 0)
+    monkeypatch.setattr(budget, 0)
     one_hub = text.replace("s32 5% after 1d", "s0 5% after 1d")
     assert journeydsl.loads(one_hub).diagnostics == []
 

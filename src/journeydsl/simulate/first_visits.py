@@ -26,7 +26,7 @@ inputs at their own residues), the division a renewal recursion run for
 all steps at once, one instant at a time.
 
 A big loop without a hub keeps the taboo passes while they fit a budget
-(TABOO_CELLS); past it the run stops before the first pass with
+(TABOO_EVENTS); past it the run stops before the first pass with
 LoopTooLarge, which `limits.located` reports as JD410 (remove the horizon,
 give the loop a hub, or simulate by Monte Carlo).
 """
@@ -53,10 +53,11 @@ HUB_CELLS = 24_000_000
 #: Multiply-adds of the renewal recursions (steps x instants x the returns'
 #: reach) the hub method may spend: about a second.
 HUB_WORK = 2_000_000_000
-#: Lattice cells (passes x states x instants) the taboo passes of the steps
-#: of big loops without a hub may take together: beyond, LoopTooLarge up
-#: front (JD410) rather than minutes of passes (50 M: about 10 s).
-TABOO_CELLS = 50_000_000
+#: Arrival times (passes x the loop's distinct arrival times in the first
+#: pass, a bound on each pass's) the taboo passes of the steps of big loops
+#: without a hub may follow together: beyond, LoopTooLarge up front (JD410)
+#: rather than minutes of passes (50 M: 2 to 10 s, 40 to 200 ns each).
+TABOO_EVENTS = 50_000_000
 #: Cells of the per-step arrays in one chunk of the renewal recursion.
 _CHUNK_CELLS = 2_000_000
 #: Candidate hubs tried (the states most moves arrive at).
@@ -87,23 +88,24 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
     n = timed.n
     least = HUB_MIN_STATES if min_states is None else min_states
     taboo: list[int] = []
-    cells, worst, most = 0, (0, 0), 0
+    events, worst, most = 0, (0, 0), 0
     for label, steps in by_loop.items():
         members = np.flatnonzero(labels == label)
         found = None
         if len(members) >= least:
             found = through_hub(timed, members, steps, both)
             if found is None:  # refused up front (below) when too many passes
-                cost = len(steps) * len(members) * _instants(timed, members)
-                cells += cost
+                # a pass follows at most the times the first one reached
+                cost = len(steps) * sum(len(both[s].t) for s in members.tolist())
+                events += cost
                 if cost > most:
                     most, worst = cost, (label, len(steps))
         if found is None:
             taboo += steps
         else:
             out.update(found)
-    if cells > TABOO_CELLS:
-        raise LoopTooLarge(np.flatnonzero(labels == worst[0]).tolist(), worst[1], cells)
+    if events > TABOO_EVENTS:
+        raise LoopTooLarge(np.flatnonzero(labels == worst[0]).tolist(), worst[1], events)
     for s in taboo:
         out[s] = taboo_pass(timed, np.arange(n) == s)
     return out
@@ -111,24 +113,12 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
 
 class LoopTooLarge(TooManyEvents):
     """The steps of a big loop without a hub whose reach under the horizon
-    would take more taboo passes than TABOO_CELLS allows (`limits.located`
-    makes it JD410). `states`: the loop's steps; `cells`: the estimate."""
+    would take more taboo passes than TABOO_EVENTS allows (`limits.located`
+    makes it JD410). `states`: the loop's steps; `events`: the estimate."""
 
-    def __init__(self, states: list[int], passes: int, cells: int) -> None:
+    def __init__(self, states: list[int], passes: int, events: int) -> None:
         super().__init__(states)
-        self.passes, self.cells, self.budget = passes, cells, TABOO_CELLS
-
-
-def _instants(timed: _Timed, members: np.ndarray) -> int:
-    """Instants of the loop's lattice before the horizon (its delays' gcd)."""
-    chain = timed.chain
-    inside = np.isin(chain.move_row, members) & np.isin(chain.move_col, members)
-    delays = timed.delay[inside]
-    delays = delays[(delays > 0) & (delays < timed.horizon)]
-    g = 0
-    for q in np.unique(delays).tolist():
-        g = math.gcd(g, int(q))
-    return -(-timed.horizon // g) if g else 1
+        self.passes, self.events, self.budget = passes, events, TABOO_EVENTS
 
 
 def _hub(k: int, src: np.ndarray, dst: np.ndarray) -> int | None:

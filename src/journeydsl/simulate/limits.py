@@ -76,19 +76,20 @@ class TimeBudgetExceeded(Exception):
 class LoopTooLargeForReach(TimeBudgetExceeded):
     """A loop of many steps, none of them on every cycle, whose steps' reach
     under the horizon would take a pass over the loop per step, past the
-    engine's budget (first_visits.TABOO_CELLS); `diagnostic()` is JD410."""
+    engine's budget (first_visits.TABOO_EVENTS); `diagnostic()` is JD410."""
 
     def __init__(self, journey: CompiledJourney, steps: list[str], passes: int,
-                 cells: int, budget: int) -> None:
-        self.passes, self.cells, self.budget = passes, cells, budget
+                 events: int, budget: int) -> None:
+        self.passes, self.events, self.budget = passes, events, budget
         super().__init__(journey, steps)
 
     def message(self) -> str:
         names = ", ".join(f"`{s}`" for s in self.steps[:4])
         more = f" and {len(self.steps) - 4} more" if len(self.steps) > 4 else ""
         return (f"the reach of {self.passes:,} steps of the loop through {names}{more} "
-                f"under the horizon needs a pass over the loop per step: about "
-                f"{self.cells:,} lattice cells, more than the budget of {self.budget:,}")
+                f"under the horizon needs a pass over the loop per step: up to "
+                f"{self.events:,} arrival times to follow, more than the budget of "
+                f"{self.budget:,}")
 
     def diagnostic(self, source: SourceFile | None) -> Diagnostic:
         """JD410 at the loop's first move, a label at a few of its other moves."""
@@ -119,7 +120,7 @@ def located(journey: CompiledJourney) -> Iterator[None]:
         numbers = sorted({s % n for s in err.states}) if n else []
         steps = [journey.steps[i].id for i in numbers]
         if isinstance(err, LoopTooLarge):
-            raise LoopTooLargeForReach(journey, steps, err.passes, err.cells,
+            raise LoopTooLargeForReach(journey, steps, err.passes, err.events,
                                        err.budget) from None
         raise TimeBudgetExceeded(journey, steps) from None
 
