@@ -109,7 +109,7 @@ def cases() -> dict[str, tuple[str, str]]:
 #: Steps of the big loops (every step can go back to the start).
 BIG_LOOPS = (300, 1_000, 2_000, 10_000)
 #: Those the old way (a taboo pass per step) is run on as the baseline:
-#: 10,000 steps would take hours.
+#: the passes grow as the steps squared (1,000 steps: 12 s; 10,000: about 20 min).
 BIG_LOOPS_OLD = (300, 1_000)
 
 
@@ -241,7 +241,7 @@ def big_loops(options: argparse.Namespace) -> None:
             old = measure(name, 1, reference=True)
         old_text = (f"{old['seconds']:8.2f} {old['rss_mb']:8.0f} "
                     f"{old['seconds'] / max(now['seconds'], 1e-6):6.0f}x"
-                    if old else f"{'(not run: hours)':>26}")
+                    if old else f"{'(not run: grows as steps squared)':>26}")
         print(f"{name:36} {now['seconds']:8.3f} {now['rss_mb']:8.0f} {old_text}")
 
 
