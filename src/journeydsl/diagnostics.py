@@ -109,6 +109,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD408": (Severity.ERROR, "loop too fine for the horizon"),
     "JD409": (Severity.WARNING, "margin without a value"),
+    "JD410": (Severity.ERROR, "loop too large for each step's reach under the horizon"),
     "JD501": (Severity.ERROR, "expectation failed"),
     "JD502": (Severity.INFO, "expectation holds"),
     "JD601": (Severity.WARNING, "declared rate outside the observed interval"),
