@@ -1,6 +1,6 @@
 """Benchmark for the exact engine under a horizon (issue: time grids).
 
-Run:  python benchmarks/bench_horizon.py [--repeat N] [--skip-reference]
+Run:  python benchmarks/bench_horizon.py [--repeat N] [--skip-reference] [--big-loops]
 
 Every case runs in its own subprocess (so its peak memory is its own) and
 prints CPU seconds (median of --repeat) and peak RSS. Measured in the same
@@ -15,7 +15,11 @@ run, as baselines:
     delays with 4 personas under `horizon 100y` (old: simulate 18.5 s,
     --compare 45 s), each beside the old grid engine (tests/
     reference_horizon.py, kept as the tests' oracle) run in the same way
-    when it fits in memory (`--skip-reference` leaves it out).
+    when it fits in memory (`--skip-reference` leaves it out);
+  - a loop through 300 to 10,000 steps (each can go back to the start)
+    under `horizon 1y` (target: 10,000 steps in 5 s), beside the old way
+    of finding each step's reach (a taboo pass per step) at 300 and 1,000
+    steps (at 10,000 it takes hours).
 """
 
 from __future__ import annotations
@@ -97,7 +101,29 @@ def cases() -> dict[str, tuple[str, str]]:
     out["0.001h loop, 5y"] = (LOOP.format(horizon="5y", d1="0.001h", d2="0.002h"), "simulate")
     out["hourly, 4 personas, 100y"] = (CENTURY, "simulate")
     out["hourly, 4 personas, 100y --compare"] = (CENTURY, "compare")
+    for steps in BIG_LOOPS:
+        out[f"back to the start, {steps:,} steps, 1y"] = (big_loop(steps), "simulate")
     return out
+
+
+#: Steps of the big loops (every step can go back to the start).
+BIG_LOOPS = (300, 1_000, 2_000, 10_000)
+#: Those the old way (a taboo pass per step) is run on as the baseline:
+#: the passes grow as the steps squared (1,000 steps: 12 s; 10,000: about 20 min).
+BIG_LOOPS_OLD = (300, 1_000)
+
+
+def big_loop(steps: int) -> str:
+    """A chain of `steps` steps, each able to go back to the start, under a
+    1-year horizon: every step is on the loop, and its reach needs first
+    visits (one taboo pass per step before first_visits.through_hub)."""
+    lines = ['journey "Back to the start" {', "  horizon 1y", "  stage s {"]
+    lines += [f"    touchpoint s{i} {{ cost 0.01 }}" for i in range(steps - 1)]
+    lines += [f"    touchpoint s{steps - 1} {{ value 10 }}", "  }", "  entry s0",
+              f"  goal s{steps - 1}"]
+    lines += [f"  s{i} -> s{i + 1} 90% after 1d, s0 5% after 1d" for i in range(steps - 1)]
+    lines += [f"  s{steps - 1} -> s0 50% after 1d", "}"]
+    return "\n".join(lines) + "\n"
 
 
 def run_case(name: str, repeat: int, reference: bool) -> None:
@@ -112,7 +138,13 @@ def run_case(name: str, repeat: int, reference: bool) -> None:
     assert result.ok, [d.message for d in result.diagnostics]
     journey = result.journey
     assert journey is not None
-    if reference:
+    if reference and name.startswith("back to the start"):
+        # the old way: a taboo pass per step (the hub method never tried)
+        from journeydsl.simulate import first_visits
+
+        first_visits.HUB_MIN_STATES = 10**9
+        engine = lambda: simulate(journey)
+    elif reference:
         from reference_horizon import solve_with_horizon
 
         from journeydsl.simulate.chain import build_chain
@@ -150,10 +182,18 @@ def main() -> None:
     parser.add_argument("--case")
     parser.add_argument("--reference", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--big-loops", action="store_true",
+                        help="only the loops through thousands of steps")
     options = parser.parse_args()
     if options.case:
         run_case(options.case, options.repeat, options.reference)
         return
+    if not options.big_loops:
+        examples_and_grids(options)
+    big_loops(options)
+
+
+def examples_and_grids(options: argparse.Namespace) -> None:
 
     print("Examples with horizon 100y (CPU seconds, median; target < 2 s each)")
     print(f"{'example':24} {'no horizon':>10} {'simulate':>9} {'levers':>9} {'attrib.':>9}"
@@ -185,6 +225,23 @@ def main() -> None:
         old_text = (f"{old['seconds']:8.2f} {old['rss_mb']:8.0f} "
                     f"{old['seconds'] / max(now['seconds'], 1e-6):6.0f}x"
                     if old else f"{'(not run: hours or out of memory)':>26}")
+        print(f"{name:36} {now['seconds']:8.3f} {now['rss_mb']:8.0f} {old_text}")
+
+
+def big_loops(options: argparse.Namespace) -> None:
+    print("\nA loop through thousands of steps (issue 11): every step's reach; old = a taboo"
+          " pass per step\n(target: 10,000 steps in 5 s)")
+    print(f"{'case':36} {'now s':>8} {'now MB':>8} {'old s':>8} {'old MB':>8} {'ratio':>7}")
+    for steps in BIG_LOOPS:
+        name = f"back to the start, {steps:,} steps, 1y"
+        now = measure(name, options.repeat)
+        assert now is not None, name
+        old = None
+        if steps in BIG_LOOPS_OLD and not options.skip_reference:
+            old = measure(name, 1, reference=True)
+        old_text = (f"{old['seconds']:8.2f} {old['rss_mb']:8.0f} "
+                    f"{old['seconds'] / max(now['seconds'], 1e-6):6.0f}x"
+                    if old else f"{'(not run: grows as steps squared)':>26}")
         print(f"{name:36} {now['seconds']:8.3f} {now['rss_mb']:8.0f} {old_text}")
 
 

@@ -697,6 +697,43 @@ def test_JD408_loop_too_fine(monkeypatch) -> None:
         "snooze 49.95% after 1.00001d", "remind 99.9% after 1.00002d"]
 
 
+def _two_ways_back(steps: int, horizon: str, expects: int) -> str:
+    """A loop with returns to s0 (first half) and to the middle step (second
+    half): no step on every cycle (no hub, first_visits.py)."""
+    half = steps // 2
+    lines = [f'journey "Two ways back" {{\n  horizon {horizon}\n  stage s {{']
+    lines += [f"    touchpoint s{i}" for i in range(steps)]
+    lines += ["  }", "  entry s0", f"  goal s{steps - 1}"]
+    lines += [f"  s{i} -> s{i + 1} 90% after 1d, s{0 if i < half else half} 5% after 1d"
+              for i in range(steps - 1)]
+    lines += [f"  s{steps - 1} -> s0 50% after 1d"]
+    lines += [f"  expect reach(s{i}) >= 0%" for i in range(1, expects + 1)]
+    return "\n".join(lines) + "\n}\n"
+
+
+def test_JD410_loop_too_large_for_reach(monkeypatch) -> None:
+    # the budget scaled down (1y and 64 steps here, 100y and 100 steps in the golden)
+    budget = "journeydsl.simulate.first_visits.TABOO_EVENTS"
+    monkeypatch.setattr(budget, 1_000)
+    text = _two_ways_back(64, "1y", 4)
+    d = check(text, "JD410", "s1 90% after 1d")
+    assert d.message.startswith("the reach of 4 steps of the loop through `s0`, `s1`")
+    found = re.search(r"up to ([\d,]+) arrival times to follow, more than the budget of 1,000$",
+                      d.message)
+    assert found is not None, d.message
+    events = int(found.group(1).replace(",", ""))
+    # 4 passes, each bounded by the loop's arrival times in the first pass:
+    # at most 64 steps x 365 daily instants
+    assert events % 4 == 0 and 1_000 < events <= 4 * 64 * 365
+    # refused up front: within the budget the same file is checked and simulated
+    monkeypatch.setattr(budget, events)
+    assert journeydsl.loads(text).diagnostics == []
+    # and a loop through one hub is never refused: every step's reach at once
+    monkeypatch.setattr(budget, 0)
+    one_hub = text.replace("s32 5% after 1d", "s0 5% after 1d")
+    assert journeydsl.loads(one_hub).diagnostics == []
+
+
 # ---------------------------------------------------------------- JD4xx: the graph
 
 def test_JD401_no_entry() -> None:
@@ -992,8 +1029,9 @@ def _fences(body: str) -> list[tuple[str, str]]:
 
 #: Codes whose bad input is bytes or the file system (JD007, JD008, JD209:
 #: several files), not journey text, or
-#: (JD006) hundreds of lines: their sections show a console session instead.
-_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209",
+#: (JD006, JD410: a loop of 64 steps) hundreds of lines: their sections show a
+#: console session instead.
+_RAW_INPUT = {"JD001", "JD002", "JD003", "JD004", "JD006", "JD007", "JD008", "JD209", "JD410",
               "JD601", "JD602", "JD603", "JD604", "JD605", "JD606"}  # JD6xx: an event log
 #: Notes (`journey check -v`) rather than problems: not in `diagnostics`.
 _NOTES = {"JD502"}

@@ -109,6 +109,7 @@ REGISTRY: dict[str, tuple[Severity, str]] = {
     "JD407": (Severity.WARNING, "uncertain rates can exceed 100%"),
     "JD408": (Severity.ERROR, "loop too fine for the horizon"),
     "JD409": (Severity.WARNING, "margin without a value"),
+    "JD410": (Severity.ERROR, "loop too large for each step's reach under the horizon"),
     "JD501": (Severity.ERROR, "expectation failed"),
     "JD502": (Severity.INFO, "expectation holds"),
     "JD601": (Severity.WARNING, "declared rate outside the observed interval"),
@@ -168,6 +169,26 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1,
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+class HasDiagnostics:
+    """`ok`, `errors` and `warnings` of anything holding a `diagnostics` list
+    (a compilation, a compiled file)."""
+
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not has_errors(self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
 
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

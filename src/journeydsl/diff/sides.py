@@ -88,10 +88,16 @@ def _finish(side: Side, path: Path) -> Side:
     if side.model is None and side.source is not None and side.source.text:
         side.model = recovered_model(side.source)
     journey = compiled.compilation.journey
-    if compiled.compilation.ok and journey is not None and not journey.library:
+    if not side.errors and journey is not None and not journey.library:
+        # (`errors` holds JD408 when `load` found a loop beyond the engine's
+        # time budget: such a side has no numbers, as one with errors)
         from ..simulate import simulate
+        from ..simulate.limits import TimeBudgetExceeded
 
-        side.report = simulate(journey, cohort=False)
+        try:
+            side.report = simulate(journey, cohort=False)
+        except TimeBudgetExceeded as err:  # (a loop `check`'s screen let through)
+            compiled.diagnostics.append(err.diagnostic(compiled.source))
     folder = os.path.dirname(os.path.realpath(path))
     side.files[""] = side.source.text if side.source is not None else ""
     for used in compiled.imports:

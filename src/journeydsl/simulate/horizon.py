@@ -15,10 +15,12 @@ money (discounted to its entry) along its moves, and books it when the
 walk enters a goal step.
 
 First visits (the reach of a step on a cycle, of a stage walks can leave and
-re-enter) come from taboo passes: walks stop on entering the set. The
-referral cascade (`cohort`) is one more propagation in which referrals move
-new prospects as moves move walks (a referred prospect's walk is then cut at
-H - s, s the time it arrives, automatically).
+re-enter) come from taboo passes (walks stop on entering the set), or, for
+the steps of a big loop through one hub, from three passes over the loop
+(first_visits.py). The referral cascade (`cohort`) is one more propagation
+in which referrals move new prospects as moves move walks (a referred
+prospect's walk is then cut at H - s, s the time it arrives,
+automatically).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..linalg import components
 from .chain import Chain, reentrant_stages, stage_index
+from .first_visits import step_reach, taboo_pass
 from .payback import ProfitCurve, Settled
 from .results import Entry, Metrics, channel_money, place_tables
 from .timeline import Network, Series, nothing, propagate
@@ -199,10 +202,11 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
                    + np.bincount(st[col[cross]], weights=moved[cross], minlength=count))
     again = reentrant_stages(row, col, st, count)
     stage_reach[again] = np.nan
-    for s in np.flatnonzero(cyclic & want_step).tolist():
-        reach[s] = _first_visits(timed, np.arange(n) == s)
+    on_loops = step_reach(timed, np.flatnonzero(cyclic & want_step).tolist(), labels, both)
+    for s, value in on_loops.items():
+        reach[s] = value
     for k in np.flatnonzero(again & want_stage).tolist():
-        stage_reach[k] = _first_visits(timed, st == k)
+        stage_reach[k] = taboo_pass(timed, st == k)
     mass = discounted_visits(timed, arrivals)
     mass = mass[:n] + mass[n:]
     money = np.column_stack([mass * chain.value, mass * chain.cost, mass * chain.profit])
@@ -242,17 +246,6 @@ def _merged(a: Series, b: Series) -> Series:
     from .timeline import merge
 
     return merge([a.t, b.t], [a.x, b.x])
-
-
-def _first_visits(timed: _Timed, inside: np.ndarray) -> float:
-    """P(the walk visits a step of the set before the horizon): a taboo pass,
-    walks stopping on entering the set."""
-    chain = timed.chain
-    keep = ~inside[chain.move_row]
-    net = Network(timed.n, chain.move_row[keep], chain.move_col[keep],
-                  chain.move_rate[keep], timed.delay[keep], timed.horizon)
-    arrivals = propagate(net, timed.start(timed.n, layered=False))
-    return float(sum(arrivals[s].total() for s in np.flatnonzero(inside).tolist()))
 
 
 def _cascade(timed: _Timed) -> tuple[dict[str, float], np.ndarray]:

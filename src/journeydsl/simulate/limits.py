@@ -9,6 +9,9 @@ square of the horizon. Past `series.EVENT_BUDGET` the engine stops with
 TooManyEvents; `located` turns that into `TimeBudgetExceeded`, which names
 the loop and its delays (JD408), so `check`, `simulate` and the API all
 report it at the loop's moves instead of failing inside the engine.
+Likewise a big loop without a hub whose steps' reach would take too many
+taboo passes (first_visits.py) stops up front with LoopTooLarge, reported
+as `LoopTooLargeForReach` (JD410).
 """
 
 from __future__ import annotations
@@ -70,12 +73,44 @@ class TimeBudgetExceeded(Exception):
             labels=labels, help=why)
 
 
+class LoopTooLargeForReach(TimeBudgetExceeded):
+    """A loop of many steps, none of them on every cycle, whose steps' reach
+    under the horizon would take a pass over the loop per step, past the
+    engine's budget (first_visits.TABOO_EVENTS); `diagnostic()` is JD410."""
+
+    def __init__(self, journey: CompiledJourney, steps: list[str], passes: int,
+                 events: int, budget: int) -> None:
+        self.passes, self.events, self.budget = passes, events, budget
+        super().__init__(journey, steps)
+
+    def message(self) -> str:
+        names = ", ".join(f"`{s}`" for s in self.steps[:4])
+        more = f" and {len(self.steps) - 4} more" if len(self.steps) > 4 else ""
+        return (f"the reach of {self.passes:,} steps of the loop through {names}{more} "
+                f"under the horizon needs a pass over the loop per step: up to "
+                f"{self.events:,} arrival times to follow, more than the budget of "
+                f"{self.budget:,}")
+
+    def diagnostic(self, source: SourceFile | None) -> Diagnostic:
+        """JD410 at the loop's first move, a label at a few of its other moves."""
+        moves = sorted(self.moves, key=lambda m: m.span.start)
+        span = moves[0].span if moves else self.journey.keyword_span
+        labels = [Label(m.span, "another move of the loop") for m in moves[1:4]]
+        why = ("no step of this loop is on all of its cycles, so each step's first visits "
+               "take a pass of their own; a loop whose every return passes one step (back "
+               "to the start, a renewal) is solved at once at any size. Route the returns "
+               "through one step, remove the `horizon` (reach without one is exact at any "
+               "size), or estimate with `journey simulate --method monte-carlo`")
+        return diag.make("JD410", self.message(), source, span, labels=labels, help=why)
+
+
 @contextmanager
 def located(journey: CompiledJourney) -> Iterator[None]:
     """Run an engine on `journey`; its TooManyEvents becomes
     TimeBudgetExceeded naming the steps of the loop (states are step
     numbers, or step numbers plus a multiple of the step count in the
     engines' layered networks)."""
+    from .first_visits import LoopTooLarge
     from .timeline import TooManyEvents
 
     try:
@@ -83,7 +118,11 @@ def located(journey: CompiledJourney) -> Iterator[None]:
     except TooManyEvents as err:
         n = len(journey.steps)
         numbers = sorted({s % n for s in err.states}) if n else []
-        raise TimeBudgetExceeded(journey, [journey.steps[i].id for i in numbers]) from None
+        steps = [journey.steps[i].id for i in numbers]
+        if isinstance(err, LoopTooLarge):
+            raise LoopTooLargeForReach(journey, steps, err.passes, err.events,
+                                       err.budget) from None
+        raise TimeBudgetExceeded(journey, steps) from None
 
 
 def fine_loops(journey: CompiledJourney) -> bool:
