@@ -198,3 +198,25 @@ def test_infinite_expectations_are_not_walked_and_say_why():
     (found,) = compare(variants, prospects=2_000, seed=1)
     want = _exact_delta(variants, "cost")
     assert abs(found["cost"].delta - want) <= Z * found["cost"].stderr
+
+
+def test_a_scenario_that_gives_every_customer_the_same_rate():
+    # the baseline draws each customer's rate, the scenario has none to draw
+    # (and the other way round): the walk pairs what it can, the deltas stay right
+    text = '''journey "Subscription" {
+  persona a { share 60% }
+  persona b { share 40% }
+  stage s { touchpoint paid { value 10; cost 1 }; touchpoint winback { value 5 } }
+  entry paid
+  paid -> paid beta(6, 4) per customer [b: 60%], winback 20%
+  goal paid
+  scenario flat { paid -> paid 60% [b: 50%..70% per customer] }
+}'''
+    variants = _variants(text)
+    # cost: visits of `paid`, E[1 / (1 - p)]
+    before = 0.6 * _beta_visits(6, 4) + 0.4 / (1 - 0.6)
+    after = 0.6 / (1 - 0.6) + 0.4 * _range_visits(0.5, 0.7)
+    assert _exact_delta(variants, "cost") == pytest.approx(after - before, rel=1e-9)
+    (found,) = compare(variants, prospects=20_000, seed=6)
+    d = found["cost"]
+    assert abs(d.delta - (after - before)) <= Z * d.stderr, (d, after - before)
