@@ -61,7 +61,7 @@ class Delta:
 
 
 def _tables(chain: Chain, rates) -> tuple:
-    """(bounds, source, target, delay) of the moves, where the moves out of step s
+    """(bounds, source, target, delay, own) of the moves, where the moves out of step s
     cut (s, s + 1] at s + their cumulative rate: the move of a walker at s
     with uniform u is the first bound above s + u (none in the row: the
     walk ends, as at the last position, which no step owns); and the
@@ -105,12 +105,11 @@ def _walk(chains: list[Chain], rates: list, n: int, rng: np.random.Generator) ->
                      for c in entry])
     # customers' own rates: each variant's quantile at the prospect's one
     # uniform (drawn only when some variant has such a rate, so that other
-    # journeys keep their random numbers)
+    # journeys keep their random numbers), NaN until the prospect first
+    # reaches the move (the quantile function is slow: most never do)
     own = [tab[4] for tab in tables]
-    own_rate: list[np.ndarray | None] = [None] * V
-    if any(o is not None for o in own):
-        quantile = rng.random(n)
-        own_rate = [None if o is None else o.rates(quantile) for o in own]
+    quantile = rng.random(n) if any(o is not None for o in own) else np.zeros(0)
+    own_rate = [np.zeros(0) if o is None else np.full(n, np.nan) for o in own]
     t = np.zeros((V, n))
     alive = np.ones((V, n), bool)
     converted = np.zeros((V, n), bool)
@@ -147,9 +146,11 @@ def _walk(chains: list[Chain], rates: list, n: int, rng: np.random.Generator) ->
             if mine is not None:
                 at = (s == mine.source).nonzero()[0]
                 if len(at):
-                    rate = own_rate[v]
-                    assert rate is not None  # drawn for every variant with such a move
-                    mine.choose(j, at, u[who[at]], rate[who[at]])
+                    there, rate = who[at], own_rate[v]
+                    fresh = there[np.isnan(rate[there])]
+                    if len(fresh):
+                        rate[fresh] = mine.rates(quantile[fresh])
+                    mine.choose(j, at, u[there], rate[there])
             moved = source[j] == s  # else the first bound above is a later step's: the end
             ends = who[~moved]
             alive[v, ends] = False
@@ -194,7 +195,8 @@ def compare(journeys: list[CompiledJourney], prospects: int = 100_000, draws: in
                               f"`{ch[p].steps[s]} -> {ch[p].steps[t]}`, some of them "
                               "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up "
                               "to 100%): their loop practically never ends, so neither would "
-                              "the paired walk; b > 1, or a horizon on a loop that takes time, ends it")
+                              "the paired walk; b > 1, or a horizon on a loop that takes "
+                              "time, ends it")
     shares = dict(base.shares)
     weights = {p: shares[p] for p in run} if len(run) > 1 else {run[0]: 1.0}
     mix = {p: weights[p] / sum(weights.values()) for p in run}
