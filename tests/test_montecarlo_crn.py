@@ -67,13 +67,6 @@ def test_deltas_agree_with_the_exact_deltas_on_every_example():
         if not compiled.scenarios:
             continue
         variants = [compiled.variant(None)] + [compiled.variant(s) for s in compiled.scenarios]
-        if any(m.rate.base.per_customer or any(o.amount.per_customer for o in m.rate.overrides)
-               for v in variants for m in v.edges.values()):
-            # customers' own rates are not walked by the paired walk: no
-            # deltas, with why (the registrar's renewal)
-            with pytest.raises(TooLong, match="per customer"):
-                compare(variants, prospects=1_000, seed=7)
-            continue
         for scenario, found, exact in zip(compiled.scenarios,
                                           compare(variants, prospects=40_000, seed=7),
                                           _exact_deltas(variants)):

@@ -18,8 +18,12 @@ referral count drawn by inverse transform from their own uniform. Only
 the headline metrics' per-prospect quantities are kept (referred
 prospects are not walked: the headline metrics leave them out). Uncertain
 rates are drawn at the same quantiles in every variant, draw by draw. A
-journey with a `per customer` rate gets no paired deltas (TooLong, with
-why): this walk does not draw customers' own rates yet.
+`per customer` rate is drawn the same way, prospect by prospect: prospect
+i's rate is each variant's quantile at one uniform V[i] (own.PairedOwn),
+so a scenario that changes customers' rates pairs each customer with
+itself. Only expectations made infinite by customers' own rates close to
+100% (see mixture.infinite) are not walked (TooLong, with why): such walks
+practically never end.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from ...language.compiled import CompiledJourney
 from ...metrics import EXPECTATIONS
 from ..chain import Chain, build_chain
 from .bins import moves_of, _canonical
-from .draws import _split, sample_rates
+from .draws import _infinite, _split, sample_rates
+from .own import PairedOwn
 from .report import HEADLINE, _gradients, headline
 
 MAX_PASSES = 20_000  # moves of the longest walk, at most (then the deltas are not computed)
@@ -56,17 +61,18 @@ class Delta:
 
 
 def _tables(chain: Chain, rates) -> tuple:
-    """(bounds, source, target, delay) of the moves, where the moves out of step s
+    """(bounds, source, target, delay, own) of the moves, where the moves out of step s
     cut (s, s + 1] at s + their cumulative rate: the move of a walker at s
     with uniform u is the first bound above s + u (none in the row: the
-    walk ends)."""
+    walk ends, as at the last position, which no step owns); and the
+    chain's `per customer` move in that table (None without one)."""
     src, dst, prob, delay = moves_of(chain, rates, _canonical(chain.delays))
     start = np.searchsorted(src, np.arange(chain.n))
     cum = np.cumsum(prob)
     before = np.concatenate([[0.0], cum])[start]
     bounds = src + (cum - before[src])
     return (np.append(bounds, np.inf), np.append(src, -1), np.append(dst, -1),
-            np.append(delay, 0.0))
+            np.append(delay, 0.0), PairedOwn.of(chain, src, dst, prob, len(src)))
 
 
 def _poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -97,6 +103,13 @@ def _walk(chains: list[Chain], rates: list, n: int, rng: np.random.Generator) ->
     u = rng.random(n)
     step = np.array([np.minimum(np.searchsorted(c, u, side="right"), len(c) - 1)
                      for c in entry])
+    # customers' own rates: each variant's quantile at the prospect's one
+    # uniform (drawn only when some variant has such a rate, so that other
+    # journeys keep their random numbers), NaN until the prospect first
+    # reaches the move (the quantile function is slow: most never do)
+    own = [tab[4] for tab in tables]
+    quantile = rng.random(n) if any(o is not None for o in own) else np.zeros(0)
+    own_rate = [np.zeros(0) if o is None else np.full(n, np.nan) for o in own]
     t = np.zeros((V, n))
     alive = np.ones((V, n), bool)
     converted = np.zeros((V, n), bool)
@@ -128,8 +141,16 @@ def _walk(chains: list[Chain], rates: list, n: int, rng: np.random.Generator) ->
             if len(sending):
                 x[who[sending], _AT["viral_coefficient"]] += _poisson(
                     u_refer[who[sending]], k[sending])
-            bounds, source, target, delay = tables[v]
+            bounds, source, target, delay, mine = tables[v]
             j = np.searchsorted(bounds, s + u[who], side="right")
+            if mine is not None:
+                at = (s == mine.source).nonzero()[0]
+                if len(at):
+                    there, rate = who[at], own_rate[v]
+                    fresh = there[np.isnan(rate[there])]
+                    if len(fresh):
+                        rate[fresh] = mine.rates(quantile[fresh])
+                    mine.choose(j, at, u[there], rate[there])
             moved = source[j] == s  # else the first bound above is a later step's: the end
             ends = who[~moved]
             alive[v, ends] = False
@@ -162,15 +183,20 @@ def compare(journeys: list[CompiledJourney], prospects: int = 100_000, draws: in
     chains = [{p: build_chain(j, p) for p in run} for j in journeys]
     if any(ch[p].steps != chains[0][p].steps for ch in chains for p in run):
         raise ValueError("the scenarios' steps differ from the baseline's")
-    drawn = next((ch[p] for ch in chains for p in run if ch[p].per_customer), None)
-    if drawn is not None:
-        # the paired walk moves by one table of rates per variant; a rate each
-        # prospect draws for itself (own.py) is not walked here yet, and a
-        # delta at the mean rate would be another journey's: none, with why
-        (s, t), = drawn.per_customer
-        raise TooLong(f"the paired walk does not draw `per customer` rates yet "
-                      f"(`{drawn.steps[s]} -> {drawn.steps[t]}`): compare the runs "
-                      "above, or the exact engine")
+    for journey, ch in zip(journeys, chains):
+        # customers so close to 100% that their loop practically never ends:
+        # the expectations are infinite (a discount keeps money finite, but
+        # not the walks' length), so the paired walk would not end
+        for p, marks in _infinite(ch).items():
+            if marks:
+                (s, t), = ch[p].per_customer
+                where = f"scenario `{journey.scenario}`" if journey.scenario else "the baseline"
+                raise TooLong(f"in {where}, customers keep their own rate of "
+                              f"`{ch[p].steps[s]} -> {ch[p].steps[t]}`, some of them "
+                              "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up "
+                              "to 100%): their loop practically never ends, so neither would "
+                              "the paired walk; b > 1, or a horizon on a loop that takes "
+                              "time, ends it")
     shares = dict(base.shares)
     weights = {p: shares[p] for p in run} if len(run) > 1 else {run[0]: 1.0}
     mix = {p: weights[p] / sum(weights.values()) for p in run}
