@@ -148,7 +148,12 @@ class Report:
                      [[plain(s.label) or s.id, pct(stages[s.id]["reach"] or 0.0),
                        pct(stages[s.id]["dropoff"] or 0.0), pct(stages[s.id]["churn"] or 0.0)]
                       for s in self.journey.stages], {1, 2, 3})
-        return section("funnel", w("funnel"), w("funnel_note"),
+        note = w("funnel_note")
+        only = _referred_only(self.journey, self.lang, self.report)
+        if only:
+            note += " " + w("funnel_referred", stages=", ".join(
+                plain(s.label) or s.id for s in self.journey.stages if s.id in only))
+        return section("funnel", w("funnel"), note,
                        figure(svg, w("funnel"), data, w("data_table")))
 
     def money(self) -> str:
@@ -265,6 +270,14 @@ def _readable(svg: str) -> str:
     px = float(found.group(1)) * 4 / 3
     return svg.replace("<svg ", f'<svg style="width:max(100%, {px * MAP_SCALE:.0f}px);'
                        f'max-width:{px:.0f}px" ', 1)
+
+
+def _referred_only(journey: CompiledJourney, lang: str,
+                   report: SimulationReport) -> set[str]:
+    from ..board.content import Context
+    from ..board.lanes import referred_only
+
+    return referred_only(Context(journey, None, lang, report))
 
 
 def _blended_levers(journey: CompiledJourney) -> list[Lever]:
