@@ -44,7 +44,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "reach_of": "reach {rate}",
         "referred_only": "only prospects referred by customers come here",
         "funnel_referred": ("Prospects referred by customers are new prospects, not counted "
-                            "here: {stages} only they reach."),
+                            "here; only they reach {stages}."),
         "dropoff_of": "drop-off {rate}",
         "churn_of": "churn {rate}",
         "pass": "pass",
@@ -115,8 +115,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Share",
         "conversion_pp": "Conversion change (pp)",
         "no_channel": "(no channel)",
-        "not_yet": ("Not in this report yet: the payback and cohort curve and Monte Carlo "
-                    "intervals."),
+        "not_yet": "Not in this report yet: Monte Carlo intervals.",
+        "payback_title": "Payback: the cohort's cumulative money",
+        "payback_note": ("Per prospect who enters, discounted, everything before the end of "
+                         "each month: profit = margin × revenue − cost. Payback is where "
+                         "profit turns positive for good."),
+        "payback_at": "payback: {days}",
+        "payback_never": "no payback within the curve",
+        "payback_month": "Months after entering",
+        "payback_money": "Cumulative per prospect who enters{currency}",
         "generated": "Made by journeydsl from {file}.",
         "personas": "Personas",
         "days": "{n} days",
@@ -146,7 +153,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "reach_of": "tiếp cận {rate}",
         "referred_only": "chỉ khách do khách hàng giới thiệu đến đây",
         "funnel_referred": ("Khách do khách hàng giới thiệu là khách tiềm năng mới, không tính "
-                            "ở đây: chỉ họ đến {stages}."),
+                            "ở đây; chỉ họ đến {stages}."),
         "dropoff_of": "rời đi {rate}",
         "churn_of": "rời bỏ {rate}",
         "pass": "đạt",
@@ -218,8 +225,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Tỉ trọng",
         "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
         "no_channel": "(không có kênh)",
-        "not_yet": ("Chưa có trong báo cáo: đường hoàn vốn và cohort, khoảng tin cậy "
-                    "Monte Carlo."),
+        "not_yet": "Chưa có trong báo cáo: khoảng tin cậy Monte Carlo.",
+        "payback_title": "Hoàn vốn: tiền cộng dồn của nhóm khách",
+        "payback_note": ("Trên mỗi khách tiềm năng bước vào, đã chiết khấu, mọi thứ trước cuối "
+                         "mỗi tháng: lợi nhuận = biên lợi nhuận × doanh thu − chi phí. Hoàn vốn "
+                         "là lúc lợi nhuận dương hẳn."),
+        "payback_at": "hoàn vốn: {days}",
+        "payback_never": "chưa hoàn vốn trong khoảng này",
+        "payback_month": "Số tháng sau khi bước vào",
+        "payback_money": "Cộng dồn trên mỗi khách tiềm năng{currency}",
         "generated": "Tạo bởi journeydsl từ {file}.",
         "personas": "Chân dung khách hàng",
         "days": "{n} ngày",
