@@ -155,9 +155,9 @@ def money(rows: list[dict], title: str, tones: dict[str, str], prefix: str = "m"
 def curve(rows: list[dict], x_title: str, y_title: str, tones: dict[str, str],
           payback: float | None, payback_text: str, prefix: str = "p") -> str:
     """Cumulative money by month (rows: month, kind, value; `tones` maps
-    each kind's translated name to its colour, profit last and drawn
-    thicker), a rule at zero and, if the cohort pays back, a dashed rule at
-    that month labelled `payback_text`."""
+    each kind's translated name to its colour, the last drawn thicker), a
+    rule at zero and, if the cohort pays back, a dashed rule at that month
+    labelled `payback_text`."""
     names = list(tones)
     largest = max((abs(r["value"]) for r in rows), default=0.0)
     axis = ",.0f" if largest >= 20 else ",.2~f"

@@ -201,8 +201,8 @@ class Report:
 
     def payback(self) -> str:
         """The cohort curve (`journey simulate --curve month`): cumulative
-        revenue, cost and profit per entering prospect by month, and the
-        payback where profit turns positive for good."""
+        profit per entering prospect by month (revenue and cost too in its
+        table), and the payback where profit turns positive for good."""
         from ...simulate.curve import NoCurve, cohort_curve
         from ...simulate.timeline import TooManyEvents
         from ..board.pieces import MONEY
@@ -216,16 +216,19 @@ class Report:
         except (NoCurve, TooManyEvents):  # (`journey simulate --curve month` says why)
             return ""
         kinds = [(k, w(f"money_{k}")) for k in ("revenue", "cost", "profit")]
-        data = [{"month": 0.0, "kind": name, "value": 0.0} for _, name in kinds]
-        data += [{"month": r["end_days"] / 30.0, "kind": name, "value": float(r[k])}
-                 for r in rows for k, name in kinds]
+        # the chart draws profit alone (revenue, far larger, flattened it to a
+        # line on zero); its table has all three
+        profit = w("money_profit")
+        data = [{"month": 0.0, "kind": profit, "value": 0.0}]
+        data += [{"month": r["end_days"] / 30.0, "kind": profit, "value": float(r["profit"])}
+                 for r in rows]
         payback = blended.payback
         text = (w("payback_at", days=self.value("payback", blended)) if payback is not None
                 else w("payback_never"))
         currency = plain(self.journey.currency) or ""
         svg = charts.curve(data, w("payback_month"),
                            w("payback_money", currency=f" ({currency})" if currency else ""),
-                           {name: MONEY[k] for k, name in kinds},
+                           {profit: MONEY["profit"]},
                            None if payback is None else payback / 30.0, text, prefix="payback")
         cur = self.journey.currency
         table_rows = [[f"{r['end_days'] / 30.0:g}", money(r["revenue"], cur),
