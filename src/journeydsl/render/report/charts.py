@@ -55,6 +55,18 @@ def bars(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
     """Horizontal bars in the rows' order, the value printed at each bar's end
     (formatted by `fmt`, or the rows' own `text` field: money in the
     journey's currency)."""
+    return to_svg(bars_spec(rows, x, y, title, fmt, colour, text), prefix)
+
+
+def stacked(specs: list[dict], prefix: str) -> str:
+    """Several charts one above the other, drawn in one call (each call
+    costs vl-convert a few tenths of a second)."""
+    return to_svg({"vconcat": specs, "spacing": 24}, prefix)
+
+
+def bars_spec(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
+              colour: str = BLUE, text: str | None = None) -> dict:
+    """The Vega-Lite specification of `bars`."""
     order = [r[y] for r in rows]
     base = {"data": {"values": rows}, "width": WIDTH, "height": _height(len(rows))}
     encoding = {"y": {"field": y, "type": "nominal", "sort": order, "title": None},
@@ -66,7 +78,7 @@ def bars(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
          "encoding": {"text": {"field": text, "type": "nominal"} if text else
                       {"field": x, "type": "quantitative", "format": fmt}}},
     ]}
-    return to_svg(spec, prefix)
+    return spec
 
 
 def grouped(rows: list[dict], x: str, y: str, group: str, title: str, fmt: str = ".2%",

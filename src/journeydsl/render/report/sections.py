@@ -251,18 +251,19 @@ class Report:
                      simulate(s, cohort=False).blended)
                     for s in self.scenarios]
         rows = [{"variant": name, "conversion": m.conversion} for name, m in reports]
-        svg = charts.bars(rows, "conversion", "variant", metric_label("conversion", self.lang),
-                          fmt=".2%", prefix="compare")
+        specs = [charts.bars_spec(rows, "conversion", "variant",
+                                  metric_label("conversion", self.lang), fmt=".2%")]
         profits = [(name, m.value("profit")) for name, m in reports]
         if any(p for _, p in profits) and all(p is not None for _, p in profits):
             # a scenario that changes money, not conversion (a repeat-purchase
             # offer), had two equal bars and nothing else to see
             currency = plain(self.journey.currency) or ""
-            svg += charts.bars(
+            specs.append(charts.bars_spec(
                 [{"variant": name, "profit": p, "text": money(p or 0.0, self.journey.currency)}
                  for name, p in profits], "profit", "variant",
                 metric_label("profit", self.lang) + (f" ({currency})" if currency else ""),
-                fmt=",.2~f", colour=charts.GREEN, prefix="compare-profit", text="text")
+                fmt=",.2~f", colour=charts.GREEN, text="text"))
+        svg = charts.stacked(specs, prefix="compare")
         headers = [w("metric")] + [name for name, _ in reports]
         body = [[metric_label(name, self.lang)] + [self.value(name, m) for _, m in reports]
                 for name in HEADLINE]
