@@ -433,3 +433,12 @@ def test_a_long_label_never_hides_a_kpis_target_and_value(hostile):
     assert len(line) >= 1
     joined = " ".join(re.findall(r">([^<]*)</text>", svg))
     assert "Reach (word word word word word word word word…) ≥ 10%: 50%" in joined
+
+
+def test_a_flatter_curve_before_smaller_cards():
+    # b2b_webinar at 16:9 fits with a flatter emotion curve and its cards'
+    # channel and owner; it had lost them for a full-height curve
+    journey = journeydsl.load(REPO / "examples" / "b2b_webinar.journey").variant(None)
+    svg = board_svg(journey, size="16:9")
+    assert ">paid social · Marketing<" in svg and ">sales · Sales<" in svg
+    assert 'width="1920" height="1080"' in svg

@@ -4,11 +4,12 @@ Columns are the stages, of equal width, under a header row (stage label
 and objective); rows are the lanes, a title cell on the left. Every text
 is wrapped by measured widths (`measure.py`); a cell shows what fits and
 `+ N more` for the rest (the money and reach lanes are never cut: on a
-tight page money shows each stage's profit alone, without bars or totals,
-and the emotion curve gets flatter, with one line of step labels).
-Sizes: `16:9`, `A4` and `A3` fix the aspect (the lanes share the height; a lane taller than its share is cut, `auto` keeps
-everything and grows), `width` the width in px (1920 by default; text is at
-least 14 px at that width). With many stages the board grows wider than
+tight page money shows each stage's profit alone, without bars or totals).
+Sizes: `16:9`, `A4` and `A3` fix the aspect (first the emotion curve gets
+flatter, with one line of step labels, then the cards smaller: `TIGHTER`;
+then the lanes share the height; a lane taller than its share is cut;
+`auto` keeps everything and grows), `width` the width in px (1920 by
+default; text is at least 14 px at that width). With many stages the board grows wider than
 asked (each stage keeps at least `MIN_COLUMN` px) and says so in `notes`.
 """
 
@@ -34,6 +35,10 @@ CELL = 10  # padding inside a cell
 LEGEND_GAP = 14  # between the grid and the legend
 STAGE_FILL = "#243b53"
 ROWS = ("#ffffff", "#f7f9fb")
+#: A page too small for everything takes these steps in turn, before any
+#: cell is cut: (card detail, flatter emotion curve). A flatter curve keeps
+#: every point, so it comes before the cards lose their cost and channel.
+TIGHTER = ((2, True), (1, True), (0, True))
 
 
 class Layout:
@@ -50,6 +55,7 @@ class Layout:
         self.column = (self.width - 2 * PAD - HEAD) / count
         self.subtitle = subtitle
         self.detail = 2
+        self.compact = False  # the emotion lane's geometry (flatter on a tight page)
         self.header_size = 19  # the stage labels' font size (smaller on narrow columns)
         self.cells = self._cells()
 
@@ -98,7 +104,7 @@ class Layout:
     @property
     def geometry(self) -> Geometry:
         """The emotion lane's: compact on a page that cannot hold everything."""
-        return COMPACT if self.detail == 0 else FULL
+        return COMPACT if self.compact else FULL
 
     def _title_lines(self, lane: LaneData) -> list[str]:
         return fit_lines(lane.title, 17, HEAD - 28, 3, bold=True)
@@ -157,9 +163,10 @@ class Layout:
         available = None
         if aspect is not None:
             target = self.width / aspect
-            while self.detail > 0 and sum(
-                    self._natural(k) for k in range(len(self.lanes))) > target - fixed:
-                self.detail -= 1  # smaller touchpoint cards before cutting anything
+            for detail, compact in TIGHTER:  # before cutting anything
+                if sum(self._natural(k) for k in range(len(self.lanes))) <= target - fixed:
+                    break
+                self.detail, self.compact = detail, compact
                 self.cells = self._cells()
                 header_h, header = self._header()  # objectives get shorter too
                 grid_top = top + header_h
