@@ -139,3 +139,16 @@ def test_scenarios_show_profit_and_referral_only_stages(tmp_path):
     funnel = out.read_text(encoding="utf-8")
     funnel = funnel[funnel.index('id="funnel"'):funnel.index('id="money"')]
     assert "not counted here; only they reach Advocacy." in funnel
+
+
+def test_payback_never(tmp_path):
+    # a journey that only costs: no payback line, the note says so as a sentence
+    path = tmp_path / "j.journey"
+    path.write_text('journey "j" {\nstage s { touchpoint a { cost 2 } ; touchpoint b }\n'
+                    'entry a\na -> b 50%\ngoal b\n}\n', encoding="utf-8")
+    out = tmp_path / "r.html"
+    assert report_command(path, out) == 0
+    text = out.read_text(encoding="utf-8")
+    part = text[text.index('id="payback"'):]
+    assert "turns positive for good. No payback within the curve.</p>" in part
+    assert "payback: " not in part

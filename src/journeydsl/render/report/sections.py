@@ -235,8 +235,9 @@ class Report:
                        money(r["cost"], cur), money(r["profit"], cur)] for r in rows]
         table_html = table([w("payback_month"), *(name for _, name in kinds)], table_rows,
                            {0, 1, 2, 3})
-        note = w("payback_note") + ("" if payback is not None else " " + w("payback_never")
-                                    + ".")
+        never = w("payback_never")
+        note = w("payback_note") + ("" if payback is not None
+                                    else f" {never[:1].upper()}{never[1:]}.")
         return section("payback", w("payback_title"), note,
                        figure(svg, w("payback_title"), table_html, w("data_table")))
 
