@@ -77,21 +77,97 @@ def test_equal_lines_offset_and_persona_labels():
     assert "━━ Alpha" in dot and "━━ Beta" in dot
 
 
-def test_a_move_back_is_dashed():
-    # after the goal the path goes on to a later step only; a step in an
-    # earlier stage reached first (a referral drawn in advocacy) goes back
+JUMPS = '''journey "j" {
+  stage a { touchpoint need "Need" { emotion 2 } }
+  stage b { touchpoint buy "Buy" { emotion 4 } }
+  stage c { touchpoint friend "Friend" { emotion 5 } }
+  entry need
+  need -> friend 80%
+  friend -> buy 50%
+  goal buy
+}'''
+
+
+def _hops(dot: str, k: int) -> list[list[str]]:
+    """Each jump of persona k as its chain: source point, two corners, target."""
+    edges = re.findall(rf'"(#[eh]{k}_[\w]+)" -> "(#[eh]{k}_[\w]+)" \[([^\]]*)\]', dot)
+    chains, chain = [], []
+    for a, b, attrs in edges:
+        if "dashed" not in attrs:
+            continue
+        chain = chain + [a] if chain else [a]
+        if b.startswith("#e"):
+            chains.append(chain + [b])
+            chain = []
+            assert "arrowhead=normal" in attrs  # the arrowhead lands on the target
+    return chains
+
+
+def test_jumps_hop_over_the_curve():
+    # Need (stage a) -> Friend (stage c) -> Buy (stage b): the move to the
+    # friend passes over stage b, which has a point of its own (Buy), and
+    # the move to Buy goes back: both are dashed hops above level 5, never
+    # a straight line through other points (lifecycle_activities drew one
+    # from Need recognition across the whole curve to Advocacy)
+    from journeydsl.render.emotion import DY
+
+    dot = emotion_dot(journeydsl.loads(JUMPS).journey)
+    assert _edges(dot, 0) == []  # no straight line between two points
+    hops = _hops(dot, 0)
+    assert len(hops) == 2 and all(len(chain) == 4 for chain in hops)
+    corners = {name: float(y) for name, y in re.findall(
+        r'"(#h0_\w+)" \[[^\]]*pos="[\d.]+,([\d.]+)!"', dot)}
+    assert len(corners) == 4 and all(y > DY * 5 for y in corners.values())
+    assert len(set(corners.values())) == 2  # the two jumps at two heights
+
+
+def test_a_forward_move_over_an_empty_stage_is_solid():
     c = journeydsl.loads('''journey "j" {
       stage a { touchpoint need "Need" { emotion 2 } }
-      stage b { touchpoint buy "Buy" { emotion 4 } }
-      stage c { touchpoint friend "Friend" { emotion 5 } }
+      stage b { touchpoint other "Other" { emotion 1 } }
+      stage c { touchpoint buy "Buy" { emotion 4 } }
       entry need
-      need -> friend 80%
-      friend -> buy 50%
+      need -> buy 80%, other 1%
       goal buy
     }''')
     dot = emotion_dot(c.journey)
     edges = _edges(dot, 0)
-    assert len(edges) == 2 and "dashed" in edges[1][2] and "dashed" not in edges[0][2]
+    assert len(edges) == 1 and "dashed" not in edges[0][2] and _hops(dot, 0) == []
+
+
+def test_board_draws_jumps_as_hops():
+    from journeydsl.render.board import board_svg
+
+    svg = board_svg(journeydsl.loads(JUMPS).journey, lanes=("emotion",))
+    assert svg.count('stroke-dasharray="7 5"') == 2 and svg.count("<polygon") == 2
+    assert "<polyline" not in svg  # no solid piece: every move is a jump
+
+
+def test_na_in_the_colour_of_the_only_persona_without_an_emotion():
+    from journeydsl.render.board import board_svg
+    from journeydsl.render.board.curve import PALETTE
+
+    # both personas pass m, which has no emotion: one grey n/a
+    grey = board_svg(journeydsl.loads(TWO_ENTRIES).journey, lanes=("emotion",))
+    assert re.findall(r'fill="([^"]+)" font-style="italic"[^>]*>n/a<', grey) == ["#52606d"]
+    # only Alpha passes m (Beta goes through n): the n/a is Alpha's, in its colour
+    # and with a white halo, so Beta's line cannot cross the word
+    j = journeydsl.loads('''journey "j" {
+      persona a "Alpha" { share 50% }
+      persona b "Beta" { share 50% }
+      stage s1 { touchpoint x "Ex" { emotion 2 } }
+      stage s2 { touchpoint m "Em" ; touchpoint n "En" { emotion 1 } }
+      stage s3 { touchpoint g "Gee" { emotion 5 } }
+      entry x
+      x -> m 50% [b: 10%], n 10% [b: 50%]
+      m -> g 50%
+      n -> g 50%
+      goal g
+    }''').journey
+    svg = board_svg(j, lanes=("emotion",))
+    found = re.findall(r'fill="([^"]+)" font-style="italic"([^>]*)>n/a<', svg)
+    assert [f for f, _ in found] == [PALETTE[0]] and 'paint-order="stroke"' in found[0][1]
+    assert f'label="n/a", fontcolor="{PALETTE[0]}"' in emotion_dot(j)
 
 
 def test_same_curve_as_the_board():

@@ -40,11 +40,11 @@ def test_report_sections_and_no_active_content(tmp_path):
             assert not name.startswith("on"), (tag, name)
             assert not (name.endswith("href") or name == "src"), (tag, name, value)
     assert "default-src 'none'" in text
-    for section in ("headline", "scorecard", "board", "map", "funnel", "money", "scenarios",
-                    "levers", "attribution"):
+    for section in ("headline", "scorecard", "board", "map", "funnel", "money", "payback",
+                    "scenarios", "levers", "attribution"):
         assert f'id="{section}"' in text, section
     assert "Simpler pricing page with a seat calculator" in text
-    assert text.count("<details>") == 5  # every chart has its data table
+    assert text.count("<details>") == 6  # every chart has its data table
     # money by stage: the table under the chart has every stage and the totals
     money = text[text.index('id="money"'):text.index('id="scenarios"')]
     assert "<td>Retention</td>" in money and "<td>Whole journey</td>" in money
@@ -100,3 +100,55 @@ def test_the_levers_process_gets_the_journey_already_pickled(monkeypatch):
     background = sections._Background(sections._blended_levers, journey)
     assert [type(a) for a in sent[0] if not callable(a)] == [bytes]  # no live object
     assert background.result() == sections._blended_levers(journey)
+
+
+def test_payback_curve(tmp_path):
+    # the cohort curve of `journey simulate --curve month`, as a chart and a
+    # table: each month's cumulative revenue, cost and profit per prospect
+    from journeydsl.simulate.curve import cohort_curve
+
+    out = tmp_path / "r.html"
+    assert report_command(SAAS, out) == 0
+    text = out.read_text(encoding="utf-8")
+    part = text[text.index('id="payback"'):text.index('id="scenarios"')]
+    assert "payback: 164 days" in part and "<svg" in part
+    journey = journeydsl.load(SAAS).variant(None)
+    rows = cohort_curve(journey, "month").rows
+    cells = re.findall(r"<tr><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>"
+                       r"<td[^>]*>([^<]*)</td></tr>", part)
+    assert len(cells) == len(rows)
+    from journeydsl.render.text import money
+
+    assert cells[12] == (f"{rows[12]['end_days'] / 30:g}", money(rows[12]["revenue"], "USD"),
+                         money(rows[12]["cost"], "USD"), money(rows[12]["profit"], "USD"))
+
+
+def test_scenarios_show_profit_and_referral_only_stages(tmp_path):
+    # vn_label_printer's scenario changes repeat purchases, not conversion:
+    # its chart had two equal bars and nothing else
+    out = tmp_path / "r.html"
+    assert report_command(REPO / "examples" / "vn_label_printer.journey", out, "vi") == 0
+    text = out.read_text(encoding="utf-8")
+    part = text[text.index('id="scenarios"'):text.index('id="levers"')]
+    assert part.count("<svg") == 1  # two charts, one above the other, drawn in one call
+    assert "Lợi nhuận / khách tiềm năng (VND)" in part
+    assert "text: 1,011 ₫" in part and "text: 1,548 ₫" in part  # baseline, scenario
+    # saas_trial's Advocacy: 0% of entering prospects, referred ones do go there
+    out = tmp_path / "s.html"
+    assert report_command(SAAS, out) == 0
+    funnel = out.read_text(encoding="utf-8")
+    funnel = funnel[funnel.index('id="funnel"'):funnel.index('id="money"')]
+    assert "not counted here; only they reach Advocacy." in funnel
+
+
+def test_payback_never(tmp_path):
+    # a journey that only costs: no payback line, the note says so as a sentence
+    path = tmp_path / "j.journey"
+    path.write_text('journey "j" {\nstage s { touchpoint a { cost 2 } ; touchpoint b }\n'
+                    'entry a\na -> b 50%\ngoal b\n}\n', encoding="utf-8")
+    out = tmp_path / "r.html"
+    assert report_command(path, out) == 0
+    text = out.read_text(encoding="utf-8")
+    part = text[text.index('id="payback"'):]
+    assert "turns positive for good. No payback within the curve.</p>" in part
+    assert "payback: " not in part

@@ -92,6 +92,24 @@ def test_report_in_headless_chromium(browser, example, tmp_path):
         assert width > 50 and height > 30, (name, width, height)
     assert browser.execute_script("return document.querySelectorAll('script').length") == 0
     _screenshot(browser, shots_dir(tmp_path) / f"{example.stem}.report.png")
+    _board_fits_a_printed_page(browser)
+
+
+def _board_fits_a_printed_page(driver) -> None:
+    """Printed, the board is whole on one A4 landscape page (186 mm high
+    inside its margins) under its heading: at 1500 px wide it was taller
+    than the page, so the heading printed alone and the board ran over two
+    pages."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        height = driver.execute_script(
+            "return document.querySelector('section.board svg').getBoundingClientRect().height")
+        heading = driver.execute_script(
+            "return document.querySelector('section.board h2').getBoundingClientRect().height")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    page = 186 / 25.4 * 96  # px
+    assert 100 < height and height + heading + 16 <= page, (height, heading, page)
 
 
 def _screenshot(driver, path: Path) -> None:

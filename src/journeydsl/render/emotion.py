@@ -7,8 +7,9 @@ gets a slot, left to right by stage (a stage no path visits keeps one
 empty slot, so every stage band is there); each persona's line joins its
 own points in its own path order, so alternative entry touchpoints are
 never joined as if they were a sequence. A step on the path without an
-emotion shows `n/a` and breaks the line (no gap is bridged); a move back to
-an earlier slot is dashed; identical lines are offset so each stays
+emotion shows `n/a` and breaks the line (no gap is bridged); a jump (back
+to an earlier slot, or forward over a stage with points of its own) is a
+dashed hop over the curve with an arrowhead on its target; identical lines are offset so each stays
 visible; the legend names each persona by its label. Emotion 1..5 runs
 bottom to top. Positions are pinned (`pos="x,y!"`, `layout=neato`), so
 Graphviz only draws: the same DOT renders with system `dot` or
@@ -53,7 +54,7 @@ def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
                 x_of[step] = DX * (len(steps) + 0.5)
             steps.append((step, label))
     width = DX * max(len(steps), 1)
-    top = DY * 5.6
+    top = DY * 6.0  # room above level 5 for the jumps' hops, under the stage names
     out.extend(_bands(ctx, columns, top))
     for level in range(1, 6):  # horizontal guides and the axis
         y = DY * level
@@ -69,13 +70,18 @@ def emotion_dot(journey: CompiledJourney, persona: str | None = None) -> str:
         if step:
             out.append(f'  "#s{i}" [label={dot_lines(wrap(label, 16)[:4])}, '
                        f'pos="{DX * (i + 0.5):.1f},{DY * 0.25:.1f}!", fontsize=9];')
-    missing = sorted({s for _, _, points in curve.lines for s, e in points if e is None},
-                     key=lambda s: x_of[s])
-    for i, step in enumerate(missing):  # n/a over the label of a path step with no emotion
-        out.append(f'  "#n{i}" [label="n/a", fontcolor="#52606d", fontsize=10, '
+    who: dict[str, list[int]] = {}  # a path step with no emotion -> the personas
+    for k, (_, _, points) in enumerate(curve.lines):
+        for s, e in points:
+            if e is None and k not in who.setdefault(s, []):
+                who[s].append(k)
+    for i, step in enumerate(sorted(who, key=lambda s: x_of[s])):
+        # n/a over the step's label, in the persona's colour when only one lacks it
+        tint = PALETTE[who[step][0] % 7] if len(who[step]) == 1 else "#52606d"
+        out.append(f'  "#n{i}" [label="n/a", fontcolor="{tint}", fontsize=10, '
                    f'fontname="{FONT}-Oblique", pos="{x_of[step]:.1f},{DY * 0.72:.1f}!"];')
     for k, (_, _, points) in enumerate(curve.lines):
-        out.extend(_line(k, points, x_of, len(curve.lines)))
+        out.extend(_line(k, points, x_of, len(curve.lines), curve.columns()))
     legend_y = top + 16
     for k, (_, label, _) in enumerate(curve.lines):
         out.append(f'  "#p{k}" [label={dot_string("━━ " + label)}, fontcolor="{PALETTE[k % 7]}",'
@@ -114,7 +120,7 @@ def _bands(ctx: Context, columns: list[list[tuple[str, str]]], top: float) -> li
 
 
 def _line(k: int, points: list[tuple[str, float | None]], x_of: dict[str, float],
-          count: int) -> list[str]:
+          count: int, columns: dict[str, int]) -> list[str]:
     """One persona's points and the lines between them (`Curve.segments`)."""
     tint = PALETTE[k % 7]
     dy = (k - (count - 1) / 2) * OFFSET  # keep equal curves apart
@@ -130,9 +136,24 @@ def _line(k: int, points: list[tuple[str, float | None]], x_of: dict[str, float]
                        f'pos="{x:.1f},{DY * emotion + dy:.1f}!"];')
         return names[x, emotion]
 
-    for solid, run in Curve.segments(points, x_of):
+    jumps = 0
+    for j, (solid, run) in enumerate(Curve.segments(points, x_of, columns)):
         ends = [node(x, e) for x, e in run]
-        style = "" if solid else ", style=dashed, penwidth=1.5"
-        for a, b in zip(ends, ends[1:]):
-            out.append(f'  {a} -> {b} [color="{tint}"{style}];')
+        if solid:
+            for a, b in zip(ends, ends[1:]):
+                out.append(f'  {a} -> {b} [color="{tint}"];')
+            continue
+        # a jump: up from its source, across above level 5, down onto its
+        # target with an arrowhead (never a line through other points)
+        (x1, _), (x2, _) = run
+        hop = DY * 5 + 12 + min(3 * (k + count * jumps), 20)  # one height per jump
+        jumps += 1
+        corners = [f'"#h{k}_{j}_{c}"' for c in "ab"]
+        for corner, x in zip(corners, (x1, x2)):
+            out.append(f'  {corner} [shape=point, width=0.01, color="{tint}", '
+                       f'pos="{x:.1f},{hop:.1f}!"];')
+        chain = [ends[0], *corners, ends[1]]
+        for i, (a, b) in enumerate(zip(chain, chain[1:])):
+            head = ", arrowhead=normal, arrowsize=0.6" if i == 2 else ""
+            out.append(f'  {a} -> {b} [color="{tint}", style=dashed, penwidth=1.5{head}];')
     return out

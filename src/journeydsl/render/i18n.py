@@ -42,6 +42,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "cost": "cost {amount}",
         "value": "value {amount}",
         "reach_of": "reach {rate}",
+        "referred_only": "only prospects referred by customers come here",
+        "funnel_referred": ("Prospects referred by customers are new prospects, not counted "
+                            "here; only they reach {stages}."),
         "dropoff_of": "drop-off {rate}",
         "churn_of": "churn {rate}",
         "pass": "pass",
@@ -50,8 +53,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "whole_journey": "Whole journey",
         "legend_emotion": "Emotion",
         "legend_no_emotion": "none given",
-        "legend_path": ("lines follow each persona's most likely path (dashed: back to an "
-                        "earlier stage); n/a: no emotion given"),
+        "legend_path": ("lines follow each persona's most likely path (dashed arc: a jump "
+                        "back, or over a stage); n/a: no emotion given"),
         "legend_goal": "goal step",
         "legend_entry": "where prospects enter",
         "legend_kpi": "expect line: pass / fail",
@@ -73,6 +76,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "emotion_5": "very positive",
         "prospects": "prospects",
         "wide_note": "{stages} stages need {width} px: the board is wider than asked",
+        "tall_note": ("the board needs {height} px, more than {size} allows: leave some "
+                      "lanes out with --lanes"),
         # the report
         "report": "Journey report",
         "report_intro": "Numbers from the exact engine, per prospect who enters the journey.",
@@ -110,8 +115,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Share",
         "conversion_pp": "Conversion change (pp)",
         "no_channel": "(no channel)",
-        "not_yet": ("Not in this report yet: the payback and cohort curve and Monte Carlo "
-                    "intervals."),
+        "not_yet": "Not in this report yet: Monte Carlo intervals.",
+        "payback_title": "Payback: the cohort's cumulative money",
+        "payback_note": ("Per prospect who enters, discounted, everything before the end of "
+                         "each month: profit = margin × revenue − cost. Payback is where "
+                         "profit turns positive for good."),
+        "payback_at": "payback: {days}",
+        "payback_never": "no payback within the curve",
+        "payback_month": "Months after entering",
+        "payback_money": "Cumulative per prospect who enters{currency}",
         "generated": "Made by journeydsl from {file}.",
         "personas": "Personas",
         "days": "{n} days",
@@ -125,7 +137,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "notes": "Ghi chú",
         "kpis": "KPI",
         "reach": "Tiếp cận & rời\u00a0bỏ",
-        "money": "Doanh thu & chi\u00a0phí",
+        "money": "Tài chính",
         "objective": "Mục tiêu",
         "scenario": "kịch bản",
         "persona": "chân dung",
@@ -139,6 +151,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "cost": "chi phí {amount}",
         "value": "doanh thu {amount}",
         "reach_of": "tiếp cận {rate}",
+        "referred_only": "chỉ khách do khách hàng giới thiệu đến đây",
+        "funnel_referred": ("Khách do khách hàng giới thiệu là khách tiềm năng mới, không tính "
+                            "ở đây; chỉ họ đến {stages}."),
         "dropoff_of": "rời đi {rate}",
         "churn_of": "rời bỏ {rate}",
         "pass": "đạt",
@@ -147,8 +162,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "whole_journey": "Cả hành trình",
         "legend_emotion": "Cảm xúc",
         "legend_no_emotion": "chưa có",
-        "legend_path": ("mỗi đường theo lộ trình khả dĩ nhất của một chân dung (nét đứt: "
-                        "quay về giai đoạn trước); không có: chưa ghi cảm xúc"),
+        "legend_path": ("mỗi đường theo lộ trình khả dĩ nhất của một chân dung (cung nét đứt: "
+                        "quay lại hoặc vượt qua một giai đoạn); không có: chưa ghi cảm xúc"),
         "legend_goal": "bước mục tiêu",
         "legend_entry": "nơi khách tiềm năng bắt đầu",
         "legend_kpi": "dòng expect: đạt / không đạt",
@@ -158,7 +173,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "money_revenue": "doanh thu",
         "money_cost": "chi phí",
         "money_profit": "lợi nhuận",
-        "money_none": "không có doanh thu hay chi phí",
+        "money_none": "không có thu chi",
         "money_loss": "lỗ",
         "money_title": "Tiền theo giai đoạn",
         "money_note": ("Doanh thu, chi phí và lợi nhuận của các bước trong mỗi giai đoạn, "
@@ -170,6 +185,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "emotion_5": "rất tích cực",
         "prospects": "khách tiềm năng",
         "wide_note": "{stages} giai đoạn cần {width} px: bảng rộng hơn yêu cầu",
+        "tall_note": ("bảng cần {height} px, cao hơn khổ {size}: bớt vài làn bằng "
+                      "--lanes"),
         "report": "Báo cáo hành trình",
         "report_intro": ("Số liệu từ bộ giải chính xác, tính trên mỗi khách tiềm năng "
                          "bước vào hành trình."),
@@ -208,8 +225,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Tỉ trọng",
         "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
         "no_channel": "(không có kênh)",
-        "not_yet": ("Chưa có trong báo cáo: đường hoàn vốn và cohort, khoảng tin cậy "
-                    "Monte Carlo."),
+        "not_yet": "Chưa có trong báo cáo: khoảng tin cậy Monte Carlo.",
+        "payback_title": "Hoàn vốn: tiền cộng dồn của nhóm khách",
+        "payback_note": ("Trên mỗi khách tiềm năng bước vào, đã chiết khấu, mọi thứ trước cuối "
+                         "mỗi tháng: lợi nhuận = biên lợi nhuận × doanh thu − chi phí. Hoàn vốn "
+                         "là lúc lợi nhuận dương hẳn."),
+        "payback_at": "hoàn vốn: {days}",
+        "payback_never": "chưa hoàn vốn trong khoảng này",
+        "payback_month": "Số tháng sau khi bước vào",
+        "payback_money": "Cộng dồn trên mỗi khách tiềm năng{currency}",
         "generated": "Tạo bởi journeydsl từ {file}.",
         "personas": "Chân dung khách hàng",
         "days": "{n} ngày",

@@ -85,15 +85,25 @@ class Curve:
     slots: list[list[tuple[str, str]]]  # per stage: (step id, label)
     lines: list[tuple[str, str, list[tuple[str, float | None]]]]  # (persona, label, points)
 
+    def columns(self) -> dict[str, int]:
+        """Each slot's step -> its stage column."""
+        return {step: i for i, slots in enumerate(self.slots) for step, _ in slots}
+
     @staticmethod
-    def segments(points: list[tuple[str, float | None]], x_of: dict[str, float]
+    def segments(points: list[tuple[str, float | None]], x_of: dict[str, float],
+                 column_of: dict[str, int] | None = None
                  ) -> list[tuple[bool, list[tuple[float, float]]]]:
         """One persona's line as pieces to draw: (solid, [(x, emotion)...]).
-        A point without an emotion ends a piece (no gap is bridged); a move
-        back to an earlier x is a dashed piece of two points; a piece of one
-        point is a lone dot."""
+        A point without an emotion ends a piece (no gap is bridged); a jump
+        is a dashed piece of two points (drawn as a hop over the curve): a
+        move back to an earlier x, or, given `column_of` (each slot's
+        column), a move forward over a whole stage column that has slots
+        of its own, which a straight line would seem to pass through. A
+        piece of one point is a lone dot."""
+        occupied = set(column_of.values()) if column_of else set()
         out: list[tuple[bool, list[tuple[float, float]]]] = []
         run: list[tuple[float, float]] = []
+        last = ""
         for step, emotion in [*points, ("", None)]:
             if emotion is None:
                 if run:
@@ -101,11 +111,13 @@ class Curve:
                 run = []
                 continue
             here = (x_of[step], emotion)
-            if run and here[0] < run[-1][0]:
+            if run and (here[0] < run[-1][0] or column_of is not None and any(
+                    c in occupied for c in range(column_of[last] + 1, column_of[step]))):
                 out.append((True, run))
                 out.append((False, [run[-1], here]))
                 run = []
             run.append(here)
+            last = step
         return out
 
 

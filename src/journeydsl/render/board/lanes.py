@@ -144,15 +144,24 @@ def kpi_name(ctx: Context, e: Expectation) -> str:
 
     name = metric_label(e.metric, ctx.lang)
     if e.persona:
-        name += f" ({ctx.persona_label(e.persona)})"
+        name += f" ({short(ctx.persona_label(e.persona))})"
     if e.place is not None:
         journey = ctx.journey
         if e.place_is_stage:
             label = next((s.label for s in journey.stages if s.id == e.place), e.place)
         else:
             label = journey.step(e.place).label
-        name += f" ({plain(label) or e.place})"
+        name += f" ({short(plain(label) or e.place)})"
     return name
+
+
+#: A label inside a KPI's name is cut to this many characters, so a long
+#: label never pushes the target and the actual value out of the cell.
+KPI_LABEL = 40
+
+
+def short(label: str) -> str:
+    return label if len(label) <= KPI_LABEL else label[:KPI_LABEL - 1].rstrip() + "…"
 
 
 def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
@@ -185,16 +194,33 @@ class Reach(Lane):
         cells = []
         for stage in ctx.stages:
             m = stages.get(stage.id) or {}
-            bars = []
+            bars: list[Bar | Item] = []
             reach = m.get("reach")
             if reach is not None:
                 bars.append(Bar(w("reach_of", rate=rate(reach)), reach, "reach"))
+            if stage.id in referred_only(ctx):
+                bars.append(Item(w("referred_only"), "muted"))
             for key, tone in (("dropoff", "dropoff"), ("churn", "churn")):
                 share = m.get(key) or 0.0
                 if share > 5e-5:
                     bars.append(Bar(w(f"{key}_of", rate=rate(share)), share, tone))
             cells.append(bars)
         return LaneData(self.key, w("reach"), "bars", cells)
+
+
+def referred_only(ctx: Context) -> set[str]:
+    """The stages no entering prospect visits (reach shown as 0%) that
+    prospects referred by customers do visit: the reach lane and the funnel
+    say so, instead of a bare 0%."""
+    stages = ctx.stage_metrics()
+    targets = {r.target for r in ctx.journey.referrals}
+    out = set()
+    for stage in ctx.stages:
+        reach = (stages.get(stage.id) or {}).get("reach")
+        if reach is not None and reach < 5e-5 and any(
+                step.id in targets for step in ctx.steps_of[stage.id]):
+            out.add(stage.id)
+    return out
 
 
 #: Below this an amount prints as 0 (two decimals at most).

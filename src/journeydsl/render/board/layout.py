@@ -3,11 +3,13 @@
 Columns are the stages, of equal width, under a header row (stage label
 and objective); rows are the lanes, a title cell on the left. Every text
 is wrapped by measured widths (`measure.py`); a cell shows what fits and
-`+ N more` for the rest (the money lane is never cut: on a tight page it
-shows each stage's profit alone, without bars or totals). Sizes: `16:9`, `A4` and `A3` fix the aspect (the
-lanes share the height; a lane taller than its share is cut, `auto` keeps
-everything and grows), `width` the width in px (1920 by default; text is at
-least 14 px at that width). With many stages the board grows wider than
+`+ N more` for the rest (the money and reach lanes are never cut: on a
+tight page money shows each stage's profit alone, without bars or totals).
+Sizes: `16:9`, `A4` and `A3` fix the aspect (first the emotion curve gets
+flatter, with one line of step labels, then the cards smaller: `TIGHTER`;
+then the lanes share the height; a lane taller than its share is cut;
+`auto` keeps everything and grows), `width` the width in px (1920 by
+default; text is at least 14 px at that width). With many stages the board grows wider than
 asked (each stage keeps at least `MIN_COLUMN` px) and says so in `notes`.
 """
 
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import math
 
-from .content import Amount, Context, LaneData
-from .curve import CURVE_HEIGHT, draw_curve
+from .content import Amount, Bar, Context, LaneData
+from .curve import COMPACT, FULL, Geometry, draw_curve
 from .legend import legend
 from .pieces import GAP, Piece, amount, bar, card, chips, fit, item, stack_height, TONES
 from .svg import INK, LINE, MUTED, Svg
@@ -33,6 +35,10 @@ CELL = 10  # padding inside a cell
 LEGEND_GAP = 14  # between the grid and the legend
 STAGE_FILL = "#243b53"
 ROWS = ("#ffffff", "#f7f9fb")
+#: A page too small for everything takes these steps in turn, before any
+#: cell is cut: (card detail, flatter emotion curve). A flatter curve keeps
+#: every point, so it comes before the cards lose their cost and channel.
+TIGHTER = ((2, True), (1, True), (0, True))
 
 
 class Layout:
@@ -49,6 +55,7 @@ class Layout:
         self.column = (self.width - 2 * PAD - HEAD) / count
         self.subtitle = subtitle
         self.detail = 2
+        self.compact = False  # the emotion lane's geometry (flatter on a tight page)
         self.header_size = 19  # the stage labels' font size (smaller on narrow columns)
         self.cells = self._cells()
 
@@ -66,12 +73,15 @@ class Layout:
             shown = cell[-1:] if self.detail == 0 and isinstance(cell[-1], Amount) else cell
             return [amount(x, room, bars=self.detail == 2) if isinstance(x, Amount)
                     else item(x, room, self.detail) for x in shown]
-        return [bar(x, room) for x in cell] if lane.kind == "bars" else []
+        if lane.kind == "bars":
+            return [bar(x, room) if isinstance(x, Bar) else item(x, room, self.detail)
+                    for x in cell]
+        return []
 
     def _natural(self, k: int) -> float:
         lane = self.lanes[k]
         if lane.kind == "curve":
-            return CURVE_HEIGHT
+            return self.geometry.height
         span = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)[0]
         body = max((stack_height(p) for p in self.cells[k]), default=0.0)
         title = len(self._title_lines(lane)) * 22
@@ -84,12 +94,17 @@ class Layout:
     def _minimum(self, k: int) -> float:
         lane = self.lanes[k]
         if lane.kind == "curve":
-            return CURVE_HEIGHT
-        if lane.kind == "money":
-            return self._natural(k)  # never `+ N more` in place of an amount
+            return self.geometry.height
+        if lane.kind in ("money", "bars"):
+            return self._natural(k)  # never `+ N more` in place of an amount or a share
         first = max((p[0].height for p in self.cells[k] if p), default=0.0)
         span = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)[0]
         return min(self._natural(k), 2 * CELL + first + GAP + 18 + (span + GAP if span else 0))
+
+    @property
+    def geometry(self) -> Geometry:
+        """The emotion lane's: compact on a page that cannot hold everything."""
+        return COMPACT if self.compact else FULL
 
     def _title_lines(self, lane: LaneData) -> list[str]:
         return fit_lines(lane.title, 17, HEAD - 28, 3, bold=True)
@@ -105,7 +120,8 @@ class Layout:
             label = fit_lines(_plain(stage.label) or stage.id, size, self.column - 60, 2,
                               bold=True)
             objective = stage.attributes.objective
-            obj = fit_lines(_plain(objective), 15, self.column - 24, 3) if objective else []
+            obj = (fit_lines(_plain(objective), 15, self.column - 24, 3 if self.detail else 2)
+                   if objective else [])
             texts.append((label, obj))
         height = max((16 + 24 * len(a) + (6 + 20 * len(b) if b else 0) + 12
                       for a, b in texts), default=60)
@@ -147,14 +163,21 @@ class Layout:
         available = None
         if aspect is not None:
             target = self.width / aspect
-            while self.detail > 0 and sum(
-                    self._natural(k) for k in range(len(self.lanes))) > target - fixed:
-                self.detail -= 1  # smaller touchpoint cards before cutting anything
+            for detail, compact in TIGHTER:  # before cutting anything
+                if sum(self._natural(k) for k in range(len(self.lanes))) <= target - fixed:
+                    break
+                self.detail, self.compact = detail, compact
                 self.cells = self._cells()
+                header_h, header = self._header()  # objectives get shorter too
+                grid_top = top + header_h
+                fixed = grid_top + LEGEND_GAP + legend_h + PAD
             available = max(target - fixed, sum(self._minimum(k)
                                                  for k in range(len(self.lanes))))
         heights, caps = self.heights(available)
         height = fixed + sum(heights)
+        if aspect is not None and height > self.width / aspect + 0.5:
+            self.notes.append(ctx.w("tall_note", height=f"{math.ceil(height):,}",
+                                    size=self.size))
         size = None
         if self.size in PHYSICAL and aspect is not None and math.isclose(
                 height, self.width / aspect, rel_tol=1e-6):
@@ -206,7 +229,7 @@ class Layout:
         if placed:
             svg.line(left, y, left, below, stroke=LINE)
         if lane.kind == "curve" and lane.curve is not None:
-            draw_curve(svg, self.ctx, lane.curve, left, y, self.column, h)
+            draw_curve(svg, self.ctx, lane.curve, left, y, self.column, h, self.geometry)
             return
         body_top = y + CELL
         if placed:

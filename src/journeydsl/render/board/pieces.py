@@ -108,8 +108,9 @@ def bar(b: Bar, room: float) -> Piece:
         svg.text(x + 2, y + ITEM, text, ITEM, fill=INK)
         track = w - 4
         svg.rect(x + 2, y + ITEM_LEAD + 1, track, 9, fill="#eef1f5", rx=4)
-        svg.rect(x + 2, y + ITEM_LEAD + 1, max(3.0, track * min(1.0, b.fraction)), 9,
-                 fill=BARS[b.tone], rx=4)
+        if b.fraction > 0:  # (a share of 0 has no bar, not a dot)
+            svg.rect(x + 2, y + ITEM_LEAD + 1, max(3.0, track * min(1.0, b.fraction)), 9,
+                     fill=BARS[b.tone], rx=4)
 
     return Piece(height, draw)
 

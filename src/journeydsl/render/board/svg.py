@@ -66,14 +66,25 @@ class Svg:
                           f'stroke-width="{n(width)}" stroke-linejoin="round" '
                           f'stroke-linecap="round"/>')
 
+    def path(self, d: str, stroke: str, width: float, dash: str | None = None) -> None:
+        """A stroked path; `d` is made of our own numbers (never user text)."""
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        self.parts.append(f'<path d="{d}" fill="none" stroke="{stroke}" '
+                          f'stroke-width="{n(width)}"{extra}/>')
+
+    def polygon(self, points: list[tuple[float, float]], fill: str) -> None:
+        pts = " ".join(f"{n(x)},{n(y)}" for x, y in points)
+        self.parts.append(f'<polygon points="{pts}" fill="{fill}"/>')
+
     def circle(self, x: float, y: float, r: float, fill: str, stroke: str = "#ffffff",
                width: float = 1.5) -> None:
         self.parts.append(f'<circle cx="{n(x)}" cy="{n(y)}" r="{n(r)}" fill="{fill}" '
                           f'stroke="{stroke}" stroke-width="{n(width)}"/>')
 
     def text(self, x: float, y: float, text: str, size: float, fill: str = INK, bold: bool = False,
-             italic: bool = False, anchor: str = "start") -> None:
-        """One line of text with its baseline at y."""
+             italic: bool = False, anchor: str = "start", halo: bool = False) -> None:
+        """One line of text with its baseline at y (`halo`: a white outline
+        under the letters, so a line behind them does not cross them)."""
         attrs = f'x="{n(x)}" y="{n(y)}" font-size="{n(size)}" fill="{fill}"'
         if bold:
             attrs += ' font-weight="bold"'
@@ -81,6 +92,8 @@ class Svg:
             attrs += ' font-style="italic"'
         if anchor != "start":
             attrs += f' text-anchor="{anchor}"'
+        if halo:
+            attrs += ' stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
         self.parts.append(f"<text {attrs}>{esc(text)}</text>")
 
     def lines(self, x: float, y: float, lines: list[str], size: float, leading: float,

@@ -1,7 +1,7 @@
 """`journey report`: one self-contained HTML file for people who don't use a
 terminal. Headline numbers, the KPI scorecard, the board, the flow map, the
-funnel, scenarios, levers (a tornado chart) and attribution, each chart
-with its data table.
+funnel, money by stage, the payback curve, scenarios, levers (a tornado
+chart) and attribution, each chart with its data table.
 
 The page has no script and fetches nothing: charts are static SVG from
 Vega-Lite (vl-convert), the board is our own SVG, the map Graphviz's SVG,

@@ -51,8 +51,22 @@ def _height(rows: int) -> int:
 
 
 def bars(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
-         colour: str = BLUE, prefix: str = "c") -> str:
-    """Horizontal bars in the rows' order, the value printed at each bar's end."""
+         colour: str = BLUE, prefix: str = "c", text: str | None = None) -> str:
+    """Horizontal bars in the rows' order, the value printed at each bar's end
+    (formatted by `fmt`, or the rows' own `text` field: money in the
+    journey's currency)."""
+    return to_svg(bars_spec(rows, x, y, title, fmt, colour, text), prefix)
+
+
+def stacked(specs: list[dict], prefix: str) -> str:
+    """Several charts one above the other, drawn in one call (each call
+    costs vl-convert a few tenths of a second)."""
+    return to_svg({"vconcat": specs, "spacing": 24}, prefix)
+
+
+def bars_spec(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
+              colour: str = BLUE, text: str | None = None) -> dict:
+    """The Vega-Lite specification of `bars`."""
     order = [r[y] for r in rows]
     base = {"data": {"values": rows}, "width": WIDTH, "height": _height(len(rows))}
     encoding = {"y": {"field": y, "type": "nominal", "sort": order, "title": None},
@@ -61,9 +75,10 @@ def bars(rows: list[dict], x: str, y: str, title: str, fmt: str = ".1%",
     spec = {**base, "encoding": encoding, "layer": [
         {"mark": {"type": "bar", "color": colour, "cornerRadiusEnd": 3}},
         {"mark": {"type": "text", "align": "left", "dx": 4, "color": "#1f2933"},
-         "encoding": {"text": {"field": x, "type": "quantitative", "format": fmt}}},
+         "encoding": {"text": {"field": text, "type": "nominal"} if text else
+                      {"field": x, "type": "quantitative", "format": fmt}}},
     ]}
-    return to_svg(spec, prefix)
+    return spec
 
 
 def grouped(rows: list[dict], x: str, y: str, group: str, title: str, fmt: str = ".2%",
@@ -146,4 +161,40 @@ def money(rows: list[dict], title: str, tones: dict[str, str], prefix: str = "m"
                 {"mark": {"type": "rule", "color": "#52606d"},
                  "encoding": {"x": {"datum": 0}}},
             ]}
+    return to_svg(spec, prefix)
+
+
+def curve(rows: list[dict], x_title: str, y_title: str, tones: dict[str, str],
+          payback: float | None, payback_text: str, prefix: str = "p") -> str:
+    """Cumulative money by month (rows: month, kind, value; `tones` maps
+    each kind's translated name to its colour, the last drawn thicker), a
+    rule at zero and, if the cohort pays back, a dashed rule at that month
+    labelled `payback_text`."""
+    names = list(tones)
+    largest = max((abs(r["value"]) for r in rows), default=0.0)
+    axis = ",.0f" if largest >= 20 else ",.2~f"
+    layers: list[dict] = [
+        {"mark": {"type": "line"},
+         "encoding": {
+             "x": {"field": "month", "type": "quantitative", "title": x_title,
+                   "scale": {"nice": False}},
+             "y": {"field": "value", "type": "quantitative", "title": y_title,
+                   "axis": {"format": axis}},
+             "color": {"field": "kind", "type": "nominal", "title": None,
+                       "scale": {"domain": names, "range": [tones[n] for n in names]}},
+             "strokeWidth": {"condition": {"test": f"datum.kind === {json.dumps(names[-1])}",
+                                           "value": 3}, "value": 1.5}}},
+        {"mark": {"type": "rule", "color": "#52606d"}, "encoding": {"y": {"datum": 0}}},
+    ]
+    if payback is not None:
+        layers.append({"data": {"values": [{"month": payback, "text": payback_text}]},
+                       "layer": [
+                           {"mark": {"type": "rule", "color": GREEN, "strokeDash": [6, 4]},
+                            "encoding": {"x": {"field": "month", "type": "quantitative"}}},
+                           {"mark": {"type": "text", "align": "left", "dx": 6, "dy": -6,
+                                     "color": GREEN, "fontWeight": "bold", "fontSize": 12},
+                            "encoding": {"x": {"field": "month", "type": "quantitative"},
+                                         "y": {"value": 0},
+                                         "text": {"field": "text", "type": "nominal"}}}]})
+    spec = {"data": {"values": rows}, "width": WIDTH, "height": 260, "layer": layers}
     return to_svg(spec, prefix)

@@ -54,6 +54,7 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
   details{display:none}
   .scroll{overflow:visible}
   .map svg{width:100% !important;max-width:100% !important}
+  .board svg{width:auto;height:auto;max-width:100%;max-height:170mm;margin:0 auto}
 }
 @page{size:A4 landscape;margin:12mm}
 """
