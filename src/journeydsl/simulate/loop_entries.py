@@ -23,8 +23,11 @@ _BATCH = 256  # columns per solve when computing the diagonal of a block inverse
 def present(chain: Chain, src, dst) -> np.ndarray:
     """Per lever edge: whether the persona's chain has the move (rate > 0)."""
     n = chain.n
+    # sorted, as the chain's moves are sorted by (source, target)
     have = (chain.move_row * n + chain.move_col)[chain.move_rate > 0]
-    return np.isin(np.asarray(src, np.int64) * n + np.asarray(dst, np.int64), have)
+    wanted = np.asarray(src, np.int64) * n + np.asarray(dst, np.int64)
+    at = np.minimum(np.searchsorted(have, wanted), max(len(have) - 1, 0))
+    return have[at] == wanted if len(have) else np.zeros(len(wanted), bool)
 
 
 #: Components up to this many steps are inverted together, all those of one
@@ -126,7 +129,7 @@ class _Blocks:
         size = self.sizes[wanted]
         for k in np.unique(size[size <= SMALL_LOOP]).tolist():
             group = wanted[size == k]
-            self._small(k, group, edges[np.isin(label, group)])
+            self._small(k, group, edges[self.sizes[label] == k])
         for c in wanted[size > SMALL_LOOP].tolist():
             self._one(c, edges[label == c])
 
