@@ -262,6 +262,60 @@ def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
     return x
 
 
+
+def gth_inverses(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_gth_inverse` of many blocks of one size at once: m is (B, n, n);
+    returns the (B, n, n) inverses and, per block, whether it has one (False
+    where `_gth_inverse` returns None, or an entry is not finite: the caller
+    takes those blocks one by one).
+
+    Every block gets the same floating-point operations as from
+    `_gth_inverse`, bit for bit (tests/test_linalg_batch.py): the
+    elimination runs on all rows, a row without a multiplier adding exact
+    zeros; a substitution sum of one product is that product, however it is
+    summed; sums of two or more are left to the same BLAS call as there (its
+    kernel's order of the sum depends on the shapes and the memory it is
+    given), one block at a time."""
+    count, n, _ = m.shape
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ok = ~(m < 0).any(axis=(1, 2))
+        exit_ = 1.0 - m.sum(axis=2)
+        ok &= exit_.min(axis=1, initial=np.inf) >= -1e-12
+        m = m.copy()
+        exit_ = np.maximum(exit_, 0.0)
+        pivot = np.empty((count, n))
+        lower = np.zeros((count, n, n))
+        for k in range(n):
+            pivot[:, k] = exit_[:, k] + m[:, k, k + 1:].sum(axis=1)
+            ok &= pivot[:, k] > 0
+            f = m[:, k + 1:, k] / pivot[:, k, None]
+            lower[:, k + 1:, k] = f
+            m[:, k + 1:, k + 1:] += f[:, :, None] * m[:, None, k, k + 1:]
+            exit_[:, k + 1:] += f * exit_[:, k, None]
+        upper = np.triu(m, 1)
+        x = np.broadcast_to(np.eye(n), (count, n, n)).copy()
+        for i in range(1, n):
+            _add_products(x, i, lower[:, i, :i], 0)
+        for k in range(n - 1, -1, -1):
+            _add_products(x, k, upper[:, k, k + 1:], k + 1)
+            x[:, k] /= pivot[:, k, None]
+    ok &= np.isfinite(x).all(axis=(1, 2))
+    return x, ok
+
+
+def _add_products(x: np.ndarray, i: int, coef: np.ndarray, offset: int) -> None:
+    """x[b, i] += coef[b, cols] @ x[b, offset + cols] for every block b, cols
+    where its coefficients are not zero (as `_gth_inverse` sums them)."""
+    nonzero = coef != 0
+    count = nonzero.sum(axis=1)
+    single = np.flatnonzero(count == 1)
+    if len(single):  # one product: exact whichever way it is summed
+        col = np.argmax(nonzero[single], axis=1)
+        x[single, i] += coef[single, col][:, None] * x[single, offset + col]
+    for b in np.flatnonzero(count > 1).tolist():
+        cols = np.flatnonzero(nonzero[b])
+        x[b, i] += coef[b, cols] @ x[b, offset + cols]
+
 def subsystem(keep: np.ndarray, row, col, val, pos):
     """The moves among the steps in `keep`, renumbered, and their block order."""
     index = np.cumsum(keep) - 1

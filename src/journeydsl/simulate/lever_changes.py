@@ -141,9 +141,10 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
 
     # N[t, s] for each move s -> t: how a walk from t comes back to s
     moves = present(chain, src, dst)
-    full = LoopEntries(np.ones(n, bool), chain, moves, undiscounted)
+    shared: dict = {}  # a loop without a goal step is one block in both
+    full = LoopEntries(np.ones(n, bool), chain, moves, undiscounted, shared)
     back, back_d, _ = full.entries(src, dst)
-    inside = LoopEntries(~goal, chain, moves, undiscounted)
+    inside = LoopEntries(~goal, chain, moves, undiscounted, shared)
     back_u, back_du, back_w = inside.entries(src, dst, margin_value)
 
     movable, step = _steps(chain, src, back, wanted) if steps is None else (steps > 0, steps)

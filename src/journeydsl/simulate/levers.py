@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -147,7 +148,8 @@ def levers(journey: CompiledJourney, persona: str | None = None,
     src = np.array(numbers.move_from, dtype=int)
     dst = np.array(numbers.move_to, dtype=int)
     delay = np.array(numbers.delays, dtype=float)
-    names = [(steps[u], steps[v]) for u, v in zip(numbers.move_from, numbers.move_to)]
+    step_names = np.array(steps, dtype=object)
+    names = (step_names[src], step_names[dst])  # each edge's source and target
 
     wanted = journey.persona_ids if persona is None else [persona]
     from .limits import located
@@ -161,8 +163,11 @@ def levers(journey: CompiledJourney, persona: str | None = None,
     if persona is None:
         groups.append((None, _blend(effects, shares)))
     groups += list(effects.items())
+    found: list[Lever] = []
     with paused_gc():  # tens of thousands of small objects on a large journey
-        return [lever for p, e in groups for lever in _group(names, p, e, by)]
+        for p, e in groups:
+            found += _group(names, p, e, by)
+    return found
 
 
 def _persona_effects(chain: Chain, src, dst, delay, rate: np.ndarray,
@@ -230,9 +235,10 @@ def _blend(effects: dict[Any, _Effects], shares: dict[Any, float]) -> _Effects:
     )
 
 
-def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects,
+def _group(names: tuple[np.ndarray, np.ndarray], persona: str | None, e: _Effects,
            by: str = "revenue") -> list[Lever]:
-    """One persona's (or the mix's) levers, ranked by the change of `by`."""
+    """One persona's (or the mix's) levers, ranked by the change of `by`;
+    `names`: each edge's source and target (object arrays)."""
     conversion, converted = e.base["conversion"], e.base["profit_converted"]
     after = conversion + e.d_conversion
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -245,19 +251,26 @@ def _group(names: list[tuple[str, str]], persona: str | None, e: _Effects,
            "conversion": e.d_conversion}[by]
     ranked = np.where(e.movable & np.isfinite(key), np.nan_to_num(key), -np.inf)
     converting = np.where(e.movable, np.nan_to_num(e.d_conversion), -np.inf)
-    order = np.lexsort((np.arange(len(names)), -converting, -ranked, ~e.movable))
-    # None: nobody converts, or (a `per customer` rate) an infinite expectation
-    d_clv, d_revenue, d_cost, d_profit = (np.where(np.isnan(x), np.array(None), x)
-                                          for x in (d_clv, e.d_revenue, e.d_cost, e.d_profit))
-    rows = zip([names[k] for k in order.tolist()], e.rates()[order].tolist(),
-               e.movable[order].tolist(), e.step[order].tolist(), e.d_conversion[order].tolist(),
-               d_revenue[order].tolist(), d_cost[order].tolist(),
-               d_profit[order].tolist(), d_clv[order].tolist())
-    method = e.method
-    return [Lever(source, target, persona, rate, True, up, dc, dr, dk, dp, dl, method)
-            if movable else Lever(source, target, persona, rate, False, None, None, None, None,
-                                  None, None, method)
-            for (source, target), rate, movable, up, dc, dr, dk, dp, dl in rows]
+    order = np.lexsort((np.arange(len(e.movable)), -converting, -ranked, ~e.movable))
+    movable = e.movable[order]
+    # a lever that cannot move has no step and no changes (None); nor has a
+    # change that is NaN: nobody converts, or (a `per customer` rate) an
+    # infinite expectation
+    fields = [_floats(e.step[order], ~movable), _floats(e.d_conversion[order], ~movable)]
+    for x in (e.d_revenue, e.d_cost, e.d_profit, d_clv):
+        x = x[order]
+        fields.append(_floats(x, ~movable | np.isnan(x)))
+    rows = zip(names[0][order].tolist(), names[1][order].tolist(), repeat(persona),
+               e.rates()[order].tolist(), movable.tolist(), *fields, repeat(e.method))
+    return list(map(tuple.__new__, repeat(Lever), rows))  # (Lever(*row), built in C)
+
+
+def _floats(x: np.ndarray, none: np.ndarray) -> list[float | None]:
+    """x as Python floats, None where `none` (few, mostly: patched in)."""
+    out: list[float | None] = x.tolist()
+    for i in np.flatnonzero(none).tolist():
+        out[i] = None
+    return out
 
 
 def best_by_stage(found: list[Lever], stage_of: dict[str, str]) -> dict[str, Lever]:

@@ -23,9 +23,18 @@ _BATCH = 256  # columns per solve when computing the diagonal of a block inverse
 def present(chain: Chain, src, dst) -> np.ndarray:
     """Per lever edge: whether the persona's chain has the move (rate > 0)."""
     n = chain.n
-    have = set((chain.move_row * n + chain.move_col)[chain.move_rate > 0].tolist())
-    return np.fromiter(((a * n + b) in have for a, b in zip(src.tolist(), dst.tolist())),
-                       bool, count=len(src))
+    # sorted, as the chain's moves are sorted by (source, target)
+    have = (chain.move_row * n + chain.move_col)[chain.move_rate > 0]
+    wanted = np.asarray(src, np.int64) * n + np.asarray(dst, np.int64)
+    at = np.minimum(np.searchsorted(have, wanted), max(len(have) - 1, 0))
+    return have[at] == wanted if len(have) else np.zeros(len(wanted), bool)
+
+
+#: Components up to this many steps are inverted together, all those of one
+#: size in one pass (`gth_inverses`): a journey's short loops number in the
+#: hundreds, and one factorization each cost more in numpy's per-call
+#: overhead than in arithmetic. Larger ones are factored one by one.
+SMALL_LOOP = 16
 
 
 class LoopEntries:
@@ -37,12 +46,16 @@ class LoopEntries:
     t are then in one strongly connected component, and a walk from t to s
     never leaves it: the entries come from that component's own block, dense
     when it is small. A move the persona lacks (rate 0, an override) can
-    join components: its entries come from whole columns of N."""
+    join components: its entries come from whole columns of N.
+
+    `shared`: inverses of small blocks by their steps, for another
+    LoopEntries of the same chain to reuse (a loop without a goal step is
+    the same block whether the goal steps are kept or not)."""
 
     BATCH = 256  # columns of N solved for at once
 
     def __init__(self, keep: np.ndarray, chain: Chain, present: np.ndarray,
-                 undiscounted: bool) -> None:
+                 undiscounted: bool, shared: dict | None = None) -> None:
         from ..linalg import components
 
         self.keep, self.present, self.undiscounted = keep, present, undiscounted
@@ -54,6 +67,7 @@ class LoopEntries:
         self.val_d = self.val if undiscounted else chain.move_discounted[inside]
         self.size = int(keep.sum())
         self.count, self.labels = components(self.size, self.row, self.col)
+        self.shared = {} if shared is None else shared
 
     def entries(self, src, dst, value: np.ndarray | None = None):
         k = len(src)
@@ -65,21 +79,8 @@ class LoopEntries:
         t = np.where(both, self.index[dst], 0)
         same = both & (self.labels[s] == self.labels[t]) & self.present
         local_value = None if value is None else np.asarray(value, float)[self.keep]
-        groups: dict[int, list[int]] = {}
-        for e in np.flatnonzero(same).tolist():
-            groups.setdefault(int(self.labels[s[e]]), []).append(e)
-        edge_label_r = self.labels[self.row]
-        edge_label_c = self.labels[self.col]
-        for label, edges in groups.items():
-            members = np.flatnonzero(self.labels == label)
-            local = np.full(self.size, -1)
-            local[members] = np.arange(len(members))
-            within = (edge_label_r == label) & (edge_label_c == label)
-            r, c = local[self.row[within]], local[self.col[within]]
-            at = np.array(edges)
-            self._fill(len(members), r, c, self.val[within], self.val_d[within],
-                       local[s[at]], local[t[at]], at, back, back_d, back_w,
-                       None if local_value is None else local_value[members])
+        if same.any():
+            _Blocks(self, s, t, local_value, (back, back_d, back_w)).fill(np.flatnonzero(same))
         joined = both & ~self.present
         if joined.any():  # a missing move: t may lead back to s through other components
             at = np.flatnonzero(joined)
@@ -104,6 +105,104 @@ class LoopEntries:
             back_d[e[chosen]] = nd_cols[at, col]
             if value is not None:
                 back_w[e[chosen]] = lu_d.col(value[:, None] * n_cols)[at, col]
+
+
+class _Blocks:
+    """The moves of `LoopEntries.entries` that lie in a loop, by component:
+    the small components in batches of one size (their dense inverses, the
+    same numbers as `LU` gives, see `gth_inverses`), the others one by one."""
+
+    def __init__(self, loops: LoopEntries, s, t, value, out) -> None:
+        self.loops, self.s, self.t, self.value, self.out = loops, s, t, value, out
+        labels = loops.labels
+        self.sizes = np.bincount(labels, minlength=loops.count)
+        # each component's steps, in step order: order[first[c]:first[c + 1]]
+        self.order = np.argsort(labels, kind="stable")
+        self.first = np.concatenate(([0], np.cumsum(self.sizes)))
+        self.local = np.empty(loops.size, np.int64)  # a step's place in its component
+        self.local[self.order] = np.arange(loops.size) - self.first[labels[self.order]]
+        self.inner = labels[loops.row] == labels[loops.col]
+
+    def fill(self, edges: np.ndarray) -> None:
+        label = self.loops.labels[self.s[edges]]
+        wanted = np.unique(label)
+        size = self.sizes[wanted]
+        for k in np.unique(size[size <= SMALL_LOOP]).tolist():
+            group = wanted[size == k]
+            self._small(k, group, edges[self.sizes[label] == k])
+        for c in wanted[size > SMALL_LOOP].tolist():
+            self._one(c, edges[label == c])
+
+    def _one(self, c: int, edges: np.ndarray) -> None:
+        """One component's entries, from its own factorization."""
+        loops, local = self.loops, self.local
+        members = self.order[self.first[c]:self.first[c + 1]]
+        within = self.inner & (loops.labels[loops.row] == c)
+        back, back_d, back_w = self.out
+        loops._fill(len(members), local[loops.row[within]], local[loops.col[within]],
+                    loops.val[within], loops.val_d[within], local[self.s[edges]],
+                    local[self.t[edges]], edges, back, back_d, back_w,
+                    None if self.value is None else self.value[members])
+
+    def _small(self, k: int, group: np.ndarray, edges: np.ndarray) -> None:
+        """The entries of the components of k steps each in `group` (sorted
+        labels), all inverted in one pass."""
+        loops, local = self.loops, self.local
+        members = self.order[self.first[group][:, None] + np.arange(k)]  # (components, k)
+        inverse, inverse_d, ok = self._inverses(k, group, members)
+        place = np.searchsorted(group, loops.labels[self.s[edges]])
+        fine = ok[place]
+        e, i = edges[fine], place[fine]
+        ps, pt = local[self.s[e]], local[self.t[e]]
+        back, back_d, back_w = self.out
+        back[e] = inverse[i, pt, ps]  # = the LU's (I - M)^-1 e_s, read at t
+        back_d[e] = inverse_d[i, pt, ps]
+        if self.value is not None:
+            value = self.value[members]
+            moved = value.any(axis=1)[i]  # W = 0 where no step of the block has a value
+            e, i, ps, pt = e[moved], i[moved], ps[moved], pt[moved]
+            by_block = np.argsort(i, kind="stable")
+            cuts = np.flatnonzero(np.diff(i[by_block])) + 1
+            for mine in np.split(by_block, cuts) if len(by_block) else ():
+                b = int(i[mine[0]])
+                sources, column = np.unique(ps[mine], return_inverse=True)
+                n_cols = inverse[b][:, sources]
+                back_w[e[mine]] = (inverse_d[b] @ (value[b][:, None] * n_cols))[pt[mine], column]
+        for c in group[~ok].tolist():  # no GTH inverse (a test's negative rate): one by one
+            self._one(c, edges[loops.labels[self.s[edges]] == c])
+
+    def _inverses(self, k: int, group: np.ndarray, members: np.ndarray):
+        """(I - M)^-1 and (I - Md)^-1 of each component in `group`, and
+        whether it has them; from `shared` when another LoopEntries made them."""
+        from ..linalg import gth_inverses
+
+        loops, local = self.loops, self.local
+        count = len(group)
+        keys = [row.tobytes() for row in loops.keep.nonzero()[0][members]]  # the chain's steps
+        inverse = np.empty((count, k, k))
+        inverse_d = inverse if loops.undiscounted else np.empty((count, k, k))
+        ok = np.ones(count, bool)
+        known = np.array([key in loops.shared for key in keys], bool)
+        for i in np.flatnonzero(known).tolist():
+            inverse[i], inverse_d[i], ok[i] = loops.shared[keys[i]]
+        todo = np.flatnonzero(~known)
+        if not len(todo):
+            return inverse, inverse_d, ok
+        slot = np.full(loops.count, -1)
+        slot[group[todo]] = np.arange(len(todo))
+        block = slot[loops.labels[loops.row]]
+        inner = self.inner & (block >= 0)
+        at = (block[inner], local[loops.row[inner]], local[loops.col[inner]])
+        kinds = [(loops.val, inverse)] + ([] if loops.undiscounted else [(loops.val_d, inverse_d)])
+        for values, into in kinds:
+            m = np.zeros((len(todo), k, k))
+            np.add.at(m, at, values[inner])  # as LU builds its dense matrix
+            done, fine = gth_inverses(m)
+            into[todo] = done
+            ok[todo] &= fine
+        for i in todo.tolist():
+            loops.shared[keys[i]] = (inverse[i], inverse_d[i], ok[i])
+        return inverse, inverse_d, ok
 
 
 def unit_columns(k: int, columns: np.ndarray) -> np.ndarray:
