@@ -155,7 +155,8 @@ class Books:
                              seen.take(sel) if seen is not None else None))
 
     def close(self) -> None:
-        """Sum the walks that stopped (summary mode)."""
+        """Sum the walks that stopped (summary mode) and the ledger."""
+        self.ledger.close()
         if self.keep:
             return self._close_kept()
         eng, P, n = self.eng, self.eng.P, self.eng.n
