@@ -16,7 +16,7 @@ import pytest
 
 import journeydsl.simulate.montecarlo.money as money_module
 from journeydsl.metrics import METRIC, ratio
-import journeydsl.simulate.montecarlo.ledger as ledger_module
+import journeydsl.simulate.montecarlo.stays as stays_module
 from journeydsl.simulate.montecarlo.ledger import BATCHES, ENTRY_COLUMNS, Ledger, _by_key_then_time
 from journeydsl.simulate.montecarlo.top import Earners, _linear_variance, _share
 
@@ -118,20 +118,20 @@ def test_stays_of_many_passes_unrolled_together_are_the_passes_unrolled_one_by_o
         for key, code, t0, v in zip(*(x.tolist() for x in (stays[0], stays[1], stays[2],
                                                             stays[4]))):
             at = (key, code, t0)
-            longest[at] = max(longest.get(at, 0), min(v, ledger_module.STAY_EVENTS))
+            longest[at] = max(longest.get(at, 0), min(v, stays_module.STAY_EVENTS))
         return sum(longest.values())
 
     budget = max(unrolled(p) for p in passes)
     assert unrolled(joined) > budget
-    saved = ledger_module.STAY_BUDGET
+    saved = stays_module.STAY_BUDGET
     try:
-        ledger_module.STAY_BUDGET = budget
+        stays_module.STAY_BUDGET = budget
         small = _stays_ledger(4)
         assert not small._stay_events(joined, whole=True)
         assert not small._events
         assert all(small._stay_events(p, whole=True) for p in passes)
     finally:
-        ledger_module.STAY_BUDGET = saved
+        stays_module.STAY_BUDGET = saved
 
 
 def _plain_numbers(place, entry, persona_of, mix, rates, stage, channel) -> np.ndarray:

@@ -12,11 +12,15 @@ unit economics of version 2 also want, per pair (persona x draw):
   every visit, summed by (entry, time), from which the cumulative profit
   curve F(t) and payback are read as the exact engine reads them.
 
-Money and by-entry sums are kept per *batch* of prospects (drawn at random
-as they enter: `Ledger.batch_of`): prospects are independent, so the batches
+Money and by-entry sums are kept per *batch* of prospects (of sizes drawn
+as they enter: `Ledger.enter`): prospects are independent, so the batches
 are independent samples, and a statistic recomputed without each batch in
 turn (the jackknife) gives its standard error, ratios included (money.py).
 Only entering prospects count (referred ones are left out of the metrics).
+
+The walk reports visits, stays and stops pass by pass, a few thousand
+walkers each: they are gathered and summed a few numpy calls for all of
+them (`flush`), the flocks' (one row each) likewise.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bins import Tables
+from .stays import unroll
 
 BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
@@ -32,9 +37,7 @@ ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisitio
                  "profit_converted", "time_converted")
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 _FLUSH_AT = 1 << 19  # pool visits, stays and stops gathered before they are summed
-STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
 _EVEN = np.full(BATCHES, 1.0 / BATCHES)  # a prospect's chance to be in each batch
-STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
 
 
 class Ledger:
@@ -303,65 +306,13 @@ class Ledger:
             flat[:, 7] += np.bincount(key, weights=weights.reshape(-1), minlength=cells)
 
     def _stay_events(self, stays: tuple, whole: bool) -> bool:
-        """The profit events of timed stays. A stay is not unrolled walker by
-        walker: the stays of one entry, loop and start time are one group,
-        and its j-th visit happens for every stay of the group at least j
-        long. Past STAY_EVENTS visits (fewer when a pass's stays would
-        unroll more than STAY_BUDGET), a stay's remaining profit is booked
-        at its last visit: the curve is exact but within such long stays
-        (the docs say so).
-
-        The stays of every pass since the last flush are grouped together
-        (`whole`): the same events, fewer of them. If those would need
-        fewer than STAY_EVENTS a stay, nothing is booked and False is
-        returned, and the caller goes pass by pass (each pass's groups are
-        among the whole's, so within the budget together they are within
-        it pass by pass too: the same rule as pass by pass).
-        `stays`: (entry key, code, start, delay, visits, a, log q)."""
-        ekey, code, t0, d, v, a, log_q = stays
-        timed = (d != 0).nonzero()[0]
-        if not len(timed):
-            return True
-        # (entry key, code) as one number: lexsort((g_t, g_code, g_key))'s order
-        g_both = ekey.take(timed) * len(self.place_of_e) + code.take(timed)
-        g_t = t0.take(timed)
-        order = np.lexsort((g_t, g_both))
-        g_both, g_t = g_both.take(order), g_t.take(order)
-        at = timed.take(order)
-        a, log_q, v, dd = a.take(at), log_q.take(at), v.take(at), d.take(at)
-        new = np.ones(len(order), bool)
-        new[1:] = (g_both[1:] != g_both[:-1]) | (g_t[1:] != g_t[:-1])
-        first = new.nonzero()[0]
-        cap = STAY_EVENTS
-        while True:  # visits unrolled per group: STAY_BUDGET in all at most
-            capped = np.minimum(v, cap)
-            length = np.maximum.reduceat(capped, first)
-            if cap == 1 or int(length.sum()) <= STAY_BUDGET:
-                break
-            if whole:
-                return False
-            cap //= 2
-        g_key = g_both // len(self.place_of_e)
-        group = np.cumsum(new) - 1
-        offset = np.concatenate([[0], np.cumsum(length)])
-        ending = np.bincount(offset[group] + capped - 1, minlength=int(offset[-1]))
-        # stays of each group at least j long: suffix sums within the group
-        suffix = np.cumsum(ending[::-1])[::-1]
-        after = np.append(suffix, 0.0)[np.repeat(offset[1:], length)]
-        count = suffix - after
-        g = np.repeat(np.arange(len(first)), length)
-        j = np.arange(len(g)) - offset[g] + 1
-        lead = first.take(g)  # a stay of the group: its start, delay and amounts
-        self._event(g_key.take(lead), g_t.take(lead) + j * dd.take(lead),
-                    count * a.take(lead) * np.exp(log_q.take(lead) * j))
-        long = (v > cap).nonzero()[0]
-        if len(long):  # the rest of a very long stay, at its last visit
-            vl, ql, J = v.take(long).astype(float), log_q.take(long), float(cap)
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                rest = np.where(ql == 0.0, vl - J, np.exp(ql * (J + 1.0))
-                                * np.expm1((vl - J) * ql) / np.expm1(ql))
-            self._event(g_key.take(long), g_t.take(long) + vl * dd.take(long),
-                        a.take(long) * rest)
+        """Book the profit events of stays (`stays.unroll`); False, booking
+        nothing, when `whole` and they would unroll past the budget."""
+        events = unroll(stays, len(self.place_of_e), whole)
+        if events is None:
+            return False
+        for key, t, amount in events:
+            self._event(key, t, amount)
         return True
 
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
