@@ -42,8 +42,7 @@ def _entering(salt: int, n: int = 1) -> Ledger:
     ledger = Ledger.__new__(Ledger)
     ledger.salt(salt)
     ledger.entry_index = np.zeros(1, np.intp)
-    ledger.entry_of = np.empty(n, np.uint8)
-    ledger.batch = np.empty(n, np.uint8)
+    ledger.slot = np.empty(n, np.uint8)
     ledger.by_entry = np.zeros((1, 1, BATCHES, 8))
     return ledger
 
@@ -56,13 +55,13 @@ def test_batches_are_runs_and_members_per_batch_a_search(count):
     bounds = ledger.enter(0, 0, 5, count)
     sizes = np.diff(bounds)
     assert bounds[0] == 5 and bounds[-1] == 5 + count and (sizes >= 0).all()
-    assert np.array_equal(ledger.batch[5:5 + count], np.repeat(np.arange(BATCHES), sizes))
+    assert np.array_equal(ledger.slot[5:5 + count], np.repeat(np.arange(BATCHES), sizes))
     assert np.array_equal(ledger.by_entry[0, 0, :, 0], sizes)
     rng = np.random.default_rng(count)
     for share in (0.0, 0.01, 0.5, 1.0):
         ids = np.flatnonzero(rng.random(count) < share) + 5
         assert np.array_equal(Ledger.per_batch(ids, bounds),
-                              np.bincount(ledger.batch[ids], minlength=BATCHES))
+                              np.bincount(ledger.slot[ids], minlength=BATCHES))
 
 
 def test_batch_sizes_vary_as_a_prospect_drawn_at_random_would():

@@ -61,13 +61,14 @@ class Ledger:
         self.by_entry = np.zeros((P, E, BATCHES, len(ENTRY_COLUMNS)))
         # per entering prospect, each written as it enters (every one does
         # before it is looked up): uninitialized, and small for the gathers
-        self.entry_of = np.empty(self.N0, np.uint8 if E < 256 else np.int32)  # -> entry index
-        self.batch = np.empty(self.N0, np.uint8)  # entering prospect -> its batch
+        # -> entry index x BATCHES + batch (one gather for both)
+        self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
+                             else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
         self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = 0
         # what the walk reports, gathered until `flush` sums it: pool visits
-        # (batch, entry, code, t, discount factor), stays (batch, entry,
-        # code, start, delay, visits, discount factors summed, a, log q:
+        # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
+        # batch, code, start, delay, visits, discount factors summed, a, log q:
         # `stays`), stopped walks (pair, walker, money, gain, converted),
         # conversions (pair, walker, time), and the flocks' (by batch: rows
         # of Python numbers, one per flock)
@@ -116,14 +117,13 @@ class Ledger:
         Being runs, a flock's members per batch are a search in its sorted
         members (`per_batch`), not a count of labels."""
         k = int(self.entry_index[step])
-        self.entry_of[first_id:first_id + count] = k
         per_batch = self._labels.multinomial(count, _EVEN)
         bounds = np.empty(BATCHES + 1, np.intp)
         bounds[0] = first_id
         np.cumsum(per_batch, out=bounds[1:])
         bounds[1:] += first_id
         for b in range(BATCHES):
-            self.batch[bounds[b]:bounds[b + 1]] = b
+            self.slot[bounds[b]:bounds[b + 1]] = k * BATCHES + b
         self.by_entry[i, k, :, 0] += per_batch
         return bounds
 
@@ -132,6 +132,10 @@ class Ledger:
         """How many of the entering prospects `ids` (sorted, all of one
         `enter`, whose batches' bounds are `bounds`) are in each batch."""
         return np.diff(np.searchsorted(ids, bounds))
+
+    def entry(self, c) -> int:
+        """The entry index of flock c's members."""
+        return int(self.slot[c.ids[0]]) // BATCHES
 
     def members(self, c) -> np.ndarray:
         """Flock c's members per batch (counted once, then kept on it)."""
@@ -147,7 +151,7 @@ class Ledger:
         on = ((earned != 0) & (w < self.N0)).nonzero()[0]
         if len(on):
             who = w.take(on)
-            self._visits.append((self.batch.take(who), self.entry_of.take(who), e.take(on),
+            self._visits.append((self.slot.take(who), e.take(on),
                                  t.take(on), np.ones(len(on)) if disc is None else disc.take(on)))
             self._gather(len(on))
 
@@ -157,7 +161,7 @@ class Ledger:
         if earned:
             self._flock_visits.append((i, step, self.members(c), earned.real, earned.imag,
                                        margin_value))
-            self._flock_events.append((i * self.E + int(self.entry_of[c.ids[0]]), t,
+            self._flock_events.append((i * self.E + self.entry(c), t,
                                        len(c.ids) * (margin_value - earned.imag)))
 
     def stays(self, w, own, t_run, step, visits, earned, weight, profit_at) -> None:
@@ -171,7 +175,7 @@ class Ledger:
         if len(on):
             a, log_q = profit_at(on)
             who = w.take(on)
-            self._stays.append((self.batch.take(who), self.entry_of.take(who), own.take(on),
+            self._stays.append((self.slot.take(who), own.take(on),
                                 t_run.take(on), step.take(on), visits.take(on).astype(np.int64),
                                 weight.take(on), a, log_q))
             self._gather(len(on))
@@ -189,12 +193,12 @@ class Ledger:
         """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
         profit = c.gain.real - c.money.imag
         converted = float(c.converted)
-        self._flock_stops.append((i * self.E + int(self.entry_of[c.ids[0]]), per_batch,
+        self._flock_stops.append((i * self.E + self.entry(c), per_batch,
                                   (converted, c.money.real, c.money.imag, profit, c.gain.imag,
                                    converted * (profit + c.gain.imag))))
 
     def flock_converted(self, i: int, c, time: float) -> None:
-        self._flock_conversions.append((i * self.E + int(self.entry_of[c.ids[0]]),
+        self._flock_conversions.append((i * self.E + self.entry(c),
                                         self.members(c), time))
 
     def converted(self, pair, w, time) -> None:
@@ -230,17 +234,17 @@ class Ledger:
         self._gathered = 0
         places = []  # (batch, code, discount factors summed)
         if self._visits:
-            batch, entry, e, t, weight = _joined(self._visits)
+            slot, e, t, weight = _joined(self._visits)
             self._visits = []
-            places.append((batch, e, weight))
-            ekey = entry.astype(np.int64)
+            places.append((slot, e, weight))
+            ekey = (slot // BATCHES).astype(np.int64)
             ekey += self.event_of_e.take(e)
             self._event(ekey, t, self.profit_of_e.take(e) * weight)
         if self._stays:
             parts, self._stays = self._stays, []
-            batch, entry, code, t0, d, v, weight, a, log_q = _joined(parts)
-            places.append((batch, code, weight))
-            ekey = entry.astype(np.int64)
+            slot, code, t0, d, v, weight, a, log_q = _joined(parts)
+            places.append((slot, code, weight))
+            ekey = (slot // BATCHES).astype(np.int64)
             ekey += self.event_of_e.take(code)
             still = (d == 0).nonzero()[0]  # a stay at one time: one event
             if len(still):
@@ -256,8 +260,8 @@ class Ledger:
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
             # margin x value (made money by step at `close`)
-            batch, e, weight = _joined(places)
-            key = batch.astype(np.intp)
+            slot, e, weight = _joined(places)
+            key = (slot % BATCHES).astype(np.intp)
             key *= len(self.place_of_e)
             key += e
             self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
@@ -318,7 +322,7 @@ class Ledger:
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
-        key = (pair * E + self.entry_of.take(w).astype(np.intp)) * BATCHES + self.batch.take(w)
+        key = pair * (E * BATCHES) + self.slot.take(w)  # (pair * E + entry) * BATCHES + batch
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
         for c, col in enumerate(cols):
             flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
