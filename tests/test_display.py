@@ -84,6 +84,16 @@ def test_shown_is_safe_and_idempotent(text):
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(" a\t\n\x85\u2028\u3164\u200d\u202e\u00a0é") | st.characters()))
+def test_one_line_fast_path_is_the_slow_path(text):
+    """`one_line` returns printable text stripped without the slow path:
+    the same result as breaks replaced, then `shown`, then stripped."""
+    from journeydsl.display import _BREAKS
+
+    assert one_line(text) == shown(text.translate(_BREAKS)).strip()
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cs",))))
 def test_json_shown_is_the_same_data_and_inert(text):
     document = json.dumps({"label": text, "list": [text, 1]}, ensure_ascii=False)

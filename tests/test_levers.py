@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 from pathlib import Path
 
@@ -482,7 +483,11 @@ def _loopy(draw):
 }}'''
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized (a fixed set of examples, as in test_properties_engines.py),
+# so that CI gives the same answer every run; JOURNEY_FUZZ_EXAMPLES=N with a
+# random seed (`--hypothesis-seed`) explores further.
+@settings(max_examples=int(os.environ.get("JOURNEY_FUZZ_EXAMPLES", "60")), deadline=None,
+          derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(_loopy())
 def test_generated_levers_are_exact_changes(text):
     result = journeydsl.loads(text)
@@ -493,6 +498,28 @@ def test_generated_levers_are_exact_changes(text):
     for lv in levers(result.journey):
         if lv.movable and lv.persona is None:
             assert 0 <= report.blended.conversion + lv.d_conversion <= 1 + 1e-12
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: at a conversion of 5e-20 the Sherman-Morrison "
+                   "d_clv is off by 1.6e-8 of the CLV (-4.7e-7 for a true 0)")
+def test_d_clv_of_a_pre_conversion_self_loop_at_a_conversion_of_5e_20():
+    # found by the generated test: raising s2 -> s2 (0%, 0 days, before
+    # converting) leaves CLV unchanged (re-solved: exactly 0), the levers'
+    # closed form gives -4.7e-7 on a CLV of 29.87
+    result = compiled_ok('''journey "loopy" {
+      discount 10% per year
+      stage a { touchpoint s0 { value 0; cost 1 } ; touchpoint s1 { value 0; cost 1 }
+                touchpoint s2 { value 0; cost 1 } ; touchpoint s3 { value 0; cost 1 }
+                touchpoint goal_ { value 30 } }
+      entry s0
+      s0 -> s3 0%, s2 0.0001%, s0 0%
+      s1 -> s0 0.0001%, s1 0%, goal_ 0.0000000001%
+      s2 -> s2 0%, s1 5% after 16d, s0 0%
+      s3 -> s0 0%
+      goal_ -> goal_ 0% after 30d
+      goal goal_
+    }''')
+    assert assert_exact(result) > 0
 
 
 def test_levers_under_a_horizon_beside_a_loop_nobody_leaves():

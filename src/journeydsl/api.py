@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, JourneyError, Severity
+from .diagnostics import Diagnostic, JourneyError
 from .language.compiled import CompiledJourney
 from .language.compiler import Compilation, capped, compile_path, compile_text
 from .language.source import DEFAULT_MAX_BYTES, SourceFile
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
-class Compiled:
+class Compiled(diag.HasDiagnostics):
     """A compiled journey file: its diagnostics and the compiled journey.
 
     `journey` is the compiled baseline (a `CompiledJourney`), None when the
@@ -54,19 +54,6 @@ class Compiled:
         title = self.model.title if self.model is not None else None
         return (f"<Compiled {title!r}: {len(self.errors)} errors, "
                 f"{len(self.warnings)} warnings>")
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings allowed)."""
-        return not diag.has_errors(self.diagnostics)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
     @property
     def compilation(self) -> Compilation:

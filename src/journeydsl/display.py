@@ -93,6 +93,8 @@ def one_line(text: str | None) -> str:
     spaces, the rest as `shown`, outer spaces stripped."""
     if not text:
         return ""
+    if text.isprintable() and (text.isascii() or _INVISIBLE.isdisjoint(text)):
+        return text.strip()  # no break to replace, nothing to escape: the common case
     return shown(text.translate(_BREAKS)).strip()
 
 

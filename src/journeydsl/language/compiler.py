@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import diagnostics as diag
 from .._gc import paused_gc
-from ..diagnostics import Diagnostic, Severity, sorted_diagnostics
+from ..diagnostics import Diagnostic, sorted_diagnostics
 from .build import build_journey
 from .checks import Context, run_checks
 from .compiled import CompiledJourney
@@ -29,7 +29,7 @@ from .transform import to_journey
 
 
 @dataclass
-class Compilation:
+class Compilation(diag.HasDiagnostics):
     """What compiling one file gives: its diagnostics (sorted, not capped),
     and as far as it got, the parsed model, its names and the compiled
     journey of the baseline and of each scenario."""
@@ -46,15 +46,6 @@ class Compilation:
     variants: dict[str, CompiledJourney] = field(default_factory=dict)  # by scenario id
     #: real paths of the files this one uses, directly or not
     imports: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings allowed)."""
-        return not diag.has_errors(self.diagnostics)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
 
 def compile_source(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Compilation:

@@ -44,6 +44,7 @@ from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView,
 if TYPE_CHECKING:
     import graphviz
 
+    from .dot_lines import Lines
     from .finish import Finish, LegendItems
 
 #: A flow per entrant -> the edge's `penwidth` value.
@@ -106,13 +107,17 @@ def drawing(journey: CompiledJourney, persona: str | None = None,
 
 def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     """The map's graph. `legend=False` leaves the legend out: the renderer
-    pins it as a strip under the title after the layout (finish.py)."""
+    pins it as a strip under the title after the layout (finish.py).
+
+    The statements are written by `dot_lines.Lines` (the package's format
+    and quoting, without its per-call cost) into the `Digraph`'s body."""
     import graphviz
+
+    from .dot_lines import Lines
 
     columns = _columns(view)
     last = max(columns.values(), default=0)
     large = len(columns) >= LARGE
-    g = graphviz.Digraph("journey")
     graph = dict(rankdir="LR", newrank="true", nodesep="0.3", ranksep="0.55", fontname=FONT,
                  fontsize="18", labelloc="t", labeljust="l", splines="true",
                  outputorder="edgesfirst", pad="0.3", label=title(view),
@@ -121,24 +126,18 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
                  size=f"{MAX_INCHES},{MAX_INCHES}")
     if large:
         graph.update(forcelabels="true", nslimit="0.2", nslimit1="0.2", mclimit="0.5")
-    g.attr("graph", **graph)
-    g.attr("node", fontname=FONT, fontsize=str(FONTSIZE), shape="Mrecord", style="filled",
-           color=EDGE, margin="0.14,0.07")
-    g.attr("edge", fontname=FONT, fontsize="9", color=EDGE, fontcolor="#2d3748",
-           arrowsize="0.7")
-    g.body.append("\t// column spine: one invisible node per column, in order\n")
+    g = Lines()
+    g.comment("column spine: one invisible node per column, in order")
     spine = [f"#c{i}" for i in range(last + 2)]
-    for name in spine:
-        g.node(name, label="", shape="point", style="invis", width="0", height="0")
-    for a, b in zip(spine, spine[1:]):
-        g.edge(a, b, style="invis", weight="100")
+    g.nodes(spine, label="", shape="point", style="invis", width="0", height="0")
+    g.edges(list(zip(spine, spine[1:])), style="invis", weight="100")
     scale = _scale(view)
     stage_index = {stage.id: i for i, stage in enumerate(view.stages)}
     back, kept = _long_back_edges(view, stage_index, columns)
     links = _stubs(view, back, scale)
     _entry(g, view, scale)
     for i, stage in enumerate(view.stages):
-        with g.subgraph(name=f"cluster_{i}") as c:
+        with g.subgraph(f"cluster_{i}") as c:
             c.attr("graph", label=dot_value(stage.label), style="filled,rounded",
                    fillcolor=STAGE_FILLS[i % 2], color="#cbd5e0", fontsize="14", labeljust="c",
                    margin="14")
@@ -148,15 +147,17 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     for step_id, column in columns.items():
         by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
-        with g.subgraph() as s:
-            s.attr(rank="same")
-            for name in [f"#c{column}"] + by_column[column]:
-                s.node(name)
+        g.same_rank([f"#c{column}"] + by_column[column])
     for edge in kept:
         _edge(g, edge, columns, scale, "xlabel" if large else "label")
     if legend:
         _legend(g, legend_items(view), last + 1)
-    return g
+    return graphviz.Digraph(
+        "journey", body=g.body, graph_attr=graph,
+        node_attr=dict(fontname=FONT, fontsize=str(FONTSIZE), shape="Mrecord", style="filled",
+                       color=EDGE, margin="0.14,0.07"),
+        edge_attr=dict(fontname=FONT, fontsize="9", color=EDGE, fontcolor="#2d3748",
+                       arrowsize="0.7"))
 
 
 def title(view: MapView) -> str:
@@ -246,15 +247,12 @@ def _arrow(pen: str) -> str:
     return f"{min(0.7, 2.0 / float(pen)):.2f}"
 
 
-def _entry(g: graphviz.Digraph, view: MapView, scale: _Scale | None) -> None:
+def _entry(g: Lines, view: MapView, scale: _Scale | None) -> None:
     if all(step.entry is None for step in view.steps):
         return  # a library: nobody enters it
     g.node("#entry", label="entry", shape="circle", style="filled", fillcolor="#2d3748",
            fontcolor="white", fontsize="10", width="0.6", fixedsize="true")
-    with g.subgraph() as s:
-        s.attr(rank="same")
-        s.node("#c0")
-        s.node("#entry")
+    g.same_rank(["#c0", "#entry"])
     for step in view.steps:
         if step.entry is None:
             continue
@@ -283,7 +281,7 @@ def badge(step: StepView) -> str | None:
     return text
 
 
-def _step(g: graphviz.Digraph, step: StepView, view: MapView, links: list[str]) -> None:
+def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
     lines = step_lines(step, view)
     end = badge(step)
     fields = [lines] + ([[end]] if end else []) + ([links] if links else [])
@@ -306,7 +304,7 @@ def _edge_lines(edge: EdgeView, scale: _Scale | None) -> list[str]:
     return lines
 
 
-def _edge(g: graphviz.Digraph, edge: EdgeView, columns: dict[str, int],
+def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
           scale: _Scale | None, key: str = "label") -> None:
     lines = _edge_lines(edge, scale)
     attrs: dict[str, str] = {}
@@ -390,7 +388,7 @@ def legend_items(view: MapView) -> LegendItems:
     return items
 
 
-def _legend(g: graphviz.Digraph, items: LegendItems, column: int) -> None:
+def _legend(g: Lines, items: LegendItems, column: int) -> None:
     """The legend for DOT read on its own: a column at the right."""
     names = [f"#l{k}" for k in range(len(items))]
     with g.subgraph(name="cluster_legend") as c:
@@ -400,9 +398,5 @@ def _legend(g: graphviz.Digraph, items: LegendItems, column: int) -> None:
             c.node(name, label=dot_label([text]), fontsize="9", margin="0.06,0.03",
                    height="0.3", **attrs)
     # Flat edges keep them in order (rankdir=LR turns "left of" into "below").
-    for a, b in zip(names[::-1], names[-2::-1]):
-        g.edge(a, b, style="invis")
-    with g.subgraph() as s:
-        s.attr(rank="same")
-        for name in [f"#c{column}"] + names:
-            s.node(name)
+    g.edges(list(zip(names[::-1], names[-2::-1])), style="invis")
+    g.same_rank([f"#c{column}"] + names)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 from ..display import one_line
 
@@ -94,6 +96,15 @@ _VALUE_SPECIAL = re.compile(r"[\\&<>]")
 _RECORD_SPECIAL = re.compile(r"[{}|]")
 
 
+@lru_cache(maxsize=1)
+def _nohtml() -> Callable[[str], str]:
+    """`graphviz.nohtml`, imported on first use (a map calls it per label)."""
+    from graphviz import nohtml
+
+    marked: Callable[[str], str] = nohtml
+    return marked
+
+
 def dot_value(text: str) -> str:
     """User text for a `graphviz` attribute value: one line, no quotes added."""
     text = clean(text)
@@ -105,9 +116,7 @@ def dot_value(text: str) -> str:
 def dot_label(lines: list[str], end: str = "\\n") -> str:
     """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
     for left-justified lines)."""
-    from graphviz import nohtml
-
-    # nohtml: a str the `graphviz` package never reads as an HTML-like label
+    nohtml = _nohtml()  # a str the `graphviz` package never reads as an HTML-like label
     if end == "\\n":
         text: str = nohtml(end.join(dot_value(line) for line in lines))
     else:
@@ -119,11 +128,11 @@ def dot_record(fields: list[list[str]]) -> str:
     """A record label: fields (each a list of lines) separated by `|`, the
     record's own characters `{ } |` escaped in user text (`<` `>` are
     entities already)."""
-    from graphviz import nohtml
+    nohtml = _nohtml()
 
     def field(lines: list[str]) -> str:
-        return "\\n".join(_RECORD_SPECIAL.sub(lambda m: "\\" + m.group(0), dot_value(line))
-                           for line in lines)
+        text = "\\n".join(map(dot_value, lines))  # `\n` holds none of `{ } |`
+        return _RECORD_SPECIAL.sub(r"\\\g<0>", text) if _RECORD_SPECIAL.search(text) else text
 
     text: str = nohtml("|".join(field(lines) for lines in fields))
     return text
@@ -163,6 +172,7 @@ def mermaid_title(text: str) -> str:
 
 
 # --------------------------------------------------------------- numbers
+@lru_cache(maxsize=4096)  # a map writes the same few rates thousands of times
 def pct(x: float) -> str:
     """A probability as a short percentage."""
     v = x * 100

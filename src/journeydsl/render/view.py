@@ -15,7 +15,8 @@ from ..language.model import Amount
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from functools import lru_cache
+from typing import cast
 
 from .i18n import human
 from .text import clean, days, money, pct, per_thousand, wrap
@@ -86,6 +87,7 @@ class MapView:
         return [s for stage in self.stages for s in stage.steps]
 
 
+@lru_cache(maxsize=1024)  # a map asks for the same few colours hundreds of times
 def colour(emotion: float | None) -> str:
     """Fill colour of an emotion, interpolated between the five stops."""
     if emotion is None:
@@ -106,13 +108,16 @@ def persona_text(values: dict[str, float] | None, persona: str | None,
         return None
     if persona is not None:
         return fmt(values[persona])
-    order = list(values)
+    shown = list(values.values())
+    if shown.count(shown[0]) == len(shown):
+        return fmt(shown[0])  # one value for all (no brackets)
     counts: dict[float, int] = {}
-    for p in order:
-        counts[values[p]] = counts.get(values[p], 0) + 1
-    base = max(counts, key=lambda v: (counts[v], -order.index(next(p for p in order
-                                                                    if values[p] == v))))
-    others = [f"{p}: {fmt(values[p])}" for p in order if values[p] != base]
+    first: dict[float, int] = {}  # value -> where it first appears
+    for i, value in enumerate(values.values()):
+        counts[value] = counts.get(value, 0) + 1
+        first.setdefault(value, i)
+    base = max(counts, key=lambda v: (counts[v], -first[v]))
+    others = [f"{p}: {fmt(value)}" for p, value in values.items() if value != base]
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
@@ -132,6 +137,8 @@ def written(value: Value, persona: str | None, personas: list[str],
     """
     if persona is not None:
         return fmt(value.for_persona(persona))
+    if not value.overrides:
+        return fmt(value.base)
     extra = [f"{o.persona}: {fmt(o.amount)}" for o in value.overrides if o.persona in personas]
     return fmt(value.base) + (f" [{', '.join(extra)}]" if extra else "")
 
@@ -149,8 +156,10 @@ def rate_text(amount: Amount) -> str:
 
 def map_view(journey: CompiledJourney, persona: str | None = None,
              flows: bool = False) -> MapView:
-    """The map of a compiled journey (the baseline or a scenario)."""
-    graph = journey.graph()
+    """The map of a compiled journey (the baseline or a scenario).
+
+    Read from the compiled value itself, not its networkx `graph()`: building
+    that graph was a third of this function's time on a 500-step journey."""
     personas = journey.persona_ids
     shares = journey.shares
     currency = journey.currency
@@ -159,32 +168,39 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     stages = {sid: StageView(sid, label) for sid, label in stage_labels.items()}
     totals = {p: journey.outgoing(p) for p in personas}
-    out_rate = {n: {p: totals[p][n] for p in personas} for n in graph.nodes}
-    for node, d in graph.nodes(data=True):
-        # Nothing arrives at a step of a library (or one left unlinked): no
-        # exit to draw there.
-        arrives = graph.in_degree(node) > 0 or any(d["entry"].values())
-        step = _step(journey.step(node), d, persona, weights, currency, out_rate[node], visits,
-                     arrives, personas)
-        stages.setdefault(d["stage"], StageView(d["stage"], d["stage"])).steps.append(step)
-    order = {n: i for i, n in enumerate(graph.nodes)}
+    entries = {p: journey.entry_rates(p) for p in personas}
+    moves, sends = journey.edges, journey.sends  # one per pair: the last written
+    # Nothing arrives at a step of a library (or one left unlinked): no exit
+    # to draw there.
+    reached = {v for _, v in moves} | {v for _, v in sends}
+    goals = journey.goal_set
+    context = _StepContext(persona, personas, weights, currency, visits)
+    for step in journey.steps:
+        entry = {p: entries[p].get(step.id, 0.0) for p in personas}
+        arrives = step.id in reached or any(entry.values())
+        view = context.step(step, step.id in goals, entry,
+                            {p: totals[p][step.id] for p in personas}, arrives)
+        stages.setdefault(step.stage, StageView(step.stage, step.stage)).steps.append(view)
+    order = journey.step_number
     edges = []
-    for u, v, d in sorted(graph.edges(data=True), key=lambda e: (order[e[0]], order[e[1]])):
-        if d["rate"] is not None:
+    for u, v in sorted(moves.keys() | sends.keys(), key=lambda e: (order[e[0]], order[e[1]])):
+        move = moves.get((u, v))
+        if move is not None:
             flow = None
             if visits is not None:
-                flow = _flow([visits[p].move(u, v, w, d["rate"][p]) for p, w in weights.items()])
-            rate = written(journey.edges[u, v].rate, persona, personas, rate_text)
-            edges.append(EdgeView(u, v, "transition", rate, days(d["delay_days"]), flow))
-        if d["referral"] is not None:
-            flow = None
-            if visits is not None:
-                flow = _flow([_times(w, visits[p].visits[u], d["referral"][p])
+                flow = _flow([visits[p].move(u, v, w, move.rate.mean_for(p))
                               for p, w in weights.items()])
-            amount = written(journey.sends[u, v].amount, persona, personas,
-                             lambda a: _amount(a.mean))
+            rate = written(move.rate, persona, personas, rate_text)
+            edges.append(EdgeView(u, v, "transition", rate, days(move.delay_days), flow))
+        send = sends.get((u, v))
+        if send is not None:
+            flow = None
+            if visits is not None:
+                flow = _flow([_times(w, visits[p].visits[u], send.amount.mean_for(p))
+                              for p, w in weights.items()])
+            amount = written(send.amount, persona, personas, lambda a: _amount(a.mean))
             edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
-                                  days(d["referral_delay_days"]), flow))
+                                  days(send.delay_days), flow))
     persona_labels = {p.id: clean(p.label) for p in journey.personas}
     return MapView(
         title=clean(journey.title), persona=persona,
@@ -207,59 +223,74 @@ def _amount(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _mean(values: dict[str, float] | None, weights: dict[str, float]) -> float | None:
-    if values is None:
-        return None
-    total = sum(weights.values())
-    if total <= 0:
-        return values[next(iter(weights))]
-    return sum(values[p] * w for p, w in weights.items()) / total
+@dataclass
+class _StepContext:
+    """What every step's view is made with: the persona shown (or the blend's
+    weights), the currency, the exact engine's flows; and the `channel ·
+    owner` lines made so far (a map has a few, on hundreds of steps)."""
 
+    persona: str | None
+    personas: list[str]
+    weights: dict[str, float]
+    currency: str | None
+    visits: dict[str, _Flows] | None
+    meta: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
 
-def _step(step: Step, d: dict[str, Any], persona: str | None, weights: dict[str, float],
-          currency: str | None, out_rate: dict[str, float],
-          visits: dict[str, _Flows] | None, arrives: bool,
-          personas: list[str]) -> StepView:
-    node, attributes = step.id, step.attributes
-    lines = []
-    meta = " · ".join(x for x in (human(clean(d["channel"])), clean(d["owner"])) if x)
-    if meta:
-        lines.append(meta)
-    if attributes.emotion is not None:
-        lines.append("emotion " + written(attributes.emotion, persona, personas,
-                                          lambda a: f"{a.mean:g}"))
-    money_parts = []
-    for key in ("value", "cost"):
-        value = getattr(attributes, key)
-        if value is not None and any(d[key].values()):
-            money_parts.append(f"{key} " + written(value, persona, personas,
-                                                   lambda a: money(a.mean, currency)))
-    if money_parts:
-        # One line while it is short; value and cost each on its own when
-        # persona overrides make it long (a wide box widens its whole stage).
-        both = " · ".join(money_parts)
-        lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
-    entry = d["entry"]
-    entry_weight = sum(entry[p] * w for p, w in weights.items())
-    entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
-                  else None)
-    stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
-    exit_text = None
-    has_out = any(v > 0 for v in out_rate.values())
-    if arrives and any(stop[p] > RATE_TOLERANCE for p in weights) and (not d["goal"] or has_out):
-        shown = persona_text({p: stop[p] for p in stop}, persona, pct)
-        exit_text = f"{'churn' if d['goal'] else 'exits'} {shown}"
-    step_visits = exit_flow = None
-    if visits is not None:
-        step_visits = _flow([None if visits[p].visits[node] is None
-                             else w * cast(float, visits[p].visits[node])
-                             for p, w in weights.items()])
-        exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
-        lines.append(f"{per_thousand(step_visits)} visits per 1,000" if step_visits is not None
-                     else "visits: infinite (see simulate)")
-    return StepView(node, clean(d["label"]) or node, d["stage"], lines,
-                    _mean(d["emotion"], weights), bool(d["goal"]), entry_text, entry_weight,
-                    exit_text, exit_flow, step_visits)
+    def mean(self, value: Value) -> float:
+        """The shown persona's mean, or the share-weighted mean of the blend."""
+        weights = self.weights
+        total = sum(weights.values())
+        if total <= 0:
+            return value.mean_for(next(iter(weights)))
+        return sum(value.mean_for(p) * w for p, w in weights.items()) / total
+
+    def step(self, step: Step, goal: bool, entry: dict[str, float], out_rate: dict[str, float],
+             arrives: bool) -> StepView:
+        persona, personas, weights, visits = (self.persona, self.personas, self.weights,
+                                              self.visits)
+        node, attributes = step.id, step.attributes
+        lines = []
+        key = (attributes.channel, attributes.owner)
+        meta = self.meta.get(key)
+        if meta is None:
+            meta = self.meta[key] = " · ".join(
+                x for x in (human(clean(attributes.channel)), clean(attributes.owner)) if x)
+        if meta:
+            lines.append(meta)
+        if attributes.emotion is not None:
+            lines.append("emotion " + written(attributes.emotion, persona, personas,
+                                              lambda a: f"{a.mean:g}"))
+        money_parts = []
+        for key_name in ("value", "cost"):
+            value = getattr(attributes, key_name)
+            if value is not None and any(value.mean_for(p) for p in personas):
+                money_parts.append(f"{key_name} " + written(
+                    value, persona, personas, lambda a: money(a.mean, self.currency)))
+        if money_parts:
+            # One line while it is short; value and cost each on its own when
+            # persona overrides make it long (a wide box widens its whole stage).
+            both = " · ".join(money_parts)
+            lines.extend([both] if len(both) <= MONEY_LINE else money_parts)
+        entry_weight = sum(entry[p] * w for p, w in weights.items())
+        entry_text = (persona_text(entry, persona, pct) if any(entry[p] > 0 for p in weights)
+                      else None)
+        stop = {p: max(0.0, 1.0 - out_rate[p]) for p in out_rate}
+        exit_text = None
+        has_out = any(v > 0 for v in out_rate.values())
+        if (arrives and any(stop[p] > RATE_TOLERANCE for p in weights)
+                and (not goal or has_out)):
+            exit_text = f"{'churn' if goal else 'exits'} {persona_text(stop, persona, pct)}"
+        step_visits = exit_flow = None
+        if visits is not None:
+            step_visits = _flow([None if visits[p].visits[node] is None
+                                 else w * cast(float, visits[p].visits[node])
+                                 for p, w in weights.items()])
+            exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
+            lines.append(f"{per_thousand(step_visits)} visits per 1,000"
+                         if step_visits is not None else "visits: infinite (see simulate)")
+        emotion = None if attributes.emotion is None else self.mean(attributes.emotion)
+        return StepView(node, clean(step.label) or node, step.stage, lines, emotion, goal,
+                        entry_text, entry_weight, exit_text, exit_flow, step_visits)
 
 
 @dataclass
