@@ -53,7 +53,7 @@ class Books:
         self.records: list[tuple] = []
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
-        # (kind, code, money, gain, converted, seen) as walks stop
+        # (kind, code, money, gain, converted, seen, who) as walks stop
         self.stopped: list[tuple] = []
         # entering prospects who referred: (who, how many each; None: one)
         self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -143,8 +143,8 @@ class Books:
             return
         self.finished += len(sel)
         code, both, kept, conv = e.take(sel), money.take(sel), gain.take(sel), cv.take(sel)
-        self.ledger.walks(self.eng.pair_of.take(code), who, both, kept, conv)
         if self.keep:
+            self.ledger.walks(self.eng.pair_of.take(code), who, both, kept, conv)
             self.value[who] = both.real
             self.cost[who] = both.imag
             self.margin_value[who] = kept.real
@@ -152,12 +152,17 @@ class Books:
             self.end_step[who] = self.eng.tgt.take(code) if kind == ENDED else -1
             return
         self.stopped.append((kind, code, both, kept, conv,
-                             seen.take(sel) if seen is not None else None))
+                             seen.take(sel) if seen is not None else None, who))
 
     def close(self) -> None:
-        """Sum the walks that stopped (summary mode)."""
+        """Sum the walks that stopped (summary mode) and the ledger."""
         if self.keep:
-            return self._close_kept()
+            self._close_kept()
+        else:
+            self._close_stopped()
+        self.ledger.close()
+
+    def _close_stopped(self) -> None:
         eng, P, n = self.eng, self.eng.P, self.eng.n
         self._close_flocks()
         if not self.stopped:
@@ -168,6 +173,8 @@ class Books:
         gain = np.concatenate([x[3] for x in self.stopped])
         conv = np.concatenate([x[4] for x in self.stopped])
         pair = eng.pair_of.take(code)
+        # the ledger's by-entry sums of the same walks (gathered once, here)
+        self.ledger.walks(pair, np.concatenate([x[6] for x in self.stopped]), both, gain, conv)
         ended = (kinds == ENDED).nonzero()[0]
         key = eng.end_key.take(code.take(ended))
         key += n * conv.take(ended)

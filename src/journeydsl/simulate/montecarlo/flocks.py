@@ -44,6 +44,7 @@ class Flock:
     money: complex  # discounted value + 1j * cost so far
     gain: complex  # discounted margin x value + 1j * cost before the first goal visit
     seen: int  # first-visit bits of the tracked steps seen so far
+    bounds: np.ndarray  # the ledger's batches of its members' entry (Ledger.enter)
     depth: int = 0
     batches: np.ndarray | None = None  # members per ledger batch (None: not counted yet)
 
@@ -65,10 +66,10 @@ class Flocks:
             s, c = int(s), int(c)
             if c:
                 books.starts[i, s] += c
-                batches = books.ledger.enter(i, s, first_id, c)
+                bounds = books.ledger.enter(i, s, first_id, c)
                 ids = np.arange(first_id, first_id + c, dtype=np.intp)
                 stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0,
-                                   batches=batches))
+                                   bounds, batches=np.diff(bounds)))
                 first_id += c
         while stack:
             flock = stack.pop()
@@ -127,26 +128,22 @@ class Flocks:
         self.transitions += n
         self.moves += len(go)
         ids = c.ids.take(go)
-        # the ledger books walks by batch: count the smaller side's members
-        # per batch (the other side: the flock's less those)
+        # the ledger books walks by batch: the members going on per batch
+        # (a search: batches are runs of numbers), those ending the rest
         members = books.ledger.members(c)
-        ended = c.ids
-        if len(go) < n and (books.keep or 2 * len(go) > n):
-            mask = np.ones(n, bool)
-            mask[go] = False
-            ended = c.ids[mask]
-        if len(go) == n:
-            going = members
-        elif 2 * len(go) > n:
-            going = members - books.ledger.batches(ended)
-        else:
-            going = books.ledger.batches(ids)
+        going = members if len(go) == n else books.ledger.per_batch(ids, c.bounds)
         if len(go) < n:
+            ended = c.ids
+            if books.keep:  # who ends: needed for the per-prospect arrays only
+                mask = np.ones(n, bool)
+                mask[go] = False
+                ended = c.ids[mask]
             books.stop_flock(ENDED, i, int(eng.tgt[c.code]), c, n - len(go), ended,
                              members - going)
         if not len(go):
             return []
         found = np.bincount(outcome).nonzero()[0]
         return [Flock(ids if len(found) == 1 else ids[outcome == o], int(o), t, c.converted,
-                      c.money, c.gain, c.seen, c.depth + 1, going if len(found) == 1 else None)
+                      c.money, c.gain, c.seen, c.bounds, c.depth + 1,
+                      going if len(found) == 1 else None)
                 for o in found]

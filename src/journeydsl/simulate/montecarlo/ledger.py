@@ -12,11 +12,15 @@ unit economics of version 2 also want, per pair (persona x draw):
   every visit, summed by (entry, time), from which the cumulative profit
   curve F(t) and payback are read as the exact engine reads them.
 
-Money and by-entry sums are kept per *batch* of prospects (drawn at random
-as they enter: `Ledger.batch_of`): prospects are independent, so the batches
+Money and by-entry sums are kept per *batch* of prospects (of sizes drawn
+as they enter: `Ledger.enter`): prospects are independent, so the batches
 are independent samples, and a statistic recomputed without each batch in
 turn (the jackknife) gives its standard error, ratios included (money.py).
 Only entering prospects count (referred ones are left out of the metrics).
+
+The walk reports visits, stays and stops pass by pass, a few thousand
+walkers each: they are gathered and summed a few numpy calls for all of
+them (`flush`), the flocks' (one row each) likewise.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bins import Tables
+from .stays import unroll
 
 BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
@@ -31,10 +36,8 @@ BATCHES = 16  # batches of prospects (jackknife groups)
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
                  "profit_converted", "time_converted")
 _REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
-STAY_EVENTS = 1 << 14  # visits of one self-loop stay unrolled in time, at most
-_PAIRED = 1 << 12  # members counted by pairs of labels from this many on
-_PAIRED_BYTES = 1 << 17  # random bytes counted by pairs from this many on
-STAY_BUDGET = 1 << 22  # visits unrolled in time per pass, at most (then fewer per stay)
+_FLUSH_AT = 1 << 19  # pool visits, stays and stops gathered before they are summed
+_EVEN = np.full(BATCHES, 1.0 / BATCHES)  # a prospect's chance to be in each batch
 
 
 class Ledger:
@@ -58,10 +61,26 @@ class Ledger:
         self.by_entry = np.zeros((P, E, BATCHES, len(ENTRY_COLUMNS)))
         # per entering prospect, each written as it enters (every one does
         # before it is looked up): uninitialized, and small for the gathers
-        self.entry_of = np.empty(self.N0, np.uint8 if E < 256 else np.int32)  # -> entry index
-        self.batch = np.empty(self.N0, np.uint8)  # entering prospect -> its batch
+        # -> entry index x BATCHES + batch (one gather for both)
+        self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
+                             else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
         self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = 0
+        # what the walk reports, gathered until `flush` sums it: pool visits
+        # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
+        # batch, code, start, delay, visits, discount factors summed, a, log q:
+        # `stays`), stopped walks (pair, walker, money, gain, converted),
+        # conversions (pair, walker, time), and the flocks' (by batch: rows
+        # of Python numbers, one per flock)
+        self._visits: list[tuple] = []
+        self._stays: list[tuple] = []
+        self._stops: list[tuple] = []
+        self._conversions: list[tuple] = []
+        self._flock_visits: list[tuple] = []
+        self._flock_events: list[tuple[int, float, float]] = []
+        self._flock_stops: list[tuple] = []
+        self._flock_conversions: list[tuple] = []
+        self._gathered = 0
         self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
         self.times = np.zeros(0)
         self.amounts = np.zeros(0)
@@ -69,229 +88,250 @@ class Ledger:
         # pair's first event key (END and DEAD: pair P, never looked up)
         self.place_of_e = eng.pair_of * (BATCHES * n) + eng.tgt
         self.event_of_e = eng.pair_of * E
+        self.profit_of_e = eng.gain.real - eng.money.imag  # a visit's, before discounting
+        # the pool's visits: their discount factors summed by [batch, code]
+        self._by_code = np.zeros((BATCHES, len(eng.tgt)))
 
     def salt(self, salt: int) -> None:
         """Seed the batches' own generator (run.py: from the run's seed)."""
         self._labels = np.random.default_rng(salt)
 
-    def batch_of(self, count: int) -> np.ndarray:
-        """The batches of `count` prospects entering together: drawn at random
-        (from a generator of the run's own salt, never the walk's stream).
-        Prospects entering together are numbered by entry step (and flocks
-        by path), so numbers mod BATCHES would give every batch the same
-        share of each entry and hide the variance of the entries' split (a
-        cost paid at entry came out 19 standard errors off); and a fixed
-        hash of the number is one fixed partition, which, balanced by
-        chance, made every run's standard error 17% too small on a test
-        journey. Drawn, the partition is random each run."""
-        out = np.empty(count, np.uint8)
-        self._draw_batches(out)
-        return out
-
-    def _draw_batches(self, out: np.ndarray) -> np.ndarray:
-        """Fill `out` with `batch_of(len(out))`, in place; returns how many
-        fall in each batch."""
-        # (two batches a random byte, low nibbles first: BATCHES = 16)
-        count = len(out)
-        raw = np.frombuffer(self._labels.bytes((count + 1) // 2), np.uint8)
-        half = len(raw)
-        np.bitwise_and(raw, 15, out=out[:half])
-        np.right_shift(raw[:count - half], 4, out=out[half:])
-        # per batch, from the bytes' 256 values: low nibbles, then the high
-        # ones (but an odd count's last); bytes counted two at a time
-        if half < _PAIRED_BYTES:
-            per_byte = np.bincount(raw, minlength=256)
-        else:
-            even = half & ~1
-            per_pair = np.bincount(raw[:even].view(np.uint16), minlength=1 << 16)
-            per_pair = per_pair.reshape(256, 256)
-            per_byte = per_pair.sum(axis=0) + per_pair.sum(axis=1)
-            if even < half:
-                per_byte[raw[-1]] += 1
-        per_byte = per_byte.reshape(16, 16)  # [high, low]
-        per_batch = per_byte.sum(axis=0) + per_byte.sum(axis=1)
-        if count < 2 * half:
-            per_batch[raw[-1] >> 4] -= 1
-        return per_batch
-
     # ---- entering
     def enter(self, i: int, step: int, first_id: int, count: int) -> np.ndarray:
         """`count` prospects of pair i numbered from first_id enter at `step`:
-        their batches are drawn; returns how many fall in each."""
+        returns their batches' bounds (prospect numbers: batch b is
+        bounds[b]..bounds[b+1]-1).
+
+        How many fall in each batch is drawn (multinomial, from a generator
+        of the run's own salt, never the walk's stream); who falls in which
+        is by number, each batch a run of consecutive numbers. That is as
+        good as a label drawn per prospect: prospects entering together are
+        exchangeable (the walk draws each one's moves independently of its
+        number), so which of them make up a batch of a given size does not
+        matter, only its size does; and drawn sizes keep the variance of
+        the entries' split (every batch the same share of each entry, as
+        numbers mod BATCHES would give, hid it: a cost paid at entry came
+        out 19 standard errors off). Random each run, the partition is no
+        fixed one either (a fixed hash of the number, balanced by chance,
+        made every run's standard error 17% too small on a test journey).
+        Being runs, a flock's members per batch are a search in its sorted
+        members (`per_batch`), not a count of labels."""
         k = int(self.entry_index[step])
-        self.entry_of[first_id:first_id + count] = k
-        per_batch = self._draw_batches(self.batch[first_id:first_id + count])
+        per_batch = self._labels.multinomial(count, _EVEN)
+        bounds = np.empty(BATCHES + 1, np.intp)
+        bounds[0] = first_id
+        np.cumsum(per_batch, out=bounds[1:])
+        bounds[1:] += first_id
+        for b in range(BATCHES):
+            self.slot[bounds[b]:bounds[b + 1]] = k * BATCHES + b
         self.by_entry[i, k, :, 0] += per_batch
-        return per_batch
+        return bounds
 
-    # ---- visits
-    def visits(self, w, e, t, earned, margin_value) -> None:
-        """Visits of pool walkers `w` at codes `e` (times t): discounted value
-        + 1j * cost `earned` and margin x value."""
-        on = ((earned != 0) & (w < self.N0)).nonzero()[0]
-        if not len(on):
-            return
-        w, e, t = w.take(on), e.take(on), t.take(on)
-        earned, margin_value = earned.take(on), margin_value.take(on)
-        key = self.batch.take(w).astype(np.intp)  # ((pair * BATCHES + batch) * n + step)
-        key *= self.eng.n
-        key += self.place_of_e.take(e)
-        self._place(key, earned, margin_value)
-        ekey = self.entry_of.take(w).astype(np.int64)
-        ekey += self.event_of_e.take(e)
-        self._event(ekey, t, margin_value - earned.imag)
+    @staticmethod
+    def per_batch(ids: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        """How many of the entering prospects `ids` (sorted, all of one
+        `enter`, whose batches' bounds are `bounds`) are in each batch."""
+        return np.diff(np.searchsorted(ids, bounds))
 
-    def batches(self, ids) -> np.ndarray:
-        """How many of the entering prospects `ids` are in each batch."""
-        labels = self.batch.take(ids)
-        if len(labels) < _PAIRED:
-            return np.bincount(labels, minlength=BATCHES)
-        # flocks count hundreds of thousands of members: counted two labels
-        # at a time (a uint16 lo + 256 hi), bincount has half the items
-        even = len(labels) & ~1
-        both = np.bincount(labels[:even].view(np.uint16), minlength=256 * BATCHES)
-        both = both[:256 * BATCHES].reshape(BATCHES, 256)[:, :BATCHES]  # [hi, lo]
-        per_batch = both.sum(axis=0) + both.sum(axis=1)
-        if even < len(labels):
-            per_batch[labels[-1]] += 1
-        return per_batch
+    def entry(self, c) -> int:
+        """The entry index of flock c's members."""
+        return int(self.slot[c.ids[0]]) // BATCHES
 
     def members(self, c) -> np.ndarray:
         """Flock c's members per batch (counted once, then kept on it)."""
         if c.batches is None:
-            c.batches = self.batches(c.ids)
+            c.batches = self.per_batch(c.ids, c.bounds)
         return c.batches
+
+    # ---- what the walk reports: gathered, summed by `flush`
+    def visits(self, w, e, t, earned, disc) -> None:
+        """Visits of pool walkers `w` at codes `e` (times t), earning `earned`
+        (value + 1j * cost, discounted: the code's money times `disc`, the
+        discount factor at t, None: 1)."""
+        on = ((earned != 0) & (w < self.N0)).nonzero()[0]
+        if len(on):
+            who = w.take(on)
+            self._visits.append((self.slot.take(who), e.take(on),
+                                 t.take(on), np.ones(len(on)) if disc is None else disc.take(on)))
+            self._gather(len(on))
 
     def flock_visit(self, i: int, c, step: int, t: float, earned: complex,
                     margin_value: float) -> None:
         """Flock c's members (entering prospects of pair i) visit `step` at t."""
-        if not earned:
-            return
-        per_batch = self.members(c).astype(float)
-        self.place[i, :, step, 0] += per_batch * earned.real
-        self.place[i, :, step, 1] += per_batch * earned.imag
-        self.place[i, :, step, 2] += per_batch * margin_value
-        key = np.array([i * self.E + int(self.entry_of[c.ids[0]])], np.int64)
-        self._event(key, np.array([t]), np.array([len(c.ids) * (margin_value - earned.imag)]))
+        if earned:
+            self._flock_visits.append((i, step, self.members(c), earned.real, earned.imag,
+                                       margin_value))
+            self._flock_events.append((i * self.E + self.entry(c), t,
+                                       len(c.ids) * (margin_value - earned.imag)))
 
-    def stays(self, w, own, t_run, step, visits, earned, margin_value, profit_at) -> None:
+    def stays(self, w, own, t_run, step, visits, earned, weight, profit_at) -> None:
         """Self-loop stays (loops.py): walker w makes `visits` visits to the
         step of code `own`, at t_run + j * step (j = 1..visits), earning
-        `earned` (value + 1j cost) and `margin_value` in all; the j-th
-        visit's discounted profit is a * q^j with (a, log q) =
-        `profit_at(walker indexes)`.
-
-        A stay is not unrolled walker by walker: the stays of one entry,
-        loop and start time are one group, and its j-th visit happens for
-        every stay of the group at least j long. Past STAY_EVENTS visits (fewer
-        when the pass's stays would unroll more than STAY_BUDGET), a stay's
-        remaining profit is booked at its last visit: the curve is exact but
-        within such long stays (the docs say so)."""
+        `earned` (value + 1j cost) in all: the code's money times `weight`,
+        the visits' discount factors summed; the j-th visit's discounted
+        profit is a * q^j with (a, log q) = `profit_at(walker indexes)`
+        (unrolled in time by `_stay_events`)."""
         on = ((earned != 0) & (w < self.N0) & (visits > 0)).nonzero()[0]
-        if not len(on):
-            return
-        ww, code = w.take(on), own.take(on)
-        earned, margin_value = earned.take(on), margin_value.take(on)
-        key = self.batch.take(ww).astype(np.intp)  # as in `visits`
-        key *= self.eng.n
-        key += self.place_of_e.take(code)
-        self._place(key, earned, margin_value)
-        ekey = self.entry_of.take(ww).astype(np.int64)
-        ekey += self.event_of_e.take(code)
-        t0 = t_run.take(on)
-        d = step.take(on)
-        still = d == 0  # a stay at one time: one event
-        if still.any():
-            self._event(ekey[still], t0[still], margin_value[still] - earned.imag[still])
-        timed = (~still).nonzero()[0]
-        if not len(timed):
-            return
-        stays = on.take(timed)
-        a, log_q = profit_at(stays)
-        v = visits.take(stays).astype(np.int64)
-        # (entry key, code) as one number: lexsort((g_t, g_code, g_key))'s order
-        g_both = ekey.take(timed) * len(self.place_of_e) + code.take(timed)
-        g_t = t0.take(timed)
-        order = np.lexsort((g_t, g_both))
-        g_both, g_t = g_both.take(order), g_t.take(order)
-        g_key = g_both // len(self.place_of_e)
-        a, log_q, v, dd = a.take(order), log_q.take(order), v.take(order), d.take(timed.take(order))
-        new = np.ones(len(order), bool)
-        new[1:] = (g_both[1:] != g_both[:-1]) | (g_t[1:] != g_t[:-1])
-        group = np.cumsum(new) - 1
-        first = new.nonzero()[0]
-        cap = STAY_EVENTS
-        while True:  # visits unrolled per group: STAY_BUDGET in all at most
-            capped = np.minimum(v, cap)
-            length = np.maximum.reduceat(capped, first)
-            if cap == 1 or int(length.sum()) <= STAY_BUDGET:
-                break
-            cap //= 2
-        offset = np.concatenate([[0], np.cumsum(length)])
-        ending = np.bincount(offset[group] + capped - 1, minlength=int(offset[-1]))
-        # stays of each group at least j long: suffix sums within the group
-        suffix = np.cumsum(ending[::-1])[::-1]
-        after = np.append(suffix, 0.0)[np.repeat(offset[1:], length)]
-        count = suffix - after
-        g = np.repeat(np.arange(len(first)), length)
-        j = np.arange(len(g)) - offset[g] + 1
-        lead = first.take(g)  # a stay of the group: its start, delay and amounts
-        self._event(g_key.take(lead), g_t.take(lead) + j * dd.take(lead),
-                    count * a.take(lead) * np.exp(log_q.take(lead) * j))
-        long = (v > cap).nonzero()[0]
-        if len(long):  # the rest of a very long stay, at its last visit
-            vl, ql, J = v.take(long).astype(float), log_q.take(long), float(cap)
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                rest = np.where(ql == 0.0, vl - J, np.exp(ql * (J + 1.0))
-                                * np.expm1((vl - J) * ql) / np.expm1(ql))
-            self._event(g_key.take(long), g_t.take(long) + vl * dd.take(long),
-                        a.take(long) * rest)
+        if len(on):
+            a, log_q = profit_at(on)
+            who = w.take(on)
+            self._stays.append((self.slot.take(who), own.take(on),
+                                t_run.take(on), step.take(on), visits.take(on).astype(np.int64),
+                                weight.take(on), a, log_q))
+            self._gather(len(on))
 
-    # ---- walks ending and converting
     def walks(self, pair, w, money, gain, cv) -> None:
         """Entering walkers `w` (of pairs `pair`) stop with their totals."""
         on = (w < self.N0).nonzero()[0]
-        if not len(on):
-            return
-        if len(on) < len(w):
-            pair, w, money, gain, cv = (x.take(on) for x in (pair, w, money, gain, cv))
-        conv = cv.astype(float)
-        profit = gain.real - money.imag
-        self._entry_sums(pair, w, [conv, money.real, money.imag, profit, gain.imag,
-                                   conv * (profit + gain.imag)], 1)
+        if len(on) == len(w):
+            self._stops.append((pair, w, money, gain, cv))
+        elif len(on):
+            self._stops.append(tuple(x.take(on) for x in (pair, w, money, gain, cv)))
+        self._gather(len(on))
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
         """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
         profit = c.gain.real - c.money.imag
         converted = float(c.converted)
-        row = np.array([converted, c.money.real, c.money.imag, profit, c.gain.imag,
-                        converted * (profit + c.gain.imag)])
-        k = int(self.entry_of[c.ids[0]])
-        self.by_entry[i, k, :, 1:7] += per_batch.astype(float)[:, None] * row[None, :]
+        self._flock_stops.append((i * self.E + self.entry(c), per_batch,
+                                  (converted, c.money.real, c.money.imag, profit, c.gain.imag,
+                                   converted * (profit + c.gain.imag))))
 
     def flock_converted(self, i: int, c, time: float) -> None:
-        k = int(self.entry_of[c.ids[0]])
-        self.by_entry[i, k, :, 7] += self.members(c) * time
+        self._flock_conversions.append((i * self.E + self.entry(c),
+                                        self.members(c), time))
 
     def converted(self, pair, w, time) -> None:
         on = (w < self.N0).nonzero()[0]
         if len(on):
-            self._entry_sums(pair.take(on), w.take(on), [time.take(on)], 7)
+            self._conversions.append((pair.take(on), w.take(on), time.take(on)))
+            self._gather(len(on))
+
+    def _gather(self, count: int) -> None:
+        self._gathered += count
+        if self._gathered > _FLUSH_AT:
+            self.flush()
+
+    # ---- summing
+    def close(self) -> None:
+        """Sum everything gathered (before `place`, `by_entry` or `events` are read)."""
+        self.flush()
+        self._reduce()
+        # the pool's visits by (batch, code) into money by (pair, batch, step)
+        if self._by_code.any():
+            eng, n = self.eng, self.eng.n
+            live = (eng.pair_of < eng.P).nonzero()[0]  # codes of a pair (not END, DEAD)
+            cell = self.place_of_e.take(live) + n * np.arange(BATCHES)[:, None]
+            weight = self._by_code[:, live]
+            self._place(cell.reshape(-1), *((weight * x.take(live)).reshape(-1)
+                                            for x in (eng.money.real, eng.money.imag,
+                                                      eng.gain.real)))
+            self._by_code[:] = 0.0
+
+    def flush(self) -> None:
+        """Sum what the walk reported since the last flush: a few numpy calls
+        for all of it, not a few per pass (the passes' arrays are small)."""
+        self._gathered = 0
+        places = []  # (batch, code, discount factors summed)
+        if self._visits:
+            slot, e, t, weight = _joined(self._visits)
+            self._visits = []
+            places.append((slot, e, weight))
+            ekey = (slot // BATCHES).astype(np.int64)
+            ekey += self.event_of_e.take(e)
+            self._event(ekey, t, self.profit_of_e.take(e) * weight)
+        if self._stays:
+            parts, self._stays = self._stays, []
+            slot, code, t0, d, v, weight, a, log_q = _joined(parts)
+            places.append((slot, code, weight))
+            ekey = (slot // BATCHES).astype(np.int64)
+            ekey += self.event_of_e.take(code)
+            still = (d == 0).nonzero()[0]  # a stay at one time: one event
+            if len(still):
+                self._event(ekey.take(still), t0.take(still),
+                            self.profit_of_e.take(code.take(still)) * weight.take(still))
+            stays = (ekey, code, t0, d, v, a, log_q)
+            if not self._stay_events(stays, whole=True):
+                # too many visits to unroll together: pass by pass (STAY_BUDGET each)
+                ends = np.cumsum([len(x[0]) for x in parts])
+                for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+                    self._stay_events(tuple(x[lo:hi] for x in stays), whole=False)
+        if places:
+            # by (batch, code): a visit's money is its code's times its
+            # discount factor, so one sum per cell does for value, cost and
+            # margin x value (made money by step at `close`)
+            slot, e, weight = _joined(places)
+            key = (slot % BATCHES).astype(np.intp)
+            key *= len(self.place_of_e)
+            key += e
+            self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
+                                                        minlength=self._by_code.size)
+        if self._stops:
+            pair, w, money, gain, cv = _joined(self._stops)
+            self._stops = []
+            conv = cv.astype(float)
+            profit = gain.real - money.imag
+            self._entry_sums(pair, w, [conv, money.real, money.imag, profit, gain.imag,
+                                       conv * (profit + gain.imag)], 1)
+        if self._conversions:
+            pair, w, time = _joined(self._conversions)
+            self._conversions = []
+            self._entry_sums(pair, w, [time], 7)
+        self._flush_flocks()
+
+    def _flush_flocks(self) -> None:
+        """Sum the flocks' visits, stops and conversions (per batch each)."""
+        n, cells = self.eng.n, self.eng.P * self.E * BATCHES
+        batches = np.arange(BATCHES)
+        if self._flock_visits:
+            i, step, members, value, cost, margin_value = zip(*self._flock_visits)
+            self._flock_visits = []
+            count = np.array(members, float)  # [visit, batch]
+            key = (np.array(i)[:, None] * BATCHES + batches) * n + np.array(step)[:, None]
+            self._place(key.reshape(-1), *((count * np.array(x)[:, None]).reshape(-1)
+                                           for x in (value, cost, margin_value)))
+            key, t, amount = zip(*self._flock_events)
+            self._flock_events = []
+            self._event(np.array(key, np.int64), np.array(t, float), np.array(amount, float))
+        flat = self.by_entry.reshape(cells, -1)
+        if self._flock_stops:
+            entry, members, rows = zip(*self._flock_stops)
+            self._flock_stops = []
+            key = (np.array(entry)[:, None] * BATCHES + batches).reshape(-1)
+            count = np.array(members, float)
+            for c, col in enumerate(np.array(rows, float).T):
+                flat[:, 1 + c] += np.bincount(key, weights=(count * col[:, None]).reshape(-1),
+                                              minlength=cells)
+        if self._flock_conversions:
+            entry, members, time = zip(*self._flock_conversions)
+            self._flock_conversions = []
+            key = (np.array(entry)[:, None] * BATCHES + batches).reshape(-1)
+            weights = np.array(members, float) * np.array(time, float)[:, None]
+            flat[:, 7] += np.bincount(key, weights=weights.reshape(-1), minlength=cells)
+
+    def _stay_events(self, stays: tuple, whole: bool) -> bool:
+        """Book the profit events of stays (`stays.unroll`); False, booking
+        nothing, when `whole` and they would unroll past the budget."""
+        events = unroll(stays, len(self.place_of_e), whole)
+        if events is None:
+            return False
+        for key, t, amount in events:
+            self._event(key, t, amount)
+        return True
 
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
-        key = (pair * E + self.entry_of.take(w).astype(np.intp)) * BATCHES + self.batch.take(w)
+        key = pair * (E * BATCHES) + self.slot.take(w)  # (pair * E + entry) * BATCHES + batch
         flat = self.by_entry.reshape(P * E * BATCHES, -1)
         for c, col in enumerate(cols):
             flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
 
-    def _place(self, key, earned, margin_value) -> None:
+    def _place(self, key, value, cost, margin_value) -> None:
         size = self.place.shape[0] * BATCHES * self.eng.n
         flat = self.place.reshape(size, 3)
-        flat[:, 0] += np.bincount(key, weights=earned.real, minlength=size)
-        flat[:, 1] += np.bincount(key, weights=earned.imag, minlength=size)
-        flat[:, 2] += np.bincount(key, weights=margin_value, minlength=size)
+        for c, col in enumerate((value, cost, margin_value)):
+            flat[:, c] += np.bincount(key, weights=col, minlength=size)
 
     # ---- profit events
     def _event(self, key, t, amount) -> None:
@@ -320,8 +360,15 @@ class Ledger:
     def events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(pair * E + entry index, time in days, summed discounted profit),
         sorted by key then time."""
-        self._reduce()
+        self.close()
         return self.keys, self.times, self.amounts
+
+
+def _joined(parts: list[tuple]) -> tuple:
+    """Tuples of arrays joined field by field."""
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(x) for x in zip(*parts))
 
 
 def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> np.ndarray:

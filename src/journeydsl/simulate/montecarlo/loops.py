@@ -105,7 +105,8 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
         return (base.take(k) * (disc.take(idx.take(k)) if disc is not None else 1.0),
                 log_q.take(k))
 
-    books.ledger.stays(w.take(idx), own, t_run, step, visits, earned, gained.real, profit_at)
+    weight = sums if disc is None else sums * disc.take(idx)  # the stay's discount factors
+    books.ledger.stays(w.take(idx), own, t_run, step, visits, earned, weight, profit_at)
     gained.imag[cv.take(idx)] = 0.0  # after converting, costs are not acquisition
     gain[idx] += gained
     timed = (step > 0).nonzero()[0]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...metrics import BY_ENTRY, ratio, METRIC
+from ...metrics import BY_ENTRY, METRIC, SMALLEST
 from ..chain import Chain, stage_index
 from ..payback import Events, ProfitCurve
 from ..results import Entry, Metrics, channel_money
@@ -88,6 +88,7 @@ def join(ledgers: list[tuple[int, Ledger]], pairs: int, n: int) -> Books:
     entry = np.zeros((pairs, E, BATCHES, len(ENTRY_COLUMNS)))
     keys, times, amounts = [], [], []
     for lo, led in ledgers:
+        led.close()
         P = led.place.shape[0]
         place[lo:lo + P] = led.place
         at = np.searchsorted(entries, led.entries)
@@ -121,7 +122,7 @@ def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tup
         pairs = np.array([j for j, (_, q) in enumerate(which) if q == p])
         entry = books.entry[pairs].sum(axis=(0, 2))  # [entry, column]
         count = float(entry[:, 0].sum())
-        money = _money(books.place[pairs].sum(axis=(0, 1)), count)
+        money = _money(books.place[pairs].sum(axis=(0, 1)) / max(count, 1.0))
         for s, (rev, cost, prof) in zip(chain.steps, money.tolist()):
             m.steps[s].update(revenue=rev, cost=cost, profit=prof)
         names, number = stage_index(chain)
@@ -141,72 +142,83 @@ def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tup
                     values, _curve(books, pairs, k, c, horizon), float(rates[step]))
 
 
-def _money(place: np.ndarray, count: float) -> np.ndarray:
-    """(revenue, cost, profit) per step from (value, cost, margin x value) sums."""
-    per = place / max(count, 1.0)
-    return np.column_stack([per[:, 0], per[:, 1], per[:, 2] - per[:, 1]])
-
-
 # ------------------------------------------------------------------ standard errors
 
 def _numbers(place, entry, persona_of: np.ndarray, mix: dict[str, float],
              rates: dict[str, np.ndarray], stage_number, channel_number) -> np.ndarray:
-    """Every blended number that gets a standard error, as one vector: money
-    per step, stage and channel (revenue, cost, profit), then the by-entry
-    metrics (BY_ENTRY order but payback); NaN where undefined.
-    `place` [pair, step, 3] and `entry` [pair, entry, column] are sums."""
-    E = entry.shape[1]
-    by_entry = np.zeros((E, len(_EXPECT)))
-    weight = np.zeros(E)
-    money = np.zeros((place.shape[1], 3))
+    """Every blended number that gets a standard error, as one row per
+    replicate: money per step, stage and channel (revenue, cost, profit),
+    then the by-entry metrics (BY_ENTRY order but payback); NaN where
+    undefined. `place` [replicate, pair, step, 3] and `entry` [replicate,
+    pair, entry, column] are sums (all the jackknife's replicates at once:
+    a loop over them in Python cost more than the rest of the run's money)."""
+    G, E = entry.shape[0], entry.shape[2]
+    by_entry = np.zeros((G, E, len(_EXPECT)))
+    weight = np.zeros((G, E))
+    money = np.zeros((G, place.shape[2], 3))
     for p, share in mix.items():
         mine = persona_of == p
-        sums = entry[mine].sum(axis=0)
-        count = float(sums[:, 0].sum())
-        money = money + share * _money(place[mine].sum(axis=0), count)
-        for k in range(E):
-            w = share * rates[p][k]
-            if w > 0 and sums[k, 0] > 0:
-                by_entry[k] += w * sums[k, 1:] / sums[k, 0]
-                weight[k] += w
-    out = [x.reshape(-1) for x in (money, _group(money, *stage_number),
-                                   _group(money, *channel_number))]
+        sums = entry[:, mine].sum(axis=1)  # [replicate, entry, column]
+        count = np.maximum(sums[:, :, 0].sum(axis=1), 1.0)
+        money = money + share * _money(place[:, mine].sum(axis=1) / count[:, None, None])
+        w = share * rates[p]
+        some = (w > 0) & (sums[:, :, 0] > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            part = w[:, None] * sums[:, :, 1:] / sums[:, :, :1]
+        by_entry += np.where(some[:, :, None], part, 0.0)
+        weight += np.where(some, w, 0.0)
+    out = [x.reshape(G, -1) for x in (money, _group(money, *stage_number),
+                                      _group(money, *channel_number))]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = by_entry / weight[:, None]
-    for row in mean.tolist():
-        out.append(np.array(_entry_row(dict(zip(_EXPECT, row))), float))
-    return np.concatenate(out)
+        mean = by_entry / weight[:, :, None]
+    out.append(_entry_rows(mean).reshape(G, -1))
+    return np.concatenate(out, axis=1)
+
+
+def _money(per: np.ndarray) -> np.ndarray:
+    """(revenue, cost, profit) per step from (value, cost, margin x value) means."""
+    return np.stack([per[..., 0], per[..., 1], per[..., 2] - per[..., 1]], axis=-1)
 
 
 def _group(money: np.ndarray, number: np.ndarray, count: int) -> np.ndarray:
-    return np.column_stack([np.bincount(number, weights=money[:, c], minlength=count)
-                            for c in range(3)])
+    """[replicate, step, 3] summed into [replicate, group, 3] (`number`: each step's group)."""
+    G = money.shape[0]
+    key = (number[None, :] + count * np.arange(G)[:, None]).reshape(-1)
+    return np.stack([np.bincount(key, weights=money[:, :, c].reshape(-1),
+                                 minlength=G * count).reshape(G, count)
+                     for c in range(3)], axis=-1)
 
 
 _ROW = tuple(m.name for m in BY_ENTRY if not m.curve)  # by-entry numbers with a stderr
 
 
-def _entry_row(values: dict[str, float]) -> list[float]:
-    """The by-entry numbers (`_ROW`) from one entry's expectations, NaN where
-    undefined (all of them when an expectation is). Each ratio is computed
-    once (ltv_cac reuses clv and cac): this runs G + draws times per entry."""
-    if any(math.isnan(v) for v in values.values()):
-        return [math.nan] * len(_ROW)
-    known: dict[str, float | None] = dict(values)
+def _entry_rows(values: np.ndarray) -> np.ndarray:
+    """The by-entry numbers (`_ROW`) from entries' expectations (`_EXPECT`,
+    the last axis), NaN where undefined (all of them when an expectation
+    is): `metrics.ratio` on arrays. Each ratio is computed once (ltv_cac
+    reuses clv and cac)."""
+    known = {name: values[..., i] for i, name in enumerate(_EXPECT)}
 
-    def get(name: str) -> float | None:
+    def get(name: str) -> np.ndarray:
         if name not in known:
             metric = METRIC[name]
             assert metric.of is not None  # not an expectation: a ratio
-            known[name] = ratio(metric, {k: get(k) for k in metric.of})
+            numerator, denominator = (get(k) for k in metric.of)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                quotient = numerator / denominator
+            # (NaN numerators stay NaN; NaN denominators fail the comparison)
+            known[name] = np.where((denominator >= SMALLEST) & np.isfinite(quotient),
+                                   quotient, np.nan)
         return known[name]
 
-    return [math.nan if v is None else v for v in map(get, _ROW)]
+    out = np.stack([get(name) for name in _ROW], axis=-1)
+    out[np.isnan(values).any(axis=-1)] = np.nan
+    return out
 
 
-def _jackknife(estimates: list[np.ndarray]) -> np.ndarray:
-    g = len(estimates)
-    x = np.array(estimates)
+def _jackknife(x: np.ndarray) -> np.ndarray:
+    """[replicate, number] -> each number's jackknife variance."""
+    g = len(x)
     with np.errstate(invalid="ignore"):
         return (g - 1) / g * ((x - x.mean(axis=0)) ** 2).sum(axis=0)
 
@@ -227,18 +239,16 @@ def stderr(books: Books, chains: dict[str, Chain], which: list[tuple[int, str]],
                         (channel_number, len(first.channels)))
 
     place_all, entry_all = books.place.sum(axis=1), books.entry.sum(axis=2)
-    by_batch = [numbers(place_all - books.place[:, b], entry_all - books.entry[:, :, b])
-                for b in range(BATCHES)]
+    by_batch = numbers(place_all - books.place.transpose(1, 0, 2, 3),
+                       entry_all - books.entry.transpose(2, 0, 1, 3))
     var = _jackknife(by_batch)
     if draws > 1:
-        by_draw = []
-        for d in range(draws):
-            keep = (draw_of != d)[:, None, None]
-            by_draw.append(numbers(place_all * keep, entry_all * keep))
+        keep = (draw_of[None, :] != np.arange(draws)[:, None]).astype(float)  # [draw, pair]
+        by_draw = numbers(place_all * keep[:, :, None, None], entry_all * keep[:, :, None, None])
         var = np.fmax(var, _jackknife(by_draw))
     # a number with no spread (time to convert when every path takes 14
     # days) has a jackknife variance of rounding errors: 0
-    size = np.abs(np.array(by_batch)).max(axis=0)
+    size = np.abs(by_batch).max(axis=0)
     se = [None if not math.isfinite(v) else 0.0 if math.sqrt(max(v, 0.0)) <= 1e-9 * s
           else math.sqrt(max(v, 0.0)) for v, s in zip(var.tolist(), size.tolist())]
     at = 0

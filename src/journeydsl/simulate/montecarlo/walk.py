@@ -148,7 +148,7 @@ class _Walk:
                 earned *= disc
                 gained *= disc
             st.money += earned
-            books.ledger.visits(w, e, t, earned, gained.real)
+            books.ledger.visits(w, e, t, earned, disc)
             gained.imag[st.cv] = 0.0  # cost from the first goal visit on: not acquisition
             st.gain += gained
         if need & TRACK:
