@@ -18,11 +18,11 @@ tests/test_render_dot_lines.py holds it to the package's own methods.
 >>> lines.node("a b", label="x", color="#fff", style=None)
 >>> with lines.subgraph("cluster_0"):
 ...     lines.edge("a b", "c", weight="2")
->>> print("".join(lines.body), end="")
-	"a b" [label=x color="#fff"]
-	subgraph cluster_0 {
-		"a b" -> c [weight=2]
-	}
+>>> print("".join(lines.body).expandtabs(2), end="")  # (tabs: doctest expands its own)
+  "a b" [label=x color="#fff"]
+  subgraph cluster_0 {
+    "a b" -> c [weight=2]
+  }
 """
 
 from __future__ import annotations
