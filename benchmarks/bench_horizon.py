@@ -113,11 +113,13 @@ BIG_LOOPS = (300, 1_000, 2_000, 10_000)
 BIG_LOOPS_OLD = (300, 1_000)
 
 
-def big_loop(steps: int) -> str:
+def big_loop(steps: int, horizon: str = "1y") -> str:
     """A chain of `steps` steps, each able to go back to the start, under a
-    1-year horizon: every step is on the loop, and its reach needs first
-    visits (one taboo pass per step before first_visits.through_hub)."""
-    lines = ['journey "Back to the start" {', "  horizon 1y", "  stage s {"]
+    horizon: every step is on the loop, and its reach needs first visits
+    (one taboo pass per step before first_visits.through_hub).
+    tests/test_first_visits.py checks its engines on it too."""
+    lines = [f'journey "Back to the start, {steps} steps" {{', f"  horizon {horizon}",
+             "  stage s {"]
     lines += [f"    touchpoint s{i} {{ cost 0.01 }}" for i in range(steps - 1)]
     lines += [f"    touchpoint s{steps - 1} {{ value 10 }}", "  }", "  entry s0",
               f"  goal s{steps - 1}"]

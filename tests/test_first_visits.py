@@ -12,7 +12,9 @@ lattice), entries inside the loop, a self-loop on the hub.
 from __future__ import annotations
 
 import random
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,9 @@ from journeydsl.linalg import components
 from journeydsl.simulate import first_visits
 from journeydsl.simulate.chain import build_chain
 from journeydsl.simulate.horizon import _merged, totals
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_horizon import big_loop  # noqa: E402  (the bench's journey: one generator)
 
 DELAYS = ["", " after 1h", " after 2h", " after 3h", " after 1d", " after 6h"]
 
@@ -103,18 +108,6 @@ def test_loop_without_a_hub_falls_back_to_taboo_passes():
     [(new, old, used)] = _both_ways("\n".join(lines) + "\n")
     assert not used and len(old) == 8
     assert new == old
-
-
-def big_loop(steps: int, horizon: str = "1y") -> str:
-    """Every step of a long chain can go back to the start (bench_horizon's case)."""
-    lines = [f'journey "Back to the start, {steps} steps" {{', f"  horizon {horizon}",
-             "  stage s {"]
-    lines += [f"    touchpoint s{i} {{ cost 0.01 }}" for i in range(steps - 1)]
-    lines += [f"    touchpoint s{steps - 1} {{ value 10 }}", "  }", "  entry s0",
-              f"  goal s{steps - 1}"]
-    lines += [f"  s{i} -> s{i + 1} 90% after 1d, s0 5% after 1d" for i in range(steps - 1)]
-    lines += [f"  s{steps - 1} -> s0 50% after 1d", "}"]
-    return "\n".join(lines) + "\n"
 
 
 def test_big_loop_through_simulate_agrees_with_taboo_passes():
