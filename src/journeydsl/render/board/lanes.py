@@ -143,16 +143,21 @@ def kpi_name(ctx: Context, e: Expectation) -> str:
     from ..i18n import metric_label
 
     name = metric_label(e.metric, ctx.lang)
+    about = []
     if e.persona:
-        name += f" ({short(ctx.persona_label(e.persona))})"
+        about.append(short(ctx.persona_label(e.persona)))
     if e.place is not None:
         journey = ctx.journey
         if e.place_is_stage:
             label = next((s.label for s in journey.stages if s.id == e.place), e.place)
         else:
             label = journey.step(e.place).label
-        name += f" ({short(plain(label) or e.place)})"
-    return name
+        about.append(short(plain(label) or e.place))
+    if not about:
+        return name
+    if name.endswith(")"):  # `CLV (per customer, Small business)`, not `(...) (...)`
+        return f"{name[:-1]}, {', '.join(about)})"
+    return f"{name} ({', '.join(about)})"
 
 
 #: A label inside a KPI's name is cut to this many characters, so a long
