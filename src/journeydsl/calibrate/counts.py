@@ -125,36 +125,43 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     counts = Counts(files, names, rows, int(start), int(end), events, unmapped)
 
     say("ordering each customer's events")
+    personas = journey.persona_ids if "persona" in names else None
     engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_mapped AS " + sql.mapped(plan))
-    engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else None, end,
-                                               len(files.paths)))
+    engine.materialize("jf_events", sql.events(plan, personas, end, len(files.paths)))
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
     engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)
     say("counting")
-    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps()):
-        counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
-                                                int(still))
-    for pk, no, nxt, every, n, median in engine.fetch(sql.moves()):
-        found = MoveCount(int(n), float(median) / _US / 86_400)
+    ids = list(journey.persona_ids)
+    steps: dict[tuple[str, int], list[int]] = {}
+    for code, no, nxt, every, visits, censored, entries, still, moved, median in \
+            engine.fetch(sql.visits()):
+        found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
         if every:
-            counts.delays[(int(no), int(nxt))] = found
-        else:
+            if found and nxt is not None:
+                counts.delays[(int(no), int(nxt))] = found
+            continue
+        pk = sql.persona_key(int(code), ids)
+        total = steps.setdefault((pk, int(no)), [0, 0, 0, 0])
+        for i, n in enumerate((visits, censored, entries, still)):
+            total[i] += int(n)
+        if found and nxt is not None:
             counts.moves[(pk, int(no), int(nxt))] = found
-    for pk, no, total, n in engine.fetch(sql.AMOUNTS):
-        counts.amounts[(pk, int(no))] = (float(total), int(n))
+    counts.steps = {key: StepCount(*n) for key, n in sorted(steps.items())}
+    for code, no, total_amount, n in engine.fetch(sql.AMOUNTS):
+        counts.amounts[(sql.persona_key(int(code), ids), int(no))] = (float(total_amount), int(n))
     loops = [s.number for s in plan.steps if s.loop]
     if loops:
-        for pk, no, n, censored, runs in engine.fetch(sql.spells(loops)):
-            counts.spells.setdefault((pk, int(no)), []).append((int(n), bool(censored), int(runs)))
+        for code, no, n, censored, runs in engine.fetch(sql.spells(loops)):
+            counts.spells.setdefault((sql.persona_key(int(code), ids), int(no)), []).append(
+                (int(n), bool(censored), int(runs)))
         for runs in counts.spells.values():
             runs.sort()
-    if "persona" in names:
+    if counts.customers(sql.UNKNOWN_PERSONA):
+        # Only then: the values are found again among those customers' events.
         unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
         counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
-        if unknown:
-            counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
+        counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
     backwards = engine.fetch(sql.BACKWARDS)[0]
     if backwards[0]:
         counts.warnings.append(_backwards(engine, files, names, int(backwards[0]),
