@@ -199,9 +199,12 @@ def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> 
     A visit's next visit is the next event, except for a visit of several
     events at a step that does not loop (`dup`): its next is the event after
     its last one, which `FIX` finds for those visits alone. A run of
-    consecutive visits at a loop step is numbered by the events before it
-    that are not at the step: the same for every visit of the run, another
-    for the step's next run. `personas`: the journey's, None when the log
+    consecutive visits at a loop step is known by its edges, which SPELLS
+    pairs: its first event (`run_start`), its last uncensored one
+    (`run_kept`) and its last (`run_end`), with each event's position `i`
+    in the customer's order. (Numbering the runs instead takes a running
+    sum, a window function that cost as much as the rest of the pass, and
+    grouping every event by its run.) `personas`: the journey's, None when the log
     has no persona column; `files`: how many files the log has (with one,
     every event is in the previous one's file)."""
     # Without a persona column (personas None) no window works it out.
@@ -210,32 +213,31 @@ def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> 
         if personas is not None else str(NO_PERSONA_CODE)
     code = persona_code(personas) if personas is not None else "CAST(NULL AS INT)"
     loops = [s.number for s in plan.steps if s.loop]
-    running = f"{ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    # A visit's run at loop step n: the customer's events so far not at n.
-    runs = "".join(f", SUM(CASE WHEN no = {n} THEN 0 ELSE 1 END) OVER ({running}) AS run{n}"
-                   for n in loops)
-    run = ("CASE " + " ".join(f"WHEN no = {n} THEN run{n}" for n in loops)
-           + " END") if loops else "CAST(NULL AS BIGINT)"
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
+    position = f", ROW_NUMBER() OVER ({ORDER}) AS i" if loops else ", CAST(NULL AS BIGINT) AS i"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
     window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
                                    for s in plan.steps) + " END"
+    censored = f"({int(end)} - t < {window})"
+    run_end = f"({loop} AND (next_no IS NULL OR next_no <> no))"
     return f"""
         SELECT u, t, pos, a, no, pk,
-               ({int(end)} - t < {window}) AS cens,
+               {censored} AS cens,
                (first OR prev_no <> no OR {loop}) AS start,
                first, next_no, next_t,
                (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
                                 OR COALESCE(next_no = no, FALSE))) AS dup,
-               {run} AS run,
+               i, ({loop} AND (first OR prev_no <> no)) AS run_start, {run_end} AS run_end,
+               ({loop} AND NOT {censored} AND (next_no IS NULL OR next_no <> no
+                                              OR {censored.replace(" t ", " next_t ")})) AS run_kept,
                COALESCE({"" if files == 1 else "prev_f = f AND "}prev_pos > pos, FALSE) AS back
         FROM (SELECT *, (prev_no IS NULL) AS first
               FROM (SELECT u, t, pos, {file}a, no, {persona} AS pk,
                            LAG(no) OVER ({ORDER}) AS prev_no,
                            LEAD(no) OVER ({ORDER}) AS next_no,
                            LEAD(t) OVER ({ORDER}) AS next_t,
-                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{runs}
+                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{position}
                     FROM (SELECT u, t, pos, {file}a, no, {code} AS pc FROM jf_mapped) AS m
                     ) AS x) AS y"""
 
@@ -252,12 +254,12 @@ FIX = f"""
     WHERE start"""
 
 #: `jf_visits`: every visit with its next (the move and its time), whether
-#: it is the customer's first and censored, and its run at a loop step.
+#: it is the customer's first and censored.
 VISITS = """
-    SELECT u, no, t, pk, cens, first, next_no, next_t, run
+    SELECT u, no, t, pk, cens, first, next_no, next_t
     FROM jf_events WHERE start AND NOT dup
     UNION ALL
-    SELECT u, no, t, pk, cens, first, next_no, next_t, CAST(NULL AS BIGINT) AS run
+    SELECT u, no, t, pk, cens, first, next_no, next_t
     FROM jf_fix"""
 
 
@@ -297,16 +299,29 @@ def spells(loops: list[int]) -> str:
     the step had each length, and whether the run was censored (the
     renewals of each customer, for the sBG fit). A run is seen up to its
     first censored visit, which is its last as far as the fit knows (a
-    run's censored visits are its last: its times only grow)."""
+    run's censored visits are its last: its times only grow).
+
+    Read from the runs' edges alone, in the customer's order: a run's
+    first event, its last uncensored one (if any) and its last, so between
+    a run's first and last edge there is at most its last uncensored one.
+    Its length as seen is the uncensored visits (from its first event to
+    its last uncensored one) and one more when its last is censored."""
     numbers = ", ".join(str(int(n)) for n in loops)
+    edges = "PARTITION BY u ORDER BY i"
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
-            SELECT u, pk, no, run,
-                   SUM(CASE WHEN cens THEN 0 ELSE 1 END)
-                       + MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS n,
-                   MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS censored
-            FROM jf_events WHERE no IN ({numbers})
-            GROUP BY u, pk, no, run) AS s
+            SELECT pk, no, cens AS censored,
+                   COALESCE(kept - first_i + 1, 0) + CASE WHEN cens THEN 1 ELSE 0 END AS n
+            FROM (SELECT pk, no, cens, run_end,
+                         CASE WHEN run_start THEN i
+                              WHEN LAG(run_start) OVER ({edges}) THEN LAG(i) OVER ({edges})
+                              ELSE LAG(i, 2) OVER ({edges}) END AS first_i,
+                         CASE WHEN run_kept THEN i
+                              WHEN NOT run_start AND LAG(run_kept) OVER ({edges})
+                                  THEN LAG(i) OVER ({edges}) END AS kept
+                  FROM jf_events
+                  WHERE no IN ({numbers}) AND (run_start OR run_end OR run_kept)) AS e
+            WHERE run_end) AS s
         GROUP BY pk, no, n, censored"""
 
 
