@@ -31,7 +31,9 @@ class Engine(Protocol):
     def open(self, files: LogFiles, names: dict[str, str], time_type: str) -> None: ...
     def run(self, text: str) -> None: ...
     def materialize(self, name: str, text: str) -> None: ...
+    def view(self, name: str, text: str) -> None: ...
     def fetch(self, text: str) -> list[tuple[Any, ...]]: ...
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]: ...
     def progress(self) -> float: ...
     def close(self) -> None: ...
 
@@ -126,16 +128,19 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
 
     say("ordering each customer's events")
     personas = journey.persona_ids if "persona" in names else None
-    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_mapped AS " + sql.mapped(plan))
+    engine.view("jf_mapped", sql.mapped(plan))
     engine.materialize("jf_events", sql.events(plan, personas, end, len(files.paths)))
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
-    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)
+    engine.view("jf_visits", sql.VISITS)
     say("counting")
     ids = list(journey.persona_ids)
+    loops = [s.number for s in plan.steps if s.loop]
+    # The longest first: the engine may run them side by side.
+    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
+        [sql.visits(), sql.spells(loops) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
     steps: dict[tuple[str, int], list[int]] = {}
-    for code, no, nxt, every, visits, censored, entries, still, moved, median in \
-            engine.fetch(sql.visits()):
+    for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
         found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
         if every:
             if found and nxt is not None:
@@ -148,21 +153,18 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         if found and nxt is not None:
             counts.moves[(pk, int(no), int(nxt))] = found
     counts.steps = {key: StepCount(*n) for key, n in sorted(steps.items())}
-    for code, no, total_amount, n in engine.fetch(sql.AMOUNTS):
+    for code, no, total_amount, n in amount_rows:
         counts.amounts[(sql.persona_key(int(code), ids), int(no))] = (float(total_amount), int(n))
-    loops = [s.number for s in plan.steps if s.loop]
-    if loops:
-        for code, no, n, censored, runs in engine.fetch(sql.spells(loops)):
-            counts.spells.setdefault((sql.persona_key(int(code), ids), int(no)), []).append(
-                (int(n), bool(censored), int(runs)))
-        for runs in counts.spells.values():
-            runs.sort()
+    for code, no, n, censored, runs in spell_rows:
+        counts.spells.setdefault((sql.persona_key(int(code), ids), int(no)), []).append(
+            (int(n), bool(censored), int(runs)))
+    for spell in counts.spells.values():
+        spell.sort()
     if counts.customers(sql.UNKNOWN_PERSONA):
         # Only then: the values are found again among those customers' events.
         unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
         counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
         counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
-    backwards = engine.fetch(sql.BACKWARDS)[0]
     if backwards[0]:
         counts.warnings.append(_backwards(engine, files, names, int(backwards[0]),
                                           str(backwards[1])))

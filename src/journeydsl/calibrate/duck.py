@@ -164,11 +164,44 @@ class DuckEngine:
     def materialize(self, name: str, text: str) -> None:
         self.run(f"CREATE TABLE {name} AS {text}")
 
+    def view(self, name: str, text: str) -> None:
+        # A view of the database, not of this connection alone (TEMPORARY):
+        # `fetch_all`'s cursors read it too.
+        self.run(f"CREATE OR REPLACE VIEW {name} AS {text}")
+
     def fetch(self, text: str) -> list[tuple[Any, ...]]:
         statement = sql.transpile(text, self.dialect)
         rows: list[tuple[Any, ...]] = self._guard(
             lambda: self.con.execute(statement).fetchall(), self.files)
         return rows
+
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each query, the queries run side by side (a cursor
+        each): the counts read the ordered events once they are written,
+        and most of them spend their time in one thread (a median's values
+        sorted, a few groups), so two at once use both cores."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        statements = [sql.transpile(text, self.dialect) for text in texts]
+        cursors = [self.con.cursor() for _ in statements]
+
+        def one(i: int) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = self._guard(
+                lambda: cursors[i].execute(statements[i]).fetchall(), self.files)
+            return rows
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, len(statements))) as pool:
+                futures = [pool.submit(one, i) for i in range(len(statements))]
+                try:
+                    return [future.result() for future in futures]
+                except BaseException:  # Ctrl-C or an error: stop the others
+                    for cursor in cursors:
+                        cursor.interrupt()
+                    raise
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
     def progress(self) -> float:
         """The running query's progress in percent (-1: none)."""

@@ -176,6 +176,12 @@ class SparkEngine:
         self._cached.append(frame)
         self._view(name, frame)
 
+    def view(self, name: str, text: str) -> None:
+        self.run(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {text}")
+
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]:
+        return [self.fetch(text) for text in texts]
+
     def fetch(self, text: str) -> list[tuple[Any, ...]]:
         statement = sql.transpile(text, self.dialect)
         rows = self._guard(lambda: self.spark.sql(statement).collect())

@@ -338,6 +338,9 @@ UNKNOWN_PERSONAS = f"""
     WHERE i = 1
     GROUP BY p ORDER BY n DESC, p LIMIT 10"""
 
+#: No rows (for a count the journey does not need, such as SPELLS without loops).
+NOTHING = "SELECT 1 AS x WHERE FALSE"
+
 #: Events a file lists after a later event of the same customer.
 BACKWARDS = """
     SELECT COUNT(*) AS n, MIN(u) AS example FROM jf_events WHERE back"""
