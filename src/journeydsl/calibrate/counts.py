@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
@@ -22,6 +22,7 @@ from .logs import LogFiles, LogProblem, LogSpec, fail, find_files, missing_colum
 from .plan import Plan
 
 _US = 1_000_000
+T = TypeVar("T")
 
 
 class Engine(Protocol):
@@ -34,6 +35,8 @@ class Engine(Protocol):
     def view(self, name: str, text: str) -> None: ...
     def fetch(self, text: str) -> list[tuple[Any, ...]]: ...
     def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]: ...
+    def fetch_beside(self, text: str, then: Callable[[list[tuple[Any, ...]]], T], name: str,
+                     table: str) -> T: ...
     def progress(self) -> float: ...
     def close(self) -> None: ...
 
@@ -101,44 +104,29 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     have = engine.columns(files)
     names = _check_columns(spec, files, have)
     engine.open(files, names, have[names["time"]])
-    say("reading the log")
-    summary = engine.fetch(sql.SUMMARY)
-    rows = sum(r[1] for r in summary)
-    where = files.paths[0] if len(files.paths) == 1 else spec.label
-    if rows == 0:
-        raise fail("JD602", "the event log has no rows", where,
-                   "journey fit needs one row per event: user, event, time")
-    totals = {key: sum(r[i] or 0 for r in summary)
-              for i, key in enumerate(("no_user", "no_time", "bad_time", "bad_amount"), 2)}
-    problems = [_unreadable(engine, files, names, key, n)
-                for key, n in totals.items() if n]
-    if problems:
-        raise LogProblem(problems)
-    events = {("" if r[0] is None else str(r[0])): int(r[1]) for r in summary}
-    unmapped = sorted(((e, n) for e, n in events.items() if e not in plan.events),
-                      key=lambda x: (-x[1], x[0]))
-    if all(e not in plan.events for e in events):
-        top = ", ".join(f"`{shown(e)}`" for e, _ in unmapped[:5])
-        raise fail("JD602", "no event of the log marks a step of the journey", where,
-                   f"the log's most frequent events are {top}: name them on the steps with "
-                   '`event "NAME"` (a step without `event` is marked by its own id)')
-    start = min(r[6] for r in summary if r[6] is not None)
-    end = max(r[7] for r in summary if r[7] is not None)
-    counts = Counts(files, names, rows, int(start), int(end), events, unmapped)
-
-    say("ordering each customer's events")
     personas = journey.persona_ids if "persona" in names else None
     engine.view("jf_mapped", sql.mapped(plan))
-    engine.materialize("jf_events", sql.events(plan, personas, end, len(files.paths)))
+    where = files.paths[0] if len(files.paths) == 1 else spec.label
+
+    def summarized(summary: list[tuple[Any, ...]]) -> Counts:
+        """The log's summary checked (LogProblem if it cannot be fitted)."""
+        return _summarized(engine, files, names, plan, where, summary)
+
+    # The summary and the ordering pass (which does not need the log's end)
+    # run side by side; a log that cannot be fitted stops the ordering.
+    say("reading the log and ordering each customer's events")
+    counts = engine.fetch_beside(sql.SUMMARY, summarized, "jf_events",
+                                 sql.events(plan, personas, len(files.paths)))
+    end = counts.end_us
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
-    engine.view("jf_visits", sql.VISITS)
+    engine.view("jf_visits", sql.visits_view(end))
     say("counting")
     ids = list(journey.persona_ids)
     loops = [s.number for s in plan.steps if s.loop]
     # The longest first: the engine may run them side by side.
     visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
-        [sql.visits(), sql.spells(loops) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
+        [sql.visits(), sql.spells(loops, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
     steps: dict[tuple[str, int], list[int]] = {}
     for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
         found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
@@ -169,6 +157,33 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         counts.warnings.append(_backwards(engine, files, names, int(backwards[0]),
                                           str(backwards[1])))
     return counts
+
+
+def _summarized(engine: Engine, files: LogFiles, names: dict[str, str], plan: Plan, where: str,
+                summary: list[tuple[Any, ...]]) -> Counts:
+    """Counts with the rows, event names and time span of SUMMARY's rows;
+    LogProblem for an empty log, unreadable values or no mapped event."""
+    rows = sum(r[1] for r in summary)
+    if rows == 0:
+        raise fail("JD602", "the event log has no rows", where,
+                   "journey fit needs one row per event: user, event, time")
+    totals = {key: sum(r[i] or 0 for r in summary)
+              for i, key in enumerate(("no_user", "no_time", "bad_time", "bad_amount"), 2)}
+    problems = [_unreadable(engine, files, names, key, n)
+                for key, n in totals.items() if n]
+    if problems:
+        raise LogProblem(problems)
+    events = {("" if r[0] is None else str(r[0])): int(r[1]) for r in summary}
+    unmapped = sorted(((e, n) for e, n in events.items() if e not in plan.events),
+                      key=lambda x: (-x[1], x[0]))
+    if all(e not in plan.events for e in events):
+        top = ", ".join(f"`{shown(e)}`" for e, _ in unmapped[:5])
+        raise fail("JD602", "no event of the log marks a step of the journey", where,
+                   f"the log's most frequent events are {top}: name them on the steps with "
+                   '`event "NAME"` (a step without `event` is marked by its own id)')
+    start = min(r[6] for r in summary if r[6] is not None)
+    end = max(r[7] for r in summary if r[7] is not None)
+    return Counts(files, names, rows, int(start), int(end), events, unmapped)
 
 
 def _check_columns(spec: LogSpec, files: LogFiles, have: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from . import sql
 from .logs import LogFiles, LogProblem, fail
@@ -33,6 +33,8 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
 _FILE_ROWS = 1 << 40
 #: DuckDB's memory budget for one fit.
 MEMORY_LIMIT = "1500MB"
+
+T = TypeVar("T")
 
 WANTED = {"user": "text or an integer id", "event": "text",
           "time": "a timestamp (or text in ISO 8601, such as 2024-03-01T09:30:00Z)",
@@ -65,6 +67,7 @@ class DuckEngine:
         self.con.execute("SET enable_progress_bar = true")
         self.con.execute("SET enable_progress_bar_print = false")
         self.files: LogFiles | None = None
+        self._active: Any = self.con  # the connection running the longest query
 
     def close(self) -> None:
         self.con.close()
@@ -175,6 +178,35 @@ class DuckEngine:
             lambda: self.con.execute(statement).fetchall(), self.files)
         return rows
 
+    def fetch_beside(self, text: str, then: Callable[[list[tuple[Any, ...]]], T], name: str,
+                     table: str) -> T:
+        """`then` of the rows of `text`, while the table `name` is made of
+        `table` beside it (a cursor of its own). When `then` raises (the
+        log cannot be fitted), making the table is stopped."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        statement = sql.transpile(f"CREATE TABLE {name} AS {table}", self.dialect)
+        cursor = self.con.cursor()
+        self._active = cursor  # the longer of the two: the progress shown
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                making = pool.submit(
+                    lambda: self._guard(lambda: cursor.execute(statement), self.files))
+                try:
+                    result = then(self.fetch(text))
+                except BaseException:
+                    cursor.interrupt()
+                    try:
+                        making.result()
+                    except BaseException:  # stopped, or failed on the same log: the first error
+                        pass
+                    raise
+                making.result()
+                return result
+        finally:
+            self._active = self.con
+            cursor.close()
+
     def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]:
         """The rows of each query, the queries run side by side (a cursor
         each): the counts read the ordered events once they are written,
@@ -205,7 +237,7 @@ class DuckEngine:
 
     def progress(self) -> float:
         """The running query's progress in percent (-1: none)."""
-        return float(self.con.query_progress())
+        return float(self._active.query_progress())
 
     def _guard(self, action: Callable[[], Any], files: LogFiles | None) -> Any:
         """DuckDB's errors about the files as JD602 (never a traceback)."""

@@ -185,10 +185,13 @@ def persona_code(personas: list[str]) -> str:
     return f"CASE WHEN p IS NULL THEN NULL {cases}ELSE {UNKNOWN_CODE} END"
 
 
-def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> str:
+def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
-    window pass (one sort: what costs most): persona, censoring, visit
-    starts, the next event, runs at loop steps, time going backwards.
+    window pass (one sort: what costs most): persona, visit starts, the
+    next event, runs at loop steps, time going backwards, and when the
+    event and the next would stop being censored (`due`, `next_due`: the
+    time plus the step's window; `censored` compares them with the log's
+    end, which this pass need not know, so it runs beside SUMMARY).
     Only the columns the counts read are kept (writing the table is a good
     part of the pass).
 
@@ -201,7 +204,7 @@ def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> 
     its last one, which `FIX` finds for those visits alone. A run of
     consecutive visits at a loop step is known by its edges, which SPELLS
     pairs: its first event (`run_start`), its last uncensored one
-    (`run_kept`) and its last (`run_end`), with each event's position `i`
+    (found by SPELLS, from `due` and `next_due`) and its last (`run_end`), with each event's position `i`
     in the customer's order. (Numbering the runs instead takes a running
     sum, a window function that cost as much as the rest of the pass, and
     grouping every event by its run.) `personas`: the journey's, None when the log
@@ -219,18 +222,15 @@ def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> 
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
     window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
                                    for s in plan.steps) + " END"
-    censored = f"({int(end)} - t < {window})"
-    run_end = f"({loop} AND (next_no IS NULL OR next_no <> no))"
     return f"""
         SELECT u, t, pos, a, no, pk,
-               {censored} AS cens,
+               t + {window} AS due, next_t + {window} AS next_due,
                (first OR prev_no <> no OR {loop}) AS start,
                first, next_no, next_t,
                (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
                                 OR COALESCE(next_no = no, FALSE))) AS dup,
-               i, ({loop} AND (first OR prev_no <> no)) AS run_start, {run_end} AS run_end,
-               ({loop} AND NOT {censored} AND (next_no IS NULL OR next_no <> no
-                                              OR {censored.replace(" t ", " next_t ")})) AS run_kept,
+               i, ({loop} AND (first OR prev_no <> no)) AS run_start,
+               ({loop} AND (next_no IS NULL OR next_no <> no)) AS run_end,
                COALESCE({"" if files == 1 else "prev_f = f AND "}prev_pos > pos, FALSE) AS back
         FROM (SELECT *, (prev_no IS NULL) AS first
               FROM (SELECT u, t, pos, {file}a, no, {persona} AS pk,
@@ -242,25 +242,32 @@ def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> 
                     ) AS x) AS y"""
 
 
+def censored(end: int, due: str = "due") -> str:
+    """Whether an event is censored: less than its step's window before the
+    log's `end` (its `due` time is after the end)."""
+    return f"({due} > {int(end)})"
+
+
 #: `jf_fix`: the visits of several events at a step that does not loop,
 #: with their next visit: the next of their last event. Only those
 #: visits' first and last events are ordered again (few in most logs).
 FIX = f"""
-    SELECT u, no, t, pk, cens, first, nn AS next_no, nt AS next_t
-    FROM (SELECT u, no, t, pk, cens, first, start,
+    SELECT u, no, t, pk, due, first, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, pk, due, first, start,
                  LEAD(next_no) OVER ({ORDER}) AS nn,
                  LEAD(next_t) OVER ({ORDER}) AS nt
           FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
     WHERE start"""
 
-#: `jf_visits`: every visit with its next (the move and its time), whether
-#: it is the customer's first and censored.
-VISITS = """
-    SELECT u, no, t, pk, cens, first, next_no, next_t
-    FROM jf_events WHERE start AND NOT dup
-    UNION ALL
-    SELECT u, no, t, pk, cens, first, next_no, next_t
-    FROM jf_fix"""
+def visits_view(end: int) -> str:
+    """`jf_visits`: every visit with its next (the move and its time),
+    whether it is the customer's first and whether it is censored."""
+    return f"""
+        SELECT u, no, t, pk, {censored(end)} AS cens, first, next_no, next_t
+        FROM jf_events WHERE start AND NOT dup
+        UNION ALL
+        SELECT u, no, t, pk, {censored(end)} AS cens, first, next_no, next_t
+        FROM jf_fix"""
 
 
 def visits() -> str:
@@ -294,7 +301,7 @@ AMOUNTS = """
     FROM jf_events WHERE a IS NOT NULL GROUP BY pk, no"""
 
 
-def spells(loops: list[int]) -> str:
+def spells(loops: list[int], end: int) -> str:
     """Per persona key and loop step: how many runs of consecutive visits at
     the step had each length, and whether the run was censored (the
     renewals of each customer, for the sBG fit). A run is seen up to its
@@ -308,6 +315,8 @@ def spells(loops: list[int]) -> str:
     its last uncensored one) and one more when its last is censored."""
     numbers = ", ".join(str(int(n)) for n in loops)
     edges = "PARTITION BY u ORDER BY i"
+    # The run's last uncensored event: the next is not in the run, or censored.
+    kept = (f"(NOT {censored(end)} AND (run_end OR {censored(end, 'next_due')}))")
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
             SELECT pk, no, cens AS censored,
@@ -319,8 +328,10 @@ def spells(loops: list[int]) -> str:
                          CASE WHEN run_kept THEN i
                               WHEN NOT run_start AND LAG(run_kept) OVER ({edges})
                                   THEN LAG(i) OVER ({edges}) END AS kept
-                  FROM jf_events
-                  WHERE no IN ({numbers}) AND (run_start OR run_end OR run_kept)) AS e
+                  FROM (SELECT u, i, pk, no, {censored(end)} AS cens, run_start, run_end,
+                               {kept} AS run_kept
+                        FROM jf_events WHERE no IN ({numbers})) AS l
+                  WHERE run_start OR run_end OR run_kept) AS e
             WHERE run_end) AS s
         GROUP BY pk, no, n, censored"""
 
