@@ -19,9 +19,10 @@ Everything after that is here:
    order (ties in file order, then row order), in one window pass: the customer's
    persona (their first non-empty value, as a number), whether the event starts a
    visit (a new step, or any event at a step that loops on itself), the
-   next event, whether it is censored (less than its step's window before
-   the log's end) and whether the file had it before an earlier event of
-   the same customer (time going backwards).
+   next event, when it stops being censored (its time plus its step's
+   window: censored while that is after the log's end, which this pass
+   need not know, so it runs beside SUMMARY) and whether the file had it
+   before an earlier event of the same customer (time going backwards).
 4. `jf_visits`: the visits, each with the next one (the move and its time)
    and whether it is the customer's first (the entry); `jf_fix` finds the
    next visit of the visits that last several events.
