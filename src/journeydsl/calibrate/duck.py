@@ -62,12 +62,15 @@ class DuckEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
-        self.con.execute("SET TimeZone = 'UTC'")
-        # Progress is polled by query_progress() (a bar on stderr), never printed by DuckDB.
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        _session(self.con)
         self.files: LogFiles | None = None
         self._active: Any = self.con  # the connection running the longest query
+
+    def cursor(self) -> Any:
+        """Another connection to the fit's database, to run a query beside
+        another, with the same session settings (a cursor starts with the
+        machine's time zone, not UTC)."""
+        return _session(self.con.cursor())
 
     def close(self) -> None:
         self.con.close()
@@ -186,7 +189,7 @@ class DuckEngine:
         from concurrent.futures import ThreadPoolExecutor
 
         statement = sql.transpile(f"CREATE TABLE {name} AS {table}", self.dialect)
-        cursor = self.con.cursor()
+        cursor = self.cursor()
         self._active = cursor  # the longer of the two: the progress shown
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
@@ -215,7 +218,7 @@ class DuckEngine:
         from concurrent.futures import ThreadPoolExecutor
 
         statements = [sql.transpile(text, self.dialect) for text in texts]
-        cursors = [self.con.cursor() for _ in statements]
+        cursors = [self.cursor() for _ in statements]
 
         def one(i: int) -> list[tuple[Any, ...]]:
             rows: list[tuple[Any, ...]] = self._guard(
@@ -250,6 +253,16 @@ class DuckEngine:
             where = files.paths[0] if files and len(files.paths) == 1 else \
                 (os.path.commonpath(files.paths) if files else "<log>")
             raise _read_error(str(err), where) from None
+
+
+def _session(con: Any) -> Any:
+    """`con` with the fit's session settings: times in UTC (text times
+    without an offset are read as UTC), progress polled by query_progress()
+    (a bar on stderr), never printed by DuckDB."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
 
 
 def _read_error(message: str, where: str) -> LogProblem:
