@@ -120,13 +120,13 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     end = counts.end_us
     say("finding the visits")
     engine.materialize("jf_fix", sql.FIX)
-    engine.view("jf_visits", sql.visits_view(end))
+    engine.view("jf_visits", sql.visits_view(plan, end))
     say("counting")
     ids = list(journey.persona_ids)
     loops = [s.number for s in plan.steps if s.loop]
     # The longest first: the engine may run them side by side.
     visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
-        [sql.visits(), sql.spells(loops, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
+        [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
     steps: dict[tuple[str, int], list[int]] = {}
     for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
         found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None

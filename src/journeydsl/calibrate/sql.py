@@ -19,10 +19,11 @@ Everything after that is here:
    order (ties in file order, then row order), in one window pass: the customer's
    persona (their first non-empty value, as a number), whether the event starts a
    visit (a new step, or any event at a step that loops on itself), the
-   next event, when it stops being censored (its time plus its step's
-   window: censored while that is after the log's end, which this pass
-   need not know, so it runs beside SUMMARY) and whether the file had it
-   before an earlier event of the same customer (time going backwards).
+   next event, and whether the file had it before an earlier event of the
+   same customer (time going backwards). Not whether it is censored (less
+   than its step's window before the log's end): the counts read that
+   afterwards, so this pass need not know the log's end and runs beside
+   SUMMARY.
 4. `jf_visits`: the visits, each with the next one (the move and its time)
    and whether it is the customer's first (the entry); `jf_fix` finds the
    next visit of the visits that last several events.
@@ -189,10 +190,10 @@ def persona_code(personas: list[str]) -> str:
 def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
     window pass (one sort: what costs most): persona, visit starts, the
-    next event, runs at loop steps, time going backwards, and when the
-    event and the next would stop being censored (`due`, `next_due`: the
-    time plus the step's window; `censored` compares them with the log's
-    end, which this pass need not know, so it runs beside SUMMARY).
+    next event, runs at loop steps, time going backwards. Not whether an
+    event is censored: `censored` reads that from its time afterwards,
+    against the log's end, which this pass need not know (so it runs
+    beside SUMMARY).
     Only the columns the counts read are kept (writing the table is a good
     part of the pass).
 
@@ -205,7 +206,7 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     its last one, which `FIX` finds for those visits alone. A run of
     consecutive visits at a loop step is known by its edges, which SPELLS
     pairs: its first event (`run_start`), its last uncensored one
-    (found by SPELLS, from `due` and `next_due`) and its last (`run_end`), with each event's position `i`
+    (found by SPELLS) and its last (`run_end`), with each event's position `i`
     in the customer's order. (Numbering the runs instead takes a running
     sum, a window function that cost as much as the rest of the pass, and
     grouping every event by its run.) `personas`: the journey's, None when the log
@@ -221,11 +222,8 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     position = f", ROW_NUMBER() OVER ({ORDER}) AS i" if loops else ", CAST(NULL AS BIGINT) AS i"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
-    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
-                                   for s in plan.steps) + " END"
     return f"""
         SELECT u, t, pos, a, no, pk,
-               t + {window} AS due, next_t + {window} AS next_due,
                (first OR prev_no <> no OR {loop}) AS start,
                first, next_no, next_t,
                (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
@@ -243,32 +241,34 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
                     ) AS x) AS y"""
 
 
-def censored(end: int, due: str = "due") -> str:
-    """Whether an event is censored: less than its step's window before the
-    log's `end` (its `due` time is after the end)."""
-    return f"({due} > {int(end)})"
+def censored(plan: Plan, end: int, time: str = "t") -> str:
+    """Whether an event at step `no` and `time` is censored: less than its
+    step's window before the log's `end`."""
+    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
+                                   for s in plan.steps) + " END"
+    return f"({int(end)} - {time} < {window})"
 
 
 #: `jf_fix`: the visits of several events at a step that does not loop,
 #: with their next visit: the next of their last event. Only those
 #: visits' first and last events are ordered again (few in most logs).
 FIX = f"""
-    SELECT u, no, t, pk, due, first, nn AS next_no, nt AS next_t
-    FROM (SELECT u, no, t, pk, due, first, start,
+    SELECT u, no, t, pk, first, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, pk, first, start,
                  LEAD(next_no) OVER ({ORDER}) AS nn,
                  LEAD(next_t) OVER ({ORDER}) AS nt
           FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
     WHERE start"""
 
-def visits_view(end: int) -> str:
+def visits_view(plan: Plan, end: int) -> str:
     """`jf_visits`: every visit with its next (the move and its time),
     whether it is the customer's first and whether it is censored."""
     return f"""
-        SELECT u, no, t, pk, {censored(end)} AS cens, first, next_no, next_t
-        FROM jf_events WHERE start AND NOT dup
-        UNION ALL
-        SELECT u, no, t, pk, {censored(end)} AS cens, first, next_no, next_t
-        FROM jf_fix"""
+        SELECT u, no, t, pk, {censored(plan, end)} AS cens, first, next_no, next_t
+        FROM (SELECT u, no, t, pk, first, next_no, next_t FROM jf_events
+              WHERE start AND NOT dup
+              UNION ALL
+              SELECT u, no, t, pk, first, next_no, next_t FROM jf_fix) AS v"""
 
 
 def visits() -> str:
@@ -302,7 +302,7 @@ AMOUNTS = """
     FROM jf_events WHERE a IS NOT NULL GROUP BY pk, no"""
 
 
-def spells(loops: list[int], end: int) -> str:
+def spells(plan: Plan, end: int) -> str:
     """Per persona key and loop step: how many runs of consecutive visits at
     the step had each length, and whether the run was censored (the
     renewals of each customer, for the sBG fit). A run is seen up to its
@@ -314,10 +314,11 @@ def spells(loops: list[int], end: int) -> str:
     a run's first and last edge there is at most its last uncensored one.
     Its length as seen is the uncensored visits (from its first event to
     its last uncensored one) and one more when its last is censored."""
-    numbers = ", ".join(str(int(n)) for n in loops)
+    numbers = ", ".join(str(s.number) for s in plan.steps if s.loop)
     edges = "PARTITION BY u ORDER BY i"
     # The run's last uncensored event: the next is not in the run, or censored.
-    kept = (f"(NOT {censored(end)} AND (run_end OR {censored(end, 'next_due')}))")
+    # (Within a run the next event is at the same step: the same window.)
+    kept = f"(NOT {censored(plan, end)} AND (run_end OR {censored(plan, end, 'next_t')}))"
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
             SELECT pk, no, cens AS censored,
@@ -329,7 +330,7 @@ def spells(loops: list[int], end: int) -> str:
                          CASE WHEN run_kept THEN i
                               WHEN NOT run_start AND LAG(run_kept) OVER ({edges})
                                   THEN LAG(i) OVER ({edges}) END AS kept
-                  FROM (SELECT u, i, pk, no, {censored(end)} AS cens, run_start, run_end,
+                  FROM (SELECT u, i, pk, no, {censored(plan, end)} AS cens, run_start, run_end,
                                {kept} AS run_kept
                         FROM jf_events WHERE no IN ({numbers})) AS l
                   WHERE run_start OR run_end OR run_kept) AS e
