@@ -79,13 +79,19 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
     engine's budget (first_visits.TABOO_EVENTS); `diagnostic()` is JD410."""
 
     def __init__(self, journey: CompiledJourney, steps: list[str], passes: int,
-                 events: int, budget: int) -> None:
+                 events: int, budget: int, what: str = "steps") -> None:
         self.passes, self.events, self.budget = passes, events, budget
+        self.what = what  # "steps", or "stages" (stages walks leave and re-enter)
         super().__init__(journey, steps)
 
     def message(self) -> str:
         names = ", ".join(f"`{s}`" for s in self.steps[:4])
         more = f" and {len(self.steps) - 4} more" if len(self.steps) > 4 else ""
+        if self.what == "stages":
+            return (f"the reach of {self.passes:,} stages that walks leave and re-enter through "
+                    f"the loop through {names}{more} under the horizon needs a pass over the "
+                    f"loop per stage: up to {self.events:,} arrival times to follow, more than "
+                    f"the budget of {self.budget:,}")
         return (f"the reach of {self.passes:,} steps of the loop through {names}{more} "
                 f"under the horizon needs a pass over the loop per step: up to "
                 f"{self.events:,} arrival times to follow, more than the budget of "
@@ -96,11 +102,17 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
         moves = sorted(self.moves, key=lambda m: m.span.start)
         span = moves[0].span if moves else self.journey.keyword_span
         labels = [Label(m.span, "another move of the loop") for m in moves[1:4]]
-        why = ("no step of this loop is on all of its cycles, so each step's first visits "
-               "take a pass of their own; a loop whose every return passes one step (back "
-               "to the start, a renewal) is solved at once at any size. Route the returns "
-               "through one step, remove the `horizon` (reach without one is exact at any "
-               "size), or estimate with `journey simulate --method monte-carlo`")
+        if self.what == "stages":
+            why = ("each stage that walks can leave and enter again takes a pass of its own "
+                   "for its first visits; put fewer stages on the loop, remove the `horizon` "
+                   "(reach without one is exact at any size), or estimate with "
+                   "`journey simulate --method monte-carlo`")
+        else:
+            why = ("no step of this loop is on all of its cycles, so each step's first visits "
+                   "take a pass of their own; a loop whose every return passes one step (back "
+                   "to the start, a renewal) is solved at once at any size. Route the returns "
+                   "through one step, remove the `horizon` (reach without one is exact at any "
+                   "size), or estimate with `journey simulate --method monte-carlo`")
         return diag.make("JD410", self.message(), source, span, labels=labels, help=why)
 
 
@@ -121,7 +133,7 @@ def located(journey: CompiledJourney) -> Iterator[None]:
         steps = [journey.steps[i].id for i in numbers]
         if isinstance(err, LoopTooLarge):
             raise LoopTooLargeForReach(journey, steps, err.passes, err.events,
-                                       err.budget) from None
+                                       err.budget, err.what) from None
         raise TimeBudgetExceeded(journey, steps) from None
 
 
