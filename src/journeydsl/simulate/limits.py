@@ -161,6 +161,45 @@ def fine_loops(journey: CompiledJourney) -> bool:
     return instants > _LATTICE_BLOCKS and instants * states > EVENT_BUDGET
 
 
+#: first_visits.TABOO_EVENTS and HUB_MIN_STATES, repeated (no numpy in `check`'s screen)
+_TABOO_EVENTS = 50_000_000
+_HUB_MIN_STATES = 64
+
+
+def heavy_reach(journey: CompiledJourney) -> bool:
+    """Whether the first-visit passes of reach under the horizon (first_visits.py:
+    a pass per step of a big loop without a hub, a pass per stage that walks
+    leave and re-enter) could go past their budget, so that `journey check`
+    runs the engine on the file to report JD410 itself, as `simulate` would.
+    Pure Python, a bound: passes x the steps a pass may cover x the instants
+    before the horizon (`_distinct_times`), the passes being every step of
+    each loop of HUB_MIN_STATES steps or more and every stage on a cycle of
+    the stage graph. An ordinary file (small loops, stages entered once) is
+    never run; a big loop or many re-entered stages under a long horizon
+    are, and `check` then takes what `simulate` takes."""
+    from ..language.context import components
+
+    if journey.horizon_days is None:
+        return False
+    moves = list(journey.edges.values())
+    succ: dict[str, list[str]] = {s.id: [] for s in journey.steps}
+    for m in moves:
+        succ[m.source].append(m.target)
+    instants, _ = _distinct_times(journey)
+    n = len(journey.steps)
+    events = sum(len(group) ** 2 for group in components(list(succ), succ)
+                 if len(group) >= _HUB_MIN_STATES) * instants
+    stage_of = {s.id: s.stage for s in journey.steps}
+    stage_succ: dict[str, list[str]] = {stage: [] for stage in set(stage_of.values())}
+    for m in moves:
+        a, b = stage_of[m.source], stage_of[m.target]
+        if a != b:
+            stage_succ[a].append(b)
+    again = sum(len(group) for group in components(sorted(stage_succ), stage_succ)
+                if len(group) > 1)
+    return events + again * n * instants > _TABOO_EVENTS
+
+
 def _flows(journey: CompiledJourney) -> list[Move | Referral]:
     # moves and referrals alike: the referral cascade is propagated the same way
     return [*journey.edges.values(), *journey.sends.values()]
