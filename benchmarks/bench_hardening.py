@@ -155,8 +155,12 @@ def cases() -> list[Case]:
     add(Case("reach", "10,000-step loop, 1y", "loop_10k", ["simulate"], 5, "ok", "hours"))
     add(Case("reach", "10,000-step loop, 100 stages, 1y", "loop_10k_stages", ["simulate"], 5,
              "ok", "8.9 s"))
-    add(Case("reach", "10,000-step loop, 100 stages, 1y", "loop_10k_stages", ["check"], 10,
+    add(Case("reach", "10,000-step loop, 100 stages, 1y", "loop_10k_stages", ["check"], 5,
              "ok", "-"))
+    add(Case("reach", "3,000-step loop, no hub, 3y (bench_check)", "bench_check_150",
+             ["simulate"], 20, "diag", "-"))
+    add(Case("reach", "3,000-step loop, no hub, 3y (bench_check)", "bench_check_150",
+             ["check"], 5, "ok", "-"))
     add(Case("reach", "1,000 stages on an hourly loop, 30d", "stages_1000", ["simulate"], 2,
              "diag", "(14 s of passes)"))
     add(Case("reach", "1,000 stages on an hourly loop, 30d", "stages_1000", ["check"], 2,
@@ -165,6 +169,7 @@ def cases() -> list[Case]:
 
 
 def generated(folder: Path) -> dict[str, Path]:
+    from bench_check import generate as generate_check
     from bench_horizon import big_loop
     from bench_simulate_exact import generate
 
@@ -177,6 +182,7 @@ def generated(folder: Path) -> dict[str, Path]:
         "loop_10k": big_loop(10_000),
         "loop_10k_stages": staged_loop(10_000, 100),
         "stages_1000": staged_loop(1_000, 1_000, "30d", "1h"),
+        "bench_check_150": generate_check(stages=150),
     }
     out = {}
     for key, text in texts.items():

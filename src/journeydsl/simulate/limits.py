@@ -164,19 +164,28 @@ def fine_loops(journey: CompiledJourney) -> bool:
 #: first_visits.TABOO_EVENTS and HUB_MIN_STATES, repeated (no numpy in `check`'s screen)
 _TABOO_EVENTS = 50_000_000
 _HUB_MIN_STATES = 64
+#: The first pass `check` may run to find out (states x instants before the
+#: horizon: about a second of the engine): beyond, only the commands that
+#: need reach report JD410.
+CHECK_RUN_CELLS = 2_000_000
 
 
 def heavy_reach(journey: CompiledJourney) -> bool:
     """Whether the first-visit passes of reach under the horizon (first_visits.py:
     a pass per step of a big loop without a hub, a pass per stage that walks
-    leave and re-enter) could go past their budget, so that `journey check`
-    runs the engine on the file to report JD410 itself, as `simulate` would.
+    leave and re-enter) could go past their budget, and finding out is
+    cheap, so that `journey check` runs the engine on the file to report
+    JD410 itself, as `simulate` would.
+
     Pure Python, a bound: passes x the steps a pass may cover x the instants
     before the horizon (`_distinct_times`), the passes being every step of
     each loop of HUB_MIN_STATES steps or more and every stage on a cycle of
     the stage graph. An ordinary file (small loops, stages entered once) is
-    never run; a big loop or many re-entered stages under a long horizon
-    are, and `check` then takes what `simulate` takes."""
+    never run. Nor is one whose first pass alone would cost more than
+    CHECK_RUN_CELLS (the states walks reach times the instants): `check`
+    stays within a few times a bare parse on thousands of steps in a loop
+    (benchmarks/bench_check.py), and JD410 comes from the commands that need
+    reach (`simulate`, `report`, `render --flows`, ...), located as well."""
     from ..language.context import components
 
     if journey.horizon_days is None:
@@ -185,7 +194,9 @@ def heavy_reach(journey: CompiledJourney) -> bool:
     succ: dict[str, list[str]] = {s.id: [] for s in journey.steps}
     for m in moves:
         succ[m.source].append(m.target)
-    instants, _ = _distinct_times(journey)
+    instants, states = _distinct_times(journey)
+    if instants * states > CHECK_RUN_CELLS:
+        return False
     n = len(journey.steps)
     events = sum(len(group) ** 2 for group in components(list(succ), succ)
                  if len(group) >= _HUB_MIN_STATES) * instants
