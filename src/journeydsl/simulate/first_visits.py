@@ -134,8 +134,8 @@ def arrived(both: list[Series]) -> np.ndarray:
     return np.fromiter((len(x.t) > 0 for x in both), bool, count=len(both))
 
 
-def reentered_stage_reach(timed: _Timed, stages: list[int], st: np.ndarray, labels: np.ndarray,
-                both: list[Series]) -> dict[int, float]:
+def reentered_stage_reach(timed: _Timed, stages: list[int], st: np.ndarray,
+                          labels: np.ndarray, both: list[Series]) -> dict[int, float]:
     """Reach of each stage walks can leave and re-enter: a taboo pass each
     (walks stopping on entering the stage), over the steps that something
     reaches before the horizon and that lead into the stage. Bounded like
