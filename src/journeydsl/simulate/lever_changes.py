@@ -23,7 +23,9 @@ exact.py; d_D = d x the move's discount):
                  times the change of h, the profit after the first goal step
                  times the change of P = (I - Qd)^-1 (margin x value - cost),
                  and the rank-one change of the discounted visits before
-                 conversion (see `_exact`)
+                 conversion (see `_exact`); the discounted visits t -> s
+                 that pass a goal step come from their own solves
+                 (`_through_goal`), never as Nd[t, s] - Nd_U[t, s]
   clv            (d E[M; conv.] - clv d conversion) / (conversion + d conversion)
 
 The factorizations use the steps' block order (strongly connected
