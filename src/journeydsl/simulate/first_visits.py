@@ -113,11 +113,12 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
     least = HUB_MIN_STATES if min_states is None else min_states
     taboo: list[int] = []
     events, worst, most = 0, (0, 0), 0
+    refusals: dict[int, str] = {}  # loop (its first step) -> why the hub method declined it
     for label, steps in by_loop.items():
         members = np.flatnonzero(labels == label)
         found = None
         if len(members) >= least:
-            found = through_hub(timed, members, steps, both)
+            found = through_hub(timed, members, steps, both, refusals)
             if found is None:  # refused up front (below) when too many passes
                 # a pass follows at most the times the first one reached
                 cost = len(steps) * sum(len(both[s].t) for s in members.tolist())
@@ -129,7 +130,9 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
         else:
             out.update(found)
     if events > TABOO_EVENTS:
-        raise LoopTooLarge(np.flatnonzero(labels == worst[0]).tolist(), worst[1], events)
+        loop = np.flatnonzero(labels == worst[0])
+        raise LoopTooLarge(loop.tolist(), worst[1], events,
+                           hub_refused=refusals.get(int(loop[0])) == "budget")
     active = arrived(both)
     for s in taboo:
         out[s] = taboo_pass(timed, np.arange(n) == s, active)
@@ -192,10 +195,14 @@ class LoopTooLarge(TooManyEvents):
     would take more taboo passes than TABOO_EVENTS allows (`limits.located`
     makes it JD410). `states`: the loop's steps; `events`: the estimate."""
 
-    def __init__(self, states: list[int], passes: int, events: int, what: str = "steps") -> None:
+    def __init__(self, states: list[int], passes: int, events: int, what: str = "steps",
+                 hub_refused: bool = False) -> None:
         super().__init__(states)
         self.passes, self.events, self.budget = passes, events, TABOO_EVENTS
         self.what = what  # "steps" or "stages": whose reach takes the passes
+        # the loop has a hub, but its lattice or its work passed their budgets
+        # (the help must not then say the loop has none)
+        self.hub_refused = hub_refused
 
 
 def _hub(k: int, src: np.ndarray, dst: np.ndarray) -> int | None:
@@ -235,11 +242,14 @@ def _topological(k: int, src: np.ndarray, dst: np.ndarray, skip: int) -> list[in
     return out
 
 
-def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list[Series]
-                ) -> dict[int, float] | None:
+def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list[Series],
+                refusals: dict[int, str] | None = None) -> dict[int, float] | None:
     """Reach of `steps` (all in the loop `members`) by the hub decomposition
     (module doc); None when the loop has no hub, or the lattice or the work
-    would pass their budgets (the caller then runs taboo passes)."""
+    would pass their budgets (the caller then runs taboo passes; `refusals`,
+    keyed by the loop's first step, says which: "no hub" or "budget")."""
+    if refusals is None:
+        refusals = {}
     chain, horizon = timed.chain, timed.horizon
     row, col, rate, delay = chain.move_row, chain.move_col, chain.move_rate, timed.delay
     k = len(members)
@@ -251,6 +261,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
         return None
     h = _hub(k, src, dst)
     if h is None:
+        refusals[int(members[0])] = "no hub"
         return None
     g = 0
     for q in np.unique(d[d > 0]).tolist():
@@ -278,6 +289,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
     t_in, s_in, x_in = map(np.concatenate, (parts_t, parts_s, parts_x))
     residues = np.unique(t_in % g)
     if k * length * (len(residues) + 2) > HUB_CELLS:
+        refusals[int(members[0])] = "budget"
         return None
     order = _topological(k, src, dst, h)
     forward = _moves_by(src, order, h)
@@ -301,6 +313,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
     # steps x instants x the reach of the returns: the recursion's work
     support = int(np.flatnonzero(returns)[-1]) + 1 if returns.any() else 1
     if len(others) * length * min(length, support) * len(residues) > HUB_WORK:
+        refusals[int(members[0])] = "budget"
         return None
     for r in residues.tolist():
         size = -(-(horizon - r) // g)  # instants at times r + g j < H

@@ -79,9 +79,11 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
     engine's budget (first_visits.TABOO_EVENTS); `diagnostic()` is JD410."""
 
     def __init__(self, journey: CompiledJourney, steps: list[str], passes: int,
-                 events: int, budget: int, what: str = "steps") -> None:
+                 events: int, budget: int, what: str = "steps", hub_refused: bool = False
+                 ) -> None:
         self.passes, self.events, self.budget = passes, events, budget
         self.what = what  # "steps", or "stages" (stages walks leave and re-enter)
+        self.hub_refused = hub_refused  # a hub exists; its lattice is past its budget
         super().__init__(journey, steps)
 
     def message(self) -> str:
@@ -107,6 +109,13 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
                    "for its first visits; put fewer stages on the loop, remove the `horizon` "
                    "(reach without one is exact at any size), or estimate with "
                    "`journey simulate --method monte-carlo`")
+        elif self.hub_refused:
+            why = ("every return of this loop passes one step, but solving through it needs "
+                   "the loop's steps times the instants of its delays' common step up to the "
+                   "horizon, past the engine's budget: shorten the horizon, write the loop's "
+                   "delays in a coarser common unit, remove the `horizon` (reach without one "
+                   "is exact at any size), or estimate with `journey simulate --method "
+                   "monte-carlo`")
         else:
             why = ("no step of this loop is on all of its cycles, so each step's first visits "
                    "take a pass of their own; a loop whose every return passes one step (back "
@@ -133,7 +142,7 @@ def located(journey: CompiledJourney) -> Iterator[None]:
         steps = [journey.steps[i].id for i in numbers]
         if isinstance(err, LoopTooLarge):
             raise LoopTooLargeForReach(journey, steps, err.passes, err.events,
-                                       err.budget, err.what) from None
+                                       err.budget, err.what, err.hub_refused) from None
         raise TimeBudgetExceeded(journey, steps) from None
 
 
