@@ -153,9 +153,12 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
-    report.describe_converters()
-    report.place_stderr = money.stderr(books, chains, which, mix, k)
-    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration)
+    # the standard errors of money by place and the top share: when read
+    report.later(("place_stderr",),
+                 lambda: {"place_stderr": money.stderr(books, chains, which, mix, k)})
+    report.later(("top_revenue_share", "top_revenue_stderr"),
+                 lambda: dict(zip(("top_revenue_share", "top_revenue_stderr"),
+                                  top_share(earners, concentration))))
     infinite_reasons = set(report.blended.unknown.values())
     for name, why in report.blended.undefined().items():
         key = METRIC[name].json
