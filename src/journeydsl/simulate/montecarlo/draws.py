@@ -160,7 +160,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
                  lambda: dict(zip(("top_revenue_share", "top_revenue_stderr"),
                                   top_share(earners, concentration))))
     infinite_reasons = set(report.blended.unknown.values())
-    for name, why in report.blended.undefined().items():
+    for name, why in report.blended.undefined(curves=False).items():  # (no curve metric has one)
         key = METRIC[name].json
         if key in report.uncertainty and why in infinite_reasons:  # (and ratios of them)
             report.uncertainty[key] = {"stderr": None, "p05": None, "p50": None, "p95": None}

@@ -214,9 +214,10 @@ class Ledger:
 
     # ---- summing
     def close(self) -> None:
-        """Sum everything gathered (before `place`, `by_entry` or `events` are read)."""
+        """Sum everything gathered (before `place` or `by_entry` are read; the
+        profit events' last sum waits for `events`: only a payback or a
+        profit curve reads them)."""
         self.flush()
-        self._reduce()
         # the pool's visits by (batch, code) into money by (pair, batch, step)
         if self._by_code.any():
             eng, n = self.eng, self.eng.n
@@ -361,6 +362,7 @@ class Ledger:
         """(pair * E + entry index, time in days, summed discounted profit),
         sorted by key then time."""
         self.close()
+        self._reduce()
         return self.keys, self.times, self.amounts
 
 
