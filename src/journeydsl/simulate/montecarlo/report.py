@@ -152,7 +152,6 @@ class MonteCarloReport(Report):
     prospects: int = 0
     draws: int = 1
     seed: int | None = None
-    uncertainty: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rescaled_draws: int = 0
     rescaled_steps: dict[str, dict[str, int]] = field(default_factory=dict)
     transitions: int = 0
@@ -162,7 +161,8 @@ class MonteCarloReport(Report):
     concentration_fraction: float = 0.08
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
-    undefined: dict[str, str] = field(default_factory=dict)
+    # (read as `undefined`, after the uncertainty has added its own)
+    _notes: dict[str, str] = field(default_factory=dict, repr=False)
     # converters of the mix: discounted value, cost, weight and clv (margin x
     # value less the costs from the first goal visit on), for top_share
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
@@ -177,7 +177,8 @@ class MonteCarloReport(Report):
     def __post_init__(self) -> None:
         self.later(("clv_distribution", "revenue_concentration", "profit_concentration"),
                    self._describe_converters)
-        self._known.update(place_stderr={}, top_revenue_share=None, top_revenue_stderr=None)
+        self._known.update(uncertainty={}, place_stderr={}, top_revenue_share=None,
+                           top_revenue_stderr=None)
 
     def later(self, names: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
         """Compute the extras `names` (a dict by name) when one is first read."""
@@ -192,6 +193,18 @@ class MonteCarloReport(Report):
                 self._pending.pop(key, None)
             self._known.update(found)
         return self._known[name]
+
+    @property
+    def uncertainty(self) -> dict[str, dict[str, float | None]]:
+        """Standard error and p05/p50/p95 of each blended headline metric
+        (`uncertainty` below), by JSON key."""
+        return cast("dict[str, dict[str, float | None]]", self._extra("uncertainty"))
+
+    @property
+    def undefined(self) -> dict[str, str]:
+        """Why values outside the metrics tables are null, by key."""
+        self._extra("uncertainty")  # (which notes its own)
+        return self._notes
 
     @property
     def clv_distribution(self) -> dict[str, float | None]:
