@@ -25,10 +25,14 @@ them (`flush`), the flocks' (one row each) likewise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 
 from .bins import Tables
-from .stays import unroll
+from .stays import STAY_EVENTS, unroll
 
 BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
@@ -64,8 +68,11 @@ class Ledger:
         # -> entry index x BATCHES + batch (one gather for both)
         self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
                              else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
-        self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # profit events gathered, in order: (key, t, amount), or a function
+        # making a list of them when they are summed (`_event_later`)
+        self._events: list[Any] = []
         self._pending = 0
+        self._later = 0  # at most this many events still to be made
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
@@ -238,9 +245,13 @@ class Ledger:
             slot, e, t, weight = _joined(self._visits)
             self._visits = []
             places.append((slot, e, weight))
-            ekey = (slot // BATCHES).astype(np.int64)
-            ekey += self.event_of_e.take(e)
-            self._event(ekey, t, self.profit_of_e.take(e) * weight)
+
+            def visit_events(slot=slot, e=e, t=t, weight=weight) -> list[tuple]:
+                ekey = (slot // BATCHES).astype(np.int64)
+                ekey += self.event_of_e.take(e)
+                return [(ekey, t, self.profit_of_e.take(e) * weight)]
+
+            self._event_later(visit_events, len(slot))
         if self._stays:
             parts, self._stays = self._stays, []
             slot, code, t0, d, v, weight, a, log_q = _joined(parts)
@@ -252,9 +263,15 @@ class Ledger:
                 self._event(ekey.take(still), t0.take(still),
                             self.profit_of_e.take(code.take(still)) * weight.take(still))
             stays = (ekey, code, t0, d, v, a, log_q)
-            if not self._stay_events(stays, whole=True):
+            # at most one event per visit unrolled (STAY_EVENTS a stay), plus
+            # one for the rest of a longer stay
+            bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
+            sizes = [len(x[0]) for x in parts]
+            if self._pending + self._later + bound <= _REDUCE_AT:
+                self._event_later(partial(self._unrolled, stays, sizes), bound)
+            elif not self._stay_events(stays, whole=True):
                 # too many visits to unroll together: pass by pass (STAY_BUDGET each)
-                ends = np.cumsum([len(x[0]) for x in parts])
+                ends = np.cumsum(sizes)
                 for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
                     self._stay_events(tuple(x[lo:hi] for x in stays), whole=False)
         if places:
@@ -320,6 +337,21 @@ class Ledger:
             self._event(key, t, amount)
         return True
 
+    def _unrolled(self, stays: tuple, sizes: list[int]) -> list[tuple]:
+        """The profit events of stays (`stays.unroll`): all together, or
+        when they would unroll past the budget so, pass by pass (`sizes`:
+        the stays of each pass, STAY_BUDGET each)."""
+        events = unroll(stays, len(self.place_of_e), True)
+        if events is not None:
+            return events
+        ends = np.cumsum(sizes)
+        out: list[tuple] = []
+        for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+            part = unroll(tuple(x[lo:hi] for x in stays), len(self.place_of_e), False)
+            assert part is not None  # (never None pass by pass)
+            out += part
+        return out
+
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
@@ -339,11 +371,42 @@ class Ledger:
         self._events.append((np.asarray(key, np.int64), np.asarray(t, float),
                              np.asarray(amount, float)))
         self._pending += len(key)
-        if self._pending > _REDUCE_AT:
-            self._reduce()
+        self._sum_when_many()
+
+    def _event_later(self, make: Callable[[], list[tuple]], bound: int) -> None:
+        """Events made by `make` (at most `bound` of them) when they are
+        summed: only a profit curve wants them, and a run read for its means
+        never sums them. The sums stay the same: the events keep their
+        place in the order, and are summed at the same counts (`_REDUCE_AT`:
+        made as soon as the bound could pass it)."""
+        self._events.append(make)
+        self._later += bound
+        self._sum_when_many()
+
+    def _sum_when_many(self) -> None:
+        if self._pending + self._later > _REDUCE_AT:
+            self._make_events()
+            if self._pending > _REDUCE_AT:
+                self._reduce()
+
+    def _make_events(self) -> None:
+        """Make the events left for later, in their place."""
+        if not self._later:
+            return
+        made: list = []
+        for x in self._events:
+            if callable(x):
+                for key, t, amount in x():
+                    made.append((np.asarray(key, np.int64), np.asarray(t, float),
+                                 np.asarray(amount, float)))
+                    self._pending += len(key)
+            else:
+                made.append(x)
+        self._events, self._later = made, 0
 
     def _reduce(self) -> None:
         """Sum the events gathered so far by (key, time)."""
+        self._make_events()
         if not self._events:
             return
         key = np.concatenate([self.keys] + [x[0] for x in self._events])
