@@ -17,7 +17,8 @@ import pytest
 import journeydsl.simulate.montecarlo.money as money_module
 from journeydsl.metrics import METRIC, ratio
 import journeydsl.simulate.montecarlo.stays as stays_module
-from journeydsl.simulate.montecarlo.ledger import BATCHES, ENTRY_COLUMNS, Ledger, _by_key_then_time
+from journeydsl.simulate.montecarlo.ledger import BATCHES, ENTRY_COLUMNS, Ledger
+from journeydsl.simulate.montecarlo.profit_events import _by_key_then_time
 from journeydsl.simulate.montecarlo.top import Earners, _linear_variance, _share
 
 
@@ -213,11 +214,11 @@ def test_profit_events_made_when_summed_are_those_made_at_once(monkeypatch, redu
     other number are those of events made at once, also when the events
     are summed part way (`_REDUCE_AT`) before the curve is read."""
     import journeydsl
-    import journeydsl.simulate.montecarlo.ledger as ledger_module
+    import journeydsl.simulate.montecarlo.profit_events as events_module
     from journeydsl.simulate.montecarlo import monte_carlo
 
     journey = journeydsl.load("examples/saas_trial.journey").journey
-    monkeypatch.setattr(ledger_module, "_REDUCE_AT", reduce_at)
+    monkeypatch.setattr(events_module, "_REDUCE_AT", reduce_at)
 
     def run() -> dict:
         report = monte_carlo(journey, prospects=30_000, draws=2, seed=7)

@@ -25,13 +25,12 @@ them (`flush`), the flocks' (one row each) likewise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import numpy as np
 
 from .bins import Tables
+from .profit_events import ProfitEvents
 from .stays import STAY_EVENTS, unroll
 
 BATCHES = 16  # batches of prospects (jackknife groups)
@@ -39,13 +38,12 @@ BATCHES = 16  # batches of prospects (jackknife groups)
 #  profit of converting walks, conversion-weighted time): by-entry columns
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
                  "profit_converted", "time_converted")
-_REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 _FLUSH_AT = 1 << 19  # pool visits, stays and stops gathered before they are summed
 _EVEN = np.full(BATCHES, 1.0 / BATCHES)  # a prospect's chance to be in each batch
 _BATCH_NUMBERS = np.arange(BATCHES)
 
 
-class Ledger:
+class Ledger(ProfitEvents):
     """Per (pair, batch) sums of the money by step and by entry, and the
     profit events per (pair, entry step)."""
 
@@ -69,11 +67,7 @@ class Ledger:
         # -> entry index x BATCHES + batch (one gather for both)
         self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
                              else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
-        # profit events gathered, in order: (key, t, amount), or a function
-        # making a list of them when they are summed (`_event_later`)
-        self._events: list[Any] = []
-        self._pending = 0
-        self._later = 0  # at most this many events still to be made
+        self._init_events()
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
@@ -89,9 +83,6 @@ class Ledger:
         self._flock_stops: list[tuple] = []
         self._flock_conversions: list[tuple] = []
         self._gathered = 0
-        self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
-        self.times = np.zeros(0)
-        self.amounts = np.zeros(0)
         # by edge code: the place cell of its target step, batch 0, and the
         # pair's first event key (END and DEAD: pair P, never looked up)
         self.place_of_e = eng.pair_of * (BATCHES * n) + eng.tgt
@@ -268,7 +259,7 @@ class Ledger:
             # one for the rest of a longer stay
             bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
             sizes = [len(x[0]) for x in parts]
-            if self._pending + self._later + bound <= _REDUCE_AT:
+            if self.room_for_later(bound):
                 self._event_later(partial(self._unrolled, stays, sizes), bound)
             elif not self._stay_events(stays, whole=True):
                 # too many visits to unroll together: pass by pass (STAY_BUDGET each)
@@ -368,60 +359,6 @@ class Ledger:
             flat[:, c] += np.bincount(key, weights=col, minlength=size)
 
     # ---- profit events
-    def _event(self, key, t, amount) -> None:
-        self._events.append((np.asarray(key, np.int64), np.asarray(t, float),
-                             np.asarray(amount, float)))
-        self._pending += len(key)
-        self._sum_when_many()
-
-    def _event_later(self, make: Callable[[], list[tuple]], bound: int) -> None:
-        """Events made by `make` (at most `bound` of them) when they are
-        summed: only a profit curve wants them, and a run read for its means
-        never sums them. The sums stay the same: the events keep their
-        place in the order, and are summed at the same counts (`_REDUCE_AT`:
-        made as soon as the bound could pass it)."""
-        self._events.append(make)
-        self._later += bound
-        self._sum_when_many()
-
-    def _sum_when_many(self) -> None:
-        if self._pending + self._later > _REDUCE_AT:
-            self._make_events()
-            if self._pending > _REDUCE_AT:
-                self._reduce()
-
-    def _make_events(self) -> None:
-        """Make the events left for later, in their place."""
-        if not self._later:
-            return
-        made: list = []
-        for x in self._events:
-            if callable(x):
-                for key, t, amount in x():
-                    made.append((np.asarray(key, np.int64), np.asarray(t, float),
-                                 np.asarray(amount, float)))
-                    self._pending += len(key)
-            else:
-                made.append(x)
-        self._events, self._later = made, 0
-
-    def _reduce(self) -> None:
-        """Sum the events gathered so far by (key, time)."""
-        self._make_events()
-        if not self._events:
-            return
-        key = np.concatenate([self.keys] + [x[0] for x in self._events])
-        t = np.concatenate([self.times] + [x[1] for x in self._events])
-        amount = np.concatenate([self.amounts] + [x[2] for x in self._events])
-        self._events, self._pending = [], 0
-        order = _by_key_then_time(key, t)
-        key, t, amount = key.take(order), t.take(order), amount.take(order)
-        new = np.ones(len(key), bool)
-        new[1:] = (key[1:] != key[:-1]) | (t[1:] != t[:-1])
-        starts = new.nonzero()[0]
-        self.keys, self.times = key.take(starts), t.take(starts)
-        self.amounts = np.add.reduceat(amount, starts) if len(starts) else amount
-
     def events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(pair * E + entry index, time in days, summed discounted profit),
         sorted by key then time."""
@@ -435,23 +372,3 @@ def _joined(parts: list[tuple]) -> tuple:
     if len(parts) == 1:
         return parts[0]
     return tuple(np.concatenate(x) for x in zip(*parts))
-
-
-def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """`np.lexsort((t, key))`, the stable order by key then time, sped up for
-    the usual case: visits on whole days (every delay in days), keys and
-    days below 2^15, where the stable sorts are radix sorts of 16-bit
-    numbers (sorting the times took most of the run's reduce): one of
-    key x (days + 1) + day when that fits, else by day then by key."""
-    if not len(key):
-        return np.zeros(0, np.intp)
-    last, top = float(t.max()), int(key.max())
-    if (float(t.min()) < 0 or last >= 1 << 15 or top >= 1 << 15
-            or not (t == np.rint(t)).all()):
-        return np.lexsort((t, key))
-    day = t.astype(np.int16)  # whole days: as exact, equal where t is
-    if (top + 1) * (last + 1.0) < 1 << 15:
-        day += (key * (int(last) + 1)).astype(np.int16)
-        return np.argsort(day, kind="stable")
-    by_day = np.argsort(day, kind="stable")
-    return by_day.take(np.argsort(key.take(by_day).astype(np.int16), kind="stable"))
