@@ -40,7 +40,6 @@ ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisitio
                  "profit_converted", "time_converted")
 _FLUSH_AT = 1 << 19  # pool visits, stays and stops gathered before they are summed
 _EVEN = np.full(BATCHES, 1.0 / BATCHES)  # a prospect's chance to be in each batch
-_BATCH_NUMBERS = np.arange(BATCHES)
 
 
 class Ledger(ProfitEvents):
@@ -121,8 +120,8 @@ class Ledger(ProfitEvents):
         bounds[0] = first_id
         np.cumsum(per_batch, out=bounds[1:])
         bounds[1:] += first_id
-        # each batch's run of numbers gets its slot (one call, not one per batch)
-        self.slot[first_id:bounds[-1]] = np.repeat(k * BATCHES + _BATCH_NUMBERS, per_batch)
+        for b in range(BATCHES):
+            self.slot[bounds[b]:bounds[b + 1]] = k * BATCHES + b
         self.by_entry[i, k, :, 0] += per_batch
         return bounds
 
