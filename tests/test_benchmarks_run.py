@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
     ("bench_render.py", ["--steps", "40", "--repeat", "1"], "build DOT text"),
     ("bench_simulate_exact.py", ["--steps", "200", "--repeat", "1"], "ratio simulate / spsolve"),
     ("bench_fit.py", ["--customers", "2000"], "written/s"),
+    ("bench_board_report.py", ["--steps", "40", "--repeat", "1"], "Monte Carlo section"),
 ])
 def test_benchmark_runs_small(script: str, args: list[str], expect: str) -> None:
     done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,

@@ -41,10 +41,10 @@ def test_report_sections_and_no_active_content(tmp_path):
             assert not (name.endswith("href") or name == "src"), (tag, name, value)
     assert "default-src 'none'" in text
     for section in ("headline", "scorecard", "board", "map", "funnel", "money", "payback",
-                    "scenarios", "levers", "attribution"):
+                    "montecarlo", "scenarios", "levers", "attribution"):
         assert f'id="{section}"' in text, section
     assert "Simpler pricing page with a seat calculator" in text
-    assert text.count("<details>") == 6  # every chart has its data table
+    assert text.count("<details>") == 7  # every chart has its data table
     # money by stage: the table under the chart has every stage and the totals
     money = text[text.index('id="money"'):text.index('id="scenarios"')]
     assert "<td>Retention</td>" in money and "<td>Whole journey</td>" in money

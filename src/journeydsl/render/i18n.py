@@ -115,7 +115,21 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Share",
         "conversion_pp": "Conversion change (pp)",
         "no_channel": "(no channel)",
-        "not_yet": "Not in this report yet: Monte Carlo intervals.",
+        "mc_title": "Monte Carlo: simulated, with 95% intervals",
+        "mc_note": ("{prospects} simulated prospects (seed {seed}{draws}) walk the journey; "
+                    "each estimate with its 95% interval (± 1.96 standard errors) beside "
+                    "the exact engine's value. Payback has no interval: it is read off the "
+                    "simulated profit curve. With uncertain rates the simulation averages "
+                    "over their draws, the exact engine takes each rate's mean, so the two "
+                    "can differ by more than the interval. Same run: journey simulate FILE "
+                    "--method monte-carlo --prospects 200000."),
+        "mc_draws": ", {n} draws of the uncertain rates",
+        "mc_missing": "No Monte Carlo run: {reason}",
+        "mc_estimate": "Monte Carlo (95% interval)",
+        "mc_exact": "Exact",
+        "mc_value": "Monte Carlo",
+        "mc_interval": "95% interval",
+        "all_personas_short": "All personas",
         "payback_title": "Payback: the cohort's cumulative money",
         "payback_note": ("Per prospect who enters, discounted, everything before the end of "
                          "each month: profit = margin × revenue − cost. Payback is where "
@@ -225,7 +239,21 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Tỉ trọng",
         "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
         "no_channel": "(không có kênh)",
-        "not_yet": "Chưa có trong báo cáo: khoảng tin cậy Monte Carlo.",
+        "mc_title": "Monte Carlo: mô phỏng, với khoảng tin cậy 95%",
+        "mc_note": ("{prospects} khách tiềm năng mô phỏng (seed {seed}{draws}) đi qua hành "
+                    "trình; mỗi ước lượng kèm khoảng tin cậy 95% (± 1,96 sai số chuẩn) bên "
+                    "cạnh giá trị chính xác. Thời gian hoàn vốn không có khoảng: nó được đọc "
+                    "từ đường lợi nhuận mô phỏng. Với tỉ lệ không chắc chắn, mô phỏng lấy "
+                    "trung bình qua các lần rút, còn cách tính chính xác dùng giá trị trung "
+                    "bình của mỗi tỉ lệ, nên hai số có thể lệch nhau hơn độ rộng khoảng. Chạy "
+                    "lại: journey simulate FILE --method monte-carlo --prospects 200000."),
+        "mc_draws": ", {n} lần rút các tỉ lệ không chắc chắn",
+        "mc_missing": "Không chạy được Monte Carlo: {reason}",
+        "mc_estimate": "Monte Carlo (khoảng 95%)",
+        "mc_exact": "Chính xác",
+        "mc_value": "Monte Carlo",
+        "mc_interval": "Khoảng 95%",
+        "all_personas_short": "Mọi chân dung",
         "payback_title": "Hoàn vốn: tiền cộng dồn của nhóm khách",
         "payback_note": ("Trên mỗi khách tiềm năng bước vào, đã chiết khấu, mọi thứ trước cuối "
                          "mỗi tháng: lợi nhuận = biên lợi nhuận × doanh thu − chi phí. Hoàn vốn "

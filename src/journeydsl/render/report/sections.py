@@ -83,8 +83,8 @@ class Report:
             subtitle.append(f"{w('personas')}: " + ", ".join(
                 f"{plain(p.label) or p.id} {round(p.share * 100):g}%" for p in j.personas))
         body = [self.headline(), self.scorecard(), self.board(), self.map(), self.funnel(),
-                self.money(), self.payback(), self.compare(), self.levers(), self.attribution(),
-                section("later", "", "", f'<p class="note">{esc(w("not_yet"))}</p>')]
+                self.money(), self.payback(), self.monte_carlo(), self.compare(), self.levers(),
+                self.attribution()]
         footer = w("generated", file=self.source or j.path)
         return page(plain(j.title) or "journey", subtitle, [b for b in body if b], footer,
                     self.lang)
@@ -244,6 +244,11 @@ class Report:
                                     else f" {never[:1].upper()}{never[1:]}.")
         return section("payback", w("payback_title"), note,
                        figure(svg, w("payback_title"), table_html, w("data_table")))
+
+    def monte_carlo(self) -> str:
+        from .uncertainty import monte_carlo_section
+
+        return monte_carlo_section(self)
 
     def compare(self) -> str:
         from ...simulate import simulate

@@ -151,6 +151,10 @@ class MonteCarloReport(Report):
     draws: int = 1
     seed: int | None = None
     uncertainty: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # each persona's own band, as `uncertainty` gives the blend's (with
+    # several personas; not in the JSON yet): {persona: {KEY: {...}}}
+    persona_uncertainty: dict[str, dict[str, dict[str, float | None]]] = field(
+        default_factory=dict)
     clv_distribution: dict[str, float | None] = field(default_factory=dict)
     revenue_concentration: float | None = None
     profit_concentration: float | None = None
