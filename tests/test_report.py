@@ -117,7 +117,7 @@ def test_payback_curve(tmp_path):
     cells = re.findall(r"<tr><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>"
                        r"<td[^>]*>([^<]*)</td></tr>", part)
     assert len(cells) == len(rows)
-    from journeydsl.render.text import money
+    from journeydsl.render.text import money_exact as money  # (tables: whole amounts)
 
     assert cells[12] == (f"{rows[12]['end_days'] / 30:g}", money(rows[12]["revenue"], "USD"),
                          money(rows[12]["cost"], "USD"), money(rows[12]["profit"], "USD"))
@@ -132,7 +132,9 @@ def test_scenarios_show_profit_and_referral_only_stages(tmp_path):
     part = text[text.index('id="scenarios"'):text.index('id="levers"')]
     assert part.count("<svg") == 1  # two charts, one above the other, drawn in one call
     assert "Lợi nhuận / khách tiềm năng (VND)" in part
-    assert "text: 1,011 ₫" in part and "text: 1,548 ₫" in part  # baseline, scenario
+    # baseline, scenario: short beside the bars, whole in the table
+    assert "text: 1.01k ₫" in part and "text: 1.55k ₫" in part
+    assert ">1,011 ₫</td>" in part and ">1,548 ₫</td>" in part
     # saas_trial's Advocacy: 0% of entering prospects, referred ones do go there
     out = tmp_path / "s.html"
     assert report_command(SAAS, out) == 0

@@ -186,19 +186,22 @@ def pct(x: float) -> str:
 
 
 def number(x: float) -> str:
-    """A plain amount: 3, 0.05, 1.5k, 1.25M."""
+    """A plain amount, short: 3, 0.05, 1.5k, 13.2k, 1.25M (3 significant
+    digits with k, M or B from 1,000 up).
+
+    >>> number(999.4), number(1500), number(999_999), number(0.05)
+    ('999', '1.5k', '1M', '0.05')
+    """
     a = abs(x)
-    if a >= 1e9:
-        text, unit = f"{x / 1e9:.3g}", "B"
-    elif a >= 1e6:
-        text, unit = f"{x / 1e6:.3g}", "M"
-    elif a >= 1e4:
-        text, unit = f"{x / 1e3:.3g}", "k"
-    else:
+    if a < 1000:
         if a >= 100 or x == int(x):
             return f"{x:,.0f}"
         return f"{x:.2f}"
-    return text + unit
+    for size, unit in ((1e3, "k"), (1e6, "M"), (1e9, "B")):
+        text = f"{a / size:.3g}"
+        if float(text) < 1000 or unit == "B":  # (999,999 is 1M, not 1e+03k)
+            return ("-" if x < 0 else "") + (text if "e" not in text else f"{a / size:,.0f}") + unit
+    raise AssertionError("unreachable")
 
 
 def quantity(x: float) -> str:
@@ -224,24 +227,49 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "VND": "₫", "I
 
 
 def money(x: float, currency: str | None) -> str:
-    """An amount with its currency; a loss starts with a minus sign (U+2212)
-    before the symbol, and an amount that rounds to zero has no sign.
+    """An amount with its currency, short, for a picture's tight labels
+    (the board, the map, a chart's values): `number` (1,000 and up as 1.5k,
+    13.2k, 1.25M: one rule whatever the size, never 6,730 beside 10.9k); a
+    loss starts with a minus sign (U+2212) before the symbol, and an amount
+    that rounds to zero has no sign. Tables use `money_exact`.
 
     Currencies without a minor unit in use (VND, JPY) get no decimals.
 
     >>> money(-7.35, "USD"), money(-2476.5, "VND"), money(-0.001, "USD"), money(62.3, "VND")
-    ('−$7.35', '−2,476 ₫', '$0.00', '62 ₫')
+    ('−$7.35', '−2.48k ₫', '$0.00', '62 ₫')
+    >>> money(6730, "VND"), money(10_923, "VND"), money(104, "USD")
+    ('6.73k ₫', '10.9k ₫', '$104')
     """
     amount = number(abs(x))
-    if currency in _WHOLE and abs(x) < 1e4:
+    if currency in _WHOLE and abs(x) < 1000:
         amount = f"{abs(x):,.0f}"
-    if x < 0 and amount.strip("0.,") != "":
-        return "\u2212" + money(-x, currency)
+    return _signed(x, amount, currency)
+
+
+def money_exact(x: float, currency: str | None) -> str:
+    """An amount with its currency, whole: grouped thousands and the
+    currency's decimals (2; none for VND and JPY), for tables and headline
+    cards, where a figure is read, not glanced at.
+
+    >>> money_exact(20_412.333, "USD"), money_exact(104, "USD"), money_exact(-6730.4, "VND")
+    ('$20,412.33', '$104.00', '−6,730 ₫')
+    >>> money_exact(1_250_000, None), money_exact(-0.001, "EUR")
+    ('1,250,000.00', '0.00 €')
+    """
+    decimals = 0 if currency in _WHOLE else 2
+    return _signed(x, f"{abs(x):,.{decimals}f}", currency)
+
+
+def _signed(x: float, amount: str, currency: str | None) -> str:
+    """`amount` (of |x|) with the currency's symbol or code, and a minus
+    sign before it all for a loss that does not round to zero."""
+    sign = "\u2212" if x < 0 and amount.strip("0.,") != "" else ""
     if currency in ("USD", "GBP"):
-        return _SYMBOLS[currency] + amount
+        return sign + _SYMBOLS[currency] + amount
     if currency in _SYMBOLS:
-        return f"{amount} {_SYMBOLS[currency]}"
-    return f"{amount} {clean(currency)}" if currency else amount
+        return f"{sign}{amount} {_SYMBOLS[currency]}"
+    return f"{sign}{amount} {clean(currency)}" if currency else sign + amount
+
 
 
 def per_thousand(x: float) -> str:

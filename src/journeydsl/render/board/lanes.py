@@ -169,7 +169,9 @@ def short(label: str) -> str:
     return label if len(label) <= KPI_LABEL else label[:KPI_LABEL - 1].rstrip() + "…"
 
 
-def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
+def kpi_value(ctx: Context, e: Expectation, value: float, exact: bool = False) -> str:
+    """An `expect` line's value as the board shows it (money short), or
+    `exact` (money whole: the report's scorecard table)."""
     from ...metrics import METRIC
     from ..text import quantity
 
@@ -178,7 +180,7 @@ def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
     if e.unit == "days":
         return ctx.w("days", n=quantity(value))
     if e.metric in METRIC and METRIC[e.metric].unit == "money":
-        return ctx.money(value)
+        return ctx.money(value, exact)
     return quantity(value)
 
 

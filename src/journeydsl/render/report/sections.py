@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ...language.compiled import CompiledJourney
 from ..board.content import plain
 from ..i18n import human, metric_label, words
-from ..text import money, pct, quantity
+from ..text import money, money_exact, pct, quantity
 from . import charts
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Report:
         if unit == "rate":
             return pct(x)
         if unit == "money":
-            return money(x, self.journey.currency)
+            return money_exact(x, self.journey.currency)
         if unit == "days":
             return self.w("days", n=quantity(x))
         return quantity(x)
@@ -108,9 +108,10 @@ class Report:
                     else w("baseline"))
             for o in self.evaluated(variant):
                 e = o.expect
-                actual = w("undefined") if o.actual is None else kpi_value(ctx, e, o.actual)
+                actual = (w("undefined") if o.actual is None
+                          else kpi_value(ctx, e, o.actual, exact=True))
                 op = {">=": "≥", "<=": "≤"}.get(e.op, e.op)
-                target = f"{kpi_name(ctx, e)} {op} {kpi_value(ctx, e, e.value)}"
+                target = f"{kpi_name(ctx, e)} {op} {kpi_value(ctx, e, e.value, exact=True)}"
                 rows.append([name, target, actual, badge(o.passed, w("pass" if o.passed
                                                                     else "fail"))])
         if not rows:
@@ -174,7 +175,8 @@ class Report:
             name = plain(s.label) or s.id
             # (None: no value, infinite for customers who keep their own rate: —)
             values = [known_money(stages[s.id][k]) for k in Money.KINDS]
-            table_rows.append([name, *("\u2014" if x is None else money(x, self.journey.currency)
+            table_rows.append([name, *("\u2014" if x is None
+                                       else money_exact(x, self.journey.currency)
                                        for x in values)])
             for kind, x in zip(Money.KINDS, values):
                 if x is None:
@@ -189,7 +191,7 @@ class Report:
         blended = self.report.blended
         totals = [known_money(blended.value(k)) for k in Money.KINDS]
         table_rows.append([w("whole_journey"), *("\u2014" if x is None else
-                                                 money(x, self.journey.currency)
+                                                 money_exact(x, self.journey.currency)
                                                  for x in totals)])
         currency = plain(self.journey.currency) or ""
         title = w("money_axis", currency=f" ({currency})" if currency else "")
@@ -231,8 +233,9 @@ class Report:
                            {profit: MONEY["profit"]},
                            None if payback is None else payback / 30.0, text, prefix="payback")
         cur = self.journey.currency
-        table_rows = [[f"{r['end_days'] / 30.0:g}", money(r["revenue"], cur),
-                       money(r["cost"], cur), money(r["profit"], cur)] for r in rows]
+        table_rows = [[f"{r['end_days'] / 30.0:g}", money_exact(r["revenue"], cur),
+                       money_exact(r["cost"], cur), money_exact(r["profit"], cur)]
+                      for r in rows]
         table_html = table([w("payback_month"), *(name for _, name in kinds)], table_rows,
                            {0, 1, 2, 3})
         never = w("payback_never")

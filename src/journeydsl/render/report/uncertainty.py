@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ...metrics import METRIC
 from ..board.content import plain
 from ..i18n import metric_label
-from ..text import money, pct, quantity
+from ..text import money, money_exact, pct, quantity
 from . import charts
 from .page import figure, section, table
 
@@ -71,7 +71,7 @@ def monte_carlo_section(report: Report) -> str:
         groups += [(plain(p.label) or p.id, exact.personas[p.id], mc.personas[p.id],
                     mc.persona_uncertainty.get(p.id, {})) for p in journey.personas]
     currency = plain(journey.currency) or ""
-    show = _shower(report)
+    show, short = _shower(report, exact=True), _shower(report, exact=False)
     panels, body = [], []
     for name in SHOWN:
         unit = METRIC[name].unit
@@ -84,11 +84,13 @@ def monte_carlo_section(report: Report) -> str:
             value = ex.value(name)
             numbers += [abs(x) for x in (estimate, value, low, high) if x is not None]
             span = "—" if low is None or high is None else f"{show(name, low)} – {show(name, high)}"
+            label_span = "" if low is None or high is None else (
+                f"  ({short(name, low)} – {short(name, high)})")
             body.append([label, metric_label(name, report.lang), show(name, value),
                          show(name, estimate), span])
             rows.append({"label": label, "estimate": estimate, "low": low, "high": high,
                          "exact": value,
-                         "text": show(name, estimate) + ("" if low is None else f"  ({span})")})
+                         "text": short(name, estimate) + label_span})
         if any(r["estimate"] is not None or r["exact"] is not None for r in rows):
             panels.append({"title": title, "fmt": _axis(unit, max(numbers)), "rows": rows})
     svg = charts.intervals(panels, (w("mc_estimate"), w("mc_exact")), prefix="montecarlo")
@@ -100,7 +102,9 @@ def monte_carlo_section(report: Report) -> str:
                    figure(svg, w("mc_title"), data, w("data_table")))
 
 
-def _shower(report: Report) -> Callable[[str, float | None], str]:
+def _shower(report: Report, exact: bool) -> Callable[[str, float | None], str]:
+    """A metric's value for people: money whole in the table (`exact`),
+    short beside the chart's rows."""
     def show(name: str, x: float | None) -> str:
         if x is None:
             return "—"
@@ -108,7 +112,7 @@ def _shower(report: Report) -> Callable[[str, float | None], str]:
         if unit == "rate":
             return pct(x)
         if unit == "money":
-            return money(x, report.journey.currency)
+            return (money_exact if exact else money)(x, report.journey.currency)
         if unit == "days":
             return report.w("days", n=quantity(x))
         return quantity(x)
