@@ -131,7 +131,8 @@ class Report:
         from ..backends import RenderFailed
 
         try:
-            svg = produce(self.journey, "svg", flows=True).decode("utf-8")
+            svg = produce(self.journey, "svg", flows=True,
+                          board={"lang": self.lang}).decode("utf-8")  # (its words)
         except RenderFailed as err:
             return section("map", self.w("map"), self.w("map_missing", reason=str(err)), "")
         svg = _readable(svg[svg.find("<svg"):])  # no XML prolog or doctype inside HTML
