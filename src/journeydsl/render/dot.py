@@ -38,7 +38,7 @@ from ..language.compiled import CompiledJourney
 
 from .i18n import words
 from .measure import width as text_width
-from .text import dot_label, dot_record, dot_value, per_thousand, wrap
+from .text import dot_label, dot_record, dot_value, isolate, per_thousand, wrap
 from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
                    colour, map_view, title_parts)
 
@@ -358,9 +358,11 @@ def _stubs(view: MapView, back: list[EdgeView], scale: _Scale | None) -> dict[st
     for edge in back:
         what = " · ".join(_edge_lines(edge, scale, view.lang)).replace(refers, "")
         verb = "map_refers_to" if edge.kind == "referral" else "map_back_to"
-        out.setdefault(edge.source, []).extend(_link(w(verb, step=label[edge.target]), what))
+        out.setdefault(edge.source, []).extend(_link(w(verb, step=isolate(label[edge.target])),
+                                                     what))
         verb = "map_referred_from" if edge.kind == "referral" else "map_back_from"
-        out.setdefault(edge.target, []).extend(_link(w(verb, step=label[edge.source]), what))
+        out.setdefault(edge.target, []).extend(_link(w(verb, step=isolate(label[edge.source])),
+                                                     what))
     return out
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import cast
 
 from .i18n import Words, human, words
-from .text import clean, days, money, pct, per_thousand, wrap
+from .text import clean, days, isolate, money, pct, per_thousand, wrap
 
 #: Emotion 1..5 -> fill colour (light enough for black text; red to green).
 EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
@@ -118,7 +118,7 @@ def persona_text(values: dict[str, float] | None, persona: str | None,
         counts[value] = counts.get(value, 0) + 1
         first.setdefault(value, i)
     base = max(counts, key=lambda v: (counts[v], -first[v]))
-    others = [f"{p}: {fmt(value)}" for p, value in values.items() if value != base]
+    others = [f"{isolate(p)}: {fmt(value)}" for p, value in values.items() if value != base]
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
@@ -140,7 +140,8 @@ def written(value: Value, persona: str | None, personas: list[str],
         return fmt(value.for_persona(persona))
     if not value.overrides:
         return fmt(value.base)
-    extra = [f"{o.persona}: {fmt(o.amount)}" for o in value.overrides if o.persona in personas]
+    extra = [f"{isolate(o.persona)}: {fmt(o.amount)}" for o in value.overrides
+             if o.persona in personas]
     return fmt(value.base) + (f" [{', '.join(extra)}]" if extra else "")
 
 
@@ -258,7 +259,8 @@ class _StepContext:
         meta = self.meta.get(key)
         if meta is None:
             meta = self.meta[key] = " · ".join(
-                x for x in (human(clean(attributes.channel)), clean(attributes.owner)) if x)
+                isolate(x) for x in (human(clean(attributes.channel)), clean(attributes.owner))
+                if x)
         if meta:
             lines.append(meta)
         if attributes.emotion is not None:
@@ -381,14 +383,15 @@ def title_parts(name: str, scenario: str | None, persona: str | None, flows: boo
     w = words(lang)
     parts = [name]
     if scenario:
-        parts.append(w("map_scenario", name=scenario))
+        parts.append(w("map_scenario", name=isolate(scenario)))
     if persona:
-        parts.append(w("map_persona", name=persona))
+        parts.append(w("map_persona", name=isolate(persona)))
     if flows:
         parts.append(w("map_flows"))
     lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
     if personas:
-        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
+        chunks = [f"{isolate(key)} = {isolate(label)} ({pct(share)}),"
+                  for key, label, share in personas]
         chunks[-1] = chunks[-1][:-1] + ";"
         lines += _pack([w("map_personas")] + chunks
                        + [w("map_own_value", id=personas[-1][0])], 110)

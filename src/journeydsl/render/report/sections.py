@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ...language.compiled import CompiledJourney
 from ..board.content import plain
 from ..i18n import human, metric_label, words
-from ..text import money, money_exact, pct, quantity
+from ..text import isolate, money, money_exact, pct, quantity
 from . import charts
 
 if TYPE_CHECKING:
@@ -81,11 +81,12 @@ class Report:
         subtitle = [w("report_intro")]
         if len(j.personas) > 1:
             subtitle.append(f"{w('personas')}: " + ", ".join(
-                f"{plain(p.label) or p.id} {round(p.share * 100):g}%" for p in j.personas))
+                f"{isolate(plain(p.label) or p.id)} {round(p.share * 100):g}%"
+                for p in j.personas))
         body = [self.headline(), self.scorecard(), self.board(), self.map(), self.funnel(),
                 self.money(), self.payback(), self.monte_carlo(), self.compare(), self.levers(),
                 self.attribution()]
-        footer = w("generated", file=self.source or j.path)
+        footer = w("generated", file=isolate(plain(str(self.source or j.path))))
         return page(plain(j.title) or "journey", subtitle, [b for b in body if b], footer,
                     self.lang)
 
@@ -154,7 +155,7 @@ class Report:
         only = _referred_only(self.journey, self.lang, self.report)
         if only:
             note += " " + w("funnel_referred", stages=", ".join(
-                plain(s.label) or s.id for s in self.journey.stages if s.id in only))
+                isolate(plain(s.label) or s.id) for s in self.journey.stages if s.id in only))
         return section("funnel", w("funnel"), note,
                        figure(svg, w("funnel"), data, w("data_table")))
 
@@ -294,7 +295,8 @@ class Report:
         svg = charts.tornado(rows, "move", "low", "high", w("conversion_pp"), w("minus"),
                              w("plus"), prefix="levers")
         data = table([w("move"), w("rate"), w("plus")],
-                     [[r["move"], pct(lv.rate), f"{r['high']:+.3f} pp"]
+                     [[f"{isolate(self.label(lv.source))} → {isolate(self.label(lv.target))}",
+                       pct(lv.rate), f"{r['high']:+.3f} pp"]
                       for r, lv in zip(rows, top)], {1, 2})
         return section("levers", w("levers"), w("levers_note", n=len(top)),
                        figure(svg, w("levers"), data, w("data_table")))
