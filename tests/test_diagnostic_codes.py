@@ -734,6 +734,19 @@ def test_JD410_loop_too_large_for_reach(monkeypatch) -> None:
     assert journeydsl.loads(one_hub).diagnostics == []
 
 
+def test_JD410_help_of_a_loop_with_a_hub_past_the_hub_budget(monkeypatch) -> None:
+    # every return passes s0 (a hub), but its lattice is past the hub method's
+    # budget: the help must say so, not that the loop has no hub
+    monkeypatch.setattr("journeydsl.simulate.first_visits.TABOO_EVENTS", 1_000)
+    text = _two_ways_back(64, "1y", 4).replace("s32 5% after 1d", "s0 5% after 1d")
+    assert journeydsl.loads(text).diagnostics == []  # solved through the hub
+    monkeypatch.setattr("journeydsl.simulate.first_visits.HUB_CELLS", 10)
+    d = check(text, "JD410", "s1 90% after 1d")
+    assert (d.help or "").startswith("every return of this loop passes one step"), d.help
+    no_hub = check(_two_ways_back(64, "1y", 4), "JD410", "s1 90% after 1d")
+    assert (no_hub.help or "").startswith("no step of this loop is on all of its cycles")
+
+
 # ---------------------------------------------------------------- JD4xx: the graph
 
 def test_JD401_no_entry() -> None:

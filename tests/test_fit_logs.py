@@ -97,6 +97,38 @@ def test_times_with_offsets_are_utc(tmp_path: Path) -> None:
     assert counts.moves[("", 0, 2)].median_days == pytest.approx(1 / 24)  # 02:00 to 03:00 UTC
 
 
+def test_times_without_an_offset_are_utc_whatever_the_machine_s_time_zone(
+        tmp_path: Path) -> None:
+    """The summary and the ordering pass run on two DuckDB connections (side
+    by side); a new one starts in the machine's time zone. u1's visit is
+    30 days and 3 hours before the log's end in UTC: not censored (30-day
+    window). Read in New York's time by one pass and in UTC by the other,
+    it would be 29 days and 22 hours: censored."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,event,time\nu1,ad_click,2024-01-01 00:00:00\n"
+                   "u2,ad_click,2024-01-31 03:00:00\n", encoding="utf-8")
+    script = (
+        "import journeydsl\n"
+        "from journeydsl.calibrate import LogSpec\n"
+        "from journeydsl.calibrate.counts import aggregate\n"
+        "from journeydsl.calibrate.duck import DuckEngine\n"
+        "from journeydsl.calibrate.plan import make_plan\n"
+        "from test_fit_counts import JOURNEY\n"
+        "journey = journeydsl.loads(JOURNEY, 'shop.journey').journey\n"
+        f"counts = aggregate(journey, make_plan(journey), LogSpec.of([{str(log)!r}]), DuckEngine())\n"
+        "print(counts.steps[('', 0)].censored)\n")
+    env = {**os.environ, "TZ": "America/New_York",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "1"  # u2's visit, at the log's end; not u1's
+
+
 def problems_of(*patterns: str, **columns) -> list:
     with pytest.raises(LogProblem) as caught:
         counts_of(*patterns, **columns)

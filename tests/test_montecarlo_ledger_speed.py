@@ -17,7 +17,8 @@ import pytest
 import journeydsl.simulate.montecarlo.money as money_module
 from journeydsl.metrics import METRIC, ratio
 import journeydsl.simulate.montecarlo.stays as stays_module
-from journeydsl.simulate.montecarlo.ledger import BATCHES, ENTRY_COLUMNS, Ledger, _by_key_then_time
+from journeydsl.simulate.montecarlo.ledger import BATCHES, ENTRY_COLUMNS, Ledger
+from journeydsl.simulate.montecarlo.profit_events import _by_key_then_time
 from journeydsl.simulate.montecarlo.top import Earners, _linear_variance, _share
 
 
@@ -80,7 +81,7 @@ def test_batch_sizes_vary_as_a_prospect_drawn_at_random_would():
 def _stays_ledger(codes: int) -> Ledger:
     ledger = Ledger.__new__(Ledger)
     ledger.place_of_e = np.zeros(codes, np.intp)
-    ledger._events, ledger._pending = [], 0
+    ledger._events, ledger._pending, ledger._later = [], 0, 0
     ledger.keys, ledger.times, ledger.amounts = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     return ledger
 
@@ -204,3 +205,37 @@ def test_top_share_cut_is_the_full_sorts(fraction):
     assert share is not None and cut is not None
     assert _linear_variance(groups, fraction, share, cut) == \
         _linear_variance(groups, fraction, share, None)
+
+
+@pytest.mark.parametrize("reduce_at", [1 << 21, 5_000, 300])
+def test_profit_events_made_when_summed_are_those_made_at_once(monkeypatch, reduce_at):
+    """The pool's visits and the stays make their profit events only when a
+    curve wants them (`Ledger._event_later`): the curves, payback and every
+    other number are those of events made at once, also when the events
+    are summed part way (`_REDUCE_AT`) before the curve is read."""
+    import journeydsl
+    import journeydsl.simulate.montecarlo.profit_events as events_module
+    from journeydsl.simulate.montecarlo import monte_carlo
+
+    journey = journeydsl.load("examples/saas_trial.journey").journey
+    monkeypatch.setattr(events_module, "_REDUCE_AT", reduce_at)
+
+    def run() -> dict:
+        report = monte_carlo(journey, prospects=30_000, draws=2, seed=7)
+        curve = report.blended.curve
+        assert curve is not None
+        events = [m.events(math.inf) for _, m in curve.parts]
+        return {"json": report.as_dict(),
+                "events": [(e.times.tolist(), e.gains.tolist()) for e in events]}
+
+    later = run()
+    made_at_once = []
+
+    def at_once(self, make, bound):
+        made_at_once.append(bound)
+        for key, t, amount in make():
+            self._event(key, t, amount)
+
+    monkeypatch.setattr(Ledger, "_event_later", at_once)
+    assert run() == later
+    assert made_at_once  # (the run did leave events for later)

@@ -224,13 +224,14 @@ def finish(compilation: Compilation) -> Compiled:
 def _time_budget(variants: list[CompiledJourney], source: SourceFile | None
                  ) -> list[Diagnostic]:
     """JD408 when a loop's fine delays over the horizon would take the engine
-    past its time budget: found by running it, only for files with such a
-    loop (`limits.fine_loops`, pure Python), so that `check` reports what
+    past its time budget, JD410 when the first visits of reach would: found
+    by running it, only for files with such a loop (`limits.fine_loops`,
+    `limits.heavy_reach`, pure Python), so that `check` reports what
     `simulate` would stop on."""
-    from .simulate.limits import TimeBudgetExceeded, fine_loops
+    from .simulate.limits import TimeBudgetExceeded, fine_loops, heavy_reach
 
     for variant in variants:
-        if fine_loops(variant):
+        if fine_loops(variant) or heavy_reach(variant):
             from .simulate import simulate
 
             try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
@@ -22,6 +22,7 @@ from .logs import LogFiles, LogProblem, LogSpec, fail, find_files, missing_colum
 from .plan import Plan
 
 _US = 1_000_000
+T = TypeVar("T")
 
 
 class Engine(Protocol):
@@ -31,7 +32,11 @@ class Engine(Protocol):
     def open(self, files: LogFiles, names: dict[str, str], time_type: str) -> None: ...
     def run(self, text: str) -> None: ...
     def materialize(self, name: str, text: str) -> None: ...
+    def view(self, name: str, text: str) -> None: ...
     def fetch(self, text: str) -> list[tuple[Any, ...]]: ...
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]: ...
+    def fetch_beside(self, text: str, then: Callable[[list[tuple[Any, ...]]], T], name: str,
+                     table: str) -> T: ...
     def progress(self) -> float: ...
     def close(self) -> None: ...
 
@@ -99,10 +104,66 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     have = engine.columns(files)
     names = _check_columns(spec, files, have)
     engine.open(files, names, have[names["time"]])
-    say("reading the log")
-    summary = engine.fetch(sql.SUMMARY)
-    rows = sum(r[1] for r in summary)
+    personas = journey.persona_ids if "persona" in names else None
+    engine.view("jf_mapped", sql.mapped(plan))
     where = files.paths[0] if len(files.paths) == 1 else spec.label
+
+    def summarized(summary: list[tuple[Any, ...]]) -> Counts:
+        """The log's summary checked (LogProblem if it cannot be fitted)."""
+        return _summarized(engine, files, names, plan, where, summary)
+
+    # The summary and the ordering pass (which does not need the log's end)
+    # run side by side; a log that cannot be fitted stops the ordering.
+    say("reading the log and ordering each customer's events")
+    counts = engine.fetch_beside(sql.SUMMARY, summarized, "jf_events",
+                                 sql.events(plan, personas, len(files.paths)))
+    end = counts.end_us
+    say("finding the visits")
+    engine.materialize("jf_fix", sql.FIX)
+    engine.view("jf_visits", sql.visits_view(plan, end))
+    say("counting")
+    ids = list(journey.persona_ids)
+    loops = [s.number for s in plan.steps if s.loop]
+    # The longest first: the engine may run them side by side.
+    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
+        [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
+    steps: dict[tuple[str, int], list[int]] = {}
+    for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
+        found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
+        if every:
+            if found and nxt is not None:
+                counts.delays[(int(no), int(nxt))] = found
+            continue
+        pk = sql.persona_key(int(code), ids)
+        total = steps.setdefault((pk, int(no)), [0, 0, 0, 0])
+        for i, n in enumerate((visits, censored, entries, still)):
+            total[i] += int(n)
+        if found and nxt is not None:
+            counts.moves[(pk, int(no), int(nxt))] = found
+    counts.steps = {key: StepCount(*n) for key, n in sorted(steps.items())}
+    for code, no, total_amount, n in amount_rows:
+        counts.amounts[(sql.persona_key(int(code), ids), int(no))] = (float(total_amount), int(n))
+    for code, no, n, censored, runs in spell_rows:
+        counts.spells.setdefault((sql.persona_key(int(code), ids), int(no)), []).append(
+            (int(n), bool(censored), int(runs)))
+    for spell in counts.spells.values():
+        spell.sort()
+    if counts.customers(sql.UNKNOWN_PERSONA):
+        # Only then: the values are found again among those customers' events.
+        unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
+        counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
+        counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
+    if backwards[0]:
+        counts.warnings.append(_backwards(engine, files, names, int(backwards[0]),
+                                          str(backwards[1])))
+    return counts
+
+
+def _summarized(engine: Engine, files: LogFiles, names: dict[str, str], plan: Plan, where: str,
+                summary: list[tuple[Any, ...]]) -> Counts:
+    """Counts with the rows, event names and time span of SUMMARY's rows;
+    LogProblem for an empty log, unreadable values or no mapped event."""
+    rows = sum(r[1] for r in summary)
     if rows == 0:
         raise fail("JD602", "the event log has no rows", where,
                    "journey fit needs one row per event: user, event, time")
@@ -122,44 +183,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
                    '`event "NAME"` (a step without `event` is marked by its own id)')
     start = min(r[6] for r in summary if r[6] is not None)
     end = max(r[7] for r in summary if r[7] is not None)
-    counts = Counts(files, names, rows, int(start), int(end), events, unmapped)
-
-    say("ordering each customer's events")
-    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_mapped AS " + sql.mapped(plan))
-    engine.materialize("jf_events", sql.events(plan, journey.persona_ids
-                                               if "persona" in names else None, end,
-                                               len(files.paths)))
-    say("finding the visits")
-    engine.materialize("jf_fix", sql.FIX)
-    engine.run("CREATE OR REPLACE TEMPORARY VIEW jf_visits AS " + sql.VISITS)
-    say("counting")
-    for pk, no, visits, censored, entries, still in engine.fetch(sql.steps()):
-        counts.steps[(pk, int(no))] = StepCount(int(visits), int(censored), int(entries),
-                                                int(still))
-    for pk, no, nxt, every, n, median in engine.fetch(sql.moves()):
-        found = MoveCount(int(n), float(median) / _US / 86_400)
-        if every:
-            counts.delays[(int(no), int(nxt))] = found
-        else:
-            counts.moves[(pk, int(no), int(nxt))] = found
-    for pk, no, total, n in engine.fetch(sql.AMOUNTS):
-        counts.amounts[(pk, int(no))] = (float(total), int(n))
-    loops = [s.number for s in plan.steps if s.loop]
-    if loops:
-        for pk, no, n, censored, runs in engine.fetch(sql.spells(loops)):
-            counts.spells.setdefault((pk, int(no)), []).append((int(n), bool(censored), int(runs)))
-        for runs in counts.spells.values():
-            runs.sort()
-    if "persona" in names:
-        unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
-        counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
-        if unknown:
-            counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
-    backwards = engine.fetch(sql.BACKWARDS)[0]
-    if backwards[0]:
-        counts.warnings.append(_backwards(engine, files, names, int(backwards[0]),
-                                          str(backwards[1])))
-    return counts
+    return Counts(files, names, rows, int(start), int(end), events, unmapped)
 
 
 def _check_columns(spec: LogSpec, files: LogFiles, have: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from . import sql
 from .logs import LogFiles, LogProblem, fail
@@ -33,6 +33,8 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
 _FILE_ROWS = 1 << 40
 #: DuckDB's memory budget for one fit.
 MEMORY_LIMIT = "1500MB"
+
+T = TypeVar("T")
 
 WANTED = {"user": "text or an integer id", "event": "text",
           "time": "a timestamp (or text in ISO 8601, such as 2024-03-01T09:30:00Z)",
@@ -60,11 +62,15 @@ class DuckEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
-        self.con.execute("SET TimeZone = 'UTC'")
-        # Progress is polled by query_progress() (a bar on stderr), never printed by DuckDB.
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        _session(self.con)
         self.files: LogFiles | None = None
+        self._active: Any = self.con  # the connection running the longest query
+
+    def cursor(self) -> Any:
+        """Another connection to the fit's database, to run a query beside
+        another, with the same session settings (a cursor starts with the
+        machine's time zone, not UTC)."""
+        return _session(self.con.cursor())
 
     def close(self) -> None:
         self.con.close()
@@ -164,15 +170,77 @@ class DuckEngine:
     def materialize(self, name: str, text: str) -> None:
         self.run(f"CREATE TABLE {name} AS {text}")
 
+    def view(self, name: str, text: str) -> None:
+        # A view of the database, not of this connection alone (TEMPORARY):
+        # `fetch_all`'s cursors read it too.
+        self.run(f"CREATE OR REPLACE VIEW {name} AS {text}")
+
     def fetch(self, text: str) -> list[tuple[Any, ...]]:
         statement = sql.transpile(text, self.dialect)
         rows: list[tuple[Any, ...]] = self._guard(
             lambda: self.con.execute(statement).fetchall(), self.files)
         return rows
 
+    def fetch_beside(self, text: str, then: Callable[[list[tuple[Any, ...]]], T], name: str,
+                     table: str) -> T:
+        """`then` of the rows of `text`, while the table `name` is made of
+        `table` beside it (a cursor of its own). When `then` raises (the
+        log cannot be fitted), making the table is stopped."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        statement = sql.transpile(f"CREATE TABLE {name} AS {table}", self.dialect)
+        cursor = self.cursor()
+        self._active = cursor  # the longer of the two: the progress shown
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                making = pool.submit(
+                    lambda: self._guard(lambda: cursor.execute(statement), self.files))
+                try:
+                    result = then(self.fetch(text))
+                except BaseException:
+                    cursor.interrupt()
+                    try:
+                        making.result()
+                    except BaseException:  # stopped, or failed on the same log: the first error
+                        pass
+                    raise
+                making.result()
+                return result
+        finally:
+            self._active = self.con
+            cursor.close()
+
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each query, the queries run side by side (a cursor
+        each): the counts read the ordered events once they are written,
+        and most of them spend their time in one thread (a median's values
+        sorted, a few groups), so two at once use both cores."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        statements = [sql.transpile(text, self.dialect) for text in texts]
+        cursors = [self.cursor() for _ in statements]
+
+        def one(i: int) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = self._guard(
+                lambda: cursors[i].execute(statements[i]).fetchall(), self.files)
+            return rows
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, len(statements))) as pool:
+                futures = [pool.submit(one, i) for i in range(len(statements))]
+                try:
+                    return [future.result() for future in futures]
+                except BaseException:  # Ctrl-C or an error: stop the others
+                    for cursor in cursors:
+                        cursor.interrupt()
+                    raise
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
     def progress(self) -> float:
         """The running query's progress in percent (-1: none)."""
-        return float(self.con.query_progress())
+        return float(self._active.query_progress())
 
     def _guard(self, action: Callable[[], Any], files: LogFiles | None) -> Any:
         """DuckDB's errors about the files as JD602 (never a traceback)."""
@@ -185,6 +253,16 @@ class DuckEngine:
             where = files.paths[0] if files and len(files.paths) == 1 else \
                 (os.path.commonpath(files.paths) if files else "<log>")
             raise _read_error(str(err), where) from None
+
+
+def _session(con: Any) -> Any:
+    """`con` with the fit's session settings: times in UTC (text times
+    without an offset are read as UTC), progress polled by query_progress()
+    (a bar on stderr), never printed by DuckDB."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
 
 
 def _read_error(message: str, where: str) -> LogProblem:

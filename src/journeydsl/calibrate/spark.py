@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import sql
 from .logs import LogFiles, LogProblem, fail
 
+T = TypeVar("T")
 DEFAULT_MASTER = "local[*]"
 #: Spark's own log: errors only (its warnings are not the user's business).
 _LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
@@ -175,6 +177,18 @@ class SparkEngine:
         frame = self._guard(build)
         self._cached.append(frame)
         self._view(name, frame)
+
+    def view(self, name: str, text: str) -> None:
+        self.run(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {text}")
+
+    def fetch_beside(self, text: str, then: Callable[[list[tuple[Any, ...]]], T], name: str,
+                     table: str) -> T:
+        result = then(self.fetch(text))  # one after the other: Spark runs each on every core
+        self.materialize(name, table)
+        return result
+
+    def fetch_all(self, texts: list[str]) -> list[list[tuple[Any, ...]]]:
+        return [self.fetch(text) for text in texts]
 
     def fetch(self, text: str) -> list[tuple[Any, ...]]:
         statement = sql.transpile(text, self.dialect)

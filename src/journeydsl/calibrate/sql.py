@@ -17,16 +17,20 @@ Everything after that is here:
 3. `jf_mapped`: the events some step names, with the step's number (a
    CASE, not a join). `jf_events`: those events in each customer's time
    order (ties in file order, then row order), in one window pass: the customer's
-   persona (their first non-empty value), whether the event starts a
+   persona (their first non-empty value, as a number), whether the event starts a
    visit (a new step, or any event at a step that loops on itself), the
-   next event, whether it is censored (less than its step's window before
-   the log's end) and whether the file had it before an earlier event of
-   the same customer (time going backwards).
+   next event, and whether the file had it before an earlier event of the
+   same customer (time going backwards). Not whether it is censored (less
+   than its step's window before the log's end): the counts read that
+   afterwards, so this pass need not know the log's end and runs beside
+   SUMMARY.
 4. `jf_visits`: the visits, each with the next one (the move and its time)
    and whether it is the customer's first (the entry); `jf_fix` finds the
    next visit of the visits that last several events.
-5. The aggregates that come back to Python: STEPS, MOVES, AMOUNTS,
-   SPELLS, UNKNOWN_PERSONAS, BACKWARDS.
+5. The aggregates that come back to Python: VISITS (the steps' counts
+   and the moves', one pass), AMOUNTS, SPELLS, BACKWARDS, and
+   UNKNOWN_PERSONAS when some customer has a persona the journey does not
+   declare.
 
 Identifiers and literals that come from users are quoted by sqlglot, never
 pasted: `column("a`b")` is a safe name.
@@ -49,6 +53,21 @@ _DAY_US = 86_400_000_000
 #: journey does not declare.
 NO_PERSONA = ""
 UNKNOWN_PERSONA = "?"
+#: The same as numbers, as the aggregation carries them (`pk`); a declared
+#: persona's is its position among the journey's personas.
+NO_PERSONA_CODE = -2
+UNKNOWN_CODE = -1
+
+
+def persona_key(code: int, personas: list[str]) -> str:
+    """The persona key of a `pk` number.
+
+    >>> [persona_key(c, ["smb", "ent"]) for c in (0, 1, -1, -2)]
+    ['smb', 'ent', '?', '']
+    """
+    if code == NO_PERSONA_CODE:
+        return NO_PERSONA
+    return UNKNOWN_PERSONA if code == UNKNOWN_CODE else personas[code]
 
 
 def column(name: str) -> str:
@@ -159,86 +178,107 @@ def mapped(plan: Plan) -> str:
 ORDER = "PARTITION BY u ORDER BY t, pos"
 
 
-def events(plan: Plan, personas: list[str] | None, end: int, files: int = 2) -> str:
+def persona_code(personas: list[str]) -> str:
+    """A row's persona value as a number: its position among the journey's
+    personas, `UNKNOWN_CODE` for a value the journey does not declare, NULL
+    for none. (Numbers, not text, go through the ordering: a narrower row
+    sorts faster, and a CASE over text a row was a tenth of the pass.)"""
+    cases = "".join(f"WHEN p = {string(name)} THEN {i} " for i, name in enumerate(personas))
+    return f"CASE WHEN p IS NULL THEN NULL {cases}ELSE {UNKNOWN_CODE} END"
+
+
+def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
-    window pass (one sort: what costs most): persona, censoring, visit
-    starts, the next event, runs at loop steps, time going backwards.
+    window pass (one sort: what costs most): persona, visit starts, the
+    next event, runs at loop steps, time going backwards. Not whether an
+    event is censored: `censored` reads that from its time afterwards,
+    against the log's end, which this pass need not know (so it runs
+    beside SUMMARY).
     Only the columns the counts read are kept (writing the table is a good
     part of the pass).
+
+    The persona key `pk` is a number (`persona_key` names it): the
+    position of the customer's persona among the journey's, UNKNOWN_CODE
+    for a value the journey does not declare, NO_PERSONA_CODE for none.
 
     A visit's next visit is the next event, except for a visit of several
     events at a step that does not loop (`dup`): its next is the event after
     its last one, which `FIX` finds for those visits alone. A run of
-    consecutive visits at a loop step is numbered by the events before it
-    that are not at the step: the same for every visit of the run, another
-    for the step's next run. `personas`: the journey's, None when the log
+    consecutive visits at a loop step is known by its edges, which SPELLS
+    pairs: its first event (`run_start`), its last uncensored one
+    (found by SPELLS) and its last (`run_end`), with each event's position `i`
+    in the customer's order. (Numbering the runs instead takes a running
+    sum, a window function that cost as much as the rest of the pass, and
+    grouping every event by its run.) `personas`: the journey's, None when the log
     has no persona column; `files`: how many files the log has (with one,
     every event is in the previous one's file)."""
-    known = ", ".join(string(p) for p in personas or [])
-    persona_key = (f"CASE WHEN p IS NULL THEN {string(NO_PERSONA)} "
-                   + (f"WHEN p IN ({known}) THEN p " if personas else "")
-                   + f"ELSE {string(UNKNOWN_PERSONA)} END")
     # Without a persona column (personas None) no window works it out.
-    persona = (f"FIRST_VALUE(p) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED "
-               "PRECEDING AND UNBOUNDED FOLLOWING)") if personas is not None \
-        else "CAST(NULL AS STRING)"
+    persona = (f"COALESCE(FIRST_VALUE(pc) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED "
+               f"PRECEDING AND UNBOUNDED FOLLOWING), {NO_PERSONA_CODE})") \
+        if personas is not None else str(NO_PERSONA_CODE)
+    code = persona_code(personas) if personas is not None else "CAST(NULL AS INT)"
     loops = [s.number for s in plan.steps if s.loop]
-    running = f"{ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    # A visit's run at loop step n: the customer's events so far not at n.
-    runs = "".join(f", SUM(CASE WHEN no = {n} THEN 0 ELSE 1 END) OVER ({running}) AS run{n}"
-                   for n in loops)
-    run = ("CASE " + " ".join(f"WHEN no = {n} THEN run{n}" for n in loops)
-           + " END") if loops else "CAST(NULL AS BIGINT)"
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
+    position = f", ROW_NUMBER() OVER ({ORDER}) AS i" if loops else ", CAST(NULL AS BIGINT) AS i"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
-    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
-                                   for s in plan.steps) + " END"
-    # The persona key is worked out once a row (a CASE over text); the raw
-    # value is kept only where UNKNOWN_PERSONAS reads it: a first event of
-    # a customer whose value the journey does not declare.
+    file = "" if files == 1 else "f, "  # carried through the ordering only when needed
     return f"""
         SELECT u, t, pos, a, no, pk,
-               CASE WHEN first AND pk = {string(UNKNOWN_PERSONA)} THEN p END AS p,
-               ({int(end)} - t < {window}) AS cens,
                (first OR prev_no <> no OR {loop}) AS start,
                first, next_no, next_t,
                (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
                                 OR COALESCE(next_no = no, FALSE))) AS dup,
-               {run} AS run,
+               i, ({loop} AND (first OR prev_no <> no)) AS run_start,
+               ({loop} AND (next_no IS NULL OR next_no <> no)) AS run_end,
                COALESCE({"" if files == 1 else "prev_f = f AND "}prev_pos > pos, FALSE) AS back
-        FROM (SELECT *, {persona_key} AS pk, (prev_no IS NULL) AS first
-              FROM (SELECT u, t, pos, f, a, no, {persona} AS p,
+        FROM (SELECT *, (prev_no IS NULL) AS first
+              FROM (SELECT u, t, pos, {file}a, no, {persona} AS pk,
                            LAG(no) OVER ({ORDER}) AS prev_no,
                            LEAD(no) OVER ({ORDER}) AS next_no,
                            LEAD(t) OVER ({ORDER}) AS next_t,
-                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{runs}
-                    FROM jf_mapped) AS x) AS y"""
+                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{position}
+                    FROM (SELECT u, t, pos, {file}a, no, {code} AS pc FROM jf_mapped) AS m
+                    ) AS x) AS y"""
+
+
+def censored(plan: Plan, end: int, time: str = "t") -> str:
+    """Whether an event at step `no` and `time` is censored: less than its
+    step's window before the log's `end`."""
+    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
+                                   for s in plan.steps) + " END"
+    return f"({int(end)} - {time} < {window})"
 
 
 #: `jf_fix`: the visits of several events at a step that does not loop,
 #: with their next visit: the next of their last event. Only those
 #: visits' first and last events are ordered again (few in most logs).
 FIX = f"""
-    SELECT u, no, t, p, pk, cens, first, nn AS next_no, nt AS next_t
-    FROM (SELECT u, no, t, p, pk, cens, first, start,
+    SELECT u, no, t, pk, first, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, pk, first, start,
                  LEAD(next_no) OVER ({ORDER}) AS nn,
                  LEAD(next_t) OVER ({ORDER}) AS nt
           FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
     WHERE start"""
 
-#: `jf_visits`: every visit with its next (the move and its time), whether
-#: it is the customer's first and censored, and its run at a loop step.
-VISITS = """
-    SELECT u, no, t, p, pk, cens, first, next_no, next_t, run
-    FROM jf_events WHERE start AND NOT dup
-    UNION ALL
-    SELECT u, no, t, p, pk, cens, first, next_no, next_t, CAST(NULL AS BIGINT) AS run
-    FROM jf_fix"""
+def visits_view(plan: Plan, end: int) -> str:
+    """`jf_visits`: every visit with its next (the move and its time),
+    whether it is the customer's first and whether it is censored."""
+    return f"""
+        SELECT u, no, t, pk, {censored(plan, end)} AS cens, first, next_no, next_t
+        FROM (SELECT u, no, t, pk, first, next_no, next_t FROM jf_events
+              WHERE start AND NOT dup
+              UNION ALL
+              SELECT u, no, t, pk, first, next_no, next_t FROM jf_fix) AS v"""
 
 
-def steps() -> str:
-    """Per persona key and step: visits, censored visits, entries, and
-    customers whose last visit is censored.
+def visits() -> str:
+    """Per persona key, step and next step (NULL: none), over the visits:
+    how many, how many censored, entries, censored last visits (customers
+    who may still move), and the moves out of uncensored visits with the
+    median time they took (µs); and (the grouping set with `pk` NULL,
+    flagged `every`) the moves and median over every customer: the delay
+    written is every customer's (a move has one `after`, whatever the
+    persona). One pass for the steps' counts and the moves'.
 
     A visit is censored when it is less than its step's window before the
     log's end: what came of it is not known yet (a move may still come),
@@ -246,23 +286,14 @@ def steps() -> str:
     move out of it is left out too (counting the moves seen that soon but
     not the ends would bias every rate up)."""
     return """
-        SELECT pk, no, COUNT(*) AS visits,
+        SELECT pk, no, next_no, GROUPING(pk) AS every, COUNT(*) AS visits,
                SUM(CASE WHEN cens THEN 1 ELSE 0 END) AS censored,
                SUM(CASE WHEN first THEN 1 ELSE 0 END) AS entries,
-               SUM(CASE WHEN next_no IS NULL AND cens THEN 1 ELSE 0 END) AS still
-        FROM jf_visits GROUP BY pk, no"""
-
-
-def moves() -> str:
-    """Per move out of an uncensored visit, per persona key and (the grouping
-    set with `pk` NULL, flagged `every`) over every customer: how many, and
-    the median time it took (µs). The delay written is every customer's
-    (a move has one `after`, whatever the persona)."""
-    return """
-        SELECT pk, no, next_no, GROUPING(pk) AS every, COUNT(*) AS n,
-               MEDIAN(next_t - t) AS median_us
-        FROM jf_visits WHERE next_no IS NOT NULL AND NOT cens
-        GROUP BY GROUPING SETS ((pk, no, next_no), (no, next_no))"""
+               SUM(CASE WHEN next_no IS NULL AND cens THEN 1 ELSE 0 END) AS still,
+               SUM(CASE WHEN next_no IS NOT NULL AND NOT cens THEN 1 ELSE 0 END) AS moves,
+               MEDIAN(CASE WHEN next_no IS NOT NULL AND NOT cens THEN next_t - t END)
+                   AS median_us
+        FROM jf_visits GROUP BY GROUPING SETS ((pk, no, next_no), (no, next_no))"""
 
 
 #: Per persona key and step: the sum and number of the events' amounts.
@@ -271,29 +302,57 @@ AMOUNTS = """
     FROM jf_events WHERE a IS NOT NULL GROUP BY pk, no"""
 
 
-def spells(loops: list[int]) -> str:
+def spells(plan: Plan, end: int) -> str:
     """Per persona key and loop step: how many runs of consecutive visits at
     the step had each length, and whether the run was censored (the
     renewals of each customer, for the sBG fit). A run is seen up to its
     first censored visit, which is its last as far as the fit knows (a
-    run's censored visits are its last: its times only grow)."""
-    numbers = ", ".join(str(int(n)) for n in loops)
+    run's censored visits are its last: its times only grow).
+
+    Read from the runs' edges alone, in the customer's order: a run's
+    first event, its last uncensored one (if any) and its last, so between
+    a run's first and last edge there is at most its last uncensored one.
+    Its length as seen is the uncensored visits (from its first event to
+    its last uncensored one) and one more when its last is censored."""
+    numbers = ", ".join(str(s.number) for s in plan.steps if s.loop)
+    edges = "PARTITION BY u ORDER BY i"
+    # The run's last uncensored event: the next is not in the run, or censored.
+    # (Within a run the next event is at the same step: the same window.)
+    kept = f"(NOT {censored(plan, end)} AND (run_end OR {censored(plan, end, 'next_t')}))"
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
-            SELECT u, pk, no, run,
-                   SUM(CASE WHEN cens THEN 0 ELSE 1 END)
-                       + MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS n,
-                   MAX(CASE WHEN cens THEN 1 ELSE 0 END) AS censored
-            FROM jf_events WHERE no IN ({numbers})
-            GROUP BY u, pk, no, run) AS s
+            SELECT pk, no, cens AS censored,
+                   COALESCE(kept - first_i + 1, 0) + CASE WHEN cens THEN 1 ELSE 0 END AS n
+            FROM (SELECT pk, no, cens, run_end,
+                         CASE WHEN run_start THEN i
+                              WHEN LAG(run_start) OVER ({edges}) THEN LAG(i) OVER ({edges})
+                              ELSE LAG(i, 2) OVER ({edges}) END AS first_i,
+                         CASE WHEN run_kept THEN i
+                              WHEN NOT run_start AND LAG(run_kept) OVER ({edges})
+                                  THEN LAG(i) OVER ({edges}) END AS kept
+                  FROM (SELECT u, i, pk, no, {censored(plan, end)} AS cens, run_start, run_end,
+                               {kept} AS run_kept
+                        FROM jf_events WHERE no IN ({numbers})) AS l
+                  WHERE run_start OR run_end OR run_kept) AS e
+            WHERE run_end) AS s
         GROUP BY pk, no, n, censored"""
 
 
-#: The persona values the journey does not declare, most customers first.
+#: The persona values the journey does not declare, most customers first:
+#: each such customer's first value (in their order), found again among
+#: their events alone (the ordering pass carries numbers, not the values).
 UNKNOWN_PERSONAS = f"""
-    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM jf_events
-    WHERE first AND pk = '{UNKNOWN_PERSONA}'
+    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM (
+        SELECT u, FIRST_VALUE(p) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED PRECEDING
+                                                     AND UNBOUNDED FOLLOWING) AS p,
+               ROW_NUMBER() OVER ({ORDER}) AS i
+        FROM jf_mapped
+        WHERE u IN (SELECT u FROM jf_events WHERE first AND pk = {UNKNOWN_CODE})) AS x
+    WHERE i = 1
     GROUP BY p ORDER BY n DESC, p LIMIT 10"""
+
+#: No rows (for a count the journey does not need, such as SPELLS without loops).
+NOTHING = "SELECT 1 AS x WHERE FALSE"
 
 #: Events a file lists after a later event of the same customer.
 BACKWARDS = """

@@ -29,6 +29,13 @@ A big loop without a hub keeps the taboo passes while they fit a budget
 (TABOO_EVENTS); past it the run stops before the first pass with
 LoopTooLarge, which `limits.located` reports as JD410 (remove the horizon,
 give the loop a hub, or simulate by Monte Carlo).
+
+A stage walks can leave and re-enter takes a taboo pass too (walks stopping
+on entering the stage, `reentered_stage_reach`). A taboo pass reaches only
+steps the full pass reached, so each pass is built over those that also
+lead into the stage: 100 stages of a 10,000-step loop under a year cost
+about a second, not 100 networks of 10,000 states. The same budget bounds
+the stages' passes (JD410, worded for stages).
 """
 
 from __future__ import annotations
@@ -64,15 +71,32 @@ _CHUNK_CELLS = 2_000_000
 _CANDIDATES = 4
 
 
-def taboo_pass(timed: _Timed, inside: np.ndarray) -> float:
+def taboo_pass(timed: _Timed, inside: np.ndarray, active: np.ndarray | None = None) -> float:
     """P(the walk visits a step of the set before the horizon): a taboo pass,
-    walks stopping on entering the set."""
+    walks stopping on entering the set.
+
+    `active`: the steps anything arrives at before the horizon in the full
+    pass (a taboo pass reaches fewer). Only those are built into the pass's
+    network: a 10,000-step loop under a 1-year horizon of daily moves has
+    ~370 of them, and the pass then costs what they cost, not a network of
+    10,000 states (its components, its per-state arrays) per pass."""
     chain = timed.chain
-    keep = ~inside[chain.move_row]
-    net = Network(timed.n, chain.move_row[keep], chain.move_col[keep],
-                  chain.move_rate[keep], timed.delay[keep], timed.horizon)
-    arrivals = propagate(net, timed.start(timed.n, layered=False))
-    return float(sum(arrivals[s].total() for s in np.flatnonzero(inside).tolist()))
+    row, col = chain.move_row, chain.move_col
+    keep = ~inside[row]
+    if active is None:
+        size, number = timed.n, np.arange(timed.n)
+    else:
+        keep &= active[row] & active[col]
+        size = int(active.sum())
+        number = np.cumsum(active) - 1  # an active step's state in the pass
+    net = Network(size, number[row[keep]], number[col[keep]], chain.move_rate[keep],
+                  timed.delay[keep], timed.horizon)
+    start = timed.start(timed.n, layered=False)
+    if active is not None:
+        start = [start[s] for s in np.flatnonzero(active).tolist()]
+    arrivals = propagate(net, start)
+    wanted = inside if active is None else inside & active
+    return float(sum(arrivals[number[s]].total() for s in np.flatnonzero(wanted).tolist()))
 
 
 def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list[Series],
@@ -89,11 +113,12 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
     least = HUB_MIN_STATES if min_states is None else min_states
     taboo: list[int] = []
     events, worst, most = 0, (0, 0), 0
+    refusals: dict[int, str] = {}  # loop (its first step) -> why the hub method declined it
     for label, steps in by_loop.items():
         members = np.flatnonzero(labels == label)
         found = None
         if len(members) >= least:
-            found = through_hub(timed, members, steps, both)
+            found = through_hub(timed, members, steps, both, refusals)
             if found is None:  # refused up front (below) when too many passes
                 # a pass follows at most the times the first one reached
                 cost = len(steps) * sum(len(both[s].t) for s in members.tolist())
@@ -105,10 +130,64 @@ def step_reach(timed: _Timed, targets: list[int], labels: np.ndarray, both: list
         else:
             out.update(found)
     if events > TABOO_EVENTS:
-        raise LoopTooLarge(np.flatnonzero(labels == worst[0]).tolist(), worst[1], events)
+        loop = np.flatnonzero(labels == worst[0])
+        raise LoopTooLarge(loop.tolist(), worst[1], events,
+                           hub_refused=refusals.get(int(loop[0])) == "budget")
+    active = arrived(both)
     for s in taboo:
-        out[s] = taboo_pass(timed, np.arange(n) == s)
+        out[s] = taboo_pass(timed, np.arange(n) == s, active)
     return out
+
+
+def arrived(both: list[Series]) -> np.ndarray:
+    """Per step, whether anything arrives there before the horizon."""
+    return np.fromiter((len(x.t) > 0 for x in both), bool, count=len(both))
+
+
+def reentered_stage_reach(timed: _Timed, stages: list[int], st: np.ndarray,
+                          labels: np.ndarray, both: list[Series]) -> dict[int, float]:
+    """Reach of each stage walks can leave and re-enter: a taboo pass each
+    (walks stopping on entering the stage), over the steps that something
+    reaches before the horizon and that lead into the stage. Bounded like
+    the steps' passes: when the passes would follow more arrival times than
+    TABOO_EVENTS (each pass at most the times the first pass reached on
+    those steps), LoopTooLarge up front (JD410, naming the stages' loop)."""
+    active = arrived(both)
+    times = np.array([len(x.t) for x in both], np.int64)
+    chain = timed.chain
+    live = active[chain.move_row] & active[chain.move_col]  # (a pass moves nothing else)
+    into: dict[int, list[int]] = {}
+    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
+        into.setdefault(b, []).append(a)
+    plans, events, most, worst, passes = [], 0, -1, 0, 0
+    for k in stages:
+        inside = st == k
+        # the steps that lead into the stage (a pass reaches nothing else that counts)
+        lead = _reaching(inside & active, into)
+        cost = int(times[lead & ~inside].sum()) + int(lead.sum())
+        events += cost
+        passes += bool(lead.any())
+        if cost > most:
+            most, worst = cost, k
+        plans.append((k, inside, lead))
+    if events > TABOO_EVENTS:
+        on_loop = np.flatnonzero(np.isin(labels, np.unique(labels[st == worst])))
+        raise LoopTooLarge(on_loop.tolist(), passes, events, what="stages")
+    return {k: taboo_pass(timed, inside, lead) if lead.any() else 0.0
+            for k, inside, lead in plans}
+
+
+def _reaching(target: np.ndarray, into: dict[int, list[int]]) -> np.ndarray:
+    """The steps with a path (of any number of moves) into `target`'s steps;
+    `into`: each step's predecessors."""
+    seen = target.copy()
+    todo = np.flatnonzero(seen).tolist()
+    while todo:
+        for a in into.get(todo.pop(), ()):
+            if not seen[a]:
+                seen[a] = True
+                todo.append(a)
+    return seen
 
 
 class LoopTooLarge(TooManyEvents):
@@ -116,9 +195,14 @@ class LoopTooLarge(TooManyEvents):
     would take more taboo passes than TABOO_EVENTS allows (`limits.located`
     makes it JD410). `states`: the loop's steps; `events`: the estimate."""
 
-    def __init__(self, states: list[int], passes: int, events: int) -> None:
+    def __init__(self, states: list[int], passes: int, events: int, what: str = "steps",
+                 hub_refused: bool = False) -> None:
         super().__init__(states)
         self.passes, self.events, self.budget = passes, events, TABOO_EVENTS
+        self.what = what  # "steps" or "stages": whose reach takes the passes
+        # the loop has a hub, but its lattice or its work passed their budgets
+        # (the help must not then say the loop has none)
+        self.hub_refused = hub_refused
 
 
 def _hub(k: int, src: np.ndarray, dst: np.ndarray) -> int | None:
@@ -158,11 +242,14 @@ def _topological(k: int, src: np.ndarray, dst: np.ndarray, skip: int) -> list[in
     return out
 
 
-def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list[Series]
-                ) -> dict[int, float] | None:
+def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list[Series],
+                refusals: dict[int, str] | None = None) -> dict[int, float] | None:
     """Reach of `steps` (all in the loop `members`) by the hub decomposition
     (module doc); None when the loop has no hub, or the lattice or the work
-    would pass their budgets (the caller then runs taboo passes)."""
+    would pass their budgets (the caller then runs taboo passes; `refusals`,
+    keyed by the loop's first step, says which: "no hub" or "budget")."""
+    if refusals is None:
+        refusals = {}
     chain, horizon = timed.chain, timed.horizon
     row, col, rate, delay = chain.move_row, chain.move_col, chain.move_rate, timed.delay
     k = len(members)
@@ -174,6 +261,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
         return None
     h = _hub(k, src, dst)
     if h is None:
+        refusals[int(members[0])] = "no hub"
         return None
     g = 0
     for q in np.unique(d[d > 0]).tolist():
@@ -201,6 +289,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
     t_in, s_in, x_in = map(np.concatenate, (parts_t, parts_s, parts_x))
     residues = np.unique(t_in % g)
     if k * length * (len(residues) + 2) > HUB_CELLS:
+        refusals[int(members[0])] = "budget"
         return None
     order = _topological(k, src, dst, h)
     forward = _moves_by(src, order, h)
@@ -224,6 +313,7 @@ def through_hub(timed: _Timed, members: np.ndarray, steps: list[int], both: list
     # steps x instants x the reach of the returns: the recursion's work
     support = int(np.flatnonzero(returns)[-1]) + 1 if returns.any() else 1
     if len(others) * length * min(length, support) * len(residues) > HUB_WORK:
+        refusals[int(members[0])] = "budget"
         return None
     for r in residues.tolist():
         size = -(-(horizon - r) // g)  # instants at times r + g j < H

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..linalg import components
 from .chain import Chain, reentrant_stages, stage_index
-from .first_visits import step_reach, taboo_pass
+from .first_visits import reentered_stage_reach, step_reach
 from .payback import ProfitCurve, Settled
 from .results import Entry, Metrics, channel_money, place_tables
 from .timeline import Network, Series, nothing, propagate
@@ -205,8 +205,9 @@ def solve_with_horizon(chain: Chain, places: frozenset[str] | None = None,
     on_loops = step_reach(timed, np.flatnonzero(cyclic & want_step).tolist(), labels, both)
     for s, value in on_loops.items():
         reach[s] = value
-    for k in np.flatnonzero(again & want_stage).tolist():
-        stage_reach[k] = taboo_pass(timed, st == k)
+    for k, value in reentered_stage_reach(timed, np.flatnonzero(again & want_stage).tolist(), st,
+                                          labels, both).items():
+        stage_reach[k] = value
     mass = discounted_visits(timed, arrivals)
     mass = mass[:n] + mass[n:]
     money = np.column_stack([mass * chain.value, mass * chain.cost, mass * chain.profit])

@@ -23,7 +23,9 @@ exact.py; d_D = d x the move's discount):
                  times the change of h, the profit after the first goal step
                  times the change of P = (I - Qd)^-1 (margin x value - cost),
                  and the rank-one change of the discounted visits before
-                 conversion (see `_exact`)
+                 conversion (see `_exact`); the discounted visits t -> s
+                 that pass a goal step come from their own solves
+                 (`_through_goal`), never as Nd[t, s] - Nd_U[t, s]
   clv            (d E[M; conv.] - clv d conversion) / (conversion + d conversion)
 
 The factorizations use the steps' block order (strongly connected
@@ -160,7 +162,10 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
     d_cost = reach_d * to_go[dst, 1]
     d_profit = reach_d * to_go[dst, 2]  # margin x value - cost from there on
     kappa = step_d * nu_du[src] / np.where(into_u, 1.0 - step_d * back_du, 1.0)
-    after = np.maximum(back_d - back_du, 0.0)  # visits t -> s through a goal step
+    # visits t -> s through a goal step: their own solves, never back_d -
+    # back_du (a difference of two near-equal totals whose rounding, times
+    # the profit from t on, outweighs a converted profit of 1e-18)
+    after = _through_goal(chain, src, dst, movable & from_u & into_u, full_d, before_d, qd)
     # (the margin before converting, the profit from the first goal step on)
     d_value = np.where(
         into_u,
@@ -176,6 +181,64 @@ def _exact(chain: Chain, src, dst, delay, steps: np.ndarray | None = None,
     keep = np.where(movable, 1.0, 0.0)
     return _Effects("exact", movable, base, keep * d_conversion, keep * d_revenue,
                     keep * d_cost, keep * d_value, keep * d_profit, step=step)
+
+
+def _through_goal(chain: Chain, src, dst, wanted: np.ndarray, full_d: LU, before_d: LU,
+                  qd) -> np.ndarray:
+    """Nd[t, s] - Nd_U[t, s] for each `wanted` move s -> t between unconverted
+    steps: the discounted visits to s, from t, of walks that pass a goal step
+    first. Split at the first goal step g reached,
+
+      Nd[t, s] = Nd_U[t, s] + sum_g (Nd_U Qd_UG)[t, g] Nd[g, s],
+
+    so the part through a goal is one column solve of the whole chain per
+    distinct s, carried into the goal steps and back by one solve of the
+    unconverted block: a sum of non-negative terms (exact to its last digits
+    when it is 1e-30), and zero, with no solve, unless a goal step leads
+    back to s and t leads to a goal step."""
+    goal = chain.goal
+    after = np.zeros(len(src))
+    if not goal.any() or goal.all():
+        return after
+    live = chain.move_rate > 0
+    row, col = chain.move_row[live], chain.move_col[live]
+    from_goal = _reached(chain.n, goal, row, col)  # steps a goal step leads to
+    to_goal = _reached(chain.n, goal, col, row)  # steps that lead to a goal step
+    chosen = np.flatnonzero(wanted & from_goal[src] & to_goal[dst])
+    if not len(chosen):
+        return after
+    u, g = np.flatnonzero(~goal), np.flatnonzero(goal)
+    place = np.cumsum(~goal) - 1  # an unconverted step's row in the U block
+    into_goal = qd.tocsr()[u][:, g]
+    sources, column = np.unique(src[chosen], return_inverse=True)
+    from .loop_entries import unit_columns
+
+    for first in range(0, len(sources), _BATCH):
+        batch = (column >= first) & (column < first + _BATCH)
+        to_s = full_d.col(unit_columns(chain.n, sources[first:first + _BATCH]))  # Nd e_s
+        via = before_d.col(np.asarray(into_goal @ to_s[g]))  # Nd_U Qd_UG Nd[G, s]
+        e = chosen[batch]
+        after[e] = np.maximum(via[place[dst[e]], column[batch] - first], 0.0)
+    return after
+
+
+_BATCH = 256  # columns of Nd solved for at once
+
+
+def _reached(n: int, start: np.ndarray, frm: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Steps reached from the `start` steps along the moves frm -> to
+    (breadth-first; swap frm and to for the steps that reach them)."""
+    seen = start.copy()
+    out: dict[int, list[int]] = {}
+    for a, b in zip(frm.tolist(), to.tolist()):
+        out.setdefault(a, []).append(b)
+    todo = np.flatnonzero(seen).tolist()
+    while todo:
+        for b in out.get(todo.pop(), ()):
+            if not seen[b]:
+                seen[b] = True
+                todo.append(b)
+    return seen
 
 
 #: 1 - step N[t, s] at or below this (times N[t, s] when that is above 1):

@@ -79,13 +79,21 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
     engine's budget (first_visits.TABOO_EVENTS); `diagnostic()` is JD410."""
 
     def __init__(self, journey: CompiledJourney, steps: list[str], passes: int,
-                 events: int, budget: int) -> None:
+                 events: int, budget: int, what: str = "steps", hub_refused: bool = False
+                 ) -> None:
         self.passes, self.events, self.budget = passes, events, budget
+        self.what = what  # "steps", or "stages" (stages walks leave and re-enter)
+        self.hub_refused = hub_refused  # a hub exists; its lattice is past its budget
         super().__init__(journey, steps)
 
     def message(self) -> str:
         names = ", ".join(f"`{s}`" for s in self.steps[:4])
         more = f" and {len(self.steps) - 4} more" if len(self.steps) > 4 else ""
+        if self.what == "stages":
+            return (f"the reach of {self.passes:,} stages that walks leave and re-enter through "
+                    f"the loop through {names}{more} under the horizon needs a pass over the "
+                    f"loop per stage: up to {self.events:,} arrival times to follow, more than "
+                    f"the budget of {self.budget:,}")
         return (f"the reach of {self.passes:,} steps of the loop through {names}{more} "
                 f"under the horizon needs a pass over the loop per step: up to "
                 f"{self.events:,} arrival times to follow, more than the budget of "
@@ -96,11 +104,24 @@ class LoopTooLargeForReach(TimeBudgetExceeded):
         moves = sorted(self.moves, key=lambda m: m.span.start)
         span = moves[0].span if moves else self.journey.keyword_span
         labels = [Label(m.span, "another move of the loop") for m in moves[1:4]]
-        why = ("no step of this loop is on all of its cycles, so each step's first visits "
-               "take a pass of their own; a loop whose every return passes one step (back "
-               "to the start, a renewal) is solved at once at any size. Route the returns "
-               "through one step, remove the `horizon` (reach without one is exact at any "
-               "size), or estimate with `journey simulate --method monte-carlo`")
+        if self.what == "stages":
+            why = ("each stage that walks can leave and enter again takes a pass of its own "
+                   "for its first visits; put fewer stages on the loop, remove the `horizon` "
+                   "(reach without one is exact at any size), or estimate with "
+                   "`journey simulate --method monte-carlo`")
+        elif self.hub_refused:
+            why = ("every return of this loop passes one step, but solving through it needs "
+                   "the loop's steps times the instants of its delays' common step up to the "
+                   "horizon, past the engine's budget: shorten the horizon, write the loop's "
+                   "delays in a coarser common unit, remove the `horizon` (reach without one "
+                   "is exact at any size), or estimate with `journey simulate --method "
+                   "monte-carlo`")
+        else:
+            why = ("no step of this loop is on all of its cycles, so each step's first visits "
+                   "take a pass of their own; a loop whose every return passes one step (back "
+                   "to the start, a renewal) is solved at once at any size. Route the returns "
+                   "through one step, remove the `horizon` (reach without one is exact at any "
+                   "size), or estimate with `journey simulate --method monte-carlo`")
         return diag.make("JD410", self.message(), source, span, labels=labels, help=why)
 
 
@@ -121,7 +142,7 @@ def located(journey: CompiledJourney) -> Iterator[None]:
         steps = [journey.steps[i].id for i in numbers]
         if isinstance(err, LoopTooLarge):
             raise LoopTooLargeForReach(journey, steps, err.passes, err.events,
-                                       err.budget) from None
+                                       err.budget, err.what, err.hub_refused) from None
         raise TimeBudgetExceeded(journey, steps) from None
 
 
@@ -147,6 +168,56 @@ def fine_loops(journey: CompiledJourney) -> bool:
         return False
     instants, states = _distinct_times(journey)
     return instants > _LATTICE_BLOCKS and instants * states > EVENT_BUDGET
+
+
+#: first_visits.TABOO_EVENTS and HUB_MIN_STATES, repeated (no numpy in `check`'s screen)
+_TABOO_EVENTS = 50_000_000
+_HUB_MIN_STATES = 64
+#: The first pass `check` may run to find out (states x instants before the
+#: horizon: about a second of the engine): beyond, only the commands that
+#: need reach report JD410.
+CHECK_RUN_CELLS = 2_000_000
+
+
+def heavy_reach(journey: CompiledJourney) -> bool:
+    """Whether the first-visit passes of reach under the horizon (first_visits.py:
+    a pass per step of a big loop without a hub, a pass per stage that walks
+    leave and re-enter) could go past their budget, and finding out is
+    cheap, so that `journey check` runs the engine on the file to report
+    JD410 itself, as `simulate` would.
+
+    Pure Python, a bound: passes x the steps a pass may cover x the instants
+    before the horizon (`_distinct_times`), the passes being every step of
+    each loop of HUB_MIN_STATES steps or more and every stage on a cycle of
+    the stage graph. An ordinary file (small loops, stages entered once) is
+    never run. Nor is one whose first pass alone would cost more than
+    CHECK_RUN_CELLS (the states walks reach times the instants): `check`
+    stays within a few times a bare parse on thousands of steps in a loop
+    (benchmarks/bench_check.py), and JD410 comes from the commands that need
+    reach (`simulate`, `report`, `render --flows`, ...), located as well."""
+    from ..language.context import components
+
+    if journey.horizon_days is None:
+        return False
+    moves = list(journey.edges.values())
+    succ: dict[str, list[str]] = {s.id: [] for s in journey.steps}
+    for m in moves:
+        succ[m.source].append(m.target)
+    instants, states = _distinct_times(journey)
+    if instants * states > CHECK_RUN_CELLS:
+        return False
+    n = len(journey.steps)
+    events = sum(len(group) ** 2 for group in components(list(succ), succ)
+                 if len(group) >= _HUB_MIN_STATES) * instants
+    stage_of = {s.id: s.stage for s in journey.steps}
+    stage_succ: dict[str, list[str]] = {stage: [] for stage in set(stage_of.values())}
+    for m in moves:
+        a, b = stage_of[m.source], stage_of[m.target]
+        if a != b:
+            stage_succ[a].append(b)
+    again = sum(len(group) for group in components(sorted(stage_succ), stage_succ)
+                if len(group) > 1)
+    return events + again * n * instants > _TABOO_EVENTS
 
 
 def _flows(journey: CompiledJourney) -> list[Move | Referral]:

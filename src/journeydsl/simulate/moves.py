@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import components
+from ..linalg import DENSE_LIMIT, components
 from .chain import Chain
 
 
@@ -19,7 +19,17 @@ class Moves:
         self.row = chain.move_row
         self.col = chain.move_col
         self.val = chain.move_rate
-        self.count, self.labels = components(self.n, self.row, self.col)
+        rates = chain.rates if self.n > DENSE_LIMIT else None
+        if rates is not None and rates.has_canonical_format:
+            # scipy's, on the chain's own matrix (built once per chain, cached
+            # on it), not on one rebuilt from the same arrays on every solve:
+            # the same pattern, so the same labels
+            from scipy.sparse.csgraph import connected_components
+
+            self.count, self.labels = connected_components(rates, directed=True,
+                                                           connection="strong")
+        else:
+            self.count, self.labels = components(self.n, self.row, self.col)
         self.sizes = np.bincount(self.labels, minlength=self.count)
         # components are labelled in reverse topological order (checked here):
         # sorting by -label puts every move forward.

@@ -39,10 +39,13 @@ def _value(metrics: Metrics | Entry, name: str) -> float | None:
 
 def _why(metrics: Metrics | Entry, names: list[str]) -> dict[str, str]:
     """Why each undefined metric of `names` is None (their JSON keys)."""
+    # a curve metric (payback) is read off the profit curve only when asked
+    # for: no ratio is built on one (metrics.py), and following the curve
+    # is the dearest part of a Monte Carlo run's money
     values = {m.name: _value(metrics, m.name) for m in METRIC.values()
-              if m.argument == "persona"}
+              if m.argument == "persona" and (not m.curve or m.name in names)}
     reasons = undefined(values, metrics.unknown)
-    if values.get("payback") is None and "payback" not in reasons:
+    if "payback" in names and values.get("payback") is None and "payback" not in reasons:
         reasons["payback"] = metrics.payback_why or "not computed"
     return {METRIC[k].json: why for k, why in reasons.items() if k in names}
 
@@ -163,10 +166,14 @@ class Metrics:
             return "not computed by this engine: the exact engine reads it off the profit curve"
         return self.curve.payback()[1]
 
-    def undefined(self) -> dict[str, str]:
-        """Why each undefined headline metric is None, by metric name."""
-        return {k: v for k, v in ((m.name, _why(self, [m.name]).get(m.json))
-                                  for m in HEADLINE) if v is not None}
+    def undefined(self, curves: bool = True) -> dict[str, str]:
+        """Why each undefined headline metric is None, by metric name
+        (`curves=False`: those not read off the profit curve only)."""
+        shown = [m for m in HEADLINE if curves or not m.curve]
+        # one pass over the metrics for all of them (a pass per metric
+        # evaluated every ratio again, a tenth of a Monte Carlo run)
+        reasons = _why(self, [m.name for m in shown])
+        return {m.name: reasons[m.json] for m in shown if m.json in reasons}
 
     def as_dict(self) -> dict:
         """The headline metrics by their JSON keys (null where undefined, and

@@ -20,6 +20,7 @@ the modules follow the life of a run:
   referrals.py  Poisson referrals by thinning, and the cascade's queue
   books.py      what stopped walks leave behind, summed by pair
   ledger.py     money by step and by entry, profit events, by batch
+  profit_events.py  the profit events summed by (entry, time), made when summed
   stays.py      self-loop stays unrolled in time for the profit curve
   run.py        a set of pairs walked together -> a `Tally` per pair
   tally.py      sums that add up across draws

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from ...language.compiled import RATE_TOLERANCE
-from ...linalg import strong_components
+from ...linalg import components
 from ..chain import Chain, reentrant_stages
 from ..quadrature import Draw
 from .sampler import Sampler, bin_shift
@@ -326,8 +326,7 @@ class Tables:
         n = self.n
         src = np.concatenate([m[0] for m in moves])
         dst = np.concatenate([m[1] for m in moves])
-        pattern = sparse.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
-        count, labels = strong_components(pattern)
+        count, labels = components(n, src, dst)  # (the moves as given: no matrix to build)
         self.component = labels  # per step: its strongly connected component (its loop)
         sizes = np.bincount(labels, minlength=count)
         cyclic = (sizes[labels] > 1) | np.isin(np.arange(n), src[src == dst])

@@ -152,29 +152,45 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         currency=journey.currency, shares=shares, personas=personas,
         blended=blend(personas, mix) if len(run) > 1 else personas[run[0]],
         prospects=prospects, draws=k, seed=seed,
-        uncertainty=uncertainty(pooled, mix, per_draw, notes), undefined=notes,
+        _notes=notes,
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
-    report.describe_converters()
+    # the standard errors of money by place and the top share: when read
+    report.later(("place_stderr",),
+                 lambda: {"place_stderr": money.stderr(books, chains, which, mix, k)})
+    report.later(("top_revenue_share", "top_revenue_stderr"),
+                 lambda: dict(zip(("top_revenue_share", "top_revenue_stderr"),
+                                  top_share(earners, concentration))))
+
+    def spread() -> dict[str, dict]:
+        """The uncertainty (when first read: the delta method's gradients and
+        the draws' percentiles are wanted by the tables and the JSON only)."""
+        found = uncertainty(pooled, mix, per_draw, notes)
+        infinite_reasons = set(report.blended.unknown.values())
+        for name, why in report.blended.undefined(curves=False).items():  # (no curve has one)
+            key = METRIC[name].json
+            if key in found and why in infinite_reasons:  # (and ratios of them)
+                found[key] = {"stderr": None, "p05": None, "p50": None, "p95": None}
+                notes[f"uncertainty.{key}"] = why
+        return {"uncertainty": found}
+
+    report.later(("uncertainty",), spread)
+
+    def own_spread() -> dict[str, dict]:
+        """Each persona's band (the report's Monte Carlo section reads it)."""
+        bands = {p: uncertainty({p: pooled[p]}, {p: 1.0}, own_draws[p]) for p in run}
+        for p, band in bands.items():
+            own = set(report.personas[p].unknown.values())
+            for name, why in report.personas[p].undefined(curves=False).items():
+                if METRIC[name].json in band and why in own:
+                    band[METRIC[name].json] = {"stderr": None, "p05": None, "p50": None,
+                                               "p95": None}
+        return {"persona_uncertainty": bands}
+
     if len(run) > 1:  # (one persona: its band is the blend's)
-        report.persona_uncertainty = {
-            p: uncertainty({p: pooled[p]}, {p: 1.0}, own_draws[p]) for p in run}
-    report.place_stderr = money.stderr(books, chains, which, mix, k)
-    report.top_revenue_share, report.top_revenue_stderr = top_share(earners, concentration)
-    infinite_reasons = set(report.blended.unknown.values())
-    for name, why in report.blended.undefined().items():
-        key = METRIC[name].json
-        if key in report.uncertainty and why in infinite_reasons:  # (and ratios of them)
-            report.uncertainty[key] = {"stderr": None, "p05": None, "p50": None, "p95": None}
-            notes[f"uncertainty.{key}"] = why
-    for p, band in report.persona_uncertainty.items():
-        own = set(report.personas[p].unknown.values())
-        for name, why in report.personas[p].undefined().items():
-            if METRIC[name].json in band and why in own:
-                band[METRIC[name].json] = {"stderr": None, "p05": None, "p50": None,
-                                           "p95": None}
+        report.later(("persona_uncertainty",), own_spread)
     return report
 
 

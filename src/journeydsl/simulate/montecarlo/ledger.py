@@ -25,22 +25,24 @@ them (`flush`), the flocks' (one row each) likewise.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .bins import Tables
-from .stays import unroll
+from .profit_events import ProfitEvents
+from .stays import STAY_EVENTS, unroll
 
 BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
 #  profit of converting walks, conversion-weighted time): by-entry columns
 ENTRY_COLUMNS = ("count", "conversion", "revenue", "cost", "profit", "acquisition_cost",
                  "profit_converted", "time_converted")
-_REDUCE_AT = 1 << 21  # profit events gathered before they are summed by (entry, time)
 _FLUSH_AT = 1 << 19  # pool visits, stays and stops gathered before they are summed
 _EVEN = np.full(BATCHES, 1.0 / BATCHES)  # a prospect's chance to be in each batch
 
 
-class Ledger:
+class Ledger(ProfitEvents):
     """Per (pair, batch) sums of the money by step and by entry, and the
     profit events per (pair, entry step)."""
 
@@ -64,8 +66,7 @@ class Ledger:
         # -> entry index x BATCHES + batch (one gather for both)
         self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
                              else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
-        self._events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._pending = 0
+        self._init_events()
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
@@ -81,9 +82,6 @@ class Ledger:
         self._flock_stops: list[tuple] = []
         self._flock_conversions: list[tuple] = []
         self._gathered = 0
-        self.keys = np.zeros(0, np.int64)  # pair * E + entry, by event
-        self.times = np.zeros(0)
-        self.amounts = np.zeros(0)
         # by edge code: the place cell of its target step, batch 0, and the
         # pair's first event key (END and DEAD: pair P, never looked up)
         self.place_of_e = eng.pair_of * (BATCHES * n) + eng.tgt
@@ -214,9 +212,10 @@ class Ledger:
 
     # ---- summing
     def close(self) -> None:
-        """Sum everything gathered (before `place`, `by_entry` or `events` are read)."""
+        """Sum everything gathered (before `place` or `by_entry` are read; the
+        profit events' last sum waits for `events`: only a payback or a
+        profit curve reads them)."""
         self.flush()
-        self._reduce()
         # the pool's visits by (batch, code) into money by (pair, batch, step)
         if self._by_code.any():
             eng, n = self.eng, self.eng.n
@@ -237,9 +236,13 @@ class Ledger:
             slot, e, t, weight = _joined(self._visits)
             self._visits = []
             places.append((slot, e, weight))
-            ekey = (slot // BATCHES).astype(np.int64)
-            ekey += self.event_of_e.take(e)
-            self._event(ekey, t, self.profit_of_e.take(e) * weight)
+
+            def visit_events(slot=slot, e=e, t=t, weight=weight) -> list[tuple]:
+                ekey = (slot // BATCHES).astype(np.int64)
+                ekey += self.event_of_e.take(e)
+                return [(ekey, t, self.profit_of_e.take(e) * weight)]
+
+            self._event_later(visit_events, len(slot))
         if self._stays:
             parts, self._stays = self._stays, []
             slot, code, t0, d, v, weight, a, log_q = _joined(parts)
@@ -251,9 +254,15 @@ class Ledger:
                 self._event(ekey.take(still), t0.take(still),
                             self.profit_of_e.take(code.take(still)) * weight.take(still))
             stays = (ekey, code, t0, d, v, a, log_q)
-            if not self._stay_events(stays, whole=True):
+            # at most one event per visit unrolled (STAY_EVENTS a stay), plus
+            # one for the rest of a longer stay
+            bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
+            sizes = [len(x[0]) for x in parts]
+            if self.room_for_later(bound):
+                self._event_later(partial(self._unrolled, stays, sizes), bound)
+            elif not self._stay_events(stays, whole=True):
                 # too many visits to unroll together: pass by pass (STAY_BUDGET each)
-                ends = np.cumsum([len(x[0]) for x in parts])
+                ends = np.cumsum(sizes)
                 for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
                     self._stay_events(tuple(x[lo:hi] for x in stays), whole=False)
         if places:
@@ -319,6 +328,21 @@ class Ledger:
             self._event(key, t, amount)
         return True
 
+    def _unrolled(self, stays: tuple, sizes: list[int]) -> list[tuple]:
+        """The profit events of stays (`stays.unroll`): all together, or
+        when they would unroll past the budget so, pass by pass (`sizes`:
+        the stays of each pass, STAY_BUDGET each)."""
+        events = unroll(stays, len(self.place_of_e), True)
+        if events is not None:
+            return events
+        ends = np.cumsum(sizes)
+        out: list[tuple] = []
+        for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+            part = unroll(tuple(x[lo:hi] for x in stays), len(self.place_of_e), False)
+            assert part is not None  # (never None pass by pass)
+            out += part
+        return out
+
     def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on."""
         P, E = self.eng.P, self.E
@@ -334,33 +358,11 @@ class Ledger:
             flat[:, c] += np.bincount(key, weights=col, minlength=size)
 
     # ---- profit events
-    def _event(self, key, t, amount) -> None:
-        self._events.append((np.asarray(key, np.int64), np.asarray(t, float),
-                             np.asarray(amount, float)))
-        self._pending += len(key)
-        if self._pending > _REDUCE_AT:
-            self._reduce()
-
-    def _reduce(self) -> None:
-        """Sum the events gathered so far by (key, time)."""
-        if not self._events:
-            return
-        key = np.concatenate([self.keys] + [x[0] for x in self._events])
-        t = np.concatenate([self.times] + [x[1] for x in self._events])
-        amount = np.concatenate([self.amounts] + [x[2] for x in self._events])
-        self._events, self._pending = [], 0
-        order = _by_key_then_time(key, t)
-        key, t, amount = key.take(order), t.take(order), amount.take(order)
-        new = np.ones(len(key), bool)
-        new[1:] = (key[1:] != key[:-1]) | (t[1:] != t[:-1])
-        starts = new.nonzero()[0]
-        self.keys, self.times = key.take(starts), t.take(starts)
-        self.amounts = np.add.reduceat(amount, starts) if len(starts) else amount
-
     def events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(pair * E + entry index, time in days, summed discounted profit),
         sorted by key then time."""
         self.close()
+        self._reduce()
         return self.keys, self.times, self.amounts
 
 
@@ -369,23 +371,3 @@ def _joined(parts: list[tuple]) -> tuple:
     if len(parts) == 1:
         return parts[0]
     return tuple(np.concatenate(x) for x in zip(*parts))
-
-
-def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """`np.lexsort((t, key))`, the stable order by key then time, sped up for
-    the usual case: visits on whole days (every delay in days), keys and
-    days below 2^15, where the stable sorts are radix sorts of 16-bit
-    numbers (sorting the times took most of the run's reduce): one of
-    key x (days + 1) + day when that fits, else by day then by key."""
-    if not len(key):
-        return np.zeros(0, np.intp)
-    last, top = float(t.max()), int(key.max())
-    if (float(t.min()) < 0 or last >= 1 << 15 or top >= 1 << 15
-            or not (t == np.rint(t)).all()):
-        return np.lexsort((t, key))
-    day = t.astype(np.int16)  # whole days: as exact, equal where t is
-    if (top + 1) * (last + 1.0) < 1 << 15:
-        day += (key * (int(last) + 1)).astype(np.int16)
-        return np.argsort(day, kind="stable")
-    by_day = np.argsort(day, kind="stable")
-    return by_day.take(np.argsort(key.take(by_day).astype(np.int16), kind="stable"))

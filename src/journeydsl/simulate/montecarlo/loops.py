@@ -66,11 +66,11 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
     step = eng.loop_delay.take(lid)
     t_run = t.take(idx)
     cut = np.zeros(len(idx), bool)
+    timed = (step > 0).nonzero()[0]  # (zero-delay stays happen at one time)
     if math.isfinite(eng.horizon):
         # visits at t + j d count while t + j d < H: j <= ceil((H - t) / d) - 1
         # (zero-delay stays happen at one time, before H: nothing cuts them)
         reach = np.full(len(idx), _NEVER, np.int64)
-        timed = (step > 0).nonzero()[0]
         if len(timed):
             room = np.ceil((eng.horizon - t_run.take(timed)) / step.take(timed)) - 1.0
             reach[timed] = np.minimum(room, float(_FAR)).astype(np.int64)
@@ -94,25 +94,25 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
                         np.exp(log_q) * np.expm1(many * log_q) / np.expm1(log_q))
     earned = eng.money.take(own) * sums
     gained = eng.gain.take(own) * sums
-    if disc is not None:
-        earned *= disc.take(idx)
-        gained *= disc.take(idx)
+    disc_run = disc.take(idx) if disc is not None else None  # at each stay's start
+    if disc_run is not None:
+        earned *= disc_run
+        gained *= disc_run
     money[idx] += earned
-    base = eng.gain.take(own).real - eng.money.take(own).imag  # profit of one visit
+    base = books.ledger.profit_of_e  # profit of one visit, by code
 
     def profit_at(k):
         """(discounted profit of the stay's visit 0, log of one move's discount)"""
-        return (base.take(k) * (disc.take(idx.take(k)) if disc is not None else 1.0),
+        return (base.take(own.take(k)) * (disc_run.take(k) if disc_run is not None else 1.0),
                 log_q.take(k))
 
-    weight = sums if disc is None else sums * disc.take(idx)  # the stay's discount factors
-    books.ledger.stays(w.take(idx), own, t_run, step, visits, earned, weight, profit_at)
+    weight = sums if disc_run is None else sums * disc_run  # the stay's discount factors
+    who = w.take(idx)
+    books.ledger.stays(who, own, t_run, step, visits, earned, weight, profit_at)
     gained.imag[cv.take(idx)] = 0.0  # after converting, costs are not acquisition
     gain[idx] += gained
-    timed = (step > 0).nonzero()[0]
     if len(timed):
         t[idx.take(timed)] = t_run.take(timed) + many.take(timed) * step.take(timed)
-    who = w.take(idx)
     if counts is not None:
         flat = counts.reshape(-1)
         for lookup in (eng.track_step_e, eng.track_stage_e):

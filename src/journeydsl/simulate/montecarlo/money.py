@@ -75,9 +75,25 @@ class Books:
     place: np.ndarray  # [pair, batch, step, (value, cost, margin x value)]
     entry: np.ndarray  # [pair, entry, batch, ENTRY_COLUMNS]
     entries: list[int]  # entry step numbers
-    keys: np.ndarray  # events: pair * E + entry
-    times: np.ndarray
-    amounts: np.ndarray
+    ledgers: list[tuple[int, Ledger]]  # (first pair number, ledger)
+    _events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The profit events (pair * E + entry, time, amount), joined when a
+        profit curve first wants them (a run read for its means never does)."""
+        if self._events is None:
+            E = len(self.entries)
+            keys, times, amounts = [], [], []
+            for lo, led in self.ledgers:
+                at = np.searchsorted(self.entries, led.entries)
+                k, t, a = led.events()
+                pair, e = np.divmod(k, max(led.E, 1))
+                keys.append((lo + pair) * E + at[e] if len(k) else k)
+                times.append(t)
+                amounts.append(a)
+            self._events = (np.concatenate(keys), np.concatenate(times),
+                            np.concatenate(amounts))
+        return self._events
 
 
 def join(ledgers: list[tuple[int, Ledger]], pairs: int, n: int) -> Books:
@@ -86,31 +102,30 @@ def join(ledgers: list[tuple[int, Ledger]], pairs: int, n: int) -> Books:
     E = len(entries)
     place = np.zeros((pairs, BATCHES, n, 3))
     entry = np.zeros((pairs, E, BATCHES, len(ENTRY_COLUMNS)))
-    keys, times, amounts = [], [], []
     for lo, led in ledgers:
         led.close()
         P = led.place.shape[0]
         place[lo:lo + P] = led.place
         at = np.searchsorted(entries, led.entries)
         entry[lo:lo + P, at] = led.by_entry
-        k, t, a = led.events()
-        pair, e = np.divmod(k, max(led.E, 1))
-        keys.append((lo + pair) * E + at[e] if len(k) else k)
-        times.append(t)
-        amounts.append(a)
-    return Books(place, entry, entries, np.concatenate(keys), np.concatenate(times),
-                 np.concatenate(amounts))
+    return Books(place, entry, entries, ledgers)
 
 
 def _curve(books: Books, pairs: np.ndarray, entry: int | None, count: float,
            horizon: bool) -> ProfitCurve:
-    E = len(books.entries)
-    pair, e = np.divmod(books.keys, max(E, 1))
-    mine = np.isin(pair, pairs) & ((e == entry) if entry is not None else True)
-    t, a = books.times[mine], books.amounts[mine]
-    times, where = np.unique(t, return_inverse=True)
-    gains = np.bincount(where, weights=a, minlength=len(times)) / max(count, 1.0)
-    return ProfitCurve(((1.0, Sampled(times, gains, horizon)),))
+    """F(t) of the prospects of `pairs` (entering at entry index `entry`,
+    None: all), made when first read."""
+
+    def parts() -> tuple[tuple[float, Sampled], ...]:
+        keys, t_all, a_all = books.events()
+        pair, e = np.divmod(keys, max(len(books.entries), 1))
+        mine = np.isin(pair, pairs) & ((e == entry) if entry is not None else True)
+        t, a = t_all[mine], a_all[mine]
+        times, where = np.unique(t, return_inverse=True)
+        gains = np.bincount(where, weights=a, minlength=len(times)) / max(count, 1.0)
+        return ((1.0, Sampled(times, gains, horizon)),)
+
+    return ProfitCurve(make=parts)
 
 
 def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tuple[int, str]],

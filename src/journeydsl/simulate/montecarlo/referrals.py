@@ -26,6 +26,7 @@ _LIST_SOURCES = 0.25  # above this K, find the visits to referral sources first
 # instead, and only as many made into prospects as the cascade has room for.
 _PER_ARROW = 1.0
 _MANY = 1 << 20  # candidates drawn at once at most (else counted per arrow)
+_TABLE_SLOTS = 1 << 21  # stays' visits looked up in a table (from_runs) at most
 
 
 def uniform_ints(rng, high: int, size: int) -> np.ndarray:
@@ -98,7 +99,13 @@ def from_runs(eng: Tables, books: Books, rng, w, row, t, step, visits) -> None:
     lam = eng.lam_row_max
     if lam <= _PER_ARROW and lam * total <= _MANY:
         slot = uniform_ints(rng, max(int(total), 1), rng.poisson(lam * total))
-        walker = np.searchsorted(cum, slot, side="right")
+        if total <= _TABLE_SLOTS and total <= 64 * len(slot) + 4096:
+            # the stay of each slot by a table read: a search per candidate
+            # in the stays' bounds cost ten times more (~100 ns a search:
+            # the candidates come in random order); the same walkers
+            walker = np.repeat(np.arange(len(visits)), visits).take(slot)
+        else:
+            walker = np.searchsorted(cum, slot, side="right")
         j = slot - (cum.take(walker) - many.take(walker)) + 1.0  # the walker's visit 1..v
         send(eng, books, rng, w.take(walker), row.take(walker),
              t.take(walker) + j * step.take(walker))

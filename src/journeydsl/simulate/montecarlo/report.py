@@ -12,7 +12,9 @@ standard error here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -150,14 +152,6 @@ class MonteCarloReport(Report):
     prospects: int = 0
     draws: int = 1
     seed: int | None = None
-    uncertainty: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    # each persona's own band, as `uncertainty` gives the blend's (with
-    # several personas; not in the JSON yet): {persona: {KEY: {...}}}
-    persona_uncertainty: dict[str, dict[str, dict[str, float | None]]] = field(
-        default_factory=dict)
-    clv_distribution: dict[str, float | None] = field(default_factory=dict)
-    revenue_concentration: float | None = None
-    profit_concentration: float | None = None
     rescaled_draws: int = 0
     rescaled_steps: dict[str, dict[str, int]] = field(default_factory=dict)
     transitions: int = 0
@@ -165,19 +159,91 @@ class MonteCarloReport(Report):
     capped_walks: int = 0  # always 0: a walk is never cut short (WalkTooLong instead)
     cascade_capped: bool = False  # some referred prospects were not walked (CASCADE_FACTOR)
     concentration_fraction: float = 0.08
-    # standard errors of the blended money by place and by-entry metrics
-    # ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})
-    place_stderr: dict = field(default_factory=dict)
-    # the share of all revenue the top `concentration_fraction` of entering
-    # prospects earn, and its standard error (top.py: delta method)
-    top_revenue_share: float | None = None
-    top_revenue_stderr: float | None = None
     # values null in the JSON outside the metrics tables (whose own
     # `undefined` explains their ratios), by key ("uncertainty.cost"): why
-    undefined: dict[str, str] = field(default_factory=dict)
+    # (read as `undefined`, after the uncertainty has added its own)
+    _notes: dict[str, str] = field(default_factory=dict, repr=False)
     # converters of the mix: discounted value, cost, weight and clv (margin x
     # value less the costs from the first goal visit on), for top_share
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
+    # The extras below sort the converters or recompute every number per
+    # batch of prospects: a fifth of a run on saas_trial, which a caller
+    # reading only the means (`expect`, the benchmark) need not pay. Each is
+    # computed when first read, by a function set in `_pending` (`later`),
+    # and kept in `_known`: the values are the same whenever they are read.
+    _pending: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _known: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.later(("clv_distribution", "revenue_concentration", "profit_concentration"),
+                   self._describe_converters)
+        self._known.update(uncertainty={}, place_stderr={}, top_revenue_share=None,
+                           top_revenue_stderr=None, persona_uncertainty={})
+
+    def later(self, names: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
+        """Compute the extras `names` (a dict by name) when one is first read."""
+        for name in names:
+            self._known.pop(name, None)
+            self._pending[name] = compute
+
+    def _extra(self, name: str) -> Any:
+        if name not in self._known:
+            found = self._pending[name]()
+            for key in found:
+                self._pending.pop(key, None)
+            self._known.update(found)
+        return self._known[name]
+
+    @property
+    def uncertainty(self) -> dict[str, dict[str, float | None]]:
+        """Standard error and p05/p50/p95 of each blended headline metric
+        (`uncertainty` below), by JSON key."""
+        return cast("dict[str, dict[str, float | None]]", self._extra("uncertainty"))
+
+    @property
+    def persona_uncertainty(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """Each persona's own band, as `uncertainty` gives the blend's (with
+        several personas; not in the JSON yet): {persona: {KEY: {...}}}."""
+        return cast("dict[str, dict[str, dict[str, float | None]]]",
+                    self._extra("persona_uncertainty"))
+
+    @property
+    def undefined(self) -> dict[str, str]:
+        """Why values outside the metrics tables are null, by key."""
+        self._extra("uncertainty")  # (which notes its own)
+        return self._notes
+
+    @property
+    def clv_distribution(self) -> dict[str, float | None]:
+        """p05, p25, p50, p75, p95 and mean of the converters' clv."""
+        return cast("dict[str, float | None]", self._extra("clv_distribution"))
+
+    @property
+    def revenue_concentration(self) -> float | None:
+        """`top_share(concentration_fraction)`: of the customers' revenue."""
+        return cast("float | None", self._extra("revenue_concentration"))
+
+    @property
+    def profit_concentration(self) -> float | None:
+        """`top_share(concentration_fraction, by="profit")`."""
+        return cast("float | None", self._extra("profit_concentration"))
+
+    @property
+    def place_stderr(self) -> dict:
+        """Standard errors of the blended money by place and by-entry metrics
+        ({"steps": {S: {revenue, cost, profit}}, "stages", "channels", "by_entry"})."""
+        return cast("dict", self._extra("place_stderr"))
+
+    @property
+    def top_revenue_share(self) -> float | None:
+        """The share of all revenue the top `concentration_fraction` of
+        entering prospects earn (top.py)."""
+        return cast("float | None", self._extra("top_revenue_share"))
+
+    @property
+    def top_revenue_stderr(self) -> float | None:
+        """The standard error of `top_revenue_share` (top.py: delta method)."""
+        return cast("float | None", self._extra("top_revenue_stderr"))
 
     def top_share(self, fraction: float, by: str = "revenue") -> float | None:
         """Share of the customers' total revenue (or profit, `by="profit"`: each
@@ -188,20 +254,23 @@ class MonteCarloReport(Report):
         value, _, weight, clv = (np.ascontiguousarray(c) for c in self._converters.T)
         return share_of_top(value if by == "revenue" else clv, weight, fraction)
 
-    def describe_converters(self) -> None:
+    def _describe_converters(self) -> dict[str, Any]:
         """The clv distribution among converters and the concentration shares."""
         keys = ("p05", "p25", "p50", "p75", "p95")
+        clv: dict[str, float | None]
         if len(self._converters):
             weight, value = (np.ascontiguousarray(c) for c in self._converters.T[2:])
             order = np.argsort(value, kind="stable")
             qs = weighted_quantiles(value.take(order), weight.take(order),
                                     (0.05, 0.25, 0.5, 0.75, 0.95))
-            self.clv_distribution = dict(zip(keys, qs))
-            self.clv_distribution["mean"] = dot(value, weight) / float(weight.sum())
+            clv = dict(zip(keys, qs))
+            clv["mean"] = dot(value, weight) / float(weight.sum())
         else:
-            self.clv_distribution = {k: None for k in keys + ("mean",)}
-        self.revenue_concentration = self.top_share(self.concentration_fraction)
-        self.profit_concentration = self.top_share(self.concentration_fraction, by="profit")
+            clv = {k: None for k in keys + ("mean",)}
+        return {"clv_distribution": clv,
+                "revenue_concentration": self.top_share(self.concentration_fraction),
+                "profit_concentration": self.top_share(self.concentration_fraction,
+                                                       by="profit")}
 
     def as_dict(self) -> dict:
         out = super().as_dict()

@@ -68,7 +68,9 @@ class _Pool:
         # margin x value + 1j * cost before the first goal visit (acquisition)
         self.gain = np.zeros(0, np.complex128)
         self.seen = np.zeros(0, np.uint64) if seen else None
-        self.own = np.zeros(0)  # each walker's own rate of a `per customer` move (NaN: none yet)
+        # each walker's own rate of a `per customer` move (NaN: none yet);
+        # None when no step has one (nothing to carry through the passes)
+        self.own = np.zeros(0) if (eng.flags & OWN).any() else None
         self.dead = 0
         self.incoming: list[tuple] = []
         self.waiting = 0
@@ -98,7 +100,8 @@ class _Pool:
 
     def add(self, w, e, t, cv, money, gain, seen) -> None:
         """New walkers (entering or referred): no rate of their own drawn yet."""
-        self.incoming.append((w, e, t, cv, money, gain, seen, np.full(len(w), np.nan)))
+        self.incoming.append((w, e, t, cv, money, gain, seen,
+                              None if self.own is None else np.full(len(w), np.nan)))
         self.waiting += len(w)
 
     def merge(self) -> bool:
@@ -162,6 +165,7 @@ class _Walk:
             referrals.from_pool(eng, books, self.rng, w, e, t)
         code = eng.sampler.draw_at(eng.base.take(e), self.rng)
         if need & OWN:
+            assert st.own is not None  # kept whenever a step has a `per customer` move
             own.choose(eng, self.rng, code, e, st.own)
         live = st.live
         self.transitions += live
