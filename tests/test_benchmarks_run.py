@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
     ("bench_render.py", ["--steps", "40", "--repeat", "1"], "build DOT text"),
     ("bench_simulate_exact.py", ["--steps", "200", "--repeat", "1"], "ratio simulate / spsolve"),
     ("bench_fit.py", ["--customers", "2000"], "written/s"),
+    ("bench_board_report.py", ["--steps", "40", "--repeat", "1"], "Monte Carlo section"),
     ("bench_hardening.py", ["--only", "99.99% self-loop",
                             "--journey", str(Path(sys.executable).parent / "journey")],
      "case(s) miss their target"),

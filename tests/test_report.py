@@ -41,10 +41,10 @@ def test_report_sections_and_no_active_content(tmp_path):
             assert not (name.endswith("href") or name == "src"), (tag, name, value)
     assert "default-src 'none'" in text
     for section in ("headline", "scorecard", "board", "map", "funnel", "money", "payback",
-                    "scenarios", "levers", "attribution"):
+                    "montecarlo", "scenarios", "levers", "attribution"):
         assert f'id="{section}"' in text, section
     assert "Simpler pricing page with a seat calculator" in text
-    assert text.count("<details>") == 6  # every chart has its data table
+    assert text.count("<details>") == 7  # every chart has its data table
     # money by stage: the table under the chart has every stage and the totals
     money = text[text.index('id="money"'):text.index('id="scenarios"')]
     assert "<td>Retention</td>" in money and "<td>Whole journey</td>" in money
@@ -117,7 +117,7 @@ def test_payback_curve(tmp_path):
     cells = re.findall(r"<tr><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>"
                        r"<td[^>]*>([^<]*)</td></tr>", part)
     assert len(cells) == len(rows)
-    from journeydsl.render.text import money
+    from journeydsl.render.text import money_exact as money  # (tables: whole amounts)
 
     assert cells[12] == (f"{rows[12]['end_days'] / 30:g}", money(rows[12]["revenue"], "USD"),
                          money(rows[12]["cost"], "USD"), money(rows[12]["profit"], "USD"))
@@ -132,7 +132,9 @@ def test_scenarios_show_profit_and_referral_only_stages(tmp_path):
     part = text[text.index('id="scenarios"'):text.index('id="levers"')]
     assert part.count("<svg") == 1  # two charts, one above the other, drawn in one call
     assert "Lợi nhuận / khách tiềm năng (VND)" in part
-    assert "text: 1,011 ₫" in part and "text: 1,548 ₫" in part  # baseline, scenario
+    # baseline, scenario: short beside the bars, whole in the table
+    assert "text: 1.01k ₫" in part and "text: 1.55k ₫" in part
+    assert ">1,011 ₫</td>" in part and ">1,548 ₫</td>" in part
     # saas_trial's Advocacy: 0% of entering prospects, referred ones do go there
     out = tmp_path / "s.html"
     assert report_command(SAAS, out) == 0

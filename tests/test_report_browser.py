@@ -87,12 +87,31 @@ def test_report_in_headless_chromium(browser, example, tmp_path):
             return [s.closest('section').id, r.width, r.height];
         });""")
     sections = {name for name, _, _ in sizes}
-    assert {"board", "funnel"} <= sections, sections
+    assert {"board", "funnel", "montecarlo"} <= sections, sections
     for name, width, height in sizes:
         assert width > 50 and height > 30, (name, width, height)
+    _intervals_drawn(browser)
     assert browser.execute_script("return document.querySelectorAll('script').length") == 0
     _screenshot(browser, shots_dir(tmp_path) / f"{example.stem}.report.png")
     _board_fits_a_printed_page(browser)
+
+
+def _intervals_drawn(driver) -> None:
+    """The Monte Carlo chart drew its intervals and points: every interval
+    bar (a Vega rule) and point (a symbol) laid out with a size, at least
+    one per KPI panel."""
+    marks = driver.execute_script("""
+        const chart = document.querySelector('section#montecarlo svg');
+        const sized = sel => Array.from(chart.querySelectorAll(sel)).map(e => {
+            const r = e.getBoundingClientRect(); return [r.width, r.height]; });
+        return {rules: sized('g.mark-rule.role-mark line'),
+                points: sized('g.mark-symbol.role-mark path'),
+                panels: chart.querySelectorAll('g.mark-symbol.role-mark').length};""")
+    assert marks["panels"] >= 5, marks  # conversion, profit, CLV, CAC, LTV:CAC, payback
+    assert len(marks["points"]) >= 2 * marks["panels"], marks  # estimate and exact
+    assert all(w > 3 and h > 3 for w, h in marks["points"]), marks
+    # an interval bar is a horizontal line as long as its span
+    assert marks["rules"] and all(w > 0 for w, _ in marks["rules"]), marks
 
 
 def _board_fits_a_printed_page(driver) -> None:

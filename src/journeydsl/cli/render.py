@@ -75,7 +75,8 @@ def render(
         help="Board: width in px (default 1920; text is at least 14 px at that width).",
         show_default=False)] = None,
     lang: Annotated[Optional[str], typer.Option(
-        help=f"Board: language of its own words ({', '.join(LANGS)}; default en).",
+        help=f"Board and map: language of their own words ({', '.join(LANGS)}; default "
+        "en).",
         show_default=False)] = None,
 ) -> None:
     """Draw the journey map, emotion curve or board as SVG, PNG, PDF, DOT, Mermaid or HTML."""

@@ -48,6 +48,11 @@ def settle_options(out: Path | None, fmt: str | None, view: str, renderer: str,
     backends.RenderFailed, whose hint names the SVG command line that works)."""
     given = fmt is not None
     fmt = _format(out, fmt)
+    if view == "map" and board is not None and set(board) == {"lang"}:
+        if fmt not in ("svg", "png", "pdf", "dot"):
+            raise UsageError(f"--lang applies to the board and to the map drawn as svg, png, "
+                             f"pdf or dot, not {fmt}")
+        board = None  # the map's own words in that language; every other check below
     if view == "board" or board is not None:
         _check_board(fmt, view, renderer, flows)
         return fmt
@@ -120,7 +125,8 @@ def _check_options(fmt: str, view: str, renderer: str, flows: bool,
 
 def _check_board(fmt: str, view: str, renderer: str, flows: bool) -> None:
     if view != "board":
-        raise UsageError("--lanes, --size, --width and --lang apply to --view board")
+        raise UsageError("--lanes, --size and --width apply to --view board (--lang to the "
+                         "board and the map)")
     if fmt not in BOARD_FORMATS:
         raise UsageError(f"--view board is drawn as {', '.join(BOARD_FORMATS)}, not {fmt}")
     if renderer != "auto":

@@ -67,7 +67,8 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
             board: dict | None = None) -> bytes:
     """The bytes of one rendering of a compiled journey (the baseline or a
     scenario; raises backends.RenderFailed). `board`: the board's options
-    (lanes, size, width, lang; see `board.board_svg`)."""
+    (lanes, size, width, lang; see `board.board_svg`); for the map, only
+    `lang`, the language of its own words."""
     if view == "board":
         from .board import board_bytes
 
@@ -81,6 +82,7 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
 
         return to_mermaid_flowchart(journey, persona, flows).encode("utf-8")
     finish = None
+    lang = (board or {}).get("lang", "en")  # (a map's only option shared with the board)
     if view == "emotion":
         from .emotion import emotion_dot
 
@@ -88,11 +90,11 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
     elif fmt == "dot":
         from .dot import to_dot
 
-        text, engine = to_dot(journey, persona, flows), "dot"
+        text, engine = to_dot(journey, persona, flows, lang), "dot"
     else:
         from .dot import drawing
 
-        text, finish, engine = drawing(journey, persona, flows)
+        text, finish, engine = drawing(journey, persona, flows, lang)
     if fmt == "dot":
         return text.encode("utf-8")
     from .backends import render

@@ -99,6 +99,11 @@ def render(dot_text: str, fmt: str, renderer: str = "auto", engine: str = "dot",
         data = run("wasm")
     if fmt == "svg":
         data = check_svg(data, dot_text if backend == "wasm" else None)
+        # the isolates around right-to-left user text (text.isolate), which
+        # Graphviz decoded, as references again: no raw bidi character in a
+        # file (user-typed ones were escaped as text before the DOT)
+        data = data.replace("\u2068".encode(), b"&#x2068;").replace("\u2069".encode(),
+                                                                     b"&#x2069;")
     elif fmt == "png" and not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise RenderFailed("Graphviz returned no PNG image")
     elif fmt == "pdf" and not data.startswith(b"%PDF"):

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING
 
 from ..language.compiled import CompiledJourney
 
+from .i18n import words
 from .measure import width as text_width
-from .text import dot_label, dot_record, dot_value, per_thousand, wrap
+from .text import dot_label, dot_record, dot_value, isolate, per_thousand, wrap
 from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
                    colour, map_view, title_parts)
 
@@ -73,33 +74,34 @@ MAX_INCHES = 330
 
 
 def to_dot(journey: CompiledJourney, persona: str | None = None,
-           flows: bool = False) -> str:
-    """DOT text of the journey map (the compiled journey must have no errors)."""
-    text: str = map_graph(journey, persona, flows).source
+           flows: bool = False, lang: str = "en") -> str:
+    """DOT text of the journey map (the compiled journey must have no errors),
+    its own words in `lang`."""
+    text: str = map_graph(journey, persona, flows, lang=lang).source
     return text
 
 
 def map_graph(journey: CompiledJourney, persona: str | None = None,
-              flows: bool = False, legend: bool = True) -> graphviz.Digraph:
+              flows: bool = False, legend: bool = True, lang: str = "en") -> graphviz.Digraph:
     """The map as a `graphviz.Digraph` (a stage overview above `BIG` steps)."""
     if len(journey.steps) > BIG:
         from .overview import overview_graph
 
         return overview_graph(journey, persona, flows)
-    return map_dot(map_view(journey, persona, flows), legend)
+    return map_dot(map_view(journey, persona, flows, lang), legend)
 
 
 def drawing(journey: CompiledJourney, persona: str | None = None,
-            flows: bool = False) -> tuple[str, Finish | None, str]:
+            flows: bool = False, lang: str = "en") -> tuple[str, Finish | None, str]:
     """What the renderer draws: (DOT text, the step that squares the laid-out
     map up or None, the Graphviz engine). Stage columns get one top and
     bottom and the legend becomes a strip under the title (finish.py); a
     stage overview has its positions pinned already (`nop2`: neato -n2)."""
     if len(journey.steps) > BIG:
-        return to_dot(journey, persona, flows), None, "nop2"
+        return to_dot(journey, persona, flows, lang), None, "nop2"
     from .finish import finish
 
-    view = map_view(journey, persona, flows)
+    view = map_view(journey, persona, flows, lang)
     items = legend_items(view)
     text: str = map_dot(view, legend=False).source
     return text, lambda laid_out: finish(laid_out, items), "dot"
@@ -149,9 +151,9 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     for column in sorted(by_column):
         g.same_rank([f"#c{column}"] + by_column[column])
     for edge in kept:
-        _edge(g, edge, columns, scale, "xlabel" if large else "label")
+        _edge(g, edge, columns, scale, "xlabel" if large else "label", view.lang)
     if legend:
-        _legend(g, legend_items(view), last + 1)
+        _legend(g, legend_items(view), last + 1, view.lang)
     return graphviz.Digraph(
         "journey", body=g.body, graph_attr=graph,
         node_attr=dict(fontname=FONT, fontsize=str(FONTSIZE), shape="Mrecord", style="filled",
@@ -163,7 +165,7 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
 def title(view: MapView) -> str:
     return dot_label(title_parts(view.title, view.scenario_label or view.scenario,
                                  view.persona_label or view.persona, view.flows,
-                                 view.personas),
+                                 view.personas, view.lang),
                      end="\\l")  # left-justified
 
 
@@ -267,7 +269,7 @@ def step_lines(step: StepView, view: MapView) -> list[str]:
     """The text of a step's box (without the exit badge)."""
     lines = wrap(step.label, 26) + step.lines
     if step.entry is not None:
-        lines.append(f"entry {step.entry}")
+        lines.append(words(view.lang)("entry", rate=step.entry))
     return lines
 
 
@@ -295,18 +297,18 @@ def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
     g.node(step.id, label=dot_record(fields), **attrs)
 
 
-def _edge_lines(edge: EdgeView, scale: _Scale | None) -> list[str]:
+def _edge_lines(edge: EdgeView, scale: _Scale | None, lang: str = "en") -> list[str]:
     lines = [edge.text]
     if edge.delay:
-        lines.append(f"after {edge.delay}")
+        lines.append(words(lang)("map_after", delay=edge.delay))
     if scale and edge.flow is not None:
         lines.append(f"{per_thousand(edge.flow)} /1,000")
     return lines
 
 
 def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
-          scale: _Scale | None, key: str = "label") -> None:
-    lines = _edge_lines(edge, scale)
+          scale: _Scale | None, key: str = "label", lang: str = "en") -> None:
+    lines = _edge_lines(edge, scale, lang)
     attrs: dict[str, str] = {}
     if scale:
         pen = scale(edge.flow)
@@ -350,13 +352,17 @@ def _stubs(view: MapView, back: list[EdgeView], scale: _Scale | None) -> dict[st
     """Step id -> the lines of its links footer: `↩ to Pricing page · 30%`
     at each far back edge's source, `↩ from ...` at its target."""
     label = {s.id: s.label for s in view.steps}
+    w = words(view.lang)
+    refers = w("map_refers", amount="\0").split("\0")[0]  # ("refers " before the amount)
     out: dict[str, list[str]] = {}
     for edge in back:
-        what = " · ".join(_edge_lines(edge, scale)).replace("refers ", "")
-        verb = "↩ refers to" if edge.kind == "referral" else "↩ to"
-        out.setdefault(edge.source, []).extend(_link(f"{verb} {label[edge.target]}", what))
-        verb = "↩ referred from" if edge.kind == "referral" else "↩ from"
-        out.setdefault(edge.target, []).extend(_link(f"{verb} {label[edge.source]}", what))
+        what = " · ".join(_edge_lines(edge, scale, view.lang)).replace(refers, "")
+        verb = "map_refers_to" if edge.kind == "referral" else "map_back_to"
+        out.setdefault(edge.source, []).extend(_link(w(verb, step=isolate(label[edge.target])),
+                                                     what))
+        verb = "map_referred_from" if edge.kind == "referral" else "map_back_from"
+        out.setdefault(edge.target, []).extend(_link(w(verb, step=isolate(label[edge.source])),
+                                                     what))
     return out
 
 
@@ -375,24 +381,25 @@ def legend_items(view: MapView) -> LegendItems:
     """The legend: (text, node attributes) per item, in reading order."""
     box = {"shape": "box", "style": "rounded,filled", "color": EDGE, "fontname": FONT}
     text = {"shape": "plaintext", "style": "", "fontname": FONT}
-    items = [(f"emotion {name}", {**box, "fillcolor": colour(i + 1)})
-             for i, name in enumerate(EMOTION_NAMES)]
-    items += [("no emotion given", {**box, "fillcolor": colour(None)}),
-              ("goal step", {**box, "fillcolor": "white", "color": GOAL, "penwidth": "3",
-                             "fontname": f"{FONT}-Bold"}),
-              ("⊣ exits / churn: walks end here", {**box, "fillcolor": "white"}),
-              ("↩ a move back over stages", {**text, "fontcolor": BACK}),
-              ("- - - referrals: new prospects", {**text, "fontcolor": REFERRAL})]
+    w = words(view.lang)
+    items = [(w(f"map_emotion_{i + 1}"), {**box, "fillcolor": colour(i + 1)})
+             for i in range(len(EMOTION_NAMES))]
+    items += [(w("map_no_emotion"), {**box, "fillcolor": colour(None)}),
+              (w("map_goal"), {**box, "fillcolor": "white", "color": GOAL, "penwidth": "3",
+                               "fontname": f"{FONT}-Bold"}),
+              (w("map_exits"), {**box, "fillcolor": "white"}),
+              (w("map_back"), {**text, "fontcolor": BACK}),
+              (w("map_referrals"), {**text, "fontcolor": REFERRAL})]
     if view.flows:
-        items.append(("edge width: prospects per 1,000", text))
+        items.append((w("map_width"), text))
     return items
 
 
-def _legend(g: Lines, items: LegendItems, column: int) -> None:
+def _legend(g: Lines, items: LegendItems, column: int, lang: str = "en") -> None:
     """The legend for DOT read on its own: a column at the right."""
     names = [f"#l{k}" for k in range(len(items))]
     with g.subgraph(name="cluster_legend") as c:
-        c.attr("graph", label="Legend", style="rounded", color="#cbd5e0", fontsize="12",
+        c.attr("graph", label=words(lang)("map_legend"), style="rounded", color="#cbd5e0", fontsize="12",
                labeljust="c", margin="10")
         for name, (text, attrs) in zip(names, items):
             c.node(name, label=dot_label([text]), fontsize="9", margin="0.06,0.03",

@@ -78,6 +78,34 @@ _WORDS: dict[str, dict[str, str]] = {
         "wide_note": "{stages} stages need {width} px: the board is wider than asked",
         "tall_note": ("the board needs {height} px, more than {size} allows: leave some "
                       "lanes out with --lanes"),
+        # the flow map (`render --view map`)
+        "map_emotion": "emotion {value}",
+        "map_refers": "refers {amount}/visit",
+        "map_visits": "{n} visits per 1,000",
+        "map_visits_infinite": "visits: infinite (see simulate)",
+        "map_after": "after {delay}",
+        "map_back_to": "↩ to {step}",
+        "map_back_from": "↩ from {step}",
+        "map_refers_to": "↩ refers to {step}",
+        "map_referred_from": "↩ referred from {step}",
+        "map_scenario": "scenario: {name}",
+        "map_persona": "persona: {name}",
+        "map_flows": ("flows: expected prospects per 1,000 entrants, the people their "
+                      "referrals bring included"),
+        "map_personas": "personas, shown blended by share:",
+        "map_own_value": "[{id}: ...] is a persona's own value",
+        "map_emotion_1": "emotion 1 very negative",
+        "map_emotion_2": "emotion 2 negative",
+        "map_emotion_3": "emotion 3 neutral",
+        "map_emotion_4": "emotion 4 positive",
+        "map_emotion_5": "emotion 5 very positive",
+        "map_no_emotion": "no emotion given",
+        "map_goal": "goal step",
+        "map_exits": "⊣ exits / churn: walks end here",
+        "map_back": "↩ a move back over stages",
+        "map_referrals": "- - - referrals: new prospects",
+        "map_width": "edge width: prospects per 1,000",
+        "map_legend": "Legend",
         # the report
         "report": "Journey report",
         "report_intro": "Numbers from the exact engine, per prospect who enters the journey.",
@@ -115,7 +143,21 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Share",
         "conversion_pp": "Conversion change (pp)",
         "no_channel": "(no channel)",
-        "not_yet": "Not in this report yet: Monte Carlo intervals.",
+        "mc_title": "Monte Carlo: simulated, with 95% intervals",
+        "mc_note": ("{prospects} simulated prospects (seed {seed}{draws}) walk the journey; "
+                    "each estimate with its 95% interval (± 1.96 standard errors) beside "
+                    "the exact engine's value. Payback has no interval: it is read off the "
+                    "simulated profit curve. With uncertain rates the simulation averages "
+                    "over their draws, the exact engine takes each rate's mean, so the two "
+                    "can differ by more than the interval. Same run: journey simulate FILE "
+                    "--method monte-carlo --prospects 200000."),
+        "mc_draws": ", {n} draws of the uncertain rates",
+        "mc_missing": "No Monte Carlo run: {reason}",
+        "mc_estimate": "Monte Carlo (95% interval)",
+        "mc_exact": "Exact",
+        "mc_value": "Monte Carlo",
+        "mc_interval": "95% interval",
+        "all_personas_short": "All personas",
         "payback_title": "Payback: the cohort's cumulative money",
         "payback_note": ("Per prospect who enters, discounted, everything before the end of "
                          "each month: profit = margin × revenue − cost. Payback is where "
@@ -225,7 +267,21 @@ _WORDS: dict[str, dict[str, str]] = {
         "share": "Tỉ trọng",
         "conversion_pp": "Thay đổi chuyển đổi (điểm %)",
         "no_channel": "(không có kênh)",
-        "not_yet": "Chưa có trong báo cáo: khoảng tin cậy Monte Carlo.",
+        "mc_title": "Monte Carlo: mô phỏng, với khoảng tin cậy 95%",
+        "mc_note": ("{prospects} khách tiềm năng mô phỏng (seed {seed}{draws}) đi qua hành "
+                    "trình; mỗi ước lượng kèm khoảng tin cậy 95% (± 1,96 sai số chuẩn) bên "
+                    "cạnh giá trị chính xác. Thời gian hoàn vốn không có khoảng: nó được đọc "
+                    "từ đường lợi nhuận mô phỏng. Với tỉ lệ không chắc chắn, mô phỏng lấy "
+                    "trung bình qua các lần rút, còn cách tính chính xác dùng giá trị trung "
+                    "bình của mỗi tỉ lệ, nên hai số có thể lệch nhau hơn độ rộng khoảng. Chạy "
+                    "lại: journey simulate FILE --method monte-carlo --prospects 200000."),
+        "mc_draws": ", {n} lần rút các tỉ lệ không chắc chắn",
+        "mc_missing": "Không chạy được Monte Carlo: {reason}",
+        "mc_estimate": "Monte Carlo (khoảng 95%)",
+        "mc_exact": "Chính xác",
+        "mc_value": "Monte Carlo",
+        "mc_interval": "Khoảng 95%",
+        "all_personas_short": "Mọi chân dung",
         "payback_title": "Hoàn vốn: tiền cộng dồn của nhóm khách",
         "payback_note": ("Trên mỗi khách tiềm năng bước vào, đã chiết khấu, mọi thứ trước cuối "
                          "mỗi tháng: lợi nhuận = biên lợi nhuận × doanh thu − chi phí. Hoàn vốn "
@@ -234,6 +290,34 @@ _WORDS: dict[str, dict[str, str]] = {
         "payback_never": "chưa hoàn vốn trong khoảng này",
         "payback_month": "Số tháng sau khi bước vào",
         "payback_money": "Cộng dồn trên mỗi khách tiềm năng{currency}",
+        # the flow map (`render --view map`)
+        "map_emotion": "cảm xúc {value}",
+        "map_refers": "giới thiệu {amount}/lượt ghé",
+        "map_visits": "{n} lượt ghé / 1,000 người vào",
+        "map_visits_infinite": "lượt ghé: vô hạn (xem simulate)",
+        "map_after": "sau {delay}",
+        "map_back_to": "↩ về {step}",
+        "map_back_from": "↩ từ {step}",
+        "map_refers_to": "↩ giới thiệu đến {step}",
+        "map_referred_from": "↩ được giới thiệu từ {step}",
+        "map_scenario": "kịch bản: {name}",
+        "map_persona": "chân dung: {name}",
+        "map_flows": ("luồng: số khách tiềm năng dự kiến trên 1,000 người vào, kể cả người "
+                      "được họ giới thiệu"),
+        "map_personas": "chân dung, gộp theo tỉ trọng:",
+        "map_own_value": "[{id}: ...] là giá trị riêng của một chân dung",
+        "map_emotion_1": "cảm xúc 1 rất tiêu cực",
+        "map_emotion_2": "cảm xúc 2 tiêu cực",
+        "map_emotion_3": "cảm xúc 3 bình thường",
+        "map_emotion_4": "cảm xúc 4 tích cực",
+        "map_emotion_5": "cảm xúc 5 rất tích cực",
+        "map_no_emotion": "chưa có cảm xúc",
+        "map_goal": "bước mục tiêu",
+        "map_exits": "⊣ rời đi / rời bỏ: hành trình kết thúc ở đây",
+        "map_back": "↩ quay lại giai đoạn trước",
+        "map_referrals": "- - - giới thiệu: khách tiềm năng mới",
+        "map_width": "độ dày cạnh: khách tiềm năng trên 1,000",
+        "map_legend": "Chú giải",
         "generated": "Tạo bởi journeydsl từ {file}.",
         "personas": "Chân dung khách hàng",
         "days": "{n} ngày",

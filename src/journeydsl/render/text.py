@@ -37,6 +37,45 @@ def clean(text: str | None) -> str:
     return one_line(text)
 
 
+#: Marks around user text that holds right-to-left letters, inside a line of
+#: our own words: each writer turns a pair into FSI ... PDI (U+2068, U+2069,
+#: written as character references in SVG and HTML), so the user text is
+#: laid out on its own and cannot reorder the words and numbers around it
+#: (`↩ to <Hebrew label> · 30%` showed the 30% before the label). Private
+#: use characters survive `display.shown`, which escapes bidi controls;
+#: only a balanced pair becomes an isolate, whoever typed it (an isolate
+#: cannot reorder anything outside itself).
+OPEN, CLOSE = "\uf8f0", "\uf8f1"
+_PAIR = re.compile(f"{OPEN}([^{OPEN}{CLOSE}]*){CLOSE}")
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff"
+                  "\U0001e800-\U0001efff]")
+
+
+def isolate(text: str) -> str:
+    """User text (already `clean`) marked to be isolated where it holds a
+    right-to-left letter; other text as it is (left-to-right user text
+    cannot reorder left-to-right words, so nothing changes for it).
+
+    >>> isolate("Pricing"), isolate("\u05e9\u05dc\u05d5\u05dd") == OPEN + "\u05e9\u05dc\u05d5\u05dd" + CLOSE
+    ('Pricing', True)
+    """
+    return f"{OPEN}{text}{CLOSE}" if _RTL.search(text) else text
+
+
+def isolates(text: str, open_: str = "&#x2068;", close: str = "&#x2069;") -> str:
+    """Escaped text with each marked pair as FSI ... PDI (`open_`, `close`:
+    character references for XML and HTML), a stray mark left out."""
+    if OPEN not in text and CLOSE not in text:
+        return text
+    text = _PAIR.sub(lambda m: f"{open_}{m.group(1)}{close}", text)
+    return text.replace(OPEN, "").replace(CLOSE, "")
+
+
+def unmarked(text: str) -> str:
+    """Text without the isolation marks (for outputs without isolates)."""
+    return text.replace(OPEN, "").replace(CLOSE, "")
+
+
 def wrap(text: str, width: int = 24) -> list[str]:
     """Greedy word wrap (long words are kept whole up to 2 * width, then cut)."""
     lines: list[str] = []
@@ -72,9 +111,9 @@ def dot_escape(text: str) -> str:
     escaped, and `& < >` written as XML entities: Graphviz decodes entities
     in every label, so a literal `&lt;` typed by a user stays literal."""
     text = clean(text)
-    if not _DOT_SPECIAL.search(text):
-        return text
-    return "".join(_DOT_ESCAPES.get(ch, ch) for ch in text)
+    if _DOT_SPECIAL.search(text):
+        text = "".join(_DOT_ESCAPES.get(ch, ch) for ch in text)
+    return isolates(text)  # (Graphviz decodes the references too)
 
 
 def dot_string(text: str) -> str:
@@ -110,7 +149,7 @@ def dot_value(text: str) -> str:
     text = clean(text)
     if _VALUE_SPECIAL.search(text):
         text = "".join(_DOT_ESCAPES.get(ch, ch) if ch != '"' else ch for ch in text)
-    return text
+    return isolates(text)
 
 
 def dot_label(lines: list[str], end: str = "\\n") -> str:
@@ -154,7 +193,8 @@ _KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", 
 
 def mermaid_text(text: str) -> str:
     """User text escaped with Mermaid's entity codes (`#59;` for `;` ...)."""
-    out = "".join(_MERMAID.get(ch, ch) for ch in _TYPED_NEWLINE.sub("\\\\\u2060", clean(text)))
+    out = "".join(_MERMAID.get(ch, ch)
+                  for ch in _TYPED_NEWLINE.sub("\\\\\u2060", unmarked(clean(text))))
     lowered = out.lower()
     if any(lowered.startswith(k) for k in _KEYWORDS):
         # A task or actor that starts like a keyword would be lexed as one.
@@ -167,7 +207,7 @@ def mermaid_title(text: str) -> str:
     it as plain text (entity codes stay literal) but first runs it through
     an HTML sanitizer, which drops `</svg>`, fails on `<script>` and turns
     a lone `<` into a literal `&lt;`: angle brackets become ‹ ›."""
-    text = clean(text).replace("<", "\u2039").replace(">", "\u203a")
+    text = unmarked(clean(text)).replace("<", "\u2039").replace(">", "\u203a")
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -186,19 +226,22 @@ def pct(x: float) -> str:
 
 
 def number(x: float) -> str:
-    """A plain amount: 3, 0.05, 1.5k, 1.25M."""
+    """A plain amount, short: 3, 0.05, 1.5k, 13.2k, 1.25M (3 significant
+    digits with k, M or B from 1,000 up).
+
+    >>> number(999.4), number(1500), number(999_999), number(0.05)
+    ('999', '1.5k', '1M', '0.05')
+    """
     a = abs(x)
-    if a >= 1e9:
-        text, unit = f"{x / 1e9:.3g}", "B"
-    elif a >= 1e6:
-        text, unit = f"{x / 1e6:.3g}", "M"
-    elif a >= 1e4:
-        text, unit = f"{x / 1e3:.3g}", "k"
-    else:
+    if a < 1000:
         if a >= 100 or x == int(x):
             return f"{x:,.0f}"
         return f"{x:.2f}"
-    return text + unit
+    for size, unit in ((1e3, "k"), (1e6, "M"), (1e9, "B")):
+        text = f"{a / size:.3g}"
+        if float(text) < 1000 or unit == "B":  # (999,999 is 1M, not 1e+03k)
+            return ("-" if x < 0 else "") + (text if "e" not in text else f"{a / size:,.0f}") + unit
+    raise AssertionError("unreachable")
 
 
 def quantity(x: float) -> str:
@@ -224,24 +267,49 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "VND": "₫", "I
 
 
 def money(x: float, currency: str | None) -> str:
-    """An amount with its currency; a loss starts with a minus sign (U+2212)
-    before the symbol, and an amount that rounds to zero has no sign.
+    """An amount with its currency, short, for a picture's tight labels
+    (the board, the map, a chart's values): `number` (1,000 and up as 1.5k,
+    13.2k, 1.25M: one rule whatever the size, never 6,730 beside 10.9k); a
+    loss starts with a minus sign (U+2212) before the symbol, and an amount
+    that rounds to zero has no sign. Tables use `money_exact`.
 
     Currencies without a minor unit in use (VND, JPY) get no decimals.
 
     >>> money(-7.35, "USD"), money(-2476.5, "VND"), money(-0.001, "USD"), money(62.3, "VND")
-    ('−$7.35', '−2,476 ₫', '$0.00', '62 ₫')
+    ('−$7.35', '−2.48k ₫', '$0.00', '62 ₫')
+    >>> money(6730, "VND"), money(10_923, "VND"), money(104, "USD")
+    ('6.73k ₫', '10.9k ₫', '$104')
     """
     amount = number(abs(x))
-    if currency in _WHOLE and abs(x) < 1e4:
+    if currency in _WHOLE and abs(x) < 1000:
         amount = f"{abs(x):,.0f}"
-    if x < 0 and amount.strip("0.,") != "":
-        return "\u2212" + money(-x, currency)
+    return _signed(x, amount, currency)
+
+
+def money_exact(x: float, currency: str | None) -> str:
+    """An amount with its currency, whole: grouped thousands and the
+    currency's decimals (2; none for VND and JPY), for tables and headline
+    cards, where a figure is read, not glanced at.
+
+    >>> money_exact(20_412.333, "USD"), money_exact(104, "USD"), money_exact(-6730.4, "VND")
+    ('$20,412.33', '$104.00', '−6,730 ₫')
+    >>> money_exact(1_250_000, None), money_exact(-0.001, "EUR")
+    ('1,250,000.00', '0.00 €')
+    """
+    decimals = 0 if currency in _WHOLE else 2
+    return _signed(x, f"{abs(x):,.{decimals}f}", currency)
+
+
+def _signed(x: float, amount: str, currency: str | None) -> str:
+    """`amount` (of |x|) with the currency's symbol or code, and a minus
+    sign before it all for a loss that does not round to zero."""
+    sign = "\u2212" if x < 0 and amount.strip("0.,") != "" else ""
     if currency in ("USD", "GBP"):
-        return _SYMBOLS[currency] + amount
+        return sign + _SYMBOLS[currency] + amount
     if currency in _SYMBOLS:
-        return f"{amount} {_SYMBOLS[currency]}"
-    return f"{amount} {clean(currency)}" if currency else amount
+        return f"{sign}{amount} {_SYMBOLS[currency]}"
+    return f"{sign}{amount} {clean(currency)}" if currency else sign + amount
+
 
 
 def per_thousand(x: float) -> str:

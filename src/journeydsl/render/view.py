@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import cast
 
-from .i18n import human
-from .text import clean, days, money, pct, per_thousand, wrap
+from .i18n import Words, human, words
+from .text import clean, days, isolate, money, pct, per_thousand, wrap
 
 #: Emotion 1..5 -> fill colour (light enough for black text; red to green).
 EMOTION_COLOURS = ("#f8b4b4", "#fcd5a5", "#fbeea6", "#cfe8a9", "#9fd8a8")
@@ -81,6 +81,7 @@ class MapView:
     #: (id, label, share) of each persona when several are blended: the key
     #: to the `[ent: 30%]` brackets
     personas: list[tuple[str, str, float]] = field(default_factory=list)
+    lang: str = "en"  # the language of the map's own words (i18n.py)
 
     @property
     def steps(self) -> list[StepView]:
@@ -117,7 +118,7 @@ def persona_text(values: dict[str, float] | None, persona: str | None,
         counts[value] = counts.get(value, 0) + 1
         first.setdefault(value, i)
     base = max(counts, key=lambda v: (counts[v], -first[v]))
-    others = [f"{p}: {fmt(value)}" for p, value in values.items() if value != base]
+    others = [f"{isolate(p)}: {fmt(value)}" for p, value in values.items() if value != base]
     return fmt(base) + (f" [{', '.join(others)}]" if others else "")
 
 
@@ -139,7 +140,8 @@ def written(value: Value, persona: str | None, personas: list[str],
         return fmt(value.for_persona(persona))
     if not value.overrides:
         return fmt(value.base)
-    extra = [f"{o.persona}: {fmt(o.amount)}" for o in value.overrides if o.persona in personas]
+    extra = [f"{isolate(o.persona)}: {fmt(o.amount)}" for o in value.overrides
+             if o.persona in personas]
     return fmt(value.base) + (f" [{', '.join(extra)}]" if extra else "")
 
 
@@ -155,8 +157,9 @@ def rate_text(amount: Amount) -> str:
 
 
 def map_view(journey: CompiledJourney, persona: str | None = None,
-             flows: bool = False) -> MapView:
-    """The map of a compiled journey (the baseline or a scenario).
+             flows: bool = False, lang: str = "en") -> MapView:
+    """The map of a compiled journey (the baseline or a scenario), its own
+    words in `lang`.
 
     Read from the compiled value itself, not its networkx `graph()`: building
     that graph was a third of this function's time on a 500-step journey."""
@@ -174,7 +177,8 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
     # to draw there.
     reached = {v for _, v in moves} | {v for _, v in sends}
     goals = journey.goal_set
-    context = _StepContext(persona, personas, weights, currency, visits)
+    w = words(lang)
+    context = _StepContext(persona, personas, weights, currency, visits, w)
     for step in journey.steps:
         entry = {p: entries[p].get(step.id, 0.0) for p in personas}
         arrives = step.id in reached or any(entry.values())
@@ -199,7 +203,7 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
                 flow = _flow([_times(w, visits[p].visits[u], send.amount.mean_for(p))
                               for p, w in weights.items()])
             amount = written(send.amount, persona, personas, lambda a: _amount(a.mean))
-            edges.append(EdgeView(u, v, "referral", f"refers {amount}/visit",
+            edges.append(EdgeView(u, v, "referral", w("map_refers", amount=amount),
                                   days(send.delay_days), flow))
     persona_labels = {p.id: clean(p.label) for p in journey.personas}
     return MapView(
@@ -208,7 +212,7 @@ def map_view(journey: CompiledJourney, persona: str | None = None,
         scenario=journey.scenario,
         scenario_label=clean(journey.scenario_label) if journey.scenario_label else None,
         stages=[s for s in stages.values() if s.steps], edges=edges, flows=flows,
-        currency=currency, personas=persona_key(journey, persona))
+        currency=currency, personas=persona_key(journey, persona), lang=lang)
 
 
 def persona_key(journey: CompiledJourney, persona: str | None) -> list[tuple[str, str, float]]:
@@ -234,6 +238,7 @@ class _StepContext:
     weights: dict[str, float]
     currency: str | None
     visits: dict[str, _Flows] | None
+    w: Words
     meta: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
 
     def mean(self, value: Value) -> float:
@@ -254,18 +259,19 @@ class _StepContext:
         meta = self.meta.get(key)
         if meta is None:
             meta = self.meta[key] = " · ".join(
-                x for x in (human(clean(attributes.channel)), clean(attributes.owner)) if x)
+                isolate(x) for x in (human(clean(attributes.channel)), clean(attributes.owner))
+                if x)
         if meta:
             lines.append(meta)
         if attributes.emotion is not None:
-            lines.append("emotion " + written(attributes.emotion, persona, personas,
-                                              lambda a: f"{a.mean:g}"))
+            lines.append(self.w("map_emotion", value=written(
+                attributes.emotion, persona, personas, lambda a: f"{a.mean:g}")))
         money_parts = []
         for key_name in ("value", "cost"):
             value = getattr(attributes, key_name)
             if value is not None and any(value.mean_for(p) for p in personas):
-                money_parts.append(f"{key_name} " + written(
-                    value, persona, personas, lambda a: money(a.mean, self.currency)))
+                money_parts.append(self.w(key_name, amount=written(
+                    value, persona, personas, lambda a: money(a.mean, self.currency))))
         if money_parts:
             # One line while it is short; value and cost each on its own when
             # persona overrides make it long (a wide box widens its whole stage).
@@ -279,15 +285,15 @@ class _StepContext:
         has_out = any(v > 0 for v in out_rate.values())
         if (arrives and any(stop[p] > RATE_TOLERANCE for p in weights)
                 and (not goal or has_out)):
-            exit_text = f"{'churn' if goal else 'exits'} {persona_text(stop, persona, pct)}"
+            exit_text = self.w("churn" if goal else "exits", rate=persona_text(stop, persona, pct))
         step_visits = exit_flow = None
         if visits is not None:
             step_visits = _flow([None if visits[p].visits[node] is None
                                  else w * cast(float, visits[p].visits[node])
                                  for p, w in weights.items()])
             exit_flow = _flow([visits[p].end(node, w, stop[p]) for p, w in weights.items()])
-            lines.append(f"{per_thousand(step_visits)} visits per 1,000"
-                         if step_visits is not None else "visits: infinite (see simulate)")
+            lines.append(self.w("map_visits", n=per_thousand(step_visits))
+                         if step_visits is not None else self.w("map_visits_infinite"))
         emotion = None if attributes.emotion is None else self.mean(attributes.emotion)
         return StepView(node, clean(step.label) or node, step.stage, lines, emotion, goal,
                         entry_text, entry_weight, exit_text, exit_flow, step_visits)
@@ -361,32 +367,34 @@ def _flow(parts: list[float | None]) -> float | None:
 
 
 # ------------------------------------------------------------------ titles
-def title_lines(journey: CompiledJourney, persona: str | None, flows: bool) -> list[str]:
+def title_lines(journey: CompiledJourney, persona: str | None, flows: bool,
+                lang: str = "en") -> list[str]:
     """The map's title lines, from the journey (for maps without a view)."""
     labels = {p.id: clean(p.label) for p in journey.personas}
     scenario = clean(journey.scenario_label) if journey.scenario_label else journey.scenario
     return title_parts(clean(journey.title), scenario,
                        (labels.get(persona) or persona) if persona else None, flows,
-                       persona_key(journey, persona))
+                       persona_key(journey, persona), lang)
 
 
 def title_parts(name: str, scenario: str | None, persona: str | None, flows: bool,
-                personas: list[tuple[str, str, float]]) -> list[str]:
+                personas: list[tuple[str, str, float]], lang: str = "en") -> list[str]:
     """The title, then one line of what the map shows, then the persona key."""
+    w = words(lang)
     parts = [name]
     if scenario:
-        parts.append(f"scenario: {scenario}")
+        parts.append(w("map_scenario", name=isolate(scenario)))
     if persona:
-        parts.append(f"persona: {persona}")
+        parts.append(w("map_persona", name=isolate(persona)))
     if flows:
-        parts.append("flows: expected prospects per 1,000 entrants, the people their "
-                     "referrals bring included")
+        parts.append(w("map_flows"))
     lines = parts[:1] + ([" · ".join(parts[1:])] if len(parts) > 1 else [])
     if personas:
-        chunks = [f"{key} = {label} ({pct(share)})," for key, label, share in personas]
+        chunks = [f"{isolate(key)} = {isolate(label)} ({pct(share)}),"
+                  for key, label, share in personas]
         chunks[-1] = chunks[-1][:-1] + ";"
-        lines += _pack(["personas, shown blended by share:"] + chunks
-                       + [f"[{personas[-1][0]}: ...] is a persona's own value"], 110)
+        lines += _pack([w("map_personas")] + chunks
+                       + [w("map_own_value", id=personas[-1][0])], 110)
     return lines
 
 

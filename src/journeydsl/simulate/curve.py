@@ -96,9 +96,13 @@ def _mixed_rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, flo
     from .mixture import MAX_POINTS, points
     from .quadrature import Drawn
 
+    # under a horizon nothing after it counts: no rest to measure, and no money
+    # at stake to solve for (a closed loop, JD405 without a horizon, makes
+    # it infinite: I - Qd is singular)
+    measure = chain.horizon_days is None
     drawn = Drawn.of(chain) if chain.per_customer else None
     if drawn is None:
-        table, stake, seen, ended = _rows(chain, edges)
+        table, stake, seen, ended = _rows(chain, edges, measure)
         return table, _left(stake, seen), max(1.0 - ended, 0.0)
     bound = drawn.visit_bound(replace(chain, horizon_days=float(edges[-1]) / DAY))
     if bound is None or points(bound) > MAX_POINTS:
@@ -109,7 +113,7 @@ def _mixed_rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, flo
     total = np.zeros((len(edges), len(COLUMNS)))
     stake = seen = ended = 0.0
     for x, weight in zip(np.minimum(p, 1.0 - 2.0 ** -50).tolist(), w.tolist()):
-        table, s, v, e = _rows(drawn.at(chain, x), edges)
+        table, s, v, e = _rows(drawn.at(chain, x), edges, measure)
         total += weight * table
         stake, seen, ended = stake + weight * s, seen + weight * v, ended + weight * e
     return total, _left(stake, seen), max(1.0 - ended, 0.0)
@@ -119,9 +123,11 @@ def _left(stake: float, seen: float) -> float:
     return max(stake - seen, 0.0) / stake if stake > 0 else 0.0
 
 
-def _rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+def _rows(chain: Chain, edges: np.ndarray,
+          measure: bool = True) -> tuple[np.ndarray, float, float, float]:
     """One persona's cumulative columns at each edge (seconds), the money at
-    stake and the part of it seen before the last edge, and the walks ended."""
+    stake and the part of it seen before the last edge (0, 0 unless
+    `measure`), and the walks ended."""
     timed = _Timed(replace(chain, horizon_days=float(edges[-1]) / DAY))
     n = timed.n
     arrivals = propagate(timed.layered, timed.start(2 * n), _negligible)
@@ -158,6 +164,8 @@ def _rows(chain: Chain, edges: np.ndarray) -> tuple[np.ndarray, float, float, fl
             converted += _cumulative(bins, series.x * float(chain.move_rate[e]), count)
     out[:, 3] = converted
     out[:, 4] += converted
+    if not measure:
+        return out, 0.0, 0.0, ended
     stake = float(np.asarray(chain.entry) @ _ahead_abs(chain))
     return out, stake, stake_seen, ended
 

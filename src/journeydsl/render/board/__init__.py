@@ -38,6 +38,7 @@ def board_svg(journey: CompiledJourney, persona: str | None = None,
     should know (a board wider than asked); `report` and `outcomes`: the
     exact engine's report and the evaluated `expect` lines, if the caller
     has them (else they are computed)."""
+    from ..text import isolate
     from .content import Context, plain
     from .lanes import build_lanes
     from .layout import Layout
@@ -46,12 +47,14 @@ def board_svg(journey: CompiledJourney, persona: str | None = None,
     w = ctx.w
     parts = []
     if journey.scenario:
-        parts.append(f"{w('scenario')}: {plain(journey.scenario_label) or journey.scenario}")
+        parts.append(f"{w('scenario')}: "
+                     f"{isolate(plain(journey.scenario_label) or journey.scenario)}")
     if persona:
-        parts.append(f"{w('persona')}: {ctx.persona_label(persona)}")
+        parts.append(f"{w('persona')}: {isolate(ctx.persona_label(persona))}")
     elif len(journey.personas) > 1:
         parts.append(f"{w('personas')}: " + ", ".join(
-            f"{ctx.persona_label(p.id)} {round(p.share * 100):g}%" for p in journey.personas))
+            f"{isolate(ctx.persona_label(p.id))} {round(p.share * 100):g}%"
+            for p in journey.personas))
     layout = Layout(ctx, build_lanes(ctx, lanes), size, width, " · ".join(parts))
     text = layout.svg(plain(journey.title) or "journey")
     if notes is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ...language.compiled import CompiledJourney, Step
 from ..i18n import human, words
-from ..text import clean, money, pct
+from ..text import clean, isolate, money, money_exact, pct
 
 if TYPE_CHECKING:
     from ...language.model import PerPersona
@@ -169,13 +169,14 @@ class Context:
         if self.persona:
             return fmt(value.mean_for(self.persona))
         base = fmt(value.base.mean)
-        others = [f"{self.persona_label(o.persona)}: {fmt(o.amount.mean)}"
+        others = [f"{isolate(self.persona_label(o.persona))}: {fmt(o.amount.mean)}"
                   for o in value.overrides if o.persona in self.weights
                   and fmt(o.amount.mean) != base]
         return "; ".join([base, *others])
 
-    def money(self, x: float) -> str:
-        return money(x, self.journey.currency)
+    def money(self, x: float, exact: bool = False) -> str:
+        """Short on the board (`text.money`), whole in a table (`exact`)."""
+        return (money_exact if exact else money)(x, self.journey.currency)
 
     def mean(self, value: PerPersona | None) -> float | None:
         if value is None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..formats import LANE_NAMES
 from .content import Amount, Bar, Card, Context, Item, LaneData, emotion_curve, plain, rate
+from ..text import isolate
 
 if TYPE_CHECKING:
     from ...language.compiled import Expectation
@@ -43,7 +44,7 @@ class Touchpoints(Lane):
             cards = []
             for step in ctx.steps_of[stage.id]:
                 a = step.attributes
-                meta = " · ".join(x for x in (ctx.channel(step), plain(a.owner)) if x)
+                meta = " · ".join(isolate(x) for x in (ctx.channel(step), plain(a.owner)) if x)
                 lines = [meta] if meta else []
                 for key in ("cost", "value"):
                     text = ctx.amount(getattr(a, key), ctx.money)
@@ -145,14 +146,14 @@ def kpi_name(ctx: Context, e: Expectation) -> str:
     name = metric_label(e.metric, ctx.lang)
     about = []
     if e.persona:
-        about.append(short(ctx.persona_label(e.persona)))
+        about.append(isolate(short(ctx.persona_label(e.persona))))
     if e.place is not None:
         journey = ctx.journey
         if e.place_is_stage:
             label = next((s.label for s in journey.stages if s.id == e.place), e.place)
         else:
             label = journey.step(e.place).label
-        about.append(short(plain(label) or e.place))
+        about.append(isolate(short(plain(label) or e.place)))
     if not about:
         return name
     if name.endswith(")"):  # `CLV (per customer, Small business)`, not `(...) (...)`
@@ -169,7 +170,9 @@ def short(label: str) -> str:
     return label if len(label) <= KPI_LABEL else label[:KPI_LABEL - 1].rstrip() + "…"
 
 
-def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
+def kpi_value(ctx: Context, e: Expectation, value: float, exact: bool = False) -> str:
+    """An `expect` line's value as the board shows it (money short), or
+    `exact` (money whole: the report's scorecard table)."""
     from ...metrics import METRIC
     from ..text import quantity
 
@@ -178,7 +181,7 @@ def kpi_value(ctx: Context, e: Expectation, value: float) -> str:
     if e.unit == "days":
         return ctx.w("days", n=quantity(value))
     if e.metric in METRIC and METRIC[e.metric].unit == "money":
-        return ctx.money(value)
+        return ctx.money(value, exact)
     return quantity(value)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ...display import lines_shown
+from ..text import isolates
 
 FONT = "'DejaVu Sans', Verdana, 'Liberation Sans', Arial, sans-serif"
 INK = "#1f2933"
@@ -25,7 +26,7 @@ def esc(text: str) -> str:
     """Text for XML: control, bidi and invisible characters shown as their
     escapes (`journeydsl.display`; XML 1.0 cannot hold most controls), then
     `& < > " '` escaped."""
-    return escape(lines_shown(text), {'"': "&quot;", "'": "&#39;"})
+    return isolates(escape(lines_shown(text), {'"': "&quot;", "'": "&#39;"}))
 
 
 def n(x: float) -> str:

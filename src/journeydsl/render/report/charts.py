@@ -198,3 +198,55 @@ def curve(rows: list[dict], x_title: str, y_title: str, tones: dict[str, str],
                                          "text": {"field": "text", "type": "nominal"}}}]})
     spec = {"data": {"values": rows}, "width": WIDTH, "height": 260, "layer": layers}
     return to_svg(spec, prefix)
+
+
+def intervals(panels: list[dict], kinds: tuple[str, str], prefix: str = "mc") -> str:
+    """Interval plots one above the other, one panel per metric (its own
+    axis: metrics have different units). Each panel: `title`, `fmt` (its
+    axis format) and `rows` (label, estimate, low, high, exact, text), drawn
+    per row as a bar from `low` to `high` with the estimate as a dot (the
+    first of `kinds`) and the exact value as a diamond (the second); a row
+    without low/high is a dot alone, `text` printed right of the row."""
+    estimate, exact = kinds
+    colour = {"field": "kind", "type": "nominal", "title": None, "legend": {"labelLimit": 400},
+              "scale": {"domain": [estimate, exact], "range": [BLUE, ORANGE]}}
+    shape = {"field": "kind", "type": "nominal", "title": None, "legend": {"labelLimit": 400},
+             "scale": {"domain": [estimate, exact], "range": ["circle", "diamond"]}}
+    specs = []
+    for panel in panels:
+        rows = panel["rows"]
+        order = list(dict.fromkeys(r["label"] for r in rows))
+        points = [{"label": r["label"], "kind": estimate, "x": r["estimate"]} for r in rows
+                  if r["estimate"] is not None]
+        points += [{"label": r["label"], "kind": exact, "x": r["exact"]} for r in rows
+                   if r["exact"] is not None]
+        bands = [r for r in rows if r["low"] is not None and r["high"] is not None]
+        # (the domain named: the text column and a panel with a row
+        # lacking values keep every row, in the same places)
+        y = {"field": "label", "type": "nominal", "sort": order, "title": None,
+             "scale": {"domain": order}}
+        x = {"field": "x", "type": "quantitative", "title": panel["title"],
+             "scale": {"zero": False, "padding": 12}, "axis": {"format": panel["fmt"],
+                                                               "tickCount": 5}}
+        layers: list[dict] = []
+        if bands:
+            layers.append({"data": {"values": bands}, "mark": {
+                "type": "rule", "color": BLUE, "strokeWidth": 3, "opacity": 0.55},
+                "encoding": {"y": y, "x": {**x, "field": "low"}, "x2": {"field": "high"}}})
+            for end in ("low", "high"):
+                layers.append({"data": {"values": bands}, "mark": {
+                    "type": "tick", "color": BLUE, "thickness": 2, "size": 14},
+                    "encoding": {"y": y, "x": {**x, "field": end}}})
+        layers.append({"data": {"values": points}, "mark": {
+            "type": "point", "filled": True, "size": 90, "opacity": 1},
+            "encoding": {"y": y, "x": x, "color": colour, "shape": shape}})
+        specs.append({"width": WIDTH, "height": max(40, 30 * len(order)), "layer": layers,
+                      "title": {"text": panel["title"], "anchor": "start", "fontSize": 14},
+                      "resolve": {"scale": {"x": "shared"}}})
+        texts = [{"label": r["label"], "text": r["text"]} for r in rows]
+        specs.append({"width": 10, "height": max(40, 30 * len(order)),
+                      "data": {"values": texts}, "mark": {
+                          "type": "text", "align": "left", "color": "#1f2933"},
+                      "encoding": {"y": {**y, "axis": None}, "text": {"field": "text"}}})
+    rows = [{"hconcat": specs[i:i + 2], "spacing": 8} for i in range(0, len(specs), 2)]
+    return to_svg({"vconcat": rows, "spacing": 22}, prefix)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from ...display import lines_shown
+from ..text import isolates
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -63,7 +64,7 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
 def esc(text: object) -> str:
     """Text for HTML: control, bidi and invisible characters shown as their
     escapes (`journeydsl.display`), then HTML-escaped, quotes included."""
-    return html.escape(lines_shown(str(text)), quote=True)
+    return isolates(html.escape(lines_shown(str(text)), quote=True))
 
 
 def page(title: str, subtitle: list[str], body: list[str], footer: str, lang: str) -> str:

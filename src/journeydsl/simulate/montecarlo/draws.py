@@ -122,6 +122,8 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     tallies, stats = _walk_groups(pairs, seed, max_moves, tick)
     pooled: dict[str, Tally] = {}
     per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
+    # the same, each persona alone (its own uncertainty band, for the report)
+    own_draws: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {p: [] for p in run}
     converters = []
     earners = []
     for d in range(k):
@@ -135,6 +137,8 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
             c[:, 2] *= mix[p] / (max(tally.n, 1) * k)
             converters.append(c)
         per_draw.append(blended_linear(mine, mix))
+        for p, tally in mine.items():
+            own_draws[p].append(blended_linear({p: tally}, {p: 1.0}))
     personas = {p: pooled[p].metrics() for p in run}
     books = money.join(stats.ledgers, len(pairs), chains[run[0]].n)
     money.fill(personas, chains, which, books)
@@ -173,6 +177,20 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         return {"uncertainty": found}
 
     report.later(("uncertainty",), spread)
+
+    def own_spread() -> dict[str, dict]:
+        """Each persona's band (the report's Monte Carlo section reads it)."""
+        bands = {p: uncertainty({p: pooled[p]}, {p: 1.0}, own_draws[p]) for p in run}
+        for p, band in bands.items():
+            own = set(report.personas[p].unknown.values())
+            for name, why in report.personas[p].undefined(curves=False).items():
+                if METRIC[name].json in band and why in own:
+                    band[METRIC[name].json] = {"stderr": None, "p05": None, "p50": None,
+                                               "p95": None}
+        return {"persona_uncertainty": bands}
+
+    if len(run) > 1:  # (one persona: its band is the blend's)
+        report.later(("persona_uncertainty",), own_spread)
     return report
 
 

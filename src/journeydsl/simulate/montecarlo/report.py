@@ -178,7 +178,7 @@ class MonteCarloReport(Report):
         self.later(("clv_distribution", "revenue_concentration", "profit_concentration"),
                    self._describe_converters)
         self._known.update(uncertainty={}, place_stderr={}, top_revenue_share=None,
-                           top_revenue_stderr=None)
+                           top_revenue_stderr=None, persona_uncertainty={})
 
     def later(self, names: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
         """Compute the extras `names` (a dict by name) when one is first read."""
@@ -199,6 +199,13 @@ class MonteCarloReport(Report):
         """Standard error and p05/p50/p95 of each blended headline metric
         (`uncertainty` below), by JSON key."""
         return cast("dict[str, dict[str, float | None]]", self._extra("uncertainty"))
+
+    @property
+    def persona_uncertainty(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """Each persona's own band, as `uncertainty` gives the blend's (with
+        several personas; not in the JSON yet): {persona: {KEY: {...}}}."""
+        return cast("dict[str, dict[str, dict[str, float | None]]]",
+                    self._extra("persona_uncertainty"))
 
     @property
     def undefined(self) -> dict[str, str]:
