@@ -61,16 +61,20 @@ class Report:
         return plain(self.journey.step(step).label) or step
 
     def value(self, name: str, metrics: Metrics) -> str:
+        return self.show(name, metrics.value(name))
+
+    def show(self, name: str, x: float | None, exact: bool = True) -> str:
+        """Metric `name`'s value `x` for people: money whole (`exact`, for
+        tables and cards) or short (beside a chart's rows)."""
         from ...metrics import METRIC
 
-        x = metrics.value(name)
         if x is None:
             return "—"
         unit = METRIC[name].unit
         if unit == "rate":
             return pct(x)
         if unit == "money":
-            return money_exact(x, self.journey.currency)
+            return (money_exact if exact else money)(x, self.journey.currency)
         if unit == "days":
             return self.w("days", n=quantity(x))
         return quantity(x)

@@ -11,12 +11,11 @@ is seeded: the same journey gives the same section, byte for byte.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ...metrics import METRIC
 from ..board.content import plain
 from ..i18n import metric_label
-from ..text import money, money_exact, pct, quantity
 from . import charts
 from .page import figure, section, table
 
@@ -71,7 +70,11 @@ def monte_carlo_section(report: Report) -> str:
         groups += [(plain(p.label) or p.id, exact.personas[p.id], mc.personas[p.id],
                     mc.persona_uncertainty.get(p.id, {})) for p in journey.personas]
     currency = plain(journey.currency) or ""
-    show, short = _shower(report, exact=True), _shower(report, exact=False)
+    show = report.show
+
+    def short(name: str, x: float | None) -> str:
+        return report.show(name, x, exact=False)
+
     panels, body = [], []
     for name in SHOWN:
         unit = METRIC[name].unit
@@ -100,23 +103,6 @@ def monte_carlo_section(report: Report) -> str:
              draws=(w("mc_draws", n=mc.draws) if mc.draws > 1 else ""))
     return section("montecarlo", w("mc_title"), note,
                    figure(svg, w("mc_title"), data, w("data_table")))
-
-
-def _shower(report: Report, exact: bool) -> Callable[[str, float | None], str]:
-    """A metric's value for people: money whole in the table (`exact`),
-    short beside the chart's rows."""
-    def show(name: str, x: float | None) -> str:
-        if x is None:
-            return "—"
-        unit = METRIC[name].unit
-        if unit == "rate":
-            return pct(x)
-        if unit == "money":
-            return (money_exact if exact else money)(x, report.journey.currency)
-        if unit == "days":
-            return report.w("days", n=quantity(x))
-        return quantity(x)
-    return show
 
 
 def _titled(label: str, unit: str) -> str:
