@@ -249,7 +249,7 @@ def main() -> int:
     plain, staged = cpu_of.get(("loop_10k", "simulate")), cpu_of.get(
         ("loop_10k_stages", "simulate"))
     if plain and staged:  # the stages' passes, against the same loop without stages
-        print(f"\nthe 100 stages' reach on the 10,000-step loop: +{staged - plain:.2f} s CPU "
+        print(f"\nthe 100 stages' reach on the 10,000-step loop: {staged - plain:+.2f} s CPU "
               f"(x{staged / plain:.2f} the loop without stages, measured above)")
     print(f"\n{missed} case(s) miss their target")
     return 0
