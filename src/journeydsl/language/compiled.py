@@ -6,29 +6,28 @@ renderers, levers, attribution, Monte Carlo and `expect` evaluation take
 only this value: step ids are plain strings (never an unresolved
 reference), every per-persona number keeps the form it was written in
 (`Value`: a base and its `[persona: ...]` overrides, with spans), and the
-numbers the engines need by step number (`numbers`, a `NumericIndex`) are
-derived from the value on first use and owned by it, so they can never go
-stale. `graph()` gives the same journey as a networkx DiGraph, for users and
-for graph algorithms.
+numbers the engines need by step number (`numbers`, a `NumericIndex` of
+language/numbers.py) are derived from the value on first use and owned by
+it, so they can never go stale. `graph()` gives the same journey as a
+networkx DiGraph, for users and for graph algorithms.
 
 >>> import journeydsl
 >>> journey = journeydsl.loads('journey "j" { stage a { touchpoint x ; touchpoint y } ; '
 ...                            'entry x ; x -> y 30% after 2d ; goal y }').journey
 >>> [s.id for s in journey.steps], journey.moves[0].rate.mean_for("default")
 (['x', 'y'], 0.3)
->>> numbers = journey.numbers
->>> list(numbers.move_from), list(numbers.move_to), list(numbers.rates["default"])
-([0], [1], [0.3])
+>>> journey.numbers.rates["default"].tolist()
+[0.3]
 """
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
-from .model import DEFAULT_PERSONA, Amount, Attributes, PerPersona
+from .model import DEFAULT_PERSONA, Attributes, PerPersona
+from .numbers import NumericIndex
 from .source import Span
 
 if TYPE_CHECKING:
@@ -103,9 +102,6 @@ class Referral:
     amount: Value
     delay_days: float
     span: Span
-
-
-_Flow = TypeVar("_Flow", bound="Move | Referral")
 
 
 @dataclass(frozen=True)
@@ -238,102 +234,6 @@ class CompiledJourney:
         from .graph import to_networkx
 
         return to_networkx(self)
-
-
-class NumericIndex:
-    """A journey's numbers by step number: flat arrays (stdlib `array`, no
-    numpy) that simulate/chain.py turns into a persona's chain with array
-    operations alone.
-
-    Steps in declaration order; the moves and referrals one per (source,
-    target) pair, ordered by source step and then by the pair's first
-    appearance (moves first): `move_from`, `move_to`, `delays` and per
-    persona `rates[p]` (a `per customer` rate at its mean); `uncertain`
-    lists (position among the moves, {persona: Amount}) for the moves with
-    an uncertain rate every prospect shares, `per_customer` likewise for a
-    rate each prospect draws for itself; `sent_from`, `sent_to`,
-    `sent_delays` and `amounts[p]` for the referrals; per step `stage_of`,
-    `goal` and per persona `value[p]`, `cost[p]` (0 where none),
-    `margin[p]` (the step's own `margin`, else its stage's, else the
-    journey's) and `entry[p]`; `channels` (each channel once, in order of
-    first appearance, "" for steps without one) and each step's number in
-    it, `channel_of`.
-    """
-
-    __slots__ = ("amounts", "channel_of", "channels", "cost", "delays", "entry", "goal", "margin",
-                 "move_from", "move_to", "per_customer",
-                 "personas", "rates", "sent_delays", "sent_from", "sent_to", "stage_of",
-                 "steps", "uncertain", "value")
-
-    def __init__(self, journey: CompiledJourney) -> None:
-        personas = journey.persona_ids
-        where = journey.step_number
-        n = len(where)
-        self.personas = personas
-        self.steps = n
-        # Pair order: networkx's adjacency order, which `graph()` also has
-        # (by source, then by the pair's first appearance, moves first).
-        first: dict[tuple[str, str], int] = {}
-        flows: tuple[Move | Referral, ...] = (*journey.moves, *journey.referrals)
-        for item in flows:
-            first.setdefault((item.source, item.target), len(first))
-
-        def ordered(pairs: dict[tuple[str, str], _Flow]) -> list[_Flow]:
-            return sorted(pairs.values(),
-                          key=lambda m: (where[m.source], first[(m.source, m.target)]))
-
-        moves = ordered(journey.edges)
-        sends = ordered(journey.sends)
-        self.move_from = array("q", (where[m.source] for m in moves))
-        self.move_to = array("q", (where[m.target] for m in moves))
-        self.delays = array("d", (m.delay_days for m in moves))
-        self.rates = {p: array("d", (m.rate.mean_for(p) for m in moves)) for p in personas}
-        self.uncertain: list[tuple[int, dict[str, Amount]]] = []
-        self.per_customer: list[tuple[int, dict[str, Amount]]] = []
-        for k, move in enumerate(moves):
-            specs = {p: move.rate.for_persona(p) for p in personas}
-            uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"
-                         and not a.per_customer}
-            drawn = {p: a for p, a in specs.items() if a.per_customer}
-            if uncertain:
-                self.uncertain.append((k, uncertain))
-            if drawn:
-                self.per_customer.append((k, drawn))
-        self.sent_from = array("q", (where[r.source] for r in sends))
-        self.sent_to = array("q", (where[r.target] for r in sends))
-        self.sent_delays = array("d", (r.delay_days for r in sends))
-        self.amounts = {p: array("d", (r.amount.mean_for(p) for r in sends)) for p in personas}
-        zeros = bytes(8 * n)
-        self.value: dict[str, array] = {p: array("d", zeros) for p in personas}
-        self.cost: dict[str, array] = {p: array("d", zeros) for p in personas}
-        self.entry: dict[str, array] = {p: array("d", zeros) for p in personas}
-        self.margin: dict[str, array] = {p: array("d", [journey.margin]) * n for p in personas}
-        self.goal = array("B", bytes(n))
-        self.stage_of = [s.stage for s in journey.steps]
-        number: dict[str, int] = {}
-        self.channel_of = array("q", (number.setdefault(s.attributes.channel or "", len(number))
-                                      for s in journey.steps))
-        self.channels = list(number)
-        goals = journey.goal_set
-        stage_margin = {s.id: s.attributes.margin for s in journey.stages}
-        for i, step in enumerate(journey.steps):
-            if step.id in goals:
-                self.goal[i] = 1
-            margin = step.attributes.margin
-            if margin is None:  # a touchpoint takes its stage's margin
-                margin = stage_margin.get(step.stage)
-            if margin is not None:
-                for p in personas:
-                    self.margin[p][i] = margin.mean_for(p)
-            for key, columns in (("value", self.value), ("cost", self.cost)):
-                amount = getattr(step.attributes, key)
-                if amount is not None:
-                    for p in personas:
-                        columns[p][i] = amount.mean_for(p)
-        for p in personas:
-            column = self.entry[p]
-            for step_id, rate in journey.entry_rates(p).items():
-                column[where[step_id]] = rate
 
 
 def implicit_persona() -> Persona:

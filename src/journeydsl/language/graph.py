@@ -59,7 +59,7 @@ def to_networkx(journey: CompiledJourney) -> nx.DiGraph:
             emotion=_per_persona(attrs.emotion, personas),
             value=_per_persona(attrs.value, personas),
             cost=_per_persona(attrs.cost, personas),
-            margin={p: margins[p][i] for p in personas},
+            margin={p: float(margins[p][i]) for p in personas},
             pains=list(attrs.pains),
             entry=entry.get(step.id, dict.fromkeys(personas, 0.0)),
             goal=step.id in goals,

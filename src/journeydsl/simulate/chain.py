@@ -156,11 +156,11 @@ def build_chain(journey: CompiledJourney, persona: str) -> Chain:
     uncertain: dict[tuple[int, int], Amount] = {}
     for k, specs in index.uncertain:  # the few uncertain rates, in edge order
         if persona in specs and kept[k]:
-            uncertain[(index.move_from[k], index.move_to[k])] = specs[persona]
+            uncertain[(int(index.move_from[k]), int(index.move_to[k]))] = specs[persona]
     per_customer: dict[tuple[int, int], Amount] = {}
     for k, specs in index.per_customer:
         if persona in specs and kept[k]:
-            per_customer[(index.move_from[k], index.move_to[k])] = specs[persona]
+            per_customer[(int(index.move_from[k]), int(index.move_to[k]))] = specs[persona]
     order = np.lexsort((cols, rows))  # (a pair has at most one entry)
     ref_order = np.lexsort((ref_cols, ref_rows))
     return Chain(

@@ -26,9 +26,11 @@ Qd = Q.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from .._gc import paused_gc
 from ..linalg import LU, subsystem
 from .chain import Chain
 from .moves import Moves
@@ -196,8 +198,6 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
     converted = (float(np.sum(visits_before_d[u] * margin_value[u] * h_u))
                  + float(first_d[goal] @ profit_ahead[goal]))
     stop = chain.stop
-    money = np.column_stack([visits_d * value, visits_d * cost, visits_d * per_visit])
-    steps, stages = place_reach(chain, plan, visits, visits_before, stop, money)
     sends = np.bincount(chain.ref_row, weights=chain.ref_amount, minlength=n)
     metrics = Metrics(
         conversion=float(alpha @ h),
@@ -209,10 +209,19 @@ def solve(chain: Chain, places: frozenset[str] | None = None, cohort: bool = Tru
         time_converted=float(alpha[u] @ g_u),
         viral_coefficient=float(visits @ sends),
         active_at_horizon=0.0,
-        steps=steps,
-        stages=stages,
-        channels=channel_money(chain, money),
+        steps={},
+        stages={},
     )
+
+    def place_tables() -> dict[str, Any]:
+        """The step, stage and channel tables (asked for by most outputs,
+        not by the headline metrics): from arrays nothing changes after this."""
+        money = np.column_stack([visits_d * value, visits_d * cost, visits_d * per_visit])
+        with paused_gc():  # thousands of small dicts, none of them garbage
+            steps, stages = place_reach(chain, plan, visits, visits_before, stop, money)
+            return {"steps": steps, "stages": stages, "channels": channel_money(chain, money)}
+
+    metrics.later(place_tables, "steps", "stages", "channels")
     starts = _Starts(chain, full, full_d, before_d, h, g_u, profit_ahead, margin_value)
     metrics.curve = starts.curve()
     if by_entry:

@@ -122,6 +122,33 @@ class Metrics:
     unknown: dict[str, str] = field(default_factory=dict)
     curve: ProfitCurve | None = None  # F(t) of these prospects (payback, --curve)
 
+    def later(self, compute: Callable[[], dict[str, Any]], *names: str) -> None:
+        """Fields `names` (the step, stage and channel tables) computed by
+        `compute` (a dict of them by name) when one of them is first read:
+        the headline metrics alone do not pay for 5,000 steps' rows (half a
+        `simulate` of a large journey). Whoever reads them gets the same
+        numbers: `compute` uses only arrays the engine no longer changes."""
+        pending = dict(self.__dict__.get("_later", {}))
+        for name in names:
+            del self.__dict__[name]  # then __getattr__ is asked for it
+            pending[name] = compute
+        self.__dict__["_later"] = pending
+
+    if not TYPE_CHECKING:  # (mypy would take any attribute name for a table)
+        def __getattr__(self, name: str) -> Any:
+            """A table that `later` put off, computed now (with its siblings)."""
+            compute = self.__dict__.get("_later", {}).get(name)
+            if compute is None:
+                raise AttributeError(name)
+            tables = compute()
+            pending = self.__dict__["_later"]
+            for key, f in pending.items():
+                if f is compute:
+                    self.__dict__[key] = tables[key]
+            # a new dict, never the old one changed: a copy may share it
+            self.__dict__["_later"] = {k: f for k, f in pending.items() if f is not compute}
+            return tables[name]
+
     def value(self, name: str) -> float | None:
         """A headline metric by its table name (an expectation, a ratio or a
         curve metric); None when it has no value (see `undefined`)."""
