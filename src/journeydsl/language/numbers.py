@@ -20,7 +20,6 @@ looked at one by one in Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 _source, _target = attrgetter("source"), attrgetter("target")
 _delay, _rate, _amount = attrgetter("delay_days"), attrgetter("rate"), attrgetter("amount")
 _id, _stage, _attributes = attrgetter("id"), attrgetter("stage"), attrgetter("attributes")
-_channel, _value, _cost, _margin = (attrgetter("channel"), attrgetter("value"),
-                                    attrgetter("cost"), attrgetter("margin"))
 
 
 class NumericIndex:
@@ -154,21 +151,65 @@ class NumericIndex:
     def _index_steps(self, journey: CompiledJourney) -> None:
         import numpy as np
 
-        personas, n, steps = self.personas, self.steps, journey.steps
+        n, steps = self.steps, journey.steps
         self.stage_of = list(map(_stage, steps))
         self.goal = np.fromiter(map(journey.goal_set.__contains__, map(_id, steps)), bool, n)
-        attributes = list(map(_attributes, steps))
-        channels = [channel or "" for channel in map(_channel, attributes)]
+        stage_margin = {s.id: s.attributes.margin for s in journey.stages}
+        channels: list[str] = []
+        add_channel = channels.append
+        value, cost, margin = _Column(), _Column(), _Column()
+        # One loop, each step's attributes read once (as for the moves); most
+        # steps have no value or margin of their own: the default stays.
+        for i, (attributes, stage) in enumerate(zip(map(_attributes, steps), self.stage_of)):
+            add_channel(attributes.channel or "")
+            written = attributes.value
+            if written is not None:
+                value.put(i, written)
+            written = attributes.cost
+            if written is not None:
+                cost.put(i, written)
+            written = attributes.margin
+            if written is None:  # a touchpoint without its own margin takes its stage's
+                written = stage_margin.get(stage)
+            if written is not None:
+                margin.put(i, written)
+        self.value = value.columns(self.personas, n, 0.0)
+        self.cost = cost.columns(self.personas, n, 0.0)
+        self.margin = margin.columns(self.personas, n, journey.margin)
         number = {c: i for i, c in enumerate(dict.fromkeys(channels))}
         self.channels = list(number)
         self.channel_of = np.fromiter(map(number.__getitem__, channels), np.int64, n)
-        self.value = _column(personas, n, map(_value, attributes), 0.0)
-        self.cost = _column(personas, n, map(_cost, attributes), 0.0)
-        stage_margin = {s.id: s.attributes.margin for s in journey.stages}
-        # a touchpoint without its own margin takes its stage's
-        margins = (own if own is not None else stage_margin.get(stage)
-                   for own, stage in zip(map(_margin, attributes), self.stage_of))
-        self.margin = _column(personas, n, margins, journey.margin)
+
+
+class _Column:
+    """A per-persona value of some steps, gathered step by step, then put
+    into per-persona columns at once (numpy's item assignment, one at a
+    time, cost more than the rest of the loop)."""
+
+    __slots__ = ("rows", "means", "overridden")
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.means: list[float] = []  # the base, for every persona
+        self.overridden: list[tuple[int, PerPersona]] = []  # `[persona: ...]`: done alone
+
+    def put(self, i: int, written: PerPersona) -> None:
+        if written.overrides:
+            self.overridden.append((i, written))
+        else:
+            self.rows.append(i)
+            self.means.append(written.base.mean)
+
+    def columns(self, personas: list[str], n: int, default: float) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        out = {}
+        for p in personas:
+            column = out[p] = np.full(n, default)
+            column[self.rows] = self.means
+            for i, written in self.overridden:
+                column[i] = written.mean_for(p)
+        return out
 
 
 def _stable_order(keys: np.ndarray) -> np.ndarray | None:
@@ -179,23 +220,3 @@ def _stable_order(keys: np.ndarray) -> np.ndarray | None:
     if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
         return None
     return np.argsort(keys, kind="stable")
-
-
-def _column(personas: list[str], n: int, written: Iterable[PerPersona | None],
-            default: float) -> dict[str, np.ndarray]:
-    """Per persona, each step's mean of a per-persona value (`written`, one
-    per step), `default` where none is written."""
-    import numpy as np
-
-    columns = {p: np.full(n, default) for p in personas}
-    for i, amount in enumerate(written):
-        if amount is None:  # most steps: the default is in place
-            continue
-        if not amount.overrides:  # the same for every persona
-            mean = amount.base.mean
-            for column in columns.values():
-                column[i] = mean
-        else:
-            for p, column in columns.items():
-                column[i] = amount.mean_for(p)
-    return columns
