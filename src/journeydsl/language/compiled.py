@@ -33,6 +33,8 @@ from .source import Span
 if TYPE_CHECKING:
     import networkx as nx
 
+    from .context import Flow
+
 #: A per-persona value as written: the base amount and `[persona: ...]`
 #: overrides, each with its span (`model.PerPersona`, never changed after
 #: the transformer built it).
@@ -216,6 +218,14 @@ class CompiledJourney:
         return next((p for p in self.personas if p.id == persona_id), None)
 
     # ------------------------------------------------------------ derived forms
+    @cached_property
+    def flow(self) -> Flow:
+        """The pairs of steps in order, with the moves' numbers as flat
+        arrays: built by the checks while compiling, read by `numbers`."""
+        from .context import Flow
+
+        return Flow(self)
+
     @cached_property
     def numbers(self) -> NumericIndex:
         """The numbers by step number, for the simulation engines."""

@@ -1,14 +1,15 @@
 """A compiled journey's numbers by step number: the arrays the engines read.
 
 `CompiledJourney.numbers` builds one `NumericIndex` on first use (compiling
-itself never does, so `journey check` does not import numpy). It is built
-once per journey and read by every engine (simulate/chain.py, levers,
-calibration), so it is built for speed: the fields of the journey's
-thousands of moves are read with `map(attrgetter(...))` (a loop in C, no
-Python frame per move), the arrays are filled with `np.fromiter` and
-reordered with one stable argsort, and only the few moves that need more
-(a `[persona: ...]` override, an uncertain or `per customer` rate) are
-looked at one by one in Python.
+itself never does, so `journey check` does not import numpy). It is read by
+every engine (simulate/chain.py, levers, calibration) and built for speed:
+the moves come as flat arrays, already in order, from `journey.flow`, which
+the compile's checks built in their one pass over the pairs (the models of
+thousands of moves, scattered in memory, cost twice the rest of the index
+when read again here); only the few moves that need more (a `[persona:
+...]` override, an uncertain or `per customer` rate) are looked at one by
+one; the steps' attributes are read in one loop, their columns filled at
+once.
 
 >>> import journeydsl
 >>> journey = journeydsl.loads('journey "j" { stage a { touchpoint x ; touchpoint y } ; '
@@ -26,12 +27,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from .compiled import CompiledJourney, Move, Referral
+    from .compiled import CompiledJourney
     from .model import Amount, PerPersona
 
 # (the fields read with `map`: a loop in C)
 _source, _target = attrgetter("source"), attrgetter("target")
-_delay, _rate, _amount = attrgetter("delay_days"), attrgetter("rate"), attrgetter("amount")
+_delay, _amount = attrgetter("delay_days"), attrgetter("amount")
 _id, _stage, _attributes = attrgetter("id"), attrgetter("stage"), attrgetter("attributes")
 
 
@@ -79,43 +80,19 @@ class NumericIndex:
     def _index_moves(self, journey: CompiledJourney) -> None:
         import numpy as np
 
-        personas, where = self.personas, journey.step_number
-        moves: list[Move] = list(journey.edges.values())  # one per pair, in first-appearance order
-        m, number = len(moves), where.__getitem__
-        self.move_from = np.fromiter(map(number, map(_source, moves)), np.int64, m)
-        self.move_to = np.fromiter(map(number, map(_target, moves)), np.int64, m)
-        self.delays = np.fromiter(map(_delay, moves), np.float64, m)
-        # The rates are pydantic models, whose attributes cost three times a
-        # dataclass's and are scattered in memory: one loop reads each once
-        # (separate passes, even in C, were slower) and keeps the few moves
-        # that need more for after: those with `[persona: ...]` overrides
-        # or an uncertain rate (`per customer` ones are uncertain: JD307).
-        means: list[float] = []
-        special: list[int] = []
-        add_mean = means.append
-        for k, rate in enumerate(map(_rate, moves)):
-            base = rate.base
-            add_mean(base.mean)
-            if rate.overrides or base.kind != "fixed":
-                special.append(k)
-        mean = np.array(means, np.float64).reshape(m)
-        # The pair order is by source step, then first appearance: a stable
-        # sort of the edges (already in first-appearance order) by source.
-        order = _stable_order(self.move_from)
-        if order is not None:
-            self.move_from, self.move_to = self.move_from[order], self.move_to[order]
-            self.delays, mean = self.delays[order], mean[order]
-            position = np.empty_like(order)
-            position[order] = np.arange(m)
-            special = sorted(position[special].tolist())
-            moves = [moves[k] for k in order.tolist()]
-        self.rates = {p: mean.copy() for p in personas}
+        # The compile's checks laid the moves out in this order already, as
+        # flat arrays (`journey.flow`, built once): copied, not read again
+        # from the moves' models.
+        flow = journey.flow
+        self.move_from = np.array(flow.move_from, np.int64)
+        self.move_to = np.array(flow.move_to, np.int64)
+        self.delays = np.array(flow.delays, np.float64)
+        self.rates = {p: np.array(flow.means[p], np.float64) for p in self.personas}
         self.uncertain: list[tuple[int, dict[str, Amount]]] = []
         self.per_customer: list[tuple[int, dict[str, Amount]]] = []
-        for k in special:
-            specs = {p: moves[k].rate.for_persona(p) for p in personas}
-            for p, amount in specs.items():
-                self.rates[p][k] = amount.mean
+        for k in flow.special:  # the few with overrides or an uncertain rate
+            rate = flow.moves[k].rate
+            specs = {p: rate.for_persona(p) for p in self.personas}
             uncertain = {p: a for p, a in specs.items() if a.kind != "fixed"
                          and not a.per_customer}
             drawn = {p: a for p, a in specs.items() if a.per_customer}
@@ -127,19 +104,7 @@ class NumericIndex:
     def _index_referrals(self, journey: CompiledJourney) -> None:
         import numpy as np
 
-        where, edges = journey.step_number, journey.edges
-        sends = journey.sends
-        # By source, then the pair's first appearance among moves and
-        # referrals, moves first: a pair that is also a move ranks by the
-        # move's place, before the referral-only pairs (few: looked up alone).
-        moved = [pair for pair in sends if pair in edges]
-        place = ({pair: k for k, pair in enumerate(edges)} if moved else {})
-
-        def key(item: tuple[int, tuple[str, str]]) -> tuple[int, int, int]:
-            k, pair = item
-            return (where[pair[0]], 0, place[pair]) if pair in place else (where[pair[0]], 1, k)
-
-        ordered: list[Referral] = [sends[pair] for _, pair in sorted(enumerate(sends), key=key)]
+        where, ordered = journey.step_number, journey.flow.referrals  # (few)
         r = len(ordered)
         self.sent_from = np.fromiter(map(where.__getitem__, map(_source, ordered)), np.int64, r)
         self.sent_to = np.fromiter(map(where.__getitem__, map(_target, ordered)), np.int64, r)
@@ -186,7 +151,7 @@ class _Column:
     into per-persona columns at once (numpy's item assignment, one at a
     time, cost more than the rest of the loop)."""
 
-    __slots__ = ("rows", "means", "overridden")
+    __slots__ = ("means", "overridden", "rows")
 
     def __init__(self) -> None:
         self.rows: list[int] = []
@@ -210,13 +175,3 @@ class _Column:
             for i, written in self.overridden:
                 column[i] = written.mean_for(p)
         return out
-
-
-def _stable_order(keys: np.ndarray) -> np.ndarray | None:
-    """The stable sorting order of `keys`, None when they are sorted already
-    (a journey written source by source)."""
-    import numpy as np
-
-    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
-        return None
-    return np.argsort(keys, kind="stable")
