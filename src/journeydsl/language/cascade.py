@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from .context import Context, Flow, Pair, closed_classes, closure
-from .compiled import RATE_TOLERANCE, CompiledJourney
 from ..diagnostics import Diagnostic, Severity
+from .compiled import RATE_TOLERANCE, CompiledJourney
+from .context import Context, closed_classes, closure
+from .flow import Flow, Pair
 
 if TYPE_CHECKING:
     import numpy as np

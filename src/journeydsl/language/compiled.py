@@ -33,7 +33,7 @@ from .source import Span
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .context import Flow
+    from .flow import Flow
 
 #: A per-persona value as written: the base amount and `[persona: ...]`
 #: overrides, each with its span (`model.PerPersona`, never changed after
@@ -222,7 +222,7 @@ class CompiledJourney:
     def flow(self) -> Flow:
         """The pairs of steps in order, with the moves' numbers as flat
         arrays: built by the checks while compiling, read by `numbers`."""
-        from .context import Flow
+        from .flow import Flow
 
         return Flow(self)
 
