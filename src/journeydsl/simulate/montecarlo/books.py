@@ -130,8 +130,9 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
-        """Walkers `sel` of the pool stop (`kind`)."""
+    def finish(self, kind, sel, w, e, money, margin, acq, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
+        value, `acq`: their acquisition cost if they converted (walk.py)."""
         who = w.take(sel)
         referred = who >= self.N0
         if referred.any():
@@ -142,7 +143,11 @@ class Books:
         if not len(sel):
             return
         self.finished += len(sel)
-        code, both, kept, conv = e.take(sel), money.take(sel), gain.take(sel), cv.take(sel)
+        code, both, conv = e.take(sel), money.take(sel), cv.take(sel)
+        # margin x value + 1j * acquisition cost: all of the cost unless converted
+        kept = np.empty(len(sel), np.complex128)
+        kept.real = margin.take(sel)
+        kept.imag = np.where(conv, acq.take(sel), both.imag)
         if self.keep:
             self.ledger.walks(self.eng.pair_of.take(code), who, both, kept, conv)
             self.value[who] = both.real

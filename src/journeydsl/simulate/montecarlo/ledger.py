@@ -66,6 +66,8 @@ class Ledger(ProfitEvents):
         # -> entry index x BATCHES + batch (one gather for both)
         self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
                              else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
+        # [entry index, batch] -> slot, in the slot array's type
+        self._slots = np.arange(E * BATCHES).astype(self.slot.dtype).reshape(E, BATCHES)
         self._init_events()
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
@@ -120,8 +122,8 @@ class Ledger(ProfitEvents):
         bounds[0] = first_id
         np.cumsum(per_batch, out=bounds[1:])
         bounds[1:] += first_id
-        for b in range(BATCHES):
-            self.slot[bounds[b]:bounds[b + 1]] = k * BATCHES + b
+        # the slots of the run first_id.. in one write (not one per batch)
+        self.slot[first_id:first_id + count] = np.repeat(self._slots[k], per_batch)
         self.by_entry[i, k, :, 0] += per_batch
         return bounds
 
@@ -278,14 +280,20 @@ class Ledger(ProfitEvents):
         if self._stops:
             pair, w, money, gain, cv = _joined(self._stops)
             self._stops = []
-            conv = cv.astype(float)
             profit = gain.real - money.imag
-            self._entry_sums(pair, w, [conv, money.real, money.imag, profit, gain.imag,
-                                       conv * (profit + gain.imag)], 1)
+            key = self._entry_key(pair, w)
+            self._entry_sums(key, [money.real, money.imag, profit, gain.imag], 2)
+            # conversion and the converting walks' profit: only the converters
+            # add to them (the others add zeros, which change no sum)
+            converted = cv.nonzero()[0]
+            if len(converted):
+                key = key.take(converted)
+                self._entry_sums(key, [None], 1)
+                self._entry_sums(key, [profit.take(converted) + gain.imag.take(converted)], 6)
         if self._conversions:
             pair, w, time = _joined(self._conversions)
             self._conversions = []
-            self._entry_sums(pair, w, [time], 7)
+            self._entry_sums(self._entry_key(pair, w), [time], 7)
         self._flush_flocks()
 
     def _flush_flocks(self) -> None:
@@ -343,13 +351,20 @@ class Ledger(ProfitEvents):
             out += part
         return out
 
-    def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
-        """Add per-walk columns `cols` to the by-entry columns from `first` on."""
-        P, E = self.eng.P, self.E
-        key = pair * (E * BATCHES) + self.slot.take(w)  # (pair * E + entry) * BATCHES + batch
-        flat = self.by_entry.reshape(P * E * BATCHES, -1)
+    def _entry_key(self, pair, w) -> np.ndarray:
+        """(pair * E + entry) * BATCHES + batch of entering walkers `w`."""
+        key = pair * (self.E * BATCHES)
+        key += self.slot.take(w)
+        return key
+
+    def _entry_sums(self, key, cols: list[np.ndarray | None], first: int) -> None:
+        """Add per-walk columns `cols` to the by-entry columns from `first` on
+        (None: a column of ones, a count)."""
+        cells = self.eng.P * self.E * BATCHES
+        flat = self.by_entry.reshape(cells, -1)
         for c, col in enumerate(cols):
-            flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
+            # a count is exact either way, and cheaper without weights
+            flat[:, first + c] += np.bincount(key, weights=col, minlength=cells)
 
     def _place(self, key, value, cost, margin_value) -> None:
         size = self.place.shape[0] * BATCHES * self.eng.n
