@@ -239,10 +239,13 @@ class Ledger(ProfitEvents):
             self._visits = []
             places.append((slot, e, weight))
 
-            def visit_events(slot=slot, e=e, t=t, weight=weight) -> list[tuple]:
+            # (the tables as defaults, not `self`: a ledger holding a function
+            # that holds it would wait for the cycle collector to be freed)
+            def visit_events(slot=slot, e=e, t=t, weight=weight, event_of_e=self.event_of_e,
+                             profit_of_e=self.profit_of_e) -> list[tuple]:
                 ekey = (slot // BATCHES).astype(np.int64)
-                ekey += self.event_of_e.take(e)
-                return [(ekey, t, self.profit_of_e.take(e) * weight)]
+                ekey += event_of_e.take(e)
+                return [(ekey, t, profit_of_e.take(e) * weight)]
 
             self._event_later(visit_events, len(slot))
         if self._stays:
@@ -261,7 +264,8 @@ class Ledger(ProfitEvents):
             bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
             sizes = [len(x[0]) for x in parts]
             if self.room_for_later(bound):
-                self._event_later(partial(self._unrolled, stays, sizes), bound)
+                self._event_later(partial(_unrolled, stays, sizes, len(self.place_of_e)),
+                                  bound)
             elif not self._stay_events(stays, whole=True):
                 # too many visits to unroll together: pass by pass (STAY_BUDGET each)
                 ends = np.cumsum(sizes)
@@ -336,21 +340,6 @@ class Ledger(ProfitEvents):
             self._event(key, t, amount)
         return True
 
-    def _unrolled(self, stays: tuple, sizes: list[int]) -> list[tuple]:
-        """The profit events of stays (`stays.unroll`): all together, or
-        when they would unroll past the budget so, pass by pass (`sizes`:
-        the stays of each pass, STAY_BUDGET each)."""
-        events = unroll(stays, len(self.place_of_e), True)
-        if events is not None:
-            return events
-        ends = np.cumsum(sizes)
-        out: list[tuple] = []
-        for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
-            part = unroll(tuple(x[lo:hi] for x in stays), len(self.place_of_e), False)
-            assert part is not None  # (never None pass by pass)
-            out += part
-        return out
-
     def _entry_key(self, pair, w) -> np.ndarray:
         """(pair * E + entry) * BATCHES + batch of entering walkers `w`."""
         key = pair * (self.E * BATCHES)
@@ -379,6 +368,23 @@ class Ledger(ProfitEvents):
         self.close()
         self._reduce()
         return self.keys, self.times, self.amounts
+
+
+def _unrolled(stays: tuple, sizes: list[int], codes: int) -> list[tuple]:
+    """The profit events of stays (`stays.unroll`, `codes` edge codes): all
+    together, or when they would unroll past the budget so, pass by pass
+    (`sizes`: the stays of each pass, STAY_BUDGET each). A function, not a
+    method: the ledger keeps it for later without a cycle through itself."""
+    events = unroll(stays, codes, True)
+    if events is not None:
+        return events
+    ends = np.cumsum(sizes)
+    out: list[tuple] = []
+    for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+        part = unroll(tuple(x[lo:hi] for x in stays), codes, False)
+        assert part is not None  # (never None pass by pass)
+        out += part
+    return out
 
 
 def _joined(parts: list[tuple]) -> tuple:
