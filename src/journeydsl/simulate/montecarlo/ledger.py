@@ -72,7 +72,7 @@ class Ledger(ProfitEvents):
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
-        # `stays`), stopped walks (pair, walker, money, gain, converted),
+        # `stays`), stopped walks (pair, walker, money, margin x value, acquisition, converted),
         # conversions (pair, walker, time), and the flocks' (by batch: rows
         # of Python numbers, one per flock)
         self._visits: list[tuple] = []
@@ -180,13 +180,14 @@ class Ledger(ProfitEvents):
                                 weight.take(on), a, log_q))
             self._gather(len(on))
 
-    def walks(self, pair, w, money, gain, cv) -> None:
+    def walks(self, pair, w, money, margin_value, acquisition, cv) -> None:
         """Entering walkers `w` (of pairs `pair`) stop with their totals."""
         on = (w < self.N0).nonzero()[0]
+        parts = (pair, w, money, margin_value, acquisition, cv)
         if len(on) == len(w):
-            self._stops.append((pair, w, money, gain, cv))
+            self._stops.append(parts)
         elif len(on):
-            self._stops.append(tuple(x.take(on) for x in (pair, w, money, gain, cv)))
+            self._stops.append(tuple(x.take(on) for x in parts))
         self._gather(len(on))
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
@@ -237,7 +238,7 @@ class Ledger(ProfitEvents):
         if self._visits:
             slot, e, t, weight = _joined(self._visits)
             self._visits = []
-            places.append((slot, e, weight))
+            places.append((self._code_key(slot, e), weight))
 
             # (the tables as defaults, not `self`: a ledger holding a function
             # that holds it would wait for the cycle collector to be freed)
@@ -251,7 +252,7 @@ class Ledger(ProfitEvents):
         if self._stays:
             parts, self._stays = self._stays, []
             slot, code, t0, d, v, weight, a, log_q = _joined(parts)
-            places.append((slot, code, weight))
+            places.append((self._code_key(slot, code), weight))
             ekey = (slot // BATCHES).astype(np.int64)
             ekey += self.event_of_e.take(code)
             still = (d == 0).nonzero()[0]  # a stay at one time: one event
@@ -275,30 +276,34 @@ class Ledger(ProfitEvents):
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
             # margin x value (made money by step at `close`)
-            slot, e, weight = _joined(places)
-            key = (slot % BATCHES).astype(np.intp)
-            key *= len(self.place_of_e)
-            key += e
+            key, weight = _joined(places)
             self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
                                                         minlength=self._by_code.size)
         if self._stops:
-            pair, w, money, gain, cv = _joined(self._stops)
+            pair, w, money, margin_value, acquisition, cv = _joined(self._stops)
             self._stops = []
-            profit = gain.real - money.imag
+            profit = margin_value - money.imag
             key = self._entry_key(pair, w)
-            self._entry_sums(key, [money.real, money.imag, profit, gain.imag], 2)
+            self._entry_sums(key, [money.real, money.imag, profit, acquisition], 2)
             # conversion and the converting walks' profit: only the converters
             # add to them (the others add zeros, which change no sum)
             converted = cv.nonzero()[0]
             if len(converted):
                 key = key.take(converted)
                 self._entry_sums(key, [None], 1)
-                self._entry_sums(key, [profit.take(converted) + gain.imag.take(converted)], 6)
+                self._entry_sums(key, [profit.take(converted) + acquisition.take(converted)], 6)
         if self._conversions:
             pair, w, time = _joined(self._conversions)
             self._conversions = []
             self._entry_sums(self._entry_key(pair, w), [time], 7)
         self._flush_flocks()
+
+    def _code_key(self, slot: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """batch x codes + code: the cell of `_by_code` of visits by slot and code."""
+        key = (slot % BATCHES).astype(np.intp)
+        key *= len(self.place_of_e)
+        key += e
+        return key
 
     def _flush_flocks(self) -> None:
         """Sum the flocks' visits, stops and conversions (per batch each)."""
