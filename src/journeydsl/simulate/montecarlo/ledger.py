@@ -66,8 +66,6 @@ class Ledger(ProfitEvents):
         # -> entry index x BATCHES + batch (one gather for both)
         self.slot = np.empty(self.N0, np.uint8 if E * BATCHES <= 256
                              else np.uint16 if E * BATCHES <= 1 << 16 else np.int32)
-        # [entry index, batch] -> slot, in the slot array's type
-        self._slots = np.arange(E * BATCHES).astype(self.slot.dtype).reshape(E, BATCHES)
         self._init_events()
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
@@ -123,7 +121,8 @@ class Ledger(ProfitEvents):
         np.cumsum(per_batch, out=bounds[1:])
         bounds[1:] += first_id
         # the slots of the run first_id.. in one write (not one per batch)
-        self.slot[first_id:first_id + count] = np.repeat(self._slots[k], per_batch)
+        slots = np.arange(k * BATCHES, (k + 1) * BATCHES, dtype=self.slot.dtype)
+        self.slot[first_id:first_id + count] = np.repeat(slots, per_batch)
         self.by_entry[i, k, :, 0] += per_batch
         return bounds
 

@@ -174,7 +174,7 @@ class MonteCarloReport(Report):
     # The function is given the report (it keeps no reference to it: a
     # report dropped unread is freed at once, not by the cycle collector,
     # with the run's arrays its extras hold)
-    _pending: dict[str, Callable[["MonteCarloReport"], dict[str, Any]]] = field(
+    _pending: dict[str, Callable[[MonteCarloReport], dict[str, Any]]] = field(
         default_factory=dict, repr=False)
     _known: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -185,7 +185,7 @@ class MonteCarloReport(Report):
                            top_revenue_stderr=None, persona_uncertainty={})
 
     def later(self, names: tuple[str, ...],
-              compute: Callable[["MonteCarloReport"], dict[str, Any]]) -> None:
+              compute: Callable[[MonteCarloReport], dict[str, Any]]) -> None:
         """Compute the extras `names` (a dict by name, from the report) when
         one is first read."""
         for name in names:
