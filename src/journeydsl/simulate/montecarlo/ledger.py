@@ -47,9 +47,12 @@ class Ledger(ProfitEvents):
     profit events per (pair, entry step)."""
 
     def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0) -> None:
-        self.eng = eng
         self.salt(salt)
-        P, n = eng.P, eng.n
+        # the per-code tables `close` needs, not the walk's whole Tables:
+        # the report keeps the ledger (its profit events, read later), and
+        # the samplers' tables need not stay with it
+        self.P, self.n = P, n = eng.P, eng.n
+        self._codes = (eng.pair_of, eng.money, eng.gain)
         self.N0 = int(block[-1])
         self.block = block
         steps = sorted({int(s) for s, _ in eng.entry for s in s})
@@ -220,13 +223,12 @@ class Ledger(ProfitEvents):
         self.flush()
         # the pool's visits by (batch, code) into money by (pair, batch, step)
         if self._by_code.any():
-            eng, n = self.eng, self.eng.n
-            live = (eng.pair_of < eng.P).nonzero()[0]  # codes of a pair (not END, DEAD)
-            cell = self.place_of_e.take(live) + n * np.arange(BATCHES)[:, None]
+            pair_of, money, gain = self._codes
+            live = (pair_of < self.P).nonzero()[0]  # codes of a pair (not END, DEAD)
+            cell = self.place_of_e.take(live) + self.n * np.arange(BATCHES)[:, None]
             weight = self._by_code[:, live]
             self._place(cell.reshape(-1), *((weight * x.take(live)).reshape(-1)
-                                            for x in (eng.money.real, eng.money.imag,
-                                                      eng.gain.real)))
+                                            for x in (money.real, money.imag, gain.real)))
             self._by_code[:] = 0.0
 
     def flush(self) -> None:
@@ -306,7 +308,7 @@ class Ledger(ProfitEvents):
 
     def _flush_flocks(self) -> None:
         """Sum the flocks' visits, stops and conversions (per batch each)."""
-        n, cells = self.eng.n, self.eng.P * self.E * BATCHES
+        n, cells = self.n, self.P * self.E * BATCHES
         batches = np.arange(BATCHES)
         if self._flock_visits:
             i, step, members, value, cost, margin_value = zip(*self._flock_visits)
@@ -353,14 +355,14 @@ class Ledger(ProfitEvents):
     def _entry_sums(self, key, cols: list[np.ndarray | None], first: int) -> None:
         """Add per-walk columns `cols` to the by-entry columns from `first` on
         (None: a column of ones, a count)."""
-        cells = self.eng.P * self.E * BATCHES
+        cells = self.P * self.E * BATCHES
         flat = self.by_entry.reshape(cells, -1)
         for c, col in enumerate(cols):
             # a count is exact either way, and cheaper without weights
             flat[:, first + c] += np.bincount(key, weights=col, minlength=cells)
 
     def _place(self, key, value, cost, margin_value) -> None:
-        size = self.place.shape[0] * BATCHES * self.eng.n
+        size = self.place.shape[0] * BATCHES * self.n
         flat = self.place.reshape(size, 3)
         for c, col in enumerate((value, cost, margin_value)):
             flat[:, c] += np.bincount(key, weights=col, minlength=size)
