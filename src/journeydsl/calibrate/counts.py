@@ -97,8 +97,11 @@ Progress = Callable[[str], None]
 
 
 def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engine,
-              stage: Progress | None = None) -> Counts:
-    """The counts of the log `spec` names; LogProblem when it cannot be fitted."""
+              stage: Progress | None = None,
+              meanwhile: Callable[[], None] | None = None) -> Counts:
+    """The counts of the log `spec` names; LogProblem when it cannot be fitted.
+    `meanwhile` is run while the engine orders the events (the longest
+    query), once the log is known to be fittable."""
     say = stage or (lambda _: None)
     files = find_files(spec)
     have = engine.columns(files)
@@ -108,9 +111,26 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     engine.view("jf_mapped", sql.mapped(plan))
     where = files.paths[0] if len(files.paths) == 1 else spec.label
 
+    loops = [s.number for s in plan.steps if s.loop]
+
+    def statements(end: int) -> list[str]:
+        """The counts' queries, the longest first (the engine may run them
+        side by side), once the log's end is known."""
+        return [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS,
+                sql.BACKWARDS]
+
     def summarized(summary: list[tuple[Any, ...]]) -> Counts:
-        """The log's summary checked (LogProblem if it cannot be fitted)."""
-        return _summarized(engine, files, names, plan, where, summary)
+        """The log's summary checked (LogProblem if it cannot be fitted);
+        then, while the engine still orders the events and this thread
+        would only wait, the next statements translated to the engine's
+        dialect (sqlglot takes a tenth of a second: `transpile` keeps
+        them) and `meanwhile`."""
+        counts = _summarized(engine, files, names, plan, where, summary)
+        for text in [sql.FIX, sql.visits_view(plan, counts.end_us), *statements(counts.end_us)]:
+            sql.transpile(text, engine.dialect)
+        if meanwhile is not None:
+            meanwhile()
+        return counts
 
     # The summary and the ordering pass (which does not need the log's end)
     # run side by side; a log that cannot be fitted stops the ordering.
@@ -123,10 +143,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     engine.view("jf_visits", sql.visits_view(plan, end))
     say("counting")
     ids = list(journey.persona_ids)
-    loops = [s.number for s in plan.steps if s.loop]
-    # The longest first: the engine may run them side by side.
-    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
-        [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
+    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(statements(end))
     steps: dict[tuple[str, int], list[int]] = {}
     for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
         found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
