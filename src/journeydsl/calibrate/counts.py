@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
-from . import sql
+from . import shown_rows, sql
 from ..diagnostics import close_matches
 from .logs import LogFiles, LogProblem, LogSpec, fail, find_files, missing_column, problem, shown
 from .plan import Plan
@@ -167,7 +167,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         spell.sort()
     if counts.customers(sql.UNKNOWN_PERSONA):
         # Only then: the values are found again among those customers' events.
-        unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
+        unknown = engine.fetch(shown_rows.UNKNOWN_PERSONAS)
         counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
         counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
     if backwards[0]:
@@ -242,7 +242,7 @@ _WHAT = {
 def _unreadable(engine: Engine, files: LogFiles, names: dict[str, str], key: str,
                 n: int) -> Diagnostic:
     role, what = _WHAT[key]
-    f, r, user, event, traw, araw = engine.fetch(sql.example(sql.CONDITIONS[key]))[0]
+    f, r, user, event, traw, araw = engine.fetch(shown_rows.example(shown_rows.CONDITIONS[key]))[0]
     path = files.paths[int(f)]
     row = _position(engine, files, int(f), int(r))
     value = {"time": traw, "amount": araw}.get(role)
@@ -295,8 +295,8 @@ def _plural(n: int, noun: str) -> str:
 
 def _backwards(engine: Engine, files: LogFiles, names: dict[str, str], n: int,
                user: str) -> Diagnostic:
-    f, r, t = engine.fetch(sql.backwards_example(user))[0]
-    later = engine.fetch(sql.earlier_later(user, int(r), int(t)))
+    f, r, t = engine.fetch(shown_rows.backwards_example(user))[0]
+    later = engine.fetch(shown_rows.earlier_later(user, int(r), int(t)))
     path = files.paths[int(f)]
     here = _position(engine, files, int(f), int(r))
     there = _position(engine, files, int(f), int(later[0][0])) if later else "a later row"

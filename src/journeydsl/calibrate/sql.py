@@ -28,9 +28,8 @@ Everything after that is here:
    and whether it is the customer's first (the entry); `jf_fix` finds the
    next visit of the visits that last several events.
 5. The aggregates that come back to Python: VISITS (the steps' counts
-   and the moves', one pass), AMOUNTS, SPELLS, BACKWARDS, and
-   UNKNOWN_PERSONAS when some customer has a persona the journey does not
-   declare.
+   and the moves', one pass), AMOUNTS, SPELLS, BACKWARDS. (`shown_rows.py`
+   finds the rows a diagnostic shows.)
 
 Identifiers and literals that come from users are quoted by sqlglot, never
 pasted: `column("a`b")` is a safe name.
@@ -128,22 +127,6 @@ SUMMARY = """
            SUM(CASE WHEN NOT anone AND a IS NULL THEN 1 ELSE 0 END) AS bad_amount,
            MIN(t) AS first_t, MAX(t) AS last_t
     FROM jf_ev GROUP BY e"""
-
-
-def example(condition: str) -> str:
-    """The first row (in file order) where a SUMMARY count is not zero."""
-    return f"""
-        SELECT f, r, u, e, traw, araw FROM jf_ev WHERE {condition}
-        ORDER BY f, r LIMIT 1"""
-
-
-#: The conditions behind SUMMARY's counts, for `example`.
-CONDITIONS = {
-    "no_user": "u IS NULL",
-    "no_time": "tnone",
-    "bad_time": "NOT tnone AND t IS NULL",
-    "bad_amount": "NOT anone AND a IS NULL",
-}
 
 
 def _values(rows: Iterable[tuple[object, ...]], names: str) -> str:
@@ -368,41 +351,9 @@ def spells(plan: Plan, end: int) -> str:
         GROUP BY pk, no, n, censored"""
 
 
-#: The persona values the journey does not declare, most customers first:
-#: each such customer's first value (in their order), found again among
-#: their events alone (the ordering pass carries numbers, not the values).
-UNKNOWN_PERSONAS = f"""
-    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM (
-        SELECT u, FIRST_VALUE(p) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED PRECEDING
-                                                     AND UNBOUNDED FOLLOWING) AS p,
-               ROW_NUMBER() OVER ({ORDER}) AS i
-        FROM jf_mapped
-        WHERE u IN (SELECT u FROM jf_events WHERE i = 1 AND pk = {UNKNOWN_CODE})) AS x
-    WHERE i = 1
-    GROUP BY p ORDER BY n DESC, p LIMIT 10"""
-
 #: No rows (for a count the journey does not need, such as SPELLS without loops).
 NOTHING = "SELECT 1 AS x WHERE FALSE"
 
 #: Events a file lists after a later event of the same customer.
 BACKWARDS = f"""
     SELECT COUNT(*) AS n, MIN(u) AS example FROM jf_events WHERE {flag(BACK)}"""
-
-
-def backwards_example(user: str) -> str:
-    """The first event (in file order) of `user` that their file lists after
-    a later one: found again among that customer's events alone."""
-    return f"""
-        SELECT f, r, t FROM (
-            SELECT f, r, t, pos, LAG(pos) OVER ({ORDER}) AS prev_pos,
-                   LAG(f) OVER ({ORDER}) AS prev_f
-            FROM jf_mapped WHERE u = {string(user)}) AS x
-        WHERE prev_f = f AND prev_pos > pos
-        ORDER BY f, r LIMIT 1"""
-
-
-def earlier_later(user: str, row: int, time: int) -> str:
-    """The first row after `row` of `user` with a time before `time`."""
-    return f"""
-        SELECT r, t FROM jf_mapped WHERE u = {string(user)} AND r > {int(row)} AND t < {int(time)}
-        ORDER BY r LIMIT 1"""
