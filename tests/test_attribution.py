@@ -118,11 +118,10 @@ def _brute_force(compiled, result: Attribution, scenario=None) -> None:
     assert result.conversion == pytest.approx(base, rel=1e-9, abs=1e-14)
     for removal in list(result.steps.values()) + list(result.channels.values()):
         idx = [where[s] for s in removal.steps]
-        without = sum(share * solve(remove(chains[p], idx)).conversion
-                      for p, share in shares.items())
-        assert removal.conversion_without == pytest.approx(without, rel=1e-9, abs=1e-13), removal
-        # money: the engine re-run on the chain whose removed steps earn nothing
+        # the engine re-run on the chain whose removed steps are dead ends that earn nothing
         solved = {p: solve(remove(chains[p], idx)) for p in shares}
+        without = sum(share * solved[p].conversion for p, share in shares.items())
+        assert removal.conversion_without == pytest.approx(without, rel=1e-9, abs=1e-13), removal
         for metric in ("revenue", "profit"):
             without = sum(share * getattr(solved[p], metric) for p, share in shares.items())
             assert getattr(removal, f"{metric}_without") == pytest.approx(
