@@ -18,7 +18,7 @@ from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
 from ..language.source import SourceFile
 from .counts import Engine, aggregate
-from .estimate import Fit, estimate
+from .estimate import Fit, estimate, load_modules
 from .logs import LogProblem, LogSpec
 from .plan import make_plan
 
@@ -40,7 +40,7 @@ def fit(journey: CompiledJourney, spec: LogSpec, window_days: float | None = Non
     try:
         if watch is not None:
             watch(runner)
-        counts = aggregate(journey, plan, spec, runner, stage)
+        counts = aggregate(journey, plan, spec, runner, stage, meanwhile=load_modules)
     finally:
         runner.close()
     return estimate(journey, plan, counts)

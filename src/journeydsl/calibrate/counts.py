@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..diagnostics import Diagnostic
 from ..language.compiled import CompiledJourney
-from . import sql
+from . import shown_rows, sql
 from ..diagnostics import close_matches
 from .logs import LogFiles, LogProblem, LogSpec, fail, find_files, missing_column, problem, shown
 from .plan import Plan
@@ -97,8 +97,11 @@ Progress = Callable[[str], None]
 
 
 def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engine,
-              stage: Progress | None = None) -> Counts:
-    """The counts of the log `spec` names; LogProblem when it cannot be fitted."""
+              stage: Progress | None = None,
+              meanwhile: Callable[[], None] | None = None) -> Counts:
+    """The counts of the log `spec` names; LogProblem when it cannot be fitted.
+    `meanwhile` is run while the engine orders the events (the longest
+    query), once the log is known to be fittable."""
     say = stage or (lambda _: None)
     files = find_files(spec)
     have = engine.columns(files)
@@ -108,9 +111,26 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     engine.view("jf_mapped", sql.mapped(plan))
     where = files.paths[0] if len(files.paths) == 1 else spec.label
 
+    loops = [s.number for s in plan.steps if s.loop]
+
+    def statements(end: int) -> list[str]:
+        """The counts' queries, the longest first (the engine may run them
+        side by side), once the log's end is known."""
+        return [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS,
+                sql.BACKWARDS]
+
     def summarized(summary: list[tuple[Any, ...]]) -> Counts:
-        """The log's summary checked (LogProblem if it cannot be fitted)."""
-        return _summarized(engine, files, names, plan, where, summary)
+        """The log's summary checked (LogProblem if it cannot be fitted);
+        then, while the engine still orders the events and this thread
+        would only wait, the next statements translated to the engine's
+        dialect (sqlglot takes a tenth of a second: `transpile` keeps
+        them) and `meanwhile`."""
+        counts = _summarized(engine, files, names, plan, where, summary)
+        for text in [sql.FIX, sql.visits_view(plan, counts.end_us), *statements(counts.end_us)]:
+            sql.transpile(text, engine.dialect)
+        if meanwhile is not None:
+            meanwhile()
+        return counts
 
     # The summary and the ordering pass (which does not need the log's end)
     # run side by side; a log that cannot be fitted stops the ordering.
@@ -123,10 +143,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
     engine.view("jf_visits", sql.visits_view(plan, end))
     say("counting")
     ids = list(journey.persona_ids)
-    loops = [s.number for s in plan.steps if s.loop]
-    # The longest first: the engine may run them side by side.
-    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(
-        [sql.visits(), sql.spells(plan, end) if loops else sql.NOTHING, sql.AMOUNTS, sql.BACKWARDS])
+    visit_rows, spell_rows, amount_rows, (backwards,) = engine.fetch_all(statements(end))
     steps: dict[tuple[str, int], list[int]] = {}
     for code, no, nxt, every, visits, censored, entries, still, moved, median in visit_rows:
         found = MoveCount(int(moved), float(median) / _US / 86_400) if moved else None
@@ -150,7 +167,7 @@ def aggregate(journey: CompiledJourney, plan: Plan, spec: LogSpec, engine: Engin
         spell.sort()
     if counts.customers(sql.UNKNOWN_PERSONA):
         # Only then: the values are found again among those customers' events.
-        unknown = engine.fetch(sql.UNKNOWN_PERSONAS)
+        unknown = engine.fetch(shown_rows.UNKNOWN_PERSONAS)
         counts.unknown_personas = [(str(p), int(n)) for p, n, _ in unknown]
         counts.warnings.append(_unknown_personas(journey, names["persona"], where, unknown))
     if backwards[0]:
@@ -225,7 +242,7 @@ _WHAT = {
 def _unreadable(engine: Engine, files: LogFiles, names: dict[str, str], key: str,
                 n: int) -> Diagnostic:
     role, what = _WHAT[key]
-    f, r, user, event, traw, araw = engine.fetch(sql.example(sql.CONDITIONS[key]))[0]
+    f, r, user, event, traw, araw = engine.fetch(shown_rows.example(shown_rows.CONDITIONS[key]))[0]
     path = files.paths[int(f)]
     row = _position(engine, files, int(f), int(r))
     value = {"time": traw, "amount": araw}.get(role)
@@ -278,8 +295,8 @@ def _plural(n: int, noun: str) -> str:
 
 def _backwards(engine: Engine, files: LogFiles, names: dict[str, str], n: int,
                user: str) -> Diagnostic:
-    f, r, t = engine.fetch(sql.backwards_example(user))[0]
-    later = engine.fetch(sql.earlier_later(user, int(r), int(t)))
+    f, r, t = engine.fetch(shown_rows.backwards_example(user))[0]
+    later = engine.fetch(shown_rows.earlier_later(user, int(r), int(t)))
     path = files.paths[int(f)]
     here = _position(engine, files, int(f), int(r))
     there = _position(engine, files, int(f), int(later[0][0])) if later else "a later row"

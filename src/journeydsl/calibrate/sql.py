@@ -28,9 +28,8 @@ Everything after that is here:
    and whether it is the customer's first (the entry); `jf_fix` finds the
    next visit of the visits that last several events.
 5. The aggregates that come back to Python: VISITS (the steps' counts
-   and the moves', one pass), AMOUNTS, SPELLS, BACKWARDS, and
-   UNKNOWN_PERSONAS when some customer has a persona the journey does not
-   declare.
+   and the moves', one pass), AMOUNTS, SPELLS, BACKWARDS. (`shown_rows.py`
+   finds the rows a diagnostic shows.)
 
 Identifiers and literals that come from users are quoted by sqlglot, never
 pasted: `column("a`b")` is a safe name.
@@ -130,22 +129,6 @@ SUMMARY = """
     FROM jf_ev GROUP BY e"""
 
 
-def example(condition: str) -> str:
-    """The first row (in file order) where a SUMMARY count is not zero."""
-    return f"""
-        SELECT f, r, u, e, traw, araw FROM jf_ev WHERE {condition}
-        ORDER BY f, r LIMIT 1"""
-
-
-#: The conditions behind SUMMARY's counts, for `example`.
-CONDITIONS = {
-    "no_user": "u IS NULL",
-    "no_time": "tnone",
-    "bad_time": "NOT tnone AND t IS NULL",
-    "bad_amount": "NOT anone AND a IS NULL",
-}
-
-
 def _values(rows: Iterable[tuple[object, ...]], names: str) -> str:
     items = ", ".join("(" + ", ".join(string(v) if isinstance(v, str) else
                                       ("TRUE" if v is True else "FALSE" if v is False
@@ -187,28 +170,45 @@ def persona_code(personas: list[str]) -> str:
     return f"CASE WHEN p IS NULL THEN NULL {cases}ELSE {UNKNOWN_CODE} END"
 
 
+#: The bits of `jf_events.flags`: whether the event starts a visit (a new
+#: step, or any event at a step that loops on itself), is one of a visit
+#: of several events at a step that does not loop, starts or ends a run of
+#: visits at a loop step, or came in its file after a later event of the
+#: customer (time going backwards). One number, not a column each: writing
+#: the ordered events is a good part of the pass, and six true/false
+#: columns took half a CPU second on 10M events, more than most window
+#: functions.
+START, DUP, RUN_START, RUN_END, BACK = 1, 2, 4, 8, 16
+
+
+def flag(bit: int) -> str:
+    """Whether an event of `jf_events` has `bit` of its flags."""
+    return f"(flags & {bit}) <> 0"
+
+
 def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     """`jf_events`: the mapped events in each customer's order, in one
-    window pass (one sort: what costs most): persona, visit starts, the
-    next event, runs at loop steps, time going backwards. Not whether an
-    event is censored: `censored` reads that from its time afterwards,
-    against the log's end, which this pass need not know (so it runs
-    beside SUMMARY).
-    Only the columns the counts read are kept (writing the table is a good
-    part of the pass).
+    window pass (one sort: what costs most): persona, position, the next
+    event, and the `flags` (visit starts, runs at loop steps, time going
+    backwards). Not whether an event is censored: `censored` reads that
+    from its time afterwards, against the log's end, which this pass need
+    not know (so it runs beside SUMMARY).
+    Only the columns the counts read are kept, few and narrow (writing the
+    table is a good part of the pass): the customer's first event is the
+    one with `i = 1`, not a column of its own.
 
     The persona key `pk` is a number (`persona_key` names it): the
     position of the customer's persona among the journey's, UNKNOWN_CODE
     for a value the journey does not declare, NO_PERSONA_CODE for none.
 
     A visit's next visit is the next event, except for a visit of several
-    events at a step that does not loop (`dup`): its next is the event after
+    events at a step that does not loop (DUP): its next is the event after
     its last one, which `FIX` finds for those visits alone. A run of
     consecutive visits at a loop step is known by its edges, which SPELLS
-    pairs: its first event (`run_start`), its last uncensored one
-    (found by SPELLS) and its last (`run_end`), with each event's position `i`
-    in the customer's order. (Numbering the runs instead takes a running
-    sum, a window function that cost as much as the rest of the pass, and
+    pairs: its first event (RUN_START), its last uncensored one (found by
+    SPELLS) and its last (RUN_END), with each event's position `i` in the
+    customer's order. (Numbering the runs instead takes a running sum, a
+    window function that cost as much as the rest of the pass, and
     grouping every event by its run.) `personas`: the journey's, None when the log
     has no persona column; `files`: how many files the log has (with one,
     every event is in the previous one's file)."""
@@ -219,24 +219,25 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     code = persona_code(personas) if personas is not None else "CAST(NULL AS INT)"
     loops = [s.number for s in plan.steps if s.loop]
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
-    position = f", ROW_NUMBER() OVER ({ORDER}) AS i" if loops else ", CAST(NULL AS BIGINT) AS i"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
+    flags = {
+        START: f"first OR prev_no <> no OR {loop}",
+        DUP: f"NOT {loop} AND (COALESCE(prev_no = no, FALSE) OR COALESCE(next_no = no, FALSE))",
+        RUN_START: f"{loop} AND (first OR prev_no <> no)",
+        RUN_END: f"{loop} AND (next_no IS NULL OR next_no <> no)",
+        BACK: f"COALESCE({'' if files == 1 else 'prev_f = f AND '}prev_pos > pos, FALSE)",
+    }
+    bits = " + ".join(f"CASE WHEN {test} THEN {bit} ELSE 0 END" for bit, test in flags.items())
     return f"""
-        SELECT u, t, pos, a, no, pk,
-               (first OR prev_no <> no OR {loop}) AS start,
-               first, next_no, next_t,
-               (NOT {loop} AND (COALESCE(prev_no = no, FALSE)
-                                OR COALESCE(next_no = no, FALSE))) AS dup,
-               i, ({loop} AND (first OR prev_no <> no)) AS run_start,
-               ({loop} AND (next_no IS NULL OR next_no <> no)) AS run_end,
-               COALESCE({"" if files == 1 else "prev_f = f AND "}prev_pos > pos, FALSE) AS back
+        SELECT u, t, a, no, pk, next_no, next_t, i, {bits} AS flags
         FROM (SELECT *, (prev_no IS NULL) AS first
               FROM (SELECT u, t, pos, {file}a, no, {persona} AS pk,
                            LAG(no) OVER ({ORDER}) AS prev_no,
                            LEAD(no) OVER ({ORDER}) AS next_no,
                            LEAD(t) OVER ({ORDER}) AS next_t,
-                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file}{position}
+                           LAG(pos) OVER ({ORDER}) AS prev_pos{prev_file},
+                           ROW_NUMBER() OVER ({ORDER}) AS i
                     FROM (SELECT u, t, pos, {file}a, no, {code} AS pc FROM jf_mapped) AS m
                     ) AS x) AS y"""
 
@@ -249,26 +250,31 @@ def censored(plan: Plan, end: int, time: str = "t") -> str:
     return f"({int(end)} - {time} < {window})"
 
 
+#: Each customer's events in order, as `jf_events` numbers them.
+IN_ORDER = "PARTITION BY u ORDER BY i"
+
 #: `jf_fix`: the visits of several events at a step that does not loop,
 #: with their next visit: the next of their last event. Only those
 #: visits' first and last events are ordered again (few in most logs).
 FIX = f"""
-    SELECT u, no, t, pk, first, nn AS next_no, nt AS next_t
-    FROM (SELECT u, no, t, pk, first, start,
-                 LEAD(next_no) OVER ({ORDER}) AS nn,
-                 LEAD(next_t) OVER ({ORDER}) AS nt
-          FROM jf_events WHERE dup AND (start OR next_no IS NULL OR next_no <> no)) AS x
-    WHERE start"""
+    SELECT u, no, t, pk, i, nn AS next_no, nt AS next_t
+    FROM (SELECT u, no, t, pk, i, flags,
+                 LEAD(next_no) OVER ({IN_ORDER}) AS nn,
+                 LEAD(next_t) OVER ({IN_ORDER}) AS nt
+          FROM jf_events
+          WHERE {flag(DUP)} AND ({flag(START)} OR next_no IS NULL OR next_no <> no)) AS x
+    WHERE {flag(START)}"""
+
 
 def visits_view(plan: Plan, end: int) -> str:
     """`jf_visits`: every visit with its next (the move and its time),
     whether it is the customer's first and whether it is censored."""
     return f"""
-        SELECT u, no, t, pk, {censored(plan, end)} AS cens, first, next_no, next_t
-        FROM (SELECT u, no, t, pk, first, next_no, next_t FROM jf_events
-              WHERE start AND NOT dup
+        SELECT u, no, t, pk, {censored(plan, end)} AS cens, i = 1 AS first, next_no, next_t
+        FROM (SELECT u, no, t, pk, i, next_no, next_t FROM jf_events
+              WHERE {flag(START)} AND NOT {flag(DUP)}
               UNION ALL
-              SELECT u, no, t, pk, first, next_no, next_t FROM jf_fix) AS v"""
+              SELECT u, no, t, pk, i, next_no, next_t FROM jf_fix) AS v"""
 
 
 def visits() -> str:
@@ -278,7 +284,9 @@ def visits() -> str:
     median time they took (µs); and (the grouping set with `pk` NULL,
     flagged `every`) the moves and median over every customer: the delay
     written is every customer's (a move has one `after`, whatever the
-    persona). One pass for the steps' counts and the moves'.
+    persona). One pass for the steps' counts and the moves'. (The medians
+    take the moves alone by FILTER, a little cheaper than a CASE giving
+    the other visits NULL.)
 
     A visit is censored when it is less than its step's window before the
     log's end: what came of it is not known yet (a move may still come),
@@ -291,8 +299,7 @@ def visits() -> str:
                SUM(CASE WHEN first THEN 1 ELSE 0 END) AS entries,
                SUM(CASE WHEN next_no IS NULL AND cens THEN 1 ELSE 0 END) AS still,
                SUM(CASE WHEN next_no IS NOT NULL AND NOT cens THEN 1 ELSE 0 END) AS moves,
-               MEDIAN(CASE WHEN next_no IS NOT NULL AND NOT cens THEN next_t - t END)
-                   AS median_us
+               MEDIAN(next_t - t) FILTER (WHERE next_no IS NOT NULL AND NOT cens) AS median_us
         FROM jf_visits GROUP BY GROUPING SETS ((pk, no, next_no), (no, next_no))"""
 
 
@@ -315,64 +322,39 @@ def spells(plan: Plan, end: int) -> str:
     Its length as seen is the uncensored visits (from its first event to
     its last uncensored one) and one more when its last is censored."""
     numbers = ", ".join(str(s.number) for s in plan.steps if s.loop)
-    edges = "PARTITION BY u ORDER BY i"
     # The run's last uncensored event: the next is not in the run, or censored.
     # (Within a run the next event is at the same step: the same window.)
-    kept = f"(NOT {censored(plan, end)} AND (run_end OR {censored(plan, end, 'next_t')}))"
+    kept = f"(NOT {censored(plan, end)} AND ({flag(RUN_END)} OR {censored(plan, end, 'next_t')}))"
+    # An edge's position and what it is, as one number (i * 4, plus 2 for a
+    # run's first event, 1 for its last uncensored one), so two LAGs read
+    # the two edges before it (five, one per column and offset, took a
+    # tenth more).
+    edge = "i * 4 + CASE WHEN run_start THEN 2 ELSE 0 END + CASE WHEN run_kept THEN 1 ELSE 0 END"
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
             SELECT pk, no, cens AS censored,
                    COALESCE(kept - first_i + 1, 0) + CASE WHEN cens THEN 1 ELSE 0 END AS n
             FROM (SELECT pk, no, cens, run_end,
                          CASE WHEN run_start THEN i
-                              WHEN LAG(run_start) OVER ({edges}) THEN LAG(i) OVER ({edges})
-                              ELSE LAG(i, 2) OVER ({edges}) END AS first_i,
+                              WHEN (e1 & 2) <> 0 THEN e1 >> 2 ELSE e2 >> 2 END AS first_i,
                          CASE WHEN run_kept THEN i
-                              WHEN NOT run_start AND LAG(run_kept) OVER ({edges})
-                                  THEN LAG(i) OVER ({edges}) END AS kept
-                  FROM (SELECT u, i, pk, no, {censored(plan, end)} AS cens, run_start, run_end,
-                               {kept} AS run_kept
-                        FROM jf_events WHERE no IN ({numbers})) AS l
-                  WHERE run_start OR run_end OR run_kept) AS e
-            WHERE run_end) AS s
+                              WHEN NOT run_start AND (e1 & 1) <> 0 THEN e1 >> 2 END AS kept
+                  FROM (SELECT *, LAG(edge) OVER ({IN_ORDER}) AS e1,
+                               LAG(edge, 2) OVER ({IN_ORDER}) AS e2
+                        FROM (SELECT u, i, pk, no, cens, run_start, run_end, run_kept,
+                                     {edge} AS edge
+                              FROM (SELECT u, i, pk, no, {censored(plan, end)} AS cens,
+                                           {flag(RUN_START)} AS run_start,
+                                           {flag(RUN_END)} AS run_end, {kept} AS run_kept
+                                    FROM jf_events WHERE no IN ({numbers})) AS l
+                              WHERE run_start OR run_end OR run_kept) AS r) AS e) AS s
+            WHERE run_end) AS z
         GROUP BY pk, no, n, censored"""
 
-
-#: The persona values the journey does not declare, most customers first:
-#: each such customer's first value (in their order), found again among
-#: their events alone (the ordering pass carries numbers, not the values).
-UNKNOWN_PERSONAS = f"""
-    SELECT p, COUNT(*) AS n, MIN(u) AS example FROM (
-        SELECT u, FIRST_VALUE(p) IGNORE NULLS OVER ({ORDER} ROWS BETWEEN UNBOUNDED PRECEDING
-                                                     AND UNBOUNDED FOLLOWING) AS p,
-               ROW_NUMBER() OVER ({ORDER}) AS i
-        FROM jf_mapped
-        WHERE u IN (SELECT u FROM jf_events WHERE first AND pk = {UNKNOWN_CODE})) AS x
-    WHERE i = 1
-    GROUP BY p ORDER BY n DESC, p LIMIT 10"""
 
 #: No rows (for a count the journey does not need, such as SPELLS without loops).
 NOTHING = "SELECT 1 AS x WHERE FALSE"
 
 #: Events a file lists after a later event of the same customer.
-BACKWARDS = """
-    SELECT COUNT(*) AS n, MIN(u) AS example FROM jf_events WHERE back"""
-
-
-def backwards_example(user: str) -> str:
-    """The first event (in file order) of `user` that their file lists after
-    a later one: found again among that customer's events alone."""
-    return f"""
-        SELECT f, r, t FROM (
-            SELECT f, r, t, pos, LAG(pos) OVER ({ORDER}) AS prev_pos,
-                   LAG(f) OVER ({ORDER}) AS prev_f
-            FROM jf_mapped WHERE u = {string(user)}) AS x
-        WHERE prev_f = f AND prev_pos > pos
-        ORDER BY f, r LIMIT 1"""
-
-
-def earlier_later(user: str, row: int, time: int) -> str:
-    """The first row after `row` of `user` with a time before `time`."""
-    return f"""
-        SELECT r, t FROM jf_mapped WHERE u = {string(user)} AND r > {int(row)} AND t < {int(time)}
-        ORDER BY r LIMIT 1"""
+BACKWARDS = f"""
+    SELECT COUNT(*) AS n, MIN(u) AS example FROM jf_events WHERE {flag(BACK)}"""

@@ -169,6 +169,9 @@ class Tables:
         self.row = world * n + tgt
         self.row[END] = self.row[DEAD] = rows
         self.end_key = self.pair_of * (2 * n) + tgt  # the drop-off cell of a walk ending here
+        # a visit's margin x value by code, contiguous: the pool adds only
+        # this up each pass (acquisition is read off the cost, walk.py)
+        self.margin_value = np.ascontiguousarray(self.gain.real)
         # the sampler: one row per (world, step), then the dead row
         ptr.append(ptr[-1][-1:] + 1)
         probs.append(np.ones(1))

@@ -53,7 +53,8 @@ class Books:
         self.records: list[tuple] = []
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
-        # (kind, code, money, gain, converted, seen, who) as walks stop
+        # (kind, code, money, margin x value, acquisition, converted, seen, who)
+        # as walks stop
         self.stopped: list[tuple] = []
         # entering prospects who referred: (who, how many each; None: one)
         self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -130,8 +131,9 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
-        """Walkers `sel` of the pool stop (`kind`)."""
+    def finish(self, kind, sel, w, e, money, margin, acq, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
+        value, `acq`: their acquisition cost if they converted (walk.py)."""
         who = w.take(sel)
         referred = who >= self.N0
         if referred.any():
@@ -142,16 +144,20 @@ class Books:
         if not len(sel):
             return
         self.finished += len(sel)
-        code, both, kept, conv = e.take(sel), money.take(sel), gain.take(sel), cv.take(sel)
+        code, both, conv = e.take(sel), money.take(sel), cv.take(sel)
+        # (separate arrays, not value + 1j cost: the sums read them apart)
+        margin_value = margin.take(sel)
+        acquisition = np.where(conv, acq.take(sel), both.imag)  # all the cost, unless converted
         if self.keep:
-            self.ledger.walks(self.eng.pair_of.take(code), who, both, kept, conv)
+            self.ledger.walks(self.eng.pair_of.take(code), who, both, margin_value, acquisition,
+                              conv)
             self.value[who] = both.real
             self.cost[who] = both.imag
-            self.margin_value[who] = kept.real
-            self.acquisition[who] = kept.imag
+            self.margin_value[who] = margin_value
+            self.acquisition[who] = acquisition
             self.end_step[who] = self.eng.tgt.take(code) if kind == ENDED else -1
             return
-        self.stopped.append((kind, code, both, kept, conv,
+        self.stopped.append((kind, code, both, margin_value, acquisition, conv,
                              seen.take(sel) if seen is not None else None, who))
 
     def close(self) -> None:
@@ -170,26 +176,28 @@ class Books:
         kinds = np.concatenate([np.full(len(x[1]), x[0], np.int8) for x in self.stopped])
         code = np.concatenate([x[1] for x in self.stopped])
         both = np.concatenate([x[2] for x in self.stopped])
-        gain = np.concatenate([x[3] for x in self.stopped])
-        conv = np.concatenate([x[4] for x in self.stopped])
+        margin_value = np.concatenate([x[3] for x in self.stopped])
+        acquisition = np.concatenate([x[4] for x in self.stopped])
+        conv = np.concatenate([x[5] for x in self.stopped])
         pair = eng.pair_of.take(code)
         # the ledger's by-entry sums of the same walks (gathered once, here)
-        self.ledger.walks(pair, np.concatenate([x[6] for x in self.stopped]), both, gain, conv)
+        self.ledger.walks(pair, np.concatenate([x[7] for x in self.stopped]), both,
+                          margin_value, acquisition, conv)
         ended = (kinds == ENDED).nonzero()[0]
         key = eng.end_key.take(code.take(ended))
         key += n * conv.take(ended)
         self.ends += np.bincount(key, minlength=P * 2 * n).reshape(P, 2 * n)
         self.active += np.bincount(pair[kinds == CUT], minlength=P)
-        value, cost = both.real, both.imag
+        value, cost = both.real, np.ascontiguousarray(both.imag)  # (cost: read three times)
         self.cost_sum += np.bincount(pair, weights=cost, minlength=P)
         self.cost_sq += np.bincount(pair, weights=cost * cost, minlength=P)
         pick = (conv | (value != 0)).nonzero()[0]
         if len(pick):
             self.records.append((pair.take(pick), value.take(pick), cost.take(pick),
-                                 gain.real.take(pick), gain.imag.take(pick), conv.take(pick),
+                                 margin_value.take(pick), acquisition.take(pick), conv.take(pick),
                                  np.ones(len(pick))))
-        if self.stopped[0][5] is not None:
-            bits = np.concatenate([x[5] for x in self.stopped])
+        if self.stopped[0][6] is not None:
+            bits = np.concatenate([x[6] for x in self.stopped])
             on = bits.nonzero()[0]
             self._reach_from_bits(bits.take(on), pair.take(on))
         self.stopped = []

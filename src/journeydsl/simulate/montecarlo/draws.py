@@ -159,12 +159,12 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     # the standard errors of money by place and the top share: when read
     report.later(("place_stderr",),
-                 lambda: {"place_stderr": money.stderr(books, chains, which, mix, k)})
+                 lambda _: {"place_stderr": money.stderr(books, chains, which, mix, k)})
     report.later(("top_revenue_share", "top_revenue_stderr"),
-                 lambda: dict(zip(("top_revenue_share", "top_revenue_stderr"),
-                                  top_share(earners, concentration))))
+                 lambda _: dict(zip(("top_revenue_share", "top_revenue_stderr"),
+                                    top_share(earners, concentration))))
 
-    def spread() -> dict[str, dict]:
+    def spread(report: MonteCarloReport) -> dict[str, dict]:
         """The uncertainty (when first read: the delta method's gradients and
         the draws' percentiles are wanted by the tables and the JSON only)."""
         found = uncertainty(pooled, mix, per_draw, notes)
@@ -178,7 +178,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
 
     report.later(("uncertainty",), spread)
 
-    def own_spread() -> dict[str, dict]:
+    def own_spread(report: MonteCarloReport) -> dict[str, dict]:
         """Each persona's band (the report's Monte Carlo section reads it)."""
         bands = {p: uncertainty({p: pooled[p]}, {p: 1.0}, own_draws[p]) for p in run}
         for p, band in bands.items():

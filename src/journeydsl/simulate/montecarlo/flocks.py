@@ -81,8 +81,10 @@ class Flocks:
 
     def _join(self, c: Flock) -> None:
         k = len(c.ids)
+        # (its acquisition cost stands only once converted: walk.py)
         self.join(c.ids, np.full(k, c.code, np.intp), np.full(k, c.t), np.full(k, c.converted),
-                  np.full(k, c.money), np.full(k, c.gain), np.full(k, c.seen, np.uint64))
+                  np.full(k, c.money), np.full(k, c.gain.real), np.full(k, c.gain.imag),
+                  np.full(k, c.seen, np.uint64))
 
     def _visit(self, i: int, c: Flock):
         """Make the flock's move and book its visit: (time, row), or None when

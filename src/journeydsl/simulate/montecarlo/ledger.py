@@ -47,9 +47,12 @@ class Ledger(ProfitEvents):
     profit events per (pair, entry step)."""
 
     def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0) -> None:
-        self.eng = eng
         self.salt(salt)
-        P, n = eng.P, eng.n
+        # the per-code tables `close` needs, not the walk's whole Tables:
+        # the report keeps the ledger (its profit events, read later), and
+        # the samplers' tables need not stay with it
+        self.P, self.n = P, n = eng.P, eng.n
+        self._codes = (eng.pair_of, eng.money, eng.gain)
         self.N0 = int(block[-1])
         self.block = block
         steps = sorted({int(s) for s, _ in eng.entry for s in s})
@@ -70,7 +73,7 @@ class Ledger(ProfitEvents):
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
-        # `stays`), stopped walks (pair, walker, money, gain, converted),
+        # `stays`), stopped walks (pair, walker, money, margin x value, acquisition, converted),
         # conversions (pair, walker, time), and the flocks' (by batch: rows
         # of Python numbers, one per flock)
         self._visits: list[tuple] = []
@@ -120,8 +123,9 @@ class Ledger(ProfitEvents):
         bounds[0] = first_id
         np.cumsum(per_batch, out=bounds[1:])
         bounds[1:] += first_id
-        for b in range(BATCHES):
-            self.slot[bounds[b]:bounds[b + 1]] = k * BATCHES + b
+        # the slots of the run first_id.. in one write (not one per batch)
+        slots = np.arange(k * BATCHES, (k + 1) * BATCHES, dtype=self.slot.dtype)
+        self.slot[first_id:first_id + count] = np.repeat(slots, per_batch)
         self.by_entry[i, k, :, 0] += per_batch
         return bounds
 
@@ -178,13 +182,14 @@ class Ledger(ProfitEvents):
                                 weight.take(on), a, log_q))
             self._gather(len(on))
 
-    def walks(self, pair, w, money, gain, cv) -> None:
+    def walks(self, pair, w, money, margin_value, acquisition, cv) -> None:
         """Entering walkers `w` (of pairs `pair`) stop with their totals."""
         on = (w < self.N0).nonzero()[0]
+        parts = (pair, w, money, margin_value, acquisition, cv)
         if len(on) == len(w):
-            self._stops.append((pair, w, money, gain, cv))
+            self._stops.append(parts)
         elif len(on):
-            self._stops.append(tuple(x.take(on) for x in (pair, w, money, gain, cv)))
+            self._stops.append(tuple(x.take(on) for x in parts))
         self._gather(len(on))
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
@@ -218,13 +223,12 @@ class Ledger(ProfitEvents):
         self.flush()
         # the pool's visits by (batch, code) into money by (pair, batch, step)
         if self._by_code.any():
-            eng, n = self.eng, self.eng.n
-            live = (eng.pair_of < eng.P).nonzero()[0]  # codes of a pair (not END, DEAD)
-            cell = self.place_of_e.take(live) + n * np.arange(BATCHES)[:, None]
+            pair_of, money, gain = self._codes
+            live = (pair_of < self.P).nonzero()[0]  # codes of a pair (not END, DEAD)
+            cell = self.place_of_e.take(live) + self.n * np.arange(BATCHES)[:, None]
             weight = self._by_code[:, live]
             self._place(cell.reshape(-1), *((weight * x.take(live)).reshape(-1)
-                                            for x in (eng.money.real, eng.money.imag,
-                                                      eng.gain.real)))
+                                            for x in (money.real, money.imag, gain.real)))
             self._by_code[:] = 0.0
 
     def flush(self) -> None:
@@ -235,18 +239,21 @@ class Ledger(ProfitEvents):
         if self._visits:
             slot, e, t, weight = _joined(self._visits)
             self._visits = []
-            places.append((slot, e, weight))
+            places.append((self._code_key(slot, e), weight))
 
-            def visit_events(slot=slot, e=e, t=t, weight=weight) -> list[tuple]:
+            # (the tables as defaults, not `self`: a ledger holding a function
+            # that holds it would wait for the cycle collector to be freed)
+            def visit_events(slot=slot, e=e, t=t, weight=weight, event_of_e=self.event_of_e,
+                             profit_of_e=self.profit_of_e) -> list[tuple]:
                 ekey = (slot // BATCHES).astype(np.int64)
-                ekey += self.event_of_e.take(e)
-                return [(ekey, t, self.profit_of_e.take(e) * weight)]
+                ekey += event_of_e.take(e)
+                return [(ekey, t, profit_of_e.take(e) * weight)]
 
             self._event_later(visit_events, len(slot))
         if self._stays:
             parts, self._stays = self._stays, []
             slot, code, t0, d, v, weight, a, log_q = _joined(parts)
-            places.append((slot, code, weight))
+            places.append((self._code_key(slot, code), weight))
             ekey = (slot // BATCHES).astype(np.int64)
             ekey += self.event_of_e.take(code)
             still = (d == 0).nonzero()[0]  # a stay at one time: one event
@@ -259,7 +266,8 @@ class Ledger(ProfitEvents):
             bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
             sizes = [len(x[0]) for x in parts]
             if self.room_for_later(bound):
-                self._event_later(partial(self._unrolled, stays, sizes), bound)
+                self._event_later(partial(_unrolled, stays, sizes, len(self.place_of_e)),
+                                  bound)
             elif not self._stay_events(stays, whole=True):
                 # too many visits to unroll together: pass by pass (STAY_BUDGET each)
                 ends = np.cumsum(sizes)
@@ -269,28 +277,38 @@ class Ledger(ProfitEvents):
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
             # margin x value (made money by step at `close`)
-            slot, e, weight = _joined(places)
-            key = (slot % BATCHES).astype(np.intp)
-            key *= len(self.place_of_e)
-            key += e
+            key, weight = _joined(places)
             self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
                                                         minlength=self._by_code.size)
         if self._stops:
-            pair, w, money, gain, cv = _joined(self._stops)
+            pair, w, money, margin_value, acquisition, cv = _joined(self._stops)
             self._stops = []
-            conv = cv.astype(float)
-            profit = gain.real - money.imag
-            self._entry_sums(pair, w, [conv, money.real, money.imag, profit, gain.imag,
-                                       conv * (profit + gain.imag)], 1)
+            profit = margin_value - money.imag
+            key = self._entry_key(pair, w)
+            self._entry_sums(key, [money.real, money.imag, profit, acquisition], 2)
+            # conversion and the converting walks' profit: only the converters
+            # add to them (the others add zeros, which change no sum)
+            converted = cv.nonzero()[0]
+            if len(converted):
+                key = key.take(converted)
+                self._entry_sums(key, [None], 1)
+                self._entry_sums(key, [profit.take(converted) + acquisition.take(converted)], 6)
         if self._conversions:
             pair, w, time = _joined(self._conversions)
             self._conversions = []
-            self._entry_sums(pair, w, [time], 7)
+            self._entry_sums(self._entry_key(pair, w), [time], 7)
         self._flush_flocks()
+
+    def _code_key(self, slot: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """batch x codes + code: the cell of `_by_code` of visits by slot and code."""
+        key = (slot % BATCHES).astype(np.intp)
+        key *= len(self.place_of_e)
+        key += e
+        return key
 
     def _flush_flocks(self) -> None:
         """Sum the flocks' visits, stops and conversions (per batch each)."""
-        n, cells = self.eng.n, self.eng.P * self.E * BATCHES
+        n, cells = self.n, self.P * self.E * BATCHES
         batches = np.arange(BATCHES)
         if self._flock_visits:
             i, step, members, value, cost, margin_value = zip(*self._flock_visits)
@@ -328,31 +346,23 @@ class Ledger(ProfitEvents):
             self._event(key, t, amount)
         return True
 
-    def _unrolled(self, stays: tuple, sizes: list[int]) -> list[tuple]:
-        """The profit events of stays (`stays.unroll`): all together, or
-        when they would unroll past the budget so, pass by pass (`sizes`:
-        the stays of each pass, STAY_BUDGET each)."""
-        events = unroll(stays, len(self.place_of_e), True)
-        if events is not None:
-            return events
-        ends = np.cumsum(sizes)
-        out: list[tuple] = []
-        for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
-            part = unroll(tuple(x[lo:hi] for x in stays), len(self.place_of_e), False)
-            assert part is not None  # (never None pass by pass)
-            out += part
-        return out
+    def _entry_key(self, pair, w) -> np.ndarray:
+        """(pair * E + entry) * BATCHES + batch of entering walkers `w`."""
+        key = pair * (self.E * BATCHES)
+        key += self.slot.take(w)
+        return key
 
-    def _entry_sums(self, pair, w, cols: list[np.ndarray], first: int) -> None:
-        """Add per-walk columns `cols` to the by-entry columns from `first` on."""
-        P, E = self.eng.P, self.E
-        key = pair * (E * BATCHES) + self.slot.take(w)  # (pair * E + entry) * BATCHES + batch
-        flat = self.by_entry.reshape(P * E * BATCHES, -1)
+    def _entry_sums(self, key, cols: list[np.ndarray | None], first: int) -> None:
+        """Add per-walk columns `cols` to the by-entry columns from `first` on
+        (None: a column of ones, a count)."""
+        cells = self.P * self.E * BATCHES
+        flat = self.by_entry.reshape(cells, -1)
         for c, col in enumerate(cols):
-            flat[:, first + c] += np.bincount(key, weights=col, minlength=P * E * BATCHES)
+            # a count is exact either way, and cheaper without weights
+            flat[:, first + c] += np.bincount(key, weights=col, minlength=cells)
 
     def _place(self, key, value, cost, margin_value) -> None:
-        size = self.place.shape[0] * BATCHES * self.eng.n
+        size = self.place.shape[0] * BATCHES * self.n
         flat = self.place.reshape(size, 3)
         for c, col in enumerate((value, cost, margin_value)):
             flat[:, c] += np.bincount(key, weights=col, minlength=size)
@@ -364,6 +374,23 @@ class Ledger(ProfitEvents):
         self.close()
         self._reduce()
         return self.keys, self.times, self.amounts
+
+
+def _unrolled(stays: tuple, sizes: list[int], codes: int) -> list[tuple]:
+    """The profit events of stays (`stays.unroll`, `codes` edge codes): all
+    together, or when they would unroll past the budget so, pass by pass
+    (`sizes`: the stays of each pass, STAY_BUDGET each). A function, not a
+    method: the ledger keeps it for later without a cycle through itself."""
+    events = unroll(stays, codes, True)
+    if events is not None:
+        return events
+    ends = np.cumsum(sizes)
+    out: list[tuple] = []
+    for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+        part = unroll(tuple(x[lo:hi] for x in stays), codes, False)
+        assert part is not None  # (never None pass by pass)
+        out += part
+    return out
 
 
 def _joined(parts: list[tuple]) -> tuple:

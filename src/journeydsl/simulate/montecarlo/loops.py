@@ -38,13 +38,13 @@ _NEVER = np.iinfo(np.int64).max  # numpy's geometric for a loop one cannot leave
 _FAR = 1 << 62  # more moves than any walk makes: "no horizon in reach"
 
 
-def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, counts,
+def extend(eng: Tables, rng, books: Books, code, w, t, money, margin, disc, counts,
            lo: int, rates: np.ndarray | None = None) -> int:
     """Make the stays of the walkers whose draw `code` is a loop's move back
     to their step; returns the moves made (each one transition). `money`
-    and `gain` (margin x value + 1j * acquisition cost) grow by the stay's
-    visits, `cv`: whether each walker has converted (a stay never converts:
-    its step was visited before it); `disc`: the discount factor at each
+    and `margin` (margin x value) grow by the stay's visits (a stay never
+    converts: its step was visited before it; the acquisition cost of one
+    that has not converted is its cost, walk.py); `disc`: the discount factor at each
     walker's time (None: no discounting); `counts`: per-walker visit counts
     (or None); `rates`: each walker's own rate of a `per customer` move
     (own.py), the chance to stay in such a loop."""
@@ -93,7 +93,7 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
         sums = np.where(log_q == 0.0, many,
                         np.exp(log_q) * np.expm1(many * log_q) / np.expm1(log_q))
     earned = eng.money.take(own) * sums
-    gained = eng.gain.take(own) * sums
+    gained = eng.margin_value.take(own) * sums
     disc_run = disc.take(idx) if disc is not None else None  # at each stay's start
     if disc_run is not None:
         earned *= disc_run
@@ -109,8 +109,7 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, gain, cv, disc, co
     weight = sums if disc_run is None else sums * disc_run  # the stay's discount factors
     who = w.take(idx)
     books.ledger.stays(who, own, t_run, step, visits, earned, weight, profit_at)
-    gained.imag[cv.take(idx)] = 0.0  # after converting, costs are not acquisition
-    gain[idx] += gained
+    margin[idx] += gained
     if len(timed):
         t[idx.take(timed)] = t_run.take(timed) + many.take(timed) * step.take(timed)
     if counts is not None:

@@ -171,24 +171,30 @@ class MonteCarloReport(Report):
     # reading only the means (`expect`, the benchmark) need not pay. Each is
     # computed when first read, by a function set in `_pending` (`later`),
     # and kept in `_known`: the values are the same whenever they are read.
-    _pending: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict, repr=False)
+    # The function is given the report (it keeps no reference to it: a
+    # report dropped unread is freed at once, not by the cycle collector,
+    # with the run's arrays its extras hold)
+    _pending: dict[str, Callable[[MonteCarloReport], dict[str, Any]]] = field(
+        default_factory=dict, repr=False)
     _known: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.later(("clv_distribution", "revenue_concentration", "profit_concentration"),
-                   self._describe_converters)
+                   MonteCarloReport._describe_converters)
         self._known.update(uncertainty={}, place_stderr={}, top_revenue_share=None,
                            top_revenue_stderr=None, persona_uncertainty={})
 
-    def later(self, names: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
-        """Compute the extras `names` (a dict by name) when one is first read."""
+    def later(self, names: tuple[str, ...],
+              compute: Callable[[MonteCarloReport], dict[str, Any]]) -> None:
+        """Compute the extras `names` (a dict by name, from the report) when
+        one is first read."""
         for name in names:
             self._known.pop(name, None)
             self._pending[name] = compute
 
     def _extra(self, name: str) -> Any:
         if name not in self._known:
-            found = self._pending[name]()
+            found = self._pending[name](self)
             for key in found:
                 self._pending.pop(key, None)
             self._known.update(found)

@@ -223,12 +223,15 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
     # its cost C times (0, 0, 1, -1, 1, 0): all it spends is acquisition
     silent = np.array([0.0, 0.0, 1.0, -1.0, 1.0, 0.0])
     time, viral, active = at["time_converted"], at["viral_coefficient"], at["active_at_horizon"]
+    # each pair's rows as one slice of a stable order by pair (the rows in
+    # their order, as a mask per pair picks them, without P passes over all)
+    records = _by_pair(r_pair, eng.P, r_value, r_cost, r_conv, r_weight, r_margin, r_acq)
+    own_sent = _by_pair(sent_pair, eng.P, sent_count)
+    cascades = _by_pair(c_pair, eng.P, c_conv, c_money)
     tallies = []
     for i, pair in enumerate(eng.pairs):
         src, dst = eng.moves[i][0], eng.moves[i][1]
-        mine = r_pair == i
-        value, cost, conv, weight = r_value[mine], r_cost[mine], r_conv[mine], r_weight[mine]
-        margin_value, acquisition = r_margin[mine], r_acq[mine]
+        value, cost, conv, weight, margin_value, acquisition = records[i]
         x = np.vstack([conv, value, cost, margin_value - cost, acquisition,
                        conv * (margin_value - cost + acquisition)]).astype(float)
         rest = books.cost_sum[i] - dot(cost, weight)  # cost of the walks not recorded
@@ -240,7 +243,7 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
                                              + rest_sq * np.outer(silent, silent))
         sums[time], cross[time, time] = books.time_sum[i], books.time_sq[i]
         cross[at["conversion"], time] = cross[time, at["conversion"]] = books.time_sum[i]
-        own = sent_count[sent_pair == i].astype(float)
+        own = own_sent[i][0].astype(float)
         sums[viral], cross[viral, viral] = own.sum(), dot(own, own)
         sums[active] = cross[active, active] = float(books.active[i])
         # ---- visits and reach
@@ -256,11 +259,11 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
                                        weights=edge_counts[entering], minlength=len(eng.stages)))
         for c, stage in enumerate(eng.tracked_stages):
             stage_entries[eng.stages.index(stage)] = books.reach[i, len(eng.tracked_steps) + c]
-        theirs = c_pair == i
+        their_conv, their_money = cascades[i]
         cohort = np.array([pair.prospects + books.queued[i],
-                           sums[at["conversion"]] + float(c_conv[theirs].sum()),
-                           sums[at["revenue"]] + float(c_money[theirs].real.sum()),
-                           sums[at["cost"]] + float(c_money[theirs].imag.sum())])
+                           sums[at["conversion"]] + float(their_conv.sum()),
+                           sums[at["revenue"]] + float(their_money.real.sum()),
+                           sums[at["cost"]] + float(their_money.imag.sum())])
         tallies.append(Tally(
             pair.chain, pair.prospects, sums, cross, visits=visits.astype(float),
             reach_count=reach_count, dropoff=books.ends[i, :n].astype(float),
@@ -270,6 +273,16 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
                 (margin_value - cost + acquisition)[conv]]),
             earners=np.column_stack([value[value != 0], weight[value != 0]])))
     return tallies
+
+
+def _by_pair(pair: np.ndarray, P: int, *columns: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Per pair 0..P-1, its rows of `columns` (`pair`: each row's), in
+    their order: the same arrays as `column[pair == i]`, from one stable
+    sort instead of a mask per pair."""
+    order = np.argsort(pair, kind="stable")
+    bounds = np.searchsorted(pair.take(order), np.arange(P + 1))
+    grouped = [c.take(order) for c in columns]
+    return [tuple(c[bounds[i]:bounds[i + 1]] for c in grouped) for i in range(P)]
 
 
 def _walks(eng: Tables, books: Books, tally: Tally, visit_sum, visit_sq, stats: Stats) -> Walks:

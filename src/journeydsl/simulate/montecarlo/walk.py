@@ -41,7 +41,7 @@ MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
-_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen", "own")
+_FIELDS = ("w", "e", "t", "cv", "money", "margin", "acq", "seen", "own")
 
 
 def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray) -> None:
@@ -65,8 +65,12 @@ class _Pool:
         self.t = np.zeros(0)
         self.cv = np.zeros(0, bool)
         self.money = np.zeros(0, np.complex128)
-        # margin x value + 1j * cost before the first goal visit (acquisition)
-        self.gain = np.zeros(0, np.complex128)
+        # discounted margin x value so far, and the acquisition cost (the
+        # cost before the first goal visit): set when the walker converts,
+        # the cost so far until then (read off `money` when it stops:
+        # the same sum, so only converters need a number of their own)
+        self.margin = np.zeros(0)
+        self.acq = np.zeros(0)
         self.seen = np.zeros(0, np.uint64) if seen else None
         # each walker's own rate of a `per customer` move (NaN: none yet);
         # None when no step has one (nothing to carry through the passes)
@@ -98,9 +102,9 @@ class _Pool:
                 setattr(self, name, getattr(self, name).take(keep))
         self.dead = 0
 
-    def add(self, w, e, t, cv, money, gain, seen) -> None:
+    def add(self, w, e, t, cv, money, margin, acq, seen) -> None:
         """New walkers (entering or referred): no rate of their own drawn yet."""
-        self.incoming.append((w, e, t, cv, money, gain, seen,
+        self.incoming.append((w, e, t, cv, money, margin, acq, seen,
                               None if self.own is None else np.full(len(w), np.nan)))
         self.waiting += len(w)
 
@@ -146,14 +150,13 @@ class _Walk:
         disc = np.exp(t * eng.log_discount) if eng.log_discount and need & (MONEY | LOOP) else None
         if need & MONEY:
             earned = eng.money.take(e)
-            gained = eng.gain.take(e)
+            gained = eng.margin_value.take(e)
             if disc is not None:
                 earned *= disc
                 gained *= disc
             st.money += earned
             books.ledger.visits(w, e, t, earned, disc)
-            gained.imag[st.cv] = 0.0  # cost from the first goal visit on: not acquisition
-            st.gain += gained
+            st.margin += gained
         if need & TRACK:
             if self.use_seen:
                 assert st.seen is not None  # the pool keeps `seen` bits with use_seen
@@ -170,14 +173,14 @@ class _Walk:
         live = st.live
         self.transitions += live
         if need & LOOP:
-            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain, st.cv,
+            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.margin,
                                  disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
         ended = (code == eng.END).nonzero()[0]
         self.moves += live - len(ended)
         if len(ended):
-            books.finish(ENDED, ended, w, e, st.money, st.gain, st.cv, st.seen)
+            books.finish(ENDED, ended, w, e, st.money, st.margin, st.acq, st.cv, st.seen)
         st.e = code
         if 4 * (st.dead + len(ended)) > len(code):  # compact now and then
             st.compact()
@@ -195,8 +198,7 @@ class _Walk:
             k = min(max(room, 1), waiting)
             ids, worlds, steps, times = books.take(k)
             st.add(ids, worlds * eng.S + eng.E_max + steps, times, np.zeros(k, bool),
-                   np.zeros(k, np.complex128), np.zeros(k, np.complex128),
-                   np.zeros(k, np.uint64))
+                   np.zeros(k, np.complex128), np.zeros(k), np.zeros(k), np.zeros(k, np.uint64))
             room -= k
         if room >= self.pool_size // 2:
             for i in range(eng.P):
@@ -218,7 +220,7 @@ class _Walk:
             t += eng.delay.take(e)
             if math.isfinite(eng.horizon) and t.max() >= eng.horizon:
                 gone = (t >= eng.horizon).nonzero()[0]  # arrive at or after H: active at H
-                books.finish(CUT, gone, w, e, st.money, st.gain, cv, st.seen)
+                books.finish(CUT, gone, w, e, st.money, st.margin, st.acq, cv, st.seen)
                 st.bury(gone)
         per_edge = np.bincount(e, minlength=eng.DEAD + 1)
         occ = np.bincount(eng.row, weights=per_edge, minlength=eng.rows + 1)
@@ -232,6 +234,7 @@ class _Walk:
             if new.any():
                 books.convert(w[new], e[new], t[new])
                 cv |= new
+                st.acq[new] = st.money.imag[new]  # the cost before this goal visit
 
     def too_long(self, why: str) -> WalkTooLong:
         """The error for walks that cannot be finished, naming the loop where
