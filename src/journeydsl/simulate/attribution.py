@@ -223,14 +223,17 @@ _NOISE = 1e-12
 
 def _effects(base: float, without: np.ndarray, signed: bool):
     """Removal effects (X - X without) / |X| and their shares (by the sum of
-    the positive effects); None where undefined. `signed` False: the effect
-    cannot be negative, and a negative one is rounding."""
+    the positive effects), as lists; None where undefined. `signed` False:
+    the effect cannot be negative, and a negative one is rounding. (Numpy
+    does each step's float arithmetic as Python would: the same numbers,
+    without a Python loop over the steps.)"""
     if base == 0 or not math.isfinite(base):
         return [None] * len(without), [None] * len(without)
-    effects = [(base - float(w)) / abs(base) for w in without]
-    effects = [0.0 if abs(e) < _NOISE or (e < 0 and not signed) else e for e in effects]
-    total = math.fsum(e for e in effects if e > 0)
-    return effects, [e / total if total > 0 else None for e in effects]
+    effects = (base - np.asarray(without, float)) / abs(base)
+    effects[(np.abs(effects) < _NOISE) | ((effects < 0) & (not signed))] = 0.0
+    total = math.fsum(effects[effects > 0].tolist())
+    shares = (effects / total).tolist() if total > 0 else [None] * len(effects)
+    return effects.tolist(), shares
 
 
 def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
@@ -240,12 +243,11 @@ def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
     (conv, conv_share), (rev, rev_share), (prof, prof_share) = (
         _effects(float(base[j]), without[:, j], signed=metric == "profit")
         for j, metric in enumerate(METRICS))
-    rows = [Removal(name, float(w[0]), conv[i], conv_share[i], members,
-                    float(w[1]), rev[i], rev_share[i], float(w[2]), prof[i], prof_share[i])
-            for i, ((name, members), w) in enumerate(zip(named, without))]
-    order = sorted(range(len(rows)), key=lambda i: (-(rows[i].removal_effect or 0.0),
-                                                   -(rows[i].revenue_effect or 0.0),
-                                                   -(rows[i].profit_effect or 0.0)))
+    rows = [Removal(name, w[0], conv[i], conv_share[i], members,
+                    w[1], rev[i], rev_share[i], w[2], prof[i], prof_share[i])
+            for i, ((name, members), w) in enumerate(zip(named, np.asarray(without, float).tolist()))]
+    keys = [(-(c or 0.0), -(r or 0.0), -(p or 0.0)) for c, r, p in zip(conv, rev, prof)]
+    order = sorted(range(len(rows)), key=keys.__getitem__)
     return {rows[i].name: rows[i] for i in order}
 
 
