@@ -74,7 +74,7 @@ per persona, which yields the three metrics at once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -221,6 +221,18 @@ def _removals(chain: Chain, groups: list[list[int]], steps: bool):
 _NOISE = 1e-12
 
 
+_REMOVAL_FIELDS = tuple(f.name for f in fields(Removal))
+
+
+def _removal(values: tuple) -> Removal:
+    """Removal(*values), its fields set at once: a frozen dataclass's
+    __init__ sets each of its 11 fields through object.__setattr__, which
+    for a journey's thousand steps costs more than computing their effects."""
+    removal = object.__new__(Removal)
+    removal.__dict__.update(zip(_REMOVAL_FIELDS, values))
+    return removal
+
+
 def _effects(base: float, without: np.ndarray, signed: bool):
     """Removal effects (X - X without) / |X| and their shares (by the sum of
     the positive effects), as lists; None where undefined. `signed` False:
@@ -243,8 +255,8 @@ def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
     (conv, conv_share), (rev, rev_share), (prof, prof_share) = (
         _effects(float(base[j]), without[:, j], signed=metric == "profit")
         for j, metric in enumerate(METRICS))
-    rows = [Removal(name, w[0], conv[i], conv_share[i], members,
-                    w[1], rev[i], rev_share[i], w[2], prof[i], prof_share[i])
+    rows = [_removal((name, w[0], conv[i], conv_share[i], members,
+                      w[1], rev[i], rev_share[i], w[2], prof[i], prof_share[i]))
             for i, ((name, members), w) in enumerate(zip(named, np.asarray(without, float).tolist()))]
     keys = [(-(c or 0.0), -(r or 0.0), -(p or 0.0)) for c, r, p in zip(conv, rev, prof)]
     order = sorted(range(len(rows)), key=keys.__getitem__)
