@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::graphviz.exceptions.DotSyntaxWa
 
 HARD = ["", "a", "a b", "node", "Graph", "-4.2", ".5", "4.", "#c1", "t_0", 'say "hi"',
         'a \\"b\\"', "back\\\\slash", "<b>bold</b>", "<>", "x:y", "x:y:sw", "é ⊣ · ↩",
-        "two\\nlines\\l", "{a|b}"]
+        "two\\nlines\\l", "{a|b}", "<a>\n", "ends\\", "EDGE", "-.5x", "1.2.3", " <b>"]
 
 
 def run_both(program: list[tuple]) -> tuple[str, str]:
