@@ -137,6 +137,7 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     stage_index = {stage.id: i for i, stage in enumerate(view.stages)}
     back, kept = _long_back_edges(view, stage_index, columns)
     links = _stubs(view, back, scale)
+    labels = _Labels()
     _entry(g, view, scale)
     for i, stage in enumerate(view.stages):
         with g.subgraph(f"cluster_{i}") as c:
@@ -144,14 +145,14 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
                    fillcolor=STAGE_FILLS[i % 2], color="#cbd5e0", fontsize="14", labeljust="c",
                    margin="14")
             for step in stage.steps:
-                _step(c, step, view, links.get(step.id, []))
+                _step(c, step, view, links.get(step.id, []), labels)
     by_column: dict[int, list[str]] = {}
     for step_id, column in columns.items():
         by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
         g.same_rank([f"#c{column}"] + by_column[column])
     for edge in kept:
-        _edge(g, edge, columns, scale, "xlabel" if large else "label", view.lang)
+        _edge(g, edge, columns, scale, "xlabel" if large else "label", view.lang, labels)
     if legend:
         _legend(g, legend_items(view), last + 1, view.lang)
     return graphviz.Digraph(
@@ -283,7 +284,37 @@ def badge(step: StepView) -> str | None:
     return text
 
 
-def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
+class _Labels:
+    """The labels of one map, made once per distinct text: a step's lines
+    (`channel · owner`, an emotion, a cost) and an edge's whole label (a
+    rate, a delay) repeat across hundreds of steps and edges."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+        self._labels: dict[tuple[str, ...], str] = {}
+
+    def value(self, line: str) -> str:
+        """`dot_value(line)`."""
+        made = self._values.get(line)
+        if made is None:
+            made = self._values[line] = dot_value(line)
+        return made
+
+    def record(self, fields: list[list[str]]) -> str:
+        """`dot_record(fields)`."""
+        return dot_record(fields, self.value)
+
+    def label(self, lines: list[str]) -> str:
+        """`dot_label(lines)`."""
+        key = tuple(lines)
+        made = self._labels.get(key)
+        if made is None:
+            made = self._labels[key] = dot_label(lines, value=self.value)
+        return made
+
+
+def _step(g: Lines, step: StepView, view: MapView, links: list[str],
+          labels: _Labels | None = None) -> None:
     lines = step_lines(step, view)
     end = badge(step)
     fields = [lines] + ([[end]] if end else []) + ([links] if links else [])
@@ -294,7 +325,7 @@ def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
         widest = max(text_width(line, FONTSIZE, bold=True) for f in fields for line in f)
         attrs.update(color=GOAL, penwidth="3", fontname=f"{FONT}-Bold",
                      width=f"{(widest + 2 * 0.14 * 72 + 8) / 72:.2f}")
-    g.node(step.id, label=dot_record(fields), **attrs)
+    g.node(step.id, label=(labels or _Labels()).record(fields), **attrs)
 
 
 def _edge_lines(edge: EdgeView, scale: _Scale | None, lang: str = "en") -> list[str]:
@@ -307,7 +338,8 @@ def _edge_lines(edge: EdgeView, scale: _Scale | None, lang: str = "en") -> list[
 
 
 def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
-          scale: _Scale | None, key: str = "label", lang: str = "en") -> None:
+          scale: _Scale | None, key: str = "label", lang: str = "en",
+          labels: _Labels | None = None) -> None:
     lines = _edge_lines(edge, scale, lang)
     attrs: dict[str, str] = {}
     if scale:
@@ -319,7 +351,7 @@ def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
             # by the line's centre, not its edge: more room below.
             below = 1 + (int(float(pen) // 5) if edge.source == edge.target else 0)
             lines = [" "] + lines + [" "] * below
-    attrs[key] = dot_label(lines)
+    attrs[key] = (labels or _Labels()).label(lines)
     if columns[edge.target] <= columns[edge.source]:
         attrs["constraint"] = "false"
     if edge.kind == "referral":

@@ -152,25 +152,28 @@ def dot_value(text: str) -> str:
     return isolates(text)
 
 
-def dot_label(lines: list[str], end: str = "\\n") -> str:
+def dot_label(lines: list[str], end: str = "\\n",
+              value: Callable[[str], str] | None = None) -> str:
     """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
-    for left-justified lines)."""
+    for left-justified lines). `value`: `dot_value`, or a memo of it."""
     nohtml = _nohtml()  # a str the `graphviz` package never reads as an HTML-like label
+    value = value or dot_value
     if end == "\\n":
-        text: str = nohtml(end.join(dot_value(line) for line in lines))
+        text: str = nohtml(end.join(map(value, lines)))
     else:
-        text = nohtml("".join(dot_value(line) + end for line in lines))
+        text = nohtml("".join(value(line) + end for line in lines))
     return text
 
 
-def dot_record(fields: list[list[str]]) -> str:
+def dot_record(fields: list[list[str]], value: Callable[[str], str] | None = None) -> str:
     """A record label: fields (each a list of lines) separated by `|`, the
     record's own characters `{ } |` escaped in user text (`<` `>` are
-    entities already)."""
+    entities already). `value`: `dot_value`, or a memo of it."""
     nohtml = _nohtml()
+    value = value or dot_value
 
     def field(lines: list[str]) -> str:
-        text = "\\n".join(map(dot_value, lines))  # `\n` holds none of `{ } |`
+        text = "\\n".join(map(value, lines))  # `\n` holds none of `{ } |`
         return _RECORD_SPECIAL.sub(r"\\\g<0>", text) if _RECORD_SPECIAL.search(text) else text
 
     text: str = nohtml("|".join(field(lines) for lines in fields))
