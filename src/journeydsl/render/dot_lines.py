@@ -27,7 +27,7 @@ tests/test_render_dot_lines.py holds it to the package's own methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from graphviz import quoting
@@ -40,7 +40,8 @@ def _quote(value: str) -> str:
     `nohtml`), holds `"` or ends in a backslash: those go through the
     package itself. (A map quotes a thousand distinct labels and ids.)"""
     if '"' in value or value.endswith("\\") or value.startswith("<"):
-        return quoting.quote(value)
+        quoted: str = quoting.quote(value)
+        return quoted
     if quoting.ID.match(value) and value.lower() not in quoting.KEYWORDS:
         return str(value)
     return f'"{value}"'
@@ -58,6 +59,7 @@ class Lines:
         self._quoted_nohtml: dict[str, str] = {}
         self._edge_ends: dict[str, str] = {}
         self._pairs: dict[tuple[str, str], str] = {}
+        self._shared: dict[tuple, str] = {}
 
     def quote(self, value: str) -> str:
         """`quoting.quote(value)`."""
@@ -106,6 +108,17 @@ class Lines:
         """`Digraph.edge(tail, head, label, **attrs)`."""
         self.body.append(f"{self._indent}{self._end(tail)} -> {self._end(head)}"
                          f"{self.attr_list(label, attrs)}\n")
+
+    def edge_shared(self, tail: str, head: str, attrs: Mapping[str, str | None]) -> None:
+        """`edge(tail, head, **attrs)`, for attributes that many edges share
+        (a map's rates and delays): each distinct attribute list written
+        once. Its key is the items, so a name's value must not be a plain
+        str at one call and the `nohtml` of the same text at another."""
+        key = tuple(attrs.items())
+        listed = self._shared.get(key)
+        if listed is None:
+            listed = self._shared[key] = self.attr_list(None, dict(attrs))
+        self.body.append(f"{self._indent}{self._end(tail)} -> {self._end(head)}{listed}\n")
 
     def edges(self, pairs: list[tuple[str, str]], label: str | None = None,
               **attrs: str | None) -> None:

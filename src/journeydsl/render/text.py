@@ -180,6 +180,39 @@ def dot_record(fields: list[list[str]], value: Callable[[str], str] | None = Non
     return text
 
 
+class LabelMemo:
+    """The labels of one map, made once per distinct text: a step's lines
+    (`channel · owner`, an emotion, a cost) and an edge's whole label (a
+    rate, a delay) repeat across hundreds of steps and edges. Also the
+    map's `words` (one lookup, not one per edge)."""
+
+    def __init__(self, lang: str = "en") -> None:
+        from .i18n import words
+
+        self.words = words(lang)
+        self._values: dict[str, str] = {}
+        self._labels: dict[tuple[str, ...], str] = {}
+
+    def value(self, line: str) -> str:
+        """`dot_value(line)`."""
+        made = self._values.get(line)
+        if made is None:
+            made = self._values[line] = dot_value(line)
+        return made
+
+    def record(self, fields: list[list[str]]) -> str:
+        """`dot_record(fields)`."""
+        return dot_record(fields, self.value)
+
+    def label(self, lines: list[str]) -> str:
+        """`dot_label(lines)`."""
+        key = tuple(lines)
+        made = self._labels.get(key)
+        if made is None:
+            made = self._labels[key] = dot_label(lines, value=self.value)
+        return made
+
+
 # -------------------------------------------------------------- Mermaid
 # Mermaid lexes before it decodes `#code;` entities: `;` ends a statement,
 # `#` and `%%` start comments, `:` splits journey tasks, `,` actors, quotes
