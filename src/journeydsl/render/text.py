@@ -192,6 +192,7 @@ class LabelMemo:
         self.words = words(lang)
         self._values: dict[str, str] = {}
         self._labels: dict[tuple[str, ...], str] = {}
+        self._record_lines: dict[str, str] = {}
 
     def value(self, line: str) -> str:
         """`dot_value(line)`."""
@@ -201,8 +202,21 @@ class LabelMemo:
         return made
 
     def record(self, fields: list[list[str]]) -> str:
-        """`dot_record(fields)`."""
-        return dot_record(fields, self.value)
+        """`dot_record(fields)`: the record's characters escaped line by line
+        (the same text: escaping touches one character at a time, and the
+        `\\n` between lines holds none of them), each distinct line once."""
+        line = self._record_line
+        text: str = _nohtml()("|".join("\\n".join(map(line, lines)) for lines in fields))
+        return text
+
+    def _record_line(self, line: str) -> str:
+        made = self._record_lines.get(line)
+        if made is None:
+            text = self.value(line)
+            if _RECORD_SPECIAL.search(text):
+                text = _RECORD_SPECIAL.sub(r"\\\g<0>", text)
+            made = self._record_lines[line] = text
+        return made
 
     def label(self, lines: list[str]) -> str:
         """`dot_label(lines)`."""
