@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from .common import UsageError
+from .common import UsageError, error
 
 _FD_ALIAS = re.compile(r"/dev/(?:fd/(?P<fd>\d+)|(?P<std>stdin|stdout|stderr))"
                        r"|/proc/(?:self|(?P<pid>\d+))/fd/(?P<pfd>\d+)")
@@ -36,6 +36,22 @@ _STD = {"stdin": 0, "stdout": 1, "stderr": 2}
 class Target(NamedTuple):
     kind: str  # "file" (replaced atomically), "stream" (device or FIFO), "fd"
     fd: int | None = None
+
+
+def failed_output(err: Exception, out: Path | None) -> int:
+    """Say why a command that writes OUT stopped; its exit code.
+
+    For the errors every writing command catches alike: a usage error (2),
+    a failed drawing or report part (1, the message as raised), a write
+    that the system refused (1, naming OUT)."""
+    if isinstance(err, UsageError):
+        error(str(err))
+        return 2
+    if isinstance(err, OSError):
+        error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
+        return 1
+    error(str(err))
+    return 1
 
 
 def refuse_journey(out: Path) -> None:

@@ -26,7 +26,7 @@ from .common import (
     require_input,
     use_color,
 )
-from .outputs import check_output, refuse_journey, write_fd, write_output
+from .outputs import check_output, failed_output, refuse_journey, write_fd, write_output
 from .render_options import board_options, settle_options
 from .root import app
 
@@ -132,13 +132,6 @@ def render_command(path: Path, out: Path | None, fmt: str | None, persona: str |
             write_fd(1, data, binary)
         else:
             write_output(out, data, path, binary)
-    except UsageError as err:
-        error(str(err))
-        return 2
-    except RenderFailed as err:
-        error(str(err))
-        return 1
-    except OSError as err:
-        error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
-        return 1
+    except (UsageError, RenderFailed, OSError) as err:
+        return failed_output(err, out)
     return 0

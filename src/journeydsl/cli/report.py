@@ -21,7 +21,7 @@ from .common import (
     failed_note,
     require_input,
 )
-from .outputs import check_output, write_output
+from .outputs import check_output, failed_output, write_output
 from .root import app
 
 if TYPE_CHECKING:
@@ -66,13 +66,6 @@ def report_command(path: Path, out: Path, lang: str = "en") -> int:
         text = report_html(compiled.variant(None), scenarios, lang, path.name,
                            compiled.expectations)
         write_output(out, text.encode("utf-8"), path)
-    except UsageError as err:
-        error(str(err))
-        return 2
-    except RenderFailed as err:
-        error(str(err))
-        return 1
-    except OSError as err:
-        error(f"cannot write `{out}`: {(err.strerror or str(err)).lower()}")
-        return 1
+    except (UsageError, RenderFailed, OSError) as err:
+        return failed_output(err, out)
     return 0
