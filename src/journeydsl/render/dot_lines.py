@@ -117,7 +117,9 @@ class Lines:
         key = tuple(attrs.items())
         listed = self._shared.get(key)
         if listed is None:
-            listed = self._shared[key] = self.attr_list(None, dict(attrs))
+            rest = dict(attrs)
+            label = rest.pop("label", None)  # as `edge(**attrs)` binds it: written first
+            listed = self._shared[key] = self.attr_list(label, rest)
         self.body.append(f"{self._indent}{self._end(tail)} -> {self._end(head)}{listed}\n")
 
     def edges(self, pairs: list[tuple[str, str]], label: str | None = None,
