@@ -192,7 +192,7 @@ def test_loops_and_goal_region_against_brute_force():
 def test_both_channel_paths_agree(monkeypatch):
     """Channels are solved by a low-rank update of the base LU when few steps
     are removed, by a new sparse LU of the taboo chain otherwise."""
-    import journeydsl.simulate.attribution as module
+    import journeydsl.simulate.removal_exact as module
 
     compiled = compiled_ok(LOOPY)
     low_rank = attribution(compiled.journey)

@@ -151,7 +151,7 @@ def test_loops_and_discount_against_a_dense_solve():
 
 
 def test_channels_by_woodbury_and_by_taboo_lu_agree(monkeypatch):
-    import journeydsl.simulate.attribution as module
+    import journeydsl.simulate.removal_exact as module
 
     journey = compiled(LOOPY)
     low_rank = attribution(journey)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::graphviz.exceptions.DotSyntaxWa
 
 HARD = ["", "a", "a b", "node", "Graph", "-4.2", ".5", "4.", "#c1", "t_0", 'say "hi"',
         'a \\"b\\"', "back\\\\slash", "<b>bold</b>", "<>", "x:y", "x:y:sw", "é ⊣ · ↩",
-        "two\\nlines\\l", "{a|b}"]
+        "two\\nlines\\l", "{a|b}", "<a>\n", "ends\\", "EDGE", "-.5x", "1.2.3", " <b>"]
 
 
 def run_both(program: list[tuple]) -> tuple[str, str]:
@@ -42,6 +42,10 @@ def run_both(program: list[tuple]) -> tuple[str, str]:
             tail, head, label, attrs = args
             top.edge(tail, head, label, **attrs)
             lines.edge(tail, head, label, **attrs)
+        elif op == "edge_shared":
+            tail, head, attrs = args
+            top.edge(tail, head, **attrs)
+            lines.edge_shared(tail, head, attrs)
         elif op == "attr":
             kw, attrs = args
             top.attr(kw, **attrs)
@@ -72,6 +76,10 @@ def test_hard_names_labels_and_values_quote_as_the_package_does():
         program.append(("node", text, text, {"tooltip": text, "xlabel": nohtml(text)}))
         program.append(("node", text, nohtml(text), {}))
         program.append(("edge", text, "b", text, {"color": text, "skip": None}))
+        for _ in range(2):  # written, then from the shared lists
+            program.append(("edge_shared", "b", text, {"xlabel": nohtml(text), "color": text}))
+            program.append(("edge_shared", text, "c", {"weight": "2", "label": nohtml(text),
+                                                       "constraint": "false"}))
         program.append(("attr", "graph", {"label": text, "fontname": "Helvetica"}))
         program.append(("attr", None, {"rank": text}))
     program.append(("same_rank", HARD))

@@ -212,9 +212,36 @@ class LU:
         """(I - M)^-1 b."""
         return self.solve(b)
 
+    def units_at(self, columns: np.ndarray, rows: np.ndarray,
+                 lead: np.ndarray | None = None) -> np.ndarray:
+        """((I - M)^-1 [lead, e_c for c in columns])[rows]: the numbers of
+        `col(...)[rows]`, without its two permuted copies of the whole
+        n x k right-hand side and solution (the unit columns are built in
+        the factors' order and only `rows` are read back; for a few dozen
+        columns those copies cost as much as the solve)."""
+        columns = np.asarray(columns, np.int64)
+        extra = 0 if lead is None else 1
+        if self.inverse is not None or self.pos is None or not self.n:
+            b = unit_columns(self.n, columns)
+            if lead is not None:
+                b = np.column_stack([lead, b])
+            return self.solve(b)[rows]
+        b = np.zeros((len(columns) + extra, self.n))  # transposed: Fortran order for SuperLU
+        if lead is not None:
+            b[0] = lead[self.order]
+        b[extra + np.arange(len(columns)), self.pos[columns]] = 1.0
+        return self.lu.solve(b.T)[self.pos[rows]]
+
     def row(self, b: np.ndarray) -> np.ndarray:
         """b (I - M)^-1, as a column."""
         return self.solve(b, transpose=True)
+
+
+def unit_columns(n: int, columns: np.ndarray) -> np.ndarray:
+    """The columns e_c of the n x n identity for c in `columns`."""
+    out = np.zeros((n, len(columns)))
+    out[columns, np.arange(len(columns))] = 1.0
+    return out
 
 
 def _gth_inverse(m: np.ndarray) -> np.ndarray | None:

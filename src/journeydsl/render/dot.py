@@ -38,7 +38,7 @@ from ..language.compiled import CompiledJourney
 
 from .i18n import words
 from .measure import width as text_width
-from .text import dot_label, dot_record, dot_value, isolate, per_thousand, wrap
+from .text import LabelMemo, dot_label, dot_value, isolate, per_thousand, wrap
 from .view import (BACK, EDGE, EMOTION_NAMES, GOAL, REFERRAL, EdgeView, MapView, StepView,
                    colour, map_view, title_parts)
 
@@ -137,6 +137,7 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
     stage_index = {stage.id: i for i, stage in enumerate(view.stages)}
     back, kept = _long_back_edges(view, stage_index, columns)
     links = _stubs(view, back, scale)
+    labels = LabelMemo(view.lang)
     _entry(g, view, scale)
     for i, stage in enumerate(view.stages):
         with g.subgraph(f"cluster_{i}") as c:
@@ -144,14 +145,14 @@ def map_dot(view: MapView, legend: bool = True) -> graphviz.Digraph:
                    fillcolor=STAGE_FILLS[i % 2], color="#cbd5e0", fontsize="14", labeljust="c",
                    margin="14")
             for step in stage.steps:
-                _step(c, step, view, links.get(step.id, []))
+                _step(c, step, view, links.get(step.id, []), labels)
     by_column: dict[int, list[str]] = {}
     for step_id, column in columns.items():
         by_column.setdefault(column, []).append(step_id)
     for column in sorted(by_column):
         g.same_rank([f"#c{column}"] + by_column[column])
     for edge in kept:
-        _edge(g, edge, columns, scale, "xlabel" if large else "label", view.lang)
+        _edge(g, edge, columns, scale, "xlabel" if large else "label", labels)
     if legend:
         _legend(g, legend_items(view), last + 1, view.lang)
     return graphviz.Digraph(
@@ -283,7 +284,8 @@ def badge(step: StepView) -> str | None:
     return text
 
 
-def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
+def _step(g: Lines, step: StepView, view: MapView, links: list[str],
+          labels: LabelMemo) -> None:
     lines = step_lines(step, view)
     end = badge(step)
     fields = [lines] + ([[end]] if end else []) + ([links] if links else [])
@@ -294,21 +296,23 @@ def _step(g: Lines, step: StepView, view: MapView, links: list[str]) -> None:
         widest = max(text_width(line, FONTSIZE, bold=True) for f in fields for line in f)
         attrs.update(color=GOAL, penwidth="3", fontname=f"{FONT}-Bold",
                      width=f"{(widest + 2 * 0.14 * 72 + 8) / 72:.2f}")
-    g.node(step.id, label=dot_record(fields), **attrs)
+    g.node(step.id, label=labels.record(fields), **attrs)
 
 
-def _edge_lines(edge: EdgeView, scale: _Scale | None, lang: str = "en") -> list[str]:
+def _edge_lines(edge: EdgeView, scale: _Scale | None, lang: str = "en",
+                labels: LabelMemo | None = None) -> list[str]:
     lines = [edge.text]
     if edge.delay:
-        lines.append(words(lang)("map_after", delay=edge.delay))
+        lines.append(labels.words("map_after", delay=edge.delay) if labels
+                     else words(lang)("map_after", delay=edge.delay))
     if scale and edge.flow is not None:
         lines.append(f"{per_thousand(edge.flow)} /1,000")
     return lines
 
 
 def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
-          scale: _Scale | None, key: str = "label", lang: str = "en") -> None:
-    lines = _edge_lines(edge, scale, lang)
+          scale: _Scale | None, key: str, labels: LabelMemo) -> None:
+    lines = _edge_lines(edge, scale, labels=labels)
     attrs: dict[str, str] = {}
     if scale:
         pen = scale(edge.flow)
@@ -319,12 +323,13 @@ def _edge(g: Lines, edge: EdgeView, columns: dict[str, int],
             # by the line's centre, not its edge: more room below.
             below = 1 + (int(float(pen) // 5) if edge.source == edge.target else 0)
             lines = [" "] + lines + [" "] * below
-    attrs[key] = dot_label(lines)
+    attrs[key] = labels.label(lines)
     if columns[edge.target] <= columns[edge.source]:
         attrs["constraint"] = "false"
     if edge.kind == "referral":
         attrs.update(style="dashed", color=REFERRAL, fontcolor=REFERRAL)
-    g.edge(edge.source, edge.target, **attrs)
+    # the label is always `nohtml`, the other values plain: safe to share
+    g.edge_shared(edge.source, edge.target, attrs)
 
 
 #: A move back over more columns than this is drawn as a stub, even into

@@ -27,10 +27,24 @@ tests/test_render_dot_lines.py holds it to the package's own methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from graphviz import quoting
+
+
+def _quote(value: str) -> str:
+    """`quoting.quote(value)`, the package's own steps without its
+    deprecation wrapper and without the regular expressions that can only
+    match a value that starts with `<` (an HTML-like label, unless marked
+    `nohtml`), holds `"` or ends in a backslash: those go through the
+    package itself. (A map quotes a thousand distinct labels and ids.)"""
+    if '"' in value or value.endswith("\\") or value.startswith("<"):
+        quoted: str = quoting.quote(value)
+        return quoted
+    if quoting.ID.match(value) and value.lower() not in quoting.KEYWORDS:
+        return str(value)
+    return f'"{value}"'
 
 
 class Lines:
@@ -45,13 +59,14 @@ class Lines:
         self._quoted_nohtml: dict[str, str] = {}
         self._edge_ends: dict[str, str] = {}
         self._pairs: dict[tuple[str, str], str] = {}
+        self._shared: dict[tuple, str] = {}
 
     def quote(self, value: str) -> str:
         """`quoting.quote(value)`."""
         known = self._quoted if type(value) is str else self._quoted_nohtml
         quoted = known.get(value)
         if quoted is None:
-            quoted = known[value] = quoting.quote(value)
+            quoted = known[value] = _quote(value)
         return quoted
 
     def _end(self, name: str) -> str:
@@ -93,6 +108,19 @@ class Lines:
         """`Digraph.edge(tail, head, label, **attrs)`."""
         self.body.append(f"{self._indent}{self._end(tail)} -> {self._end(head)}"
                          f"{self.attr_list(label, attrs)}\n")
+
+    def edge_shared(self, tail: str, head: str, attrs: Mapping[str, str | None]) -> None:
+        """`edge(tail, head, **attrs)`, for attributes that many edges share
+        (a map's rates and delays): each distinct attribute list written
+        once. Its key is the items, so a name's value must not be a plain
+        str at one call and the `nohtml` of the same text at another."""
+        key = tuple(attrs.items())
+        listed = self._shared.get(key)
+        if listed is None:
+            rest = dict(attrs)
+            label = rest.pop("label", None)  # as `edge(**attrs)` binds it: written first
+            listed = self._shared[key] = self.attr_list(label, rest)
+        self.body.append(f"{self._indent}{self._end(tail)} -> {self._end(head)}{listed}\n")
 
     def edges(self, pairs: list[tuple[str, str]], label: str | None = None,
               **attrs: str | None) -> None:

@@ -152,29 +152,79 @@ def dot_value(text: str) -> str:
     return isolates(text)
 
 
-def dot_label(lines: list[str], end: str = "\\n") -> str:
+def dot_label(lines: list[str], end: str = "\\n",
+              value: Callable[[str], str] | None = None) -> str:
     """Lines of user text as one `graphviz` label value (centred; `end="\\l"`
-    for left-justified lines)."""
+    for left-justified lines). `value`: `dot_value`, or a memo of it."""
     nohtml = _nohtml()  # a str the `graphviz` package never reads as an HTML-like label
+    value = value or dot_value
     if end == "\\n":
-        text: str = nohtml(end.join(dot_value(line) for line in lines))
+        text: str = nohtml(end.join(map(value, lines)))
     else:
-        text = nohtml("".join(dot_value(line) + end for line in lines))
+        text = nohtml("".join(value(line) + end for line in lines))
     return text
 
 
-def dot_record(fields: list[list[str]]) -> str:
+def dot_record(fields: list[list[str]], value: Callable[[str], str] | None = None) -> str:
     """A record label: fields (each a list of lines) separated by `|`, the
     record's own characters `{ } |` escaped in user text (`<` `>` are
-    entities already)."""
+    entities already). `value`: `dot_value`, or a memo of it."""
     nohtml = _nohtml()
+    value = value or dot_value
 
     def field(lines: list[str]) -> str:
-        text = "\\n".join(map(dot_value, lines))  # `\n` holds none of `{ } |`
+        text = "\\n".join(map(value, lines))  # `\n` holds none of `{ } |`
         return _RECORD_SPECIAL.sub(r"\\\g<0>", text) if _RECORD_SPECIAL.search(text) else text
 
     text: str = nohtml("|".join(field(lines) for lines in fields))
     return text
+
+
+class LabelMemo:
+    """The labels of one map, made once per distinct text: a step's lines
+    (`channel · owner`, an emotion, a cost) and an edge's whole label (a
+    rate, a delay) repeat across hundreds of steps and edges. Also the
+    map's `words` (one lookup, not one per edge)."""
+
+    def __init__(self, lang: str = "en") -> None:
+        from .i18n import words
+
+        self.words = words(lang)
+        self._values: dict[str, str] = {}
+        self._labels: dict[tuple[str, ...], str] = {}
+        self._record_lines: dict[str, str] = {}
+
+    def value(self, line: str) -> str:
+        """`dot_value(line)`."""
+        made = self._values.get(line)
+        if made is None:
+            made = self._values[line] = dot_value(line)
+        return made
+
+    def record(self, fields: list[list[str]]) -> str:
+        """`dot_record(fields)`: the record's characters escaped line by line
+        (the same text: escaping touches one character at a time, and the
+        `\\n` between lines holds none of them), each distinct line once."""
+        line = self._record_line
+        text: str = _nohtml()("|".join("\\n".join(map(line, lines)) for lines in fields))
+        return text
+
+    def _record_line(self, line: str) -> str:
+        made = self._record_lines.get(line)
+        if made is None:
+            text = self.value(line)
+            if _RECORD_SPECIAL.search(text):
+                text = _RECORD_SPECIAL.sub(r"\\\g<0>", text)
+            made = self._record_lines[line] = text
+        return made
+
+    def label(self, lines: list[str]) -> str:
+        """`dot_label(lines)`."""
+        key = tuple(lines)
+        made = self._labels.get(key)
+        if made is None:
+            made = self._labels[key] = dot_label(lines, value=self.value)
+        return made
 
 
 # -------------------------------------------------------------- Mermaid

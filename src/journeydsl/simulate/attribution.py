@@ -74,17 +74,13 @@ per persona, which yields the three metrics at once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from scipy import sparse
 
 from ..language.compiled import CompiledJourney
-from ..linalg import LU
 from .chain import Chain, build_chain
-from .loop_entries import return_visits
-
-_LOW_RANK = 48  # up to this many removed steps, update the base LU instead of a new one
+from .removal_exact import exact_removals
 
 
 #: The metrics removals are measured on, in the order of the solvers' columns.
@@ -198,7 +194,7 @@ def _removals(chain: Chain, groups: list[list[int]], steps: bool):
     removals are; an infinite expectation stays inf and its effects None)."""
     def one(ch: Chain):
         if ch.horizon_days is None:
-            return _exact(ch, groups)
+            return exact_removals(ch, groups)
         return _horizon(ch, groups, steps)
 
     if not chain.per_customer:
@@ -225,16 +221,31 @@ def _removals(chain: Chain, groups: list[list[int]], steps: bool):
 _NOISE = 1e-12
 
 
+_REMOVAL_FIELDS = tuple(f.name for f in fields(Removal))
+
+
+def _removal(values: tuple) -> Removal:
+    """Removal(*values), its fields set at once: a frozen dataclass's
+    __init__ sets each of its 11 fields through object.__setattr__, which
+    for a journey's thousand steps costs more than computing their effects."""
+    removal = object.__new__(Removal)
+    removal.__dict__.update(zip(_REMOVAL_FIELDS, values))
+    return removal
+
+
 def _effects(base: float, without: np.ndarray, signed: bool):
     """Removal effects (X - X without) / |X| and their shares (by the sum of
-    the positive effects); None where undefined. `signed` False: the effect
-    cannot be negative, and a negative one is rounding."""
+    the positive effects), as lists; None where undefined. `signed` False:
+    the effect cannot be negative, and a negative one is rounding. (Numpy
+    does each step's float arithmetic as Python would: the same numbers,
+    without a Python loop over the steps.)"""
     if base == 0 or not math.isfinite(base):
         return [None] * len(without), [None] * len(without)
-    effects = [(base - float(w)) / abs(base) for w in without]
-    effects = [0.0 if abs(e) < _NOISE or (e < 0 and not signed) else e for e in effects]
-    total = math.fsum(e for e in effects if e > 0)
-    return effects, [e / total if total > 0 else None for e in effects]
+    effects = (base - np.asarray(without, float)) / abs(base)
+    effects[(np.abs(effects) < _NOISE) | ((effects < 0) & (not signed))] = 0.0
+    total = math.fsum(effects[effects > 0].tolist())
+    shares = (effects / total).tolist() if total > 0 else [None] * len(effects)
+    return effects.tolist(), shares
 
 
 def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
@@ -244,147 +255,12 @@ def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
     (conv, conv_share), (rev, rev_share), (prof, prof_share) = (
         _effects(float(base[j]), without[:, j], signed=metric == "profit")
         for j, metric in enumerate(METRICS))
-    rows = [Removal(name, float(w[0]), conv[i], conv_share[i], members,
-                    float(w[1]), rev[i], rev_share[i], float(w[2]), prof[i], prof_share[i])
-            for i, ((name, members), w) in enumerate(zip(named, without))]
-    order = sorted(range(len(rows)), key=lambda i: (-(rows[i].removal_effect or 0.0),
-                                                   -(rows[i].revenue_effect or 0.0),
-                                                   -(rows[i].profit_effect or 0.0)))
+    rows = [_removal((name, w[0], conv[i], conv_share[i], members,
+                      w[1], rev[i], rev_share[i], w[2], prof[i], prof_share[i]))
+            for i, ((name, members), w) in enumerate(zip(named, np.asarray(without, float).tolist()))]
+    keys = [(-(c or 0.0), -(r or 0.0), -(p or 0.0)) for c, r, p in zip(conv, rev, prof)]
+    order = sorted(range(len(rows)), key=keys.__getitem__)
     return {rows[i].name: rows[i] for i in order}
-
-
-# ---------------------------------------------------------------- exact
-
-
-def _exact(chain: Chain, groups: list[list[int]]):
-    """The metrics (conversion, revenue, profit), and the metrics without
-    each step (one row per step) and without each group (one row per group)."""
-    conversion, conv_step, conv_group = _conversion(chain, groups)
-    money, money_step, money_group = _money(chain, groups)
-    return (np.array([conversion, *money]), np.column_stack([conv_step, money_step]),
-            np.column_stack([conv_group, money_group]))
-
-
-def _conversion(chain: Chain, groups: list[list[int]]):
-    """Conversion, and conversion without each step and without each group."""
-    n = chain.n
-    q = chain.rates.tocsr()
-    alpha, goal = chain.entry, chain.goal
-    u = np.flatnonzero(~goal)
-    g = np.flatnonzero(goal)
-    q_u = q[u]
-    q_uu = q_u[:, u].tocsr()
-    q_ug = q_u[:, g].tocsc()
-    into_goal = np.asarray(q_ug.sum(axis=1)).ravel()
-    lu = LU.of(q_uu)
-    h = np.ones(n)
-    nu_u = np.zeros(n)
-    h[u] = lu.col(into_goal)
-    nu_u[u] = lu.row(alpha[u])
-    conversion = float(alpha @ h)
-
-    lost = np.zeros(n)
-    # non-goal steps: h(k) P(reach k before converting)
-    lost[u] = h[u] * nu_u[u] / return_visits(q_uu)
-    # goal steps: P(the first goal reached is k)
-    if len(g):
-        lost[g] = alpha[g] + np.asarray(q_ug.T @ nu_u[u]).ravel()
-    by_step = conversion - lost
-
-    # Groups: the taboo chain is the U-chain with the rows of the removed
-    # non-goal steps T zeroed (dead ends), walks into removed goal steps no
-    # longer converting: I - Q' = (I - Q_UU) + E_T C, C the rows T of Q_UU.
-    # Small T: Woodbury on the factorization above, |T| + 1 solves and a
-    # |T| x |T| system; large T: one sparse LU of the taboo chain.
-    m = len(u)
-    pos = np.full(n, -1)
-    pos[u] = np.arange(m)
-    gpos = np.full(n, -1)
-    gpos[g] = np.arange(len(g))
-    nu = nu_u[u]
-    taboo = None
-    by_group = np.empty(len(groups))
-    for j, group in enumerate(groups):
-        idx = np.asarray(group, int)
-        dead = pos[idx][pos[idx] >= 0]
-        gone = gpos[idx][gpos[idx] >= 0]
-        direct = float(alpha[g].sum() - alpha[g][gone].sum())
-        into = into_goal - (np.asarray(q_ug[:, gone].sum(axis=1)).ravel() if len(gone) else 0)
-        into[dead] = 0.0
-        if m == 0 or not into.any() or not alpha[u].any():
-            by_group[j] = direct
-        elif len(dead) == 0:
-            by_group[j] = direct + float(nu @ into)
-        elif len(dead) <= _LOW_RANK:
-            rhs = np.zeros((m, len(dead) + 1))
-            rhs[:, 0] = into
-            rhs[dead, np.arange(1, len(dead) + 1)] = 1.0
-            sol = lu.col(rhs)
-            rows = q_uu[dead]
-            small = np.eye(len(dead)) + rows @ sol[:, 1:]
-            by_group[j] = direct + float(nu @ into - nu[dead] @ np.linalg.solve(
-                small, rows @ sol[:, 0]))
-        else:
-            taboo = taboo or _Taboo(q_uu, None if lu.pos is None else lu.order)
-            by_group[j] = direct + float(alpha[u] @ taboo.solve(dead, into))
-    return conversion, by_step, by_group
-
-
-def _money(chain: Chain, groups: list[list[int]]):
-    """Revenue and profit, and both without each step (n x 2) and without
-    each group (groups x 2): see the module docstring."""
-    qd = chain.discounted.tocsr()
-    x = np.column_stack([chain.value, chain.profit])
-    lu = LU.of(qd)  # I - Qd
-    nu_d = lu.row(chain.entry)
-    to_go = lu.col(x)  # discounted revenue and profit from each step on
-    base = chain.entry @ to_go
-    by_step = base - (nu_d / return_visits(qd))[:, None] * to_go
-    by_group = np.empty((len(groups), 2))
-    # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
-    # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
-    # Nd[S, S] from |S| columns of Nd (a group at a time: SuperLU solves
-    # narrow right-hand sides faster per column than wide ones).
-    for j, group in enumerate(groups):
-        if len(group) <= _LOW_RANK:
-            idx = np.asarray(group, int)
-            block = lu.col(_unit(chain.n, idx))[idx]  # Nd[S, S]
-            first = np.linalg.solve(block.T, nu_d[idx])
-            by_group[j] = base - first @ to_go[idx]
-    taboo = None
-    for j, group in enumerate(groups):
-        if len(group) > _LOW_RANK:  # a large group: the taboo chain's own LU
-            dead = np.asarray(group, int)
-            kept = x.copy()
-            kept[dead] = 0.0  # a removed step earns and spends nothing
-            taboo = taboo or _Taboo(qd, None if lu.pos is None else lu.order)
-            by_group[j] = chain.entry @ taboo.solve(dead, kept)
-    return base, by_step, by_group
-
-
-def _unit(n: int, idx: np.ndarray) -> np.ndarray:
-    """The columns e_k of the identity for k in `idx`."""
-    out = np.zeros((n, len(idx)))
-    out[idx, np.arange(len(idx))] = 1.0
-    return out
-
-
-class _Taboo:
-    """Sparse LUs of I - Q_UU with some rows made dead ends (rows of I)."""
-
-    def __init__(self, q_uu: sparse.csr_matrix, order: np.ndarray | None) -> None:
-        self.m = q_uu.shape[0]
-        coo = q_uu.tocoo()
-        self.row, self.col, self.val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
-        self.pos = None
-        if order is not None:  # the block order stays one with rows removed
-            self.pos = np.empty(self.m, dtype=np.int64)
-            self.pos[order] = np.arange(self.m)
-
-    def solve(self, dead: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(I - Q')^-1 b, Q' = Q_UU with the rows `dead` zeroed."""
-        live = ~np.isin(self.row, dead)
-        return LU(self.m, self.row[live], self.col[live], self.val[live], self.pos).solve(b)
 
 
 # ---------------------------------------------------------------- horizon

@@ -214,10 +214,14 @@ def unit_columns(k: int, columns: np.ndarray) -> np.ndarray:
 def return_visits(q: sparse.csr_matrix) -> np.ndarray:
     """N[k, k] for N = (I - q)^-1: expected visits to k by a walk from k.
 
-    Only k's strongly connected component matters. Keeping only the moves
-    inside components makes I - q block diagonal, so one factorization
-    serves every component, and one right-hand side serves the i-th step
-    of every component at once (its blocks do not mix)."""
+    Only k's strongly connected component matters. The small components
+    are inverted together, those of one size in one pass (`gth_inverses`):
+    a journey's short loops number in the hundreds, and one elimination
+    over all of them would spend its time in numpy's per-call overhead.
+    The others: keeping only the moves inside components makes I - q block
+    diagonal, so one factorization serves them all, and one right-hand side
+    serves the i-th step of every component at once (its blocks do not
+    mix)."""
     m = q.shape[0]
     out = np.ones(m)
     if m == 0:
@@ -232,8 +236,13 @@ def return_visits(q: sparse.csr_matrix) -> np.ndarray:
         return out
     coo = q.tocoo()
     inside = (labels[coo.row] == labels[coo.col]) & cyclic[coo.row]
-    blocks = sparse.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])),
-                               shape=(m, m))
+    row, col, val = coo.row[inside], coo.col[inside], coo.data[inside]
+    rest = _small_return_visits(labels, sizes, row, col, val, out)
+    cyclic &= rest[labels]
+    if not cyclic.any():
+        return out
+    keep = cyclic[row]
+    blocks = sparse.csr_matrix((val[keep], (row[keep], col[keep])), shape=(m, m))
     steps = np.flatnonzero(cyclic)
     order = steps[np.argsort(labels[steps], kind="stable")]
     comp = labels[order]
@@ -250,3 +259,30 @@ def return_visits(q: sparse.csr_matrix) -> np.ndarray:
         x = lu.col(rhs)
         out[order[pick]] = x[np.flatnonzero(pick), slot[pick] - start]
     return out
+
+
+def _small_return_visits(labels, sizes, row, col, val, out) -> np.ndarray:
+    """`return_visits` of the components of 2 to SMALL_LOOP steps (moves
+    row -> col inside them), written into `out`; returns, per component,
+    whether it is left to do (larger, or no GTH inverse: a negative rate)."""
+    from ..linalg import gth_inverses
+
+    rest = sizes > 1
+    order = np.argsort(labels, kind="stable")  # each component's steps, in step order
+    first = np.concatenate(([0], np.cumsum(sizes)))
+    local = np.empty(len(labels), np.int64)  # a step's place in its component
+    local[order] = np.arange(len(labels)) - first[labels[order]]
+    for k in range(2, min(int(sizes.max()), SMALL_LOOP) + 1):
+        group = np.flatnonzero(sizes == k)
+        if not len(group):
+            continue
+        members = order[first[group][:, None] + np.arange(k)]  # (components, k)
+        slot = np.full(len(sizes), -1)
+        slot[group] = np.arange(len(group))
+        mine = slot[labels[row]] >= 0
+        m = np.zeros((len(group), k, k))
+        np.add.at(m, (slot[labels[row[mine]]], local[row[mine]], local[col[mine]]), val[mine])
+        inverse, ok = gth_inverses(m)
+        out[members[ok]] = np.diagonal(inverse[ok], axis1=1, axis2=2)
+        rest[group[ok]] = False
+    return rest
