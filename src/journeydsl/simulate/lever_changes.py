@@ -305,18 +305,8 @@ def _back(chain: Chain, src, dst) -> np.ndarray:
 def _can_end(chain: Chain) -> np.ndarray:
     """Per step, whether a walk there can end: it reaches (with rates > 0) a
     step whose outgoing rates leave something (breadth-first, backwards)."""
-    can = chain.stop > _FULL
     live = chain.move_rate > 0
-    into: dict[int, list[int]] = {}
-    for a, b in zip(chain.move_row[live].tolist(), chain.move_col[live].tolist()):
-        into.setdefault(b, []).append(a)
-    todo = np.flatnonzero(can).tolist()
-    while todo:
-        for a in into.get(todo.pop(), ()):
-            if not can[a]:
-                can[a] = True
-                todo.append(a)
-    return can
+    return _reached(chain.n, chain.stop > _FULL, chain.move_col[live], chain.move_row[live])
 
 
 def raise_rate(chain: Chain, s: int, t: int, by: float, delay_days: float) -> Chain:
