@@ -19,6 +19,7 @@ the modules follow the life of a run:
   loops.py      self-loops: a geometric stay in one draw
   referrals.py  Poisson referrals by thinning, and the cascade's queue
   books.py      what stopped walks leave behind, summed by pair
+  sums.py       sums by cell over keys in long runs (a faster bincount)
   ledger.py     money by step and by entry, profit events, by batch
   profit_events.py  the profit events summed by (entry, time), made when summed
   stays.py      self-loop stays unrolled in time for the profit curve

@@ -327,8 +327,10 @@ class Tables:
         """Steps a walk can visit more than once, and stages it can leave and
         enter again (in any world): their first visits are tracked."""
         n = self.n
-        src = np.concatenate([m[0] for m in moves])
-        dst = np.concatenate([m[1] for m in moves])
+        # every (source, target) once: the draws of one persona repeat its
+        # moves, and the search for loops walks each given move
+        pattern = np.unique(np.concatenate([m[0] * n + m[1] for m in moves]))
+        src, dst = pattern // n, pattern % n
         count, labels = components(n, src, dst)  # (the moves as given: no matrix to build)
         self.component = labels  # per step: its strongly connected component (its loop)
         sizes = np.bincount(labels, minlength=count)

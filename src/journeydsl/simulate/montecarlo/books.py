@@ -15,6 +15,7 @@ import numpy as np
 
 from .bins import Tables
 from .ledger import Ledger
+from .sums import spread, sum_by
 
 ENDED, CUT = 0, 1  # how a walk stops: its end, or the horizon
 
@@ -131,9 +132,9 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, margin, acq, cv, seen) -> None:
-        """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
-        value, `acq`: their acquisition cost if they converted (walk.py)."""
+    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`); `gain`: their margin x
+        value + 1j * their acquisition cost if they converted (walk.py)."""
         who = w.take(sel)
         referred = who >= self.N0
         if referred.any():
@@ -146,11 +147,12 @@ class Books:
         self.finished += len(sel)
         code, both, conv = e.take(sel), money.take(sel), cv.take(sel)
         # (separate arrays, not value + 1j cost: the sums read them apart)
-        margin_value = margin.take(sel)
-        acquisition = np.where(conv, acq.take(sel), both.imag)  # all the cost, unless converted
+        gained = gain.take(sel)
+        margin_value = gained.real
+        acquisition = np.where(conv, gained.imag, both.imag)  # all the cost, unless converted
         if self.keep:
-            self.ledger.walks(self.eng.pair_of.take(code), who, both, margin_value, acquisition,
-                              conv)
+            self.ledger.walks(self.eng.pair_of.take(code), who, both.real, both.imag,
+                              margin_value, acquisition, conv)
             self.value[who] = both.real
             self.cost[who] = both.imag
             self.margin_value[who] = margin_value
@@ -180,17 +182,19 @@ class Books:
         acquisition = np.concatenate([x[4] for x in self.stopped])
         conv = np.concatenate([x[5] for x in self.stopped])
         pair = eng.pair_of.take(code)
+        # (contiguous: each is summed several times)
+        value, cost = np.ascontiguousarray(both.real), np.ascontiguousarray(both.imag)
         # the ledger's by-entry sums of the same walks (gathered once, here)
-        self.ledger.walks(pair, np.concatenate([x[7] for x in self.stopped]), both,
+        self.ledger.walks(pair, np.concatenate([x[7] for x in self.stopped]), value, cost,
                           margin_value, acquisition, conv)
         ended = (kinds == ENDED).nonzero()[0]
         key = eng.end_key.take(code.take(ended))
         key += n * conv.take(ended)
-        self.ends += np.bincount(key, minlength=P * 2 * n).reshape(P, 2 * n)
+        self.ends += sum_by(spread(key), None, P * 2 * n).reshape(P, 2 * n).astype(np.int64)
+        by_pair = spread(pair)  # (pairs come in long runs: sums.py)
         self.active += np.bincount(pair[kinds == CUT], minlength=P)
-        value, cost = both.real, np.ascontiguousarray(both.imag)  # (cost: read three times)
-        self.cost_sum += np.bincount(pair, weights=cost, minlength=P)
-        self.cost_sq += np.bincount(pair, weights=cost * cost, minlength=P)
+        self.cost_sum += sum_by(by_pair, cost, P)
+        self.cost_sq += sum_by(by_pair, cost * cost, P)
         pick = (conv | (value != 0)).nonzero()[0]
         if len(pick):
             self.records.append((pair.take(pick), value.take(pick), cost.take(pick),

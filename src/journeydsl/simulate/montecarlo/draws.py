@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy import sparse
 
 from ...language.compiled import RATE_TOLERANCE, CompiledJourney
 from ..chain import Chain
@@ -31,8 +32,18 @@ from .walk import MAX_MOVES
 _MAX_ROWS = 1 << 14  # sampler rows (worlds x steps) walked together at most
 
 
-def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
+def sorted_rates(chain: Chain) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The chain's rates as CSR with sorted indices, and each entry's row:
+    what every draw of `sample_rates` starts from (made once per chain)."""
+    q = chain.rates.tocsr().copy()
+    q.sort_indices()
+    return q, np.repeat(np.arange(chain.n), np.diff(q.indptr))
+
+
+def sample_rates(chains: dict[str, Chain], rng: np.random.Generator,
+                 start: dict[str, tuple[sparse.csr_matrix, np.ndarray]] | None = None):
     """One draw of every uncertain rate, per persona; rows over 100% scaled to 100%.
+    `start`: `sorted_rates` of each persona's chain, when already made.
 
     Returns ({persona: csr rates}, {persona: [rescaled step indices]})."""
     from scipy.special import betaincinv  # the beta quantile function
@@ -41,8 +52,8 @@ def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
     quantile = dict(zip(keys, rng.random(len(keys))))
     rates, rescaled = {}, {}
     for p, ch in chains.items():
-        q = ch.rates.tocsr().copy()
-        q.sort_indices()
+        q, row_of = start[p] if start is not None else sorted_rates(ch)
+        q = q.copy()
         if ch.uncertain:
             for (i, j), amount in ch.uncertain.items():
                 u = quantile[(i, j)]
@@ -56,8 +67,7 @@ def sample_rates(chains: dict[str, Chain], rng: np.random.Generator):
                 lo, hi = q.indptr[i], q.indptr[i + 1]
                 pos = lo + int(np.searchsorted(q.indices[lo:hi], j))
                 q.data[pos] = value
-        totals = np.bincount(np.repeat(np.arange(ch.n), np.diff(q.indptr)), weights=q.data,
-                             minlength=ch.n)
+        totals = np.bincount(row_of, weights=q.data, minlength=ch.n)
         over = np.flatnonzero(totals > 1.0 + RATE_TOLERANCE)
         for row in over:
             lo, hi = q.indptr[row], q.indptr[row + 1]
@@ -217,11 +227,12 @@ def _pairs(chains: dict[str, Chain], mix: dict[str, float], prospects: int, k: i
     which: list[tuple[int, str]] = []
     rescaled_draws = 0
     rescaled_steps: dict[str, dict[str, int]] = {}
+    start = {p: sorted_rates(ch) for p, ch in chains.items()} if uncertain else None
     for d, size in enumerate(_split(prospects, [1.0] * k)):
         rates: dict = {p: None for p in chains}
         if uncertain:
             draw_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(d, 0)))
-            rates, rescaled = sample_rates(chains, draw_rng)
+            rates, rescaled = sample_rates(chains, draw_rng, start)
             rescaled_draws += any(rescaled.values())
             for p, rows in rescaled.items():
                 counts = rescaled_steps.setdefault(p, {}) if rows else {}

@@ -80,11 +80,8 @@ class Flocks:
                 stack += self._step(i, flock)
 
     def _join(self, c: Flock) -> None:
-        k = len(c.ids)
         # (its acquisition cost stands only once converted: walk.py)
-        self.join(c.ids, np.full(k, c.code, np.intp), np.full(k, c.t), np.full(k, c.converted),
-                  np.full(k, c.money), np.full(k, c.gain.real), np.full(k, c.gain.imag),
-                  np.full(k, c.seen, np.uint64))
+        self.join(c.ids, c.code, c.t, c.converted, c.money, c.gain, c.seen)
 
     def _visit(self, i: int, c: Flock):
         """Make the flock's move and book its visit: (time, row), or None when

@@ -32,6 +32,7 @@ import numpy as np
 from .bins import Tables
 from .profit_events import ProfitEvents
 from .stays import STAY_EVENTS, unroll
+from .sums import spread, sum_by
 
 BATCHES = 16  # batches of prospects (jackknife groups)
 # (count, conversion, revenue, cost, profit, acquisition cost,
@@ -73,9 +74,9 @@ class Ledger(ProfitEvents):
         # what the walk reports, gathered until `flush` sums it: pool visits
         # (slot, code, t, discount factor), stays (slot: entry x BATCHES +
         # batch, code, start, delay, visits, discount factors summed, a, log q:
-        # `stays`), stopped walks (pair, walker, money, margin x value, acquisition, converted),
-        # conversions (pair, walker, time), and the flocks' (by batch: rows
-        # of Python numbers, one per flock)
+        # `stays`), stopped walks (pair, walker, value, cost, margin x value,
+        # acquisition, converted), conversions (pair, walker, time), and the
+        # flocks' (by batch: rows of Python numbers, one per flock)
         self._visits: list[tuple] = []
         self._stays: list[tuple] = []
         self._stops: list[tuple] = []
@@ -182,10 +183,10 @@ class Ledger(ProfitEvents):
                                 weight.take(on), a, log_q))
             self._gather(len(on))
 
-    def walks(self, pair, w, money, margin_value, acquisition, cv) -> None:
+    def walks(self, pair, w, value, cost, margin_value, acquisition, cv) -> None:
         """Entering walkers `w` (of pairs `pair`) stop with their totals."""
         on = (w < self.N0).nonzero()[0]
-        parts = (pair, w, money, margin_value, acquisition, cv)
+        parts = (pair, w, value, cost, margin_value, acquisition, cv)
         if len(on) == len(w):
             self._stops.append(parts)
         elif len(on):
@@ -281,11 +282,11 @@ class Ledger(ProfitEvents):
             self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
                                                         minlength=self._by_code.size)
         if self._stops:
-            pair, w, money, margin_value, acquisition, cv = _joined(self._stops)
+            pair, w, value, cost, margin_value, acquisition, cv = _joined(self._stops)
             self._stops = []
-            profit = margin_value - money.imag
+            profit = margin_value - cost
             key = self._entry_key(pair, w)
-            self._entry_sums(key, [money.real, money.imag, profit, acquisition], 2)
+            self._entry_sums(key, [value, cost, profit, acquisition], 2)
             # conversion and the converting walks' profit: only the converters
             # add to them (the others add zeros, which change no sum)
             converted = cv.nonzero()[0]
@@ -357,9 +358,10 @@ class Ledger(ProfitEvents):
         (None: a column of ones, a count)."""
         cells = self.P * self.E * BATCHES
         flat = self.by_entry.reshape(cells, -1)
+        key = spread(key)  # (a batch is a run of numbers: sums.py)
         for c, col in enumerate(cols):
             # a count is exact either way, and cheaper without weights
-            flat[:, first + c] += np.bincount(key, weights=col, minlength=cells)
+            flat[:, first + c] += sum_by(key, col, cells)
 
     def _place(self, key, value, cost, margin_value) -> None:
         size = self.place.shape[0] * BATCHES * self.n

@@ -238,8 +238,10 @@ def _tallies(eng: Tables, books: Books) -> list[Tally]:
         rest_sq = books.cost_sq[i] - float(np.einsum("n,n,n->", cost, cost, weight))
         sums = np.zeros(len(LINEAR))
         cross = np.zeros((len(LINEAR), len(LINEAR)))
-        sums[per_walk] = (x * weight).sum(axis=1) + rest * silent
-        cross[np.ix_(per_walk, per_walk)] = (np.einsum("in,jn,n->ij", x, x, weight)
+        xw = x * weight
+        sums[per_walk] = xw.sum(axis=1) + rest * silent
+        # (two operands: numpy's contiguous dot loops, twice as fast as three)
+        cross[np.ix_(per_walk, per_walk)] = (np.einsum("in,jn->ij", xw, x)
                                              + rest_sq * np.outer(silent, silent))
         sums[time], cross[time, time] = books.time_sum[i], books.time_sq[i]
         cross[at["conversion"], time] = cross[time, at["conversion"]] = books.time_sum[i]

@@ -41,7 +41,8 @@ MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
-_FIELDS = ("w", "e", "t", "cv", "money", "margin", "acq", "seen", "own")
+_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen", "own")
+_DTYPES = (np.intp, np.intp, np.float64, bool, np.complex128, np.complex128, np.uint64, np.float64)
 
 
 def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray) -> None:
@@ -65,12 +66,12 @@ class _Pool:
         self.t = np.zeros(0)
         self.cv = np.zeros(0, bool)
         self.money = np.zeros(0, np.complex128)
-        # discounted margin x value so far, and the acquisition cost (the
+        # discounted margin x value so far + 1j * the acquisition cost (the
         # cost before the first goal visit): set when the walker converts,
         # the cost so far until then (read off `money` when it stops:
-        # the same sum, so only converters need a number of their own)
-        self.margin = np.zeros(0)
-        self.acq = np.zeros(0)
+        # the same sum, so only converters need a number of their own).
+        # One complex field, not two: a pass gathers and joins one array less
+        self.gain = np.zeros(0, np.complex128)
         self.seen = np.zeros(0, np.uint64) if seen else None
         # each walker's own rate of a `per customer` move (NaN: none yet);
         # None when no step has one (nothing to carry through the passes)
@@ -102,20 +103,51 @@ class _Pool:
                 setattr(self, name, getattr(self, name).take(keep))
         self.dead = 0
 
-    def add(self, w, e, t, cv, money, margin, acq, seen) -> None:
+    def add(self, w, e, t, cv, money, gain, seen) -> None:
         """New walkers (entering or referred): no rate of their own drawn yet."""
-        self.incoming.append((w, e, t, cv, money, margin, acq, seen,
+        self.incoming.append((w, e, t, cv, money, gain, seen,
                               None if self.own is None else np.full(len(w), np.nan)))
         self.waiting += len(w)
 
+    def add_flock(self, w, e, t, cv, money, gain, seen) -> None:
+        """New walkers `w` that share one state (a flock): the other fields
+        are numbers, made arrays when they merge (one `np.repeat` per field
+        for all the flocks joining together, not one `np.full` per flock)."""
+        self.incoming.append((w, e, t, cv, money, gain, seen, np.nan))
+        self.waiting += len(w)
+
     def merge(self) -> bool:
-        """Let the waiting walkers in; False when there were none."""
+        """Let the waiting walkers in (in the order they came); False when
+        there were none."""
         if not self.incoming:
             return False
-        parts = list(zip(*self.incoming))
+        pieces: list[list[np.ndarray]] = [[getattr(self, name)] for name in _FIELDS]
+        numbers: list[tuple] = []  # a run of flocks: their fields' numbers
+        sizes: list[int] = []
+
+        def expand() -> None:
+            for j, column in enumerate(zip(*numbers)):
+                # (field 0, the ids, is always an array; None: a field not kept)
+                if j and pieces[j][0] is not None:
+                    pieces[j].append(np.repeat(np.array(column, _DTYPES[j]), sizes))
+            numbers.clear()
+            sizes.clear()
+
+        for part in self.incoming:
+            if isinstance(part[1], np.ndarray):
+                if numbers:
+                    expand()
+                for j in range(len(_FIELDS)):
+                    pieces[j].append(part[j])
+            else:
+                pieces[0].append(part[0])
+                numbers.append(part)
+                sizes.append(len(part[0]))
+        if numbers:
+            expand()
         for j, name in enumerate(_FIELDS):
             if getattr(self, name) is not None:
-                setattr(self, name, np.concatenate([getattr(self, name)] + list(parts[j])))
+                setattr(self, name, np.concatenate(pieces[j]))
         self.incoming = []
         self.waiting = 0
         return True
@@ -139,7 +171,7 @@ class _Walk:
             out = np.bincount(src, weights=prob, minlength=eng.n)
             self.go_share.append(float((p * np.minimum(out[steps], 1.0)).sum()))
         self.st = _Pool(eng, self.use_seen)
-        self.flocks = Flocks(eng, books, rng, self.st.add, self.counts, lo)
+        self.flocks = Flocks(eng, books, rng, self.st.add_flock, self.counts, lo)
         self.need = 0  # flags of the steps walkers are on
         self.transitions = self.moves = 0
 
@@ -156,7 +188,8 @@ class _Walk:
                 gained *= disc
             st.money += earned
             books.ledger.visits(w, e, t, earned, disc)
-            st.margin += gained
+            margin = st.gain.real  # (a view: adds in place)
+            margin += gained
         if need & TRACK:
             if self.use_seen:
                 assert st.seen is not None  # the pool keeps `seen` bits with use_seen
@@ -173,14 +206,14 @@ class _Walk:
         live = st.live
         self.transitions += live
         if need & LOOP:
-            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.margin,
+            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain.real,
                                  disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
         ended = (code == eng.END).nonzero()[0]
         self.moves += live - len(ended)
         if len(ended):
-            books.finish(ENDED, ended, w, e, st.money, st.margin, st.acq, st.cv, st.seen)
+            books.finish(ENDED, ended, w, e, st.money, st.gain, st.cv, st.seen)
         st.e = code
         if 4 * (st.dead + len(ended)) > len(code):  # compact now and then
             st.compact()
@@ -198,7 +231,8 @@ class _Walk:
             k = min(max(room, 1), waiting)
             ids, worlds, steps, times = books.take(k)
             st.add(ids, worlds * eng.S + eng.E_max + steps, times, np.zeros(k, bool),
-                   np.zeros(k, np.complex128), np.zeros(k), np.zeros(k), np.zeros(k, np.uint64))
+                   np.zeros(k, np.complex128), np.zeros(k, np.complex128),
+                   np.zeros(k, np.uint64))
             room -= k
         if room >= self.pool_size // 2:
             for i in range(eng.P):
@@ -220,7 +254,7 @@ class _Walk:
             t += eng.delay.take(e)
             if math.isfinite(eng.horizon) and t.max() >= eng.horizon:
                 gone = (t >= eng.horizon).nonzero()[0]  # arrive at or after H: active at H
-                books.finish(CUT, gone, w, e, st.money, st.margin, st.acq, cv, st.seen)
+                books.finish(CUT, gone, w, e, st.money, st.gain, cv, st.seen)
                 st.bury(gone)
         per_edge = np.bincount(e, minlength=eng.DEAD + 1)
         occ = np.bincount(eng.row, weights=per_edge, minlength=eng.rows + 1)
@@ -234,7 +268,7 @@ class _Walk:
             if new.any():
                 books.convert(w[new], e[new], t[new])
                 cv |= new
-                st.acq[new] = st.money.imag[new]  # the cost before this goal visit
+                st.gain.imag[new] = st.money.imag[new]  # the cost before this goal visit
 
     def too_long(self, why: str) -> WalkTooLong:
         """The error for walks that cannot be finished, naming the loop where
