@@ -221,14 +221,18 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
-    flags = {
-        START: f"first OR prev_no <> no OR {loop}",
-        DUP: f"NOT {loop} AND (COALESCE(prev_no = no, FALSE) OR COALESCE(next_no = no, FALSE))",
-        RUN_START: f"{loop} AND (first OR prev_no <> no)",
-        RUN_END: f"{loop} AND (next_no IS NULL OR next_no <> no)",
-        BACK: f"COALESCE({'' if files == 1 else 'prev_f = f AND '}prev_pos > pos, FALSE)",
-    }
-    bits = " + ".join(f"CASE WHEN {test} THEN {bit} ELSE 0 END" for bit, test in flags.items())
+    # The bits as nested CASEs, each condition tested once (a loop step's
+    # bits and the others' are exclusive): a sum of five CASEs, each with
+    # its own ORs and COALESCEs, cost a quarter of a CPU second more on
+    # 10M events (3.8 against 3.55 for the pass). A NULL condition (no
+    # previous or next event) takes the ELSE branch, as FALSE would.
+    bits = f"""
+        CASE WHEN {loop}
+             THEN {START} + CASE WHEN first OR prev_no <> no THEN {RUN_START} ELSE 0 END
+                  + CASE WHEN next_no IS NULL OR next_no <> no THEN {RUN_END} ELSE 0 END
+             ELSE CASE WHEN first OR prev_no <> no THEN {START} ELSE 0 END
+                  + CASE WHEN prev_no = no OR next_no = no THEN {DUP} ELSE 0 END END
+        + CASE WHEN {'' if files == 1 else 'prev_f = f AND '}prev_pos > pos THEN {BACK} ELSE 0 END"""
     return f"""
         SELECT u, t, a, no, pk, next_no, next_t, i, {bits} AS flags
         FROM (SELECT *, (prev_no IS NULL) AS first
