@@ -221,14 +221,18 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
     loop = f"no IN ({', '.join(str(n) for n in loops)})" if loops else "FALSE"
     prev_file = "" if files == 1 else f", LAG(f) OVER ({ORDER}) AS prev_f"
     file = "" if files == 1 else "f, "  # carried through the ordering only when needed
-    flags = {
-        START: f"first OR prev_no <> no OR {loop}",
-        DUP: f"NOT {loop} AND (COALESCE(prev_no = no, FALSE) OR COALESCE(next_no = no, FALSE))",
-        RUN_START: f"{loop} AND (first OR prev_no <> no)",
-        RUN_END: f"{loop} AND (next_no IS NULL OR next_no <> no)",
-        BACK: f"COALESCE({'' if files == 1 else 'prev_f = f AND '}prev_pos > pos, FALSE)",
-    }
-    bits = " + ".join(f"CASE WHEN {test} THEN {bit} ELSE 0 END" for bit, test in flags.items())
+    # The bits as nested CASEs, each condition tested once (a loop step's
+    # bits and the others' are exclusive): a sum of five CASEs, each with
+    # its own ORs and COALESCEs, cost a quarter of a CPU second more on
+    # 10M events (3.8 against 3.55 for the pass). A NULL condition (no
+    # previous or next event) takes the ELSE branch, as FALSE would.
+    bits = f"""
+        CASE WHEN {loop}
+             THEN {START} + CASE WHEN first OR prev_no <> no THEN {RUN_START} ELSE 0 END
+                  + CASE WHEN next_no IS NULL OR next_no <> no THEN {RUN_END} ELSE 0 END
+             ELSE CASE WHEN first OR prev_no <> no THEN {START} ELSE 0 END
+                  + CASE WHEN prev_no = no OR next_no = no THEN {DUP} ELSE 0 END END
+        + CASE WHEN {'' if files == 1 else 'prev_f = f AND '}prev_pos > pos THEN {BACK} ELSE 0 END"""
     return f"""
         SELECT u, t, a, no, pk, next_no, next_t, i, {bits} AS flags
         FROM (SELECT *, (prev_no IS NULL) AS first
@@ -325,30 +329,29 @@ def spells(plan: Plan, end: int) -> str:
     # The run's last uncensored event: the next is not in the run, or censored.
     # (Within a run the next event is at the same step: the same window.)
     kept = f"(NOT {censored(plan, end)} AND ({flag(RUN_END)} OR {censored(plan, end, 'next_t')}))"
-    # An edge's position and what it is, as one number (i * 4, plus 2 for a
-    # run's first event, 1 for its last uncensored one), so two LAGs read
-    # the two edges before it (five, one per column and offset, took a
-    # tenth more).
-    edge = "i * 4 + CASE WHEN run_start THEN 2 ELSE 0 END + CASE WHEN run_kept THEN 1 ELSE 0 END"
+    # An edge's position and what it is, as one number (i * 16, plus 8 for
+    # a run's first event, 4 for its last uncensored one, 2 for its last,
+    # 1 when censored), so two LAGs read the two edges before it (five, one
+    # per column and offset, took a tenth more), and the window carries
+    # five columns, not nine (a tenth less again).
+    edge = (f"CAST(i AS BIGINT) * 16 + CASE WHEN {flag(RUN_START)} THEN 8 ELSE 0 END "
+            f"+ CASE WHEN {kept} THEN 4 ELSE 0 END + CASE WHEN {flag(RUN_END)} THEN 2 ELSE 0 END "
+            f"+ CASE WHEN {censored(plan, end)} THEN 1 ELSE 0 END")
     return f"""
         SELECT pk, no, n, censored, COUNT(*) AS runs FROM (
-            SELECT pk, no, cens AS censored,
-                   COALESCE(kept - first_i + 1, 0) + CASE WHEN cens THEN 1 ELSE 0 END AS n
-            FROM (SELECT pk, no, cens, run_end,
-                         CASE WHEN run_start THEN i
-                              WHEN (e1 & 2) <> 0 THEN e1 >> 2 ELSE e2 >> 2 END AS first_i,
-                         CASE WHEN run_kept THEN i
-                              WHEN NOT run_start AND (e1 & 1) <> 0 THEN e1 >> 2 END AS kept
-                  FROM (SELECT *, LAG(edge) OVER ({IN_ORDER}) AS e1,
+            SELECT pk, no, (edge & 1) <> 0 AS censored,
+                   COALESCE(kept - first_i + 1, 0) + (edge & 1) AS n
+            FROM (SELECT pk, no, edge,
+                         CASE WHEN (edge & 8) <> 0 THEN edge >> 4
+                              WHEN (e1 & 8) <> 0 THEN e1 >> 4 ELSE e2 >> 4 END AS first_i,
+                         CASE WHEN (edge & 4) <> 0 THEN edge >> 4
+                              WHEN (edge & 8) = 0 AND (e1 & 4) <> 0 THEN e1 >> 4 END AS kept
+                  FROM (SELECT pk, no, edge, LAG(edge) OVER ({IN_ORDER}) AS e1,
                                LAG(edge, 2) OVER ({IN_ORDER}) AS e2
-                        FROM (SELECT u, i, pk, no, cens, run_start, run_end, run_kept,
-                                     {edge} AS edge
-                              FROM (SELECT u, i, pk, no, {censored(plan, end)} AS cens,
-                                           {flag(RUN_START)} AS run_start,
-                                           {flag(RUN_END)} AS run_end, {kept} AS run_kept
-                                    FROM jf_events WHERE no IN ({numbers})) AS l
-                              WHERE run_start OR run_end OR run_kept) AS r) AS e) AS s
-            WHERE run_end) AS z
+                        FROM (SELECT u, i, pk, no, {edge} AS edge
+                              FROM jf_events WHERE no IN ({numbers})) AS l
+                        WHERE (edge & 14) <> 0) AS e) AS s
+            WHERE (edge & 2) <> 0) AS z
         GROUP BY pk, no, n, censored"""
 
 
