@@ -99,10 +99,11 @@ class Ledger(ProfitEvents):
         self._labels = np.random.default_rng(salt)
 
     # ---- entering
-    def enter(self, i: int, step: int, first_id: int, count: int) -> np.ndarray:
+    def enter(self, i: int, step: int, first_id: int,
+              count: int) -> tuple[np.ndarray, np.ndarray]:
         """`count` prospects of pair i numbered from first_id enter at `step`:
         returns their batches' bounds (prospect numbers: batch b is
-        bounds[b]..bounds[b+1]-1).
+        bounds[b]..bounds[b+1]-1) and sizes (how many in each batch).
 
         How many fall in each batch is drawn (multinomial, from a generator
         of the run's own salt, never the walk's stream); who falls in which
@@ -128,13 +129,16 @@ class Ledger(ProfitEvents):
         slots = np.arange(k * BATCHES, (k + 1) * BATCHES, dtype=self.slot.dtype)
         self.slot[first_id:first_id + count] = np.repeat(slots, per_batch)
         self.by_entry[i, k, :, 0] += per_batch
-        return bounds
+        return bounds, per_batch
 
     @staticmethod
     def per_batch(ids: np.ndarray, bounds: np.ndarray) -> np.ndarray:
         """How many of the entering prospects `ids` (sorted, all of one
         `enter`, whose batches' bounds are `bounds`) are in each batch."""
-        return np.diff(np.searchsorted(ids, bounds))
+        # (a slice difference, not np.diff: a flock step makes a few of
+        # these, and np.diff's Python-level checks cost more than the search)
+        at = ids.searchsorted(bounds)
+        return at[1:] - at[:-1]
 
     def entry(self, c) -> int:
         """The entry index of flock c's members."""
@@ -206,10 +210,11 @@ class Ledger(ProfitEvents):
                                         self.members(c), time))
 
     def converted(self, pair, w, time) -> None:
-        on = (w < self.N0).nonzero()[0]
-        if len(on):
-            self._conversions.append((pair.take(on), w.take(on), time.take(on)))
-            self._gather(len(on))
+        """Entering walkers `w` (of pairs `pair`) convert at `time` (the books
+        have left the referred ones out already)."""
+        if len(w):
+            self._conversions.append((pair, w, time))
+            self._gather(len(w))
 
     def _gather(self, count: int) -> None:
         self._gathered += count
