@@ -56,8 +56,8 @@ def test_batches_are_runs_and_members_per_batch_a_search(count):
     """Batches are runs of consecutive numbers of the drawn sizes; any sorted
     subset's members per batch (a flock's) are what counting labels gives."""
     ledger = _entering(count, 5 + count + 3)
-    bounds = ledger.enter(0, 0, 5, count)
-    sizes = np.diff(bounds)
+    bounds, sizes = ledger.enter(0, 0, 5, count)
+    assert np.array_equal(sizes, np.diff(bounds))
     assert bounds[0] == 5 and bounds[-1] == 5 + count and (sizes >= 0).all()
     assert np.array_equal(ledger.slot[5:5 + count], np.repeat(np.arange(BATCHES), sizes))
     assert np.array_equal(ledger.by_entry[0, 0, :, 0], sizes)
@@ -75,7 +75,7 @@ def test_batch_sizes_vary_as_a_prospect_drawn_at_random_would():
     of the entries' split). 4000 entries: the variance within 12% (4 of its
     standard errors) and the mean within 0.6 (6 of them)."""
     ledger = _entering(11, 1600)
-    sizes = np.array([np.diff(ledger.enter(0, 0, 0, 1600)) for _ in range(4000)])
+    sizes = np.array([ledger.enter(0, 0, 0, 1600)[1] for _ in range(4000)])
     assert abs(sizes.mean() - 100.0) < 0.6
     var = sizes.var(axis=0, ddof=1)
     assert np.all(np.abs(var / (1600 / 16 * 15 / 16) - 1.0) < 0.12), var

@@ -151,7 +151,8 @@ class Books:
         margin_value = gained.real
         acquisition = np.where(conv, gained.imag, both.imag)  # all the cost, unless converted
         if self.keep:
-            self.ledger.walks(self.eng.pair_of.take(code), who, both.real, both.imag,
+            self.ledger.walks(self.eng.pair_of.take(code), self.ledger.slot.take(who),
+                              both.real, both.imag,
                               margin_value, acquisition, conv)
             self.value[who] = both.real
             self.cost[who] = both.imag
@@ -159,8 +160,10 @@ class Books:
             self.acquisition[who] = acquisition
             self.end_step[who] = self.eng.tgt.take(code) if kind == ENDED else -1
             return
+        # (the ledger's slots of the walkers, not their numbers: a byte each)
         self.stopped.append((kind, code, both, margin_value, acquisition, conv,
-                             seen.take(sel) if seen is not None else None, who))
+                             seen.take(sel) if seen is not None else None,
+                             self.ledger.slot.take(who)))
 
     def close(self) -> None:
         """Sum the walks that stopped (summary mode) and the ledger."""

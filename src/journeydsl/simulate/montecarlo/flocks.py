@@ -66,10 +66,10 @@ class Flocks:
             s, c = int(s), int(c)
             if c:
                 books.starts[i, s] += c
-                bounds = books.ledger.enter(i, s, first_id, c)
+                bounds, batches = books.ledger.enter(i, s, first_id, c)
                 ids = np.arange(first_id, first_id + c, dtype=np.intp)
                 stack.append(Flock(ids, 2 * i * eng.S + eng.E_max + s, 0.0, False, 0j, 0j, 0,
-                                   bounds, batches=np.diff(bounds)))
+                                   bounds, batches=batches))
                 first_id += c
         while stack:
             flock = stack.pop()

@@ -93,16 +93,19 @@ class Ledger(ProfitEvents):
         self.profit_of_e = eng.gain.real - eng.money.imag  # a visit's, before discounting
         # the pool's visits: their discount factors summed by [batch, code]
         self._by_code = np.zeros((BATCHES, len(eng.tgt)))
+        # by slot (entry x BATCHES + batch): its batch's first cell of `_by_code`
+        self._batch_cell = (np.arange(E * BATCHES) % BATCHES) * len(eng.tgt)
 
     def salt(self, salt: int) -> None:
         """Seed the batches' own generator (run.py: from the run's seed)."""
         self._labels = np.random.default_rng(salt)
 
     # ---- entering
-    def enter(self, i: int, step: int, first_id: int, count: int) -> np.ndarray:
+    def enter(self, i: int, step: int, first_id: int,
+              count: int) -> tuple[np.ndarray, np.ndarray]:
         """`count` prospects of pair i numbered from first_id enter at `step`:
         returns their batches' bounds (prospect numbers: batch b is
-        bounds[b]..bounds[b+1]-1).
+        bounds[b]..bounds[b+1]-1) and sizes (how many in each batch).
 
         How many fall in each batch is drawn (multinomial, from a generator
         of the run's own salt, never the walk's stream); who falls in which
@@ -128,13 +131,16 @@ class Ledger(ProfitEvents):
         slots = np.arange(k * BATCHES, (k + 1) * BATCHES, dtype=self.slot.dtype)
         self.slot[first_id:first_id + count] = np.repeat(slots, per_batch)
         self.by_entry[i, k, :, 0] += per_batch
-        return bounds
+        return bounds, per_batch
 
     @staticmethod
     def per_batch(ids: np.ndarray, bounds: np.ndarray) -> np.ndarray:
         """How many of the entering prospects `ids` (sorted, all of one
         `enter`, whose batches' bounds are `bounds`) are in each batch."""
-        return np.diff(np.searchsorted(ids, bounds))
+        # (a slice difference, not np.diff: a flock step makes a few of
+        # these, and np.diff's Python-level checks cost more than the search)
+        at = ids.searchsorted(bounds)
+        return at[1:] - at[:-1]
 
     def entry(self, c) -> int:
         """The entry index of flock c's members."""
@@ -183,15 +189,12 @@ class Ledger(ProfitEvents):
                                 weight.take(on), a, log_q))
             self._gather(len(on))
 
-    def walks(self, pair, w, value, cost, margin_value, acquisition, cv) -> None:
-        """Entering walkers `w` (of pairs `pair`) stop with their totals."""
-        on = (w < self.N0).nonzero()[0]
-        parts = (pair, w, value, cost, margin_value, acquisition, cv)
-        if len(on) == len(w):
-            self._stops.append(parts)
-        elif len(on):
-            self._stops.append(tuple(x.take(on) for x in parts))
-        self._gather(len(on))
+    def walks(self, pair, slot, value, cost, margin_value, acquisition, cv) -> None:
+        """Entering walkers (of pairs `pair`, in slots `slot`: `self.slot` of
+        their numbers, taken by the books as they stop, a byte each, not
+        their numbers) stop with their totals."""
+        self._stops.append((pair, slot, value, cost, margin_value, acquisition, cv))
+        self._gather(len(slot))
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
         """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
@@ -206,10 +209,11 @@ class Ledger(ProfitEvents):
                                         self.members(c), time))
 
     def converted(self, pair, w, time) -> None:
-        on = (w < self.N0).nonzero()[0]
-        if len(on):
-            self._conversions.append((pair.take(on), w.take(on), time.take(on)))
-            self._gather(len(on))
+        """Entering walkers `w` (of pairs `pair`) convert at `time` (the books
+        have left the referred ones out already)."""
+        if len(w):
+            self._conversions.append((pair, w, time))
+            self._gather(len(w))
 
     def _gather(self, count: int) -> None:
         self._gathered += count
@@ -277,33 +281,37 @@ class Ledger(ProfitEvents):
         if places:
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
-            # margin x value (made money by step at `close`)
-            key, weight = _joined(places)
-            self._by_code.reshape(-1)[:] += np.bincount(key, weights=weight,
-                                                        minlength=self._by_code.size)
+            # margin x value (made money by step at `close`). The stays are
+            # added after the visits, in order (np.add.at), as one bincount
+            # of both joined would add them, without joining the visits'
+            key, weight = places[0]
+            sums = np.bincount(key, weights=weight, minlength=self._by_code.size)
+            for key, weight in places[1:]:
+                np.add.at(sums, key, weight)
+            self._by_code.reshape(-1)[:] += sums
         if self._stops:
-            pair, w, value, cost, margin_value, acquisition, cv = _joined(self._stops)
+            pair, slot, value, cost, margin_value, acquisition, cv = _joined(self._stops)
             self._stops = []
             profit = margin_value - cost
-            key = self._entry_key(pair, w)
-            self._entry_sums(key, [value, cost, profit, acquisition], 2)
+            key = pair * (self.E * BATCHES)  # (as `_entry_key`, the slots known)
+            key += slot
+            self._entry_sums(key, [(2, value), (3, cost), (4, profit), (5, acquisition)])
             # conversion and the converting walks' profit: only the converters
             # add to them (the others add zeros, which change no sum)
             converted = cv.nonzero()[0]
             if len(converted):
                 key = key.take(converted)
-                self._entry_sums(key, [None], 1)
-                self._entry_sums(key, [profit.take(converted) + acquisition.take(converted)], 6)
+                self._entry_sums(key, [(1, None),
+                                       (6, profit.take(converted) + acquisition.take(converted))])
         if self._conversions:
             pair, w, time = _joined(self._conversions)
             self._conversions = []
-            self._entry_sums(self._entry_key(pair, w), [time], 7)
+            self._entry_sums(self._entry_key(pair, w), [(7, time)])
         self._flush_flocks()
 
     def _code_key(self, slot: np.ndarray, e: np.ndarray) -> np.ndarray:
         """batch x codes + code: the cell of `_by_code` of visits by slot and code."""
-        key = (slot % BATCHES).astype(np.intp)
-        key *= len(self.place_of_e)
+        key = self._batch_cell.take(slot)
         key += e
         return key
 
@@ -353,15 +361,15 @@ class Ledger(ProfitEvents):
         key += self.slot.take(w)
         return key
 
-    def _entry_sums(self, key, cols: list[np.ndarray | None], first: int) -> None:
-        """Add per-walk columns `cols` to the by-entry columns from `first` on
-        (None: a column of ones, a count)."""
+    def _entry_sums(self, key, cols: list[tuple[int, np.ndarray | None]]) -> None:
+        """Add per-walk columns to the by-entry columns: `cols` are (by-entry
+        column, per-walk numbers; None: ones, a count), all by the one `key`."""
         cells = self.P * self.E * BATCHES
         flat = self.by_entry.reshape(cells, -1)
         key = spread(key)  # (a batch is a run of numbers: sums.py)
-        for c, col in enumerate(cols):
+        for c, col in cols:
             # a count is exact either way, and cheaper without weights
-            flat[:, first + c] += sum_by(key, col, cells)
+            flat[:, c] += sum_by(key, col, cells)
 
     def _place(self, key, value, cost, margin_value) -> None:
         size = self.place.shape[0] * BATCHES * self.n

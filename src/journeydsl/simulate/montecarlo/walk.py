@@ -266,9 +266,11 @@ class _Walk:
             new = eng.goal_e.take(e)
             new &= ~cv
             if new.any():
-                books.convert(w[new], e[new], t[new])
+                # (indexes found once, not a boolean mask per array)
+                at = new.nonzero()[0]
+                books.convert(w.take(at), e.take(at), t.take(at))
                 cv |= new
-                st.gain.imag[new] = st.money.imag[new]  # the cost before this goal visit
+                st.gain.imag[at] = st.money.imag.take(at)  # the cost before this goal visit
 
     def too_long(self, why: str) -> WalkTooLong:
         """The error for walks that cannot be finished, naming the loop where
