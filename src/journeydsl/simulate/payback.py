@@ -97,12 +97,23 @@ class Money(Protocol):
 
 def events_of(times: np.ndarray, money: np.ndarray) -> Events:
     """Events from the money of each arrival (times in seconds, unsorted)."""
+    return columns_of(times, money[:, None])[0]
+
+
+def columns_of(times: np.ndarray, money: np.ndarray) -> list[Events]:
+    """`events_of` for several walks' money (columns) at the same arrivals
+    (the times sorted once for all of them)."""
     if not len(times):
-        return Events(np.zeros(0), np.zeros(0), 0.0, 0.0)
+        return [Events(np.zeros(0), np.zeros(0), 0.0, 0.0) for _ in range(money.shape[1])]
     unique, where = np.unique(times, return_inverse=True)
-    gains = np.bincount(where, weights=money, minlength=len(unique))
-    return Events(unique / DAY, gains, float(-money[money < 0].sum()),
-                  float(money[money > 0].sum()))
+    days = unique / DAY
+    out = []
+    for j in range(money.shape[1]):
+        column = money[:, j]
+        gains = np.bincount(where, weights=column, minlength=len(unique))
+        out.append(Events(days, gains, float(-column[column < 0].sum()),
+                          float(column[column > 0].sum())))
+    return out
 
 
 class Settled:
@@ -208,10 +219,9 @@ class Walks:
                 parts_t.append(series.t)
                 parts_m.append(series.x * (p * _discount(series.t, daily))[:, None])
         if parts_t:
-            times, money = np.concatenate(parts_t), np.concatenate(parts_m)
-            found = [events_of(times, money[:, j]) for j in range(columns)]
+            found = columns_of(np.concatenate(parts_t), np.concatenate(parts_m))
         else:
-            found = [events_of(np.zeros(0, np.int64), np.zeros(0)) for _ in range(columns)]
+            found = columns_of(np.zeros(0, np.int64), np.zeros((0, columns)))
         self._cache = (until_days, found)
         return found
 
