@@ -25,6 +25,7 @@ The exact engine, levers and attribution use `LU`; the checks use
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -156,17 +157,14 @@ class LU:
         if not n:
             return
         if n <= DENSE_LIMIT:
-            m = np.zeros((n, n))
-            np.add.at(m, (np.asarray(row, np.int64), np.asarray(col, np.int64)),
-                      np.asarray(val, float))
-            order = self.order if pos is not None else np.arange(n)
-            m = m[np.ix_(order, order)]
-            inverse = _gth_inverse(m)
-            if inverse is None:  # not a sub-stochastic matrix (a test's negative rate)
-                inverse = np.linalg.inv(np.eye(n) - m)
-            back = np.empty(n, np.int64)
-            back[order] = np.arange(n)
-            self.inverse = inverse[np.ix_(back, back)]
+            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+            val = np.asarray(val, float)
+            if n > _REMEMBERED_SIZE:
+                self.inverse = _dense_inverse(n, row, col, val, pos)
+            else:
+                self.inverse = _remembered_inverse(
+                    n, row.tobytes(), col.tobytes(), val.tobytes(),
+                    None if pos is None else np.asarray(pos, np.int64).tobytes())
             return
         from scipy import sparse
         from scipy.sparse.linalg import splu
@@ -244,6 +242,45 @@ def unit_columns(n: int, columns: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Dense systems up to this many states have their inverses remembered (by
+#: the bytes of their moves), and how many of them (at most 1024 x 48^2
+#: doubles, 19 MB; a 12-step journey's take 1.2 kB each): the exact engine
+#: over a `per customer` rate solves a chain per quadrature point, and the
+#: systems the drawn rate does not enter (the steps before the goal, a
+#: stage's loop...) are the same at every point (half of the LUs of the
+#: domain_registrar example's attribution are such repeats).
+_REMEMBERED_SIZE = 48
+_REMEMBERED = 1024
+
+
+def _dense_inverse(n: int, row: np.ndarray, col: np.ndarray, val: np.ndarray,
+                   pos: np.ndarray | None) -> np.ndarray:
+    """(I - M)^-1 of a small system, by `_gth_inverse` in the block order
+    `pos` (if any)."""
+    m = np.zeros((n, n))
+    np.add.at(m, (row, col), val)
+    order = np.argsort(pos) if pos is not None else np.arange(n)
+    m = m[np.ix_(order, order)]
+    inverse = _gth_inverse(m)
+    if inverse is None:  # not a sub-stochastic matrix (a test's negative rate)
+        inverse = np.linalg.inv(np.eye(n) - m)
+    back = np.empty(n, np.int64)
+    back[order] = np.arange(n)
+    return inverse[np.ix_(back, back)]
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _remembered_inverse(n: int, row: bytes, col: bytes, val: bytes,
+                        pos: bytes | None) -> np.ndarray:
+    """`_dense_inverse`, remembered (read-only: shared by the LUs of the
+    same system)."""
+    inverse = _dense_inverse(n, np.frombuffer(row, np.int64), np.frombuffer(col, np.int64),
+                             np.frombuffer(val), None if pos is None else
+                             np.frombuffer(pos, np.int64))
+    inverse.flags.writeable = False
+    return inverse
+
+
 def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
     """(I - M)^-1 for a sub-stochastic M (M >= 0, rows summing to at most 1),
     to the last digits of every entry, however small: Gaussian elimination
@@ -265,29 +302,61 @@ def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
     exit_ = np.maximum(exit_, 0.0)
     pivot = np.empty(n)
     lower = np.zeros((n, n))  # multipliers M'[i, k] / pivot[k], i > k
+    # A small matrix is eliminated on all the rows below the pivot at once:
+    # a row without a multiplier adds exact zeros (as in `gth_inverses`),
+    # cheaper than finding the others (not with a non-finite entry, where
+    # 0 x inf would not be 0).
+    every_row = n <= _REMEMBERED_SIZE and bool(np.isfinite(exit_).all())
     for k in range(n):
         pivot[k] = exit_[k] + m[k, k + 1:].sum()
         if pivot[k] <= 0:
             return None  # a closed loop: no inverse
+        if every_row:
+            f = m[k + 1:, k] / pivot[k]
+            lower[k + 1:, k] = f
+            m[k + 1:, k + 1:] += f[:, None] * m[k, k + 1:]
+            exit_[k + 1:] += f * exit_[k]
+            continue
         below = k + 1 + np.flatnonzero(m[k + 1:, k])
         if len(below):
             f = m[below, k] / pivot[k]
             lower[below, k] = f
-            m[np.ix_(below, np.arange(k + 1, n))] += np.outer(f, m[k, k + 1:])
+            # (the rows below k that have a multiplier: elementwise, as an outer product)
+            m[below, k + 1:] += f[:, None] * m[k, k + 1:]
             exit_[below] += f * exit_[k]
     upper = np.triu(m, 1)
+    # The substitutions visit only the rows with a coefficient, found at
+    # once (not a search per row). A sum of one product is that product
+    # (a row times a scalar); a sum of more is the same BLAS product as
+    # ever, so every entry keeps its last digits.
     x = np.eye(n)  # forward: b'_i = b_i + sum_k lower[i, k] b'_k
-    for i in range(1, n):
-        cols = np.flatnonzero(lower[i, :i])
-        if len(cols):
+    for i, cols in _row_coefficients(lower):
+        if len(cols) == 1:
+            x[i] += lower[i, cols[0]] * x[cols[0]]
+        else:
             x[i] += lower[i, cols] @ x[cols]
+    terms = dict(_row_coefficients(upper))
     for k in range(n - 1, -1, -1):  # back: x_k = (b'_k + sum_j upper[k, j] x_j) / pivot_k
-        cols = k + 1 + np.flatnonzero(upper[k, k + 1:])
-        if len(cols):
-            x[k] += upper[k, cols] @ x[cols]
+        back = terms.get(k)
+        if back is not None:
+            if len(back) == 1:
+                x[k] += upper[k, back[0]] * x[back[0]]
+            else:
+                x[k] += upper[k, back] @ x[back]
         x[k] /= pivot[k]
     return x
 
+
+def _row_coefficients(a: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(row, the columns of its nonzero entries, ascending) for each row of
+    `a` with any, in row order."""
+    rows, cols = np.nonzero(a)
+    if not len(rows):
+        return []
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.append(starts[1:], len(rows))
+    return [(row, cols[a_:b_]) for row, a_, b_ in
+            zip(rows[starts].tolist(), starts.tolist(), ends.tolist())]
 
 
 def gth_inverses(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
