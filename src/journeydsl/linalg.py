@@ -58,7 +58,15 @@ def components(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarra
 
         m = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(n, n))
         return connected_components(m, directed=True, connection="strong")
-    return _tarjan(n, row, col)
+    count, labels = _remembered_tarjan(n, row.tobytes(), col.tobytes())
+    return count, labels.copy()
+
+
+@lru_cache(maxsize=1024)
+def _remembered_tarjan(n: int, row: bytes, col: bytes) -> tuple[int, np.ndarray]:
+    """`_tarjan`, remembered by the edges' bytes: the quadrature points of a
+    `per customer` rate (mixture.py) solve chains of one structure."""
+    return _tarjan(n, np.frombuffer(row, np.int64), np.frombuffer(col, np.int64))
 
 
 def _tarjan(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarray]:
@@ -353,10 +361,13 @@ def _row_coefficients(a: np.ndarray) -> list[tuple[int, np.ndarray]]:
     rows, cols = np.nonzero(a)
     if not len(rows):
         return []
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    ends = np.append(starts[1:], len(rows))
-    return [(row, cols[a_:b_]) for row, a_, b_ in
-            zip(rows[starts].tolist(), starts.tolist(), ends.tolist())]
+    counts = np.bincount(rows, minlength=len(a)).tolist()
+    out, end = [], 0
+    for row, count in enumerate(counts):
+        if count:
+            out.append((row, cols[end:end + count]))
+            end += count
+    return out
 
 
 def gth_inverses(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
