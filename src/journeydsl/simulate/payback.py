@@ -185,9 +185,10 @@ class Walks:
         self.least = np.full((len(ahead), len(starts)), np.inf)
         np.divide(PRUNE * stake[None, :], ahead[:, None], out=self.least,
                   where=ahead[:, None] > 0)
-        self.hopeless = ~np.isfinite(self.least).any(axis=1)  # no money ahead at all
-        # the steps whose visits change F, with what each visit brings
-        self.earning = [(s, float(per_visit[s])) for s in np.flatnonzero(per_visit).tolist()]
+        # per step: no money ahead at all
+        self.hopeless: list[bool] = (~np.isfinite(self.least).any(axis=1)).tolist()
+        # what a visit of each step brings (F changes at the visits of those with any)
+        self.per_visit: list[float] = np.asarray(per_visit, float).tolist()
         self._cache: tuple[float, list[Events]] | None = None
 
     def events(self, until_days: float) -> list[Events]:
@@ -204,8 +205,10 @@ class Walks:
             inputs[s] = Series(np.zeros(1, np.int64), amounts) if inputs[s].x.ndim == 1 \
                 else Series(inputs[s].t, inputs[s].x + amounts)
         least, hopeless, daily = self.least, self.hopeless, self.daily
+        reached: list[int] = []  # (a few hundred of a large journey's steps)
 
         def keep(state: int, series: Series) -> Series:
+            reached.append(state)
             if hopeless[state]:
                 return Series()
             big = (np.abs(series.x) * _discount(series.t, daily)[:, None] > least[state]).any(1)
@@ -213,9 +216,10 @@ class Walks:
 
         arrivals = propagate(net, inputs, keep)
         parts_t, parts_m = [], []
-        for state, p in self.earning:
+        for state in sorted(reached):  # (in step order: the sums' order)
+            p = self.per_visit[state]
             series = arrivals[state]
-            if len(series.t):
+            if p != 0 and len(series.t):
                 parts_t.append(series.t)
                 parts_m.append(series.x * (p * _discount(series.t, daily))[:, None])
         if parts_t:

@@ -172,17 +172,21 @@ def _push(net: Network, members: list[int], out: list[Series], pending_t, pendin
         t = series.t
         if not len(t):
             continue
-        last = t[-1]
+        x, size, last = series.x, len(t), int(t[-1])
         for e in range(start[state], start[state + 1]):
             target, delay = targets[e], delays[e]
             # times are sorted: those arriving before the horizon are a prefix
-            cut = len(t) if last + delay < horizon else int(np.searchsorted(
+            cut = size if last + delay < horizon else int(np.searchsorted(
                 t, horizon - delay, side="left"))
             if cut:
                 if not pending_t[target]:
                     heapq.heappush(todo, rank[target])
-                pending_t[target].append(t[:cut] + delay)
-                pending_x[target].append(series.x[:cut] * weights[e])
+                if cut == size:
+                    pending_t[target].append(t + delay)
+                    pending_x[target].append(x * weights[e])
+                else:
+                    pending_t[target].append(t[:cut] + delay)
+                    pending_x[target].append(x[:cut] * weights[e])
 
 
 __all__ = ["EVENT_BUDGET", "TAIL", "Network", "Series", "TooManyEvents", "merge", "nothing",
