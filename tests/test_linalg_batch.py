@@ -1,4 +1,4 @@
-"""`linalg.gth_inverses` inverts many small blocks at once and must give,
+"""`gth.gth_inverses` inverts many small blocks at once and must give,
 bit for bit, what `_gth_inverse` gives each block (the levers' and
 attribution's goldens are byte-for-byte; a batched elimination that summed
 differently would move their last digits), and must refuse the blocks
@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from journeydsl.linalg import _gth_inverse, gth_inverses
+from journeydsl.gth import gth_inverse as _gth_inverse
+from journeydsl.gth import gth_inverses
 
 
 def _blocks(rng: np.random.Generator, count: int, n: int, density: float) -> np.ndarray:
@@ -79,14 +80,15 @@ def test_levers_of_batched_loops_equal_those_of_loops_one_by_one(options, monkey
 
 
 def test_remembered_dense_inverses_are_shared_read_only_and_equal_fresh_ones():
-    from journeydsl.linalg import LU, _dense_inverse
+    from journeydsl.gth import dense_inverse
+    from journeydsl.linalg import LU
 
     row, col = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 0])
     val = np.array([0.5, 0.2, 0.3, 1e-12])
     pos = np.array([2, 0, 1])
     first, again = LU(3, row, col, val, pos), LU(3, row.copy(), col.copy(), val.copy(), pos)
     assert first.inverse is again.inverse  # one system, inverted once
-    assert np.array_equal(first.inverse, _dense_inverse(3, row, col, val, pos))
+    assert np.array_equal(first.inverse, dense_inverse(3, row, col, val, pos))
     with pytest.raises(ValueError):
         first.inverse[0, 0] = 0.0
     other = LU(3, row, col, val * 0.5, pos)  # another system: its own inverse
