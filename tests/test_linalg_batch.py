@@ -1,4 +1,4 @@
-"""`linalg.gth_inverses` inverts many small blocks at once and must give,
+"""`gth.gth_inverses` inverts many small blocks at once and must give,
 bit for bit, what `_gth_inverse` gives each block (the levers' and
 attribution's goldens are byte-for-byte; a batched elimination that summed
 differently would move their last digits), and must refuse the blocks
@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from journeydsl.linalg import _gth_inverse, gth_inverses
+from journeydsl.gth import gth_inverse as _gth_inverse
+from journeydsl.gth import gth_inverses
 
 
 def _blocks(rng: np.random.Generator, count: int, n: int, density: float) -> np.ndarray:
@@ -22,7 +23,7 @@ def _blocks(rng: np.random.Generator, count: int, n: int, density: float) -> np.
     return np.where(rows > 0, m / np.maximum(rows, 1e-300) * scale, m)
 
 
-@pytest.mark.parametrize("n", range(1, 13))
+@pytest.mark.parametrize("n", [*range(1, 13), 49, 60])  # (over 48: the row-by-row elimination)
 def test_batched_inverses_equal_the_single_ones_bit_for_bit(n):
     rng = np.random.default_rng(n)
     for density in (0.2, 0.5, 0.9):
@@ -76,3 +77,19 @@ def test_levers_of_batched_loops_equal_those_of_loops_one_by_one(options, monkey
     one_by_one = levers(journey)
     assert [tuple(x) for x in batched] == [tuple(x) for x in one_by_one]
     assert sum(x.movable for x in batched) > 100
+
+
+def test_remembered_dense_inverses_are_shared_read_only_and_equal_fresh_ones():
+    from journeydsl.gth import dense_inverse
+    from journeydsl.linalg import LU
+
+    row, col = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 0])
+    val = np.array([0.5, 0.2, 0.3, 1e-12])
+    pos = np.array([2, 0, 1])
+    first, again = LU(3, row, col, val, pos), LU(3, row.copy(), col.copy(), val.copy(), pos)
+    assert first.inverse is again.inverse  # one system, inverted once
+    assert np.array_equal(first.inverse, dense_inverse(3, row, col, val, pos))
+    with pytest.raises(ValueError):
+        first.inverse[0, 0] = 0.0
+    other = LU(3, row, col, val * 0.5, pos)  # another system: its own inverse
+    assert not np.array_equal(other.inverse, first.inverse)

@@ -25,9 +25,12 @@ The exact engine, levers and attribution use `LU`; the checks use
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .gth import dense_inverse
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -57,7 +60,15 @@ def components(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarra
 
         m = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(n, n))
         return connected_components(m, directed=True, connection="strong")
-    return _tarjan(n, row, col)
+    count, labels = _remembered_tarjan(n, row.tobytes(), col.tobytes())
+    return count, labels.copy()
+
+
+@lru_cache(maxsize=1024)
+def _remembered_tarjan(n: int, row: bytes, col: bytes) -> tuple[int, np.ndarray]:
+    """`_tarjan`, remembered by the edges' bytes: the quadrature points of a
+    `per customer` rate (mixture.py) solve chains of one structure."""
+    return _tarjan(n, np.frombuffer(row, np.int64), np.frombuffer(col, np.int64))
 
 
 def _tarjan(n: int, row: np.ndarray, col: np.ndarray) -> tuple[int, np.ndarray]:
@@ -156,17 +167,9 @@ class LU:
         if not n:
             return
         if n <= DENSE_LIMIT:
-            m = np.zeros((n, n))
-            np.add.at(m, (np.asarray(row, np.int64), np.asarray(col, np.int64)),
-                      np.asarray(val, float))
-            order = self.order if pos is not None else np.arange(n)
-            m = m[np.ix_(order, order)]
-            inverse = _gth_inverse(m)
-            if inverse is None:  # not a sub-stochastic matrix (a test's negative rate)
-                inverse = np.linalg.inv(np.eye(n) - m)
-            back = np.empty(n, np.int64)
-            back[order] = np.arange(n)
-            self.inverse = inverse[np.ix_(back, back)]
+            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+            val = np.asarray(val, float)
+            self.inverse = dense_inverse(n, row, col, val, pos)
             return
         from scipy import sparse
         from scipy.sparse.linalg import splu
@@ -243,105 +246,6 @@ def unit_columns(n: int, columns: np.ndarray) -> np.ndarray:
     out[columns, np.arange(len(columns))] = 1.0
     return out
 
-
-def _gth_inverse(m: np.ndarray) -> np.ndarray | None:
-    """(I - M)^-1 for a sub-stochastic M (M >= 0, rows summing to at most 1),
-    to the last digits of every entry, however small: Gaussian elimination
-    in the Grassmann-Taksar-Heyman form. Each pivot 1 - M'[k, k] is taken
-    as what leaves k (its exit plus its moves to the states not yet
-    eliminated), a sum, never a difference; so every operation adds
-    non-negative numbers, and a path through a 1e-12 rate inside a loop
-    keeps its relative digits (pivoting LU leaves absolute noise of 1e-17
-    there, and an entry with no path is exactly 0). In a block order the
-    eliminations touch only the rows of the pivot's own loop. None when M
-    has a negative entry or a row summing above 1."""
-    n = len(m)
-    if (m < 0).any():
-        return None
-    exit_ = 1.0 - m.sum(axis=1)
-    if exit_.min() < -1e-12:
-        return None
-    m = m.copy()
-    exit_ = np.maximum(exit_, 0.0)
-    pivot = np.empty(n)
-    lower = np.zeros((n, n))  # multipliers M'[i, k] / pivot[k], i > k
-    for k in range(n):
-        pivot[k] = exit_[k] + m[k, k + 1:].sum()
-        if pivot[k] <= 0:
-            return None  # a closed loop: no inverse
-        below = k + 1 + np.flatnonzero(m[k + 1:, k])
-        if len(below):
-            f = m[below, k] / pivot[k]
-            lower[below, k] = f
-            m[np.ix_(below, np.arange(k + 1, n))] += np.outer(f, m[k, k + 1:])
-            exit_[below] += f * exit_[k]
-    upper = np.triu(m, 1)
-    x = np.eye(n)  # forward: b'_i = b_i + sum_k lower[i, k] b'_k
-    for i in range(1, n):
-        cols = np.flatnonzero(lower[i, :i])
-        if len(cols):
-            x[i] += lower[i, cols] @ x[cols]
-    for k in range(n - 1, -1, -1):  # back: x_k = (b'_k + sum_j upper[k, j] x_j) / pivot_k
-        cols = k + 1 + np.flatnonzero(upper[k, k + 1:])
-        if len(cols):
-            x[k] += upper[k, cols] @ x[cols]
-        x[k] /= pivot[k]
-    return x
-
-
-
-def gth_inverses(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`_gth_inverse` of many blocks of one size at once: m is (B, n, n);
-    returns the (B, n, n) inverses and, per block, whether it has one (False
-    where `_gth_inverse` returns None, or an entry is not finite: the caller
-    takes those blocks one by one).
-
-    Every block gets the same floating-point operations as from
-    `_gth_inverse`, bit for bit (tests/test_linalg_batch.py): the
-    elimination runs on all rows, a row without a multiplier adding exact
-    zeros; a substitution sum of one product is that product, however it is
-    summed; sums of two or more are left to the same BLAS call as there (its
-    kernel's order of the sum depends on the shapes and the memory it is
-    given), one block at a time."""
-    count, n, _ = m.shape
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ok = ~(m < 0).any(axis=(1, 2))
-        exit_ = 1.0 - m.sum(axis=2)
-        ok &= exit_.min(axis=1, initial=np.inf) >= -1e-12
-        m = m.copy()
-        exit_ = np.maximum(exit_, 0.0)
-        pivot = np.empty((count, n))
-        lower = np.zeros((count, n, n))
-        for k in range(n):
-            pivot[:, k] = exit_[:, k] + m[:, k, k + 1:].sum(axis=1)
-            ok &= pivot[:, k] > 0
-            f = m[:, k + 1:, k] / pivot[:, k, None]
-            lower[:, k + 1:, k] = f
-            m[:, k + 1:, k + 1:] += f[:, :, None] * m[:, None, k, k + 1:]
-            exit_[:, k + 1:] += f * exit_[:, k, None]
-        upper = np.triu(m, 1)
-        x = np.broadcast_to(np.eye(n), (count, n, n)).copy()
-        for i in range(1, n):
-            _add_products(x, i, lower[:, i, :i], 0)
-        for k in range(n - 1, -1, -1):
-            _add_products(x, k, upper[:, k, k + 1:], k + 1)
-            x[:, k] /= pivot[:, k, None]
-    ok &= np.isfinite(x).all(axis=(1, 2))
-    return x, ok
-
-
-def _add_products(x: np.ndarray, i: int, coef: np.ndarray, offset: int) -> None:
-    """x[b, i] += coef[b, cols] @ x[b, offset + cols] for every block b, cols
-    where its coefficients are not zero (as `_gth_inverse` sums them)."""
-    nonzero = coef != 0
-    count = nonzero.sum(axis=1)
-    single = np.flatnonzero(count == 1)
-    if len(single):  # one product: exact whichever way it is summed
-        col = np.argmax(nonzero[single], axis=1)
-        x[single, i] += coef[single, col][:, None] * x[single, offset + col]
-    for b in np.flatnonzero(count > 1).tolist():
-        cols = np.flatnonzero(nonzero[b])
-        x[b, i] += coef[b, cols] @ x[b, offset + cols]
 
 def subsystem(keep: np.ndarray, row, col, val, pos):
     """The moves among the steps in `keep`, renumbered, and their block order."""

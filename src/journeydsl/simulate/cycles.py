@@ -77,6 +77,9 @@ def component(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Ser
     together = _columns_on_lattice(net, group, pending_t, pending_x)
     if together is not None:
         return together
+    renewed = _renewal_columns(net, group, pending_t, pending_x)
+    if renewed is not None:
+        return renewed
     columns = parts[0].shape[1]
     found = []
     for j in range(columns):
@@ -119,6 +122,53 @@ def _columns_on_lattice(net: Network, group: np.ndarray, pending_t, pending_x
         for s in members:
             pending_t[s] = pending_x[s] = []
     return found
+
+
+def _renewal_columns(net: Network, group: np.ndarray, pending_t, pending_x
+                     ) -> list[Series] | None:
+    """Several walks' amounts (columns) at a state with a loop onto itself:
+    with a delay, the geometric filter of `_geometric` with a row per
+    residue and walk, all walks at once (the same sums as a walk at a time:
+    the filter runs along each row alone); an instant one, closed at once.
+    None (nothing consumed) for another loop, or inputs at too many residues
+    for one lattice."""
+    loop = _loop(net, group)
+    if len(group) != 1 or len(loop.src) != 1 or not (loop.d[0] > 0 or loop.w[0] < 1):
+        return None
+    s = int(group[0])
+    w, d, horizon = float(loop.w[0]), int(loop.d[0]), net.horizon
+    # the input: its times and a row of amounts per time (walks side by side)
+    first = pending_t[s][0]
+    if len(pending_t[s]) == 1 and (len(first) < 2 or bool((first[1:] > first[:-1]).all())):
+        t, x = first, pending_x[s][0]  # one part, sorted and unique (a shift)
+    else:
+        t, where = np.unique(np.concatenate(pending_t[s]), return_inverse=True)
+        parts = np.concatenate(pending_x[s])
+        x = np.zeros((len(t), parts.shape[1]))
+        for j in range(parts.shape[1]):  # (the per-walk table's bincount, walk by walk)
+            x[:, j] = np.bincount(where, weights=parts[:, j], minlength=len(t))
+    if not len(t):
+        pending_t[s] = pending_x[s] = []
+        return [Series()]
+    if d == 0:  # an instant loop: closed at once
+        pending_t[s] = pending_x[s] = []
+        return [Series(t, x / (1.0 - w))]
+    residues, which = np.unique(t % d, return_inverse=True)
+    length = min(int((horizon - 1) // d) + 1, int(t.max() // d) + _laps(w) + 1)
+    walks = x.shape[1]
+    if len(residues) * walks * length > LATTICE_CELLS:
+        return None
+    pending_t[s] = pending_x[s] = []
+    lattice = np.zeros((len(residues), walks, length))
+    lattice[which, :, t // d] = x
+    y = _filter(lattice.reshape(len(residues) * walks, length), w).reshape(lattice.shape)
+    at = residues[:, None] + d * np.arange(length)[None, :]  # residues x lattice times
+    nonzero = y != 0
+    live = nonzero.any(axis=1) & (at < horizon)  # [residue, instant]
+    times = at[live]
+    amounts = np.where(nonzero, y, 0.0).transpose(0, 2, 1)[live]  # (a walk's 0s as 0.0)
+    order = np.argsort(times, kind="stable")  # (residues' times are all distinct)
+    return [Series(times[order], amounts[order])]
 
 
 def _component_of_one(net: Network, group: np.ndarray, pending_t, pending_x) -> list[Series]:

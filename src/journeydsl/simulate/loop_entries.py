@@ -174,7 +174,7 @@ class _Blocks:
     def _inverses(self, k: int, group: np.ndarray, members: np.ndarray):
         """(I - M)^-1 and (I - Md)^-1 of each component in `group`, and
         whether it has them; from `shared` when another LoopEntries made them."""
-        from ..linalg import gth_inverses
+        from ..gth import gth_inverses
 
         loops, local = self.loops, self.local
         count = len(group)
@@ -265,7 +265,7 @@ def _small_return_visits(labels, sizes, row, col, val, out) -> np.ndarray:
     """`return_visits` of the components of 2 to SMALL_LOOP steps (moves
     row -> col inside them), written into `out`; returns, per component,
     whether it is left to do (larger, or no GTH inverse: a negative rate)."""
-    from ..linalg import gth_inverses
+    from ..gth import gth_inverses
 
     rest = sizes > 1
     order = np.argsort(labels, kind="stable")  # each component's steps, in step order

@@ -97,12 +97,23 @@ class Money(Protocol):
 
 def events_of(times: np.ndarray, money: np.ndarray) -> Events:
     """Events from the money of each arrival (times in seconds, unsorted)."""
+    return columns_of(times, money[:, None])[0]
+
+
+def columns_of(times: np.ndarray, money: np.ndarray) -> list[Events]:
+    """`events_of` for several walks' money (columns) at the same arrivals
+    (the times sorted once for all of them)."""
     if not len(times):
-        return Events(np.zeros(0), np.zeros(0), 0.0, 0.0)
+        return [Events(np.zeros(0), np.zeros(0), 0.0, 0.0) for _ in range(money.shape[1])]
     unique, where = np.unique(times, return_inverse=True)
-    gains = np.bincount(where, weights=money, minlength=len(unique))
-    return Events(unique / DAY, gains, float(-money[money < 0].sum()),
-                  float(money[money > 0].sum()))
+    days = unique / DAY
+    out = []
+    for j in range(money.shape[1]):
+        column = money[:, j]
+        gains = np.bincount(where, weights=column, minlength=len(unique))
+        out.append(Events(days, gains, float(-column[column < 0].sum()),
+                          float(column[column > 0].sum())))
+    return out
 
 
 class Settled:
@@ -174,9 +185,10 @@ class Walks:
         self.least = np.full((len(ahead), len(starts)), np.inf)
         np.divide(PRUNE * stake[None, :], ahead[:, None], out=self.least,
                   where=ahead[:, None] > 0)
-        self.hopeless = ~np.isfinite(self.least).any(axis=1)  # no money ahead at all
-        # the steps whose visits change F, with what each visit brings
-        self.earning = [(s, float(per_visit[s])) for s in np.flatnonzero(per_visit).tolist()]
+        # per step: no money ahead at all
+        self.hopeless: list[bool] = (~np.isfinite(self.least).any(axis=1)).tolist()
+        # what a visit of each step brings (F changes at the visits of those with any)
+        self.per_visit: list[float] = np.asarray(per_visit, float).tolist()
         self._cache: tuple[float, list[Events]] | None = None
 
     def events(self, until_days: float) -> list[Events]:
@@ -193,8 +205,10 @@ class Walks:
             inputs[s] = Series(np.zeros(1, np.int64), amounts) if inputs[s].x.ndim == 1 \
                 else Series(inputs[s].t, inputs[s].x + amounts)
         least, hopeless, daily = self.least, self.hopeless, self.daily
+        reached: list[int] = []  # (a few hundred of a large journey's steps)
 
         def keep(state: int, series: Series) -> Series:
+            reached.append(state)
             if hopeless[state]:
                 return Series()
             big = (np.abs(series.x) * _discount(series.t, daily)[:, None] > least[state]).any(1)
@@ -202,16 +216,16 @@ class Walks:
 
         arrivals = propagate(net, inputs, keep)
         parts_t, parts_m = [], []
-        for state, p in self.earning:
+        for state in sorted(reached):  # (in step order: the sums' order)
+            p = self.per_visit[state]
             series = arrivals[state]
-            if len(series.t):
+            if p != 0 and len(series.t):
                 parts_t.append(series.t)
                 parts_m.append(series.x * (p * _discount(series.t, daily))[:, None])
         if parts_t:
-            times, money = np.concatenate(parts_t), np.concatenate(parts_m)
-            found = [events_of(times, money[:, j]) for j in range(columns)]
+            found = columns_of(np.concatenate(parts_t), np.concatenate(parts_m))
         else:
-            found = [events_of(np.zeros(0, np.int64), np.zeros(0)) for _ in range(columns)]
+            found = columns_of(np.zeros(0, np.int64), np.zeros((0, columns)))
         self._cache = (until_days, found)
         return found
 

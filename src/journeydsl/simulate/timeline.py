@@ -30,6 +30,7 @@ component are closed over them with (I - Z)^-1.
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,31 +60,48 @@ class Network:
         # labels are reverse topological: the largest label goes first
         order = np.argsort(-labels, kind="stable")
         starts = np.searchsorted(-labels[order], np.arange(-(count - 1), 1))
-        self.groups = [order[a:b] for a, b in zip(starts, list(starts[1:]) + [self.size])]
+        ends = np.append(starts[1:], self.size)
         self.label = labels
         inside = labels[self.src] == labels[self.dst]
         self.inside = inside
         by_src = np.argsort(self.src, kind="stable")
         self.out_start = np.searchsorted(self.src[by_src], np.arange(self.size + 1))
         self.by_src = by_src
+        # Everything below is made with array operations, not a Python step
+        # per state or edge: a propagation from a few entries reaches a few
+        # hundred of a 5,000-step journey's states (the payback's first look)
+        # and must not pay for all of them (nor leave thousands of small
+        # lists and tuples for the garbage collector).
+        self._order = order
+        self._order_list: list[int] = order.tolist()
+        self._starts: list[int] = starts.tolist()
+        self._ends: list[int] = ends.tolist()
         # per group: its one state when it is a state without a loop onto
-        # itself (arrivals are what flows in), else -1; and its states
+        # itself (arrivals are what flows in), else -1
         looped = np.zeros(self.size, bool)
         looped[self.src[self.src == self.dst]] = True
-        self.plain = [int(g[0]) if len(g) == 1 and not looped[g[0]] else -1
-                      for g in self.groups]
-        self.members = [g.tolist() for g in self.groups]
-        rank = np.empty(self.size, np.int64)
-        for g, group in enumerate(self.groups):
-            rank[group] = g
-        self.rank: list[int] = rank.tolist()  # each state's group, in topological order
+        first = order[np.minimum(starts, self.size - 1)] if self.size else order
+        single = (ends - starts == 1) & ~looped[first]
+        self.plain: list[int] = np.where(single, first, -1).tolist()
+        # each state's group, in topological order (group g has label count - 1 - g)
+        self.rank: list[int] = (count - 1 - np.asarray(labels, np.int64)).tolist()
         self.loops: dict[int, _Loop] = {}  # each component's structure, on first use
-        # per state: its moves out of its group, as (target, delay, weight)
-        self.leaving: list[list[tuple[int, int, float]]] = [[] for _ in range(self.size)]
-        out = ~inside
-        for s, d, q, w in zip(self.src[out].tolist(), self.dst[out].tolist(),
-                              self.delay[out].tolist(), self.weight[out].tolist()):
-            self.leaving[s].append((d, q, w))
+        # per state: its moves out of its group (targets, delays, weights),
+        # edges leave_start[s]:leave_start[s + 1] of flat lists, in edge order
+        out = by_src[~inside[by_src]]
+        self.leave_start: list[int] = np.searchsorted(
+            self.src[out], np.arange(self.size + 1)).tolist()
+        self.leave_dst: list[int] = self.dst[out].tolist()
+        self.leave_delay: list[int] = self.delay[out].tolist()
+        self.leave_weight: list[float] = self.weight[out].tolist()
+
+    def group(self, g: int) -> np.ndarray:
+        """The states of group g (topological order)."""
+        return self._order[self._starts[g]:self._ends[g]]
+
+    def members(self, g: int) -> list[int]:
+        """The states of group g, as a list."""
+        return self._order_list[self._starts[g]:self._ends[g]]
 
 
 #: Which of a state's arrivals to follow: (state, its arrivals) -> the kept part.
@@ -98,8 +116,10 @@ def propagate(net: Network, inputs: list[Series], keep: Keep | None = None) -> l
     component is done) are replaced by what `keep` returns before anything
     reads them, so what it drops is neither reported nor pushed on (the
     payback's bounded pruning of amounts too small to matter, payback.py)."""
-    pending_t: list[list[np.ndarray]] = [[] for _ in range(net.size)]
-    pending_x: list[list[np.ndarray]] = [[] for _ in range(net.size)]
+    # what has arrived at each state and is not merged yet (only at the
+    # states reached: no list per state of a large journey)
+    pending_t: defaultdict[int, list[np.ndarray]] = defaultdict(list)
+    pending_x: defaultdict[int, list[np.ndarray]] = defaultdict(list)
     # the groups something arrives at, in topological order (a heap of their
     # ranks): the cost follows the states walks reach, not the journey's size
     rank = net.rank
@@ -117,17 +137,16 @@ def propagate(net: Network, inputs: list[Series], keep: Keep | None = None) -> l
         if g == last:
             continue  # (pushed once per arriving part)
         last = g
-        group, state, members = net.groups[g], net.plain[g], net.members[g]
+        state, members = net.plain[g], net.members(g)
         if state >= 0:
-            arrived = merge(pending_t[state], pending_x[state])
-            pending_t[state] = pending_x[state] = []
+            arrived = merge(pending_t.pop(state), pending_x.pop(state))
             if keep is not None and len(arrived.t):
                 arrived = keep(state, arrived)
             out[state] = arrived
             events += len(arrived.t)
         else:
             try:
-                arrived_group = component(net, group, pending_t, pending_x)
+                arrived_group = component(net, net.group(g), pending_t, pending_x)
             except TooManyEvents as err:
                 err.states = err.states or sorted(members)
                 raise
@@ -146,20 +165,28 @@ def _push(net: Network, members: list[int], out: list[Series], pending_t, pendin
     """Send the group's arrivals along its edges to states outside it (and
     put the groups they reach on the heap `todo`)."""
     horizon, rank = net.horizon, net.rank
+    start, targets, delays, weights = net.leave_start, net.leave_dst, net.leave_delay, \
+        net.leave_weight
     for state in members:
         series = out[state]
         t = series.t
         if not len(t):
             continue
-        for target, delay, weight in net.leaving[state]:
+        x, size, last = series.x, len(t), int(t[-1])
+        for e in range(start[state], start[state + 1]):
+            target, delay = targets[e], delays[e]
             # times are sorted: those arriving before the horizon are a prefix
-            cut = len(t) if t[-1] + delay < horizon else int(np.searchsorted(
+            cut = size if last + delay < horizon else int(np.searchsorted(
                 t, horizon - delay, side="left"))
             if cut:
                 if not pending_t[target]:
                     heapq.heappush(todo, rank[target])
-                pending_t[target].append(t[:cut] + delay)
-                pending_x[target].append(series.x[:cut] * weight)
+                if cut == size:
+                    pending_t[target].append(t + delay)
+                    pending_x[target].append(x * weights[e])
+                else:
+                    pending_t[target].append(t[:cut] + delay)
+                    pending_x[target].append(x[:cut] * weights[e])
 
 
 __all__ = ["EVENT_BUDGET", "TAIL", "Network", "Series", "TooManyEvents", "merge", "nothing",
