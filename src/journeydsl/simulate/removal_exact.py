@@ -174,8 +174,8 @@ def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
     lowest = np.arange(n)  # the lowest position reached from p or later: p or more at a cut
     np.minimum.at(lowest, row, col)
     cuts = np.flatnonzero(np.minimum.accumulate(lowest[::-1])[::-1] >= np.arange(n))
-    ends = sorted({*(int(cuts[min(np.searchsorted(cuts, n * k // 4), len(cuts) - 1)])
-                     for k in (1, 2, 3)), n} - {0})
+    quarters = np.minimum(np.searchsorted(cuts, [n // 4, n // 2, 3 * n // 4]), len(cuts) - 1)
+    ends = sorted({*cuts[quarters].tolist(), n} - {0})  # the first cuts from each quarter on
     diag = np.arange(n)
     a = sparse.csc_matrix((np.concatenate([np.ones(n), -coo.data]),
                            (np.concatenate([diag, row]), np.concatenate([diag, col]))),
@@ -204,8 +204,9 @@ def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
             b[np.arange(last - first), where[first:last]] = 1.0
             x = factor.solve(b.T)
             b[np.arange(last - first), where[first:last]] = 0.0
-            j, k = group[first:last], slot[first:last]
-            out[j, :, k] = np.where(inside[j], x[rows[j], np.arange(last - first)[:, None]], 0.0)
+            owner, place = group[first:last], slot[first:last]
+            out[owner, :, place] = np.where(inside[owner], x[rows[owner],
+                                                            np.arange(last - first)[:, None]], 0.0)
         start = stop
     return out
 
