@@ -190,8 +190,8 @@ def test_loops_and_goal_region_against_brute_force():
 
 
 def test_both_channel_paths_agree(monkeypatch):
-    """Channels are solved by a low-rank update of the base LU when few steps
-    are removed, by a new sparse LU of the taboo chain otherwise."""
+    """Channels are solved from columns of the base LU (first visits) when
+    few steps are removed, by a new sparse LU of the taboo chain otherwise."""
     import journeydsl.simulate.removal_exact as module
 
     compiled = compiled_ok(LOOPY)
@@ -250,3 +250,41 @@ def test_errors_and_dict():
         "profit_without": 0.0, "profit_removal_effect": None, "profit_share": None,
         "steps": ["g"]}
     assert data["revenue"] == 0.0 and data["profit"] == 0.0
+
+
+def _long_journey(steps: int = 320, channels: int = 7, seed: int = 3) -> str:
+    """A journey over DENSE_LIMIT steps (sparse LUs in block order): short
+    loops, goals inside channels (mid-way and at the end), values and costs."""
+    rng = np.random.default_rng(seed)
+    lines = ['journey "long" {', "  discount 10% per year", "  stage s {"]
+    for i in range(steps):
+        money = f"; value {int(rng.integers(10, 90))}" if i % 9 == 0 else ""
+        lines.append(f"    touchpoint t{i} {{ channel c{i % channels}; cost 1.5{money} }}")
+    lines += ["  }", "  entry t0 60%, t5 40%"]
+    for i in range(steps - 1):
+        moves = {i + 1: int(rng.integers(50, 60))}
+        for _ in range(2):
+            moves[min(steps - 1, i + int(rng.integers(2, 25)))] = int(rng.integers(8, 15))
+        if i % 11 == 3:
+            moves[max(0, i - int(rng.integers(0, 3)))] = 10  # a short loop (or a self-loop)
+        lines.append(f"  t{i} -> " + ", ".join(f"t{j} {r}% after {1 + j % 5}d"
+                                               for j, r in moves.items()))
+    lines += [f"  goal t40, t{steps // 2}, t{steps - 3}, t{steps - 1}", "}"]
+    return "\n".join(lines)
+
+
+def test_channels_of_a_long_journey_against_brute_force():
+    """The channels' first-visit formulas on SuperLU's columns (the small
+    journeys above are solved densely) against re-solving without them."""
+    compiled = compiled_ok(_long_journey())
+    chain = build_chain(compiled.journey, compiled.journey.persona_ids[0])
+    assert chain.n > 200
+    result = attribution(compiled.journey)
+    where = {s.id: i for i, s in enumerate(compiled.journey.steps)}
+    assert result.conversion > 1e-3 and result.revenue > 0 and result.profit != 0
+    for removal in result.channels.values():
+        solved = solve(remove(chain, [where[s] for s in removal.steps]))
+        assert removal.conversion_without == pytest.approx(solved.conversion, rel=1e-10)
+        for metric in ("revenue", "profit"):
+            assert getattr(removal, f"{metric}_without") == pytest.approx(
+                getattr(solved, metric), rel=1e-10, abs=1e-10 * abs(getattr(result, metric)))

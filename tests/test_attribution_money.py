@@ -150,7 +150,7 @@ def test_loops_and_discount_against_a_dense_solve():
     assert result.steps["winback"].profit_effect > 0
 
 
-def test_channels_by_woodbury_and_by_taboo_lu_agree(monkeypatch):
+def test_channels_by_first_visits_and_by_taboo_lu_agree(monkeypatch):
     import journeydsl.simulate.removal_exact as module
 
     journey = compiled(LOOPY)

@@ -46,7 +46,12 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   the taboo chain, which keeps the U-chain's shape with the rows of S made
   dead ends:
       conversion without S = alpha_U (I - Q'_UU)^-1 Q'_UG' 1 + alpha(G'),
-      Q' = Q with the rows of S zeroed, G' = G \\ S.
+      Q' = Q with the rows of S zeroed, G' = G \\ S;
+  for a small S, from |T| columns of N_UU (T = S minus the goals, rows T
+  only): the first visit to T is at t with probability f_t, f = nu_U[T]
+  N_UU[T, T]^-1, and the walks' visits without S are nu_U less what follows
+  it, so with into = Q'_UG' 1 (zero on T)
+      conversion without S = alpha(G') + nu_U into - f (N_UU into)[T].
   Money (Nd = (I - Qd)^-1 on all steps, Qd the discounted rates, nu_d =
   alpha Nd, X = Nd x for x = value or margin x value - cost): the money
   of a walk before its first visit to k is unchanged, and from that visit

@@ -6,7 +6,9 @@ the groups: each needs |S| columns of a fundamental matrix (N_UU for
 conversion, Nd for money), about n columns in all for each metric family.
 Each group's columns are solved in one call (SuperLU's per-column cost is
 lowest for a few dozen columns), built in the factors' order, and only the
-rows a formula reads are taken back (`LU.units_at`).
+rows a formula reads are taken back (`LU.units_at`): for both families the
+rows of the group itself (the first visits to it), and the groups' small
+systems are solved in one batched call.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .chain import Chain
 from .loop_entries import return_visits
 
 _LOW_RANK = 48  # up to this many removed steps, update the base LU instead of a new one
+_BATCH = 32  # columns per SuperLU solve (its cost per column is lowest for a few dozen)
 
 
 def exact_removals(chain: Chain, groups: list[list[int]]):
@@ -58,9 +61,12 @@ def _conversion(chain: Chain, groups: list[list[int]]):
 
     # Groups: the taboo chain is the U-chain with the rows of the removed
     # non-goal steps T zeroed (dead ends), walks into removed goal steps no
-    # longer converting: I - Q' = (I - Q_UU) + E_T C, C the rows T of Q_UU.
-    # Small T: Woodbury on the factorization above, |T| + 1 solves and a
-    # |T| x |T| system; large T: one sparse LU of the taboo chain.
+    # longer converting (`into`: into_goal without them, zero on T). Small
+    # T: its visits are nu less what follows the first visit to T, at t
+    # with probability f_t, f = nu[T] N_UU[T, T]^-1 (as for money), so
+    # conversion without S = direct + nu into - f (N_UU into)[T], all from
+    # the |T| columns N_UU[:, T] (rows T) and h; large T: one sparse LU of
+    # the taboo chain.
     m = len(u)
     pos = np.full(n, -1)
     pos[u] = np.arange(m)
@@ -72,44 +78,40 @@ def _conversion(chain: Chain, groups: list[list[int]]):
     enters_unconverted = bool(alpha[u].any())
     taboo = None
     by_group = np.empty(len(groups))
+    small: dict[int, tuple] = {}  # group -> (dead, gone, direct + nu into, kept)
     for j, group in enumerate(groups):
         idx = np.asarray(group, int)
         dead = pos[idx][pos[idx] >= 0]
         gone = gpos[idx][gpos[idx] >= 0]
         direct = float(entering_goals - alpha_g[gone].sum())
-        into = into_goal - (np.asarray(q_ug[:, gone].sum(axis=1)).ravel() if len(gone) else 0)
+        kept = into_goal - (np.asarray(q_ug[:, gone].sum(axis=1)).ravel() if len(gone) else 0)
+        into = kept.copy()
         into[dead] = 0.0
         if m == 0 or not into.any() or not enters_unconverted:
             by_group[j] = direct
         elif len(dead) == 0:
             by_group[j] = direct + float(nu @ into)
         elif len(dead) <= _LOW_RANK:
-            by_group[j] = direct + float(nu @ into - nu[dead] @ _woodbury(lu, q_uu, dead, into))
+            small[j] = (dead, gone, direct + float(nu @ into), kept)
         else:
             taboo = taboo or _Taboo(q_uu, None if lu.pos is None else lu.order)
             by_group[j] = direct + float(alpha[u] @ taboo.solve(dead, into))
+    if small:
+        sets = [small[j][0] for j in small]
+        blocks = _blocks(lu, q_uu, sets)  # N_UU[T, T], padded with I
+        # where the walks first reach T: nu[T] N_UU[T, T]^-1, all groups at once
+        first = np.linalg.solve(blocks.transpose(0, 2, 1), _padded(nu, sets)[:, :, None])[..., 0]
+        h_u = h[u]
+        for i, j in enumerate(small):
+            dead, gone, lead, kept = small[j]
+            # (N_UU into)[T]: into is `kept` less the moves of T itself, and
+            # kept is into_goal (N_UU into_goal = h) less the moves into the
+            # removed goals
+            back = h_u[dead] - blocks[i, :len(dead), :len(dead)] @ kept[dead]
+            if len(gone):
+                back -= lu.col(q_ug[:, gone].toarray())[dead].sum(axis=1)
+            by_group[j] = lead - float(first[i, :len(dead)] @ back)
     return conversion, by_step, by_group
-
-
-def _woodbury(lu: LU, q_uu: sparse.csr_matrix, dead: np.ndarray, into: np.ndarray):
-    """(I + C N E_T)^-1 C N into, C the rows `dead` of Q_UU and N = (I -
-    Q_UU)^-1: |T| + 1 solves in one call, of which C N reads only the rows
-    of the steps C moves to. C's rows are read from Q_UU's arrays, not by
-    scipy's row slicing and products (a tenth of a millisecond each, per
-    channel), and summed in the order scipy sums them (0, then each move in
-    the row's order): the same numbers."""
-    start, stop = q_uu.indptr[dead], q_uu.indptr[dead + 1]
-    count = stop - start
-    at = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
-    reached, column = np.unique(q_uu.indices[at], return_inverse=True)
-    sol = lu.units_at(dead, reached, lead=into)
-    products = q_uu.data[at][:, None] * sol[column.ravel()]
-    c_n = np.zeros((len(dead), len(dead) + 1))
-    first = np.cumsum(count) - count  # where each row's moves start in `products`
-    for k in range(int(count.max(initial=0))):  # the k-th move of every row that has one
-        rows = np.flatnonzero(count > k)
-        c_n[rows] += products[first[rows] + k]
-    return np.linalg.solve(np.eye(len(dead)) + c_n[:, 1:], c_n[:, 0])
 
 
 def _money(chain: Chain, groups: list[list[int]]):
@@ -125,20 +127,96 @@ def _money(chain: Chain, groups: list[list[int]]):
     by_group = np.empty((len(groups), 2))
     # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
     # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
-    # Nd[S, S] from |S| columns of Nd, of which only the rows S are kept.
+    # Nd[S, S] from |S| columns of Nd, of which only the rows S are kept;
+    # the groups' small systems solved in one batched call.
+    small = [j for j, group in enumerate(groups) if len(group) <= _LOW_RANK]
+    if small:
+        sets = [np.asarray(groups[j], int) for j in small]
+        blocks = _blocks(lu, qd, sets)  # Nd[S, S], padded with I
+        first = np.linalg.solve(blocks.transpose(0, 2, 1), _padded(nu_d, sets)[:, :, None])
+        by_group[small] = base - np.einsum("gk,gkm->gm", first[..., 0],
+                                           np.stack([_padded(to_go[:, k], sets)
+                                                     for k in range(2)], axis=2))
     taboo = None
     for j, group in enumerate(groups):
-        idx = np.asarray(group, int)
-        if len(group) <= _LOW_RANK:
-            block = lu.units_at(idx, idx)  # Nd[S, S]
-            first = np.linalg.solve(block.T, nu_d[idx])
-            by_group[j] = base - first @ to_go[idx]
-        else:  # a large group: the taboo chain's own LU
+        if len(group) > _LOW_RANK:  # a large group: the taboo chain's own LU
+            idx = np.asarray(group, int)
             kept = x.copy()
             kept[idx] = 0.0  # a removed step earns and spends nothing
             taboo = taboo or _Taboo(qd, None if lu.pos is None else lu.order)
             by_group[j] = chain.entry @ taboo.solve(idx, kept)
     return base, by_step, by_group
+
+
+def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
+    """N[S, S] for each S of `sets`, N = (I - m)^-1 and `lu` its LU, padded
+    with the identity to the largest S: one stack for one batched solve.
+
+    In a block order, I - m is block upper triangular: for a cut p of the
+    order that no move crosses backwards, N[:p, :p] is the inverse of the
+    leading p x p part, and a column of N for a step before p is zero after
+    it. So the columns are solved in the order of the steps, each with the
+    factors of the shortest leading part that holds it (of four: about
+    five eighths of the sweeps of whole columns), and only the rows S are
+    kept. Without a block order, or with the dense inverse of a small
+    journey: |S| whole columns (`LU.units_at`)."""
+    width = max(len(s) for s in sets)
+    out = np.broadcast_to(np.eye(width), (len(sets), width, width)).copy()
+    if lu.inverse is not None or lu.pos is None:
+        for j, s in enumerate(sets):
+            out[j, :len(s), :len(s)] = lu.units_at(s, s)
+        return out
+    from scipy.sparse.linalg import splu
+
+    n, pos = lu.n, lu.pos
+    coo = m.tocoo()
+    row, col = pos[coo.row], pos[coo.col]
+    lowest = np.arange(n)  # the lowest position reached from p or later: p or more at a cut
+    np.minimum.at(lowest, row, col)
+    cuts = np.flatnonzero(np.minimum.accumulate(lowest[::-1])[::-1] >= np.arange(n))
+    quarters = np.minimum(np.searchsorted(cuts, [n // 4, n // 2, 3 * n // 4]), len(cuts) - 1)
+    ends = sorted({*cuts[quarters].tolist(), n} - {0})  # the first cuts from each quarter on
+    diag = np.arange(n)
+    a = sparse.csc_matrix((np.concatenate([np.ones(n), -coo.data]),
+                           (np.concatenate([diag, row]), np.concatenate([diag, col]))),
+                          shape=(n, n))
+    at = np.full((len(sets), width), n)  # each set's positions, padded with n
+    for j, s in enumerate(sets):
+        at[j, :len(s)] = pos[s]
+    group, slot = np.nonzero(at < n)
+    order = np.argsort(at[group, slot], kind="stable")
+    group, slot = group[order], slot[order]
+    where = at[group, slot]
+    start = 0
+    for end in ends:
+        stop = int(np.searchsorted(where, end))
+        if stop == start:
+            continue
+        factor = lu.lu if end == n else splu(
+            a[:end, :end].tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=4,
+            panel_size=2, options={"Equil": False})
+        rows = np.minimum(at, end - 1)
+        inside = at < end  # the rows past the end are zeros
+        units = np.zeros((_BATCH, end))  # transposed: Fortran order for SuperLU
+        for first in range(start, stop, _BATCH):
+            last = min(first + _BATCH, stop)
+            b = units[:last - first]
+            b[np.arange(last - first), where[first:last]] = 1.0
+            x = factor.solve(b.T)
+            b[np.arange(last - first), where[first:last]] = 0.0
+            owner, place = group[first:last], slot[first:last]
+            out[owner, :, place] = np.where(inside[owner], x[rows[owner],
+                                                            np.arange(last - first)[:, None]], 0.0)
+        start = stop
+    return out
+
+
+def _padded(values: np.ndarray, sets: list[np.ndarray]) -> np.ndarray:
+    """values[S] for each S of `sets`, padded with zeros to the largest."""
+    out = np.zeros((len(sets), max(len(s) for s in sets)))
+    for j, s in enumerate(sets):
+        out[j, :len(s)] = values[s]
+    return out
 
 
 class _Taboo:
