@@ -93,3 +93,20 @@ def test_remembered_dense_inverses_are_shared_read_only_and_equal_fresh_ones():
         first.inverse[0, 0] = 0.0
     other = LU(3, row, col, val * 0.5, pos)  # another system: its own inverse
     assert not np.array_equal(other.inverse, first.inverse)
+
+
+def test_a_remembered_inverse_reads_its_moves_whatever_their_integer_width():
+    """The memory's key is the moves' bytes: moves given as int32 (or rates
+    as float32) must give the inverse of the same system, not of their bytes
+    read as int64."""
+    from journeydsl.gth import dense_inverse
+
+    row, col = np.array([0, 1, 2]), np.array([1, 2, 0])
+    val = np.array([0.5, 0.25, 0.125])
+    wide = dense_inverse(3, row, col, val, None)
+    narrow = dense_inverse(3, row.astype(np.int32), col.astype(np.int32),
+                           val.astype(np.float32).astype(np.float64), None)
+    assert np.array_equal(wide, narrow)
+    m = np.zeros((3, 3))
+    m[row, col] = val
+    assert np.allclose(wide @ (np.eye(3) - m), np.eye(3))

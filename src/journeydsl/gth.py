@@ -28,7 +28,10 @@ def dense_inverse(n: int, row: np.ndarray, col: np.ndarray, val: np.ndarray,
     _REMEMBERED_SIZE states (then read-only)."""
     if n > _REMEMBERED_SIZE:
         return _inverse(n, row, col, val, pos)
-    return _remembered_inverse(n, row.tobytes(), col.tobytes(), val.tobytes(),
+    # The key's bytes are decoded as int64 and float64: cast, never reinterpret.
+    return _remembered_inverse(n, np.asarray(row, np.int64).tobytes(),
+                               np.asarray(col, np.int64).tobytes(),
+                               np.asarray(val, np.float64).tobytes(),
                                None if pos is None else np.asarray(pos, np.int64).tobytes())
 
 
