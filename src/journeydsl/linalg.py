@@ -171,20 +171,12 @@ class LU:
             val = np.asarray(val, float)
             self.inverse = dense_inverse(n, row, col, val, pos)
             return
-        from scipy import sparse
-        from scipy.sparse.linalg import splu
-
-        diag = np.arange(n)
-        if pos is not None:
-            row, col, diag = pos[row], pos[col], pos
-        a = sparse.csc_matrix((np.concatenate([np.ones(n), -np.asarray(val, float)]),
-                               (np.concatenate([diag, row]), np.concatenate([diag, col]))),
-                              shape=(n, n))
         if pos is None:
-            self.lu = splu(a)
+            from scipy.sparse.linalg import splu
+
+            self.lu = splu(identity_less(n, row, col, val))
         else:
-            self.lu = splu(a, permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=4,
-                           panel_size=2, options={"Equil": False})
+            self.lu = block_splu(identity_less(n, pos[row], pos[col], val))
 
     @classmethod
     def of(cls, m: sparse.spmatrix, order: np.ndarray | None | str = "find") -> LU:
@@ -238,6 +230,25 @@ class LU:
     def row(self, b: np.ndarray) -> np.ndarray:
         """b (I - M)^-1, as a column."""
         return self.solve(b, transpose=True)
+
+
+def identity_less(n: int, row, col, val) -> sparse.csc_matrix:
+    """I - M as a CSC matrix, M the moves row -> col with rates val."""
+    from scipy import sparse
+
+    diag = np.arange(n)
+    return sparse.csc_matrix((np.concatenate([np.ones(n), -np.asarray(val, float)]),
+                              (np.concatenate([diag, row]), np.concatenate([diag, col]))),
+                             shape=(n, n))
+
+
+def block_splu(a: sparse.csc_matrix):
+    """SuperLU of a matrix already in a block order: no column permutation, no
+    pivoting or equilibration (the diagonal dominates), small supernodes."""
+    from scipy.sparse.linalg import splu
+
+    return splu(a, permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=4, panel_size=2,
+                options={"Equil": False})
 
 
 def unit_columns(n: int, columns: np.ndarray) -> np.ndarray:

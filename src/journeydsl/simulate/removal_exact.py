@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ..linalg import LU
+from ..linalg import LU, block_splu, identity_less
 from .chain import Chain
 from .loop_entries import return_visits
 
@@ -166,8 +166,6 @@ def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
         for j, s in enumerate(sets):
             out[j, :len(s), :len(s)] = lu.units_at(s, s)
         return out
-    from scipy.sparse.linalg import splu
-
     n, pos = lu.n, lu.pos
     coo = m.tocoo()
     row, col = pos[coo.row], pos[coo.col]
@@ -176,10 +174,7 @@ def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
     cuts = np.flatnonzero(np.minimum.accumulate(lowest[::-1])[::-1] >= np.arange(n))
     quarters = np.minimum(np.searchsorted(cuts, [n // 4, n // 2, 3 * n // 4]), len(cuts) - 1)
     ends = sorted({*cuts[quarters].tolist(), n} - {0})  # the first cuts from each quarter on
-    diag = np.arange(n)
-    a = sparse.csc_matrix((np.concatenate([np.ones(n), -coo.data]),
-                           (np.concatenate([diag, row]), np.concatenate([diag, col]))),
-                          shape=(n, n))
+    a = identity_less(n, row, col, coo.data)
     at = np.full((len(sets), width), n)  # each set's positions, padded with n
     for j, s in enumerate(sets):
         at[j, :len(s)] = pos[s]
@@ -192,9 +187,7 @@ def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
         stop = int(np.searchsorted(where, end))
         if stop == start:
             continue
-        factor = lu.lu if end == n else splu(
-            a[:end, :end].tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=4,
-            panel_size=2, options={"Equil": False})
+        factor = lu.lu if end == n else block_splu(a[:end, :end].tocsc())
         rows = np.minimum(at, end - 1)
         inside = at < end  # the rows past the end are zeros
         units = np.zeros((_BATCH, end))  # transposed: Fortran order for SuperLU
