@@ -56,9 +56,23 @@ def test_map_isolates_stubs_title_and_meta():
     svg = produce(journey, "svg").decode("utf-8")  # Graphviz decodes them: written back
     assert_clean_picture(svg, "map")
     assert svg.count(FSI) == svg.count(PDI) >= 4
-    for fmt in ("mermaid-flowchart", "mermaid-journey"):  # no isolates there: no marks either
+    for fmt in ("mermaid-flowchart", "mermaid-journey"):
         text = produce(journey, fmt).decode("utf-8")
         assert OPEN not in text and CLOSE not in text and PAGE in text
+
+
+def test_mermaid_isolates_as_entity_codes_and_the_title_as_characters():
+    # Mermaid decodes `#8296;` (FSI) and `#8297;` (PDI) in labels; its front
+    # matter title is plain text, so there they are the characters themselves.
+    journey = journeydsl.load(RTL).journey
+    flow = produce(journey, "mermaid-flowchart", persona="heb").decode("utf-8")
+    assert f"web · #8296;{OWNER}#8297;<br/>" in flow
+    # YAML's escapes: Mermaid's front matter reads them as FSI ... PDI
+    assert flow.splitlines()[1] == f'title: "RTL labels · persona: \\u2068{PERSONA}\\u2069"'
+    assert "\u2068" not in flow and "\u2069" not in flow
+    assert flow.count("#8296;") == flow.count("#8297;") == 1
+    # a task that is only user text has nothing around it to reorder: no isolate
+    assert "#8296;" not in produce(journey, "mermaid-journey").decode("utf-8")
 
 
 def test_report_isolates_labels_in_mixed_lines():
@@ -74,3 +88,4 @@ def test_report_isolates_labels_in_mixed_lines():
 def test_left_to_right_journeys_have_no_isolates():
     journey = journeydsl.load(REPO / "examples" / "saas_trial.journey").journey
     assert FSI not in board_svg(journey) and FSI not in to_dot(journey)
+    assert "#8296;" not in produce(journey, "mermaid-flowchart").decode("utf-8")

@@ -289,7 +289,6 @@ def test_command_writes_every_board_format(tmp_path, ext):
     (["--view", "board", "--width", "10"], "--width takes 320 to 20000"),
     (["--size", "A4"], "apply to --view board"),
     (["--view", "emotion", "--lang", "vi"], "(--lang to the board and the map)"),
-    (["--lang", "vi", "-f", "mermaid-flowchart"], "--lang applies to the board and to the map"),
     (["--view", "board", "-f", "dot"], "drawn as svg, png, pdf, html"),
     (["--view", "board", "--flows"], "--flows applies to the map"),
     (["--view", "board", "--renderer", "dot"], "without Graphviz"),

@@ -261,3 +261,15 @@ def test_stage_labels_sit_above_every_line_that_crosses_their_box(example, flows
     legend_bottom = min(float(m.group(1)) - 9 for m in re.finditer(
         r'"#legend\d+" \[.*?pos="[\d.]+,([\d.]+)"', finish(laid_out)))
     assert top < legend_bottom < fin._content_top(root)
+
+
+def test_overview_speaks_the_maps_language(small_big):
+    english = to_dot(small_big)
+    vietnamese = to_dot(small_big, lang="vi")
+    assert "too many to draw one by one" in english
+    for phrase in ("too many to draw", "arrivals", "steps\\n", "In a box"):
+        assert phrase not in vietnamese, phrase
+    assert "quá nhiều để vẽ từng bước" in vietnamese and "kết thúc" in vietnamese
+    # the same boxes and arrows, only the words differ
+    assert vietnamese.count("pos=") == english.count("pos=")
+    assert vietnamese.count("->") == english.count("->")

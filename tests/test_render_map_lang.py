@@ -75,3 +75,28 @@ def test_cli_map_lang(tmp_path):
     assert done.exit_code == 0, done.output
     text = out.read_text(encoding="utf-8")
     assert "Chú giải" in text and "rời đi" in text
+
+
+def test_mermaid_in_vietnamese(tmp_path):
+    from typer.testing import CliRunner
+
+    from journeydsl.cli import app
+
+    for fmt, words in (("mermaid-flowchart", ("điểm vào", "rời đi", "sau 5d", "chân dung: ")),
+                       ("mermaid-journey", ())):
+        out = tmp_path / f"m.{fmt}"
+        args = ["render", str(VN), "--lang", "vi", "-f", fmt, "-o", str(out)]
+        if fmt == "mermaid-flowchart":
+            args += ["--persona", journeydsl.load(VN).journey.persona_ids[0]]
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 0, done.output
+        text = out.read_text(encoding="utf-8")
+        for word in words:
+            assert word in text, word
+        for word in ("[\"entry\"]", "exits ", "after ", "persona:"):
+            assert word not in text, word
+    # a journey without personas: the journey diagram's one actor
+    bare = journeydsl.loads('journey "j" { stage a { touchpoint x } ; entry x ; goal x }')
+    from journeydsl.render.mermaid import to_mermaid_journey
+    assert ": Khách hàng" in to_mermaid_journey(bare.journey, lang="vi")
+    assert ": Customer" in to_mermaid_journey(bare.journey)

@@ -49,10 +49,7 @@ def settle_options(out: Path | None, fmt: str | None, view: str, renderer: str,
     given = fmt is not None
     fmt = _format(out, fmt)
     if view == "map" and board is not None and set(board) == {"lang"}:
-        if fmt not in ("svg", "png", "pdf", "dot"):
-            raise UsageError(f"--lang applies to the board and to the map drawn as svg, png, "
-                             f"pdf or dot, not {fmt}")
-        board = None  # the map's own words in that language; every other check below
+        board = None  # the map's own words in that language (every format); checks below
     if view == "board" or board is not None:
         _check_board(fmt, view, renderer, flows)
         return fmt

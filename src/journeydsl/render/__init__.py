@@ -73,16 +73,16 @@ def produce(journey: CompiledJourney, fmt: str, persona: str | None = None,
         from .board import board_bytes
 
         return board_bytes(journey, fmt, persona=persona, **(board or {}))
+    lang = (board or {}).get("lang", "en")  # (a map's only option shared with the board)
     if fmt == "mermaid-journey":
         from .mermaid import to_mermaid_journey
 
-        return to_mermaid_journey(journey, persona).encode("utf-8")
+        return to_mermaid_journey(journey, persona, lang).encode("utf-8")
     if fmt == "mermaid-flowchart":
         from .mermaid import to_mermaid_flowchart
 
-        return to_mermaid_flowchart(journey, persona, flows).encode("utf-8")
+        return to_mermaid_flowchart(journey, persona, flows, lang).encode("utf-8")
     finish = None
-    lang = (board or {}).get("lang", "en")  # (a map's only option shared with the board)
     if view == "emotion":
         from .emotion import emotion_dot
 

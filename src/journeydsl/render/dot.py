@@ -87,7 +87,7 @@ def map_graph(journey: CompiledJourney, persona: str | None = None,
     if len(journey.steps) > BIG:
         from .overview import overview_graph
 
-        return overview_graph(journey, persona, flows)
+        return overview_graph(journey, persona, flows, lang)
     return map_dot(map_view(journey, persona, flows, lang), legend)
 
 

@@ -106,6 +106,25 @@ _WORDS: dict[str, dict[str, str]] = {
         "map_referrals": "- - - referrals: new prospects",
         "map_width": "edge width: prospects per 1,000",
         "map_legend": "Legend",
+        # the stage overview of a map too big to draw step by step
+        "overview_note": ("{steps} steps in {stages} stages: too many to draw one by one, so "
+                          "each stage is one box."),
+        "overview_see_board": "See every step on the board: journey render FILE --view board",
+        "overview_no_numbers": ("Its walks need not end (a loop that is never left), so there "
+                                "are no numbers without a horizon."),
+        "overview_numbers": ("In a box, per 1,000 entrants: arrivals (entries into the stage, a "
+                             "return counted again), ends (walks that stop there) and its "
+                             "{arrows} largest moves to other stages (→), also drawn as arrows "
+                             "as wide as their flow{left_out}. Each entrant's own walk to its "
+                             "end: no horizon, referrals not followed."),
+        "overview_left_out": "; {n} smaller moves are left out",
+        "overview_every_step": "Every step: journey render FILE --view board",
+        "overview_steps": "{n} steps",
+        "overview_ends": "arrivals {arrivals} · ends {ends}",
+        "overview_per_1000": "{n} /1,000",
+        # Mermaid: the journey diagram's actor when no persona is declared, the entry node
+        "mermaid_customer": "Customer",
+        "mermaid_entry": "entry",
         # the report
         "report": "Journey report",
         "report_intro": "Numbers from the exact engine, per prospect who enters the journey.",
@@ -318,6 +337,24 @@ _WORDS: dict[str, dict[str, str]] = {
         "map_referrals": "- - - giới thiệu: khách tiềm năng mới",
         "map_width": "độ dày cạnh: khách tiềm năng trên 1,000",
         "map_legend": "Chú giải",
+        "overview_note": ("{steps} bước trong {stages} giai đoạn: quá nhiều để vẽ từng bước, "
+                          "nên mỗi giai đoạn là một ô."),
+        "overview_see_board": "Xem mọi bước trên bảng: journey render FILE --view board",
+        "overview_no_numbers": ("Hành trình có thể không bao giờ kết thúc (một vòng lặp không "
+                                "lối ra), nên không có số liệu khi không có mốc thời gian."),
+        "overview_numbers": ("Trong mỗi ô, trên 1,000 người vào: lượt đến (vào giai đoạn; người "
+                             "quay lại được tính thêm lần nữa), lượt kết thúc (hành trình dừng ở "
+                             "đó) và {arrows} chuyển tiếp lớn nhất sang giai đoạn khác (→), "
+                             "cũng vẽ thành mũi tên dày theo luồng{left_out}. Mỗi người vào đi "
+                             "hết hành trình của mình: không có mốc thời gian, không theo lượt "
+                             "giới thiệu."),
+        "overview_left_out": "; bỏ qua {n} chuyển tiếp nhỏ hơn",
+        "overview_every_step": "Mọi bước: journey render FILE --view board",
+        "overview_steps": "{n} bước",
+        "overview_ends": "đến {arrivals} · kết thúc {ends}",
+        "overview_per_1000": "{n} /1,000",
+        "mermaid_customer": "Khách hàng",
+        "mermaid_entry": "điểm vào",
         "generated": "Tạo bởi journeydsl từ {file}.",
         "personas": "Chân dung khách hàng",
         "days": "{n} ngày",

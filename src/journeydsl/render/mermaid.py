@@ -28,20 +28,24 @@ from __future__ import annotations
 
 from ..language.compiled import CompiledJourney
 
-from .text import clean, mermaid_text, mermaid_title
+from .i18n import words
+from .text import clean, isolate, mermaid_text, mermaid_title
 from .view import EDGE, EXIT, GOAL, REFERRAL, MapView, colour, map_view
 
-IMPLICIT_ACTOR = "Customer"
 
-
-def to_mermaid_journey(journey: CompiledJourney, persona: str | None = None) -> str:
+def to_mermaid_journey(journey: CompiledJourney, persona: str | None = None,
+                       lang: str = "en") -> str:
+    """The `journey` diagram, its own words (the implicit actor, the
+    scenario) in `lang`."""
+    w = words(lang)
     graph = journey.graph()
     personas = [persona] if persona else journey.persona_ids
     names = {p.id: clean(p.label) or p.id for p in journey.personas if p.span is not None}
-    actors = {p: mermaid_text(names.get(p, IMPLICIT_ACTOR)) for p in personas}
+    actors = {p: mermaid_text(names.get(p, w("mermaid_customer"))) for p in personas}
     title = clean(journey.title)
     if journey.scenario:
-        title += f" (scenario: {clean(journey.scenario_label or journey.scenario)})"
+        scenario = isolate(clean(journey.scenario_label or journey.scenario))
+        title += f" ({w('map_scenario', name=scenario)})"
     out = ["journey", f"  title {mermaid_text(title)}"]
     stage_labels = {s.id: clean(s.label) or s.id for s in journey.stages}
     current = None
@@ -66,18 +70,22 @@ def score(emotion: float | None) -> int:
 
 
 def to_mermaid_flowchart(journey: CompiledJourney, persona: str | None = None,
-                         flows: bool = False) -> str:
-    return flowchart(map_view(journey, persona, flows))
+                         flows: bool = False, lang: str = "en") -> str:
+    """The map as a `flowchart`, its own words in `lang`."""
+    return flowchart(map_view(journey, persona, flows, lang))
 
 
 def flowchart(view: MapView) -> str:
+    w = words(view.lang)
     ids = {s.id: f"n{i}" for i, s in enumerate(view.steps)}
-    title = view.title + (f" · scenario: {view.scenario_label or view.scenario}"
-                          if view.scenario else "")
-    title += f" · persona: {view.persona_label or view.persona}" if view.persona else ""
+    title = view.title
+    if view.scenario:
+        title += " · " + w("map_scenario", name=isolate(view.scenario_label or view.scenario))
+    if view.persona:
+        title += " · " + w("map_persona", name=isolate(view.persona_label or view.persona))
     # The title as YAML front matter: Mermaid draws it above the chart.
     out = ["---", f"title: {mermaid_title(title)}", "---", "flowchart LR"]
-    out.append('  entry(["entry"])')
+    out.append(f'  entry(["{mermaid_text(w("mermaid_entry"))}"])')
     classes: dict[str, list[str]] = {}
     for k, stage in enumerate(view.stages):
         out.append(f'  subgraph s{k}["{mermaid_text(stage.label)}"]')
@@ -98,7 +106,7 @@ def flowchart(view: MapView) -> str:
             out.append(f'  entry -->|"{mermaid_text(step.entry)}"| {ids[step.id]}')
             count += 1
     for edge in view.edges:
-        text = edge.text + (f" after {edge.delay}" if edge.delay else "")
+        text = edge.text + (" " + w("map_after", delay=edge.delay) if edge.delay else "")
         arrow = "-.->" if edge.kind == "referral" else "-->"
         out.append(f'  {ids[edge.source]} {arrow}|"{mermaid_text(text)}"| {ids[edge.target]}')
         if edge.kind == "referral":

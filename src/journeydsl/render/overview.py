@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from ..language.compiled import CompiledJourney
 
+from .i18n import Words, words
 from .measure import width as text_width
 from .text import dot_label, per_thousand, wrap
 from .view import GOAL, title_lines
@@ -53,26 +54,25 @@ ROUTED = 60
 
 
 def overview_graph(journey: CompiledJourney, persona: str | None = None,
-                   flows: bool = False) -> graphviz.Digraph:
-    """The stage overview (`flows` changes nothing: it shows flows always)."""
+                   flows: bool = False, lang: str = "en") -> graphviz.Digraph:
+    """The stage overview (`flows` changes nothing: it shows flows always),
+    its own words in `lang`."""
     import graphviz
 
+    w = words(lang)
     stages = [s for s in journey.stages if s.steps]
     g = graphviz.Digraph("journey", comment="stage overview: positions pinned, draw with "
                                             "`neato -n2` (dot would lay it out again)")
     g.attr("node", fontname=FONT, fontsize="11", shape="box", style="rounded,filled",
            fillcolor="#eef1f6", color="#4a5568", margin="0.16,0.08")
     g.attr("edge", color="#4a5568")
-    note = (f"{len(journey.steps):,} steps in {len(stages):,} stages: too many to draw one by "
-            "one, so each stage is one box.")
+    note = [w("overview_note", steps=f"{len(journey.steps):,}", stages=f"{len(stages):,}")]
     if len(stages) > MAX_STAGES:
-        _title(g, journey, persona, note + " See every step on the board: journey render FILE "
-               "--view board")
+        _title(g, journey, persona, note + [w("overview_see_board")], lang)
         return g
     numbers = stage_numbers(journey, persona)
     if numbers is None:
-        note += (" Its walks need not end (a loop that is never left), so there are no "
-                 "numbers without a horizon.")
+        note.append(w("overview_no_numbers"))
         arrivals: dict[str, float] = {}
         ends: dict[str, float] = {}
         moves: dict[tuple[str, str], float] = {}
@@ -80,24 +80,21 @@ def overview_graph(journey: CompiledJourney, persona: str | None = None,
         arrivals, ends, moves = numbers
     kept, left_out = _largest(moves, ARROWS)
     if numbers is not None:
-        note += (" In a box, per 1,000 entrants: arrivals (entries into the stage, a return "
-                 f"counted again), ends (walks that stop there) and its {ARROWS} largest "
-                 "moves to other stages (→), also drawn as arrows as wide as their flow"
-                 + (f"; {left_out:,} smaller moves are left out" if left_out else "")
-                 + ". Each entrant's own walk to its end: no horizon, referrals not followed.")
-    _title(g, journey, persona, note + " Every step: journey render FILE --view board",
+        note.append(w("overview_numbers", arrows=ARROWS,
+                      left_out=w("overview_left_out", n=f"{left_out:,}") if left_out else ""))
+    _title(g, journey, persona, note + [w("overview_every_step")], lang,
            routed=len(stages) <= ROUTED)
     goals = {journey.step(s).stage for s in journey.goals}
     label = {stage.id: stage.label or stage.id for stage in stages}
     texts = []
     for stage in stages:
-        text = wrap(label[stage.id], WRAP) + [f"{len(stage.steps):,} steps"]
+        text = wrap(label[stage.id], WRAP) + [w("overview_steps", n=f"{len(stage.steps):,}")]
         if numbers is not None:
-            text.append(f"arrivals {per_thousand(arrivals.get(stage.id, 0.0))} · "
-                        f"ends {per_thousand(ends.get(stage.id, 0.0))}")
+            text.append(w("overview_ends", arrivals=per_thousand(arrivals.get(stage.id, 0.0)),
+                          ends=per_thousand(ends.get(stage.id, 0.0))))
             for b in sorted((b for a, b in kept if a == stage.id),
                             key=lambda b: (-moves[stage.id, b], b)):
-                text += _move_lines(label[b], moves[stage.id, b])
+                text += _move_lines(label[b], moves[stage.id, b], w)
         texts.append(text)
     # One size for every box: the widest line, the tallest text.
     width = max(text_width(line, 11) for t in texts for line in t) / 72 + 0.4
@@ -118,10 +115,10 @@ def overview_graph(journey: CompiledJourney, persona: str | None = None,
     return g
 
 
-def _move_lines(target: str, flow: float) -> list[str]:
+def _move_lines(target: str, flow: float, w: Words) -> list[str]:
     """`→ <stage> · 12.5 /1,000`, the stage's label wrapped, the number never split."""
     lines = wrap(f"→ {target}", WRAP)
-    what = f"{per_thousand(flow)} /1,000"
+    what = w("overview_per_1000", n=per_thousand(flow))
     if len(lines[-1]) + 3 + len(what) <= WRAP + 4:
         lines[-1] += f" · {what}"
     else:
@@ -129,10 +126,9 @@ def _move_lines(target: str, flow: float) -> list[str]:
     return lines
 
 
-def _title(g: graphviz.Digraph, journey: CompiledJourney, persona: str | None, note: str,
-           routed: bool = True) -> None:
-
-    lines = title_lines(journey, persona, flows=False) + wrap(note, 120)
+def _title(g: graphviz.Digraph, journey: CompiledJourney, persona: str | None,
+           note: list[str], lang: str, routed: bool = True) -> None:
+    lines = title_lines(journey, persona, flows=False, lang=lang) + wrap(" ".join(note), 120)
     # Positions are pinned (a grid, see above): drawn by `neato -n2`.
     g.attr("graph", fontname=FONT, fontsize="16", labelloc="t", labeljust="l", pad="0.3",
            splines="true" if routed else "false", outputorder="edgesfirst",

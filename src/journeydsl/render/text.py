@@ -244,7 +244,8 @@ _KEYWORDS = ("title", "section", "journey", "acctitle", "accdescr", "subgraph", 
 def mermaid_text(text: str) -> str:
     """User text escaped with Mermaid's entity codes (`#59;` for `;` ...)."""
     out = "".join(_MERMAID.get(ch, ch)
-                  for ch in _TYPED_NEWLINE.sub("\\\\\u2060", unmarked(clean(text))))
+                  for ch in _TYPED_NEWLINE.sub("\\\\\u2060", clean(text)))
+    out = isolates(out, "#8296;", "#8297;")  # FSI ... PDI as Mermaid's entity codes
     lowered = out.lower()
     if any(lowered.startswith(k) for k in _KEYWORDS):
         # A task or actor that starts like a keyword would be lexed as one.
@@ -257,8 +258,11 @@ def mermaid_title(text: str) -> str:
     it as plain text (entity codes stay literal) but first runs it through
     an HTML sanitizer, which drops `</svg>`, fails on `<script>` and turns
     a lone `<` into a literal `&lt;`: angle brackets become ‹ ›."""
-    text = unmarked(clean(text)).replace("<", "\u2039").replace(">", "\u203a")
-    return json.dumps(text, ensure_ascii=False)
+    # FSI ... PDI (`clean` escaped any the user typed), then written as
+    # YAML's escapes: no raw bidi character in the file
+    text = isolates(clean(text), "\u2068", "\u2069").replace("<", "\u2039").replace(">", "\u203a")
+    return json.dumps(text, ensure_ascii=False).replace("\u2068", "\\u2068").replace(
+        "\u2069", "\\u2069")
 
 
 # --------------------------------------------------------------- numbers
