@@ -59,7 +59,7 @@ def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray)
 class _Pool:
     """The walkers in flight (and the dead among them), as parallel arrays."""
 
-    def __init__(self, eng: Tables, seen: bool) -> None:
+    def __init__(self, eng: Tables, seen: bool, profit: bool) -> None:
         self.end, self.dead_code = eng.END, eng.DEAD
         self.w = np.zeros(0, np.intp)
         self.e = np.zeros(0, np.intp)
@@ -70,8 +70,9 @@ class _Pool:
         # cost before the first goal visit): set when the walker converts,
         # the cost so far until then (read off `money` when it stops:
         # the same sum, so only converters need a number of their own).
-        # One complex field, not two: a pass gathers and joins one array less
-        self.gain = np.zeros(0, np.complex128)
+        # One complex field, not two: a pass gathers and joins one array less.
+        # None when the run does not record profit (record.py)
+        self.gain = np.zeros(0, np.complex128) if profit else None
         self.seen = np.zeros(0, np.uint64) if seen else None
         # each walker's own rate of a `per customer` move (NaN: none yet);
         # None when no step has one (nothing to carry through the passes)
@@ -170,7 +171,7 @@ class _Walk:
         for (steps, p), (src, _, prob, _) in zip(eng.entry, eng.moves):
             out = np.bincount(src, weights=prob, minlength=eng.n)
             self.go_share.append(float((p * np.minimum(out[steps], 1.0)).sum()))
-        self.st = _Pool(eng, self.use_seen)
+        self.st = _Pool(eng, self.use_seen, books.record.profit)
         self.flocks = Flocks(eng, books, rng, self.st.add_flock, self.counts, lo)
         self.need = 0  # flags of the steps walkers are on
         self.transitions = self.moves = 0
@@ -182,14 +183,16 @@ class _Walk:
         disc = np.exp(t * eng.log_discount) if eng.log_discount and need & (MONEY | LOOP) else None
         if need & MONEY:
             earned = eng.money.take(e)
-            gained = eng.margin_value.take(e)
             if disc is not None:
                 earned *= disc
-                gained *= disc
             st.money += earned
             books.ledger.visits(w, e, t, earned, disc)
-            margin = st.gain.real  # (a view: adds in place)
-            margin += gained
+            if st.gain is not None:
+                gained = eng.margin_value.take(e)
+                if disc is not None:
+                    gained *= disc
+                margin = st.gain.real  # (a view: adds in place)
+                margin += gained
         if need & TRACK:
             if self.use_seen:
                 assert st.seen is not None  # the pool keeps `seen` bits with use_seen
@@ -206,7 +209,8 @@ class _Walk:
         live = st.live
         self.transitions += live
         if need & LOOP:
-            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain.real,
+            extra = loops.extend(eng, self.rng, books, code, w, t, st.money,
+                                 None if st.gain is None else st.gain.real,
                                  disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
@@ -231,7 +235,8 @@ class _Walk:
             k = min(max(room, 1), waiting)
             ids, worlds, steps, times = books.take(k)
             st.add(ids, worlds * eng.S + eng.E_max + steps, times, np.zeros(k, bool),
-                   np.zeros(k, np.complex128), np.zeros(k, np.complex128),
+                   np.zeros(k, np.complex128),
+                   None if st.gain is None else np.zeros(k, np.complex128),
                    np.zeros(k, np.uint64))
             room -= k
         if room >= self.pool_size // 2:
@@ -270,7 +275,8 @@ class _Walk:
                 at = new.nonzero()[0]
                 books.convert(w.take(at), e.take(at), t.take(at))
                 cv |= new
-                st.gain.imag[at] = st.money.imag.take(at)  # the cost before this goal visit
+                if st.gain is not None:  # the cost before this goal visit
+                    st.gain.imag[at] = st.money.imag.take(at)
 
     def too_long(self, why: str) -> WalkTooLong:
         """The error for walks that cannot be finished, naming the loop where
