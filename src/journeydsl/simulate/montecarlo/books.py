@@ -74,7 +74,10 @@ class Books:
         self.queue: list[tuple] = []  # (world, target, time)
         self.taken = 0
         self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
-        self.ledger = Ledger(eng, self.block, record=record)  # money by place, by entry, over time
+        self.ledger = Ledger(eng, self.block, record=record)
+        # (walker numbers, acquisition costs) of converted pool walkers
+        self._acquired: list[tuple[np.ndarray, np.ndarray]] = []
+        self._acquired_sorted = True  # money by place, by entry, over time
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
@@ -137,10 +140,29 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
-        """Walkers `sel` of the pool stop (`kind`); `gain`: their margin x
-        value + 1j * their acquisition cost if they converted (walk.py;
-        None: not recorded, `Record.profit`)."""
+    def acquired(self, who, cost) -> None:
+        """Pool walkers `who` convert, having spent `cost` (their acquisition
+        cost); referred ones are left out (only entering prospects' count)."""
+        entering = who < self.N0
+        if not entering.all():
+            who, cost = who[entering], cost[entering]
+        if len(who):
+            self._acquired.append((who, cost))
+            self._acquired_sorted = False
+
+    def _acquisition_of(self, who: np.ndarray) -> np.ndarray:
+        """The acquisition costs of converted entering walkers `who` (`acquired`)."""
+        if not self._acquired_sorted:
+            ids, cost = (np.concatenate(x) for x in zip(*self._acquired))
+            order = np.argsort(ids, kind="stable")
+            self._acquired = [(ids.take(order), cost.take(order))]
+            self._acquired_sorted = True
+        ids, cost = self._acquired[0]
+        return cost.take(np.searchsorted(ids, who))
+
+    def finish(self, kind, sel, w, e, money, margin, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
+        value (walk.py; None: not recorded, `Record.profit`)."""
         who = w.take(sel)
         referred = who >= self.N0
         if referred.any():
@@ -153,12 +175,17 @@ class Books:
         self.finished += len(sel)
         code, both, conv = e.take(sel), money.take(sel), cv.take(sel)
         margin_value = acquisition = None
-        if gain is not None:
-            # (separate arrays, not value + 1j cost: the sums read them apart)
-            gained = gain.take(sel)
-            margin_value = gained.real
-            acquisition = np.where(conv, gained.imag, both.imag)  # all the cost, unless converted
+        if margin is not None:
+            margin_value = margin.take(sel)
+            # the acquisition cost: all the cost, unless converted. The
+            # converters' (few) are looked up once, at `close` (here: their
+            # numbers); the per-prospect arrays want them now
+            acquisition = who.compress(conv)
         if self.keep:
+            if acquisition is not None:
+                acquisition = both.imag.copy()
+                if conv.any():
+                    acquisition[conv] = self._acquisition_of(who.compress(conv))
             self.ledger.walks(self.eng.pair_of.take(code), self.ledger.slot.take(who),
                               both.real, both.imag,
                               margin_value, acquisition, conv)
@@ -197,6 +224,11 @@ class Books:
         pair = eng.pair_of.take(code)
         # (contiguous: each is summed several times)
         value, cost = np.ascontiguousarray(both.real), np.ascontiguousarray(both.imag)
+        if acquisition is not None:  # converters' numbers -> every walk's acquisition cost
+            converters = acquisition
+            acquisition = cost.copy()
+            if len(converters):
+                acquisition[conv] = self._acquisition_of(converters)
         # the ledger's by-entry sums of the same walks (gathered once, here)
         self.ledger.walks(pair, np.concatenate([x[7] for x in self.stopped]), value, cost,
                           margin_value, acquisition, conv)

@@ -32,7 +32,7 @@ import numpy as np
 from .bins import Tables
 from .profit_events import ProfitEvents
 from .record import Record
-from .stays import STAY_EVENTS, unroll
+from .stays import STAY_EVENTS, unroll, unrolled
 from .sums import spread, sum_by
 
 BATCHES = 16  # batches of prospects (jackknife groups)
@@ -323,7 +323,7 @@ class Ledger(ProfitEvents):
         bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
         sizes = [len(x[0]) for x in parts]
         if self.room_for_later(bound):
-            self._event_later(partial(_unrolled, stays, sizes, len(self.place_of_e)), bound)
+            self._event_later(partial(unrolled, stays, sizes, len(self.place_of_e)), bound)
         elif not self._stay_events(stays, whole=True):
             # too many visits to unroll together: pass by pass (STAY_BUDGET each)
             ends = np.cumsum(sizes)
@@ -408,23 +408,6 @@ class Ledger(ProfitEvents):
         self.close()
         self._reduce()
         return self.keys, self.times, self.amounts
-
-
-def _unrolled(stays: tuple, sizes: list[int], codes: int) -> list[tuple]:
-    """The profit events of stays (`stays.unroll`, `codes` edge codes): all
-    together, or when they would unroll past the budget so, pass by pass
-    (`sizes`: the stays of each pass, STAY_BUDGET each). A function, not a
-    method: the ledger keeps it for later without a cycle through itself."""
-    events = unroll(stays, codes, True)
-    if events is not None:
-        return events
-    ends = np.cumsum(sizes)
-    out: list[tuple] = []
-    for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
-        part = unroll(tuple(x[lo:hi] for x in stays), codes, False)
-        assert part is not None  # (never None pass by pass)
-        out += part
-    return out
 
 
 def _joined(parts: list[tuple]) -> tuple:
