@@ -59,8 +59,9 @@ class Books:
         self.records: list[tuple] = []
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
-        # (kind, code, money, margin x value, acquisition, converted, seen, who)
-        # as walks stop
+        # (kind, code, money, margin x value, the converters' numbers,
+        # converted, seen, ledger slot) as walks stop (no profit recorded:
+        # None for the margin and the converters)
         self.stopped: list[tuple] = []
         # entering prospects who referred: (who, how many each; None: one)
         self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -74,10 +75,11 @@ class Books:
         self.queue: list[tuple] = []  # (world, target, time)
         self.taken = 0
         self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
-        self.ledger = Ledger(eng, self.block, record=record)
+        self.ledger = Ledger(eng, self.block, record=record)  # money by place, by entry, ...
         # (walker numbers, acquisition costs) of converted pool walkers
+        # (entering ones), sorted by number when looked up
         self._acquired: list[tuple[np.ndarray, np.ndarray]] = []
-        self._acquired_sorted = True  # money by place, by entry, over time
+        self._acquired_sorted = True
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
@@ -158,7 +160,9 @@ class Books:
             self._acquired = [(ids.take(order), cost.take(order))]
             self._acquired_sorted = True
         ids, cost = self._acquired[0]
-        return cost.take(np.searchsorted(ids, who))
+        at = np.searchsorted(ids, who)
+        assert np.array_equal(ids.take(at, mode="clip"), who)  # every converter was noted
+        return cost.take(at)
 
     def finish(self, kind, sel, w, e, money, margin, cv, seen) -> None:
         """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
