@@ -2,22 +2,41 @@
 
 Run:  python benchmarks/bench_simulate_mc.py [--prospects N] [--python-prospects M] [--repeat R]
 
-Prints, measured in the same run on examples/saas_trial.journey:
-  1. Monte Carlo throughput in transitions per second of CPU time with
-     1,000,000 prospects (`monte_carlo(..., draws=1)`: the whole report,
-     both personas by share, referral cascade included; target >= 30M/s),
-     and the same with the default 20 draws of the uncertain rates;
-  2. a plain pure-Python simulation of the same journey (one prospect at a
-     time, `random.random()`, the same metrics: visits, reach, drop-off,
-     churn, conversion, time to convert, discounted revenue and cost,
-     referrals and their cascade, horizon), run on fewer prospects, and the
-     ratio of the two per-transition rates (target >= 40x).
+Prints, measured in the same run on examples/saas_trial.journey with
+1,000,000 prospects (both personas by share, referral cascade included),
+each with 1 draw and with the default 20 draws of the uncertain rates:
+
+  1. like-for-like with 139a6b9 (`monte_carlo(..., record=Record.V1)`):
+     the walk and the figures 139a6b9's report computed, the headline
+     metrics of version 1 (conversion, revenue, cost, time to convert,
+     viral coefficient, active at horizon, visits, reach, drop-off,
+     churn, the cohort, the converters' value and cost), none of the unit
+     economics of version 2 recorded (no margin x value or acquisition
+     cost per walk, no money by place, by entry, no profit events; so no
+     clv, cac, payback; 139a6b9's clv was E[V | converted], which v2
+     replaced). Throughput in transitions per second of CPU time, target
+     >= 30M/s with 1 draw;
+  2. the full report (`monte_carlo(...)` as every CLI output calls it:
+     `Record.ALL`), the unit economics recorded and summed (profit,
+     acquisition cost and clv per walk, money by step, stage and channel,
+     by entry step, the profit events of the payback curves), and its
+     extra CPU time over line 1. As in 139a6b9's benchmark, the report's
+     extras computed when first read (uncertainty bands, standard errors
+     of money by place, the payback read off the profit curve, the top
+     share) are not read, so not counted, in either line;
+  3. a plain pure-Python simulation of the same journey (one prospect at a
+     time, `random.random()`, the metrics of line 1: visits, reach,
+     drop-off, churn, conversion, time to convert, discounted revenue and
+     cost, referrals and their cascade, horizon), run on fewer prospects,
+     and the ratio of the per-transition rates of line 1 (1 draw) to it
+     (target >= 40x), and of line 2 (1 draw) to it.
 
 A transition is one draw of a walker's next move: to another step, or to
-the end of its walk. Both engines count them the same way. Times are CPU
-times (one core: the engine does not use threads), medians of --repeat
-runs, Monte Carlo and pure Python interleaved so that a busy machine slows
-both alike.
+the end of its walk. Both engines count them the same way, and lines 1
+and 2 walk the same prospects with the same draws (same seed: the same
+transitions). Times are CPU times (one core: the engine does not use
+threads), medians of --repeat runs, all the runs interleaved so that a
+busy machine slows them alike.
 """
 
 from __future__ import annotations
@@ -35,7 +54,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import journeydsl  # noqa: E402
 from journeydsl.simulate.chain import build_chain  # noqa: E402
-from journeydsl.simulate.montecarlo import monte_carlo  # noqa: E402
+from journeydsl.simulate.montecarlo import Record, monte_carlo  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "saas_trial.journey"
 
@@ -171,42 +190,62 @@ def main() -> None:
     monte_carlo(compiled, prospects=20_000, draws=1, seed=1)  # warm up (imports, caches)
     python_journey(compiled, 2_000, seed=1)
 
-    mc_rates, mc20_rates, py_rates, ratios = [], [], [], []
-    report = report20 = None
+    def run(draws: int, record: Record, seed: int):
+        return cpu(lambda: monte_carlo(compiled, prospects=args.prospects, draws=draws,
+                                       seed=seed, record=record))
+
+    lines = (("like-for-like (v1)", Record.V1), ("full report (v2)", Record.ALL))
+    times: dict[tuple[str, int], list[float]] = {(name, d): [] for name, _ in lines
+                                                 for d in (1, 20)}
+    rates: dict[tuple[str, int], list[float]] = {key: [] for key in times}
+    py_rates = []
+    report = None
     for rep in range(args.repeat):
-        dt, report = cpu(lambda: monte_carlo(compiled, prospects=args.prospects, draws=1,
-                                             seed=100 + rep))
-        mc = report.transitions / dt
-        dt20, report20 = cpu(lambda: monte_carlo(compiled, prospects=args.prospects, draws=20,
-                                                 seed=100 + rep))
+        parts = []
+        for draws in (1, 20):
+            for name, record in lines:
+                dt, out = run(draws, record, 100 + rep)
+                times[name, draws].append(dt)
+                rates[name, draws].append(out.transitions / dt)
+                parts.append(f"{name.split()[0]} {draws}d {dt * 1e3:6.1f} ms")
+                if draws == 1 and record is Record.ALL:
+                    report = out
         dt_py, py_transitions = cpu(lambda: python_journey(compiled, args.python_prospects,
                                                            seed=100 + rep))
-        py = py_transitions / dt_py
-        mc_rates.append(mc)
-        mc20_rates.append(report20.transitions / dt20)
-        py_rates.append(py)
-        ratios.append(mc / py)
-        print(f"  run {rep + 1}: monte carlo {dt * 1e3:7.1f} ms, {mc / 1e6:6.1f} M transitions/s "
-              f"({report.transitions:,} transitions); 20 draws {mc20_rates[-1] / 1e6:6.1f} M/s; "
-              f"pure Python {dt_py * 1e3:7.1f} ms, {py / 1e6:5.2f} M/s "
-              f"({py_transitions:,} transitions); ratio {mc / py:5.1f}x", flush=True)
+        py_rates.append(py_transitions / dt_py)
+        print(f"  run {rep + 1}: " + ", ".join(parts)
+              + f"; pure Python {py_rates[-1] / 1e6:5.2f} M/s", flush=True)
 
     med = statistics.median
+    assert report is not None
     b = report.blended
+    py = med(py_rates)
     print()
     print(f"{EXAMPLE.name}, {args.prospects:,} prospects "
           f"(conversion {b.conversion:.4%}, clv {b.clv:,.0f}, "
-          f"{report.transitions / args.prospects:.2f} transitions per prospect)")
-    print(f"Monte Carlo, 1 draw:     {med(mc_rates) / 1e6:6.1f} M transitions/s "
-          f"(median of {args.repeat}; range {min(mc_rates) / 1e6:.1f}-{max(mc_rates) / 1e6:.1f})"
-          f"   target >= 30  {'OK' if med(mc_rates) >= 30e6 else 'BELOW TARGET'}")
-    print(f"Monte Carlo, 20 draws:   {med(mc20_rates) / 1e6:6.1f} M transitions/s "
-          f"(range {min(mc20_rates) / 1e6:.1f}-{max(mc20_rates) / 1e6:.1f})")
-    print(f"pure Python reference:   {med(py_rates) / 1e6:6.2f} M transitions/s "
+          f"{report.transitions / args.prospects:.2f} transitions per prospect); "
+          f"medians of {args.repeat}")
+    for draws in (1, 20):
+        for name, _ in lines:
+            r = rates[name, draws]
+            ratio = med(r) / py
+            line = (f"{name:19s} {draws:2d} draw{'s' if draws > 1 else ' '}: "
+                    f"{med(r) / 1e6:6.1f} M transitions/s (range {min(r) / 1e6:.1f}-"
+                    f"{max(r) / 1e6:.1f}), {med(times[name, draws]) * 1e3:6.1f} ms")
+            if name.startswith("full"):
+                extra = [f - v for f, v in zip(times[name, draws],
+                                                times[lines[0][0], draws])]
+                line += (f"; +{med(extra) * 1e3:.1f} ms over like-for-like "
+                         f"(+{med(extra) / med(times[lines[0][0], draws]):.0%})")
+            if draws == 1:
+                line += f"; ratio to pure Python {ratio:5.1f}x"
+                if name.startswith("like"):
+                    line += (f"   targets >= 30 M/s {'OK' if med(r) >= 30e6 else 'BELOW'}, "
+                             f">= 40x {'OK' if ratio >= 40 else 'BELOW'}")
+            print(line)
+    print(f"pure Python reference:   {py / 1e6:6.2f} M transitions/s "
           f"({args.python_prospects:,} prospects; range {min(py_rates) / 1e6:.2f}-"
           f"{max(py_rates) / 1e6:.2f})")
-    print(f"ratio (per transition):  {med(ratios):6.1f}x (median; range {min(ratios):.1f}-"
-          f"{max(ratios):.1f}x)   target >= 40  {'OK' if med(ratios) >= 40 else 'BELOW TARGET'}")
 
 
 if __name__ == "__main__":

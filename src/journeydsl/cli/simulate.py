@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..api import Compiled
     from ..language.compiled import CompiledJourney
     from ..simulate import Report
+    from ..simulate.montecarlo.record import Record
     from ..simulate.montecarlo.report import MonteCarloReport
 
 
@@ -143,7 +144,10 @@ def simulate(
 
         run: Callable[[CompiledJourney], Report] = exact_run
         if method is Method.monte_carlo:
-            run = _monte_carlo_runner(prospects, draws, seed, persona, _percent(top))
+            # the text tables of --compare show the headline metrics only:
+            # no money by place or by entry to record (the JSON has them all)
+            headline = compare and output_format is not SimFormat.json
+            run = _monte_carlo_runner(prospects, draws, seed, persona, _percent(top), headline)
         deltas: dict | None = None
         if compare:
             reports = {"baseline": run(result.variant())}
@@ -285,13 +289,17 @@ def _percent(text: str) -> str:
 
 
 def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | None,
-                        top: str = "8%") -> Callable[[CompiledJourney], MonteCarloReport]:
+                        top: str = "8%", headline: bool = False
+                        ) -> Callable[[CompiledJourney], MonteCarloReport]:
     """monte_carlo() with a progress bar on stderr when it is a terminal;
-    walks it cannot finish are `journey: ...` and exit 1."""
-    from ..simulate.montecarlo import WalkTooLong
+    walks it cannot finish are `journey: ...` and exit 1. `headline`: only
+    the headline metrics will be read (`Record.HEADLINE`: money by place
+    and by entry are not recorded)."""
+    from ..simulate.montecarlo import Record, WalkTooLong
 
     fraction = float(top.strip().removesuffix("%")) / 100
-    walk = _monte_carlo_walk(prospects, draws, seed, persona, fraction)
+    record = Record.HEADLINE if headline else Record.ALL
+    walk = _monte_carlo_walk(prospects, draws, seed, persona, fraction, record)
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         try:
@@ -305,14 +313,15 @@ def _monte_carlo_runner(prospects: int, draws: int, seed: int, persona: str | No
 
 
 def _monte_carlo_walk(prospects: int, draws: int, seed: int, persona: str | None,
-                      top: float) -> Callable[[CompiledJourney], MonteCarloReport]:
+                      top: float, record: Record) -> Callable[[CompiledJourney], MonteCarloReport]:
     import time
 
     from ..simulate.montecarlo import monte_carlo
 
     def run(journey: CompiledJourney) -> MonteCarloReport:
         if not sys.stderr.isatty():
-            return monte_carlo(journey, prospects, draws, seed, persona, concentration=top)
+            return monte_carlo(journey, prospects, draws, seed, persona, concentration=top,
+                               record=record)
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -329,6 +338,6 @@ def _monte_carlo_walk(prospects: int, draws: int, seed: int, persona: str | None
                 bar.update(task, completed=done / total if total else 1.0)
 
             return monte_carlo(journey, prospects, draws, seed, persona, progress,
-                               concentration=top)
+                               concentration=top, record=record)
 
     return run

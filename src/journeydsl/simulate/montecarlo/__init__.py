@@ -23,6 +23,7 @@ the modules follow the life of a run:
   ledger.py     money by step and by entry, profit events, by batch
   profit_events.py  the profit events summed by (entry, time), made when summed
   stays.py      self-loop stays unrolled in time for the profit curve
+  record.py     `Record`: the unit economics a caller will read (recorded only then)
   run.py        a set of pairs walked together -> a `Tally` per pair
   tally.py      sums that add up across draws
   report.py     `MonteCarloReport`: means, uncertainty, concentration
@@ -44,8 +45,9 @@ from __future__ import annotations
 
 from .bins import WalkTooLong
 from .draws import monte_carlo
+from .record import Record
 from .report import HEADLINE, MonteCarloReport
 from .run import Walks, simulate_chain
 
-__all__ = ["HEADLINE", "MonteCarloReport", "WalkTooLong", "Walks", "monte_carlo",
+__all__ = ["HEADLINE", "MonteCarloReport", "Record", "WalkTooLong", "Walks", "monte_carlo",
            "simulate_chain"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .bins import Tables
 from .ledger import Ledger
+from .record import Record
 from .sums import spread, sum_by
 
 ENDED, CUT = 0, 1  # how a walk stops: its end, or the horizon
@@ -32,8 +33,12 @@ class Books:
     N0, N0 + 1, ... as they are sent. With `keep`, per-prospect arrays of the
     entering prospects are kept (one pair only)."""
 
-    def __init__(self, eng: Tables, keep: bool, limits: list[int]) -> None:
+    def __init__(self, eng: Tables, keep: bool, limits: list[int],
+                 record: Record = Record.ALL) -> None:
+        if keep and record != Record.ALL:
+            raise ValueError("per-prospect arrays (keep) are kept with every family recorded")
         self.eng = eng
+        self.record = record
         P, n = eng.P, eng.n
         self.keep = keep
         sizes = [p.prospects for p in eng.pairs]
@@ -54,8 +59,9 @@ class Books:
         self.records: list[tuple] = []
         self.flock_records: list[tuple] = []  # the same, one flock each
         self.reach_by_bits = False  # reach from first-visit bits (not from visit counts)
-        # (kind, code, money, margin x value, acquisition, converted, seen, who)
-        # as walks stop
+        # (kind, code, money, margin x value, the converters' numbers,
+        # converted, seen, ledger slot) as walks stop (no profit recorded:
+        # None for the margin and the converters)
         self.stopped: list[tuple] = []
         # entering prospects who referred: (who, how many each; None: one)
         self.sent: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -69,7 +75,11 @@ class Books:
         self.queue: list[tuple] = []  # (world, target, time)
         self.taken = 0
         self.booked: list[tuple] = []  # (pair, root, converted, money) of referred prospects
-        self.ledger = Ledger(eng, self.block)  # money by place, by entry, over time
+        self.ledger = Ledger(eng, self.block, record=record)  # money by place, by entry, ...
+        # (walker numbers, acquisition costs) of converted pool walkers
+        # (entering ones), sorted by number when looked up
+        self._acquired: list[tuple[np.ndarray, np.ndarray]] = []
+        self._acquired_sorted = True
         if keep:
             self.value = np.zeros(N0)
             self.cost = np.zeros(N0)
@@ -132,9 +142,31 @@ class Books:
         self.time_sum += np.bincount(pair, weights=time, minlength=self.eng.P)
         self.time_sq += np.bincount(pair, weights=time * time, minlength=self.eng.P)
 
-    def finish(self, kind, sel, w, e, money, gain, cv, seen) -> None:
-        """Walkers `sel` of the pool stop (`kind`); `gain`: their margin x
-        value + 1j * their acquisition cost if they converted (walk.py)."""
+    def acquired(self, who, cost) -> None:
+        """Pool walkers `who` convert, having spent `cost` (their acquisition
+        cost); referred ones are left out (only entering prospects' count)."""
+        entering = who < self.N0
+        if not entering.all():
+            who, cost = who[entering], cost[entering]
+        if len(who):
+            self._acquired.append((who, cost))
+            self._acquired_sorted = False
+
+    def _acquisition_of(self, who: np.ndarray) -> np.ndarray:
+        """The acquisition costs of converted entering walkers `who` (`acquired`)."""
+        if not self._acquired_sorted:
+            ids, cost = (np.concatenate(x) for x in zip(*self._acquired))
+            order = np.argsort(ids, kind="stable")
+            self._acquired = [(ids.take(order), cost.take(order))]
+            self._acquired_sorted = True
+        ids, cost = self._acquired[0]
+        at = np.searchsorted(ids, who)
+        assert np.array_equal(ids.take(at, mode="clip"), who)  # every converter was noted
+        return cost.take(at)
+
+    def finish(self, kind, sel, w, e, money, margin, cv, seen) -> None:
+        """Walkers `sel` of the pool stop (`kind`); `margin`: their margin x
+        value (walk.py; None: not recorded, `Record.profit`)."""
         who = w.take(sel)
         referred = who >= self.N0
         if referred.any():
@@ -146,11 +178,18 @@ class Books:
             return
         self.finished += len(sel)
         code, both, conv = e.take(sel), money.take(sel), cv.take(sel)
-        # (separate arrays, not value + 1j cost: the sums read them apart)
-        gained = gain.take(sel)
-        margin_value = gained.real
-        acquisition = np.where(conv, gained.imag, both.imag)  # all the cost, unless converted
+        margin_value = acquisition = None
+        if margin is not None:
+            margin_value = margin.take(sel)
+            # the acquisition cost: all the cost, unless converted. The
+            # converters' (few) are looked up once, at `close` (here: their
+            # numbers); the per-prospect arrays want them now
+            acquisition = who.compress(conv)
         if self.keep:
+            if acquisition is not None:
+                acquisition = both.imag.copy()
+                if conv.any():
+                    acquisition[conv] = self._acquisition_of(who.compress(conv))
             self.ledger.walks(self.eng.pair_of.take(code), self.ledger.slot.take(who),
                               both.real, both.imag,
                               margin_value, acquisition, conv)
@@ -181,12 +220,19 @@ class Books:
         kinds = np.concatenate([np.full(len(x[1]), x[0], np.int8) for x in self.stopped])
         code = np.concatenate([x[1] for x in self.stopped])
         both = np.concatenate([x[2] for x in self.stopped])
-        margin_value = np.concatenate([x[3] for x in self.stopped])
-        acquisition = np.concatenate([x[4] for x in self.stopped])
+        # (profit not recorded: no margin, no acquisition, zeros in the records)
+        profit = self.stopped[0][3] is not None
+        margin_value = np.concatenate([x[3] for x in self.stopped]) if profit else None
+        acquisition = np.concatenate([x[4] for x in self.stopped]) if profit else None
         conv = np.concatenate([x[5] for x in self.stopped])
         pair = eng.pair_of.take(code)
         # (contiguous: each is summed several times)
         value, cost = np.ascontiguousarray(both.real), np.ascontiguousarray(both.imag)
+        if acquisition is not None:  # converters' numbers -> every walk's acquisition cost
+            converters = acquisition
+            acquisition = cost.copy()
+            if len(converters):
+                acquisition[conv] = self._acquisition_of(converters)
         # the ledger's by-entry sums of the same walks (gathered once, here)
         self.ledger.walks(pair, np.concatenate([x[7] for x in self.stopped]), value, cost,
                           margin_value, acquisition, conv)
@@ -200,9 +246,11 @@ class Books:
         self.cost_sq += sum_by(by_pair, cost * cost, P)
         pick = (conv | (value != 0)).nonzero()[0]
         if len(pick):
+            none = np.zeros(len(pick))
             self.records.append((pair.take(pick), value.take(pick), cost.take(pick),
-                                 margin_value.take(pick), acquisition.take(pick), conv.take(pick),
-                                 np.ones(len(pick))))
+                                 none if margin_value is None else margin_value.take(pick),
+                                 none if acquisition is None else acquisition.take(pick),
+                                 conv.take(pick), np.ones(len(pick))))
         if self.stopped[0][6] is not None:
             bits = np.concatenate([x[6] for x in self.stopped])
             on = bits.nonzero()[0]
@@ -225,6 +273,8 @@ class Books:
         if self.flock_records:
             pair, value, cost, margin_value, acquisition, conv, weight = (
                 np.array(x) for x in zip(*self.flock_records))
+            if not self.record.profit:  # (as the pool's walkers: zeros)
+                margin_value, acquisition = np.zeros(len(pair)), np.zeros(len(pair))
             self.records.append((pair, value, cost, margin_value, acquisition,
                                  conv.astype(bool), weight.astype(float)))
             self.flock_records = []

@@ -22,6 +22,7 @@ from ...metrics import METRIC
 from ..mixture import infinite, marked
 from ..results import blend
 from . import money
+from .record import NOT_RECORDED, Record
 from .report import MonteCarloReport, blended_linear, uncertainty
 from .top import Earners, concentration as top_share
 from .run import Stats, run_pairs
@@ -91,7 +92,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
                 draws: int = 20, seed: int = 20261123, persona: str | None = None,
                 progress: Callable[[int, int], None] | None = None, *,
                 max_moves: int = MAX_MOVES,
-                concentration: float = 0.08) -> MonteCarloReport:
+                concentration: float = 0.08, record: Record = Record.ALL) -> MonteCarloReport:
     """Monte Carlo metrics of a compiled journey (the baseline or a scenario).
 
     `prospects` is the total number of entering prospects simulated. With
@@ -104,7 +105,9 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     error of the reported mean (see `report.uncertainty`) and p05/p50/p95
     across draws (these include each draw's own sampling noise); with a
     single draw, p05/p95 are mean -/+ 1.645 standard errors. `progress(done, total)` is
-    called as walks end.
+    called as walks end. `record` (record.py): the unit economics a caller
+    will read (all by default); the walks and the numbers recorded are the
+    same whatever it leaves out.
     """
     from .. import check_persona
     from ..chain import build_chain
@@ -129,7 +132,7 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         if progress is not None:
             progress(min(done, prospects), prospects)
 
-    tallies, stats = _walk_groups(pairs, seed, max_moves, tick)
+    tallies, stats = _walk_groups(pairs, seed, max_moves, tick, record)
     pooled: dict[str, Tally] = {}
     per_draw: list[tuple[np.ndarray, np.ndarray]] = []  # each draw's means and their covariance
     # the same, each persona alone (its own uncertainty band, for the report)
@@ -150,12 +153,15 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         for p, tally in mine.items():
             own_draws[p].append(blended_linear({p: tally}, {p: 1.0}))
     personas = {p: pooled[p].metrics() for p in run}
-    books = money.join(stats.ledgers, len(pairs), chains[run[0]].n)
-    money.fill(personas, chains, which, books)
+    books = money.join(stats.ledgers, len(pairs), chains[run[0]].n) if record.ledger else None
+    if books is not None:
+        money.fill(personas, chains, which, books, record)
     # expectations the exact engine finds infinite: None with the reason
-    # (a run's mean of them is finite but estimates nothing)
+    # (a run's mean of them is finite but estimates nothing); those not
+    # recorded, None with theirs
     infinite = _infinite(chains)
-    personas = {p: marked(personas[p], infinite.get(p, {})) for p in run}
+    left_out = _not_recorded(record)
+    personas = {p: marked(personas[p], {**infinite.get(p, {}), **left_out}) for p in run}
     notes: dict[str, str] = {}
     report = MonteCarloReport(
         journey=journey.title, scenario=journey.scenario, method="monte_carlo",
@@ -166,10 +172,12 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
         rescaled_draws=rescaled_draws, rescaled_steps=rescaled_steps,
         transitions=stats.transitions, moves=stats.moves,
         cascade_capped=stats.cascade_capped, concentration_fraction=concentration,
+        _profit=record.profit,
         _converters=np.concatenate(converters) if converters else np.zeros((0, 4)))
     # the standard errors of money by place and the top share: when read
-    report.later(("place_stderr",),
-                 lambda _: {"place_stderr": money.stderr(books, chains, which, mix, k)})
+    if books is not None:
+        report.later(("place_stderr",), lambda _: {"place_stderr": money.stderr(
+            books, chains, which, mix, k, record)})
     report.later(("top_revenue_share", "top_revenue_stderr"),
                  lambda _: dict(zip(("top_revenue_share", "top_revenue_stderr"),
                                     top_share(earners, concentration))))
@@ -202,6 +210,17 @@ def monte_carlo(journey: CompiledJourney, prospects: int = 100_000,
     if len(run) > 1:  # (one persona: its band is the blend's)
         report.later(("persona_uncertainty",), own_spread)
     return report
+
+
+def _not_recorded(record: Record) -> dict[str, str]:
+    """The headline numbers a run did not record, with the reason (by name)."""
+    out = {}
+    if not record.profit:
+        out.update(dict.fromkeys(("profit", "acquisition_cost", "profit_converted"),
+                                 NOT_RECORDED))
+    if not record.curve:
+        out["payback"] = NOT_RECORDED
+    return out
 
 
 def _infinite(chains: dict[str, Chain]) -> dict[str, dict[str, str]]:
@@ -244,7 +263,7 @@ def _pairs(chains: dict[str, Chain], mix: dict[str, float], prospects: int, k: i
     return pairs, which, rescaled_draws, rescaled_steps
 
 
-def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
+def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick, record: Record):
     """Every pair in one pool, unless the sampler would get too many rows."""
     group = max(1, _MAX_ROWS // (2 * pairs[0].chain.n + 1))
     tallies: list[Tally] = []
@@ -252,7 +271,7 @@ def _walk_groups(pairs: list[Pair], seed: int, max_moves: int, tick):
     for g, lo in enumerate(range(0, len(pairs), group)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 30, g)))
         part, st, _ = run_pairs(pairs[lo:lo + group], rng, max_moves=max_moves, keep=False,
-                                progress=tick)
+                                progress=tick, record=record)
         tallies += part
         stats = Stats(stats.transitions + st.transitions, stats.moves + st.moves,
                       stats.cascade_capped or st.cascade_capped,

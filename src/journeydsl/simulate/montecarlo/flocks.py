@@ -81,7 +81,9 @@ class Flocks:
 
     def _join(self, c: Flock) -> None:
         # (its acquisition cost stands only once converted: walk.py)
-        self.join(c.ids, c.code, c.t, c.converted, c.money, c.gain, c.seen)
+        if c.converted and self.books.record.profit:
+            self.books.acquired(c.ids, np.full(len(c.ids), c.gain.imag))
+        self.join(c.ids, c.code, c.t, c.converted, c.money, c.gain.real, c.seen)
 
     def _visit(self, i: int, c: Flock):
         """Make the flock's move and book its visit: (time, row), or None when

@@ -31,7 +31,8 @@ import numpy as np
 
 from .bins import Tables
 from .profit_events import ProfitEvents
-from .stays import STAY_EVENTS, unroll
+from .record import Record
+from .stays import STAY_EVENTS, unroll, unrolled
 from .sums import spread, sum_by
 
 BATCHES = 16  # batches of prospects (jackknife groups)
@@ -47,8 +48,11 @@ class Ledger(ProfitEvents):
     """Per (pair, batch) sums of the money by step and by entry, and the
     profit events per (pair, entry step)."""
 
-    def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0) -> None:
+    def __init__(self, eng: Tables, block: np.ndarray, salt: int = 0,
+                 record: Record = Record.ALL) -> None:
         self.salt(salt)
+        # the families summed (record.py); the others are not even gathered
+        self.record = record
         # the per-code tables `close` needs, not the walk's whole Tables:
         # the report keeps the ledger (its profit events, read later), and
         # the samplers' tables need not stay with it
@@ -92,7 +96,7 @@ class Ledger(ProfitEvents):
         self.event_of_e = eng.pair_of * E
         self.profit_of_e = eng.gain.real - eng.money.imag  # a visit's, before discounting
         # the pool's visits: their discount factors summed by [batch, code]
-        self._by_code = np.zeros((BATCHES, len(eng.tgt)))
+        self._by_code = np.zeros((BATCHES, len(eng.tgt) if record.place else 0))
         # by slot (entry x BATCHES + batch): its batch's first cell of `_by_code`
         self._batch_cell = (np.arange(E * BATCHES) % BATCHES) * len(eng.tgt)
 
@@ -157,6 +161,8 @@ class Ledger(ProfitEvents):
         """Visits of pool walkers `w` at codes `e` (times t), earning `earned`
         (value + 1j * cost, discounted: the code's money times `disc`, the
         discount factor at t, None: 1)."""
+        if not self.record.visits:
+            return
         on = ((earned != 0) & (w < self.N0)).nonzero()[0]
         if len(on):
             who = w.take(on)
@@ -167,7 +173,7 @@ class Ledger(ProfitEvents):
     def flock_visit(self, i: int, c, step: int, t: float, earned: complex,
                     margin_value: float) -> None:
         """Flock c's members (entering prospects of pair i) visit `step` at t."""
-        if earned:
+        if earned and self.record.visits:
             self._flock_visits.append((i, step, self.members(c), earned.real, earned.imag,
                                        margin_value))
             self._flock_events.append((i * self.E + self.entry(c), t,
@@ -180,6 +186,8 @@ class Ledger(ProfitEvents):
         the visits' discount factors summed; the j-th visit's discounted
         profit is a * q^j with (a, log q) = `profit_at(walker indexes)`
         (unrolled in time by `_stay_events`)."""
+        if not self.record.visits:
+            return
         on = ((earned != 0) & (w < self.N0) & (visits > 0)).nonzero()[0]
         if len(on):
             a, log_q = profit_at(on)
@@ -193,11 +201,15 @@ class Ledger(ProfitEvents):
         """Entering walkers (of pairs `pair`, in slots `slot`: `self.slot` of
         their numbers, taken by the books as they stop, a byte each, not
         their numbers) stop with their totals."""
+        if not self.record.by_entry:
+            return
         self._stops.append((pair, slot, value, cost, margin_value, acquisition, cv))
         self._gather(len(slot))
 
     def flock_walks(self, i: int, c, per_batch: np.ndarray) -> None:
         """Members of flock c (of pair i), `per_batch` of them in each batch, stop."""
+        if not self.record.by_entry:
+            return
         profit = c.gain.real - c.money.imag
         converted = float(c.converted)
         self._flock_stops.append((i * self.E + self.entry(c), per_batch,
@@ -205,13 +217,15 @@ class Ledger(ProfitEvents):
                                    converted * (profit + c.gain.imag))))
 
     def flock_converted(self, i: int, c, time: float) -> None:
+        if not self.record.by_entry:
+            return
         self._flock_conversions.append((i * self.E + self.entry(c),
                                         self.members(c), time))
 
     def converted(self, pair, w, time) -> None:
         """Entering walkers `w` (of pairs `pair`) convert at `time` (the books
         have left the referred ones out already)."""
-        if len(w):
+        if len(w) and self.record.by_entry:
             self._conversions.append((pair, w, time))
             self._gather(len(w))
 
@@ -244,7 +258,8 @@ class Ledger(ProfitEvents):
         if self._visits:
             slot, e, t, weight = _joined(self._visits)
             self._visits = []
-            places.append((self._code_key(slot, e), weight))
+            if self.record.place:
+                places.append((self._code_key(slot, e), weight))
 
             # (the tables as defaults, not `self`: a ledger holding a function
             # that holds it would wait for the cycle collector to be freed)
@@ -254,30 +269,15 @@ class Ledger(ProfitEvents):
                 ekey += event_of_e.take(e)
                 return [(ekey, t, profit_of_e.take(e) * weight)]
 
-            self._event_later(visit_events, len(slot))
+            if self.record.curve:
+                self._event_later(visit_events, len(slot))
         if self._stays:
             parts, self._stays = self._stays, []
             slot, code, t0, d, v, weight, a, log_q = _joined(parts)
-            places.append((self._code_key(slot, code), weight))
-            ekey = (slot // BATCHES).astype(np.int64)
-            ekey += self.event_of_e.take(code)
-            still = (d == 0).nonzero()[0]  # a stay at one time: one event
-            if len(still):
-                self._event(ekey.take(still), t0.take(still),
-                            self.profit_of_e.take(code.take(still)) * weight.take(still))
-            stays = (ekey, code, t0, d, v, a, log_q)
-            # at most one event per visit unrolled (STAY_EVENTS a stay), plus
-            # one for the rest of a longer stay
-            bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
-            sizes = [len(x[0]) for x in parts]
-            if self.room_for_later(bound):
-                self._event_later(partial(_unrolled, stays, sizes, len(self.place_of_e)),
-                                  bound)
-            elif not self._stay_events(stays, whole=True):
-                # too many visits to unroll together: pass by pass (STAY_BUDGET each)
-                ends = np.cumsum(sizes)
-                for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
-                    self._stay_events(tuple(x[lo:hi] for x in stays), whole=False)
+            if self.record.place:
+                places.append((self._code_key(slot, code), weight))
+            if self.record.curve:
+                self._stays_events(parts, slot, code, t0, d, v, weight, a, log_q)
         if places:
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
@@ -309,6 +309,27 @@ class Ledger(ProfitEvents):
             self._entry_sums(self._entry_key(pair, w), [(7, time)])
         self._flush_flocks()
 
+    def _stays_events(self, parts, slot, code, t0, d, v, weight, a, log_q) -> None:
+        """The profit events of the stays gathered (`parts`, joined)."""
+        ekey = (slot // BATCHES).astype(np.int64)
+        ekey += self.event_of_e.take(code)
+        still = (d == 0).nonzero()[0]  # a stay at one time: one event
+        if len(still):
+            self._event(ekey.take(still), t0.take(still),
+                        self.profit_of_e.take(code.take(still)) * weight.take(still))
+        stays = (ekey, code, t0, d, v, a, log_q)
+        # at most one event per visit unrolled (STAY_EVENTS a stay), plus
+        # one for the rest of a longer stay
+        bound = int(np.minimum(v, STAY_EVENTS).sum()) + len(v)
+        sizes = [len(x[0]) for x in parts]
+        if self.room_for_later(bound):
+            self._event_later(partial(unrolled, stays, sizes, len(self.place_of_e)), bound)
+        elif not self._stay_events(stays, whole=True):
+            # too many visits to unroll together: pass by pass (STAY_BUDGET each)
+            ends = np.cumsum(sizes)
+            for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+                self._stay_events(tuple(x[lo:hi] for x in stays), whole=False)
+
     def _code_key(self, slot: np.ndarray, e: np.ndarray) -> np.ndarray:
         """batch x codes + code: the cell of `_by_code` of visits by slot and code."""
         key = self._batch_cell.take(slot)
@@ -322,13 +343,16 @@ class Ledger(ProfitEvents):
         if self._flock_visits:
             i, step, members, value, cost, margin_value = zip(*self._flock_visits)
             self._flock_visits = []
-            count = np.array(members, float)  # [visit, batch]
-            key = (np.array(i)[:, None] * BATCHES + batches) * n + np.array(step)[:, None]
-            self._place(key.reshape(-1), *((count * np.array(x)[:, None]).reshape(-1)
-                                           for x in (value, cost, margin_value)))
+            if self.record.place:
+                count = np.array(members, float)  # [visit, batch]
+                key = (np.array(i)[:, None] * BATCHES + batches) * n + np.array(step)[:, None]
+                self._place(key.reshape(-1), *((count * np.array(x)[:, None]).reshape(-1)
+                                               for x in (value, cost, margin_value)))
             key, t, amount = zip(*self._flock_events)
             self._flock_events = []
-            self._event(np.array(key, np.int64), np.array(t, float), np.array(amount, float))
+            if self.record.curve:
+                self._event(np.array(key, np.int64), np.array(t, float),
+                            np.array(amount, float))
         flat = self.by_entry.reshape(cells, -1)
         if self._flock_stops:
             entry, members, rows = zip(*self._flock_stops)
@@ -384,23 +408,6 @@ class Ledger(ProfitEvents):
         self.close()
         self._reduce()
         return self.keys, self.times, self.amounts
-
-
-def _unrolled(stays: tuple, sizes: list[int], codes: int) -> list[tuple]:
-    """The profit events of stays (`stays.unroll`, `codes` edge codes): all
-    together, or when they would unroll past the budget so, pass by pass
-    (`sizes`: the stays of each pass, STAY_BUDGET each). A function, not a
-    method: the ledger keeps it for later without a cycle through itself."""
-    events = unroll(stays, codes, True)
-    if events is not None:
-        return events
-    ends = np.cumsum(sizes)
-    out: list[tuple] = []
-    for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
-        part = unroll(tuple(x[lo:hi] for x in stays), codes, False)
-        assert part is not None  # (never None pass by pass)
-        out += part
-    return out
 
 
 def _joined(parts: list[tuple]) -> tuple:

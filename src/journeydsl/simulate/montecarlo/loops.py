@@ -42,7 +42,7 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, margin, disc, coun
            lo: int, rates: np.ndarray | None = None) -> int:
     """Make the stays of the walkers whose draw `code` is a loop's move back
     to their step; returns the moves made (each one transition). `money`
-    and `margin` (margin x value) grow by the stay's visits (a stay never
+    and `margin` (margin x value; None: not recorded) grow by the stay's visits (a stay never
     converts: its step was visited before it; the acquisition cost of one
     that has not converted is its cost, walk.py); `disc`: the discount factor at each
     walker's time (None: no discounting); `counts`: per-walker visit counts
@@ -93,11 +93,9 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, margin, disc, coun
         sums = np.where(log_q == 0.0, many,
                         np.exp(log_q) * np.expm1(many * log_q) / np.expm1(log_q))
     earned = eng.money.take(own) * sums
-    gained = eng.margin_value.take(own) * sums
     disc_run = disc.take(idx) if disc is not None else None  # at each stay's start
     if disc_run is not None:
         earned *= disc_run
-        gained *= disc_run
     money[idx] += earned
     base = books.ledger.profit_of_e  # profit of one visit, by code
 
@@ -109,7 +107,11 @@ def extend(eng: Tables, rng, books: Books, code, w, t, money, margin, disc, coun
     weight = sums if disc_run is None else sums * disc_run  # the stay's discount factors
     who = w.take(idx)
     books.ledger.stays(who, own, t_run, step, visits, earned, weight, profit_at)
-    margin[idx] += gained
+    if margin is not None:
+        gained = eng.margin_value.take(own) * sums
+        if disc_run is not None:
+            gained *= disc_run
+        margin[idx] += gained
     if len(timed):
         t[idx.take(timed)] = t_run.take(timed) + many.take(timed) * step.take(timed)
     if counts is not None:

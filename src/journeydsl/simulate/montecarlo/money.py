@@ -34,6 +34,7 @@ from ..chain import Chain, stage_index
 from ..payback import Events, ProfitCurve
 from ..results import Entry, Metrics, channel_money
 from .ledger import BATCHES, ENTRY_COLUMNS, Ledger
+from .record import Record
 
 _EXPECT = ENTRY_COLUMNS[1:]  # the by-entry expectations (after the count)
 
@@ -129,14 +130,23 @@ def _curve(books: Books, pairs: np.ndarray, entry: int | None, count: float,
 
 
 def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tuple[int, str]],
-         books: Books) -> None:
+         books: Books, record: Record = Record.ALL) -> None:
     """Each persona's money by place, by entry and profit curve, pooled over
-    its draws (pairs `which[j] = (draw, persona)`)."""
+    its draws (pairs `which[j] = (draw, persona)`): the families `record`
+    recorded (the others left as they are: no money columns, no entries,
+    no curve)."""
     for p, m in personas.items():
         chain = chains[p]
         pairs = np.array([j for j, (_, q) in enumerate(which) if q == p])
         entry = books.entry[pairs].sum(axis=(0, 2))  # [entry, column]
         count = float(entry[:, 0].sum())
+        horizon = chain.horizon_days is not None
+        if record.curve:
+            m.curve = _curve(books, pairs, None, count, horizon)
+        if not record.place:
+            if record.by_entry:
+                _fill_entries(m, chain, books, pairs, entry, horizon)
+            continue
         money = _money(books.place[pairs].sum(axis=(0, 1)) / max(count, 1.0))
         for s, (rev, cost, prof) in zip(chain.steps, money.tolist()):
             m.steps[s].update(revenue=rev, cost=cost, profit=prof)
@@ -145,16 +155,21 @@ def fill(personas: dict[str, Metrics], chains: dict[str, Chain], which: list[tup
             rev, cost, prof = money[number == k].sum(axis=0).tolist()
             m.stages[name].update(revenue=rev, cost=cost, profit=prof)
         m.channels = channel_money(chain, money)
-        horizon = chain.horizon_days is not None
-        m.curve = _curve(books, pairs, None, count, horizon)
-        rates = chain.entry / chain.entry.sum()
-        m.by_entry = {}
-        for k, step in enumerate(books.entries):
-            c = float(entry[k, 0])
-            if rates[step] > 0 and c > 0:
-                values = dict(zip(_EXPECT, (entry[k, 1:] / c).tolist()))
-                m.by_entry[chain.steps[step]] = Entry(
-                    values, _curve(books, pairs, k, c, horizon), float(rates[step]))
+        if record.by_entry:
+            _fill_entries(m, chain, books, pairs, entry, horizon)
+
+
+def _fill_entries(m: Metrics, chain: Chain, books: Books, pairs: np.ndarray,
+                  entry: np.ndarray, horizon: bool) -> None:
+    """The persona's prospects by entry step (`entry`: [entry, column] sums)."""
+    rates = chain.entry / chain.entry.sum()
+    m.by_entry = {}
+    for k, step in enumerate(books.entries):
+        c = float(entry[k, 0])
+        if rates[step] > 0 and c > 0:
+            values = dict(zip(_EXPECT, (entry[k, 1:] / c).tolist()))
+            m.by_entry[chain.steps[step]] = Entry(
+                values, _curve(books, pairs, k, c, horizon), float(rates[step]))
 
 
 # ------------------------------------------------------------------ standard errors
@@ -239,8 +254,9 @@ def _jackknife(x: np.ndarray) -> np.ndarray:
 
 
 def stderr(books: Books, chains: dict[str, Chain], which: list[tuple[int, str]],
-           mix: dict[str, float], draws: int) -> dict:
-    """Standard errors of the blended money by place and by-entry metrics."""
+           mix: dict[str, float], draws: int, record: Record = Record.ALL) -> dict:
+    """Standard errors of the blended money by place and by-entry metrics
+    (those `record` recorded: the others' tables are empty)."""
     first = next(iter(chains.values()))
     persona_of = np.array([p for _, p in which])
     draw_of = np.array([d for d, _ in which])
@@ -282,4 +298,8 @@ def stderr(books: Books, chains: dict[str, Chain], which: list[tuple[int, str]],
               "channels": take(list(first.channels), money_keys)}
     entry_keys = tuple(m.json for m in BY_ENTRY if not m.curve)
     result["by_entry"] = take([first.steps[s] for s in books.entries], entry_keys)
+    if not record.place:
+        result.update(steps={}, stages={}, channels={})
+    if not record.by_entry:
+        result["by_entry"] = {}
     return result

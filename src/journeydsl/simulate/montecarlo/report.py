@@ -21,6 +21,7 @@ import numpy as np
 from ...metrics import EXPECTATIONS, HEADLINE as METRICS_SHOWN, METRIC, undefined, with_ratios
 from .. import Report
 from .books import dot
+from .record import NOT_RECORDED
 from .tally import Tally
 
 # Blended headline metrics that get an uncertainty band, by their JSON keys
@@ -166,6 +167,9 @@ class MonteCarloReport(Report):
     # converters of the mix: discounted value, cost, weight and clv (margin x
     # value less the costs from the first goal visit on), for top_share
     _converters: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
+    # False when the run did not record profit (record.py): the converters'
+    # clv column is then no number, and what is read off it is None
+    _profit: bool = field(default=True, repr=False)
     # The extras below sort the converters or recompute every number per
     # batch of prospects: a fifth of a run on saas_trial, which a caller
     # reading only the means (`expect`, the benchmark) need not pay. Each is
@@ -264,6 +268,12 @@ class MonteCarloReport(Report):
         """The clv distribution among converters and the concentration shares."""
         keys = ("p05", "p25", "p50", "p75", "p95")
         clv: dict[str, float | None]
+        if not self._profit:
+            self._notes.update(dict.fromkeys(("clv_distribution", "profit_concentration"),
+                                              NOT_RECORDED))
+            return {"clv_distribution": {k: None for k in keys + ("mean",)},
+                    "revenue_concentration": self.top_share(self.concentration_fraction),
+                    "profit_concentration": None}
         if len(self._converters):
             weight, value = (np.ascontiguousarray(c) for c in self._converters.T[2:])
             order = np.argsort(value, kind="stable")

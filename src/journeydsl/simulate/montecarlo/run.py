@@ -21,6 +21,7 @@ from ..results import Metrics
 from .books import Books, dot
 from .ledger import Ledger
 from .bins import Pair, Tables
+from .record import Record
 from .tally import LINEAR, Tally
 from .walk import MAX_MOVES, walk
 
@@ -132,14 +133,16 @@ def _keep_freed_memory() -> None:
 
 
 def run_pairs(pairs: list[Pair], rng: np.random.Generator, *, max_moves: int, keep: bool,
-              cascade_limit: int | None = None, progress: Callable[[int], None] | None = None):
+              cascade_limit: int | None = None, progress: Callable[[int], None] | None = None,
+              record: Record = Record.ALL):
     """Walk every pair's prospects and their cascades in one pool; returns
-    (a Tally per pair, Stats, Walks of pair 0 with `keep`)."""
+    (a Tally per pair, Stats, Walks of pair 0 with `keep`), recording the
+    families of `record` (record.py)."""
     _keep_freed_memory()
     eng = Tables(pairs)
     limits = [CASCADE_FACTOR * p.prospects if cascade_limit is None else cascade_limit
               for p in pairs]
-    books = Books(eng, keep, limits)
+    books = Books(eng, keep, limits, record)
     # the batches' partition (ledger.py): random each run, the walks' stream untouched
     seeds = getattr(rng.bit_generator, "seed_seq", None)
     if isinstance(seeds, np.random.SeedSequence):

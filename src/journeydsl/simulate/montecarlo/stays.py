@@ -74,3 +74,20 @@ def unroll(stays: tuple, codes: int, whole: bool) -> list[tuple] | None:
                             * np.expm1((vl - J) * ql) / np.expm1(ql))
         out.append((g_key.take(long), g_t.take(long) + vl * dd.take(long), a.take(long) * rest))
     return out
+
+
+def unrolled(stays: tuple, sizes: list[int], codes: int) -> list[tuple]:
+    """The profit events of stays (`unroll`, `codes` edge codes): all
+    together, or when they would unroll past the budget so, pass by pass
+    (`sizes`: the stays of each pass, STAY_BUDGET each). A function, not a
+    method of the ledger: it keeps it for later without a cycle through itself."""
+    events = unroll(stays, codes, True)
+    if events is not None:
+        return events
+    ends = np.cumsum(sizes)
+    out: list[tuple] = []
+    for lo, hi in zip(np.concatenate([[0], ends[:-1]]), ends):
+        part = unroll(tuple(x[lo:hi] for x in stays), codes, False)
+        assert part is not None  # (never None pass by pass)
+        out += part
+    return out

@@ -41,8 +41,8 @@ MAX_DRAWS = 2_000  # draws of a next move per entering prospect, on average,
 MIN_BUDGET = 100_000_000  # ... or this many in all, whichever is more
 POOL = 1 << 18  # walkers in flight at once (arrays of a few MB at most stay cheap)
 BLOCK = 1 << 20  # entering prospects drawn at once, at most
-_FIELDS = ("w", "e", "t", "cv", "money", "gain", "seen", "own")
-_DTYPES = (np.intp, np.intp, np.float64, bool, np.complex128, np.complex128, np.uint64, np.float64)
+_FIELDS = ("w", "e", "t", "cv", "money", "margin", "seen", "own")
+_DTYPES = (np.intp, np.intp, np.float64, bool, np.complex128, np.float64, np.uint64, np.float64)
 
 
 def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray) -> None:
@@ -59,19 +59,20 @@ def count_tracked(eng: Tables, counts: np.ndarray, w: np.ndarray, e: np.ndarray)
 class _Pool:
     """The walkers in flight (and the dead among them), as parallel arrays."""
 
-    def __init__(self, eng: Tables, seen: bool) -> None:
+    def __init__(self, eng: Tables, seen: bool, profit: bool) -> None:
         self.end, self.dead_code = eng.END, eng.DEAD
         self.w = np.zeros(0, np.intp)
         self.e = np.zeros(0, np.intp)
         self.t = np.zeros(0)
         self.cv = np.zeros(0, bool)
         self.money = np.zeros(0, np.complex128)
-        # discounted margin x value so far + 1j * the acquisition cost (the
-        # cost before the first goal visit): set when the walker converts,
-        # the cost so far until then (read off `money` when it stops:
-        # the same sum, so only converters need a number of their own).
-        # One complex field, not two: a pass gathers and joins one array less
-        self.gain = np.zeros(0, np.complex128)
+        # discounted margin x value so far; None when the run does not
+        # record profit (record.py). The acquisition cost (the cost before
+        # the first goal visit) is the cost so far until a walker converts,
+        # read off `money` when it stops: only the few converters need a
+        # number of their own, which the books keep (`Books.acquired`), not
+        # a field every walker carries through every pass
+        self.margin = np.zeros(0) if profit else None
         self.seen = np.zeros(0, np.uint64) if seen else None
         # each walker's own rate of a `per customer` move (NaN: none yet);
         # None when no step has one (nothing to carry through the passes)
@@ -103,17 +104,17 @@ class _Pool:
                 setattr(self, name, getattr(self, name).take(keep))
         self.dead = 0
 
-    def add(self, w, e, t, cv, money, gain, seen) -> None:
+    def add(self, w, e, t, cv, money, margin, seen) -> None:
         """New walkers (entering or referred): no rate of their own drawn yet."""
-        self.incoming.append((w, e, t, cv, money, gain, seen,
+        self.incoming.append((w, e, t, cv, money, margin, seen,
                               None if self.own is None else np.full(len(w), np.nan)))
         self.waiting += len(w)
 
-    def add_flock(self, w, e, t, cv, money, gain, seen) -> None:
+    def add_flock(self, w, e, t, cv, money, margin, seen) -> None:
         """New walkers `w` that share one state (a flock): the other fields
         are numbers, made arrays when they merge (one `np.repeat` per field
         for all the flocks joining together, not one `np.full` per flock)."""
-        self.incoming.append((w, e, t, cv, money, gain, seen, np.nan))
+        self.incoming.append((w, e, t, cv, money, margin, seen, np.nan))
         self.waiting += len(w)
 
     def merge(self) -> bool:
@@ -170,7 +171,7 @@ class _Walk:
         for (steps, p), (src, _, prob, _) in zip(eng.entry, eng.moves):
             out = np.bincount(src, weights=prob, minlength=eng.n)
             self.go_share.append(float((p * np.minimum(out[steps], 1.0)).sum()))
-        self.st = _Pool(eng, self.use_seen)
+        self.st = _Pool(eng, self.use_seen, books.record.profit)
         self.flocks = Flocks(eng, books, rng, self.st.add_flock, self.counts, lo)
         self.need = 0  # flags of the steps walkers are on
         self.transitions = self.moves = 0
@@ -182,14 +183,15 @@ class _Walk:
         disc = np.exp(t * eng.log_discount) if eng.log_discount and need & (MONEY | LOOP) else None
         if need & MONEY:
             earned = eng.money.take(e)
-            gained = eng.margin_value.take(e)
             if disc is not None:
                 earned *= disc
-                gained *= disc
             st.money += earned
             books.ledger.visits(w, e, t, earned, disc)
-            margin = st.gain.real  # (a view: adds in place)
-            margin += gained
+            if st.margin is not None:
+                gained = eng.margin_value.take(e)
+                if disc is not None:
+                    gained *= disc
+                st.margin += gained
         if need & TRACK:
             if self.use_seen:
                 assert st.seen is not None  # the pool keeps `seen` bits with use_seen
@@ -206,14 +208,15 @@ class _Walk:
         live = st.live
         self.transitions += live
         if need & LOOP:
-            extra = loops.extend(eng, self.rng, books, code, w, t, st.money, st.gain.real,
+            extra = loops.extend(eng, self.rng, books, code, w, t, st.money,
+                                 st.margin,
                                  disc, self.counts, self.lo, st.own)
             self.transitions += extra
             self.moves += extra
         ended = (code == eng.END).nonzero()[0]
         self.moves += live - len(ended)
         if len(ended):
-            books.finish(ENDED, ended, w, e, st.money, st.gain, st.cv, st.seen)
+            books.finish(ENDED, ended, w, e, st.money, st.margin, st.cv, st.seen)
         st.e = code
         if 4 * (st.dead + len(ended)) > len(code):  # compact now and then
             st.compact()
@@ -231,7 +234,8 @@ class _Walk:
             k = min(max(room, 1), waiting)
             ids, worlds, steps, times = books.take(k)
             st.add(ids, worlds * eng.S + eng.E_max + steps, times, np.zeros(k, bool),
-                   np.zeros(k, np.complex128), np.zeros(k, np.complex128),
+                   np.zeros(k, np.complex128),
+                   None if st.margin is None else np.zeros(k),
                    np.zeros(k, np.uint64))
             room -= k
         if room >= self.pool_size // 2:
@@ -254,7 +258,7 @@ class _Walk:
             t += eng.delay.take(e)
             if math.isfinite(eng.horizon) and t.max() >= eng.horizon:
                 gone = (t >= eng.horizon).nonzero()[0]  # arrive at or after H: active at H
-                books.finish(CUT, gone, w, e, st.money, st.gain, cv, st.seen)
+                books.finish(CUT, gone, w, e, st.money, st.margin, cv, st.seen)
                 st.bury(gone)
         per_edge = np.bincount(e, minlength=eng.DEAD + 1)
         occ = np.bincount(eng.row, weights=per_edge, minlength=eng.rows + 1)
@@ -270,7 +274,8 @@ class _Walk:
                 at = new.nonzero()[0]
                 books.convert(w.take(at), e.take(at), t.take(at))
                 cv |= new
-                st.gain.imag[at] = st.money.imag.take(at)  # the cost before this goal visit
+                if st.margin is not None:  # the cost before this goal visit
+                    books.acquired(w.take(at), st.money.imag.take(at))
 
     def too_long(self, why: str) -> WalkTooLong:
         """The error for walks that cannot be finished, naming the loop where
