@@ -326,6 +326,17 @@ def spells(plan: Plan, end: int) -> str:
     Its length as seen is the uncensored visits (from its first event to
     its last uncensored one) and one more when its last is censored."""
     numbers = ", ".join(str(s.number) for s in plan.steps if s.loop)
+    # Only a run's edges are read, so the events in the middle of a run
+    # are dropped before an edge is worked out (the edge's CASEs over
+    # every loop event were a good part of this query). A middle event is
+    # an edge only when it is its run's last uncensored one: it is not
+    # censored and the next is, so its time is at most the log's end less
+    # the narrowest loop window and the next's later than the end less the
+    # widest. Two plain comparisons keep every edge (with one loop step,
+    # no other event).
+    windows = [int(round(s.window_days * _DAY_US)) for s in plan.steps if s.loop]
+    near_edge = (f"(flags & {RUN_START | RUN_END}) <> 0 OR "
+                 f"(next_t > {int(end) - max(windows)} AND t <= {int(end) - min(windows)})")
     # The run's last uncensored event: the next is not in the run, or censored.
     # (Within a run the next event is at the same step: the same window.)
     kept = f"(NOT {censored(plan, end)} AND ({flag(RUN_END)} OR {censored(plan, end, 'next_t')}))"
@@ -349,7 +360,7 @@ def spells(plan: Plan, end: int) -> str:
                   FROM (SELECT pk, no, edge, LAG(edge) OVER ({IN_ORDER}) AS e1,
                                LAG(edge, 2) OVER ({IN_ORDER}) AS e2
                         FROM (SELECT u, i, pk, no, {edge} AS edge
-                              FROM jf_events WHERE no IN ({numbers})) AS l
+                              FROM jf_events WHERE no IN ({numbers}) AND ({near_edge})) AS l
                         WHERE (edge & 14) <> 0) AS e) AS s
             WHERE (edge & 2) <> 0) AS z
         GROUP BY pk, no, n, censored"""
