@@ -334,7 +334,7 @@ def spells(plan: Plan, end: int) -> str:
     # the narrowest loop window and the next's later than the end less the
     # widest. Two plain comparisons keep every edge (with one loop step,
     # no other event).
-    windows = [int(round(s.window_days * _DAY_US)) for s in plan.steps if s.loop]
+    windows = [round(s.window_days * _DAY_US) for s in plan.steps if s.loop]
     near_edge = (f"(flags & {RUN_START | RUN_END}) <> 0 OR "
                  f"(next_t > {int(end) - max(windows)} AND t <= {int(end) - min(windows)})")
     # The run's last uncensored event: the next is not in the run, or censored.
