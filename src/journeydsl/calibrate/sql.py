@@ -248,9 +248,20 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
 
 def censored(plan: Plan, end: int, time: str = "t") -> str:
     """Whether an event at step `no` and `time` is censored: less than its
-    step's window before the log's `end`."""
-    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
-                                   for s in plan.steps) + " END"
+    step's window before the log's `end`.
+
+    The steps are grouped by their window, the window most steps share
+    in the ELSE (every `no` is a step's; one window for all: no CASE): a
+    CASE tests its branches one after another on every visit, and a
+    branch per step took 0.75 CPU seconds against 0.69 for the steps and
+    moves' query on 10.2M events (six steps, three windows)."""
+    steps: dict[int, list[int]] = {}
+    for s in plan.steps:
+        steps.setdefault(round(s.window_days * _DAY_US), []).append(s.number)
+    *others, (common, _) = sorted(steps.items(), key=lambda item: (len(item[1]), item[0]))
+    window = ("CASE " + " ".join(f"WHEN no IN ({', '.join(str(n) for n in numbers)}) THEN {w}"
+                                 for w, numbers in others) + f" ELSE {common} END"
+              if others else str(common))
     return f"({int(end)} - {time} < {window})"
 
 
