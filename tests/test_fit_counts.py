@@ -68,8 +68,9 @@ def write_csv(path: Path, rows: list[tuple], persona: bool = True) -> None:
                          + ([p or ""] if persona else []))
 
 
-def counts_of(tmp_path: Path, rows: list[tuple], persona: bool = True, window: float | None = None):
-    journey = journeydsl.loads(JOURNEY, "shop.journey").journey
+def counts_of(tmp_path: Path, rows: list[tuple], persona: bool = True, window: float | None = None,
+              text: str = JOURNEY):
+    journey = journeydsl.loads(text, "shop.journey").journey
     plan = make_plan(journey, window)
     write_csv(tmp_path / "log.csv", rows, persona)
     engine = DuckEngine()
@@ -116,6 +117,34 @@ def test_counts_without_a_persona_column_and_with_a_window(tmp_path: Path) -> No
     assert {k: (c.visits, c.censored, c.entries, c.still) for k, c in counts.steps.items()} \
         == expected["steps"]
     assert all(s.window_days == 3.0 for s in plan.steps)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_renewal_runs_at_two_loop_steps_with_their_own_windows(seed: int,
+                                                                tmp_path: Path) -> None:
+    """Runs at two loop steps whose censoring windows differ (the runs'
+    query keeps the events that may be edges by the widest and narrowest
+    window): the runs as the independent reading finds them."""
+    text = JOURNEY.replace("blog -> cart 15% after 2d",
+                           "blog -> cart 15% after 2d, blog 30% after 4d")
+    rng = random.Random(100 + seed)
+    rows = []
+    for u in range(150):  # long runs at both loop steps, many near the log's end
+        clock, event = rng.randrange(0, 150 * 86_400), rng.choice(["blog", "order_paid"])
+        for _ in range(rng.randrange(1, 15)):
+            if rng.random() < 0.25:
+                event = rng.choice(["ad_click", "blog", "cart_add", "order_paid"])
+            clock += rng.choice([0, 86_400, 3 * 86_400, 10 * 86_400, 20 * 86_400, 31 * 86_400])
+            rows.append((f"u{u:03d}", event, clock * 1_000_000, None, rng.choice(["smb", "ent"])))
+    rng.shuffle(rows)
+    plan, counts = counts_of(tmp_path, rows, text=text)
+    windows = {s.window_days for s in plan.steps if s.loop}
+    assert len(windows) == 2
+    expected = reference_counts(plan, as_reference(rows), ["smb", "ent"])
+    assert {(k, no, n, c): runs for (k, no), items in counts.spells.items()
+            for n, c, runs in items} == expected["spells"]
+    assert {k: (c.visits, c.censored, c.entries, c.still) for k, c in counts.steps.items()} \
+        == expected["steps"]
 
 
 def test_visits_moves_and_censoring_by_hand(tmp_path: Path) -> None:

@@ -248,9 +248,20 @@ def events(plan: Plan, personas: list[str] | None, files: int = 2) -> str:
 
 def censored(plan: Plan, end: int, time: str = "t") -> str:
     """Whether an event at step `no` and `time` is censored: less than its
-    step's window before the log's `end`."""
-    window = "CASE no " + " ".join(f"WHEN {s.number} THEN {int(round(s.window_days * _DAY_US))}"
-                                   for s in plan.steps) + " END"
+    step's window before the log's `end`.
+
+    The steps are grouped by their window, the window most steps share
+    in the ELSE (every `no` is a step's; one window for all: no CASE): a
+    CASE tests its branches one after another on every visit, and a
+    branch per step took 0.79 CPU seconds against 0.70 for the steps and
+    moves' query on 10.2M events (six steps, three windows)."""
+    steps: dict[int, list[int]] = {}
+    for s in plan.steps:
+        steps.setdefault(round(s.window_days * _DAY_US), []).append(s.number)
+    *others, (common, _) = sorted(steps.items(), key=lambda item: (len(item[1]), item[0]))
+    window = ("CASE " + " ".join(f"WHEN no IN ({', '.join(str(n) for n in numbers)}) THEN {w}"
+                                 for w, numbers in others) + f" ELSE {common} END"
+              if others else str(common))
     return f"({int(end)} - {time} < {window})"
 
 
@@ -326,6 +337,17 @@ def spells(plan: Plan, end: int) -> str:
     Its length as seen is the uncensored visits (from its first event to
     its last uncensored one) and one more when its last is censored."""
     numbers = ", ".join(str(s.number) for s in plan.steps if s.loop)
+    # Only a run's edges are read, so the events in the middle of a run
+    # are dropped before an edge is worked out (the edge's CASEs over
+    # every loop event were a good part of this query). A middle event is
+    # an edge only when it is its run's last uncensored one: it is not
+    # censored and the next is, so its time is at most the log's end less
+    # the narrowest loop window and the next's later than the end less the
+    # widest. Two plain comparisons keep every edge (with one loop step,
+    # no other event).
+    windows = [round(s.window_days * _DAY_US) for s in plan.steps if s.loop]
+    near_edge = (f"(flags & {RUN_START | RUN_END}) <> 0 OR "
+                 f"(next_t > {int(end) - max(windows)} AND t <= {int(end) - min(windows)})")
     # The run's last uncensored event: the next is not in the run, or censored.
     # (Within a run the next event is at the same step: the same window.)
     kept = f"(NOT {censored(plan, end)} AND ({flag(RUN_END)} OR {censored(plan, end, 'next_t')}))"
@@ -349,7 +371,7 @@ def spells(plan: Plan, end: int) -> str:
                   FROM (SELECT pk, no, edge, LAG(edge) OVER ({IN_ORDER}) AS e1,
                                LAG(edge, 2) OVER ({IN_ORDER}) AS e2
                         FROM (SELECT u, i, pk, no, {edge} AS edge
-                              FROM jf_events WHERE no IN ({numbers})) AS l
+                              FROM jf_events WHERE no IN ({numbers}) AND ({near_edge})) AS l
                         WHERE (edge & 14) <> 0) AS e) AS s
             WHERE (edge & 2) <> 0) AS z
         GROUP BY pk, no, n, censored"""
