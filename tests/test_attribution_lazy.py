@@ -13,11 +13,14 @@ import pickle
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import journeydsl
 import journeydsl.simulate.attribution as attribution_module
 from journeydsl.simulate.attribution import Attribution, Removal, attribution
+from journeydsl.simulate.chain import build_chain
+from journeydsl.simulate.loop_entries import return_visits
 from journeydsl.simulate.removal_exact import MoneyRemovals
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,20 +57,27 @@ def journey_of(text: str, path: str = "<string>"):
 
 
 def without_horizon(text: str) -> str:
-    text = re.sub(r"^[ \t]*horizon\b.*$", "", text, flags=re.M)
-    return re.sub(r"^[ \t]*expect\b.*$", "", text, flags=re.M)
+    text = re.sub(r"^[ \t]*horizon\b.*$", "", text, flags=re.MULTILINE)
+    return re.sub(r"^[ \t]*expect\b.*$", "", text, flags=re.MULTILINE)
 
 
 @pytest.fixture
 def asked(monkeypatch) -> list[str]:
-    """The money parts (`base`, `by_step`, `by_group`) that attribution asks
-    of its exact solvers, in order, one entry per persona."""
+    """The money parts (`base`, `by_step`, `by_group`; `by_step_at`: of some
+    steps) that attribution asks of its exact solvers, in order, one entry
+    per persona."""
     parts: list[str] = []
+
+    def spy(name: str):
+        solve = getattr(MoneyRemovals, name)
+
+        def asked(self, *at):
+            parts.append(name + ("_at" if at else ""))
+            return solve(self, *at)
+        return asked
+
     for name in ("base", "by_step", "by_group"):
-        def spy(self, _name=name, _solve=getattr(MoneyRemovals, name)):
-            parts.append(_name)
-            return _solve(self)
-        monkeypatch.setattr(MoneyRemovals, name, spy)
+        monkeypatch.setattr(MoneyRemovals, name, spy(name))
     return parts
 
 
@@ -109,31 +119,50 @@ def test_a_tie_of_conversion_effects_solves_its_tables_money_for_the_order(asked
                                                  "buy -> renew 60% after 1y, spam 20%")))
     assert result.steps["renew"].removal_effect == result.steps["spam"].removal_effect == 0.0
     assert result.channels["loyalty"].removal_effect == 0.0  # and the channel email's
-    assert sorted(asked) == ["base", "base", "by_group", "by_group", "by_step", "by_step"]
+    # the tied steps' money alone; the channels' table whole (a batched solve)
+    assert sorted(asked) == ["base", "base", "by_group", "by_group", "by_step_at", "by_step_at"]
     assert list(result.steps)[-2:] == ["renew", "spam"]
     assert list(result.channels)[-2:] == ["loyalty", "email"]
+    assert result.steps["renew"].profit_effect > 0 > result.steps["spam"].profit_effect
+    assert sorted(asked)[-2:] == ["by_step_at", "by_step_at"] and asked[-2:] == ["by_step"] * 2
     asked.clear()
     only_channels = attribution(journey_of(text), steps=False)
     assert sorted(asked) == ["base", "base", "by_group", "by_group"]
     assert list(only_channels.channels)[-2:] == ["loyalty", "email"]
 
 
+def test_some_steps_money_equals_the_whole_tables():
+    """Tied steps are ordered by their money alone (`by_step(at)`, which
+    solves the return visits of their loops only): the same numbers as
+    those of the whole table, bit for bit, on and off loops."""
+    for journey in (journey_of(DISTINCT), _generated(steps=300, personas=2, seed=3),
+                    _generated(steps=300, channels=5, big_loop=True, profitable=True, seed=4)):
+        for persona in journey.persona_ids:
+            chain = build_chain(journey, persona)
+            whole = MoneyRemovals(chain, []).by_step()
+            looped = np.flatnonzero(return_visits(chain.discounted.tocsr()) != 1.0)
+            assert len(looped)
+            for at in (looped, looped[::3], np.arange(chain.n)[::7], np.array([chain.n - 1])):
+                assert np.array_equal(MoneyRemovals(chain, []).by_step(at), whole[at])
+
+
+_EAGER: list[MoneyRemovals] = []  # the _Eager solvers made
+
+
 class _Eager(MoneyRemovals):
     """The money solved with conversion, as attribution did before it was
     made when first read."""
 
-    made_by: list[_Eager] = []
-
     def __init__(self, chain, groups) -> None:
         super().__init__(chain, groups)
-        self.made_by.append(self)
+        _EAGER.append(self)
         self.made = (super().base(), super().by_step(), super().by_group())
 
     def base(self):
         return self.made[0]
 
-    def by_step(self):
-        return self.made[1]
+    def by_step(self, at=None):
+        return self.made[1] if at is None else self.made[1][at]
 
     def by_group(self):
         return self.made[2]
@@ -175,8 +204,8 @@ def test_lazy_money_equals_money_solved_at_once(name, journey, monkeypatch):
         # every float and None, bit for bit, and the rows' order
         assert json.dumps(a.as_dict()) == json.dumps(b.as_dict()), name
         assert a == b
-    assert (len(_Eager.made_by) > 0) == (lazy[0].method == "exact")
-    _Eager.made_by.clear()
+    assert (len(_EAGER) > 0) == (lazy[0].method == "exact")
+    _EAGER.clear()
     # the rows are by conversion effect, then revenue, then profit (None as 0)
     for table in (lazy[0].steps, lazy[0].channels):
         keys = [tuple(-(x or 0.0) for x in (r.removal_effect, r.revenue_effect, r.profit_effect))

@@ -69,6 +69,13 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   fill-reducing permutation needed). Uncertain rates count at their mean.
   Only the journey's own prospects count (the metrics of the report, not
   the referral cohort).
+  The money is solved when first read (most readers want conversion
+  alone): the base, the steps' table and the channels' table each on its
+  first read, from one factorization of I - Qd (`MoneyRemovals`); rows
+  whose conversion effects tie are ordered by their money effects, made
+  for those steps alone (their return visits only) or for the channels'
+  whole table (removal_rows.py). The numbers are the same whatever is read
+  first.
 
 With a `horizon` (conversions and money before H), each removal re-runs
 the horizon engine's forward pass with the removed steps made dead ends
@@ -78,9 +85,7 @@ per persona, which yields the three metrics at once.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -88,68 +93,10 @@ import numpy as np
 from ..language.compiled import CompiledJourney
 from .chain import Chain, build_chain
 from .removal_exact import MoneyRemovals, conversion_removals
+from .removal_rows import Removal, rows
 
 #: The metrics removals are measured on, in the order of the solvers' columns.
 METRICS = ("conversion", "revenue", "profit")
-
-#: Removal's money fields: made when one of a row's is first read (see `_Money`).
-_MONEY_FIELDS = ("revenue_without", "revenue_effect", "revenue_share",
-                 "profit_without", "profit_effect", "profit_share")
-
-
-@dataclass(frozen=True)
-class Removal:
-    """One step or channel taken out of the journey.
-
-    The conversion fields keep their version 1 names (`removal_effect`,
-    `share`); revenue and profit have theirs prefixed. An effect is None
-    when its metric is 0 (nothing to lose), a share when no removal lowers
-    its metric. Without a horizon the money fields of `attribution`'s rows
-    are solved when one of them is first read (the same numbers)."""
-
-    # The money fields' defaults are factories so that the class has no
-    # attribute of their name: a row whose money is not solved yet lacks
-    # them, and reading one goes to __getattr__.
-    name: str | None  # step id, or channel id (None: steps without a channel)
-    conversion_without: float
-    removal_effect: float | None  # (conversion - conversion_without) / conversion
-    share: float | None  # removal_effect / sum of removal effects in its group
-    steps: tuple[str, ...]  # the steps removed
-    revenue_without: float = field(default_factory=float)
-    # (revenue - revenue_without) / revenue
-    revenue_effect: float | None = field(default_factory=lambda: None)
-    revenue_share: float | None = field(default_factory=lambda: None)
-    profit_without: float = field(default_factory=float)
-    # (profit - profit_without) / |profit|; may be < 0
-    profit_effect: float | None = field(default_factory=lambda: None)
-    # profit_effect / sum of the positive ones
-    profit_share: float | None = field(default_factory=lambda: None)
-
-    if not TYPE_CHECKING:  # (mypy would take any attribute name for a field)
-        def __getattr__(self, name: str) -> Any:
-            """A money field not made yet: its table's made now, every row's."""
-            later = self.__dict__.get("_later")
-            if later is None or name not in _MONEY_FIELDS:
-                raise AttributeError(name)
-            later.fill()
-            return self.__dict__[name]
-
-    def __getstate__(self) -> dict:
-        """Pickled and copied with its money, not the table waiting to make
-        it (whose fill would not reach a copy)."""
-        self.revenue_without  # noqa: B018 (made now)
-        return {k: v for k, v in self.__dict__.items() if k != "_later"}
-
-    def as_dict(self) -> dict:
-        return {"conversion_without": self.conversion_without,
-                "removal_effect": self.removal_effect, "share": self.share,
-                "revenue_without": self.revenue_without,
-                "revenue_removal_effect": self.revenue_effect,
-                "revenue_share": self.revenue_share,
-                "profit_without": self.profit_without,
-                "profit_removal_effect": self.profit_effect,
-                "profit_share": self.profit_share,
-                "steps": list(self.steps)}
 
 
 @dataclass(frozen=True)
@@ -231,10 +178,10 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
         sources.append((share, money))
     blended = _Money(sources, len(step_ids), len(groups))
 
-    step_rows = (_rows([(s, (s,)) for s in step_ids], conversion, without_step,
-                       blended.by_step) if want_steps else {})
-    channel_rows = _rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
-                         conversion, without_channel, blended.by_group)
+    step_rows = (rows([(s, (s,)) for s in step_ids], conversion, without_step,
+                      blended.by_step, blended.by_step_at) if want_steps else {})
+    channel_rows = rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
+                        conversion, without_channel, blended.by_group)
     result = Attribution(persona, float(conversion), method, step_rows, channel_rows)
     del result.__dict__["revenue"], result.__dict__["profit"]  # then __getattr__ solves them
     result.__dict__["_money"] = blended
@@ -251,8 +198,8 @@ class _Known:
     def base(self) -> np.ndarray:
         return self._base
 
-    def by_step(self) -> np.ndarray:
-        return self._by_step
+    def by_step(self, at: np.ndarray | None = None) -> np.ndarray:
+        return self._by_step if at is None else self._by_step[at]
 
     def by_group(self) -> np.ndarray:
         return self._by_group
@@ -286,6 +233,16 @@ class _Money:
 
     def by_group(self) -> tuple[np.ndarray, np.ndarray]:
         return self._blend("base"), self._blend("by_group")
+
+    def by_step_at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`by_step` of the steps `at` alone, the same numbers (blended
+        element by element, in the same order)."""
+        if "by_step" in self.made:
+            return self._blend("base"), self.made["by_step"][at]
+        total = np.zeros((len(at), 2))
+        for share, source in self.sources:
+            total += share * source.by_step(at)
+        return self._blend("base"), total
 
 
 def _removals(chain: Chain, groups: list[list[int]], steps: bool):
@@ -326,85 +283,6 @@ def _removals(chain: Chain, groups: list[list[int]], steps: bool):
         conv = np.asarray(conv, float)
     return (float(conv[0]), by_step[:, 0], by_group[:, 0],
             _Known(conv[1:], by_step[:, 1:], by_group[:, 1:]))
-
-
-#: A removal effect within this of 0 is 0 (the rounding of a difference of
-#: two near-equal totals, e.g. a step that earns nothing and costs nothing).
-_NOISE = 1e-12
-
-
-#: What `_removal` sets: Removal's fields but the money ones, then the table
-#: that makes those (`_MoneyRows`).
-_ROW_KEYS = (*(f.name for f in fields(Removal) if f.name not in _MONEY_FIELDS), "_later")
-
-
-def _removal(values: tuple) -> Removal:
-    """A Removal whose money fields are made when first read, its other
-    fields set at once: a frozen dataclass's __init__ sets each field
-    through object.__setattr__, which for a journey's thousand steps costs
-    more than computing their effects."""
-    removal = object.__new__(Removal)
-    removal.__dict__.update(zip(_ROW_KEYS, values))
-    return removal
-
-
-def _effects(base: float, without: np.ndarray, signed: bool):
-    """Removal effects (X - X without) / |X| and their shares (by the sum of
-    the positive effects), as lists; None where undefined. `signed` False:
-    the effect cannot be negative, and a negative one is rounding. (Numpy
-    does each step's float arithmetic as Python would: the same numbers,
-    without a Python loop over the steps.)"""
-    if base == 0 or not math.isfinite(base):
-        return [None] * len(without), [None] * len(without)
-    effects = (base - np.asarray(without, float)) / abs(base)
-    effects[(np.abs(effects) < _NOISE) | ((effects < 0) & (not signed))] = 0.0
-    total = math.fsum(effects[effects > 0].tolist())
-    shares = (effects / total).tolist() if total > 0 else [None] * len(effects)
-    return effects.tolist(), shares
-
-
-class _MoneyRows:
-    """The money fields of one table of removals (the steps, or the
-    channels), made for all its rows at once when first asked for."""
-
-    def __init__(self, solve: Callable[[], tuple[np.ndarray, np.ndarray]]) -> None:
-        self.solve: Callable[[], tuple[np.ndarray, np.ndarray]] | None = solve
-        self.rows: list[Removal] = []
-        self.effects: tuple[list, list] = ([], [])  # revenue and profit effects
-
-    def fill(self) -> None:
-        """Make the money fields and set them on every row (a row then
-        reads them as its other fields)."""
-        if self.solve is None:
-            return
-        base, without = self.solve()
-        self.solve = None  # made: the solvers (factors, chains) are not needed any more
-        (rev, rev_share), (prof, prof_share) = (
-            _effects(float(base[j]), without[:, j], signed=metric == "profit")
-            for j, metric in enumerate(METRICS[1:]))
-        for row, (r_without, p_without), r, r_share, p, p_share in zip(
-                self.rows, np.asarray(without, float).tolist(), rev, rev_share, prof, prof_share):
-            row.__dict__.update(zip(_MONEY_FIELDS, (r_without, r, r_share, p_without, p, p_share)))
-        self.effects = (rev, prof)
-
-
-def _rows(named, base: float, without: np.ndarray,
-          money: Callable[[], tuple[np.ndarray, np.ndarray]]) -> dict:
-    """Removals keyed by name: by conversion effect, largest first, then by
-    revenue effect, then by profit effect (post-conversion steps carry no
-    conversion but money). The money fields are made when first read, or
-    here when two rows' conversion effects tie."""
-    conv, conv_share = _effects(base, without, signed=False)
-    later = _MoneyRows(money)
-    rows = later.rows = [_removal((name, w, conv[i], conv_share[i], members, later))
-                         for i, ((name, members), w) in enumerate(zip(named, without.tolist()))]
-    keys: list = [-(c or 0.0) for c in conv]
-    if len(set(keys)) < len(keys):  # a tie: broken by the money effects
-        later.fill()
-        rev, prof = later.effects
-        keys = [(c, -(r or 0.0), -(p or 0.0)) for c, r, p in zip(keys, rev, prof)]
-    order = sorted(range(len(rows)), key=keys.__getitem__)
-    return {rows[i].name: rows[i] for i in order}
 
 
 # ---------------------------------------------------------------- horizon

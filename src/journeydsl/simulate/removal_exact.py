@@ -8,7 +8,9 @@ Each group's columns are solved in one call (SuperLU's per-column cost is
 lowest for a few dozen columns), built in the factors' order, and only the
 rows a formula reads are taken back (`LU.units_at`): for both families the
 rows of the group itself (the first visits to it), and the groups' small
-systems are solved in one batched call.
+systems are solved in one batched call. Money (`MoneyRemovals`) is solved
+part by part when attribution first asks for it (most of its readers want
+conversion alone).
 """
 
 from __future__ import annotations
@@ -131,9 +133,14 @@ class MoneyRemovals:
     def base(self) -> np.ndarray:
         return self._solve()[-1]
 
-    def by_step(self) -> np.ndarray:
+    def by_step(self, at: np.ndarray | None = None) -> np.ndarray:
+        """Without each step; `at`: without each of these steps only (the
+        same numbers, bit for bit: the formula is elementwise, and only
+        their return visits are solved)."""
         qd, _, nu_d, to_go, base = self._solve()
-        return base - (nu_d / return_visits(qd))[:, None] * to_go
+        if at is None:
+            return base - (nu_d / return_visits(qd))[:, None] * to_go
+        return base - (nu_d[at] / return_visits(qd, at)[at])[:, None] * to_go[at]
 
     def by_group(self) -> np.ndarray:
         qd, lu, nu_d, to_go, base = self._solve()
