@@ -32,8 +32,10 @@ machine slows them alike):
       computed, so like for like with it. Revenue and profit effects are
       solved when first read, with one exception that this journey has:
       rows whose conversion effects tie (its three post-purchase steps carry
-      none) are ordered by revenue effect, so the steps' money is solved
-      for the order (not the channels'); (ii) with every metric read too
+      none) are ordered by revenue effect, so those three steps' money
+      effects are solved for the order (theirs alone: the factorization of
+      I - Qd, its solves and their loop's return visits; not the other
+      steps' nor the channels'); (ii) with every metric read too
       (`revenue`, `profit`, every row's revenue and profit effects and
       shares): all that attribution gives (target < 50 ms).
 Also shown, not targeted: `levers` on the 5,000-step journey.
