@@ -69,6 +69,13 @@ Exact, without a horizon (notation of exact.py; N_UU = (I - Q_UU)^-1):
   fill-reducing permutation needed). Uncertain rates count at their mean.
   Only the journey's own prospects count (the metrics of the report, not
   the referral cohort).
+  The money is solved when first read (most readers want conversion
+  alone): the base, the steps' table and the channels' table each on its
+  first read, from one factorization of I - Qd (`MoneyRemovals`); rows
+  whose conversion effects tie are ordered by their money effects, made
+  for those steps alone (their return visits only) or for the channels'
+  whole table (removal_rows.py). The numbers are the same whatever is read
+  first.
 
 With a `horizon` (conversions and money before H), each removal re-runs
 the horizon engine's forward pass with the removed steps made dead ends
@@ -78,51 +85,18 @@ per persona, which yields the three metrics at once.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..language.compiled import CompiledJourney
 from .chain import Chain, build_chain
-from .removal_exact import exact_removals
-
+from .removal_exact import MoneyRemovals, conversion_removals
+from .removal_rows import Removal, rows
 
 #: The metrics removals are measured on, in the order of the solvers' columns.
 METRICS = ("conversion", "revenue", "profit")
-
-
-@dataclass(frozen=True)
-class Removal:
-    """One step or channel taken out of the journey.
-
-    The conversion fields keep their version 1 names (`removal_effect`,
-    `share`); revenue and profit have theirs prefixed. An effect is None
-    when its metric is 0 (nothing to lose), a share when no removal lowers
-    its metric."""
-
-    name: str | None  # step id, or channel id (None: steps without a channel)
-    conversion_without: float
-    removal_effect: float | None  # (conversion - conversion_without) / conversion
-    share: float | None  # removal_effect / sum of removal effects in its group
-    steps: tuple[str, ...]  # the steps removed
-    revenue_without: float = 0.0
-    revenue_effect: float | None = None  # (revenue - revenue_without) / revenue
-    revenue_share: float | None = None
-    profit_without: float = 0.0
-    profit_effect: float | None = None  # (profit - profit_without) / |profit|; may be < 0
-    profit_share: float | None = None  # profit_effect / sum of the positive ones
-
-    def as_dict(self) -> dict:
-        return {"conversion_without": self.conversion_without,
-                "removal_effect": self.removal_effect, "share": self.share,
-                "revenue_without": self.revenue_without,
-                "revenue_removal_effect": self.revenue_effect,
-                "revenue_share": self.revenue_share,
-                "profit_without": self.profit_without,
-                "profit_removal_effect": self.profit_effect,
-                "profit_share": self.profit_share,
-                "steps": list(self.steps)}
 
 
 @dataclass(frozen=True)
@@ -132,15 +106,32 @@ class Attribution:
 
     `removal_effect` and `share` are None when nothing converts (or when no
     removal changes conversion, for `share`); the same for revenue and
-    profit."""
+    profit. Without a horizon, `revenue`, `profit` and the rows' money
+    fields are solved when first read (a tie of conversion effects in a
+    table reads its money to order its rows)."""
 
     persona: str | None  # None: the persona mix
     conversion: float
     method: str  # "exact" or "horizon"
     steps: dict[str, Removal]
     channels: dict[str | None, Removal]
-    revenue: float = 0.0
-    profit: float = 0.0
+    # factories for the reason given in Removal
+    revenue: float = field(default_factory=float)
+    profit: float = field(default_factory=float)
+
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            """`revenue` or `profit`, solved now."""
+            money = self.__dict__.get("_money")
+            if money is None or name not in ("revenue", "profit"):
+                raise AttributeError(name)
+            self.__dict__.update(zip(("revenue", "profit"), money.base().tolist()))
+            del self.__dict__["_money"]
+            return self.__dict__[name]
+
+    def __getstate__(self) -> dict:
+        self.revenue  # noqa: B018 (solved now: pickled with its money)
+        return dict(self.__dict__)
 
     def as_dict(self) -> dict:
         """JSON-ready; the channel None (steps without a channel) is keyed ""."""
@@ -170,102 +161,128 @@ def attribution(journey: CompiledJourney, persona: str | None = None,
         members.setdefault(step.channel, []).append(i)
     groups = list(members.values())
 
-    base = np.zeros(len(METRICS))  # conversion, revenue, profit
-    without_step = np.zeros((len(step_ids), len(METRICS)))
-    without_channel = np.zeros((len(groups), len(METRICS)))
+    conversion = 0.0
+    without_step = np.zeros(len(step_ids))
+    without_channel = np.zeros(len(groups))
     method = "exact"
+    sources = []
     for p, share in shares.items():
         chain = build_chain(journey, p)
         if chain.horizon_days is not None:
             method = "horizon"
         with located(journey):
-            conv, by_step, by_group = _removals(chain, groups, want_steps)
-        base += share * conv
+            conv, by_step, by_group, money = _removals(chain, groups, want_steps)
+        conversion += share * conv  # (Python floats: numpy's arithmetic, bit for bit)
         without_step += share * by_step
         without_channel += share * by_group
+        sources.append((share, money))
+    blended = _Money(sources, len(step_ids), len(groups))
 
-    step_rows = (_rows([(s, (s,)) for s in step_ids], base, without_step) if want_steps
-                 else {})
-    channel_rows = _rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
-                         base, without_channel)
-    conversion, revenue, profit = base.tolist()
-    return Attribution(persona, conversion, method, step_rows, channel_rows, revenue, profit)
+    step_rows = (rows([(s, (s,)) for s in step_ids], conversion, without_step,
+                      blended.by_step, blended.by_step_at) if want_steps else {})
+    channel_rows = rows([(c, tuple(step_ids[i] for i in idx)) for c, idx in members.items()],
+                        conversion, without_channel, blended.by_group)
+    result = Attribution(persona, float(conversion), method, step_rows, channel_rows)
+    del result.__dict__["revenue"], result.__dict__["profit"]  # then __getattr__ solves them
+    result.__dict__["_money"] = blended
+    return result
+
+
+class _Known:
+    """Money removals solved with conversion's (a horizon pass, or the
+    integral over a `per customer` draw: one pass yields the three metrics)."""
+
+    def __init__(self, base: np.ndarray, by_step: np.ndarray, by_group: np.ndarray) -> None:
+        self._base, self._by_step, self._by_group = base, by_step, by_group
+
+    def base(self) -> np.ndarray:
+        return self._base
+
+    def by_step(self, at: np.ndarray | None = None) -> np.ndarray:
+        return self._by_step if at is None else self._by_step[at]
+
+    def by_group(self) -> np.ndarray:
+        return self._by_group
+
+
+class _Money:
+    """The money (revenue, profit) of an attribution, blended over personas
+    by share: the base, without each step, without each group, each made
+    when first asked for, from each persona's solver (`MoneyRemovals`, or
+    `_Known`). Personas are added in order, as conversion is: the same
+    numbers as solving everything at once."""
+
+    def __init__(self, sources: list[tuple[float, Any]], steps: int, groups: int) -> None:
+        self.sources = sources
+        self.shapes = {"base": (2,), "by_step": (steps, 2), "by_group": (groups, 2)}
+        self.made: dict[str, np.ndarray] = {}
+
+    def _blend(self, part: str) -> np.ndarray:
+        if part not in self.made:
+            total = np.zeros(self.shapes[part])
+            for share, source in self.sources:
+                total += share * getattr(source, part)()
+            self.made[part] = total
+        return self.made[part]
+
+    def base(self) -> np.ndarray:
+        return self._blend("base")
+
+    def by_step(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._blend("base"), self._blend("by_step")
+
+    def by_group(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._blend("base"), self._blend("by_group")
+
+    def by_step_at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`by_step` of the steps `at` alone, the same numbers (blended
+        element by element, in the same order)."""
+        if "by_step" in self.made:
+            return self._blend("base"), self.made["by_step"][at]
+        total = np.zeros((len(at), 2))
+        for share, source in self.sources:
+            total += share * source.by_step(at)
+        return self._blend("base"), total
 
 
 def _removals(chain: Chain, groups: list[list[int]], steps: bool):
-    """Conversion, revenue and profit, and the same without each step and
-    without each group; with a `per customer` rate, integrated over the
-    customers' own rates (each is linear in the walks' probabilities, as the
-    removals are; an infinite expectation stays inf and its effects None)."""
+    """Conversion, and conversion without each step and without each group,
+    and what gives revenue and profit likewise; with a `per customer` rate,
+    integrated over the customers' own rates (each is linear in the walks'
+    probabilities, as the removals are; an infinite expectation stays inf
+    and its effects None)."""
     def one(ch: Chain):
         if ch.horizon_days is None:
-            return exact_removals(ch, groups)
+            conv, by_step, by_group = conversion_removals(ch, groups)
+            money = MoneyRemovals(ch, groups)
+            # the three metrics together (the draw's integral mixes them)
+            return (np.array([conv, *money.base()]),
+                    np.column_stack([by_step, money.by_step()]),
+                    np.column_stack([by_group, money.by_group()]))
         return _horizon(ch, groups, steps)
 
     if not chain.per_customer:
-        return one(chain)
-    from .mixture import over_draw
-    from .quadrature import Drawn
+        if chain.horizon_days is None:  # money solved when first read
+            return (*conversion_removals(chain, groups), MoneyRemovals(chain, groups))
+        conv, by_step, by_group = one(chain)
+    else:
+        from .mixture import over_draw
+        from .quadrature import Drawn
 
-    drawn = Drawn.of(chain)
-    assert drawn is not None  # the chain has its per-customer move
+        drawn = Drawn.of(chain)
+        assert drawn is not None  # the chain has its per-customer move
 
-    def mix(parts: dict, weights: dict[int, float]):
-        return tuple(sum(weights[i] * np.asarray(part[k]) for i, part in parts.items())
-                     for k in range(3))
+        def mix(parts: dict, weights: dict[int, float]):
+            return tuple(sum(weights[i] * np.asarray(part[k]) for i, part in parts.items())
+                         for k in range(3))
 
-    result, _ = over_draw(chain, drawn, one, mix, lambda r: {
-        "conversion": np.atleast_1d(r[0]), "steps": np.asarray(r[1]),
-        "groups": np.asarray(r[2])})
-    conv, by_step, by_group = result
-    return np.asarray(conv, float), by_step, by_group
-
-
-#: A removal effect within this of 0 is 0 (the rounding of a difference of
-#: two near-equal totals, e.g. a step that earns nothing and costs nothing).
-_NOISE = 1e-12
-
-
-_REMOVAL_FIELDS = tuple(f.name for f in fields(Removal))
-
-
-def _removal(values: tuple) -> Removal:
-    """Removal(*values), its fields set at once: a frozen dataclass's
-    __init__ sets each of its 11 fields through object.__setattr__, which
-    for a journey's thousand steps costs more than computing their effects."""
-    removal = object.__new__(Removal)
-    removal.__dict__.update(zip(_REMOVAL_FIELDS, values))
-    return removal
-
-
-def _effects(base: float, without: np.ndarray, signed: bool):
-    """Removal effects (X - X without) / |X| and their shares (by the sum of
-    the positive effects), as lists; None where undefined. `signed` False:
-    the effect cannot be negative, and a negative one is rounding. (Numpy
-    does each step's float arithmetic as Python would: the same numbers,
-    without a Python loop over the steps.)"""
-    if base == 0 or not math.isfinite(base):
-        return [None] * len(without), [None] * len(without)
-    effects = (base - np.asarray(without, float)) / abs(base)
-    effects[(np.abs(effects) < _NOISE) | ((effects < 0) & (not signed))] = 0.0
-    total = math.fsum(effects[effects > 0].tolist())
-    shares = (effects / total).tolist() if total > 0 else [None] * len(effects)
-    return effects.tolist(), shares
-
-
-def _rows(named, base: np.ndarray, without: np.ndarray) -> dict:
-    """Removals keyed by name: by conversion effect, largest first, then by
-    revenue effect, then by profit effect (post-conversion steps carry no
-    conversion but money)."""
-    (conv, conv_share), (rev, rev_share), (prof, prof_share) = (
-        _effects(float(base[j]), without[:, j], signed=metric == "profit")
-        for j, metric in enumerate(METRICS))
-    rows = [_removal((name, w[0], conv[i], conv_share[i], members,
-                      w[1], rev[i], rev_share[i], w[2], prof[i], prof_share[i]))
-            for i, ((name, members), w) in enumerate(zip(named, np.asarray(without, float).tolist()))]
-    keys = [(-(c or 0.0), -(r or 0.0), -(p or 0.0)) for c, r, p in zip(conv, rev, prof)]
-    order = sorted(range(len(rows)), key=keys.__getitem__)
-    return {rows[i].name: rows[i] for i in order}
+        result, _ = over_draw(chain, drawn, one, mix, lambda r: {
+            "conversion": np.atleast_1d(r[0]), "steps": np.asarray(r[1]),
+            "groups": np.asarray(r[2])})
+        conv, by_step, by_group = result
+        conv = np.asarray(conv, float)
+    return (float(conv[0]), by_step[:, 0], by_group[:, 0],
+            _Known(conv[1:], by_step[:, 1:], by_group[:, 1:]))
 
 
 # ---------------------------------------------------------------- horizon

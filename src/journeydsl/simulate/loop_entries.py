@@ -211,8 +211,13 @@ def unit_columns(k: int, columns: np.ndarray) -> np.ndarray:
     return out
 
 
-def return_visits(q: sparse.csr_matrix) -> np.ndarray:
+def return_visits(q: sparse.csr_matrix, at: np.ndarray | None = None) -> np.ndarray:
     """N[k, k] for N = (I - q)^-1: expected visits to k by a walk from k.
+
+    `at`: the steps whose entries are wanted (the others' may be left at 1):
+    only their components are inverted, the same numbers, bit for bit, as
+    when every component is (`gth_inverses` gives each block what it would
+    alone; a component of more than SMALL_LOOP steps among them: all).
 
     Only k's strongly connected component matters. The small components
     are inverted together, those of one size in one pass (`gth_inverses`):
@@ -232,12 +237,17 @@ def return_visits(q: sparse.csr_matrix) -> np.ndarray:
     single = (sizes[labels] == 1) & (diag > 0)
     out[single] = 1.0 / (1.0 - diag[single])
     cyclic = sizes[labels] > 1
+    wanted = np.ones(count, bool)
+    if at is not None and (sizes[labels[at]] <= SMALL_LOOP).all():
+        wanted[:] = False
+        wanted[labels[at]] = True
+        cyclic &= wanted[labels]
     if not cyclic.any():
         return out
     coo = q.tocoo()
     inside = (labels[coo.row] == labels[coo.col]) & cyclic[coo.row]
     row, col, val = coo.row[inside], coo.col[inside], coo.data[inside]
-    rest = _small_return_visits(labels, sizes, row, col, val, out)
+    rest = _small_return_visits(labels, sizes, wanted, row, col, val, out)
     cyclic &= rest[labels]
     if not cyclic.any():
         return out
@@ -261,10 +271,11 @@ def return_visits(q: sparse.csr_matrix) -> np.ndarray:
     return out
 
 
-def _small_return_visits(labels, sizes, row, col, val, out) -> np.ndarray:
-    """`return_visits` of the components of 2 to SMALL_LOOP steps (moves
-    row -> col inside them), written into `out`; returns, per component,
-    whether it is left to do (larger, or no GTH inverse: a negative rate)."""
+def _small_return_visits(labels, sizes, wanted, row, col, val, out) -> np.ndarray:
+    """`return_visits` of the `wanted` components of 2 to SMALL_LOOP steps
+    (moves row -> col inside them), written into `out`; returns, per
+    component, whether it is left to do (larger, or no GTH inverse: a
+    negative rate; or not wanted)."""
     from ..gth import gth_inverses
 
     rest = sizes > 1
@@ -273,7 +284,7 @@ def _small_return_visits(labels, sizes, row, col, val, out) -> np.ndarray:
     local = np.empty(len(labels), np.int64)  # a step's place in its component
     local[order] = np.arange(len(labels)) - first[labels[order]]
     for k in range(2, min(int(sizes.max()), SMALL_LOOP) + 1):
-        group = np.flatnonzero(sizes == k)
+        group = np.flatnonzero((sizes == k) & wanted)
         if not len(group):
             continue
         members = order[first[group][:, None] + np.arange(k)]  # (components, k)

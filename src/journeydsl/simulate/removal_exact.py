@@ -8,7 +8,9 @@ Each group's columns are solved in one call (SuperLU's per-column cost is
 lowest for a few dozen columns), built in the factors' order, and only the
 rows a formula reads are taken back (`LU.units_at`): for both families the
 rows of the group itself (the first visits to it), and the groups' small
-systems are solved in one batched call.
+systems are solved in one batched call. Money (`MoneyRemovals`) is solved
+part by part when attribution first asks for it (most of its readers want
+conversion alone).
 """
 
 from __future__ import annotations
@@ -24,16 +26,7 @@ _LOW_RANK = 48  # up to this many removed steps, update the base LU instead of a
 _BATCH = 32  # columns per SuperLU solve (its cost per column is lowest for a few dozen)
 
 
-def exact_removals(chain: Chain, groups: list[list[int]]):
-    """The metrics (conversion, revenue, profit), and the metrics without
-    each step (one row per step) and without each group (one row per group)."""
-    conversion, conv_step, conv_group = _conversion(chain, groups)
-    money, money_step, money_group = _money(chain, groups)
-    return (np.array([conversion, *money]), np.column_stack([conv_step, money_step]),
-            np.column_stack([conv_group, money_group]))
-
-
-def _conversion(chain: Chain, groups: list[list[int]]):
+def conversion_removals(chain: Chain, groups: list[list[int]]):
     """Conversion, and conversion without each step and without each group."""
     n = chain.n
     q = chain.rates.tocsr()
@@ -114,38 +107,66 @@ def _conversion(chain: Chain, groups: list[list[int]]):
     return conversion, by_step, by_group
 
 
-def _money(chain: Chain, groups: list[list[int]]):
-    """Revenue and profit, and both without each step (n x 2) and without
-    each group (groups x 2): see attribution.py's docstring."""
-    qd = chain.discounted.tocsr()
-    x = np.column_stack([chain.value, chain.profit])
-    lu = LU.of(qd)  # I - Qd
-    nu_d = lu.row(chain.entry)
-    to_go = lu.col(x)  # discounted revenue and profit from each step on
-    base = chain.entry @ to_go
-    by_step = base - (nu_d / return_visits(qd))[:, None] * to_go
-    by_group = np.empty((len(groups), 2))
-    # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
-    # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
-    # Nd[S, S] from |S| columns of Nd, of which only the rows S are kept;
-    # the groups' small systems solved in one batched call.
-    small = [j for j, group in enumerate(groups) if len(group) <= _LOW_RANK]
-    if small:
-        sets = [np.asarray(groups[j], int) for j in small]
-        blocks = _blocks(lu, qd, sets)  # Nd[S, S], padded with I
-        first = np.linalg.solve(blocks.transpose(0, 2, 1), _padded(nu_d, sets)[:, :, None])
-        by_group[small] = base - np.einsum("gk,gkm->gm", first[..., 0],
-                                           np.stack([_padded(to_go[:, k], sets)
-                                                     for k in range(2)], axis=2))
-    taboo = None
-    for j, group in enumerate(groups):
-        if len(group) > _LOW_RANK:  # a large group: the taboo chain's own LU
-            idx = np.asarray(group, int)
-            kept = x.copy()
-            kept[idx] = 0.0  # a removed step earns and spends nothing
-            taboo = taboo or _Taboo(qd, None if lu.pos is None else lu.order)
-            by_group[j] = chain.entry @ taboo.solve(idx, kept)
-    return base, by_step, by_group
+class MoneyRemovals:
+    """Revenue and profit (`base`), and both without each step (`by_step`,
+    n x 2) and without each group (`by_group`, groups x 2): see
+    attribution.py's docstring. Each is solved when first asked for (most
+    readers of an attribution want conversion alone); the three share one
+    factorization of I - Qd and its solves, made once, so whichever is asked
+    first the numbers are the same."""
+
+    def __init__(self, chain: Chain, groups: list[list[int]]) -> None:
+        self.chain, self.groups = chain, groups
+        self._solved: tuple | None = None
+
+    def _solve(self) -> tuple:
+        """I - Qd's LU, the discounted visits nu_d, the discounted revenue and
+        profit from each step on, and the base: made on the first call."""
+        if self._solved is None:
+            chain = self.chain
+            qd = chain.discounted.tocsr()
+            lu = LU.of(qd)  # I - Qd
+            to_go = lu.col(np.column_stack([chain.value, chain.profit]))
+            self._solved = (qd, lu, lu.row(chain.entry), to_go, chain.entry @ to_go)
+        return self._solved
+
+    def base(self) -> np.ndarray:
+        return self._solve()[-1]
+
+    def by_step(self, at: np.ndarray | None = None) -> np.ndarray:
+        """Without each step; `at`: without each of these steps only (the
+        same numbers, bit for bit: the formula is elementwise, and only
+        their return visits are solved)."""
+        qd, _, nu_d, to_go, base = self._solve()
+        if at is None:
+            return base - (nu_d / return_visits(qd))[:, None] * to_go
+        return base - (nu_d[at] / return_visits(qd, at)[at])[:, None] * to_go[at]
+
+    def by_group(self) -> np.ndarray:
+        qd, lu, nu_d, to_go, base = self._solve()
+        chain, groups = self.chain, self.groups
+        by_group = np.empty((len(groups), 2))
+        # A small group S: X without S = X - nu_d[S] Nd[S, S]^-1 X[S] (the first
+        # visit to S is at k with discounted probability (nu_d[S] Nd[S, S]^-1)_k),
+        # Nd[S, S] from |S| columns of Nd, of which only the rows S are kept;
+        # the groups' small systems solved in one batched call.
+        small = [j for j, group in enumerate(groups) if len(group) <= _LOW_RANK]
+        if small:
+            sets = [np.asarray(groups[j], int) for j in small]
+            blocks = _blocks(lu, qd, sets)  # Nd[S, S], padded with I
+            first = np.linalg.solve(blocks.transpose(0, 2, 1), _padded(nu_d, sets)[:, :, None])
+            by_group[small] = base - np.einsum("gk,gkm->gm", first[..., 0],
+                                               np.stack([_padded(to_go[:, k], sets)
+                                                         for k in range(2)], axis=2))
+        taboo = None
+        for j, group in enumerate(groups):
+            if len(group) > _LOW_RANK:  # a large group: the taboo chain's own LU
+                idx = np.asarray(group, int)
+                kept = np.column_stack([chain.value, chain.profit])
+                kept[idx] = 0.0  # a removed step earns and spends nothing
+                taboo = taboo or _Taboo(qd, None if lu.pos is None else lu.order)
+                by_group[j] = chain.entry @ taboo.solve(idx, kept)
+        return by_group
 
 
 def _blocks(lu: LU, m: sparse.spmatrix, sets: list[np.ndarray]) -> np.ndarray:
