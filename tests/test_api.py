@@ -82,3 +82,22 @@ def test_dir_shows_the_public_api_only():
         assert not hasattr(journeydsl, stray)
     for name in journeydsl.__all__:
         assert getattr(journeydsl, name) is not None
+
+
+@pytest.mark.parametrize("how", ["load", "loads"])
+def test_the_checks_after_compiling_run_with_the_collector_paused(how, monkeypatch, tmp_path):
+    # `finish` (the expect lines, the JD408/JD410 screens) allocates on top of
+    # a freshly compiled journey: with the collector on, a full collection
+    # scanned it all again (a tenth of a 10,000-line file's `load`).
+    import gc
+
+    from journeydsl import api
+
+    seen = []
+    real = api.finish
+    monkeypatch.setattr(api, "finish", lambda c: (seen.append(gc.isenabled()), real(c))[1])
+    text = 'journey "j" { stage a { touchpoint x } ; entry x ; goal x }'
+    path = tmp_path / "j.journey"
+    path.write_text(text, encoding="utf-8")
+    compiled = journeydsl.load(path) if how == "load" else journeydsl.loads(text)
+    assert compiled.ok and seen == [False] and gc.isenabled()

@@ -110,14 +110,14 @@ def test_recorded_numbers_are_the_default_runs(saas, full, record, draws):
 
 
 def test_families_not_asked_for_are_not_recorded(saas, monkeypatch):
-    # the pool's `gain` field (margin x value, acquisition cost) reaches the
-    # books as walkers stop: None when profit is not recorded
-    gains: list = []
+    # the pool's `margin` field (margin x value) reaches the books as walkers
+    # stop: None when profit is not recorded
+    margins: list = []
     finish = Books.finish
 
-    def spy(self, kind, sel, w, e, money, gain, cv, seen):
-        gains.append(gain)
-        return finish(self, kind, sel, w, e, money, gain, cv, seen)
+    def spy(self, kind, sel, w, e, money, margin, cv, seen):
+        margins.append(margin)
+        return finish(self, kind, sel, w, e, money, margin, cv, seen)
 
     monkeypatch.setattr(Books, "finish", spy)
     pairs = [Pair(build_chain(saas, p), None, 20_000) for p in saas.persona_ids]
@@ -129,10 +129,10 @@ def test_families_not_asked_for_are_not_recorded(saas, monkeypatch):
         ledger.close()
         return ledger
 
-    for record, gain_kept in ((Record.V1, False), (Record.ALL, True)):
-        gains.clear()
+    for record, margin_kept in ((Record.V1, False), (Record.ALL, True)):
+        margins.clear()
         ledger = ledger_of(record)
-        assert gains and all((g is not None) == gain_kept for g in gains)
+        assert margins and all((m is not None) == margin_kept for m in margins)
         keys, times, amounts = ledger.events()
         if record is Record.V1:  # nothing summed: no money by place, by entry, no events
             assert not ledger.place.any() and not ledger.by_entry[..., 1:].any()

@@ -83,17 +83,19 @@ def test_mermaid_in_vietnamese(tmp_path):
     from journeydsl.cli import app
 
     for fmt, words in (("mermaid-flowchart", ("điểm vào", "rời đi", "sau 5d", "chân dung: ")),
-                       ("mermaid-journey", ())):
+                       ("mermaid-journey", ("(kịch bản#58; ",))):
         out = tmp_path / f"m.{fmt}"
         args = ["render", str(VN), "--lang", "vi", "-f", fmt, "-o", str(out)]
         if fmt == "mermaid-flowchart":
             args += ["--persona", journeydsl.load(VN).journey.persona_ids[0]]
+        else:
+            args += ["--scenario", "ưu_đãi_zalo"]
         done = CliRunner().invoke(app, args)
         assert done.exit_code == 0, done.output
         text = out.read_text(encoding="utf-8")
         for word in words:
             assert word in text, word
-        for word in ("[\"entry\"]", "exits ", "after ", "persona:"):
+        for word in ("[\"entry\"]", "exits ", "after ", "persona:", "scenario#58;"):
             assert word not in text, word
     # a journey without personas: the journey diagram's one actor
     bare = journeydsl.loads('journey "j" { stage a { touchpoint x } ; entry x ; goal x }')

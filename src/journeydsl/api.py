@@ -11,11 +11,12 @@ library with a `JourneyError`.
 
 from __future__ import annotations
 
-from os import PathLike
 from collections.abc import Callable
+from os import PathLike
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import diagnostics as diag
+from ._gc import paused_gc
 from .diagnostics import Diagnostic, JourneyError
 from .language.compiled import CompiledJourney
 from .language.compiler import Compilation, capped, compile_path, compile_text
@@ -185,13 +186,15 @@ def load(path: str | PathLike[str], max_bytes: int | None = None) -> Compiled:
     """Compile a `.journey` file and evaluate its `expect` lines. Never raises
     for problems in the file. `max_bytes`: larger files get JD004 (2 MiB by
     default)."""
-    return finish(compile_path(path, max_bytes or DEFAULT_MAX_BYTES))
+    with paused_gc():  # the checks after compiling too (see `_gc.paused_gc`)
+        return finish(compile_path(path, max_bytes or DEFAULT_MAX_BYTES))
 
 
 def loads(text: str, path: str = "<string>", max_bytes: int | None = None) -> Compiled:
     """Compile journey source text (see `load`); `path` names it in
     diagnostics, and `use "..."` lines resolve from its folder."""
-    return finish(compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES))
+    with paused_gc():
+        return finish(compile_text(text, path, max_bytes or DEFAULT_MAX_BYTES))
 
 
 def finish(compilation: Compilation) -> Compiled:

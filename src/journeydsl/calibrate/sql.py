@@ -259,6 +259,7 @@ def censored(plan: Plan, end: int, time: str = "t") -> str:
     for s in plan.steps:
         steps.setdefault(round(s.window_days * _DAY_US), []).append(s.number)
     *others, (common, _) = sorted(steps.items(), key=lambda item: (len(item[1]), item[0]))
+    others.reverse()  # the windows of the most steps first: tested first
     window = ("CASE " + " ".join(f"WHEN no IN ({', '.join(str(n) for n in numbers)}) THEN {w}"
                                  for w, numbers in others) + f" ELSE {common} END"
               if others else str(common))

@@ -93,10 +93,10 @@ import numpy as np
 from ..language.compiled import CompiledJourney
 from .chain import Chain, build_chain
 from .removal_exact import MoneyRemovals, conversion_removals
-from .removal_rows import Removal, rows
+from .removal_rows import MONEY, Removal, rows
 
 #: The metrics removals are measured on, in the order of the solvers' columns.
-METRICS = ("conversion", "revenue", "profit")
+METRICS = ("conversion", *MONEY)
 
 
 @dataclass(frozen=True)

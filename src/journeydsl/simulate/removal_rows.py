@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 #: The money metrics, in the order of the solvers' columns.
-_MONEY = ("revenue", "profit")
+MONEY = ("revenue", "profit")
 
 #: Removal's money fields: made when one of a row's is first read (`_MoneyRows`).
 _MONEY_FIELDS = ("revenue_without", "revenue_effect", "revenue_share",
@@ -137,14 +137,18 @@ class _MoneyRows:
         if self.solve is None:
             return
         base, without = self.solve()
-        self.solve = None  # made: the solvers (factors, chains) are not needed any more
         (rev, rev_share), (prof, prof_share) = (
             _effects(float(base[j]), without[:, j], signed=metric == "profit")
-            for j, metric in enumerate(_MONEY))
+            for j, metric in enumerate(MONEY))
         for row, (r_without, p_without), r, r_share, p, p_share in zip(
                 self.rows, np.asarray(without, float).tolist(), rev, rev_share, prof, prof_share):
             row.__dict__.update(zip(_MONEY_FIELDS, (r_without, r, r_share, p_without, p, p_share)))
         self.effects = (rev, prof)
+        # Made (only now: a fill that raised is tried again): the solvers'
+        # factors and chains are not needed any more, nor the rows, whose
+        # `_later` points back here (a cycle that would keep them alive).
+        self.solve = self.solve_at = None
+        self.rows = []
 
     def effects_at(self, at: list[int]) -> tuple[list, list]:
         """The revenue and profit effects of the rows `at` (an effect is
@@ -152,7 +156,7 @@ class _MoneyRows:
         if self.solve is not None and self.solve_at is not None:
             base, without = self.solve_at(np.asarray(at, np.int64))
             rev, prof = (_effects(float(base[j]), without[:, j], signed=metric == "profit")[0]
-                         for j, metric in enumerate(_MONEY))
+                         for j, metric in enumerate(MONEY))
             return rev, prof
         self.fill()
         return [self.effects[0][i] for i in at], [self.effects[1][i] for i in at]

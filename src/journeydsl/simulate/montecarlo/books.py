@@ -148,9 +148,13 @@ class Books:
         entering = who < self.N0
         if not entering.all():
             who, cost = who[entering], cost[entering]
-        if len(who):
-            self._acquired.append((who, cost))
-            self._acquired_sorted = False
+        if not len(who):
+            return
+        if self.keep:  # per-prospect arrays: written in place, read in `finish`
+            self.acquisition[who] = cost
+            return
+        self._acquired.append((who, cost))
+        self._acquired_sorted = False
 
     def _acquisition_of(self, who: np.ndarray) -> np.ndarray:
         """The acquisition costs of converted entering walkers `who` (`acquired`)."""
@@ -189,7 +193,7 @@ class Books:
             if acquisition is not None:
                 acquisition = both.imag.copy()
                 if conv.any():
-                    acquisition[conv] = self._acquisition_of(who.compress(conv))
+                    acquisition[conv] = self.acquisition.take(who.compress(conv))
             self.ledger.walks(self.eng.pair_of.take(code), self.ledger.slot.take(who),
                               both.real, both.imag,
                               margin_value, acquisition, conv)

@@ -277,7 +277,7 @@ class Ledger(ProfitEvents):
             if self.record.place:
                 places.append((self._code_key(slot, code), weight))
             if self.record.curve:
-                self._stays_events(parts, slot, code, t0, d, v, weight, a, log_q)
+                self._book_stay_events(parts, slot, code, t0, d, v, weight, a, log_q)
         if places:
             # by (batch, code): a visit's money is its code's times its
             # discount factor, so one sum per cell does for value, cost and
@@ -309,7 +309,7 @@ class Ledger(ProfitEvents):
             self._entry_sums(self._entry_key(pair, w), [(7, time)])
         self._flush_flocks()
 
-    def _stays_events(self, parts, slot, code, t0, d, v, weight, a, log_q) -> None:
+    def _book_stay_events(self, parts, slot, code, t0, d, v, weight, a, log_q) -> None:
         """The profit events of the stays gathered (`parts`, joined)."""
         ekey = (slot // BATCHES).astype(np.int64)
         ekey += self.event_of_e.take(code)

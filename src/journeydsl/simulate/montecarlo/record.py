@@ -26,8 +26,9 @@ NOT_RECORDED = "not recorded by this Monte Carlo run (monte_carlo(record=...) le
 class Record:
     """The families of numbers a run records (all by default).
 
-    `profit`: each walk's discounted margin x value and acquisition cost,
-    the pool's `gain` field (the `profit`, `acquisition_cost` and
+    `profit`: each walk's discounted margin x value and acquisition cost
+    (the pool's `margin` field and the converters' costs noted by
+    `Books.acquired`: the `profit`, `acquisition_cost` and
     `profit_converted` expectations, hence clv, cac, ltv_cac, the clv
     distribution and the profit concentration); `place`: money by step,
     stage and channel (and their standard errors); `by_entry`: the
