@@ -68,7 +68,9 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
     expects = journey.expects
     if not expects:
         return []
-    wanted = frozenset(e.place for e in expects if e.place is not None)
+    # Only `reach` reads a place's first visits (a taboo pass per step on a
+    # cycle); its `visits`, `dropoff` and `churn` come with every solve.
+    wanted = frozenset(e.place for e in expects if e.place is not None and e.metric == "reach")
     report = simulate(journey, places=wanted, cohort=False, by_entry=False)
     out = []
     for expect in expects:

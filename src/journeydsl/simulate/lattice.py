@@ -239,18 +239,51 @@ def _response(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndar
     a block's arrivals are (its inputs + what reaches it from before) @ T.
     T's (i, l) block is h[l - i] for l >= i, with h[0] = I and h[n] = sum
     over lags q <= n of h[n - q] A_q (row vectors, as in the recursion)."""
-    h = np.zeros((width, k, k))
-    h[0] = np.eye(k)
-    for n in range(1, width):
-        for lag, a_q in step:
-            if lag <= n:
-                h[n] += h[n - lag] @ a_q
+    h = _impulse(step, k, width)
     # T[i, a, l, b] = h[l - i][a, b]: windows of h behind width - 1 zero blocks
     # (a strided view; the final reshape is the one copy)
     padded = np.zeros((k, 2 * width - 1, k))
     padded[:, width - 1:, :] = h.transpose(1, 0, 2)
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)  # [a, s, b, l]
     return windows[:, ::-1].transpose(1, 0, 3, 2).reshape(width * k, width * k)
+
+
+#: Largest companion state (states x longest lag) whose powers `_impulse`
+#: takes: beyond it, squaring the companion costs more than the recursion.
+_COMPANION = 64
+
+
+def _impulse(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndarray:
+    """h[0..width-1] (width, k, k) of `_response`: h[0] = I and h[n] = sum
+    over lags q <= n of h[n - q] A_q.
+
+    With a small companion state s[n] = (h[n], h[n-1], ..., h[n-Q+1]) (Q
+    the longest lag), s[n] = s[0] C^n: the first j states times C^j are the
+    next j, so log2(width) products of every state so far with a squared
+    C, instead of width steps of Python (a 1-month loop under a 3-year
+    horizon took most of a `per customer` quadrature point's solve)."""
+    longest = max(lag for lag, _ in step)
+    size = longest * k
+    if size > _COMPANION:
+        h = np.zeros((width, k, k))
+        h[0] = np.eye(k)
+        for n in range(1, width):
+            for lag, a_q in step:
+                if lag <= n:
+                    h[n] += h[n - lag] @ a_q
+        return h
+    companion = np.zeros((size, size))
+    for lag, a_q in step:  # h[n+1] = sum over q of (slot q-1 of s[n]) A_q
+        companion[(lag - 1) * k:lag * k, :k] += a_q
+    companion[:size - k, k:] += np.eye(size - k)  # slot j of s[n] is slot j+1 of s[n+1]
+    states = np.zeros((1, k, size))
+    states[0, :, :k] = np.eye(k)
+    power = companion
+    while len(states) < width:
+        states = np.concatenate([states, states @ power])
+        if len(states) < width:
+            power = power @ power
+    return states[:width, :, :k]
 
 
 def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:

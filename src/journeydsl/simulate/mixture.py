@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..metrics import EXPECTATIONS
-from .chain import Chain
+from .chain import Chain, stage_index
 from .quadrature import Drawn
 from .results import Metrics, blend
 
@@ -133,7 +133,7 @@ def integrate(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics],
             mixed.cohort_visits = {}
         return mixed
 
-    rows = _rows(chain, solve(drawn.at(chain, drawn.draw.mean), frozenset(), False, False))
+    rows = _rows(chain)
     unknown = infinite(chain, drawn, solve)
     result, moving = over_draw(
         chain, drawn, lambda one: solve(one, places, False, by_entry), blend, _numbers,
@@ -307,10 +307,12 @@ def _numbers(metrics: Metrics) -> dict[str, np.ndarray]:
     return out
 
 
-def _rows(chain: Chain, metrics: Metrics) -> dict[str, list[str]]:
-    """The row ids of each place table, by its groups' prefix."""
-    return {"": list(chain.steps), "stage ": list(metrics.stages),
-            "channel ": list(metrics.channels)}
+def _rows(chain: Chain) -> dict[str, list[str]]:
+    """The row ids of each place table, by its groups' prefix: the chain's
+    own (`place_tables` and `channel_money` make the tables in this order),
+    not read off a solve (a whole solve, for names)."""
+    return {"": list(chain.steps), "stage ": stage_index(chain)[0],
+            "channel ": list(chain.channels)}
 
 
 def _moving(before: dict[str, np.ndarray], now: dict[str, np.ndarray],
@@ -393,7 +395,7 @@ def infinite(chain: Chain, drawn: Drawn, solve: Callable[..., Metrics]) -> dict[
            "arbitrarily close to 100% (b <= 1 in beta(a, b), or a range up to 100%), and "
            "their loop never ends; b > 1 or a horizon makes it finite (a discount, its money)")
     out: dict[str, str] = {}
-    rows = _rows(chain, solve(drawn.at(chain, drawn.draw.mean), frozenset(), False, False))
+    rows = _rows(chain)
     for group in near[0]:  # (every number: probabilities never grow)
         grow = [np.nan_to_num(np.abs(x[group])) * eta for x, eta in zip(near, _NEAR)]
         # a pole at p = 1: (1 - p) f(p) tends to a positive limit, the same at
