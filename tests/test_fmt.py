@@ -88,6 +88,14 @@ def test_example_formats_idempotently_and_keeps_its_meaning(path: Path) -> None:
         [d.code for d in journeydsl.loads(text).diagnostics]
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_is_in_canonical_layout(path: Path) -> None:
+    """The shipped examples are what `journey fmt` writes: a user who runs
+    `journey fmt --check` on a copy of them sees no change."""
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text) == text, f"run `journey fmt {path.relative_to(REPO)}`"
+
+
 def test_golden_saas_trial() -> None:
     text = (REPO / "examples" / "saas_trial.journey").read_text(encoding="utf-8")
     check_golden(GOLDEN / "saas_trial.journey", format_text(text))

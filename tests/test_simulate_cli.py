@@ -219,6 +219,10 @@ def test_check_verbose_and_json_list_the_expectations_that_hold(tmp_path):
     assert done.stderr.count("info[JD502]") == 2 and done.stderr.count("error[JD501]") == 1
     assert "expectation holds: `cac` is 30 USD, expected <= 40 USD" in done.stderr
     assert done.stderr.rstrip().endswith("1 error, 0 warnings, 2 expectations hold")
+    one = tmp_path / "one.journey"
+    one.write_text(FAILING.replace("expect cac <= 40", ""), encoding="utf-8")
+    assert runner.invoke(app, ["check", "-v", str(one)]).stderr.rstrip().endswith(
+        "1 error, 0 warnings, 1 expectation holds")
     quiet = runner.invoke(app, ["check", str(path)])
     assert "JD502" not in quiet.stderr
     data = json.loads(runner.invoke(app, ["check", "-f", "json", str(path)]).stdout)

@@ -131,7 +131,8 @@ def check(
         report(shown, use_color(color))
     if output_format not in (CheckFormat.json, CheckFormat.sarif):
         noun = "file" if len(files) == 1 else "files"
-        held = f", {len(notes)} expectation{'s' * (len(notes) != 1)} hold" if verbose else ""
+        held = (f", {len(notes)} expectation{'s' * (len(notes) != 1)} "
+                f"hold{'s' * (len(notes) == 1)}") if verbose else ""
         typer.echo(f"checked {len(files)} {noun}: {errors} error{'s' * (errors != 1)}, "
                    f"{warnings} warning{'s' * (warnings != 1)}{held}", err=True)
     failed = errors > 0 or (strict and warnings > 0)

@@ -2,7 +2,8 @@
 to a journey does (see docs/ci.md, "Reviewing pull requests").
 
 Exit codes: 0 the diff was shown, 1 a new side has errors (shown too),
-2 usage error (a missing file, no such revision, not a git work tree).
+2 usage error (neither file exists, no such revision, not a git work tree); a file
+missing on one side is compared with nothing.
 """
 
 from __future__ import annotations
