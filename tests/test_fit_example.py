@@ -59,3 +59,28 @@ def test_the_page_quotes_the_real_output(monkeypatch) -> None:
     check = runner.invoke(app, ["check", JOURNEY, "--events", "examples/events/saas_trial.csv"])
     shown = re.search(r"```text\n(warning\[JD601\].*?)```", page, re.S)
     assert shown is not None and shown.group(1).strip() in check.output
+
+
+def test_a_folder_checked_against_a_log_names_the_journey_of_each_log_problem(
+        monkeypatch, tmp_path: Path) -> None:
+    """`journey check --events LOG journeys/`: a problem located in the log
+    says which journeys it is about (a log that marks no step of one journey
+    is fine for another); with one file, the message is as it was."""
+    monkeypatch.chdir(ROOT)
+    folder = tmp_path / "journeys"
+    folder.mkdir()
+    (folder / "saas.journey").write_text(Path(JOURNEY).read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    (folder / "other.journey").write_text(
+        'journey "Other" {\n  stage s { touchpoint a\n            touchpoint b }\n'
+        "  entry a\n  a -> b 50%\n  goal b\n}\n", encoding="utf-8")
+    done = runner.invoke(app, ["check", str(folder), "--events", str(LOG), "--format", "concise"])
+    assert done.exit_code == 1, done.output
+    unmarked = [line for line in done.stderr.splitlines() if "JD602" in line]
+    assert unmarked == [f"{LOG}:1:1: error[JD602] no event of the log marks a step of the "
+                        f"journey (journey `{folder / 'other.journey'}`)"]
+    assert done.stderr.count("JD601") == 3  # the drifts: located in saas.journey, as they were
+    alone = runner.invoke(app, ["check", str(folder / "other.journey"), "--events", str(LOG),
+                                "--format", "concise"])
+    assert [line for line in alone.stderr.splitlines() if "JD602" in line] == [
+        f"{LOG}:1:1: error[JD602] no event of the log marks a step of the journey"]

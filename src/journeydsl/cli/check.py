@@ -95,19 +95,26 @@ def check(
     found: dict = {}  # a file used by several of those checked reports its errors once
     notes: list = []  # expectations that hold (JD502)
     outcomes: dict = {}  # (path, offset) of each `expect` line -> its outcome, for JSON
+    about_log: dict = {}  # a diagnostic located in the log -> the journeys it was found for
     for path in files:
         result = load(path, limit)
         found_here = list(result.diagnostics)
+        where = result.source.path if result.source is not None else str(path)
         if spec is not None and result.journey is not None and not result.journey.library:
             from .fit import drift_diagnostics
 
-            found_here += drift_diagnostics(result, spec, days, runner)
+            for d in drift_diagnostics(result, spec, days, runner):
+                if d.path == where:
+                    found_here.append(d)
+                else:
+                    about_log.setdefault(_key(d), (d, []))[1].append(where)
         for d in found_here:
-            found.setdefault((d.path, d.span, d.code, d.message), d)
+            found.setdefault(_key(d), d)
         notes += result.notes()
-        where = result.source.path if result.source is not None else str(path)
         for outcome in result.expectations:
             outcomes[(where, outcome.expect.span.start)] = outcome.as_dict()
+    for key, (d, journeys) in about_log.items():
+        found.setdefault(key, _for_journeys(d, journeys) if len(files) > 1 else d)
     diagnostics = list(found.values())
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
@@ -147,3 +154,18 @@ def _expectation(d: Diagnostic, outcomes: dict) -> dict:
         return {}
     outcome = outcomes.get((d.path, d.span.start))
     return {"expectation": outcome} if outcome is not None else {}
+
+
+def _key(d: Diagnostic) -> tuple:
+    """What makes two diagnostics the same (one shown for both)."""
+    return (d.path, d.span, d.code, d.message)
+
+
+def _for_journeys(d: Diagnostic, journeys: list[str]) -> Diagnostic:
+    """A diagnostic located in the event log, found checking several files:
+    its message names the journeys it is about (a log that marks no step
+    of one journey is fine for another)."""
+    from dataclasses import replace
+
+    named = ", ".join(f"`{j}`" for j in journeys)
+    return replace(d, message=f"{d.message} (journey{'s' * (len(journeys) > 1)} {named})")
