@@ -226,8 +226,10 @@ class Layout:
         below = y + (CELL + span_h + GAP / 2 if placed else 0)
         for i in range(len(self.ctx.stages) + 1):
             svg.line(left + i * self.column, below, left + i * self.column, y + h, stroke=LINE)
-        if placed:
+        if placed:  # the whole-journey row: the board's two edges go through it
+            right = left + len(self.ctx.stages) * self.column
             svg.line(left, y, left, below, stroke=LINE)
+            svg.line(right, y, right, below, stroke=LINE)
         if lane.kind == "curve" and lane.curve is not None:
             draw_curve(svg, self.ctx, lane.curve, left, y, self.column, h, self.geometry)
             return
