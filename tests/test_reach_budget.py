@@ -92,6 +92,17 @@ def test_check_reports_jd410_for_stages_without_an_expect(monkeypatch):
     assert journeydsl.loads(text).diagnostics == []
 
 
+@pytest.mark.parametrize("expect", ["expect dropoff(g1) >= 0", "expect visits(s3) >= 0",
+                                    "expect conversion >= 0"])
+def test_check_reports_jd410_with_expect_lines_that_need_no_reach(monkeypatch, expect):
+    """An `expect` line computes only what it reads (no reach unless it asks
+    for one): the screen still finds what `simulate` would stop on."""
+    _small_budget(monkeypatch)
+    text = staged_loop(60, 30, "30d", "1h")
+    text = text[:text.rstrip().rindex("}")] + f"  {expect}\n}}\n"
+    assert [d.code for d in journeydsl.loads(text, "t.journey").diagnostics] == ["JD410"]
+
+
 def test_check_runs_no_engine_on_ordinary_files():
     from journeydsl.simulate.limits import heavy_reach
 

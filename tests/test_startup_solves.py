@@ -25,14 +25,20 @@ def _recursion(step, k, width):
     return np.array(h)
 
 
+@pytest.mark.parametrize("companion", [10**9, 0], ids=["by powers", "step by step"])
 @pytest.mark.parametrize("k, lags, width", [
     (2, [1, 11], 111),   # domain_registrar's renewal: a 1-month loop in steps of a 3-day lattice
     (1, [1], 256),       # one state, one lag: h[n] = a^n
     (3, [2, 5], 85),     # no lag of 1: the companion's zero slots carry the history
     (1, [3, 7, 40], 200),
-    (5, [20], 60),       # 100 companion states: past _COMPANION, the recursion itself
+    (5, [20], 60),
+    (2, [1, 40], 16),    # a lag longer than the block: it never reaches h
+    (3, [1, 2], 2),
+    (4, [1, 3], 64),     # a power of two: the last doubling is a whole one
+    (2, [2, 3], 33),     # one more than a power of two: the last doubling takes one state
 ])
-def test_the_impulse_response_is_the_recursion(k, lags, width):
+def test_the_impulse_response_is_the_recursion(monkeypatch, companion, k, lags, width):
+    monkeypatch.setattr(lattice, "_COMPANION", companion)
     rng = np.random.default_rng(k * 1000 + width)
     step = [(lag, rng.random((k, k)) * 0.9 / (k * len(lags))) for lag in lags]
     got = lattice._impulse(step, k, width)
@@ -75,7 +81,40 @@ def test_a_per_customer_rate_is_integrated_without_a_solve_at_its_mean(monkeypat
 
     monkeypatch.setattr(type(drawn), "at", at)
     solve(chain, frozenset(), False, False)
-    assert seen and mean not in seen  # only the rule's points (none is the mean here)
+    # only the rule's points: exact for this horizon's bound on the visits
+    assert len(seen) == mixture.points(drawn.visit_bound(chain))
+    assert mean not in seen
+
+
+ODD_ORDER = """journey "Odd order" {
+  horizon 2y
+  stage late "Late" { touchpoint paying { channel web; value 10 } }
+  stage early "Early" {
+    touchpoint ad { channel email }
+    touchpoint call
+    touchpoint site { channel web }
+  }
+  entry ad
+  ad -> call 50%
+  call -> site 60%
+  site -> paying 40%
+  paying -> paying beta(8, 2) per customer after 1mo
+  goal paying
+}
+"""
+
+
+def test_the_row_names_follow_a_journey_with_its_stages_out_of_order():
+    """A stage declared before the steps that come first, and a step with
+    no channel (the "" channel) between channels."""
+    journey = journeydsl.loads(ODD_ORDER).journey
+    assert journey is not None
+    chain = build_chain(journey, journey.persona_ids[0])
+    solved = solve(chain, frozenset(), False, False)
+    rows = mixture._rows(chain)
+    assert rows["stage "] == list(solved.stages)
+    assert rows["channel "] == list(solved.channels)
+    assert "" in rows["channel "]
 
 
 def _places_asked(monkeypatch, text):
@@ -105,9 +144,11 @@ JOURNEY = """journey "Loop" {
 
 
 def test_only_reach_asks_for_a_places_first_visits(monkeypatch):
-    asked, outcomes = _places_asked(monkeypatch, JOURNEY.replace("EXPECTS", "expect visits(a) >= 1\n  expect dropoff(b) <= 1"))
+    expects = "expect visits(a) >= 1\n  expect dropoff(b) <= 1"
+    asked, outcomes = _places_asked(monkeypatch, JOURNEY.replace("EXPECTS", expects))
     assert asked == [frozenset()]
     assert all(o.passed for o in outcomes)
-    asked, outcomes = _places_asked(monkeypatch, JOURNEY.replace("EXPECTS", "expect reach(a) >= 1\n  expect visits(b) >= 0.1"))
+    expects = "expect reach(a) >= 1\n  expect visits(b) >= 0.1"
+    asked, outcomes = _places_asked(monkeypatch, JOURNEY.replace("EXPECTS", expects))
     assert asked == [frozenset({"a"})]
     assert outcomes[0].actual == pytest.approx(1.0)

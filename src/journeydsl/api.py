@@ -209,15 +209,21 @@ def finish(compilation: Compilation) -> Compiled:
         from .simulate.expectations import evaluate, failure  # numpy: only when needed
         from .simulate.limits import TimeBudgetExceeded
 
+        over_budget = False
         for variant in variants:
             if variant.expects and not variant.library:
                 try:
                     found = evaluate(variant)
                 except TimeBudgetExceeded as err:
                     problems.append(err.diagnostic(compilation.source))
+                    over_budget = True
                     break  # every variant shares the loop
                 outcomes += found
                 problems += [failure(o, compilation.source) for o in found if not o.passed]
+        if not over_budget and journey is not None and not journey.library:
+            # the expect lines compute only what they read (the reach of the
+            # places they name): what `simulate` would stop on is screened too
+            problems += _time_budget(variants, compilation.source)
         problems = diag.sorted_diagnostics(problems)
     elif compilation.ok and journey is not None and not journey.library:
         problems += _time_budget(variants, compilation.source)

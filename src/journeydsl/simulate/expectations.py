@@ -68,7 +68,7 @@ def evaluate(journey: CompiledJourney) -> list[Outcome]:
     expects = journey.expects
     if not expects:
         return []
-    # Only `reach` reads a place's first visits (a taboo pass per step on a
+    # Only `reach` reads a place's first visits (a pass per step on a
     # cycle); its `visits`, `dropoff` and `churn` come with every solve.
     wanted = frozenset(e.place for e in expects if e.place is not None and e.metric == "reach")
     report = simulate(journey, places=wanted, cohort=False, by_entry=False)

@@ -248,8 +248,9 @@ def _response(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndar
     return windows[:, ::-1].transpose(1, 0, 3, 2).reshape(width * k, width * k)
 
 
-#: Largest companion state (states x longest lag) whose powers `_impulse`
-#: takes: beyond it, squaring the companion costs more than the recursion.
+#: Largest companion state (states x longest lag, in lattice steps) whose
+#: powers `_impulse` takes: about where squaring the companion starts to
+#: cost more than the recursion (both well under a millisecond there).
 _COMPANION = 64
 
 
@@ -258,11 +259,13 @@ def _impulse(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndarr
     over lags q <= n of h[n - q] A_q.
 
     With a small companion state s[n] = (h[n], h[n-1], ..., h[n-Q+1]) (Q
-    the longest lag), s[n] = s[0] C^n: the first j states times C^j are the
-    next j, so log2(width) products of every state so far with a squared
-    C, instead of width steps of Python (a 1-month loop under a 3-year
-    horizon took most of a `per customer` quadrature point's solve)."""
-    longest = max(lag for lag, _ in step)
+    the longest lag shorter than the width: a longer one never reaches
+    h[width - 1]), s[n] = s[0] C^n: the first j states times C^j are the
+    next j, so about log2(width) products with a squared C, instead of
+    width steps of Python (a 1-month loop under a 3-year horizon took most
+    of a `per customer` quadrature point's solve)."""
+    step = [(lag, a_q) for lag, a_q in step if lag < width]
+    longest = max((lag for lag, _ in step), default=1)
     size = longest * k
     if size > _COMPANION:
         h = np.zeros((width, k, k))
@@ -280,10 +283,10 @@ def _impulse(step: list[tuple[int, np.ndarray]], k: int, width: int) -> np.ndarr
     states[0, :, :k] = np.eye(k)
     power = companion
     while len(states) < width:
-        states = np.concatenate([states, states @ power])
+        states = np.concatenate([states, states[:width - len(states)] @ power])
         if len(states) < width:
             power = power @ power
-    return states[:width, :, :k]
+    return states[:, :, :k]
 
 
 def _input_total(k: int, src, dst, w, close) -> np.ndarray | None:
