@@ -211,6 +211,18 @@ def test_render_draws_whatever_the_kpis_say(tmp_path):
             in done.stderr)
 
 
+def test_monte_carlo_options_without_monte_carlo_are_a_usage_error():
+    done = runner.invoke(app, ["simulate", str(SAAS), "--draws", "5",
+                               "--seed", "3"])
+    assert done.exit_code == 2
+    assert "--draws, --seed are for Monte Carlo: give --method monte-carlo too" in done.stderr
+    top = runner.invoke(app, ["simulate", str(SAAS), "--top", "5%"])
+    assert top.exit_code == 2 and "--top is for Monte Carlo" in top.stderr
+    walked = runner.invoke(app, ["simulate", str(SAAS), "--draws", "2",
+                                 "--method", "monte-carlo", "--prospects", "2000", "-f", "json"])
+    assert walked.exit_code == 0 and '"draws": 2' in walked.stdout
+
+
 def test_check_verbose_and_json_list_the_expectations_that_hold(tmp_path):
     path = tmp_path / "sub.journey"
     path.write_text(FAILING, encoding="utf-8")

@@ -62,6 +62,7 @@ class Period(str, Enum):
 @app.command()
 @command
 def simulate(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The .journey file.", show_default=False,
                                          metavar="FILE")],
     persona: Annotated[Optional[str], typer.Option(help="Show one persona's numbers.")] = None,
@@ -127,6 +128,13 @@ def simulate(
                 raise UsageError(f"{name} is for the --events-out log: give --events-out LOG")
     if lever is not None and not levers:
         raise UsageError("--lever sets the size of the --levers table: give --levers too")
+    if events_out is None and method is Method.exact:
+        # (not silently ignored: whoever gives --draws means a Monte Carlo run)
+        walks = [f"--{name}" for name in ("prospects", "draws", "seed", "top")
+                 if _given(ctx, name)]
+        if walks:
+            raise UsageError(f"{', '.join(walks)} {'is' if len(walks) == 1 else 'are'} for "
+                             "Monte Carlo: give --method monte-carlo too")
     from ..simulate.levers import LeverSize
 
     size = LeverSize.parse(lever or "1pp")
@@ -272,6 +280,13 @@ def _crn_deltas(result: Compiled, prospects: int, draws: int, seed: int,
         return {"": str(err)}
     return {name: {k: d.as_dict() for k, d in changes.items()}
             for name, changes in zip(result.scenarios, found)}
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option was given (on the command line or by its
+    environment variable), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
 def _percent(text: str) -> str:
