@@ -220,12 +220,12 @@ def finish(compilation: Compilation) -> Compiled:
                     break  # every variant shares the loop
                 outcomes += found
                 problems += [failure(o, compilation.source) for o in found if not o.passed]
-        if not over_budget and journey is not None and not journey.library:
+        if not over_budget:
             # the expect lines compute only what they read (the reach of the
             # places they name): what `simulate` would stop on is screened too
             problems += _time_budget(variants, compilation.source)
         problems = diag.sorted_diagnostics(problems)
-    elif compilation.ok and journey is not None and not journey.library:
+    elif compilation.ok:
         problems += _time_budget(variants, compilation.source)
     return Compiled(compilation, capped(problems, compilation.source), outcomes)
 
@@ -240,6 +240,8 @@ def _time_budget(variants: list[CompiledJourney], source: SourceFile | None
     from .simulate.limits import TimeBudgetExceeded, fine_loops, heavy_reach
 
     for variant in variants:
+        if variant.library:
+            continue
         if fine_loops(variant) or heavy_reach(variant):
             from .simulate import simulate
 
