@@ -224,12 +224,10 @@ class Layout:
         left = PAD + HEAD
         span_h, placed = chips(self._span(lane), self.width - 2 * PAD - HEAD - 2 * CELL)
         below = y + (CELL + span_h + GAP / 2 if placed else 0)
+        edges = (0, len(self.ctx.stages))  # they go through the whole-journey row
         for i in range(len(self.ctx.stages) + 1):
-            svg.line(left + i * self.column, below, left + i * self.column, y + h, stroke=LINE)
-        if placed:  # the whole-journey row: the board's two edges go through it
-            right = left + len(self.ctx.stages) * self.column
-            svg.line(left, y, left, below, stroke=LINE)
-            svg.line(right, y, right, below, stroke=LINE)
+            svg.line(left + i * self.column, y if i in edges else below,
+                     left + i * self.column, y + h, stroke=LINE)
         if lane.kind == "curve" and lane.curve is not None:
             draw_curve(svg, self.ctx, lane.curve, left, y, self.column, h, self.geometry)
             return
